@@ -142,7 +142,9 @@ def image_size_of(payloads: Sequence[Mapping[str, Any]], image_size: Any) -> tup
     if not sizes:
         raise ValueError("inputImageProperties: missing from every answer; pass image_size")
     if len(sizes) > 1:
-        raise ValueError(f"inputImageProperties: answers disagree on the image size {sorted(sizes)}")
+        raise ValueError(
+            f"inputImageProperties: answers disagree on the image size {sorted(sizes)}"
+        )
     return sizes.pop()
 
 

@@ -42,7 +42,9 @@ from .overlap import box_iou
 
 
 def _edges(boxes: np.ndarray) -> np.ndarray:
-    return np.column_stack([boxes[:, 0], boxes[:, 1], boxes[:, 0] + boxes[:, 2], boxes[:, 1] + boxes[:, 3]])
+    return np.column_stack(
+        [boxes[:, 0], boxes[:, 1], boxes[:, 0] + boxes[:, 2], boxes[:, 1] + boxes[:, 3]]
+    )
 
 
 def combine_boxes(boxes: np.ndarray, weights: np.ndarray, method: str = "mean") -> np.ndarray:
@@ -135,14 +137,20 @@ class BoundingBoxConsolidator(Consolidator):
         out_boxes, out_cls, out_conf, out_support, out_clusters = [], [], [], [], []
         n_dropped = 0
         for c in sorted({r[0] for rows in per_worker for r in rows}):
-            boxes = [np.array([r[2] for r in rows if r[0] == c]).reshape(-1, 4) for rows in per_worker]
+            boxes = [
+                np.array([r[2] for r in rows if r[0] == c]).reshape(-1, 4) for rows in per_worker
+            ]
             index = [[r[1] for r in rows if r[0] == c] for rows in per_worker]
 
-            def represent(members: list[tuple[int, int]], boxes: list[np.ndarray] = boxes) -> np.ndarray:
+            def represent(
+                members: list[tuple[int, int]], boxes: list[np.ndarray] = boxes
+            ) -> np.ndarray:
                 mb = np.array([boxes[w][k] for w, k in members])
                 return combine_boxes(mb, weights[[w for w, _ in members]], self.method)
 
-            def similarity(w: int, reps: list[np.ndarray], boxes: list[np.ndarray] = boxes) -> np.ndarray:
+            def similarity(
+                w: int, reps: list[np.ndarray], boxes: list[np.ndarray] = boxes
+            ) -> np.ndarray:
                 return box_iou(boxes[w], np.array(reps))
 
             clusters = match_across_workers(
@@ -166,7 +174,9 @@ class BoundingBoxConsolidator(Consolidator):
                 out_support.append(share)
                 out_clusters.append([(ids[w], index[w][k]) for w, k in members])
 
-        order_out = sorted(range(len(out_boxes)), key=lambda i: (out_cls[i], out_boxes[i][1], out_boxes[i][0]))
+        order_out = sorted(
+            range(len(out_boxes)), key=lambda i: (out_cls[i], out_boxes[i][1], out_boxes[i][0])
+        )
         self.boxes_ = np.array([out_boxes[i] for i in order_out]).reshape(-1, 4)
         self.class_ids_ = np.array([out_cls[i] for i in order_out], dtype=int)
         self.confidences_ = np.array([out_conf[i] for i in order_out], dtype=float)

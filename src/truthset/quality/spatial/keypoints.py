@@ -77,11 +77,18 @@ class KeypointConsolidator(Consolidator):
         weights = worker_weights(ids, skills)
         payloads = [unwrap_answer(a, "keypoints") for a in answers]
         width, height = image_size_of(payloads, self.image_size)
-        names = label_names(self.labels, [str(k["label"]) for p in payloads for k in p["keypoints"]])
+        names = label_names(
+            self.labels, [str(k["label"]) for p in payloads for k in p["keypoints"]]
+        )
         cid = class_ids(names)
         pts = [
             [
-                (check_label(str(k["label"]), cid, f"keypoints[{j}].label"), j, float(k["x"]), float(k["y"]))
+                (
+                    check_label(str(k["label"]), cid, f"keypoints[{j}].label"),
+                    j,
+                    float(k["x"]),
+                    float(k["y"]),
+                )
                 for j, k in enumerate(p["keypoints"])
             ]
             for p in payloads
@@ -104,7 +111,9 @@ class KeypointConsolidator(Consolidator):
         results = []
         n_dropped = 0
         for c in sorted({r[0] for rows in pts for r in rows}):
-            xy = [np.array([(x, y) for cc, _, x, y in rows if cc == c]).reshape(-1, 2) for rows in pts]
+            xy = [
+                np.array([(x, y) for cc, _, x, y in rows if cc == c]).reshape(-1, 2) for rows in pts
+            ]
             index = [[j for cc, j, _, _ in rows if cc == c] for rows in pts]
 
             def represent(members: list[tuple[int, int]], xy: list[np.ndarray] = xy) -> np.ndarray:

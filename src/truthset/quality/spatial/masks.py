@@ -66,17 +66,36 @@ def default_color(class_index: int) -> str:
         return DEFAULT_COLORS[i]
     # Beyond ten classes: distinct, deterministic colours that avoid white.
     rng = np.random.default_rng(i)
-    return rgb_to_hex(rng.integers(0, 230, size=3))
+    return rgb_to_hex([int(v) for v in rng.integers(0, 230, size=3)])
 
 
-def class_colors(labels: Sequence[Any], label_mappings: Mapping[str, Any] | None = None) -> list[str]:
-    """Colours per class index: BACKGROUND first, then each label's configured colour."""
+def class_colors(
+    labels: Sequence[Any], label_mappings: Mapping[str, Any] | None = None
+) -> list[str]:
+    """Colours per class index: BACKGROUND first, then each label's configured colour.
+
+    A label without a configured colour gets its default (tab10 by class index), or the
+    next default colour no other class uses.
+    """
     mappings = label_mappings or {}
-    colors = [BACKGROUND_COLOR]
-    for i, name in enumerate(_names(labels), start=1):
+    names = _names(labels)
+    configured: dict[int, str] = {}
+    for i, name in enumerate(names, start=1):
         entry = mappings.get(name)
         color = entry["color"] if isinstance(entry, Mapping) else entry
-        colors.append(rgb_to_hex(hex_to_rgb(color)) if color else default_color(i))
+        if color:
+            configured[i] = rgb_to_hex(hex_to_rgb(color))
+    used = {BACKGROUND_COLOR, *configured.values()}
+    colors = [BACKGROUND_COLOR]
+    for i in range(1, len(names) + 1):
+        if i in configured:
+            colors.append(configured[i])
+            continue
+        k = i
+        while default_color(k) in used:
+            k += 1
+        colors.append(default_color(k))
+        used.add(colors[-1])
     if len(set(colors)) != len(colors):
         raise ValueError(f"labelMappings: two classes share a colour {colors}")
     return colors
@@ -136,10 +155,8 @@ def decode_label_png(
         if v in table:
             lut[k] = table[v]
         elif unknown == "error" and np.any(~transparent.ravel()[inverse.ravel() == k]):
-            raise ValueError(
-                f"labeledImage.pngImageData: colour {rgb_to_hex(((v >> 16) & 255, (v >> 8) & 255, v & 255))}"
-                f" is not in labelMappings"
-            )
+            color = rgb_to_hex(((v >> 16) & 255, (v >> 8) & 255, v & 255))
+            raise ValueError(f"labeledImage.pngImageData: colour {color} is not in labelMappings")
     mask = lut[inverse.reshape(packed.shape)]
     mask[transparent] = 0
     return mask
@@ -254,7 +271,9 @@ class SemanticSegmentationConsolidator(Consolidator):
             else:
                 m = np.asarray(a)
                 if m.ndim != 2 or not np.issubdtype(m.dtype, np.integer):
-                    raise ValueError(f"answers[{j}]: expected an (H, W) integer mask, got {m.dtype} {m.shape}")
+                    raise ValueError(
+                        f"answers[{j}]: expected an (H, W) integer mask, got {m.dtype} {m.shape}"
+                    )
                 if m.size and (m.min() < 0 or m.max() > len(names)):
                     raise ValueError(f"answers[{j}]: class {int(m.max())} outside 0..{len(names)}")
                 masks.append(m)
@@ -282,7 +301,10 @@ class SemanticSegmentationConsolidator(Consolidator):
             votes = np.stack([ndimage.uniform_filter(v, size=size, mode="nearest") for v in votes])
         elif self.smoothing == "gaussian" and self.smoothing_size > 0:
             votes = np.stack(
-                [ndimage.gaussian_filter(v, sigma=self.smoothing_size, mode="nearest") for v in votes]
+                [
+                    ndimage.gaussian_filter(v, sigma=self.smoothing_size, mode="nearest")
+                    for v in votes
+                ]
             )
         total = votes.sum(axis=0)
         total[total <= 0] = 1.0

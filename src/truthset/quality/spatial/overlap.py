@@ -19,7 +19,9 @@ def box_iou(boxes_a: Sequence | np.ndarray, boxes_b: Sequence | np.ndarray) -> n
     a = np.atleast_2d(a)
     b = np.atleast_2d(b)
     if a.shape[-1] != 4 or b.shape[-1] != 4:
-        raise ValueError(f"boxes: expected (left, top, width, height), got shapes {a.shape}, {b.shape}")
+        raise ValueError(
+            f"boxes: expected (left, top, width, height), got shapes {a.shape}, {b.shape}"
+        )
     ax0, ay0 = a[:, 0:1], a[:, 1:2]
     ax1, ay1 = ax0 + a[:, 2:3], ay0 + a[:, 3:4]
     bx0, by0 = b[:, 0], b[:, 1]
@@ -57,7 +59,9 @@ def span_jaccard(span_a: Sequence[int], span_b: Sequence[int]) -> float:
     return inter / union
 
 
-def class_mask_iou(mask_a: np.ndarray, mask_b: np.ndarray, n_classes: int | None = None) -> np.ndarray:
+def class_mask_iou(
+    mask_a: np.ndarray, mask_b: np.ndarray, n_classes: int | None = None
+) -> np.ndarray:
     """Per-class IoU of two class-index masks; classes absent from both get NaN."""
     a = np.asarray(mask_a)
     b = np.asarray(mask_b)

@@ -70,7 +70,9 @@ class Crop:
         t, b = max(self.top, 0), min(self.bottom, h)
         lft, r = max(self.left, 0), min(self.right, w)
         if t < b and lft < r:
-            out[t:b, lft:r] = self.mask[t - self.top : b - self.top, lft - self.left : r - self.left]
+            out[t:b, lft:r] = self.mask[
+                t - self.top : b - self.top, lft - self.left : r - self.left
+            ]
         return out
 
     def area(self) -> int:
@@ -166,7 +168,9 @@ def instance_crops(payload: Mapping[str, Any]) -> list[tuple[str, Crop]]:
             raise ValueError(f"instances[{j}].color: {inst['color']} is not painted in the image")
         rows, cols = np.nonzero(mask)
         t, lft = int(rows.min()), int(cols.min())
-        out.append((str(inst["label"]), Crop(t, lft, mask[t : rows.max() + 1, lft : cols.max() + 1])))
+        out.append(
+            (str(inst["label"]), Crop(t, lft, mask[t : rows.max() + 1, lft : cols.max() + 1]))
+        )
     return out
 
 
@@ -233,7 +237,9 @@ class PolygonConsolidator(Consolidator):
             for p in payloads:
                 if "instances" in p:
                     png = p["labeledImage"]["pngImageData"]
-                    data = base64.b64decode(png.split(",", 1)[1] if png.startswith("data:") else png)
+                    data = base64.b64decode(
+                        png.split(",", 1)[1] if png.startswith("data:") else png
+                    )
                     shapes.add(Image.open(io.BytesIO(data)).size)
             width, height = image_size_of([], shapes.pop() if len(shapes) == 1 else None)
         else:
@@ -245,8 +251,12 @@ class PolygonConsolidator(Consolidator):
                 rows = []
                 for j, poly in enumerate(p["polygons"]):
                     if len(poly["vertices"]) < 3:
-                        raise ValueError(f"polygons[{j}].vertices: {len(poly['vertices'])} vertices, need 3")
-                    rows.append((str(poly["label"]), rasterize_polygon(poly["vertices"], width, height)))
+                        raise ValueError(
+                            f"polygons[{j}].vertices: {len(poly['vertices'])} vertices, need 3"
+                        )
+                    rows.append(
+                        (str(poly["label"]), rasterize_polygon(poly["vertices"], width, height))
+                    )
                 objects.append(rows)
             else:
                 objects.append(instance_crops(p))
@@ -290,7 +300,9 @@ class PolygonConsolidator(Consolidator):
                 ious = np.array([crop_iou(crops[w][k][1], main) for w, k in members])
                 share = float(mw.sum()) / total
                 conf = 0.0 if len(answers) == 1 else share * float((ious * mw).sum() / mw.sum())
-                results.append((c, main, conf, share, [(ids[w], crops[w][k][0]) for w, k in members]))
+                results.append(
+                    (c, main, conf, share, [(ids[w], crops[w][k][0]) for w, k in members])
+                )
 
         results.sort(key=lambda r: (r[0], r[1].top, r[1].left))
         self.crops_ = [r[1] for r in results]

@@ -112,9 +112,13 @@ class PolylineConsolidator(Consolidator):
             for j, line in enumerate(lines):
                 c = check_label(str(line["label"]), cid, f"polylines[{j}].label")
                 if len(line["vertices"]) < 2:
-                    raise ValueError(f"polylines[{j}].vertices: {len(line['vertices'])} vertices, need 2")
+                    raise ValueError(
+                        f"polylines[{j}].vertices: {len(line['vertices'])} vertices, need 2"
+                    )
                 pts = np.array([(float(v["x"]), float(v["y"])) for v in line["vertices"]])
-                per_class.setdefault(c, [[] for _ in lists])[w].append((j, resample(pts, self.n_samples)))
+                per_class.setdefault(c, [[] for _ in lists])[w].append(
+                    (j, resample(pts, self.n_samples))
+                )
         keep = support_threshold(self.min_support, weights)
         total = float(weights.sum())
         order = worker_order(weights)
@@ -132,9 +136,16 @@ class PolylineConsolidator(Consolidator):
                 return acc / weights[[w for w, _ in members]].sum()
 
             def similarity(w: int, reps: list[np.ndarray], objs: list = objs) -> np.ndarray:
-                return np.array([[1.0 - line_distance(r, line)[0] / radius for r in reps] for _, line in objs[w]])
+                return np.array(
+                    [
+                        [1.0 - line_distance(r, line)[0] / radius for r in reps]
+                        for _, line in objs[w]
+                    ]
+                )
 
-            clusters = match_across_workers([len(x) for x in objs], order, similarity, represent, 0.0)
+            clusters = match_across_workers(
+                [len(x) for x in objs], order, similarity, represent, 0.0
+            )
             for members in clusters:
                 workers = [w for w, _ in members]
                 if not keep(workers):
@@ -146,8 +157,14 @@ class PolylineConsolidator(Consolidator):
                 share = float(mw.sum()) / total
                 sim = np.clip(1.0 - d / radius, 0.0, 1.0)
                 conf = 0.0 if len(answers) == 1 else share * float((sim * mw).sum() / mw.sum())
-                simple = approximate_polygon(line, tolerance=self.tolerance) if self.tolerance > 0 else line
-                results.append((c, simple, conf, share, [(ids[w], objs[w][k][0]) for w, k in members]))
+                simple = (
+                    approximate_polygon(line, tolerance=self.tolerance)
+                    if self.tolerance > 0
+                    else line
+                )
+                results.append(
+                    (c, simple, conf, share, [(ids[w], objs[w][k][0]) for w, k in members])
+                )
         results.sort(key=lambda r: (r[0], r[1][0][1], r[1][0][0]))
         self.lines_ = [r[1] for r in results]
         self.class_ids_ = np.array([r[0] for r in results], dtype=int)
@@ -161,7 +178,9 @@ class PolylineConsolidator(Consolidator):
             "annotations": [
                 {
                     "class_id": int(c),
-                    "vertices": [{"x": round(float(x), 2), "y": round(float(y), 2)} for x, y in line],
+                    "vertices": [
+                        {"x": round(float(x), 2), "y": round(float(y), 2)} for x, y in line
+                    ],
                 }
                 for c, line in zip(self.class_ids_, self.lines_, strict=True)
             ],

@@ -128,10 +128,27 @@ class NamedEntityConsolidator(Consolidator):
                 votes[labs[w][k]] = votes.get(labs[w][k], 0.0) + float(wt)
             top = max(votes.values())
             tied = [lab for lab, v in votes.items() if np.isclose(v, top)]
-            label = next(labs[w][k] for w, k in sorted(members, key=lambda m: rank[m[0]]) if labs[w][k] in tied)
+            label = next(
+                labs[w][k]
+                for w, k in sorted(members, key=lambda m: rank[m[0]])
+                if labs[w][k] in tied
+            )
             jac = np.array([span_jaccard(spans[w][k], (start, end)) for w, k in members])
-            conf = 0.0 if len(answers) == 1 else votes[label] / total * float((jac * mw).sum() / mw.sum())
-            results.append((start, end, label, conf, float(mw.sum()) / total, [(ids[w], k) for w, k in members]))
+            conf = (
+                0.0
+                if len(answers) == 1
+                else votes[label] / total * float((jac * mw).sum() / mw.sum())
+            )
+            results.append(
+                (
+                    start,
+                    end,
+                    label,
+                    conf,
+                    float(mw.sum()) / total,
+                    [(ids[w], k) for w, k in members],
+                )
+            )
 
         results.sort(key=lambda r: (r[0], r[1], r[2]))
         self.spans_ = np.array([(r[0], r[1]) for r in results], dtype=int).reshape(-1, 2)
@@ -154,5 +171,7 @@ class NamedEntityConsolidator(Consolidator):
                 ],
             }
         }
-        self.metadata_ = {"entities": [{"confidence": round(float(x), 4)} for x in self.confidences_]}
+        self.metadata_ = {
+            "entities": [{"confidence": round(float(x), 4)} for x in self.confidences_]
+        }
         return self

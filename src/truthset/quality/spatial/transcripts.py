@@ -80,7 +80,9 @@ def align(slots: Sequence[_Slot], keys: Sequence[str]) -> list[tuple[int | None,
                 pairs.append((i - 1, j - 1))
                 i, j = i - 1, j - 1
                 continue
-        if i > 0 and np.isclose(cost[i, j], cost[i - 1, j] + (0.0 if None in slots[i - 1].votes else 1.0)):
+        if i > 0 and np.isclose(
+            cost[i, j], cost[i - 1, j] + (0.0 if None in slots[i - 1].votes else 1.0)
+        ):
             pairs.append((i - 1, None))
             i -= 1
         else:
@@ -162,7 +164,9 @@ class TranscriptionConsolidator(Consolidator):
                 out_conf.append(best / total)
         single = len(answers) == 1
         self.words_ = out_words
-        self.word_confidences_ = np.zeros(len(out_words)) if single else np.array(out_conf, dtype=float)
+        self.word_confidences_ = (
+            np.zeros(len(out_words)) if single else np.array(out_conf, dtype=float)
+        )
         self.confidence_ = 0.0 if single or not shares else float(np.mean(shares))
         self.slots_ = [dict(s.votes) for s in slots]
         self.label_ = {"transcription": " ".join(out_words)}
