@@ -1,0 +1,52 @@
+"""Where truthset keeps its state: a data directory and a database URL."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_DATA_DIR = "./truthset-data"
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    # Object-storage locations that `source-ref` values may point into; local roots are
+    # folders, S3 roots are `s3://bucket[/prefix]`. The media folder is always allowed.
+    allowed_roots: tuple[str, ...] = field(default_factory=tuple)
+    s3_endpoint_url: str | None = None
+    embedded_runs: bool = True
+
+    @property
+    def media_dir(self) -> Path:
+        return self.data_dir / "media"
+
+    @property
+    def exports_dir(self) -> Path:
+        return self.data_dir / "exports"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings(
+    data_dir: str | os.PathLike[str] | None = None,
+    database_url: str | None = None,
+    allowed_roots: list[str] | None = None,
+) -> Settings:
+    """Settings from arguments, then environment variables, then defaults."""
+    data = Path(data_dir or os.environ.get("TRUTHSET_DATA_DIR") or DEFAULT_DATA_DIR).resolve()
+    url = database_url or os.environ.get("TRUTHSET_DATABASE_URL") or f"sqlite:///{data / 'truthset.db'}"
+    roots = list(allowed_roots or [])
+    env_roots = os.environ.get("TRUTHSET_ALLOWED_ROOTS", "")
+    roots += [r.strip() for r in env_roots.split(",") if r.strip()]
+    return Settings(
+        data_dir=data,
+        database_url=url,
+        allowed_roots=tuple(roots),
+        s3_endpoint_url=os.environ.get("TRUTHSET_S3_ENDPOINT_URL") or os.environ.get("S3_ENDPOINT_URL"),
+        embedded_runs=os.environ.get("TRUTHSET_EMBEDDED_RUNS", "1") != "0",
+    )

@@ -1,0 +1,167 @@
+"""The Ground Truth output (augmented) manifest: each input line plus `<attr>` and
+`<attr>-metadata`, streamed in batches so memory stays flat on any job size."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from truthset.store.models import Job
+from truthset.tasktypes import get_task_type
+
+BATCH = 5000
+
+
+def creation_date(ts: float) -> str:
+    """Ground Truth's timestamp format: `2018-10-18T22:18:13.527256` (UTC, no zone)."""
+    return dt.datetime.fromtimestamp(ts, dt.UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
+
+
+def label_metadata(job: Job, output_type: str, meta: dict[str, Any], human: bool, created: float,
+                   extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    out = dict(meta)
+    out["type"] = output_type
+    out["job-name"] = f"labeling-job/{job.name}"
+    out["human-annotated"] = "yes" if human else "no"
+    out["creation-date"] = creation_date(created)
+    if extra:
+        out.update(extra)
+    return out
+
+
+def _job_chain(session: Session, job: Job) -> list[Job]:
+    """The job and the jobs whose output it takes as input, oldest first."""
+    chain = [job]
+    while chain[0].input_job_id is not None:
+        parent = session.get(Job, chain[0].input_job_id)
+        assert parent is not None
+        chain.insert(0, parent)
+    return chain
+
+
+def _label_rows(session: Session, job: Job, item_ids: list[int]) -> dict[int, tuple[Any, ...]]:
+    if not item_ids:
+        return {}
+    rows = session.execute(
+        text(
+            "SELECT t.item_id, t.status, l.value, l.meta, l.human, l.created_at, l.reviewed "
+            "FROM tasks t LEFT JOIN labels l ON l.task_id = t.id "
+            "WHERE t.job_id = :j AND t.item_id IN (" + ",".join(str(int(i)) for i in item_ids) + ")"
+        ),
+        {"j": job.id},
+    ).all()
+    return {r[0]: tuple(r[1:]) for r in rows}
+
+
+def _attrs_for(job: Job, output_type: str, row: tuple[Any, ...] | None, now: float
+               ) -> dict[str, Any] | None:
+    if row is None:
+        return None
+    status, value, meta, human, created, reviewed = row
+    if status == "failed":
+        return {
+            f"{job.label_attribute}-metadata": {
+                "failure-reason": "ClientError: the item was declined by its workers or expired "
+                "without answers",
+                "type": output_type,
+                "job-name": f"labeling-job/{job.name}",
+                "human-annotated": "yes",
+                "creation-date": creation_date(now),
+            }
+        }
+    if value is None:
+        return None
+    if isinstance(value, str):
+        value = orjson.loads(value)
+    if isinstance(meta, str):
+        meta = orjson.loads(meta)
+    extra = {"reviewed": "yes"} if reviewed else None
+    return {
+        job.label_attribute: value,
+        f"{job.label_attribute}-metadata": label_metadata(
+            job, output_type, meta, bool(human), created, extra
+        ),
+    }
+
+
+def iter_output_lines(session: Session, job: Job, *, labeled_only: bool = False,
+                      now: float = 0.0) -> Iterator[bytes]:
+    """One output-manifest line (bytes, with newline) per task of the job, in import order."""
+    chain = _job_chain(session, job)
+    types = {j.id: get_task_type(j.task_type).output_type for j in chain}
+    last_pos = -1
+    while True:
+        rows = session.execute(
+            text(
+                "SELECT t.position, i.id, i.data, t.status, l.value, l.meta, l.human, "
+                "l.created_at, l.reviewed FROM tasks t JOIN items i ON i.id = t.item_id "
+                "LEFT JOIN labels l ON l.task_id = t.id "
+                "WHERE t.job_id = :j AND t.position > :p AND t.is_gold = 0 "
+                "ORDER BY t.position LIMIT :n"
+            ),
+            {"j": job.id, "p": last_pos, "n": BATCH},
+        ).all()
+        if not rows:
+            return
+        last_pos = rows[-1][0]
+        ancestors = {
+            j.id: _label_rows(session, j, [r[1] for r in rows]) for j in chain[:-1]
+        }
+        for pos_, item_id, data, *label in rows:
+            own = _attrs_for(job, types[job.id], tuple(label), now)
+            if labeled_only and (own is None or job.label_attribute not in own):
+                continue
+            attrs: dict[str, Any] = {}
+            for anc in chain[:-1]:
+                anc_attrs = _attrs_for(anc, types[anc.id], ancestors[anc.id].get(item_id), now)
+                if anc_attrs:
+                    attrs.update(anc_attrs)
+            if own:
+                attrs.update(own)
+            yield _merge_line(data, attrs)
+
+
+def _merge_line(data: str, attrs: dict[str, Any]) -> bytes:
+    if not attrs:
+        return data.encode() + b"\n"
+    if any(f'"{k}"' in data for k in attrs):
+        # The input already holds one of these keys (e.g. re-labeling an output manifest):
+        # replace rather than duplicate it.
+        obj = orjson.loads(data)
+        obj.update(attrs)
+        return orjson.dumps(obj) + b"\n"
+    body = data.rstrip()
+    assert body.endswith("}")
+    extra = orjson.dumps(attrs)[1:]  # drop the opening brace
+    return body[:-1].encode() + b"," + extra + b"\n"
+
+
+def export_groundtruth(session: Session, job: Job, write: Callable[[Iterator[bytes]], None], *,
+                       progress: Callable[[int], None] | None = None, now: float = 0.0,
+                       labeled_only: bool = False) -> int:
+    """Stream the manifest into `write` (which consumes an iterator of byte chunks)."""
+    count = 0
+
+    def chunks() -> Iterator[bytes]:
+        nonlocal count
+        buf: list[bytes] = []
+        for line in iter_output_lines(session, job, labeled_only=labeled_only, now=now):
+            buf.append(line)
+            count += 1
+            if len(buf) >= BATCH:
+                yield b"".join(buf)
+                buf = []
+                if progress:
+                    progress(count)
+        if buf:
+            yield b"".join(buf)
+        if progress:
+            progress(count)
+
+    write(chunks())
+    return count

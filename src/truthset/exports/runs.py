@@ -1,0 +1,39 @@
+"""Exports as background runs."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import text
+
+from truthset.exports.formats import get_exporter
+from truthset.jobs.service import get_job
+from truthset.media.storage import write_bytes
+from truthset.runs.registry import run_kind
+
+
+@run_kind("export", resumable=True)  # writes to a temp name and renames: safe to redo
+def export_run(ctx: Any, *, job: str, format: str = "groundtruth", out: str | None = None,
+               labeled_only: bool = False) -> dict[str, Any]:
+    exporter = get_exporter(format)
+    started = time.perf_counter()
+    with ctx.db.session_scope(write=False) as session:
+        the_job = get_job(session, job)
+        dest = out or str(ctx.settings.exports_dir / f"{the_job.name}-{ctx.run_id}{exporter.suffix}")
+        total = session.execute(
+            text("SELECT count(*) FROM tasks WHERE job_id = :j AND is_gold = 0"), {"j": the_job.id}
+        ).scalar_one()
+        ctx.progress(0, total, "exporting", force=True)
+
+        def write(chunks: Iterator[bytes]) -> None:
+            write_bytes(dest, chunks, endpoint_url=ctx.settings.s3_endpoint_url)
+
+        lines = exporter.export(
+            session, the_job, write, progress=lambda n: ctx.progress(n, total),
+            now=time.time(), labeled_only=labeled_only,
+        )
+    ctx.progress(lines, total, "done", force=True)
+    return {"job": job, "format": format, "out": dest, "lines": lines,
+            "seconds": round(time.perf_counter() - started, 3)}

@@ -1,0 +1,384 @@
+"""Labeling jobs: creation, chaining, access, counters, lifecycle and stopping conditions.
+
+States: initializing -> in_progress -> stopping -> stopped, or -> completed | failed.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from truthset.errors import BadInput, Conflict, Forbidden, NotFound
+from truthset.store.models import Dataset, Job, JobTeam, Team, TeamMember, User, WorkerStat
+from truthset.tasktypes import get_task_type
+
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
+LIVE_STATES = ("initializing", "in_progress", "stopping")
+
+
+@dataclass
+class JobSpec:
+    """What a requester asks for; validated by `create_job`."""
+
+    name: str
+    task_type: str
+    label_config: Any
+    dataset: str | None = None
+    input_job: str | None = None
+    workers_per_item: int = 1
+    teams: list[str] = field(default_factory=list)
+    instructions: str = ""
+    task_time_limit: int = 300
+    task_availability: int = 864000
+    max_concurrent_tasks: int = 1000
+    max_human_labeled: int | None = None
+    max_percentage_labeled: float | None = None
+    label_attribute: str | None = None
+    settings: dict[str, Any] = field(default_factory=dict)
+
+
+def _check_range(name: str, value: Any, lo: float, hi: float) -> None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not lo <= value <= hi:
+        raise BadInput(f"{name} must be a number from {lo:g} to {hi:g}, got {value!r}")
+
+
+def validate_label_attribute(attr: str, task_type: str) -> None:
+    if not NAME_RE.match(attr) and not re.match(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,126}$", attr):
+        raise BadInput(f"label attribute {attr!r} must be 1-127 letters, digits, '-', '_' or '.'")
+    if attr in ("source", "source-ref", "id") or attr.endswith("-metadata"):
+        raise BadInput(f"label attribute {attr!r} is reserved (source, source-ref, *-metadata)")
+    needs_ref = task_type in ("semantic-segmentation",)
+    if needs_ref and not attr.endswith("-ref"):
+        raise BadInput(f"label attribute {attr!r} must end with '-ref' for {task_type}")
+    if not needs_ref and attr.endswith("-ref"):
+        raise BadInput(f"label attribute {attr!r} must not end with '-ref' for {task_type}")
+
+
+def create_job(session: Session, spec: JobSpec, *, created_by: int | None = None,
+               now: float | None = None) -> Job:
+    now = time.time() if now is None else now
+    if not isinstance(spec.name, str) or not NAME_RE.match(spec.name):
+        raise BadInput(
+            f"job name {spec.name!r} must be 1-63 letters, digits or '-', starting with a letter "
+            "or digit"
+        )
+    if session.scalar(select(Job.id).where(Job.name == spec.name)) is not None:
+        raise Conflict(f"a job named {spec.name!r} already exists")
+    task_type = get_task_type(spec.task_type)
+    config = task_type.parse_label_config(spec.label_config)
+    _check_range("workers_per_item", spec.workers_per_item, 1, 100)
+    if not isinstance(spec.workers_per_item, int):
+        raise BadInput("workers_per_item must be a whole number")
+    _check_range("task_time_limit", spec.task_time_limit, 1, 8 * 3600)
+    _check_range("task_availability", spec.task_availability, 60, 30 * 86400)
+    _check_range("max_concurrent_tasks", spec.max_concurrent_tasks, 1, 1_000_000)
+    if spec.max_human_labeled is not None:
+        _check_range("max_human_labeled", spec.max_human_labeled, 1, 10**9)
+    if spec.max_percentage_labeled is not None:
+        _check_range("max_percentage_labeled", spec.max_percentage_labeled, 1, 100)
+    if not isinstance(spec.instructions, str) or len(spec.instructions) > 200_000:
+        raise BadInput("instructions must be text of at most 200,000 characters")
+    if not isinstance(spec.settings, dict):
+        raise BadInput("settings must be an object")
+    label_attribute = spec.label_attribute or spec.name
+    validate_label_attribute(label_attribute, spec.task_type)
+
+    if (spec.dataset is None) == (spec.input_job is None):
+        raise BadInput("give exactly one input: a dataset or another job (chaining)")
+    input_job: Job | None = None
+    if spec.dataset is not None:
+        dataset = session.scalar(select(Dataset).where(Dataset.name == spec.dataset))
+        if dataset is None:
+            raise NotFound(f"dataset {spec.dataset!r} not found")
+        dataset_id = dataset.id
+    else:
+        input_job = session.scalar(select(Job).where(Job.name == spec.input_job))
+        if input_job is None:
+            raise NotFound(f"input job {spec.input_job!r} not found")
+        dataset_id = input_job.dataset_id  # type: ignore[assignment]
+        if input_job.task_type != spec.task_type and input_job.label_attribute == label_attribute:
+            raise BadInput(
+                "a chained job that keeps the input job's label attribute must have its task type"
+            )
+
+    teams = []
+    for team_name in spec.teams:
+        team = session.scalar(select(Team).where(Team.name == team_name))
+        if team is None:
+            raise NotFound(f"team {team_name!r} not found")
+        teams.append(team)
+
+    job = Job(
+        name=spec.name,
+        dataset_id=dataset_id,
+        input_job_id=input_job.id if input_job else None,
+        task_type=spec.task_type,
+        label_attribute=label_attribute,
+        label_config=config.raw,
+        instructions=spec.instructions,
+        workers_per_item=spec.workers_per_item,
+        task_time_limit=int(spec.task_time_limit),
+        task_availability=int(spec.task_availability),
+        max_concurrent_tasks=int(spec.max_concurrent_tasks),
+        max_human_labeled=spec.max_human_labeled,
+        max_percentage_labeled=spec.max_percentage_labeled,
+        state="initializing",
+        settings=spec.settings,
+        created_by=created_by,
+        created_at=now,
+        updated_at=now,
+        in_flight=0,
+    )
+    session.add(job)
+    session.flush()
+    for team in teams:
+        session.add(JobTeam(job_id=job.id, team_id=team.id))
+    add_tasks(session, job, now=now)
+    job.state = "in_progress"
+    session.flush()
+    refresh_state(session, job.id, now=now)
+    return job
+
+
+def add_tasks(session: Session, job: Job, *, now: float | None = None) -> int:
+    """Create the job's tasks for items that have none yet (also for streaming jobs, whose
+    dataset grows while they run). Returns how many were added."""
+    now = time.time() if now is None else now
+    params = {"j": job.id, "d": job.dataset_id, "n": job.workers_per_item, "now": now}
+    if job.input_job_id is not None:
+        input_job = session.get(Job, job.input_job_id)
+        assert input_job is not None
+        # Chaining: the input is the other job's output. With the same label attribute only
+        # the items it left unlabeled are worked on again.
+        only_unlabeled = input_job.label_attribute == job.label_attribute
+        cond = "AND it.status NOT IN ('complete', 'auto')" if only_unlabeled else ""
+        sql = (
+            "INSERT INTO tasks (job_id, item_id, status, position, is_gold, started, priority, "
+            "target_answers, live_leases, answers, declines, updated_at) "
+            "SELECT :j, it.item_id, 'open', it.position, 0, 0, 0.0, :n, 0, 0, 0, :now "
+            "FROM tasks it WHERE it.job_id = :ij " + cond +
+            " AND NOT EXISTS (SELECT 1 FROM tasks t2 WHERE t2.job_id = :j AND t2.item_id = it.item_id)"
+        )
+        params["ij"] = input_job.id
+    else:
+        sql = (
+            "INSERT INTO tasks (job_id, item_id, status, position, is_gold, started, priority, "
+            "target_answers, live_leases, answers, declines, updated_at) "
+            "SELECT :j, i.id, 'open', i.position, 0, 0, 0.0, :n, 0, 0, 0, :now "
+            "FROM items i WHERE i.dataset_id = :d "
+            "AND NOT EXISTS (SELECT 1 FROM tasks t2 WHERE t2.job_id = :j AND t2.item_id = i.id)"
+        )
+    result = session.execute(text(sql), params)
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def get_job(session: Session, name_or_id: str | int) -> Job:
+    if isinstance(name_or_id, int) or (isinstance(name_or_id, str) and name_or_id.isdigit()):
+        job = session.get(Job, int(name_or_id))
+        if job is not None:
+            return job
+    job = session.scalar(select(Job).where(Job.name == str(name_or_id)))
+    if job is None:
+        raise NotFound(f"job {name_or_id!r} not found")
+    return job
+
+
+# -- access ---------------------------------------------------------------------------------
+
+def is_staff(user: User) -> bool:
+    return user.role in ("admin", "requester")
+
+
+def worker_team_ids(session: Session, user_id: int) -> set[int]:
+    return set(session.scalars(select(TeamMember.team_id).where(TeamMember.user_id == user_id)))
+
+
+def can_see_job(session: Session, job: Job, user: User) -> bool:
+    if is_staff(user):
+        return True
+    teams = set(session.scalars(select(JobTeam.team_id).where(JobTeam.job_id == job.id)))
+    return bool(teams & worker_team_ids(session, user.id))
+
+
+def assert_can_work(session: Session, job: Job, user: User) -> None:
+    if user.role == "admin":
+        return
+    if not can_see_job(session, job, user) or (is_staff(user) and not _in_job_team(session, job, user)):
+        # Workers learn nothing about jobs outside their teams, not even that they exist.
+        raise NotFound(f"job {job.name!r} not found") if not is_staff(user) else Forbidden(
+            f"you are not in a team of job {job.name!r}"
+        )
+
+
+def _in_job_team(session: Session, job: Job, user: User) -> bool:
+    teams = set(session.scalars(select(JobTeam.team_id).where(JobTeam.job_id == job.id)))
+    return bool(teams & worker_team_ids(session, user.id))
+
+
+def visible_jobs(session: Session, user: User) -> list[Job]:
+    if is_staff(user):
+        return list(session.scalars(select(Job).order_by(Job.id)))
+    team_ids = worker_team_ids(session, user.id)
+    if not team_ids:
+        return []
+    return list(
+        session.scalars(
+            select(Job)
+            .where(Job.id.in_(select(JobTeam.job_id).where(JobTeam.team_id.in_(team_ids))))
+            .order_by(Job.id)
+        )
+    )
+
+
+# -- counters and state ---------------------------------------------------------------------
+
+def counters(session: Session, job_id: int) -> dict[str, int]:
+    rows = session.execute(
+        text("SELECT status, count(*) FROM tasks WHERE job_id = :j AND is_gold = 0 GROUP BY status"),
+        {"j": job_id},
+    ).all()
+    by = dict(rows)
+    total = sum(by.values())
+    return {
+        "total": total,
+        "human_labeled": by.get("complete", 0),
+        "machine_labeled": by.get("auto", 0),
+        "failed": by.get("failed", 0),
+        "unlabeled": by.get("open", 0) + by.get("full", 0),
+    }
+
+
+def human_budget_reached(session: Session, job: Job, *, extra: int = 0) -> bool:
+    """The stopping conditions: max human-labeled items, max percentage labeled."""
+    limits = []
+    if job.max_human_labeled is not None:
+        limits.append(job.max_human_labeled)
+    if job.max_percentage_labeled is not None:
+        total = session.execute(
+            text("SELECT count(*) FROM tasks WHERE job_id = :j AND is_gold = 0"), {"j": job.id}
+        ).scalar_one()
+        limits.append(int(total * job.max_percentage_labeled / 100.0))
+    if not limits:
+        return False
+    done = session.execute(
+        text("SELECT count(*) FROM tasks WHERE job_id = :j AND status = 'complete' AND is_gold = 0"),
+        {"j": job.id},
+    ).scalar_one()
+    return done + extra >= min(limits)
+
+
+def refresh_state(session: Session, job_id: int, *, now: float | None = None) -> str:
+    """Move a job to completed / stopped when its work is done."""
+    now = time.time() if now is None else now
+    job = session.get(Job, job_id)
+    assert job is not None
+    session.refresh(job, ["state", "in_flight"])
+    if job.state == "stopping" and job.in_flight <= 0:
+        _set_state(session, job, "stopped", now)
+    elif job.state == "in_progress":
+        remaining = session.execute(
+            text(
+                "SELECT 1 FROM tasks WHERE job_id = :j AND status IN ('open', 'full') "
+                "AND is_gold = 0 LIMIT 1"
+            ),
+            {"j": job_id},
+        ).first()
+        budget_done = job.in_flight <= 0 and human_budget_reached(session, job)
+        if (remaining is None and not job.settings.get("streaming")) or budget_done:
+            _set_state(session, job, "completed", now)
+    return job.state
+
+
+def _set_state(session: Session, job: Job, state: str, now: float) -> None:
+    job.state = state
+    job.updated_at = now
+    session.flush()
+
+
+def stop_job(session: Session, job: Job, *, now: float | None = None) -> Job:
+    now = time.time() if now is None else now
+    if job.state not in ("initializing", "in_progress"):
+        raise Conflict(f"job {job.name!r} is {job.state}; only a running job can be stopped")
+    # Live leases may still be answered; no new task is handed out.
+    _set_state(session, job, "stopping", now)
+    session.execute(
+        text("UPDATE assignments SET deadline = :now WHERE job_id = :j AND status = 'leased' "
+             "AND deadline > :now + 60"),
+        {"j": job.id, "now": now},
+    )
+    refresh_state(session, job.id, now=now)
+    return job
+
+
+def resume_job(session: Session, job: Job, *, now: float | None = None) -> Job:
+    now = time.time() if now is None else now
+    if job.state not in ("stopping", "stopped", "completed"):
+        raise Conflict(f"job {job.name!r} is {job.state}; only a stopped job can be resumed")
+    _set_state(session, job, "in_progress", now)
+    refresh_state(session, job.id, now=now)
+    return job
+
+
+def delete_job(session: Session, job: Job) -> None:
+    dependants = session.scalar(select(Job.name).where(Job.input_job_id == job.id))
+    if dependants is not None:
+        raise Conflict(f"job {dependants!r} takes this job's output as its input; delete it first")
+    for table in ("activity_events", "labels", "answers", "assignments", "tasks", "gold_labels",
+                  "worker_stats", "job_teams"):
+        session.execute(text(f"DELETE FROM {table} WHERE job_id = :j"), {"j": job.id})
+    session.execute(text("UPDATE runs SET job_id = NULL WHERE job_id = :j"), {"j": job.id})
+    session.delete(job)
+    session.flush()
+
+
+# -- quality hooks used by the work engine ----------------------------------------------------
+
+def is_worker_blocked(session: Session, job_id: int, worker_id: int) -> bool:
+    stat = session.get(WorkerStat, (job_id, worker_id))
+    return bool(stat and stat.blocked)
+
+
+def needs_qualification(session: Session, job: Job, worker_id: int) -> bool:
+    qual = job.settings.get("qualification") or {}
+    needed = int(qual.get("gold_items") or 0)
+    if needed <= 0:
+        return False
+    stat = session.get(WorkerStat, (job.id, worker_id))
+    return (stat.gold_answers if stat else 0) < needed
+
+
+def score_gold_answer(session: Session, job: Job, worker_id: int, item_id: int,
+                      content: dict[str, Any]) -> dict[str, Any] | None:
+    """Score an answer on a gold item; block the worker when the job's bar is not met."""
+    gold = session.execute(
+        text("SELECT answer FROM gold_labels WHERE job_id = :j AND item_id = :i"),
+        {"j": job.id, "i": item_id},
+    ).scalar()
+    if gold is None:
+        return None
+    if isinstance(gold, str):
+        import orjson
+
+        gold = orjson.loads(gold)
+    correct = gold == content
+    stat = session.get(WorkerStat, (job.id, worker_id))
+    if stat is None:
+        stat = WorkerStat(job_id=job.id, worker_id=worker_id, gold_answers=0, gold_correct=0,
+                          blocked=False, params={})
+        session.add(stat)
+    stat.gold_answers += 1
+    stat.gold_correct += int(correct)
+    qual = job.settings.get("qualification") or {}
+    needed = int(qual.get("gold_items") or 0)
+    threshold = qual.get("min_accuracy")
+    if threshold is not None and stat.gold_answers >= max(needed, 1):
+        stat.blocked = stat.gold_correct / stat.gold_answers < float(threshold)
+    session.flush()
+    if job.settings.get("gold_feedback"):
+        return {"correct": correct, "expected": gold}
+    return None

@@ -1,0 +1,176 @@
+"""Where item bytes live: local folders and S3-compatible object storage.
+
+Every `source-ref` must lie inside an allowed root: a local folder or an `s3://bucket[/prefix]`.
+Paths are resolved (symlinks and `..` included) before the check, so nothing outside the
+configured roots is ever read or served.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+from urllib.parse import unquote, urlparse
+
+from truthset.errors import BadInput, Forbidden
+
+
+@dataclass(frozen=True)
+class S3Location:
+    bucket: str
+    key: str
+
+    @property
+    def uri(self) -> str:
+        return f"s3://{self.bucket}/{self.key}"
+
+
+def parse_s3_uri(uri: str) -> S3Location:
+    parsed = urlparse(uri)
+    if parsed.scheme != "s3" or not parsed.netloc:
+        raise BadInput(f"{uri!r} is not an s3://bucket/key URI")
+    return S3Location(bucket=parsed.netloc, key=unquote(parsed.path.lstrip("/")))
+
+
+def s3_client(endpoint_url: str | None = None) -> Any:
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint_url or os.environ.get("TRUTHSET_S3_ENDPOINT_URL")
+        or os.environ.get("S3_ENDPOINT_URL"),
+        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 3},
+                      signature_version="s3v4"),
+    )
+
+
+def local_path_of(ref: str) -> Path | None:
+    """The local path a `source-ref` names, or None for a remote (s3://) reference."""
+    if ref.startswith("s3://"):
+        return None
+    if ref.startswith("file://"):
+        ref = unquote(urlparse(ref).path)
+    if "://" in ref:
+        raise BadInput(f"source-ref {ref!r}: only s3:// URIs and local paths are supported")
+    return Path(ref)
+
+
+class AllowedRoots:
+    """The folders and buckets that `source-ref` values may point into."""
+
+    def __init__(self, roots: Iterable[str]):
+        self.local: list[Path] = []
+        self.s3: list[tuple[str, str]] = []
+        for root in roots:
+            self.add(root)
+
+    def add(self, root: str) -> None:
+        if root.startswith("s3://"):
+            loc = parse_s3_uri(root)
+            self.s3.append((loc.bucket, loc.key.rstrip("/")))
+        else:
+            path = local_path_of(root)
+            assert path is not None
+            self.local.append(Path(os.path.realpath(path)))
+
+    def allows(self, ref: str) -> bool:
+        if ref.startswith("s3://"):
+            try:
+                loc = parse_s3_uri(ref)
+            except BadInput:
+                return False
+            if ".." in loc.key.split("/"):
+                return False
+            return any(
+                loc.bucket == bucket and (not prefix or loc.key == prefix
+                                          or loc.key.startswith(prefix + "/"))
+                for bucket, prefix in self.s3
+            )
+        try:
+            path = local_path_of(ref)
+        except BadInput:
+            return False
+        if path is None or not path.is_absolute():
+            return False
+        real = Path(os.path.realpath(path))
+        return any(real == root or root in real.parents for root in self.local)
+
+    def check(self, ref: str) -> None:
+        if not self.allows(ref):
+            raise Forbidden(f"source-ref {ref!r} is outside the allowed roots and buckets")
+
+
+def open_ref(ref: str, roots: AllowedRoots, *, endpoint_url: str | None = None) -> BinaryIO:
+    """Open an item's bytes for reading, after checking the roots."""
+    roots.check(ref)
+    path = local_path_of(ref)
+    if path is not None:
+        return open(os.path.realpath(path), "rb")
+    loc = parse_s3_uri(ref)
+    body = s3_client(endpoint_url).get_object(Bucket=loc.bucket, Key=loc.key)["Body"]
+    return body  # type: ignore[no-any-return]
+
+
+def presigned_url(ref: str, roots: AllowedRoots, *, endpoint_url: str | None = None,
+                  expires: int = 3600) -> str:
+    roots.check(ref)
+    loc = parse_s3_uri(ref)
+    return str(
+        s3_client(endpoint_url).generate_presigned_url(
+            "get_object", Params={"Bucket": loc.bucket, "Key": loc.key}, ExpiresIn=expires
+        )
+    )
+
+
+def iter_s3_keys(uri: str, *, endpoint_url: str | None = None) -> Iterator[str]:
+    """Every object key under an s3:// prefix, in key order (folder-like listing)."""
+    loc = parse_s3_uri(uri)
+    paginator = s3_client(endpoint_url).get_paginator("list_objects_v2")
+    prefix = loc.key
+    for page in paginator.paginate(Bucket=loc.bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            yield obj["Key"]
+
+
+def write_bytes(dest: str, data_iter: Iterable[bytes], *, endpoint_url: str | None = None) -> None:
+    """Write a stream to a local path or an s3:// URI (multipart upload for S3)."""
+    if dest.startswith("s3://"):
+        import io
+
+        loc = parse_s3_uri(dest)
+
+        class _Reader(io.RawIOBase):
+            def __init__(self, chunks: Iterable[bytes]):
+                self._it = iter(chunks)
+                self._buf = b""
+
+            def readable(self) -> bool:
+                return True
+
+            def readinto(self, b: Any) -> int:
+                while not self._buf:
+                    try:
+                        self._buf = next(self._it)
+                    except StopIteration:
+                        return 0
+                n = min(len(b), len(self._buf))
+                b[:n] = self._buf[:n]
+                self._buf = self._buf[n:]
+                return n
+
+        s3_client(endpoint_url).upload_fileobj(
+            io.BufferedReader(_Reader(data_iter), buffer_size=8 << 20), loc.bucket, loc.key
+        )
+        return
+    path = Path(dest)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".partial")
+    with open(tmp, "wb") as fh:
+        for chunk in data_iter:
+            fh.write(chunk)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)

@@ -1,0 +1,156 @@
+"""Runs in the database: enqueue, claim, progress, finish, recover after a crash."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from truthset.errors import BadInput, Conflict, NotFound
+from truthset.runs.registry import get_run_kind
+from truthset.store.models import Run
+
+# A running run whose heartbeat is older than this is considered interrupted.
+STALE_AFTER = 30.0
+MAX_ATTEMPTS = 3
+
+
+def owner_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def enqueue(session: Session, kind: str, params: dict[str, Any], *, job_id: int | None = None,
+            created_by: int | None = None, now: float | None = None) -> Run:
+    get_run_kind(kind)  # unknown kinds are refused before anything is written
+    run = Run(kind=kind, state="queued", params=params, job_id=job_id, created_by=created_by,
+              progress_done=0, attempts=0, created_at=time.time() if now is None else now)
+    session.add(run)
+    session.flush()
+    return run
+
+
+def get_run(session: Session, run_id: int) -> Run:
+    run = session.get(Run, run_id)
+    if run is None:
+        raise NotFound(f"run {run_id} not found")
+    return run
+
+
+def list_runs(session: Session, *, limit: int = 50, job_id: int | None = None) -> list[Run]:
+    q = select(Run).order_by(Run.id.desc()).limit(limit)
+    if job_id is not None:
+        q = q.where(Run.job_id == job_id)
+    return list(session.scalars(q))
+
+
+def claim_next(session: Session, owner: str, *, now: float | None = None) -> int | None:
+    """Take the oldest queued run; safe with many executors on one database."""
+    now = time.time() if now is None else now
+    pg = session.get_bind().dialect.name == "postgresql"
+    lock = " FOR UPDATE SKIP LOCKED" if pg else ""
+    run_id = session.execute(
+        text("SELECT id FROM runs WHERE state = 'queued' ORDER BY created_at, id LIMIT 1" + lock)
+    ).scalar()
+    if run_id is None:
+        return None
+    updated = session.execute(
+        text(
+            "UPDATE runs SET state = 'running', owner = :o, started_at = :now, heartbeat_at = :now, "
+            "attempts = attempts + 1 WHERE id = :id AND state = 'queued'"
+        ),
+        {"o": owner, "now": now, "id": run_id},
+    )
+    return int(run_id) if updated.rowcount else None  # type: ignore[attr-defined]
+
+
+def set_progress(session: Session, run_id: int, done: int, total: int | None,
+                 message: str | None, *, now: float | None = None) -> None:
+    session.execute(
+        text(
+            "UPDATE runs SET progress_done = :d, progress_total = coalesce(:t, progress_total), "
+            "message = coalesce(:m, message), heartbeat_at = :now WHERE id = :id"
+        ),
+        {"d": done, "t": total, "m": message, "now": time.time() if now is None else now,
+         "id": run_id},
+    )
+
+
+def finish(session: Session, run_id: int, *, result: dict[str, Any] | None = None,
+           error: str | None = None, now: float | None = None) -> None:
+    session.execute(
+        text(
+            "UPDATE runs SET state = :s, result = :r, error = :e, finished_at = :now "
+            "WHERE id = :id"
+        ),
+        {
+            "s": "failed" if error else "succeeded",
+            "r": None if result is None else __import__("orjson").dumps(result).decode(),
+            "e": error,
+            "now": time.time() if now is None else now,
+            "id": run_id,
+        },
+    )
+
+
+def cancel(session: Session, run: Run) -> None:
+    if run.state != "queued":
+        raise Conflict(f"run {run.id} is {run.state}; only a queued run can be cancelled")
+    run.state = "cancelled"
+    run.finished_at = time.time()
+    session.flush()
+
+
+def recover_interrupted(session: Session, *, now: float | None = None,
+                        stale_after: float = STALE_AFTER) -> list[int]:
+    """Runs left 'running' by a process that died: start resumable ones again, fail the
+    others with the reason. Nothing is silently lost."""
+    now = time.time() if now is None else now
+    rows = session.execute(
+        text("SELECT id, kind, attempts FROM runs WHERE state = 'running' "
+             "AND (heartbeat_at IS NULL OR heartbeat_at < :cut)"),
+        {"cut": now - stale_after},
+    ).all()
+    touched = []
+    for run_id, kind, attempts in rows:
+        try:
+            resumable = get_run_kind(kind).resumable
+        except BadInput:
+            resumable = False
+        if resumable and attempts < MAX_ATTEMPTS:
+            session.execute(
+                text("UPDATE runs SET state = 'queued', owner = NULL, message = :m WHERE id = :id"),
+                {"m": f"interrupted (attempt {attempts}); queued again", "id": run_id},
+            )
+        else:
+            reason = ("interrupted: the process running it stopped before it finished"
+                      + ("" if resumable else "; this kind of run is not restarted automatically")
+                      + (f" (after {attempts} attempts)" if resumable else ""))
+            session.execute(
+                text("UPDATE runs SET state = 'failed', error = :e, finished_at = :now "
+                     "WHERE id = :id"),
+                {"e": reason, "now": now, "id": run_id},
+            )
+        touched.append(int(run_id))
+    return touched
+
+
+def run_as_dict(run: Run) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "kind": run.kind,
+        "state": run.state,
+        "params": run.params,
+        "job_id": run.job_id,
+        "progress": {"done": run.progress_done, "total": run.progress_total},
+        "message": run.message,
+        "result": run.result,
+        "error": run.error,
+        "attempts": run.attempts,
+        "created_at": run.created_at,
+        "started_at": run.started_at,
+        "finished_at": run.finished_at,
+    }

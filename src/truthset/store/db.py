@@ -1,0 +1,130 @@
+"""Engines and sessions for the embedded SQLite store and for PostgreSQL.
+
+SQLite allows one writer at a time. Write transactions start with ``BEGIN IMMEDIATE`` so
+that two writers never both read and then collide on the upgrade to a write lock, and
+within one process they also queue on a lock, which is fairer and faster than SQLite's
+sleeping busy handler. Read transactions use WAL snapshots and never wait.
+
+The caller owns the transaction: ``session_scope`` commits when its block ends without an
+error and rolls back otherwise; services only ``flush()``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import NullPool, QueuePool
+
+WRITE = "truthset_write"
+DURABLE = "truthset_durable"
+
+
+class Database:
+    """One database: a read engine and a write engine over the same pool."""
+
+    def __init__(self, url: str, *, pool_size: int = 20, echo: bool = False):
+        self.url = url
+        self.is_sqlite = url.startswith("sqlite")
+        self._write_lock = threading.Lock()
+        if self.is_sqlite:
+            path = url.split("///", 1)[1] if "///" in url else ""
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+            self.engine = create_engine(
+                url,
+                echo=echo,
+                poolclass=QueuePool,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                connect_args={"check_same_thread": False, "timeout": 60},
+            )
+            self._install_sqlite_hooks(self.engine)
+        else:
+            self.engine = create_engine(
+                url,
+                echo=echo,
+                pool_size=pool_size,
+                max_overflow=pool_size,
+                pool_pre_ping=True,
+            )
+        self.write_engine = self.engine.execution_options(**{WRITE: True})
+        self.durable_engine = self.engine.execution_options(**{WRITE: True, DURABLE: True})
+        self._read_sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self._write_sessions = sessionmaker(self.write_engine, expire_on_commit=False)
+        self._durable_sessions = sessionmaker(self.durable_engine, expire_on_commit=False)
+
+    # -- SQLite -------------------------------------------------------------------------
+    def _install_sqlite_hooks(self, engine: Engine) -> None:
+        lock = self._write_lock
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+            # Let SQLAlchemy's begin event emit BEGIN itself (pysqlite's own is deferred).
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=60000")
+            cur.execute("PRAGMA cache_size=-65536")
+            cur.execute("PRAGMA temp_store=MEMORY")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            opts = conn.get_execution_options()
+            if opts.get(WRITE):
+                lock.acquire()
+                try:
+                    # FULL makes this commit (and the WAL before it) reach the disk before
+                    # the caller is told it succeeded; leases can use the cheaper NORMAL.
+                    sync = "FULL" if opts.get(DURABLE) else "NORMAL"
+                    conn.exec_driver_sql(f"PRAGMA synchronous={sync}")
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                except BaseException:
+                    lock.release()
+                    raise
+                conn.info["holds_write_lock"] = True
+            else:
+                conn.exec_driver_sql("BEGIN")
+
+        def _release(conn: Connection) -> None:
+            if conn.info.pop("holds_write_lock", False):
+                lock.release()
+
+        event.listen(engine, "commit", _release)
+        event.listen(engine, "rollback", _release)
+
+    # -- sessions -----------------------------------------------------------------------
+    def new_session(self, *, write: bool = True, durable: bool = False) -> Session:
+        if durable:
+            return self._durable_sessions()
+        return self._write_sessions() if write else self._read_sessions()
+
+    @contextmanager
+    def session_scope(self, *, write: bool = True, durable: bool = False) -> Iterator[Session]:
+        """A session whose transaction commits at the end of the block, or rolls back."""
+        session = self.new_session(write=write, durable=durable)
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def nullpool_engine(url: str) -> Engine:
+    """A plain engine for one-off administrative work (migrations, dropping a schema)."""
+    return create_engine(url, poolclass=NullPool)

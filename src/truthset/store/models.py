@@ -1,0 +1,301 @@
+"""The database schema: one table per word of DESIGN.md.
+
+Times are UNIX seconds (float) so that lease arithmetic is the same on SQLite and
+PostgreSQL and cheap to compare in SQL. Item payloads are kept as the JSON text they were
+imported with, so exports copy them without re-serialising.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+# BigInteger ids on PostgreSQL, plain INTEGER (rowid alias) on SQLite.
+IdType = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    # admin | requester | reviewer | worker
+    role: Mapped[str] = mapped_column(String(20))
+    password_hash: Mapped[str | None] = mapped_column(String(200))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class AuthToken(Base):
+    """API tokens (kind=api) and browser sessions (kind=session); only a hash is stored."""
+
+    __tablename__ = "auth_tokens"
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    name: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float | None] = mapped_column(Float)
+
+
+class Team(Base):
+    __tablename__ = "teams"
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class TeamMember(Base):
+    __tablename__ = "team_members"
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+
+
+class Dataset(Base):
+    __tablename__ = "datasets"
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    # Bumped by every import that adds items; a job records the version it was created on.
+    version: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Item(Base):
+    __tablename__ = "items"
+    __table_args__ = (
+        UniqueConstraint("dataset_id", "content_hash", name="uq_items_dataset_hash"),
+        UniqueConstraint("dataset_id", "external_id", name="uq_items_dataset_external"),
+    )
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"))
+    # The item id users see and CSVs refer to: the manifest's id key or a content-derived id.
+    external_id: Mapped[str] = mapped_column(String(200))
+    content_hash: Mapped[str] = mapped_column(String(32))
+    # Import order within the dataset.
+    position: Mapped[int] = mapped_column(BigInteger)
+    # The manifest line as imported (JSON object text).
+    data: Mapped[str] = mapped_column(Text)
+
+
+class Job(Base):
+    __tablename__ = "jobs"
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    dataset_id: Mapped[int | None] = mapped_column(ForeignKey("datasets.id"))
+    input_job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id"))
+    task_type: Mapped[str] = mapped_column(String(100))
+    label_attribute: Mapped[str] = mapped_column(String(200))
+    # The Ground Truth label category file, as given.
+    label_config: Mapped[dict[str, Any]] = mapped_column(JSON)
+    instructions: Mapped[str] = mapped_column(Text, default="")
+    workers_per_item: Mapped[int] = mapped_column(Integer)
+    task_time_limit: Mapped[int] = mapped_column(Integer)
+    task_availability: Mapped[int] = mapped_column(Integer)
+    max_concurrent_tasks: Mapped[int] = mapped_column(Integer)
+    max_human_labeled: Mapped[int | None] = mapped_column(Integer)
+    max_percentage_labeled: Mapped[float | None] = mapped_column(Float)
+    # initializing | in_progress | stopping | stopped | completed | failed
+    state: Mapped[str] = mapped_column(String(20))
+    failure_reason: Mapped[str | None] = mapped_column(Text)
+    # Quality, auto-labeling and other per-type settings.
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+    # Tasks started (leased or answered) but not finished: bounds max_concurrent_tasks.
+    in_flight: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class JobTeam(Base):
+    __tablename__ = "job_teams"
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
+
+
+# Task status: open (can take more workers) | full (live leases + answers = workers per
+# item) | complete (labeled by people) | auto (labeled by the model) | failed.
+TASK_OPEN, TASK_FULL, TASK_COMPLETE, TASK_AUTO, TASK_FAILED = (
+    "open",
+    "full",
+    "complete",
+    "auto",
+    "failed",
+)
+
+
+class Task(Base):
+    __tablename__ = "tasks"
+    __table_args__ = (
+        UniqueConstraint("job_id", "item_id", name="uq_tasks_job_item"),
+        # The order in which `lease_next_task` walks open tasks.
+        Index(
+            "ix_tasks_pick",
+            "job_id",
+            "status",
+            "is_gold",
+            "started",
+            text("priority DESC"),
+            "position",
+        ),
+    )
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(10))
+    position: Mapped[int] = mapped_column(BigInteger)
+    is_gold: Mapped[int] = mapped_column(Integer, default=0)
+    # 1 once any worker leased it: started items are finished before new ones begin.
+    started: Mapped[int] = mapped_column(Integer, default=0)
+    # Set by active learning: higher is served first.
+    priority: Mapped[float] = mapped_column(Float, default=0.0)
+    # How many answers this task needs (workers per item, raised by dynamic redundancy).
+    target_answers: Mapped[int] = mapped_column(Integer)
+    live_leases: Mapped[int] = mapped_column(Integer, default=0)
+    answers: Mapped[int] = mapped_column(Integer, default=0)
+    declines: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+class Assignment(Base):
+    __tablename__ = "assignments"
+    __table_args__ = (
+        # A worker never gets the same task twice: enforced by the database itself.
+        UniqueConstraint("task_id", "worker_id", name="uq_assignments_task_worker"),
+        Index("ix_assignments_live", "job_id", "status", "deadline"),
+        Index("ix_assignments_worker", "worker_id", "job_id", "status"),
+    )
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    worker_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # leased | submitted | skipped | released | expired
+    status: Mapped[str] = mapped_column(String(10))
+    leased_at: Mapped[float] = mapped_column(Float)
+    deadline: Mapped[float] = mapped_column(Float)
+    last_seen_at: Mapped[float] = mapped_column(Float)
+    ended_at: Mapped[float | None] = mapped_column(Float)
+
+
+class Answer(Base):
+    __tablename__ = "answers"
+    __table_args__ = (
+        UniqueConstraint("worker_id", "client_key", name="uq_answers_worker_client_key"),
+        Index("ix_answers_task", "task_id"),
+        Index("ix_answers_job_worker", "job_id", "worker_id"),
+    )
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    assignment_id: Mapped[int] = mapped_column(
+        ForeignKey("assignments.id", ondelete="CASCADE"), unique=True
+    )
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    worker_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    client_key: Mapped[str | None] = mapped_column(String(100))
+    content: Mapped[dict[str, Any]] = mapped_column(JSON)
+    submitted_at: Mapped[float] = mapped_column(Float)
+    time_spent: Mapped[float] = mapped_column(Float)
+    # Excluded answers (a worker below the quality bar) no longer count towards labels.
+    excluded: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Label(Base):
+    """The consolidated result for a task."""
+
+    __tablename__ = "labels"
+    task_id: Mapped[int] = mapped_column(
+        ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True
+    )
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    # The label attribute's value in the output manifest (class index, list, object...).
+    value: Mapped[Any] = mapped_column(JSON)
+    # The `<attr>-metadata` keys specific to the task type (class-name, confidence...).
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON)
+    confidence: Mapped[float | None] = mapped_column(Float)
+    human: Mapped[bool] = mapped_column(Boolean, default=True)
+    reviewed: Mapped[bool] = mapped_column(Boolean, default=False)
+    method: Mapped[str] = mapped_column(String(50))
+    created_at: Mapped[float] = mapped_column(Float)
+
+
+class GoldLabel(Base):
+    __tablename__ = "gold_labels"
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("items.id", ondelete="CASCADE"), primary_key=True
+    )
+    answer: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class WorkerStat(Base):
+    """Per worker per job: skill estimate and quality figures, kept across iterations."""
+
+    __tablename__ = "worker_stats"
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    worker_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    skill: Mapped[float | None] = mapped_column(Float)
+    gold_answers: Mapped[int] = mapped_column(Integer, default=0)
+    gold_correct: Mapped[int] = mapped_column(Integer, default=0)
+    blocked: Mapped[bool] = mapped_column(Boolean, default=False)
+    params: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ActivityEvent(Base):
+    """Worker activity log: accept, submit, decline, release, expire (with timestamps)."""
+
+    __tablename__ = "activity_events"
+    __table_args__ = (
+        Index("ix_activity_job", "job_id", "at"),
+        Index("ix_activity_worker", "worker_id", "at"),
+    )
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    task_id: Mapped[int] = mapped_column(BigInteger)
+    assignment_id: Mapped[int] = mapped_column(BigInteger)
+    worker_id: Mapped[int] = mapped_column(BigInteger)
+    event: Mapped[str] = mapped_column(String(10))
+    at: Mapped[float] = mapped_column(Float)
+
+
+class Run(Base):
+    """A background unit of work with progress (import, export, consolidation, training)."""
+
+    __tablename__ = "runs"
+    __table_args__ = (Index("ix_runs_state", "state", "created_at"),)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(50))
+    # queued | running | succeeded | failed | cancelled
+    state: Mapped[str] = mapped_column(String(12))
+    params: Mapped[dict[str, Any]] = mapped_column(JSON)
+    job_id: Mapped[int | None] = mapped_column(ForeignKey("jobs.id", ondelete="SET NULL"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    progress_done: Mapped[int] = mapped_column(BigInteger, default=0)
+    progress_total: Mapped[int | None] = mapped_column(BigInteger)
+    message: Mapped[str | None] = mapped_column(Text)
+    result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    owner: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[float] = mapped_column(Float)
+    started_at: Mapped[float | None] = mapped_column(Float)
+    finished_at: Mapped[float | None] = mapped_column(Float)
+    heartbeat_at: Mapped[float | None] = mapped_column(Float)

@@ -1,0 +1,79 @@
+"""Turning a task's answers into its label through the task type."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from truthset.jobs import service as jobs_service
+from truthset.store.models import Job
+from truthset.tasktypes import Consolidation, WorkerAnswer, get_task_type
+
+
+def task_answers(session: Session, task_id: int) -> list[WorkerAnswer]:
+    rows = session.execute(
+        text(
+            "SELECT ans.worker_id, ans.content, ws.skill FROM answers ans "
+            "LEFT JOIN worker_stats ws ON ws.job_id = ans.job_id AND ws.worker_id = ans.worker_id "
+            "WHERE ans.task_id = :t AND ans.excluded = :x ORDER BY ans.id"
+        ),
+        {"t": task_id, "x": False},
+    ).all()
+    return [
+        WorkerAnswer(
+            worker_id=worker_id,
+            content=orjson.loads(content) if isinstance(content, str) else content,
+            weight=1.0,
+        )
+        for worker_id, content, _skill in rows
+    ]
+
+
+def write_label(
+    session: Session, job_id: int, task_id: int, result: Consolidation, *, human: bool,
+    now: float, reviewed: bool = False,
+) -> None:
+    """Insert or replace the label of a task."""
+    params: dict[str, Any] = {
+        "t": task_id,
+        "j": job_id,
+        "v": orjson.dumps(result.value).decode(),
+        "m": orjson.dumps(result.meta).decode(),
+        "c": result.confidence,
+        "h": human,
+        "r": reviewed,
+        "method": result.method,
+        "now": now,
+    }
+    session.execute(text("DELETE FROM labels WHERE task_id = :t"), {"t": task_id})
+    session.execute(
+        text(
+            "INSERT INTO labels (task_id, job_id, value, meta, confidence, human, reviewed, "
+            "method, created_at) VALUES (:t, :j, :v, :m, :c, :h, :r, :method, :now)"
+        ),
+        params,
+    )
+
+
+def consolidate_task(session: Session, job: Job, task_id: int, *, now: float | None = None) -> bool:
+    """Consolidate a task that has all its answers; marks it complete. Returns True when a
+    label was written."""
+    now = time.time() if now is None else now
+    answers = task_answers(session, task_id)
+    if not answers:
+        return False
+    task_type = get_task_type(job.task_type)
+    config = task_type.parse_label_config(job.label_config)
+    result = task_type.consolidate(answers, config, job.settings)
+    write_label(session, job.id, task_id, result, human=True, now=now)
+    session.execute(
+        text("UPDATE tasks SET status = 'complete', updated_at = :now WHERE id = :t"),
+        {"now": now, "t": task_id},
+    )
+    session.execute(text("UPDATE jobs SET in_flight = in_flight - 1 WHERE id = :j"), {"j": job.id})
+    jobs_service.refresh_state(session, job.id, now=now)
+    return True

@@ -1,0 +1,433 @@
+"""The work engine: leasing tasks to workers, answers, declines, releases and expiry.
+
+`lease_next_task` is one atomic step. On SQLite the whole write transaction holds the
+database's single write lock (``BEGIN IMMEDIATE``), so the pick and the lease cannot
+interleave with another worker's. On PostgreSQL the picked task row is locked with
+``FOR UPDATE SKIP LOCKED`` so concurrent workers pick different rows without waiting, and
+the job row is locked only when a new task is started (it holds the in-flight counter
+that bounds max-concurrent-tasks).
+
+Invariants, each enforced here and checked by the concurrency tests:
+- a worker never holds two assignments for one task (also a unique constraint);
+- live leases + answers of a task never exceed its target answers;
+- at most max-concurrent-tasks tasks of a job are started and unfinished.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from truthset.errors import BadInput, Conflict, Forbidden, Gone, NotFound
+from truthset.jobs import service as jobs_service
+from truthset.store.models import Job, User
+from truthset.tasktypes import WorkerAnswer, get_task_type
+from truthset.work import consolidation
+
+_LAST_EXPIRY_SWEEP: dict[int, float] = {}
+# Expired leases are swept lazily by `lease_next_task` at most this often per job and
+# process; the background sweeper covers idle jobs.
+EXPIRY_SWEEP_INTERVAL = 1.0
+
+
+@dataclass(frozen=True)
+class LeasedTask:
+    assignment_id: int
+    task_id: int
+    job_id: int
+    item_id: int
+    item_external_id: str
+    item: dict[str, Any]
+    deadline: float
+    leased_at: float
+    is_gold: bool
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    answer_id: int
+    assignment_id: int
+    task_id: int
+    submitted_at: float
+    task_complete: bool
+    # Instant feedback on gold items, when the job turns it on.
+    feedback: dict[str, Any] | None = None
+    replayed: bool = False
+
+
+def _is_pg(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _log(session: Session, job_id: int, task_id: int, asg_id: int, worker_id: int, event: str,
+         now: float) -> None:
+    session.execute(
+        text(
+            "INSERT INTO activity_events (job_id, task_id, assignment_id, worker_id, event, at) "
+            "VALUES (:j, :t, :a, :w, :e, :at)"
+        ),
+        {"j": job_id, "t": task_id, "a": asg_id, "w": worker_id, "e": event, "at": now},
+    )
+
+
+# -- expiry -------------------------------------------------------------------------------
+
+def expire_leases(session: Session, job_id: int, now: float | None = None) -> int:
+    """Return every lease of a job past its deadline to the pool. Returns how many."""
+    now = time.time() if now is None else now
+    lock = " FOR UPDATE SKIP LOCKED" if _is_pg(session) else ""
+    rows = session.execute(
+        text(
+            "SELECT id, task_id, worker_id FROM assignments "
+            "WHERE job_id = :j AND status = 'leased' AND deadline < :now" + lock
+        ),
+        {"j": job_id, "now": now},
+    ).all()
+    for asg_id, task_id, worker_id in rows:
+        _end_lease(session, asg_id, task_id, "expired", now)
+        _log(session, job_id, task_id, asg_id, worker_id, "expire", now)
+    return len(rows)
+
+
+def _end_lease(session: Session, asg_id: int, task_id: int, status: str, now: float) -> None:
+    session.execute(
+        text("UPDATE assignments SET status = :s, ended_at = :now WHERE id = :a"),
+        {"s": status, "now": now, "a": asg_id},
+    )
+    session.execute(
+        text(
+            "UPDATE tasks SET live_leases = live_leases - 1, updated_at = :now, "
+            "status = CASE WHEN status = 'full' THEN 'open' ELSE status END WHERE id = :t"
+        ),
+        {"now": now, "t": task_id},
+    )
+
+
+def _maybe_sweep(session: Session, job_id: int, now: float) -> None:
+    last = _LAST_EXPIRY_SWEEP.get(job_id, 0.0)
+    if now - last >= EXPIRY_SWEEP_INTERVAL:
+        _LAST_EXPIRY_SWEEP[job_id] = now
+        expire_leases(session, job_id, now)
+
+
+# -- leasing ------------------------------------------------------------------------------
+
+_PICK = (
+    "SELECT t.id, t.item_id, t.started, t.is_gold FROM tasks t "
+    "WHERE t.job_id = :j AND t.status = 'open' AND t.is_gold = :gold AND t.started = :started "
+    "AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = :w) "
+    "ORDER BY t.priority DESC, t.position LIMIT 1"
+)
+
+
+def _pick(session: Session, job_id: int, worker_id: int, *, gold: int, started: int) -> Any:
+    sql = _PICK + (" FOR UPDATE OF t SKIP LOCKED" if _is_pg(session) else "")
+    return session.execute(
+        text(sql), {"j": job_id, "w": worker_id, "gold": gold, "started": started}
+    ).first()
+
+
+def lease_next_task(
+    session: Session, job: Job, worker: User, *, now: float | None = None,
+    rng: random.Random | None = None,
+) -> LeasedTask | None:
+    """Pick the next task for this worker by priority and lease it. None when no work."""
+    now = time.time() if now is None else now
+    jobs_service.assert_can_work(session, job, worker)
+    if job.state != "in_progress":
+        return None
+    _maybe_sweep(session, job.id, now)
+    if jobs_service.is_worker_blocked(session, job.id, worker.id):
+        raise Forbidden(
+            "your answers on this job fell below its quality bar; you cannot take more of its tasks"
+        )
+
+    row = None
+    gold_rate = float(job.settings.get("gold_rate") or 0.0)
+    needs_qualification = jobs_service.needs_qualification(session, job, worker.id)
+    if needs_qualification or (gold_rate > 0 and (rng or random).random() < gold_rate):
+        row = _pick(session, job.id, worker.id, gold=1, started=1) or _pick(
+            session, job.id, worker.id, gold=1, started=0
+        )
+        if row is None and needs_qualification:
+            return None
+    if row is None:
+        row = _pick(session, job.id, worker.id, gold=0, started=1)
+    if row is None and _may_start_new_task(session, job):
+        row = _pick(session, job.id, worker.id, gold=0, started=0)
+    if row is None:
+        return None
+    task_id, item_id, started, is_gold = row
+
+    deadline = now + job.task_time_limit
+    try:
+        with session.begin_nested():
+            asg_id = session.execute(
+                text(
+                    "INSERT INTO assignments (task_id, job_id, worker_id, status, leased_at, "
+                    "deadline, last_seen_at) VALUES (:t, :j, :w, 'leased', :now, :d, :now) "
+                    "RETURNING id"
+                ),
+                {"t": task_id, "j": job.id, "w": worker.id, "now": now, "d": deadline},
+            ).scalar_one()
+    except IntegrityError:
+        # The same worker raced itself to this task in two requests; the other one won.
+        return None
+    session.execute(
+        text(
+            "UPDATE tasks SET live_leases = live_leases + 1, started = 1, updated_at = :now, "
+            "status = CASE WHEN live_leases + 1 + answers >= target_answers AND is_gold = 0 "
+            "THEN 'full' ELSE 'open' END WHERE id = :t"
+        ),
+        {"now": now, "t": task_id},
+    )
+    if not started and not is_gold:
+        session.execute(
+            text("UPDATE jobs SET in_flight = in_flight + 1 WHERE id = :j"), {"j": job.id}
+        )
+    _log(session, job.id, task_id, asg_id, worker.id, "accept", now)
+    ext_id, data = session.execute(
+        text("SELECT external_id, data FROM items WHERE id = :i"), {"i": item_id}
+    ).one()
+    return LeasedTask(
+        assignment_id=asg_id,
+        task_id=task_id,
+        job_id=job.id,
+        item_id=item_id,
+        item_external_id=ext_id,
+        item=orjson.loads(data),
+        deadline=deadline,
+        leased_at=now,
+        is_gold=bool(is_gold),
+    )
+
+
+def _may_start_new_task(session: Session, job: Job) -> bool:
+    """Max-concurrent-tasks and the stopping conditions gate new (unstarted) tasks."""
+    lock = " FOR UPDATE" if _is_pg(session) else ""
+    in_flight = session.execute(
+        text("SELECT in_flight FROM jobs WHERE id = :j" + lock), {"j": job.id}
+    ).scalar_one()
+    if in_flight >= job.max_concurrent_tasks:
+        return False
+    return not jobs_service.human_budget_reached(session, job, extra=in_flight)
+
+
+# -- the worker's actions on an assignment -------------------------------------------------
+
+def _load_assignment(session: Session, assignment_id: int, worker: User) -> Any:
+    lock = " FOR UPDATE" if _is_pg(session) else ""
+    row = session.execute(
+        text(
+            "SELECT id, task_id, job_id, worker_id, status, deadline, leased_at "
+            "FROM assignments WHERE id = :a" + lock
+        ),
+        {"a": assignment_id},
+    ).first()
+    if row is None or row.worker_id != worker.id:
+        # Another worker's assignment is reported as missing, not as forbidden.
+        raise NotFound(f"assignment {assignment_id} not found")
+    return row
+
+
+def heartbeat(session: Session, assignment_id: int, worker: User, *, now: float | None = None
+              ) -> dict[str, Any]:
+    now = time.time() if now is None else now
+    asg = _load_assignment(session, assignment_id, worker)
+    if asg.status != "leased" or asg.deadline < now:
+        raise Gone(
+            f"assignment {assignment_id} is no longer leased to you "
+            f"(status {asg.status if asg.deadline >= now else 'expired'})"
+        )
+    session.execute(
+        text("UPDATE assignments SET last_seen_at = :now WHERE id = :a"),
+        {"now": now, "a": assignment_id},
+    )
+    return {"assignment_id": assignment_id, "deadline": asg.deadline,
+            "seconds_left": max(0.0, asg.deadline - now)}
+
+
+def release(session: Session, assignment_id: int, worker: User, *, now: float | None = None
+            ) -> None:
+    """Give a task back without answering; another worker will get it."""
+    _end_without_answer(session, assignment_id, worker, "released", now)
+
+
+def decline(session: Session, assignment_id: int, worker: User, *, now: float | None = None
+            ) -> None:
+    """Skip a task. A task declined by workers-per-item workers is marked failed."""
+    now = time.time() if now is None else now
+    asg = _end_without_answer(session, assignment_id, worker, "skipped", now)
+    lock = " FOR UPDATE" if _is_pg(session) else ""
+    task = session.execute(
+        text("SELECT id, declines, target_answers, status, started FROM tasks WHERE id = :t" + lock),
+        {"t": asg.task_id},
+    ).one()
+    declines = task.declines + 1
+    if declines >= task.target_answers and task.status in ("open", "full"):
+        session.execute(
+            text("UPDATE tasks SET declines = :d, status = 'failed', updated_at = :now "
+                 "WHERE id = :t"),
+            {"d": declines, "now": now, "t": task.id},
+        )
+        session.execute(
+            text("UPDATE jobs SET in_flight = in_flight - 1 WHERE id = :j"), {"j": asg.job_id}
+        )
+        jobs_service.refresh_state(session, asg.job_id, now=now)
+    else:
+        session.execute(
+            text("UPDATE tasks SET declines = :d WHERE id = :t"), {"d": declines, "t": task.id}
+        )
+
+
+def _end_without_answer(session: Session, assignment_id: int, worker: User, status: str,
+                        now: float | None) -> Any:
+    now = time.time() if now is None else now
+    asg = _load_assignment(session, assignment_id, worker)
+    if asg.status != "leased":
+        raise Conflict(f"assignment {assignment_id} is already {asg.status}")
+    if asg.deadline < now:
+        _end_lease(session, asg.id, asg.task_id, "expired", now)
+        _log(session, asg.job_id, asg.task_id, asg.id, worker.id, "expire", now)
+        raise Gone(f"assignment {assignment_id} expired before it was {status}")
+    _end_lease(session, asg.id, asg.task_id, status, now)
+    _log(session, asg.job_id, asg.task_id, asg.id, worker.id,
+         "decline" if status == "skipped" else "release", now)
+    return asg
+
+
+def _existing_answer(session: Session, where: str, params: dict[str, Any]) -> Any:
+    return session.execute(
+        text(
+            "SELECT ans.id, ans.assignment_id, ans.task_id, ans.submitted_at, t.status "
+            "FROM answers ans JOIN tasks t ON t.id = ans.task_id WHERE " + where
+        ),
+        params,
+    ).first()
+
+
+def _replay(row: Any) -> SubmitResult:
+    return SubmitResult(
+        answer_id=row.id,
+        assignment_id=row.assignment_id,
+        task_id=row.task_id,
+        submitted_at=row.submitted_at,
+        task_complete=row.status in ("complete", "auto"),
+        replayed=True,
+    )
+
+
+def submit_answer(
+    session: Session,
+    assignment_id: int,
+    worker: User,
+    answer: Any,
+    *,
+    client_key: str | None = None,
+    time_spent: float | None = None,
+    now: float | None = None,
+) -> SubmitResult:
+    """Record a worker's answer. Retries (same assignment or same client key) return the
+    first result and write nothing."""
+    now = time.time() if now is None else now
+    if client_key is not None and (not isinstance(client_key, str) or not 0 < len(client_key) <= 100):
+        raise BadInput("client_key must be a string of 1 to 100 characters")
+    if client_key:
+        prior = _existing_answer(
+            session, "ans.worker_id = :w AND ans.client_key = :k", {"w": worker.id, "k": client_key}
+        )
+        if prior is not None:
+            if prior.assignment_id != assignment_id:
+                raise Conflict(f"client_key {client_key!r} was already used for another assignment")
+            return _replay(prior)
+    asg = _load_assignment(session, assignment_id, worker)
+    if asg.status == "submitted":
+        prior = _existing_answer(session, "ans.assignment_id = :a", {"a": assignment_id})
+        return _replay(prior)
+    if asg.status in ("skipped", "released"):
+        raise Conflict(f"assignment {assignment_id} was {asg.status}; its answer cannot be taken")
+
+    job = session.get(Job, asg.job_id)
+    assert job is not None
+    task_type = get_task_type(job.task_type)
+    config = task_type.parse_label_config(job.label_config)
+    lock = " FOR UPDATE" if _is_pg(session) else ""
+    task = session.execute(
+        text(
+            "SELECT t.id, t.status, t.answers, t.live_leases, t.target_answers, t.is_gold, "
+            "t.item_id, i.data FROM tasks t JOIN items i ON i.id = t.item_id WHERE t.id = :t" + lock
+        ),
+        {"t": asg.task_id},
+    ).one()
+    content = task_type.validate_answer(answer, config, orjson.loads(task.data))
+
+    lease_live = asg.status == "leased" and asg.deadline >= now
+    if asg.status == "leased" and not lease_live:
+        _end_lease(session, asg.id, asg.task_id, "expired", now)
+        _log(session, asg.job_id, asg.task_id, asg.id, worker.id, "expire", now)
+        task = session.execute(
+            text(
+                "SELECT t.id, t.status, t.answers, t.live_leases, t.target_answers, t.is_gold, "
+                "t.item_id, i.data FROM tasks t JOIN items i ON i.id = t.item_id WHERE t.id = :t"
+            ),
+            {"t": asg.task_id},
+        ).one()
+    if not lease_live:
+        # A late answer is still welcome while the task has room for it.
+        has_room = task.status == "open" and (
+            task.is_gold or task.live_leases + task.answers < task.target_answers
+        )
+        if not has_room:
+            raise Gone(
+                f"your lease on assignment {assignment_id} expired at "
+                f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime(asg.deadline))} and the task "
+                "has since been given to other workers; your answer was not recorded"
+            )
+
+    spent = float(time_spent) if time_spent is not None else max(0.0, now - asg.leased_at)
+    if spent < 0 or spent != spent:
+        raise BadInput("time_spent must be a non-negative number of seconds")
+    answer_id = session.execute(
+        text(
+            "INSERT INTO answers (assignment_id, task_id, job_id, worker_id, client_key, content, "
+            "submitted_at, time_spent, excluded) VALUES (:a, :t, :j, :w, :k, :c, :now, :s, :x) "
+            "RETURNING id"
+        ),
+        {"a": asg.id, "t": task.id, "j": asg.job_id, "w": worker.id, "k": client_key,
+         "c": orjson.dumps(content).decode(), "now": now, "s": spent, "x": False},
+    ).scalar_one()
+    session.execute(
+        text("UPDATE assignments SET status = 'submitted', ended_at = :now WHERE id = :a"),
+        {"now": now, "a": asg.id},
+    )
+    answers = task.answers + 1
+    live = task.live_leases - (1 if lease_live else 0)
+    session.execute(
+        text("UPDATE tasks SET answers = :n, live_leases = :l, updated_at = :now WHERE id = :t"),
+        {"n": answers, "l": live, "now": now, "t": task.id},
+    )
+    _log(session, asg.job_id, task.id, asg.id, worker.id, "submit", now)
+
+    feedback = None
+    complete = False
+    if task.is_gold:
+        feedback = jobs_service.score_gold_answer(session, job, worker.id, task.item_id, content)
+    elif answers >= task.target_answers and task.status in ("open", "full"):
+        complete = consolidation.consolidate_task(session, job, task.id, now=now)
+    return SubmitResult(
+        answer_id=answer_id,
+        assignment_id=asg.id,
+        task_id=task.id,
+        submitted_at=now,
+        task_complete=complete,
+        feedback=feedback,
+    )
+
+
