@@ -6,10 +6,12 @@ classes through the metadata's ``internal-color-map``, where class 0 is ``BACKGR
 ``#ffffff`` and class i (i >= 1) is the i-th label of the label config.
 
 Consolidation: each worker adds its skill weight to the vote map of the class it painted
-at each pixel; each class's vote map is smoothed (box or gaussian filter) so that an
-isolated pixel cannot beat its neighbourhood, then the class with the most votes wins.
-Confidence per image = mean over pixels of the winning class's vote share (0.0 with a
-single worker, as in Ground Truth), repeated for every class in ``internal-color-map``.
+at each pixel, and the class with the most weight wins. Where workers disagree, each
+class's vote map is first smoothed (box or gaussian filter) so that an isolated slip
+cannot beat its neighbourhood; pixels every worker agrees on are left alone, since
+smoothing them would round off the corners of the shapes. Confidence per image = mean
+over pixels of the chosen class's (unsmoothed) vote share (0.0 with a single worker, as
+in Ground Truth), repeated for every class in ``internal-color-map``.
 """
 
 from __future__ import annotations
@@ -207,6 +209,9 @@ class SemanticSegmentationConsolidator(Consolidator):
         Filter applied to each class's vote map before the argmax.
     smoothing_size : float
         Box side in pixels (``"box"``) or gaussian sigma in pixels (``"gaussian"``).
+    smooth_disputed_only : bool
+        True (default): pixels all workers agree on keep their class; the smoothed vote
+        decides only the disputed ones (smoothing everywhere erodes shape corners).
     unknown_color : {"error", "background"}
         What a PNG colour outside ``labelMappings`` means.
 
@@ -216,7 +221,7 @@ class SemanticSegmentationConsolidator(Consolidator):
     Fitted attributes
     -----------------
     mask_ : ndarray (H, W) uint8, the consolidated class-index mask (also ``label_``).
-    vote_share_ : ndarray (H, W) float32, the winning class's (smoothed) vote share.
+    vote_share_ : ndarray (H, W) float32, the raw weight share of the chosen class.
     confidence_ : float, mean of ``vote_share_`` (0.0 with a single worker).
     colors_ : list of ``#rrggbb``, per class index.
     png_ : bytes, the consolidated mask as a palette PNG in ``colors_``.
@@ -229,11 +234,13 @@ class SemanticSegmentationConsolidator(Consolidator):
         labels: Sequence[Any] | None = None,
         smoothing: str | None = "box",
         smoothing_size: float = 3,
+        smooth_disputed_only: bool = True,
         unknown_color: str = "error",
     ) -> None:
         self.labels = labels
         self.smoothing = smoothing
         self.smoothing_size = smoothing_size
+        self.smooth_disputed_only = smooth_disputed_only
         self.unknown_color = unknown_color
 
     def _masks(self, answers: Sequence[Any]) -> tuple[list[np.ndarray], list[str], list[str]]:
@@ -296,20 +303,20 @@ class SemanticSegmentationConsolidator(Consolidator):
         masks, names, colors = self._masks(answers)
         n_classes = len(names) + 1
         votes = vote_maps(masks, weights, n_classes)
-        if self.smoothing == "box" and self.smoothing_size > 1:
-            size = int(round(self.smoothing_size))
-            votes = np.stack([ndimage.uniform_filter(v, size=size, mode="nearest") for v in votes])
-        elif self.smoothing == "gaussian" and self.smoothing_size > 0:
-            votes = np.stack(
-                [
-                    ndimage.gaussian_filter(v, sigma=self.smoothing_size, mode="nearest")
-                    for v in votes
-                ]
-            )
         total = votes.sum(axis=0)
         total[total <= 0] = 1.0
-        self.mask_ = votes.argmax(axis=0).astype(np.uint8)
-        self.vote_share_ = (votes.max(axis=0) / total).astype(np.float32)
+        decided = votes.argmax(axis=0)
+        smoothed = self._smooth(votes)
+        if smoothed is not None:
+            # Smoothing a pixel that every worker agrees on would erode the corners of
+            # the shapes (argmax of a box filter is a curvature flow), so only pixels
+            # where the workers disagree take the neighbourhood's vote.
+            disputed = votes.max(axis=0) < total - 1e-6 if self.smooth_disputed_only else True
+            decided = np.where(disputed, smoothed.argmax(axis=0), decided)
+        self.mask_ = decided.astype(np.uint8)
+        # Confidence reports the raw (unsmoothed) weight behind each decided pixel.
+        chosen = np.take_along_axis(votes, decided[None].astype(np.intp), axis=0)[0]
+        self.vote_share_ = (chosen / total).astype(np.float32)
         self.confidence_ = 0.0 if len(masks) == 1 else float(self.vote_share_.mean())
         self.label_ = self.mask_
         self.label_names_ = names
@@ -319,6 +326,17 @@ class SemanticSegmentationConsolidator(Consolidator):
             "internal-color-map": internal_color_map(names, colors, round(self.confidence_, 4))
         }
         return self
+
+    def _smooth(self, votes: np.ndarray) -> np.ndarray | None:
+        if self.smoothing == "box" and self.smoothing_size > 1:
+            size = int(round(self.smoothing_size))
+            return np.stack([ndimage.uniform_filter(v, size=size, mode="nearest") for v in votes])
+        if self.smoothing == "gaussian" and self.smoothing_size > 0:
+            sigma = self.smoothing_size
+            return np.stack(
+                [ndimage.gaussian_filter(v, sigma=sigma, mode="nearest") for v in votes]
+            )
+        return None
 
 
 def vote_maps(masks: Sequence[np.ndarray], weights: np.ndarray, n_classes: int) -> np.ndarray:
