@@ -39,7 +39,11 @@ def load_settings(
 ) -> Settings:
     """Settings from arguments, then environment variables, then defaults."""
     data = Path(data_dir or os.environ.get("TRUTHSET_DATA_DIR") or DEFAULT_DATA_DIR).resolve()
-    url = database_url or os.environ.get("TRUTHSET_DATABASE_URL") or f"sqlite:///{data / 'truthset.db'}"
+    url = (
+        database_url
+        or os.environ.get("TRUTHSET_DATABASE_URL")
+        or f"sqlite:///{data / 'truthset.db'}"
+    )
     roots = list(allowed_roots or [])
     env_roots = os.environ.get("TRUTHSET_ALLOWED_ROOTS", "")
     roots += [r.strip() for r in env_roots.split(",") if r.strip()]
@@ -47,6 +51,7 @@ def load_settings(
         data_dir=data,
         database_url=url,
         allowed_roots=tuple(roots),
-        s3_endpoint_url=os.environ.get("TRUTHSET_S3_ENDPOINT_URL") or os.environ.get("S3_ENDPOINT_URL"),
+        s3_endpoint_url=os.environ.get("TRUTHSET_S3_ENDPOINT_URL")
+        or os.environ.get("S3_ENDPOINT_URL"),
         embedded_runs=os.environ.get("TRUTHSET_EMBEDDED_RUNS", "1") != "0",
     )

@@ -63,7 +63,9 @@ class ImportResult:
 
 
 def content_hash(obj: dict[str, Any]) -> str:
-    return hashlib.blake2b(orjson.dumps(obj, option=orjson.OPT_SORT_KEYS), digest_size=16).hexdigest()
+    return hashlib.blake2b(
+        orjson.dumps(obj, option=orjson.OPT_SORT_KEYS), digest_size=16
+    ).hexdigest()
 
 
 def check_record(rec: Record, roots: AllowedRoots, id_key: str) -> tuple[str, dict[str, Any]]:
@@ -123,8 +125,13 @@ def _insert_sql(session: Session) -> str:
     )
 
 
-def _flush_batch(session: Session, rows: list[tuple[Any, ...]], line_nos: list[int],
-                 errors: list[dict[str, Any]], report: Any) -> int:
+def _flush_batch(
+    session: Session,
+    rows: list[tuple[Any, ...]],
+    line_nos: list[int],
+    errors: list[dict[str, Any]],
+    report: Any,
+) -> int:
     """Insert a batch; returns how many lines were refused. A duplicate id (same id, other
     content) fails the batch, which is then retried row by row to name the line."""
     if not rows:
@@ -254,8 +261,11 @@ def _extend_streaming_jobs(session: Session, dataset_id: int, now: float) -> Non
     from truthset.jobs.service import add_tasks
 
     for job in session.scalars(
-        select(Job).where(Job.dataset_id == dataset_id, Job.input_job_id.is_(None),
-                          Job.state.in_(("in_progress", "initializing")))
+        select(Job).where(
+            Job.dataset_id == dataset_id,
+            Job.input_job_id.is_(None),
+            Job.state.in_(("in_progress", "initializing")),
+        )
     ):
         if job.settings.get("streaming"):
             add_tasks(session, job, now=now)

@@ -11,9 +11,16 @@ from truthset.workspace import Workspace
 
 
 @run_kind("import", resumable=True)  # one transaction: a restart imports from scratch
-def import_run(ctx: Any, *, dataset: str, source: str, id_key: str = "id",
-               skip_invalid: bool = False, report_path: str | None = None,
-               extra_roots: list[str] | None = None) -> dict[str, Any]:
+def import_run(
+    ctx: Any,
+    *,
+    dataset: str,
+    source: str,
+    id_key: str = "id",
+    skip_invalid: bool = False,
+    report_path: str | None = None,
+    extra_roots: list[str] | None = None,
+) -> dict[str, Any]:
     ws = Workspace(ctx.settings, ctx.db)
     with ctx.db.session_scope() as session:
         result = import_source(

@@ -42,17 +42,24 @@ def list_datasets(session: Session) -> list[dict[str, Any]]:
         session.execute(text("SELECT dataset_id, count(*) FROM items GROUP BY dataset_id")).all()
     )
     return [
-        {"name": d.name, "items": counts.get(d.id, 0), "version": d.version,
-         "created_at": d.created_at}
+        {
+            "name": d.name,
+            "items": counts.get(d.id, 0),
+            "version": d.version,
+            "created_at": d.created_at,
+        }
         for d in session.scalars(select(Dataset).order_by(Dataset.id))
     ]
 
 
-def list_items(session: Session, dataset: Dataset, *, offset: int = 0, limit: int = 100
-               ) -> list[dict[str, Any]]:
+def list_items(
+    session: Session, dataset: Dataset, *, offset: int = 0, limit: int = 100
+) -> list[dict[str, Any]]:
     rows = session.execute(
-        text("SELECT external_id, data FROM items WHERE dataset_id = :d ORDER BY position "
-             "LIMIT :l OFFSET :o"),
+        text(
+            "SELECT external_id, data FROM items WHERE dataset_id = :d ORDER BY position "
+            "LIMIT :l OFFSET :o"
+        ),
         {"d": dataset.id, "l": limit, "o": offset},
     ).all()
     return [{"id": ext, "data": orjson.loads(data)} for ext, data in rows]

@@ -19,8 +19,21 @@ from truthset.errors import BadInput
 from truthset.media.storage import iter_s3_keys, parse_s3_uri, s3_client
 
 MEDIA_EXTENSIONS = {
-    ".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff",
-    ".wav", ".mp3", ".flac", ".ogg", ".m4a", ".webm", ".mp4",
+    ".jpg",
+    ".jpeg",
+    ".png",
+    ".gif",
+    ".bmp",
+    ".webp",
+    ".tif",
+    ".tiff",
+    ".wav",
+    ".mp3",
+    ".flac",
+    ".ogg",
+    ".m4a",
+    ".webm",
+    ".mp4",
 }
 MANIFEST_EXTENSIONS = (".manifest", ".jsonl", ".json", ".ndjson")
 

@@ -33,5 +33,7 @@ def get_exporter(name: str) -> Exporter:
 
 
 def list_exporters() -> list[dict[str, Any]]:
-    return [{"name": e.name, "suffix": e.suffix, "description": e.description}
-            for e in EXPORTERS.values()]
+    return [
+        {"name": e.name, "suffix": e.suffix, "description": e.description}
+        for e in EXPORTERS.values()
+    ]

@@ -19,11 +19,21 @@ BATCH = 5000
 
 def creation_date(ts: float) -> str:
     """Ground Truth's timestamp format: `2018-10-18T22:18:13.527256` (UTC, no zone)."""
-    return dt.datetime.fromtimestamp(ts, dt.UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
+    return (
+        dt.datetime.fromtimestamp(ts, dt.UTC)
+        .replace(tzinfo=None)
+        .isoformat(timespec="microseconds")
+    )
 
 
-def label_metadata(job: Job, output_type: str, meta: dict[str, Any], human: bool, created: float,
-                   extra: dict[str, Any] | None = None) -> dict[str, Any]:
+def label_metadata(
+    job: Job,
+    output_type: str,
+    meta: dict[str, Any],
+    human: bool,
+    created: float,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     out = dict(meta)
     out["type"] = output_type
     out["job-name"] = f"labeling-job/{job.name}"
@@ -58,8 +68,9 @@ def _label_rows(session: Session, job: Job, item_ids: list[int]) -> dict[int, tu
     return {r[0]: tuple(r[1:]) for r in rows}
 
 
-def _attrs_for(job: Job, output_type: str, row: tuple[Any, ...] | None, now: float
-               ) -> dict[str, Any] | None:
+def _attrs_for(
+    job: Job, output_type: str, row: tuple[Any, ...] | None, now: float
+) -> dict[str, Any] | None:
     if row is None:
         return None
     status, value, meta, human, created, reviewed = row
@@ -89,8 +100,9 @@ def _attrs_for(job: Job, output_type: str, row: tuple[Any, ...] | None, now: flo
     }
 
 
-def iter_output_lines(session: Session, job: Job, *, labeled_only: bool = False,
-                      now: float = 0.0) -> Iterator[bytes]:
+def iter_output_lines(
+    session: Session, job: Job, *, labeled_only: bool = False, now: float = 0.0
+) -> Iterator[bytes]:
     """One output-manifest line (bytes, with newline) per task of the job, in import order."""
     chain = _job_chain(session, job)
     types = {j.id: get_task_type(j.task_type).output_type for j in chain}
@@ -109,9 +121,7 @@ def iter_output_lines(session: Session, job: Job, *, labeled_only: bool = False,
         if not rows:
             return
         last_pos = rows[-1][0]
-        ancestors = {
-            j.id: _label_rows(session, j, [r[1] for r in rows]) for j in chain[:-1]
-        }
+        ancestors = {j.id: _label_rows(session, j, [r[1] for r in rows]) for j in chain[:-1]}
         for pos_, item_id, data, *label in rows:
             own = _attrs_for(job, types[job.id], tuple(label), now)
             if labeled_only and (own is None or job.label_attribute not in own):
@@ -141,9 +151,15 @@ def _merge_line(data: str, attrs: dict[str, Any]) -> bytes:
     return body[:-1].encode() + b"," + extra + b"\n"
 
 
-def export_groundtruth(session: Session, job: Job, write: Callable[[Iterator[bytes]], None], *,
-                       progress: Callable[[int], None] | None = None, now: float = 0.0,
-                       labeled_only: bool = False) -> int:
+def export_groundtruth(
+    session: Session,
+    job: Job,
+    write: Callable[[Iterator[bytes]], None],
+    *,
+    progress: Callable[[int], None] | None = None,
+    now: float = 0.0,
+    labeled_only: bool = False,
+) -> int:
     """Stream the manifest into `write` (which consumes an iterator of byte chunks)."""
     count = 0
 

@@ -15,13 +15,21 @@ from truthset.runs.registry import run_kind
 
 
 @run_kind("export", resumable=True)  # writes to a temp name and renames: safe to redo
-def export_run(ctx: Any, *, job: str, format: str = "groundtruth", out: str | None = None,
-               labeled_only: bool = False) -> dict[str, Any]:
+def export_run(
+    ctx: Any,
+    *,
+    job: str,
+    format: str = "groundtruth",
+    out: str | None = None,
+    labeled_only: bool = False,
+) -> dict[str, Any]:
     exporter = get_exporter(format)
     started = time.perf_counter()
     with ctx.db.session_scope(write=False) as session:
         the_job = get_job(session, job)
-        dest = out or str(ctx.settings.exports_dir / f"{the_job.name}-{ctx.run_id}{exporter.suffix}")
+        dest = out or str(
+            ctx.settings.exports_dir / f"{the_job.name}-{ctx.run_id}{exporter.suffix}"
+        )
         total = session.execute(
             text("SELECT count(*) FROM tasks WHERE job_id = :j AND is_gold = 0"), {"j": the_job.id}
         ).scalar_one()
@@ -31,9 +39,18 @@ def export_run(ctx: Any, *, job: str, format: str = "groundtruth", out: str | No
             write_bytes(dest, chunks, endpoint_url=ctx.settings.s3_endpoint_url)
 
         lines = exporter.export(
-            session, the_job, write, progress=lambda n: ctx.progress(n, total),
-            now=time.time(), labeled_only=labeled_only,
+            session,
+            the_job,
+            write,
+            progress=lambda n: ctx.progress(n, total),
+            now=time.time(),
+            labeled_only=labeled_only,
         )
     ctx.progress(lines, total, "done", force=True)
-    return {"job": job, "format": format, "out": dest, "lines": lines,
-            "seconds": round(time.perf_counter() - started, 3)}
+    return {
+        "job": job,
+        "format": format,
+        "out": dest,
+        "lines": lines,
+        "seconds": round(time.perf_counter() - started, 3),
+    }

@@ -59,8 +59,9 @@ def validate_label_attribute(attr: str, task_type: str) -> None:
         raise BadInput(f"label attribute {attr!r} must not end with '-ref' for {task_type}")
 
 
-def create_job(session: Session, spec: JobSpec, *, created_by: int | None = None,
-               now: float | None = None) -> Job:
+def create_job(
+    session: Session, spec: JobSpec, *, created_by: int | None = None, now: float | None = None
+) -> Job:
     now = time.time() if now is None else now
     if not isinstance(spec.name, str) or not NAME_RE.match(spec.name):
         raise BadInput(
@@ -161,8 +162,9 @@ def add_tasks(session: Session, job: Job, *, now: float | None = None) -> int:
             "INSERT INTO tasks (job_id, item_id, status, position, is_gold, started, priority, "
             "target_answers, live_leases, answers, declines, updated_at) "
             "SELECT :j, it.item_id, 'open', it.position, 0, 0, 0.0, :n, 0, 0, 0, :now "
-            "FROM tasks it WHERE it.job_id = :ij " + cond +
-            " AND NOT EXISTS (SELECT 1 FROM tasks t2 WHERE t2.job_id = :j AND t2.item_id = it.item_id)"
+            "FROM tasks it WHERE it.job_id = :ij "
+            + cond
+            + " AND NOT EXISTS (SELECT 1 FROM tasks t2 WHERE t2.job_id = :j AND t2.item_id = it.item_id)"
         )
         params["ij"] = input_job.id
     else:
@@ -190,6 +192,7 @@ def get_job(session: Session, name_or_id: str | int) -> Job:
 
 # -- access ---------------------------------------------------------------------------------
 
+
 def is_staff(user: User) -> bool:
     return user.role in ("admin", "requester")
 
@@ -208,10 +211,14 @@ def can_see_job(session: Session, job: Job, user: User) -> bool:
 def assert_can_work(session: Session, job: Job, user: User) -> None:
     if user.role == "admin":
         return
-    if not can_see_job(session, job, user) or (is_staff(user) and not _in_job_team(session, job, user)):
+    if not can_see_job(session, job, user) or (
+        is_staff(user) and not _in_job_team(session, job, user)
+    ):
         # Workers learn nothing about jobs outside their teams, not even that they exist.
-        raise NotFound(f"job {job.name!r} not found") if not is_staff(user) else Forbidden(
-            f"you are not in a team of job {job.name!r}"
+        raise (
+            NotFound(f"job {job.name!r} not found")
+            if not is_staff(user)
+            else Forbidden(f"you are not in a team of job {job.name!r}")
         )
 
 
@@ -237,9 +244,12 @@ def visible_jobs(session: Session, user: User) -> list[Job]:
 
 # -- counters and state ---------------------------------------------------------------------
 
+
 def counters(session: Session, job_id: int) -> dict[str, int]:
     rows = session.execute(
-        text("SELECT status, count(*) FROM tasks WHERE job_id = :j AND is_gold = 0 GROUP BY status"),
+        text(
+            "SELECT status, count(*) FROM tasks WHERE job_id = :j AND is_gold = 0 GROUP BY status"
+        ),
         {"j": job_id},
     ).all()
     by = dict(rows)
@@ -266,7 +276,9 @@ def human_budget_reached(session: Session, job: Job, *, extra: int = 0) -> bool:
     if not limits:
         return False
     done = session.execute(
-        text("SELECT count(*) FROM tasks WHERE job_id = :j AND status = 'complete' AND is_gold = 0"),
+        text(
+            "SELECT count(*) FROM tasks WHERE job_id = :j AND status = 'complete' AND is_gold = 0"
+        ),
         {"j": job.id},
     ).scalar_one()
     return done + extra >= min(limits)
@@ -307,8 +319,10 @@ def stop_job(session: Session, job: Job, *, now: float | None = None) -> Job:
     # Live leases may still be answered; no new task is handed out.
     _set_state(session, job, "stopping", now)
     session.execute(
-        text("UPDATE assignments SET deadline = :now WHERE job_id = :j AND status = 'leased' "
-             "AND deadline > :now + 60"),
+        text(
+            "UPDATE assignments SET deadline = :now WHERE job_id = :j AND status = 'leased' "
+            "AND deadline > :now + 60"
+        ),
         {"j": job.id, "now": now},
     )
     refresh_state(session, job.id, now=now)
@@ -328,8 +342,16 @@ def delete_job(session: Session, job: Job) -> None:
     dependants = session.scalar(select(Job.name).where(Job.input_job_id == job.id))
     if dependants is not None:
         raise Conflict(f"job {dependants!r} takes this job's output as its input; delete it first")
-    for table in ("activity_events", "labels", "answers", "assignments", "tasks", "gold_labels",
-                  "worker_stats", "job_teams"):
+    for table in (
+        "activity_events",
+        "labels",
+        "answers",
+        "assignments",
+        "tasks",
+        "gold_labels",
+        "worker_stats",
+        "job_teams",
+    ):
         session.execute(text(f"DELETE FROM {table} WHERE job_id = :j"), {"j": job.id})
     session.execute(text("UPDATE runs SET job_id = NULL WHERE job_id = :j"), {"j": job.id})
     session.delete(job)
@@ -337,6 +359,7 @@ def delete_job(session: Session, job: Job) -> None:
 
 
 # -- quality hooks used by the work engine ----------------------------------------------------
+
 
 def is_worker_blocked(session: Session, job_id: int, worker_id: int) -> bool:
     stat = session.get(WorkerStat, (job_id, worker_id))
@@ -352,8 +375,9 @@ def needs_qualification(session: Session, job: Job, worker_id: int) -> bool:
     return (stat.gold_answers if stat else 0) < needed
 
 
-def score_gold_answer(session: Session, job: Job, worker_id: int, item_id: int,
-                      content: dict[str, Any]) -> dict[str, Any] | None:
+def score_gold_answer(
+    session: Session, job: Job, worker_id: int, item_id: int, content: dict[str, Any]
+) -> dict[str, Any] | None:
     """Score an answer on a gold item; block the worker when the job's bar is not met."""
     gold = session.execute(
         text("SELECT answer FROM gold_labels WHERE job_id = :j AND item_id = :i"),
@@ -368,8 +392,14 @@ def score_gold_answer(session: Session, job: Job, worker_id: int, item_id: int,
     correct = gold == content
     stat = session.get(WorkerStat, (job.id, worker_id))
     if stat is None:
-        stat = WorkerStat(job_id=job.id, worker_id=worker_id, gold_answers=0, gold_correct=0,
-                          blocked=False, params={})
+        stat = WorkerStat(
+            job_id=job.id,
+            worker_id=worker_id,
+            gold_answers=0,
+            gold_correct=0,
+            blocked=False,
+            params={},
+        )
         session.add(stat)
     stat.gold_answers += 1
     stat.gold_correct += int(correct)

@@ -37,8 +37,14 @@ class RunContext:
         self._last = 0.0
         self._total: int | None = None
 
-    def progress(self, done: int, total: int | None = None, message: str | None = None,
-                 *, force: bool = False) -> None:
+    def progress(
+        self,
+        done: int,
+        total: int | None = None,
+        message: str | None = None,
+        *,
+        force: bool = False,
+    ) -> None:
         now = time.time()
         if total is not None:
             self._total = total
@@ -62,8 +68,10 @@ def execute_run(db: Database, settings: Settings, run_id: int) -> None:
         while not stop.wait(HEARTBEAT_INTERVAL):
             try:
                 with db.session_scope() as s:
-                    s.execute(text("UPDATE runs SET heartbeat_at = :n WHERE id = :i"),
-                              {"n": time.time(), "i": run_id})
+                    s.execute(
+                        text("UPDATE runs SET heartbeat_at = :n WHERE id = :i"),
+                        {"n": time.time(), "i": run_id},
+                    )
             except Exception:  # pragma: no cover - the next beat retries
                 log.exception("run %s heartbeat failed", run_id)
 
@@ -84,8 +92,9 @@ def execute_run(db: Database, settings: Settings, run_id: int) -> None:
         service.finish(session, run_id, result=result, error=error)
 
 
-def run_pending(db: Database, settings: Settings, *, owner: str | None = None,
-                max_runs: int | None = None) -> int:
+def run_pending(
+    db: Database, settings: Settings, *, owner: str | None = None, max_runs: int | None = None
+) -> int:
     """Claim and execute queued runs until none is left. Returns how many ran."""
     owner = owner or service.owner_name()
     done = 0
@@ -102,8 +111,9 @@ def run_pending(db: Database, settings: Settings, *, owner: str | None = None,
 class EmbeddedExecutor:
     """Polls for queued runs in a background thread of the server process."""
 
-    def __init__(self, db: Database, settings: Settings, *, poll_interval: float = 0.5,
-                 on_tick: Any = None):
+    def __init__(
+        self, db: Database, settings: Settings, *, poll_interval: float = 0.5, on_tick: Any = None
+    ):
         self.db = db
         self.settings = settings
         self.poll_interval = poll_interval

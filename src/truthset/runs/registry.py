@@ -26,8 +26,9 @@ class RunKind:
 _KINDS: dict[str, RunKind] = {}
 
 
-def run_kind(name: str, *, resumable: bool) -> Callable[[Callable[..., dict[str, Any]]],
-                                                        Callable[..., dict[str, Any]]]:
+def run_kind(
+    name: str, *, resumable: bool
+) -> Callable[[Callable[..., dict[str, Any]]], Callable[..., dict[str, Any]]]:
     def register(fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
         _KINDS[name] = RunKind(name=name, fn=fn, resumable=resumable)
         return fn

@@ -23,11 +23,26 @@ def owner_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def enqueue(session: Session, kind: str, params: dict[str, Any], *, job_id: int | None = None,
-            created_by: int | None = None, now: float | None = None) -> Run:
+def enqueue(
+    session: Session,
+    kind: str,
+    params: dict[str, Any],
+    *,
+    job_id: int | None = None,
+    created_by: int | None = None,
+    now: float | None = None,
+) -> Run:
     get_run_kind(kind)  # unknown kinds are refused before anything is written
-    run = Run(kind=kind, state="queued", params=params, job_id=job_id, created_by=created_by,
-              progress_done=0, attempts=0, created_at=time.time() if now is None else now)
+    run = Run(
+        kind=kind,
+        state="queued",
+        params=params,
+        job_id=job_id,
+        created_by=created_by,
+        progress_done=0,
+        attempts=0,
+        created_at=time.time() if now is None else now,
+    )
     session.add(run)
     session.flush()
     return run
@@ -67,24 +82,41 @@ def claim_next(session: Session, owner: str, *, now: float | None = None) -> int
     return int(run_id) if updated.rowcount else None  # type: ignore[attr-defined]
 
 
-def set_progress(session: Session, run_id: int, done: int, total: int | None,
-                 message: str | None, *, now: float | None = None) -> None:
+def set_progress(
+    session: Session,
+    run_id: int,
+    done: int,
+    total: int | None,
+    message: str | None,
+    *,
+    now: float | None = None,
+) -> None:
     session.execute(
         text(
             "UPDATE runs SET progress_done = :d, progress_total = coalesce(:t, progress_total), "
             "message = coalesce(:m, message), heartbeat_at = :now WHERE id = :id"
         ),
-        {"d": done, "t": total, "m": message, "now": time.time() if now is None else now,
-         "id": run_id},
+        {
+            "d": done,
+            "t": total,
+            "m": message,
+            "now": time.time() if now is None else now,
+            "id": run_id,
+        },
     )
 
 
-def finish(session: Session, run_id: int, *, result: dict[str, Any] | None = None,
-           error: str | None = None, now: float | None = None) -> None:
+def finish(
+    session: Session,
+    run_id: int,
+    *,
+    result: dict[str, Any] | None = None,
+    error: str | None = None,
+    now: float | None = None,
+) -> None:
     session.execute(
         text(
-            "UPDATE runs SET state = :s, result = :r, error = :e, finished_at = :now "
-            "WHERE id = :id"
+            "UPDATE runs SET state = :s, result = :r, error = :e, finished_at = :now WHERE id = :id"
         ),
         {
             "s": "failed" if error else "succeeded",
@@ -104,14 +136,17 @@ def cancel(session: Session, run: Run) -> None:
     session.flush()
 
 
-def recover_interrupted(session: Session, *, now: float | None = None,
-                        stale_after: float = STALE_AFTER) -> list[int]:
+def recover_interrupted(
+    session: Session, *, now: float | None = None, stale_after: float = STALE_AFTER
+) -> list[int]:
     """Runs left 'running' by a process that died: start resumable ones again, fail the
     others with the reason. Nothing is silently lost."""
     now = time.time() if now is None else now
     rows = session.execute(
-        text("SELECT id, kind, attempts FROM runs WHERE state = 'running' "
-             "AND (heartbeat_at IS NULL OR heartbeat_at < :cut)"),
+        text(
+            "SELECT id, kind, attempts FROM runs WHERE state = 'running' "
+            "AND (heartbeat_at IS NULL OR heartbeat_at < :cut)"
+        ),
         {"cut": now - stale_after},
     ).all()
     touched = []
@@ -126,12 +161,16 @@ def recover_interrupted(session: Session, *, now: float | None = None,
                 {"m": f"interrupted (attempt {attempts}); queued again", "id": run_id},
             )
         else:
-            reason = ("interrupted: the process running it stopped before it finished"
-                      + ("" if resumable else "; this kind of run is not restarted automatically")
-                      + (f" (after {attempts} attempts)" if resumable else ""))
+            reason = (
+                "interrupted: the process running it stopped before it finished"
+                + ("" if resumable else "; this kind of run is not restarted automatically")
+                + (f" (after {attempts} attempts)" if resumable else "")
+            )
             session.execute(
-                text("UPDATE runs SET state = 'failed', error = :e, finished_at = :now "
-                     "WHERE id = :id"),
+                text(
+                    "UPDATE runs SET state = 'failed', error = :e, finished_at = :now "
+                    "WHERE id = :id"
+                ),
                 {"e": reason, "now": now, "id": run_id},
             )
         touched.append(int(run_id))
@@ -154,3 +193,18 @@ def run_as_dict(run: Run) -> dict[str, Any]:
         "started_at": run.started_at,
         "finished_at": run.finished_at,
     }
+
+
+def claim_next_specific(session: Session, run_id: int, owner: str, *,
+                        now: float | None = None) -> None:
+    """Claim one given queued run (the CLI runs its own runs in the foreground)."""
+    now = time.time() if now is None else now
+    updated = session.execute(
+        text(
+            "UPDATE runs SET state = 'running', owner = :o, started_at = :now, heartbeat_at = :now, "
+            "attempts = attempts + 1 WHERE id = :id AND state = 'queued'"
+        ),
+        {"o": owner, "now": now, "id": run_id},
+    )
+    if not updated.rowcount:  # type: ignore[attr-defined]
+        raise Conflict(f"run {run_id} is no longer queued")

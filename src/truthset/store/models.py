@@ -17,6 +17,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -65,8 +66,12 @@ class Team(Base):
 
 class TeamMember(Base):
     __tablename__ = "team_members"
-    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), primary_key=True)
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
 
 
 class Dataset(Base):
@@ -127,7 +132,9 @@ class Job(Base):
 class JobTeam(Base):
     __tablename__ = "job_teams"
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
-    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True
+    )
 
 
 # Task status: open (can take more workers) | full (live leases + answers = workers per
@@ -233,6 +240,9 @@ class Label(Base):
     reviewed: Mapped[bool] = mapped_column(Boolean, default=False)
     method: Mapped[str] = mapped_column(String(50))
     created_at: Mapped[float] = mapped_column(Float)
+    # A file that belongs to the label (a segmentation mask PNG); exports write it beside
+    # the manifest and put its location in the label attribute.
+    artifact: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class GoldLabel(Base):

@@ -38,6 +38,9 @@ class Consolidation:
     meta: dict[str, Any]
     confidence: float | None
     method: str
+    # Bytes of a file that is the label's value (a PNG mask for semantic segmentation);
+    # exports write it out and set the label attribute to its location.
+    artifact: bytes | None = None
 
 
 @runtime_checkable

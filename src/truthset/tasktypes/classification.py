@@ -36,7 +36,7 @@ class SingleLabelClassification:
         self, answer: Any, config: LabelConfig, item: dict[str, Any]
     ) -> dict[str, Any]:
         if not isinstance(answer, dict) or set(answer) - {"label"}:
-            raise BadInput("answer must be an object {\"label\": <one of the job's labels>}")
+            raise BadInput('answer must be an object {"label": <one of the job\'s labels>}')
         label = answer.get("label")
         if not isinstance(label, str):
             raise BadInput("answer.label must be a string")
@@ -81,7 +81,7 @@ class MultiLabelClassification:
         self, answer: Any, config: LabelConfig, item: dict[str, Any]
     ) -> dict[str, Any]:
         if not isinstance(answer, dict) or set(answer) - {"labels"}:
-            raise BadInput("answer must be an object {\"labels\": [<labels of the job>]}")
+            raise BadInput('answer must be an object {"labels": [<labels of the job>]}')
         labels = answer.get("labels")
         if not isinstance(labels, list) or not all(isinstance(x, str) for x in labels):
             raise BadInput("answer.labels must be a list of strings")
@@ -112,7 +112,9 @@ class MultiLabelClassification:
             for lab in config.labels
             if lab in chosen
         }
-        overall = min(confidence_map.values()) if confidence_map else _vote_confidence(1.0, len(answers))
+        overall = (
+            min(confidence_map.values()) if confidence_map else _vote_confidence(1.0, len(answers))
+        )
         return Consolidation(
             value=class_ids,
             meta={"class-map": class_map, "confidence-map": confidence_map},

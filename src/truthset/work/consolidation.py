@@ -34,8 +34,14 @@ def task_answers(session: Session, task_id: int) -> list[WorkerAnswer]:
 
 
 def write_label(
-    session: Session, job_id: int, task_id: int, result: Consolidation, *, human: bool,
-    now: float, reviewed: bool = False,
+    session: Session,
+    job_id: int,
+    task_id: int,
+    result: Consolidation,
+    *,
+    human: bool,
+    now: float,
+    reviewed: bool = False,
 ) -> None:
     """Insert or replace the label of a task."""
     params: dict[str, Any] = {
@@ -48,12 +54,13 @@ def write_label(
         "r": reviewed,
         "method": result.method,
         "now": now,
+        "art": result.artifact,
     }
     session.execute(text("DELETE FROM labels WHERE task_id = :t"), {"t": task_id})
     session.execute(
         text(
             "INSERT INTO labels (task_id, job_id, value, meta, confidence, human, reviewed, "
-            "method, created_at) VALUES (:t, :j, :v, :m, :c, :h, :r, :method, :now)"
+            "method, created_at, artifact) VALUES (:t, :j, :v, :m, :c, :h, :r, :method, :now, :art)"
         ),
         params,
     )

@@ -22,14 +22,18 @@ def sweep_job(session: Session, job: Job, *, now: float | None = None) -> dict[s
         # As Ground Truth: when a task's availability ends, items with some answers are
         # consolidated with what they have; items nobody answered are marked failed.
         rows = session.execute(
-            text("SELECT id, answers, started FROM tasks WHERE job_id = :j AND is_gold = 0 "
-                 "AND status IN ('open', 'full')"),
+            text(
+                "SELECT id, answers, started FROM tasks WHERE job_id = :j AND is_gold = 0 "
+                "AND status IN ('open', 'full')"
+            ),
             {"j": job.id},
         ).all()
         for task_id, answers, started in rows:
             session.execute(
-                text("UPDATE assignments SET status = 'expired', ended_at = :now "
-                     "WHERE task_id = :t AND status = 'leased'"),
+                text(
+                    "UPDATE assignments SET status = 'expired', ended_at = :now "
+                    "WHERE task_id = :t AND status = 'leased'"
+                ),
                 {"now": now, "t": task_id},
             )
             session.execute(text("UPDATE tasks SET live_leases = 0 WHERE id = :t"), {"t": task_id})
@@ -37,13 +41,17 @@ def sweep_job(session: Session, job: Job, *, now: float | None = None) -> dict[s
                 consolidate_task(session, job, task_id, now=now)
             else:
                 session.execute(
-                    text("UPDATE tasks SET status = 'failed', live_leases = 0, updated_at = :now "
-                         "WHERE id = :t"),
+                    text(
+                        "UPDATE tasks SET status = 'failed', live_leases = 0, updated_at = :now "
+                        "WHERE id = :t"
+                    ),
                     {"now": now, "t": task_id},
                 )
                 if started:
-                    session.execute(text("UPDATE jobs SET in_flight = in_flight - 1 WHERE id = :j"),
-                                    {"j": job.id})
+                    session.execute(
+                        text("UPDATE jobs SET in_flight = in_flight - 1 WHERE id = :j"),
+                        {"j": job.id},
+                    )
             closed += 1
     state = jobs_service.refresh_state(session, job.id, now=now)
     return {"expired_leases": expired, "closed_tasks": closed, "state": state}

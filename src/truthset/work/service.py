@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from truthset.errors import BadInput, Conflict, Forbidden, Gone, NotFound
 from truthset.jobs import service as jobs_service
 from truthset.store.models import Job, User
-from truthset.tasktypes import WorkerAnswer, get_task_type
+from truthset.tasktypes import get_task_type
 from truthset.work import consolidation
 
 _LAST_EXPIRY_SWEEP: dict[int, float] = {}
@@ -66,8 +66,9 @@ def _is_pg(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def _log(session: Session, job_id: int, task_id: int, asg_id: int, worker_id: int, event: str,
-         now: float) -> None:
+def _log(
+    session: Session, job_id: int, task_id: int, asg_id: int, worker_id: int, event: str, now: float
+) -> None:
     session.execute(
         text(
             "INSERT INTO activity_events (job_id, task_id, assignment_id, worker_id, event, at) "
@@ -78,6 +79,7 @@ def _log(session: Session, job_id: int, task_id: int, asg_id: int, worker_id: in
 
 
 # -- expiry -------------------------------------------------------------------------------
+
 
 def expire_leases(session: Session, job_id: int, now: float | None = None) -> int:
     """Return every lease of a job past its deadline to the pool. Returns how many."""
@@ -135,7 +137,11 @@ def _pick(session: Session, job_id: int, worker_id: int, *, gold: int, started: 
 
 
 def lease_next_task(
-    session: Session, job: Job, worker: User, *, now: float | None = None,
+    session: Session,
+    job: Job,
+    worker: User,
+    *,
+    now: float | None = None,
     rng: random.Random | None = None,
 ) -> LeasedTask | None:
     """Pick the next task for this worker by priority and lease it. None when no work."""
@@ -222,6 +228,7 @@ def _may_start_new_task(session: Session, job: Job) -> bool:
 
 # -- the worker's actions on an assignment -------------------------------------------------
 
+
 def _load_assignment(session: Session, assignment_id: int, worker: User) -> Any:
     lock = " FOR UPDATE" if _is_pg(session) else ""
     row = session.execute(
@@ -237,8 +244,9 @@ def _load_assignment(session: Session, assignment_id: int, worker: User) -> Any:
     return row
 
 
-def heartbeat(session: Session, assignment_id: int, worker: User, *, now: float | None = None
-              ) -> dict[str, Any]:
+def heartbeat(
+    session: Session, assignment_id: int, worker: User, *, now: float | None = None
+) -> dict[str, Any]:
     now = time.time() if now is None else now
     asg = _load_assignment(session, assignment_id, worker)
     if asg.status != "leased" or asg.deadline < now:
@@ -250,31 +258,39 @@ def heartbeat(session: Session, assignment_id: int, worker: User, *, now: float 
         text("UPDATE assignments SET last_seen_at = :now WHERE id = :a"),
         {"now": now, "a": assignment_id},
     )
-    return {"assignment_id": assignment_id, "deadline": asg.deadline,
-            "seconds_left": max(0.0, asg.deadline - now)}
+    return {
+        "assignment_id": assignment_id,
+        "deadline": asg.deadline,
+        "seconds_left": max(0.0, asg.deadline - now),
+    }
 
 
-def release(session: Session, assignment_id: int, worker: User, *, now: float | None = None
-            ) -> None:
+def release(
+    session: Session, assignment_id: int, worker: User, *, now: float | None = None
+) -> None:
     """Give a task back without answering; another worker will get it."""
     _end_without_answer(session, assignment_id, worker, "released", now)
 
 
-def decline(session: Session, assignment_id: int, worker: User, *, now: float | None = None
-            ) -> None:
+def decline(
+    session: Session, assignment_id: int, worker: User, *, now: float | None = None
+) -> None:
     """Skip a task. A task declined by workers-per-item workers is marked failed."""
     now = time.time() if now is None else now
     asg = _end_without_answer(session, assignment_id, worker, "skipped", now)
     lock = " FOR UPDATE" if _is_pg(session) else ""
     task = session.execute(
-        text("SELECT id, declines, target_answers, status, started FROM tasks WHERE id = :t" + lock),
+        text(
+            "SELECT id, declines, target_answers, status, started FROM tasks WHERE id = :t" + lock
+        ),
         {"t": asg.task_id},
     ).one()
     declines = task.declines + 1
     if declines >= task.target_answers and task.status in ("open", "full"):
         session.execute(
-            text("UPDATE tasks SET declines = :d, status = 'failed', updated_at = :now "
-                 "WHERE id = :t"),
+            text(
+                "UPDATE tasks SET declines = :d, status = 'failed', updated_at = :now WHERE id = :t"
+            ),
             {"d": declines, "now": now, "t": task.id},
         )
         session.execute(
@@ -287,8 +303,9 @@ def decline(session: Session, assignment_id: int, worker: User, *, now: float | 
         )
 
 
-def _end_without_answer(session: Session, assignment_id: int, worker: User, status: str,
-                        now: float | None) -> Any:
+def _end_without_answer(
+    session: Session, assignment_id: int, worker: User, status: str, now: float | None
+) -> Any:
     now = time.time() if now is None else now
     asg = _load_assignment(session, assignment_id, worker)
     if asg.status != "leased":
@@ -298,8 +315,15 @@ def _end_without_answer(session: Session, assignment_id: int, worker: User, stat
         _log(session, asg.job_id, asg.task_id, asg.id, worker.id, "expire", now)
         raise Gone(f"assignment {assignment_id} expired before it was {status}")
     _end_lease(session, asg.id, asg.task_id, status, now)
-    _log(session, asg.job_id, asg.task_id, asg.id, worker.id,
-         "decline" if status == "skipped" else "release", now)
+    _log(
+        session,
+        asg.job_id,
+        asg.task_id,
+        asg.id,
+        worker.id,
+        "decline" if status == "skipped" else "release",
+        now,
+    )
     return asg
 
 
@@ -337,7 +361,9 @@ def submit_answer(
     """Record a worker's answer. Retries (same assignment or same client key) return the
     first result and write nothing."""
     now = time.time() if now is None else now
-    if client_key is not None and (not isinstance(client_key, str) or not 0 < len(client_key) <= 100):
+    if client_key is not None and (
+        not isinstance(client_key, str) or not 0 < len(client_key) <= 100
+    ):
         raise BadInput("client_key must be a string of 1 to 100 characters")
     if client_key:
         prior = _existing_answer(
@@ -400,8 +426,17 @@ def submit_answer(
             "submitted_at, time_spent, excluded) VALUES (:a, :t, :j, :w, :k, :c, :now, :s, :x) "
             "RETURNING id"
         ),
-        {"a": asg.id, "t": task.id, "j": asg.job_id, "w": worker.id, "k": client_key,
-         "c": orjson.dumps(content).decode(), "now": now, "s": spent, "x": False},
+        {
+            "a": asg.id,
+            "t": task.id,
+            "j": asg.job_id,
+            "w": worker.id,
+            "k": client_key,
+            "c": orjson.dumps(content).decode(),
+            "now": now,
+            "s": spent,
+            "x": False,
+        },
     ).scalar_one()
     session.execute(
         text("UPDATE assignments SET status = 'submitted', ended_at = :now WHERE id = :a"),
@@ -429,5 +464,3 @@ def submit_answer(
         task_complete=complete,
         feedback=feedback,
     )
-
-

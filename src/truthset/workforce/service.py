@@ -54,8 +54,15 @@ def _check_name(kind: str, name: Any) -> str:
     return name
 
 
-def create_user(session: Session, name: str, *, role: str = "worker", password: str | None = None,
-                teams: list[str] | None = None, now: float | None = None) -> User:
+def create_user(
+    session: Session,
+    name: str,
+    *,
+    role: str = "worker",
+    password: str | None = None,
+    teams: list[str] | None = None,
+    now: float | None = None,
+) -> User:
     now = time.time() if now is None else now
     _check_name("user", name)
     if role not in ROLES:
@@ -64,8 +71,13 @@ def create_user(session: Session, name: str, *, role: str = "worker", password: 
         raise BadInput("password must have at least 8 characters")
     if session.scalar(select(User.id).where(User.name == name)) is not None:
         raise Conflict(f"a user named {name!r} already exists")
-    user = User(name=name, role=role, created_at=now, active=True,
-                password_hash=hash_password(password) if password else None)
+    user = User(
+        name=name,
+        role=role,
+        created_at=now,
+        active=True,
+        password_hash=hash_password(password) if password else None,
+    )
     session.add(user)
     session.flush()
     for team_name in teams or []:
@@ -104,8 +116,14 @@ def get_team(session: Session, name: str) -> Team:
     return team
 
 
-def add_member(session: Session, team_name: str, user: User, *, create_team_if_missing: bool = False,
-               now: float | None = None) -> None:
+def add_member(
+    session: Session,
+    team_name: str,
+    user: User,
+    *,
+    create_team_if_missing: bool = False,
+    now: float | None = None,
+) -> None:
     team = session.scalar(select(Team).where(Team.name == team_name))
     if team is None:
         if not create_team_if_missing:
@@ -127,14 +145,22 @@ def remove_member(session: Session, team_name: str, user: User) -> None:
 def team_names_of(session: Session, user_id: int) -> list[str]:
     return list(
         session.scalars(
-            select(Team.name).join(TeamMember, TeamMember.team_id == Team.id)
-            .where(TeamMember.user_id == user_id).order_by(Team.name)
+            select(Team.name)
+            .join(TeamMember, TeamMember.team_id == Team.id)
+            .where(TeamMember.user_id == user_id)
+            .order_by(Team.name)
         )
     )
 
 
-def issue_token(session: Session, user: User, *, kind: str = "api", name: str | None = None,
-                now: float | None = None) -> str:
+def issue_token(
+    session: Session,
+    user: User,
+    *,
+    kind: str = "api",
+    name: str | None = None,
+    now: float | None = None,
+) -> str:
     """A new secret; it is shown once and only its hash is kept."""
     now = time.time() if now is None else now
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
@@ -155,7 +181,9 @@ def issue_token(session: Session, user: User, *, kind: str = "api", name: str | 
 def authenticate_token(session: Session, token: str, *, now: float | None = None) -> User:
     now = time.time() if now is None else now
     row = session.execute(
-        select(AuthToken.user_id, AuthToken.expires_at).where(AuthToken.token_hash == token_hash(token))
+        select(AuthToken.user_id, AuthToken.expires_at).where(
+            AuthToken.token_hash == token_hash(token)
+        )
     ).first()
     if row is None or (row.expires_at is not None and row.expires_at < now):
         raise Unauthorized("invalid or expired token")
@@ -165,7 +193,9 @@ def authenticate_token(session: Session, token: str, *, now: float | None = None
     return user
 
 
-def login(session: Session, name: str, password: str, *, now: float | None = None) -> tuple[User, str]:
+def login(
+    session: Session, name: str, password: str, *, now: float | None = None
+) -> tuple[User, str]:
     user = session.scalar(select(User).where(User.name == name))
     if user is None or not user.active or not verify_password(password, user.password_hash):
         raise Unauthorized("wrong user name or password")

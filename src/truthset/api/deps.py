@@ -1,0 +1,125 @@
+"""Request dependencies: the workspace, sessions that own the request's transaction, and
+the signed-in user (API token or browser session cookie)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+
+from truthset.errors import Forbidden, Unauthorized
+from truthset.store.models import User
+from truthset.workforce import service as workforce
+from truthset.workspace import Workspace
+
+SESSION_COOKIE = "truthset_session"
+CSRF_HEADER = "x-truthset-csrf"
+_TOKEN_CACHE_TTL = 10.0
+_token_cache: dict[str, tuple[float, int, str, bool]] = {}
+
+
+def get_workspace(request: Request) -> Workspace:
+    return request.app.state.workspace  # type: ignore[no-any-return]
+
+
+def _session(request: Request, *, write: bool, durable: bool = False) -> Iterator[Session]:
+    # The transaction commits when the route returns and before the response is sent
+    # (scope="function" below), so a 2xx always means the change is committed.
+    with get_workspace(request).db.session_scope(write=write, durable=durable) as session:
+        yield session
+
+
+def read_session(request: Request) -> Iterator[Session]:
+    yield from _session(request, write=False)
+
+
+def write_session(request: Request) -> Iterator[Session]:
+    yield from _session(request, write=True)
+
+
+def durable_session(request: Request) -> Iterator[Session]:
+    yield from _session(request, write=True, durable=True)
+
+
+ReadSession = Annotated[Session, Depends(read_session, scope="function")]
+WriteSession = Annotated[Session, Depends(write_session, scope="function")]
+DurableSession = Annotated[Session, Depends(durable_session, scope="function")]
+
+
+def _credentials(request: Request) -> tuple[str | None, bool]:
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip(), False
+    cookie = request.cookies.get(SESSION_COOKIE)
+    return cookie, cookie is not None
+
+
+def current_user(request: Request) -> User:
+    token, from_cookie = _credentials(request)
+    if not token:
+        raise Unauthorized("sign in, or send an API token as 'Authorization: Bearer <token>'")
+    if (
+        from_cookie
+        and request.method not in ("GET", "HEAD", "OPTIONS")
+        and request.headers.get(CSRF_HEADER) != "1"
+    ):
+        # Browsers cannot add custom headers to cross-site form posts: this blocks CSRF.
+        raise Forbidden(f"requests signed in by cookie must send the header {CSRF_HEADER}: 1")
+    now = time.time()
+    cached = _token_cache.get(token)
+    if cached and cached[0] > now:
+        _, user_id, role, active = cached
+        if not active:
+            raise Unauthorized("this account is disabled")
+        user = User(id=user_id, role=role, name="", active=active)
+        return _attach_name(request, user)
+    ws = get_workspace(request)
+    with ws.db.session_scope(write=False) as session:
+        user = workforce.authenticate_token(session, token, now=now)
+        session.expunge(user)
+    _token_cache[token] = (now + _TOKEN_CACHE_TTL, user.id, user.role, user.active)
+    request.state.user_name = user.name
+    return user
+
+
+def _attach_name(request: Request, user: User) -> User:
+    names: dict[int, str] = request.app.state.user_names
+    name = names.get(user.id)
+    if name is None:
+        ws = get_workspace(request)
+        with ws.db.session_scope(write=False) as session:
+            db_user = session.get(User, user.id)
+            name = db_user.name if db_user else ""
+        names[user.id] = name
+    user.name = name
+    return user
+
+
+def forget_token(token: str) -> None:
+    _token_cache.pop(token, None)
+
+
+def forget_all_tokens() -> None:
+    _token_cache.clear()
+
+
+CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def require_staff(user: CurrentUser) -> User:
+    if user.role not in ("admin", "requester"):
+        raise Forbidden("this needs the admin or requester role")
+    return user
+
+
+def require_admin(user: CurrentUser) -> User:
+    if user.role != "admin":
+        raise Forbidden("this needs the admin role")
+    return user
+
+
+StaffUser = Annotated[User, Depends(require_staff)]
+AdminUser = Annotated[User, Depends(require_admin)]

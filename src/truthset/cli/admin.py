@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+from sqlalchemy import select
+
+from truthset.cli.common import DatabaseUrl, DataDir, echo_json, handle_errors, workspace
+from truthset.runs import service as runs_service
+from truthset.store.models import User
+from truthset.workforce import service
+
+users = typer.Typer(help="Accounts and API tokens.", no_args_is_help=True)
+teams = typer.Typer(help="Teams of workers.", no_args_is_help=True)
+runs = typer.Typer(help="Background runs.", no_args_is_help=True)
+
+
+@users.command("add")
+@handle_errors
+def user_add(
+    name: str,
+    role: Annotated[str, typer.Option(help="admin, requester, reviewer or worker")] = "worker",
+    team: Annotated[list[str] | None, typer.Option(help="team (created if missing)")] = None,
+    password: Annotated[str | None, typer.Option(
+        help="password for the browser; omit for token-only accounts")] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    ws = workspace(data_dir, database_url)
+    with ws.db.session_scope() as session:
+        user = service.create_user(session, name, role=role, password=password, teams=team or [])
+        typer.echo(f"created {user.role} {user.name} (teams: {', '.join(team or []) or 'none'})")
+
+
+@users.command("token")
+@handle_errors
+def user_token(name: str, label: Annotated[str | None, typer.Option("--name")] = None,
+               data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Issue an API token (printed once; only its hash is stored)."""
+    ws = workspace(data_dir, database_url)
+    with ws.db.session_scope() as session:
+        typer.echo(service.issue_token(session, service.get_user(session, name), name=label))
+
+
+@users.command("password")
+@handle_errors
+def user_password(name: str, password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
+                  data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    ws = workspace(data_dir, database_url)
+    with ws.db.session_scope() as session:
+        service.set_password(session, service.get_user(session, name), password)
+    typer.echo(f"password of {name} changed")
+
+
+@users.command("list")
+@handle_errors
+def user_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    ws = workspace(data_dir, database_url)
+    with ws.db.session_scope(write=False) as session:
+        for u in session.scalars(select(User).order_by(User.id)):
+            teams_ = ", ".join(service.team_names_of(session, u.id))
+            typer.echo(f"{u.name:24} {u.role:10} {'active' if u.active else 'disabled':9} {teams_}")
+
+
+@teams.command("add")
+@handle_errors
+def team_add(name: str, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    ws = workspace(data_dir, database_url)
+    with ws.db.session_scope() as session:
+        service.create_team(session, name)
+    typer.echo(f"created team {name}")
+
+
+@teams.command("member")
+@handle_errors
+def team_member(team: str, user: str, data_dir: DataDir = None,
+                database_url: DatabaseUrl = None) -> None:
+    ws = workspace(data_dir, database_url)
+    with ws.db.session_scope() as session:
+        service.add_member(session, team, service.get_user(session, user))
+    typer.echo(f"{user} is in {team}")
+
+
+def _bar(done: int, total: int | None, width: int = 30) -> str:
+    if not total:
+        return f"[{'?' * width}] {done:,}"
+    frac = min(done / total, 1.0)
+    fill = int(frac * width)
+    return f"[{'#' * fill}{'.' * (width - fill)}] {done:,}/{total:,} {frac:6.1%}"
+
+
+@runs.command("list")
+@handle_errors
+def run_list(limit: int = 20, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    ws = workspace(data_dir, database_url)
+    with ws.db.session_scope(write=False) as session:
+        for r in runs_service.list_runs(session, limit=limit):
+            ts = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r.created_at))
+            typer.echo(f"{r.id:6} {r.kind:12} {r.state:10} {ts} "
+                       f"{_bar(r.progress_done, r.progress_total)} {r.error or ''}")
+
+
+@runs.command("show")
+@handle_errors
+def run_show(run_id: int, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    ws = workspace(data_dir, database_url)
+    with ws.db.session_scope(write=False) as session:
+        run = runs_service.get_run(session, run_id)
+        typer.echo(_bar(run.progress_done, run.progress_total))
+        echo_json(runs_service.run_as_dict(run))

@@ -1,0 +1,78 @@
+"""Shared CLI plumbing: the workspace options every command takes, error printing."""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+from collections.abc import Callable
+from typing import Annotated, Any, TypeVar
+
+import typer
+
+from truthset.config import load_settings
+from truthset.errors import AppError
+from truthset.workspace import Workspace, open_workspace
+
+DataDir = Annotated[
+    str | None,
+    typer.Option("--data-dir", envvar="TRUTHSET_DATA_DIR",
+                 help="Data directory (SQLite file, media, exports). Default ./truthset-data"),
+]
+DatabaseUrl = Annotated[
+    str | None,
+    typer.Option("--database-url", envvar="TRUTHSET_DATABASE_URL",
+                 help="SQLAlchemy URL; default the SQLite file in the data directory"),
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def workspace(data_dir: str | None, database_url: str | None,
+              allowed_roots: list[str] | None = None) -> Workspace:
+    return open_workspace(load_settings(data_dir, database_url, allowed_roots))
+
+
+def print_error(exc: AppError) -> None:
+    detail = exc.detail
+    if isinstance(detail, dict | list):
+        if isinstance(detail, dict) and "message" in detail and "errors" in detail:
+            typer.echo(f"error ({exc.kind}): {detail['message']}", err=True)
+            for err in detail["errors"]:
+                typer.echo(f"  line {err['line']}: {err['reason']}", err=True)
+            shown = len(detail["errors"])
+            total = detail.get("invalid_lines", shown)
+            if total > shown:
+                typer.echo(f"  ... and {total - shown} more", err=True)
+            return
+        detail = json.dumps(detail, indent=2)
+    typer.echo(f"error ({exc.kind}): {detail}", err=True)
+
+
+def handle_errors(fn: F) -> F:
+    """Turn AppErrors into a clear message and exit status 2."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except AppError as exc:
+            print_error(exc)
+            raise typer.Exit(2) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def echo_json(obj: Any) -> None:
+    typer.echo(json.dumps(obj, indent=2, default=str))
+
+
+def stderr_progress(label: str) -> Callable[[int], None]:
+    tty = sys.stderr.isatty()
+
+    def report(n: int) -> None:
+        if tty:
+            sys.stderr.write(f"\r{label}: {n:,}")
+            sys.stderr.flush()
+
+    return report

@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from truthset.cli.common import DatabaseUrl, DataDir, echo_json, handle_errors, workspace
+from truthset.errors import BadInput
+from truthset.jobs import service, views
+
+app = typer.Typer(help="Labeling jobs.", no_args_is_help=True)
+
+
+def _read_json(path: Path, what: str) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BadInput(f"{what} file {str(path)!r} does not exist") from None
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"{what} file {str(path)!r} is not valid JSON: {exc}") from None
+
+
+@app.command("create")
+@handle_errors
+def create_cmd(
+    name: str,
+    task_type: Annotated[str, typer.Option("--task-type", help="e.g. text-classification")],
+    labels: Annotated[Path, typer.Option(help="Ground Truth label category file (JSON)")],
+    dataset: Annotated[str | None, typer.Option(help="input dataset")] = None,
+    input_job: Annotated[str | None, typer.Option(help="chain from this job's output")] = None,
+    workers_per_item: int = 1,
+    team: Annotated[list[str] | None, typer.Option(help="team that may work on it")] = None,
+    instructions: Annotated[Path | None, typer.Option(help="Markdown instructions")] = None,
+    task_time_limit: int = 300,
+    task_availability: int = 864000,
+    max_concurrent_tasks: int = 1000,
+    max_human_labeled: int | None = None,
+    max_percentage_labeled: float | None = None,
+    label_attribute: str | None = None,
+    settings: Annotated[Path | None, typer.Option(help="JSON file of job settings")] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Create a labeling job over a dataset or another job's output."""
+    spec = service.JobSpec(
+        name=name, task_type=task_type, label_config=_read_json(labels, "labels"),
+        dataset=dataset, input_job=input_job, workers_per_item=workers_per_item,
+        teams=team or [],
+        instructions=instructions.read_text(encoding="utf-8") if instructions else "",
+        task_time_limit=task_time_limit, task_availability=task_availability,
+        max_concurrent_tasks=max_concurrent_tasks, max_human_labeled=max_human_labeled,
+        max_percentage_labeled=max_percentage_labeled, label_attribute=label_attribute,
+        settings=_read_json(settings, "settings") if settings else {},
+    )
+    ws = workspace(data_dir, database_url)
+    with ws.db.session_scope() as session:
+        job = service.create_job(session, spec)
+        echo_json(views.job_summary(session, job, for_staff=True))
+
+
+@app.command("list")
+@handle_errors
+def list_cmd(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    ws = workspace(data_dir, database_url)
+    with ws.db.session_scope(write=False) as session:
+        from sqlalchemy import select
+
+        from truthset.store.models import Job
+
+        for job in session.scalars(select(Job).order_by(Job.id)):
+            c = service.counters(session, job.id)
+            typer.echo(
+                f"{job.name:30} {job.state:12} {job.task_type:32} total={c['total']} "
+                f"human={c['human_labeled']} machine={c['machine_labeled']} "
+                f"failed={c['failed']} unlabeled={c['unlabeled']}"
+            )
+
+
+@app.command("show")
+@handle_errors
+def show_cmd(name: str, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    ws = workspace(data_dir, database_url)
+    with ws.db.session_scope(write=False) as session:
+        echo_json(views.job_summary(session, service.get_job(session, name), for_staff=True))
+
+
+@app.command("stop")
+@handle_errors
+def stop_cmd(name: str, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    ws = workspace(data_dir, database_url)
+    with ws.db.session_scope() as session:
+        job = service.stop_job(session, service.get_job(session, name))
+        typer.echo(f"{job.name}: {job.state}")
+
+
+@app.command("resume")
+@handle_errors
+def resume_cmd(name: str, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    ws = workspace(data_dir, database_url)
+    with ws.db.session_scope() as session:
+        job = service.resume_job(session, service.get_job(session, name))
+        typer.echo(f"{job.name}: {job.state}")
+
+
+@app.command("delete")
+@handle_errors
+def delete_cmd(name: str, yes: Annotated[bool, typer.Option("--yes")] = False,
+               data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    if not yes:
+        typer.confirm(f"delete job {name} with all its answers and labels?", abort=True)
+    ws = workspace(data_dir, database_url)
+    with ws.db.session_scope() as session:
+        service.delete_job(session, service.get_job(session, name))
+    typer.echo(f"deleted {name}")
+
+
+@app.command("activity")
+@handle_errors
+def activity_cmd(name: str, worker: str | None = None, limit: int = 1000,
+                 data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """The worker activity log: accept, submit, decline, release, expire."""
+    ws = workspace(data_dir, database_url)
+    with ws.db.session_scope(write=False) as session:
+        for ev in views.activity(session, service.get_job(session, name), worker=worker,
+                                 limit=limit, offset=0):
+            ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ev["at"]))
+            typer.echo(f"{ts} {ev['event']:8} {ev['worker']:20} {ev['item']}")

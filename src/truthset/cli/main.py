@@ -1,0 +1,149 @@
+"""The `truthset` command."""
+
+from __future__ import annotations
+
+import os
+import sys
+from typing import Annotated
+
+import typer
+
+from truthset.cli import admin, datasets, jobs
+from truthset.cli.common import DatabaseUrl, DataDir, echo_json, handle_errors, workspace
+
+app = typer.Typer(
+    help="truthset: self-hosted data labeling (the open equivalent of SageMaker Ground Truth).",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.add_typer(datasets.app, name="dataset")
+app.add_typer(jobs.app, name="job")
+app.add_typer(admin.users, name="user")
+app.add_typer(admin.teams, name="team")
+app.add_typer(admin.runs, name="run")
+
+
+@app.command()
+@handle_errors
+def serve(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    workers: Annotated[int, typer.Option(help="app processes (PostgreSQL or SQLite)")] = 1,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    log_level: str = "warning",
+) -> None:
+    """Start the API and web server."""
+    from truthset.api.server import run_server
+
+    run_server(host=host, port=port, workers=workers, data_dir=data_dir,
+               database_url=database_url, log_level=log_level)
+
+
+@app.command()
+@handle_errors
+def demo(
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    seed_only: Annotated[bool, typer.Option(help="seed the workspace and exit")] = False,
+) -> None:
+    """Seed a demo workspace (tweets and photos, an admin and three workers) and serve it."""
+    from truthset.demo.seed import seed_demo
+
+    ws = workspace(data_dir, database_url)
+    logins = seed_demo(ws)
+    ws.close()
+    typer.echo(f"\ntruthset demo: http://{host}:{port}/")
+    typer.echo(f"data directory: {ws.settings.data_dir}")
+    for name, role, password in logins:
+        typer.echo(f"  {role:8} {name:10} password: {password}")
+    sys.stdout.flush()
+    if seed_only:
+        return
+    from truthset.api.server import run_server
+
+    run_server(host=host, port=port, workers=1, data_dir=str(ws.settings.data_dir),
+               database_url=database_url, log_level="warning")
+
+
+@app.command()
+@handle_errors
+def worker(
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+    once: Annotated[bool, typer.Option(help="run what is queued, then exit")] = False,
+) -> None:
+    """Execute background runs from the database queue (scale-out: one per host)."""
+    import time
+
+    from truthset.runs.executor import run_pending
+    from truthset.runs.service import recover_interrupted
+
+    ws = workspace(data_dir, database_url)
+    with ws.db.session_scope() as session:
+        recover_interrupted(session)
+    while True:
+        n = run_pending(ws.db, ws.settings)
+        if once:
+            typer.echo(f"ran {n} run(s)")
+            return
+        if not n:
+            time.sleep(0.5)
+
+
+@app.command()
+@handle_errors
+def migrate(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Create or upgrade the database schema."""
+    ws = workspace(data_dir, database_url)
+    typer.echo(f"schema up to date: {ws.settings.database_url.split('@')[-1]}")
+
+
+@app.command("export")
+@handle_errors
+def export_cmd(
+    job: str,
+    format: Annotated[str, typer.Option(help="groundtruth, coco, yolo, voc, conll, ...")] = "groundtruth",
+    out: Annotated[str | None, typer.Option(help="file path or s3://bucket/key")] = None,
+    labeled_only: bool = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Export a job's labels (runs as a background run, shown with its progress)."""
+    from truthset.runs import service as runs_service
+    from truthset.runs.executor import execute_run
+
+    ws = workspace(data_dir, database_url)
+    if out and not out.startswith("s3://"):
+        out = os.path.abspath(out)
+    with ws.db.session_scope() as session:
+        run = runs_service.enqueue(session, "export", {"job": job, "format": format, "out": out,
+                                                       "labeled_only": labeled_only})
+        run_id = run.id
+        runs_service.claim_next_specific(session, run_id, runs_service.owner_name())
+    execute_run(ws.db, ws.settings, run_id)
+    with ws.db.session_scope(write=False) as session:
+        result = runs_service.run_as_dict(runs_service.get_run(session, run_id))
+    if result["state"] != "succeeded":
+        typer.echo(f"error: export failed: {result['error']}", err=True)
+        raise typer.Exit(2)
+    typer.echo(f"wrote {result['result']['lines']:,} lines to {result['result']['out']} "
+               f"in {result['result']['seconds']} s", err=True)
+    echo_json(result["result"])
+
+
+def _register_optional_commands() -> None:
+    """Commands that live with their domain packages."""
+    try:
+        from truthset.quality.consolidate_cli import register as register_consolidate
+    except ImportError:
+        return
+    register_consolidate(app)
+
+
+_register_optional_commands()
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

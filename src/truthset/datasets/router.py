@@ -1,0 +1,146 @@
+"""Datasets and imports."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Query, Request, UploadFile
+
+from truthset.api.deps import ReadSession, StaffUser, WriteSession, get_workspace
+from truthset.datasets import service
+from truthset.datasets.importer import import_source
+from truthset.datasets.schemas import DatasetCreate, ImportRequest
+from truthset.datasets.sources import SourceSpec
+from truthset.errors import BadInput
+from truthset.runs import service as runs_service
+
+router = APIRouter(tags=["datasets"])
+MAX_UPLOAD_BYTES = 2 << 30
+
+
+@router.get("/datasets")
+def list_datasets(_user: StaffUser, session: ReadSession) -> list[dict[str, Any]]:
+    return service.list_datasets(session)
+
+
+@router.post("/datasets", status_code=201)
+def create_dataset(body: DatasetCreate, _user: StaffUser, session: WriteSession) -> dict[str, Any]:
+    ds = service.create_dataset(session, body.name)
+    return {"name": ds.name, "items": 0, "version": ds.version, "created_at": ds.created_at}
+
+
+@router.get("/datasets/{name}")
+def get_dataset(name: str, _user: StaffUser, session: ReadSession) -> dict[str, Any]:
+    ds = service.get_dataset(session, name)
+    info = next(d for d in service.list_datasets(session) if d["name"] == ds.name)
+    return info
+
+
+@router.get("/datasets/{name}/items")
+def list_items(
+    name: str,
+    _user: StaffUser,
+    session: ReadSession,
+    offset: int = Query(0, ge=0),
+    limit: int = Query(100, ge=1, le=1000),
+) -> list[dict[str, Any]]:
+    return service.list_items(
+        session, service.get_dataset(session, name), offset=offset, limit=limit
+    )
+
+
+@router.delete("/datasets/{name}", status_code=204)
+def delete_dataset(name: str, _user: StaffUser, session: WriteSession) -> None:
+    service.delete_dataset(session, service.get_dataset(session, name))
+
+
+def _report_path(request: Request, dataset: str) -> Path:
+    ws = get_workspace(request)
+    folder = ws.settings.data_dir / "import-reports"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / f"{dataset}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:6]}.jsonl"
+
+
+@router.post("/datasets/{name}/imports", status_code=202)
+def start_import(
+    name: str, body: ImportRequest, request: Request, user: StaffUser, session: WriteSession
+) -> dict[str, Any]:
+    """Import from a path or s3:// URI the server can read (inside its allowed roots)."""
+    ws = get_workspace(request)
+    if not body.source.startswith("s3://"):
+        # Through the API a local source must itself lie inside the allowed roots.
+        if not ws.roots().allows(str(Path(body.source).resolve())):
+            raise BadInput(f"source {body.source!r} is outside the server's allowed roots")
+    report = _report_path(request, name) if body.skip_invalid else None
+    if body.wait:
+        result = import_source(
+            session,
+            name,
+            body.source,
+            allowed_roots=ws.allowed_roots,
+            id_key=body.id_key,
+            skip_invalid=body.skip_invalid,
+            report_path=report,
+            endpoint_url=ws.settings.s3_endpoint_url,
+        )
+        return {"run": None, "result": result.as_dict()}
+    run = runs_service.enqueue(
+        session,
+        "import",
+        {
+            "dataset": name,
+            "source": body.source,
+            "id_key": body.id_key,
+            "skip_invalid": body.skip_invalid,
+            "report_path": str(report) if report else None,
+        },
+        created_by=user.id,
+    )
+    return {"run": runs_service.run_as_dict(run), "result": None}
+
+
+@router.post("/datasets/{name}/upload", status_code=201)
+def upload_manifest(
+    name: str,
+    file: UploadFile,
+    request: Request,
+    _user: StaffUser,
+    session: WriteSession,
+    id_key: str = "id",
+    skip_invalid: bool = False,
+) -> dict[str, Any]:
+    """Upload a manifest (.manifest/.jsonl) or CSV and import it in this request."""
+    ws = get_workspace(request)
+    uploads = ws.settings.data_dir / "uploads"
+    uploads.mkdir(parents=True, exist_ok=True)
+    suffix = Path(file.filename or "upload.manifest").suffix.lower() or ".manifest"
+    if suffix not in (".manifest", ".jsonl", ".json", ".ndjson", ".csv"):
+        raise BadInput(f"file {file.filename!r}: upload a .manifest, .jsonl or .csv file")
+    dest = uploads / f"{uuid.uuid4().hex}{suffix}"
+    size = 0
+    with open(dest, "wb") as fh:
+        while chunk := file.file.read(1 << 20):
+            size += len(chunk)
+            if size > MAX_UPLOAD_BYTES:
+                fh.close()
+                dest.unlink()
+                raise BadInput("the file is larger than 2 GiB; import it from a path or S3")
+            fh.write(chunk)
+    kind = "csv" if suffix == ".csv" else "manifest"
+    try:
+        result = import_source(
+            session,
+            name,
+            str(dest),
+            allowed_roots=ws.allowed_roots,
+            id_key=id_key,
+            skip_invalid=skip_invalid,
+            report_path=_report_path(request, name) if skip_invalid else None,
+            spec=SourceSpec(kind, str(dest)),
+        )
+    finally:
+        dest.unlink(missing_ok=True)
+    return result.as_dict()

@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class DatasetCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(max_length=200)
+
+
+class ImportRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    source: str = Field(max_length=2000, description="manifest/CSV path, folder, or s3:// URI")
+    id_key: str = Field(default="id", max_length=100)
+    skip_invalid: bool = False
+    wait: bool = Field(default=False, description="import inside the request instead of a run")

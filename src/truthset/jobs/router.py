@@ -1,0 +1,174 @@
+"""Labeling jobs: create, watch, browse labels, stop/resume/delete, export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+
+from truthset.api.deps import CurrentUser, ReadSession, StaffUser, WriteSession, get_workspace
+from truthset.errors import Forbidden, NotFound
+from truthset.exports.formats import get_exporter
+from truthset.jobs import service, views
+from truthset.jobs.schemas import ExportRequest, JobCreate, TeamAdd
+from truthset.runs import service as runs_service
+from truthset.store.models import JobTeam
+from truthset.workforce.service import get_team
+
+router = APIRouter(tags=["jobs"])
+
+
+def _visible_job(session: Any, name: str, user: Any) -> Any:
+    job = service.get_job(session, name)
+    if not service.can_see_job(session, job, user):
+        raise NotFound(f"job {name!r} not found")
+    return job
+
+
+@router.get("/jobs")
+def list_jobs(user: CurrentUser, session: ReadSession) -> list[dict[str, Any]]:
+    staff = service.is_staff(user)
+    return [
+        views.job_summary(session, j, for_staff=staff) for j in service.visible_jobs(session, user)
+    ]
+
+
+@router.post("/jobs", status_code=201)
+def create_job(body: JobCreate, user: StaffUser, session: WriteSession) -> dict[str, Any]:
+    spec = service.JobSpec(
+        name=body.name,
+        task_type=body.task_type,
+        label_config=body.labels,
+        dataset=body.dataset,
+        input_job=body.input_job,
+        workers_per_item=body.workers_per_item,
+        teams=body.teams,
+        instructions=body.instructions,
+        task_time_limit=body.task_time_limit,
+        task_availability=body.task_availability,
+        max_concurrent_tasks=body.max_concurrent_tasks,
+        max_human_labeled=body.max_human_labeled,
+        max_percentage_labeled=body.max_percentage_labeled,
+        label_attribute=body.label_attribute,
+        settings=body.settings,
+    )
+    job = service.create_job(session, spec, created_by=user.id)
+    return views.job_summary(session, job, for_staff=True)
+
+
+@router.get("/jobs/{name}")
+def get_job(name: str, user: CurrentUser, session: ReadSession) -> dict[str, Any]:
+    job = _visible_job(session, name, user)
+    return views.job_summary(session, job, for_staff=service.is_staff(user))
+
+
+@router.post("/jobs/{name}/stop")
+def stop_job(name: str, _user: StaffUser, session: WriteSession) -> dict[str, Any]:
+    job = service.stop_job(session, service.get_job(session, name))
+    return views.job_summary(session, job, for_staff=True)
+
+
+@router.post("/jobs/{name}/resume")
+def resume_job(name: str, _user: StaffUser, session: WriteSession) -> dict[str, Any]:
+    job = service.resume_job(session, service.get_job(session, name))
+    return views.job_summary(session, job, for_staff=True)
+
+
+@router.delete("/jobs/{name}", status_code=204)
+def delete_job(name: str, _user: StaffUser, session: WriteSession) -> None:
+    service.delete_job(session, service.get_job(session, name))
+
+
+@router.post("/jobs/{name}/teams", status_code=201)
+def add_team(name: str, body: TeamAdd, _user: StaffUser, session: WriteSession) -> dict[str, Any]:
+    job = service.get_job(session, name)
+    team = get_team(session, body.team)
+    if session.get(JobTeam, (job.id, team.id)) is None:
+        session.add(JobTeam(job_id=job.id, team_id=team.id))
+        session.flush()
+    return views.job_summary(session, job, for_staff=True)
+
+
+@router.get("/jobs/{name}/labels")
+def list_labels(
+    name: str,
+    _user: StaffUser,
+    session: ReadSession,
+    offset: int = Query(0, ge=0),
+    limit: int = Query(100, ge=1, le=1000),
+    label: str | None = None,
+    human: bool | None = None,
+    max_confidence: float | None = Query(None, ge=0, le=1),
+    status: str | None = None,
+) -> list[dict[str, Any]]:
+    job = service.get_job(session, name)
+    return views.list_labels(
+        session,
+        job,
+        offset=offset,
+        limit=limit,
+        label=label,
+        human=human,
+        max_confidence=max_confidence,
+        status=status,
+    )
+
+
+@router.get("/jobs/{name}/items/{item}")
+def item_detail(name: str, item: str, _user: StaffUser, session: ReadSession) -> dict[str, Any]:
+    return views.item_detail(session, service.get_job(session, name), item)
+
+
+@router.get("/jobs/{name}/workers")
+def workers(name: str, _user: StaffUser, session: ReadSession) -> list[dict[str, Any]]:
+    return views.worker_table(session, service.get_job(session, name))
+
+
+@router.get("/jobs/{name}/activity")
+def activity(
+    name: str,
+    _user: StaffUser,
+    session: ReadSession,
+    worker: str | None = None,
+    offset: int = Query(0, ge=0),
+    limit: int = Query(1000, ge=1, le=10000),
+) -> list[dict[str, Any]]:
+    return views.activity(
+        session, service.get_job(session, name), worker=worker, limit=limit, offset=offset
+    )
+
+
+@router.get("/jobs/{name}/throughput")
+def throughput(
+    name: str, _user: StaffUser, session: ReadSession, bucket: int = Query(60, ge=1, le=86400)
+) -> list[dict[str, Any]]:
+    return views.throughput(session, service.get_job(session, name), bucket_seconds=bucket)
+
+
+@router.post("/jobs/{name}/exports", status_code=202)
+def start_export(
+    name: str, body: ExportRequest, request: Request, user: StaffUser, session: WriteSession
+) -> dict[str, Any]:
+    job = service.get_job(session, name)
+    get_exporter(body.format)
+    if body.out is not None:
+        ws = get_workspace(request)
+        roots = ws.roots()
+        roots.add(str(ws.settings.exports_dir))
+        target = body.out if body.out.startswith("s3://") else str(Path(body.out).resolve())
+        if not roots.allows(target):
+            raise Forbidden(f"export destination {body.out!r} is outside the allowed roots")
+    run = runs_service.enqueue(
+        session,
+        "export",
+        {
+            "job": job.name,
+            "format": body.format,
+            "out": body.out,
+            "labeled_only": body.labeled_only,
+        },
+        job_id=job.id,
+        created_by=user.id,
+    )
+    return runs_service.run_as_dict(run)

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class JobCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(max_length=63)
+    task_type: str
+    labels: Any = Field(description="Ground Truth label category file, or a list of names")
+    dataset: str | None = None
+    input_job: str | None = Field(default=None, description="chain from this job's output")
+    workers_per_item: int = 1
+    teams: list[str] = Field(default_factory=list)
+    instructions: str = ""
+    task_time_limit: int = 300
+    task_availability: int = 864000
+    max_concurrent_tasks: int = 1000
+    max_human_labeled: int | None = None
+    max_percentage_labeled: float | None = None
+    label_attribute: str | None = None
+    settings: dict[str, Any] = Field(default_factory=dict)
+
+
+class ExportRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    format: str = "groundtruth"
+    out: str | None = Field(
+        default=None, description="local path or s3:// URI; default: the server's exports folder"
+    )
+    labeled_only: bool = False
+
+
+class TeamAdd(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    team: str

@@ -1,0 +1,269 @@
+"""Read models of jobs for the API and the console (no HTTP here)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from truthset.errors import NotFound
+from truthset.jobs import service
+from truthset.store.models import Dataset, Job, JobTeam, Team, User
+from truthset.tasktypes import get_task_type
+
+
+def job_summary(session: Session, job: Job, *, for_staff: bool) -> dict[str, Any]:
+    task_type = get_task_type(job.task_type)
+    config = task_type.parse_label_config(job.label_config)
+    out: dict[str, Any] = {
+        "id": job.id,
+        "name": job.name,
+        "task_type": job.task_type,
+        "media": task_type.media,
+        "ui_module": task_type.ui_module,
+        "labels": list(config.labels),
+        "label_config": job.label_config,
+        "instructions": job.instructions,
+        "state": job.state,
+        "task_time_limit": job.task_time_limit,
+        "counters": service.counters(session, job.id),
+    }
+    if for_staff:
+        teams = session.scalars(
+            select(Team.name)
+            .join(JobTeam, JobTeam.team_id == Team.id)
+            .where(JobTeam.job_id == job.id)
+        )
+        dataset = session.get(Dataset, job.dataset_id) if job.dataset_id else None
+        input_job = session.get(Job, job.input_job_id) if job.input_job_id else None
+        out.update(
+            dataset=dataset.name if dataset else None,
+            input_job=input_job.name if input_job else None,
+            label_attribute=job.label_attribute,
+            workers_per_item=job.workers_per_item,
+            task_availability=job.task_availability,
+            max_concurrent_tasks=job.max_concurrent_tasks,
+            max_human_labeled=job.max_human_labeled,
+            max_percentage_labeled=job.max_percentage_labeled,
+            teams=sorted(teams),
+            settings=job.settings,
+            in_flight=job.in_flight,
+            failure_reason=job.failure_reason,
+            created_at=job.created_at,
+            updated_at=job.updated_at,
+        )
+    return out
+
+
+def _json(v: Any) -> Any:
+    return orjson.loads(v) if isinstance(v, str) else v
+
+
+def list_labels(
+    session: Session,
+    job: Job,
+    *,
+    offset: int,
+    limit: int,
+    label: str | None = None,
+    human: bool | None = None,
+    max_confidence: float | None = None,
+    status: str | None = None,
+) -> list[dict[str, Any]]:
+    where = ["t.job_id = :j", "t.is_gold = 0"]
+    params: dict[str, Any] = {"j": job.id, "l": limit, "o": offset}
+    if human is not None:
+        where.append("l.human = :h")
+        params["h"] = human
+    if max_confidence is not None:
+        where.append("l.confidence <= :mc")
+        params["mc"] = max_confidence
+    if status is not None:
+        where.append("t.status = :s")
+        params["s"] = status
+    rows = session.execute(
+        text(
+            "SELECT i.external_id, i.data, t.status, t.answers, l.value, l.meta, l.confidence, "
+            "l.human, l.method FROM tasks t JOIN items i ON i.id = t.item_id "
+            "LEFT JOIN labels l ON l.task_id = t.id WHERE "
+            + " AND ".join(where)
+            + " ORDER BY t.position LIMIT :l OFFSET :o"
+        ),
+        params,
+    ).all()
+    out = []
+    for ext, data, status_, answers, value, meta, conf, is_human, method in rows:
+        meta = _json(meta)
+        if label is not None and (
+            meta is None
+            or (
+                meta.get("class-name") != label
+                and label not in (meta.get("class-map") or {}).values()
+            )
+        ):
+            continue
+        out.append(
+            {
+                "item": ext,
+                "data": _json(data),
+                "status": status_,
+                "answers": answers,
+                "value": _json(value),
+                "meta": meta,
+                "confidence": conf,
+                "human": None if is_human is None else bool(is_human),
+                "method": method,
+            }
+        )
+    return out
+
+
+def item_detail(session: Session, job: Job, item_external_id: str) -> dict[str, Any]:
+    row = session.execute(
+        text(
+            "SELECT t.id, i.external_id, i.data, t.status, t.answers, t.is_gold FROM tasks t "
+            "JOIN items i ON i.id = t.item_id WHERE t.job_id = :j AND i.external_id = :e"
+        ),
+        {"j": job.id, "e": item_external_id},
+    ).first()
+    if row is None:
+        raise NotFound(f"item {item_external_id!r} is not part of job {job.name!r}")
+    task_id = row[0]
+    answers = session.execute(
+        text(
+            "SELECT u.name, a.content, a.submitted_at, a.time_spent, a.excluded FROM answers a "
+            "JOIN users u ON u.id = a.worker_id WHERE a.task_id = :t ORDER BY a.id"
+        ),
+        {"t": task_id},
+    ).all()
+    label = session.execute(
+        text(
+            "SELECT value, meta, confidence, human, method, reviewed FROM labels WHERE task_id = :t"
+        ),
+        {"t": task_id},
+    ).first()
+    return {
+        "item": row[1],
+        "data": _json(row[2]),
+        "status": row[3],
+        "is_gold": bool(row[5]),
+        "answers": [
+            {
+                "worker": w,
+                "answer": _json(c),
+                "submitted_at": s,
+                "time_spent": ts,
+                "excluded": bool(x),
+            }
+            for w, c, s, ts, x in answers
+        ],
+        "label": None
+        if label is None
+        else {
+            "value": _json(label[0]),
+            "meta": _json(label[1]),
+            "confidence": label[2],
+            "human": bool(label[3]),
+            "method": label[4],
+            "reviewed": bool(label[5]),
+        },
+    }
+
+
+def worker_table(session: Session, job: Job) -> list[dict[str, Any]]:
+    rows = session.execute(
+        text(
+            "SELECT u.name, count(a.id), coalesce(sum(a.time_spent), 0), "
+            "coalesce(ws.skill, NULL), coalesce(ws.gold_answers, 0), coalesce(ws.gold_correct, 0), "
+            "coalesce(ws.blocked, :f) FROM answers a JOIN users u ON u.id = a.worker_id "
+            "LEFT JOIN worker_stats ws ON ws.job_id = a.job_id AND ws.worker_id = a.worker_id "
+            "WHERE a.job_id = :j GROUP BY u.name, ws.skill, ws.gold_answers, ws.gold_correct, "
+            "ws.blocked ORDER BY u.name"
+        ),
+        {"j": job.id, "f": False},
+    ).all()
+    agreement = _agreement_with_labels(session, job)
+    return [
+        {
+            "worker": name,
+            "answers": n,
+            "time_spent": round(float(t), 2),
+            "mean_time": round(float(t) / n, 2) if n else None,
+            "agreement": agreement.get(name),
+            "skill": skill,
+            "gold_answers": ga,
+            "gold_accuracy": (gc / ga) if ga else None,
+            "blocked": bool(blocked),
+        }
+        for name, n, t, skill, ga, gc, blocked in rows
+    ]
+
+
+def _agreement_with_labels(session: Session, job: Job) -> dict[str, float]:
+    """Share of a worker's answers equal to the consolidated label (classification)."""
+    task_type = get_task_type(job.task_type)
+    if not task_type.name.endswith("classification"):
+        return {}
+    rows = session.execute(
+        text(
+            "SELECT u.name, a.content, l.meta FROM answers a JOIN users u ON u.id = a.worker_id "
+            "JOIN labels l ON l.task_id = a.task_id WHERE a.job_id = :j"
+        ),
+        {"j": job.id},
+    ).all()
+    hits: dict[str, list[int]] = {}
+    for name, content, meta in rows:
+        content, meta = _json(content), _json(meta)
+        if "label" in content:
+            same = content["label"] == meta.get("class-name")
+        else:
+            same = sorted(content.get("labels", [])) == sorted(
+                (meta.get("class-map") or {}).values()
+            )
+        hits.setdefault(name, [0, 0])
+        hits[name][0] += int(same)
+        hits[name][1] += 1
+    return {k: round(a / b, 4) for k, (a, b) in hits.items()}
+
+
+def activity(
+    session: Session, job: Job, *, worker: str | None, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    params: dict[str, Any] = {"j": job.id, "l": limit, "o": offset}
+    cond = ""
+    if worker is not None:
+        uid = session.scalar(select(User.id).where(User.name == worker))
+        if uid is None:
+            raise NotFound(f"user {worker!r} not found")
+        cond = " AND e.worker_id = :w"
+        params["w"] = uid
+    rows = session.execute(
+        text(
+            "SELECT e.event, e.at, u.name, i.external_id, e.assignment_id FROM activity_events e "
+            "JOIN users u ON u.id = e.worker_id JOIN tasks t ON t.id = e.task_id "
+            "JOIN items i ON i.id = t.item_id WHERE e.job_id = :j"
+            + cond
+            + " ORDER BY e.id LIMIT :l OFFSET :o"
+        ),
+        params,
+    ).all()
+    return [
+        {"event": ev, "at": at, "worker": w, "item": item, "assignment_id": a}
+        for ev, at, w, item, a in rows
+    ]
+
+
+def throughput(session: Session, job: Job, *, bucket_seconds: int = 60) -> list[dict[str, Any]]:
+    rows = session.execute(
+        text(
+            "SELECT CAST(submitted_at / :b AS INTEGER) AS bucket, count(*), avg(time_spent) "
+            "FROM answers WHERE job_id = :j GROUP BY bucket ORDER BY bucket"
+        ),
+        {"j": job.id, "b": bucket_seconds},
+    ).all()
+    return [
+        {"t": int(b) * bucket_seconds, "answers": n, "mean_time": round(float(m or 0), 2)}
+        for b, n, m in rows
+    ]

@@ -1,0 +1,49 @@
+"""Background runs: list, show, cancel, download an export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, Query
+from fastapi.responses import FileResponse
+
+from truthset.api.deps import ReadSession, StaffUser, WriteSession
+from truthset.errors import NotFound
+from truthset.runs import service
+
+router = APIRouter(tags=["runs"])
+
+
+@router.get("/runs")
+def list_runs(
+    _user: StaffUser,
+    session: ReadSession,
+    limit: int = Query(50, ge=1, le=1000),
+    job_id: int | None = None,
+) -> list[dict[str, Any]]:
+    return [service.run_as_dict(r) for r in service.list_runs(session, limit=limit, job_id=job_id)]
+
+
+@router.get("/runs/{run_id}")
+def get_run(run_id: int, _user: StaffUser, session: ReadSession) -> dict[str, Any]:
+    return service.run_as_dict(service.get_run(session, run_id))
+
+
+@router.post("/runs/{run_id}/cancel")
+def cancel_run(run_id: int, _user: StaffUser, session: WriteSession) -> dict[str, Any]:
+    run = service.get_run(session, run_id)
+    service.cancel(session, run)
+    return service.run_as_dict(run)
+
+
+@router.get("/runs/{run_id}/download")
+def download(run_id: int, _user: StaffUser, session: ReadSession) -> FileResponse:
+    run = service.get_run(session, run_id)
+    out = (run.result or {}).get("out")
+    if run.kind != "export" or run.state != "succeeded" or not out or out.startswith("s3://"):
+        raise NotFound(f"run {run_id} has no file to download")
+    path = Path(out)
+    if not path.exists():
+        raise NotFound(f"the export file of run {run_id} is gone")
+    return FileResponse(path, filename=path.name, media_type="application/x-ndjson")

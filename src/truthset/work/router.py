@@ -1,0 +1,134 @@
+"""The worker's API: next task, heartbeat, submit, decline, release."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from fastapi import APIRouter, Response
+from sqlalchemy import text
+
+from truthset.api.deps import CurrentUser, DurableSession, ReadSession, WriteSession
+from truthset.jobs import service as jobs_service
+from truthset.tasktypes import get_task_type
+from truthset.work import service
+from truthset.work.schemas import SubmitRequest
+
+router = APIRouter(tags=["work"])
+
+
+def _item_view(item_id: int, external_id: str, data: dict[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": external_id, "data": data}
+    if "source-ref" in data:
+        out["media_url"] = f"/api/items/{item_id}/media"
+    return out
+
+
+@router.post("/jobs/{name}/next", responses={204: {"description": "no task for you now"}})
+def next_task(
+    name: str, user: CurrentUser, session: WriteSession, response: Response
+) -> dict[str, Any] | None:
+    job = jobs_service.get_job(session, name)
+    leased = service.lease_next_task(session, job, user)
+    if leased is None:
+        response.status_code = 204
+        return None
+    task_type = get_task_type(job.task_type)
+    config = task_type.parse_label_config(job.label_config)
+    # Gold items are served exactly like other items: the worker cannot tell them apart.
+    return {
+        "assignment_id": leased.assignment_id,
+        "job": job.name,
+        "task_type": job.task_type,
+        "ui_module": task_type.ui_module,
+        "labels": list(config.labels),
+        "label_config": job.label_config,
+        "deadline": leased.deadline,
+        "leased_at": leased.leased_at,
+        "time_limit": job.task_time_limit,
+        "item": _item_view(leased.item_id, leased.item_external_id, leased.item),
+        "prediction": leased.item.get(f"{job.label_attribute}-prediction"),
+        "prior_label": _prior_label(session, job, leased.item_id),
+    }
+
+
+def _prior_label(session: Any, job: Any, item_id: int) -> dict[str, Any] | None:
+    """For verification and adjustment jobs: the input job's label of this item."""
+    if job.input_job_id is None:
+        return None
+    row = session.execute(
+        text("SELECT l.value, l.meta, j.label_attribute, j.task_type, j.label_config "
+             "FROM tasks t JOIN labels l ON l.task_id = t.id JOIN jobs j ON j.id = t.job_id "
+             "WHERE t.job_id = :ij AND t.item_id = :i"),
+        {"ij": job.input_job_id, "i": item_id},
+    ).first()
+    if row is None:
+        return None
+    value, meta, attr, task_type, label_config = (
+        orjson.loads(v) if isinstance(v, str) and i in (0, 1, 4) else v for i, v in enumerate(row)
+    )
+    return {"attribute": attr, "task_type": task_type, "value": value, "meta": meta,
+            "label_config": label_config}
+
+
+@router.post("/assignments/{assignment_id}/heartbeat")
+def heartbeat(assignment_id: int, user: CurrentUser, session: WriteSession) -> dict[str, Any]:
+    return service.heartbeat(session, assignment_id, user)
+
+
+@router.post("/assignments/{assignment_id}/submit")
+def submit(
+    assignment_id: int, body: SubmitRequest, user: CurrentUser, session: DurableSession
+) -> dict[str, Any]:
+    result = service.submit_answer(
+        session,
+        assignment_id,
+        user,
+        body.answer,
+        client_key=body.client_key,
+        time_spent=body.time_spent,
+    )
+    out: dict[str, Any] = {
+        "answer_id": result.answer_id,
+        "assignment_id": result.assignment_id,
+        "submitted_at": result.submitted_at,
+        "replayed": result.replayed,
+    }
+    if result.feedback is not None:
+        out["feedback"] = result.feedback
+    return out
+
+
+@router.post("/assignments/{assignment_id}/decline", status_code=204)
+def decline(assignment_id: int, user: CurrentUser, session: WriteSession) -> None:
+    service.decline(session, assignment_id, user)
+
+
+@router.post("/assignments/{assignment_id}/release", status_code=204)
+def release(assignment_id: int, user: CurrentUser, session: WriteSession) -> None:
+    service.release(session, assignment_id, user)
+
+
+@router.get("/me/assignments")
+def my_assignments(user: CurrentUser, session: ReadSession) -> list[dict[str, Any]]:
+    rows = session.execute(
+        text(
+            "SELECT a.id, j.name, a.deadline, a.leased_at FROM assignments a "
+            "JOIN jobs j ON j.id = a.job_id WHERE a.worker_id = :w AND a.status = 'leased' "
+            "ORDER BY a.id"
+        ),
+        {"w": user.id},
+    ).all()
+    return [{"assignment_id": a, "job": j, "deadline": d, "leased_at": la} for a, j, d, la in rows]
+
+
+@router.get("/me/stats")
+def my_stats(user: CurrentUser, session: ReadSession) -> list[dict[str, Any]]:
+    rows = session.execute(
+        text(
+            "SELECT j.name, count(a.id), coalesce(sum(a.time_spent), 0) FROM answers a "
+            "JOIN jobs j ON j.id = a.job_id WHERE a.worker_id = :w GROUP BY j.name ORDER BY j.name"
+        ),
+        {"w": user.id},
+    ).all()
+    return [{"job": j, "answers": n, "time_spent": round(float(t), 1)} for j, n, t in rows]

@@ -1,0 +1,156 @@
+"""Sign-in, accounts, teams and tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy import select
+
+from truthset.api.deps import (
+    SESSION_COOKIE,
+    AdminUser,
+    CurrentUser,
+    ReadSession,
+    StaffUser,
+    WriteSession,
+    forget_all_tokens,
+    forget_token,
+)
+from truthset.errors import BadInput
+from truthset.store.models import Team, TeamMember, User
+from truthset.workforce import service
+from truthset.workforce.schemas import (
+    LoginRequest,
+    TeamCreate,
+    TeamMemberAdd,
+    TokenCreate,
+    TokenRead,
+    UserCreate,
+    UserRead,
+    UserUpdate,
+)
+
+router = APIRouter(tags=["workforce"])
+
+
+def _user_read(session: Any, user: User) -> UserRead:
+    return UserRead(
+        id=user.id,
+        name=user.name,
+        role=user.role,
+        active=user.active,
+        teams=service.team_names_of(session, user.id),
+    )
+
+
+@router.post("/auth/login")
+def login(
+    body: LoginRequest, request: Request, response: Response, session: WriteSession
+) -> UserRead:
+    user, token = service.login(session, body.name, body.password)
+    response.set_cookie(
+        SESSION_COOKIE,
+        token,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        max_age=service.SESSION_LIFETIME,
+        path="/",
+    )
+    return _user_read(session, user)
+
+
+@router.post("/auth/logout", status_code=204)
+def logout(request: Request, response: Response, session: WriteSession) -> None:
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        service.revoke_token(session, token)
+        forget_token(token)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+
+
+@router.get("/me")
+def me(user: CurrentUser, session: ReadSession) -> UserRead:
+    db_user = session.get(User, user.id)
+    assert db_user is not None
+    return _user_read(session, db_user)
+
+
+@router.get("/users")
+def list_users(_user: StaffUser, session: ReadSession) -> list[UserRead]:
+    return [_user_read(session, u) for u in session.scalars(select(User).order_by(User.id))]
+
+
+@router.post("/users", status_code=201)
+def create_user(body: UserCreate, _user: AdminUser, session: WriteSession) -> UserRead:
+    user = service.create_user(
+        session, body.name, role=body.role, password=body.password, teams=body.teams
+    )
+    return _user_read(session, user)
+
+
+@router.get("/users/{name}")
+def get_user(name: str, _user: StaffUser, session: ReadSession) -> UserRead:
+    return _user_read(session, service.get_user(session, name))
+
+
+@router.patch("/users/{name}")
+def update_user(name: str, body: UserUpdate, _user: AdminUser, session: WriteSession) -> UserRead:
+    user = service.get_user(session, name)
+    if body.role is not None:
+        if body.role not in service.ROLES:
+            raise BadInput(f"role {body.role!r} is not one of {', '.join(service.ROLES)}")
+        user.role = body.role
+    if body.password is not None:
+        service.set_password(session, user, body.password)
+    if body.active is not None:
+        user.active = body.active
+    session.flush()
+    forget_all_tokens()
+    return _user_read(session, user)
+
+
+@router.post("/users/{name}/tokens", status_code=201)
+def create_token(
+    name: str, body: TokenCreate, user: CurrentUser, session: WriteSession
+) -> TokenRead:
+    target = service.get_user(session, name)
+    if user.role != "admin" and user.id != target.id:
+        from truthset.errors import Forbidden
+
+        raise Forbidden("only an admin can create tokens for another user")
+    return TokenRead(token=service.issue_token(session, target, name=body.name), user=target.name)
+
+
+@router.get("/teams")
+def list_teams(_user: StaffUser, session: ReadSession) -> list[dict[str, Any]]:
+    out = []
+    for team in session.scalars(select(Team).order_by(Team.name)):
+        members = session.scalars(
+            select(User.name)
+            .join(TeamMember, TeamMember.user_id == User.id)
+            .where(TeamMember.team_id == team.id)
+            .order_by(User.name)
+        )
+        out.append({"name": team.name, "members": list(members)})
+    return out
+
+
+@router.post("/teams", status_code=201)
+def create_team(body: TeamCreate, _user: AdminUser, session: WriteSession) -> dict[str, Any]:
+    team = service.create_team(session, body.name)
+    return {"name": team.name, "members": []}
+
+
+@router.post("/teams/{team}/members", status_code=201)
+def add_member(
+    team: str, body: TeamMemberAdd, _user: AdminUser, session: WriteSession
+) -> dict[str, str]:
+    service.add_member(session, team, service.get_user(session, body.user))
+    return {"team": team, "user": body.user}
+
+
+@router.delete("/teams/{team}/members/{user_name}", status_code=204)
+def remove_member(team: str, user_name: str, _user: AdminUser, session: WriteSession) -> None:
+    service.remove_member(session, team, service.get_user(session, user_name))
