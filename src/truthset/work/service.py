@@ -31,7 +31,7 @@ from truthset.store.models import Job, User
 from truthset.tasktypes import get_task_type
 from truthset.work import consolidation
 
-_LAST_EXPIRY_SWEEP: dict[int, float] = {}
+_LAST_EXPIRY_SWEEP: dict[tuple[str, int], float] = {}
 # Expired leases are swept lazily by `lease_next_task` at most this often per job and
 # process; the background sweeper covers idle jobs.
 EXPIRY_SWEEP_INTERVAL = 1.0
@@ -113,9 +113,10 @@ def _end_lease(session: Session, asg_id: int, task_id: int, status: str, now: fl
 
 
 def _maybe_sweep(session: Session, job_id: int, now: float) -> None:
-    last = _LAST_EXPIRY_SWEEP.get(job_id, 0.0)
-    if now - last >= EXPIRY_SWEEP_INTERVAL:
-        _LAST_EXPIRY_SWEEP[job_id] = now
+    key = (str(session.get_bind().url), job_id)
+    last = _LAST_EXPIRY_SWEEP.get(key)
+    if last is None or abs(now - last) >= EXPIRY_SWEEP_INTERVAL:
+        _LAST_EXPIRY_SWEEP[key] = now
         expire_leases(session, job_id, now)
 
 
