@@ -1,0 +1,111 @@
+"""The shape every "objects on an image" task type shares (boxes, polygons, polylines,
+keypoints): the answer is a list of labelled objects plus ``inputImageProperties``, the
+label is ``{"image_size": [...], "annotations": [...]}`` with one confidence per object in
+``objects`` and the ``class-map`` of the classes present, as Ground Truth's
+object-detection output."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from truthset.tasktypes._spatial import (
+    SIZE_TOLERANCE,
+    adjustment_meta,
+    checked,
+    initial_value_modified,
+    object_list,
+    overall_confidence,
+    payload_of,
+    resolve_image_size,
+    size_props,
+    worker_skills,
+)
+from truthset.tasktypes.base import (
+    Consolidation,
+    LabelConfig,
+    WorkerAnswer,
+    parse_gt_label_config,
+)
+
+
+@dataclass(frozen=True)
+class ImageObjectsType:
+    """Base of the image object task types; subclasses fill the three hooks."""
+
+    name: str
+    output_type: str
+    ui_module: str
+    # The answer's list key: "boundingBoxes", "polygons", "keypoints", "polylines".
+    key: str
+    media: str = "image"
+    supports_auto_labeling: bool = False
+    # Whether a chained job of this type with settings["adjustment"] is an adjustment job.
+    supports_adjustment: bool = True
+    method: str = "spatial"
+
+    # -- hooks ---------------------------------------------------------------------------
+
+    def _validate(self, payload: dict[str, Any], labels: list[str]) -> None:
+        """Raise ValueError naming the field (the quality/spatial validators)."""
+        raise NotImplementedError
+
+    def _normalize(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def _consolidator(self, config: LabelConfig) -> Any:
+        raise NotImplementedError
+
+    # -- the protocol ----------------------------------------------------------------------
+
+    def parse_label_config(self, raw: Any) -> LabelConfig:
+        return parse_gt_label_config(raw, min_labels=1)
+
+    def _payload(self, answer: Any) -> Mapping[str, Any]:
+        return payload_of(answer, self.key)
+
+    def _list_key(self, payload: Mapping[str, Any]) -> str:
+        return self.key
+
+    def validate_answer(
+        self, answer: Any, config: LabelConfig, item: dict[str, Any]
+    ) -> dict[str, Any]:
+        payload = self._payload(answer)
+        key = self._list_key(payload)
+        objects = object_list(payload, key)
+        self._check_limits(objects, key)
+        size = resolve_image_size(payload, item)
+        candidate = {key: objects, "inputImageProperties": size_props(size)}
+        checked(lambda: self._validate(candidate, list(config.labels)))
+        return {
+            key: [self._normalize(o) for o in objects],
+            "inputImageProperties": size_props(size),
+            **initial_value_modified(payload),
+        }
+
+    def _check_limits(self, objects: list[Any], key: str) -> None:
+        """Extra bounds before the (costlier) geometry checks."""
+
+    def consolidate(
+        self, answers: list[WorkerAnswer], config: LabelConfig, settings: dict[str, Any]
+    ) -> Consolidation:
+        if not answers:
+            raise ValueError("no answers to consolidate")
+        ids, skills = worker_skills(answers)
+        fitted = self._consolidator(config).fit(
+            [a.content for a in answers], worker_ids=ids, skills=skills
+        )
+        meta: dict[str, Any] = dict(fitted.metadata_)
+        meta.update(adjustment_meta(answers, settings))
+        confidence = overall_confidence(
+            [o["confidence"] for o in fitted.metadata_["objects"]],
+            answers,
+            lambda content: not content.get(self._list_key(content)),
+        )
+        return Consolidation(
+            value=fitted.label_, meta=meta, confidence=confidence, method=self.method
+        )
+
+
+__all__ = ["SIZE_TOLERANCE", "ImageObjectsType"]

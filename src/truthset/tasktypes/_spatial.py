@@ -1,0 +1,194 @@
+"""Helpers shared by the task types beyond classification.
+
+* answers: unwrapping Ground Truth's answer shapes, turning the spatial validators'
+  ``ValueError`` into ``BadInput`` (messages keep their field path, prefixed ``answer.``);
+* the image size: an answer's ``inputImageProperties`` are checked against the real image
+  (header read through :mod:`truthset.media.info`) when the item's ``source-ref`` can be
+  read here, with a 1-pixel tolerance for tools that round;
+* worker weights for the consolidators in :mod:`truthset.quality.spatial`;
+* adjustment jobs (``settings["adjustment"]``): ``adjustment-status`` in the metadata,
+  written once here for every type that supports adjustment.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, TypeVar
+
+from truthset.errors import BadInput
+from truthset.media.info import UnreadableMedia, image_size
+from truthset.quality.spatial._common import unwrap_answer
+from truthset.tasktypes.base import WorkerAnswer
+
+# Bounds on one answer, so that a hostile or buggy client cannot make validation or
+# consolidation expensive.
+MAX_OBJECTS = 1000
+MAX_VERTICES = 1000
+# Pixels by which an answer's image size and geometry may exceed the image.
+SIZE_TOLERANCE = 1.0
+
+T = TypeVar("T")
+
+
+def checked(call: Callable[[], T]) -> T:
+    """Run a spatial validator; its ``ValueError`` becomes ``BadInput`` on ``answer.``."""
+    try:
+        return call()
+    except ValueError as exc:
+        raise BadInput(f"answer.{exc}") from None
+
+
+def payload_of(answer: Any, key: str) -> Mapping[str, Any]:
+    """The tool payload holding ``key`` (also inside ``{"<element name>": {...}}``)."""
+    if not isinstance(answer, Mapping):
+        raise BadInput(f"answer must be an object with {key!r}, got {type(answer).__name__}")
+    try:
+        return unwrap_answer(answer, key)
+    except ValueError:
+        raise BadInput(f"answer.{key}: missing (answer keys: {sorted(answer)})") from None
+
+
+def object_list(payload: Mapping[str, Any], key: str, limit: int = MAX_OBJECTS) -> list[Any]:
+    value = payload.get(key)
+    if not isinstance(value, list):
+        raise BadInput(f"answer.{key}: {value!r} is not a list")
+    if len(value) > limit:
+        raise BadInput(f"answer.{key}: {len(value)} objects, at most {limit} are allowed")
+    return value
+
+
+def check_vertex_counts(shapes: Sequence[Any], key: str, limit: int = MAX_VERTICES) -> None:
+    for i, shape in enumerate(shapes):
+        vertices = shape.get("vertices") if isinstance(shape, Mapping) else None
+        if isinstance(vertices, list) and len(vertices) > limit:
+            raise BadInput(
+                f"answer.{key}[{i}].vertices: {len(vertices)} vertices, at most {limit} are allowed"
+            )
+
+
+def initial_value_modified(payload: Mapping[str, Any]) -> dict[str, bool]:
+    """``{"initialValueModified": bool}`` when the answer carries it, else ``{}``."""
+    if "initialValueModified" not in payload:
+        return {}
+    value = payload["initialValueModified"]
+    if not isinstance(value, bool):
+        raise BadInput(f"answer.initialValueModified: {value!r} is not true or false")
+    return {"initialValueModified": value}
+
+
+def _dimension(props: Mapping[str, Any], key: str) -> float:
+    value = props.get(key)
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise BadInput(f"answer.inputImageProperties.{key}: {value!r} is not a number")
+    if value <= 0:
+        raise BadInput(f"answer.inputImageProperties.{key}: {value!r} must be positive")
+    return float(value)
+
+
+def real_image_size(item: Mapping[str, Any]) -> tuple[int, int] | None:
+    """The item image's size from its header, or None when it cannot be read here."""
+    ref = item.get("source-ref")
+    if not isinstance(ref, str):
+        return None
+    try:
+        return image_size(ref)
+    except UnreadableMedia:
+        return None
+
+
+def resolve_image_size(payload: Mapping[str, Any], item: Mapping[str, Any]) -> tuple[int, int]:
+    """The image size to validate against and to store with the answer.
+
+    The real size when the image can be read (the answer's ``inputImageProperties`` must
+    agree within ``SIZE_TOLERANCE`` pixels), else the answer's own properties.
+    """
+    props = payload.get("inputImageProperties")
+    if props is not None and not isinstance(props, Mapping):
+        raise BadInput(f"answer.inputImageProperties: {props!r} is not an object")
+    real = real_image_size(item)
+    if real is not None:
+        if props is not None:
+            for key, expected in zip(("width", "height"), real, strict=True):
+                if key in props:
+                    got = _dimension(props, key)
+                    if abs(got - expected) > SIZE_TOLERANCE:
+                        raise BadInput(
+                            f"answer.inputImageProperties.{key}: {props[key]!r} differs from"
+                            f" the image's {key} {expected}"
+                        )
+        return real
+    if props is None:
+        raise BadInput(
+            "answer.inputImageProperties: missing, and the image cannot be read to learn its size"
+        )
+    return round(_dimension(props, "width")), round(_dimension(props, "height"))
+
+
+def size_props(size: tuple[int, int]) -> dict[str, int]:
+    return {"width": int(size[0]), "height": int(size[1])}
+
+
+def number(value: Any) -> int | float:
+    """An answer coordinate as stored: ints stay ints, whole floats become ints."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# -- consolidation ---------------------------------------------------------------------------
+
+
+def worker_skills(answers: Sequence[WorkerAnswer]) -> tuple[list[str], dict[str, float]]:
+    """Positional worker ids and weights in (0, 1] for the spatial consolidators.
+
+    Weights are scaled so that the best worker has 1.0 (only ratios matter to a weighted
+    vote); a missing, zero or negative weight counts as a tiny one rather than failing.
+    """
+    raw = [
+        float(a.weight) if math.isfinite(float(a.weight)) and a.weight > 0 else 0.0 for a in answers
+    ]
+    top = max(raw, default=0.0)
+    ids = [str(i) for i in range(len(answers))]
+    if top <= 0:
+        return ids, {i: 1.0 for i in ids}
+    return ids, {i: max(w / top, 1e-6) for i, w in zip(ids, raw, strict=True)}
+
+
+def total_weight(answers: Sequence[WorkerAnswer]) -> float:
+    return sum(max(float(a.weight), 0.0) for a in answers)
+
+
+def overall_confidence(
+    object_confidences: Sequence[float], answers: Sequence[WorkerAnswer], empty: Callable
+) -> float:
+    """One number per label: the mean object confidence; for a label without objects, the
+    weight share of the workers who marked nothing (``empty(content)``). 0.0 with a
+    single worker, as Ground Truth reports."""
+    if len(answers) <= 1:
+        return 0.0
+    if object_confidences:
+        return round(float(sum(object_confidences)) / len(object_confidences), 4)
+    total = total_weight(answers)
+    if total <= 0:
+        return 0.0
+    agree = sum(max(float(a.weight), 0.0) for a in answers if empty(a.content))
+    return round(agree / total, 4)
+
+
+def is_adjustment(settings: Mapping[str, Any] | None) -> bool:
+    return bool((settings or {}).get("adjustment"))
+
+
+def adjustment_meta(
+    answers: Sequence[WorkerAnswer], settings: Mapping[str, Any] | None
+) -> dict[str, str]:
+    """``{"adjustment-status": "adjusted"|"unadjusted"}`` for adjustment jobs, else ``{}``.
+
+    "adjusted" when any worker changed the initial value (``initialValueModified``), as
+    Ground Truth reports; an answer without the flag counts as unchanged.
+    """
+    if not is_adjustment(settings):
+        return {}
+    changed = any(bool(a.content.get("initialValueModified")) for a in answers)
+    return {"adjustment-status": "adjusted" if changed else "unadjusted"}

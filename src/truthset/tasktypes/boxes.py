@@ -1,0 +1,50 @@
+"""Bounding boxes: Ground Truth's ``groundtruth/object-detection``.
+
+Answer (the crowd-bounding-box tool's payload, also accepted wrapped in its element
+name): ``{"boundingBoxes": [{"label", "left", "top", "width", "height"}],
+"inputImageProperties": {"width", "height"}}`` in image pixels, origin top-left, plus
+``initialValueModified`` in adjustment jobs.
+
+Label: ``{"image_size": [{"width", "height", "depth": 3}], "annotations": [{"class_id",
+"left", "top", "width", "height"}]}``; metadata ``{"objects": [{"confidence"}],
+"class-map": {"<id>": name}}`` (same order as ``annotations``). Consolidation:
+:class:`truthset.quality.spatial.BoundingBoxConsolidator` (IoU matching across workers,
+skill-weighted support vote and edges).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from truthset.quality.spatial import BoundingBoxConsolidator
+from truthset.quality.spatial.validate import validate_bounding_box_answer
+from truthset.tasktypes._objects import SIZE_TOLERANCE, ImageObjectsType
+from truthset.tasktypes._spatial import number
+from truthset.tasktypes.base import LabelConfig
+
+
+@dataclass(frozen=True)
+class BoundingBoxType(ImageObjectsType):
+    def _validate(self, payload: dict[str, Any], labels: list[str]) -> None:
+        validate_bounding_box_answer(payload, labels=labels, tolerance=SIZE_TOLERANCE)
+
+    def _normalize(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        return {
+            "label": obj["label"],
+            **{k: number(obj[k]) for k in ("left", "top", "width", "height")},
+        }
+
+    def _consolidator(self, config: LabelConfig) -> Any:
+        return BoundingBoxConsolidator(labels=list(config.labels))
+
+
+BOUNDING_BOX = BoundingBoxType(
+    name="bounding-box",
+    output_type="groundtruth/object-detection",
+    ui_module="tools/bbox.js",
+    key="boundingBoxes",
+    supports_auto_labeling=True,
+    method="box-iou-vote",
+)

@@ -1,0 +1,42 @@
+"""Keypoints on images.
+
+Ground Truth has a keypoint tool (crowd-keypoint) but no built-in image keypoint task
+type and so no published output; truthset writes ``groundtruth/keypoint`` in the shape of
+its object-detection output. Answer ``{"keypoints": [{"label", "x", "y"}],
+"inputImageProperties"}``; label ``{"image_size": [...], "annotations": [{"class_id", "x",
+"y"}]}``, metadata ``objects`` confidences and ``class-map``. Consolidation:
+:class:`truthset.quality.spatial.KeypointConsolidator` (distance matching, weighted mean).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from truthset.quality.spatial import KeypointConsolidator
+from truthset.quality.spatial.validate import validate_keypoint_answer
+from truthset.tasktypes._objects import SIZE_TOLERANCE, ImageObjectsType
+from truthset.tasktypes._spatial import number
+from truthset.tasktypes.base import LabelConfig
+
+
+@dataclass(frozen=True)
+class KeypointType(ImageObjectsType):
+    def _validate(self, payload: dict[str, Any], labels: list[str]) -> None:
+        validate_keypoint_answer(payload, labels=labels, tolerance=SIZE_TOLERANCE)
+
+    def _normalize(self, obj: Mapping[str, Any]) -> dict[str, Any]:
+        return {"label": obj["label"], "x": number(obj["x"]), "y": number(obj["y"])}
+
+    def _consolidator(self, config: LabelConfig) -> Any:
+        return KeypointConsolidator(labels=list(config.labels))
+
+
+KEYPOINT = KeypointType(
+    name="keypoint",
+    output_type="groundtruth/keypoint",
+    ui_module="tools/keypoint.js",
+    key="keypoints",
+    method="keypoint-vote",
+)

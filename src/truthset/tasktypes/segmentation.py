@@ -1,0 +1,131 @@
+"""Semantic segmentation: Ground Truth's ``groundtruth/semantic-segmentation``.
+
+Answer (crowd-semantic-segmentation's payload): ``{"labeledImage": {"pngImageData":
+"<base64 PNG>"}, "labelMappings": {"<label>": {"color": "#rrggbb"}},
+"inputImageProperties"}`` (+ ``initialValueModified`` in adjustment jobs). The PNG must
+decode, have the image's exact size, and use only white (or transparent) background and
+the colours of ``labelMappings``, whose labels come from the label config.
+
+The label is a file: the consolidated class mask as a palette PNG, returned in
+``Consolidation.artifact``. Its value, until the exporter writes the file and replaces it
+with the file's location, is the placeholder :data:`ARTIFACT_NAME`. The label attribute
+must end in ``-ref`` (checked when the job is created). Metadata: ``{"internal-color-map":
+{"0": {"class-name": "BACKGROUND", "hex-color": "#ffffff", "confidence": c}, "1": {...}}}``
+with one confidence per image repeated for every class, as Ground Truth writes it.
+Consolidation: :class:`truthset.quality.spatial.SemanticSegmentationConsolidator` (pixel
+vote weighted by skill, smoothing of disputed pixels).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from truthset.errors import BadInput
+from truthset.quality.spatial import SemanticSegmentationConsolidator
+from truthset.quality.spatial.masks import hex_to_rgb, rgb_to_hex
+from truthset.quality.spatial.validate import validate_semantic_segmentation_answer
+from truthset.tasktypes._spatial import (
+    adjustment_meta,
+    checked,
+    initial_value_modified,
+    payload_of,
+    resolve_image_size,
+    size_props,
+    worker_skills,
+)
+from truthset.tasktypes.base import (
+    Consolidation,
+    LabelConfig,
+    WorkerAnswer,
+    parse_gt_label_config,
+)
+
+# The label value written with the artifact; the exporter replaces it with the location
+# of the file it writes (GT: `<output>/annotations/consolidated-annotation/output/...png`).
+ARTIFACT_NAME = "label.png"
+# A palette PNG holds 256 colours: background plus 255 classes.
+MAX_LABELS = 255
+
+
+@dataclass(frozen=True)
+class SemanticSegmentationType:
+    name: str = "semantic-segmentation"
+    media: str = "image"
+    ui_module: str = "tools/segment.js"
+    output_type: str = "groundtruth/semantic-segmentation"
+    supports_auto_labeling: bool = True
+    supports_adjustment: bool = True
+
+    def parse_label_config(self, raw: Any) -> LabelConfig:
+        config = parse_gt_label_config(raw, min_labels=1)
+        if len(config.labels) > MAX_LABELS:
+            raise BadInput(
+                f"label config: {len(config.labels)} labels; semantic segmentation takes at"
+                f" most {MAX_LABELS}"
+            )
+        if "BACKGROUND" in config.labels:
+            raise BadInput("label config: 'BACKGROUND' is reserved for class 0")
+        return config
+
+    def validate_answer(
+        self, answer: Any, config: LabelConfig, item: dict[str, Any]
+    ) -> dict[str, Any]:
+        payload = payload_of(answer, "labeledImage")
+        size = resolve_image_size(payload, item)
+        mappings = payload.get("labelMappings")
+        if mappings is None:
+            mappings = {}
+        if not isinstance(mappings, dict):
+            raise BadInput(f"answer.labelMappings: {mappings!r} is not an object")
+        candidate = {
+            "labeledImage": payload.get("labeledImage"),
+            "labelMappings": mappings,
+            "inputImageProperties": size_props(size),
+        }
+        checked(
+            lambda: validate_semantic_segmentation_answer(candidate, labels=list(config.labels))
+        )
+        colors: dict[str, str] = {}
+        normalized: dict[str, dict[str, str]] = {}
+        for name, entry in mappings.items():
+            color = rgb_to_hex(hex_to_rgb(entry["color"] if isinstance(entry, dict) else entry))
+            if color in colors and colors[color] != name:
+                raise BadInput(
+                    f"answer.labelMappings.{name}.color: {color} is also {colors[color]!r}'s colour"
+                )
+            if color == "#ffffff" and name != "BACKGROUND":
+                raise BadInput(
+                    f"answer.labelMappings.{name}.color: #ffffff is the background colour"
+                )
+            colors[color] = name
+            normalized[name] = {"color": color}
+        return {
+            "labeledImage": {"pngImageData": payload["labeledImage"]["pngImageData"]},
+            "labelMappings": normalized,
+            "inputImageProperties": size_props(size),
+            **initial_value_modified(payload),
+        }
+
+    def consolidate(
+        self, answers: list[WorkerAnswer], config: LabelConfig, settings: dict[str, Any]
+    ) -> Consolidation:
+        if not answers:
+            raise ValueError("no answers to consolidate")
+        ids, skills = worker_skills(answers)
+        fitted = SemanticSegmentationConsolidator(labels=list(config.labels)).fit(
+            [a.content for a in answers], worker_ids=ids, skills=skills
+        )
+        meta: dict[str, Any] = dict(fitted.metadata_)
+        meta.update(adjustment_meta(answers, settings))
+        confidence = 0.0 if len(answers) <= 1 else round(float(fitted.confidence_), 4)
+        return Consolidation(
+            value=ARTIFACT_NAME,
+            meta=meta,
+            confidence=confidence,
+            method="pixel-vote",
+            artifact=fitted.png_,
+        )
+
+
+SEMANTIC_SEGMENTATION = SemanticSegmentationType()
