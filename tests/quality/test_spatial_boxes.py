@@ -60,7 +60,9 @@ def test_box_missing_for_one_worker_kept_by_majority_and_dropped_by_unanimity():
     kept = BoundingBoxConsolidator(labels=["dog", "cat"]).fit(answers)
     assert [a["class_id"] for a in kept.label_["annotations"]] == [0, 1]
     assert kept.support_[1] == pytest.approx(2 / 3)
-    assert kept.confidences_[1] < kept.confidences_[0]
+    cat_ious = box_iou(np.array([[100, 50, 30, 30], [101, 50, 30, 30]]), kept.boxes_[1])
+    assert kept.confidences_[1] == pytest.approx(2 / 3 * cat_ious.mean())
+    assert kept.confidences_[0] == 1.0
     strict = BoundingBoxConsolidator(labels=["dog", "cat"], min_support=3).fit(answers)
     assert [a["class_id"] for a in strict.label_["annotations"]] == [0]
     assert strict.n_dropped_ == 1
@@ -75,6 +77,16 @@ def test_box_drawn_by_one_worker_of_three_is_dropped_unless_min_support_allows()
     assert len(BoundingBoxConsolidator().fit(answers).label_["annotations"]) == 1
     assert len(BoundingBoxConsolidator(min_support=1).fit(answers).label_["annotations"]) == 2
     assert len(BoundingBoxConsolidator(min_support=0.3).fit(answers).label_["annotations"]) == 2
+
+
+def test_default_support_is_a_strict_majority():
+    answers = [
+        answer(("dog", 10, 10, 20, 20), ("dog", 150, 60, 20, 20)),
+        answer(("dog", 10, 10, 20, 20)),
+    ]
+    model = BoundingBoxConsolidator().fit(answers)
+    assert len(model.label_["annotations"]) == 1  # one worker of two is not a majority
+    assert model.n_dropped_ == 1
 
 
 def test_skill_weights_pull_the_box_towards_the_better_worker():

@@ -67,6 +67,7 @@ def test_decode_worker_rgb_png_and_transparent_background():
     np.testing.assert_array_equal(decode_label_png(worker_png(m), MAPPINGS, LABELS), m)
     rgba = np.zeros((3, 3, 4), dtype=np.uint8)  # fully transparent black = unlabelled
     rgba[1, 1] = [0x2C, 0xA0, 0x2C, 255]
+    rgba[0, 2] = [0x2C, 0xA0, 0x2C, 0]  # a label colour, but fully transparent
     buf = io.BytesIO()
     Image.fromarray(rgba, mode="RGBA").save(buf, format="PNG")
     decoded = decode_label_png(buf.getvalue(), MAPPINGS, LABELS)
