@@ -1,0 +1,111 @@
+// @ts-check
+/** The JSON API client: CSRF header on writes, errors as ApiError, 401 sends you to sign in. */
+
+export class ApiError extends Error {
+  /**
+   * @param {number} status HTTP status (0 when the server could not be reached)
+   * @param {string} kind the API's error kind ("bad_input", "gone", "network"...)
+   * @param {unknown} detail the API's detail
+   */
+  constructor(status, kind, detail) {
+    super(describeDetail(detail) || kind);
+    this.status = status;
+    this.kind = kind;
+    this.detail = detail;
+  }
+  /** True when the request never got an answer (offline, server down, timeout). */
+  get isNetwork() {
+    return this.status === 0 || this.status === 502 || this.status === 503 || this.status === 504;
+  }
+}
+
+/**
+ * A readable sentence from an API error detail (a string, or a list of field problems).
+ * @param {unknown} detail
+ * @returns {string}
+ */
+export function describeDetail(detail) {
+  if (typeof detail === "string") return detail;
+  if (Array.isArray(detail)) {
+    return detail
+      .map((d) => (d && typeof d === "object" ? `${d.field || ""}: ${d.message || ""}` : String(d)))
+      .join("; ");
+  }
+  if (detail && typeof detail === "object") return JSON.stringify(detail);
+  return "";
+}
+
+/**
+ * @typedef {{method?: string, body?: unknown, form?: FormData, timeout?: number,
+ *   keepalive?: boolean, noRedirect?: boolean}} RequestOptions
+ */
+
+/**
+ * Call the API. Resolves with the parsed JSON (null for 204), rejects with ApiError.
+ * @param {string} path e.g. "/api/jobs"
+ * @param {RequestOptions} [opts]
+ * @returns {Promise<any>}
+ */
+export async function api(path, opts = {}) {
+  const method = opts.method || (opts.body !== undefined || opts.form ? "POST" : "GET");
+  /** @type {Record<string, string>} */
+  const headers = { Accept: "application/json" };
+  if (method !== "GET") headers["X-Truthset-CSRF"] = "1";
+  /** @type {BodyInit | undefined} */
+  let body;
+  if (opts.form) body = opts.form;
+  else if (opts.body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    body = JSON.stringify(opts.body);
+  }
+  const ctrl = new AbortController();
+  const timer = opts.timeout ? setTimeout(() => ctrl.abort(), opts.timeout) : 0;
+  /** @type {Response} */
+  let res;
+  try {
+    res = await fetch(path, {
+      method, headers, body, credentials: "same-origin", signal: ctrl.signal,
+      keepalive: opts.keepalive || false,
+    });
+  } catch (err) {
+    throw new ApiError(0, "network", "the server could not be reached");
+  } finally {
+    if (timer) clearTimeout(timer);
+  }
+  if (res.status === 204) return null;
+  /** @type {any} */
+  let data = null;
+  const text = await res.text();
+  try {
+    data = text ? JSON.parse(text) : null;
+  } catch {
+    data = { error: "error", detail: text.slice(0, 200) };
+  }
+  if (!res.ok) {
+    if (res.status === 401 && !opts.noRedirect) toLogin();
+    throw new ApiError(res.status, (data && data.error) || "error", data && data.detail);
+  }
+  return data;
+}
+
+/** Go to the sign-in page, coming back here afterwards. */
+export function toLogin() {
+  const next = location.pathname + location.search;
+  location.assign(`/login?next=${encodeURIComponent(next)}`);
+}
+
+/** @type {Promise<any> | null} */
+let mePromise = null;
+/** The signed-in user (cached for the page). @returns {Promise<{id:number,name:string,role:string,teams:string[]}>} */
+export function me() {
+  if (!mePromise) mePromise = api("/api/me");
+  return mePromise;
+}
+
+/** @param {{role: string}} user */
+export function isStaff(user) {
+  return user.role === "admin" || user.role === "requester";
+}
+
+/** @param {string} s */
+export const enc = (s) => encodeURIComponent(s);

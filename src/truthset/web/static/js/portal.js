@@ -1,0 +1,36 @@
+// @ts-check
+/** The worker portal: the jobs of my teams, with how much work is left. */
+import { api, me, enc } from "./api.js";
+import { h, byId, replace, topbar, toast } from "./dom.js";
+
+async function main() {
+  const user = await me();
+  topbar(user);
+  const [jobs, stats] = await Promise.all([api("/api/jobs"), api("/api/me/stats")]);
+  /** @type {Record<string, {answers: number, time_spent: number}>} */
+  const mine = {};
+  for (const s of stats) mine[s.job] = s;
+  const open = jobs.filter((/** @type {any} */ j) => j.state === "in_progress");
+  const rows = open.map((/** @type {any} */ j, /** @type {number} */ i) => {
+    const c = j.counters;
+    const done = c.human_labeled + c.machine_labeled + c.failed;
+    const pct = c.total ? Math.round((100 * done) / c.total) : 100;
+    return h("li", { class: "card job-card", dataset: { job: j.name } },
+      h("div", { class: "job-head" },
+        h("h2", null, j.name),
+        h("span", { class: "pill" }, j.task_type)),
+      h("div", { class: "progress", title: `${pct}% labeled` }, h("span", { style: { width: `${pct}%` } })),
+      h("p", { class: "muted" },
+        `${c.unlabeled} of ${c.total} items still need labels · you answered ${mine[j.name]?.answers || 0}`),
+      h("a", { class: "button primary", href: `/work/${enc(j.name)}`, accesskey: String(i + 1) },
+        c.unlabeled ? "Start working" : "Check for work"));
+  });
+  replace(byId("app"),
+    h("h1", null, "Your jobs"),
+    rows.length ? h("ul", { class: "job-list", id: "jobs" }, rows)
+      : h("p", { class: "empty" }, "No job is open for your teams right now."));
+  const first = /** @type {HTMLAnchorElement | null} */ (document.querySelector(".job-card a"));
+  if (first) first.focus();
+}
+
+main().catch((err) => toast(String(err.message || err), "error", 0));

@@ -1,0 +1,42 @@
+"""Read-only endpoints the browser UI needs beyond the core API (mounted under /api/ui)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from truthset.api.deps import CurrentUser, ReadSession
+from truthset.errors import NotFound
+from truthset.jobs import service as jobs_service
+
+router = APIRouter(prefix="/api/ui", tags=["ui"])
+
+
+def _short_instructions(job: Any) -> str:
+    settings = job.settings or {}
+    short = settings.get("short_instructions")
+    if isinstance(short, str):
+        return short
+    config = job.label_config if isinstance(job.label_config, dict) else {}
+    gt = config.get("instructions") if isinstance(config.get("instructions"), dict) else {}
+    value = gt.get("shortInstruction") if gt else None
+    return value if isinstance(value, str) else ""
+
+
+@router.get("/jobs/{name}/instructions")
+def job_instructions(name: str, user: CurrentUser, session: ReadSession) -> dict[str, Any]:
+    """What a worker reads beside the tool: short instructions, the full Markdown, and the
+    origins from which the instructions may load example images."""
+    job = jobs_service.get_job(session, name)
+    if not jobs_service.can_see_job(session, job, user):
+        raise NotFound(f"job {name!r} not found")
+    settings = job.settings or {}
+    origins = settings.get("instruction_image_origins") or []
+    return {
+        "job": job.name,
+        "short": _short_instructions(job),
+        "full": job.instructions or "",
+        "allowed_image_origins": [o for o in origins if isinstance(o, str)],
+        "min_box_size": settings.get("min_box_size", 4),
+    }
