@@ -12,8 +12,9 @@ with the file's location, is the placeholder :data:`ARTIFACT_NAME`. The label at
 must end in ``-ref`` (checked when the job is created). Metadata: ``{"internal-color-map":
 {"0": {"class-name": "BACKGROUND", "hex-color": "#ffffff", "confidence": c}, "1": {...}}}``
 with one confidence per image repeated for every class, as Ground Truth writes it.
-Consolidation: :class:`truthset.quality.spatial.SemanticSegmentationConsolidator` (pixel
-vote weighted by skill, smoothing of disputed pixels).
+Consolidation: :class:`truthset.quality.spatial.SemanticSegmentationConsolidator`, a pixel
+vote weighted by skill; pixels without a strict majority (ties) take the smoothed
+neighbourhood's vote.
 """
 
 from __future__ import annotations
@@ -21,8 +22,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from truthset.errors import BadInput
-from truthset.quality.spatial import SemanticSegmentationConsolidator
+from truthset.quality.spatial import (
+    SemanticSegmentationConsolidator,
+    encode_label_png,
+    internal_color_map,
+)
 from truthset.quality.spatial.masks import hex_to_rgb, rgb_to_hex
 from truthset.quality.spatial.validate import validate_semantic_segmentation_answer
 from truthset.tasktypes._spatial import (
@@ -113,18 +120,34 @@ class SemanticSegmentationType:
         if not answers:
             raise ValueError("no answers to consolidate")
         ids, skills = worker_skills(answers)
-        fitted = SemanticSegmentationConsolidator(labels=list(config.labels)).fit(
-            [a.content for a in answers], worker_ids=ids, skills=skills
+        contents = [a.content for a in answers]
+        labels = list(config.labels)
+        # A plain weighted vote first. quality/spatial smooths every disputed pixel, which
+        # lets a unanimous interior outvote a 2-of-3 majority along an edge (the edge moves
+        # a pixel toward the outlier); here only pixels without a strict majority (ties,
+        # pluralities) take the smoothed neighbourhood's vote.
+        plain = SemanticSegmentationConsolidator(labels=labels, smoothing=None).fit(
+            contents, worker_ids=ids, skills=skills
         )
-        meta: dict[str, Any] = dict(fitted.metadata_)
+        mask, share = plain.mask_, plain.vote_share_
+        undecided = share <= 0.5 + 1e-6
+        if len(answers) > 1 and undecided.any():
+            smooth = SemanticSegmentationConsolidator(labels=labels).fit(
+                contents, worker_ids=ids, skills=skills
+            )
+            mask = np.where(undecided, smooth.mask_, mask).astype(np.uint8)
+            share = np.where(undecided, smooth.vote_share_, share)
+        confidence = 0.0 if len(answers) <= 1 else round(float(share.mean()), 4)
+        meta: dict[str, Any] = {
+            "internal-color-map": internal_color_map(labels, plain.colors_, confidence)
+        }
         meta.update(adjustment_meta(answers, settings))
-        confidence = 0.0 if len(answers) <= 1 else round(float(fitted.confidence_), 4)
         return Consolidation(
             value=ARTIFACT_NAME,
             meta=meta,
             confidence=confidence,
             method="pixel-vote",
-            artifact=fitted.png_,
+            artifact=encode_label_png(mask, plain.colors_),
         )
 
 
