@@ -89,6 +89,7 @@ function prefetch() {
     .then((held) => {
       prefetched = held;
       store(keyNext(), held);
+      document.body.dataset.prefetched = held ? String(held.task.assignment_id) : "none";
       if (held && held.task.item.media_url) {
         // Warm the image cache so the next task paints at once.
         const img = new Image();
@@ -219,6 +220,7 @@ async function show(held, restoring) {
   saveCurrent();
   byId("item-id").textContent = `item ${task.item.id}`;
   document.body.dataset.assignment = String(task.assignment_id);
+  document.body.dataset.item = task.item.id;
   tickTimer();
   if (restoring && held.state !== undefined) toast("Your answer in progress was restored.", "ok", 3000);
   if (submitStartedAt) {
@@ -281,6 +283,7 @@ async function advance() {
   let next = prefetched;
   prefetched = null;
   store(keyNext(), null);
+  delete document.body.dataset.prefetched;
   if (next && next.deadline_local - Date.now() < 15000) {
     // Too little time left on the prefetched lease: give it back and take a fresh one.
     api(`/api/assignments/${next.task.assignment_id}/release`, { method: "POST" }).catch(() => {});
@@ -314,6 +317,7 @@ function showNoWork(why) {
   if (current) current.tool.destroy();
   current = null;
   store(keyCurrent(), null);
+  document.body.dataset.assignment = "none";
   byId("tool-side").replaceChildren();
   byId("item-id").textContent = "";
   tickTimer();
