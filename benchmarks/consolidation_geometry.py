@@ -17,7 +17,8 @@ Synthetic workers with known noise (worker scale s = 0.5, 0.75, 1, 1.5, 3):
 
 Methods: one random worker; unweighted baselines (median box; per-pixel majority);
 truthset's consolidators unweighted, with the true skills (weight = 0.5 / s) and with
-skills estimated from agreement with the unweighted consensus over the run's images.
+skills estimated from agreement with the unweighted consensus over the run's images
+(inverse disagreement, see ``estimate_skills``).
 
 Run:  .venv/bin/python benchmarks/consolidation_geometry.py [--reps 10] [--seed 0]
 """
@@ -228,10 +229,14 @@ def _iou(a, b):
 
 # ----------------------------------------------------------------------------- runs
 def estimate_skills(per_image_agreement):
-    """Skill per worker = mean agreement with the unweighted consensus, scaled to max 1."""
-    mean = {w: float(np.mean(v)) for w, v in per_image_agreement.items()}
-    top = max(mean.values()) or 1.0
-    return {w: max(v / top, 0.05) for w, v in mean.items()}
+    """Skill per worker from its agreement a (IoU) with the unweighted consensus.
+
+    Weight = inverse disagreement, min_w(1 - a_w) / (1 - a_w): with jitter-like noise
+    the disagreement grows with the worker's noise, so this approximates inverse noise.
+    """
+    err = {w: max(1.0 - float(np.mean(v)), 1e-3) for w, v in per_image_agreement.items()}
+    best = min(err.values())
+    return {w: best / e for w, e in err.items()}
 
 
 def run_boxes(images, truths, reps, seed):
