@@ -1,0 +1,90 @@
+"""Image tools driven by real mouse and keyboard input; answers read back from the API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from web.ui_support import Pages, Site, wait_for_task
+
+
+def to_client(page: Any, x: float, y: float) -> tuple[float, float]:
+    """Image pixel → page coordinates, from where the overlay is drawn now."""
+    box = page.evaluate(
+        "(() => { const r = document.querySelector('svg.overlay').getBoundingClientRect();"
+        " return [r.x, r.y, r.width / Number(document.querySelector('svg.overlay')"
+        ".getAttribute('width'))]; })()"
+    )
+    return box[0] + x * box[2], box[1] + y * box[2]
+
+
+def drag(page: Any, a: tuple[float, float], b: tuple[float, float], steps: int = 6) -> None:
+    page.mouse.move(*to_client(page, *a))
+    page.mouse.down()
+    page.mouse.move(*to_client(page, *b), steps=steps)
+    page.mouse.up()
+
+
+def open_image_job(pages: Pages, site: Site, task_type: str, labels: list[str], **kw: Any) -> Any:
+    ref = site.image(f"img-{task_type}", 800, 600)
+    job = site.job(task_type, labels, [{"id": "img1", "source-ref": ref}], **kw)
+    page = pages.open("worker1", f"/work/{job}")
+    wait_for_task(page)
+    page.wait_for_function("document.querySelector('svg.overlay')?.getAttribute('width') === '800'")
+    return job, page
+
+
+def test_bounding_boxes_draw_move_resize_nudge_relabel_delete_undo(
+    pages: Pages, site: Site
+) -> None:
+    job, page = open_image_job(pages, site, "bounding-box", ["car", "person"])
+    page.keyboard.press("2")
+    drag(page, (100, 150), (300, 400))
+    assert page.locator("g.boxes rect.shape").count() == 1
+    drag(page, (200, 200), (250, 220))  # move by the body
+    drag(page, (350, 420), (400, 450))  # resize by the south-east handle
+    for _ in range(3):
+        page.keyboard.press("ArrowRight")
+    page.keyboard.press("Shift+ArrowDown")
+    drag(page, (500, 50), (501, 51))  # too small: not a box
+    assert page.locator("g.boxes rect.shape").count() == 1
+    page.keyboard.press("1")  # the selected box was deselected by the click: next label
+    drag(page, (600, 300), (700, 500))
+    assert page.locator("g.boxes rect.shape").count() == 2
+    page.keyboard.press("Control+z")
+    assert page.locator("g.boxes rect.shape").count() == 1
+    page.keyboard.press("Control+Shift+z")
+    assert page.locator("g.boxes rect.shape").count() == 2
+    page.keyboard.press("Delete")
+    assert page.locator("g.boxes rect.shape").count() == 1
+    page.keyboard.press("h")
+    assert page.locator("g.boxes rect.shape").count() == 0
+    page.keyboard.press("h")
+    page.mouse.click(*to_client(page, 300, 300))  # select the first box again
+    page.keyboard.press("1")  # relabel it
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#no-work")
+    (answer,) = site.answers(job, "img1")
+    assert answer["answer"]["inputImageProperties"] == {"width": 800, "height": 600}
+    assert answer["answer"]["boundingBoxes"] == [
+        {"label": "car", "left": 153, "top": 180, "width": 250, "height": 280}
+    ]
+
+
+def test_image_view_zooms_at_the_cursor_and_pans_with_space(pages: Pages, site: Site) -> None:
+    _job, page = open_image_job(pages, site, "bounding-box", ["car"])
+    before = to_client(page, 400, 300)
+    page.mouse.move(*before)
+    page.mouse.wheel(0, -400)
+    page.wait_for_timeout(50)
+    after = to_client(page, 400, 300)
+    assert abs(after[0] - before[0]) < 1 and abs(after[1] - before[1]) < 1  # zoom at cursor
+    assert "%" in page.locator(".zoom-label").inner_text()
+    page.keyboard.down("Space")
+    page.mouse.down()
+    page.mouse.move(before[0] + 120, before[1] + 40, steps=4)
+    page.mouse.up()
+    page.keyboard.up("Space")
+    moved = to_client(page, 400, 300)
+    assert abs(moved[0] - before[0] - 120) < 1 and abs(moved[1] - before[1] - 40) < 1
+    assert page.locator("g.boxes rect.shape").count() == 0  # panning drew nothing
+    page.keyboard.press("f")
