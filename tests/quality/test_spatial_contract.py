@@ -116,3 +116,29 @@ def _confidences(meta):
     if "internal-color-map" in meta:
         return [v["confidence"] for v in meta["internal-color-map"].values()]
     return [meta["confidence"]]
+
+
+EMPTY = {
+    "bounding-box": [{"boundingBoxes": [], "inputImageProperties": IP}] * 2,
+    "polygon": [{"polygons": [], "inputImageProperties": IP}] * 2,
+    "instance-segmentation": [{"polygons": [], "inputImageProperties": IP}] * 2,
+    "polyline": [{"polylines": [], "inputImageProperties": IP}] * 2,
+    "keypoint": [{"keypoints": [], "inputImageProperties": IP}] * 2,
+    "named-entity": [{"entities": []}] * 2,
+    "transcription": ["", " "],
+    "semantic-segmentation": [np.zeros((3, 4), np.uint8)] * 2,
+}
+
+
+@pytest.mark.parametrize("kind", sorted(EMPTY))
+def test_workers_who_found_nothing_agree_on_an_empty_label(kind):
+    model = SPATIAL_CONSOLIDATORS[kind]().fit(EMPTY[kind])
+    label = model.label_
+    if kind == "semantic-segmentation":
+        assert not label.any() and model.confidence_ == 1.0
+    elif kind == "named-entity":
+        assert label["annotations"]["entities"] == []
+    elif kind == "transcription":
+        assert label == {"transcription": ""} and model.confidence_ == 1.0
+    else:
+        assert label["annotations"] == [] and model.metadata_["objects"] == []

@@ -167,7 +167,10 @@ class TranscriptionConsolidator(Consolidator):
         self.word_confidences_ = (
             np.zeros(len(out_words)) if single else np.array(out_conf, dtype=float)
         )
-        self.confidence_ = 0.0 if single or not shares else float(np.mean(shares))
+        if single:
+            self.confidence_ = 0.0
+        else:  # several workers who all left it blank agree fully
+            self.confidence_ = float(np.mean(shares)) if shares else 1.0
         self.slots_ = [dict(s.votes) for s in slots]
         self.label_ = {"transcription": " ".join(out_words)}
         self.metadata_ = {
