@@ -142,6 +142,17 @@ def test_weights_decide_between_disagreeing_workers():
     assert dropped.confidence == pytest.approx(2 / 3, abs=1e-3)
 
 
+def test_workers_disagreeing_on_an_unreadable_image_size_do_not_break_consolidation():
+    other = {"width": 250, "height": 200}
+    answers = [
+        WorkerAnswer(1, answer(("dog", 10, 10, 50, 50))),
+        WorkerAnswer(2, answer(("dog", 10, 10, 50, 50))),
+        WorkerAnswer(3, answer(("dog", 5, 5, 25, 25), size=other)),
+    ]
+    result = BB.consolidate(answers, CONFIG, {})
+    assert result.value["image_size"] == [{"width": 500, "height": 400, "depth": 3}]
+
+
 def test_single_worker_confidence_is_zero():
     result = BB.consolidate([WorkerAnswer(1, answer(("dog", 1, 1, 9, 9)))], CONFIG, {})
     assert result.meta["objects"] == [{"confidence": 0.0}]

@@ -125,6 +125,20 @@ def test_a_tie_is_settled_by_the_neighbourhood():
     assert np.array_equal(mask, mask_of())
 
 
+def test_a_mask_of_another_size_is_left_out():
+    odd = seg_answer(np.ones((15, 20), dtype=np.uint8))
+    odd["inputImageProperties"] = {"width": 20, "height": 15}
+    answers = [
+        WorkerAnswer(1, seg_answer(mask_of())),
+        WorkerAnswer(2, seg_answer(mask_of())),
+        WorkerAnswer(3, {**odd, "initialValueModified": True}),
+    ]
+    result = SEG.consolidate(answers, CONFIG, {"adjustment": True})
+    mask, _ = decode(result.artifact)
+    assert np.array_equal(mask, mask_of())
+    assert result.meta["adjustment-status"] == "adjusted"
+
+
 def test_single_worker_confidence_zero():
     result = SEG.consolidate([WorkerAnswer(1, seg_answer(mask_of()))], CONFIG, {})
     assert result.confidence == 0.0

@@ -13,6 +13,7 @@ from typing import Any
 from truthset.tasktypes._spatial import (
     SIZE_TOLERANCE,
     adjustment_meta,
+    agreed_image_size,
     checked,
     initial_value_modified,
     object_list,
@@ -54,7 +55,8 @@ class ImageObjectsType:
     def _normalize(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
 
-    def _consolidator(self, config: LabelConfig) -> Any:
+    def _consolidator(self, config: LabelConfig, image_size: tuple[int, int] | None) -> Any:
+        """The quality/spatial consolidator, with the label order and the image size."""
         raise NotImplementedError
 
     # -- the protocol ----------------------------------------------------------------------
@@ -93,7 +95,7 @@ class ImageObjectsType:
         if not answers:
             raise ValueError("no answers to consolidate")
         ids, skills = worker_skills(answers)
-        fitted = self._consolidator(config).fit(
+        fitted = self._consolidator(config, agreed_image_size(answers)).fit(
             [a.content for a in answers], worker_ids=ids, skills=skills
         )
         meta: dict[str, Any] = dict(fitted.metadata_)

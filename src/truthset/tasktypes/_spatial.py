@@ -155,6 +155,24 @@ def worker_skills(answers: Sequence[WorkerAnswer]) -> tuple[list[str], dict[str,
     return ids, {i: max(w / top, 1e-6) for i, w in zip(ids, raw, strict=True)}
 
 
+def agreed_image_size(answers: Sequence[WorkerAnswer]) -> tuple[int, int] | None:
+    """The image size most of the workers' weight saw (``inputImageProperties``).
+
+    Answers store the real size when the image could be read, so they agree; when it
+    could not, each answer carries its tool's size and a stray one must not make
+    consolidation fail. Ties go to the first answer's size.
+    """
+    votes: dict[tuple[int, int], float] = {}
+    for a in answers:
+        props = a.content.get("inputImageProperties")
+        if isinstance(props, Mapping) and "width" in props and "height" in props:
+            size = (int(props["width"]), int(props["height"]))
+            votes[size] = votes.get(size, 0.0) + max(float(a.weight), 1e-9)
+    if not votes:
+        return None
+    return max(votes, key=lambda s: votes[s])
+
+
 def total_weight(answers: Sequence[WorkerAnswer]) -> float:
     return sum(max(float(a.weight), 0.0) for a in answers)
 

@@ -36,8 +36,8 @@ class BoundingBoxType(ImageObjectsType):
             **{k: number(obj[k]) for k in ("left", "top", "width", "height")},
         }
 
-    def _consolidator(self, config: LabelConfig) -> Any:
-        return BoundingBoxConsolidator(labels=list(config.labels))
+    def _consolidator(self, config: LabelConfig, image_size: tuple[int, int] | None) -> Any:
+        return BoundingBoxConsolidator(labels=list(config.labels), image_size=image_size)
 
 
 BOUNDING_BOX = BoundingBoxType(

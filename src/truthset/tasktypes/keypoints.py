@@ -29,8 +29,8 @@ class KeypointType(ImageObjectsType):
     def _normalize(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         return {"label": obj["label"], "x": number(obj["x"]), "y": number(obj["y"])}
 
-    def _consolidator(self, config: LabelConfig) -> Any:
-        return KeypointConsolidator(labels=list(config.labels))
+    def _consolidator(self, config: LabelConfig, image_size: tuple[int, int] | None) -> Any:
+        return KeypointConsolidator(labels=list(config.labels), image_size=image_size)
 
 
 KEYPOINT = KeypointType(

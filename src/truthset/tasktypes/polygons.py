@@ -65,8 +65,8 @@ class PolygonType(ImageObjectsType):
     def _normalize(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         return {"label": obj["label"], "vertices": _vertices(obj)}
 
-    def _consolidator(self, config: LabelConfig) -> Any:
-        return PolygonConsolidator(labels=list(config.labels))
+    def _consolidator(self, config: LabelConfig, image_size: tuple[int, int] | None) -> Any:
+        return PolygonConsolidator(labels=list(config.labels), image_size=image_size)
 
 
 @dataclass(frozen=True)
@@ -196,8 +196,8 @@ class PolylineType(ImageObjectsType):
     def _normalize(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         return {"label": obj["label"], "vertices": _vertices(obj)}
 
-    def _consolidator(self, config: LabelConfig) -> Any:
-        return PolylineConsolidator(labels=list(config.labels))
+    def _consolidator(self, config: LabelConfig, image_size: tuple[int, int] | None) -> Any:
+        return PolylineConsolidator(labels=list(config.labels), image_size=image_size)
 
 
 POLYGON = PolygonType(

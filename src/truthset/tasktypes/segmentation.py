@@ -34,6 +34,7 @@ from truthset.quality.spatial.masks import hex_to_rgb, rgb_to_hex
 from truthset.quality.spatial.validate import validate_semantic_segmentation_answer
 from truthset.tasktypes._spatial import (
     adjustment_meta,
+    agreed_image_size,
     checked,
     initial_value_modified,
     payload_of,
@@ -119,6 +120,15 @@ class SemanticSegmentationType:
     ) -> Consolidation:
         if not answers:
             raise ValueError("no answers to consolidate")
+        # Masks of another size than most workers' cannot be voted pixel by pixel (only
+        # possible when the image could not be read to check them): leave them out.
+        size = agreed_image_size(answers)
+        everyone = answers
+        answers = [
+            a
+            for a in everyone
+            if size is None or _props_size(a.content.get("inputImageProperties")) == size
+        ]
         ids, skills = worker_skills(answers)
         contents = [a.content for a in answers]
         labels = list(config.labels)
@@ -141,7 +151,7 @@ class SemanticSegmentationType:
         meta: dict[str, Any] = {
             "internal-color-map": internal_color_map(labels, plain.colors_, confidence)
         }
-        meta.update(adjustment_meta(answers, settings))
+        meta.update(adjustment_meta(everyone, settings))
         return Consolidation(
             value=ARTIFACT_NAME,
             meta=meta,
@@ -149,6 +159,12 @@ class SemanticSegmentationType:
             method="pixel-vote",
             artifact=encode_label_png(mask, plain.colors_),
         )
+
+
+def _props_size(props: Any) -> tuple[int, int] | None:
+    if isinstance(props, dict) and "width" in props and "height" in props:
+        return int(props["width"]), int(props["height"])
+    return None
 
 
 SEMANTIC_SEGMENTATION = SemanticSegmentationType()
