@@ -114,3 +114,20 @@ def test_polygon_errors():
         PolygonConsolidator().fit([answer(("cat", square(1, 1, 5, 5)[:2]))])
     with pytest.raises(ValueError, match="'dog'"):
         PolygonConsolidator(labels=["cat"]).fit([answer(("dog", square(1, 1, 5, 5)))])
+
+
+def test_consolidated_instances_render_to_an_instance_png():
+    from truthset.quality.spatial.polygons import instance_crops, instances_to_png
+
+    answers = [answer(("cat", square(10, 10, 30, 30)), ("cat", square(40, 20, 60, 50)))] * 2
+    model = PolygonConsolidator(labels=["cat"]).fit(answers)
+    png, instances = instances_to_png(model.crops_, ["cat", "cat"], model.image_size_)
+    assert instances == [{"color": "#1f77b4", "label": "cat"}, {"color": "#ff7f0e", "label": "cat"}]
+    payload = {
+        "labeledImage": {"pngImageData": base64.b64encode(png).decode()},
+        "instances": instances,
+    }
+    back = instance_crops(payload)
+    for (label, crop), original in zip(back, model.crops_, strict=True):
+        assert label == "cat"
+        assert mask_iou(crop.paste((H, W)), original.paste((H, W))) == 1.0

@@ -18,7 +18,7 @@ from .masks import (
     internal_color_map,
 )
 from .overlap import box_iou, class_mask_iou, mask_iou, span_jaccard
-from .polygons import PolygonConsolidator, rasterize_polygon
+from .polygons import PolygonConsolidator, instances_to_png, rasterize_polygon
 from .polylines import PolylineConsolidator
 from .spans import NamedEntityConsolidator
 from .transcripts import TranscriptionConsolidator
@@ -52,6 +52,7 @@ __all__ = [
     "decode_label_png",
     "encode_label_png",
     "encode_label_png_base64",
+    "instances_to_png",
     "internal_color_map",
     "mask_iou",
     "rasterize_polygon",

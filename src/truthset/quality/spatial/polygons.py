@@ -325,3 +325,25 @@ class PolygonConsolidator(Consolidator):
             "class-map": {str(c): names[c] for c in sorted(set(self.class_ids_.tolist()))},
         }
         return self
+
+
+def instances_to_png(
+    crops: Sequence[Crop], labels: Sequence[str], image_size: tuple[int, int]
+) -> tuple[bytes, list[dict[str, str]]]:
+    """Instance-segmentation label: an RGB PNG with one colour per instance, plus the
+    ``instances`` list ``[{"color", "label"}]`` in the worker tool's shape.
+
+    Later instances paint over earlier ones where they overlap. White is the background.
+    """
+    from .masks import default_color
+
+    width, height = image_size
+    rgb = np.full((height, width, 3), 255, dtype=np.uint8)
+    instances = []
+    for i, (crop, label) in enumerate(zip(crops, labels, strict=True)):
+        color = default_color(i + 1)
+        rgb[crop.paste((height, width))] = hex_to_rgb(color)
+        instances.append({"color": color, "label": str(label)})
+    buffer = io.BytesIO()
+    Image.fromarray(rgb).save(buffer, format="PNG")
+    return buffer.getvalue(), instances
