@@ -132,3 +132,31 @@ def test_adjustment_job_chained_from_a_box_job(engine):
         "human-annotated",
         "creation-date",
     }
+
+
+@pytest.mark.parametrize(
+    "name", ["bounding-box", "polygon", "polyline", "keypoint", "named-entity-recognition"]
+)
+def test_initial_answer_round_trips_a_label(name):
+    """An adjustment tool starts from the earlier label turned back into an answer."""
+    task_type = get_task_type(name)
+    config = task_type.parse_label_config(["z", "a"])
+    answer = task_type.validate_answer(CASES[name](), config, ITEM)
+    label = task_type.consolidate([WorkerAnswer(1, answer)], config, {})
+    initial = task_type.initial_answer(label.value, label.meta, config)
+    again = task_type.validate_answer(initial, config, ITEM)
+    if name == "polygon":  # traced from the rasterised mask: the same square, not the same list
+        xs = sorted({v["x"] for v in again["polygons"][0]["vertices"]})
+        assert again["polygons"][0]["label"] == "a" and xs[0] <= 1.5 and xs[-1] >= 8.5
+    else:
+        assert again == answer
+
+
+def test_initial_answer_of_a_mask_gives_its_colours():
+    seg = get_task_type("semantic-segmentation")
+    config = seg.parse_label_config(["a"])
+    answer = seg.validate_answer(mask(), config, ITEM)
+    label = seg.consolidate([WorkerAnswer(1, answer)], config, {})
+    assert seg.initial_answer(label.value, label.meta, config) == {
+        "labelMappings": {"a": {"color": "#1f77b4"}}
+    }

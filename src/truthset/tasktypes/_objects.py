@@ -15,6 +15,7 @@ from truthset.tasktypes._spatial import (
     adjustment_meta,
     agreed_image_size,
     checked,
+    class_names,
     initial_value_modified,
     object_list,
     overall_confidence,
@@ -108,6 +109,27 @@ class ImageObjectsType:
         return Consolidation(
             value=fitted.label_, meta=meta, confidence=confidence, method=self.method
         )
+
+    # -- adjustment --------------------------------------------------------------------------
+
+    def _from_annotation(self, annotation: Mapping[str, Any], label: str) -> dict[str, Any]:
+        """One tool object from one output annotation (the inverse of the label)."""
+        raise NotImplementedError
+
+    def initial_answer(
+        self, value: Any, meta: Mapping[str, Any], config: LabelConfig
+    ) -> dict[str, Any]:
+        """The tool's initial value for an adjustment job: an earlier job's label (value
+        and metadata, as ``prior_label`` gives them) turned back into an answer."""
+        names = class_names(meta, config)
+        size = value["image_size"][0]
+        return {
+            self.key: [
+                self._from_annotation(a, names.get(int(a["class_id"]), str(a["class_id"])))
+                for a in value["annotations"]
+            ],
+            "inputImageProperties": {"width": size["width"], "height": size["height"]},
+        }
 
 
 __all__ = ["SIZE_TOLERANCE", "ImageObjectsType"]

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from truthset.errors import BadInput
 from truthset.media.info import UnreadableMedia, image_size
 from truthset.quality.spatial._common import unwrap_answer
-from truthset.tasktypes.base import WorkerAnswer
+from truthset.tasktypes.base import LabelConfig, WorkerAnswer
 
 # Bounds on one answer, so that a hostile or buggy client cannot make validation or
 # consolidation expensive.
@@ -192,6 +192,14 @@ def overall_confidence(
         return 0.0
     agree = sum(max(float(a.weight), 0.0) for a in answers if empty(a.content))
     return round(agree / total, 4)
+
+
+def class_names(meta: Mapping[str, Any], config: LabelConfig) -> dict[int, str]:
+    """Class id to name: the label's ``class-map``, else the label config's order."""
+    names = dict(enumerate(config.labels))
+    for key, name in (meta.get("class-map") or {}).items():
+        names[int(key)] = str(name)
+    return names
 
 
 def is_adjustment(settings: Mapping[str, Any] | None) -> bool:

@@ -36,6 +36,9 @@ class BoundingBoxType(ImageObjectsType):
             **{k: number(obj[k]) for k in ("left", "top", "width", "height")},
         }
 
+    def _from_annotation(self, annotation: Mapping[str, Any], label: str) -> dict[str, Any]:
+        return {"label": label, **{k: annotation[k] for k in ("left", "top", "width", "height")}}
+
     def _consolidator(self, config: LabelConfig, image_size: tuple[int, int] | None) -> Any:
         return BoundingBoxConsolidator(labels=list(config.labels), image_size=image_size)
 

@@ -29,6 +29,9 @@ class KeypointType(ImageObjectsType):
     def _normalize(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         return {"label": obj["label"], "x": number(obj["x"]), "y": number(obj["y"])}
 
+    def _from_annotation(self, annotation: Mapping[str, Any], label: str) -> dict[str, Any]:
+        return {"label": label, "x": annotation["x"], "y": annotation["y"]}
+
     def _consolidator(self, config: LabelConfig, image_size: tuple[int, int] | None) -> Any:
         return KeypointConsolidator(labels=list(config.labels), image_size=image_size)
 

@@ -119,5 +119,11 @@ class NamedEntityType:
             value=fitted.label_, meta=meta, confidence=confidence, method="span-vote"
         )
 
+    def initial_answer(
+        self, value: Any, meta: dict[str, Any], config: LabelConfig
+    ) -> dict[str, Any]:
+        """The tool's initial value for an adjustment job, from an earlier job's label."""
+        return {"entities": [dict(e) for e in value["annotations"]["entities"]]}
+
 
 NAMED_ENTITY_RECOGNITION = NamedEntityType()

@@ -65,6 +65,9 @@ class PolygonType(ImageObjectsType):
     def _normalize(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         return {"label": obj["label"], "vertices": _vertices(obj)}
 
+    def _from_annotation(self, annotation: Mapping[str, Any], label: str) -> dict[str, Any]:
+        return {"label": label, "vertices": _vertices(annotation)}
+
     def _consolidator(self, config: LabelConfig, image_size: tuple[int, int] | None) -> Any:
         return PolygonConsolidator(labels=list(config.labels), image_size=image_size)
 
@@ -195,6 +198,9 @@ class PolylineType(ImageObjectsType):
 
     def _normalize(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         return {"label": obj["label"], "vertices": _vertices(obj)}
+
+    def _from_annotation(self, annotation: Mapping[str, Any], label: str) -> dict[str, Any]:
+        return {"label": label, "vertices": _vertices(annotation)}
 
     def _consolidator(self, config: LabelConfig, image_size: tuple[int, int] | None) -> Any:
         return PolylineConsolidator(labels=list(config.labels), image_size=image_size)

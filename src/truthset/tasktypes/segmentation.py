@@ -160,6 +160,20 @@ class SemanticSegmentationType:
             artifact=encode_label_png(mask, plain.colors_),
         )
 
+    def initial_answer(
+        self, value: Any, meta: dict[str, Any], config: LabelConfig
+    ) -> dict[str, Any]:
+        """The colours of an earlier job's mask as ``labelMappings``. The mask itself is
+        a file (the label's artifact); the tool loads it as the initial painting."""
+        cmap = meta.get("internal-color-map") or {}
+        return {
+            "labelMappings": {
+                entry["class-name"]: {"color": entry["hex-color"]}
+                for key, entry in sorted(cmap.items(), key=lambda kv: int(kv[0]))
+                if key != "0" and "hex-color" in entry
+            }
+        }
+
 
 def _props_size(props: Any) -> tuple[int, int] | None:
     if isinstance(props, dict) and "width" in props and "height" in props:
