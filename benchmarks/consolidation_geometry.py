@@ -364,34 +364,26 @@ def run_masks(images, truths, reps, seed):
         est = estimate_skills(agreement)
         for truth, answers, majority in items:
             k = int(rng.integers(len(answers)))
+
+            def seg(skills=None, answers=answers, **params):
+                model = SemanticSegmentationConsolidator(labels=LABELS, **params)
+                return model.fit(answers, skills=skills).mask_
+
             preds = {
                 "one random worker": answers[k],
                 "per-pixel majority (unweighted)": majority.mask_,
-                "truthset, unweighted, box 5": SemanticSegmentationConsolidator(
-                    labels=LABELS, smoothing_size=5
-                )
-                .fit(answers)
-                .mask_,
-                "truthset, true skills, no smoothing": SemanticSegmentationConsolidator(
-                    labels=LABELS, smoothing=None
-                )
-                .fit(answers, skills=TRUE_SKILLS)
-                .mask_,
-                "truthset, true skills, box 5": SemanticSegmentationConsolidator(
-                    labels=LABELS, smoothing_size=5
-                )
-                .fit(answers, skills=TRUE_SKILLS)
-                .mask_,
-                "truthset, true skills, gaussian 1.5": SemanticSegmentationConsolidator(
-                    labels=LABELS, smoothing="gaussian", smoothing_size=1.5
-                )
-                .fit(answers, skills=TRUE_SKILLS)
-                .mask_,
-                "truthset, estimated skills, box 5": SemanticSegmentationConsolidator(
-                    labels=LABELS, smoothing_size=5
-                )
-                .fit(answers, skills=est)
-                .mask_,
+                "truthset, unweighted, box 3 (defaults)": seg(),
+                "truthset, true skills, no smoothing": seg(TRUE_SKILLS, smoothing=None),
+                "truthset, true skills, box 3": seg(TRUE_SKILLS),
+                "truthset, true skills, box 5": seg(TRUE_SKILLS, smoothing_size=5),
+                "truthset, true skills, gaussian 1.5": seg(
+                    TRUE_SKILLS, smoothing="gaussian", smoothing_size=1.5
+                ),
+                "truthset, true skills, box 3, undecided pixels only": seg(
+                    TRUE_SKILLS, smooth_where="undecided"
+                ),
+                "truthset, true skills, box 3, all pixels": seg(TRUE_SKILLS, smooth_where="all"),
+                "truthset, estimated skills, box 3": seg(est),
             }
             for method, pred in preds.items():
                 stats[method]["miou"].append(float(np.nanmean(class_mask_iou(pred, truth, 3))))

@@ -135,6 +135,37 @@ def test_smoothing_removes_isolated_pixel_errors():
     assert gauss.mask_[2, 2] == 0
 
 
+def test_smoothing_scope():
+    square = np.zeros((9, 9), dtype=np.uint8)
+    square[2:7, 2:7] = 1
+    unanimous = [square] * 3
+    # Everyone agrees: the default leaves the corners alone, smoothing all pixels erodes them.
+    np.testing.assert_array_equal(
+        SemanticSegmentationConsolidator(labels=LABELS).fit(unanimous).mask_, square
+    )
+    eroded = (
+        SemanticSegmentationConsolidator(labels=LABELS, smooth_where="all").fit(unanimous).mask_
+    )
+    assert eroded[2, 2] == 0 and eroded[4, 4] == 1
+    # A 2-of-3 lone pixel is a strict majority: "undecided" keeps it, "disputed" smooths it.
+    m = np.zeros((9, 9), dtype=np.uint8)
+    bad = m.copy()
+    bad[4, 4] = 1
+    votes = [m, bad, bad.copy()]
+    assert SemanticSegmentationConsolidator(labels=LABELS).fit(votes).mask_[4, 4] == 0
+    kept = SemanticSegmentationConsolidator(labels=LABELS, smooth_where="undecided").fit(votes)
+    assert kept.mask_[4, 4] == 1
+    # A three-way tie (no majority) is smoothed under "undecided" too.
+    two = m.copy()
+    two[4, 4] = 2
+    tie = SemanticSegmentationConsolidator(labels=LABELS, smooth_where="undecided").fit(
+        [m, bad, two]
+    )
+    assert tie.mask_[4, 4] == 0
+    with pytest.raises(ValueError, match="smooth_where"):
+        SemanticSegmentationConsolidator(smooth_where="edges").fit(unanimous)
+
+
 def test_ground_truth_answers_in_and_png_out():
     m = sample_mask()
     model = SemanticSegmentationConsolidator(labels=LABELS).fit([gt_answer(m)] * 3)

@@ -209,9 +209,10 @@ class SemanticSegmentationConsolidator(Consolidator):
         Filter applied to each class's vote map before the argmax.
     smoothing_size : float
         Box side in pixels (``"box"``) or gaussian sigma in pixels (``"gaussian"``).
-    smooth_disputed_only : bool
-        True (default): pixels all workers agree on keep their class; the smoothed vote
-        decides only the disputed ones (smoothing everywhere erodes shape corners).
+    smooth_where : {"disputed", "undecided", "all"}
+        Which pixels take the smoothed vote: ``"disputed"`` (default), those the workers
+        do not all agree on; ``"undecided"``, those where no class has a strict majority
+        of the weight; ``"all"`` (erodes shape corners even in unanimous answers).
     unknown_color : {"error", "background"}
         What a PNG colour outside ``labelMappings`` means.
 
@@ -234,13 +235,13 @@ class SemanticSegmentationConsolidator(Consolidator):
         labels: Sequence[Any] | None = None,
         smoothing: str | None = "box",
         smoothing_size: float = 3,
-        smooth_disputed_only: bool = True,
+        smooth_where: str = "disputed",
         unknown_color: str = "error",
     ) -> None:
         self.labels = labels
         self.smoothing = smoothing
         self.smoothing_size = smoothing_size
-        self.smooth_disputed_only = smooth_disputed_only
+        self.smooth_where = smooth_where
         self.unknown_color = unknown_color
 
     def _masks(self, answers: Sequence[Any]) -> tuple[list[np.ndarray], list[str], list[str]]:
@@ -298,6 +299,10 @@ class SemanticSegmentationConsolidator(Consolidator):
         require_answers(answers)
         if self.smoothing not in ("box", "gaussian", None):
             raise ValueError(f"smoothing: {self.smoothing!r} is not 'box', 'gaussian' or None")
+        if self.smooth_where not in ("disputed", "undecided", "all"):
+            raise ValueError(
+                f"smooth_where: {self.smooth_where!r} is not 'disputed', 'undecided' or 'all'"
+            )
         ids = worker_ids_of(answers, worker_ids)
         weights = worker_weights(ids, skills)
         masks, names, colors = self._masks(answers)
@@ -311,8 +316,14 @@ class SemanticSegmentationConsolidator(Consolidator):
             # Smoothing a pixel that every worker agrees on would erode the corners of
             # the shapes (argmax of a box filter is a curvature flow), so only pixels
             # where the workers disagree take the neighbourhood's vote.
-            disputed = votes.max(axis=0) < total - 1e-6 if self.smooth_disputed_only else True
-            decided = np.where(disputed, smoothed.argmax(axis=0), decided)
+            top = votes.max(axis=0)
+            if self.smooth_where == "disputed":
+                where = top < total - 1e-6
+            elif self.smooth_where == "undecided":
+                where = top <= total / 2 + 1e-6
+            else:
+                where = np.ones(top.shape, dtype=bool)
+            decided = np.where(where, smoothed.argmax(axis=0), decided)
         self.mask_ = decided.astype(np.uint8)
         # Confidence reports the raw (unsmoothed) weight behind each decided pixel.
         chosen = np.take_along_axis(votes, decided[None].astype(np.intp), axis=0)[0]
