@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from truthset.tasktypes._agreement import soft_f1
 from truthset.tasktypes._spatial import (
     SIZE_TOLERANCE,
     adjustment_meta,
@@ -46,6 +47,8 @@ class ImageObjectsType:
     # Whether a chained job of this type with settings["adjustment"] is an adjustment job.
     supports_adjustment: bool = True
     method: str = "spatial"
+    # Least similarity at which two objects count as the same one in `agreement`.
+    match_threshold: float = 0.5
 
     # -- hooks ---------------------------------------------------------------------------
 
@@ -130,6 +133,35 @@ class ImageObjectsType:
             ],
             "inputImageProperties": {"width": size["width"], "height": size["height"]},
         }
+
+    # -- agreement ---------------------------------------------------------------------------
+
+    def _prepare(self, payload: Mapping[str, Any], size: tuple[int, int]) -> list[Any]:
+        """(label, comparable object) per object of an answer."""
+        return [(o["label"], o) for o in payload.get(self._list_key(payload)) or []]
+
+    def _similarity(self, a: Any, b: Any, size: tuple[int, int]) -> float:
+        raise NotImplementedError
+
+    def agreement(
+        self, answer: Mapping[str, Any], reference: Mapping[str, Any], config: LabelConfig
+    ) -> float:
+        """Soft F1 in [0, 1] of a (validated) answer against a reference answer."""
+        size = _size_of(reference) or _size_of(answer) or (10_000, 10_000)
+        return soft_f1(
+            self._prepare(answer, size),
+            self._prepare(reference, size),
+            lambda o: o[0],
+            lambda a, b: self._similarity(a[1], b[1], size),
+            self.match_threshold,
+        )
+
+
+def _size_of(payload: Mapping[str, Any]) -> tuple[int, int] | None:
+    props = payload.get("inputImageProperties")
+    if isinstance(props, Mapping) and "width" in props and "height" in props:
+        return int(props["width"]), int(props["height"])
+    return None
 
 
 __all__ = ["SIZE_TOLERANCE", "ImageObjectsType"]

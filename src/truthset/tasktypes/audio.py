@@ -22,6 +22,7 @@ from typing import Any
 from truthset.errors import BadInput
 from truthset.quality.spatial import TranscriptionConsolidator
 from truthset.quality.spatial.validate import validate_transcription_answer
+from truthset.tasktypes._agreement import word_agreement
 from truthset.tasktypes._spatial import checked, worker_skills
 from truthset.tasktypes.base import (
     GT_DOCUMENT_VERSION,
@@ -83,6 +84,12 @@ class AudioTranscriptionType:
             confidence=confidence,
             method="rover",
         )
+
+    def agreement(
+        self, answer: dict[str, Any], reference: dict[str, Any], config: LabelConfig
+    ) -> float:
+        """1 - word error rate against a reference transcript (case-insensitive)."""
+        return word_agreement(answer["transcription"], reference["transcription"])
 
 
 AUDIO_TRANSCRIPTION = AudioTranscriptionType()

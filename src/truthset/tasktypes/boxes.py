@@ -18,7 +18,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from truthset.quality.spatial import BoundingBoxConsolidator
+import numpy as np
+
+from truthset.quality.spatial import BoundingBoxConsolidator, box_iou
 from truthset.quality.spatial.validate import validate_bounding_box_answer
 from truthset.tasktypes._objects import SIZE_TOLERANCE, ImageObjectsType
 from truthset.tasktypes._spatial import number
@@ -38,6 +40,10 @@ class BoundingBoxType(ImageObjectsType):
 
     def _from_annotation(self, annotation: Mapping[str, Any], label: str) -> dict[str, Any]:
         return {"label": label, **{k: annotation[k] for k in ("left", "top", "width", "height")}}
+
+    def _similarity(self, a: Any, b: Any, size: tuple[int, int]) -> float:
+        keys = ("left", "top", "width", "height")
+        return float(box_iou(np.array([a[k] for k in keys]), np.array([b[k] for k in keys])))
 
     def _consolidator(self, config: LabelConfig, image_size: tuple[int, int] | None) -> Any:
         return BoundingBoxConsolidator(labels=list(config.labels), image_size=image_size)

@@ -19,8 +19,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from truthset.errors import BadInput
-from truthset.quality.spatial import NamedEntityConsolidator
+from truthset.quality.spatial import NamedEntityConsolidator, span_jaccard
 from truthset.quality.spatial.validate import validate_named_entity_answer
+from truthset.tasktypes._agreement import soft_f1
 from truthset.tasktypes._spatial import (
     MAX_OBJECTS,
     adjustment_meta,
@@ -117,6 +118,22 @@ class NamedEntityType:
         )
         return Consolidation(
             value=fitted.label_, meta=meta, confidence=confidence, method="span-vote"
+        )
+
+    def agreement(
+        self, answer: dict[str, Any], reference: dict[str, Any], config: LabelConfig
+    ) -> float:
+        """Soft F1 in [0, 1] of the spans (same label, Jaccard >= 0.5) against a reference."""
+
+        def span(e: dict[str, Any]) -> tuple[int, int]:
+            return int(e["startOffset"]), int(e["endOffset"])
+
+        return soft_f1(
+            answer.get("entities") or [],
+            reference.get("entities") or [],
+            lambda e: e["label"],
+            lambda a, b: span_jaccard(span(a), span(b)),
+            0.5,
         )
 
     def initial_answer(

@@ -34,6 +34,8 @@ from PIL import Image
 from truthset.errors import BadInput
 from truthset.quality.spatial import PolygonConsolidator, PolylineConsolidator
 from truthset.quality.spatial.masks import _png_bytes, hex_to_rgb, rgb_to_hex
+from truthset.quality.spatial.polygons import crop_iou, instance_crops, rasterize_polygon
+from truthset.quality.spatial.polylines import line_distance, resample
 from truthset.quality.spatial.validate import validate_polygon_answer, validate_polyline_answer
 from truthset.tasktypes._objects import SIZE_TOLERANCE, ImageObjectsType
 from truthset.tasktypes._spatial import (
@@ -61,6 +63,17 @@ class PolygonType(ImageObjectsType):
 
     def _validate(self, payload: dict[str, Any], labels: list[str]) -> None:
         validate_polygon_answer(payload, labels=labels, tolerance=SIZE_TOLERANCE)
+
+    def _prepare(self, payload: Mapping[str, Any], size: tuple[int, int]) -> list[Any]:
+        if "instances" in payload and "polygons" not in payload:
+            return instance_crops(payload)
+        return [
+            (p["label"], rasterize_polygon(p["vertices"], *size))
+            for p in payload.get("polygons") or []
+        ]
+
+    def _similarity(self, a: Any, b: Any, size: tuple[int, int]) -> float:
+        return crop_iou(a, b)
 
     def _normalize(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         return {"label": obj["label"], "vertices": _vertices(obj)}
@@ -196,6 +209,20 @@ class PolylineType(ImageObjectsType):
     def _validate(self, payload: dict[str, Any], labels: list[str]) -> None:
         validate_polyline_answer(payload, labels=labels, tolerance=SIZE_TOLERANCE)
 
+    def _prepare(self, payload: Mapping[str, Any], size: tuple[int, int]) -> list[Any]:
+        return [
+            (
+                line["label"],
+                resample(np.array([(float(v["x"]), float(v["y"])) for v in line["vertices"]]), 32),
+            )
+            for line in payload.get(self._list_key(payload)) or []
+        ]
+
+    def _similarity(self, a: Any, b: Any, size: tuple[int, int]) -> float:
+        # The consolidator's default radius: 3% of the image diagonal.
+        radius = 0.03 * float(np.hypot(*size))
+        return max(0.0, 1.0 - line_distance(a, b)[0] / radius) if radius > 0 else 0.0
+
     def _normalize(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         return {"label": obj["label"], "vertices": _vertices(obj)}
 
@@ -226,4 +253,5 @@ POLYLINE = PolylineType(
     ui_module="tools/polyline.js",
     key="polylines",
     method="polyline-vote",
+    match_threshold=1e-9,
 )

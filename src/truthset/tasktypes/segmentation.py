@@ -27,6 +27,8 @@ import numpy as np
 from truthset.errors import BadInput
 from truthset.quality.spatial import (
     SemanticSegmentationConsolidator,
+    class_mask_iou,
+    decode_label_png,
     encode_label_png,
     internal_color_map,
 )
@@ -159,6 +161,24 @@ class SemanticSegmentationType:
             method="pixel-vote",
             artifact=encode_label_png(mask, plain.colors_),
         )
+
+    def agreement(
+        self, answer: dict[str, Any], reference: dict[str, Any], config: LabelConfig
+    ) -> float:
+        """Mean IoU over the label classes present in either mask (background left out,
+        as Ground Truth's segmentation quality target); 1.0 when both are empty."""
+        labels = list(config.labels)
+        masks = [
+            decode_label_png(
+                a["labeledImage"]["pngImageData"], a.get("labelMappings") or {}, labels
+            )
+            for a in (answer, reference)
+        ]
+        if masks[0].shape != masks[1].shape:
+            return 0.0
+        iou = class_mask_iou(masks[0], masks[1], len(labels) + 1)[1:]
+        present = iou[~np.isnan(iou)]
+        return float(present.mean()) if present.size else 1.0
 
     def initial_answer(
         self, value: Any, meta: dict[str, Any], config: LabelConfig

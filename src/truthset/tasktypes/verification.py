@@ -99,5 +99,11 @@ class LabelVerificationType:
             method="majority-vote",
         )
 
+    def agreement(
+        self, answer: dict[str, Any], reference: dict[str, Any], config: LabelConfig
+    ) -> float:
+        """1.0 for the same verdict, else 0.0 (comments do not count)."""
+        return float(answer.get("label") == reference.get("label"))
+
 
 LABEL_VERIFICATION = LabelVerificationType()
