@@ -8,6 +8,7 @@ absent. A failing test leaves a screenshot in ``test-artifacts/``.
 from __future__ import annotations
 
 import os
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -21,7 +22,7 @@ from truthset.api.app import create_app
 from truthset.config import load_settings
 from truthset.workforce import service as workforce
 from truthset.workspace import open_workspace
-from web.ui_support import TEAM, WORKERS, Pages, Site, free_port
+from web.ui_support import TEAM, WORKERS, Pages, Site
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -62,11 +63,13 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
         for w in WORKERS:
             workforce.create_user(s, w, role="worker", password=f"{w}-pass", teams=[TEAM])
         workforce.create_user(s, "outsider", role="worker", password="outsider-pass")
-    port = free_port()
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))  # bound here, handed to uvicorn: no race for the port
+    port = sock.getsockname()[1]
     app = create_app(ws)
     config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.time() + 20
     while not server.started:
@@ -98,5 +101,3 @@ def pages(chromium: Any, site: Site, request: pytest.FixtureRequest) -> Iterator
         p.screenshots(request.node.name)
     p.close()
     assert not p.errors, f"JavaScript errors on the page: {p.errors}"
-
-

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import socket
 import uuid
 from pathlib import Path
 from typing import Any
@@ -19,12 +18,6 @@ from truthset.workspace import Workspace
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 TEAM = "labelers"
 WORKERS = ["worker1", "worker2", "worker3"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Site:
@@ -139,8 +132,13 @@ class Pages:
         )
         if user:
             ctx.add_cookies(
-                [{"name": "truthset_session", "value": self.site.session_cookie(user),
-                  "url": self.site.base}]
+                [
+                    {
+                        "name": "truthset_session",
+                        "value": self.site.session_cookie(user),
+                        "url": self.site.base,
+                    }
+                ]
             )
         self.contexts.append(ctx)
         return ctx
