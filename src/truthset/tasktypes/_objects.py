@@ -15,6 +15,7 @@ from truthset.tasktypes._spatial import (
     SIZE_TOLERANCE,
     adjustment_meta,
     agreed_image_size,
+    check_job_settings,
     checked,
     class_names,
     initial_value_modified,
@@ -23,6 +24,7 @@ from truthset.tasktypes._spatial import (
     payload_of,
     resolve_image_size,
     size_props,
+    usable_params,
     worker_skills,
 )
 from truthset.tasktypes.base import (
@@ -49,6 +51,8 @@ class ImageObjectsType:
     method: str = "spatial"
     # Least similarity at which two objects count as the same one in `agreement`.
     match_threshold: float = 0.5
+    # The consolidator's parameters a job may set in settings["consolidation"].
+    consolidation_keys: tuple[str, ...] = ()
 
     # -- hooks ---------------------------------------------------------------------------
 
@@ -59,14 +63,21 @@ class ImageObjectsType:
     def _normalize(self, obj: Mapping[str, Any]) -> dict[str, Any]:
         raise NotImplementedError
 
-    def _consolidator(self, config: LabelConfig, image_size: tuple[int, int] | None) -> Any:
-        """The quality/spatial consolidator, with the label order and the image size."""
+    def _consolidator(
+        self, config: LabelConfig, image_size: tuple[int, int] | None, params: dict[str, Any]
+    ) -> Any:
+        """The quality/spatial consolidator, with the label order, the image size and the
+        job's parameters."""
         raise NotImplementedError
 
     # -- the protocol ----------------------------------------------------------------------
 
     def parse_label_config(self, raw: Any) -> LabelConfig:
         return parse_gt_label_config(raw, min_labels=1)
+
+    def check_settings(self, settings: dict[str, Any]) -> None:
+        """Raise BadInput for job settings this type cannot use (for job creation)."""
+        check_job_settings(settings, self.consolidation_keys)
 
     def _payload(self, answer: Any) -> Mapping[str, Any]:
         return payload_of(answer, self.key)
@@ -99,7 +110,8 @@ class ImageObjectsType:
         if not answers:
             raise ValueError("no answers to consolidate")
         ids, skills = worker_skills(answers)
-        fitted = self._consolidator(config, agreed_image_size(answers)).fit(
+        params = usable_params(settings, self.consolidation_keys)
+        fitted = self._consolidator(config, agreed_image_size(answers), params).fit(
             [a.content for a in answers], worker_ids=ids, skills=skills
         )
         meta: dict[str, Any] = dict(fitted.metadata_)

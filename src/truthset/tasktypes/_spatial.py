@@ -202,6 +202,89 @@ def class_names(meta: Mapping[str, Any], config: LabelConfig) -> dict[int, str]:
     return names
 
 
+# -- job settings ------------------------------------------------------------------------------
+
+
+def _unit(value: Any) -> bool:
+    return (
+        not isinstance(value, bool)
+        and isinstance(value, int | float)
+        and math.isfinite(value)
+        and 0 < value <= 1
+    )
+
+
+def _min_support(value: Any) -> bool:
+    if value is None:
+        return True
+    if isinstance(value, int) and not isinstance(value, bool):
+        return 1 <= value <= 100
+    return isinstance(value, float) and _unit(value)
+
+
+# The consolidator parameters a job may set in `settings["consolidation"]`: a check and
+# what it expects, for the error message.
+CONSOLIDATION_PARAMS: dict[str, tuple[Callable[[Any], bool], str]] = {
+    "iou_threshold": (_unit, "a number in (0, 1]"),
+    "vote_threshold": (_unit, "a number in (0, 1]"),
+    "distance_threshold": (_unit, "a number in (0, 1] (a share of the image diagonal)"),
+    "jaccard_threshold": (_unit, "a number in (0, 1]"),
+    "min_support": (
+        _min_support,
+        "null (a majority of worker weight), a worker count from 1 to 100, or a share in (0, 1]",
+    ),
+    "method": (lambda v: v in ("mean", "median"), "'mean' or 'median'"),
+    "scale": (lambda v: v in ("diagonal", "spread"), "'diagonal' or 'spread'"),
+    "smoothing": (lambda v: v in ("box", "gaussian", None), "'box', 'gaussian' or null"),
+    "smoothing_size": (
+        lambda v: not isinstance(v, bool) and isinstance(v, int | float) and 0 < v <= 50,
+        "a number of pixels in (0, 50]",
+    ),
+    "case_sensitive": (lambda v: isinstance(v, bool), "true or false"),
+    "ignore_punctuation": (lambda v: isinstance(v, bool), "true or false"),
+}
+
+
+def consolidation_params(
+    settings: Mapping[str, Any] | None, allowed: Sequence[str]
+) -> dict[str, Any]:
+    """The job's ``settings["consolidation"]`` checked against the type's parameters."""
+    raw = (settings or {}).get("consolidation")
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping):
+        raise BadInput(f"settings.consolidation: {raw!r} is not an object")
+    out = {}
+    for key, value in raw.items():
+        if key not in allowed:
+            raise BadInput(
+                f"settings.consolidation.{key}: not a parameter of this task type"
+                f" (known: {', '.join(allowed) or 'none'})"
+            )
+        check, expected = CONSOLIDATION_PARAMS[key]
+        if not check(value):
+            raise BadInput(f"settings.consolidation.{key}: {value!r} is not {expected}")
+        out[key] = value
+    return out
+
+
+def usable_params(settings: Mapping[str, Any] | None, allowed: Sequence[str]) -> dict[str, Any]:
+    """As :func:`consolidation_params`, but bad settings fall back to the defaults: a
+    job's typo must not make its workers' submits fail (job creation reports it)."""
+    try:
+        return consolidation_params(settings, allowed)
+    except BadInput:
+        return {}
+
+
+def check_job_settings(settings: Mapping[str, Any] | None, allowed: Sequence[str]) -> None:
+    """What job creation should check for these task types (see ``check_settings``)."""
+    adjustment = (settings or {}).get("adjustment")
+    if adjustment is not None and not isinstance(adjustment, bool):
+        raise BadInput(f"settings.adjustment: {adjustment!r} is not true or false")
+    consolidation_params(settings, allowed)
+
+
 def is_adjustment(settings: Mapping[str, Any] | None) -> bool:
     return bool((settings or {}).get("adjustment"))
 

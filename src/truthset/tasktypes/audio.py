@@ -23,7 +23,12 @@ from truthset.errors import BadInput
 from truthset.quality.spatial import TranscriptionConsolidator
 from truthset.quality.spatial.validate import validate_transcription_answer
 from truthset.tasktypes._agreement import word_agreement
-from truthset.tasktypes._spatial import checked, worker_skills
+from truthset.tasktypes._spatial import (
+    check_job_settings,
+    checked,
+    usable_params,
+    worker_skills,
+)
 from truthset.tasktypes.base import (
     GT_DOCUMENT_VERSION,
     Consolidation,
@@ -34,6 +39,7 @@ from truthset.tasktypes.base import (
 from truthset.tasktypes.classification import SingleLabelClassification
 
 MAX_TRANSCRIPT = 20_000
+TRANSCRIPTION_PARAMS = ("case_sensitive", "ignore_punctuation")
 
 AUDIO_CLASSIFICATION = SingleLabelClassification(
     name="audio-classification",
@@ -57,6 +63,10 @@ class AudioTranscriptionType:
             raw = {"document-version": GT_DOCUMENT_VERSION, "labels": []}
         return parse_gt_label_config(raw, min_labels=0)
 
+    def check_settings(self, settings: dict[str, Any]) -> None:
+        """Raise BadInput for job settings this type cannot use (for job creation)."""
+        check_job_settings(settings, TRANSCRIPTION_PARAMS)
+
     def validate_answer(
         self, answer: Any, config: LabelConfig, item: dict[str, Any]
     ) -> dict[str, Any]:
@@ -74,7 +84,8 @@ class AudioTranscriptionType:
         if not answers:
             raise ValueError("no answers to consolidate")
         ids, skills = worker_skills(answers)
-        fitted = TranscriptionConsolidator().fit(
+        params = usable_params(settings, TRANSCRIPTION_PARAMS)
+        fitted = TranscriptionConsolidator(**params).fit(
             [a.content for a in answers], worker_ids=ids, skills=skills
         )
         confidence = 0.0 if len(answers) <= 1 else round(float(fitted.confidence_), 2)

@@ -45,8 +45,10 @@ class BoundingBoxType(ImageObjectsType):
         keys = ("left", "top", "width", "height")
         return float(box_iou(np.array([a[k] for k in keys]), np.array([b[k] for k in keys])))
 
-    def _consolidator(self, config: LabelConfig, image_size: tuple[int, int] | None) -> Any:
-        return BoundingBoxConsolidator(labels=list(config.labels), image_size=image_size)
+    def _consolidator(
+        self, config: LabelConfig, image_size: tuple[int, int] | None, params: dict[str, Any]
+    ) -> Any:
+        return BoundingBoxConsolidator(labels=list(config.labels), image_size=image_size, **params)
 
 
 BOUNDING_BOX = BoundingBoxType(
@@ -56,4 +58,5 @@ BOUNDING_BOX = BoundingBoxType(
     key="boundingBoxes",
     supports_auto_labeling=True,
     method="box-iou-vote",
+    consolidation_keys=("iou_threshold", "min_support", "method"),
 )

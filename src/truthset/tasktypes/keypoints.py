@@ -40,8 +40,10 @@ class KeypointType(ImageObjectsType):
         d2 = (float(a["x"]) - float(b["x"])) ** 2 + (float(a["y"]) - float(b["y"])) ** 2
         return math.exp(-d2 / (2 * sigma**2)) if sigma > 0 else float(d2 == 0)
 
-    def _consolidator(self, config: LabelConfig, image_size: tuple[int, int] | None) -> Any:
-        return KeypointConsolidator(labels=list(config.labels), image_size=image_size)
+    def _consolidator(
+        self, config: LabelConfig, image_size: tuple[int, int] | None, params: dict[str, Any]
+    ) -> Any:
+        return KeypointConsolidator(labels=list(config.labels), image_size=image_size, **params)
 
 
 KEYPOINT = KeypointType(
@@ -51,4 +53,5 @@ KEYPOINT = KeypointType(
     key="keypoints",
     method="keypoint-vote",
     match_threshold=math.exp(-2),
+    consolidation_keys=("distance_threshold", "scale", "min_support"),
 )

@@ -25,11 +25,13 @@ from truthset.tasktypes._agreement import soft_f1
 from truthset.tasktypes._spatial import (
     MAX_OBJECTS,
     adjustment_meta,
+    check_job_settings,
     checked,
     initial_value_modified,
     object_list,
     overall_confidence,
     payload_of,
+    usable_params,
     worker_skills,
 )
 from truthset.tasktypes.base import (
@@ -40,6 +42,7 @@ from truthset.tasktypes.base import (
 )
 
 MAX_SHORT_NAME = 16
+NER_PARAMS = ("jaccard_threshold", "min_support")
 MAX_INSTRUCTIONS = 200_000
 
 
@@ -79,6 +82,10 @@ class NamedEntityType:
                     )
         return config
 
+    def check_settings(self, settings: dict[str, Any]) -> None:
+        """Raise BadInput for job settings this type cannot use (for job creation)."""
+        check_job_settings(settings, NER_PARAMS)
+
     def validate_answer(
         self, answer: Any, config: LabelConfig, item: dict[str, Any]
     ) -> dict[str, Any]:
@@ -106,7 +113,8 @@ class NamedEntityType:
         if not answers:
             raise ValueError("no answers to consolidate")
         ids, skills = worker_skills(answers)
-        fitted = NamedEntityConsolidator(labels=list(config.raw["labels"])).fit(
+        params = usable_params(settings, NER_PARAMS)
+        fitted = NamedEntityConsolidator(labels=list(config.raw["labels"]), **params).fit(
             [a.content for a in answers], worker_ids=ids, skills=skills
         )
         meta: dict[str, Any] = dict(fitted.metadata_)

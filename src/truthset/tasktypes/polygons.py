@@ -81,8 +81,10 @@ class PolygonType(ImageObjectsType):
     def _from_annotation(self, annotation: Mapping[str, Any], label: str) -> dict[str, Any]:
         return {"label": label, "vertices": _vertices(annotation)}
 
-    def _consolidator(self, config: LabelConfig, image_size: tuple[int, int] | None) -> Any:
-        return PolygonConsolidator(labels=list(config.labels), image_size=image_size)
+    def _consolidator(
+        self, config: LabelConfig, image_size: tuple[int, int] | None, params: dict[str, Any]
+    ) -> Any:
+        return PolygonConsolidator(labels=list(config.labels), image_size=image_size, **params)
 
 
 @dataclass(frozen=True)
@@ -229,8 +231,10 @@ class PolylineType(ImageObjectsType):
     def _from_annotation(self, annotation: Mapping[str, Any], label: str) -> dict[str, Any]:
         return {"label": label, "vertices": _vertices(annotation)}
 
-    def _consolidator(self, config: LabelConfig, image_size: tuple[int, int] | None) -> Any:
-        return PolylineConsolidator(labels=list(config.labels), image_size=image_size)
+    def _consolidator(
+        self, config: LabelConfig, image_size: tuple[int, int] | None, params: dict[str, Any]
+    ) -> Any:
+        return PolylineConsolidator(labels=list(config.labels), image_size=image_size, **params)
 
 
 POLYGON = PolygonType(
@@ -239,6 +243,7 @@ POLYGON = PolygonType(
     ui_module="tools/polygon.js",
     key="polygons",
     method="polygon-mask-vote",
+    consolidation_keys=("iou_threshold", "min_support", "vote_threshold"),
 )
 INSTANCE_SEGMENTATION = InstanceSegmentationType(
     name="instance-segmentation",
@@ -246,6 +251,7 @@ INSTANCE_SEGMENTATION = InstanceSegmentationType(
     ui_module="tools/polygon.js",
     key="polygons",
     method="polygon-mask-vote",
+    consolidation_keys=("iou_threshold", "min_support", "vote_threshold"),
 )
 POLYLINE = PolylineType(
     name="polyline",
@@ -254,4 +260,5 @@ POLYLINE = PolylineType(
     key="polylines",
     method="polyline-vote",
     match_threshold=1e-9,
+    consolidation_keys=("distance_threshold", "min_support"),
 )

@@ -37,11 +37,13 @@ from truthset.quality.spatial.validate import validate_semantic_segmentation_ans
 from truthset.tasktypes._spatial import (
     adjustment_meta,
     agreed_image_size,
+    check_job_settings,
     checked,
     initial_value_modified,
     payload_of,
     resolve_image_size,
     size_props,
+    usable_params,
     worker_skills,
 )
 from truthset.tasktypes.base import (
@@ -56,6 +58,7 @@ from truthset.tasktypes.base import (
 ARTIFACT_NAME = "label.png"
 # A palette PNG holds 256 colours: background plus 255 classes.
 MAX_LABELS = 255
+SEGMENTATION_PARAMS = ("smoothing", "smoothing_size")
 
 
 @dataclass(frozen=True)
@@ -77,6 +80,10 @@ class SemanticSegmentationType:
         if "BACKGROUND" in config.labels:
             raise BadInput("label config: 'BACKGROUND' is reserved for class 0")
         return config
+
+    def check_settings(self, settings: dict[str, Any]) -> None:
+        """Raise BadInput for job settings this type cannot use (for job creation)."""
+        check_job_settings(settings, SEGMENTATION_PARAMS)
 
     def validate_answer(
         self, answer: Any, config: LabelConfig, item: dict[str, Any]
@@ -144,7 +151,8 @@ class SemanticSegmentationType:
         mask, share = plain.mask_, plain.vote_share_
         undecided = share <= 0.5 + 1e-6
         if len(answers) > 1 and undecided.any():
-            smooth = SemanticSegmentationConsolidator(labels=labels).fit(
+            params = usable_params(settings, SEGMENTATION_PARAMS)
+            smooth = SemanticSegmentationConsolidator(labels=labels, **params).fit(
                 contents, worker_ids=ids, skills=skills
             )
             mask = np.where(undecided, smooth.mask_, mask).astype(np.uint8)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from truthset.errors import BadInput
+from truthset.tasktypes._spatial import check_job_settings
 from truthset.tasktypes.base import (
     Consolidation,
     LabelConfig,
@@ -43,6 +44,10 @@ class LabelVerificationType:
 
     def parse_label_config(self, raw: Any) -> LabelConfig:
         return parse_gt_label_config(raw, min_labels=2)
+
+    def check_settings(self, settings: dict[str, Any]) -> None:
+        """Raise BadInput for job settings this type cannot use (for job creation)."""
+        check_job_settings(settings, ())
 
     def validate_answer(
         self, answer: Any, config: LabelConfig, item: dict[str, Any]
