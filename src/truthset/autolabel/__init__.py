@@ -1,0 +1,71 @@
+"""Automated labeling: threshold choice, active-learning strategies, models and the loop.
+
+A library of pure functions and estimators over numpy arrays; the platform's jobs and
+runs call it. See docs/autolabel.md.
+"""
+
+from truthset.autolabel.consensus import (
+    LabelIssues,
+    ModelAssistedConsensus,
+    find_label_issues,
+    majority_vote,
+    out_of_sample_proba,
+)
+from truthset.autolabel.loop import (
+    AutolabelSettings,
+    CostEstimate,
+    IterationResult,
+    SimulationResult,
+    choose_validation_items,
+    replayed_answers,
+    run_iteration,
+    simulate_autolabel,
+    simulated_workers,
+    validation_share,
+)
+from truthset.autolabel.strategies import (
+    STRATEGIES,
+    ActiveLabScores,
+    activelab_scores,
+    k_center_greedy,
+    priority_scores,
+    select_batch,
+)
+from truthset.autolabel.threshold import (
+    ConfidenceThreshold,
+    ThresholdResult,
+    choose_iou_threshold,
+    choose_threshold,
+    choose_threshold_naive,
+    clopper_pearson_lower,
+)
+
+__all__ = [
+    "STRATEGIES",
+    "ActiveLabScores",
+    "AutolabelSettings",
+    "ConfidenceThreshold",
+    "CostEstimate",
+    "IterationResult",
+    "LabelIssues",
+    "ModelAssistedConsensus",
+    "SimulationResult",
+    "ThresholdResult",
+    "activelab_scores",
+    "choose_iou_threshold",
+    "choose_threshold",
+    "choose_threshold_naive",
+    "choose_validation_items",
+    "clopper_pearson_lower",
+    "find_label_issues",
+    "k_center_greedy",
+    "majority_vote",
+    "out_of_sample_proba",
+    "priority_scores",
+    "replayed_answers",
+    "run_iteration",
+    "select_batch",
+    "simulate_autolabel",
+    "simulated_workers",
+    "validation_share",
+]
