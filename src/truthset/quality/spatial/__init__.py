@@ -7,6 +7,7 @@ label) and ``metadata_`` (the confidence fields of the ``-metadata`` object), pl
 ``fit_predict``. ``skills`` maps worker id to a weight in (0, 1].
 """
 
+from ._common import Consolidator, unwrap_answer
 from .boxes import BoundingBoxConsolidator, combine_boxes
 from .keypoints import KeypointConsolidator
 from .masks import (
@@ -24,7 +25,7 @@ from .spans import NamedEntityConsolidator
 from .transcripts import TranscriptionConsolidator
 from .validate import VALIDATORS
 
-SPATIAL_CONSOLIDATORS: dict[str, type] = {
+SPATIAL_CONSOLIDATORS: dict[str, type[Consolidator]] = {
     "bounding-box": BoundingBoxConsolidator,
     "polygon": PolygonConsolidator,
     "instance-segmentation": PolygonConsolidator,
@@ -39,6 +40,7 @@ __all__ = [
     "SPATIAL_CONSOLIDATORS",
     "VALIDATORS",
     "BoundingBoxConsolidator",
+    "Consolidator",
     "KeypointConsolidator",
     "NamedEntityConsolidator",
     "PolygonConsolidator",
@@ -57,4 +59,5 @@ __all__ = [
     "mask_iou",
     "rasterize_polygon",
     "span_jaccard",
+    "unwrap_answer",
 ]
