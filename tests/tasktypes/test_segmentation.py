@@ -1,3 +1,4 @@
+import base64
 import io
 
 import numpy as np
@@ -85,6 +86,19 @@ def test_bad_answers(img):
         SEG.validate_answer(bad, CONFIG, item)
     with pytest.raises(BadInput, match=r"answer\.labeledImage: missing"):
         SEG.validate_answer({"labelMappings": MAPPINGS}, CONFIG, item)
+
+
+def test_mask_header_is_checked_before_decoding():
+    huge = seg_answer(mask_of())
+    huge["inputImageProperties"] = {"width": 9000, "height": 5000}
+    with pytest.raises(BadInput, match=r"the image is 9000x5000, more than the 40,000,000"):
+        SEG.validate_answer(huge, CONFIG, {"source-ref": "/not/here.png"})
+    buf = io.BytesIO()
+    Image.new("RGB", (40, 30), (255, 255, 255)).save(buf, format="JPEG")
+    jpeg = seg_answer(mask_of())
+    jpeg["labeledImage"]["pngImageData"] = base64.b64encode(buf.getvalue()).decode()
+    with pytest.raises(BadInput, match=r"pngImageData: a JPEG image, not a PNG"):
+        SEG.validate_answer(jpeg, CONFIG, {})
 
 
 def test_consolidation_pixel_vote_artifact_and_gt_shape():

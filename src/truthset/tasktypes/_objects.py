@@ -37,7 +37,12 @@ from truthset.tasktypes.base import (
 
 @dataclass(frozen=True)
 class ImageObjectsType:
-    """Base of the image object task types; subclasses fill the three hooks."""
+    """Base of the image object task types.
+
+    Subclasses fill the hooks: ``_validate`` (the quality/spatial validator),
+    ``_normalize`` (one stored object), ``_consolidator``, ``_from_annotation`` (for
+    ``initial_answer``) and ``_similarity`` (for ``agreement``).
+    """
 
     name: str
     output_type: str

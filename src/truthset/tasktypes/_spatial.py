@@ -12,13 +12,17 @@
 
 from __future__ import annotations
 
+import io
 import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
+from PIL import Image
+
 from truthset.errors import BadInput
 from truthset.media.info import UnreadableMedia, image_size
 from truthset.quality.spatial._common import unwrap_answer
+from truthset.quality.spatial.masks import _png_bytes
 from truthset.tasktypes.base import LabelConfig, WorkerAnswer
 
 # Bounds on one answer, so that a hostile or buggy client cannot make validation or
@@ -27,6 +31,8 @@ MAX_OBJECTS = 1000
 MAX_VERTICES = 1000
 # Pixels by which an answer's image size and geometry may exceed the image.
 SIZE_TOLERANCE = 1.0
+# Largest mask (semantic or instance segmentation) an answer may carry: 8K by 5K.
+MAX_MASK_PIXELS = 40_000_000
 
 T = TypeVar("T")
 
@@ -134,6 +140,30 @@ def number(value: Any) -> int | float:
     if isinstance(value, float) and value.is_integer():
         return int(value)
     return value
+
+
+def check_png_header(data: Any, size: tuple[int, int]) -> None:
+    """Check a mask PNG's size from its header before anything decodes its pixels, so
+    that an oversized (or decompression-bomb) PNG costs nothing."""
+    field = "answer.labeledImage.pngImageData"
+    if not isinstance(data, str):
+        raise BadInput(f"{field}: missing or not a base64 string")
+    if size[0] * size[1] > MAX_MASK_PIXELS:
+        raise BadInput(
+            f"{field}: the image is {size[0]}x{size[1]}, more than the"
+            f" {MAX_MASK_PIXELS:,} pixels a mask may have"
+        )
+    raw = checked(lambda: _png_bytes(data))
+    try:
+        with Image.open(io.BytesIO(raw)) as image:
+            width, height = image.size
+            kind = image.format
+    except Exception as exc:
+        raise BadInput(f"{field}: not a readable PNG ({exc})") from None
+    if kind != "PNG":
+        raise BadInput(f"{field}: a {kind} image, not a PNG")
+    if (width, height) != tuple(size):
+        raise BadInput(f"{field}: mask is {width}x{height}, the image is {size[0]}x{size[1]}")
 
 
 # -- consolidation ---------------------------------------------------------------------------

@@ -40,6 +40,7 @@ from truthset.quality.spatial.validate import validate_polygon_answer, validate_
 from truthset.tasktypes._objects import SIZE_TOLERANCE, ImageObjectsType
 from truthset.tasktypes._spatial import (
     MAX_OBJECTS,
+    check_png_header,
     check_vertex_counts,
     checked,
     initial_value_modified,
@@ -132,8 +133,8 @@ def _instance_png(
     """Check the instance PNG; return its base64 text."""
     image = payload.get("labeledImage")
     data = image.get("pngImageData") if isinstance(image, Mapping) else None
-    if not isinstance(data, str):
-        raise BadInput("answer.labeledImage.pngImageData: missing or not a base64 string")
+    check_png_header(data, size)
+    assert isinstance(data, str)
     colors: dict[int, int] = {}
     for i, inst in enumerate(instances):
         field = f"answer.instances[{i}]"
@@ -164,12 +165,6 @@ def _instance_png(
         raise
     except Exception as exc:
         raise BadInput(f"answer.labeledImage.pngImageData: not a readable PNG ({exc})") from None
-    height, width = rgba.shape[:2]
-    if (width, height) != size:
-        raise BadInput(
-            f"answer.labeledImage.pngImageData: mask is {width}x{height},"
-            f" the image is {size[0]}x{size[1]}"
-        )
     packed_px = (
         rgba[..., 0].astype(np.uint32) << 16 | rgba[..., 1].astype(np.uint32) << 8 | rgba[..., 2]
     )

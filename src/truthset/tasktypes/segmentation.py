@@ -38,6 +38,7 @@ from truthset.tasktypes._spatial import (
     adjustment_meta,
     agreed_image_size,
     check_job_settings,
+    check_png_header,
     checked,
     initial_value_modified,
     payload_of,
@@ -95,6 +96,8 @@ class SemanticSegmentationType:
             mappings = {}
         if not isinstance(mappings, dict):
             raise BadInput(f"answer.labelMappings: {mappings!r} is not an object")
+        image = payload.get("labeledImage")
+        check_png_header(image.get("pngImageData") if isinstance(image, dict) else None, size)
         candidate = {
             "labeledImage": payload.get("labeledImage"),
             "labelMappings": mappings,
