@@ -4,60 +4,16 @@ counts — with threads on SQLite and PostgreSQL, and with processes on SQLite."
 from __future__ import annotations
 
 import multiprocessing
-import random
 import threading
 from collections import Counter
 
-from sqlalchemy import select, text
+from sqlalchemy import text
 
-from truthset.config import load_settings
-from truthset.store.models import Job, User
-from truthset.work import service as work
-from truthset.workspace import Workspace, open_workspace
+from concurrency_support import process_main, worker_loop
+from truthset.workspace import Workspace
 
 N_ITEMS = 60
 WPI = 3
-
-
-def worker_loop(ws: Workspace, worker: str, errors: list[str], seed: int) -> int:
-    """Label until no work is left; sometimes decline or release; retry some submits."""
-    rng = random.Random(seed)
-    done = 0
-    idle = 0
-    while idle < 3:
-        try:
-            with ws.db.session_scope() as s:
-                job = s.scalar(select(Job).where(Job.name == "job"))
-                user = s.scalar(select(User).where(User.name == worker))
-                t = work.lease_next_task(s, job, user)
-                s.expunge(user)
-        except Exception as exc:  # any error is a test failure, reported below
-            errors.append(f"lease {worker}: {exc!r}")
-            return done
-        if t is None:
-            idle += 1
-            continue
-        idle = 0
-        roll = rng.random()
-        try:
-            with ws.db.session_scope(durable=True) as s:
-                if roll < 0.05:
-                    work.release(s, t.assignment_id, user)
-                    continue
-                key = f"{worker}-{t.assignment_id}"
-                label = rng.choice(["pos", "neg"])
-                first = work.submit_answer(s, t.assignment_id, user, {"label": label},
-                                           client_key=key)
-            if roll > 0.9:  # a retried submit must change nothing
-                with ws.db.session_scope(durable=True) as s:
-                    again = work.submit_answer(s, t.assignment_id, user, {"label": label},
-                                               client_key=key)
-                if again.answer_id != first.answer_id or not again.replayed:
-                    errors.append(f"retry of {key} created a new answer")
-            done += 1
-        except Exception as exc:
-            errors.append(f"submit {worker}: {exc!r}")
-    return done
 
 
 def check_invariants(ws: Workspace, n_items: int, wpi: int) -> None:
@@ -65,8 +21,10 @@ def check_invariants(ws: Workspace, n_items: int, wpi: int) -> None:
         pairs = s.execute(text("SELECT task_id, worker_id FROM assignments")).all()
         assert len(pairs) == len(set(pairs)), "a worker was given the same task twice"
         per_task = Counter(
-            r[0] for r in s.execute(text("SELECT task_id FROM answers WHERE excluded = :f"),
-                                    {"f": False})
+            r[0]
+            for r in s.execute(
+                text("SELECT task_id FROM answers WHERE excluded = :f"), {"f": False}
+            )
         )
         assert len(per_task) == n_items
         assert set(per_task.values()) == {wpi}, f"answers per task: {Counter(per_task.values())}"
@@ -85,8 +43,9 @@ def check_invariants(ws: Workspace, n_items: int, wpi: int) -> None:
 
 def run_threads(ws: Workspace, workers: list[str]) -> list[str]:
     errors: list[str] = []
-    threads = [threading.Thread(target=worker_loop, args=(ws, w, errors, i))
-               for i, w in enumerate(workers)]
+    threads = [
+        threading.Thread(target=worker_loop, args=(ws, w, errors, i)) for i, w in enumerate(workers)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -102,19 +61,6 @@ def test_threads_on_both_stores(any_ws, setup_factory):
     check_invariants(any_ws, N_ITEMS, WPI)
 
 
-def _process_main(data_dir: str, database_url: str, workers: list[str], seed: int,
-                  out: multiprocessing.Queue) -> None:  # type: ignore[type-arg]
-    ws = open_workspace(load_settings(data_dir, database_url))
-    errors: list[str] = []
-    threads = [threading.Thread(target=worker_loop, args=(ws, w, errors, seed + i))
-               for i, w in enumerate(workers)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    out.put(errors)
-
-
 def test_processes_on_sqlite(ws, setup_factory):
     """Separate processes share the SQLite file: BEGIN IMMEDIATE keeps leases atomic."""
     setup = setup_factory(ws, n_items=N_ITEMS, n_workers=12)
@@ -122,9 +68,13 @@ def test_processes_on_sqlite(ws, setup_factory):
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
     groups = [setup.worker_names[i::4] for i in range(4)]
-    procs = [ctx.Process(target=_process_main,
-                         args=(str(ws.settings.data_dir), ws.settings.database_url, g, i * 100, out))
-             for i, g in enumerate(groups)]
+    procs = [
+        ctx.Process(
+            target=process_main,
+            args=(str(ws.settings.data_dir), ws.settings.database_url, g, i * 100, out),
+        )
+        for i, g in enumerate(groups)
+    ]
     for p in procs:
         p.start()
     errors = [e for _ in procs for e in out.get(timeout=180)]

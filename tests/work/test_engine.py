@@ -52,8 +52,12 @@ def test_started_items_come_first_then_priority_then_import_order(any_ws, setup_
     setup = setup_factory(any_ws, n_items=4, n_workers=2)
     setup.job(workers_per_item=2)
     with any_ws.db.session_scope() as s:
-        s.execute(text("UPDATE tasks SET priority = 5 WHERE item_id = "
-                       "(SELECT id FROM items WHERE external_id = 'item-00002')"))
+        s.execute(
+            text(
+                "UPDATE tasks SET priority = 5 WHERE item_id = "
+                "(SELECT id FROM items WHERE external_id = 'item-00002')"
+            )
+        )
     first = lease(any_ws, setup, "job", "w00")
     assert first.item_external_id == "item-00002"  # highest priority score
     second = lease(any_ws, setup, "job", "w01")
@@ -186,8 +190,13 @@ def test_max_human_labeled_stops_new_work(any_ws, setup_factory):
     assert lease(any_ws, setup, "job", "w00") is None
     with any_ws.db.session_scope(write=False) as s:
         assert s.execute(text("SELECT state FROM jobs")).scalar_one() == "completed"
-    assert job_counters(any_ws) == {"total": 5, "human_labeled": 2, "machine_labeled": 0,
-                                    "failed": 0, "unlabeled": 3}
+    assert job_counters(any_ws) == {
+        "total": 5,
+        "human_labeled": 2,
+        "machine_labeled": 0,
+        "failed": 0,
+        "unlabeled": 3,
+    }
 
 
 def test_stop_and_resume(any_ws, setup_factory):

@@ -19,17 +19,37 @@ def app_from_env() -> FastAPI:
     return create_app(ws, run_executor=os.environ.get("TRUTHSET_EMBEDDED_RUNS", "1") != "0")
 
 
-def run_server(*, host: str, port: int, workers: int, data_dir: str | None,
-               database_url: str | None, log_level: str = "warning") -> None:
+def run_server(
+    *,
+    host: str,
+    port: int,
+    workers: int,
+    data_dir: str | None,
+    database_url: str | None,
+    log_level: str = "warning",
+) -> None:
     settings = load_settings(data_dir, database_url)
     if workers <= 1:
         ws = open_workspace(settings)
-        uvicorn.run(create_app(ws), host=host, port=port, log_level=log_level,
-                    access_log=False, timeout_graceful_shutdown=5)
+        uvicorn.run(
+            create_app(ws),
+            host=host,
+            port=port,
+            log_level=log_level,
+            access_log=False,
+            timeout_graceful_shutdown=5,
+        )
         return
     # Migrate once before the processes start, then let each open its own workspace.
     open_workspace(settings).close()
     os.environ["TRUTHSET_DATA_DIR"] = str(settings.data_dir)
     os.environ["TRUTHSET_DATABASE_URL"] = settings.database_url
-    uvicorn.run("truthset.api.server:app_from_env", factory=True, host=host, port=port,
-                workers=workers, log_level=log_level, access_log=False)
+    uvicorn.run(
+        "truthset.api.server:app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        access_log=False,
+    )

@@ -22,8 +22,9 @@ def user_add(
     name: str,
     role: Annotated[str, typer.Option(help="admin, requester, reviewer or worker")] = "worker",
     team: Annotated[list[str] | None, typer.Option(help="team (created if missing)")] = None,
-    password: Annotated[str | None, typer.Option(
-        help="password for the browser; omit for token-only accounts")] = None,
+    password: Annotated[
+        str | None, typer.Option(help="password for the browser; omit for token-only accounts")
+    ] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -35,8 +36,12 @@ def user_add(
 
 @users.command("token")
 @handle_errors
-def user_token(name: str, label: Annotated[str | None, typer.Option("--name")] = None,
-               data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+def user_token(
+    name: str,
+    label: Annotated[str | None, typer.Option("--name")] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
     """Issue an API token (printed once; only its hash is stored)."""
     ws = workspace(data_dir, database_url)
     with ws.db.session_scope() as session:
@@ -45,8 +50,12 @@ def user_token(name: str, label: Annotated[str | None, typer.Option("--name")] =
 
 @users.command("password")
 @handle_errors
-def user_password(name: str, password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
-                  data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+def user_password(
+    name: str,
+    password: Annotated[str, typer.Option(prompt=True, hide_input=True)],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
     ws = workspace(data_dir, database_url)
     with ws.db.session_scope() as session:
         service.set_password(session, service.get_user(session, name), password)
@@ -74,8 +83,9 @@ def team_add(name: str, data_dir: DataDir = None, database_url: DatabaseUrl = No
 
 @teams.command("member")
 @handle_errors
-def team_member(team: str, user: str, data_dir: DataDir = None,
-                database_url: DatabaseUrl = None) -> None:
+def team_member(
+    team: str, user: str, data_dir: DataDir = None, database_url: DatabaseUrl = None
+) -> None:
     ws = workspace(data_dir, database_url)
     with ws.db.session_scope() as session:
         service.add_member(session, team, service.get_user(session, user))
@@ -97,8 +107,10 @@ def run_list(limit: int = 20, data_dir: DataDir = None, database_url: DatabaseUr
     with ws.db.session_scope(write=False) as session:
         for r in runs_service.list_runs(session, limit=limit):
             ts = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(r.created_at))
-            typer.echo(f"{r.id:6} {r.kind:12} {r.state:10} {ts} "
-                       f"{_bar(r.progress_done, r.progress_total)} {r.error or ''}")
+            typer.echo(
+                f"{r.id:6} {r.kind:12} {r.state:10} {ts} "
+                f"{_bar(r.progress_done, r.progress_total)} {r.error or ''}"
+            )
 
 
 @runs.command("show")

@@ -16,20 +16,27 @@ from truthset.workspace import Workspace, open_workspace
 
 DataDir = Annotated[
     str | None,
-    typer.Option("--data-dir", envvar="TRUTHSET_DATA_DIR",
-                 help="Data directory (SQLite file, media, exports). Default ./truthset-data"),
+    typer.Option(
+        "--data-dir",
+        envvar="TRUTHSET_DATA_DIR",
+        help="Data directory (SQLite file, media, exports). Default ./truthset-data",
+    ),
 ]
 DatabaseUrl = Annotated[
     str | None,
-    typer.Option("--database-url", envvar="TRUTHSET_DATABASE_URL",
-                 help="SQLAlchemy URL; default the SQLite file in the data directory"),
+    typer.Option(
+        "--database-url",
+        envvar="TRUTHSET_DATABASE_URL",
+        help="SQLAlchemy URL; default the SQLite file in the data directory",
+    ),
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def workspace(data_dir: str | None, database_url: str | None,
-              allowed_roots: list[str] | None = None) -> Workspace:
+def workspace(
+    data_dir: str | None, database_url: str | None, allowed_roots: list[str] | None = None
+) -> Workspace:
     return open_workspace(load_settings(data_dir, database_url, allowed_roots))
 
 

@@ -28,8 +28,10 @@ def import_cmd(
     id_key: Annotated[str, typer.Option(help="manifest key that holds the item id")] = "id",
     skip_invalid: Annotated[bool, typer.Option(help="import good lines, report bad ones")] = False,
     report: Annotated[Path | None, typer.Option(help="where to write the bad lines")] = None,
-    allow_root: Annotated[list[str] | None, typer.Option(
-        help="extra folder or s3://bucket[/prefix] that source-refs may point into")] = None,
+    allow_root: Annotated[
+        list[str] | None,
+        typer.Option(help="extra folder or s3://bucket[/prefix] that source-refs may point into"),
+    ] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -39,9 +41,15 @@ def import_cmd(
         report = Path(f"{name}-import-errors-{time.strftime('%Y%m%dT%H%M%S')}.jsonl")
     with ws.db.session_scope() as session:
         result = import_source(
-            session, name, source, allowed_roots=ws.allowed_roots, id_key=id_key,
-            skip_invalid=skip_invalid, report_path=report,
-            endpoint_url=ws.settings.s3_endpoint_url, progress=stderr_progress("lines"),
+            session,
+            name,
+            source,
+            allowed_roots=ws.allowed_roots,
+            id_key=id_key,
+            skip_invalid=skip_invalid,
+            report_path=report,
+            endpoint_url=ws.settings.s3_endpoint_url,
+            progress=stderr_progress("lines"),
         )
     r = result.as_dict()
     typer.echo(
@@ -64,10 +72,16 @@ def list_cmd(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None
 
 @app.command("show")
 @handle_errors
-def show_cmd(name: str, limit: int = 10, data_dir: DataDir = None,
-             database_url: DatabaseUrl = None) -> None:
+def show_cmd(
+    name: str, limit: int = 10, data_dir: DataDir = None, database_url: DatabaseUrl = None
+) -> None:
     ws = workspace(data_dir, database_url)
     with ws.db.session_scope(write=False) as session:
         ds = service.get_dataset(session, name)
-        echo_json({"name": ds.name, "version": ds.version,
-                   "items": service.list_items(session, ds, limit=limit)})
+        echo_json(
+            {
+                "name": ds.name,
+                "version": ds.version,
+                "items": service.list_items(session, ds, limit=limit),
+            }
+        )

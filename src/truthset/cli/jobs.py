@@ -46,13 +46,20 @@ def create_cmd(
 ) -> None:
     """Create a labeling job over a dataset or another job's output."""
     spec = service.JobSpec(
-        name=name, task_type=task_type, label_config=_read_json(labels, "labels"),
-        dataset=dataset, input_job=input_job, workers_per_item=workers_per_item,
+        name=name,
+        task_type=task_type,
+        label_config=_read_json(labels, "labels"),
+        dataset=dataset,
+        input_job=input_job,
+        workers_per_item=workers_per_item,
         teams=team or [],
         instructions=instructions.read_text(encoding="utf-8") if instructions else "",
-        task_time_limit=task_time_limit, task_availability=task_availability,
-        max_concurrent_tasks=max_concurrent_tasks, max_human_labeled=max_human_labeled,
-        max_percentage_labeled=max_percentage_labeled, label_attribute=label_attribute,
+        task_time_limit=task_time_limit,
+        task_availability=task_availability,
+        max_concurrent_tasks=max_concurrent_tasks,
+        max_human_labeled=max_human_labeled,
+        max_percentage_labeled=max_percentage_labeled,
+        label_attribute=label_attribute,
         settings=_read_json(settings, "settings") if settings else {},
     )
     ws = workspace(data_dir, database_url)
@@ -107,8 +114,12 @@ def resume_cmd(name: str, data_dir: DataDir = None, database_url: DatabaseUrl = 
 
 @app.command("delete")
 @handle_errors
-def delete_cmd(name: str, yes: Annotated[bool, typer.Option("--yes")] = False,
-               data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+def delete_cmd(
+    name: str,
+    yes: Annotated[bool, typer.Option("--yes")] = False,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
     if not yes:
         typer.confirm(f"delete job {name} with all its answers and labels?", abort=True)
     ws = workspace(data_dir, database_url)
@@ -119,12 +130,18 @@ def delete_cmd(name: str, yes: Annotated[bool, typer.Option("--yes")] = False,
 
 @app.command("activity")
 @handle_errors
-def activity_cmd(name: str, worker: str | None = None, limit: int = 1000,
-                 data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+def activity_cmd(
+    name: str,
+    worker: str | None = None,
+    limit: int = 1000,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
     """The worker activity log: accept, submit, decline, release, expire."""
     ws = workspace(data_dir, database_url)
     with ws.db.session_scope(write=False) as session:
-        for ev in views.activity(session, service.get_job(session, name), worker=worker,
-                                 limit=limit, offset=0):
+        for ev in views.activity(
+            session, service.get_job(session, name), worker=worker, limit=limit, offset=0
+        ):
             ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ev["at"]))
             typer.echo(f"{ts} {ev['event']:8} {ev['worker']:20} {ev['item']}")

@@ -36,8 +36,14 @@ def serve(
     """Start the API and web server."""
     from truthset.api.server import run_server
 
-    run_server(host=host, port=port, workers=workers, data_dir=data_dir,
-               database_url=database_url, log_level=log_level)
+    run_server(
+        host=host,
+        port=port,
+        workers=workers,
+        data_dir=data_dir,
+        database_url=database_url,
+        log_level=log_level,
+    )
 
 
 @app.command()
@@ -64,8 +70,14 @@ def demo(
         return
     from truthset.api.server import run_server
 
-    run_server(host=host, port=port, workers=1, data_dir=str(ws.settings.data_dir),
-               database_url=database_url, log_level="warning")
+    run_server(
+        host=host,
+        port=port,
+        workers=1,
+        data_dir=str(ws.settings.data_dir),
+        database_url=database_url,
+        log_level="warning",
+    )
 
 
 @app.command()
@@ -83,7 +95,7 @@ def worker(
 
     ws = workspace(data_dir, database_url)
     with ws.db.session_scope() as session:
-        recover_interrupted(session)
+        recover_interrupted(session, data_dir=ws.settings.data_dir)
     while True:
         n = run_pending(ws.db, ws.settings)
         if once:
@@ -105,7 +117,9 @@ def migrate(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
 @handle_errors
 def export_cmd(
     job: str,
-    format: Annotated[str, typer.Option(help="groundtruth, coco, yolo, voc, conll, ...")] = "groundtruth",
+    format: Annotated[
+        str, typer.Option(help="groundtruth, coco, yolo, voc, conll, ...")
+    ] = "groundtruth",
     out: Annotated[str | None, typer.Option(help="file path or s3://bucket/key")] = None,
     labeled_only: bool = False,
     data_dir: DataDir = None,
@@ -119,8 +133,11 @@ def export_cmd(
     if out and not out.startswith("s3://"):
         out = os.path.abspath(out)
     with ws.db.session_scope() as session:
-        run = runs_service.enqueue(session, "export", {"job": job, "format": format, "out": out,
-                                                       "labeled_only": labeled_only})
+        run = runs_service.enqueue(
+            session,
+            "export",
+            {"job": job, "format": format, "out": out, "labeled_only": labeled_only},
+        )
         run_id = run.id
         runs_service.claim_next_specific(session, run_id, runs_service.owner_name())
     execute_run(ws.db, ws.settings, run_id)
@@ -129,8 +146,11 @@ def export_cmd(
     if result["state"] != "succeeded":
         typer.echo(f"error: export failed: {result['error']}", err=True)
         raise typer.Exit(2)
-    typer.echo(f"wrote {result['result']['lines']:,} lines to {result['result']['out']} "
-               f"in {result['result']['seconds']} s", err=True)
+    typer.echo(
+        f"wrote {result['result']['lines']:,} lines to {result['result']['out']} "
+        f"in {result['result']['seconds']} s",
+        err=True,
+    )
     echo_json(result["result"])
 
 

@@ -188,7 +188,7 @@ def import_records(
     lines = 0
     rows: list[tuple[Any, ...]] = []
     line_nos: list[int] = []
-    report = open(report_path, "wb") if (report_path and skip_invalid) else None
+    report = open(report_path, "wb") if (report_path and skip_invalid) else None  # noqa: SIM115
     try:
         for rec in records:
             if rec.text is not None and not rec.text.strip():

@@ -36,8 +36,20 @@ def _write_photos(folder: Path) -> int:
     try:
         from skimage import data as skdata
 
-        for name in ("astronaut", "coffee", "chelsea", "camera", "rocket", "cat", "coins",
-                     "horse", "hubble_deep_field", "immunohistochemistry", "moon", "page"):
+        for name in (
+            "astronaut",
+            "coffee",
+            "chelsea",
+            "camera",
+            "rocket",
+            "cat",
+            "coins",
+            "horse",
+            "hubble_deep_field",
+            "immunohistochemistry",
+            "moon",
+            "page",
+        ):
             try:
                 arrays[name] = getattr(skdata, name)()
             except Exception:  # an image that would need a download is skipped
@@ -73,34 +85,44 @@ def seed_demo(ws: Workspace) -> list[tuple[str, str, str]]:
             tweets = resources.files("truthset.demo") / "data" / "weather-tweets.jsonl"
             with resources.as_file(tweets) as path:
                 import_source(session, "weather-tweets", str(path), allowed_roots=[])
-            create_job(session, JobSpec(
-                name="weather-sentiment",
-                task_type="text-classification",
-                label_config={"document-version": "2018-11-28",
-                              "labels": [{"label": x} for x in WEATHER_LABELS]},
-                dataset="weather-tweets",
-                workers_per_item=3,
-                teams=[TEAM],
-                instructions=(
-                    "# Weather sentiment\n\nWhat does the author of the tweet feel about the "
-                    "weather?\n\n- **Positive**: *\"Sun is out, finally!\"*\n- **Negative**: "
-                    "*\"Another day of rain...\"*\n- Pick *not related* when the tweet is not "
-                    "about the weather at all.\n"
+            create_job(
+                session,
+                JobSpec(
+                    name="weather-sentiment",
+                    task_type="text-classification",
+                    label_config={
+                        "document-version": "2018-11-28",
+                        "labels": [{"label": x} for x in WEATHER_LABELS],
+                    },
+                    dataset="weather-tweets",
+                    workers_per_item=3,
+                    teams=[TEAM],
+                    instructions=(
+                        "# Weather sentiment\n\nWhat does the author of the tweet feel about the "
+                        'weather?\n\n- **Positive**: *"Sun is out, finally!"*\n- **Negative**: '
+                        '*"Another day of rain..."*\n- Pick *not related* when the tweet is not '
+                        "about the weather at all.\n"
+                    ),
+                    settings={"short_instructions": "How does the author feel about the weather?"},
                 ),
-                settings={"short_instructions": "How does the author feel about the weather?"},
-            ))
+            )
         if session.scalar(select(Job.id).where(Job.name == "photo-topics")) is None:
             folder = ws.settings.media_dir / "demo-photos"
             _write_photos(folder)
             import_source(session, "sample-photos", str(folder), allowed_roots=ws.allowed_roots)
-            create_job(session, JobSpec(
-                name="photo-topics",
-                task_type="image-classification",
-                label_config={"document-version": "2018-11-28",
-                              "labels": [{"label": x} for x in PHOTO_LABELS]},
-                dataset="sample-photos",
-                workers_per_item=1,
-                teams=[TEAM],
-                instructions="# Photo topics\n\nChoose what the photo mostly shows.\n",
-            ))
+            create_job(
+                session,
+                JobSpec(
+                    name="photo-topics",
+                    task_type="image-classification",
+                    label_config={
+                        "document-version": "2018-11-28",
+                        "labels": [{"label": x} for x in PHOTO_LABELS],
+                    },
+                    dataset="sample-photos",
+                    workers_per_item=1,
+                    teams=[TEAM],
+                    instructions="# Photo topics\n\nChoose what the photo mostly shows.\n",
+                ),
+            )
     return logins

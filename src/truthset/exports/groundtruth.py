@@ -122,7 +122,7 @@ def iter_output_lines(
             return
         last_pos = rows[-1][0]
         ancestors = {j.id: _label_rows(session, j, [r[1] for r in rows]) for j in chain[:-1]}
-        for pos_, item_id, data, *label in rows:
+        for _pos, item_id, data, *label in rows:
             own = _attrs_for(job, types[job.id], tuple(label), now)
             if labeled_only and (own is None or job.label_attribute not in own):
                 continue

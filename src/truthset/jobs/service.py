@@ -164,7 +164,8 @@ def add_tasks(session: Session, job: Job, *, now: float | None = None) -> int:
             "SELECT :j, it.item_id, 'open', it.position, 0, 0, 0.0, :n, 0, 0, 0, :now "
             "FROM tasks it WHERE it.job_id = :ij "
             + cond
-            + " AND NOT EXISTS (SELECT 1 FROM tasks t2 WHERE t2.job_id = :j AND t2.item_id = it.item_id)"
+            + " AND NOT EXISTS (SELECT 1 FROM tasks t2 "
+            "WHERE t2.job_id = :j AND t2.item_id = it.item_id)"
         )
         params["ij"] = input_job.id
     else:

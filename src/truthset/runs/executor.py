@@ -9,6 +9,7 @@ not change with who executes it.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 import traceback
@@ -28,7 +29,13 @@ HEARTBEAT_INTERVAL = 5.0
 
 
 class RunContext:
-    """What a run function gets: the database, the settings, and a progress reporter."""
+    """What a run function gets: the database, the settings, and a progress reporter.
+
+    Progress goes to a small file beside the data (always) and to the database (on
+    PostgreSQL). On SQLite a run's own write transaction (an import) holds the single write
+    lock, so progress cannot go through the database until it ends; the file is what the
+    API reads for a running run there, and its mtime is the run's heartbeat.
+    """
 
     def __init__(self, db: Database, settings: Settings, run_id: int):
         self.db = db
@@ -36,6 +43,8 @@ class RunContext:
         self.run_id = run_id
         self._last = 0.0
         self._total: int | None = None
+        self.progress_file = service.progress_path(settings.data_dir, run_id)
+        self.progress_file.parent.mkdir(parents=True, exist_ok=True)
 
     def progress(
         self,
@@ -51,8 +60,23 @@ class RunContext:
         if not force and now - self._last < 0.5:
             return
         self._last = now
-        with self.db.session_scope() as session:
-            service.set_progress(session, self.run_id, done, self._total, message, now=now)
+        service.write_progress_file(self.progress_file, done, self._total, message, now)
+        if not self.db.is_sqlite:
+            with self.db.session_scope() as session:
+                service.set_progress(session, self.run_id, done, self._total, message, now=now)
+
+    def beat(self) -> None:
+        now = time.time()
+        try:
+            os.utime(self.progress_file, (now, now))
+        except FileNotFoundError:
+            service.write_progress_file(self.progress_file, 0, self._total, None, now)
+        if not self.db.is_sqlite:
+            with self.db.session_scope() as session:
+                session.execute(
+                    text("UPDATE runs SET heartbeat_at = :n WHERE id = :i"),
+                    {"n": now, "i": self.run_id},
+                )
 
 
 def execute_run(db: Database, settings: Settings, run_id: int) -> None:
@@ -62,16 +86,13 @@ def execute_run(db: Database, settings: Settings, run_id: int) -> None:
         assert run is not None
         kind, params = run.kind, dict(run.params)
     ctx = RunContext(db, settings, run_id)
+    ctx.beat()
     stop = threading.Event()
 
     def beat() -> None:
         while not stop.wait(HEARTBEAT_INTERVAL):
             try:
-                with db.session_scope() as s:
-                    s.execute(
-                        text("UPDATE runs SET heartbeat_at = :n WHERE id = :i"),
-                        {"n": time.time(), "i": run_id},
-                    )
+                ctx.beat()
             except Exception:  # pragma: no cover - the next beat retries
                 log.exception("run %s heartbeat failed", run_id)
 
@@ -88,8 +109,12 @@ def execute_run(db: Database, settings: Settings, run_id: int) -> None:
     finally:
         stop.set()
         beater.join()
+    last = service.read_progress_file(ctx.progress_file)
     with db.session_scope() as session:
+        if last is not None:
+            service.set_progress(session, run_id, last["done"], last["total"], last["message"])
         service.finish(session, run_id, result=result, error=error)
+    ctx.progress_file.unlink(missing_ok=True)
 
 
 def run_pending(
@@ -123,7 +148,7 @@ class EmbeddedExecutor:
 
     def start(self) -> None:
         with self.db.session_scope() as session:
-            recovered = service.recover_interrupted(session)
+            recovered = service.recover_interrupted(session, data_dir=self.settings.data_dir)
         if recovered:
             log.warning("runs interrupted by a previous stop were recovered: %s", recovered)
         self._thread = threading.Thread(target=self._loop, name="truthset-runs", daemon=True)

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
 
-from truthset.api.deps import ReadSession, StaffUser, WriteSession
+from truthset.api.deps import ReadSession, StaffUser, WriteSession, get_workspace
 from truthset.errors import NotFound
 from truthset.runs import service
 
@@ -26,8 +26,11 @@ def list_runs(
 
 
 @router.get("/runs/{run_id}")
-def get_run(run_id: int, _user: StaffUser, session: ReadSession) -> dict[str, Any]:
-    return service.run_as_dict(service.get_run(session, run_id))
+def get_run(
+    run_id: int, request: Request, _user: StaffUser, session: ReadSession
+) -> dict[str, Any]:
+    data_dir = get_workspace(request).settings.data_dir
+    return service.run_as_dict(service.get_run(session, run_id), data_dir)
 
 
 @router.post("/runs/{run_id}/cancel")

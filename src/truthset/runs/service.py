@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import socket
 import time
+from pathlib import Path
 from typing import Any
 
+import orjson
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -17,6 +19,27 @@ from truthset.store.models import Run
 # A running run whose heartbeat is older than this is considered interrupted.
 STALE_AFTER = 30.0
 MAX_ATTEMPTS = 3
+
+
+def progress_path(data_dir: Path, run_id: int) -> Path:
+    return data_dir / "runs" / f"{run_id}.progress.json"
+
+
+def write_progress_file(
+    path: Path, done: int, total: int | None, message: str | None, now: float
+) -> None:
+    tmp = path.with_suffix(".tmp")
+    tmp.write_bytes(orjson.dumps({"done": done, "total": total, "message": message, "at": now}))
+    os.replace(tmp, path)
+
+
+def read_progress_file(path: Path) -> dict[str, Any] | None:
+    try:
+        data = orjson.loads(path.read_bytes())
+        data["mtime"] = path.stat().st_mtime
+        return data  # type: ignore[no-any-return]
+    except (FileNotFoundError, orjson.JSONDecodeError):
+        return None
 
 
 def owner_name() -> str:
@@ -74,8 +97,8 @@ def claim_next(session: Session, owner: str, *, now: float | None = None) -> int
         return None
     updated = session.execute(
         text(
-            "UPDATE runs SET state = 'running', owner = :o, started_at = :now, heartbeat_at = :now, "
-            "attempts = attempts + 1 WHERE id = :id AND state = 'queued'"
+            "UPDATE runs SET state = 'running', owner = :o, started_at = :now, "
+            "heartbeat_at = :now, attempts = attempts + 1 WHERE id = :id AND state = 'queued'"
         ),
         {"o": owner, "now": now, "id": run_id},
     )
@@ -137,7 +160,11 @@ def cancel(session: Session, run: Run) -> None:
 
 
 def recover_interrupted(
-    session: Session, *, now: float | None = None, stale_after: float = STALE_AFTER
+    session: Session,
+    *,
+    data_dir: Path | None = None,
+    now: float | None = None,
+    stale_after: float = STALE_AFTER,
 ) -> list[int]:
     """Runs left 'running' by a process that died: start resumable ones again, fail the
     others with the reason. Nothing is silently lost."""
@@ -151,6 +178,10 @@ def recover_interrupted(
     ).all()
     touched = []
     for run_id, kind, attempts in rows:
+        if data_dir is not None:
+            beat = read_progress_file(progress_path(data_dir, run_id))
+            if beat is not None and beat["mtime"] >= now - stale_after:
+                continue  # alive: its heartbeat is in the progress file (SQLite)
         try:
             resumable = get_run_kind(kind).resumable
         except BadInput:
@@ -177,15 +208,21 @@ def recover_interrupted(
     return touched
 
 
-def run_as_dict(run: Run) -> dict[str, Any]:
+def run_as_dict(run: Run, data_dir: Path | None = None) -> dict[str, Any]:
+    done, total, message = run.progress_done, run.progress_total, run.message
+    if run.state == "running" and data_dir is not None:
+        live = read_progress_file(progress_path(data_dir, run.id))
+        if live is not None:
+            done, total = live["done"], live["total"] if live["total"] is not None else total
+            message = live["message"] or message
     return {
         "id": run.id,
         "kind": run.kind,
         "state": run.state,
         "params": run.params,
         "job_id": run.job_id,
-        "progress": {"done": run.progress_done, "total": run.progress_total},
-        "message": run.message,
+        "progress": {"done": done, "total": total},
+        "message": message,
         "result": run.result,
         "error": run.error,
         "attempts": run.attempts,
@@ -195,14 +232,15 @@ def run_as_dict(run: Run) -> dict[str, Any]:
     }
 
 
-def claim_next_specific(session: Session, run_id: int, owner: str, *,
-                        now: float | None = None) -> None:
+def claim_next_specific(
+    session: Session, run_id: int, owner: str, *, now: float | None = None
+) -> None:
     """Claim one given queued run (the CLI runs its own runs in the foreground)."""
     now = time.time() if now is None else now
     updated = session.execute(
         text(
-            "UPDATE runs SET state = 'running', owner = :o, started_at = :now, heartbeat_at = :now, "
-            "attempts = attempts + 1 WHERE id = :id AND state = 'queued'"
+            "UPDATE runs SET state = 'running', owner = :o, started_at = :now, "
+            "heartbeat_at = :now, attempts = attempts + 1 WHERE id = :id AND state = 'queued'"
         ),
         {"o": owner, "now": now, "id": run_id},
     )

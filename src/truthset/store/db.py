@@ -11,6 +11,7 @@ error and rolls back otherwise; services only ``flush()``.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,10 +34,12 @@ class Database:
         self.url = url
         self.is_sqlite = url.startswith("sqlite")
         self._write_lock = threading.Lock()
+        self._wal_sync: GroupSync | None = None
         if self.is_sqlite:
             path = url.split("///", 1)[1] if "///" in url else ""
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
+                self._wal_sync = GroupSync(Path(path + "-wal"))
             self.engine = create_engine(
                 url,
                 echo=echo,
@@ -83,10 +86,6 @@ class Database:
             if opts.get(WRITE):
                 lock.acquire()
                 try:
-                    # FULL makes this commit (and the WAL before it) reach the disk before
-                    # the caller is told it succeeded; leases can use the cheaper NORMAL.
-                    sync = "FULL" if opts.get(DURABLE) else "NORMAL"
-                    conn.exec_driver_sql(f"PRAGMA synchronous={sync}")
                     conn.exec_driver_sql("BEGIN IMMEDIATE")
                 except BaseException:
                     lock.release()
@@ -110,7 +109,12 @@ class Database:
 
     @contextmanager
     def session_scope(self, *, write: bool = True, durable: bool = False) -> Iterator[Session]:
-        """A session whose transaction commits at the end of the block, or rolls back."""
+        """A session whose transaction commits at the end of the block, or rolls back.
+
+        With ``durable`` the block returns only once the commit is on disk. On SQLite that
+        is one fsync of the WAL shared by every commit that is waiting for one (group
+        commit): a commit costs ~6 ms of fsync here, so syncing each on its own would cap
+        the store near 150 durable commits a second."""
         session = self.new_session(write=write, durable=durable)
         try:
             yield session
@@ -120,9 +124,56 @@ class Database:
             raise
         finally:
             session.close()
+        if durable and self._wal_sync is not None:
+            self._wal_sync.sync()
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class GroupSync:
+    """fsync of the SQLite WAL file, shared by all threads that committed before it began.
+
+    In WAL mode (synchronous=NORMAL) a commit is durable once the WAL file is on disk;
+    checkpoints sync the WAL before copying it into the database file. A caller commits,
+    then calls `sync()`: it either starts an fsync that covers its commit or waits for one
+    that does. fsync acts on the file, so this also covers other processes' commits."""
+
+    def __init__(self, wal_path: Path):
+        self.wal_path = wal_path
+        self._cond = threading.Condition()
+        self._requested = 0
+        self._synced = 0
+        self._syncing = False
+
+    def sync(self) -> None:
+        with self._cond:
+            self._requested += 1
+            ticket = self._requested
+            while self._synced < ticket:
+                if self._syncing:
+                    self._cond.wait()
+                    continue
+                self._syncing = True
+                covered = self._requested
+                self._cond.release()
+                try:
+                    self._fsync()
+                finally:
+                    self._cond.acquire()
+                    self._syncing = False
+                    self._synced = max(self._synced, covered)
+                    self._cond.notify_all()
+
+    def _fsync(self) -> None:
+        try:
+            fd = os.open(self.wal_path, os.O_RDONLY)
+        except FileNotFoundError:
+            return  # no WAL yet: nothing was written through it
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def nullpool_engine(url: str) -> Engine:

@@ -56,11 +56,15 @@ def write_label(
         "now": now,
         "art": result.artifact,
     }
-    session.execute(text("DELETE FROM labels WHERE task_id = :t"), {"t": task_id})
     session.execute(
         text(
             "INSERT INTO labels (task_id, job_id, value, meta, confidence, human, reviewed, "
-            "method, created_at, artifact) VALUES (:t, :j, :v, :m, :c, :h, :r, :method, :now, :art)"
+            "method, created_at, artifact) "
+            "VALUES (:t, :j, :v, :m, :c, :h, :r, :method, :now, :art) "
+            "ON CONFLICT (task_id) DO UPDATE SET value = excluded.value, meta = excluded.meta, "
+            "confidence = excluded.confidence, human = excluded.human, "
+            "reviewed = excluded.reviewed, method = excluded.method, "
+            "created_at = excluded.created_at, artifact = excluded.artifact"
         ),
         params,
     )
@@ -81,6 +85,11 @@ def consolidate_task(session: Session, job: Job, task_id: int, *, now: float | N
         text("UPDATE tasks SET status = 'complete', updated_at = :now WHERE id = :t"),
         {"now": now, "t": task_id},
     )
-    session.execute(text("UPDATE jobs SET in_flight = in_flight - 1 WHERE id = :j"), {"j": job.id})
-    jobs_service.refresh_state(session, job.id, now=now)
+    in_flight = session.execute(
+        text("UPDATE jobs SET in_flight = in_flight - 1 WHERE id = :j RETURNING in_flight"),
+        {"j": job.id},
+    ).scalar_one()
+    # While tasks are in flight the job cannot be done, unless a stopping condition is set.
+    if in_flight <= 0 or job.max_human_labeled is not None or job.max_percentage_labeled:
+        jobs_service.refresh_state(session, job.id, now=now)
     return True

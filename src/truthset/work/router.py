@@ -57,9 +57,11 @@ def _prior_label(session: Any, job: Any, item_id: int) -> dict[str, Any] | None:
     if job.input_job_id is None:
         return None
     row = session.execute(
-        text("SELECT l.value, l.meta, j.label_attribute, j.task_type, j.label_config "
-             "FROM tasks t JOIN labels l ON l.task_id = t.id JOIN jobs j ON j.id = t.job_id "
-             "WHERE t.job_id = :ij AND t.item_id = :i"),
+        text(
+            "SELECT l.value, l.meta, j.label_attribute, j.task_type, j.label_config "
+            "FROM tasks t JOIN labels l ON l.task_id = t.id JOIN jobs j ON j.id = t.job_id "
+            "WHERE t.job_id = :ij AND t.item_id = :i"
+        ),
         {"ij": job.input_job_id, "i": item_id},
     ).first()
     if row is None:
@@ -67,8 +69,13 @@ def _prior_label(session: Any, job: Any, item_id: int) -> dict[str, Any] | None:
     value, meta, attr, task_type, label_config = (
         orjson.loads(v) if isinstance(v, str) and i in (0, 1, 4) else v for i, v in enumerate(row)
     )
-    return {"attribute": attr, "task_type": task_type, "value": value, "meta": meta,
-            "label_config": label_config}
+    return {
+        "attribute": attr,
+        "task_type": task_type,
+        "value": value,
+        "meta": meta,
+        "label_config": label_config,
+    }
 
 
 @router.post("/assignments/{assignment_id}/heartbeat")

@@ -22,7 +22,6 @@ from typing import Any
 
 import orjson
 from sqlalchemy import text
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from truthset.errors import BadInput, Conflict, Forbidden, Gone, NotFound
@@ -123,7 +122,8 @@ def _maybe_sweep(session: Session, job_id: int, now: float) -> None:
 # -- leasing ------------------------------------------------------------------------------
 
 _PICK = (
-    "SELECT t.id, t.item_id, t.started, t.is_gold FROM tasks t "
+    "SELECT t.id, t.item_id, t.started, t.is_gold, i.external_id, i.data "
+    "FROM tasks t JOIN items i ON i.id = t.item_id "
     "WHERE t.job_id = :j AND t.status = 'open' AND t.is_gold = :gold AND t.started = :started "
     "AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = :w) "
     "ORDER BY t.priority DESC, t.position LIMIT 1"
@@ -137,6 +137,28 @@ def _pick(session: Session, job_id: int, worker_id: int, *, gold: int, started: 
     ).first()
 
 
+def _check_worker(session: Session, job: Job, worker: User) -> None:
+    """Team membership and the quality bar, in one query."""
+    row = session.execute(
+        text(
+            "SELECT (SELECT 1 FROM job_teams jt JOIN team_members tm ON tm.team_id = jt.team_id "
+            "WHERE jt.job_id = :j AND tm.user_id = :w LIMIT 1), "
+            "(SELECT blocked FROM worker_stats WHERE job_id = :j AND worker_id = :w)"
+        ),
+        {"j": job.id, "w": worker.id},
+    ).one()
+    member, blocked = row
+    if not member and worker.role != "admin":
+        if worker.role == "requester":
+            raise Forbidden(f"you are not in a team of job {job.name!r}")
+        # Workers learn nothing about jobs outside their teams, not even that they exist.
+        raise NotFound(f"job {job.name!r} not found")
+    if blocked:
+        raise Forbidden(
+            "your answers on this job fell below its quality bar; you cannot take more of its tasks"
+        )
+
+
 def lease_next_task(
     session: Session,
     job: Job,
@@ -147,23 +169,21 @@ def lease_next_task(
 ) -> LeasedTask | None:
     """Pick the next task for this worker by priority and lease it. None when no work."""
     now = time.time() if now is None else now
-    jobs_service.assert_can_work(session, job, worker)
+    _check_worker(session, job, worker)
     if job.state != "in_progress":
         return None
     _maybe_sweep(session, job.id, now)
-    if jobs_service.is_worker_blocked(session, job.id, worker.id):
-        raise Forbidden(
-            "your answers on this job fell below its quality bar; you cannot take more of its tasks"
-        )
 
     row = None
     gold_rate = float(job.settings.get("gold_rate") or 0.0)
-    needs_qualification = jobs_service.needs_qualification(session, job, worker.id)
-    if needs_qualification or (gold_rate > 0 and (rng or random).random() < gold_rate):
+    qualifying = bool(job.settings.get("qualification")) and jobs_service.needs_qualification(
+        session, job, worker.id
+    )
+    if qualifying or (gold_rate > 0 and (rng or random).random() < gold_rate):
         row = _pick(session, job.id, worker.id, gold=1, started=1) or _pick(
             session, job.id, worker.id, gold=1, started=0
         )
-        if row is None and needs_qualification:
+        if row is None and qualifying:
             return None
     if row is None:
         row = _pick(session, job.id, worker.id, gold=0, started=1)
@@ -171,20 +191,18 @@ def lease_next_task(
         row = _pick(session, job.id, worker.id, gold=0, started=0)
     if row is None:
         return None
-    task_id, item_id, started, is_gold = row
+    task_id, item_id, started, is_gold, ext_id, data = row
 
     deadline = now + job.task_time_limit
-    try:
-        with session.begin_nested():
-            asg_id = session.execute(
-                text(
-                    "INSERT INTO assignments (task_id, job_id, worker_id, status, leased_at, "
-                    "deadline, last_seen_at) VALUES (:t, :j, :w, 'leased', :now, :d, :now) "
-                    "RETURNING id"
-                ),
-                {"t": task_id, "j": job.id, "w": worker.id, "now": now, "d": deadline},
-            ).scalar_one()
-    except IntegrityError:
+    asg_id = session.execute(
+        text(
+            "INSERT INTO assignments (task_id, job_id, worker_id, status, leased_at, "
+            "deadline, last_seen_at) VALUES (:t, :j, :w, 'leased', :now, :d, :now) "
+            "ON CONFLICT (task_id, worker_id) DO NOTHING RETURNING id"
+        ),
+        {"t": task_id, "j": job.id, "w": worker.id, "now": now, "d": deadline},
+    ).scalar()
+    if asg_id is None:
         # The same worker raced itself to this task in two requests; the other one won.
         return None
     session.execute(
@@ -200,9 +218,6 @@ def lease_next_task(
             text("UPDATE jobs SET in_flight = in_flight + 1 WHERE id = :j"), {"j": job.id}
         )
     _log(session, job.id, task_id, asg_id, worker.id, "accept", now)
-    ext_id, data = session.execute(
-        text("SELECT external_id, data FROM items WHERE id = :i"), {"i": item_id}
-    ).one()
     return LeasedTask(
         assignment_id=asg_id,
         task_id=task_id,

@@ -1,0 +1,105 @@
+"""A dataset to a labeled manifest through the HTTP API alone."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from support import bearer, write_manifest
+
+
+def wait_run(client, run_id, headers, timeout=20.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        run = client.get(f"/api/runs/{run_id}", headers=headers).json()
+        if run["state"] in ("succeeded", "failed"):
+            return run
+        time.sleep(0.1)
+    raise AssertionError(f"run {run_id} did not finish")
+
+
+def test_import_label_export_over_http(ws, setup_factory, client):
+    setup = setup_factory(ws, n_items=0, n_workers=3)
+    a = bearer(setup.admin_token)
+    manifest = write_manifest(
+        ws.settings.media_dir / "tweets.manifest",
+        [{"id": f"t{i}", "source": f"tweet {i}"} for i in range(4)],
+    )
+    r = client.post("/api/datasets/tweets/imports", json={"source": str(manifest)}, headers=a)
+    assert r.status_code == 202
+    run = wait_run(client, r.json()["run"]["id"], a)
+    assert run["state"] == "succeeded" and run["result"]["added"] == 4
+    r = client.post(
+        "/api/jobs",
+        headers=a,
+        json={
+            "name": "tw",
+            "task_type": "text-classification",
+            "dataset": "tweets",
+            "labels": {
+                "document-version": "2018-11-28",
+                "labels": [{"label": "sunny"}, {"label": "rainy"}],
+            },
+            "workers_per_item": 2,
+            "teams": ["crew"],
+        },
+    )
+    assert r.status_code == 201 and r.json()["counters"]["total"] == 4
+    for w in setup.worker_names[:2]:
+        h = bearer(setup.worker_tokens[w])
+        while (r := client.post("/api/jobs/tw/next", headers=h)).status_code == 200:
+            aid = r.json()["assignment_id"]
+            assert client.post(f"/api/assignments/{aid}/heartbeat", headers=h).status_code == 200
+            s = client.post(
+                f"/api/assignments/{aid}/submit",
+                headers=h,
+                json={"answer": {"label": "rainy"}, "client_key": f"{w}-{aid}"},
+            )
+            assert s.status_code == 200, s.json()
+        assert r.status_code == 204
+    job = client.get("/api/jobs/tw", headers=a).json()
+    assert job["state"] == "completed" and job["counters"]["human_labeled"] == 4
+    r = client.post("/api/jobs/tw/exports", headers=a, json={})
+    run = wait_run(client, r.json()["id"], a)
+    assert run["state"] == "succeeded" and run["progress"]["done"] == 4
+    body = client.get(f"/api/runs/{run['id']}/download", headers=a).text
+    lines = [json.loads(x) for x in body.splitlines()]
+    assert [x["tw"] for x in lines] == [1, 1, 1, 1]
+    assert lines[0]["tw-metadata"]["confidence"] == 1.0
+    workers = client.get("/api/jobs/tw/workers", headers=a).json()
+    assert [(w["worker"], w["answers"], w["agreement"]) for w in workers] == [
+        ("w00", 4, 1.0),
+        ("w01", 4, 1.0),
+    ]
+    activity = client.get("/api/jobs/tw/activity?worker=w00", headers=a).json()
+    assert [e["event"] for e in activity].count("submit") == 4
+
+
+def test_upload_a_manifest_with_a_bad_line(ws, setup_factory, client):
+    setup = setup_factory(ws, n_items=0, n_workers=1)
+    a = bearer(setup.admin_token)
+    body = b'{"source": "ok"}\n{"source": 1}\n'
+    r = client.post(
+        "/api/datasets/up/upload",
+        headers=a,
+        files={"file": ("m.manifest", body, "application/x-ndjson")},
+    )
+    assert r.status_code == 400
+    assert r.json()["detail"]["errors"] == [{"line": 2, "reason": "'source' must be a string"}]
+    assert client.get("/api/datasets", headers=a).json() == [
+        {
+            "name": "texts",
+            "items": 0,
+            "version": 0,
+            "created_at": client.get("/api/datasets", headers=a).json()[0]["created_at"],
+        }
+    ]
+
+
+def test_export_destination_must_be_inside_allowed_roots(ws, setup_factory, client):
+    setup = setup_factory(ws, n_items=1, n_workers=1)
+    setup.job("j", workers_per_item=1)
+    r = client.post(
+        "/api/jobs/j/exports", headers=bearer(setup.admin_token), json={"out": "/etc/evil.manifest"}
+    )
+    assert r.status_code == 403
