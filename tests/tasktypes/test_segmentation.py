@@ -131,6 +131,21 @@ def test_weights_let_a_skilled_worker_win():
     assert np.array_equal(mask, mask_of(3))
 
 
+def test_workers_with_different_palettes_vote_on_the_same_classes():
+    # Worker 1's tool gave its only class, cat, the colour worker 2's gave to dog.
+    cats = np.where(mask_of() == 1, 1, 0).astype(np.uint8)
+    first = seg_answer(cats, {"cat": {"color": "#1f77b4"}}, {1: "#1f77b4"})
+    swapped = {"cat": {"color": "#2ca02c"}, "dog": {"color": "#1f77b4"}}
+    second = seg_answer(cats, swapped, {1: "#2ca02c"})
+    result = SEG.consolidate([WorkerAnswer(1, first), WorkerAnswer(2, second)], CONFIG, {})
+    mask, _ = decode(result.artifact)
+    assert np.array_equal(mask, cats)
+    assert result.confidence == 1.0
+    cmap = result.meta["internal-color-map"]
+    assert cmap["1"]["hex-color"] == "#1f77b4"  # the first worker's
+    assert cmap["2"]["hex-color"] not in ("#1f77b4", "#ffffff")
+
+
 def test_a_tie_is_settled_by_the_neighbourhood():
     holed = mask_of()
     holed[10, 10] = 0  # one of two workers leaves a hole inside the cat

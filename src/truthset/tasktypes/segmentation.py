@@ -27,6 +27,7 @@ import numpy as np
 from truthset.errors import BadInput
 from truthset.quality.spatial import (
     SemanticSegmentationConsolidator,
+    class_colors,
     class_mask_iou,
     decode_label_png,
     encode_label_png,
@@ -142,27 +143,38 @@ class SemanticSegmentationType:
             if size is None or _props_size(a.content.get("inputImageProperties")) == size
         ]
         ids, skills = worker_skills(answers)
-        contents = [a.content for a in answers]
         labels = list(config.labels)
+        # Each answer is decoded with its own labelMappings, so workers whose tools
+        # coloured the classes differently still vote on the same classes.
+        masks = [
+            decode_label_png(
+                a.content["labeledImage"]["pngImageData"],
+                a.content.get("labelMappings") or {},
+                labels,
+                unknown="background",
+            )
+            for a in answers
+        ]
+        colors = class_colors(labels, _output_mappings(answers))
         # A plain weighted vote first. quality/spatial smooths every disputed pixel, which
         # lets a unanimous interior outvote a 2-of-3 majority along an edge (the edge moves
         # a pixel toward the outlier); here only pixels without a strict majority (ties,
         # pluralities) take the smoothed neighbourhood's vote.
         plain = SemanticSegmentationConsolidator(labels=labels, smoothing=None).fit(
-            contents, worker_ids=ids, skills=skills
+            masks, worker_ids=ids, skills=skills
         )
         mask, share = plain.mask_, plain.vote_share_
         undecided = share <= 0.5 + 1e-6
         if len(answers) > 1 and undecided.any():
             params = usable_params(settings, SEGMENTATION_PARAMS)
             smooth = SemanticSegmentationConsolidator(labels=labels, **params).fit(
-                contents, worker_ids=ids, skills=skills
+                masks, worker_ids=ids, skills=skills
             )
             mask = np.where(undecided, smooth.mask_, mask).astype(np.uint8)
             share = np.where(undecided, smooth.vote_share_, share)
         confidence = 0.0 if len(answers) <= 1 else round(float(share.mean()), 4)
         meta: dict[str, Any] = {
-            "internal-color-map": internal_color_map(labels, plain.colors_, confidence)
+            "internal-color-map": internal_color_map(labels, colors, confidence)
         }
         meta.update(adjustment_meta(everyone, settings))
         return Consolidation(
@@ -170,7 +182,7 @@ class SemanticSegmentationType:
             meta=meta,
             confidence=confidence,
             method="pixel-vote",
-            artifact=encode_label_png(mask, plain.colors_),
+            artifact=encode_label_png(mask, colors),
         )
 
     def agreement(
@@ -204,6 +216,21 @@ class SemanticSegmentationType:
                 if key != "0" and "hex-color" in entry
             }
         }
+
+
+def _output_mappings(answers: list[WorkerAnswer]) -> dict[str, Any]:
+    """The colour of each class in the label: the first worker's that no other class has
+    already taken (classes left without one get the default palette)."""
+    out: dict[str, Any] = {}
+    taken: set[str] = {"#ffffff"}
+    for a in answers:
+        for name, entry in (a.content.get("labelMappings") or {}).items():
+            color = entry.get("color") if isinstance(entry, dict) else entry
+            if name in out or not isinstance(color, str) or color.lower() in taken:
+                continue
+            out[name] = {"color": color.lower()}
+            taken.add(color.lower())
+    return out
 
 
 def _props_size(props: Any) -> tuple[int, int] | None:
