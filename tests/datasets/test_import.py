@@ -181,3 +181,11 @@ def test_streaming_job_grows_with_its_dataset(ws, setup_factory):
     with ws.db.session_scope() as s:
         import_source(s, "texts", str(path), allowed_roots=ws.allowed_roots)
         assert counters(s, 1)["total"] == 3
+
+
+def test_a_refused_import_leaves_nothing_even_if_the_caller_commits(ws):
+    path = write_manifest(ws.settings.media_dir / "m.manifest", [GOOD, "{bad"])
+    # The caller swallows the error and commits its transaction.
+    with ws.db.session_scope() as s, pytest.raises(BadInput):
+        import_source(s, "ds", str(path), allowed_roots=ws.allowed_roots)
+    assert items(ws) == []

@@ -159,6 +159,21 @@ def _flush_batch(
 
 
 def import_records(
+    session: Session, dataset_name: str, records: Iterable[Record], **kw: Any
+) -> ImportResult:
+    """Import inside a savepoint: when any line is refused, everything this import wrote
+    is rolled back here, whatever the caller then does with its transaction."""
+    savepoint = session.begin_nested()
+    try:
+        result = _import_records(session, dataset_name, records, **kw)
+    except BaseException:
+        savepoint.rollback()
+        raise
+    savepoint.commit()
+    return result
+
+
+def _import_records(
     session: Session,
     dataset_name: str,
     records: Iterable[Record],
