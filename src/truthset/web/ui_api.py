@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from fastapi import APIRouter
+from sqlalchemy import text
 
-from truthset.api.deps import CurrentUser, ReadSession
+from truthset.api.deps import CurrentUser, ReadSession, StaffUser
 from truthset.errors import NotFound
 from truthset.jobs import service as jobs_service
 
@@ -40,3 +42,22 @@ def job_instructions(name: str, user: CurrentUser, session: ReadSession) -> dict
         "allowed_image_origins": [o for o in origins if isinstance(o, str)],
         "min_box_size": settings.get("min_box_size", 4),
     }
+
+
+@router.get("/jobs/{name}/items/{item}/media-url")
+def item_media_url(name: str, item: str, _user: StaffUser, session: ReadSession) -> dict[str, Any]:
+    """Where the console loads an item's image or audio (the core media endpoint takes the
+    internal item id, which the label and item views do not show)."""
+    job = jobs_service.get_job(session, name)
+    row = session.execute(
+        text(
+            "SELECT i.id, i.data FROM tasks t JOIN items i ON i.id = t.item_id "
+            "WHERE t.job_id = :j AND i.external_id = :e"
+        ),
+        {"j": job.id, "e": item},
+    ).first()
+    if row is None:
+        raise NotFound(f"item {item!r} is not part of job {name!r}")
+    data = orjson.loads(row[1]) if isinstance(row[1], str | bytes) else row[1]
+    has_media = isinstance(data, dict) and "source-ref" in data
+    return {"media_url": f"/api/items/{row[0]}/media" if has_media else None}

@@ -1,0 +1,187 @@
+// @ts-check
+/**
+ * Create a labeling job: choose or upload a dataset (manifest upload, a folder or S3
+ * path) or chain from another job's output, the task type, labels (one per line or a
+ * Ground Truth label category file), Markdown instructions with a preview, workers per
+ * item, time limits, teams, quality and auto-labeling settings.
+ * `?clone=<job>` starts from a copy of that job; `?input_job=<job>` chains from it.
+ */
+import { api, me, isStaff, enc } from "./api.js";
+import { h, byId, replace, topbar, toast } from "./dom.js";
+import { renderMarkdown } from "./markdown.js";
+
+/** @param {unknown} err */
+const message = (err) => (err instanceof Error ? err.message : String(err));
+
+/** @param {string} label @param {Node} control @param {string} [hint] */
+const field = (label, control, hint) => [
+  h("label", { for: /** @type {HTMLElement} */ (control).id || undefined }, label, hint ? h("span", { class: "hint" }, hint) : null),
+  control,
+];
+
+/**
+ * Labels from the text box: a Ground Truth label file (JSON) as is, else one per line.
+ * @param {string} text
+ */
+export function parseLabels(text) {
+  const t = text.trim();
+  if (t.startsWith("{") || t.startsWith("[")) return JSON.parse(t);
+  return {
+    "document-version": "2018-11-28",
+    labels: t.split("\n").map((l) => l.trim()).filter(Boolean).map((label) => ({ label })),
+  };
+}
+
+async function main() {
+  const user = await me();
+  topbar(user);
+  if (!isStaff(user)) {
+    replace(byId("app"), h("p", { class: "error" }, "The console is for requesters and admins."));
+    return;
+  }
+  const q = new URLSearchParams(location.search);
+  const [types, datasets, jobs, teams] = await Promise.all([
+    api("/api/task-types"), api("/api/datasets"), api("/api/jobs"), api("/api/teams").catch(() => []),
+  ]);
+  /** @type {any} */
+  let base = null;
+  if (q.get("clone")) base = await api(`/api/jobs/${enc(String(q.get("clone")))}`);
+  const chainFrom = q.get("input_job") || (base && base.input_job) || "";
+
+  const name = h("input", { id: "f-name", required: true, maxlength: "63", pattern: "[A-Za-z0-9][A-Za-z0-9._-]*", value: base ? `${base.name}-copy` : chainFrom ? `${chainFrom}-review` : "" });
+  const sourceKind = h("select", { id: "f-source-kind" },
+    h("option", { value: "dataset" }, "an existing dataset"),
+    h("option", { value: "upload" }, "a manifest or CSV file to upload"),
+    h("option", { value: "path" }, "a folder, manifest path or s3:// prefix on the server"),
+    h("option", { value: "chain", selected: !!chainFrom }, "another job's output (chain)"));
+  const dataset = h("select", { id: "f-dataset" }, datasets.map((/** @type {any} */ d) =>
+    h("option", { value: d.name, selected: base && base.dataset === d.name }, `${d.name} (${d.items} items)`)));
+  const newDataset = h("input", { id: "f-new-dataset", placeholder: "name of the new dataset" });
+  const upload = h("input", { id: "f-upload", type: "file", accept: ".manifest,.jsonl,.json,.ndjson,.csv" });
+  const path = h("input", { id: "f-path", placeholder: "/data/photos or s3://bucket/prefix/" });
+  const inputJob = h("select", { id: "f-input-job" }, jobs.map((/** @type {any} */ j) =>
+    h("option", { value: j.name, selected: j.name === chainFrom }, j.name)));
+  const sourceBox = h("div");
+  const showSource = () => {
+    const k = sourceKind.value;
+    replace(sourceBox,
+      k === "dataset" ? dataset : null,
+      k === "upload" ? h("div", { class: "row" }, newDataset, upload) : null,
+      k === "path" ? h("div", { class: "row" }, newDataset, path) : null,
+      k === "chain" ? h("div", { class: "row" }, inputJob,
+        h("label", null, adjustment, " adjust the earlier labels (otherwise: verify them or label afresh)")) : null);
+  };
+  sourceKind.addEventListener("change", showSource);
+
+  const taskType = h("select", { id: "f-task-type" }, types.map((/** @type {any} */ t) =>
+    h("option", { value: t.name, selected: base ? base.task_type === t.name : t.name === "image-classification" }, `${t.name} (${t.media})`)));
+  const labels = h("textarea", { id: "f-labels", rows: "6", placeholder: "one label per line, or a Ground Truth label category file (JSON)" });
+  if (base) labels.value = base.label_config && typeof base.label_config === "object" && !Array.isArray(base.label_config)
+    ? JSON.stringify(base.label_config, null, 2) : (base.labels || []).join("\n");
+  const labelFile = h("input", { id: "f-label-file", type: "file", accept: ".json" });
+  labelFile.addEventListener("change", async () => {
+    const f = labelFile.files && labelFile.files[0];
+    if (f) labels.value = await f.text();
+  });
+  const settings0 = (base && base.settings) || {};
+  const shortInstr = h("input", { id: "f-short", maxlength: "255", value: settings0.short_instructions || "" });
+  const instr = h("textarea", { id: "f-instructions", rows: "10" });
+  instr.value = base ? base.instructions || "" : "# Instructions\n\nExplain the labels here.\n\n![good: a clear example](https://example.org/good.jpg)\n";
+  const preview = h("div", { class: "markdown card", id: "f-preview" });
+  const showPreview = () => replace(preview, renderMarkdown(instr.value));
+  instr.addEventListener("input", showPreview);
+  const perItem = h("input", { id: "f-workers", type: "number", min: "1", max: "9", value: String(base ? base.workers_per_item : 1) });
+  const timeLimit = h("input", { id: "f-time", type: "number", min: "10", max: "28800", value: String(base ? base.task_time_limit : 300) });
+  const availability = h("input", { id: "f-availability", type: "number", min: "1", value: String(base ? Math.round(base.task_availability / 3600) : 240) });
+  const maxHuman = h("input", { id: "f-max-human", type: "number", min: "1", value: base && base.max_human_labeled ? String(base.max_human_labeled) : "" });
+  const teamBoxes = teams.map((/** @type {any} */ t) => h("label", { class: "row" },
+    h("input", { type: "checkbox", name: "team", value: t.name, checked: base ? (base.teams || []).includes(t.name) : teams.length === 1 }), ` ${t.name} (${t.members.length})`));
+  const goldRate = h("input", { id: "f-gold-rate", type: "number", min: "0", max: "1", step: "0.05", value: String(settings0.gold_rate ?? "") });
+  const qualGold = h("input", { id: "f-qual", type: "number", min: "0", value: String((settings0.qualification || {}).gold_items ?? "") });
+  const autoLabel = h("input", { id: "f-autolabel", type: "checkbox", checked: !!(settings0.auto_labeling && settings0.auto_labeling.enabled) });
+  const target = h("input", { id: "f-target", type: "number", min: "0.5", max: "1", step: "0.01", value: String((settings0.auto_labeling || {}).target_accuracy ?? 0.95) });
+  const adjustment = h("input", { id: "f-adjust", type: "checkbox", checked: !!settings0.adjustment });
+  const error = h("p", { class: "error", id: "f-error", role: "alert" });
+  const submit = h("button", { type: "submit", class: "primary", id: "f-submit" }, "Create job");
+
+  const form = h("form", { id: "new-job", class: "card" },
+    h("div", { class: "form-grid" },
+      ...field("Name", name, "letters, digits, . _ -"),
+      ...field("Data", sourceKind), h("span"), sourceBox,
+      ...field("Task type", taskType),
+      ...field("Labels", labels, "label order gives the class ids"), h("span"), labelFile,
+      ...field("Short instructions", shortInstr, "shown beside the tool"),
+      ...field("Full instructions", instr, "Markdown; images whose alt text starts with good: or bad: are framed as examples"),
+      h("span", { class: "hint" }, "Preview"), preview,
+      ...field("Workers per item", perItem),
+      ...field("Time per task (s)", timeLimit),
+      ...field("Task availability (h)", availability),
+      ...field("Stop after N human labels", maxHuman, "optional"),
+      h("label", null, "Teams"), h("div", { id: "f-teams" }, teamBoxes.length ? teamBoxes : h("span", { class: "muted" }, "No team yet.")),
+      ...field("Gold item rate", goldRate, "share of tasks that are gold items (0–1)"),
+      ...field("Qualification", qualGold, "gold items a worker answers first"),
+      h("label", null, "Automated labeling"), h("div", { class: "row" }, autoLabel, " label confident items with a model, at accuracy ", target)),
+    h("p", { class: "row" }, submit, h("a", { href: "/console" }, "Cancel")), error);
+
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    error.textContent = "";
+    submit.disabled = true;
+    try {
+      /** @type {Record<string, any>} */
+      const settings = { ...settings0 };
+      if (shortInstr.value.trim()) settings.short_instructions = shortInstr.value.trim();
+      else delete settings.short_instructions;
+      if (goldRate.value) settings.gold_rate = Number(goldRate.value);
+      if (qualGold.value) settings.qualification = { ...(settings.qualification || {}), gold_items: Number(qualGold.value) };
+      if (autoLabel.checked) settings.auto_labeling = { enabled: true, target_accuracy: Number(target.value) };
+      else delete settings.auto_labeling;
+      /** @type {Record<string, any>} */
+      const body = {
+        name: name.value.trim(),
+        task_type: taskType.value,
+        labels: parseLabels(labels.value),
+        workers_per_item: Number(perItem.value),
+        task_time_limit: Number(timeLimit.value),
+        task_availability: Number(availability.value) * 3600,
+        instructions: instr.value,
+        teams: teamBoxes.map((/** @type {HTMLElement} */ l) => /** @type {HTMLInputElement} */ (l.querySelector("input")))
+          .filter((/** @type {HTMLInputElement} */ i) => i.checked).map((/** @type {HTMLInputElement} */ i) => i.value),
+        settings,
+      };
+      if (maxHuman.value) body.max_human_labeled = Number(maxHuman.value);
+      const kind = sourceKind.value;
+      if (kind === "chain") {
+        body.input_job = inputJob.value;
+        if (adjustment.checked) settings.adjustment = true;
+        else delete settings.adjustment;
+      } else if (kind === "dataset") body.dataset = dataset.value;
+      else {
+        const ds = newDataset.value.trim();
+        if (!ds) throw new Error("Give the new dataset a name.");
+        if (kind === "upload") {
+          const f = upload.files && upload.files[0];
+          if (!f) throw new Error("Choose a manifest or CSV file to upload.");
+          const fd = new FormData();
+          fd.append("file", f);
+          const res = await api(`/api/datasets/${enc(ds)}/upload`, { form: fd });
+          toast(`Imported ${res.added} items into ${ds} (${res.duplicates} duplicates, ${res.invalid} invalid).`, "ok");
+        } else {
+          await api(`/api/datasets/${enc(ds)}/imports`, { body: { source: path.value.trim(), wait: true } });
+        }
+        body.dataset = ds;
+      }
+      const job = await api("/api/jobs", { body });
+      location.assign(`/console/jobs/${enc(job.name)}`);
+    } catch (err) {
+      error.textContent = message(err);
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  replace(byId("app"), h("h1", null, base ? `Clone ${base.name}` : chainFrom ? `Chain a job from ${chainFrom}` : "New labeling job"), form);
+  showSource();
+  showPreview();
+}
+
+main().catch((err) => toast(message(err), "error", 0));

@@ -1,0 +1,123 @@
+"""The requester console in a real browser."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from web.ui_support import Pages, Site
+
+
+def answer_all(site: Site, job: str, worker: str, answer: Any, limit: int = 100) -> int:
+    n = 0
+    while n < limit:
+        res = site.api(worker, "POST", f"/api/jobs/{job}/next")
+        if res.status_code == 204:
+            return n
+        body = res.json()
+        a = answer(body) if callable(answer) else answer
+        ok = site.api(
+            worker, "POST", f"/api/assignments/{body['assignment_id']}/submit", json={"answer": a}
+        )
+        assert ok.status_code == 200, ok.text
+        n += 1
+    return n
+
+
+def test_create_a_job_by_uploading_a_manifest(pages: Pages, site: Site, tmp_path: Path) -> None:
+    manifest = tmp_path / "reviews.jsonl"
+    manifest.write_text(
+        "\n".join(json.dumps({"id": f"r{i}", "source": f"review {i}"}) for i in range(5)) + "\n"
+    )
+    page = pages.open("admin", "/console/new")
+    page.wait_for_selector("#new-job")
+    page.fill("#f-name", "reviews-sentiment")
+    page.select_option("#f-source-kind", "upload")
+    page.fill("#f-new-dataset", "reviews")
+    page.set_input_files("#f-upload", str(manifest))
+    page.select_option("#f-task-type", "text-classification")
+    page.fill("#f-labels", "good\nbad\n")
+    page.fill("#f-short", "Is the review good?")
+    page.fill("#f-instructions", "# Reviews\n\n**Good** means the buyer is happy.")
+    page.wait_for_selector("#f-preview strong:has-text('Good')")
+    page.fill("#f-workers", "2")
+    page.check("#f-teams input[value=labelers]")
+    page.click("#f-submit")
+    page.wait_for_url("**/console/jobs/reviews-sentiment")
+    page.wait_for_selector("#c-unlabeled b:has-text('5')")
+    job = site.api("admin", "GET", "/api/jobs/reviews-sentiment").json()
+    assert job["workers_per_item"] == 2 and job["teams"] == ["labelers"]
+    assert job["labels"] == ["good", "bad"]
+    assert job["settings"]["short_instructions"] == "Is the review good?"
+    # Clone it: the form starts from the job.
+    page.click("#btn-clone")
+    page.wait_for_selector("#new-job")
+    assert page.input_value("#f-name") == "reviews-sentiment-copy"
+    assert page.input_value("#f-workers") == "2"
+    page.click("#f-submit")
+    page.wait_for_url("**/console/jobs/reviews-sentiment-copy")
+
+
+def test_job_page_counters_workers_labels_item_and_export(pages: Pages, site: Site) -> None:
+    labels = ["cat", "dog"]
+    job = site.job(
+        "text-classification", labels, [{"id": f"p{i}", "source": f"pet {i}"} for i in range(5)]
+    )
+    answer_all(
+        site,
+        job,
+        "worker1",
+        lambda t: {"label": "cat" if t["item"]["id"] in ("p0", "p1") else "dog"},
+        limit=4,
+    )
+    page = pages.open("admin", f"/console/jobs/{job}")
+    page.wait_for_selector("#c-human b:has-text('4')")
+    assert page.locator("#c-unlabeled b").inner_text() == "1"
+    assert page.locator("#workers tr[data-worker=worker1] td").nth(1).inner_text() == "4"
+    assert page.locator("#throughput rect.bar").count() >= 1
+    assert page.locator("#labels tbody tr").count() == 5
+    # Filter by label: the URL keeps the filter.
+    page.select_option("#label-filters select[name=label]", "dog")
+    page.click("#label-filters button[type=submit]")
+    page.wait_for_function("document.querySelectorAll('#labels tbody tr').length === 2")
+    assert "label=dog" in page.url
+    page.click("#labels a:has-text('p2')")
+    page.wait_for_selector("#consolidated")
+    assert page.locator(".answer[data-worker=worker1] .answer-text").inner_text() == "dog"
+    assert "dog" in page.locator("#consolidated").inner_text()
+    # Export in the background with progress and a download link.
+    page.goto(f"{site.base}/console/jobs/{job}")
+    page.click("#export-buttons button[data-format=groundtruth]")
+    link = page.locator(".export-run a:has-text('Download')")
+    link.wait_for(timeout=15000)
+    href = link.get_attribute("href")
+    lines = site.api("admin", "GET", href).text.strip().splitlines()
+    assert len(lines) == 5 and json.loads(lines[0])["source"].startswith("pet")
+    # Stop and resume.
+    page.click("#btn-stop")
+    page.wait_for_selector("#job-state:has-text('stop')")
+    page.click("#btn-resume")
+    page.wait_for_selector("#job-state:has-text('in_progress')")
+
+
+def test_item_page_draws_every_answer_on_the_image(pages: Pages, site: Site) -> None:
+    ref = site.image("console-boxes", 400, 300)
+    job = site.job("bounding-box", ["car"], [{"id": "b1", "source-ref": ref}], workers_per_item=2)
+    box = {"label": "car", "left": 10, "top": 20, "width": 100, "height": 50}
+    for worker, dx in (("worker1", 0), ("worker2", 4)):
+        answer_all(
+            site,
+            job,
+            worker,
+            {
+                "boundingBoxes": [{**box, "left": box["left"] + dx}],
+                "inputImageProperties": {"width": 400, "height": 300},
+            },
+        )
+    page = pages.open("admin", f"/console/jobs/{job}/items/b1")
+    page.wait_for_selector(".answer[data-worker=worker2] svg rect")
+    assert page.locator(".answer svg rect").count() == 2
+    page.wait_for_selector("#consolidated svg rect")
+    x = float(page.locator(".answer[data-worker=worker2] svg rect").get_attribute("x") or 0)
+    assert x == 14
