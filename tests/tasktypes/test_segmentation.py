@@ -121,6 +121,14 @@ def test_consolidation_pixel_vote_artifact_and_gt_shape():
     assert palette == [255, 255, 255, 0x2C, 0xA0, 0x2C, 0x1F, 0x77, 0xB4]
 
 
+def test_smoothing_scope_is_a_job_setting():
+    answers = [WorkerAnswer(i, seg_answer(mask_of(shift))) for i, shift in enumerate((0, 0, 3))]
+    everywhere = {"consolidation": {"smooth_where": "disputed"}}
+    mask, _ = decode(SEG.consolidate(answers, CONFIG, everywhere).artifact)
+    # Smoothing every disputed pixel lets the neighbourhood beat the 2-of-3 majority.
+    assert not np.array_equal(mask, mask_of(0))
+
+
 def test_weights_let_a_skilled_worker_win():
     answers = [
         WorkerAnswer(1, seg_answer(mask_of(3)), weight=1.0),

@@ -270,6 +270,10 @@ CONSOLIDATION_PARAMS: dict[str, tuple[Callable[[Any], bool], str]] = {
         lambda v: not isinstance(v, bool) and isinstance(v, int | float) and 0 < v <= 50,
         "a number of pixels in (0, 50]",
     ),
+    "smooth_where": (
+        lambda v: v in ("disputed", "undecided", "all"),
+        "'disputed', 'undecided' or 'all'",
+    ),
     "case_sensitive": (lambda v: isinstance(v, bool), "true or false"),
     "ignore_punctuation": (lambda v: isinstance(v, bool), "true or false"),
 }

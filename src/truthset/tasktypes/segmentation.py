@@ -14,7 +14,7 @@ must end in ``-ref`` (checked when the job is created). Metadata: ``{"internal-c
 with one confidence per image repeated for every class, as Ground Truth writes it.
 Consolidation: :class:`truthset.quality.spatial.SemanticSegmentationConsolidator`, a pixel
 vote weighted by skill; pixels without a strict majority (ties) take the smoothed
-neighbourhood's vote.
+neighbourhood's vote (``smooth_where="undecided"``).
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ from truthset.tasktypes.base import (
 ARTIFACT_NAME = "label.png"
 # A palette PNG holds 256 colours: background plus 255 classes.
 MAX_LABELS = 255
-SEGMENTATION_PARAMS = ("smoothing", "smoothing_size")
+SEGMENTATION_PARAMS = ("smoothing", "smoothing_size", "smooth_where")
 
 
 @dataclass(frozen=True)
@@ -156,22 +156,15 @@ class SemanticSegmentationType:
             for a in answers
         ]
         colors = class_colors(labels, _output_mappings(answers))
-        # A plain weighted vote first. quality/spatial smooths every disputed pixel, which
-        # lets a unanimous interior outvote a 2-of-3 majority along an edge (the edge moves
-        # a pixel toward the outlier); here only pixels without a strict majority (ties,
-        # pluralities) take the smoothed neighbourhood's vote.
-        plain = SemanticSegmentationConsolidator(labels=labels, smoothing=None).fit(
+        # quality/spatial smooths every disputed pixel by default, which lets a unanimous
+        # interior outvote a 2-of-3 majority along an edge (the edge moves a pixel toward
+        # the outlier); only pixels without a strict majority (ties) take the smoothed
+        # neighbourhood's vote here, unless the job says otherwise.
+        params = {"smooth_where": "undecided", **usable_params(settings, SEGMENTATION_PARAMS)}
+        fitted = SemanticSegmentationConsolidator(labels=labels, **params).fit(
             masks, worker_ids=ids, skills=skills
         )
-        mask, share = plain.mask_, plain.vote_share_
-        undecided = share <= 0.5 + 1e-6
-        if len(answers) > 1 and undecided.any():
-            params = usable_params(settings, SEGMENTATION_PARAMS)
-            smooth = SemanticSegmentationConsolidator(labels=labels, **params).fit(
-                masks, worker_ids=ids, skills=skills
-            )
-            mask = np.where(undecided, smooth.mask_, mask).astype(np.uint8)
-            share = np.where(undecided, smooth.vote_share_, share)
+        mask, share = fitted.mask_, fitted.vote_share_
         confidence = 0.0 if len(answers) <= 1 else round(float(share.mean()), 4)
         meta: dict[str, Any] = {
             "internal-color-map": internal_color_map(labels, colors, confidence)
