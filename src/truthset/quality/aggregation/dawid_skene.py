@@ -34,7 +34,7 @@ class DawidSkene(BaseAggregator):
         *,
         max_iter: int = 100,
         tol: float = 1e-6,
-        smoothing: float = 0.01,
+        smoothing: float = 0.1,
         diagonal_prior: float = 0.0,
         init_confusion_matrices: FloatArray | None = None,
         random_state: int = 0,
