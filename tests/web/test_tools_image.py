@@ -88,3 +88,65 @@ def test_image_view_zooms_at_the_cursor_and_pans_with_space(pages: Pages, site: 
     assert abs(moved[0] - before[0] - 120) < 1 and abs(moved[1] - before[1] - 40) < 1
     assert page.locator("g.boxes rect.shape").count() == 0  # panning drew nothing
     page.keyboard.press("f")
+
+
+def click(page: Any, x: float, y: float) -> None:
+    page.mouse.click(*to_client(page, x, y))
+
+
+def test_polygon_click_close_drag_insert_and_delete_vertices(pages: Pages, site: Site) -> None:
+    job, page = open_image_job(pages, site, "polygon", ["roof", "wall"])
+    page.keyboard.press("2")
+    for x, y in ((100, 100), (300, 100), (300, 250)):
+        click(page, x, y)
+    click(page, 100, 100)  # the first point closes it
+    assert page.locator("g.shapes polygon").count() == 1
+    drag(page, (300, 250), (320, 260))  # move a vertex
+    drag(page, (200, 100), (200, 80))  # drag an edge midpoint: a new vertex
+    click(page, 100, 100)  # select that vertex...
+    page.keyboard.press("Delete")  # ...and remove it
+    for x, y in ((500, 300), (600, 300), (550, 400)):
+        click(page, x, y)
+    page.keyboard.press("Enter")  # Enter closes too
+    assert page.locator("g.shapes polygon").count() == 2
+    page.keyboard.press("Control+z")
+    assert page.locator("g.shapes polygon").count() == 1
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#no-work")
+    (answer,) = site.answers(job, "img1")
+    assert answer["answer"]["polygons"] == [
+        {
+            "label": "wall",
+            "vertices": [{"x": 200, "y": 80}, {"x": 300, "y": 100}, {"x": 320, "y": 260}],
+        }
+    ]
+
+
+def test_keypoints_and_polylines(pages: Pages, site: Site) -> None:
+    job, page = open_image_job(pages, site, "keypoint", ["eye", "nose"])
+    page.keyboard.press("2")
+    click(page, 50, 60)
+    page.keyboard.press("Escape")
+    page.keyboard.press("1")
+    click(page, 70, 80)
+    drag(page, (70, 80), (90, 100))
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#no-work")
+    (answer,) = site.answers(job, "img1")
+    assert answer["answer"]["keypoints"] == [
+        {"label": "nose", "x": 50, "y": 60},
+        {"label": "eye", "x": 90, "y": 100},
+    ]
+    job, page = open_image_job(pages, site, "polyline", ["lane"])
+    for x, y in ((10, 10), (100, 50), (200, 20)):
+        click(page, x, y)
+    page.keyboard.press("Enter")  # ends the line
+    page.keyboard.press("Enter")  # submits
+    page.wait_for_selector("#no-work")
+    (answer,) = site.answers(job, "img1")
+    assert answer["answer"]["polylines"] == [
+        {
+            "label": "lane",
+            "vertices": [{"x": 10, "y": 10}, {"x": 100, "y": 50}, {"x": 200, "y": 20}],
+        }
+    ]
