@@ -38,7 +38,7 @@ MEDIA_EXTENSIONS = {
 MANIFEST_EXTENSIONS = (".manifest", ".jsonl", ".json", ".ndjson")
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class Record:
     line_no: int
     # Either the raw JSON text of a manifest line, or an already-built object.
