@@ -7,7 +7,9 @@ VENV=${VENV:-.venv}
 source scripts/services.sh
 trap services_stop EXIT
 
-apt_install_missing postgresql chromium nodejs npm
+apt_install_missing postgresql chromium
+# Node.js (for the JSDoc type check) may come from another source than Debian's package.
+command -v npm >/dev/null || apt_install_missing nodejs npm
 _lap "system packages"
 bash scripts/venv.sh "$VENV" "test,demo"
 _lap "virtualenv"

@@ -99,6 +99,7 @@ def create_app(workspace: Workspace, *, run_executor: bool = True) -> FastAPI:
     from truthset.datasets import router as datasets_router
     from truthset.jobs import router as jobs_router
     from truthset.media import router as media_router
+    from truthset.quality import router as quality_router
     from truthset.runs import router as runs_router
     from truthset.work import router as work_router
     from truthset.workforce import router as workforce_router
@@ -111,6 +112,7 @@ def create_app(workspace: Workspace, *, run_executor: bool = True) -> FastAPI:
         work_router,
         runs_router,
         media_router,
+        quality_router,
     ):
         app.include_router(module.router, prefix="/api")
     try:

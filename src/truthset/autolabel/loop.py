@@ -122,6 +122,9 @@ class IterationResult:
     accuracy_interval: tuple[float, float]
     cost: CostEstimate
     model: Any = None
+    validation_auto_items: NDArray[np.intp] = field(default_factory=lambda: np.zeros(0, np.intp))
+    validation_auto_labels: NDArray[np.intp] = field(default_factory=lambda: np.zeros(0, np.intp))
+    validation_human_items: NDArray[np.intp] = field(default_factory=lambda: np.zeros(0, np.intp))
 
     @property
     def n_auto_labeled(self) -> int:
@@ -178,6 +181,9 @@ def run_iteration(
     done: ArrayLike | None = None,
     embedding: ArrayLike | None = None,
     answers: tuple[ArrayLike, ArrayLike, ArrayLike] | None = None,
+    validation_auto: Mapping[int, int] | tuple[ArrayLike, ArrayLike] | None = None,
+    validation_human: ArrayLike | None = None,
+    commit: bool = True,
     random_state: int | np.random.Generator | None = None,
 ) -> IterationResult:
     """One auto-labeling iteration over all items.
@@ -189,6 +195,19 @@ def run_iteration(
     never mutated; default ``LinearClassifier``). ``answers``: ``(items, workers, labels)``
     per-worker answers, needed by the ``activelab`` strategy. ``embedding``: item
     embedding for diversity strategies (default: 32-d truncated SVD of the features).
+    ``validation_auto``: validation item -> the label an earlier iteration would have given
+    it automatically; pass back the accumulated ``validation_auto_items`` /
+    ``validation_auto_labels`` of earlier results. The validation set goes through the same
+    selection as the pool, so that the bound covers all automatic labels of the job.
+    ``validation_human``: validation items that earlier iterations would have sent to
+    people (accumulated ``validation_human_items``): the pool loses its hardest items to
+    people each iteration, so the validation set does too, or the bound would judge the
+    automatic labels on items they will never get.
+    ``commit=False``: choose the threshold and rank items, but give no machine labels yet
+    (``auto_items`` is empty); confident items are still kept away from people. Labels
+    given early by a weak model use up the accuracy budget that a later, better model
+    would spend on more items, so :func:`simulate_autolabel` commits only once the
+    validation coverage stops growing.
     """
     s = settings or AutolabelSettings()
     rng = np.random.default_rng(random_state)
@@ -206,10 +225,26 @@ def run_iteration(
     done_mask = np.zeros(n, dtype=bool) if done is None else np.asarray(done, dtype=bool)
 
     train = np.flatnonzero(labeled & ~is_val)
-    val_lab = np.flatnonzero(labeled & is_val)
+    val_lab_all = np.flatnonzero(labeled & is_val)
+    v_auto_idx, v_auto_lab = (
+        _as_label_arrays(validation_auto)
+        if validation_auto is not None
+        else (np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp))
+    )
+    v_auto = np.zeros(n, dtype=bool)
+    v_auto[v_auto_idx] = True
+    prior_count = int(np.count_nonzero(v_auto[val_lab_all]))
+    v_auto_label_of = np.full(n, -1, dtype=np.intp)
+    v_auto_label_of[v_auto_idx] = v_auto_lab
+    prior_correct = int(np.count_nonzero(v_auto_label_of[val_lab_all] == label_of[val_lab_all]))
+    v_human = np.zeros(n, dtype=bool)
+    if validation_human is not None:
+        v_human[np.asarray(validation_human, dtype=np.intp)] = True
+    val_lab = val_lab_all[~v_auto[val_lab_all] & ~v_human[val_lab_all]]
     val_todo = np.flatnonzero(is_val & ~labeled & ~done_mask)
     pool = np.flatnonzero(~labeled & ~is_val & ~done_mask)
     priority = np.full(n, np.nan)
+    new_v_auto = new_v_auto_lab = new_v_human = np.zeros(0, dtype=np.intp)
 
     def result(
         thr: ThresholdResult | None,
@@ -249,6 +284,9 @@ def run_iteration(
             accuracy_interval=interval,
             cost=cost,
             model=fitted,
+            validation_auto_items=new_v_auto.astype(np.intp),
+            validation_auto_labels=new_v_auto_lab.astype(np.intp),
+            validation_human_items=new_v_human.astype(np.intp),
         )
 
     empty_i = np.zeros(0, dtype=np.intp)
@@ -280,19 +318,26 @@ def run_iteration(
             target_accuracy=s.target_accuracy,
             confidence_level=s.confidence_level,
             method=s.threshold_method,  # type: ignore[arg-type]
+            prior_correct=prior_correct,
+            prior_count=prior_count,
         )
+        v_sel = thr.select(pv.max(axis=1))
+        new_v_auto, new_v_auto_lab = val_lab[v_sel], classes[pv[v_sel].argmax(axis=1)]
     pp = proba_of(pool)
     conf = pp.max(axis=1) if pool.size else np.zeros(0)
-    auto_mask = thr.select(conf) if thr is not None else np.zeros(pool.size, dtype=bool)
+    confident = thr.select(conf) if thr is not None else np.zeros(pool.size, dtype=bool)
+    rest = pool[~confident]
+    rest_p = pp[~confident]
+    auto_mask = confident if commit else np.zeros(pool.size, dtype=bool)
     auto = pool[auto_mask]
-    rest = pool[~auto_mask]
-    rest_p = pp[~auto_mask]
+    if not commit:
+        new_v_auto = new_v_auto_lab = np.zeros(0, dtype=np.intp)
 
     if s.strategy == "activelab":
         if answers is None:
             raise ValueError("the 'activelab' strategy needs the per-worker answers")
         cand = np.flatnonzero(~is_val & ~done_mask)
-        cand = cand[~np.isin(cand, auto)]
+        cand = cand[~np.isin(cand, pool[confident])]
         full = np.full((n, n_classes), 1.0 / n_classes)
         full[cand] = proba_of(cand)
         a_items, a_workers, a_labels = answers
@@ -322,6 +367,17 @@ def run_iteration(
             random_state=rng,
         )
         cand = rest
+    if val_lab.size and rest.size:
+        # Mirror this batch on the validation set: the same share of its not-confident
+        # items, chosen by the same (per-item) uncertainty, would have gone to people.
+        v_rest = val_lab if thr is None else val_lab[~thr.select(pv.max(axis=1))]
+        v_p = proba_of(v_rest)
+        n_v = int(round(min(1.0, s.batch_size / rest.size) * v_rest.size))
+        if s.strategy in ("least-confidence", "entropy", "random"):
+            v_score = priority_scores(s.strategy, v_p, batch_size=n_v, random_state=rng)
+        else:
+            v_score = priority_scores("margin", v_p, batch_size=n_v)
+        new_v_human = v_rest[select_batch(v_score, n_v)]
     cand = np.r_[val_todo, cand]
     to_humans = cand[select_batch(priority[cand], s.batch_size)]
     return result(
@@ -444,6 +500,8 @@ def simulate_autolabel(
     initial_batch: int | None = None,
     max_iterations: int = 100,
     embedding: ArrayLike | None = None,
+    commit_policy: str = "plateau",
+    plateau_gain: float = 0.01,
     random_state: int | None = 0,
 ) -> SimulationResult:
     """Run the loop to the end: every item ends labelled by people or by the model.
@@ -452,6 +510,10 @@ def simulate_autolabel(
     ``workers_per_item`` and ``worker_accuracy``); answers are consolidated by majority
     vote. The first human batch is the validation set plus ``initial_batch`` random items
     (default ``batch_size``). Items still open after ``max_iterations`` go to people.
+
+    ``commit_policy``: ``"each"`` gives machine labels in every iteration (as Ground Truth
+    does); ``"plateau"`` (default) waits until the validation coverage grew by less than
+    ``plateau_gain`` since the previous iteration, then labels, and keeps going.
     """
     t0 = time.perf_counter()
     y = np.asarray(y_true, dtype=np.intp)
@@ -465,6 +527,8 @@ def simulate_autolabel(
     val = choose_validation_items(n, s, rng)
     human = np.full(n, -1, dtype=np.intp)
     auto_label = np.full(n, -1, dtype=np.intp)
+    val_auto = np.full(n, -1, dtype=np.intp)  # what the loop would have auto-labelled
+    val_human = np.zeros(n, dtype=bool)  # validation items it would have sent to people
     ans_items: list[NDArray] = []
     ans_workers: list[NDArray] = []
     ans_labels: list[NDArray] = []
@@ -488,8 +552,11 @@ def simulate_autolabel(
     others = np.setdiff1d(np.arange(n), val)
     first = rng.choice(others, size=min(others.size, initial_batch or s.batch_size), replace=False)
     label_by_people(np.r_[val, first])
+    if commit_policy not in ("each", "plateau"):
+        raise ValueError("commit_policy must be 'each' or 'plateau'")
     history: list[dict[str, Any]] = []
     it = 0
+    prev_coverage = -1.0
     for it in range(1, max_iterations + 1):
         open_items = (human < 0) & (auto_label < 0)
         if not open_items.any():
@@ -503,19 +570,35 @@ def simulate_autolabel(
                 np.concatenate(ans_workers),
                 np.concatenate(ans_labels),
             )
+        kwargs: dict[str, Any] = {
+            "n_classes": k,
+            "settings": s,
+            "model": model,
+            "done": auto_label >= 0,
+            "embedding": embedding,
+            "answers": answers,
+            "validation_auto": (np.flatnonzero(val_auto >= 0), val_auto[val_auto >= 0]),
+            "validation_human": np.flatnonzero(val_human),
+        }
         res = run_iteration(
             X,
             (labeled, human[labeled]),
             val,
-            n_classes=k,
-            settings=s,
-            model=model,
-            done=auto_label >= 0,
-            embedding=embedding,
-            answers=answers,
+            commit=commit_policy == "each",
             random_state=rng,
+            **kwargs,
         )
+        if commit_policy == "plateau":
+            cov = res.threshold.coverage if res.threshold is not None else 0.0
+            if cov - prev_coverage < plateau_gain and cov > 0:
+                # Coverage stopped growing: give the machine labels now.
+                res = run_iteration(
+                    X, (labeled, human[labeled]), val, commit=True, random_state=rng, **kwargs
+                )
+            prev_coverage = cov
         auto_label[res.auto_items] = res.auto_labels
+        val_auto[res.validation_auto_items] = res.validation_auto_labels
+        val_human[res.validation_human_items] = True
         thr = res.threshold
         history.append(
             {

@@ -173,17 +173,24 @@ def _scan(
     method: ThresholdMethod,
     kind: Literal["accuracy", "iou"],
     max_tests: int,
+    prior_count: int = 0,
+    prior_sum: float = 0.0,
+    prior_sq_sum: float = 0.0,
 ) -> ThresholdResult:
-    n_val = c.size
+    n_val = c.size + prior_count
     if not 0.0 < target < 1.0:
         raise ValueError(f"target must be in (0, 1), got {target}")
     if not 0.0 < confidence_level < 1.0:
         raise ValueError(f"confidence_level must be in (0, 1), got {confidence_level}")
     if method not in ("fixed-sequence", "naive"):
         raise ValueError(f"unknown method {method!r}: use 'fixed-sequence' or 'naive'")
-    if n_val == 0:
-        return _empty(0, target, confidence_level, method)
+    if c.size == 0:
+        return _empty(n_val, target, confidence_level, method)
     thresholds, counts, sums, sq_sums, _ = _sorted_prefix_stats(c, v)
+    # Items selected in earlier iterations always count (see choose_threshold).
+    counts = counts + prior_count
+    sums = sums + prior_sum
+    sq_sums = sq_sums + prior_sq_sum
     point = sums / counts
 
     def bound(level: float) -> NDArray[np.float64]:
@@ -236,11 +243,20 @@ def choose_threshold(
     confidence_level: float = 0.95,
     method: ThresholdMethod = "fixed-sequence",
     max_tests: int = 200,
+    prior_correct: int = 0,
+    prior_count: int = 0,
 ) -> ThresholdResult:
     """Lowest confidence threshold whose accuracy provably reaches ``target_accuracy``.
 
     ``confidence``: model confidence per validation item (e.g. top class probability);
     ``correct``: 1 where the model's label equals the consolidated human label.
+
+    ``prior_count`` / ``prior_correct``: validation items that earlier iterations would
+    already have labelled automatically (and how many of those labels were right). They
+    are left out of ``confidence``/``correct`` and always count as selected, so that the
+    bound covers *all* automatic labels of the job, not only this iteration's: the items
+    that cross a lowered threshold later are the harder ones, and judged alone against the
+    whole validation set they would look better than they are.
     """
     c, v = _validate(confidence, correct)
     if v.size and not np.all((v == 0) | (v == 1)):
@@ -253,6 +269,9 @@ def choose_threshold(
         method=method,
         kind="accuracy",
         max_tests=max_tests,
+        prior_count=prior_count,
+        prior_sum=float(prior_correct),
+        prior_sq_sum=float(prior_correct),
     )
 
 

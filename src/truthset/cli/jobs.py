@@ -145,3 +145,33 @@ def activity_cmd(
         ):
             ts = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(ev["at"]))
             typer.echo(f"{ts} {ev['event']:8} {ev['worker']:20} {ev['item']}")
+
+
+@app.command("consolidate")
+@handle_errors
+def consolidate_cmd(
+    name: str,
+    method: Annotated[
+        str | None,
+        typer.Option(help="auto, mv, wawa, ds, gt-mds, onecoin or glad; default the job's setting"),
+    ] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Refit the job's labels and worker skills on all of its answers."""
+    from truthset.quality.service import reconsolidate_job
+
+    ws = workspace(data_dir, database_url)
+    with ws.db.session_scope() as session:
+        echo_json(reconsolidate_job(session, service.get_job(session, name), method=method))
+
+
+@app.command("agreement")
+@handle_errors
+def agreement_cmd(name: str, data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
+    """Krippendorff's alpha, Fleiss' kappa, pairwise Cohen's kappa, per-label agreement."""
+    from truthset.quality.service import agreement_report
+
+    ws = workspace(data_dir, database_url)
+    with ws.db.session_scope(write=False) as session:
+        echo_json(agreement_report(session, service.get_job(session, name)))

@@ -100,10 +100,21 @@ def _attrs_for(
     }
 
 
+ArtifactSink = Callable[[str, bytes], str]
+
+
 def iter_output_lines(
-    session: Session, job: Job, *, labeled_only: bool = False, now: float = 0.0
+    session: Session,
+    job: Job,
+    *,
+    labeled_only: bool = False,
+    now: float = 0.0,
+    artifact_sink: ArtifactSink | None = None,
 ) -> Iterator[bytes]:
-    """One output-manifest line (bytes, with newline) per task of the job, in import order."""
+    """One output-manifest line (bytes, with newline) per task of the job, in import order.
+
+    A label with a file (a segmentation mask) is handed to `artifact_sink(item_id, bytes)`,
+    which writes it and returns its location; that location becomes the label's value."""
     chain = _job_chain(session, job)
     types = {j.id: get_task_type(j.task_type).output_type for j in chain}
     last_pos = -1
@@ -111,7 +122,9 @@ def iter_output_lines(
         rows = session.execute(
             text(
                 "SELECT t.position, i.id, i.data, t.status, l.value, l.meta, l.human, "
-                "l.created_at, l.reviewed FROM tasks t JOIN items i ON i.id = t.item_id "
+                "l.created_at, l.reviewed, i.external_id, "
+                "CASE WHEN l.artifact IS NULL THEN 0 ELSE 1 END "
+                "FROM tasks t JOIN items i ON i.id = t.item_id "
                 "LEFT JOIN labels l ON l.task_id = t.id "
                 "WHERE t.job_id = :j AND t.position > :p AND t.is_gold = 0 "
                 "ORDER BY t.position LIMIT :n"
@@ -122,8 +135,17 @@ def iter_output_lines(
             return
         last_pos = rows[-1][0]
         ancestors = {j.id: _label_rows(session, j, [r[1] for r in rows]) for j in chain[:-1]}
-        for _pos, item_id, data, *label in rows:
+        for _pos, item_id, data, *label, external_id, has_artifact in rows:
             own = _attrs_for(job, types[job.id], tuple(label), now)
+            if has_artifact and own and artifact_sink is not None:
+                blob = session.execute(
+                    text(
+                        "SELECT l.artifact FROM labels l JOIN tasks t ON t.id = l.task_id "
+                        "WHERE t.job_id = :j AND t.item_id = :i"
+                    ),
+                    {"j": job.id, "i": item_id},
+                ).scalar_one()
+                own[job.label_attribute] = artifact_sink(external_id, bytes(blob))
             if labeled_only and (own is None or job.label_attribute not in own):
                 continue
             attrs: dict[str, Any] = {}
@@ -159,6 +181,7 @@ def export_groundtruth(
     progress: Callable[[int], None] | None = None,
     now: float = 0.0,
     labeled_only: bool = False,
+    artifact_sink: ArtifactSink | None = None,
 ) -> int:
     """Stream the manifest into `write` (which consumes an iterator of byte chunks)."""
     count = 0
@@ -166,7 +189,9 @@ def export_groundtruth(
     def chunks() -> Iterator[bytes]:
         nonlocal count
         buf: list[bytes] = []
-        for line in iter_output_lines(session, job, labeled_only=labeled_only, now=now):
+        for line in iter_output_lines(
+            session, job, labeled_only=labeled_only, now=now, artifact_sink=artifact_sink
+        ):
             buf.append(line)
             count += 1
             if len(buf) >= BATCH:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -38,6 +39,15 @@ def export_run(
         def write(chunks: Iterator[bytes]) -> None:
             write_bytes(dest, chunks, endpoint_url=ctx.settings.s3_endpoint_url)
 
+        # Label files go where Ground Truth puts them, beside the manifest.
+        base = dest.rsplit("/", 1)[0] + "/annotations/consolidated-annotation/output/"
+
+        def artifact_sink(item_id: str, data: bytes) -> str:
+            safe = re.sub(r"[^A-Za-z0-9_.-]", "_", item_id)
+            location = f"{base}{safe}.png"
+            write_bytes(location, [data], endpoint_url=ctx.settings.s3_endpoint_url)
+            return location
+
         lines = exporter.export(
             session,
             the_job,
@@ -45,6 +55,7 @@ def export_run(
             progress=lambda n: ctx.progress(n, total),
             now=time.time(),
             labeled_only=labeled_only,
+            artifact_sink=artifact_sink,
         )
     ctx.progress(lines, total, "done", force=True)
     return {

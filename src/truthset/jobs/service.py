@@ -88,6 +88,16 @@ def create_job(
         raise BadInput("settings must be an object")
     label_attribute = spec.label_attribute or spec.name
     validate_label_attribute(label_attribute, spec.task_type)
+    check_settings = getattr(task_type, "check_settings", None)
+    if check_settings is not None:
+        check_settings(spec.settings)
+    if getattr(task_type, "requires_input_job", False) and spec.input_job is None:
+        raise BadInput(f"a {spec.task_type} job reviews another job's labels: give input_job")
+    if spec.settings.get("adjustment"):
+        if spec.input_job is None:
+            raise BadInput("an adjustment job corrects another job's labels: give input_job")
+        if not getattr(task_type, "supports_adjustment", False):
+            raise BadInput(f"{spec.task_type} has no adjustment jobs")
 
     if (spec.dataset is None) == (spec.input_job is None):
         raise BadInput("give exactly one input: a dataset or another job (chaining)")
@@ -311,6 +321,12 @@ def _set_state(session: Session, job: Job, state: str, now: float) -> None:
     job.state = state
     job.updated_at = now
     session.flush()
+    method = (job.settings.get("quality") or {}).get("method")
+    if state == "completed" and method and method != "mv":
+        # The final labels come from the job's aggregator over all of its answers.
+        from truthset.runs.service import enqueue
+
+        enqueue(session, "consolidate", {"job": job.name, "method": method}, job_id=job.id, now=now)
 
 
 def stop_job(session: Session, job: Job, *, now: float | None = None) -> Job:
@@ -390,7 +406,16 @@ def score_gold_answer(
         import orjson
 
         gold = orjson.loads(gold)
-    correct = gold == content
+    from truthset.tasktypes import get_task_type as _get_type
+
+    task_type = _get_type(job.task_type)
+    agreement = getattr(task_type, "agreement", None)
+    if agreement is not None:
+        config = task_type.parse_label_config(job.label_config)
+        threshold = float((job.settings.get("qualification") or {}).get("min_agreement", 0.5))
+        correct = agreement(content, gold, config) >= threshold
+    else:
+        correct = gold == content
     stat = session.get(WorkerStat, (job.id, worker_id))
     if stat is None:
         stat = WorkerStat(

@@ -53,4 +53,5 @@ def load_builtin_kinds() -> None:
     # Importing the modules registers their kinds.
     from truthset.datasets import runs as _dataset_runs  # noqa: F401
     from truthset.exports import runs as _export_runs  # noqa: F401
+    from truthset.quality import runs as _quality_runs  # noqa: F401
     from truthset.work import runs as _work_runs  # noqa: F401

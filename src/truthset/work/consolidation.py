@@ -27,9 +27,10 @@ def task_answers(session: Session, task_id: int) -> list[WorkerAnswer]:
         WorkerAnswer(
             worker_id=worker_id,
             content=orjson.loads(content) if isinstance(content, str) else content,
-            weight=1.0,
+            # The worker's estimated skill weighs their answer; unknown workers count 1.
+            weight=min(max(float(skill), 0.05), 1.0) if skill is not None else 1.0,
         )
-        for worker_id, content, _skill in rows
+        for worker_id, content, skill in rows
     ]
 
 
@@ -80,6 +81,8 @@ def consolidate_task(session: Session, job: Job, task_id: int, *, now: float | N
     task_type = get_task_type(job.task_type)
     config = task_type.parse_label_config(job.label_config)
     result = task_type.consolidate(answers, config, job.settings)
+    if _wants_more_workers(session, job, task_id, result, len(answers)):
+        return False
     write_label(session, job.id, task_id, result, human=True, now=now)
     session.execute(
         text("UPDATE tasks SET status = 'complete', updated_at = :now WHERE id = :t"),
@@ -92,4 +95,23 @@ def consolidate_task(session: Session, job: Job, task_id: int, *, now: float | N
     # While tasks are in flight the job cannot be done, unless a stopping condition is set.
     if in_flight <= 0 or job.max_human_labeled is not None or job.max_percentage_labeled:
         jobs_service.refresh_state(session, job.id, now=now)
+    return True
+
+
+def _wants_more_workers(
+    session: Session, job: Job, task_id: int, result: Consolidation, n_answers: int
+) -> bool:
+    """Dynamic redundancy: a label below the job's confidence bar is not accepted yet; the
+    task asks for one more worker, up to the job's maximum."""
+    rule = (job.settings.get("quality") or {}).get("dynamic_redundancy")
+    if not rule or result.confidence is None:
+        return False
+    if result.confidence >= float(rule.get("min_confidence", 0.0)):
+        return False
+    if n_answers >= int(rule.get("max_workers", job.workers_per_item)):
+        return False
+    session.execute(
+        text("UPDATE tasks SET target_answers = :n, status = 'open' WHERE id = :t"),
+        {"n": n_answers + 1, "t": task_id},
+    )
     return True

@@ -22,6 +22,7 @@ from truthset.autolabel.models.base import (
     FeaturizedClassifier,
     Featurizer,
     LinearClassifier,
+    MLPProbe,
     ModelError,
     expand_proba,
 )
@@ -32,6 +33,7 @@ ENTRY_POINT_GROUP = "truthset.models"
 
 BUILTIN_MODELS: dict[str, str] = {
     "linear": "truthset.autolabel.models.base:LinearClassifier",
+    "mlp": "truthset.autolabel.models.base:MLPProbe",
     "text-tfidf": "truthset.autolabel.models.text:TextClassifier",
     "tfidf-features": "truthset.autolabel.models.text:TfidfFeaturizer",
     "minilm-features": "truthset.autolabel.models.text:MiniLMFeaturizer",
@@ -99,6 +101,7 @@ __all__ = [
     "Featurizer",
     "HTTPModel",
     "LinearClassifier",
+    "MLPProbe",
     "ModelError",
     "create_model",
     "expand_proba",

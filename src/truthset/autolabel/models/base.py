@@ -118,6 +118,61 @@ class LinearClassifier:
         return np.asarray(self.classes_[np.argmax(self.predict_proba(X), axis=1)])
 
 
+class MLPProbe:
+    """A one-hidden-layer network on fixed features (scikit-learn's MLPClassifier with
+    early stopping): a few points more accurate than ``LinearClassifier`` on image
+    features, still seconds to train on CPU."""
+
+    def __init__(
+        self,
+        *,
+        hidden: int = 256,
+        alpha: float = 1e-3,
+        max_iter: int = 60,
+        random_state: int | None = 0,
+        blas_threads: int | None = 1,
+    ) -> None:
+        self.hidden = hidden
+        self.alpha = alpha
+        self.max_iter = max_iter
+        self.random_state = random_state
+        self.blas_threads = blas_threads
+
+    def fit(self, X: Any, y: ArrayLike) -> MLPProbe:
+        from sklearn.neural_network import MLPClassifier
+
+        yy = np.asarray(y)
+        if yy.size == 0:
+            raise ModelError("cannot fit on an empty training set")
+        self.classes_ = np.unique(yy)
+        if self.classes_.size == 1:
+            self.model_ = None
+            return self
+        counts = np.bincount(np.unique(yy, return_inverse=True)[1])
+        early = yy.size >= 200 and counts.min() >= 2
+        self.model_ = MLPClassifier(
+            (self.hidden,),
+            alpha=self.alpha,
+            max_iter=self.max_iter,
+            early_stopping=early,
+            random_state=self.random_state,
+        )
+        import warnings
+
+        from sklearn.exceptions import ConvergenceWarning
+
+        with threadpool_limits(self.blas_threads), warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            self.model_.fit(X, yy)
+        return self
+
+    def predict_proba(self, X: Any) -> NDArray[np.float64]:
+        if self.model_ is None:
+            return np.ones((X.shape[0], 1))
+        with threadpool_limits(self.blas_threads):
+            return np.asarray(self.model_.predict_proba(X), dtype=float)
+
+
 class FeaturizedClassifier:
     """A featurizer followed by a classifier: ``fit(items, y)`` / ``predict_proba(items)``.
 

@@ -8,6 +8,7 @@ import { h } from "../js/dom.js";
 import { labelIndexFromKey } from "../js/store.js";
 import { labelBar } from "../js/labelbar.js";
 import { ImageView, VIEW_SHORTCUTS } from "./imageview.js";
+import { AudioPlayer, AUDIO_SHORTCUTS } from "./audio.js";
 
 /** @typedef {{chosen: string[]}} State */
 
@@ -49,7 +50,11 @@ export function create(ctx) {
   ctx.side.appendChild(bar.el);
   /** @type {ImageView | null} */
   let view = null;
-  if (task.item.media_url) {
+  /** @type {AudioPlayer | null} */
+  let player = null;
+  if (task.item.media_url && task.task_type.startsWith("audio")) {
+    player = new AudioPlayer(ctx.root, task.item.media_url);
+  } else if (task.item.media_url) {
     view = new ImageView(ctx.root, task.item.media_url);
   } else {
     const text = String(task.item.data.source ?? "");
@@ -72,11 +77,13 @@ export function create(ctx) {
         pick(task.labels[i]);
         return true;
       }
+      if (player) return player.handleKey(e);
       return view ? view.handleKey(e) : false;
     },
-    shortcuts: [["1–9, 0", multi ? "toggle a label" : "pick a label"], ...(view ? VIEW_SHORTCUTS : [])],
+    shortcuts: [["1–9, 0", multi ? "toggle a label" : "pick a label"], ...(view ? VIEW_SHORTCUTS : []), ...(player ? AUDIO_SHORTCUTS : [])],
     destroy() {
       if (view) view.destroy();
+      if (player) player.destroy();
     },
   };
 }

@@ -1,0 +1,437 @@
+"""Quality control for jobs: job-level consolidation with the real aggregators, worker
+skills kept per job, gold items, the quality bar, agreement metrics and review.
+
+Labels are written as soon as a task has its answers (the task type's immediate rule,
+weighted by the skills known so far). `reconsolidate_job` then refits the job's method on
+every answer of the job — so worker skills learned on one batch inform the next, as
+Ground Truth keeps worker parameters between batches — and rewrites labels and skills.
+"""
+
+from __future__ import annotations
+
+import csv
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from truthset.errors import BadInput, NotFound
+from truthset.quality.aggregation import AGGREGATORS, aggregate, encode_answers
+from truthset.quality.agreement import (
+    fleiss_kappa,
+    krippendorff_alpha,
+    pairwise_cohen_kappa,
+    per_label_agreement,
+)
+from truthset.store.models import Job, WorkerStat
+from truthset.tasktypes import Consolidation, get_task_type
+from truthset.work.consolidation import write_label
+
+SINGLE_LABEL_TYPES = (
+    "image-classification",
+    "text-classification",
+    "audio-classification",
+    "label-verification",
+)
+
+
+def quality_settings(job: Job) -> dict[str, Any]:
+    return dict(job.settings.get("quality") or {})
+
+
+def _json(v: Any) -> Any:
+    return orjson.loads(v) if isinstance(v, str) else v
+
+
+def _answer_rows(session: Session, job: Job) -> list[tuple[int, str, int, str]]:
+    """(task id, item external id, worker id, label) of every counted single-label answer."""
+    rows = session.execute(
+        text(
+            "SELECT a.task_id, i.external_id, a.worker_id, a.content FROM answers a "
+            "JOIN tasks t ON t.id = a.task_id JOIN items i ON i.id = t.item_id "
+            "WHERE a.job_id = :j AND a.excluded = :f ORDER BY a.id"
+        ),
+        {"j": job.id, "f": False},
+    ).all()
+    return [(t, ext, w, _json(c)["label"]) for t, ext, w, c in rows]
+
+
+def gold_map(session: Session, job: Job) -> dict[str, Any]:
+    rows = session.execute(
+        text(
+            "SELECT i.external_id, g.answer FROM gold_labels g JOIN items i ON i.id = g.item_id "
+            "WHERE g.job_id = :j"
+        ),
+        {"j": job.id},
+    ).all()
+    return {ext: _json(ans) for ext, ans in rows}
+
+
+def reconsolidate_job(
+    session: Session, job: Job, *, method: str | None = None, now: float | None = None
+) -> dict[str, Any]:
+    """Refit the job's aggregator on all its answers; rewrite labels of complete tasks and
+    the workers' skills. Single-label classification types only (others keep their
+    per-item consolidation, weighted by the skills found here)."""
+    now = time.time() if now is None else now
+    method = method or quality_settings(job).get("method", "auto")
+    if method not in AGGREGATORS:
+        raise BadInput(f"unknown consolidation method {method!r}; known: {sorted(AGGREGATORS)}")
+    if job.task_type not in SINGLE_LABEL_TYPES:
+        raise BadInput(f"job-level consolidation supports single-label types, not {job.task_type}")
+    rows = _answer_rows(session, job)
+    if not rows:
+        return {"method": method, "tasks": 0, "changed": 0}
+    config = get_task_type(job.task_type).parse_label_config(job.label_config)
+    gold = {k: v["label"] for k, v in gold_map(session, job).items() if "label" in v}
+    result = aggregate(
+        [str(r[0]) for r in rows],
+        [str(r[2]) for r in rows],
+        [r[3] for r in rows],
+        method=method,
+        gold=gold or None,
+        classes=list(config.labels),
+    )
+    task_of = {str(r[0]): r[0] for r in rows}
+    complete = {
+        r[0]
+        for r in session.execute(
+            text("SELECT id FROM tasks WHERE job_id = :j AND status = 'complete'"), {"j": job.id}
+        )
+    }
+    old = {
+        r[0]: _json(r[1]).get("class-name")
+        for r in session.execute(
+            text("SELECT task_id, meta FROM labels WHERE job_id = :j AND human = :t"),
+            {"j": job.id, "t": True},
+        )
+    }
+    counts: dict[int, int] = {}
+    for r in rows:
+        counts[r[0]] = counts.get(r[0], 0) + 1
+    changed = 0
+    for task_key, label, conf in zip(
+        result.task_ids, result.labels, result.confidences, strict=True
+    ):
+        task_id = task_of[task_key]
+        if task_id not in complete:
+            continue
+        confidence = 0.0 if counts[task_id] <= 1 else float(conf)
+        changed += int(old.get(task_id) != label)
+        write_label(
+            session,
+            job.id,
+            task_id,
+            Consolidation(
+                value=config.class_id(label),
+                meta={"class-name": label, "confidence": confidence},
+                confidence=confidence,
+                method=result.method,
+            ),
+            human=True,
+            now=now,
+        )
+    for worker_key, skill in result.worker_skills.items():
+        stat = session.get(WorkerStat, (job.id, int(worker_key)))
+        if stat is None:
+            stat = WorkerStat(
+                job_id=job.id,
+                worker_id=int(worker_key),
+                gold_answers=0,
+                gold_correct=0,
+                blocked=False,
+                params={},
+            )
+            session.add(stat)
+        stat.skill = round(float(skill), 4)
+    session.flush()
+    blocked = apply_quality_bar(session, job)
+    return {
+        "method": result.method,
+        "tasks": len(result.task_ids),
+        "changed": changed,
+        "blocked_workers": blocked,
+        "details": _plain(result.details),
+    }
+
+
+def _plain(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _plain(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_plain(v) for v in obj]
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    return obj
+
+
+def apply_quality_bar(session: Session, job: Job) -> list[int]:
+    """Stop workers whose skill is below the job's bar (after enough answers)."""
+    q = quality_settings(job)
+    bar = q.get("min_skill")
+    if bar is None:
+        return []
+    min_answers = int(q.get("min_answers_for_skill", 10))
+    rows = session.execute(
+        text(
+            "SELECT ws.worker_id, ws.skill, (SELECT count(*) FROM answers a WHERE a.job_id = "
+            "ws.job_id AND a.worker_id = ws.worker_id) FROM worker_stats ws "
+            "WHERE ws.job_id = :j AND ws.blocked = :f"
+        ),
+        {"j": job.id, "f": False},
+    ).all()
+    blocked = []
+    for worker_id, skill, n in rows:
+        if skill is not None and n >= min_answers and skill < float(bar):
+            session.execute(
+                text("UPDATE worker_stats SET blocked = :t WHERE job_id = :j AND worker_id = :w"),
+                {"t": True, "j": job.id, "w": worker_id},
+            )
+            blocked.append(int(worker_id))
+            if q.get("exclude_blocked_answers"):
+                exclude_worker_answers(session, job, worker_id)
+    return blocked
+
+
+def exclude_worker_answers(session: Session, job: Job, worker_id: int) -> int:
+    """Stop counting a worker's answers and put the affected items back in the queue."""
+    tasks = [
+        r[0]
+        for r in session.execute(
+            text(
+                "SELECT task_id FROM answers WHERE job_id = :j AND worker_id = :w AND excluded = :f"
+            ),
+            {"j": job.id, "w": worker_id, "f": False},
+        )
+    ]
+    if not tasks:
+        return 0
+    session.execute(
+        text("UPDATE answers SET excluded = :t WHERE job_id = :j AND worker_id = :w"),
+        {"t": True, "j": job.id, "w": worker_id},
+    )
+    reopened = 0
+    for task_id in tasks:
+        status = session.execute(
+            text("SELECT status FROM tasks WHERE id = :t"), {"t": task_id}
+        ).scalar_one()
+        session.execute(
+            text(
+                "UPDATE tasks SET answers = answers - 1, status = CASE WHEN status IN "
+                "('complete', 'full') THEN 'open' ELSE status END WHERE id = :t"
+            ),
+            {"t": task_id},
+        )
+        if status == "complete":
+            session.execute(text("DELETE FROM labels WHERE task_id = :t"), {"t": task_id})
+            session.execute(
+                text("UPDATE jobs SET in_flight = in_flight + 1 WHERE id = :j"), {"j": job.id}
+            )
+            reopened += 1
+    if reopened and job.state == "completed":
+        job.state = "in_progress"
+    session.flush()
+    return reopened
+
+
+# -- gold -------------------------------------------------------------------------------------
+
+
+def add_gold(session: Session, job: Job, rows: list[tuple[int, str, Any]]) -> dict[str, Any]:
+    """rows: (line number, item id, answer). Every row is checked before anything is written."""
+    task_type = get_task_type(job.task_type)
+    config = task_type.parse_label_config(job.label_config)
+    errors = []
+    resolved = []
+    for line, item_id, answer in rows:
+        row = session.execute(
+            text(
+                "SELECT t.id, t.item_id, i.data, t.status FROM tasks t JOIN items i "
+                "ON i.id = t.item_id WHERE t.job_id = :j AND i.external_id = :e"
+            ),
+            {"j": job.id, "e": item_id},
+        ).first()
+        if row is None:
+            errors.append({"line": line, "reason": f"item {item_id!r} is not in job {job.name!r}"})
+            continue
+        if row.status in ("complete", "auto"):
+            errors.append({"line": line, "reason": f"item {item_id!r} is already labeled"})
+            continue
+        try:
+            content = task_type.validate_answer(answer, config, orjson.loads(row.data))
+        except BadInput as exc:
+            errors.append({"line": line, "reason": f"{exc.detail}"})
+            continue
+        resolved.append((row.id, row.item_id, row.status, content))
+    if errors:
+        raise BadInput(
+            {
+                "message": f"{len(errors)} invalid gold row(s); nothing was added",
+                "errors": errors[:100],
+                "invalid_lines": len(errors),
+            }
+        )
+    for task_id, item_id, status, content in resolved:
+        session.execute(
+            text("DELETE FROM gold_labels WHERE job_id = :j AND item_id = :i"),
+            {"j": job.id, "i": item_id},
+        )
+        session.execute(
+            text("INSERT INTO gold_labels (job_id, item_id, answer) VALUES (:j, :i, :a)"),
+            {"j": job.id, "i": item_id, "a": orjson.dumps(content).decode()},
+        )
+        was_in_flight = session.execute(
+            text("SELECT started FROM tasks WHERE id = :t"), {"t": task_id}
+        ).scalar_one()
+        # A gold item is a honeypot: served like any item, scored against its answer.
+        session.execute(
+            text("UPDATE tasks SET is_gold = 1, status = 'open' WHERE id = :t"), {"t": task_id}
+        )
+        if was_in_flight and status in ("open", "full"):
+            session.execute(
+                text("UPDATE jobs SET in_flight = in_flight - 1 WHERE id = :j"), {"j": job.id}
+            )
+    session.flush()
+    return {"added": len(resolved)}
+
+
+def read_gold_csv(path: Path, task_type_name: str) -> list[tuple[int, str, Any]]:
+    """`task,label` rows (task = item id). Multi-label: labels separated by '|'."""
+    try:
+        fh = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115
+    except FileNotFoundError:
+        raise BadInput(f"gold file {str(path)!r} does not exist") from None
+    with fh:
+        reader = csv.DictReader(fh)
+        if reader.fieldnames is None or not {"task", "label"} <= set(reader.fieldnames):
+            raise BadInput("line 1: the gold CSV needs the columns task,label")
+        out = []
+        for row in reader:
+            label = row["label"]
+            answer: Any = (
+                {"labels": [x for x in label.split("|") if x]}
+                if task_type_name.endswith("multilabel")
+                else {"label": label}
+            )
+            out.append((reader.line_num, row["task"], answer))
+    return out
+
+
+# -- metrics ----------------------------------------------------------------------------------
+
+
+def agreement_report(session: Session, job: Job) -> dict[str, Any]:
+    if job.task_type not in SINGLE_LABEL_TYPES:
+        raise BadInput(f"agreement metrics are for single-label types here, not {job.task_type}")
+    rows = _answer_rows(session, job)
+    config = get_task_type(job.task_type).parse_label_config(job.label_config)
+    if not rows:
+        return {"answers": 0}
+    answers = encode_answers(
+        [str(r[0]) for r in rows],
+        [str(r[2]) for r in rows],
+        [r[3] for r in rows],
+        list(config.labels),
+        "first",
+    )
+    kappa = pairwise_cohen_kappa(answers, min_shared=5)
+    names = dict(session.execute(text("SELECT id, name FROM users")).all())
+    assert answers.worker_names is not None
+    pairs = []
+    n = kappa.shape[0]
+    for a in range(n):
+        for b in range(a + 1, n):
+            if not np.isnan(kappa[a, b]):
+                pairs.append(
+                    {
+                        "workers": [
+                            names.get(int(answers.worker_names[a])),
+                            names.get(int(answers.worker_names[b])),
+                        ],
+                        "kappa": round(float(kappa[a, b]), 4),
+                    }
+                )
+
+    def clean(x: float) -> float | None:
+        return None if x is None or np.isnan(x) else round(float(x), 4)
+
+    per_label = per_label_agreement(answers)
+    return {
+        "answers": len(rows),
+        "krippendorff_alpha": clean(krippendorff_alpha(answers)),
+        "fleiss_kappa": clean(fleiss_kappa(answers)),
+        "pairwise_cohen_kappa": pairs,
+        "per_label": {lab: clean(v) for lab, v in zip(config.labels, per_label, strict=True)},
+    }
+
+
+# -- review -----------------------------------------------------------------------------------
+
+
+def next_for_review(session: Session, job: Job, *, max_confidence: float) -> dict[str, Any] | None:
+    row = session.execute(
+        text(
+            "SELECT i.external_id FROM labels l JOIN tasks t ON t.id = l.task_id JOIN items i "
+            "ON i.id = t.item_id WHERE l.job_id = :j AND l.reviewed = :f AND l.human = :t "
+            "AND l.confidence <= :c ORDER BY l.confidence, t.position LIMIT 1"
+        ),
+        {"j": job.id, "f": False, "t": True, "c": max_confidence},
+    ).first()
+    if row is None:
+        return None
+    from truthset.jobs.views import item_detail
+
+    return item_detail(session, job, row[0])
+
+
+def review_item(
+    session: Session, job: Job, item_id: str, answer: Any, now: float | None = None
+) -> dict[str, Any]:
+    """A reviewer sets the final label; the output records that it was reviewed."""
+    now = time.time() if now is None else now
+    task_type = get_task_type(job.task_type)
+    config = task_type.parse_label_config(job.label_config)
+    row = session.execute(
+        text(
+            "SELECT t.id, i.data FROM tasks t JOIN items i ON i.id = t.item_id "
+            "WHERE t.job_id = :j AND i.external_id = :e"
+        ),
+        {"j": job.id, "e": item_id},
+    ).first()
+    if row is None:
+        raise NotFound(f"item {item_id!r} is not in job {job.name!r}")
+    content = task_type.validate_answer(answer, config, orjson.loads(row.data))
+    from truthset.tasktypes import WorkerAnswer
+
+    result = task_type.consolidate(
+        [WorkerAnswer(worker_id=0, content=content)], config, job.settings
+    )
+    meta = dict(result.meta)
+    if "confidence" in meta:
+        meta["confidence"] = 1.0
+    write_label(
+        session,
+        job.id,
+        row.id,
+        Consolidation(
+            value=result.value,
+            meta=meta,
+            confidence=1.0,
+            method="review",
+            artifact=result.artifact,
+        ),
+        human=True,
+        now=now,
+        reviewed=True,
+    )
+    status = session.execute(text("SELECT status FROM tasks WHERE id = :t"), {"t": row.id}).scalar()
+    if status in ("open", "full", "failed"):
+        session.execute(text("UPDATE tasks SET status = 'complete' WHERE id = :t"), {"t": row.id})
+    session.flush()
+    return {"item": item_id, "reviewed": True}
