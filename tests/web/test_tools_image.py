@@ -150,3 +150,63 @@ def test_keypoints_and_polylines(pages: Pages, site: Site) -> None:
             "vertices": [{"x": 10, "y": 10}, {"x": 100, "y": 50}, {"x": 200, "y": 20}],
         }
     ]
+
+
+def _expected_segmentation(width: int, height: int) -> dict[str, int]:
+    """Pixel counts of: a disc r=5 at (40, 40) of "sky"; a filled rectangle [100, 150) ×
+    [20, 60) of "road"; an eraser disc r=5 at (100, 20). Pixel centres decide."""
+
+    def disc(cx: float, cy: float, r: float) -> set[tuple[int, int]]:
+        return {
+            (x, y)
+            for y in range(height)
+            for x in range(width)
+            if (x + 0.5 - cx) ** 2 + (y + 0.5 - cy) ** 2 <= r * r
+        }
+
+    sky = disc(40, 40, 5)
+    road = {(x, y) for x in range(100, 150) for y in range(20, 60)} - disc(100, 20, 5)
+    return {"sky": len(sky), "road": len(road)}
+
+
+def test_semantic_segmentation_brush_fill_erase_gives_an_exact_png(
+    pages: Pages, site: Site
+) -> None:
+    import base64
+    import io
+
+    from PIL import Image
+
+    job, page = open_image_job(pages, site, "semantic-segmentation", ["sky", "road"])
+    page.evaluate(
+        "(() => { const s = document.getElementById('brush-size'); s.value = '5';"
+        " s.dispatchEvent(new Event('input')); })()"
+    )
+    click(page, 40, 40)  # a brush dab of "sky"
+    page.keyboard.press("2")
+    page.keyboard.press("p")
+    for x, y in ((100, 20), (150, 20), (150, 60), (100, 60)):
+        click(page, x, y)
+    page.keyboard.press("Enter")  # fill with "road"
+    page.keyboard.press("e")
+    click(page, 100, 20)  # erase a corner
+    drag(page, (300, 300), (400, 300))  # a stroke...
+    page.keyboard.press("Control+z")  # ...undone
+    counts = page.evaluate("window.truthsetMaskCounts()")
+    expected = _expected_segmentation(800, 600)
+    assert counts == expected
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#no-work")
+    (answer,) = site.answers(job, "img1")
+    content = answer["answer"]
+    png = Image.open(io.BytesIO(base64.b64decode(content["labeledImage"]["pngImageData"])))
+    assert png.size == (800, 600)
+    colours = {
+        tuple(int(c["color"][i : i + 2], 16) for i in (1, 3, 5)): name
+        for name, c in content["labelMappings"].items()
+    }
+    got: dict[str, int] = {}
+    for n, rgb in png.convert("RGB").getcolors(maxcolors=10) or []:
+        if rgb != (255, 255, 255):
+            got[colours[rgb]] = n
+    assert got == expected

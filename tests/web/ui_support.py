@@ -83,6 +83,7 @@ class Site:
                     instructions=instructions,
                     task_time_limit=time_limit,
                     settings=settings or {},
+                    label_attribute=f"{name}-ref" if task_type == "semantic-segmentation" else None,
                 ),
             )
         return name

@@ -150,6 +150,8 @@ async function main() {
         settings,
       };
       if (maxHuman.value) body.max_human_labeled = Number(maxHuman.value);
+      // A mask label is a file: Ground Truth names such attributes "...-ref".
+      if (taskType.value === "semantic-segmentation") body.label_attribute = `${body.name}-ref`;
       const kind = sourceKind.value;
       if (kind === "chain") {
         body.input_job = inputJob.value;

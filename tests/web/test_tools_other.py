@@ -1,0 +1,95 @@
+"""Audio tools and label verification with real input; answers read back from the API."""
+
+from __future__ import annotations
+
+import math
+import struct
+import wave
+from pathlib import Path
+
+from web.ui_support import Pages, Site, wait_for_task
+
+
+def _wav(site: Site, name: str, seconds: float = 2.0) -> str:
+    path = Path(site.ws.settings.media_dir) / "test-audio" / f"{name}.wav"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rate = 8000
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(
+            b"".join(
+                struct.pack("<h", int(8000 * math.sin(2 * math.pi * 440 * i / rate)))
+                for i in range(int(rate * seconds))
+            )
+        )
+    return str(path)
+
+
+def test_audio_transcription_with_player_keys(pages: Pages, site: Site) -> None:
+    job = site.job(
+        "audio-transcription", ["speech"], [{"id": "a1", "source-ref": _wav(site, "a1")}]
+    )
+    page = pages.open("worker1", f"/work/{job}")
+    wait_for_task(page)
+    page.wait_for_function("document.getElementById('audio').duration > 1.9")
+    box = page.locator("#transcript")
+    box.type("hello   world")
+    page.keyboard.press("Alt+ArrowRight")  # seek 5 s (to the end) while typing
+    assert page.evaluate("document.getElementById('audio').currentTime") > 1.5
+    page.select_option("#speed", "1.5")
+    assert page.evaluate("document.getElementById('audio').playbackRate") == 1.5
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("#no-work")
+    (answer,) = site.answers(job, "a1")
+    assert answer["answer"] == {"transcription": "hello   world"}
+
+
+def test_audio_classification(pages: Pages, site: Site) -> None:
+    job = site.job(
+        "audio-classification", ["music", "speech"], [{"id": "a2", "source-ref": _wav(site, "a2")}]
+    )
+    page = pages.open("worker2", f"/work/{job}")
+    wait_for_task(page)
+    page.wait_for_selector("#waveform")
+    page.keyboard.press("2")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#no-work")
+    assert site.answers(job, "a2")[0]["answer"] == {"label": "speech"}
+
+
+def test_label_verification_shows_the_earlier_label(pages: Pages, site: Site) -> None:
+    ref = site.image("verify", 400, 300)
+    first = site.job("bounding-box", ["car"], [{"id": "v1", "source-ref": ref}])
+    lease = site.api("worker3", "POST", f"/api/jobs/{first}/next").json()
+    box = {"label": "car", "left": 30, "top": 40, "width": 100, "height": 60}
+    ok = site.api(
+        "worker3",
+        "POST",
+        f"/api/assignments/{lease['assignment_id']}/submit",
+        json={
+            "answer": {
+                "boundingBoxes": [box],
+                "inputImageProperties": {"width": 400, "height": 300},
+            }
+        },
+    )
+    assert ok.status_code == 200, ok.text
+    job = site.job("label-verification", ["correct", "wrong"], [], input_job=first)
+    page = pages.open("worker1", f"/work/{job}")
+    wait_for_task(page)
+    page.wait_for_selector("svg.overlay rect.shape")
+    rect = page.locator("svg.overlay rect.shape")
+    assert [rect.get_attribute(a) for a in ("x", "y", "width", "height")] == [
+        "30",
+        "40",
+        "100",
+        "60",
+    ]
+    page.keyboard.press("2")
+    page.keyboard.press("c")
+    page.keyboard.type("box is too loose")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("#no-work")
+    assert site.answers(job, "v1")[0]["answer"] == {"label": "wrong", "comment": "box is too loose"}
