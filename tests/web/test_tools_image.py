@@ -210,3 +210,51 @@ def test_semantic_segmentation_brush_fill_erase_gives_an_exact_png(
         if rgb != (255, 255, 255):
             got[colours[rgb]] = n
     assert got == expected
+
+
+def test_adjustment_loads_the_earlier_label_and_predictions_preload(
+    pages: Pages, site: Site
+) -> None:
+    ref = site.image("adjust", 800, 600)
+    first = site.job("bounding-box", ["car"], [{"id": "img1", "source-ref": ref}])
+    lease = site.api("worker2", "POST", f"/api/jobs/{first}/next").json()
+    box = {"label": "car", "left": 100, "top": 100, "width": 200, "height": 100}
+    site.api(
+        "worker2",
+        "POST",
+        f"/api/assignments/{lease['assignment_id']}/submit",
+        json={
+            "answer": {
+                "boundingBoxes": [box],
+                "inputImageProperties": {"width": 800, "height": 600},
+            }
+        },
+    ).raise_for_status()
+    job = site.job("bounding-box", ["car"], [], input_job=first, settings={"adjustment": True})
+    page = pages.open("worker1", f"/work/{job}")
+    wait_for_task(page)
+    page.wait_for_selector("g.boxes rect.shape")
+    page.mouse.click(*to_client(page, 150, 150))  # select the box...
+    drag(page, (300, 200), (320, 210))  # ...and pull its south-east corner
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#no-work")
+    (answer,) = site.answers(job, "img1")
+    assert answer["answer"]["initialValueModified"] is True
+    assert answer["answer"]["boundingBoxes"] == [
+        {"label": "car", "left": 100, "top": 100, "width": 220, "height": 110}
+    ]
+    # A model's prediction in the item is loaded for correction.
+    name = "predicted-boxes"
+    predicted = {"boundingBoxes": [{**box, "label": "car"}]}
+    site.job(
+        "bounding-box",
+        ["car"],
+        [{"id": "p1", "source-ref": ref, f"{name}-prediction": predicted}],
+        name=name,
+    )
+    page = pages.open("worker3", f"/work/{name}")
+    wait_for_task(page)
+    page.wait_for_selector("g.boxes rect.shape")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#no-work")
+    assert site.answers(name, "p1")[0]["answer"]["boundingBoxes"] == [box]
