@@ -66,7 +66,7 @@ function counters(job, workers) {
       stat("failed", c.failed, "c-failed"),
       stat("unlabeled", c.unlabeled, "c-unlabeled"),
       stat("items", c.total, "c-total"),
-      stat("time per answer", answers ? formatDuration(time / answers) : "–", "c-time")));
+      stat("time per answer", !answers ? "–" : time / answers < 60 ? `${num(time / answers, 1)} s` : formatDuration(time / answers), "c-time")));
 }
 
 /** @param {{t: number, answers: number, mean_time: number}[]} points @param {number} bucket */
@@ -85,7 +85,7 @@ function chart(points, bucket) {
   const t0 = points[0].t;
   const t1 = points[points.length - 1].t + bucket;
   const max = Math.max(...points.map((p) => p.answers));
-  const bw = Math.max(2, ((W - 2 * pad) * bucket) / Math.max(bucket, t1 - t0) - 1);
+  const bw = Math.min(36, Math.max(2, ((W - 2 * pad) * bucket) / Math.max(bucket, t1 - t0) - 1));
   for (const p of points) {
     const x = pad + ((W - 2 * pad) * (p.t - t0)) / Math.max(bucket, t1 - t0);
     const bh = ((H - 2 * pad) * p.answers) / max;

@@ -86,10 +86,13 @@ async function main() {
   const settings0 = (base && base.settings) || {};
   const shortInstr = h("input", { id: "f-short", maxlength: "255", value: settings0.short_instructions || "" });
   const instr = h("textarea", { id: "f-instructions", rows: "10" });
-  instr.value = base ? base.instructions || "" : "# Instructions\n\nExplain the labels here.\n\n![good: a clear example](https://example.org/good.jpg)\n";
+  instr.value = base ? base.instructions || "" : "# Instructions\n\nExplain the labels here. Show examples with images whose alt text starts with good: or bad:,\ne.g. `![good: a tight box](https://your-bucket.example/good.jpg)` (list that origin below).\n";
+  const origins = h("input", { id: "f-origins", placeholder: "https://images.example.org, https://cdn.example.com", value: (((base && base.settings) || {}).instruction_image_origins || []).join(", ") });
+  const originList = () => origins.value.split(",").map((o) => o.trim().replace(/\/+$/, "")).filter(Boolean);
   const preview = h("div", { class: "markdown card", id: "f-preview" });
-  const showPreview = () => replace(preview, renderMarkdown(instr.value));
+  const showPreview = () => replace(preview, renderMarkdown(instr.value, { allowedImageOrigins: originList() }));
   instr.addEventListener("input", showPreview);
+  origins.addEventListener("input", showPreview);
   const perItem = h("input", { id: "f-workers", type: "number", min: "1", max: "9", value: String(base ? base.workers_per_item : 1) });
   const timeLimit = h("input", { id: "f-time", type: "number", min: "10", max: "28800", value: String(base ? base.task_time_limit : 300) });
   const availability = h("input", { id: "f-availability", type: "number", min: "1", value: String(base ? Math.round(base.task_availability / 3600) : 240) });
@@ -112,6 +115,7 @@ async function main() {
       ...field("Labels", labels, "label order gives the class ids"), h("span"), labelFile,
       ...field("Short instructions", shortInstr, "shown beside the tool"),
       ...field("Full instructions", instr, "Markdown; images whose alt text starts with good: or bad: are framed as examples"),
+      ...field("Example image origins", origins, "sites the instructions may load images from"),
       h("span", { class: "hint" }, "Preview"), preview,
       ...field("Workers per item", perItem),
       ...field("Time per task (s)", timeLimit),
@@ -132,6 +136,8 @@ async function main() {
       const settings = { ...settings0 };
       if (shortInstr.value.trim()) settings.short_instructions = shortInstr.value.trim();
       else delete settings.short_instructions;
+      if (originList().length) settings.instruction_image_origins = originList();
+      else delete settings.instruction_image_origins;
       if (goldRate.value) settings.gold_rate = Number(goldRate.value);
       if (qualGold.value) settings.qualification = { ...(settings.qualification || {}), gold_items: Number(qualGold.value) };
       if (autoLabel.checked) settings.auto_labeling = { enabled: true, target_accuracy: Number(target.value) };

@@ -55,12 +55,13 @@ function objectsOf(value, meta, key, labels) {
  */
 export function objectList(store, objects, relabel, remove, noun) {
   const list = h("ul", { class: "object-list", id: "object-list" });
-  const title = h("h3", null, `${noun}s`);
+  const plural = noun.endsWith("x") ? `${noun}es` : `${noun}s`;
+  const title = h("h3", null, plural);
   const hide = h("button", { type: "button", id: "toggle-hidden", onclick: () => store.toggleHidden() }, "Hide all ", h("kbd", null, "h"));
   const el = h("div", null, h("div", { class: "row" }, title, hide), list);
   const render = () => {
     const objs = objects();
-    title.textContent = `${noun}s (${objs.length})`;
+    title.textContent = `${plural} (${objs.length})`;
     hide.firstChild && (hide.firstChild.textContent = store.hidden ? "Show all " : "Hide all ");
     list.replaceChildren(...objs.map((o, i) => {
       const select = h("select", { "aria-label": `label of ${noun} ${i + 1}`, onchange: () => relabel(o.id, select.value) },
