@@ -590,8 +590,10 @@ def simulate_autolabel(
         )
         if commit_policy == "plateau":
             cov = res.threshold.coverage if res.threshold is not None else 0.0
-            if cov - prev_coverage < plateau_gain and cov > 0:
-                # Coverage stopped growing: give the machine labels now.
+            nothing_left = not np.any(human[res.to_humans] < 0)
+            last = it == max_iterations
+            if cov > 0 and (cov - prev_coverage < plateau_gain or nothing_left or last):
+                # Coverage stopped growing (or nothing is left for people): label now.
                 res = run_iteration(
                     X, (labeled, human[labeled]), val, commit=True, random_state=rng, **kwargs
                 )

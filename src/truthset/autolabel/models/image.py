@@ -28,7 +28,10 @@ def to_gray_array(images: Any, size: int | None = None) -> NDArray[np.float32]:
         arr = images.astype(np.float32)
         if arr.ndim == 4:
             arr = arr.mean(axis=3)
-        return arr / 255.0 if arr.max(initial=0.0) > 1.0 else arr
+        if images.dtype == np.uint8:
+            return arr / 255.0
+        top = float(arr.max(initial=0.0))
+        return arr / top if top > 1.0 else arr  # e.g. 0-16 grey levels
     from PIL import Image
 
     out = []
@@ -153,12 +156,16 @@ class ImageClassifier:
         self,
         *,
         n_filters: int = 128,
+        patch_size: int = 5,
+        pool_grid: int = 3,
         n_components: int | None = 200,
         image_size: int | None = None,
         C: float = 0.05,
         random_state: int | None = 0,
     ) -> None:
         self.n_filters = n_filters
+        self.patch_size = patch_size
+        self.pool_grid = pool_grid
         self.n_components = n_components
         self.image_size = image_size
         self.C = C
@@ -167,6 +174,8 @@ class ImageClassifier:
     def fit(self, X: Any, y: Any) -> ImageClassifier:
         feat = RandomPatchFeaturizer(
             n_filters=self.n_filters,
+            patch_size=self.patch_size,
+            pool_grid=self.pool_grid,
             n_components=self.n_components,
             image_size=self.image_size,
             random_state=self.random_state,

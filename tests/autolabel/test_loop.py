@@ -1,0 +1,87 @@
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+from truthset.autolabel.loop import (
+    AutolabelSettings,
+    choose_validation_items,
+    replayed_answers,
+    run_iteration,
+    simulate_autolabel,
+    validation_share,
+)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X / 16.0, y
+
+
+def test_validation_share_rule():
+    assert validation_share(4999) == 0.2
+    assert validation_share(5000) == 0.1
+    val = choose_validation_items(1000, random_state=0)
+    assert val.size == 200 and np.unique(val).size == 200
+    assert choose_validation_items(70000, random_state=0).size == 7000
+
+
+def test_cold_start_sends_validation_items_first(digits):
+    X, y = digits
+    val = choose_validation_items(len(y), random_state=0)
+    res = run_iteration(X, {}, val, n_classes=10, settings=AutolabelSettings(batch_size=50))
+    assert res.threshold is None and res.n_auto_labeled == 0
+    assert res.to_humans.size == 50 and np.isin(res.to_humans, val).all()
+
+
+def test_iteration_labels_confident_items_and_ranks_the_rest(digits):
+    X, y = digits
+    s = AutolabelSettings(batch_size=100)
+    val = choose_validation_items(len(y), s, random_state=0)
+    rest = np.setdiff1d(np.arange(len(y)), val)
+    labeled = np.r_[val, rest[:400]]
+    res = run_iteration(X, (labeled, y[labeled]), val, n_classes=10, settings=s, random_state=0)
+    assert res.threshold is not None and res.threshold.feasible
+    assert res.n_auto_labeled > 300
+    assert not np.isin(res.auto_items, labeled).any()
+    assert (res.auto_labels == y[res.auto_items]).mean() >= 0.95
+    assert res.to_humans.size == 100
+    assert not np.isin(res.to_humans, res.auto_items).any()
+    assert not np.isin(res.to_humans, labeled).any()
+    # Priorities exist exactly for candidates; the batch holds the highest.
+    cand = np.isfinite(res.priority)
+    assert cand[res.to_humans].all() and not cand[labeled].any()
+    assert res.priority[res.to_humans].min() >= np.nanmax(
+        np.where(cand, res.priority, -1)[np.setdiff1d(np.flatnonzero(cand), res.to_humans)]
+    )
+    # Cost model: 0.08 + 3 x 0.012 per human item, 0.08 per automatic label.
+    assert res.cost.human_cost == pytest.approx(labeled.size * 0.116)
+    assert res.cost.auto_cost == pytest.approx(res.n_auto_labeled * 0.08)
+    lo, hi = res.accuracy_interval
+    assert lo <= res.estimated_accuracy <= hi
+    uncommitted = run_iteration(
+        X, (labeled, y[labeled]), val, n_classes=10, settings=s, commit=False, random_state=0
+    )
+    assert uncommitted.n_auto_labeled == 0
+    assert not np.isin(uncommitted.to_humans, res.auto_items).any()
+
+
+@pytest.mark.parametrize("strategy", ["margin", "margin-diversity", "activelab"])
+def test_simulated_run_on_digits_meets_target(digits, strategy):
+    X, y = digits
+    s = AutolabelSettings(batch_size=100, strategy=strategy)
+    r = simulate_autolabel(X, y, worker_accuracy=0.95, settings=s, random_state=1)
+    assert r.n_auto > 0.4 * len(y)
+    assert r.auto_accuracy >= 0.95
+    assert r.human_answers < r.human_answers_all_by_hand
+    assert r.cost.saved > 0
+
+
+def test_replayed_answers_take_the_first_k_per_item():
+    items = np.array([0, 0, 0, 1, 1, 0])
+    workers = np.array(["a", "b", "c", "a", "b", "d"])
+    labels = np.array([1, 1, 0, 2, 2, 2])
+    ask = replayed_answers(items, workers, labels, workers_per_item=2)
+    it, wk, lab = ask(np.array([0, 1]))
+    assert it.tolist() == [0, 0, 1, 1] and wk.tolist() == ["a", "b", "a", "b"]
+    assert lab.tolist() == [1, 1, 2, 2]
