@@ -121,3 +121,17 @@ def test_item_page_draws_every_answer_on_the_image(pages: Pages, site: Site) -> 
     page.wait_for_selector("#consolidated svg rect")
     x = float(page.locator(".answer[data-worker=worker2] svg rect").get_attribute("x") or 0)
     assert x == 14
+
+
+def test_admin_creates_a_team_and_adds_a_worker(pages: Pages, site: Site) -> None:
+    page = pages.open("admin", "/console")
+    page.wait_for_selector("#teams")
+    page.fill("#new-team", "reviewers")
+    page.click("#btn-new-team")
+    row = page.locator("#teams tr[data-team=reviewers]")
+    row.wait_for()
+    row.locator("select").select_option("outsider")
+    row.locator("button").click()
+    page.wait_for_selector("#teams tr[data-team=reviewers] td.members:has-text('outsider')")
+    teams = {t["name"]: t["members"] for t in site.api("admin", "GET", "/api/teams").json()}
+    assert teams["reviewers"] == ["outsider"]

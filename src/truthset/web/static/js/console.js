@@ -3,6 +3,51 @@
 import { api, me, isStaff, enc } from "./api.js";
 import { h, byId, replace, topbar, toast } from "./dom.js";
 
+/** @param {unknown} err */
+const message = (err) => (err instanceof Error ? err.message : String(err));
+
+/** Teams and their members; admins add teams and put people in them. @param {boolean} admin */
+async function teamsBlock(admin) {
+  const box = h("section", { class: "block", id: "teams" }, h("h2", null, "Teams"));
+  const [teams, users] = await Promise.all([api("/api/teams"), api("/api/users")]);
+  box.appendChild(h("table", { class: "data" },
+    h("thead", null, h("tr", null, ["Team", "Members", admin ? "Add a member" : ""].map((t) => h("th", null, t)))),
+    h("tbody", null, teams.map((/** @type {any} */ t) => {
+      const sel = h("select", { "aria-label": `add to ${t.name}` },
+        users.filter((/** @type {any} */ u) => !t.members.includes(u.name)).map((/** @type {any} */ u) => h("option", { value: u.name }, `${u.name} (${u.role})`)));
+      return h("tr", { dataset: { team: t.name } },
+        h("td", null, t.name),
+        h("td", { class: "members" }, t.members.join(", ") || "–"),
+        h("td", null, admin ? h("span", { class: "row" }, sel, h("button", {
+          type: "button",
+          onclick: async () => {
+            try {
+              await api(`/api/teams/${enc(t.name)}/members`, { body: { user: sel.value } });
+              toast(`${sel.value} joined ${t.name}.`, "ok");
+              main();
+            } catch (err) {
+              toast(message(err), "error", 0);
+            }
+          },
+        }, "Add")) : null));
+    }))));
+  if (admin) {
+    const name = h("input", { id: "new-team", placeholder: "new team name" });
+    box.appendChild(h("p", { class: "row" }, name, h("button", {
+      type: "button", id: "btn-new-team",
+      onclick: async () => {
+        try {
+          await api("/api/teams", { body: { name: name.value.trim() } });
+          main();
+        } catch (err) {
+          toast(message(err), "error", 0);
+        }
+      },
+    }, "Create team")));
+  }
+  return box;
+}
+
 async function main() {
   const user = await me();
   topbar(user);
@@ -33,6 +78,11 @@ async function main() {
         h("thead", null, h("tr", null, ["Job", "State", "Task type", "Human", "Machine", "Failed", "Unlabeled", "Progress"].map((t) => h("th", null, t)))),
         h("tbody", null, rows))
       : h("p", { class: "empty" }, "No job yet. Create one to start labeling."));
+  try {
+    byId("app").appendChild(await teamsBlock(user.role === "admin"));
+  } catch {
+    /* a requester may not list people */
+  }
 }
 
 main().catch((err) => toast(String(err.message || err), "error", 0));

@@ -515,7 +515,12 @@ async function main() {
   document.addEventListener("keydown", onKey);
   window.addEventListener("online", () => flushOutbox());
   window.setInterval(tickTimer, 250);
-  window.setInterval(heartbeat, 20000);
+  // Heartbeat a few times per lease (every 20 s at most) so the server sees the worker.
+  const beat = () => {
+    const limit = current ? current.held.task.time_limit : 60;
+    window.setTimeout(() => heartbeat().finally(beat), Math.min(20000, Math.max(1000, (limit * 1000) / 3)));
+  };
+  beat();
   window.addEventListener("pagehide", saveCurrent);
   await flushOutbox();
 
