@@ -154,3 +154,23 @@ def test_help_shows_progress_and_shortcuts(pages: Pages, site: Site) -> None:
     page.keyboard.press("i")
     page.wait_for_selector("#instructions[open] strong:has-text('Bold')")
     assert page.locator("#instructions figure.good img").count() == 1
+
+
+def test_skip_release_and_heartbeat(pages: Pages, site: Site) -> None:
+    job = site.job("text-classification", LABELS, _text_items(3, "q"), time_limit=3)
+    page = pages.open("worker2", f"/work/{job}")
+    first = wait_for_task(page)
+    with page.expect_request(lambda r: r.url.endswith("/heartbeat"), timeout=5000):
+        pass  # the lease is 3 s: the page heartbeats every second
+    skipped = page.evaluate("document.body.dataset.item")
+    page.keyboard.press("s")
+    second = wait_for_task(page, first)
+    wait_for_prefetch(page)
+    page.keyboard.press("q")  # give both leases back and stop
+    page.wait_for_url(f"{site.base}/")
+    events = site.api("admin", "GET", f"/api/jobs/{job}/activity").json()
+    kinds = [(e["event"], e["assignment_id"]) for e in events if e["worker"] == "worker2"]
+    assert ("decline", int(first)) in kinds
+    assert ("release", int(second)) in kinds
+    assert sum(1 for k, _ in kinds if k == "release") == 2
+    assert skipped not in {e["item"] for e in events if e["event"] == "release"}

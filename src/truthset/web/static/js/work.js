@@ -516,11 +516,15 @@ async function main() {
   window.addEventListener("online", () => flushOutbox());
   window.setInterval(tickTimer, 250);
   // Heartbeat a few times per lease (every 20 s at most) so the server sees the worker.
-  const beat = () => {
-    const limit = current ? current.held.task.time_limit : 60;
-    window.setTimeout(() => heartbeat().finally(beat), Math.min(20000, Math.max(1000, (limit * 1000) / 3)));
-  };
-  beat();
+  let lastBeat = Date.now();
+  window.setInterval(() => {
+    if (!current) return;
+    const every = Math.min(20000, Math.max(1000, (current.held.task.time_limit * 1000) / 3));
+    if (Date.now() - lastBeat >= every) {
+      lastBeat = Date.now();
+      heartbeat();
+    }
+  }, 500);
   window.addEventListener("pagehide", saveCurrent);
   await flushOutbox();
 
