@@ -284,7 +284,7 @@ async function advance() {
   prefetched = null;
   store(keyNext(), null);
   delete document.body.dataset.prefetched;
-  if (next && next.deadline_local - Date.now() < 15000) {
+  if (next && next.deadline_local - Date.now() < Math.min(15000, (next.task.time_limit * 1000) / 4)) {
     // Too little time left on the prefetched lease: give it back and take a fresh one.
     api(`/api/assignments/${next.task.assignment_id}/release`, { method: "POST" }).catch(() => {});
     next = null;

@@ -104,7 +104,6 @@ export function create(ctx) {
       frag.appendChild(seg);
     }
     textEl.replaceChildren(frag);
-    renderList();
     hint.textContent = s0 !== s1
       ? `Selected ${s1 - s0} characters: press 1–9 to label them.`
       : store.selected !== null ? "Span selected: a number key relabels it, Delete removes it."
@@ -219,10 +218,15 @@ export function create(ctx) {
     textEl.focus({ preventScroll: true });
     render();
   });
-  store.on("change", render);
-  store.on("select", render);
+  // The side list changes only with the spans; caret moves redraw the text alone.
+  const renderAll = () => {
+    render();
+    renderList();
+  };
+  store.on("change", renderAll);
+  store.on("select", renderAll);
   store.on("visibility", render);
-  render();
+  renderAll();
 
   /** @param {number} at @param {number} dir */
   function wordJump(at, dir) {
