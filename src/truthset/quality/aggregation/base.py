@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from scipy.special import logsumexp
 
 from truthset.quality.aggregation.encoding import AnswerMatrix, FloatArray, IntArray
 
@@ -137,8 +136,11 @@ def e_step(
 
 
 def normalize_log_scores(log_scores: FloatArray) -> tuple[FloatArray, float]:
-    norm = logsumexp(log_scores, axis=1, keepdims=True)
-    return np.exp(log_scores - norm), float(norm.sum())
+    # A hand-rolled logsumexp: scipy's is several times slower on (100k, K) arrays.
+    top = log_scores.max(axis=1, keepdims=True)
+    scores = np.exp(log_scores - top)
+    total = scores.sum(axis=1, keepdims=True)
+    return scores / total, float((np.log(total) + top).sum())
 
 
 def confusion_counts(answers: AnswerMatrix, posteriors: FloatArray) -> FloatArray:

@@ -27,6 +27,10 @@ from truthset.quality.aggregation.encoding import AnswerMatrix, FloatArray
 class GLAD(BaseAggregator):
     """GLAD with priors alpha ~ N(alpha_prior_mean, 1), log beta ~ N(0, 1).
 
+    Stops when the log-likelihood of the answers changes by less than ``tol`` (relative)
+    or after ``max_iter`` EM iterations; each M-step takes ``newton_steps`` diagonal Newton
+    steps (one is enough for a generalised EM that still increases the objective).
+
     ``alphas_`` (worker ability; negative = adversarial), ``betas_`` (item easiness
     1/difficulty), ``skills_`` = mean P(correct) over each worker's answers. ``init_skills``
     warm-starts alphas from earlier batches (the ability, not a probability; NaN = unknown).
@@ -36,8 +40,8 @@ class GLAD(BaseAggregator):
         self,
         *,
         max_iter: int = 100,
-        tol: float = 1e-5,
-        newton_steps: int = 3,
+        tol: float = 1e-7,
+        newton_steps: int = 2,
         alpha_prior_mean: float = 1.0,
         prior_weight: float = 1.0,
         init_skills: FloatArray | None = None,
@@ -60,17 +64,17 @@ class GLAD(BaseAggregator):
             # Start abilities from agreement with the majority so EM begins near a good mode.
             alpha = self._m_step(answers, posteriors, alpha, log_beta)[0]
         self.n_iter_ = 0
-        log_lik = -np.inf
+        log_lik = previous = -np.inf
         for _ in range(self.max_iter):
             self.n_iter_ += 1
             alpha, log_beta = self._m_step(answers, posteriors, alpha, log_beta)
             prior = posteriors.mean(axis=0)
             x = alpha[workers] * np.exp(log_beta[tasks])
             new_posteriors, log_lik = self._e_step(answers, x, prior)
-            moved = float(np.max(np.abs(new_posteriors - posteriors)))
             posteriors = new_posteriors
-            if moved <= self.tol:
+            if abs(log_lik - previous) <= self.tol * abs(log_lik):
                 break
+            previous = log_lik
         x = alpha[workers] * np.exp(log_beta[tasks])
         self.alphas_ = alpha
         self.betas_ = np.exp(log_beta)
