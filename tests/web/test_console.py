@@ -135,3 +135,30 @@ def test_admin_creates_a_team_and_adds_a_worker(pages: Pages, site: Site) -> Non
     page.wait_for_selector("#teams tr[data-team=reviewers] td.members:has-text('outsider')")
     teams = {t["name"]: t["members"] for t in site.api("admin", "GET", "/api/teams").json()}
     assert teams["reviewers"] == ["outsider"]
+
+
+def test_chain_a_verification_job_from_a_job_page(pages: Pages, site: Site) -> None:
+    ref = site.image("chain", 300, 200)
+    first = site.job("bounding-box", ["car"], [{"id": "c1", "source-ref": ref}])
+    answer_all(
+        site,
+        first,
+        "worker1",
+        {
+            "boundingBoxes": [{"label": "car", "left": 5, "top": 5, "width": 50, "height": 40}],
+            "inputImageProperties": {"width": 300, "height": 200},
+        },
+    )
+    page = pages.open("admin", f"/console/jobs/{first}")
+    page.click("#btn-chain")
+    page.wait_for_selector("#new-job")
+    assert page.input_value("#f-source-kind") == "chain"
+    assert page.input_value("#f-input-job") == first
+    page.fill("#f-name", f"{first}-check")
+    page.select_option("#f-task-type", "label-verification")
+    page.fill("#f-labels", "correct\nwrong")
+    page.check("#f-teams input[value=labelers]")
+    page.click("#f-submit")
+    page.wait_for_url(f"**/console/jobs/{first}-check")
+    page.wait_for_selector(f"p:has-text('Chained from {first}')")
+    assert page.locator("#c-unlabeled b").inner_text() == "1"

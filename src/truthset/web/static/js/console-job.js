@@ -43,7 +43,7 @@ function header(job) {
       h("span", { class: `pill state-${job.state}`, id: "job-state" }, job.state),
       h("span", { class: "pill" }, job.task_type)),
     h("p", { class: "muted" },
-      job.dataset ? `Dataset ${job.dataset}` : job.input_job ? `Chained from ${job.input_job}` : "",
+      job.input_job ? `Chained from ${job.input_job}` : job.dataset ? `Dataset ${job.dataset}` : "",
       ` · ${job.workers_per_item} worker(s) per item · ${formatDuration(job.task_time_limit)} per task · teams: ${(job.teams || []).join(", ") || "none"}`),
     job.failure_reason ? h("p", { class: "error" }, job.failure_reason) : null,
     h("div", { class: "row" },
