@@ -74,7 +74,7 @@ def test_auto_with_gold_prints_method_and_accuracy(tmp_path, app):
     )
     assert result.exit_code == 0, result.output
     assert "method: " in result.output
-    assert "accuracy on gold: 0.5000 (2 gold tasks answered)" in result.output
+    assert "accuracy on gold: 0.5000 (2 gold tasks answered; auto also used them" in result.output
 
 
 def test_consolidate_command_returns_a_summary(tmp_path):

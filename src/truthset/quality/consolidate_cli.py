@@ -159,4 +159,7 @@ def register(app: typer.Typer) -> None:
         if "gold_accuracy" in summary:
             accuracy = summary["gold_accuracy"]
             shown = "n/a" if accuracy is None else f"{accuracy:.4f}"
-            typer.echo(f"accuracy on gold: {shown} ({summary['gold_tasks']} gold tasks answered)")
+            note = "; auto also used them to choose" if method == "auto" else ""
+            typer.echo(
+                f"accuracy on gold: {shown} ({summary['gold_tasks']} gold tasks answered{note})"
+            )
