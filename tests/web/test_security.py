@@ -85,3 +85,42 @@ def test_a_worker_page_holds_no_other_workers_answers(pages: Pages, site: Site) 
     assert not any("worker2" in body for body in captured)
     forbidden = site.api("worker1", "GET", f"/api/jobs/{job}/items/s1")
     assert forbidden.status_code == 403
+
+
+def test_the_pages_work_under_their_own_policy(pages: Pages, site: Site) -> None:
+    """The other tests bypass the CSP for Playwright's helpers; here it is enforced."""
+    ref = site.image("csp", 400, 300)
+    job = site.job(
+        "semantic-segmentation",
+        ["sky"],
+        [{"id": "m1", "source-ref": ref}],
+        instructions="![good: ok](/static/favicon.svg)",
+    )
+    violations: list[str] = []
+    ctx = pages.context("worker1", bypass_csp=False)
+    page = ctx.new_page()
+    page.on(
+        "console",
+        lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    page.goto(f"{site.base}/work/{job}")
+    overlay = page.locator("svg.overlay[width='400']")
+    overlay.wait_for()
+    box = overlay.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.keyboard.press("i")
+    page.locator("#instructions figure.good img").wait_for()
+    page.keyboard.press("Escape")
+    page.keyboard.press("Enter")
+    page.locator("#no-work").wait_for()
+    content = site.answers(job, "m1")[0]["answer"]
+    assert content["inputImageProperties"] == {"width": 400, "height": 300}
+    admin = pages.context("admin", bypass_csp=False).new_page()
+    admin.on(
+        "console",
+        lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None,
+    )
+    admin.goto(f"{site.base}/console/jobs/{job}/items/m1")
+    admin.locator(".answer img").first.wait_for()
+    assert violations == []

@@ -128,9 +128,9 @@ class Pages:
     def context(self, user: str | None = None, **kw: Any) -> Any:
         # bypass_csp lets Playwright evaluate its own helpers; the app's policy is
         # checked separately (test_security).
-        ctx = self.browser.new_context(
-            viewport={"width": 1280, "height": 800}, bypass_csp=True, **kw
-        )
+        kw.setdefault("bypass_csp", True)
+        ctx = self.browser.new_context(viewport={"width": 1280, "height": 800}, **kw)
+
         if user:
             ctx.add_cookies(
                 [
