@@ -149,6 +149,11 @@ def main() -> None:
     parser.add_argument("--skip-crowdkit", action="store_true")
     parser.add_argument("--glad-max-answers", type=int, default=10_000)
     parser.add_argument("--json", type=Path, default=Path("benchmarks/out/crowd.json"))
+    parser.add_argument(
+        "--reuse-crowdkit",
+        type=Path,
+        help="take crowd-kit's figures from an earlier --json file instead of rerunning them",
+    )
     args = parser.parse_args()
     try:
         import crowdkit  # noqa: F401
@@ -156,6 +161,7 @@ def main() -> None:
         have_crowdkit = not args.skip_crowdkit
     except ImportError:
         have_crowdkit = False
+    earlier = json.loads(args.reuse_crowdkit.read_text()) if args.reuse_crowdkit else {}
     report: dict[str, dict[str, object]] = {}
     for name in args.datasets:
         folder = DATASETS[name]
@@ -163,7 +169,9 @@ def main() -> None:
         gold = {r["task"]: r["label"] for r in read_rows(folder / "gold.csv")}
         print(f"{name}: {len(rows):,} answers, {len(gold):,} gold tasks", flush=True)
         entry: dict[str, object] = {"ours": evaluate_ours(rows, gold)}
-        if have_crowdkit:
+        if "crowdkit" in earlier.get(name, {}):
+            entry["crowdkit"] = earlier[name]["crowdkit"]
+        elif have_crowdkit:
             entry["crowdkit"] = evaluate_crowdkit(rows, gold, args.glad_max_answers)
         report[name] = entry
     args.json.parent.mkdir(parents=True, exist_ok=True)

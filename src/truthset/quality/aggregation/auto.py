@@ -47,7 +47,7 @@ class AutoAggregator(BaseAggregator):
         *,
         preference: tuple[str, ...] = NO_GOLD_PREFERENCE,
         candidates: tuple[str, ...] | None = None,
-        switch_z: float = 1.0,
+        switch_z: float = 2.0,
         random_state: int = 0,
     ) -> None:
         self.preference = preference
