@@ -193,3 +193,11 @@ def test_aggregate_returns_labels_in_callers_ids():
     assert set(result.worker_skills) == {"a", "b", "c"}
     with pytest.raises(ValueError, match="unknown method"):
         aggregate(["x"], ["a"], ["cat"], method="best")
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_a_single_class_is_consolidated_with_full_confidence(method):
+    answers = AnswerMatrix.from_codes([0, 0, 1], [0, 1, 0], [0, 0, 0])
+    estimator = AGGREGATORS[method](random_state=0).fit(answers)
+    assert estimator.predict().tolist() == [0, 0]
+    np.testing.assert_allclose(estimator.predict_proba(), [[1.0], [1.0]])

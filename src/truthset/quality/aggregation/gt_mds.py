@@ -84,7 +84,7 @@ class GroundTruthMDS(BaseAggregator):
             row_sums = counts.sum(axis=2, keepdims=True)
             confusion = np.where(row_sums > 0, counts / np.where(row_sums > 0, row_sums, 1), 1 / k)
             all_worker_prior = float(np.mean(accuracy[n_j > 0]))
-            if log_lik_old is not None and abs((log_lik - log_lik_old) / log_lik_old) < self.tol:
+            if log_lik_old is not None and abs(log_lik - log_lik_old) < self.tol * abs(log_lik_old):
                 break
             log_lik_old = log_lik
         self.confusion_matrices_ = confusion
