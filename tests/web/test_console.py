@@ -162,3 +162,14 @@ def test_chain_a_verification_job_from_a_job_page(pages: Pages, site: Site) -> N
     page.wait_for_url(f"**/console/jobs/{first}-check")
     page.wait_for_selector(f"p:has-text('Chained from {first}')")
     assert page.locator("#c-unlabeled b").inner_text() == "1"
+
+
+def test_delete_a_job(pages: Pages, site: Site) -> None:
+    job = site.job("text-classification", ["a", "b"], [{"id": "d1", "source": "bye"}])
+    page = pages.open("admin", f"/console/jobs/{job}")
+    page.on("dialog", lambda d: d.accept())
+    page.click("#btn-delete")
+    page.wait_for_url(f"{site.base}/console")
+    page.wait_for_selector("#jobs, .empty")
+    assert page.locator(f"#jobs tr[data-job='{job}']").count() == 0
+    assert site.api("admin", "GET", f"/api/jobs/{job}").status_code == 404

@@ -258,3 +258,20 @@ def test_adjustment_loads_the_earlier_label_and_predictions_preload(
     page.keyboard.press("Enter")
     page.wait_for_selector("#no-work")
     assert site.answers(name, "p1")[0]["answer"]["boundingBoxes"] == [box]
+
+
+def test_boxes_in_progress_survive_a_reload(pages: Pages, site: Site) -> None:
+    job, page = open_image_job(pages, site, "bounding-box", ["car"])
+    assignment = page.evaluate("document.body.dataset.assignment")
+    drag(page, (10, 20), (110, 70))
+    page.reload()
+    assert wait_for_task(page) == assignment
+    page.wait_for_selector("g.boxes rect.shape")
+    page.keyboard.press("Control+z")  # history starts afresh after a reload: nothing to undo
+    assert page.locator("g.boxes rect.shape").count() == 1
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#no-work")
+    (answer,) = site.answers(job, "img1")
+    assert answer["answer"]["boundingBoxes"] == [
+        {"label": "car", "left": 10, "top": 20, "width": 100, "height": 50}
+    ]
