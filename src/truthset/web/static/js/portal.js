@@ -2,10 +2,24 @@
 /** The worker portal: the jobs of my teams, with how much work is left. */
 import { api, me, enc } from "./api.js";
 import { h, byId, replace, topbar, toast } from "./dom.js";
+import { Outbox, sendEntry } from "./outbox.js";
+
+/** Answers saved on this device while the server was unreachable go out from here too. @param {string} user */
+async function flushSavedAnswers(user) {
+  const outbox = new Outbox(user);
+  for (const entry of outbox.all()) {
+    const res = await sendEntry(entry, 8000);
+    if (res.kind === "network") return;
+    outbox.remove(entry.client_key);
+    if (res.kind === "ok") toast(`Sent your saved answer for item ${entry.item} (${entry.job}).`, "ok", 3000);
+    else toast(`Your saved answer for item ${entry.item} (${entry.job}) was not recorded: ${res.message}`, "error", 0);
+  }
+}
 
 async function main() {
   const user = await me();
   topbar(user);
+  await flushSavedAnswers(user.name);
   const [jobs, stats] = await Promise.all([api("/api/jobs"), api("/api/me/stats")]);
   /** @type {Record<string, {answers: number, time_spent: number}>} */
   const mine = {};
