@@ -56,8 +56,12 @@ function load(key) {
 }
 /** @param {string} key @param {any} value */
 function store(key, value) {
-  if (value === null) localStorage.removeItem(key);
-  else localStorage.setItem(key, JSON.stringify(value));
+  try {
+    if (value === null) localStorage.removeItem(key);
+    else localStorage.setItem(key, JSON.stringify(value));
+  } catch {
+    // Storage full or disabled: the loop still works, only without reload safety.
+  }
 }
 
 /** @param {string} uiModule @returns {Promise<ToolModule>} */
@@ -331,6 +335,12 @@ function showNoWork(why) {
 
 // -- the worker's actions -----------------------------------------------------------------
 
+/** A retry key for a submit (crypto.randomUUID needs https; this works over plain http too). */
+function randomKey() {
+  const bytes = crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
 async function submit() {
   if (busy || !current) return;
   const c = current;
@@ -339,10 +349,9 @@ async function submit() {
     showError(problem);
     return;
   }
-  busy = true;
-  submitStartedAt = performance.now();
+  const startedAt = performance.now();
   const entry = {
-    client_key: crypto.randomUUID(),
+    client_key: randomKey(),
     assignment_id: c.held.task.assignment_id,
     job,
     item: c.held.task.item.id,
@@ -350,9 +359,15 @@ async function submit() {
     time_spent: timeSpent(),
     queued_at: Date.now(),
   };
-  outbox.put(entry); // on this device before it goes out: nothing is lost from here on
-  updateOutboxStatus();
+  busy = true;
+  submitStartedAt = startedAt;
   try {
+    try {
+      outbox.put(entry); // on this device before it goes out: nothing is lost from here on
+    } catch {
+      toast("This browser cannot keep the answer on the device (storage is full); sending it now.", "info");
+    }
+    updateOutboxStatus();
     const res = await sendEntry(entry, SUBMIT_WAIT_MS);
     if (res.kind === "invalid") {
       outbox.remove(entry.client_key);
