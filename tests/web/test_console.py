@@ -121,6 +121,9 @@ def test_item_page_draws_every_answer_on_the_image(pages: Pages, site: Site) -> 
     page.wait_for_selector("#consolidated svg rect")
     x = float(page.locator(".answer[data-worker=worker2] svg rect").get_attribute("x") or 0)
     assert x == 14
+    # The item list shows a thumbnail with the consolidated boxes drawn on it.
+    page.goto(f"{site.base}/console/jobs/{job}")
+    page.wait_for_selector("#labels tr[data-item=b1] .thumb svg rect")
 
 
 def test_admin_creates_a_team_and_adds_a_worker(pages: Pages, site: Site) -> None:
@@ -173,3 +176,23 @@ def test_delete_a_job(pages: Pages, site: Site) -> None:
     page.wait_for_selector("#jobs, .empty")
     assert page.locator(f"#jobs tr[data-job='{job}']").count() == 0
     assert site.api("admin", "GET", f"/api/jobs/{job}").status_code == 404
+
+
+def test_filter_items_where_workers_disagree(pages: Pages, site: Site) -> None:
+    job = site.job(
+        "text-classification",
+        ["yes", "no"],
+        [{"id": f"q{i}", "source": f"question {i}"} for i in range(3)],
+        workers_per_item=2,
+    )
+    answer_all(site, job, "worker1", {"label": "yes"})
+    answer_all(
+        site, job, "worker2", lambda t: {"label": "no" if t["item"]["id"] == "q1" else "yes"}
+    )
+    page = pages.open("admin", f"/console/jobs/{job}?disagreement=1")
+    page.wait_for_selector("#labels")
+    assert page.locator("#labels tbody tr").all_inner_texts()[0].startswith("q1")
+    assert page.locator("#labels tbody tr").count() == 1
+    page.uncheck("#label-filters input[name=disagreement]")
+    page.click("#label-filters button[type=submit]")
+    page.wait_for_function("document.querySelectorAll('#labels tbody tr').length === 3")

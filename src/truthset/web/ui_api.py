@@ -5,12 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from sqlalchemy import text
 
 from truthset.api.deps import CurrentUser, ReadSession, StaffUser
 from truthset.errors import NotFound
 from truthset.jobs import service as jobs_service
+from truthset.jobs import views
 
 router = APIRouter(prefix="/api/ui", tags=["ui"])
 
@@ -61,3 +62,75 @@ def item_media_url(name: str, item: str, _user: StaffUser, session: ReadSession)
     data = orjson.loads(row[1]) if isinstance(row[1], str | bytes) else row[1]
     has_media = isinstance(data, dict) and "source-ref" in data
     return {"media_url": f"/api/items/{row[0]}/media" if has_media else None}
+
+
+@router.get("/jobs/{name}/labels")
+def labels_page(
+    name: str,
+    _user: StaffUser,
+    session: ReadSession,
+    offset: int = Query(0, ge=0),
+    limit: int = Query(50, ge=1, le=500),
+    label: str | None = None,
+    human: bool | None = None,
+    max_confidence: float | None = Query(None, ge=0, le=1),
+    status: str | None = None,
+    disagreement: bool = False,
+) -> dict[str, Any]:
+    """The console's item browser: the core label list with each item's media URL, and a
+    `disagreement` filter (items whose workers gave different answers)."""
+    job = jobs_service.get_job(session, name)
+    disputed: set[str] | None = None
+    if disagreement:
+        disputed = set(
+            session.scalars(
+                text(
+                    "SELECT i.external_id FROM answers a JOIN tasks t ON t.id = a.task_id "
+                    "JOIN items i ON i.id = t.item_id WHERE a.job_id = :j "
+                    "GROUP BY i.external_id HAVING count(DISTINCT a.content) > 1"
+                ),
+                {"j": job.id},
+            )
+        )
+    total = session.execute(
+        text("SELECT count(*) FROM tasks WHERE job_id = :j AND is_gold = 0"), {"j": job.id}
+    ).scalar_one()
+    rows: list[dict[str, Any]] = []
+    seen = 0
+    # The core list filters label names after its LIMIT, so walk it in chunks.
+    for chunk_at in range(0, total, 1000):
+        chunk = views.list_labels(
+            session,
+            job,
+            offset=chunk_at,
+            limit=1000,
+            label=label,
+            human=human,
+            max_confidence=max_confidence,
+            status=status,
+        )
+        for row in chunk:
+            if disputed is not None and row["item"] not in disputed:
+                continue
+            if seen >= offset and len(rows) < limit:
+                rows.append(row)
+            seen += 1
+        if len(rows) >= limit:
+            break
+    ids: dict[str, int] = {}
+    if rows:
+        ids = {
+            ext: int(item_id)
+            for ext, item_id in session.execute(
+                text(
+                    "SELECT i.external_id, i.id FROM tasks t JOIN items i ON i.id = t.item_id "
+                    "WHERE t.job_id = :j"
+                ),
+                {"j": job.id},
+            ).all()
+        }
+    for row in rows:
+        data = row.get("data") or {}
+        has_media = isinstance(data, dict) and "source-ref" in data
+        row["media_url"] = f"/api/items/{ids[row['item']]}/media" if has_media else None
+    return {"rows": rows, "offset": offset, "limit": limit, "more": len(rows) == limit}

@@ -5,6 +5,7 @@
  */
 import { api, me, isStaff, enc, ApiError } from "./api.js";
 import { h, svg, byId, replace, topbar, toast, formatDuration } from "./dom.js";
+import { shapesOf, drawShapes } from "./draw.js";
 
 const jobName = decodeURIComponent(location.pathname.split("/")[3] || "");
 const base = `/api/jobs/${enc(jobName)}`;
@@ -182,6 +183,17 @@ async function exportsBlock() {
     status);
 }
 
+/** A small picture of an image item with its label drawn on it. @param {any} r @param {any} job */
+function thumbnail(r, job) {
+  const img = h("img", { src: r.media_url, alt: r.item, loading: "lazy" });
+  const layer = svg("svg", {});
+  img.addEventListener("load", () => {
+    layer.setAttribute("viewBox", `0 0 ${img.naturalWidth} ${img.naturalHeight}`);
+    drawShapes(layer, shapesOf(r.value, r.meta, job.labels), job.labels, img.naturalWidth / 120);
+  });
+  return h("div", { class: "thumb-stage thumb" }, img, layer);
+}
+
 /** @param {any} job */
 async function labelsBlock(job) {
   const q = new URLSearchParams(location.search);
@@ -191,10 +203,11 @@ async function labelsBlock(job) {
     if (v) params.set(k, v);
   }
   const disagree = q.get("disagreement") === "1";
-  if (disagree && !params.has("max_confidence")) params.set("max_confidence", "0.99");
+  if (disagree) params.set("disagreement", "true");
   params.set("limit", "50");
-  const rows = await api(`${base}/labels?${params}`);
-  const shown = disagree ? rows.filter((/** @type {any} */ r) => r.answers > 1) : rows;
+  const page = await api(`/api/ui/jobs/${enc(jobName)}/labels?${params}`);
+  const rows = page.rows;
+  const shown = rows;
   const labelSel = h("select", { name: "label" }, h("option", { value: "" }, "any label"),
     job.labels.map((/** @type {string} */ l) => h("option", { value: l, selected: q.get("label") === l }, l)));
   const humanSel = h("select", { name: "human" },
@@ -221,9 +234,14 @@ async function labelsBlock(job) {
     if (r.value && r.value.annotations) return `${r.value.annotations.length ?? Object.keys(r.value.annotations).length} objects`;
     return typeof r.value === "string" ? r.value.slice(0, 60) : "label";
   };
-  const preview = (/** @type {any} */ d) => (typeof d.source === "string" ? d.source.slice(0, 80) : String(d["source-ref"] || "").split("/").pop());
+  const preview = (/** @type {any} */ r) => {
+    const d = r.data || {};
+    if (typeof d.source === "string") return d.source.slice(0, 80);
+    if (r.media_url && job.media === "image") return thumbnail(r, job);
+    return String(d["source-ref"] || "").split("/").pop();
+  };
   const offset = Number(q.get("offset") || 0);
-  const page = (/** @type {number} */ o) => {
+  const pageUrl = (/** @type {number} */ o) => {
     const p = new URLSearchParams(location.search);
     p.set("offset", String(Math.max(0, o)));
     return `?${p}`;
@@ -233,15 +251,15 @@ async function labelsBlock(job) {
       h("thead", null, h("tr", null, ["Item", "Data", "Status", "Label", "Confidence", "By", "Answers"].map((t) => h("th", null, t)))),
       h("tbody", null, shown.map((/** @type {any} */ r) => h("tr", { dataset: { item: r.item } },
         h("td", null, h("a", { href: `/console/jobs/${enc(job.name)}/items/${enc(r.item)}` }, r.item)),
-        h("td", null, preview(r.data || {})),
+        h("td", null, preview(r)),
         h("td", null, r.status),
         h("td", null, summary(r)),
         h("td", { class: "num" }, r.confidence === null ? "–" : num(r.confidence)),
         h("td", null, r.human === null ? "–" : r.human ? "people" : "model"),
         h("td", { class: "num" }, String(r.answers)))))),
     h("p", { class: "row" },
-      offset > 0 ? h("a", { href: page(offset - 50) }, "← previous") : null,
-      rows.length === 50 ? h("a", { href: page(offset + 50) }, "next →") : null));
+      offset > 0 ? h("a", { href: pageUrl(offset - 50) }, "← previous") : null,
+      page.more ? h("a", { href: pageUrl(offset + 50) }, "next →") : null));
 }
 
 async function render() {
