@@ -278,7 +278,29 @@ async function render() {
   }
 }
 
+/** Counters and state change while workers work: refresh them in place. */
+async function refreshCounters() {
+  try {
+    const job = await api(base);
+    const c = job.counters;
+    const set = (/** @type {string} */ id, /** @type {number} */ v) => {
+      const el = document.querySelector(`#${id} b`);
+      if (el) el.textContent = String(v);
+    };
+    set("c-human", c.human_labeled);
+    set("c-machine", c.machine_labeled);
+    set("c-failed", c.failed);
+    set("c-unlabeled", c.unlabeled);
+    set("c-total", c.total);
+    const state = document.getElementById("job-state");
+    if (state) state.textContent = job.state;
+  } catch {
+    /* try again at the next tick */
+  }
+}
+
 async function main() {
+  window.setInterval(refreshCounters, 10000);
   const user = await me();
   topbar(user);
   if (!isStaff(user)) {
