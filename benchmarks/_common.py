@@ -17,16 +17,25 @@ TRUTHSET = str(Path(sys.executable).parent / "truthset")
 
 def machine() -> str:
     mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-    return f"{platform.machine()}, {os.cpu_count()} cores, {mem:.0f} GiB, Python {platform.python_version()}"
+    py = platform.python_version()
+    return f"{platform.machine()}, {os.cpu_count()} cores, {mem:.0f} GiB, Python {py}"
 
 
 def write_text_manifest(path: Path, n: int) -> None:
     """n lines like a real text manifest: id, source, one passthrough key."""
     with open(path, "w", encoding="utf-8") as fh:
         for i in range(n):
-            fh.write(json.dumps({"id": f"doc-{i:07d}", "source": f"Sentence number {i} about "
-                                 f"the weather, which is {'sunny' if i % 3 else 'rainy'} today.",
-                                 "batch": i // 1000}) + "\n")
+            fh.write(
+                json.dumps(
+                    {
+                        "id": f"doc-{i:07d}",
+                        "source": f"Sentence number {i} about "
+                        f"the weather, which is {'sunny' if i % 3 else 'rainy'} today.",
+                        "batch": i // 1000,
+                    }
+                )
+                + "\n"
+            )
 
 
 def timed_child(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:

@@ -34,10 +34,14 @@ def main() -> None:
         assert json.loads(out2)["added"] == 0
     print(f"machine: {machine()}")
     print(f"manifest: {args.lines:,} lines, {size_mb:.0f} MB")
-    print(f"import:    {secs:6.2f} s  {args.lines / secs:10,.0f} items/s (process start included)"
-          f"  peak RSS {rss:.0f} MB")
-    print(f"re-import: {secs2:6.2f} s  {args.lines / secs2:10,.0f} lines/s  (0 added)"
-          f"  peak RSS {max(rss, rss2):.0f} MB")
+    print(
+        f"import:    {secs:6.2f} s  {args.lines / secs:10,.0f} items/s (process start included)"
+        f"  peak RSS {rss:.0f} MB"
+    )
+    print(
+        f"re-import: {secs2:6.2f} s  {args.lines / secs2:10,.0f} lines/s  (0 added)"
+        f"  peak RSS {max(rss, rss2):.0f} MB"
+    )
 
 
 if __name__ == "__main__":

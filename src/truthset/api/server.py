@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any
 
 import uvicorn
 from fastapi import FastAPI
@@ -53,3 +55,31 @@ def run_server(
         log_level=log_level,
         access_log=False,
     )
+
+
+def start_background_server(ws: Any, host: str = "127.0.0.1") -> tuple[str, Callable[[], None]]:
+    """Serve a workspace from a thread on a free local port; returns (url, stop)."""
+    import socket
+    import threading
+    import time
+
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(ws), host=host, port=port, log_level="warning", access_log=False
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.time() + 30
+    while not server.started:
+        if time.time() > deadline or not thread.is_alive():
+            raise RuntimeError("the local server did not start")
+        time.sleep(0.02)
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(timeout=15)
+
+    return f"http://{host}:{port}", stop

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from truthset.cli import admin, datasets, gold, jobs
+from truthset.cli import admin, datasets, gold, jobs, simulate
 from truthset.cli.common import DatabaseUrl, DataDir, echo_json, handle_errors, workspace
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ app = typer.Typer(
 app.add_typer(datasets.app, name="dataset")
 app.add_typer(jobs.app, name="job")
 app.add_typer(gold.app, name="gold")
+app.command("simulate")(simulate.simulate)
 app.add_typer(admin.users, name="user")
 app.add_typer(admin.teams, name="team")
 app.add_typer(admin.runs, name="run")

@@ -38,7 +38,7 @@ def get_dataset(session: Session, name: str) -> Dataset:
 
 
 def list_datasets(session: Session) -> list[dict[str, Any]]:
-    counts = dict(
+    counts: dict[int, int] = dict(
         session.execute(text("SELECT dataset_id, count(*) FROM items GROUP BY dataset_id")).all()
     )
     return [

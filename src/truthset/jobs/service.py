@@ -263,7 +263,7 @@ def counters(session: Session, job_id: int) -> dict[str, int]:
         ),
         {"j": job_id},
     ).all()
-    by = dict(rows)
+    by: dict[str, int] = {str(k): int(v) for k, v in rows}
     total = sum(by.values())
     return {
         "total": total,
@@ -431,9 +431,9 @@ def score_gold_answer(
     stat.gold_correct += int(correct)
     qual = job.settings.get("qualification") or {}
     needed = int(qual.get("gold_items") or 0)
-    threshold = qual.get("min_accuracy")
-    if threshold is not None and stat.gold_answers >= max(needed, 1):
-        stat.blocked = stat.gold_correct / stat.gold_answers < float(threshold)
+    min_accuracy = qual.get("min_accuracy")
+    if min_accuracy is not None and stat.gold_answers >= max(needed, 1):
+        stat.blocked = stat.gold_correct / stat.gold_answers < float(min_accuracy)
     session.flush()
     if job.settings.get("gold_feedback"):
         return {"correct": correct, "expected": gold}

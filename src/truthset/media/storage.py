@@ -113,7 +113,7 @@ def open_ref(ref: str, roots: AllowedRoots, *, endpoint_url: str | None = None) 
         return open(os.path.realpath(path), "rb")
     loc = parse_s3_uri(ref)
     body = s3_client(endpoint_url).get_object(Bucket=loc.bucket, Key=loc.key)["Body"]
-    return body  # type: ignore[no-any-return]
+    return body
 
 
 def presigned_url(ref: str, *, endpoint_url: str | None = None, expires: int = 3600) -> str:

@@ -341,7 +341,9 @@ def agreement_report(session: Session, job: Job) -> dict[str, Any]:
         "first",
     )
     kappa = pairwise_cohen_kappa(answers, min_shared=5)
-    names = dict(session.execute(text("SELECT id, name FROM users")).all())
+    names: dict[int, str] = {
+        int(k): v for k, v in session.execute(text("SELECT id, name FROM users")).all()
+    }
     assert answers.worker_names is not None
     pairs = []
     n = kappa.shape[0]

@@ -37,7 +37,7 @@ def read_progress_file(path: Path) -> dict[str, Any] | None:
     try:
         data = orjson.loads(path.read_bytes())
         data["mtime"] = path.stat().st_mtime
-        return data  # type: ignore[no-any-return]
+        return dict(data)
     except (FileNotFoundError, orjson.JSONDecodeError):
         return None
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,9 +49,9 @@ class SingleLabelClassification:
         """Weighted majority vote; ties go to the label first given (stable, documented)."""
         if not answers:
             raise ValueError("no answers to consolidate")
-        votes: Counter[str] = Counter()
+        votes: dict[str, float] = {}
         for a in answers:
-            votes[a.content["label"]] += a.weight
+            votes[a.content["label"]] = votes.get(a.content["label"], 0.0) + a.weight
         total = sum(votes.values())
         order = {a.content["label"]: i for i, a in reversed(list(enumerate(answers)))}
         best = max(votes, key=lambda lab: (votes[lab], -order[lab]))
@@ -101,10 +100,10 @@ class MultiLabelClassification:
         if not answers:
             raise ValueError("no answers to consolidate")
         total = sum(a.weight for a in answers)
-        chosen: Counter[str] = Counter()
+        chosen: dict[str, float] = {}
         for a in answers:
             for lab in a.content["labels"]:
-                chosen[lab] += a.weight
+                chosen[lab] = chosen.get(lab, 0.0) + a.weight
         class_ids = [config.class_id(lab) for lab in config.labels if lab in chosen]
         class_map = {str(config.class_id(lab)): lab for lab in config.labels if lab in chosen}
         confidence_map = {

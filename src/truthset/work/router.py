@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, Depends, Response
 from sqlalchemy import text
 
-from truthset.api.deps import CurrentUser, DurableSession, ReadSession, WriteSession
+from truthset.api.deps import CurrentUser, ReadSession, get_db
 from truthset.jobs import service as jobs_service
 from truthset.tasktypes import get_task_type
 from truthset.work import service
 from truthset.work.schemas import SubmitRequest
 
 router = APIRouter(tags=["work"])
+Db = Annotated[Any, Depends(get_db)]
 
 
 def _item_view(item_id: int, external_id: str, data: dict[str, Any]) -> dict[str, Any]:
@@ -25,9 +26,12 @@ def _item_view(item_id: int, external_id: str, data: dict[str, Any]) -> dict[str
 
 
 @router.post("/jobs/{name}/next", responses={204: {"description": "no task for you now"}})
-def next_task(
-    name: str, user: CurrentUser, session: WriteSession, response: Response
-) -> dict[str, Any] | None:
+def next_task(name: str, user: CurrentUser, db: Db, response: Response) -> dict[str, Any] | None:
+    with db.session_scope() as session:
+        return _next_task(session, name, user, response)
+
+
+def _next_task(session: Any, name: str, user: Any, response: Response) -> dict[str, Any] | None:
     job = jobs_service.get_job(session, name)
     leased = service.lease_next_task(session, job, user)
     if leased is None:
@@ -79,22 +83,23 @@ def _prior_label(session: Any, job: Any, item_id: int) -> dict[str, Any] | None:
 
 
 @router.post("/assignments/{assignment_id}/heartbeat")
-def heartbeat(assignment_id: int, user: CurrentUser, session: WriteSession) -> dict[str, Any]:
-    return service.heartbeat(session, assignment_id, user)
+def heartbeat(assignment_id: int, user: CurrentUser, db: Db) -> dict[str, Any]:
+    with db.session_scope() as session:
+        return service.heartbeat(session, assignment_id, user)
 
 
 @router.post("/assignments/{assignment_id}/submit")
-def submit(
-    assignment_id: int, body: SubmitRequest, user: CurrentUser, session: DurableSession
-) -> dict[str, Any]:
-    result = service.submit_answer(
-        session,
-        assignment_id,
-        user,
-        body.answer,
-        client_key=body.client_key,
-        time_spent=body.time_spent,
-    )
+def submit(assignment_id: int, body: SubmitRequest, user: CurrentUser, db: Db) -> dict[str, Any]:
+    # Durable: the answer is on disk before it is acknowledged.
+    with db.session_scope(durable=True) as session:
+        result = service.submit_answer(
+            session,
+            assignment_id,
+            user,
+            body.answer,
+            client_key=body.client_key,
+            time_spent=body.time_spent,
+        )
     out: dict[str, Any] = {
         "answer_id": result.answer_id,
         "assignment_id": result.assignment_id,
@@ -107,13 +112,15 @@ def submit(
 
 
 @router.post("/assignments/{assignment_id}/decline", status_code=204)
-def decline(assignment_id: int, user: CurrentUser, session: WriteSession) -> None:
-    service.decline(session, assignment_id, user)
+def decline(assignment_id: int, user: CurrentUser, db: Db) -> None:
+    with db.session_scope() as session:
+        service.decline(session, assignment_id, user)
 
 
 @router.post("/assignments/{assignment_id}/release", status_code=204)
-def release(assignment_id: int, user: CurrentUser, session: WriteSession) -> None:
-    service.release(session, assignment_id, user)
+def release(assignment_id: int, user: CurrentUser, db: Db) -> None:
+    with db.session_scope() as session:
+        service.release(session, assignment_id, user)
 
 
 @router.get("/me/assignments")

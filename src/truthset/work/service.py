@@ -112,7 +112,7 @@ def _end_lease(session: Session, asg_id: int, task_id: int, status: str, now: fl
 
 
 def _maybe_sweep(session: Session, job_id: int, now: float) -> None:
-    key = (str(session.get_bind().url), job_id)
+    key = (str(session.get_bind().engine.url), job_id)
     last = _LAST_EXPIRY_SWEEP.get(key)
     if last is None or abs(now - last) >= EXPIRY_SWEEP_INTERVAL:
         _LAST_EXPIRY_SWEEP[key] = now

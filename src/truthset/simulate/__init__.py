@@ -1,0 +1,1 @@
+"""Rehearse a job against the real API with simulated workers."""
