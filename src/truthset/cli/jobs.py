@@ -39,12 +39,32 @@ def create_cmd(
     max_concurrent_tasks: int = 1000,
     max_human_labeled: int | None = None,
     max_percentage_labeled: float | None = None,
+    auto_label: Annotated[
+        bool, typer.Option("--auto-label", help="a model labels the items it is sure of")
+    ] = False,
+    target_accuracy: Annotated[float, typer.Option(help="auto-label accuracy to guarantee")] = 0.95,
+    confidence_level: Annotated[
+        float, typer.Option(help="confidence level of the accuracy guarantee")
+    ] = 0.95,
+    al_strategy: Annotated[
+        str,
+        typer.Option(
+            help="active learning: margin, least-confidence, entropy, k-center, mix, random..."
+        ),
+    ] = "margin",
     label_attribute: str | None = None,
     settings: Annotated[Path | None, typer.Option(help="JSON file of job settings")] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Create a labeling job over a dataset or another job's output."""
+    job_settings = _read_json(settings, "settings") if settings else {}
+    if auto_label:
+        job_settings["auto_label"] = {
+            "target_accuracy": target_accuracy,
+            "confidence_level": confidence_level,
+            "strategy": al_strategy,
+        }
     spec = service.JobSpec(
         name=name,
         task_type=task_type,
@@ -60,7 +80,7 @@ def create_cmd(
         max_human_labeled=max_human_labeled,
         max_percentage_labeled=max_percentage_labeled,
         label_attribute=label_attribute,
-        settings=_read_json(settings, "settings") if settings else {},
+        settings=job_settings,
     )
     ws = workspace(data_dir, database_url)
     with ws.db.session_scope() as session:

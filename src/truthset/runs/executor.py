@@ -157,6 +157,10 @@ class EmbeddedExecutor:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
+                with self.db.session_scope() as session:
+                    from truthset.autolabel.runs import schedule_due
+
+                    schedule_due(session)
                 ran = run_pending(self.db, self.settings, max_runs=1)
                 if self.on_tick is not None:
                     self.on_tick()

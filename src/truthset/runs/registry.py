@@ -51,6 +51,7 @@ def all_run_kinds() -> dict[str, RunKind]:
 
 def load_builtin_kinds() -> None:
     # Importing the modules registers their kinds.
+    from truthset.autolabel import runs as _autolabel_runs  # noqa: F401
     from truthset.datasets import runs as _dataset_runs  # noqa: F401
     from truthset.exports import runs as _export_runs  # noqa: F401
     from truthset.quality import runs as _quality_runs  # noqa: F401

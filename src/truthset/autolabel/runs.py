@@ -1,0 +1,35 @@
+"""Auto-labeling iterations as background runs, scheduled when enough human labels came in."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from truthset.autolabel.service import due_jobs, run_autolabel_iteration
+from truthset.jobs.service import get_job
+from truthset.runs.registry import run_kind
+from truthset.runs.service import enqueue
+
+_last_check = 0.0
+
+
+@run_kind("autolabel", resumable=True)  # one transaction: safe to start again
+def autolabel_run(ctx: Any, *, job: str) -> dict[str, Any]:
+    with ctx.db.session_scope() as session:
+        return run_autolabel_iteration(session, get_job(session, job))
+
+
+def schedule_due(session: Session, *, every: float = 2.0) -> list[str]:
+    """Enqueue the iterations that are due (called by the executors between runs)."""
+    global _last_check
+    now = time.time()
+    if now - _last_check < every:
+        return []
+    _last_check = now
+    names = due_jobs(session)
+    for name in names:
+        job = get_job(session, name)
+        enqueue(session, "autolabel", {"job": name}, job_id=job.id, now=now)
+    return names

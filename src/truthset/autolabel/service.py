@@ -1,0 +1,272 @@
+"""Automated labeling inside a job: the platform side of the loop in `loop.py`.
+
+Each iteration (a background run of kind `autolabel`) reads the job's items and its human
+labels, trains the job's model, chooses the confidence threshold on the held-out human
+labels with the Clopper-Pearson guarantee, writes machine labels (`human-annotated: no`)
+for unstarted items above it, and sets the work queue's priority so that people get the
+validation items first, then the items active learning ranks highest.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import orjson
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from truthset.autolabel.loop import AutolabelSettings, choose_validation_items, run_iteration
+from truthset.errors import BadInput
+from truthset.store.models import Job
+from truthset.tasktypes import Consolidation, get_task_type
+from truthset.work.consolidation import write_label
+
+SUPPORTED = ("text-classification", "image-classification")
+DEFAULTS: dict[str, Any] = {
+    "target_accuracy": 0.95,
+    "confidence_level": 0.95,
+    "strategy": "margin",
+    "batch_size": None,  # default: 10% of the items, at least 50
+    "features": None,  # text: "tfidf" (default) or "minilm"; images: "random-patch"
+}
+VALIDATION_PRIORITY = 1e6
+
+
+def autolabel_settings(job: Job) -> dict[str, Any] | None:
+    raw = job.settings.get("auto_label")
+    if not raw:
+        return None
+    return {**DEFAULTS, **(raw if isinstance(raw, dict) else {})}
+
+
+def check_settings(task_type: str, raw: Any) -> None:
+    """Called when a job is created: refuse what the loop cannot do."""
+    if not raw:
+        return
+    if task_type not in SUPPORTED:
+        raise BadInput(f"automated labeling supports {', '.join(SUPPORTED)}, not {task_type}")
+    if not isinstance(raw, dict) and raw is not True:
+        raise BadInput("settings.auto_label must be true or an object")
+    opts = {**DEFAULTS, **(raw if isinstance(raw, dict) else {})}
+    unknown = set(opts) - set(DEFAULTS)
+    if unknown:
+        raise BadInput(f"settings.auto_label: unknown key(s) {sorted(unknown)}")
+    for key in ("target_accuracy", "confidence_level"):
+        v = opts[key]
+        if not isinstance(v, int | float) or not 0.5 <= v < 1:
+            raise BadInput(f"settings.auto_label.{key} must be in [0.5, 1), got {v!r}")
+    from truthset.autolabel.strategies import STRATEGIES
+
+    if opts["strategy"] not in STRATEGIES:
+        raise BadInput(
+            f"settings.auto_label.strategy {opts['strategy']!r} is not one of {sorted(STRATEGIES)}"
+        )
+
+
+def _features(job: Job, rows: list[Any], opts: dict[str, Any], media_root: Any) -> Any:
+    datas = [orjson.loads(r.data) for r in rows]
+    if job.task_type == "text-classification":
+        texts = [d.get("source", "") for d in datas]
+        if opts.get("features") == "minilm":
+            from truthset.autolabel.models.text import MiniLMFeaturizer
+
+            return MiniLMFeaturizer().fit(texts).transform(texts)
+        from truthset.autolabel.models.text import TfidfFeaturizer
+
+        return TfidfFeaturizer().fit(texts).transform(texts)
+    from PIL import Image
+
+    from truthset.autolabel.models.image import RandomPatchFeaturizer
+    from truthset.media.storage import AllowedRoots, local_path_of, open_ref
+
+    images = []
+    for d in datas:
+        ref = d["source-ref"]
+        path = local_path_of(ref)
+        if path is not None:
+            fh: Any = open(path, "rb")  # noqa: SIM115
+        else:
+            fh = open_ref(ref, AllowedRoots([ref.rsplit("/", 1)[0]]))
+        with fh, Image.open(fh) as img:
+            images.append(np.asarray(img.convert("L").resize((64, 64)), dtype=np.float32))
+    arr = np.stack(images)
+    return RandomPatchFeaturizer(image_size=64).fit(arr).transform(arr)
+
+
+def run_autolabel_iteration(
+    session: Session, job: Job, *, now: float | None = None
+) -> dict[str, Any]:
+    now = time.time() if now is None else now
+    opts = autolabel_settings(job)
+    if opts is None:
+        raise BadInput(f"job {job.name!r} does not have automated labeling on")
+    config = get_task_type(job.task_type).parse_label_config(job.label_config)
+    rows = session.execute(
+        text(
+            "SELECT t.id, t.status, t.started, t.priority, i.data, l.value, l.human "
+            "FROM tasks t JOIN items i ON i.id = t.item_id LEFT JOIN labels l ON l.task_id = t.id "
+            "WHERE t.job_id = :j AND t.is_gold = 0 ORDER BY t.position"
+        ),
+        {"j": job.id},
+    ).all()
+    n = len(rows)
+    if n == 0:
+        return {"items": 0}
+    batch = int(opts["batch_size"] or max(50, n // 10))
+    settings = AutolabelSettings(
+        target_accuracy=float(opts["target_accuracy"]),
+        confidence_level=float(opts["confidence_level"]),
+        strategy=str(opts["strategy"]),
+        batch_size=batch,
+        workers_per_item=job.workers_per_item,
+    )
+    validation = choose_validation_items(n, settings, random_state=job.id)
+    human = {}
+    done = np.zeros(n, dtype=bool)
+    for idx, r in enumerate(rows):
+        if r.status == "complete" and r.value is not None and r.human:
+            value = orjson.loads(r.value) if isinstance(r.value, str) else r.value
+            human[idx] = int(value)
+        # Items people have started, or that are finished, are not the model's to label.
+        if r.status in ("complete", "auto", "failed") or r.started:
+            done[idx] = True
+    if len(human) < min(batch, n):
+        _seed_priorities(session, rows, validation, job.id)
+        return {
+            "items": n,
+            "human_labels": len(human),
+            "waiting_for": min(batch, n),
+            "auto_labeled": 0,
+        }
+    features = _features(job, rows, opts, None)
+    result = run_iteration(
+        features,
+        human,
+        validation,
+        n_classes=len(config.labels),
+        settings=settings,
+        done=done,
+        random_state=int(now) % 2**31,
+    )
+    auto = 0
+    for idx, lab, conf in zip(
+        result.auto_items, result.auto_labels, result.auto_confidence, strict=True
+    ):
+        r = rows[int(idx)]
+        if r.status != "open" or r.started:
+            continue
+        name = config.labels[int(lab)]
+        confidence = round(float(conf), 2)
+        write_label(
+            session,
+            job.id,
+            r.id,
+            Consolidation(
+                value=int(lab),
+                meta={"class-name": name, "confidence": confidence},
+                confidence=confidence,
+                method="auto-label",
+            ),
+            human=False,
+            now=now,
+        )
+        session.execute(
+            text("UPDATE tasks SET status = 'auto', updated_at = :now WHERE id = :t"),
+            {"now": now, "t": r.id},
+        )
+        auto += 1
+    _apply_priorities(session, rows, result.priority, validation)
+    from truthset.jobs.service import refresh_state
+
+    refresh_state(session, job.id, now=now)
+    thr = result.threshold
+    return {
+        "items": n,
+        "human_labels": result.n_human_labels,
+        "validation_labeled": result.n_validation_labeled,
+        "auto_labeled": auto,
+        "threshold": None if thr is None else _num(getattr(thr, "threshold", None)),
+        "estimated_accuracy": _num(result.estimated_accuracy),
+        "accuracy_interval": [_num(x) for x in result.accuracy_interval],
+        "cost_saved": _num(result.cost.saved),
+        "strategy": settings.strategy,
+    }
+
+
+def _num(x: Any) -> float | None:
+    if x is None:
+        return None
+    x = float(x)
+    return None if np.isnan(x) else round(x, 4)
+
+
+def _seed_priorities(session: Session, rows: list[Any], validation: Any, seed: int) -> None:
+    """Before the first model: validation items first, then a random sample."""
+    rng = np.random.default_rng(seed)
+    scores = rng.random(len(rows))
+    scores[np.asarray(validation, dtype=np.intp)] = VALIDATION_PRIORITY
+    _write_priorities(session, rows, scores)
+
+
+def _apply_priorities(session: Session, rows: list[Any], priority: Any, validation: Any) -> None:
+    scores = np.where(np.isnan(priority), 0.0, priority).astype(float)
+    scores[np.asarray(validation, dtype=np.intp)] = VALIDATION_PRIORITY
+    _write_priorities(session, rows, scores)
+
+
+def _write_priorities(session: Session, rows: list[Any], scores: Any) -> None:
+    params = [
+        {"p": float(s), "t": r.id}
+        for r, s in zip(rows, scores, strict=True)
+        if r.status == "open" and not r.started and float(s) != float(r.priority)
+    ]
+    if params:
+        session.execute(text("UPDATE tasks SET priority = :p WHERE id = :t"), params)
+
+
+def due_jobs(session: Session) -> list[str]:
+    """Jobs whose next auto-labeling iteration is due: enough new human labels since the
+    last iteration (or none yet), and none queued or running."""
+    out = []
+    jobs = session.execute(
+        text("SELECT id, name, settings FROM jobs WHERE state = 'in_progress'")
+    ).all()
+    for job_id, name, settings in jobs:
+        settings = orjson.loads(settings) if isinstance(settings, str) else settings
+        if not (settings or {}).get("auto_label"):
+            continue
+        busy = session.execute(
+            text(
+                "SELECT 1 FROM runs WHERE job_id = :j AND kind = 'autolabel' "
+                "AND state IN ('queued', 'running') LIMIT 1"
+            ),
+            {"j": job_id},
+        ).first()
+        if busy:
+            continue
+        last = session.execute(
+            text(
+                "SELECT result FROM runs WHERE job_id = :j AND kind = 'autolabel' "
+                "AND state = 'succeeded' ORDER BY id DESC LIMIT 1"
+            ),
+            {"j": job_id},
+        ).scalar()
+        last = orjson.loads(last) if isinstance(last, str) else (last or {})
+        humans, total = session.execute(
+            text(
+                "SELECT sum(CASE WHEN status = 'complete' THEN 1 ELSE 0 END), count(*) "
+                "FROM tasks WHERE job_id = :j AND is_gold = 0"
+            ),
+            {"j": job_id},
+        ).one()
+        humans = int(humans or 0)
+        opts = {
+            **DEFAULTS,
+            **(settings["auto_label"] if isinstance(settings["auto_label"], dict) else {}),
+        }
+        batch = int(opts["batch_size"] or max(50, int(total) // 10))
+        if not last or humans >= int(last.get("human_labels", 0)) + batch:
+            out.append(name)
+    return out

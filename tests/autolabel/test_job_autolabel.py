@@ -1,0 +1,128 @@
+"""Automated labeling inside a job: validation items go to people first, the model labels
+the items it is sure of (human-annotated "no" on export), the counters move."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+from sqlalchemy import select, text
+
+from support import write_manifest
+from truthset.autolabel.runs import schedule_due
+from truthset.autolabel.service import run_autolabel_iteration
+from truthset.datasets.importer import import_source
+from truthset.errors import BadInput
+from truthset.exports.groundtruth import export_groundtruth
+from truthset.jobs.service import JobSpec, counters, create_job, get_job
+from truthset.store.models import User
+from truthset.work import service as work
+from truthset.workforce.service import create_user
+
+WEATHER = {
+    "sunny": ["sun", "bright", "warm", "clear", "blue", "shine", "heat", "dry"],
+    "rainy": ["rain", "wet", "storm", "umbrella", "drizzle", "cloud", "puddle", "grey"],
+}
+
+
+def easy_items(n: int, seed: int = 0) -> tuple[list[dict], dict[str, str]]:
+    rng = random.Random(seed)
+    items, truth = [], {}
+    for i in range(n):
+        label = rng.choice(sorted(WEATHER))
+        words = [rng.choice(WEATHER[label]) for _ in range(6)] + [f"w{rng.randrange(50)}"]
+        items.append({"id": f"d{i}", "source": " ".join(words)})
+        truth[f"d{i}"] = label
+    return items, truth
+
+
+def label(ws, n, truth):
+    for _ in range(n):
+        with ws.db.session_scope() as s:
+            job = get_job(s, "auto")
+            user = s.scalar(select(User).where(User.name == "w"))
+            t = work.lease_next_task(s, job, user)
+            if t is None:
+                return
+            work.submit_answer(s, t.assignment_id, user, {"label": truth[t.item_external_id]})
+
+
+def test_the_model_takes_what_it_is_sure_of(ws):
+    items, truth = easy_items(1500)
+    path = write_manifest(ws.settings.media_dir / "easy.manifest", items)
+    with ws.db.session_scope() as s:
+        import_source(s, "easy", str(path), allowed_roots=ws.allowed_roots)
+        create_user(s, "w", role="worker", teams=["t"])
+        create_job(
+            s,
+            JobSpec(
+                name="auto",
+                task_type="text-classification",
+                label_config=["sunny", "rainy"],
+                dataset="easy",
+                workers_per_item=1,
+                teams=["t"],
+                settings={"auto_label": {"batch_size": 150}},
+            ),
+        )
+    with ws.db.session_scope() as s:
+        first = run_autolabel_iteration(s, get_job(s, "auto"))
+    assert first["auto_labeled"] == 0 and first["waiting_for"] == 150
+    # People get the held-out validation items first (20% below 5,000 items).
+    with ws.db.session_scope(write=False) as s:
+        top = s.execute(text("SELECT count(*) FROM tasks WHERE priority >= 1e6")).scalar_one()
+    assert top == 300
+    auto = 0
+    for _ in range(6):
+        label(ws, 150, truth)
+        with ws.db.session_scope() as s:
+            result = run_autolabel_iteration(s, get_job(s, "auto"))
+        auto += result["auto_labeled"]
+        if auto:
+            break
+    assert auto > 0, result
+    assert result["threshold"] is not None and result["accuracy_interval"][0] > 0.8
+    with ws.db.session_scope(write=False) as s:
+        c = counters(s, get_job(s, "auto").id)
+        out: list[bytes] = []
+        export_groundtruth(s, get_job(s, "auto"), lambda chunks: out.extend(chunks), now=0.0)
+    assert c["machine_labeled"] == auto
+    lines = [json.loads(x) for x in b"".join(out).decode().splitlines()]
+    machine = [x for x in lines if x.get("auto-metadata", {}).get("human-annotated") == "no"]
+    assert len(machine) == auto
+    correct = sum(x["auto-metadata"]["class-name"] == truth[x["id"]] for x in machine)
+    assert correct / auto >= 0.95
+    assert all(0 < x["auto-metadata"]["confidence"] <= 1 for x in machine)
+
+
+def test_iterations_are_scheduled_when_labels_come_in(ws):
+    items, truth = easy_items(200)
+    path = write_manifest(ws.settings.media_dir / "easy.manifest", items)
+    with ws.db.session_scope() as s:
+        import_source(s, "easy", str(path), allowed_roots=ws.allowed_roots)
+        create_user(s, "w", role="worker", teams=["t"])
+        create_job(
+            s,
+            JobSpec(
+                name="auto",
+                task_type="text-classification",
+                label_config=["sunny", "rainy"],
+                dataset="easy",
+                workers_per_item=1,
+                teams=["t"],
+                settings={"auto_label": {"batch_size": 50}},
+            ),
+        )
+        assert schedule_due(s, every=0) == ["auto"]  # first iteration: seed priorities
+        assert schedule_due(s, every=0) == []  # one is queued already
+
+
+def test_settings_are_checked_when_the_job_is_created(ws, setup_factory):
+    setup = setup_factory(ws, n_items=3, n_workers=1)
+    with pytest.raises(BadInput, match="target_accuracy"):
+        setup.job("a", settings={"auto_label": {"target_accuracy": 1.5}})
+    with pytest.raises(BadInput, match="strategy"):
+        setup.job("b", settings={"auto_label": {"strategy": "psychic"}})
+    with pytest.raises(BadInput, match="supports"):
+        setup.job("c", task_type="text-classification-multilabel", settings={"auto_label": True})
