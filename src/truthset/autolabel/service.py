@@ -10,6 +10,7 @@ validation items first, then the items active learning ranks highest.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -65,7 +66,7 @@ def check_settings(task_type: str, raw: Any) -> None:
         )
 
 
-def _features(job: Job, rows: list[Any], opts: dict[str, Any], media_root: Any) -> Any:
+def _features(job: Job, rows: Sequence[Any], opts: dict[str, Any], media_root: Any) -> Any:
     datas = [orjson.loads(r.data) for r in rows]
     if job.task_type == "text-classification":
         texts = [d.get("source", "") for d in datas]
@@ -202,7 +203,7 @@ def _num(x: Any) -> float | None:
     return None if np.isnan(x) else round(x, 4)
 
 
-def _seed_priorities(session: Session, rows: list[Any], validation: Any, seed: int) -> None:
+def _seed_priorities(session: Session, rows: Sequence[Any], validation: Any, seed: int) -> None:
     """Before the first model: validation items first, then a random sample."""
     rng = np.random.default_rng(seed)
     scores = rng.random(len(rows))
@@ -210,13 +211,15 @@ def _seed_priorities(session: Session, rows: list[Any], validation: Any, seed: i
     _write_priorities(session, rows, scores)
 
 
-def _apply_priorities(session: Session, rows: list[Any], priority: Any, validation: Any) -> None:
+def _apply_priorities(
+    session: Session, rows: Sequence[Any], priority: Any, validation: Any
+) -> None:
     scores = np.where(np.isnan(priority), 0.0, priority).astype(float)
     scores[np.asarray(validation, dtype=np.intp)] = VALIDATION_PRIORITY
     _write_priorities(session, rows, scores)
 
 
-def _write_priorities(session: Session, rows: list[Any], scores: Any) -> None:
+def _write_priorities(session: Session, rows: Sequence[Any], scores: Any) -> None:
     params = [
         {"p": float(s), "t": r.id}
         for r, s in zip(rows, scores, strict=True)
