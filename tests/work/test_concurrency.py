@@ -63,11 +63,11 @@ def test_threads_on_both_stores(any_ws, setup_factory):
 
 def test_processes_on_sqlite(ws, setup_factory):
     """Separate processes share the SQLite file: BEGIN IMMEDIATE keeps leases atomic."""
-    setup = setup_factory(ws, n_items=N_ITEMS, n_workers=12)
+    setup = setup_factory(ws, n_items=30, n_workers=8)
     setup.job(workers_per_item=WPI)
     ctx = multiprocessing.get_context("spawn")
     out = ctx.Queue()
-    groups = [setup.worker_names[i::4] for i in range(4)]
+    groups = [setup.worker_names[i::3] for i in range(3)]
     procs = [
         ctx.Process(
             target=process_main,
@@ -81,4 +81,4 @@ def test_processes_on_sqlite(ws, setup_factory):
     for p in procs:
         p.join(timeout=30)
     assert errors == []
-    check_invariants(ws, N_ITEMS, WPI)
+    check_invariants(ws, 30, WPI)
