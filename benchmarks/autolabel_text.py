@@ -12,9 +12,9 @@ import json
 import time
 
 import numpy as np
-from autolabel_common import SHARED_DATA, cached, read_csv_rows, read_jsonl
 from threadpoolctl import threadpool_limits
 
+from autolabel_common import SHARED_DATA, cached, read_csv_rows, read_jsonl
 from truthset.autolabel import AutolabelSettings, replayed_answers, simulate_autolabel
 from truthset.autolabel.models import LinearClassifier
 
@@ -50,6 +50,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=3)
     ap.add_argument("--worker-accuracy", type=float, default=0.95)
     ap.add_argument("--C", type=float, default=None)
+    ap.add_argument("--target", type=float, default=0.95)
     args = ap.parse_args()
 
     texts, y, classes, answers = load(args.dataset)
@@ -78,7 +79,7 @@ def main() -> None:
                 n_classes=len(classes),
                 workers_per_item=args.workers,
                 worker_accuracy=args.worker_accuracy,
-                settings=AutolabelSettings(batch_size=batch),
+                settings=AutolabelSettings(batch_size=batch, target_accuracy=args.target),
                 model=LinearClassifier(C=C),
                 answer_source=source,
                 random_state=seed,
@@ -100,7 +101,8 @@ def main() -> None:
                 "auto_accuracy_min": round(
                     float(np.nanmin(acc)) if np.isfinite(acc).any() else float("nan"), 4
                 ),
-                "seeds_meeting_target": f"{int((acc >= 0.95).sum())}/{len(rows)}",
+                "target": args.target,
+                "seeds_meeting_target": f"{int((acc >= args.target).sum())}/{len(rows)}",
                 "human_answers_share": round(
                     float(
                         np.mean([r["human_answers"] / r["human_answers_all_by_hand"] for r in rows])
