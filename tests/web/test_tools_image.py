@@ -275,3 +275,22 @@ def test_boxes_in_progress_survive_a_reload(pages: Pages, site: Site) -> None:
     assert answer["answer"]["boundingBoxes"] == [
         {"label": "car", "left": 10, "top": 20, "width": 100, "height": 50}
     ]
+
+
+def test_instance_segmentation_uses_the_polygon_tool(pages: Pages, site: Site) -> None:
+    job, page = open_image_job(pages, site, "instance-segmentation", ["cat", "dog"])
+    for x, y in ((10, 10), (200, 10), (200, 150)):
+        click(page, x, y)
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    page.keyboard.press("2")
+    for x, y in ((400, 300), (500, 300), (450, 400)):
+        click(page, x, y)
+    click(page, 400, 300)
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#no-work")
+    (answer,) = site.answers(job, "img1")
+    assert [(p["label"], len(p["vertices"])) for p in answer["answer"]["polygons"]] == [
+        ("cat", 3),
+        ("dog", 3),
+    ]
