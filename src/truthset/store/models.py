@@ -152,6 +152,8 @@ class Task(Base):
     __tablename__ = "tasks"
     __table_args__ = (
         UniqueConstraint("job_id", "item_id", name="uq_tasks_job_item"),
+        # Exports and listings walk a job's tasks in import order.
+        Index("ix_tasks_job_position", "job_id", "position"),
         # The order in which `lease_next_task` walks open tasks.
         Index(
             "ix_tasks_pick",
