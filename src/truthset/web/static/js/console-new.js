@@ -101,8 +101,8 @@ async function main() {
     h("input", { type: "checkbox", name: "team", value: t.name, checked: base ? (base.teams || []).includes(t.name) : teams.length === 1 }), ` ${t.name} (${t.members.length})`));
   const goldRate = h("input", { id: "f-gold-rate", type: "number", min: "0", max: "1", step: "0.05", value: String(settings0.gold_rate ?? "") });
   const qualGold = h("input", { id: "f-qual", type: "number", min: "0", value: String((settings0.qualification || {}).gold_items ?? "") });
-  const autoLabel = h("input", { id: "f-autolabel", type: "checkbox", checked: !!(settings0.auto_labeling && settings0.auto_labeling.enabled) });
-  const target = h("input", { id: "f-target", type: "number", min: "0.5", max: "1", step: "0.01", value: String((settings0.auto_labeling || {}).target_accuracy ?? 0.95) });
+  const autoLabel = h("input", { id: "f-autolabel", type: "checkbox", checked: !!settings0.auto_label });
+  const target = h("input", { id: "f-target", type: "number", min: "0.5", max: "1", step: "0.01", value: String((settings0.auto_label || {}).target_accuracy ?? 0.95) });
   const adjustment = h("input", { id: "f-adjust", type: "checkbox", checked: !!settings0.adjustment });
   const error = h("p", { class: "error", id: "f-error", role: "alert" });
   const submit = h("button", { type: "submit", class: "primary", id: "f-submit" }, "Create job");
@@ -140,8 +140,8 @@ async function main() {
       else delete settings.instruction_image_origins;
       if (goldRate.value) settings.gold_rate = Number(goldRate.value);
       if (qualGold.value) settings.qualification = { ...(settings.qualification || {}), gold_items: Number(qualGold.value) };
-      if (autoLabel.checked) settings.auto_labeling = { enabled: true, target_accuracy: Number(target.value) };
-      else delete settings.auto_labeling;
+      if (autoLabel.checked) settings.auto_label = { ...(settings.auto_label || {}), target_accuracy: Number(target.value) };
+      else delete settings.auto_label;
       /** @type {Record<string, any>} */
       const body = {
         name: name.value.trim(),
