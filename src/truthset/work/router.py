@@ -45,6 +45,7 @@ def _next_task(session: Any, name: str, user: Any, response: Response) -> dict[s
         "job": job.name,
         "task_type": job.task_type,
         "ui_module": task_type.ui_module,
+        "media": task_type.media,
         "labels": list(config.labels),
         "label_config": job.label_config,
         "deadline": leased.deadline,
