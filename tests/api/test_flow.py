@@ -103,3 +103,23 @@ def test_export_destination_must_be_inside_allowed_roots(ws, setup_factory, clie
         "/api/jobs/j/exports", headers=bearer(setup.admin_token), json={"out": "/etc/evil.manifest"}
     )
     assert r.status_code == 403
+
+
+def test_activity_log_per_worker_across_jobs(ws, setup_factory, client):
+    setup = setup_factory(ws, n_items=2, n_workers=1)
+    setup.job("a", workers_per_item=1)
+    setup.job("b", workers_per_item=1)
+    h = bearer(setup.worker_tokens["w00"])
+    for job in ("a", "b"):
+        task = client.post(f"/api/jobs/{job}/next", headers=h).json()
+        client.post(f"/api/assignments/{task['assignment_id']}/decline", headers=h)
+    mine = client.get("/api/me/activity", headers=h).json()
+    assert [(e["job"], e["event"]) for e in mine] == [
+        ("a", "accept"),
+        ("a", "decline"),
+        ("b", "accept"),
+        ("b", "decline"),
+    ]
+    staff = client.get("/api/users/w00/activity", headers=bearer(setup.admin_token)).json()
+    assert staff == mine
+    assert client.get("/api/users/w00/activity", headers=h).status_code == 403

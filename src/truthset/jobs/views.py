@@ -267,3 +267,22 @@ def throughput(session: Session, job: Job, *, bucket_seconds: int = 60) -> list[
         {"t": int(b) * bucket_seconds, "answers": n, "mean_time": round(float(m or 0), 2)}
         for b, n, m in rows
     ]
+
+
+def worker_activity(
+    session: Session, worker_id: int, *, limit: int, offset: int
+) -> list[dict[str, Any]]:
+    """One worker's activity log across jobs (Ground Truth's worker activity fields)."""
+    rows = session.execute(
+        text(
+            "SELECT e.event, e.at, j.name, i.external_id, e.assignment_id FROM activity_events e "
+            "JOIN jobs j ON j.id = e.job_id JOIN tasks t ON t.id = e.task_id "
+            "JOIN items i ON i.id = t.item_id WHERE e.worker_id = :w "
+            "ORDER BY e.id LIMIT :l OFFSET :o"
+        ),
+        {"w": worker_id, "l": limit, "o": offset},
+    ).all()
+    return [
+        {"event": ev, "at": at, "job": job, "item": item, "assignment_id": a}
+        for ev, at, job, item, a in rows
+    ]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 
 from truthset.api.deps import (
@@ -154,3 +154,29 @@ def add_member(
 @router.delete("/teams/{team}/members/{user_name}", status_code=204)
 def remove_member(team: str, user_name: str, _user: AdminUser, session: WriteSession) -> None:
     service.remove_member(session, team, service.get_user(session, user_name))
+
+
+@router.get("/users/{name}/activity")
+def user_activity(
+    name: str,
+    _user: StaffUser,
+    session: ReadSession,
+    offset: int = Query(0, ge=0),
+    limit: int = Query(1000, ge=1, le=10000),
+) -> list[dict[str, Any]]:
+    from truthset.jobs.views import worker_activity
+
+    target = service.get_user(session, name)
+    return worker_activity(session, target.id, limit=limit, offset=offset)
+
+
+@router.get("/me/activity")
+def my_activity(
+    user: CurrentUser,
+    session: ReadSession,
+    offset: int = Query(0, ge=0),
+    limit: int = Query(1000, ge=1, le=10000),
+) -> list[dict[str, Any]]:
+    from truthset.jobs.views import worker_activity
+
+    return worker_activity(session, user.id, limit=limit, offset=offset)
