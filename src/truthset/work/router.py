@@ -25,10 +25,18 @@ def _item_view(item_id: int, external_id: str, data: dict[str, Any]) -> dict[str
     return out
 
 
-@router.post("/jobs/{name}/next", responses={204: {"description": "no task for you now"}})
-def next_task(name: str, user: CurrentUser, db: Db, response: Response) -> dict[str, Any] | None:
+@router.post(
+    "/jobs/{name}/next",
+    responses={200: {"description": "a leased task"}, 204: {"description": "no task for you now"}},
+    response_class=Response,
+)
+def next_task(name: str, user: CurrentUser, db: Db, response: Response) -> Response:
+    # The hot path: serialised with orjson directly, without response-model validation.
     with db.session_scope() as session:
-        return _next_task(session, name, user, response)
+        body = _next_task(session, name, user, response)
+    if body is None:
+        return Response(status_code=204)
+    return Response(orjson.dumps(body), media_type="application/json")
 
 
 def _next_task(session: Any, name: str, user: Any, response: Response) -> dict[str, Any] | None:
@@ -89,8 +97,12 @@ def heartbeat(assignment_id: int, user: CurrentUser, db: Db) -> dict[str, Any]:
         return service.heartbeat(session, assignment_id, user)
 
 
-@router.post("/assignments/{assignment_id}/submit")
-def submit(assignment_id: int, body: SubmitRequest, user: CurrentUser, db: Db) -> dict[str, Any]:
+@router.post(
+    "/assignments/{assignment_id}/submit",
+    response_class=Response,
+    responses={200: {"description": "the answer is recorded (or was, on a retry)"}},
+)
+def submit(assignment_id: int, body: SubmitRequest, user: CurrentUser, db: Db) -> Response:
     # Durable: the answer is on disk before it is acknowledged.
     with db.session_scope(durable=True) as session:
         result = service.submit_answer(
@@ -109,7 +121,7 @@ def submit(assignment_id: int, body: SubmitRequest, user: CurrentUser, db: Db) -
     }
     if result.feedback is not None:
         out["feedback"] = result.feedback
-    return out
+    return Response(orjson.dumps(out), media_type="application/json")
 
 
 @router.post("/assignments/{assignment_id}/decline", status_code=204)
