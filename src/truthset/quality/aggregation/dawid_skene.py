@@ -23,8 +23,9 @@ class DawidSkene(BaseAggregator):
     ``smoothing`` is added to every confusion count before normalising (a symmetric
     Dirichlet prior); ``diagonal_prior`` adds that many extra pseudo-answers on the
     diagonal, which pulls sparse workers towards "usually right" instead of letting EM
-    swap classes for them. Stops when no posterior moves by more than ``tol`` or after
-    ``max_iter`` iterations. ``init_confusion_matrices`` (W, K, K; NaN rows for unknown
+    swap classes for them. Stops when no posterior moves by more than ``tol``, when the
+    log-likelihood gains less than ``tol_log_likelihood`` times its size (``None``: never),
+    or after ``max_iter`` iterations. ``init_confusion_matrices`` (W, K, K; NaN rows for unknown
     workers) warm-starts from an earlier batch: the first E-step then uses them instead
     of the majority-vote shares.
     """
@@ -34,6 +35,7 @@ class DawidSkene(BaseAggregator):
         *,
         max_iter: int = 100,
         tol: float = 1e-6,
+        tol_log_likelihood: float | None = 1e-6,
         smoothing: float = 0.1,
         diagonal_prior: float = 0.0,
         init_confusion_matrices: FloatArray | None = None,
@@ -41,6 +43,7 @@ class DawidSkene(BaseAggregator):
     ) -> None:
         self.max_iter = max_iter
         self.tol = tol
+        self.tol_log_likelihood = tol_log_likelihood
         self.smoothing = smoothing
         self.diagonal_prior = diagonal_prior
         self.init_confusion_matrices = init_confusion_matrices
@@ -54,7 +57,7 @@ class DawidSkene(BaseAggregator):
             start = as_worker_matrices(self.init_confusion_matrices, answers.n_workers, k, mv_conf)
             prior = posteriors.mean(axis=0)
             posteriors, _ = e_step(answers, np.log(start + EPS), np.log(prior + EPS))
-        log_lik = -np.inf
+        log_lik = previous_log_lik = -np.inf
         self.n_iter_ = 0
         for _ in range(self.max_iter):
             self.n_iter_ += 1
@@ -63,7 +66,12 @@ class DawidSkene(BaseAggregator):
             new_posteriors, log_lik = e_step(answers, np.log(confusion), np.log(prior + EPS))
             moved = float(np.max(np.abs(new_posteriors - posteriors)))
             posteriors = new_posteriors
-            if moved <= self.tol:
+            gain = log_lik - previous_log_lik
+            previous_log_lik = log_lik
+            if moved <= self.tol or (
+                self.tol_log_likelihood is not None
+                and gain <= self.tol_log_likelihood * abs(log_lik)
+            ):
                 break
         self.confusion_matrices_ = self._m_step(answers, posteriors)
         self.priors_ = posteriors.mean(axis=0)
