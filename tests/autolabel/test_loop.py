@@ -85,3 +85,21 @@ def test_replayed_answers_take_the_first_k_per_item():
     it, wk, lab = ask(np.array([0, 1]))
     assert it.tolist() == [0, 0, 1, 1] and wk.tolist() == ["a", "b", "a", "b"]
     assert lab.tolist() == [1, 1, 2, 2]
+
+
+def test_class_missing_from_training_keeps_class_ids(digits):
+    # Class 0 never appears among the training labels (only in validation): the
+    # model's columns must still be mapped to class ids, not column positions.
+    X, y = digits
+    s = AutolabelSettings(batch_size=50)
+    val = choose_validation_items(len(y), s, random_state=0)
+    rest = np.setdiff1d(np.arange(len(y)), val)
+    train = rest[y[rest] != 0][:600]
+    labeled = np.r_[val, train]
+    res = run_iteration(X, (labeled, y[labeled]), val, n_classes=10, settings=s, random_state=0)
+    assert res.threshold is not None and res.threshold.feasible
+    assert 0 not in set(res.auto_labels)
+    assert np.array_equal(res.validation_auto_labels, y[res.validation_auto_items]) or (
+        (res.validation_auto_labels == y[res.validation_auto_items]).mean() > 0.9
+    )
+    assert res.validation_auto_labels.max() <= 9

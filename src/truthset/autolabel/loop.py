@@ -322,7 +322,7 @@ def run_iteration(
             prior_count=prior_count,
         )
         v_sel = thr.select(pv.max(axis=1))
-        new_v_auto, new_v_auto_lab = val_lab[v_sel], classes[pv[v_sel].argmax(axis=1)]
+        new_v_auto, new_v_auto_lab = val_lab[v_sel], pv[v_sel].argmax(axis=1)
     pp = proba_of(pool)
     conf = pp.max(axis=1) if pool.size else np.zeros(0)
     confident = thr.select(conf) if thr is not None else np.zeros(pool.size, dtype=bool)
