@@ -5,7 +5,7 @@ true labels, human answers used vs labelling everything by hand, wall time; then
 share of seeds whose auto labels reach the target accuracy.
 
     .venv/bin/python benchmarks/autolabel_fashion.py                  # full, 1 seed
-    .venv/bin/python benchmarks/autolabel_fashion.py --seeds 20 --items 20000 --batch-size 2000
+    .venv/bin/python benchmarks/autolabel_fashion.py --seeds 20
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import json
 import time
 
 import numpy as np
-from autolabel_common import fashion_features
 from threadpoolctl import threadpool_limits
 
+from autolabel_common import fashion_features
 from truthset.autolabel import AutolabelSettings, simulate_autolabel
 from truthset.autolabel.models import LinearClassifier, MLPProbe
 
@@ -27,14 +27,14 @@ def main() -> None:
     ap.add_argument("--items", type=int, default=70000, help="random subset size (70000 = all)")
     ap.add_argument("--seeds", type=int, default=1)
     ap.add_argument("--first-seed", type=int, default=0)
-    ap.add_argument("--batch-size", type=int, default=2000)
+    ap.add_argument("--batch-size", type=int, default=1000)
     ap.add_argument("--strategy", default="margin")
     ap.add_argument("--workers", type=int, default=3)
     ap.add_argument("--worker-accuracy", type=float, default=0.95)
     ap.add_argument("--target", type=float, default=0.95)
     ap.add_argument("--C", type=float, default=0.05)
     ap.add_argument("--model", choices=["linear", "mlp"], default="mlp")
-    ap.add_argument("--initial-batch", type=int, default=None)
+    ap.add_argument("--initial-batch", type=int, default=1000)
     ap.add_argument("--plateau-gain", type=float, default=0.005)
     ap.add_argument("--verbose", action="store_true")
     args = ap.parse_args()
