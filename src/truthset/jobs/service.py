@@ -10,6 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
@@ -19,6 +20,8 @@ from truthset.tasktypes import get_task_type
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
 LIVE_STATES = ("initializing", "in_progress", "stopping")
+# The work engine reads jobs through `JobView` snapshots; the rules accept either.
+AnyJob = Any
 
 
 @dataclass
@@ -277,7 +280,7 @@ def counters(session: Session, job_id: int) -> dict[str, int]:
     }
 
 
-def human_budget_reached(session: Session, job: Job, *, extra: int = 0) -> bool:
+def human_budget_reached(session: Session, job: AnyJob, *, extra: int = 0) -> bool:
     """The stopping conditions: max human-labeled items, max percentage labeled."""
     limits = []
     if job.max_human_labeled is not None:
@@ -321,6 +324,7 @@ def refresh_state(session: Session, job_id: int, *, now: float | None = None) ->
 
 
 def _set_state(session: Session, job: Job, state: str, now: float) -> None:
+    forget_job_views()
     job.state = state
     job.updated_at = now
     session.flush()
@@ -386,7 +390,7 @@ def is_worker_blocked(session: Session, job_id: int, worker_id: int) -> bool:
     return bool(stat and stat.blocked)
 
 
-def needs_qualification(session: Session, job: Job, worker_id: int) -> bool:
+def needs_qualification(session: Session, job: AnyJob, worker_id: int) -> bool:
     qual = job.settings.get("qualification") or {}
     needed = int(qual.get("gold_items") or 0)
     if needed <= 0:
@@ -396,7 +400,7 @@ def needs_qualification(session: Session, job: Job, worker_id: int) -> bool:
 
 
 def score_gold_answer(
-    session: Session, job: Job, worker_id: int, item_id: int, content: dict[str, Any]
+    session: Session, job: AnyJob, worker_id: int, item_id: int, content: dict[str, Any]
 ) -> dict[str, Any] | None:
     """Score an answer on a gold item; block the worker when the job's bar is not met."""
     gold = session.execute(
@@ -441,3 +445,68 @@ def score_gold_answer(
     if job.settings.get("gold_feedback"):
         return {"correct": correct, "expected": gold}
     return None
+
+
+# -- a short-lived, read-only view of a job for the work engine's hot path ---------------------
+
+JOB_VIEW_TTL = 1.0
+_job_views: dict[tuple[str, str], tuple[float, JobView]] = {}
+
+
+@dataclass(frozen=True)
+class JobView:
+    """The columns of a job the work engine reads, without an ORM object. Cached for at
+    most a second per process (a state change made here is seen at once; one made by
+    another process within a second)."""
+
+    id: int
+    name: str
+    state: str
+    task_type: str
+    label_attribute: str
+    label_config: dict[str, Any]
+    settings: dict[str, Any]
+    workers_per_item: int
+    task_time_limit: int
+    task_availability: int
+    max_concurrent_tasks: int
+    max_human_labeled: int | None
+    max_percentage_labeled: float | None
+    input_job_id: int | None
+    dataset_id: int | None
+    created_at: float
+
+
+_VIEW_COLUMNS = (
+    "id, name, state, task_type, label_attribute, label_config, settings, workers_per_item, "
+    "task_time_limit, task_availability, max_concurrent_tasks, max_human_labeled, "
+    "max_percentage_labeled, input_job_id, dataset_id, created_at"
+)
+
+
+def job_view(session: Session, name_or_id: str | int, *, now: float | None = None) -> JobView:
+    from truthset.store.raw import raw
+
+    now = time.time() if now is None else now
+    key = (str(session.get_bind().engine.url), str(name_or_id))
+    hit = _job_views.get(key)
+    if hit is not None and now - hit[0] < JOB_VIEW_TTL:
+        return hit[1]
+    by_id = isinstance(name_or_id, int)
+    row = raw(session).first(
+        f"SELECT {_VIEW_COLUMNS} FROM jobs WHERE {'id' if by_id else 'name'} = :k",
+        {"k": name_or_id},
+    )
+    if row is None:
+        raise NotFound(f"job {name_or_id!r} not found")
+    values = list(row)
+    for i in (5, 6):  # JSON columns come back as text from SQLite
+        if isinstance(values[i], str):
+            values[i] = orjson.loads(values[i])
+    view = JobView(*values)
+    _job_views[key] = (now, view)
+    return view
+
+
+def forget_job_views() -> None:
+    _job_views.clear()

@@ -6,23 +6,20 @@ import time
 from typing import Any
 
 import orjson
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from truthset.jobs import service as jobs_service
-from truthset.store.models import Job
+from truthset.store.raw import raw
 from truthset.tasktypes import Consolidation, WorkerAnswer, get_task_type
 
 
 def task_answers(session: Session, task_id: int) -> list[WorkerAnswer]:
-    rows = session.execute(
-        text(
-            "SELECT ans.worker_id, ans.content, ws.skill FROM answers ans "
-            "LEFT JOIN worker_stats ws ON ws.job_id = ans.job_id AND ws.worker_id = ans.worker_id "
-            "WHERE ans.task_id = :t AND ans.excluded = :x ORDER BY ans.id"
-        ),
+    rows = raw(session).all(
+        "SELECT ans.worker_id, ans.content, ws.skill FROM answers ans "
+        "LEFT JOIN worker_stats ws ON ws.job_id = ans.job_id AND ws.worker_id = ans.worker_id "
+        "WHERE ans.task_id = :t AND ans.excluded = :x ORDER BY ans.id",
         {"t": task_id, "x": False},
-    ).all()
+    )
     return [
         WorkerAnswer(
             worker_id=worker_id,
@@ -57,21 +54,19 @@ def write_label(
         "now": now,
         "art": result.artifact,
     }
-    session.execute(
-        text(
-            "INSERT INTO labels (task_id, job_id, value, meta, confidence, human, reviewed, "
-            "method, created_at, artifact) "
-            "VALUES (:t, :j, :v, :m, :c, :h, :r, :method, :now, :art) "
-            "ON CONFLICT (task_id) DO UPDATE SET value = excluded.value, meta = excluded.meta, "
-            "confidence = excluded.confidence, human = excluded.human, "
-            "reviewed = excluded.reviewed, method = excluded.method, "
-            "created_at = excluded.created_at, artifact = excluded.artifact"
-        ),
+    raw(session).execute(
+        "INSERT INTO labels (task_id, job_id, value, meta, confidence, human, reviewed, "
+        "method, created_at, artifact) "
+        "VALUES (:t, :j, :v, :m, :c, :h, :r, :method, :now, :art) "
+        "ON CONFLICT (task_id) DO UPDATE SET value = excluded.value, meta = excluded.meta, "
+        "confidence = excluded.confidence, human = excluded.human, "
+        "reviewed = excluded.reviewed, method = excluded.method, "
+        "created_at = excluded.created_at, artifact = excluded.artifact",
         params,
     )
 
 
-def consolidate_task(session: Session, job: Job, task_id: int, *, now: float | None = None) -> bool:
+def consolidate_task(session: Session, job: Any, task_id: int, *, now: float | None = None) -> bool:
     """Consolidate a task that has all its answers; marks it complete. Returns True when a
     label was written."""
     now = time.time() if now is None else now
@@ -84,14 +79,13 @@ def consolidate_task(session: Session, job: Job, task_id: int, *, now: float | N
     if _wants_more_workers(session, job, task_id, result, len(answers)):
         return False
     write_label(session, job.id, task_id, result, human=True, now=now)
-    session.execute(
-        text("UPDATE tasks SET status = 'complete', updated_at = :now WHERE id = :t"),
+    raw(session).execute(
+        "UPDATE tasks SET status = 'complete', updated_at = :now WHERE id = :t",
         {"now": now, "t": task_id},
     )
-    in_flight = session.execute(
-        text("UPDATE jobs SET in_flight = in_flight - 1 WHERE id = :j RETURNING in_flight"),
-        {"j": job.id},
-    ).scalar_one()
+    in_flight = raw(session).scalar(
+        "UPDATE jobs SET in_flight = in_flight - 1 WHERE id = :j RETURNING in_flight", {"j": job.id}
+    )
     # While tasks are in flight the job cannot be done, unless a stopping condition is set.
     if in_flight <= 0 or job.max_human_labeled is not None or job.max_percentage_labeled:
         jobs_service.refresh_state(session, job.id, now=now)
@@ -99,7 +93,7 @@ def consolidate_task(session: Session, job: Job, task_id: int, *, now: float | N
 
 
 def _wants_more_workers(
-    session: Session, job: Job, task_id: int, result: Consolidation, n_answers: int
+    session: Session, job: Any, task_id: int, result: Consolidation, n_answers: int
 ) -> bool:
     """Dynamic redundancy: a label below the job's confidence bar is not accepted yet; the
     task asks for one more worker, up to the job's maximum."""
@@ -110,8 +104,8 @@ def _wants_more_workers(
         return False
     if n_answers >= int(rule.get("max_workers", job.workers_per_item)):
         return False
-    session.execute(
-        text("UPDATE tasks SET target_answers = :n, status = 'open' WHERE id = :t"),
+    raw(session).execute(
+        "UPDATE tasks SET target_answers = :n, status = 'open' WHERE id = :t",
         {"n": n_answers + 1, "t": task_id},
     )
     return True

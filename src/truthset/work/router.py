@@ -40,7 +40,7 @@ def next_task(name: str, user: CurrentUser, db: Db, response: Response) -> Respo
 
 
 def _next_task(session: Any, name: str, user: Any, response: Response) -> dict[str, Any] | None:
-    job = jobs_service.get_job(session, name)
+    job = jobs_service.job_view(session, name)
     leased = service.lease_next_task(session, job, user)
     if leased is None:
         response.status_code = 204

@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from truthset.errors import BadInput, Conflict, Forbidden, Gone, NotFound
 from truthset.jobs import service as jobs_service
-from truthset.store.models import Job, User
+from truthset.store.models import User
+from truthset.store.raw import raw
 from truthset.tasktypes import get_task_type
 from truthset.work import consolidation
 
@@ -68,11 +68,9 @@ def _is_pg(session: Session) -> bool:
 def _log(
     session: Session, job_id: int, task_id: int, asg_id: int, worker_id: int, event: str, now: float
 ) -> None:
-    session.execute(
-        text(
-            "INSERT INTO activity_events (job_id, task_id, assignment_id, worker_id, event, at) "
-            "VALUES (:j, :t, :a, :w, :e, :at)"
-        ),
+    raw(session).execute(
+        "INSERT INTO activity_events (job_id, task_id, assignment_id, worker_id, event, at) "
+        "VALUES (:j, :t, :a, :w, :e, :at)",
         {"j": job_id, "t": task_id, "a": asg_id, "w": worker_id, "e": event, "at": now},
     )
 
@@ -84,13 +82,11 @@ def expire_leases(session: Session, job_id: int, now: float | None = None) -> in
     """Return every lease of a job past its deadline to the pool. Returns how many."""
     now = time.time() if now is None else now
     lock = " FOR UPDATE SKIP LOCKED" if _is_pg(session) else ""
-    rows = session.execute(
-        text(
-            "SELECT id, task_id, worker_id FROM assignments "
-            "WHERE job_id = :j AND status = 'leased' AND deadline < :now" + lock
-        ),
+    rows = raw(session).all(
+        "SELECT id, task_id, worker_id FROM assignments "
+        "WHERE job_id = :j AND status = 'leased' AND deadline < :now" + lock,
         {"j": job_id, "now": now},
-    ).all()
+    )
     for asg_id, task_id, worker_id in rows:
         _end_lease(session, asg_id, task_id, "expired", now)
         _log(session, job_id, task_id, asg_id, worker_id, "expire", now)
@@ -98,15 +94,13 @@ def expire_leases(session: Session, job_id: int, now: float | None = None) -> in
 
 
 def _end_lease(session: Session, asg_id: int, task_id: int, status: str, now: float) -> None:
-    session.execute(
-        text("UPDATE assignments SET status = :s, ended_at = :now WHERE id = :a"),
+    raw(session).execute(
+        "UPDATE assignments SET status = :s, ended_at = :now WHERE id = :a",
         {"s": status, "now": now, "a": asg_id},
     )
-    session.execute(
-        text(
-            "UPDATE tasks SET live_leases = live_leases - 1, updated_at = :now, "
-            "status = CASE WHEN status = 'full' THEN 'open' ELSE status END WHERE id = :t"
-        ),
+    raw(session).execute(
+        "UPDATE tasks SET live_leases = live_leases - 1, updated_at = :now, "
+        "status = CASE WHEN status = 'full' THEN 'open' ELSE status END WHERE id = :t",
         {"now": now, "t": task_id},
     )
 
@@ -132,21 +126,17 @@ _PICK = (
 
 def _pick(session: Session, job_id: int, worker_id: int, *, gold: int, started: int) -> Any:
     sql = _PICK + (" FOR UPDATE OF t SKIP LOCKED" if _is_pg(session) else "")
-    return session.execute(
-        text(sql), {"j": job_id, "w": worker_id, "gold": gold, "started": started}
-    ).first()
+    return raw(session).first(sql, {"j": job_id, "w": worker_id, "gold": gold, "started": started})
 
 
-def _check_worker(session: Session, job: Job, worker: User) -> None:
+def _check_worker(session: Session, job: Any, worker: User) -> None:
     """Team membership and the quality bar, in one query."""
-    row = session.execute(
-        text(
-            "SELECT (SELECT 1 FROM job_teams jt JOIN team_members tm ON tm.team_id = jt.team_id "
-            "WHERE jt.job_id = :j AND tm.user_id = :w LIMIT 1), "
-            "(SELECT blocked FROM worker_stats WHERE job_id = :j AND worker_id = :w)"
-        ),
+    row = raw(session).first(
+        "SELECT (SELECT 1 FROM job_teams jt JOIN team_members tm ON tm.team_id = jt.team_id "
+        "WHERE jt.job_id = :j AND tm.user_id = :w LIMIT 1), "
+        "(SELECT blocked FROM worker_stats WHERE job_id = :j AND worker_id = :w)",
         {"j": job.id, "w": worker.id},
-    ).one()
+    )
     member, blocked = row
     if not member and worker.role != "admin":
         if worker.role == "requester":
@@ -161,7 +151,7 @@ def _check_worker(session: Session, job: Job, worker: User) -> None:
 
 def lease_next_task(
     session: Session,
-    job: Job,
+    job: Any,
     worker: User,
     *,
     now: float | None = None,
@@ -194,28 +184,24 @@ def lease_next_task(
     task_id, item_id, started, is_gold, ext_id, data = row
 
     deadline = now + job.task_time_limit
-    asg_id = session.execute(
-        text(
-            "INSERT INTO assignments (task_id, job_id, worker_id, status, leased_at, "
-            "deadline, last_seen_at) VALUES (:t, :j, :w, 'leased', :now, :d, :now) "
-            "ON CONFLICT (task_id, worker_id) DO NOTHING RETURNING id"
-        ),
+    asg_id = raw(session).scalar(
+        "INSERT INTO assignments (task_id, job_id, worker_id, status, leased_at, "
+        "deadline, last_seen_at) VALUES (:t, :j, :w, 'leased', :now, :d, :now) "
+        "ON CONFLICT (task_id, worker_id) DO NOTHING RETURNING id",
         {"t": task_id, "j": job.id, "w": worker.id, "now": now, "d": deadline},
-    ).scalar()
+    )
     if asg_id is None:
         # The same worker raced itself to this task in two requests; the other one won.
         return None
-    session.execute(
-        text(
-            "UPDATE tasks SET live_leases = live_leases + 1, started = 1, updated_at = :now, "
-            "status = CASE WHEN live_leases + 1 + answers >= target_answers AND is_gold = 0 "
-            "THEN 'full' ELSE 'open' END WHERE id = :t"
-        ),
+    raw(session).execute(
+        "UPDATE tasks SET live_leases = live_leases + 1, started = 1, updated_at = :now, "
+        "status = CASE WHEN live_leases + 1 + answers >= target_answers AND is_gold = 0 "
+        "THEN 'full' ELSE 'open' END WHERE id = :t",
         {"now": now, "t": task_id},
     )
     if not started and not is_gold:
-        session.execute(
-            text("UPDATE jobs SET in_flight = in_flight + 1 WHERE id = :j"), {"j": job.id}
+        raw(session).execute(
+            "UPDATE jobs SET in_flight = in_flight + 1 WHERE id = :j", {"j": job.id}
         )
     _log(session, job.id, task_id, asg_id, worker.id, "accept", now)
     return LeasedTask(
@@ -231,12 +217,12 @@ def lease_next_task(
     )
 
 
-def _may_start_new_task(session: Session, job: Job) -> bool:
+def _may_start_new_task(session: Session, job: Any) -> bool:
     """Max-concurrent-tasks and the stopping conditions gate new (unstarted) tasks."""
     lock = " FOR UPDATE" if _is_pg(session) else ""
-    in_flight = session.execute(
-        text("SELECT in_flight FROM jobs WHERE id = :j" + lock), {"j": job.id}
-    ).scalar_one()
+    in_flight = raw(session).scalar(
+        "SELECT in_flight FROM jobs WHERE id = :j" + lock, {"j": job.id}
+    )
     if in_flight >= job.max_concurrent_tasks:
         return False
     return not jobs_service.human_budget_reached(session, job, extra=in_flight)
@@ -247,13 +233,11 @@ def _may_start_new_task(session: Session, job: Job) -> bool:
 
 def _load_assignment(session: Session, assignment_id: int, worker: User) -> Any:
     lock = " FOR UPDATE" if _is_pg(session) else ""
-    row = session.execute(
-        text(
-            "SELECT id, task_id, job_id, worker_id, status, deadline, leased_at "
-            "FROM assignments WHERE id = :a" + lock
-        ),
+    row = raw(session).named(
+        "SELECT id, task_id, job_id, worker_id, status, deadline, leased_at "
+        "FROM assignments WHERE id = :a" + lock,
         {"a": assignment_id},
-    ).first()
+    )
     if row is None or row.worker_id != worker.id:
         # Another worker's assignment is reported as missing, not as forbidden.
         raise NotFound(f"assignment {assignment_id} not found")
@@ -270,9 +254,8 @@ def heartbeat(
             f"assignment {assignment_id} is no longer leased to you "
             f"(status {asg.status if asg.deadline >= now else 'expired'})"
         )
-    session.execute(
-        text("UPDATE assignments SET last_seen_at = :now WHERE id = :a"),
-        {"now": now, "a": assignment_id},
+    raw(session).execute(
+        "UPDATE assignments SET last_seen_at = :now WHERE id = :a", {"now": now, "a": assignment_id}
     )
     return {
         "assignment_id": assignment_id,
@@ -295,27 +278,23 @@ def decline(
     now = time.time() if now is None else now
     asg = _end_without_answer(session, assignment_id, worker, "skipped", now)
     lock = " FOR UPDATE" if _is_pg(session) else ""
-    task = session.execute(
-        text(
-            "SELECT id, declines, target_answers, status, started FROM tasks WHERE id = :t" + lock
-        ),
+    task = raw(session).named(
+        "SELECT id, declines, target_answers, status, started FROM tasks WHERE id = :t" + lock,
         {"t": asg.task_id},
-    ).one()
+    )
     declines = task.declines + 1
     if declines >= task.target_answers and task.status in ("open", "full"):
-        session.execute(
-            text(
-                "UPDATE tasks SET declines = :d, status = 'failed', updated_at = :now WHERE id = :t"
-            ),
+        raw(session).execute(
+            "UPDATE tasks SET declines = :d, status = 'failed', updated_at = :now WHERE id = :t",
             {"d": declines, "now": now, "t": task.id},
         )
-        session.execute(
-            text("UPDATE jobs SET in_flight = in_flight - 1 WHERE id = :j"), {"j": asg.job_id}
+        raw(session).execute(
+            "UPDATE jobs SET in_flight = in_flight - 1 WHERE id = :j", {"j": asg.job_id}
         )
         jobs_service.refresh_state(session, asg.job_id, now=now)
     else:
-        session.execute(
-            text("UPDATE tasks SET declines = :d WHERE id = :t"), {"d": declines, "t": task.id}
+        raw(session).execute(
+            "UPDATE tasks SET declines = :d WHERE id = :t", {"d": declines, "t": task.id}
         )
 
 
@@ -344,13 +323,11 @@ def _end_without_answer(
 
 
 def _existing_answer(session: Session, where: str, params: dict[str, Any]) -> Any:
-    return session.execute(
-        text(
-            "SELECT ans.id, ans.assignment_id, ans.task_id, ans.submitted_at, t.status "
-            "FROM answers ans JOIN tasks t ON t.id = ans.task_id WHERE " + where
-        ),
+    return raw(session).named(
+        "SELECT ans.id, ans.assignment_id, ans.task_id, ans.submitted_at, t.status "
+        "FROM answers ans JOIN tasks t ON t.id = ans.task_id WHERE " + where,
         params,
-    ).first()
+    )
 
 
 def _replay(row: Any) -> SubmitResult:
@@ -396,31 +373,27 @@ def submit_answer(
     if asg.status in ("skipped", "released"):
         raise Conflict(f"assignment {assignment_id} was {asg.status}; its answer cannot be taken")
 
-    job = session.get(Job, asg.job_id)
+    job = jobs_service.job_view(session, int(asg.job_id), now=now)
     assert job is not None
     task_type = get_task_type(job.task_type)
     config = task_type.parse_label_config(job.label_config)
     lock = " FOR UPDATE" if _is_pg(session) else ""
-    task = session.execute(
-        text(
-            "SELECT t.id, t.status, t.answers, t.live_leases, t.target_answers, t.is_gold, "
-            "t.item_id, i.data FROM tasks t JOIN items i ON i.id = t.item_id WHERE t.id = :t" + lock
-        ),
+    task = raw(session).named(
+        "SELECT t.id, t.status, t.answers, t.live_leases, t.target_answers, t.is_gold, "
+        "t.item_id, i.data FROM tasks t JOIN items i ON i.id = t.item_id WHERE t.id = :t" + lock,
         {"t": asg.task_id},
-    ).one()
+    )
     content = task_type.validate_answer(answer, config, orjson.loads(task.data))
 
     lease_live = asg.status == "leased" and asg.deadline >= now
     if asg.status == "leased" and not lease_live:
         _end_lease(session, asg.id, asg.task_id, "expired", now)
         _log(session, asg.job_id, asg.task_id, asg.id, worker.id, "expire", now)
-        task = session.execute(
-            text(
-                "SELECT t.id, t.status, t.answers, t.live_leases, t.target_answers, t.is_gold, "
-                "t.item_id, i.data FROM tasks t JOIN items i ON i.id = t.item_id WHERE t.id = :t"
-            ),
+        task = raw(session).named(
+            "SELECT t.id, t.status, t.answers, t.live_leases, t.target_answers, t.is_gold, "
+            "t.item_id, i.data FROM tasks t JOIN items i ON i.id = t.item_id WHERE t.id = :t",
             {"t": asg.task_id},
-        ).one()
+        )
     if not lease_live:
         # A late answer is still welcome while the task has room for it.
         has_room = task.status == "open" and (
@@ -436,12 +409,10 @@ def submit_answer(
     spent = float(time_spent) if time_spent is not None else max(0.0, now - asg.leased_at)
     if spent < 0 or spent != spent:
         raise BadInput("time_spent must be a non-negative number of seconds")
-    answer_id = session.execute(
-        text(
-            "INSERT INTO answers (assignment_id, task_id, job_id, worker_id, client_key, content, "
-            "submitted_at, time_spent, excluded) VALUES (:a, :t, :j, :w, :k, :c, :now, :s, :x) "
-            "RETURNING id"
-        ),
+    answer_id = raw(session).scalar(
+        "INSERT INTO answers (assignment_id, task_id, job_id, worker_id, client_key, content, "
+        "submitted_at, time_spent, excluded) VALUES (:a, :t, :j, :w, :k, :c, :now, :s, :x) "
+        "RETURNING id",
         {
             "a": asg.id,
             "t": task.id,
@@ -453,15 +424,15 @@ def submit_answer(
             "s": spent,
             "x": False,
         },
-    ).scalar_one()
-    session.execute(
-        text("UPDATE assignments SET status = 'submitted', ended_at = :now WHERE id = :a"),
+    )
+    raw(session).execute(
+        "UPDATE assignments SET status = 'submitted', ended_at = :now WHERE id = :a",
         {"now": now, "a": asg.id},
     )
     answers = task.answers + 1
     live = task.live_leases - (1 if lease_live else 0)
-    session.execute(
-        text("UPDATE tasks SET answers = :n, live_leases = :l, updated_at = :now WHERE id = :t"),
+    raw(session).execute(
+        "UPDATE tasks SET answers = :n, live_leases = :l, updated_at = :now WHERE id = :t",
         {"n": answers, "l": live, "now": now, "t": task.id},
     )
     _log(session, asg.job_id, task.id, asg.id, worker.id, "submit", now)
