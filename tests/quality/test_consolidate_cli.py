@@ -139,3 +139,10 @@ def test_bad_input_exits_2_and_writes_nothing(
 def test_missing_file_is_a_clear_error(tmp_path):
     with pytest.raises(ConsolidateInputError, match="cannot read"):
         consolidate_command(tmp_path / "nope.csv", tmp_path / "out.csv")
+
+
+def test_cli_method_names_match_the_registry():
+    from truthset.quality.aggregation import AGGREGATORS
+    from truthset.quality.consolidate_cli import METHODS
+
+    assert set(METHODS) == set(AGGREGATORS)
