@@ -103,3 +103,47 @@ def test_class_missing_from_training_keeps_class_ids(digits):
         (res.validation_auto_labels == y[res.validation_auto_items]).mean() > 0.9
     )
     assert res.validation_auto_labels.max() <= 9
+
+
+def test_validation_state_drives_iterations_like_the_simulator(digits):
+    import json
+
+    from truthset.autolabel.loop import ValidationState, should_commit
+
+    X, y = digits
+    s = AutolabelSettings(batch_size=100)
+    val = choose_validation_items(len(y), s, random_state=0)
+    rest = np.setdiff1d(np.arange(len(y)), val)
+    labeled = np.r_[val, rest[:500]]
+    state = ValidationState()
+    res = run_iteration(
+        X,
+        (labeled, y[labeled]),
+        val,
+        n_classes=10,
+        settings=s,
+        commit=False,
+        random_state=0,
+        **state.run_kwargs(),
+    )
+    assert res.n_auto_labeled == 0 and res.validation_auto_items.size == 0
+    assert res.validation_human_items.size > 0
+    assert not should_commit(None, res)
+    assert should_commit(res.threshold.coverage - 0.001, res)
+    state.update(res)
+    again = ValidationState.from_dict(json.loads(json.dumps(state.to_dict())))
+    assert again == state
+    res2 = run_iteration(
+        X,
+        (labeled, y[labeled]),
+        val,
+        n_classes=10,
+        settings=s,
+        commit=True,
+        random_state=0,
+        **again.run_kwargs(),
+    )
+    # Validation items already "sent to people" are left out of the threshold check.
+    assert res2.threshold.n_validation == val.size - len(state.human_items)
+    assert res2.validation_auto_items.size > 0
+    assert not np.isin(res2.validation_auto_items, state.human_items).any()

@@ -131,6 +131,66 @@ class IterationResult:
         return int(self.auto_items.size)
 
 
+@dataclass
+class ValidationState:
+    """What the loop would already have done to the validation set: which validation items
+    a committed threshold labelled (and with which class), and which it would have sent to
+    people. Persist it between iterations (``to_dict`` is JSON-ready), pass it to
+    :func:`run_iteration` with ``**state.run_kwargs()``, and fold each result in with
+    ``state.update(result)``; without it the accuracy bound covers only the current
+    iteration's labels, not all of the job's (see docs/autolabel.md)."""
+
+    auto_items: list[int] = field(default_factory=list)
+    auto_labels: list[int] = field(default_factory=list)
+    human_items: list[int] = field(default_factory=list)
+
+    def update(self, result: IterationResult) -> ValidationState:
+        self.auto_items.extend(int(i) for i in result.validation_auto_items)
+        self.auto_labels.extend(int(c) for c in result.validation_auto_labels)
+        self.human_items.extend(int(i) for i in result.validation_human_items)
+        return self
+
+    def run_kwargs(self) -> dict[str, Any]:
+        return {
+            "validation_auto": (
+                np.asarray(self.auto_items, dtype=np.intp),
+                np.asarray(self.auto_labels, dtype=np.intp),
+            ),
+            "validation_human": np.asarray(self.human_items, dtype=np.intp),
+        }
+
+    def to_dict(self) -> dict[str, list[int]]:
+        return {
+            "auto_items": list(self.auto_items),
+            "auto_labels": list(self.auto_labels),
+            "human_items": list(self.human_items),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any] | None) -> ValidationState:
+        data = data or {}
+        return cls(
+            [int(i) for i in data.get("auto_items", [])],
+            [int(c) for c in data.get("auto_labels", [])],
+            [int(i) for i in data.get("human_items", [])],
+        )
+
+
+def should_commit(
+    previous_coverage: float | None, result: IterationResult, plateau_gain: float = 0.01
+) -> bool:
+    """The "plateau" policy: give machine labels once the validation coverage grew by less
+    than ``plateau_gain`` since the previous iteration (``previous_coverage``; None on the
+    first), or when nothing is left to send to people. Call ``run_iteration`` with
+    ``commit=False`` first, then again with ``commit=True`` when this says so."""
+    thr = result.threshold
+    if thr is None or not thr.feasible:
+        return False
+    if result.to_humans.size == 0:
+        return True
+    return previous_coverage is not None and thr.coverage - previous_coverage < plateau_gain
+
+
 def _as_label_arrays(
     human_labels: Mapping[int, int] | tuple[ArrayLike, ArrayLike],
 ) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
