@@ -7,7 +7,6 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from truthset.autolabel.service import due_jobs, run_autolabel_iteration
 from truthset.jobs.service import get_job
 from truthset.runs.registry import run_kind
 from truthset.runs.service import enqueue
@@ -17,6 +16,8 @@ _last_check = 0.0
 
 @run_kind("autolabel", resumable=True)  # one transaction: safe to start again
 def autolabel_run(ctx: Any, *, job: str) -> dict[str, Any]:
+    from truthset.autolabel.service import run_autolabel_iteration
+
     with ctx.db.session_scope() as session:
         return run_autolabel_iteration(session, get_job(session, job))
 
@@ -28,6 +29,9 @@ def schedule_due(session: Session, *, every: float = 2.0) -> list[str]:
     if now - _last_check < every:
         return []
     _last_check = now
+    # Imported here: the models pull in scikit-learn, which most processes never need.
+    from truthset.autolabel.service import due_jobs
+
     names = due_jobs(session)
     for name in names:
         job = get_job(session, name)

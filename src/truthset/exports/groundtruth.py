@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-import datetime as dt
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -12,18 +12,25 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from truthset.store.models import Job
+from truthset.store.raw import raw
 from truthset.tasktypes import get_task_type
 
 BATCH = 5000
 
 
+_SECONDS: dict[int, str] = {}
+
+
 def creation_date(ts: float) -> str:
     """Ground Truth's timestamp format: `2018-10-18T22:18:13.527256` (UTC, no zone)."""
-    return (
-        dt.datetime.fromtimestamp(ts, dt.UTC)
-        .replace(tzinfo=None)
-        .isoformat(timespec="microseconds")
-    )
+    sec = int(ts)
+    base = _SECONDS.get(sec)
+    if base is None:
+        if len(_SECONDS) > 100_000:
+            _SECONDS.clear()
+        base = _SECONDS[sec] = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(sec))
+    micro = min(int(round((ts - sec) * 1e6)), 999_999)
+    return f"{base}.{micro:06d}"
 
 
 def label_metadata(
@@ -127,18 +134,16 @@ def iter_output_lines(
     suffix_no = head + '"human-annotated":"no","creation-date":"'
     last_pos = -1
     while True:
-        rows = session.execute(
-            text(
-                "SELECT t.position, i.id, i.data, t.status, l.value, l.meta, l.human, "
-                "l.created_at, l.reviewed, i.external_id, "
-                "CASE WHEN l.artifact IS NULL THEN 0 ELSE 1 END "
-                "FROM tasks t JOIN items i ON i.id = t.item_id "
-                "LEFT JOIN labels l ON l.task_id = t.id "
-                "WHERE t.job_id = :j AND t.position > :p AND t.is_gold = 0 "
-                "ORDER BY t.position LIMIT :n"
-            ),
+        rows = raw(session).all(
+            "SELECT t.position, i.id, i.data, t.status, l.value, l.meta, l.human, "
+            "l.created_at, l.reviewed, i.external_id, "
+            "CASE WHEN l.artifact IS NULL THEN 0 ELSE 1 END "
+            "FROM tasks t JOIN items i ON i.id = t.item_id "
+            "LEFT JOIN labels l ON l.task_id = t.id "
+            "WHERE t.job_id = :j AND t.position > :p AND t.is_gold = 0 "
+            "ORDER BY t.position LIMIT :n",
             {"j": job.id, "p": last_pos, "n": BATCH},
-        ).all()
+        )
         if not rows:
             return
         last_pos = rows[-1][0]
@@ -148,7 +153,8 @@ def iter_output_lines(
             if (
                 simple
                 and status == "complete"
-                and type(value) is str
+                # SQLite hands back the stored JSON text, or a number (NUMERIC affinity).
+                and type(value) in (str, int)
                 and type(meta) is str
                 and len(meta) > 2
                 and not reviewed

@@ -33,6 +33,16 @@ def register_task_type(task_type: TaskType) -> None:
 
 
 def get_task_type(name: str) -> TaskType:
+    found = _registry.get(name)
+    if found is not None:
+        return found
+    # Load just this type's entry point: the others may import heavy libraries.
+    for ep in entry_points(group=ENTRY_POINT_GROUP, name=name):
+        task_type = ep.load()
+        if not isinstance(task_type, TaskType):
+            raise TypeError(f"entry point {ep.name} does not implement the TaskType protocol")
+        _registry.setdefault(task_type.name, task_type)
+        return _registry[name]
     _load_entry_points()
     try:
         return _registry[name]
