@@ -11,7 +11,6 @@ from sqlalchemy import select, text
 
 from support import write_manifest
 from truthset.autolabel.runs import schedule_due
-from truthset.autolabel.service import run_autolabel_iteration
 from truthset.datasets.importer import import_source
 from truthset.errors import BadInput
 from truthset.exports.groundtruth import export_groundtruth
@@ -35,6 +34,20 @@ def easy_items(n: int, seed: int = 0) -> tuple[list[dict], dict[str, str]]:
         items.append({"id": f"d{i}", "source": " ".join(words)})
         truth[f"d{i}"] = label
     return items, truth
+
+
+def iterate(ws) -> dict:
+    """One auto-labeling iteration as the platform runs it: a background run."""
+    from truthset.runs.executor import run_pending
+    from truthset.runs.service import enqueue, get_run
+
+    with ws.db.session_scope() as s:
+        run_id = enqueue(s, "autolabel", {"job": "auto"}, job_id=get_job(s, "auto").id).id
+    run_pending(ws.db, ws.settings)
+    with ws.db.session_scope(write=False) as s:
+        run = get_run(s, run_id)
+        assert run.state == "succeeded", run.error
+        return dict(run.result or {})
 
 
 def label(ws, n, truth):
@@ -66,18 +79,16 @@ def test_the_model_takes_what_it_is_sure_of(ws):
                 settings={"auto_label": {"batch_size": 150}},
             ),
         )
-    with ws.db.session_scope() as s:
-        first = run_autolabel_iteration(s, get_job(s, "auto"))
+    first = iterate(ws)
     assert first["auto_labeled"] == 0 and first["waiting_for"] == 150
     # People get the held-out validation items first (20% below 5,000 items).
     with ws.db.session_scope(write=False) as s:
         top = s.execute(text("SELECT count(*) FROM tasks WHERE priority >= 1e6")).scalar_one()
     assert top == 300
     auto = 0
-    for _ in range(6):
+    for _ in range(8):
         label(ws, 150, truth)
-        with ws.db.session_scope() as s:
-            result = run_autolabel_iteration(s, get_job(s, "auto"))
+        result = iterate(ws)
         auto += result["auto_labeled"]
         if auto:
             break

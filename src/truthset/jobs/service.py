@@ -96,7 +96,11 @@ def create_job(
         check_settings(spec.settings)
     from truthset.autolabel.service import check_settings as check_autolabel
 
-    check_autolabel(spec.task_type, spec.settings.get("auto_label"))
+    check_autolabel(
+        spec.task_type,
+        spec.settings.get("auto_label"),
+        streaming=bool(spec.settings.get("streaming")),
+    )
     if getattr(task_type, "requires_input_job", False) and spec.input_job is None:
         raise BadInput(f"a {spec.task_type} job reviews another job's labels: give input_job")
     if spec.settings.get("adjustment"):
