@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 import random
 import threading
+import time
 
 from sqlalchemy import select
 
@@ -19,18 +20,24 @@ def worker_loop(ws: Workspace, worker: str, errors: list[str], seed: int) -> int
     rng = random.Random(seed)
     done = 0
     idle = 0
-    while idle < 3:
+    # A worker leaves when the job is done, or after ~5 s without work for it (a task it
+    # could take may still come back from another worker's release).
+    while idle < 250:
         try:
             with ws.db.session_scope() as s:
                 job = s.scalar(select(Job).where(Job.name == "job"))
                 user = s.scalar(select(User).where(User.name == worker))
                 t = work.lease_next_task(s, job, user)
+                state = job.state
                 s.expunge(user)
         except Exception as exc:  # any error is a test failure, reported below
             errors.append(f"lease {worker}: {exc!r}")
             return done
         if t is None:
+            if state != "in_progress":
+                return done
             idle += 1
+            time.sleep(0.02)
             continue
         idle = 0
         roll = rng.random()

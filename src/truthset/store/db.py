@@ -11,18 +11,21 @@ error and rolls back otherwise; services only ``flush()``.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import NullPool, QueuePool
 
+T = TypeVar("T")
 WRITE = "truthset_write"
 DURABLE = "truthset_durable"
 
@@ -35,11 +38,13 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         self._write_lock = threading.Lock()
         self._wal_sync: GroupSync | None = None
+        self._writer: ThreadPoolExecutor | None = None
         if self.is_sqlite:
             path = url.split("///", 1)[1] if "///" in url else ""
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
                 self._wal_sync = GroupSync(Path(path + "-wal"))
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
             self.engine = create_engine(
                 url,
                 echo=echo,
@@ -127,7 +132,35 @@ class Database:
         if durable and self._wal_sync is not None:
             self._wal_sync.sync()
 
+    async def run_write(self, fn: Callable[[Session], T], *, durable: bool = False) -> T:
+        """Run `fn(session)` in a write transaction from async code.
+
+        On SQLite every such transaction runs on one writer thread (they would queue on the
+        write lock anyway; one thread spares the lock hand-offs and GIL contention of many),
+        and the durable wait — the shared WAL fsync — happens off that thread so the next
+        transaction can start. On PostgreSQL it runs on the thread pool."""
+        from starlette.concurrency import run_in_threadpool
+
+        if self._writer is None:
+
+            def tx() -> T:
+                with self.session_scope(write=True, durable=durable) as session:
+                    return fn(session)
+
+            return await run_in_threadpool(tx)
+
+        def tx_sqlite() -> T:
+            with self.session_scope(write=True) as session:
+                return fn(session)
+
+        result = await asyncio.get_running_loop().run_in_executor(self._writer, tx_sqlite)
+        if durable and self._wal_sync is not None:
+            await run_in_threadpool(self._wal_sync.sync)
+        return result
+
     def dispose(self) -> None:
+        if self._writer is not None:
+            self._writer.shutdown(wait=False)
         self.engine.dispose()
 
 

@@ -30,10 +30,9 @@ def _item_view(item_id: int, external_id: str, data: dict[str, Any]) -> dict[str
     responses={200: {"description": "a leased task"}, 204: {"description": "no task for you now"}},
     response_class=Response,
 )
-def next_task(name: str, user: CurrentUser, db: Db, response: Response) -> Response:
+async def next_task(name: str, user: CurrentUser, db: Db, response: Response) -> Response:
     # The hot path: serialised with orjson directly, without response-model validation.
-    with db.session_scope() as session:
-        body = _next_task(session, name, user, response)
+    body = await db.run_write(lambda session: _next_task(session, name, user, response))
     if body is None:
         return Response(status_code=204)
     return Response(orjson.dumps(body), media_type="application/json")
@@ -102,17 +101,19 @@ def heartbeat(assignment_id: int, user: CurrentUser, db: Db) -> dict[str, Any]:
     response_class=Response,
     responses={200: {"description": "the answer is recorded (or was, on a retry)"}},
 )
-def submit(assignment_id: int, body: SubmitRequest, user: CurrentUser, db: Db) -> Response:
+async def submit(assignment_id: int, body: SubmitRequest, user: CurrentUser, db: Db) -> Response:
     # Durable: the answer is on disk before it is acknowledged.
-    with db.session_scope(durable=True) as session:
-        result = service.submit_answer(
+    result = await db.run_write(
+        lambda session: service.submit_answer(
             session,
             assignment_id,
             user,
             body.answer,
             client_key=body.client_key,
             time_spent=body.time_spent,
-        )
+        ),
+        durable=True,
+    )
     out: dict[str, Any] = {
         "answer_id": result.answer_id,
         "assignment_id": result.assignment_id,
