@@ -1,0 +1,206 @@
+"""Quality control inside jobs: gold items and qualification, job-level consolidation with
+worker skills, the quality bar, dynamic redundancy, agreement and review."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select, text
+
+from support import bearer
+from truthset.errors import BadInput, Forbidden
+from truthset.exports.groundtruth import export_groundtruth
+from truthset.jobs.service import get_job
+from truthset.quality import service
+from truthset.store.models import User, WorkerStat
+from truthset.work import service as work
+
+
+def answer(ws, job, worker, label):
+    with ws.db.session_scope() as s:
+        j = get_job(s, job)
+        u = s.scalar(select(User).where(User.name == worker))
+        t = work.lease_next_task(s, j, u)
+        if t is None:
+            return None
+        result = work.submit_answer(s, t.assignment_id, u, {"label": label(t.item_external_id)})
+        return t.item_external_id, result
+
+
+def test_gold_rows_are_all_checked_before_any_is_written(ws, setup_factory):
+    setup = setup_factory(ws, n_items=4, n_workers=1)
+    setup.job("j", workers_per_item=1)
+    with ws.db.session_scope() as s, pytest.raises(BadInput) as info:
+        service.add_gold(
+            s,
+            get_job(s, "j"),
+            [
+                (2, "item-00000", {"label": "pos"}),
+                (3, "nope", {"label": "pos"}),
+                (4, "item-00001", {"label": "maybe"}),
+            ],
+        )
+    errors = info.value.detail["errors"]
+    assert [e["line"] for e in errors] == [3, 4]
+    assert "'nope' is not in job" in errors[0]["reason"]
+    with ws.db.session_scope(write=False) as s:
+        assert s.execute(text("SELECT count(*) FROM gold_labels")).scalar_one() == 0
+
+
+def test_qualification_blocks_a_worker_who_fails_the_gold_items(ws, setup_factory):
+    setup = setup_factory(ws, n_items=6, n_workers=2)
+    setup.job(
+        "j",
+        workers_per_item=1,
+        settings={"qualification": {"gold_items": 2, "min_accuracy": 0.75}, "gold_feedback": True},
+    )
+    with ws.db.session_scope() as s:
+        service.add_gold(
+            s,
+            get_job(s, "j"),
+            [(2, "item-00000", {"label": "pos"}), (3, "item-00001", {"label": "neg"})],
+        )
+    truth = {"item-00000": "pos", "item-00001": "neg"}
+    # w00 answers the two gold items right, then gets real work.
+    served = [answer(ws, "j", "w00", lambda i: truth.get(i, "pos")) for _ in range(3)]
+    assert sorted(x[0] for x in served[:2]) == ["item-00000", "item-00001"]
+    assert served[0][1].feedback["correct"] is True
+    assert served[2][0] not in truth
+    # w01 gets both wrong and is stopped.
+    for _ in range(2):
+        answer(ws, "j", "w01", lambda i: "neg" if truth.get(i) == "pos" else "pos")
+    with pytest.raises(Forbidden, match="quality bar"):
+        answer(ws, "j", "w01", lambda i: "pos")
+    with ws.db.session_scope(write=False) as s:
+        from truthset.jobs.service import counters
+
+        # Gold items are not counted as the job's items.
+        assert counters(s, get_job(s, "j").id)["total"] == 4
+
+
+def test_job_consolidation_learns_skills_and_fixes_labels(ws, setup_factory):
+    # Two careless workers agree on the wrong label where the careful one disagrees:
+    # majority vote follows them; Dawid-Skene, having learnt who is careful from the
+    # other items, follows the careful worker.
+    setup = setup_factory(ws, n_items=100, n_workers=3)
+    setup.job("j", workers_per_item=3, settings={"quality": {"method": "ds"}})
+    truth = {f"item-{i:05d}": ("pos" if i % 2 else "neg") for i in range(100)}
+    flip = {"pos": "neg", "neg": "pos"}
+    careless = {
+        "w00": {i for i in truth if int(i[-2:]) % 10 in (0, 1, 2, 3)},
+        "w01": {i for i in truth if int(i[-2:]) % 10 in (0, 4, 5, 6)},
+    }
+    for w in ("w00", "w01", "w02"):
+        while answer(
+            ws, "j", w, lambda i, w=w: flip[truth[i]] if i in careless.get(w, ()) else truth[i]
+        ):
+            pass
+    with ws.db.session_scope(write=False) as s:
+        mv = {
+            r[0]: json.loads(r[1])["class-name"]
+            for r in s.execute(
+                text(
+                    "SELECT i.external_id, l.meta FROM labels l JOIN tasks t ON t.id = l.task_id "
+                    "JOIN items i ON i.id = t.item_id"
+                )
+            )
+        }
+    mv_right = sum(mv[i] == truth[i] for i in truth)
+    with ws.db.session_scope() as s:
+        summary = service.reconsolidate_job(s, get_job(s, "j"))
+    assert summary["method"] == "ds" and summary["changed"] > 0
+    with ws.db.session_scope(write=False) as s:
+        ds = {
+            r[0]: json.loads(r[1])["class-name"]
+            for r in s.execute(
+                text(
+                    "SELECT i.external_id, l.meta FROM labels l JOIN tasks t ON t.id = l.task_id "
+                    "JOIN items i ON i.id = t.item_id"
+                )
+            )
+        }
+        skills = {s.get(User, st.worker_id).name: st.skill for st in s.scalars(select(WorkerStat))}
+    assert sum(ds[i] == truth[i] for i in truth) > mv_right
+    assert skills["w02"] > skills["w00"] and skills["w02"] > skills["w01"]
+
+
+def test_quality_bar_excludes_answers_and_requeues_items(ws, setup_factory):
+    setup = setup_factory(ws, n_items=12, n_workers=3)
+    setup.job(
+        "j",
+        workers_per_item=3,
+        settings={
+            "quality": {
+                "method": "wawa",
+                "min_skill": 0.5,
+                "min_answers_for_skill": 5,
+                "exclude_blocked_answers": True,
+            }
+        },
+    )
+    truth = {f"item-{i:05d}": "pos" for i in range(12)}
+    for w, wrong in (("w00", False), ("w01", False), ("w02", True)):
+        for _ in range(8):
+            answer(ws, "j", w, lambda i, wrong=wrong: "neg" if wrong else truth[i])
+    with ws.db.session_scope() as s:
+        summary = service.reconsolidate_job(s, get_job(s, "j"))
+        w02 = s.scalar(select(User.id).where(User.name == "w02"))
+    assert summary["blocked_workers"] == [w02]
+    with ws.db.session_scope(write=False) as s:
+        excluded = s.execute(
+            text("SELECT count(*) FROM answers WHERE excluded = :t"), {"t": True}
+        ).scalar_one()
+        reopened = s.execute(
+            text(
+                "SELECT count(*) FROM tasks WHERE status = 'open' "
+                "AND answers < target_answers AND started = 1"
+            )
+        ).scalar_one()
+    assert excluded == 8 and reopened >= 1
+
+
+def test_dynamic_redundancy_asks_for_more_workers(ws, setup_factory):
+    setup = setup_factory(ws, n_items=1, n_workers=4)
+    setup.job(
+        "j",
+        workers_per_item=2,
+        settings={"quality": {"dynamic_redundancy": {"min_confidence": 0.7, "max_workers": 3}}},
+    )
+    answer(ws, "j", "w00", lambda i: "pos")
+    answer(ws, "j", "w01", lambda i: "neg")  # a 50/50 split: not accepted yet
+    with ws.db.session_scope(write=False) as s:
+        row = s.execute(text("SELECT status, target_answers FROM tasks")).one()
+    assert tuple(row) == ("open", 3)
+    answer(ws, "j", "w02", lambda i: "pos")
+    with ws.db.session_scope(write=False) as s:
+        assert s.execute(text("SELECT status FROM tasks")).scalar_one() == "complete"
+        assert s.execute(text("SELECT confidence FROM labels")).scalar_one() == 0.67
+    assert answer(ws, "j", "w03", lambda i: "pos") is None  # capped at 3 workers
+
+
+def test_agreement_and_review_over_http(ws, setup_factory, client):
+    setup = setup_factory(ws, n_items=6, n_workers=3)
+    setup.job("j", workers_per_item=3)
+    for w in ("w00", "w01", "w02"):
+        while answer(
+            ws, "j", w, lambda i, w=w: "neg" if (w == "w02" and i.endswith("0")) else "pos"
+        ):
+            pass
+    a = bearer(setup.admin_token)
+    report = client.get("/api/jobs/j/agreement", headers=a).json()
+    assert report["answers"] == 18 and report["krippendorff_alpha"] is not None
+    assert set(report["per_label"]) == {"pos", "neg"}
+    item = client.post("/api/jobs/j/review/next", headers=a).json()
+    assert item["item"] == "item-00000" and len(item["answers"]) == 3
+    r = client.post(
+        "/api/jobs/j/review/items/item-00000", headers=a, json={"answer": {"label": "neg"}}
+    )
+    assert r.status_code == 200
+    w = bearer(setup.worker_tokens["w00"])
+    assert client.post("/api/jobs/j/review/next", headers=w).status_code == 403
+    out: list[bytes] = []
+    with ws.db.session_scope(write=False) as s:
+        export_groundtruth(s, get_job(s, "j"), lambda chunks: out.extend(chunks), now=0.0)
+    first = json.loads(out[0].split(b"\n")[0])
+    assert first["j-metadata"]["class-name"] == "neg" and first["j-metadata"]["reviewed"] == "yes"
