@@ -39,6 +39,7 @@ DEFAULTS: dict[str, Any] = {
     "features": None,  # text: "tfidf" (default) or "minilm"; images: "random-patch"
 }
 VALIDATION_PRIORITY = 1e6
+HELD_BACK = -1.0  # see truthset.work.service: negative priority = waits for the model
 
 
 def autolabel_settings(job: Job) -> dict[str, Any] | None:
@@ -143,7 +144,7 @@ def run_autolabel_iteration(
         if r.status in ("complete", "auto", "failed") or r.started:
             done[idx] = True
     if len(human) < min(batch, n):
-        _seed_priorities(session, rows, validation, job.id)
+        _seed_priorities(session, rows, validation, job.id, batch)
         return {
             "items": n,
             "human_labels": len(human),
@@ -210,7 +211,7 @@ def run_autolabel_iteration(
             {"now": now, "t": r.id},
         )
         auto += 1
-    _apply_priorities(session, rows, result.priority, validation)
+    _apply_priorities(session, rows, result, batch)
     from truthset.jobs.service import refresh_state
 
     refresh_state(session, job.id, now=now)
@@ -253,19 +254,27 @@ def _num(x: Any) -> float | None:
     return None if np.isnan(x) else round(x, 4)
 
 
-def _seed_priorities(session: Session, rows: Sequence[Any], validation: Any, seed: int) -> None:
-    """Before the first model: validation items first, then a random sample."""
+def _seed_priorities(
+    session: Session, rows: Sequence[Any], validation: Any, seed: int, batch: int
+) -> None:
+    """Before the first model: the validation items and a random first batch go to people;
+    the rest waits for the model."""
     rng = np.random.default_rng(seed)
-    scores = rng.random(len(rows))
-    scores[np.asarray(validation, dtype=np.intp)] = VALIDATION_PRIORITY
+    scores = np.full(len(rows), HELD_BACK)
+    val = np.asarray(validation, dtype=np.intp)
+    scores[val] = VALIDATION_PRIORITY
+    pool = np.setdiff1d(np.arange(len(rows)), val)
+    first = rng.choice(pool, size=min(batch, pool.size), replace=False)
+    scores[first] = rng.random(first.size)
     _write_priorities(session, rows, scores)
 
 
-def _apply_priorities(
-    session: Session, rows: Sequence[Any], priority: Any, validation: Any
-) -> None:
-    scores = np.where(np.isnan(priority), 0.0, priority).astype(float)
-    scores[np.asarray(validation, dtype=np.intp)] = VALIDATION_PRIORITY
+def _apply_priorities(session: Session, rows: Sequence[Any], result: Any, batch: int) -> None:
+    """The next batch for people, in the model's order; everything else waits."""
+    scores = np.full(len(rows), HELD_BACK)
+    chosen = np.asarray(result.to_humans, dtype=np.intp)[:batch]
+    # Highest first: rank order, kept positive.
+    scores[chosen] = np.linspace(2.0, 1.0, num=chosen.size) if chosen.size else scores[chosen]
     _write_priorities(session, rows, scores)
 
 
@@ -320,6 +329,13 @@ def due_jobs(session: Session) -> list[str]:
             **(settings["auto_label"] if isinstance(settings["auto_label"], dict) else {}),
         }
         batch = int(opts["batch_size"] or max(50, int(total) // 10))
-        if not last or humans >= int(last.get("human_labels", 0)) + batch:
+        waiting = session.execute(
+            text(
+                "SELECT 1 FROM tasks WHERE job_id = :j AND is_gold = 0 AND status IN "
+                "('open', 'full') AND (priority >= 0 OR started = 1) LIMIT 1"
+            ),
+            {"j": job_id},
+        ).first()
+        if not last or humans >= int(last.get("human_labels", 0)) + batch or waiting is None:
             out.append(name)
     return out

@@ -105,6 +105,19 @@ def run_simulation(
         pending.put((w, Client(url, tokens[w.name], timeout=120), 0))
     started = time.perf_counter()
     deadline = None if max_seconds is None else started + max_seconds
+    state_cache = {"at": 0.0, "running": True}
+    patience = 300  # idle polls (about a minute) before a worker leaves a running job
+
+    def job_running() -> bool:
+        now = time.perf_counter()
+        if now - state_cache["at"] > 0.5:
+            with lock:
+                state_cache["at"] = now
+            try:
+                state_cache["running"] = admin.job(job)["state"] == "in_progress"
+            except (TruthsetError, OSError):
+                state_cache["running"] = False
+        return bool(state_cache["running"])
 
     def loop() -> None:
         while True:
@@ -120,9 +133,10 @@ def run_simulation(
                 task = client.next_task(job)
                 t1 = time.perf_counter()
                 if task is None:
-                    # No work for this worker now; give others a turn, then try again.
-                    if idle < 2:
-                        time.sleep(0.05)
+                    # No work for this worker now: while the job runs, work may come back
+                    # (an expired lease, the next auto-labeling batch); wait and try again.
+                    if idle < patience and job_running():
+                        time.sleep(0.05 if idle < 2 else 0.2)
                         pending.put((worker, client, idle + 1))
                     else:
                         client.close()

@@ -120,13 +120,32 @@ _PICK = (
     "FROM tasks t JOIN items i ON i.id = t.item_id "
     "WHERE t.job_id = :j AND t.status = 'open' AND t.is_gold = :gold AND t.started = :started "
     "AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = :w) "
+    "AND t.priority >= :min_priority "
     "ORDER BY t.priority DESC, t.position LIMIT 1"
 )
+# Tasks with a negative priority wait: an auto-labeling job holds back everything but the
+# current batch for people until the model's next iteration (Ground Truth's batches).
+HELD_BACK = -1.0
 
 
-def _pick(session: Session, job_id: int, worker_id: int, *, gold: int, started: int) -> Any:
+def _pick(
+    session: Session,
+    job_id: int,
+    worker_id: int,
+    *,
+    gold: int,
+    started: int,
+    min_priority: float = float("-inf"),
+) -> Any:
     sql = _PICK + (" FOR UPDATE OF t SKIP LOCKED" if _is_pg(session) else "")
-    return raw(session).first(sql, {"j": job_id, "w": worker_id, "gold": gold, "started": started})
+    params = {
+        "j": job_id,
+        "w": worker_id,
+        "gold": gold,
+        "started": started,
+        "min_priority": max(min_priority, -1e300),
+    }
+    return raw(session).first(sql, params)
 
 
 def _check_worker(session: Session, job: Any, worker: User) -> None:
@@ -178,7 +197,15 @@ def lease_next_task(
     if row is None:
         row = _pick(session, job.id, worker.id, gold=0, started=1)
     if row is None and _may_start_new_task(session, job):
-        row = _pick(session, job.id, worker.id, gold=0, started=0)
+        gated = bool(job.settings.get("auto_label"))
+        row = _pick(
+            session,
+            job.id,
+            worker.id,
+            gold=0,
+            started=0,
+            min_priority=0.0 if gated else float("-inf"),
+        )
     if row is None:
         return None
     task_id, item_id, started, is_gold, ext_id, data = row

@@ -1,0 +1,131 @@
+"""Automated labeling through the real server, judged in the delivered output.
+
+    python benchmarks/autolabel_server.py --dataset movie-reviews [--limit 4000]
+
+Imports the items, creates a job with `--auto-label`, runs `truthset simulate --truth`
+(synthetic workers answering from the true labels at a given accuracy) while the server's
+embedded executor runs the auto-labeling iterations, exports the Ground Truth manifest,
+and scores the `human-annotated: "no"` lines against the true labels.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+from _common import TRUTHSET, machine
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def run(*args: str, data: Path) -> str:
+    out = subprocess.run([TRUTHSET, *args, "--data-dir", str(data)], capture_output=True, text=True)
+    if out.returncode:
+        raise SystemExit(out.stderr[-3000:])
+    return out.stdout
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--dataset", default="movie-reviews", choices=["movie-reviews", "weather"])
+    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--workers", type=int, default=6)
+    ap.add_argument("--worker-accuracy", default="0.9")
+    ap.add_argument("--workers-per-item", type=int, default=3)
+    ap.add_argument("--target-accuracy", type=float, default=0.95)
+    args = ap.parse_args()
+    folder = SHARED / ("text/movie-reviews" if args.dataset == "movie-reviews" else "weather")
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp) / "data"
+        items = [json.loads(x) for x in (folder / "items.jsonl").read_text().splitlines()]
+        items = items[: args.limit] if args.limit else items
+        keep = {x["id"] for x in items}
+        manifest = Path(tmp) / "items.manifest"
+        manifest.write_text("\n".join(json.dumps(x) for x in items) + "\n")
+        with open(folder / "gold.csv", newline="") as fh:
+            truth = {r["task"]: r["label"] for r in csv.DictReader(fh) if r["task"] in keep}
+        truth_csv = Path(tmp) / "truth.csv"
+        with open(truth_csv, "w", newline="") as fh:
+            w = csv.writer(fh)
+            w.writerow(["task", "label"])
+            w.writerows(sorted(truth.items()))
+        labels = Path(tmp) / "labels.json"
+        labels.write_text(
+            json.dumps(
+                {
+                    "document-version": "2018-11-28",
+                    "labels": [{"label": x} for x in sorted(set(truth.values()))],
+                }
+            )
+        )
+        run("dataset", "import", "items", str(manifest), data=data)
+        run(
+            "job",
+            "create",
+            "auto",
+            "--dataset",
+            "items",
+            "--task-type",
+            "text-classification",
+            "--labels",
+            str(labels),
+            "--workers-per-item",
+            str(args.workers_per_item),
+            "--auto-label",
+            "--target-accuracy",
+            str(args.target_accuracy),
+            data=data,
+        )
+        t0 = time.perf_counter()
+        sim = json.loads(
+            run(
+                "simulate",
+                "auto",
+                "--truth",
+                str(truth_csv),
+                "--workers",
+                str(args.workers),
+                "--worker-accuracy",
+                args.worker_accuracy,
+                "--concurrency",
+                "8",
+                data=data,
+            )
+        )
+        seconds = time.perf_counter() - t0
+        out = Path(tmp) / "out.manifest"
+        run("export", "auto", "--out", str(out), data=data)
+        lines = [json.loads(x) for x in out.read_text().splitlines()]
+    meta = [(x["id"], x.get("auto-metadata", {})) for x in lines]
+    machine_lines = [(i, m) for i, m in meta if m.get("human-annotated") == "no"]
+    human_lines = [(i, m) for i, m in meta if m.get("human-annotated") == "yes"]
+    correct = sum(m["class-name"] == truth[i] for i, m in machine_lines)
+    human_correct = sum(m.get("class-name") == truth[i] for i, m in human_lines)
+    n = len(lines)
+    print(f"machine: {machine()}")
+    print(
+        f"dataset: {args.dataset}, {n:,} items, {args.workers} simulated workers at accuracy "
+        f"{args.worker_accuracy}, {args.workers_per_item} per item, target "
+        f"{args.target_accuracy}"
+    )
+    print(
+        f"auto-labeled: {len(machine_lines):,} ({len(machine_lines) / n:.1%}); realised "
+        f"accuracy {correct / max(1, len(machine_lines)):.4f}"
+    )
+    print(
+        f"human-labeled: {len(human_lines):,}, "
+        f"accuracy {human_correct / max(1, len(human_lines)):.4f}"
+    )
+    print(
+        f"human answers: {sim['answers']:,} (by hand: {n * args.workers_per_item:,}); "
+        f"wall time {seconds:.0f} s"
+    )
+
+
+if __name__ == "__main__":
+    main()
