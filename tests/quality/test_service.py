@@ -204,3 +204,49 @@ def test_agreement_and_review_over_http(ws, setup_factory, client):
         export_groundtruth(s, get_job(s, "j"), lambda chunks: out.extend(chunks), now=0.0)
     first = json.loads(out[0].split(b"\n")[0])
     assert first["j-metadata"]["class-name"] == "neg" and first["j-metadata"]["reviewed"] == "yes"
+
+
+def test_gold_items_from_a_manifest_column(ws):
+    from support import write_manifest
+    from truthset.datasets.importer import import_source
+    from truthset.jobs.service import JobSpec, create_job
+
+    rows = [
+        {"id": "a", "source": "x", "gold": "pos"},
+        {"id": "b", "source": "y"},
+        {"id": "c", "source": "z", "gold": "neg"},
+    ]
+    path = write_manifest(ws.settings.media_dir / "g.manifest", rows)
+    with ws.db.session_scope() as s:
+        import_source(s, "g", str(path), allowed_roots=ws.allowed_roots)
+        create_job(
+            s,
+            JobSpec(
+                name="j",
+                task_type="text-classification",
+                label_config=["pos", "neg"],
+                dataset="g",
+                settings={"gold_key": "gold"},
+            ),
+        )
+    with ws.db.session_scope(write=False) as s:
+        gold = service.gold_map(s, get_job(s, "j"))
+    assert gold == {"a": {"label": "pos"}, "c": {"label": "neg"}}
+    bad = write_manifest(
+        ws.settings.media_dir / "b.manifest", [{"id": "d", "source": "w", "gold": "maybe"}]
+    )
+    with (
+        pytest.raises(BadInput, match="'maybe' is not one of the job's labels"),
+        ws.db.session_scope() as s,
+    ):
+        import_source(s, "b", str(bad), allowed_roots=ws.allowed_roots)
+        create_job(
+            s,
+            JobSpec(
+                name="k",
+                task_type="text-classification",
+                label_config=["pos", "neg"],
+                dataset="b",
+                settings={"gold_key": "gold"},
+            ),
+        )

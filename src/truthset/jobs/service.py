@@ -160,10 +160,38 @@ def create_job(
     for team in teams:
         session.add(JobTeam(job_id=job.id, team_id=team.id))
     add_tasks(session, job, now=now)
+    if spec.settings.get("gold_key"):
+        _gold_from_manifest(session, job, str(spec.settings["gold_key"]))
     job.state = "in_progress"
     session.flush()
     refresh_state(session, job.id, now=now)
     return job
+
+
+def _gold_from_manifest(session: Session, job: Job, key: str) -> None:
+    """Items whose manifest line carries `key` become gold items with that answer: a label
+    name (single-label), a list of names (multi-label) or the task type's answer object."""
+    from truthset.quality.service import add_gold
+
+    rows = []
+    for position, ext, data in session.execute(
+        text(
+            "SELECT t.position, i.external_id, i.data FROM tasks t JOIN items i "
+            "ON i.id = t.item_id WHERE t.job_id = :j ORDER BY t.position"
+        ),
+        {"j": job.id},
+    ):
+        value = orjson.loads(data).get(key)
+        if value is None:
+            continue
+        if isinstance(value, str):
+            value = {"label": value}
+        elif isinstance(value, list):
+            value = {"labels": value}
+        rows.append((int(position) + 1, ext, value))
+    if not rows:
+        raise BadInput(f"settings.gold_key {key!r}: no item of the input has that key")
+    add_gold(session, job, rows)
 
 
 def add_tasks(session: Session, job: Job, *, now: float | None = None) -> int:
