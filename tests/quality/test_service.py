@@ -250,3 +250,53 @@ def test_gold_items_from_a_manifest_column(ws):
                 settings={"gold_key": "gold"},
             ),
         )
+
+
+def test_agreement_of_boxes_by_iou(ws, client):
+    from PIL import Image
+
+    from support import bearer, write_manifest
+    from truthset.datasets.importer import import_source
+    from truthset.jobs.service import JobSpec, create_job
+    from truthset.workforce.service import create_user, issue_token
+
+    img = ws.settings.media_dir / "im.png"
+    Image.new("RGB", (100, 80)).save(img)
+    path = write_manifest(ws.settings.media_dir / "b.manifest", [{"source-ref": str(img)}])
+    with ws.db.session_scope() as s:
+        import_source(s, "imgs", str(path), allowed_roots=ws.allowed_roots)
+        admin = issue_token(s, create_user(s, "boss", role="admin"))
+        for w in ("w1", "w2"):
+            create_user(s, w, role="worker", teams=["t"])
+        create_job(
+            s,
+            JobSpec(
+                name="boxes",
+                task_type="bounding-box",
+                label_config=["cat"],
+                dataset="imgs",
+                workers_per_item=2,
+                teams=["t"],
+            ),
+        )
+    size = {"width": 100, "height": 80}
+    for w, left in (("w1", 10), ("w2", 15)):
+        with ws.db.session_scope() as s:
+            j = get_job(s, "boxes")
+            u = s.scalar(select(User).where(User.name == w))
+            t = work.lease_next_task(s, j, u)
+            work.submit_answer(
+                s,
+                t.assignment_id,
+                u,
+                {
+                    "boundingBoxes": [
+                        {"label": "cat", "left": left, "top": 10, "width": 40, "height": 40}
+                    ],
+                    "inputImageProperties": size,
+                },
+            )
+    report = client.get("/api/jobs/boxes/agreement", headers=bearer(admin)).json()
+    assert report["pairs"] == 1 and set(report["per_worker"]) == {"w1", "w2"}
+    # Two 40x40 boxes 5 px apart: IoU = 1400 / 1800.
+    assert report["mean_pairwise_agreement"] == pytest.approx(1400 / 1800, abs=0.01), report

@@ -328,7 +328,7 @@ def read_gold_csv(path: Path, task_type_name: str) -> list[tuple[int, str, Any]]
 
 def agreement_report(session: Session, job: Job) -> dict[str, Any]:
     if job.task_type not in SINGLE_LABEL_TYPES:
-        raise BadInput(f"agreement metrics are for single-label types here, not {job.task_type}")
+        return _pairwise_agreement_report(session, job)
     rows = _answer_rows(session, job)
     config = get_task_type(job.task_type).parse_label_config(job.label_config)
     if not rows:
@@ -370,6 +370,43 @@ def agreement_report(session: Session, job: Job) -> dict[str, Any]:
         "fleiss_kappa": clean(fleiss_kappa(answers)),
         "pairwise_cohen_kappa": pairs,
         "per_label": {lab: clean(v) for lab, v in zip(config.labels, per_label, strict=True)},
+    }
+
+
+def _pairwise_agreement_report(session: Session, job: Job) -> dict[str, Any]:
+    """For boxes, polygons, masks, keypoints, spans, transcripts: the mean agreement of every
+    pair of answers to one item, by the task type's own measure (matched IoU for objects,
+    mask IoU, span overlap, 1 - word error rate), overall and per worker."""
+    task_type = get_task_type(job.task_type)
+    agree = getattr(task_type, "agreement", None)
+    if agree is None:
+        raise BadInput(f"{job.task_type} defines no agreement measure")
+    config = task_type.parse_label_config(job.label_config)
+    rows = session.execute(
+        text(
+            "SELECT a.task_id, u.name, a.content FROM answers a JOIN users u ON u.id = "
+            "a.worker_id WHERE a.job_id = :j AND a.excluded = :f ORDER BY a.task_id, a.id"
+        ),
+        {"j": job.id, "f": False},
+    ).all()
+    by_task: dict[int, list[tuple[str, Any]]] = {}
+    for task_id, name, content in rows:
+        by_task.setdefault(task_id, []).append((name, _json(content)))
+    pairs: list[float] = []
+    per_worker: dict[str, list[float]] = {}
+    for answers in by_task.values():
+        for i in range(len(answers)):
+            for j in range(i + 1, len(answers)):
+                value = float(agree(answers[i][1], answers[j][1], config))
+                pairs.append(value)
+                per_worker.setdefault(answers[i][0], []).append(value)
+                per_worker.setdefault(answers[j][0], []).append(value)
+    return {
+        "answers": len(rows),
+        "measure": f"{job.task_type} pairwise agreement",
+        "pairs": len(pairs),
+        "mean_pairwise_agreement": round(float(np.mean(pairs)), 4) if pairs else None,
+        "per_worker": {w: round(float(np.mean(v)), 4) for w, v in sorted(per_worker.items())},
     }
 
 
