@@ -203,3 +203,37 @@ def test_end_to_end_label_attribute_and_artifact(engine):
     (stored,) = engine.labels("seg")
     mask, _ = decode(stored["artifact"])
     assert np.array_equal(mask, mask_of())
+
+
+def test_an_adjustment_job_gets_the_earlier_mask(engine):
+    from fastapi.testclient import TestClient
+
+    from truthset.api.app import create_app
+    from truthset.workforce.service import get_user, issue_token
+
+    ref = engine.image("adj.png", 40, 30)
+    engine.dataset("adj", [{"id": "m", "source-ref": ref}])
+    engine.job(
+        "masks-ref", "semantic-segmentation", ["cat", "dog"], dataset="adj", workers_per_item=1
+    )
+    engine.work("masks-ref", lambda i, item: seg_answer(mask_of()), workers=["w0"])
+    engine.job(
+        "fix-ref",
+        "semantic-segmentation",
+        ["cat", "dog"],
+        input_job="masks-ref",
+        label_attribute="masks-ref",
+        workers_per_item=1,
+        settings={"adjustment": True},
+    )
+    with engine.ws.db.session_scope() as s:
+        token = issue_token(s, get_user(s, "w1"))
+    with TestClient(create_app(engine.ws)) as c:
+        task = c.post("/api/jobs/fix-ref/next", headers={"Authorization": f"Bearer {token}"})
+    assert task.status_code == 200, (task.status_code, task.text)
+    prior = task.json()["prior_label"]["value"]
+    png = base64.b64decode(prior["labeledImage"]["pngImageData"])
+    mask, _palette = decode(png)
+    # The earlier label, pixel for pixel, with its colours as labelMappings.
+    assert (mask == mask_of()).all()
+    assert set(prior["labelMappings"]) == {"cat", "dog"}

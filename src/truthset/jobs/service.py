@@ -204,8 +204,15 @@ def add_tasks(session: Session, job: Job, *, now: float | None = None) -> int:
         assert input_job is not None
         # Chaining: the input is the other job's output. With the same label attribute only
         # the items it left unlabeled are worked on again.
-        only_unlabeled = input_job.label_attribute == job.label_attribute
-        cond = "AND it.status NOT IN ('complete', 'auto')" if only_unlabeled else ""
+        # Verification and adjustment jobs review the labels the input job made.
+        reviews = bool(job.settings.get("adjustment")) or getattr(
+            get_task_type(job.task_type), "requires_input_job", False
+        )
+        only_unlabeled = input_job.label_attribute == job.label_attribute and not reviews
+        if reviews:
+            cond = "AND it.status IN ('complete', 'auto')"
+        else:
+            cond = "AND it.status NOT IN ('complete', 'auto')" if only_unlabeled else ""
         sql = (
             "INSERT INTO tasks (job_id, item_id, status, position, is_gold, started, priority, "
             "target_answers, live_leases, answers, declines, updated_at) "

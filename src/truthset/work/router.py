@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Annotated, Any
 
 import orjson
@@ -70,7 +71,8 @@ def _prior_label(session: Any, job: Any, item_id: int) -> dict[str, Any] | None:
         return None
     row = session.execute(
         text(
-            "SELECT l.value, l.meta, j.label_attribute, j.task_type, j.label_config "
+            "SELECT l.value, l.meta, j.label_attribute, j.task_type, j.label_config, "
+            "l.artifact "
             "FROM tasks t JOIN labels l ON l.task_id = t.id JOIN jobs j ON j.id = t.job_id "
             "WHERE t.job_id = :ij AND t.item_id = :i"
         ),
@@ -78,9 +80,19 @@ def _prior_label(session: Any, job: Any, item_id: int) -> dict[str, Any] | None:
     ).first()
     if row is None:
         return None
-    value, meta, attr, task_type, label_config = (
+    value, meta, attr, task_type, label_config, artifact = (
         orjson.loads(v) if isinstance(v, str) and i in (0, 1, 4) else v for i, v in enumerate(row)
     )
+    if artifact is not None:
+        # A mask label: hand the tool the mask itself, in the worker-answer shape it loads.
+        earlier = get_task_type(task_type)
+        initial = getattr(earlier, "initial_answer", None)
+        value = (
+            dict(initial(value, meta, earlier.parse_label_config(label_config)))
+            if initial is not None
+            else {}
+        )
+        value["labeledImage"] = {"pngImageData": base64.b64encode(bytes(artifact)).decode()}
     return {
         "attribute": attr,
         "task_type": task_type,
