@@ -123,3 +123,38 @@ def test_activity_log_per_worker_across_jobs(ws, setup_factory, client):
     staff = client.get("/api/users/w00/activity", headers=bearer(setup.admin_token)).json()
     assert staff == mine
     assert client.get("/api/users/w00/activity", headers=h).status_code == 403
+
+
+def test_edit_a_running_job_and_its_teams(ws, setup_factory, client):
+    setup = setup_factory(ws, n_items=2, n_workers=1)
+    setup.job("j", workers_per_item=1)
+    a = bearer(setup.admin_token)
+    r = client.patch(
+        "/api/jobs/j",
+        headers=a,
+        json={"instructions": "# New", "task_time_limit": 120, "settings": {"gold_rate": 0.1}},
+    )
+    assert r.status_code == 200, r.text
+    job = r.json()
+    assert (job["instructions"], job["task_time_limit"], job["settings"]) == (
+        "# New",
+        120,
+        {"gold_rate": 0.1},
+    )
+    r = client.patch("/api/jobs/j", headers=a, json={"task_time_limit": 0, "instructions": "x"})
+    assert r.status_code == 400 and "task_time_limit" in r.json()["detail"]
+    assert client.get("/api/jobs/j", headers=a).json()["instructions"] == "# New"
+    assert client.patch("/api/jobs/j", headers=a, json={"name": "other"}).status_code == 422
+    assert (
+        client.patch(
+            "/api/jobs/j", headers=bearer(setup.worker_tokens["w00"]), json={"instructions": "x"}
+        ).status_code
+        == 403
+    )
+    # The leased task follows the new time limit.
+    w = bearer(setup.worker_tokens["w00"])
+    task = client.post("/api/jobs/j/next", headers=w).json()
+    assert task["deadline"] - task["leased_at"] == 120
+    assert client.delete("/api/jobs/j/teams/crew", headers=a).status_code == 204
+    assert client.post("/api/jobs/j/next", headers=w).status_code == 404
+    assert client.delete("/api/jobs/j/teams/crew", headers=a).status_code == 404

@@ -8,10 +8,10 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 
 from truthset.api.deps import CurrentUser, ReadSession, StaffUser, WriteSession, get_workspace
-from truthset.errors import Forbidden, NotFound
+from truthset.errors import BadInput, Forbidden, NotFound
 from truthset.exports.formats import get_exporter
 from truthset.jobs import service, views
-from truthset.jobs.schemas import ExportRequest, JobCreate, TeamAdd
+from truthset.jobs.schemas import ExportRequest, JobCreate, JobUpdate, TeamAdd
 from truthset.runs import service as runs_service
 from truthset.store.models import JobTeam
 from truthset.workforce.service import get_team
@@ -61,6 +61,30 @@ def create_job(body: JobCreate, user: StaffUser, session: WriteSession) -> dict[
 def get_job(name: str, user: CurrentUser, session: ReadSession) -> dict[str, Any]:
     job = _visible_job(session, name, user)
     return views.job_summary(session, job, for_staff=service.is_staff(user))
+
+
+@router.patch("/jobs/{name}")
+def update_job(
+    name: str, body: JobUpdate, _user: StaffUser, session: WriteSession
+) -> dict[str, Any]:
+    job = service.get_job(session, name)
+    changes = body.model_dump(exclude_unset=True)
+    for key in (
+        "instructions",
+        "task_time_limit",
+        "task_availability",
+        "max_concurrent_tasks",
+        "settings",
+    ):
+        if key in changes and changes[key] is None:
+            raise BadInput(f"{key} cannot be null")
+    service.update_job(session, job, changes)
+    return views.job_summary(session, job, for_staff=True)
+
+
+@router.delete("/jobs/{name}/teams/{team}", status_code=204)
+def remove_team(name: str, team: str, _user: StaffUser, session: WriteSession) -> None:
+    service.remove_team(session, service.get_job(session, name), team)
 
 
 @router.post("/jobs/{name}/stop")

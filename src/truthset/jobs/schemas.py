@@ -36,3 +36,16 @@ class ExportRequest(BaseModel):
 class TeamAdd(BaseModel):
     model_config = ConfigDict(extra="forbid")
     team: str
+
+
+class JobUpdate(BaseModel):
+    """Fields that may change while a job runs; omitted fields stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+    instructions: str | None = None
+    task_time_limit: int | None = None
+    task_availability: int | None = None
+    max_concurrent_tasks: int | None = None
+    max_human_labeled: int | None = None
+    max_percentage_labeled: float | None = None
+    settings: dict[str, Any] | None = None

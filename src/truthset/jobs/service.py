@@ -549,3 +549,68 @@ def job_view(session: Session, name_or_id: str | int, *, now: float | None = Non
 
 def forget_job_views() -> None:
     _job_views.clear()
+
+
+UPDATABLE = (
+    "instructions",
+    "task_time_limit",
+    "task_availability",
+    "max_concurrent_tasks",
+    "max_human_labeled",
+    "max_percentage_labeled",
+    "settings",
+)
+
+
+def update_job(
+    session: Session, job: Job, changes: dict[str, Any], *, now: float | None = None
+) -> Job:
+    """Change what may change while a job runs; every value is checked before any is set."""
+    now = time.time() if now is None else now
+    unknown = set(changes) - set(UPDATABLE)
+    if unknown:
+        raise BadInput(f"these job fields cannot be changed: {', '.join(sorted(unknown))}")
+    if "instructions" in changes and (
+        not isinstance(changes["instructions"], str) or len(changes["instructions"]) > 200_000
+    ):
+        raise BadInput("instructions must be text of at most 200,000 characters")
+    if "task_time_limit" in changes:
+        _check_range("task_time_limit", changes["task_time_limit"], 1, 8 * 3600)
+    if "task_availability" in changes:
+        _check_range("task_availability", changes["task_availability"], 60, 30 * 86400)
+    if "max_concurrent_tasks" in changes:
+        _check_range("max_concurrent_tasks", changes["max_concurrent_tasks"], 1, 1_000_000)
+    if changes.get("max_human_labeled") is not None:
+        _check_range("max_human_labeled", changes["max_human_labeled"], 1, 10**9)
+    if changes.get("max_percentage_labeled") is not None:
+        _check_range("max_percentage_labeled", changes["max_percentage_labeled"], 1, 100)
+    if "settings" in changes:
+        settings = changes["settings"]
+        if not isinstance(settings, dict):
+            raise BadInput("settings must be an object")
+        task_type = get_task_type(job.task_type)
+        check = getattr(task_type, "check_settings", None)
+        if check is not None:
+            check(settings)
+        from truthset.autolabel.service import check_settings as check_autolabel
+
+        check_autolabel(
+            job.task_type, settings.get("auto_label"), streaming=bool(settings.get("streaming"))
+        )
+    for key, value in changes.items():
+        setattr(job, key, value)
+    job.updated_at = now
+    forget_job_views()
+    session.flush()
+    return job
+
+
+def remove_team(session: Session, job: Job, team_name: str) -> None:
+    team = session.scalar(select(Team).where(Team.name == team_name))
+    if team is None:
+        raise NotFound(f"team {team_name!r} not found")
+    link = session.get(JobTeam, (job.id, team.id))
+    if link is None:
+        raise NotFound(f"team {team_name!r} is not on job {job.name!r}")
+    session.delete(link)
+    session.flush()
