@@ -83,6 +83,14 @@ def list_labels(
     if status is not None:
         where.append("t.status = :s")
         params["s"] = status
+    if label is not None:
+        # In SQL, so that LIMIT/OFFSET page through the matching labels: the stored metadata
+        # holds the name as a JSON string value (class-name, or an entry of class-map);
+        # the exact check below drops any other key that happens to hold the same text.
+        needle = ":" + orjson.dumps(label).decode()
+        escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        where.append("CAST(l.meta AS TEXT) LIKE :lp ESCAPE '\\'")
+        params["lp"] = f"%{escaped}%"
     rows = session.execute(
         text(
             "SELECT i.external_id, i.data, t.status, t.answers, l.value, l.meta, l.confidence, "
