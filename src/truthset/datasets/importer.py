@@ -9,7 +9,6 @@ number and reason.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -65,9 +64,8 @@ class ImportResult:
 
 
 def content_hash(obj: dict[str, Any]) -> str:
-    return hashlib.blake2b(
-        orjson.dumps(obj, option=orjson.OPT_SORT_KEYS), digest_size=16
-    ).hexdigest()
+    """The dedupe key of an item: BLAKE2b of its canonical (sorted-key) JSON."""
+    return blake2b(dumps(obj, option=OPT_SORT_KEYS), digest_size=16).hexdigest()
 
 
 def check_record(rec: Record, roots: AllowedRoots, id_key: str) -> tuple[str, dict[str, Any]]:
@@ -228,7 +226,7 @@ def _import_records(
                 continue
             if n_invalid and not skip_invalid:
                 continue  # keep validating, but this import will be refused
-            digest = blake2b(dumps(obj, option=OPT_SORT_KEYS), digest_size=16).hexdigest()
+            digest = content_hash(obj)
             ident = obj.get(id_key)
             external_id = str(ident) if ident is not None else digest[:16]
             rows.append((dataset_id, external_id, digest, next_pos, stored))

@@ -14,7 +14,7 @@ import orjson
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from truthset.errors import BadInput, Conflict, Forbidden, NotFound
+from truthset.errors import BadInput, Conflict, NotFound
 from truthset.store.models import Dataset, Job, JobTeam, Team, TeamMember, User, WorkerStat
 from truthset.tasktypes import get_task_type
 
@@ -264,25 +264,6 @@ def can_see_job(session: Session, job: Job, user: User) -> bool:
     return bool(teams & worker_team_ids(session, user.id))
 
 
-def assert_can_work(session: Session, job: Job, user: User) -> None:
-    if user.role == "admin":
-        return
-    if not can_see_job(session, job, user) or (
-        is_staff(user) and not _in_job_team(session, job, user)
-    ):
-        # Workers learn nothing about jobs outside their teams, not even that they exist.
-        raise (
-            NotFound(f"job {job.name!r} not found")
-            if not is_staff(user)
-            else Forbidden(f"you are not in a team of job {job.name!r}")
-        )
-
-
-def _in_job_team(session: Session, job: Job, user: User) -> bool:
-    teams = set(session.scalars(select(JobTeam.team_id).where(JobTeam.job_id == job.id)))
-    return bool(teams & worker_team_ids(session, user.id))
-
-
 def visible_jobs(session: Session, user: User) -> list[Job]:
     if is_staff(user):
         return list(session.scalars(select(Job).order_by(Job.id)))
@@ -422,11 +403,6 @@ def delete_job(session: Session, job: Job) -> None:
 
 
 # -- quality hooks used by the work engine ----------------------------------------------------
-
-
-def is_worker_blocked(session: Session, job_id: int, worker_id: int) -> bool:
-    stat = session.get(WorkerStat, (job_id, worker_id))
-    return bool(stat and stat.blocked)
 
 
 def needs_qualification(session: Session, job: AnyJob, worker_id: int) -> bool:

@@ -85,24 +85,28 @@ def list_runs(session: Session, *, limit: int = 50, job_id: int | None = None) -
     return list(session.scalars(q))
 
 
-def claim_next(session: Session, owner: str, *, now: float | None = None) -> int | None:
-    """Take the oldest queued run; safe with many executors on one database."""
-    now = time.time() if now is None else now
-    pg = session.get_bind().dialect.name == "postgresql"
-    lock = " FOR UPDATE SKIP LOCKED" if pg else ""
-    run_id = session.execute(
-        text("SELECT id FROM runs WHERE state = 'queued' ORDER BY created_at, id LIMIT 1" + lock)
-    ).scalar()
-    if run_id is None:
-        return None
+def _claim(session: Session, run_id: int, owner: str, now: float | None) -> bool:
+    """Mark a queued run as running for `owner`; False when another executor was first."""
     updated = session.execute(
         text(
             "UPDATE runs SET state = 'running', owner = :o, started_at = :now, "
             "heartbeat_at = :now, attempts = attempts + 1 WHERE id = :id AND state = 'queued'"
         ),
-        {"o": owner, "now": now, "id": run_id},
+        {"o": owner, "now": time.time() if now is None else now, "id": run_id},
     )
-    return int(run_id) if updated.rowcount else None  # type: ignore[attr-defined]
+    return bool(updated.rowcount)  # type: ignore[attr-defined]
+
+
+def claim_next(session: Session, owner: str, *, now: float | None = None) -> int | None:
+    """Take the oldest queued run; safe with many executors on one database."""
+    pg = session.get_bind().dialect.name == "postgresql"
+    lock = " FOR UPDATE SKIP LOCKED" if pg else ""
+    run_id = session.execute(
+        text("SELECT id FROM runs WHERE state = 'queued' ORDER BY created_at, id LIMIT 1" + lock)
+    ).scalar()
+    if run_id is None or not _claim(session, int(run_id), owner, now):
+        return None
+    return int(run_id)
 
 
 def set_progress(
@@ -236,13 +240,5 @@ def claim_next_specific(
     session: Session, run_id: int, owner: str, *, now: float | None = None
 ) -> None:
     """Claim one given queued run (the CLI runs its own runs in the foreground)."""
-    now = time.time() if now is None else now
-    updated = session.execute(
-        text(
-            "UPDATE runs SET state = 'running', owner = :o, started_at = :now, "
-            "heartbeat_at = :now, attempts = attempts + 1 WHERE id = :id AND state = 'queued'"
-        ),
-        {"o": owner, "now": now, "id": run_id},
-    )
-    if not updated.rowcount:  # type: ignore[attr-defined]
+    if not _claim(session, run_id, owner, now):
         raise Conflict(f"run {run_id} is no longer queued")

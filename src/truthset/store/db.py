@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import NullPool, QueuePool
+from sqlalchemy.pool import QueuePool
 
 T = TypeVar("T")
 WRITE = "truthset_write"
@@ -207,8 +207,3 @@ class GroupSync:
             os.fsync(fd)
         finally:
             os.close(fd)
-
-
-def nullpool_engine(url: str) -> Engine:
-    """A plain engine for one-off administrative work (migrations, dropping a schema)."""
-    return create_engine(url, poolclass=NullPool)
