@@ -5,7 +5,9 @@ usage: python benchmarks/work_loop.py [--items 100000] [--seconds 20] [--k 1,8,3
        [--database-url postgresql+psycopg://...] [--app-processes 2]
 Targets (issue 2): SQLite >= 500 answers/s at K=32, p99 < 100 ms, 0 duplicates;
 PostgreSQL with 2 app processes >= 800 answers/s.
-The server runs as its own process; the workers are asyncio tasks in this process.
+The server runs as its own process; the workers are asyncio tasks in this process, on a
+minimal HTTP client (benchmarks/_http.py) so that the load generator takes little of the
+CPU the server needs.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import httpx
 from sqlalchemy import create_engine, text
 
 from _common import TRUTHSET, machine, write_text_manifest
+from _http import Connection
 
 
 def free_port() -> int:
@@ -42,28 +45,28 @@ def cli(*args: str, env: dict[str, str]) -> str:
 
 
 async def worker(url: str, token: str, job: str, stop_at: float, stats: dict) -> None:
-    headers = {"Authorization": f"Bearer {token}"}
-    async with httpx.AsyncClient(base_url=url, headers=headers, timeout=30) as c:
+    host, port = url.removeprefix("http://").split(":")
+    async with Connection(host, int(port), {"Authorization": f"Bearer {token}"}) as c:
         while time.perf_counter() < stop_at:
             t0 = time.perf_counter()
-            r = await c.post(f"/api/jobs/{job}/next")
+            status, body = await c.post(f"/api/jobs/{job}/next")
             t1 = time.perf_counter()
             stats["next"].append(t1 - t0)
-            if r.status_code == 204:
+            if status == 204:
                 await asyncio.sleep(0.01)
                 continue
-            if r.status_code != 200:
-                stats["errors"].append(f"next {r.status_code} {r.text[:200]}")
+            if status != 200:
+                stats["errors"].append(f"next {status} {body[:200]!r}")
                 continue
-            aid = r.json()["assignment_id"]
+            aid = json.loads(body)["assignment_id"]
+            answer = {"answer": {"label": "pos"}, "client_key": uuid.uuid4().hex}
             t2 = time.perf_counter()
-            s = await c.post(
-                f"/api/assignments/{aid}/submit",
-                json={"answer": {"label": "pos"}, "client_key": uuid.uuid4().hex},
+            status, body = await c.post(
+                f"/api/assignments/{aid}/submit", json.dumps(answer).encode()
             )
             t3 = time.perf_counter()
-            if s.status_code != 200:
-                stats["errors"].append(f"submit {s.status_code} {s.text[:200]}")
+            if status != 200:
+                stats["errors"].append(f"submit {status} {body[:200]!r}")
                 continue
             stats["submit"].append(t3 - t2)
             stats["answers"] += 1

@@ -45,15 +45,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        problems = [
-            {
-                "field": ".".join(str(p) for p in err.get("loc", ()) if p != "body"),
-                "message": err.get("msg", ""),
-                **({"value": err["input"]} if "input" in err and _small(err["input"]) else {}),
-            }
-            for err in exc.errors()
-        ]
-        return _error(422, "validation_error", problems)
+        return _error(422, "validation_error", validation_problems(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -63,6 +55,18 @@ def install_error_handlers(app: FastAPI) -> None:
     async def internal_error(_request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
         return _error(500, "internal_error", "an unexpected error occurred; see the server log")
+
+
+def validation_problems(errors: Any) -> list[dict[str, Any]]:
+    """Pydantic's errors as the API reports them: field, message and a short value."""
+    return [
+        {
+            "field": ".".join(str(p) for p in err.get("loc", ()) if p != "body"),
+            "message": err.get("msg", ""),
+            **({"value": err["input"]} if "input" in err and _small(err["input"]) else {}),
+        }
+        for err in errors
+    ]
 
 
 def _small(value: Any) -> bool:
@@ -94,6 +98,9 @@ def create_app(workspace: Workspace, *, run_executor: bool = True) -> FastAPI:
     app.state.workspace = workspace
     app.state.user_names = {}
     install_error_handlers(app)
+    from truthset.work.hot_routes import HotWorkRoutes
+
+    app.add_middleware(HotWorkRoutes)
 
     from truthset.api import meta_router
     from truthset.datasets import router as datasets_router

@@ -19,7 +19,9 @@ from truthset.workspace import Workspace
 SESSION_COOKIE = "truthset_session"
 CSRF_HEADER = "x-truthset-csrf"
 _TOKEN_CACHE_TTL = 10.0
-_token_cache: dict[str, tuple[float, int, str, bool, str]] = {}
+# token -> (expiry, user). The cached User is transient and only read: callers must not
+# attach it to a session.
+_token_cache: dict[str, tuple[float, User]] = {}
 
 
 def get_workspace(request: Request) -> Workspace:
@@ -58,37 +60,43 @@ WriteSession = Annotated[Session, Depends(write_session, scope="function")]
 DurableSession = Annotated[Session, Depends(durable_session, scope="function")]
 
 
-def _credentials(request: Request) -> tuple[str | None, bool]:
-    auth = request.headers.get("authorization", "")
-    if auth.lower().startswith("bearer "):
-        return auth[7:].strip(), False
-    cookie = request.cookies.get(SESSION_COOKIE)
+def _credentials(authorization: str, cookie: str | None) -> tuple[str | None, bool]:
+    if authorization.lower().startswith("bearer "):
+        return authorization[7:].strip(), False
     return cookie, cookie is not None
 
 
-async def current_user(request: Request) -> User:
-    """The caller, from a cached token when possible (no thread hop, no query)."""
-    token, from_cookie = _credentials(request)
+async def authenticate(
+    ws: Workspace, *, method: str, authorization: str, cookie: str | None, csrf: str | None
+) -> User:
+    """The caller, from a cached token when possible (no thread hop, no query). Shared by
+    the FastAPI dependency and the hot work routes (truthset.work.hot_routes)."""
+    token, from_cookie = _credentials(authorization, cookie)
     if not token:
         raise Unauthorized("sign in, or send an API token as 'Authorization: Bearer <token>'")
-    if (
-        from_cookie
-        and request.method not in ("GET", "HEAD", "OPTIONS")
-        and request.headers.get(CSRF_HEADER) != "1"
-    ):
+    if from_cookie and method not in ("GET", "HEAD", "OPTIONS") and csrf != "1":
         # Browsers cannot add custom headers to cross-site form posts: this blocks CSRF.
         raise Forbidden(f"requests signed in by cookie must send the header {CSRF_HEADER}: 1")
     now = time.time()
     cached = _token_cache.get(token)
     if cached is None or cached[0] <= now:
-        ws = get_workspace(request)
         user_id, role, active, name = await run_in_threadpool(_lookup_token, ws, token, now)
-        cached = (now + _TOKEN_CACHE_TTL, user_id, role, active, name)
+        cached = (now + _TOKEN_CACHE_TTL, User(id=user_id, role=role, name=name, active=active))
         _token_cache[token] = cached
-    _, user_id, role, active, name = cached
-    if not active:
+    user = cached[1]
+    if not user.active:
         raise Unauthorized("this account is disabled")
-    return User(id=user_id, role=role, name=name, active=active)
+    return user
+
+
+async def current_user(request: Request) -> User:
+    return await authenticate(
+        get_workspace(request),
+        method=request.method,
+        authorization=request.headers.get("authorization", ""),
+        cookie=request.cookies.get(SESSION_COOKIE),
+        csrf=request.headers.get(CSRF_HEADER),
+    )
 
 
 def _lookup_token(ws: Workspace, token: str, now: float) -> tuple[int, str, bool, str]:

@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import os
+import queue
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -38,13 +38,13 @@ class Database:
         self.is_sqlite = url.startswith("sqlite")
         self._write_lock = threading.Lock()
         self._wal_sync: GroupSync | None = None
-        self._writer: ThreadPoolExecutor | None = None
+        self._writer: BatchWriter | None = None
         if self.is_sqlite:
             path = url.split("///", 1)[1] if "///" in url else ""
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
                 self._wal_sync = GroupSync(Path(path + "-wal"))
-            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+            self._writer = BatchWriter(self)
             self.engine = create_engine(
                 url,
                 echo=echo,
@@ -133,12 +133,13 @@ class Database:
             self._wal_sync.sync()
 
     async def run_write(self, fn: Callable[[Session], T], *, durable: bool = False) -> T:
-        """Run `fn(session)` in a write transaction from async code.
+        """Run `fn(session)` atomically in a write transaction from async code.
 
-        On SQLite every such transaction runs on one writer thread (they would queue on the
-        write lock anyway; one thread spares the lock hand-offs and GIL contention of many),
-        and the durable wait — the shared WAL fsync — happens off that thread so the next
-        transaction can start. On PostgreSQL it runs on the thread pool."""
+        On SQLite every such call runs on one writer thread (they would queue on the write
+        lock anyway), which runs the calls waiting at that moment together in one
+        transaction, each in its own savepoint (see BatchWriter). The durable wait, the
+        shared WAL fsync, happens off that thread so the next batch can start. On
+        PostgreSQL each call is its own transaction on the thread pool."""
         from starlette.concurrency import run_in_threadpool
 
         if self._writer is None:
@@ -149,19 +150,86 @@ class Database:
 
             return await run_in_threadpool(tx)
 
-        def tx_sqlite() -> T:
-            with self.session_scope(write=True) as session:
-                return fn(session)
-
-        result = await asyncio.get_running_loop().run_in_executor(self._writer, tx_sqlite)
+        result = await self._writer.run(fn)
         if durable and self._wal_sync is not None:
             await run_in_threadpool(self._wal_sync.sync)
         return result
 
     def dispose(self) -> None:
         if self._writer is not None:
-            self._writer.shutdown(wait=False)
+            self._writer.stop()
         self.engine.dispose()
+
+
+class BatchWriter:
+    """SQLite's single writer: runs queued write calls in batches, one transaction each.
+
+    A SQLite write transaction costs a BEGIN IMMEDIATE, a COMMIT that appends to the WAL,
+    and SQLAlchemy's bookkeeping around both; for the work engine's short calls that was
+    more than the calls themselves. Calls that are waiting when the writer becomes free run
+    one after another in one transaction, each inside a savepoint: a call that raises rolls
+    back only its own changes and gets its own exception, the others commit together.
+    Every caller is answered only after the batch has committed. Calls run strictly one
+    at a time, so each sees the effects of those before it, exactly as separate
+    transactions would."""
+
+    MAX_BATCH = 64
+
+    def __init__(self, db: Database):
+        self._db = db
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._loop, name="sqlite-writer", daemon=True)
+        self._thread.start()
+
+    def run(self, fn: Callable[[Session], T]) -> asyncio.Future[T]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.put((fn, future, loop))
+        return future
+
+    def stop(self) -> None:
+        self._queue.put(None)
+
+    def _loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < self.MAX_BATCH:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._queue.put(None)  # stop after this batch
+                    break
+                batch.append(more)
+            self._run_batch(batch)
+
+    def _run_batch(self, batch: list[Any]) -> None:
+        outcomes: list[tuple[bool, Any]] = []
+        try:
+            with self._db.session_scope(write=True) as session:
+                for fn, _future, _loop in batch:
+                    try:
+                        with session.begin_nested():
+                            outcomes.append((True, fn(session)))
+                    except Exception as exc:  # noqa: BLE001 - handed to that call's caller
+                        outcomes.append((False, exc))
+        except Exception as exc:  # noqa: BLE001 - the commit failed: nothing was written
+            outcomes = [(False, exc)] * len(batch)
+        for (ok, value), (_fn, future, loop) in zip(outcomes, batch, strict=True):
+            loop.call_soon_threadsafe(_settle, future, ok, value)
+
+
+def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
+    if future.cancelled():
+        return
+    if ok:
+        future.set_result(value)
+    else:
+        future.set_exception(value)
 
 
 class GroupSync:

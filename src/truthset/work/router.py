@@ -31,19 +31,20 @@ def _item_view(item_id: int, external_id: str, data: dict[str, Any]) -> dict[str
     responses={200: {"description": "a leased task"}, 204: {"description": "no task for you now"}},
     response_class=Response,
 )
-async def next_task(name: str, user: CurrentUser, db: Db, response: Response) -> Response:
-    # The hot path: serialised with orjson directly, without response-model validation.
-    body = await db.run_write(lambda session: _next_task(session, name, user, response))
+async def next_task(name: str, user: CurrentUser, db: Db) -> Response:
+    # Served by truthset.work.hot_routes in the running app; this route documents it and
+    # serves requests the hot path leaves alone.
+    body = await db.run_write(lambda session: next_task_body(session, name, user))
     if body is None:
         return Response(status_code=204)
     return Response(orjson.dumps(body), media_type="application/json")
 
 
-def _next_task(session: Any, name: str, user: Any, response: Response) -> dict[str, Any] | None:
+def next_task_body(session: Any, name: str, user: Any) -> dict[str, Any] | None:
+    """Lease the worker's next task of a job; the response body, or None for 204."""
     job = jobs_service.job_view(session, name)
     leased = service.lease_next_task(session, job, user)
     if leased is None:
-        response.status_code = 204
         return None
     task_type = get_task_type(job.task_type)
     config = task_type.parse_label_config(job.label_config)
@@ -114,7 +115,13 @@ def heartbeat(assignment_id: int, user: CurrentUser, db: Db) -> dict[str, Any]:
     responses={200: {"description": "the answer is recorded (or was, on a retry)"}},
 )
 async def submit(assignment_id: int, body: SubmitRequest, user: CurrentUser, db: Db) -> Response:
-    # Durable: the answer is on disk before it is acknowledged.
+    # Served by truthset.work.hot_routes in the running app, like next_task.
+    out = await submit_durably(db, assignment_id, user, body)
+    return Response(orjson.dumps(out), media_type="application/json")
+
+
+async def submit_durably(db: Any, assignment_id: int, user: Any, body: SubmitRequest) -> dict:
+    """Record an answer; returns once it is on disk (the response body)."""
     result = await db.run_write(
         lambda session: service.submit_answer(
             session,
@@ -134,7 +141,7 @@ async def submit(assignment_id: int, body: SubmitRequest, user: CurrentUser, db:
     }
     if result.feedback is not None:
         out["feedback"] = result.feedback
-    return Response(orjson.dumps(out), media_type="application/json")
+    return out
 
 
 @router.post("/assignments/{assignment_id}/decline", status_code=204)

@@ -1,0 +1,71 @@
+"""The SQLite writer: calls batched into one transaction, each atomic on its own."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+
+from truthset.errors import BadInput
+from truthset.store.db import Database
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Any:
+    database = Database(f"sqlite:///{tmp_path / 'x.db'}")
+    with database.session_scope() as s:
+        s.execute(text("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)"))
+    yield database
+    database.dispose()
+
+
+def test_batched_calls_each_commit_or_roll_back_alone(db: Database) -> None:
+    commits = 0
+
+    def count(_conn: Any) -> None:
+        nonlocal commits
+        commits += 1
+
+    event.listen(db.engine, "commit", count)
+
+    def write(k: int) -> Any:
+        def fn(session: Any) -> int:
+            session.execute(text("INSERT INTO t (k, v) VALUES (:k, 'x')"), {"k": k})
+            if k % 3 == 0:
+                raise BadInput(f"no {k}")  # after writing: the write must vanish with it
+            return k * 10
+
+        return fn
+
+    async def main() -> list[Any]:
+        return await asyncio.gather(
+            *(db.run_write(write(k), durable=k % 2 == 0) for k in range(1, 61)),
+            return_exceptions=True,
+        )
+
+    results = asyncio.run(main())
+    for k, result in zip(range(1, 61), results, strict=True):
+        if k % 3 == 0:
+            assert isinstance(result, BadInput) and result.detail == f"no {k}"
+        else:
+            assert result == k * 10
+    with db.session_scope(write=False) as s:
+        stored = s.execute(text("SELECT k FROM t ORDER BY k")).scalars().all()
+    assert stored == [k for k in range(1, 61) if k % 3]
+    assert commits < 60  # the 60 calls shared transactions
+
+
+def test_each_call_sees_the_calls_before_it(db: Database) -> None:
+    def bump(session: Any) -> int:
+        session.execute(
+            text("INSERT INTO t (k, v) VALUES (1, '1') ON CONFLICT (k) DO UPDATE SET v = v + 1")
+        )
+        return int(session.execute(text("SELECT v FROM t WHERE k = 1")).scalar())
+
+    async def main() -> list[int]:
+        return await asyncio.gather(*(db.run_write(bump) for _ in range(50)))
+
+    assert sorted(asyncio.run(main())) == list(range(1, 51))
