@@ -82,3 +82,43 @@ def test_processes_on_sqlite(ws, setup_factory):
         p.join(timeout=30)
     assert errors == []
     check_invariants(ws, 30, WPI)
+
+
+def test_window_is_exact_under_concurrent_leases(any_ws, setup_factory):
+    """Many workers racing for the last slots of a max-concurrent-tasks window: exactly the
+    window's worth of tasks is started, and a lost race leaves nothing behind."""
+    from truthset.store.models import Job, User
+    from truthset.work import service as work
+
+    setup = setup_factory(any_ws, n_items=40, n_workers=16)
+    setup.job(workers_per_item=1, max_concurrent_tasks=3)
+    barrier = threading.Barrier(len(setup.worker_names))
+    leased: list[int] = []
+    errors: list[str] = []
+
+    def lease(worker: str) -> None:
+        try:
+            barrier.wait(timeout=30)
+            with any_ws.db.session_scope() as s:
+                job = s.query(Job).one()
+                user = s.query(User).filter(User.name == worker).one()
+                t = work.lease_next_task(s, job, user)
+                if t is not None:
+                    leased.append(t.task_id)
+        except Exception as exc:  # reported below
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=lease, args=(w,)) for w in setup.worker_names]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert errors == []
+    assert len(leased) == 3 and len(set(leased)) == 3
+    with any_ws.db.session_scope(write=False) as s:
+        assert s.execute(text("SELECT in_flight FROM jobs")).scalar_one() == 3
+        assert s.execute(text("SELECT count(*) FROM assignments")).scalar_one() == 3
+        accepts = s.execute(text("SELECT count(*) FROM activity_events WHERE event = 'accept'"))
+        assert accepts.scalar_one() == 3
+        started = s.execute(text("SELECT count(*) FROM tasks WHERE started = 1 OR live_leases > 0"))
+        assert started.scalar_one() == 3

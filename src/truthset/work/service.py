@@ -4,8 +4,11 @@
 database's single write lock (``BEGIN IMMEDIATE``), so the pick and the lease cannot
 interleave with another worker's. On PostgreSQL the picked task row is locked with
 ``FOR UPDATE SKIP LOCKED`` so concurrent workers pick different rows without waiting, and
-the job row is locked only when a new task is started (it holds the in-flight counter
-that bounds max-concurrent-tasks).
+the job row, which holds the in-flight counter that bounds max-concurrent-tasks, is
+updated only when a new task is started, by a conditional increment as late in the
+transaction as possible (the row stays locked until the commit). Locks are taken
+``FOR NO KEY UPDATE``: they do not block the foreign-key checks of concurrent inserts
+that refer to the locked row.
 
 Invariants, each enforced here and checked by the concurrency tests:
 - a worker never holds two assignments for one task (also a unique constraint);
@@ -81,7 +84,7 @@ def _log(
 def expire_leases(session: Session, job_id: int, now: float | None = None) -> int:
     """Return every lease of a job past its deadline to the pool. Returns how many."""
     now = time.time() if now is None else now
-    lock = " FOR UPDATE SKIP LOCKED" if _is_pg(session) else ""
+    lock = " FOR NO KEY UPDATE SKIP LOCKED" if _is_pg(session) else ""
     rows = raw(session).all(
         "SELECT id, task_id, worker_id FROM assignments "
         "WHERE job_id = :j AND status = 'leased' AND deadline < :now" + lock,
@@ -137,7 +140,7 @@ def _pick(
     started: int,
     min_priority: float = float("-inf"),
 ) -> Any:
-    sql = _PICK + (" FOR UPDATE OF t SKIP LOCKED" if _is_pg(session) else "")
+    sql = _PICK + (" FOR NO KEY UPDATE OF t SKIP LOCKED" if _is_pg(session) else "")
     params = {
         "j": job_id,
         "w": worker_id,
@@ -196,6 +199,7 @@ def lease_next_task(
             return None
     if row is None:
         row = _pick(session, job.id, worker.id, gold=0, started=1)
+    claims_window = False
     if row is None and _may_start_new_task(session, job):
         gated = bool(job.settings.get("auto_label"))
         row = _pick(
@@ -206,6 +210,7 @@ def lease_next_task(
             started=0,
             min_priority=0.0 if gated else float("-inf"),
         )
+        claims_window = row is not None
     if row is None:
         return None
     task_id, item_id, started, is_gold, ext_id, data = row
@@ -226,11 +231,21 @@ def lease_next_task(
         "THEN 'full' ELSE 'open' END WHERE id = :t",
         {"now": now, "t": task_id},
     )
-    if not started and not is_gold:
-        raw(session).execute(
-            "UPDATE jobs SET in_flight = in_flight + 1 WHERE id = :j", {"j": job.id}
-        )
     _log(session, job.id, task_id, asg_id, worker.id, "accept", now)
+    # Last, because on PostgreSQL the job row stays locked from here to the commit.
+    if claims_window and not _claim_window_slot(session, job):
+        # Another worker took the last slot since we looked: undo, inside this transaction.
+        raw(session).execute(
+            "DELETE FROM activity_events WHERE job_id = :j AND at = :now AND assignment_id = :a",
+            {"j": job.id, "now": now, "a": asg_id},
+        )
+        raw(session).execute("DELETE FROM assignments WHERE id = :a", {"a": asg_id})
+        raw(session).execute(
+            "UPDATE tasks SET live_leases = live_leases - 1, started = 0, status = 'open' "
+            "WHERE id = :t",
+            {"t": task_id},
+        )
+        return None
     return LeasedTask(
         assignment_id=asg_id,
         task_id=task_id,
@@ -244,22 +259,48 @@ def lease_next_task(
     )
 
 
+def _has_budget(job: Any) -> bool:
+    return job.max_human_labeled is not None or job.max_percentage_labeled is not None
+
+
 def _may_start_new_task(session: Session, job: Any) -> bool:
-    """Max-concurrent-tasks and the stopping conditions gate new (unstarted) tasks."""
-    lock = " FOR UPDATE" if _is_pg(session) else ""
-    in_flight = raw(session).scalar(
-        "SELECT in_flight FROM jobs WHERE id = :j" + lock, {"j": job.id}
+    """Max-concurrent-tasks and the stopping conditions gate new (unstarted) tasks.
+
+    Without stopping conditions this is a look without a lock; `_claim_window_slot`
+    makes it exact. With them, the job row is locked here, because the budget counts
+    labeled tasks too and must not change between the check and the lease."""
+    if _has_budget(job):
+        lock = " FOR NO KEY UPDATE" if _is_pg(session) else ""
+        in_flight = raw(session).scalar(
+            "SELECT in_flight FROM jobs WHERE id = :j" + lock, {"j": job.id}
+        )
+        if in_flight >= job.max_concurrent_tasks:
+            return False
+        return not jobs_service.human_budget_reached(session, job, extra=in_flight)
+    in_flight = raw(session).scalar("SELECT in_flight FROM jobs WHERE id = :j", {"j": job.id})
+    return bool(in_flight < job.max_concurrent_tasks)
+
+
+def _claim_window_slot(session: Session, job: Any) -> bool:
+    """Count a newly started task in the job's in-flight window, if it still has room."""
+    if _has_budget(job):  # the row is locked and was checked: the room is there
+        raw(session).execute(
+            "UPDATE jobs SET in_flight = in_flight + 1 WHERE id = :j", {"j": job.id}
+        )
+        return True
+    claimed = raw(session).scalar(
+        "UPDATE jobs SET in_flight = in_flight + 1 WHERE id = :j AND in_flight < :max "
+        "RETURNING in_flight",
+        {"j": job.id, "max": job.max_concurrent_tasks},
     )
-    if in_flight >= job.max_concurrent_tasks:
-        return False
-    return not jobs_service.human_budget_reached(session, job, extra=in_flight)
+    return claimed is not None
 
 
 # -- the worker's actions on an assignment -------------------------------------------------
 
 
 def _load_assignment(session: Session, assignment_id: int, worker: User) -> Any:
-    lock = " FOR UPDATE" if _is_pg(session) else ""
+    lock = " FOR NO KEY UPDATE" if _is_pg(session) else ""
     row = raw(session).named(
         "SELECT id, task_id, job_id, worker_id, status, deadline, leased_at "
         "FROM assignments WHERE id = :a" + lock,
@@ -304,7 +345,7 @@ def decline(
     """Skip a task. A task declined by workers-per-item workers is marked failed."""
     now = time.time() if now is None else now
     asg = _end_without_answer(session, assignment_id, worker, "skipped", now)
-    lock = " FOR UPDATE" if _is_pg(session) else ""
+    lock = " FOR NO KEY UPDATE" if _is_pg(session) else ""
     task = raw(session).named(
         "SELECT id, declines, target_answers, status, started FROM tasks WHERE id = :t" + lock,
         {"t": asg.task_id},
@@ -404,7 +445,7 @@ def submit_answer(
     assert job is not None
     task_type = get_task_type(job.task_type)
     config = task_type.parse_label_config(job.label_config)
-    lock = " FOR UPDATE" if _is_pg(session) else ""
+    lock = " FOR NO KEY UPDATE" if _is_pg(session) else ""
     task = raw(session).named(
         "SELECT t.id, t.status, t.answers, t.live_leases, t.target_answers, t.is_gold, "
         "t.item_id, i.data FROM tasks t JOIN items i ON i.id = t.item_id WHERE t.id = :t" + lock,
