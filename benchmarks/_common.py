@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import os
 import platform
-import resource
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -39,11 +39,37 @@ def write_text_manifest(path: Path, n: int) -> None:
 
 
 def timed_child(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """Run a command; returns (seconds, peak RSS of the child in MB, stdout)."""
+    """Run a command; returns (seconds, peak RSS of the child in MB, stdout).
+
+    The peak is the child's own VmHWM, polled while it runs: getrusage(RUSAGE_CHILDREN)
+    would also count the parent's memory, which a vfork()ed child inherits until exec."""
     t0 = time.perf_counter()
-    out = subprocess.run(cmd, env={**os.environ, **(env or {})}, capture_output=True, text=True)
+    proc = subprocess.Popen(
+        cmd,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    peak_kb = 0
+
+    def poll() -> None:
+        nonlocal peak_kb
+        while proc.poll() is None:
+            try:
+                with open(f"/proc/{proc.pid}/status") as fh:
+                    for line in fh:
+                        if line.startswith("VmHWM:"):
+                            peak_kb = max(peak_kb, int(line.split()[1]))
+            except OSError:
+                return
+            time.sleep(0.02)
+
+    watcher = threading.Thread(target=poll, daemon=True)
+    watcher.start()
+    stdout, stderr = proc.communicate()
     seconds = time.perf_counter() - t0
-    if out.returncode != 0:
-        raise SystemExit(f"{' '.join(cmd)} failed:\n{out.stderr[-3000:]}")
-    peak_kb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return seconds, peak_kb / 1024, out.stdout
+    watcher.join()
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{stderr[-3000:]}")
+    return seconds, peak_kb / 1024, stdout

@@ -74,3 +74,11 @@ def test_embedded_executor_recovers_at_start(ws, client):
                 return
         time.sleep(0.1)
     raise AssertionError("the embedded executor did not run the queued run")
+
+
+def test_each_builtin_kind_is_found_in_its_own_module():
+    from truthset.runs.registry import BUILTIN_KIND_MODULES, all_run_kinds
+
+    kinds = all_run_kinds()
+    builtin = {name: kind.fn.__module__ for name, kind in kinds.items()}
+    assert {k: v for k, v in builtin.items() if v.startswith("truthset.")} == BUILTIN_KIND_MODULES

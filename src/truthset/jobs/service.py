@@ -220,7 +220,7 @@ def add_tasks(session: Session, job: Job, *, now: float | None = None) -> int:
             "FROM tasks it WHERE it.job_id = :ij "
             + cond
             + " AND NOT EXISTS (SELECT 1 FROM tasks t2 "
-            "WHERE t2.job_id = :j AND t2.item_id = it.item_id)"
+            "WHERE t2.job_id = :j AND t2.item_id = it.item_id) ORDER BY it.position"
         )
         params["ij"] = input_job.id
     else:
@@ -229,7 +229,10 @@ def add_tasks(session: Session, job: Job, *, now: float | None = None) -> int:
             "target_answers, live_leases, answers, declines, updated_at) "
             "SELECT :j, i.id, 'open', i.position, 0, 0, 0.0, :n, 0, 0, 0, :now "
             "FROM items i WHERE i.dataset_id = :d "
-            "AND NOT EXISTS (SELECT 1 FROM tasks t2 WHERE t2.job_id = :j AND t2.item_id = i.id)"
+            "AND NOT EXISTS (SELECT 1 FROM tasks t2 WHERE t2.job_id = :j AND t2.item_id = i.id) "
+            # Task ids in import order: reading a job in order (exports, the work queue's
+            # ties) then walks the tasks and labels tables sequentially, not at random.
+            "ORDER BY i.position"
         )
     result = session.execute(text(sql), params)
     return int(result.rowcount or 0)  # type: ignore[attr-defined]

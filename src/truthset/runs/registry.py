@@ -8,6 +8,7 @@ queue library's worker calling `execute_run(run_id)` (see `truthset.runs.executo
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -36,8 +37,21 @@ def run_kind(
     return register
 
 
+# Where the built-in kinds are defined: importing a module registers its kinds. Only the
+# module of the kind asked for is imported (auto-labeling pulls in scikit-learn, which a
+# CLI export should not wait for).
+BUILTIN_KIND_MODULES = {
+    "autolabel": "truthset.autolabel.runs",
+    "consolidate": "truthset.quality.runs",
+    "export": "truthset.exports.runs",
+    "import": "truthset.datasets.runs",
+    "sweep": "truthset.work.runs",
+}
+
+
 def get_run_kind(name: str) -> RunKind:
-    load_builtin_kinds()
+    if name not in _KINDS and name in BUILTIN_KIND_MODULES:
+        importlib.import_module(BUILTIN_KIND_MODULES[name])
     try:
         return _KINDS[name]
     except KeyError:
@@ -50,9 +64,5 @@ def all_run_kinds() -> dict[str, RunKind]:
 
 
 def load_builtin_kinds() -> None:
-    # Importing the modules registers their kinds.
-    from truthset.autolabel import runs as _autolabel_runs  # noqa: F401
-    from truthset.datasets import runs as _dataset_runs  # noqa: F401
-    from truthset.exports import runs as _export_runs  # noqa: F401
-    from truthset.quality import runs as _quality_runs  # noqa: F401
-    from truthset.work import runs as _work_runs  # noqa: F401
+    for module in BUILTIN_KIND_MODULES.values():
+        importlib.import_module(module)
