@@ -105,6 +105,22 @@ def test_the_model_takes_what_it_is_sure_of(ws):
     correct = sum(x["auto-metadata"]["class-name"] == truth[x["id"]] for x in machine)
     assert correct / auto >= 0.95
     assert all(0 < x["auto-metadata"]["confidence"] <= 1 for x in machine)
+    # The job page's report: one entry per iteration, the same figures as the runs.
+    from truthset.autolabel.service import autolabel_report
+
+    with ws.db.session_scope(write=False) as s:
+        report = autolabel_report(s, get_job(s, "auto"))
+    assert report["enabled"] and report["settings"]["batch_size"] == 150
+    iterations = report["iterations"]
+    assert iterations[0]["waiting_for"] == 150 and iterations[0]["auto_labeled"] == 0
+    assert sum(i["auto_labeled"] for i in iterations) == auto
+    assert iterations[-1] == {
+        **iterations[-1],
+        **{
+            k: result[k]
+            for k in ("threshold", "estimated_accuracy", "accuracy_interval", "cost_saved")
+        },
+    }
 
 
 def test_iterations_are_scheduled_when_labels_come_in(ws):

@@ -103,6 +103,7 @@ def create_app(workspace: Workspace, *, run_executor: bool = True) -> FastAPI:
     app.add_middleware(HotWorkRoutes)
 
     from truthset.api import meta_router
+    from truthset.autolabel import router as autolabel_router
     from truthset.datasets import router as datasets_router
     from truthset.jobs import router as jobs_router
     from truthset.media import router as media_router
@@ -120,6 +121,7 @@ def create_app(workspace: Workspace, *, run_executor: bool = True) -> FastAPI:
         runs_router,
         media_router,
         quality_router,
+        autolabel_router,
     ):
         app.include_router(module.router, prefix="/api")
     try:

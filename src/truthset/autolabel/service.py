@@ -349,3 +349,52 @@ def due_jobs(session: Session) -> list[str]:
         if not last or humans >= int(last.get("human_labels", 0)) + batch or waiting is None:
             out.append(name)
     return out
+
+
+def autolabel_report(session: Session, job: Job) -> dict[str, Any]:
+    """The job's automated labeling at a glance: its settings and, per iteration (one
+    finished `autolabel` run each), the human labels used, the items the model labeled,
+    the threshold, the estimated accuracy of auto-labels with its interval, and the cost
+    saved. Oldest iteration first."""
+    opts = autolabel_settings(job)
+    if opts is None:
+        return {"enabled": False, "settings": None, "iterations": [], "pending": None}
+    rows = session.execute(
+        text(
+            "SELECT id, state, finished_at, result, error FROM runs "
+            "WHERE job_id = :j AND kind = 'autolabel' ORDER BY id"
+        ),
+        {"j": job.id},
+    ).all()
+    iterations = []
+    pending = None
+    for run_id, state, finished_at, result, error in rows:
+        if state in ("queued", "running"):
+            pending = {"run_id": run_id, "state": state}
+            continue
+        result = orjson.loads(result) if isinstance(result, str) else (result or {})
+        iterations.append(
+            {
+                "run_id": run_id,
+                "state": state,
+                "finished_at": finished_at,
+                "error": error,
+                **{k: result.get(k) for k in _REPORTED},
+            }
+        )
+    return {"enabled": True, "settings": opts, "iterations": iterations, "pending": pending}
+
+
+_REPORTED = (
+    "items",
+    "human_labels",
+    "validation_labeled",
+    "waiting_for",
+    "auto_labeled",
+    "threshold",
+    "estimated_accuracy",
+    "accuracy_interval",
+    "cost_saved",
+    "committed",
+    "strategy",
+)
