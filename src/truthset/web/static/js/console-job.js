@@ -1,17 +1,22 @@
 // @ts-check
 /**
- * A job in the console: state and counters, throughput over time, time per task, workers,
- * teams, exports with progress, and the labels with filters (kept in the URL).
+ * A job in the console: state and counters, the settings that may change while it runs,
+ * throughput over time, time per task, workers, agreement, automated labeling, teams,
+ * exports with progress, and the labels with filters (kept in the URL).
  */
 import { api, me, isStaff, enc, ApiError } from "./api.js";
 import { h, svg, byId, replace, topbar, toast, formatDuration } from "./dom.js";
 import { shapesOf, drawShapes } from "./draw.js";
+import { renderMarkdown } from "./markdown.js";
 
 const jobName = decodeURIComponent(location.pathname.split("/")[3] || "");
 const base = `/api/jobs/${enc(jobName)}`;
 
 /** @param {unknown} err */
 const message = (err) => (err instanceof Error ? err.message : String(err));
+
+/** @param {number | null | undefined} v */
+const pct = (v) => (v === null || v === undefined ? "–" : `${Math.round(v * 1000) / 10}%`);
 
 /** @param {number | null | undefined} v @param {number} [digits] */
 const num = (v, digits = 2) => (v === null || v === undefined ? "–" : String(Math.round(v * 10 ** digits) / 10 ** digits));
@@ -70,6 +75,84 @@ function counters(job, workers) {
       stat("time per answer", !answers ? "–" : time / answers < 60 ? `${num(time / answers, 1)} s` : formatDuration(time / answers), "c-time")));
 }
 
+/**
+ * What may change while the job runs (the API's PATCH /api/jobs/{name}): instructions,
+ * task time limit and availability, max concurrent tasks, the stopping conditions. Only
+ * changed fields are sent; the server checks the values and its message is shown as is.
+ * @param {any} job
+ */
+function editBlock(job) {
+  const settings = job.settings || {};
+  const origins = (settings.instruction_image_origins || []).filter((/** @type {unknown} */ o) => typeof o === "string");
+  const instr = h("textarea", { id: "e-instructions", rows: "10" });
+  instr.value = job.instructions || "";
+  const preview = h("div", { class: "markdown card", id: "e-preview" });
+  const showPreview = () => replace(preview, renderMarkdown(instr.value, { allowedImageOrigins: origins }));
+  instr.addEventListener("input", showPreview);
+  showPreview();
+  /** @param {string} id @param {number | null | undefined} value @param {Record<string, string>} [extra] */
+  const numberInput = (id, value, extra = {}) =>
+    h("input", { id, type: "number", value: value === null || value === undefined ? "" : String(value), ...extra });
+  const timeLimit = numberInput("e-time", job.task_time_limit, { min: "1", max: "28800", step: "1" });
+  const availability = numberInput("e-availability", job.task_availability === undefined ? null : Math.round((job.task_availability / 3600) * 100) / 100, { min: "0", step: "any" });
+  const maxConcurrent = numberInput("e-max-concurrent", job.max_concurrent_tasks, { min: "1", step: "1" });
+  const maxHuman = numberInput("e-max-human", job.max_human_labeled, { min: "1", step: "1", placeholder: "no limit" });
+  const maxPercent = numberInput("e-max-percent", job.max_percentage_labeled, { min: "1", max: "100", step: "any", placeholder: "no limit" });
+  const error = h("p", { class: "error", id: "e-error", role: "alert" });
+  const save = h("button", { type: "submit", class: "primary", id: "e-save" }, "Save changes");
+  /** @param {string} label @param {HTMLElement} control @param {string} [hint] */
+  const field = (label, control, hint) => [
+    h("label", { for: control.id }, label, hint ? h("span", { class: "hint" }, hint) : null), control,
+  ];
+  // The browser's own range checks are off (novalidate): the server's rules and messages
+  // are the ones that count, and they are shown below the form.
+  const form = h("form", { id: "job-edit-form", novalidate: true },
+    h("div", { class: "form-grid" },
+      ...field("Instructions", instr, "Markdown; workers see the new text on their next task"),
+      h("span", { class: "hint" }, "Preview"), preview,
+      ...field("Time per task (s)", timeLimit),
+      ...field("Task availability (h)", availability, "how long a task stays open to workers"),
+      ...field("Max concurrent tasks", maxConcurrent, "tasks started and not yet finished"),
+      ...field("Stop after N human labels", maxHuman, "empty: no limit"),
+      ...field("Stop after % of items labeled", maxPercent, "empty: no limit")),
+    h("p", { class: "row" }, save), error);
+  form.addEventListener("submit", async (e) => {
+    e.preventDefault();
+    error.textContent = "";
+    /** @type {Record<string, unknown>} */
+    const changes = {};
+    if (instr.value !== (job.instructions || "")) changes.instructions = instr.value;
+    // A number field is sent only when its text changed (an untouched field keeps the
+    // stored value exactly, whatever rounding the display did).
+    for (const [key, el, toValue] of /** @type {[string, HTMLInputElement, (v: number) => number][]} */ ([
+      ["task_time_limit", timeLimit, (v) => v],
+      ["task_availability", availability, (v) => Math.round(v * 3600)],
+      ["max_concurrent_tasks", maxConcurrent, (v) => v],
+      ["max_human_labeled", maxHuman, (v) => v],
+      ["max_percentage_labeled", maxPercent, (v) => v],
+    ])) {
+      if (el.value === el.defaultValue) continue;
+      changes[key] = el.value.trim() === "" ? null : toValue(Number(el.value));
+    }
+    if (!Object.keys(changes).length) {
+      toast("Nothing changed.", "info");
+      return;
+    }
+    save.disabled = true;
+    try {
+      await api(base, { method: "PATCH", body: changes });
+      toast("Job updated.", "ok");
+      render();
+    } catch (err) {
+      error.textContent = message(err);
+    } finally {
+      save.disabled = false;
+    }
+  });
+  return h("section", { class: "block" },
+    h("details", { id: "job-edit" }, h("summary", null, h("h2", { class: "inline" }, "Edit the running job")), form));
+}
+
 /** @param {{t: number, answers: number, mean_time: number}[]} points @param {number} bucket */
 function chart(points, bucket) {
   const W = 800, H = 180, pad = 28;
@@ -124,11 +207,116 @@ function workerTable(workers) {
       : h("p", { class: "muted" }, "No answers yet."));
 }
 
+/**
+ * Agreement between workers (GET /api/jobs/{name}/agreement): chance-corrected measures,
+ * per label and per pair of workers for classification; for boxes, masks, spans and
+ * transcripts the task type's own mean pairwise agreement, overall and per worker.
+ * @param {any} report the report, or null when the job's task type has no measure
+ * @param {string} [problem] why there is no report
+ */
+function agreementBlock(report, problem) {
+  const box = h("section", { class: "block", id: "agreement" }, h("h2", null, "Agreement"));
+  if (!report) {
+    box.appendChild(h("p", { class: "muted", id: "agreement-none" }, problem || "No agreement measure for this job."));
+    return box;
+  }
+  if (!report.answers) {
+    box.appendChild(h("p", { class: "muted", id: "agreement-none" }, "No answers yet."));
+    return box;
+  }
+  if ("mean_pairwise_agreement" in report) {
+    const perWorker = Object.entries(report.per_worker || {});
+    box.append(
+      h("div", { class: "grid" },
+        stat(report.measure || "mean pairwise agreement", pct(report.mean_pairwise_agreement), "a-mean"),
+        stat("pairs of answers", report.pairs ?? 0, "a-pairs"),
+        stat("answers", report.answers, "a-answers")),
+      perWorker.length ? h("table", { class: "data", id: "agreement-workers" },
+        h("thead", null, h("tr", null, h("th", null, "Worker"), h("th", null, "Mean agreement with others"))),
+        h("tbody", null, perWorker.map(([w, v]) => h("tr", { dataset: { worker: w } },
+          h("td", null, w), h("td", { class: "num" }, pct(/** @type {number} */ (v)))))))
+        : h("p", { class: "muted" }, "No item has two answers yet."));
+    return box;
+  }
+  const perLabel = Object.entries(report.per_label || {});
+  const pairs = report.pairwise_cohen_kappa || [];
+  box.append(
+    h("div", { class: "grid" },
+      stat("Krippendorff's alpha", num(report.krippendorff_alpha, 3), "a-alpha"),
+      stat("Fleiss' kappa", num(report.fleiss_kappa, 3), "a-fleiss"),
+      stat("answers", report.answers, "a-answers")),
+    h("div", { class: "answers-grid" },
+      h("div", null, h("h3", null, "Per label"),
+        h("table", { class: "data", id: "agreement-labels" },
+          h("thead", null, h("tr", null, h("th", null, "Label"), h("th", null, "Agreement"))),
+          h("tbody", null, perLabel.map(([label, v]) => h("tr", { dataset: { label } },
+            h("td", null, label), h("td", { class: "num" }, num(/** @type {number | null} */ (v), 3))))))),
+      h("div", null, h("h3", null, "Cohen's kappa per pair of workers"),
+        pairs.length ? h("table", { class: "data", id: "agreement-pairs" },
+          h("thead", null, h("tr", null, h("th", null, "Workers"), h("th", null, "Kappa"))),
+          h("tbody", null, pairs.map((/** @type {any} */ p) => h("tr", null,
+            h("td", null, (p.workers || []).join(" · ")), h("td", { class: "num" }, num(p.kappa, 3))))))
+          : h("p", { class: "muted" }, "No two workers share five items yet."))));
+  return box;
+}
+
+/**
+ * Automated labeling (GET /api/jobs/{name}/autolabel): one row per iteration of the model.
+ * Nothing is shown for a job without it.
+ * @param {any} report
+ */
+function autolabelBlock(report) {
+  if (!report || !report.enabled) return null;
+  const settings = report.settings || {};
+  const iterations = report.iterations || [];
+  const when = (/** @type {number | null | undefined} */ t) => (t ? new Date(t * 1000).toLocaleString() : "–");
+  const interval = (/** @type {any} */ r) =>
+    Array.isArray(r.accuracy_interval) && r.accuracy_interval.length === 2
+      ? `${pct(r.accuracy_interval[0])} – ${pct(r.accuracy_interval[1])}` : "–";
+  return h("section", { class: "block", id: "autolabel" }, h("h2", null, "Automated labeling"),
+    h("p", { class: "muted", id: "autolabel-settings" },
+      settings.target_accuracy !== undefined ? `Target accuracy ${pct(settings.target_accuracy)}` : "",
+      settings.model ? ` · model ${settings.model}` : "",
+      ` · ${iterations.length} iteration(s)`),
+    iterations.length ? h("table", { class: "data", id: "autolabel-iterations" },
+      h("thead", null, h("tr", null, ["Run", "Finished", "Items", "Human labels", "Validation", "Auto-labeled",
+        "Threshold", "Estimated accuracy", "Interval", "Cost saved", "Committed", "Strategy"].map((t) => h("th", null, t)))),
+      h("tbody", null, iterations.map((/** @type {any} */ r) => h("tr", { dataset: { run: String(r.run_id) } },
+        h("td", { class: "num" }, String(r.run_id ?? "–")),
+        h("td", null, when(r.finished_at)),
+        h("td", { class: "num" }, String(r.items ?? "–")),
+        h("td", { class: "num" }, String(r.human_labels ?? "–")),
+        h("td", { class: "num" }, String(r.validation_labeled ?? "–")),
+        h("td", { class: "num" }, String(r.auto_labeled ?? "–")),
+        h("td", { class: "num" }, num(r.threshold, 3)),
+        h("td", { class: "num" }, pct(r.estimated_accuracy)),
+        h("td", { class: "num" }, interval(r)),
+        h("td", { class: "num" }, num(r.cost_saved)),
+        h("td", null, r.committed ? "yes" : "no"),
+        h("td", null, String(r.strategy ?? "–"))))))
+      : h("p", { class: "muted" }, "No iteration has run yet: the model waits for a first batch of human labels."));
+}
+
 /** @param {any} job */
 async function teamsBlock(job) {
   const sel = h("select", { id: "team-select", "aria-label": "team" });
+  const remove = async (/** @type {string} */ team) => {
+    if (!confirm(`Remove team ${team} from ${job.name}? Its members will no longer get its tasks.`)) return;
+    try {
+      await api(`${base}/teams/${enc(team)}`, { method: "DELETE" });
+      toast(`Team ${team} removed.`, "ok");
+      render();
+    } catch (err) {
+      toast(message(err), "error", 0);
+    }
+  };
+  const current = job.teams || [];
   const box = h("section", { class: "block" }, h("h2", null, "Teams"),
-    h("p", { id: "job-teams" }, (job.teams || []).join(", ") || "No team yet: no worker can see this job."),
+    current.length
+      ? h("ul", { id: "job-teams", class: "team-list" }, current.map((/** @type {string} */ t) => h("li", { class: "row", dataset: { team: t } },
+        h("span", null, t),
+        h("button", { class: "link", "aria-label": `remove team ${t}`, dataset: { removeTeam: t }, onclick: () => remove(t) }, "remove"))))
+      : h("p", { id: "job-teams" }, "No team yet: no worker can see this job."),
     h("div", { class: "row" }, sel, h("button", {
       id: "btn-add-team",
       onclick: async () => {
@@ -265,14 +453,20 @@ async function labelsBlock(job) {
 async function render() {
   const app = byId("app");
   try {
-    const [job, workers, points] = await Promise.all([
+    const [job, workers, points, agreement, autolabel] = await Promise.all([
       api(base), api(`${base}/workers`), api(`${base}/throughput?bucket=300`),
+      // A task type without an agreement measure answers 400: say so in its section.
+      api(`${base}/agreement`).then((r) => ({ report: r, problem: "" }),
+        (err) => ({ report: null, problem: message(err) })),
+      // Servers without automated labeling answer 404 here: show nothing then.
+      api(`${base}/autolabel`).catch(() => null),
     ]);
     document.title = `${job.name} · truthset`;
     const blocks = await Promise.all([teamsBlock(job), exportsBlock(), labelsBlock(job)]);
-    replace(app, header(job), counters(job, workers),
+    replace(app, header(job), counters(job, workers), editBlock(job),
       h("section", { class: "block" }, h("h2", null, "Throughput (answers per 5 minutes)"), chart(points, 300)),
-      workerTable(workers), ...blocks);
+      workerTable(workers), agreementBlock(agreement.report, agreement.problem), autolabelBlock(autolabel),
+      ...blocks);
   } catch (err) {
     replace(app, h("p", { class: "error" }, err instanceof ApiError && err.status === 404 ? `No job named ${jobName}.` : message(err)));
   }

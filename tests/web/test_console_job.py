@@ -1,0 +1,169 @@
+"""The job page of the console: editing a running job, its teams, agreement and the
+automated-labeling report, checked through the API afterwards."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from web.test_console import answer_all
+from web.ui_support import Pages, Site
+
+
+def test_edit_a_running_job_and_remove_a_team(pages: Pages, site: Site) -> None:
+    job = site.job("text-classification", ["a", "b"], [{"id": "e1", "source": "<b>x</b>"}])
+    team = f"extra-{uuid.uuid4().hex[:6]}"
+    site.api("admin", "POST", "/api/teams", json={"name": team}).raise_for_status()
+    site.api("admin", "POST", f"/api/jobs/{job}/teams", json={"team": team}).raise_for_status()
+    page = pages.open("admin", f"/console/jobs/{job}")
+    page.click("#job-edit summary")
+    page.fill("#e-instructions", "# New rules\n\n**Bold** <script>bad()</script>")
+    page.wait_for_selector("#e-preview strong:has-text('Bold')")
+    assert page.locator("#e-preview script").count() == 0
+    page.fill("#e-time", "600")
+    page.fill("#e-availability", "2")
+    page.fill("#e-max-concurrent", "5")
+    page.fill("#e-max-human", "3")
+    page.fill("#e-max-percent", "50")
+    page.click("#e-save")
+    page.wait_for_selector(".toast.ok:has-text('Job updated')")
+    got = site.api("admin", "GET", f"/api/jobs/{job}").json()
+    assert got["instructions"] == "# New rules\n\n**Bold** <script>bad()</script>"
+    assert got["task_time_limit"] == 600
+    assert got["task_availability"] == 7200
+    assert got["max_concurrent_tasks"] == 5
+    assert got["max_human_labeled"] == 3
+    assert got["max_percentage_labeled"] == 50
+    page.wait_for_selector("p:has-text('10:00 per task')")
+    # Untouched fields are not sent; a cleared optional limit is removed (null).
+    page.click("#job-edit summary")
+    assert page.input_value("#e-max-human") == "3"
+    page.fill("#e-max-human", "")
+    page.click("#e-save")
+    page.wait_for_selector(".toast.ok:has-text('Job updated')  >> nth=1")
+    got = site.api("admin", "GET", f"/api/jobs/{job}").json()
+    assert got["max_human_labeled"] is None and got["task_time_limit"] == 600
+    # The server's validation message is shown, and nothing changes.
+    page.click("#job-edit summary")
+    page.fill("#e-time", "99999")
+    page.click("#e-save")
+    page.wait_for_selector("#e-error:has-text('task_time_limit must be a number from 1 to 28800')")
+    page.fill("#e-time", "")
+    page.click("#e-save")
+    page.wait_for_selector("#e-error:has-text('task_time_limit cannot be null')")
+    assert site.api("admin", "GET", f"/api/jobs/{job}").json()["task_time_limit"] == 600
+    # Remove a team (after a confirmation).
+    page.on("dialog", lambda d: d.accept())
+    page.click(f"#job-teams button[data-remove-team='{team}']")
+    page.wait_for_selector(f".toast.ok:has-text('Team {team} removed')")
+    assert site.api("admin", "GET", f"/api/jobs/{job}").json()["teams"] == ["labelers"]
+    page.wait_for_selector(f"#team-select option[value='{team}']", state="attached")
+    assert page.locator("#job-teams li").all_inner_texts()[0].startswith("labelers")
+
+
+def test_agreement_of_a_classification_job(pages: Pages, site: Site) -> None:
+    labels = ["cat", "<i>dog</i>"]
+    items = [{"id": f"k{i}", "source": f"pet {i}"} for i in range(6)]
+    job = site.job("text-classification", labels, items, workers_per_item=2)
+    page = pages.open("admin", f"/console/jobs/{job}")
+    page.wait_for_selector("#agreement-none:has-text('No answers yet')")
+    answer_all(
+        site, job, "worker1", lambda t: {"label": "cat" if t["item"]["id"] < "k3" else labels[1]}
+    )
+    answer_all(
+        site, job, "worker2", lambda t: {"label": "cat" if t["item"]["id"] < "k4" else labels[1]}
+    )
+    page.reload()
+    page.wait_for_selector("#agreement-labels")
+    report = site.api("admin", "GET", f"/api/jobs/{job}/agreement").json()
+    assert page.locator("#a-answers b").inner_text() == "12"
+    alpha = page.locator("#a-alpha b").inner_text()
+    assert alpha == str(round(report["krippendorff_alpha"], 3))
+    assert page.locator("#a-fleiss b").inner_text() == str(round(report["fleiss_kappa"], 3))
+    rows = page.locator("#agreement-labels tbody tr")
+    assert rows.count() == 2
+    assert rows.nth(1).locator("td").first.inner_text() == "<i>dog</i>"  # text, not markup
+    assert page.locator("#agreement i").count() == 0
+    pair = page.locator("#agreement-pairs tbody tr").first.inner_text()
+    assert "worker1 · worker2" in pair
+    # The worker table shows each worker's skill and gold accuracy columns.
+    headers = page.locator("#workers thead th").all_inner_texts()
+    assert "SKILL" in [h.upper() for h in headers] and "GOLD ACCURACY" in [
+        h.upper() for h in headers
+    ]
+
+
+def test_agreement_of_a_box_job_is_the_mean_pairwise_agreement(pages: Pages, site: Site) -> None:
+    ref = site.image("agree-boxes", 400, 300)
+    job = site.job("bounding-box", ["car"], [{"id": "a1", "source-ref": ref}], workers_per_item=2)
+    for worker, width in (("worker1", 100), ("worker2", 80)):
+        answer_all(
+            site,
+            job,
+            worker,
+            {
+                "boundingBoxes": [
+                    {"label": "car", "left": 10, "top": 10, "width": width, "height": 50}
+                ],
+                "inputImageProperties": {"width": 400, "height": 300},
+            },
+        )
+    report = site.api("admin", "GET", f"/api/jobs/{job}/agreement").json()
+    page = pages.open("admin", f"/console/jobs/{job}")
+    page.wait_for_selector("#a-mean")
+    assert report["mean_pairwise_agreement"] == 0.8  # box IoU of 80 × 50 within 100 × 50
+    assert page.locator("#a-mean b").inner_text() == "80%"
+    assert page.locator("#a-pairs b").inner_text() == "1"
+    assert page.locator("#agreement-workers tbody tr").count() == 2
+
+
+ITERATIONS: dict[str, Any] = {
+    "enabled": True,
+    "settings": {"target_accuracy": 0.95},
+    "iterations": [
+        {
+            "run_id": 7,
+            "finished_at": 1_700_000_000,
+            "items": 1000,
+            "human_labels": 120,
+            "validation_labeled": 40,
+            "auto_labeled": 600,
+            "threshold": 0.8765,
+            "estimated_accuracy": 0.962,
+            "accuracy_interval": [0.951, 0.99],
+            "cost_saved": 48.0,
+            "committed": True,
+            "strategy": "<b>uncertainty</b>",
+        }
+    ],
+}
+
+
+def test_autolabel_report_renders_its_iterations(pages: Pages, site: Site) -> None:
+    job = site.job("text-classification", ["a", "b"], [{"id": "x1", "source": "x"}])
+    page = pages.context("admin").new_page()
+    page.on("pageerror", lambda e: pages.errors.append(str(e)))
+    # The report's shape, as GET /api/jobs/{name}/autolabel gives it.
+    page.route(
+        f"**/api/jobs/{job}/autolabel",
+        lambda route: route.fulfill(
+            status=200, content_type="application/json", body=json.dumps(ITERATIONS)
+        ),
+    )
+    page.goto(f"{site.base}/console/jobs/{job}")
+    row = page.locator("#autolabel-iterations tbody tr[data-run='7']")
+    row.wait_for()
+    cells = row.locator("td").all_inner_texts()
+    assert cells[2:8] == ["1000", "120", "40", "600", "0.877", "96.2%"]
+    assert cells[8] == "95.1% – 99%"
+    assert cells[10:] == ["yes", "<b>uncertainty</b>"]
+    assert page.locator("#autolabel b").count() == 0
+    assert "Target accuracy 95%" in page.locator("#autolabel-settings").inner_text()
+
+
+def test_no_autolabel_section_without_automated_labeling(pages: Pages, site: Site) -> None:
+    job = site.job("text-classification", ["a", "b"], [{"id": "y1", "source": "y"}])
+    page = pages.open("admin", f"/console/jobs/{job}")
+    page.wait_for_selector("#agreement")
+    assert page.locator("#autolabel").count() == 0
