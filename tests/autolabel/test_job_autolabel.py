@@ -153,3 +153,101 @@ def test_settings_are_checked_when_the_job_is_created(ws, setup_factory):
         setup.job("b", settings={"auto_label": {"strategy": "psychic"}})
     with pytest.raises(BadInput, match="supports"):
         setup.job("c", task_type="text-classification-multilabel", settings={"auto_label": True})
+
+
+def _easy_job(ws, n, batch, *, task_type="text-classification", items=None):
+    if items is None:
+        items, truth = easy_items(n)
+    else:
+        truth = None
+    path = write_manifest(ws.settings.media_dir / "easy.manifest", items)
+    labels = ["sunny", "rainy"] if task_type == "text-classification" else ["dark", "light"]
+    with ws.db.session_scope() as s:
+        import_source(s, "easy", str(path), allowed_roots=ws.allowed_roots)
+        create_user(s, "w", role="worker", teams=["t"])
+        create_job(
+            s,
+            JobSpec(
+                name="auto",
+                task_type=task_type,
+                label_config=labels,
+                dataset="easy",
+                workers_per_item=1,
+                teams=["t"],
+                settings={"auto_label": {"batch_size": batch}},
+            ),
+        )
+    return truth
+
+
+def test_a_task_started_after_the_plan_keeps_its_human_path(ws):
+    """The plan is made without the write lock; a worker who starts a planned item before
+    the plan is written keeps it: no machine label, no priority change."""
+    from truthset.autolabel.service import apply_autolabel_plan, plan_autolabel_iteration
+
+    truth = _easy_job(ws, 1500, 150)
+    iterate(ws)
+    plan = None
+    for _ in range(8):
+        label(ws, 150, truth)
+        with ws.db.session_scope(write=False) as s:
+            plan = plan_autolabel_iteration(s, get_job(s, "auto"))
+        if plan.labels:
+            break
+        with ws.db.session_scope() as s:
+            apply_autolabel_plan(s, get_job(s, "auto"), plan)
+    assert plan is not None and plan.labels
+    taken = plan.labels[0][0]
+    with ws.db.session_scope() as s:
+        s.execute(text("UPDATE tasks SET priority = 1e9 WHERE id = :t"), {"t": taken})
+        job = get_job(s, "auto")
+        user = s.scalar(select(User).where(User.name == "w"))
+        leased = work.lease_next_task(s, job, user)
+        assert leased is not None and leased.task_id == taken
+    with ws.db.session_scope() as s:
+        report = apply_autolabel_plan(s, get_job(s, "auto"), plan)
+    assert report["auto_labeled"] == len(plan.labels) - 1
+    with ws.db.session_scope(write=False) as s:
+        status, priority = s.execute(
+            text("SELECT status, priority FROM tasks WHERE id = :t"), {"t": taken}
+        ).one()
+        assert (status, priority) == ("full", 1e9)
+        assert (
+            s.execute(text("SELECT count(*) FROM labels WHERE task_id = :t"), {"t": taken}).scalar()
+            == 0
+        )
+
+
+def test_image_features_are_computed_once_per_job(ws):
+    """An image job's features are cached beside the data (items never change under a
+    job): the second iteration reads them instead of decoding every image again."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    folder = ws.settings.media_dir / "imgs"
+    folder.mkdir(parents=True)
+    items = []
+    for i in range(120):
+        light = i % 2
+        pixels = rng.integers(0, 90, size=(20, 20)) + (150 if light else 0)
+        Image.fromarray(pixels.astype(np.uint8), "L").save(folder / f"{i}.png")
+        items.append({"id": f"p{i}", "source-ref": str(folder / f"{i}.png")})
+    _easy_job(ws, 120, 50, task_type="image-classification", items=items)
+    with ws.db.session_scope() as s:  # enough human labels for a model
+        job = get_job(s, "auto")
+        user = s.scalar(select(User).where(User.name == "w"))
+        for _ in range(60):
+            t = work.lease_next_task(s, job, user)
+            if t is None:
+                break
+            n = int(t.item_external_id[1:])
+            work.submit_answer(s, t.assignment_id, user, {"label": ["dark", "light"][n % 2]})
+    first = iterate(ws)
+    cache = ws.settings.data_dir / "autolabel" / f"job-{1}-image-features.npz"
+    assert cache.exists() and "threshold" in first, first
+    stamp = cache.stat().st_mtime_ns
+    for p in folder.iterdir():
+        p.unlink()  # a second decode would fail: the cache must be used
+    second = iterate(ws)
+    assert cache.stat().st_mtime_ns == stamp and "threshold" in second, second

@@ -14,12 +14,18 @@ from truthset.runs.service import enqueue
 _last_check = 0.0
 
 
-@run_kind("autolabel", resumable=True)  # one transaction: safe to start again
+@run_kind("autolabel", resumable=True)  # writes in one transaction: safe to start again
 def autolabel_run(ctx: Any, *, job: str) -> dict[str, Any]:
-    from truthset.autolabel.service import run_autolabel_iteration
+    from truthset.autolabel.service import apply_autolabel_plan, plan_autolabel_iteration
 
+    cache_dir = ctx.settings.data_dir / "autolabel"
+    # The plan (features, training, threshold) reads a snapshot without the write lock;
+    # the writes then take one short transaction.
+    with ctx.db.session_scope(write=False) as session:
+        the_job = get_job(session, job)
+        plan = plan_autolabel_iteration(session, the_job, cache_dir=cache_dir)
     with ctx.db.session_scope() as session:
-        return run_autolabel_iteration(session, get_job(session, job))
+        return apply_autolabel_plan(session, get_job(session, job), plan)
 
 
 def schedule_due(session: Session, *, every: float = 2.0) -> list[str]:
