@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from truthset.api.deps import CurrentUser, ReadSession, StaffUser, WriteSession
 from truthset.errors import Forbidden
 from truthset.jobs.service import get_job
-from truthset.quality import service
+from truthset.quality import review, service
 from truthset.runs import service as runs_service
 
 router = APIRouter(tags=["quality"])
@@ -79,20 +79,35 @@ def _require_reviewer(user: Any) -> None:
 def review_next(
     name: str,
     user: CurrentUser,
-    session: ReadSession,
+    session: WriteSession,
     response: Response,
-    max_confidence: float = Query(0.7, ge=0, le=1),
+    max_confidence: float | None = Query(None, ge=0, le=1),
 ) -> dict[str, Any] | None:
+    """Lease the next item of the review queue to the caller (see quality/review.py):
+    the item's detail with every answer, plus ``review: {deadline, reason, confidence}``."""
     _require_reviewer(user)
-    item = service.next_for_review(session, get_job(session, name), max_confidence=max_confidence)
+    item = review.lease_next_review(
+        session, get_job(session, name), user, max_confidence=max_confidence
+    )
     if item is None:
         response.status_code = 204
     return item
 
 
 @router.post("/jobs/{name}/review/items/{item}")
-def review(
+def review_submit(
     name: str, item: str, body: ReviewRequest, user: CurrentUser, session: WriteSession
 ) -> dict[str, Any]:
+    """Set the item's final label. 409 when the caller does not hold its lease, 410 when
+    the caller's lease expired; admins need no lease."""
     _require_reviewer(user)
-    return service.review_item(session, get_job(session, name), item, body.answer)
+    return review.review_item(session, get_job(session, name), item, body.answer, user)
+
+
+@router.post("/jobs/{name}/review/items/{item}/release")
+def review_release(
+    name: str, item: str, user: CurrentUser, session: WriteSession
+) -> dict[str, Any]:
+    """Give a leased item back to the review queue."""
+    _require_reviewer(user)
+    return review.release_review(session, get_job(session, name), item, user)

@@ -19,7 +19,7 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from truthset.errors import BadInput, NotFound
+from truthset.errors import BadInput
 from truthset.quality.aggregation import AGGREGATORS, aggregate, encode_answers
 from truthset.quality.agreement import (
     fleiss_kappa,
@@ -27,16 +27,11 @@ from truthset.quality.agreement import (
     pairwise_cohen_kappa,
     per_label_agreement,
 )
+from truthset.quality.label_agreement import per_label_pairwise_agreement
+from truthset.quality.review import SINGLE_LABEL_TYPES
 from truthset.store.models import Job, WorkerStat
 from truthset.tasktypes import Consolidation, get_task_type
 from truthset.work.consolidation import write_label
-
-SINGLE_LABEL_TYPES = (
-    "image-classification",
-    "text-classification",
-    "audio-classification",
-    "label-verification",
-)
 
 
 def quality_settings(job: Job) -> dict[str, Any]:
@@ -110,6 +105,14 @@ def reconsolidate_job(
             {"j": job.id, "t": True},
         )
     }
+    # A reviewer's label is final: refitting the workers' answers must not replace it.
+    reviewed = {
+        r[0]
+        for r in session.execute(
+            text("SELECT task_id FROM labels WHERE job_id = :j AND reviewed = :t"),
+            {"j": job.id, "t": True},
+        )
+    }
     counts: dict[int, int] = {}
     for r in rows:
         counts[r[0]] = counts.get(r[0], 0) + 1
@@ -118,7 +121,7 @@ def reconsolidate_job(
         result.task_ids, result.labels, result.confidences, strict=True
     ):
         task_id = task_of[task_key]
-        if task_id not in complete:
+        if task_id not in complete or task_id in reviewed:
             continue
         confidence = 0.0 if counts[task_id] <= 1 else float(conf)
         changed += int(old.get(task_id) != label)
@@ -376,7 +379,10 @@ def agreement_report(session: Session, job: Job) -> dict[str, Any]:
 def _pairwise_agreement_report(session: Session, job: Job) -> dict[str, Any]:
     """For boxes, polygons, masks, keypoints, spans, transcripts: the mean agreement of every
     pair of answers to one item, by the task type's own measure (matched IoU for objects,
-    mask IoU, span overlap, 1 - word error rate), overall and per worker."""
+    mask IoU, span overlap, 1 - word error rate), overall, per worker, and per label
+    (``per_label``: the same measure on the pair's objects of one label, averaged over the
+    pairs where either answer has that label; see `truthset.quality.label_agreement`; empty
+    for types without labelled objects)."""
     task_type = get_task_type(job.task_type)
     agree = getattr(task_type, "agreement", None)
     if agree is None:
@@ -407,70 +413,7 @@ def _pairwise_agreement_report(session: Session, job: Job) -> dict[str, Any]:
         "pairs": len(pairs),
         "mean_pairwise_agreement": round(float(np.mean(pairs)), 4) if pairs else None,
         "per_worker": {w: round(float(np.mean(v)), 4) for w, v in sorted(per_worker.items())},
+        "per_label": per_label_pairwise_agreement(
+            ([content for _, content in answers] for answers in by_task.values()), agree, config
+        ),
     }
-
-
-# -- review -----------------------------------------------------------------------------------
-
-
-def next_for_review(session: Session, job: Job, *, max_confidence: float) -> dict[str, Any] | None:
-    row = session.execute(
-        text(
-            "SELECT i.external_id FROM labels l JOIN tasks t ON t.id = l.task_id JOIN items i "
-            "ON i.id = t.item_id WHERE l.job_id = :j AND l.reviewed = :f AND l.human = :t "
-            "AND l.confidence <= :c ORDER BY l.confidence, t.position LIMIT 1"
-        ),
-        {"j": job.id, "f": False, "t": True, "c": max_confidence},
-    ).first()
-    if row is None:
-        return None
-    from truthset.jobs.views import item_detail
-
-    return item_detail(session, job, row[0])
-
-
-def review_item(
-    session: Session, job: Job, item_id: str, answer: Any, now: float | None = None
-) -> dict[str, Any]:
-    """A reviewer sets the final label; the output records that it was reviewed."""
-    now = time.time() if now is None else now
-    task_type = get_task_type(job.task_type)
-    config = task_type.parse_label_config(job.label_config)
-    row = session.execute(
-        text(
-            "SELECT t.id, i.data FROM tasks t JOIN items i ON i.id = t.item_id "
-            "WHERE t.job_id = :j AND i.external_id = :e"
-        ),
-        {"j": job.id, "e": item_id},
-    ).first()
-    if row is None:
-        raise NotFound(f"item {item_id!r} is not in job {job.name!r}")
-    content = task_type.validate_answer(answer, config, orjson.loads(row.data))
-    from truthset.tasktypes import WorkerAnswer
-
-    result = task_type.consolidate(
-        [WorkerAnswer(worker_id=0, content=content)], config, job.settings
-    )
-    meta = dict(result.meta)
-    if "confidence" in meta:
-        meta["confidence"] = 1.0
-    write_label(
-        session,
-        job.id,
-        row.id,
-        Consolidation(
-            value=result.value,
-            meta=meta,
-            confidence=1.0,
-            method="review",
-            artifact=result.artifact,
-        ),
-        human=True,
-        now=now,
-        reviewed=True,
-    )
-    status = session.execute(text("SELECT status FROM tasks WHERE id = :t"), {"t": row.id}).scalar()
-    if status in ("open", "full", "failed"):
-        session.execute(text("UPDATE tasks SET status = 'complete' WHERE id = :t"), {"t": row.id})
-    session.flush()
-    return {"item": item_id, "reviewed": True}

@@ -247,6 +247,29 @@ class Label(Base):
     artifact: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
+class ReviewLease(Base):
+    """The review of one task: who holds it and until when, then the reviewer's answer.
+
+    One row per task, so the primary key is what stops two reviewers leasing one item
+    at once: a lease is taken by an insert, or by an update of a released or expired row,
+    in one guarded upsert (quality/review.py)."""
+
+    __tablename__ = "review_leases"
+    __table_args__ = (Index("ix_review_leases_reviewer", "job_id", "reviewer_id", "status"),)
+    task_id: Mapped[int] = mapped_column(
+        ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True
+    )
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    reviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # leased (expired once past its deadline) | released | submitted
+    status: Mapped[str] = mapped_column(String(10))
+    leased_at: Mapped[float] = mapped_column(Float)
+    deadline: Mapped[float] = mapped_column(Float)
+    ended_at: Mapped[float | None] = mapped_column(Float)
+    # The reviewer's validated answer once submitted (a repeated submit is compared to it).
+    answer: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
 class GoldLabel(Base):
     __tablename__ = "gold_labels"
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)

@@ -1,0 +1,374 @@
+"""The review queue: reviewers lease doubtful items, see every answer, and set the label.
+
+An item is queued for review when its label was made by people, is not reviewed yet, and
+either its confidence is at most ``max_confidence`` or, with ``disputed`` on, its workers
+disagreed (classification: the counted answers are not all the same label; other types:
+their mean pairwise agreement, by the task type's measure, is below ``min_agreement``).
+Job settings: ``quality.review = {"max_confidence": 0.7, "disputed": false,
+"min_agreement": 0.5}``; the ``max_confidence`` query parameter overrides the setting.
+The queue is served lowest confidence first, then in import order.
+
+Leases. `lease_next_review` leases the item to the reviewer until now + the job's task
+time limit; the `review_leases` row of the task (its primary key) makes the lease
+exclusive: it is taken by one upsert that only replaces a released or expired lease, so
+two reviewers never hold one item, on SQLite (whose write transactions are serialised)
+and on PostgreSQL (where the label row is also locked ``SKIP LOCKED`` first, so a racing
+reviewer moves on instead of waiting). A reviewer who already holds a live lease in the
+job gets that item again. An expired lease puts the item back in the queue.
+
+Errors: 404 ``not_found`` for an item not in the job; 409 ``conflict`` when the caller
+does not hold the item's lease (another reviewer holds it, it was released, it was never
+leased, or another reviewer already reviewed it); 410 ``gone`` when the caller's own lease
+expired (lease it again with ``review/next``). Admins may submit without a lease. A
+second submit of the same answer by the same reviewer is answered as the first.
+"""
+
+from __future__ import annotations
+
+import time
+from itertools import combinations
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from truthset.errors import BadInput, Conflict, Gone, NotFound
+from truthset.store.models import Job, User
+from truthset.tasktypes import Consolidation, WorkerAnswer, get_task_type
+from truthset.work.consolidation import write_label
+
+SINGLE_LABEL_TYPES = (
+    "image-classification",
+    "text-classification",
+    "audio-classification",
+    "label-verification",
+)
+DEFAULT_MAX_CONFIDENCE = 0.7
+DEFAULT_MIN_AGREEMENT = 0.5
+# Candidates checked for disagreement per query while walking the queue.
+_BATCH = 200
+
+
+def _json(v: Any) -> Any:
+    return orjson.loads(v) if isinstance(v, str) else v
+
+
+def _is_pg(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def review_settings(job: Job, max_confidence: float | None = None) -> tuple[float, bool, float]:
+    """(max confidence, whether disputed items are queued, least agreement not disputed)."""
+    raw = (job.settings.get("quality") or {}).get("review") or {}
+    if not isinstance(raw, dict):
+        raise BadInput(f"settings.quality.review: expected an object, got {raw!r}")
+    try:
+        bar = float(raw.get("max_confidence", DEFAULT_MAX_CONFIDENCE))
+        min_agreement = float(raw.get("min_agreement", DEFAULT_MIN_AGREEMENT))
+    except (TypeError, ValueError):
+        raise BadInput(f"settings.quality.review: numbers expected, got {raw!r}") from None
+    if max_confidence is not None:
+        bar = max_confidence
+    return bar, bool(raw.get("disputed", False)), min_agreement
+
+
+# -- disagreement --------------------------------------------------------------------------
+
+
+def disputed_tasks(
+    session: Session, job: Job, task_ids: list[int], *, min_agreement: float
+) -> set[int]:
+    """The tasks among ``task_ids`` whose counted answers disagree (see the module doc)."""
+    if not task_ids:
+        return set()
+    rows = session.execute(
+        text(
+            "SELECT task_id, content FROM answers WHERE job_id = :j AND excluded = :f "
+            f"AND task_id IN ({', '.join(str(int(t)) for t in task_ids)}) ORDER BY task_id, id"
+        ),
+        {"j": job.id, "f": False},
+    ).all()
+    by_task: dict[int, list[Any]] = {}
+    for task_id, content in rows:
+        by_task.setdefault(int(task_id), []).append(_json(content))
+    task_type = get_task_type(job.task_type)
+    agree = getattr(task_type, "agreement", None)
+    config = task_type.parse_label_config(job.label_config)
+    out = set()
+    for task_id, answers in by_task.items():
+        if len(answers) < 2:
+            continue
+        if job.task_type in SINGLE_LABEL_TYPES:
+            disputed = len({orjson.dumps(a.get("label")) for a in answers}) > 1
+        elif agree is None:
+            disputed = len({orjson.dumps(a, option=orjson.OPT_SORT_KEYS) for a in answers}) > 1
+        else:
+            values = [float(agree(a, b, config)) for a, b in combinations(answers, 2)]
+            disputed = sum(values) / len(values) < min_agreement
+        if disputed:
+            out.add(task_id)
+    return out
+
+
+# -- leases ----------------------------------------------------------------------------------
+
+# Queued: a human label not reviewed, whose task has no live or submitted review lease.
+_CANDIDATES = (
+    "SELECT l.task_id, l.confidence FROM labels l JOIN tasks t ON t.id = l.task_id "
+    "LEFT JOIN review_leases r ON r.task_id = l.task_id "
+    "WHERE l.job_id = :j AND l.reviewed = :f AND l.human = :t "
+    "AND (r.task_id IS NULL OR r.status = 'released' "
+    "OR (r.status = 'leased' AND r.deadline <= :now)) "
+)
+
+# Takes the lease unless someone holds it (or reviewed it): the row's primary key is the
+# guard, and the WHERE of the update is evaluated on the newest row version.
+_TAKE = (
+    "INSERT INTO review_leases (task_id, job_id, reviewer_id, status, leased_at, deadline, "
+    "ended_at, answer) VALUES (:t, :j, :u, 'leased', :now, :deadline, NULL, NULL) "
+    "ON CONFLICT (task_id) DO UPDATE SET reviewer_id = excluded.reviewer_id, "
+    "status = 'leased', leased_at = excluded.leased_at, deadline = excluded.deadline, "
+    "ended_at = NULL, answer = NULL "
+    "WHERE review_leases.status = 'released' "
+    "OR (review_leases.status = 'leased' AND review_leases.deadline <= :now) "
+    "RETURNING task_id"
+)
+
+
+def _try_lease(
+    session: Session, job: Job, reviewer: User, task_id: int, now: float, pg: bool
+) -> float | None:
+    """The lease's deadline if the reviewer got the task, else None."""
+    if pg:
+        # Skip a label another reviewer is leasing right now rather than wait on its
+        # insert; the upsert below still decides (its WHERE sees committed leases).
+        locked = session.execute(
+            text(
+                "SELECT task_id FROM labels WHERE task_id = :t AND reviewed = :f "
+                "FOR NO KEY UPDATE SKIP LOCKED"
+            ),
+            {"t": task_id, "f": False},
+        ).first()
+        if locked is None:
+            return None
+    deadline = now + float(job.task_time_limit)
+    got = session.execute(
+        text(_TAKE),
+        {"t": task_id, "j": job.id, "u": reviewer.id, "now": now, "deadline": deadline},
+    ).first()
+    return deadline if got is not None else None
+
+
+def _held_lease(session: Session, job: Job, reviewer: User, now: float) -> Any:
+    return session.execute(
+        text(
+            "SELECT r.task_id, r.deadline, l.confidence FROM review_leases r "
+            "JOIN labels l ON l.task_id = r.task_id WHERE r.job_id = :j AND r.reviewer_id = :u "
+            "AND r.status = 'leased' AND r.deadline > :now AND l.reviewed = :f "
+            "ORDER BY r.leased_at LIMIT 1"
+        ),
+        {"j": job.id, "u": reviewer.id, "now": now, "f": False},
+    ).first()
+
+
+def lease_next_review(
+    session: Session,
+    job: Job,
+    reviewer: User,
+    *,
+    max_confidence: float | None = None,
+    now: float | None = None,
+) -> dict[str, Any] | None:
+    """Lease the next queued item to the reviewer: its detail (every answer, the label)
+    and ``review: {deadline, reason, confidence}``; None when the queue is empty."""
+    now = time.time() if now is None else now
+    bar, with_disputed, min_agreement = review_settings(job, max_confidence)
+    held = _held_lease(session, job, reviewer, now)
+    if held is not None:
+        reason = "low_confidence" if held[2] is not None and held[2] <= bar else "disputed"
+        return _detail(session, job, int(held[0]), float(held[1]), reason, held[2])
+    pg = _is_pg(session)
+    params = {"j": job.id, "f": False, "t": True, "now": now, "c": bar}
+    offset = 0
+    while True:
+        low = session.execute(
+            text(
+                _CANDIDATES + "AND l.confidence <= :c ORDER BY l.confidence, t.position, t.id "
+                f"LIMIT {_BATCH} OFFSET {offset}"
+            ),
+            params,
+        ).all()
+        for task_id, confidence in low:
+            deadline = _try_lease(session, job, reviewer, task_id, now, pg)
+            if deadline is not None:
+                return _detail(session, job, task_id, deadline, "low_confidence", confidence)
+        if len(low) < _BATCH:
+            break
+        offset += _BATCH  # racing reviewers took a whole batch (rare)
+    if not with_disputed:
+        return None
+    # Every disputed item above the bar comes after the low-confidence ones in the order.
+    rest = session.execute(
+        text(
+            _CANDIDATES + "AND (l.confidence > :c OR l.confidence IS NULL) "
+            "ORDER BY CASE WHEN l.confidence IS NULL THEN 1 ELSE 0 END, l.confidence, "
+            "t.position, t.id"
+        ),
+        params,
+    ).all()
+    for start in range(0, len(rest), _BATCH):
+        batch = rest[start : start + _BATCH]
+        disputed = disputed_tasks(
+            session, job, [int(r[0]) for r in batch], min_agreement=min_agreement
+        )
+        for task_id, confidence in batch:
+            if task_id not in disputed:
+                continue
+            deadline = _try_lease(session, job, reviewer, task_id, now, pg)
+            if deadline is not None:
+                return _detail(session, job, task_id, deadline, "disputed", confidence)
+    return None
+
+
+def _detail(
+    session: Session, job: Job, task_id: int, deadline: float, reason: str, confidence: Any
+) -> dict[str, Any]:
+    from truthset.jobs.views import item_detail
+
+    external_id = session.execute(
+        text("SELECT i.external_id FROM tasks t JOIN items i ON i.id = t.item_id WHERE t.id = :t"),
+        {"t": task_id},
+    ).scalar_one()
+    detail = item_detail(session, job, external_id)
+    detail["review"] = {"deadline": deadline, "reason": reason, "confidence": confidence}
+    return detail
+
+
+def _task_of(session: Session, job: Job, item_id: str) -> Any:
+    row = session.execute(
+        text(
+            "SELECT t.id, i.data FROM tasks t JOIN items i ON i.id = t.item_id "
+            "WHERE t.job_id = :j AND i.external_id = :e"
+        ),
+        {"j": job.id, "e": item_id},
+    ).first()
+    if row is None:
+        raise NotFound(f"item {item_id!r} is not in job {job.name!r}")
+    return row
+
+
+def _lease_of(session: Session, task_id: int) -> Any:
+    lock = " FOR NO KEY UPDATE" if _is_pg(session) else ""
+    return session.execute(
+        text(
+            "SELECT r.reviewer_id, r.status, r.deadline, r.answer, u.name FROM review_leases r "
+            f"JOIN users u ON u.id = r.reviewer_id WHERE r.task_id = :t{lock}"
+        ),
+        {"t": task_id},
+    ).first()
+
+
+def _check_holder(lease: Any, reviewer: User, item_id: str, now: float) -> None:
+    """Raise unless the reviewer holds a live lease on the item."""
+    if lease is None or lease.status == "released":
+        raise Conflict(f"item {item_id!r} is not leased to you: take it with review/next")
+    if lease.status == "submitted":
+        raise Conflict(f"item {item_id!r} was already reviewed by {lease.name!r}")
+    if lease.reviewer_id != reviewer.id:
+        if lease.deadline > now:
+            raise Conflict(f"item {item_id!r} is leased to reviewer {lease.name!r}")
+        raise Conflict(f"item {item_id!r} is not leased to you: take it with review/next")
+    if lease.deadline <= now:
+        raise Gone(f"your review lease on item {item_id!r} expired: take it with review/next")
+
+
+def release_review(
+    session: Session, job: Job, item_id: str, reviewer: User, *, now: float | None = None
+) -> dict[str, Any]:
+    """Give a leased item back to the queue (the holder, or an admin). Releasing an item
+    one has already released is answered the same."""
+    now = time.time() if now is None else now
+    task_id = _task_of(session, job, item_id)[0]
+    lease = _lease_of(session, task_id)
+    if lease is not None and lease.status == "released" and lease.reviewer_id == reviewer.id:
+        return {"item": item_id, "released": True}
+    if reviewer.role != "admin" or lease is None or lease.status != "leased":
+        _check_holder(lease, reviewer, item_id, now)
+    session.execute(
+        text("UPDATE review_leases SET status = 'released', ended_at = :now WHERE task_id = :t"),
+        {"t": task_id, "now": now},
+    )
+    session.flush()
+    return {"item": item_id, "released": True}
+
+
+def review_item(
+    session: Session,
+    job: Job,
+    item_id: str,
+    answer: Any,
+    reviewer: User,
+    *,
+    now: float | None = None,
+) -> dict[str, Any]:
+    """The reviewer sets the final label (reviewed: exports say ``"reviewed": "yes"``) and
+    the lease ends. Needs the caller's live lease, or the admin role."""
+    now = time.time() if now is None else now
+    task_type = get_task_type(job.task_type)
+    config = task_type.parse_label_config(job.label_config)
+    task_id, data = _task_of(session, job, item_id)
+    content = task_type.validate_answer(answer, config, orjson.loads(data))
+    lease = _lease_of(session, task_id)
+    if (
+        lease is not None
+        and lease.status == "submitted"
+        and lease.reviewer_id == reviewer.id
+        and _json(lease.answer) == content
+    ):
+        return {"item": item_id, "reviewed": True}
+    if reviewer.role != "admin":
+        _check_holder(lease, reviewer, item_id, now)
+    result = task_type.consolidate(
+        [WorkerAnswer(worker_id=0, content=content)], config, job.settings
+    )
+    meta = dict(result.meta)
+    if "confidence" in meta:
+        meta["confidence"] = 1.0
+    write_label(
+        session,
+        job.id,
+        task_id,
+        Consolidation(
+            value=result.value,
+            meta=meta,
+            confidence=1.0,
+            method="review",
+            artifact=result.artifact,
+        ),
+        human=True,
+        now=now,
+        reviewed=True,
+    )
+    session.execute(
+        text(
+            "INSERT INTO review_leases (task_id, job_id, reviewer_id, status, leased_at, "
+            "deadline, ended_at, answer) VALUES (:t, :j, :u, 'submitted', :now, :now, :now, :a) "
+            "ON CONFLICT (task_id) DO UPDATE SET reviewer_id = excluded.reviewer_id, "
+            "status = 'submitted', ended_at = excluded.ended_at, answer = excluded.answer"
+        ),
+        {
+            "t": task_id,
+            "j": job.id,
+            "u": reviewer.id,
+            "now": now,
+            "a": orjson.dumps(content).decode(),
+        },
+    )
+    status = session.execute(
+        text("SELECT status FROM tasks WHERE id = :t"), {"t": task_id}
+    ).scalar()
+    if status in ("open", "full", "failed"):
+        session.execute(text("UPDATE tasks SET status = 'complete' WHERE id = :t"), {"t": task_id})
+    session.flush()
+    return {"item": item_id, "reviewed": True}
