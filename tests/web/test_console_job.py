@@ -4,6 +4,7 @@ automated-labeling report, checked through the API afterwards."""
 from __future__ import annotations
 
 import json
+import time
 import uuid
 from typing import Any
 
@@ -118,48 +119,90 @@ def test_agreement_of_a_box_job_is_the_mean_pairwise_agreement(pages: Pages, sit
     assert page.locator("#agreement-workers tbody tr").count() == 2
 
 
-ITERATIONS: dict[str, Any] = {
+def test_autolabel_report_of_a_job_with_automated_labeling(pages: Pages, site: Site) -> None:
+    items = [{"id": f"al{i}", "source": f"text {i}"} for i in range(3)]
+    job = site.job(
+        "text-classification", ["a", "b"], items, settings={"auto_label": {"batch_size": 50}}
+    )
+    # The server's executor runs the first iteration (it sends the first batch to people).
+    deadline = time.time() + 60
+    while True:
+        report = site.api("admin", "GET", f"/api/jobs/{job}/autolabel").json()
+        if report["iterations"]:
+            break
+        assert time.time() < deadline, report
+        time.sleep(0.3)
+    (first,) = report["iterations"]
+    page = pages.open("admin", f"/console/jobs/{job}")
+    row = page.locator(f"#autolabel-iterations tbody tr[data-run='{first['run_id']}']")
+    row.wait_for()
+    cells = row.locator("td").all_inner_texts()
+    assert cells[1] == "succeeded"
+    assert cells[3:8] == ["3", "0", "–" if first["validation_labeled"] is None else "0", "3", "0"]
+    settings = page.locator("#autolabel-settings").inner_text()
+    assert "Target accuracy 95%" in settings and "batches of 50" in settings
+
+
+# Every field of the report, as GET /api/jobs/{name}/autolabel gives them after the model
+# has run (training takes longer than a browser test should).
+REPORT: dict[str, Any] = {
     "enabled": True,
-    "settings": {"target_accuracy": 0.95},
+    "settings": {"target_accuracy": 0.95, "confidence_level": 0.95, "strategy": "margin"},
+    "pending": {"run_id": 9, "state": "running"},
     "iterations": [
         {
             "run_id": 7,
+            "state": "succeeded",
+            "error": None,
             "finished_at": 1_700_000_000,
             "items": 1000,
             "human_labels": 120,
             "validation_labeled": 40,
+            "waiting_for": 100,
             "auto_labeled": 600,
             "threshold": 0.8765,
             "estimated_accuracy": 0.962,
             "accuracy_interval": [0.951, 0.99],
             "cost_saved": 48.0,
             "committed": True,
-            "strategy": "<b>uncertainty</b>",
-        }
+            "strategy": "<b>margin</b>",
+        },
+        {
+            "run_id": 8,
+            "state": "failed",
+            "error": "<img src=x onerror=alert(1)> out of memory",
+            "finished_at": 1_700_000_100,
+            **{k: None for k in ("items", "human_labels", "validation_labeled", "waiting_for")},
+            **{k: None for k in ("auto_labeled", "threshold", "estimated_accuracy")},
+            **{k: None for k in ("accuracy_interval", "cost_saved", "committed", "strategy")},
+        },
     ],
 }
 
 
-def test_autolabel_report_renders_its_iterations(pages: Pages, site: Site) -> None:
+def test_autolabel_report_renders_every_field(pages: Pages, site: Site) -> None:
     job = site.job("text-classification", ["a", "b"], [{"id": "x1", "source": "x"}])
     page = pages.context("admin").new_page()
     page.on("pageerror", lambda e: pages.errors.append(str(e)))
-    # The report's shape, as GET /api/jobs/{name}/autolabel gives it.
     page.route(
         f"**/api/jobs/{job}/autolabel",
         lambda route: route.fulfill(
-            status=200, content_type="application/json", body=json.dumps(ITERATIONS)
+            status=200, content_type="application/json", body=json.dumps(REPORT)
         ),
     )
     page.goto(f"{site.base}/console/jobs/{job}")
     row = page.locator("#autolabel-iterations tbody tr[data-run='7']")
     row.wait_for()
     cells = row.locator("td").all_inner_texts()
-    assert cells[2:8] == ["1000", "120", "40", "600", "0.877", "96.2%"]
-    assert cells[8] == "95.1% – 99%"
-    assert cells[10:] == ["yes", "<b>uncertainty</b>"]
-    assert page.locator("#autolabel b").count() == 0
-    assert "Target accuracy 95%" in page.locator("#autolabel-settings").inner_text()
+    assert cells[3:10] == ["1000", "120", "40", "100", "600", "0.877", "96.2%"]
+    assert cells[10] == "95.1% – 99%"
+    assert cells[11:] == ["48", "yes", "<b>margin</b>"]
+    failed = page.locator("#autolabel-iterations tbody tr[data-run='8'] td").all_inner_texts()
+    assert failed[1] == "failed (<img src=x onerror=alert(1)> out of memory)"
+    assert failed[3:] == ["–"] * 11
+    assert page.locator("#autolabel b, #autolabel img").count() == 0
+    settings = page.locator("#autolabel-settings").inner_text()
+    assert "Target accuracy 95% at 95% confidence" in settings and "run 9 running" in settings
 
 
 def test_no_autolabel_section_without_automated_labeling(pages: Pages, site: Site) -> None:
