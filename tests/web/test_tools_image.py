@@ -294,3 +294,70 @@ def test_instance_segmentation_uses_the_polygon_tool(pages: Pages, site: Site) -
         ("cat", 3),
         ("dog", 3),
     ]
+
+
+def test_segmentation_adjustment_loads_the_earlier_mask(pages: Pages, site: Site) -> None:
+    """The tool paints the input job's mask (`prior_label` carries its PNG) and an
+    unchanged answer gives the same pixels per class, whatever colours the mask used."""
+    import base64
+    import io
+
+    import numpy as np
+    from PIL import Image
+
+    width, height = 240, 160
+    ref = site.image("seg-adjust", width, height)
+    first = site.job("semantic-segmentation", ["sky", "road"], [{"id": "img1", "source-ref": ref}])
+    # Colours other than the tool's own palette: the mask is read by its label mappings.
+    hexes = {"sky": "#123456", "road": "#abcdef"}
+    colours = {name: tuple(int(c[i : i + 2], 16) for i in (1, 3, 5)) for name, c in hexes.items()}
+    pixels = np.full((height, width, 3), 255, dtype=np.uint8)
+    pixels[10:60, 20:200] = colours["sky"]
+    yy, xx = np.mgrid[0:height, 0:width]
+    pixels[(xx - 120) ** 2 + (yy - 110) ** 2 <= 30**2] = colours["road"]
+    expected = {name: int(np.all(pixels == rgb, axis=-1).sum()) for name, rgb in colours.items()}
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, format="PNG")
+    lease = site.api("worker2", "POST", f"/api/jobs/{first}/next").json()
+    site.api(
+        "worker2",
+        "POST",
+        f"/api/assignments/{lease['assignment_id']}/submit",
+        json={
+            "answer": {
+                "labeledImage": {"pngImageData": base64.b64encode(buf.getvalue()).decode()},
+                "labelMappings": {name: {"color": c} for name, c in hexes.items()},
+                "inputImageProperties": {"width": width, "height": height},
+            }
+        },
+    ).raise_for_status()
+    job = site.job(
+        "semantic-segmentation",
+        ["sky", "road"],
+        [],
+        input_job=first,
+        settings={"adjustment": True},
+    )
+    page = pages.open("worker1", f"/work/{job}")
+    wait_for_task(page)
+    page.wait_for_function(
+        "Object.keys((window.truthsetMaskCounts && window.truthsetMaskCounts()) || {}).length === 2"
+    )
+    assert page.evaluate("window.truthsetMaskCounts()") == expected
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#no-work")
+    (answer,) = site.answers(job, "img1")
+    content = answer["answer"]
+    assert content["initialValueModified"] is False
+    png = Image.open(io.BytesIO(base64.b64decode(content["labeledImage"]["pngImageData"])))
+    assert png.size == (width, height)
+    by_colour = {
+        tuple(int(c["color"][i : i + 2], 16) for i in (1, 3, 5)): name
+        for name, c in content["labelMappings"].items()
+    }
+    got = {
+        by_colour[rgb]: n
+        for n, rgb in png.convert("RGB").getcolors(maxcolors=10) or []
+        if rgb != (255, 255, 255)
+    }
+    assert got == expected
