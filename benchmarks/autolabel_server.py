@@ -1,6 +1,7 @@
 """Automated labeling through the real server, judged in the delivered output.
 
     python benchmarks/autolabel_server.py --dataset movie-reviews [--limit 4000]
+    python benchmarks/autolabel_server.py --dataset fashion-mnist --worker-accuracy 0.95
 
 Imports the items, creates a job with `--auto-label`, runs `truthset simulate --truth`
 (synthetic workers answering from the true labels at a given accuracy) while the server's
@@ -13,6 +14,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import subprocess
 import tempfile
 import time
@@ -30,36 +32,82 @@ def run(*args: str, data: Path) -> str:
     return out.stdout
 
 
+FASHION_CLASSES = [
+    "t-shirt",
+    "trouser",
+    "pullover",
+    "dress",
+    "coat",
+    "sandal",
+    "shirt",
+    "sneaker",
+    "bag",
+    "ankle-boot",
+]
+
+
+def text_items(dataset: str, limit: int | None) -> tuple[list[dict], dict[str, str]]:
+    folder = SHARED / ("text/movie-reviews" if dataset == "movie-reviews" else "weather")
+    items = [json.loads(x) for x in (folder / "items.jsonl").read_text().splitlines()]
+    items = items[:limit] if limit else items
+    keep = {x["id"] for x in items}
+    with open(folder / "gold.csv", newline="") as fh:
+        truth = {r["task"]: r["label"] for r in csv.DictReader(fh) if r["task"] in keep}
+    return items, truth
+
+
+def fashion_items(folder: Path, limit: int | None) -> tuple[list[dict], dict[str, str]]:
+    """Fashion-MNIST's 70,000 images written as PNG files, one manifest line each."""
+    from PIL import Image
+
+    from autolabel_common import load_fashion_mnist
+
+    images, y = load_fashion_mnist()
+    n = limit or len(images)
+    folder.mkdir(parents=True)
+    items, truth = [], {}
+    for i in range(n):
+        path = folder / f"{i:05d}.png"
+        Image.fromarray(images[i], "L").save(path, compress_level=1)
+        items.append({"id": f"f{i:05d}", "source-ref": str(path)})
+        truth[f"f{i:05d}"] = FASHION_CLASSES[int(y[i])]
+    return items, truth
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--dataset", default="movie-reviews", choices=["movie-reviews", "weather"])
+    ap.add_argument(
+        "--dataset", default="movie-reviews", choices=["movie-reviews", "weather", "fashion-mnist"]
+    )
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--workers", type=int, default=6)
     ap.add_argument("--worker-accuracy", default="0.9")
     ap.add_argument("--workers-per-item", type=int, default=3)
     ap.add_argument("--target-accuracy", type=float, default=0.95)
     args = ap.parse_args()
-    folder = SHARED / ("text/movie-reviews" if args.dataset == "movie-reviews" else "weather")
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
-        items = [json.loads(x) for x in (folder / "items.jsonl").read_text().splitlines()]
-        items = items[: args.limit] if args.limit else items
-        keep = {x["id"] for x in items}
         manifest = Path(tmp) / "items.manifest"
+        if args.dataset == "fashion-mnist":
+            items, truth = fashion_items(Path(tmp) / "images", args.limit)
+            task_type = "image-classification"
+            os.environ["TRUTHSET_ALLOWED_ROOTS"] = str(Path(tmp) / "images")
+        else:
+            items, truth = text_items(args.dataset, args.limit)
+            task_type = "text-classification"
         manifest.write_text("\n".join(json.dumps(x) for x in items) + "\n")
-        with open(folder / "gold.csv", newline="") as fh:
-            truth = {r["task"]: r["label"] for r in csv.DictReader(fh) if r["task"] in keep}
         truth_csv = Path(tmp) / "truth.csv"
         with open(truth_csv, "w", newline="") as fh:
             w = csv.writer(fh)
             w.writerow(["task", "label"])
             w.writerows(sorted(truth.items()))
         labels = Path(tmp) / "labels.json"
+        names = FASHION_CLASSES if args.dataset == "fashion-mnist" else sorted(set(truth.values()))
         labels.write_text(
             json.dumps(
                 {
                     "document-version": "2018-11-28",
-                    "labels": [{"label": x} for x in sorted(set(truth.values()))],
+                    "labels": [{"label": x} for x in names],
                 }
             )
         )
@@ -71,7 +119,7 @@ def main() -> None:
             "--dataset",
             "items",
             "--task-type",
-            "text-classification",
+            task_type,
             "--labels",
             str(labels),
             "--workers-per-item",
