@@ -196,3 +196,65 @@ def test_filter_items_where_workers_disagree(pages: Pages, site: Site) -> None:
     page.uncheck("#label-filters input[name=disagreement]")
     page.click("#label-filters button[type=submit]")
     page.wait_for_function("document.querySelectorAll('#labels tbody tr').length === 3")
+
+
+def test_create_a_job_with_a_label_category_file(pages: Pages, site: Site, tmp_path: Path) -> None:
+    labels = ["zebra", "aardvark", "<b>okapi</b>", "giraffe"]
+    category_file = tmp_path / "animals.json"
+    category_file.write_text(
+        json.dumps({"document-version": "2018-11-28", "labels": [{"label": x} for x in labels]})
+    )
+    page = pages.open("admin", "/console/new")
+    page.wait_for_selector("#new-job")
+    page.fill("#f-name", "animals")
+    page.select_option("#f-source-kind", "upload")
+    page.fill("#f-new-dataset", "animal-texts")
+    manifest = tmp_path / "animals.jsonl"
+    manifest.write_text(json.dumps({"source": "striped, four legs"}) + "\n")
+    page.set_input_files("#f-upload", str(manifest))
+    page.select_option("#f-task-type", "text-classification")
+    page.set_input_files("#f-label-file", str(category_file))
+    page.wait_for_function("document.getElementById('f-labels').value.includes('2018-11-28')")
+    page.check("#f-teams input[value=labelers]")
+    page.click("#f-submit")
+    page.wait_for_url("**/console/jobs/animals")
+    job = site.api("admin", "GET", "/api/jobs/animals").json()
+    assert job["labels"] == labels  # in the file's order: it gives the class ids
+    assert job["label_config"]["document-version"] == "2018-11-28"
+    # The names stay text on the job page's label filter.
+    page.wait_for_selector("#label-filters")
+    options = page.eval_on_selector_all(
+        "#label-filters select[name=label] option", "els => els.map((e) => e.textContent)"
+    )
+    assert options[1:] == labels
+
+
+def test_create_a_job_from_a_folder_on_the_server(pages: Pages, site: Site) -> None:
+    folder = site.ws.settings.media_dir / "folder-import"
+    folder.mkdir(parents=True, exist_ok=True)
+    from PIL import Image
+
+    for i in range(3):
+        Image.new("RGB", (40, 30), (40 * i, 90, 200)).save(folder / f"photo{i}.png")
+    page = pages.open("admin", "/console/new")
+    page.wait_for_selector("#new-job")
+    page.fill("#f-name", "photos-from-folder")
+    page.select_option("#f-source-kind", "path")
+    page.fill("#f-new-dataset", "photos")
+    assert "s3://" in (page.get_attribute("#f-path", "placeholder") or "")
+    page.select_option("#f-task-type", "image-classification")
+    page.fill("#f-labels", "indoor\noutdoor")
+    page.check("#f-teams input[value=labelers]")
+    # A folder outside the server's allowed roots is refused, and the form says why.
+    page.fill("#f-path", "/etc")
+    page.click("#f-submit")
+    page.wait_for_selector("#f-error:has-text('outside the server')")
+    page.fill("#f-path", str(folder))
+    page.click("#f-submit")
+    page.wait_for_url("**/console/jobs/photos-from-folder")
+    page.wait_for_selector("#c-total b:has-text('3')")
+    assert site.api("admin", "GET", "/api/datasets/photos").json()["items"] == 3
+    rows = site.api("admin", "GET", "/api/jobs/photos-from-folder/labels").json()
+    refs = sorted(r["data"]["source-ref"] for r in rows)
+    assert refs == [str(folder / f"photo{i}.png") for i in range(3)]
+    page.wait_for_selector("#labels tbody tr .thumb img")
