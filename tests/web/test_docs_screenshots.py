@@ -43,6 +43,14 @@ def _shot(page: Any, name: str) -> None:
         page.screenshot(path=str(DOCS / f"{name}.png"))
 
 
+def _shot_of(element: Any, name: str) -> None:
+    """A screenshot of one part of a page (a section below the fold)."""
+    element.page.wait_for_timeout(150)
+    if WRITE:
+        DOCS.mkdir(parents=True, exist_ok=True)
+        element.screenshot(path=str(DOCS / f"{name}.png"))
+
+
 def _open(
     pages: Pages, site: Site, task_type: str, labels: Any, items: list[dict[str, Any]], **kw: Any
 ) -> Any:
@@ -218,6 +226,9 @@ def test_screenshots_of_every_tool_and_console_page(pages: Pages, site: Site) ->
     admin.goto(f"{site.base}/console/jobs/{job}")
     admin.wait_for_selector("#workers")
     _shot(admin, "console-job")
+    _shot_of(admin.locator("#agreement"), "console-agreement")
+    admin.click("#job-edit summary")
+    _shot_of(admin.locator("#job-edit"), "console-job-edit")
     admin.goto(f"{site.base}/console/jobs/{first}/items/v1")
     admin.wait_for_selector(".answer svg rect")
     _shot(admin, "console-item")
