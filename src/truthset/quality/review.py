@@ -259,7 +259,7 @@ def _task_of(session: Session, job: Job, item_id: str) -> Any:
 
 
 def _lease_of(session: Session, task_id: int) -> Any:
-    lock = " FOR NO KEY UPDATE" if _is_pg(session) else ""
+    lock = " FOR NO KEY UPDATE OF r" if _is_pg(session) else ""
     return session.execute(
         text(
             "SELECT r.reviewer_id, r.status, r.deadline, r.answer, u.name FROM review_leases r "
