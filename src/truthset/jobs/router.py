@@ -163,6 +163,13 @@ def activity(
     )
 
 
+@router.get("/jobs/{name}/prelabeling")
+def prelabeling(name: str, _user: StaffUser, session: ReadSession) -> dict[str, Any]:
+    """Time per answer with and without a model's prediction shown, and how many answers
+    kept the prediction unchanged."""
+    return views.prelabel_report(session, service.get_job(session, name))
+
+
 @router.get("/jobs/{name}/throughput")
 def throughput(
     name: str, _user: StaffUser, session: ReadSession, bucket: int = Query(60, ge=1, le=86400)

@@ -294,3 +294,67 @@ def worker_activity(
         {"event": ev, "at": at, "job": job, "item": item, "assignment_id": a}
         for ev, at, job, item, a in rows
     ]
+
+
+def prelabel_report(session: Session, job: Job) -> dict[str, Any]:
+    """The effect of showing model predictions to workers (pre-labeling): time per answer
+    on items that carried a prediction (`<attr>-prediction`) beside items that did not,
+    and how many answers kept the prediction as it was (equal after the task type's own
+    validation, so key order and number formatting do not count as a change)."""
+    task_type = get_task_type(job.task_type)
+    config = task_type.parse_label_config(job.label_config)
+    key = f"{job.label_attribute}-prediction"
+    rows = session.execute(
+        text(
+            "SELECT a.content, a.time_spent, i.data FROM answers a "
+            "JOIN tasks t ON t.id = a.task_id JOIN items i ON i.id = t.item_id "
+            "WHERE a.job_id = :j AND a.excluded = :f AND t.is_gold = 0"
+        ),
+        {"j": job.id, "f": False},
+    ).all()
+    with_times: list[float] = []
+    without_times: list[float] = []
+    unchanged = 0
+    for content, spent, data in rows:
+        item = orjson.loads(data)
+        prediction = item.get(key)
+        if prediction is None:
+            without_times.append(float(spent or 0.0))
+            continue
+        with_times.append(float(spent or 0.0))
+        content = orjson.loads(content) if isinstance(content, str) else content
+        try:
+            expected = task_type.validate_answer(prediction, config, item)
+        except Exception:  # noqa: BLE001 - a prediction the job's config refuses: changed
+            continue
+        if orjson.dumps(expected, option=orjson.OPT_SORT_KEYS) == orjson.dumps(
+            content, option=orjson.OPT_SORT_KEYS
+        ):
+            unchanged += 1
+    with_stats = _time_stats(with_times)
+    without_stats = _time_stats(without_times)
+    with_stats["kept_unchanged"] = unchanged
+    with_stats["kept_unchanged_share"] = (
+        round(unchanged / len(with_times), 4) if with_times else None
+    )
+    saved = None
+    if with_times and without_times:
+        saved = round(float(without_stats["median_time"]) - float(with_stats["median_time"]), 3)
+    return {
+        "with_prediction": with_stats,
+        "without_prediction": without_stats,
+        "median_time_saved": saved,
+    }
+
+
+def _time_stats(times: list[float]) -> dict[str, Any]:
+    if not times:
+        return {"answers": 0, "mean_time": None, "median_time": None}
+    ordered = sorted(times)
+    mid = len(ordered) // 2
+    median = ordered[mid] if len(ordered) % 2 else (ordered[mid - 1] + ordered[mid]) / 2
+    return {
+        "answers": len(times),
+        "mean_time": round(sum(times) / len(times), 3),
+        "median_time": round(median, 3),
+    }
