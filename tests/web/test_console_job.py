@@ -117,6 +117,9 @@ def test_agreement_of_a_box_job_is_the_mean_pairwise_agreement(pages: Pages, sit
     assert page.locator("#a-mean b").inner_text() == "80%"
     assert page.locator("#a-pairs b").inner_text() == "1"
     assert page.locator("#agreement-workers tbody tr").count() == 2
+    # Objects are also compared label by label.
+    assert report["per_label"] == {"car": 0.8}
+    assert page.locator("#agreement-labels tr[data-label=car] td").nth(1).inner_text() == "80%"
 
 
 def test_autolabel_report_of_a_job_with_automated_labeling(pages: Pages, site: Site) -> None:

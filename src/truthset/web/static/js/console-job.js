@@ -224,18 +224,28 @@ function agreementBlock(report, problem) {
     box.appendChild(h("p", { class: "muted", id: "agreement-none" }, "No answers yet."));
     return box;
   }
+  /** @param {[string, unknown][]} rows @param {(v: number | null) => string} show */
+  const labelTable = (rows, show) => h("table", { class: "data", id: "agreement-labels" },
+    h("thead", null, h("tr", null, h("th", null, "Label"), h("th", null, "Agreement"))),
+    h("tbody", null, rows.map(([label, v]) => h("tr", { dataset: { label } },
+      h("td", null, label), h("td", { class: "num" }, show(/** @type {number | null} */ (v)))))));
   if ("mean_pairwise_agreement" in report) {
     const perWorker = Object.entries(report.per_worker || {});
+    // Objects, masks and spans are compared label by label too; transcripts are not.
+    const perLabel = Object.entries(report.per_label || {});
     box.append(
       h("div", { class: "grid" },
         stat(report.measure || "mean pairwise agreement", pct(report.mean_pairwise_agreement), "a-mean"),
         stat("pairs of answers", report.pairs ?? 0, "a-pairs"),
         stat("answers", report.answers, "a-answers")),
-      perWorker.length ? h("table", { class: "data", id: "agreement-workers" },
-        h("thead", null, h("tr", null, h("th", null, "Worker"), h("th", null, "Mean agreement with others"))),
-        h("tbody", null, perWorker.map(([w, v]) => h("tr", { dataset: { worker: w } },
-          h("td", null, w), h("td", { class: "num" }, pct(/** @type {number} */ (v)))))))
-        : h("p", { class: "muted" }, "No item has two answers yet."));
+      h("div", { class: "answers-grid" },
+        h("div", null, h("h3", null, "Per worker (mean agreement with the others)"),
+          perWorker.length ? h("table", { class: "data", id: "agreement-workers" },
+            h("thead", null, h("tr", null, h("th", null, "Worker"), h("th", null, "Agreement"))),
+            h("tbody", null, perWorker.map(([w, v]) => h("tr", { dataset: { worker: w } },
+              h("td", null, w), h("td", { class: "num" }, pct(/** @type {number} */ (v)))))))
+            : h("p", { class: "muted" }, "No item has two answers yet.")),
+        perLabel.length ? h("div", null, h("h3", null, "Per label"), labelTable(perLabel, pct)) : null));
     return box;
   }
   const perLabel = Object.entries(report.per_label || {});
@@ -246,11 +256,7 @@ function agreementBlock(report, problem) {
       stat("Fleiss' kappa", num(report.fleiss_kappa, 3), "a-fleiss"),
       stat("answers", report.answers, "a-answers")),
     h("div", { class: "answers-grid" },
-      h("div", null, h("h3", null, "Per label"),
-        h("table", { class: "data", id: "agreement-labels" },
-          h("thead", null, h("tr", null, h("th", null, "Label"), h("th", null, "Agreement"))),
-          h("tbody", null, perLabel.map(([label, v]) => h("tr", { dataset: { label } },
-            h("td", null, label), h("td", { class: "num" }, num(/** @type {number | null} */ (v), 3))))))),
+      h("div", null, h("h3", null, "Per label"), labelTable(perLabel, (v) => num(v, 3))),
       h("div", null, h("h3", null, "Cohen's kappa per pair of workers"),
         pairs.length ? h("table", { class: "data", id: "agreement-pairs" },
           h("thead", null, h("tr", null, h("th", null, "Workers"), h("th", null, "Kappa"))),
