@@ -251,3 +251,87 @@ def test_image_features_are_computed_once_per_job(ws):
         p.unlink()  # a second decode would fail: the cache must be used
     second = iterate(ws)
     assert cache.stat().st_mtime_ns == stamp and "threshold" in second, second
+
+
+def test_a_job_exports_its_model_and_another_warm_starts_from_it(ws, client):
+    """The trained model is downloadable; a second job over new items picks its first
+    batch for people with it (the items it is least sure of), not at random."""
+    import io
+
+    import joblib
+    import numpy as np
+
+    from support import bearer
+    from truthset.autolabel.strategies import priority_scores
+    from truthset.workforce.service import issue_token
+
+    truth = _easy_job(ws, 1500, 150)
+    iterate(ws)
+    with ws.db.session_scope() as s:
+        admin = issue_token(s, create_user(s, "boss", role="admin"))
+    # The first labels are the validation items; a model trains once others come in.
+    assert client.get("/api/jobs/auto/autolabel/model", headers=bearer(admin)).status_code == 404
+    for _ in range(6):
+        label(ws, 150, truth)
+        iterate(ws)
+        if (ws.settings.data_dir / "autolabel" / "job-1-model.joblib").exists():
+            break
+    r = client.get("/api/jobs/auto/autolabel/model", headers=bearer(admin))
+    assert r.status_code == 200
+    stored = joblib.load(io.BytesIO(r.content))
+    model, meta = stored["model"], stored["metadata"]
+    assert meta["labels"] == ["sunny", "rainy"] and meta["job"] == "auto"
+    texts = ["sun bright warm clear", "rain wet storm umbrella"]
+    assert list(model.predict(texts)) == [0, 1]
+
+    more, _ = easy_items(600, seed=7)
+    more = [{**x, "id": f"n{x['id']}"} for x in more]
+    path = write_manifest(ws.settings.media_dir / "more.manifest", more)
+    with ws.db.session_scope() as s:
+        import_source(s, "more", str(path), allowed_roots=ws.allowed_roots)
+        create_job(
+            s,
+            JobSpec(
+                name="warm",
+                task_type="text-classification",
+                label_config=["sunny", "rainy"],
+                dataset="more",
+                workers_per_item=1,
+                teams=["t"],
+                settings={"auto_label": {"batch_size": 50, "warm_start": "auto"}},
+            ),
+        )
+    from truthset.runs.executor import run_pending
+    from truthset.runs.service import enqueue
+
+    with ws.db.session_scope() as s:
+        enqueue(s, "autolabel", {"job": "warm"}, job_id=get_job(s, "warm").id)
+    run_pending(ws.db, ws.settings)
+    with ws.db.session_scope(write=False) as s:
+        rows = s.execute(
+            text(
+                "SELECT i.data, t.priority FROM tasks t JOIN items i ON i.id = t.item_id "
+                "WHERE t.job_id = :j ORDER BY t.position"
+            ),
+            {"j": get_job(s, "warm").id},
+        ).all()
+    texts = [json.loads(d)["source"] for d, _ in rows]
+    priority = np.array([p for _, p in rows])
+    first = set(np.flatnonzero((priority > 0) & (priority < 1e6)))
+    assert len(first) == 50
+    # Exactly the 50 non-validation items the exported model is least sure of.
+    scores = priority_scores("margin", model.predict_proba(texts), batch_size=len(texts))
+    pool = np.flatnonzero(priority < 1e6)
+    expected = set(pool[np.argsort(-scores[pool], kind="stable")[:50]])
+    assert first == expected
+    with pytest.raises(Exception, match="warm_start"), ws.db.session_scope() as s:
+        create_job(
+            s,
+            JobSpec(
+                name="bad",
+                task_type="text-classification",
+                label_config=["sunny", "rainy"],
+                dataset="more",
+                settings={"auto_label": {"warm_start": 5}},
+            ),
+        )

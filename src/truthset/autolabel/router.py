@@ -1,13 +1,15 @@
-"""Automated labeling over HTTP: the per-iteration report of a job."""
+"""Automated labeling over HTTP: the per-iteration report of a job, and its model."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse
 
-from truthset.api.deps import ReadSession, StaffUser
+from truthset.api.deps import ReadSession, StaffUser, get_workspace
 from truthset.autolabel import service
+from truthset.errors import NotFound
 from truthset.jobs.service import get_job
 
 router = APIRouter(tags=["autolabel"])
@@ -17,3 +19,23 @@ router = APIRouter(tags=["autolabel"])
 def autolabel_report(name: str, _user: StaffUser, session: ReadSession) -> dict[str, Any]:
     """Settings and one entry per finished iteration (see `service.autolabel_report`)."""
     return service.autolabel_report(session, get_job(session, name))
+
+
+@router.get(
+    "/jobs/{name}/autolabel/model",
+    response_class=FileResponse,
+    responses={200: {"content": {"application/octet-stream": {}}}},
+)
+def autolabel_model(
+    name: str, request: Request, _user: StaffUser, session: ReadSession
+) -> FileResponse:
+    """The job's newest trained model: a joblib file of the featurizer and classifier
+    (`truthset.autolabel.models.load_model` reads it; `predict_proba` takes raw texts or
+    image arrays). Another job warm-starts from it with `auto_label.warm_start`."""
+    job = get_job(session, name)
+    path = service.model_path(get_workspace(request).settings.data_dir / "autolabel", job.id)
+    if not path.exists():
+        raise NotFound(f"job {name!r} has not trained a model yet")
+    return FileResponse(
+        path, media_type="application/octet-stream", filename=f"{job.name}-model.joblib"
+    )

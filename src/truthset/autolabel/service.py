@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import joblib
 import numpy as np
 import orjson
 from sqlalchemy import text
@@ -27,7 +28,14 @@ from truthset.autolabel.loop import (
     run_iteration,
     should_commit,
 )
-from truthset.autolabel.models import LinearClassifier, MLPProbe
+from truthset.autolabel.models import (
+    FeaturizedClassifier,
+    LinearClassifier,
+    MLPProbe,
+    load_model,
+    save_model,
+)
+from truthset.autolabel.strategies import priority_scores, select_batch
 from truthset.errors import BadInput
 from truthset.store.models import Job
 from truthset.tasktypes import Consolidation, get_task_type
@@ -40,6 +48,8 @@ DEFAULTS: dict[str, Any] = {
     "strategy": "margin",
     "batch_size": None,  # default: 10% of the items, at least 50
     "features": None,  # text: "tfidf" (default) or "minilm"; images: "random-patch"
+    # The name of a job whose trained model picks this job's first batch for people.
+    "warm_start": None,
 }
 VALIDATION_PRIORITY = 1e6
 HELD_BACK = -1.0  # see truthset.work.service: negative priority = waits for the model
@@ -52,8 +62,10 @@ def autolabel_settings(job: Job) -> dict[str, Any] | None:
     return {**DEFAULTS, **(raw if isinstance(raw, dict) else {})}
 
 
-def check_settings(task_type: str, raw: Any, *, streaming: bool = False) -> None:
-    """Called when a job is created: refuse what the loop cannot do."""
+def check_settings(
+    task_type: str, raw: Any, *, streaming: bool = False, session: Session | None = None
+) -> None:
+    """Called when a job is created or edited: refuse what the loop cannot do."""
     if not raw:
         return
     if streaming:
@@ -77,45 +89,67 @@ def check_settings(task_type: str, raw: Any, *, streaming: bool = False) -> None
         raise BadInput(
             f"settings.auto_label.strategy {opts['strategy']!r} is not one of {sorted(STRATEGIES)}"
         )
+    source = opts["warm_start"]
+    if source is not None:
+        if not isinstance(source, str) or not source:
+            raise BadInput("settings.auto_label.warm_start must be the name of a job")
+        if session is not None:
+            from truthset.jobs.service import get_job
+
+            other = get_job(session, source)  # NotFound names the job
+            if other.task_type != task_type:
+                raise BadInput(
+                    f"settings.auto_label.warm_start: job {source!r} is {other.task_type}, "
+                    f"not {task_type}"
+                )
 
 
-def _features(job: Job, rows: Sequence[Any], opts: dict[str, Any], cache_dir: Path | None) -> Any:
+def _features(
+    job: Job, rows: Sequence[Any], opts: dict[str, Any], cache_dir: Path | None
+) -> tuple[Any, Any]:
+    """Features for every row and the fitted featurizer that made them."""
     datas = [orjson.loads(r.data) for r in rows]
     if job.task_type == "text-classification":
         texts = [d.get("source", "") for d in datas]
+        featurizer: Any
         if opts.get("features") == "minilm":
             from truthset.autolabel.models.text import MiniLMFeaturizer
 
-            return MiniLMFeaturizer().fit(texts).transform(texts)
-        from truthset.autolabel.models.text import TfidfFeaturizer
+            featurizer = MiniLMFeaturizer().fit(texts)
+        else:
+            from truthset.autolabel.models.text import TfidfFeaturizer
 
-        return TfidfFeaturizer().fit(texts).transform(texts)
+            featurizer = TfidfFeaturizer().fit(texts)
+        return featurizer.transform(texts), featurizer
     item_ids = np.asarray([r.item_id for r in rows], dtype=np.int64)
     cache = None if cache_dir is None else cache_dir / f"job-{job.id}-image-features.npz"
-    if cache is not None and cache.exists():
+    fitted = None if cache is None else cache.with_name(f"job-{job.id}-image-featurizer.joblib")
+    if cache is not None and fitted is not None and cache.exists() and fitted.exists():
         with np.load(cache) as stored:
             position = {int(i): k for k, i in enumerate(stored["item_ids"])}
             if all(int(i) in position for i in item_ids):
-                return stored["features"][[position[int(i)] for i in item_ids]]
-    features = _image_features([d["source-ref"] for d in datas])
-    if cache is not None:
+                return (
+                    stored["features"][[position[int(i)] for i in item_ids]],
+                    joblib.load(fitted),
+                )
+    features, featurizer = _image_features([d["source-ref"] for d in datas])
+    if cache is not None and fitted is not None:
         # Images do not change under a job and the featurizer is fitted once: computing
         # features for 70,000 images takes minutes, an iteration's training seconds.
         cache.parent.mkdir(parents=True, exist_ok=True)
+        joblib.dump(featurizer, fitted)
         tmp = cache.with_suffix(".tmp.npz")
         np.savez(tmp, item_ids=item_ids, features=features)
         tmp.replace(cache)
-    return features
+    return features, featurizer
 
 
-def _image_features(refs: list[str]) -> Any:
+def _load_images(refs: list[str], side: int = 0) -> tuple[Any, int]:
     from PIL import Image
 
-    from truthset.autolabel.models.image import RandomPatchFeaturizer
     from truthset.media.storage import AllowedRoots, local_path_of, open_ref
 
     images = []
-    side = 0
     for ref in refs:
         path = local_path_of(ref)
         if path is not None:
@@ -127,9 +161,15 @@ def _image_features(refs: list[str]) -> Any:
             # brought down to 64x64, which the patch features are tuned for.
             side = side or min(64, max(img.size))
             images.append(np.asarray(img.convert("L").resize((side, side)), dtype=np.float32))
-    arr = np.stack(images)
+    return np.stack(images), side
+
+
+def _image_features(refs: list[str]) -> tuple[Any, Any]:
+    from truthset.autolabel.models.image import RandomPatchFeaturizer
+
+    arr, side = _load_images(refs)
     featurizer = RandomPatchFeaturizer(n_filters=128, n_components=200, image_size=side)
-    return featurizer.fit(arr).transform(arr).astype(np.float32)
+    return featurizer.fit(arr).transform(arr).astype(np.float32), featurizer
 
 
 @dataclass
@@ -202,9 +242,15 @@ def plan_autolabel_iteration(
                 "waiting_for": min(batch, n),
                 "auto_labeled": 0,
             },
-            priorities=_seed_priorities(rows, validation, job.id, batch),
+            priorities=_seed_priorities(
+                rows,
+                validation,
+                job.id,
+                batch,
+                _warm_start_scores(session, job, rows, opts, cache_dir),
+            ),
         )
-    features = _features(job, rows, opts, cache_dir)
+    features, featurizer = _features(job, rows, opts, cache_dir)
     model = _model_for(job, opts)
     # The validation set mirrors the pool across iterations, and machine labels are held
     # back until the validation coverage stops growing: committing every iteration was
@@ -240,6 +286,21 @@ def plan_autolabel_iteration(
             **state.run_kwargs(),
         )
     state.update(result)
+    if cache_dir is not None and result.model is not None:
+        save_model(
+            FeaturizedClassifier.from_fitted(featurizer, result.model),
+            model_path(cache_dir, job.id),
+            {
+                "job": job.name,
+                "task_type": job.task_type,
+                "labels": list(config.labels),
+                "input": "text" if job.task_type == "text-classification" else "image",
+                "human_labels": result.n_human_labels,
+                "threshold": None
+                if result.threshold is None
+                else _num(getattr(result.threshold, "threshold", None)),
+            },
+        )
     labels = [
         (rows[int(idx)].id, int(lab), round(float(conf), 2))
         for idx, lab, conf in zip(
@@ -349,18 +410,64 @@ def _num(x: Any) -> float | None:
 
 
 def _seed_priorities(
-    rows: Sequence[Any], validation: Any, seed: int, batch: int
+    rows: Sequence[Any], validation: Any, seed: int, batch: int, warm: Any = None
 ) -> dict[int, float]:
-    """Before the first model: the validation items and a random first batch go to people;
-    the rest waits for the model."""
+    """Before the first model: the validation items and a first batch go to people; the
+    rest waits for the model. The first batch is random, or, when the job warm-starts
+    from another job's model, the items that model ranks highest (`warm`: a priority per
+    row). The validation items stay a random draw either way: the threshold's guarantee
+    rests on them."""
     rng = np.random.default_rng(seed)
     scores = np.full(len(rows), HELD_BACK)
     val = np.asarray(validation, dtype=np.intp)
     scores[val] = VALIDATION_PRIORITY
     pool = np.setdiff1d(np.arange(len(rows)), val)
-    first = rng.choice(pool, size=min(batch, pool.size), replace=False)
-    scores[first] = rng.random(first.size)
+    if warm is None:
+        first = rng.choice(pool, size=min(batch, pool.size), replace=False)
+        scores[first] = rng.random(first.size)
+    else:
+        first = pool[select_batch(np.asarray(warm)[pool], batch)]
+        scores[first] = np.linspace(1.0, 0.5, num=first.size)
     return _changed_priorities(rows, scores)
+
+
+def model_path(cache_dir: Path, job_id: int) -> Path:
+    """Where a job's newest trained model (featurizer and classifier) is kept."""
+    return cache_dir / f"job-{job_id}-model.joblib"
+
+
+def _warm_start_scores(
+    session: Session,
+    job: Job,
+    rows: Sequence[Any],
+    opts: dict[str, Any],
+    cache_dir: Path | None,
+) -> Any:
+    """Priorities for this job's items from the model of the job named in `warm_start`,
+    by this job's active-learning strategy; None when there is no warm start."""
+    source = opts.get("warm_start")
+    if not source or cache_dir is None:
+        return None
+    from truthset.jobs.service import get_job
+
+    other = get_job(session, str(source))
+    path = model_path(cache_dir, other.id)
+    if not path.exists():
+        return None  # the other job has not trained a model yet: start at random
+    model, meta = load_model(path)
+    config = get_task_type(job.task_type).parse_label_config(job.label_config)
+    if meta.get("labels") != list(config.labels) or meta.get("task_type") != job.task_type:
+        raise BadInput(
+            f"settings.auto_label.warm_start: job {other.name!r} has other labels or another "
+            "task type"
+        )
+    datas = [orjson.loads(r.data) for r in rows]
+    if job.task_type == "text-classification":
+        inputs: Any = [d.get("source", "") for d in datas]
+    else:
+        inputs, _ = _load_images([d["source-ref"] for d in datas])
+    proba = model.predict_proba(inputs)
+    return priority_scores(str(opts["strategy"]), proba, batch_size=len(rows), random_state=0)
 
 
 def _next_priorities(rows: Sequence[Any], result: Any, batch: int) -> dict[int, float]:

@@ -100,6 +100,7 @@ def create_job(
         spec.task_type,
         spec.settings.get("auto_label"),
         streaming=bool(spec.settings.get("streaming")),
+        session=session,
     )
     if getattr(task_type, "requires_input_job", False) and spec.input_job is None:
         raise BadInput(f"a {spec.task_type} job reviews another job's labels: give input_job")
@@ -574,7 +575,10 @@ def update_job(
         from truthset.autolabel.service import check_settings as check_autolabel
 
         check_autolabel(
-            job.task_type, settings.get("auto_label"), streaming=bool(settings.get("streaming"))
+            job.task_type,
+            settings.get("auto_label"),
+            streaming=bool(settings.get("streaming")),
+            session=session,
         )
     for key, value in changes.items():
         setattr(job, key, value)

@@ -184,6 +184,15 @@ class FeaturizedClassifier:
         self.featurizer = featurizer
         self.classifier = classifier
 
+    @classmethod
+    def from_fitted(cls, featurizer: Featurizer, classifier: Any) -> FeaturizedClassifier:
+        """Join a featurizer and a classifier that are both fitted already (the loop fits
+        them apart: features once for all items, the classifier every iteration)."""
+        model = cls(featurizer, classifier)
+        model.classifier_ = classifier
+        model.classes_ = classifier.classes_
+        return model
+
     def fit(self, X: Sequence[Any], y: ArrayLike) -> FeaturizedClassifier:
         fit = getattr(self.featurizer, "fit", None)
         if callable(fit):
