@@ -23,3 +23,19 @@ def test_report_over_http(ws, setup_factory, client):
     assert r.status_code == 404 and r.json()["error"] == "not_found"
     worker = bearer(setup.worker_tokens["w00"])
     assert client.get("/api/jobs/auto/autolabel", headers=worker).status_code == 403
+
+
+def test_sdk_reads_the_report_and_names_a_missing_model(ws, setup_factory, client, tmp_path):
+    import pytest
+
+    from truthset.sdk.client import Client, TruthsetError
+
+    setup = setup_factory(ws, n_items=20, n_workers=1)
+    setup.job("auto", workers_per_item=1, settings={"auto_label": True})
+    sdk = Client("http://testserver", setup.admin_token, http=client)
+    client.headers["Authorization"] = f"Bearer {setup.admin_token}"
+    assert sdk.autolabel_report("auto")["enabled"] is True
+    with pytest.raises(TruthsetError) as raised:
+        sdk.download_model("auto", tmp_path / "m.joblib")
+    assert raised.value.status == 404 and "not trained" in str(raised.value.detail)
+    assert not (tmp_path / "m.joblib").exists()

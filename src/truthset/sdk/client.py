@@ -121,6 +121,21 @@ class Client:
             if len(page) < 1000:
                 return out
 
+    def autolabel_report(self, job: str) -> dict[str, Any]:
+        """Auto-labeling settings and one entry per iteration (`pending`: a queued or
+        running iteration, or None)."""
+        return dict(self.request("GET", f"/jobs/{job}/autolabel"))
+
+    def download_model(self, job: str, path: str | Path) -> Path:
+        """Save the job's newest trained auto-labeling model to `path`."""
+        response = self.http.get(f"/api/jobs/{job}/autolabel/model")
+        if response.status_code != 200:
+            body = response.json()
+            raise TruthsetError(response.status_code, body.get("error", ""), body.get("detail"))
+        out = Path(path)
+        out.write_bytes(response.content)
+        return out
+
     def add_team(self, job: str, team: str) -> dict[str, Any]:
         return self.request("POST", f"/jobs/{job}/teams", json={"team": team})
 

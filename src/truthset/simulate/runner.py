@@ -105,7 +105,7 @@ def run_simulation(
         pending.put((w, Client(url, tokens[w.name], timeout=120), 0))
     started = time.perf_counter()
     deadline = None if max_seconds is None else started + max_seconds
-    state_cache = {"at": 0.0, "running": True}
+    state_cache: dict[str, Any] = {"at": 0.0, "running": True, "model_busy": False}
     patience = 300  # idle polls (about a minute) before a worker leaves a running job
 
     def job_running() -> bool:
@@ -115,9 +115,20 @@ def run_simulation(
                 state_cache["at"] = now
             try:
                 state_cache["running"] = admin.job(job)["state"] == "in_progress"
+                # While an auto-labeling iteration is queued or running, the next batch
+                # for people is on its way, however long the model takes to train.
+                state_cache["model_busy"] = bool(
+                    state_cache["running"]
+                    and info.get("settings", {}).get("auto_label")
+                    and admin.autolabel_report(job)["pending"]
+                )
             except (TruthsetError, OSError):
                 state_cache["running"] = False
+                state_cache["model_busy"] = False
         return bool(state_cache["running"])
+
+    def keep_waiting(idle: int) -> bool:
+        return job_running() and (idle < patience or bool(state_cache.get("model_busy")))
 
     def loop() -> None:
         while True:
@@ -135,7 +146,7 @@ def run_simulation(
                 if task is None:
                     # No work for this worker now: while the job runs, work may come back
                     # (an expired lease, the next auto-labeling batch); wait and try again.
-                    if idle < patience and job_running():
+                    if keep_waiting(idle):
                         time.sleep(0.05 if idle < 2 else 0.2)
                         pending.put((worker, client, idle + 1))
                     else:
