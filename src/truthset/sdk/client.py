@@ -136,6 +136,26 @@ class Client:
         out.write_bytes(response.content)
         return out
 
+    # -- review ---------------------------------------------------------------------------
+    def review_next(
+        self, job: str, *, max_confidence: float | None = None
+    ) -> dict[str, Any] | None:
+        """Lease the next item to review (every answer, the label, the reason), or None."""
+        params = {} if max_confidence is None else {"max_confidence": max_confidence}
+        found: dict[str, Any] | None = self.request(
+            "POST", f"/jobs/{job}/review/next", params=params
+        )
+        return found
+
+    def review_submit(self, job: str, item: str, answer: Any) -> dict[str, Any]:
+        """Set an item's final label (the output records that it was reviewed)."""
+        return dict(
+            self.request("POST", f"/jobs/{job}/review/items/{item}", json={"answer": answer})
+        )
+
+    def review_release(self, job: str, item: str) -> dict[str, Any]:
+        return dict(self.request("POST", f"/jobs/{job}/review/items/{item}/release"))
+
     def add_team(self, job: str, team: str) -> dict[str, Any]:
         return self.request("POST", f"/jobs/{job}/teams", json={"team": team})
 
