@@ -463,3 +463,33 @@ def test_review_routes_over_http(ws, client):
     assert first["j-metadata"]["reviewed"] == "yes"
     assert first["j-metadata"]["class-name"] == "pos"
     assert first["j-metadata"]["confidence"] == 1.0
+
+
+def test_excluding_a_workers_answers_keeps_a_reviewed_label(ws):
+    """A blocked worker's answers are excluded and their items re-queued, except the items
+    a reviewer has labeled: that label stands and the item is not worked again."""
+    from truthset.quality.service import exclude_worker_answers
+
+    make_job(ws, n_items=4)
+    reviewers(ws, "r1")
+    got = lease(ws, "j", "r1", max_confidence=0.9)
+    assert got is not None and got["item"] == "item-00000"
+    submit(ws, "j", "r1", "item-00000", "neg")
+    with ws.db.session_scope() as s:
+        w02 = user(s, "w02").id
+        reopened = exclude_worker_answers(s, get_job(s, "j"), w02)
+    assert reopened == 3  # items 1-3; item 0 was reviewed
+    with ws.db.session_scope(write=False) as s:
+        rows = s.execute(
+            text(
+                "SELECT i.external_id, t.status, t.answers, l.reviewed FROM tasks t "
+                "JOIN items i ON i.id = t.item_id LEFT JOIN labels l ON l.task_id = t.id "
+                "ORDER BY t.position"
+            )
+        ).all()
+    assert [tuple(r) for r in rows] == [
+        ("item-00000", "complete", 2, True),
+        ("item-00001", "open", 2, None),
+        ("item-00002", "open", 2, None),
+        ("item-00003", "open", 2, None),
+    ]

@@ -203,7 +203,8 @@ def apply_quality_bar(session: Session, job: Job) -> list[int]:
 
 
 def exclude_worker_answers(session: Session, job: Job, worker_id: int) -> int:
-    """Stop counting a worker's answers and put the affected items back in the queue."""
+    """Stop counting a worker's answers and put the affected items back in the queue
+    (except items a reviewer has labeled: their label stands)."""
     tasks = [
         r[0]
         for r in session.execute(
@@ -221,9 +222,20 @@ def exclude_worker_answers(session: Session, job: Job, worker_id: int) -> int:
     )
     reopened = 0
     for task_id in tasks:
-        status = session.execute(
-            text("SELECT status FROM tasks WHERE id = :t"), {"t": task_id}
-        ).scalar_one()
+        status, reviewed = session.execute(
+            text(
+                "SELECT t.status, l.reviewed FROM tasks t LEFT JOIN labels l ON l.task_id = t.id "
+                "WHERE t.id = :t"
+            ),
+            {"t": task_id},
+        ).one()
+        if reviewed:
+            # A reviewer set this label from every answer: it stands, and the item is not
+            # worked again.
+            session.execute(
+                text("UPDATE tasks SET answers = answers - 1 WHERE id = :t"), {"t": task_id}
+            )
+            continue
         session.execute(
             text(
                 "UPDATE tasks SET answers = answers - 1, status = CASE WHEN status IN "
