@@ -84,6 +84,12 @@ def main() -> None:
     ap.add_argument("--worker-accuracy", default="0.9")
     ap.add_argument("--workers-per-item", type=int, default=3)
     ap.add_argument("--target-accuracy", type=float, default=0.95)
+    ap.add_argument(
+        "--replay",
+        action="store_true",
+        help="weather: replay the real crowd answers instead of synthetic workers",
+    )
+    ap.add_argument("--features", choices=["tfidf", "minilm"], default=None)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
@@ -111,6 +117,9 @@ def main() -> None:
                 }
             )
         )
+        settings_file = Path(tmp) / "settings.json"
+        auto: dict = {"features": args.features} if args.features else {}
+        settings_file.write_text(json.dumps({"auto_label": auto}))
         run("dataset", "import", "items", str(manifest), data=data)
         run(
             "job",
@@ -127,24 +136,25 @@ def main() -> None:
             "--auto-label",
             "--target-accuracy",
             str(args.target_accuracy),
+            "--settings",
+            str(settings_file),
             data=data,
         )
         t0 = time.perf_counter()
-        sim = json.loads(
-            run(
-                "simulate",
-                "auto",
+        if args.replay:
+            # Each recorded worker becomes an account answering its own recorded answers.
+            answers = SHARED / "weather" / "answers.csv"
+            who = ["--answers", str(answers), "--gold", str(truth_csv)]
+        else:
+            who = [
                 "--truth",
                 str(truth_csv),
                 "--workers",
                 str(args.workers),
                 "--worker-accuracy",
                 args.worker_accuracy,
-                "--concurrency",
-                "8",
-                data=data,
-            )
-        )
+            ]
+        sim = json.loads(run("simulate", "auto", *who, "--concurrency", "8", data=data))
         seconds = time.perf_counter() - t0
         out = Path(tmp) / "out.manifest"
         run("export", "auto", "--out", str(out), data=data)
@@ -157,9 +167,14 @@ def main() -> None:
     n = len(lines)
     print(f"machine: {machine()}")
     print(
-        f"dataset: {args.dataset}, {n:,} items, {args.workers} simulated workers at accuracy "
-        f"{args.worker_accuracy}, {args.workers_per_item} per item, target "
-        f"{args.target_accuracy}"
+        f"dataset: {args.dataset}, {n:,} items, "
+        + (
+            "the recorded crowd answers replayed"
+            if args.replay
+            else f"{args.workers} simulated workers at accuracy {args.worker_accuracy}"
+        )
+        + f", {args.workers_per_item} per item, target {args.target_accuracy}, "
+        f"features {args.features or 'default'}"
     )
     print(
         f"auto-labeled: {len(machine_lines):,} ({len(machine_lines) / n:.1%}); realised "

@@ -95,3 +95,34 @@ def test_database_url_option_selects_the_store(tmp_path):
     r = runner.invoke(app, ["migrate", "--data-dir", str(tmp_path / "d"), "--database-url", url])
     assert r.exit_code == 0
     assert (tmp_path / "elsewhere.db").exists()
+
+
+def test_auto_label_flags_merge_with_a_settings_file(tmp_path):
+    data = tmp_path / "data"
+    manifest = write_manifest(tmp_path / "in.manifest", [{"source": f"t {i}"} for i in range(5)])
+    assert cli("dataset", "import", "d", str(manifest), data_dir=data).exit_code == 0
+    settings = tmp_path / "settings.json"
+    settings.write_text(json.dumps({"auto_label": {"batch_size": 60, "features": "tfidf"}}))
+    labels = tmp_path / "labels.json"
+    labels.write_text(json.dumps(["a", "b"]))
+    r = cli(
+        "job",
+        "create",
+        "j",
+        "--dataset",
+        "d",
+        "--task-type",
+        "text-classification",
+        "--labels",
+        str(labels),
+        "--auto-label",
+        "--target-accuracy",
+        "0.9",
+        "--settings",
+        str(settings),
+        data_dir=data,
+    )
+    assert r.exit_code == 0, r.output
+    auto = json.loads(r.stdout)["settings"]["auto_label"]
+    assert auto["batch_size"] == 60 and auto["features"] == "tfidf"
+    assert auto["target_accuracy"] == 0.9 and auto["strategy"] == "margin"

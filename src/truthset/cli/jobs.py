@@ -60,7 +60,10 @@ def create_cmd(
     """Create a labeling job over a dataset or another job's output."""
     job_settings = _read_json(settings, "settings") if settings else {}
     if auto_label:
+        # Other auto-labeling keys (features, batch_size, warm_start) may come from --settings.
+        from_file = job_settings.get("auto_label")
         job_settings["auto_label"] = {
+            **(from_file if isinstance(from_file, dict) else {}),
             "target_accuracy": target_accuracy,
             "confidence_level": confidence_level,
             "strategy": al_strategy,
