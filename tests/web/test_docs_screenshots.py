@@ -238,3 +238,39 @@ def test_screenshots_of_every_tool_and_console_page(pages: Pages, site: Site) ->
     portal = pages.open("worker1", "/")
     portal.wait_for_selector(".job-card")
     _shot(portal, "portal")
+
+
+@pytest.mark.slow
+def test_screenshot_of_the_review_page(pages: Pages, site: Site) -> None:
+    ref = _photo(site, "coffee")
+    job = site.job(
+        "bounding-box",
+        ["cup", "spoon"],
+        [{"id": "r1", "source-ref": ref}],
+        workers_per_item=3,
+        settings={"quality": {"review": {"disputed": True, "min_agreement": 0.95}}},
+    )
+    boxes = [(150, 60, 300, 250), (160, 80, 280, 220), (120, 40, 360, 300)]
+    for worker, (left, top, width, height) in zip(
+        ("worker1", "worker2", "worker3"), boxes, strict=True
+    ):
+        lease = site.api(worker, "POST", f"/api/jobs/{job}/next").json()
+        site.api(
+            worker,
+            "POST",
+            f"/api/assignments/{lease['assignment_id']}/submit",
+            json={
+                "answer": {
+                    "boundingBoxes": [
+                        {"label": "cup", "left": left, "top": top, "width": width, "height": height}
+                    ],
+                    "inputImageProperties": {"width": 600, "height": 400},
+                }
+            },
+        ).raise_for_status()
+    page = pages.open("admin", f"/review/{job}")
+    page.wait_for_function("document.body.dataset.item === 'r1'")
+    page.wait_for_selector("#answers .answer svg rect.shape")
+    page.wait_for_selector("g.boxes rect.shape")
+    _shot(page, "review")
+    page.keyboard.press("q")

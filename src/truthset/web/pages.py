@@ -92,6 +92,7 @@ def mount(app: FastAPI) -> None:
     routes: list[tuple[str, str, str, str]] = [
         ("/", "Your jobs", "portal.js", ""),
         ("/work/{job}", "Labeling", "work.js", "work"),
+        ("/review/{job}", "Review", "review.js", "work"),
         ("/console", "Console", "console.js", ""),
         ("/console/new", "New job", "console-new.js", ""),
         ("/console/jobs/{job}", "Job", "console-job.js", ""),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import time
 from typing import Any
 
 import orjson
@@ -9,9 +11,10 @@ from fastapi import APIRouter, Query
 from sqlalchemy import text
 
 from truthset.api.deps import CurrentUser, ReadSession, StaffUser
-from truthset.errors import NotFound
+from truthset.errors import Forbidden, NotFound
 from truthset.jobs import service as jobs_service
 from truthset.jobs import views
+from truthset.tasktypes import get_task_type
 
 router = APIRouter(prefix="/api/ui", tags=["ui"])
 
@@ -134,3 +137,78 @@ def labels_page(
         has_media = isinstance(data, dict) and "source-ref" in data
         row["media_url"] = f"/api/items/{ids[row['item']]}/media" if has_media else None
     return {"rows": rows, "offset": offset, "limit": limit, "more": len(rows) == limit}
+
+
+def _label_for_tool(session: Any, job_id: int, item_id: int) -> dict[str, Any] | None:
+    """A job's label of an item in the shape tools load as ``prior_label`` (value, meta,
+    and for masks the mask itself as a worker answer's ``labeledImage``)."""
+    row = session.execute(
+        text(
+            "SELECT l.value, l.meta, l.artifact, j.label_attribute, j.task_type, j.label_config "
+            "FROM tasks t JOIN labels l ON l.task_id = t.id JOIN jobs j ON j.id = t.job_id "
+            "WHERE t.job_id = :j AND t.item_id = :i"
+        ),
+        {"j": job_id, "i": item_id},
+    ).first()
+    if row is None:
+        return None
+    value, meta, artifact, attribute, task_type_name, label_config = row
+    value, meta, label_config = (
+        orjson.loads(v) if isinstance(v, str | bytes) else v for v in (value, meta, label_config)
+    )
+    if artifact is not None:
+        task_type = get_task_type(task_type_name)
+        initial = getattr(task_type, "initial_answer", None)
+        config = task_type.parse_label_config(label_config)
+        value = dict(initial(value, meta, config)) if initial is not None else {}
+        value["labeledImage"] = {"pngImageData": base64.b64encode(bytes(artifact)).decode()}
+    return {
+        "attribute": attribute,
+        "task_type": task_type_name,
+        "value": value,
+        "meta": meta,
+        "label_config": label_config,
+    }
+
+
+@router.get("/jobs/{name}/review/items/{item}")
+def review_context(name: str, item: str, user: CurrentUser, session: ReadSession) -> dict[str, Any]:
+    """What the review page needs beyond ``review/next``'s answer to load the job's tool:
+    the item's media URL, the consolidated label as the tool's initial value, and for
+    verification and adjustment jobs the input job's label. Staff may ask for any item; a
+    reviewer only for the item they hold a live review lease on."""
+    if user.role not in ("admin", "requester", "reviewer"):
+        raise Forbidden("this needs the reviewer role")
+    job = jobs_service.get_job(session, name)
+    if not jobs_service.can_see_job(session, job, user):
+        raise NotFound(f"job {name!r} not found")
+    row = session.execute(
+        text(
+            "SELECT t.id, i.id, i.data FROM tasks t JOIN items i ON i.id = t.item_id "
+            "WHERE t.job_id = :j AND i.external_id = :e"
+        ),
+        {"j": job.id, "e": item},
+    ).first()
+    if row is None:
+        raise NotFound(f"item {item!r} is not part of job {name!r}")
+    task_id, item_id, raw = row
+    if not jobs_service.is_staff(user):
+        held = session.execute(
+            text(
+                "SELECT 1 FROM review_leases WHERE task_id = :t AND reviewer_id = :u "
+                "AND status = 'leased' AND deadline > :now"
+            ),
+            {"t": task_id, "u": user.id, "now": time.time()},
+        ).first()
+        if held is None:
+            raise NotFound(f"item {item!r} is not leased to you for review")
+    data = orjson.loads(raw) if isinstance(raw, str | bytes) else raw
+    has_media = isinstance(data, dict) and "source-ref" in data
+    return {
+        "item": item,
+        "media_url": f"/api/items/{item_id}/media" if has_media else None,
+        "label": _label_for_tool(session, job.id, item_id),
+        "input_label": _label_for_tool(session, job.input_job_id, item_id)
+        if job.input_job_id is not None
+        else None,
+    }

@@ -55,6 +55,7 @@ function header(job) {
     h("div", { class: "row" },
       running ? h("button", { id: "btn-stop", onclick: () => act("stop") }, "Stop")
         : h("button", { id: "btn-resume", onclick: () => act("resume") }, "Resume"),
+      h("a", { class: "button", id: "btn-review", href: `/review/${enc(job.name)}`, title: "Review low-confidence and disputed items" }, "Review"),
       h("a", { class: "button", id: "btn-clone", href: `/console/new?clone=${enc(job.name)}` }, "Clone"),
       h("a", { class: "button", id: "btn-chain", href: `/console/new?input_job=${enc(job.name)}` }, "Chain a job from its output"),
       h("button", { class: "danger", id: "btn-delete", onclick: () => act("delete") }, "Delete")));

@@ -16,6 +16,25 @@ async function flushSavedAnswers(user) {
   }
 }
 
+/**
+ * Reviewers: every job of their teams, in any state (finished jobs are reviewed too), with
+ * a link to its review queue.
+ * @param {any[]} jobs
+ */
+function reviewSection(jobs) {
+  return h("section", { class: "block", id: "review-jobs" },
+    h("h1", null, "Review"),
+    jobs.length ? h("ul", { class: "job-list" }, jobs.map((/** @type {any} */ j) =>
+      h("li", { class: "card job-card", dataset: { job: j.name } },
+        h("div", { class: "job-head" },
+          h("h2", null, j.name),
+          h("span", { class: `pill state-${j.state}` }, j.state),
+          h("span", { class: "pill" }, j.task_type)),
+        h("p", { class: "muted" }, `${j.counters.human_labeled} of ${j.counters.total} items labeled by people`),
+        h("a", { class: "button primary", href: `/review/${enc(j.name)}` }, "Review"))))
+      : h("p", { class: "empty" }, "No job of your teams to review."));
+}
+
 async function main() {
   const user = await me();
   topbar(user);
@@ -40,6 +59,7 @@ async function main() {
         c.unlabeled ? "Start working" : "Check for work"));
   });
   replace(byId("app"),
+    user.role === "reviewer" ? reviewSection(jobs) : null,
     h("h1", null, "Your jobs"),
     rows.length ? h("ul", { class: "job-list", id: "jobs" }, rows)
       : h("p", { class: "empty" }, "No job is open for your teams right now."));

@@ -1,0 +1,169 @@
+"""The review page: a reviewer takes queued items one after another, sees every answer,
+sets the final label with the job's own tool and the keyboard; checked through the API."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from truthset.workforce import service as workforce
+from web.test_console import answer_all
+from web.test_tools_image import drag, to_client
+from web.ui_support import TEAM, Pages, Site
+
+REVIEWER = "reviewer1"
+LABELS = ["pos", "neg", "<b>odd</b>"]
+HTML_TEXT = '<img src=x onerror="window.pwned=1"><b>bold</b> & more'
+
+
+@pytest.fixture
+def reviewer(site: Site) -> str:
+    """A user with the reviewer role in the team every test job belongs to."""
+    with site.ws.db.session_scope() as s:
+        try:
+            workforce.get_user(s, REVIEWER)
+        except Exception:
+            workforce.create_user(
+                s, REVIEWER, role="reviewer", password=f"{REVIEWER}-pass", teams=[TEAM]
+            )
+    return REVIEWER
+
+
+def wait_for_item(page: Any, item: str, timeout: float = 10000) -> None:
+    page.wait_for_function(f"document.body.dataset.item === {json.dumps(item)}", timeout=timeout)
+
+
+def disputed_text_job(site: Site) -> str:
+    """Three items, each answered pos, neg, pos: every one is queued for review."""
+    items = [
+        {"id": "t1", "source": "plain words"},
+        {"id": "t2", "source": HTML_TEXT},
+        {"id": "t3", "source": "third one"},
+    ]
+    job = site.job(
+        "text-classification",
+        LABELS,
+        items,
+        workers_per_item=3,
+        settings={"quality": {"review": {"disputed": True}}},
+    )
+    for worker, label in (("worker1", "pos"), ("worker2", "neg"), ("worker3", "pos")):
+        assert answer_all(site, job, worker, {"label": label}) == 3
+    return job
+
+
+def item_label(site: Site, job: str, item: str) -> dict[str, Any]:
+    res = site.api("admin", "GET", f"/api/jobs/{job}/items/{item}")
+    res.raise_for_status()
+    return dict(res.json()["label"])
+
+
+def test_a_reviewer_sets_final_labels_with_the_keyboard(
+    pages: Pages, site: Site, reviewer: str
+) -> None:
+    job = disputed_text_job(site)
+    page = pages.open(reviewer, f"/review/{job}")
+    wait_for_item(page, "t1")
+    # Every answer beside the consolidated label, the reason and the lease timer.
+    answers = page.locator("#answers .answer")
+    assert answers.count() == 3
+    assert [answers.nth(i).get_attribute("data-worker") for i in range(3)] == [
+        "worker1",
+        "worker2",
+        "worker3",
+    ]
+    assert "neg" in answers.nth(1).inner_text()
+    assert page.locator("#consolidated .answer-text").inner_text() == "pos"
+    assert "confidence 0.67" in page.locator("#review-why").inner_text()
+    assert page.locator("#timer").inner_text().endswith("left")
+    # The tool starts from the consolidated label; the reviewer picks another with a key.
+    assert page.locator(".label-btn.on").count() == 1
+    page.keyboard.press("2")
+    page.keyboard.press("Enter")
+    wait_for_item(page, "t2")
+    label = item_label(site, job, "t1")
+    assert label["reviewed"] is True and label["method"] == "review"
+    assert label["meta"]["class-name"] == "neg"
+
+    # Markup in the item text and in label names stays text.
+    assert page.locator("#item-text").inner_text() == HTML_TEXT
+    assert page.locator("#item-text img, #item-text b, #tool-side b").count() == 0
+    assert page.locator("#tool-side").inner_text().count("<b>odd</b>") == 1
+    assert page.evaluate("window.pwned") is None
+
+    # Skipping gives the item back; it is served again while it is first in the queue.
+    page.keyboard.press("s")
+    page.wait_for_selector("#task-error:has-text('the one you skipped')")
+    wait_for_item(page, "t2")
+
+    # Someone else sets t2's label meanwhile: the reviewer's submit is refused in plain words.
+    site.api(
+        "admin", "POST", f"/api/jobs/{job}/review/items/t2", json={"answer": {"label": "pos"}}
+    ).raise_for_status()
+    page.keyboard.press("3")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#task-error:has-text('already reviewed by')")
+    assert "Press n for the next item" in page.locator("#task-error").inner_text()
+    assert item_label(site, job, "t2")["meta"]["class-name"] == "pos"
+    page.keyboard.press("n")
+    wait_for_item(page, "t3")
+
+    # Releasing gives t3 back to the queue and leaves for the reviewer's portal.
+    page.keyboard.press("q")
+    page.wait_for_url(f"{site.base}/")
+    link = page.locator(f"#review-jobs li[data-job='{job}'] a")
+    assert link.get_attribute("href") == f"/review/{job}"
+    taken = site.api("admin", "POST", f"/api/jobs/{job}/review/next")
+    assert taken.status_code == 200 and taken.json()["item"] == "t3"
+    site.api("admin", "POST", f"/api/jobs/{job}/review/items/t3/release").raise_for_status()
+
+
+def test_nothing_to_review_and_the_console_link(pages: Pages, site: Site) -> None:
+    job = site.job("text-classification", ["a", "b"], [{"id": "n1", "source": "x"}])
+    page = pages.open("admin", f"/console/jobs/{job}")
+    page.click("#btn-review")
+    page.wait_for_selector("#no-review:has-text('Nothing to review')")
+    assert page.evaluate("document.body.dataset.item") == "none"
+
+
+def test_a_reviewer_adjusts_a_box(pages: Pages, site: Site, reviewer: str) -> None:
+    ref = site.image("review-boxes", 800, 600)
+    job = site.job(
+        "bounding-box",
+        ["car", "person"],
+        [{"id": "b1", "source-ref": ref}],
+        workers_per_item=2,
+        settings={"quality": {"review": {"disputed": True, "min_agreement": 0.95}}},
+    )
+    for worker, left in (("worker1", 100), ("worker2", 110)):
+        answer = {
+            "boundingBoxes": [
+                {"label": "car", "left": left, "top": 100, "width": 200, "height": 100}
+            ],
+            "inputImageProperties": {"width": 800, "height": 600},
+        }
+        assert answer_all(site, job, worker, answer) == 1
+    before = item_label(site, job, "b1")["value"]["annotations"]
+    assert len(before) == 1
+    box = before[0]
+    page = pages.open(reviewer, f"/review/{job}")
+    wait_for_item(page, "b1")
+    page.wait_for_function("document.querySelector('svg.overlay')?.getAttribute('width') === '800'")
+    # Both workers' boxes are drawn on the image beside the tool's own.
+    assert page.locator("#answers .answer svg rect.shape").count() == 2
+    page.wait_for_selector("g.boxes rect.shape")
+    assert page.locator("g.boxes rect.shape").count() == 1
+    right, bottom = box["left"] + box["width"], box["top"] + box["height"]
+    page.mouse.click(*to_client(page, box["left"] + 20, box["top"] + 20))  # select it...
+    drag(page, (right, bottom), (right + 40, bottom + 30))  # ...and pull its SE corner
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#no-review")
+    label = item_label(site, job, "b1")
+    assert label["reviewed"] is True
+    (after,) = label["value"]["annotations"]
+    assert after["left"] == pytest.approx(box["left"], abs=1)
+    assert after["top"] == pytest.approx(box["top"], abs=1)
+    assert after["width"] == pytest.approx(box["width"] + 40, abs=1)
+    assert after["height"] == pytest.approx(box["height"] + 30, abs=1)
