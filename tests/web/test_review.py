@@ -167,3 +167,45 @@ def test_a_reviewer_adjusts_a_box(pages: Pages, site: Site, reviewer: str) -> No
     assert after["top"] == pytest.approx(box["top"], abs=1)
     assert after["width"] == pytest.approx(box["width"] + 40, abs=1)
     assert after["height"] == pytest.approx(box["height"] + 30, abs=1)
+
+
+def test_image_classification_review_and_an_expired_lease(
+    pages: Pages, site: Site, reviewer: str
+) -> None:
+    ref = site.image("review-class", 400, 300)
+    job = site.job(
+        "image-classification",
+        ["cat", "dog"],
+        [{"id": "i1", "source-ref": ref}],
+        workers_per_item=2,
+        time_limit=4,
+        settings={"quality": {"review": {"disputed": True}}},
+    )
+    for worker, label in (("worker1", "cat"), ("worker2", "dog")):
+        assert answer_all(site, job, worker, {"label": label}) == 1
+    page = pages.open(reviewer, f"/review/{job}")
+    wait_for_item(page, "i1")
+    page.wait_for_selector("#tool-root img")
+    assert page.locator("#answers .answer img").count() == 2
+    assert [t.strip() for t in page.locator("#answers .answer .answer-text").all_inner_texts()] == [
+        "cat",
+        "dog",
+    ]
+    # The lease runs out: the page says so, and the server's 410 is explained in words.
+    page.wait_for_selector("#task-error:has-text('lease on this item expired')", timeout=8000)
+    assert page.locator("#timer").inner_text() == "time is up"
+    page.keyboard.press("2")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#task-error:has-text('Not saved: your lease on this item expired')")
+    # n takes the item again with a fresh lease.
+    page.keyboard.press("n")
+    page.wait_for_function(
+        "document.getElementById('task-error').hidden"
+        " && document.getElementById('timer').textContent.endsWith('left')"
+    )
+    wait_for_item(page, "i1")
+    page.keyboard.press("2")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#no-review")
+    label = item_label(site, job, "i1")
+    assert label["reviewed"] is True and label["meta"]["class-name"] == "dog"
