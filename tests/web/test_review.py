@@ -209,3 +209,19 @@ def test_image_classification_review_and_an_expired_lease(
     page.wait_for_selector("#no-review")
     label = item_label(site, job, "i1")
     assert label["reviewed"] is True and label["meta"]["class-name"] == "dog"
+
+
+def test_the_review_context_is_only_for_the_item_one_holds(site: Site, reviewer: str) -> None:
+    job = disputed_text_job(site)
+    path = f"/api/ui/jobs/{job}/review/items/t1"
+    assert site.api("worker1", "GET", path).status_code == 403
+    assert site.api(reviewer, "GET", path).status_code == 404  # not leased to them
+    taken = site.api(reviewer, "POST", f"/api/jobs/{job}/review/next")
+    assert taken.json()["item"] == "t1"
+    context = site.api(reviewer, "GET", path).json()
+    assert context["media_url"] is None and context["input_label"] is None
+    assert context["label"]["meta"]["class-name"] == "pos"
+    assert site.api(reviewer, "GET", f"/api/ui/jobs/{job}/review/items/t2").status_code == 404
+    assert site.api("admin", "GET", f"/api/ui/jobs/{job}/review/items/t2").status_code == 200
+    site.api(reviewer, "POST", f"/api/jobs/{job}/review/items/t1/release").raise_for_status()
+    assert site.api(reviewer, "GET", path).status_code == 404
