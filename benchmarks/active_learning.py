@@ -80,6 +80,7 @@ def main() -> None:
     ap.add_argument("--strategies", nargs="+", default=STRATEGIES)
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--share", type=float, default=0.95, help="of full-data accuracy")
+    ap.add_argument("--batch", type=int, default=None, help="override every dataset's batch")
     args = ap.parse_args()
     settings = {  # start, batch
         "digits": (20, 10),
@@ -101,6 +102,7 @@ def main() -> None:
                 emb = PCA(32, random_state=seed).fit_transform(X)
                 fulls.append(full)
                 start, batch = settings[name]
+                batch = args.batch or batch
                 for s in args.strategies:
                     results[s].append(
                         labels_needed(
