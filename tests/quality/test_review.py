@@ -40,9 +40,12 @@ def split_on_even_items(w: str, item: str) -> str:
     return "neg" if w == "w02" and int(item[-1]) % 2 == 0 else "pos"
 
 
-def reviewers(ws, *names: str) -> dict[str, str]:
+def reviewers(ws, *names: str, teams: tuple[str, ...] = ("crew",)) -> dict[str, str]:
+    """Reviewers in the job's team (a reviewer reviews only the jobs of their teams)."""
     with ws.db.session_scope() as s:
-        return {n: issue_token(s, create_user(s, n, role="reviewer")) for n in names}
+        return {
+            n: issue_token(s, create_user(s, n, role="reviewer", teams=list(teams))) for n in names
+        }
 
 
 def user(s, name: str) -> User:
@@ -493,3 +496,21 @@ def test_excluding_a_workers_answers_keeps_a_reviewed_label(ws):
         ("item-00002", "open", 2, None),
         ("item-00003", "open", 2, None),
     ]
+
+
+def test_a_reviewer_reviews_only_the_jobs_of_their_teams(ws, client):
+    make_job(ws, n_items=2)
+    out = bearer(reviewers(ws, "outsider", teams=())["outsider"])
+    insider = reviewers(ws, "insider")["insider"]
+    url = "/api/jobs/j/review"
+    for r in (
+        client.post(f"{url}/next", headers=out),
+        client.post(f"{url}/items/item-00000", headers=out, json={"answer": {"label": "neg"}}),
+        client.post(f"{url}/items/item-00000/release", headers=out),
+    ):
+        assert r.status_code == 404 and r.json() == {
+            "error": "not_found",
+            "detail": "job 'j' not found",
+        }
+    got = client.post(f"{url}/next", headers=bearer(insider))
+    assert got.status_code == 200 and got.json()["item"] == "item-00000"

@@ -24,7 +24,7 @@ def test_review_through_the_sdk(ws, client):
                 label = "neg" if w == "w02" and t.item_external_id.endswith("0") else "pos"
                 work.submit_answer(s, t.assignment_id, u, {"label": label})
     with ws.db.session_scope() as s:
-        token = issue_token(s, create_user(s, "r1", role="reviewer"))
+        token = issue_token(s, create_user(s, "r1", role="reviewer", teams=["crew"]))
     client.headers["Authorization"] = f"Bearer {token}"
     r1 = Client("http://testserver", token, http=client)
     got = r1.review_next("j", max_confidence=0.9)

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from truthset.api.deps import CurrentUser, ReadSession, StaffUser, WriteSession
-from truthset.errors import Forbidden
-from truthset.jobs.service import get_job
+from truthset.errors import Forbidden, NotFound
+from truthset.jobs.service import can_see_job, get_job
 from truthset.quality import review, service
 from truthset.runs import service as runs_service
 
@@ -75,6 +75,16 @@ def _require_reviewer(user: Any) -> None:
         raise Forbidden("this needs the reviewer role")
 
 
+def _reviewable_job(session: Any, name: str, user: Any) -> Any:
+    """A reviewer reviews only the jobs of their teams (staff review any); other jobs are
+    reported as missing, as the work routes do."""
+    _require_reviewer(user)
+    job = get_job(session, name)
+    if not can_see_job(session, job, user):
+        raise NotFound(f"job {name!r} not found")
+    return job
+
+
 @router.post("/jobs/{name}/review/next", responses={204: {"description": "nothing to review"}})
 def review_next(
     name: str,
@@ -85,9 +95,8 @@ def review_next(
 ) -> dict[str, Any] | None:
     """Lease the next item of the review queue to the caller (see quality/review.py):
     the item's detail with every answer, plus ``review: {deadline, reason, confidence}``."""
-    _require_reviewer(user)
     item = review.lease_next_review(
-        session, get_job(session, name), user, max_confidence=max_confidence
+        session, _reviewable_job(session, name, user), user, max_confidence=max_confidence
     )
     if item is None:
         response.status_code = 204
@@ -100,8 +109,8 @@ def review_submit(
 ) -> dict[str, Any]:
     """Set the item's final label. 409 when the caller does not hold its lease, 410 when
     the caller's lease expired; admins need no lease."""
-    _require_reviewer(user)
-    return review.review_item(session, get_job(session, name), item, body.answer, user)
+    job = _reviewable_job(session, name, user)
+    return review.review_item(session, job, item, body.answer, user)
 
 
 @router.post("/jobs/{name}/review/items/{item}/release")
@@ -109,5 +118,4 @@ def review_release(
     name: str, item: str, user: CurrentUser, session: WriteSession
 ) -> dict[str, Any]:
     """Give a leased item back to the review queue."""
-    _require_reviewer(user)
-    return review.release_review(session, get_job(session, name), item, user)
+    return review.release_review(session, _reviewable_job(session, name, user), item, user)
