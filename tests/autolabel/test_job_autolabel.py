@@ -244,7 +244,7 @@ def test_image_features_are_computed_once_per_job(ws):
             n = int(t.item_external_id[1:])
             work.submit_answer(s, t.assignment_id, user, {"label": ["dark", "light"][n % 2]})
     first = iterate(ws)
-    cache = ws.settings.data_dir / "autolabel" / f"job-{1}-image-features.npz"
+    cache = ws.settings.data_dir / "autolabel" / "job-1-image-features-v2.npz"
     assert cache.exists() and "threshold" in first, first
     stamp = cache.stat().st_mtime_ns
     for p in folder.iterdir():
@@ -335,3 +335,26 @@ def test_a_job_exports_its_model_and_another_warm_starts_from_it(ws, client):
                 settings={"auto_label": {"warm_start": 5}},
             ),
         )
+
+
+def test_image_features_see_the_grey_levels(tmp_path):
+    """The job's image features are the featurizer's on the images' own grey levels (an
+    earlier version handed it 0-255 floats, which it clipped to black and white)."""
+    import numpy as np
+    from PIL import Image
+
+    from truthset.autolabel.models.image import RandomPatchFeaturizer
+    from truthset.autolabel.service import _image_features, _load_images
+
+    rng = np.random.default_rng(1)
+    pixels = rng.integers(0, 256, size=(30, 28, 28)).astype(np.uint8)
+    refs = []
+    for i, p in enumerate(pixels):
+        Image.fromarray(p, "L").save(tmp_path / f"{i}.png")
+        refs.append(str(tmp_path / f"{i}.png"))
+    loaded, side = _load_images(refs)
+    assert side == 28 and loaded.dtype == np.uint8 and np.array_equal(loaded, pixels)
+    features, featurizer = _image_features(refs)
+    direct = RandomPatchFeaturizer(n_filters=128, n_components=200).fit(pixels).transform(pixels)
+    np.testing.assert_allclose(features, direct.astype(np.float32), rtol=1e-5, atol=1e-5)
+    assert featurizer.image_shape_ == (28, 28)

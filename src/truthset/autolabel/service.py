@@ -55,6 +55,12 @@ VALIDATION_PRIORITY = 1e6
 HELD_BACK = -1.0  # see truthset.work.service: negative priority = waits for the model
 
 
+def batch_size(opts: dict[str, Any], n_items: int) -> int:
+    """Items per batch for people: the setting, or 5% of the items, from 50 to 1,000. The
+    iterations and the scheduler that decides when the next one is due use the same."""
+    return int(opts["batch_size"] or max(50, min(1000, n_items // 20)))
+
+
 def autolabel_settings(job: Job) -> dict[str, Any] | None:
     raw = job.settings.get("auto_label")
     if not raw:
@@ -122,8 +128,9 @@ def _features(
             featurizer = TfidfFeaturizer().fit(texts)
         return featurizer.transform(texts), featurizer
     item_ids = np.asarray([r.item_id for r in rows], dtype=np.int64)
-    cache = None if cache_dir is None else cache_dir / f"job-{job.id}-image-features.npz"
-    fitted = None if cache is None else cache.with_name(f"job-{job.id}-image-featurizer.joblib")
+    # v2: images as uint8 (v1 passed 0-255 floats, which the featurizer clipped to [0, 1]).
+    cache = None if cache_dir is None else cache_dir / f"job-{job.id}-image-features-v2.npz"
+    fitted = None if cache is None else cache.with_name(f"job-{job.id}-image-featurizer-v2.joblib")
     if cache is not None and fitted is not None and cache.exists() and fitted.exists():
         with np.load(cache) as stored:
             position = {int(i): k for k, i in enumerate(stored["item_ids"])}
@@ -160,15 +167,20 @@ def _load_images(refs: list[str], side: int = 0) -> tuple[Any, int]:
             # Small images keep their size (28x28 digits or garments); larger ones are
             # brought down to 64x64, which the patch features are tuned for.
             side = side or min(64, max(img.size))
-            images.append(np.asarray(img.convert("L").resize((side, side)), dtype=np.float32))
+            gray = img.convert("L")
+            if gray.size != (side, side):
+                gray = gray.resize((side, side))
+            # uint8: the featurizer scales 0-255 to [0, 1] itself.
+            images.append(np.asarray(gray, dtype=np.uint8))
     return np.stack(images), side
 
 
 def _image_features(refs: list[str]) -> tuple[Any, Any]:
     from truthset.autolabel.models.image import RandomPatchFeaturizer
 
-    arr, side = _load_images(refs)
-    featurizer = RandomPatchFeaturizer(n_filters=128, n_components=200, image_size=side)
+    arr, _side = _load_images(refs)
+    # The images are brought to one size already: the featurizer takes them as they are.
+    featurizer = RandomPatchFeaturizer(n_filters=128, n_components=200)
     return featurizer.fit(arr).transform(arr).astype(np.float32), featurizer
 
 
@@ -216,7 +228,7 @@ def plan_autolabel_iteration(
     n = len(rows)
     if n == 0:
         return IterationPlan(report={"items": 0})
-    batch = int(opts["batch_size"] or max(50, min(1000, n // 20)))
+    batch = batch_size(opts, n)
     settings = AutolabelSettings(
         target_accuracy=float(opts["target_accuracy"]),
         confidence_level=float(opts["confidence_level"]),
@@ -465,7 +477,8 @@ def _warm_start_scores(
     if job.task_type == "text-classification":
         inputs: Any = [d.get("source", "") for d in datas]
     else:
-        inputs, _ = _load_images([d["source-ref"] for d in datas])
+        side = int(model.featurizer.image_shape_[0])  # the size the model was trained at
+        inputs, _ = _load_images([d["source-ref"] for d in datas], side)
     proba = model.predict_proba(inputs)
     return priority_scores(str(opts["strategy"]), proba, batch_size=len(rows), random_state=0)
 
@@ -527,7 +540,7 @@ def due_jobs(session: Session) -> list[str]:
             **DEFAULTS,
             **(settings["auto_label"] if isinstance(settings["auto_label"], dict) else {}),
         }
-        batch = int(opts["batch_size"] or max(50, int(total) // 10))
+        batch = batch_size(opts, int(total))
         waiting = session.execute(
             text(
                 "SELECT 1 FROM tasks WHERE job_id = :j AND is_gold = 0 AND status IN "
