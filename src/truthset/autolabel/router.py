@@ -6,13 +6,40 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse
+from pydantic import BaseModel, ConfigDict, Field
 
-from truthset.api.deps import ReadSession, StaffUser, get_workspace
-from truthset.autolabel import service
+from truthset.api.deps import ReadSession, StaffUser, WriteSession, get_workspace
+from truthset.autolabel import prelabel, service
 from truthset.errors import NotFound
 from truthset.jobs.service import get_job
 
 router = APIRouter(tags=["autolabel"])
+
+
+class PrelabelRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    detector: str = Field(description="built-in detector: face or cat-face (OpenCV Haar)")
+    label: str | None = Field(default=None, description="the job label its boxes get")
+
+
+@router.post("/jobs/{name}/prelabel", status_code=202)
+def start_prelabel(
+    name: str, body: PrelabelRequest, user: StaffUser, session: WriteSession
+) -> dict[str, Any]:
+    """Put a detector's boxes into the job's unstarted items as predictions for workers to
+    correct (a background run; see truthset.autolabel.prelabel)."""
+    from truthset.runs import service as runs_service
+
+    job = get_job(session, name)
+    label = prelabel.check_request(job, body.detector, body.label)
+    run = runs_service.enqueue(
+        session,
+        "prelabel",
+        {"job": job.name, "detector": body.detector, "label": label},
+        job_id=job.id,
+        created_by=user.id,
+    )
+    return runs_service.run_as_dict(run)
 
 
 @router.get("/jobs/{name}/autolabel")

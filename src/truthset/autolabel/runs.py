@@ -28,6 +28,22 @@ def autolabel_run(ctx: Any, *, job: str) -> dict[str, Any]:
         return apply_autolabel_plan(session, get_job(session, job), plan)
 
 
+@run_kind("prelabel", resumable=True)  # skips items that have a prediction: safe to redo
+def prelabel_run(ctx: Any, *, job: str, detector: str, label: str | None = None) -> dict[str, Any]:
+    from truthset.autolabel.prelabel import apply_predictions, check_request, plan_predictions
+
+    with ctx.db.session_scope(write=False) as session:
+        the_job = get_job(session, job)
+        chosen = check_request(the_job, detector, label)
+        predictions = plan_predictions(
+            session, the_job, detector, chosen, progress=lambda n, total: ctx.progress(n, total)
+        )
+    with ctx.db.session_scope() as session:
+        written = apply_predictions(session, get_job(session, job), predictions)
+    boxes = sum(len(p["boundingBoxes"]) for p in predictions.values())
+    return {"job": job, "detector": detector, "label": chosen, "items": written, "boxes": boxes}
+
+
 def schedule_due(session: Session, *, every: float = 2.0) -> list[str]:
     """Enqueue the iterations that are due (called by the executors between runs)."""
     global _last_check

@@ -151,6 +151,42 @@ def delete_cmd(
     typer.echo(f"deleted {name}")
 
 
+@app.command("prelabel")
+@handle_errors
+def prelabel_cmd(
+    name: str,
+    detector: Annotated[str, typer.Option(help="face or cat-face (OpenCV Haar cascades)")],
+    label: Annotated[str | None, typer.Option(help="the job label the boxes get")] = None,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Put a detector's boxes into a bounding-box job's unstarted items, for workers to
+    correct (runs as a background run; `job show` and the API report the time it saves)."""
+    from truthset.autolabel.prelabel import check_request
+    from truthset.runs import service as runs_service
+    from truthset.runs.executor import execute_run
+
+    ws = workspace(data_dir, database_url)
+    with ws.db.session_scope() as session:
+        job = service.get_job(session, name)
+        chosen = check_request(job, detector, label)
+        run = runs_service.enqueue(
+            session,
+            "prelabel",
+            {"job": job.name, "detector": detector, "label": chosen},
+            job_id=job.id,
+        )
+        run_id = run.id
+        runs_service.claim_next_specific(session, run_id, runs_service.owner_name())
+    execute_run(ws.db, ws.settings, run_id)
+    with ws.db.session_scope(write=False) as session:
+        result = runs_service.run_as_dict(runs_service.get_run(session, run_id))
+    if result["state"] != "succeeded":
+        typer.echo(f"error: pre-labeling failed: {result['error']}", err=True)
+        raise typer.Exit(2)
+    echo_json(result["result"])
+
+
 @app.command("activity")
 @handle_errors
 def activity_cmd(
