@@ -514,3 +514,18 @@ def test_a_reviewer_reviews_only_the_jobs_of_their_teams(ws, client):
         }
     got = client.post(f"{url}/next", headers=bearer(insider))
     assert got.status_code == 200 and got.json()["item"] == "item-00000"
+
+
+def test_an_item_a_reviewer_gave_back_comes_after_the_others_for_them(any_ws):
+    """Release is how a reviewer skips: their next item is another one while there is one;
+    other reviewers still get the released item in its usual place."""
+    make_job(any_ws, n_items=4)  # items 0 and 2 have confidence 2/3
+    reviewers(any_ws, "r1", "r2")
+    assert lease(any_ws, "j", "r1", max_confidence=0.9)["item"] == "item-00000"
+    release(any_ws, "j", "r1", "item-00000")
+    assert lease(any_ws, "j", "r1", max_confidence=0.9)["item"] == "item-00002"
+    assert lease(any_ws, "j", "r2", max_confidence=0.9)["item"] == "item-00000"
+    release(any_ws, "j", "r2", "item-00000")
+    release(any_ws, "j", "r1", "item-00002")
+    # Both given back by r1 now... item 0 was last released by r2, so it comes first.
+    assert lease(any_ws, "j", "r1", max_confidence=0.9)["item"] == "item-00000"

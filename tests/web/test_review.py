@@ -93,31 +93,32 @@ def test_a_reviewer_sets_final_labels_with_the_keyboard(
     assert page.locator("#tool-side").inner_text().count("<b>odd</b>") == 1
     assert page.evaluate("window.pwned") is None
 
-    # Skipping gives the item back; it is served again while it is first in the queue.
+    # Skipping gives the item back; the reviewer's next item is another one.
     page.keyboard.press("s")
-    page.wait_for_selector("#task-error:has-text('the one you skipped')")
-    wait_for_item(page, "t2")
+    wait_for_item(page, "t3")
 
-    # Someone else sets t2's label meanwhile: the reviewer's submit is refused in plain words.
+    # Someone else sets t3's label meanwhile: the reviewer's submit is refused in plain words.
     site.api(
-        "admin", "POST", f"/api/jobs/{job}/review/items/t2", json={"answer": {"label": "pos"}}
+        "admin", "POST", f"/api/jobs/{job}/review/items/t3", json={"answer": {"label": "pos"}}
     ).raise_for_status()
     page.keyboard.press("3")
     page.keyboard.press("Enter")
     page.wait_for_selector("#task-error:has-text('already reviewed by')")
     assert "Press n for the next item" in page.locator("#task-error").inner_text()
-    assert item_label(site, job, "t2")["meta"]["class-name"] == "pos"
+    assert item_label(site, job, "t3")["meta"]["class-name"] == "pos"
+    # Only the skipped item is left: it comes back, and the page says so.
     page.keyboard.press("n")
-    wait_for_item(page, "t3")
+    page.wait_for_selector("#task-error:has-text('the one you skipped')")
+    wait_for_item(page, "t2")
 
-    # Releasing gives t3 back to the queue and leaves for the reviewer's portal.
+    # Releasing gives t2 back to the queue and leaves for the reviewer's portal.
     page.keyboard.press("q")
     page.wait_for_url(f"{site.base}/")
     link = page.locator(f"#review-jobs li[data-job='{job}'] a")
     assert link.get_attribute("href") == f"/review/{job}"
     taken = site.api("admin", "POST", f"/api/jobs/{job}/review/next")
-    assert taken.status_code == 200 and taken.json()["item"] == "t3"
-    site.api("admin", "POST", f"/api/jobs/{job}/review/items/t3/release").raise_for_status()
+    assert taken.status_code == 200 and taken.json()["item"] == "t2"
+    site.api("admin", "POST", f"/api/jobs/{job}/review/items/t2/release").raise_for_status()
 
 
 def test_nothing_to_review_and_the_console_link(pages: Pages, site: Site) -> None:

@@ -122,6 +122,9 @@ _CANDIDATES = (
     "OR (r.status = 'leased' AND r.deadline <= :now)) "
 )
 
+# Items this reviewer gave back (skipped) come after every other queued item.
+_SKIPPED_LAST = "CASE WHEN r.status = 'released' AND r.reviewer_id = :u THEN 1 ELSE 0 END, "
+
 # Takes the lease unless someone holds it (or reviewed it): the row's primary key is the
 # guard, and the WHERE of the update is evaluated on the newest row version.
 _TAKE = (
@@ -189,12 +192,13 @@ def lease_next_review(
         reason = "low_confidence" if held[2] is not None and held[2] <= bar else "disputed"
         return _detail(session, job, int(held[0]), float(held[1]), reason, held[2])
     pg = _is_pg(session)
-    params = {"j": job.id, "f": False, "t": True, "now": now, "c": bar}
+    params = {"j": job.id, "f": False, "t": True, "now": now, "c": bar, "u": reviewer.id}
     offset = 0
     while True:
         low = session.execute(
             text(
-                _CANDIDATES + "AND l.confidence <= :c ORDER BY l.confidence, t.position, t.id "
+                _CANDIDATES + "AND l.confidence <= :c ORDER BY " + _SKIPPED_LAST + "l.confidence, "
+                "t.position, t.id "
                 f"LIMIT {_BATCH} OFFSET {offset}"
             ),
             params,
@@ -212,8 +216,8 @@ def lease_next_review(
     rest = session.execute(
         text(
             _CANDIDATES + "AND (l.confidence > :c OR l.confidence IS NULL) "
-            "ORDER BY CASE WHEN l.confidence IS NULL THEN 1 ELSE 0 END, l.confidence, "
-            "t.position, t.id"
+            "ORDER BY " + _SKIPPED_LAST + "CASE WHEN l.confidence IS NULL THEN 1 ELSE 0 END, "
+            "l.confidence, t.position, t.id"
         ),
         params,
     ).all()
