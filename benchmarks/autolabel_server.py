@@ -90,6 +90,7 @@ def main() -> None:
         help="weather: replay the real crowd answers instead of synthetic workers",
     )
     ap.add_argument("--features", choices=["tfidf", "minilm"], default=None)
+    ap.add_argument("--seed", type=int, default=0, help="the simulated workers' seed")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         data = Path(tmp) / "data"
@@ -154,7 +155,9 @@ def main() -> None:
                 "--worker-accuracy",
                 args.worker_accuracy,
             ]
-        sim = json.loads(run("simulate", "auto", *who, "--concurrency", "8", data=data))
+        sim = json.loads(
+            run("simulate", "auto", *who, "--concurrency", "8", "--seed", str(args.seed), data=data)
+        )
         seconds = time.perf_counter() - t0
         out = Path(tmp) / "out.manifest"
         run("export", "auto", "--out", str(out), data=data)
