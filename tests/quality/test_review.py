@@ -529,3 +529,34 @@ def test_an_item_a_reviewer_gave_back_comes_after_the_others_for_them(any_ws):
     release(any_ws, "j", "r1", "item-00002")
     # Both given back by r1 now... item 0 was last released by r2, so it comes first.
     assert lease(any_ws, "j", "r1", max_confidence=0.9)["item"] == "item-00000"
+
+
+def test_queue_counts_over_http(ws, client):
+    """4 items: 0 and 2 at confidence 2/3 (low), all four disputed when the job says so."""
+    setup = make_job(ws, n_items=4, review={"max_confidence": 0.9})
+    r1 = bearer(reviewers(ws, "r1")["r1"])
+    url = "/api/jobs/j/review/queue"
+    assert client.get(url, headers=r1).json() == {
+        "max_confidence": 0.9,
+        "low_confidence": 2,
+        "disputed": None,
+        "queued": 2,
+        "leased": 0,
+        "reviewed": 0,
+    }
+    assert client.post("/api/jobs/j/review/next", headers=r1).json()["item"] == "item-00000"
+    q = client.get(url, headers=r1).json()
+    assert (q["low_confidence"], q["leased"]) == (1, 1)
+    client.post(
+        "/api/jobs/j/review/items/item-00000", headers=r1, json={"answer": {"label": "neg"}}
+    )
+    q = client.get(url, headers=r1).json()
+    assert (q["queued"], q["leased"], q["reviewed"]) == (1, 0, 1)
+    # Disputed items above the bar (none here: items 1 and 3 were answered unanimously).
+    with ws.db.session_scope() as s:
+        job = get_job(s, "j")
+        job.settings = {"quality": {"review": {"max_confidence": 0.5, "disputed": True}}}
+    q = client.get(url, headers=r1).json()
+    assert (q["low_confidence"], q["disputed"], q["queued"]) == (0, 1, 1)
+    worker = bearer(setup.worker_tokens["w00"])
+    assert client.get(url, headers=worker).status_code == 403

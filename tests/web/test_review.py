@@ -116,6 +116,9 @@ def test_a_reviewer_sets_final_labels_with_the_keyboard(
     page.wait_for_url(f"{site.base}/")
     link = page.locator(f"#review-jobs li[data-job='{job}'] a")
     assert link.get_attribute("href") == f"/review/{job}"
+    queue = page.locator(f"#review-jobs li[data-job='{job}'] .queue-size")
+    page.wait_for_selector(f"#review-jobs li[data-job='{job}'] .queue-size:has-text('reviewed')")
+    assert queue.inner_text() == "1 item waits for review; 2 reviewed"
     taken = site.api("admin", "POST", f"/api/jobs/{job}/review/next")
     assert taken.status_code == 200 and taken.json()["item"] == "t2"
     site.api("admin", "POST", f"/api/jobs/{job}/review/items/t2/release").raise_for_status()

@@ -376,3 +376,47 @@ def review_item(
         session.execute(text("UPDATE tasks SET status = 'complete' WHERE id = :t"), {"t": task_id})
     session.flush()
     return {"item": item_id, "reviewed": True}
+
+
+def review_queue(
+    session: Session, job: Job, *, max_confidence: float | None = None, now: float | None = None
+) -> dict[str, Any]:
+    """How much review work a job has: items queued (low confidence, and disputed when the
+    job queues those), items leased to reviewers now, and items reviewed."""
+    now = time.time() if now is None else now
+    bar, with_disputed, min_agreement = review_settings(job, max_confidence)
+    params = {"j": job.id, "f": False, "t": True, "now": now, "c": bar}
+    low = session.execute(
+        text(f"SELECT count(*) FROM ({_CANDIDATES}AND l.confidence <= :c) q"), params
+    ).scalar_one()
+    disputed = None
+    if with_disputed:
+        rest = [
+            int(r[0])
+            for r in session.execute(
+                text(_CANDIDATES + "AND (l.confidence > :c OR l.confidence IS NULL)"), params
+            ).all()
+        ]
+        disputed = sum(
+            len(disputed_tasks(session, job, rest[i : i + _BATCH], min_agreement=min_agreement))
+            for i in range(0, len(rest), _BATCH)
+        )
+    leased = session.execute(
+        text(
+            "SELECT count(*) FROM review_leases WHERE job_id = :j AND status = 'leased' "
+            "AND deadline > :now"
+        ),
+        {"j": job.id, "now": now},
+    ).scalar_one()
+    reviewed = session.execute(
+        text("SELECT count(*) FROM labels WHERE job_id = :j AND reviewed = :t"),
+        {"j": job.id, "t": True},
+    ).scalar_one()
+    return {
+        "max_confidence": bar,
+        "low_confidence": int(low),
+        "disputed": disputed,
+        "queued": int(low) + (disputed or 0),
+        "leased": int(leased),
+        "reviewed": int(reviewed),
+    }

@@ -85,6 +85,19 @@ def _reviewable_job(session: Any, name: str, user: Any) -> Any:
     return job
 
 
+@router.get("/jobs/{name}/review/queue")
+def review_queue(
+    name: str,
+    user: CurrentUser,
+    session: ReadSession,
+    max_confidence: float | None = Query(None, ge=0, le=1),
+) -> dict[str, Any]:
+    """Items queued for review (low confidence; disputed when the job queues those), leased
+    to reviewers now, and reviewed."""
+    job = _reviewable_job(session, name, user)
+    return review.review_queue(session, job, max_confidence=max_confidence)
+
+
 @router.post("/jobs/{name}/review/next", responses={204: {"description": "nothing to review"}})
 def review_next(
     name: str,

@@ -31,8 +31,23 @@ function reviewSection(jobs) {
           h("span", { class: `pill state-${j.state}` }, j.state),
           h("span", { class: "pill" }, j.task_type)),
         h("p", { class: "muted" }, `${j.counters.human_labeled} of ${j.counters.total} items labeled by people`),
+        queueLine(j.name),
         h("a", { class: "button primary", href: `/review/${enc(j.name)}` }, "Review"))))
       : h("p", { class: "empty" }, "No job of your teams to review."));
+}
+
+/**
+ * "N items wait for review", filled in when the queue's size arrives.
+ * @param {string} job
+ */
+function queueLine(job) {
+  const line = h("p", { class: "queue-size" }, "");
+  api(`/api/jobs/${enc(job)}/review/queue`).then((/** @type {any} */ q) => {
+    const held = q.leased ? ` (${q.leased} being reviewed now)` : "";
+    const waiting = q.queued === 1 ? "1 item waits" : `${q.queued} items wait`;
+    line.textContent = `${waiting} for review${held}; ${q.reviewed} reviewed`;
+  }).catch(() => { line.textContent = ""; });
+  return line;
 }
 
 async function main() {
