@@ -126,6 +126,25 @@ _PICK = (
     "AND t.priority >= :min_priority "
     "ORDER BY t.priority DESC, t.position LIMIT 1"
 )
+_INSERT_ASSIGNMENT = (
+    "INSERT INTO assignments (task_id, job_id, worker_id, status, leased_at, "
+    "deadline, last_seen_at) VALUES (:t, :j, :w, 'leased', :now, :d, :now) "
+    "ON CONFLICT (task_id, worker_id) DO NOTHING RETURNING id"
+)
+_COUNT_LEASE = (
+    "UPDATE tasks SET live_leases = live_leases + 1, started = 1, updated_at = :now, "
+    "status = CASE WHEN live_leases + 1 + answers >= target_answers AND is_gold = 0 "
+    "THEN 'full' ELSE 'open' END WHERE id = :t"
+)
+# On PostgreSQL the lease's writes are one statement; the task and the event are written
+# only when the assignment was (not when the worker raced itself to the task).
+_LEASE_PG = (
+    f"WITH asg AS ({_INSERT_ASSIGNMENT}), "
+    f"tsk AS ({_COUNT_LEASE} AND EXISTS (SELECT 1 FROM asg)), "
+    "ev AS (INSERT INTO activity_events (job_id, task_id, assignment_id, worker_id, event, at) "
+    "SELECT :j, :t, asg.id, :w, 'accept', :now FROM asg) "
+    "SELECT id FROM asg"
+)
 # Tasks with a negative priority wait: an auto-labeling job holds back everything but the
 # current batch for people until the model's next iteration (Ground Truth's batches).
 HELD_BACK = -1.0
@@ -216,22 +235,17 @@ def lease_next_task(
     task_id, item_id, started, is_gold, ext_id, data = row
 
     deadline = now + job.task_time_limit
-    asg_id = raw(session).scalar(
-        "INSERT INTO assignments (task_id, job_id, worker_id, status, leased_at, "
-        "deadline, last_seen_at) VALUES (:t, :j, :w, 'leased', :now, :d, :now) "
-        "ON CONFLICT (task_id, worker_id) DO NOTHING RETURNING id",
-        {"t": task_id, "j": job.id, "w": worker.id, "now": now, "d": deadline},
-    )
+    params = {"t": task_id, "j": job.id, "w": worker.id, "now": now, "d": deadline}
+    if _is_pg(session):
+        asg_id = raw(session).scalar(_LEASE_PG, params)  # the three writes, one round trip
+    else:
+        asg_id = raw(session).scalar(_INSERT_ASSIGNMENT, params)
+        if asg_id is not None:
+            raw(session).execute(_COUNT_LEASE, params)
+            _log(session, job.id, task_id, asg_id, worker.id, "accept", now)
     if asg_id is None:
         # The same worker raced itself to this task in two requests; the other one won.
         return None
-    raw(session).execute(
-        "UPDATE tasks SET live_leases = live_leases + 1, started = 1, updated_at = :now, "
-        "status = CASE WHEN live_leases + 1 + answers >= target_answers AND is_gold = 0 "
-        "THEN 'full' ELSE 'open' END WHERE id = :t",
-        {"now": now, "t": task_id},
-    )
-    _log(session, job.id, task_id, asg_id, worker.id, "accept", now)
     # Last, because on PostgreSQL the job row stays locked from here to the commit.
     if claims_window and not _claim_window_slot(session, job):
         # Another worker took the last slot since we looked: undo, inside this transaction.
@@ -409,6 +423,36 @@ def _replay(row: Any) -> SubmitResult:
     )
 
 
+@dataclass(frozen=True)
+class _Task:
+    id: int
+    status: str
+    answers: int
+    live_leases: int
+    target_answers: int
+    is_gold: int
+    item_id: int
+    data: str
+
+
+_INSERT_ANSWER = (
+    "INSERT INTO answers (assignment_id, task_id, job_id, worker_id, client_key, content, "
+    "submitted_at, time_spent, excluded) VALUES (:a, :t, :j, :w, :k, :c, :now, :s, :x)"
+)
+_ANSWERED = "UPDATE assignments SET status = 'submitted', ended_at = :now WHERE id = :a"
+_COUNT_ANSWER = "UPDATE tasks SET answers = :n, live_leases = :l, updated_at = :now WHERE id = :t"
+# PostgreSQL runs data-modifying statements in WITH as one statement: a round trip per
+# submit instead of four (the work loop there is bound by per-statement cost).
+_RECORD_ANSWER_PG = (
+    f"WITH ans AS ({_INSERT_ANSWER} RETURNING id), "
+    f"asg AS ({_ANSWERED}), "
+    f"tsk AS ({_COUNT_ANSWER}), "
+    "ev AS (INSERT INTO activity_events (job_id, task_id, assignment_id, worker_id, event, at) "
+    "VALUES (:j, :t, :a, :w, 'submit', :now)) "
+    "SELECT id FROM ans"
+)
+
+
 def submit_answer(
     session: Session,
     assignment_id: int,
@@ -426,7 +470,18 @@ def submit_answer(
         not isinstance(client_key, str) or not 0 < len(client_key) <= 100
     ):
         raise BadInput("client_key must be a string of 1 to 100 characters")
-    if client_key:
+    # One read for the assignment, its task and item, and whether this client key was used.
+    lock = " FOR NO KEY UPDATE OF a, t" if _is_pg(session) else ""
+    asg = raw(session).named(
+        "SELECT a.id, a.task_id, a.job_id, a.worker_id, a.status, a.deadline, a.leased_at, "
+        "t.id AS tid, t.status AS task_status, t.answers, t.live_leases, t.target_answers, "
+        "t.is_gold, t.item_id, i.data, (SELECT ans.assignment_id FROM answers ans "
+        "WHERE ans.worker_id = :w AND ans.client_key = :k) AS keyed "
+        "FROM assignments a JOIN tasks t ON t.id = a.task_id JOIN items i ON i.id = t.item_id "
+        "WHERE a.id = :a" + lock,
+        {"a": assignment_id, "w": worker.id, "k": client_key},
+    )
+    if client_key and (asg is None or asg.keyed is not None):
         prior = _existing_answer(
             session, "ans.worker_id = :w AND ans.client_key = :k", {"w": worker.id, "k": client_key}
         )
@@ -434,7 +489,9 @@ def submit_answer(
             if prior.assignment_id != assignment_id:
                 raise Conflict(f"client_key {client_key!r} was already used for another assignment")
             return _replay(prior)
-    asg = _load_assignment(session, assignment_id, worker)
+    if asg is None or asg.worker_id != worker.id:
+        # Another worker's assignment is reported as missing, not as forbidden.
+        raise NotFound(f"assignment {assignment_id} not found")
     if asg.status == "submitted":
         prior = _existing_answer(session, "ans.assignment_id = :a", {"a": assignment_id})
         return _replay(prior)
@@ -445,11 +502,15 @@ def submit_answer(
     assert job is not None
     task_type = get_task_type(job.task_type)
     config = task_type.parse_label_config(job.label_config)
-    lock = " FOR NO KEY UPDATE" if _is_pg(session) else ""
-    task = raw(session).named(
-        "SELECT t.id, t.status, t.answers, t.live_leases, t.target_answers, t.is_gold, "
-        "t.item_id, i.data FROM tasks t JOIN items i ON i.id = t.item_id WHERE t.id = :t" + lock,
-        {"t": asg.task_id},
+    task = _Task(
+        asg.tid,
+        asg.task_status,
+        asg.answers,
+        asg.live_leases,
+        asg.target_answers,
+        asg.is_gold,
+        asg.item_id,
+        asg.data,
     )
     content = task_type.validate_answer(answer, config, orjson.loads(task.data))
 
@@ -477,33 +538,29 @@ def submit_answer(
     spent = float(time_spent) if time_spent is not None else max(0.0, now - asg.leased_at)
     if spent < 0 or spent != spent:
         raise BadInput("time_spent must be a non-negative number of seconds")
-    answer_id = raw(session).scalar(
-        "INSERT INTO answers (assignment_id, task_id, job_id, worker_id, client_key, content, "
-        "submitted_at, time_spent, excluded) VALUES (:a, :t, :j, :w, :k, :c, :now, :s, :x) "
-        "RETURNING id",
-        {
-            "a": asg.id,
-            "t": task.id,
-            "j": asg.job_id,
-            "w": worker.id,
-            "k": client_key,
-            "c": orjson.dumps(content).decode(),
-            "now": now,
-            "s": spent,
-            "x": False,
-        },
-    )
-    raw(session).execute(
-        "UPDATE assignments SET status = 'submitted', ended_at = :now WHERE id = :a",
-        {"now": now, "a": asg.id},
-    )
     answers = task.answers + 1
     live = task.live_leases - (1 if lease_live else 0)
-    raw(session).execute(
-        "UPDATE tasks SET answers = :n, live_leases = :l, updated_at = :now WHERE id = :t",
-        {"n": answers, "l": live, "now": now, "t": task.id},
-    )
-    _log(session, asg.job_id, task.id, asg.id, worker.id, "submit", now)
+    params = {
+        "a": asg.id,
+        "t": task.id,
+        "j": asg.job_id,
+        "w": worker.id,
+        "k": client_key,
+        "c": orjson.dumps(content).decode(),
+        "now": now,
+        "s": spent,
+        "x": False,
+        "n": answers,
+        "l": live,
+    }
+    if _is_pg(session):
+        # One round trip for the four writes (the statements of _RECORD_ANSWER below).
+        answer_id = raw(session).scalar(_RECORD_ANSWER_PG, params)
+    else:
+        answer_id = raw(session).scalar(_INSERT_ANSWER + " RETURNING id", params)
+        raw(session).execute(_ANSWERED, params)
+        raw(session).execute(_COUNT_ANSWER, params)
+        _log(session, asg.job_id, task.id, asg.id, worker.id, "submit", now)
 
     feedback = None
     complete = False
