@@ -69,3 +69,36 @@ def test_each_call_sees_the_calls_before_it(db: Database) -> None:
         return await asyncio.gather(*(db.run_write(bump) for _ in range(50)))
 
     assert sorted(asyncio.run(main())) == list(range(1, 51))
+
+
+def test_a_connection_idle_in_the_pool_is_checked_before_use(pg_url, monkeypatch):
+    """A pooled PostgreSQL connection that died while idle (here: terminated by the server)
+    is replaced on checkout; a connection in constant use is not pinged."""
+    import truthset.store.db as dbmod
+
+    database = Database(pg_url, pool_size=1)
+    try:
+
+        def backend_pid() -> int:
+            with database.session_scope(write=False) as s:
+                return int(s.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+        def kill(pid: int) -> None:
+            other = Database(pg_url, pool_size=1)
+            with other.session_scope() as s:
+                s.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+            other.dispose()
+
+        monkeypatch.setattr(dbmod, "PING_AFTER_IDLE_SECONDS", 3600.0)
+        first = backend_pid()
+        kill(first)
+        # Not idle long enough to be checked: the dead connection is used and fails.
+        with pytest.raises(Exception, match="terminat|closed|connection"):
+            backend_pid()
+        second = backend_pid()  # the pool replaced the broken connection
+        kill(second)
+        monkeypatch.setattr(dbmod, "PING_AFTER_IDLE_SECONDS", 0.0)
+        third = backend_pid()  # checked on checkout, found dead, replaced
+        assert third not in (first, second)
+    finally:
+        database.dispose()

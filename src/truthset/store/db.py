@@ -15,6 +15,7 @@ import asyncio
 import os
 import queue
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,8 +61,8 @@ class Database:
                 echo=echo,
                 pool_size=pool_size,
                 max_overflow=pool_size,
-                pool_pre_ping=True,
             )
+            _ping_after_idle(self.engine)
         self.write_engine = self.engine.execution_options(**{WRITE: True})
         self.durable_engine = self.engine.execution_options(**{WRITE: True, DURABLE: True})
         self._read_sessions = sessionmaker(self.engine, expire_on_commit=False)
@@ -159,6 +160,36 @@ class Database:
         if self._writer is not None:
             self._writer.stop()
         self.engine.dispose()
+
+
+# A pooled PostgreSQL connection idle for longer than this is checked before use.
+PING_AFTER_IDLE_SECONDS = 10.0
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """Check a pooled connection before use only when it has sat idle.
+
+    SQLAlchemy's pool_pre_ping sends a `SELECT 1` on every checkout, one extra round trip
+    for each request of the work loop. A connection goes stale while it sits in the pool
+    (a server restart, an idle timeout), not while it is in constant use, so only one that
+    was idle is checked; a dead one is replaced (DisconnectionError makes the pool
+    reconnect)."""
+    from sqlalchemy import exc
+
+    @event.listens_for(engine, "checkout")
+    def _checkout(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        last = record.info.get("last_checkin")
+        if last is None or time.monotonic() - last < PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_conn)
+        except Exception as err:  # any failure of the ping: use a fresh connection
+            raise exc.DisconnectionError(f"stale pooled connection: {err}") from err
+
+    @event.listens_for(engine, "checkin")
+    def _checkin(_dbapi_conn: Any, record: Any) -> None:
+        if record is not None:
+            record.info["last_checkin"] = time.monotonic()
 
 
 class BatchWriter:
