@@ -41,7 +41,7 @@ from truthset.store.models import Job
 from truthset.tasktypes import Consolidation, get_task_type
 from truthset.work.consolidation import write_label
 
-SUPPORTED = ("text-classification", "image-classification")
+SUPPORTED = ("text-classification", "image-classification", "bounding-box")
 DEFAULTS: dict[str, Any] = {
     "target_accuracy": 0.95,
     "confidence_level": 0.95,
@@ -50,6 +50,11 @@ DEFAULTS: dict[str, Any] = {
     "features": None,  # text: "tfidf" (default) or "minilm"; images: "random-patch"
     # The name of a job whose trained model picks this job's first batch for people.
     "warm_start": None,
+    # Bounding boxes (truthset.autolabel.boxes): the built-in detector, the job label its
+    # boxes get, and the mean IoU to guarantee.
+    "detector": None,
+    "label": None,
+    "target_iou": 0.6,
 }
 VALIDATION_PRIORITY = 1e6
 HELD_BACK = -1.0  # see truthset.work.service: negative priority = waits for the model
@@ -95,6 +100,12 @@ def check_settings(
         raise BadInput(
             f"settings.auto_label.strategy {opts['strategy']!r} is not one of {sorted(STRATEGIES)}"
         )
+    if task_type == "bounding-box":
+        from truthset.autolabel.boxes import check_box_settings
+
+        check_box_settings(opts)
+    elif opts["detector"] is not None:
+        raise BadInput("settings.auto_label.detector is for bounding-box jobs")
     source = opts["warm_start"]
     if source is not None:
         if not isinstance(source, str) or not source:
