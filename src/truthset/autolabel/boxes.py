@@ -147,19 +147,14 @@ def plan_box_iteration(
 
 def apply_box_plan(session: Session, job: Job, plan: BoxPlan, *, now: float | None = None) -> dict:
     """Write the machine labels (only on images still open and unstarted) and priorities."""
+    from truthset.autolabel.service import claim_for_machine, finish_plan
+
     now = time.time() if now is None else now
     task_type = get_task_type(job.task_type)
     config = task_type.parse_label_config(job.label_config)
     auto = 0
     for task_id, prediction in plan.labels:
-        claimed = session.execute(
-            text(
-                "UPDATE tasks SET status = 'auto', updated_at = :now "
-                "WHERE id = :t AND status = 'open' AND started = 0"
-            ),
-            {"now": now, "t": task_id},
-        )
-        if not claimed.rowcount:  # type: ignore[attr-defined]
+        if not claim_for_machine(session, task_id, now):
             continue
         answer = {
             "boundingBoxes": prediction["boundingBoxes"],
@@ -182,21 +177,7 @@ def apply_box_plan(session: Session, job: Job, plan: BoxPlan, *, now: float | No
         )
         write_label(session, job.id, task_id, result, human=False, now=now)
         auto += 1
-    if plan.priorities:
-        session.execute(
-            text(
-                "UPDATE tasks SET priority = :p WHERE id = :t AND status = 'open' AND started = 0"
-            ),
-            [{"p": p, "t": t} for t, p in plan.priorities.items()],
-        )
-    if plan.labels or plan.priorities:
-        from truthset.jobs.service import refresh_state
-
-        refresh_state(session, job.id, now=now)
-    report = dict(plan.report)
-    if "auto_labeled" in report:
-        report["auto_labeled"] = auto
-    return report
+    return finish_plan(session, job.id, plan.report, plan.priorities, auto, now=now)
 
 
 def _priority(rows: Any, task_id: int) -> float:

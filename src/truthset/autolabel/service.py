@@ -363,14 +363,7 @@ def apply_autolabel_plan(
     config = get_task_type(job.task_type).parse_label_config(job.label_config)
     auto = 0
     for task_id, lab, confidence in plan.labels:
-        claimed = session.execute(
-            text(
-                "UPDATE tasks SET status = 'auto', updated_at = :now "
-                "WHERE id = :t AND status = 'open' AND started = 0"
-            ),
-            {"now": now, "t": task_id},
-        )
-        if not claimed.rowcount:  # type: ignore[attr-defined]
+        if not claim_for_machine(session, task_id, now):
             continue
         write_label(
             session,
@@ -386,21 +379,48 @@ def apply_autolabel_plan(
             now=now,
         )
         auto += 1
-    if plan.priorities:
+    return finish_plan(session, job.id, plan.report, plan.priorities, auto, now=now)
+
+
+def claim_for_machine(session: Session, task_id: int, now: float) -> bool:
+    """Mark a task machine-labeled if it is still open and no worker has started it (a
+    plan is made on a snapshot; people may have taken the item since)."""
+    claimed = session.execute(
+        text(
+            "UPDATE tasks SET status = 'auto', updated_at = :now "
+            "WHERE id = :t AND status = 'open' AND started = 0"
+        ),
+        {"now": now, "t": task_id},
+    )
+    return bool(claimed.rowcount)  # type: ignore[attr-defined]
+
+
+def finish_plan(
+    session: Session,
+    job_id: int,
+    report: dict[str, Any],
+    priorities: dict[int, float],
+    auto: int,
+    *,
+    now: float,
+) -> dict[str, Any]:
+    """The common end of applying a plan: the work queue's priorities (open, unstarted
+    tasks only), the job's state, and the report with the labels actually written."""
+    if priorities:
         session.execute(
             text(
                 "UPDATE tasks SET priority = :p WHERE id = :t AND status = 'open' AND started = 0"
             ),
-            [{"p": p, "t": t} for t, p in plan.priorities.items()],
+            [{"p": p, "t": t} for t, p in priorities.items()],
         )
-    if plan.labels or plan.priorities:
+    if auto or priorities:
         from truthset.jobs.service import refresh_state
 
-        refresh_state(session, job.id, now=now)
-    report = dict(plan.report)
-    if "auto_labeled" in report:
-        report["auto_labeled"] = auto
-    return report
+        refresh_state(session, job_id, now=now)
+    out = dict(report)
+    if "auto_labeled" in out:
+        out["auto_labeled"] = auto
+    return out
 
 
 def _model_for(job: Job, opts: dict[str, Any]) -> Any:
