@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 import orjson
@@ -357,4 +358,36 @@ def _time_stats(times: list[float]) -> dict[str, Any]:
         "answers": len(times),
         "mean_time": round(sum(times) / len(times), 3),
         "median_time": round(median, 3),
+    }
+
+
+def label_for_tool(session: Session, job_id: int, item_id: int) -> dict[str, Any] | None:
+    """A job's label of an item in the shape tools load as ``prior_label`` (value, meta,
+    and for masks the mask itself as a worker answer's ``labeledImage``)."""
+    row = session.execute(
+        text(
+            "SELECT l.value, l.meta, l.artifact, j.label_attribute, j.task_type, j.label_config "
+            "FROM tasks t JOIN labels l ON l.task_id = t.id JOIN jobs j ON j.id = t.job_id "
+            "WHERE t.job_id = :j AND t.item_id = :i"
+        ),
+        {"j": job_id, "i": item_id},
+    ).first()
+    if row is None:
+        return None
+    value, meta, artifact, attribute, task_type_name, label_config = row
+    value, meta, label_config = (
+        orjson.loads(v) if isinstance(v, str | bytes) else v for v in (value, meta, label_config)
+    )
+    if artifact is not None:
+        task_type = get_task_type(task_type_name)
+        initial = getattr(task_type, "initial_answer", None)
+        config = task_type.parse_label_config(label_config)
+        value = dict(initial(value, meta, config)) if initial is not None else {}
+        value["labeledImage"] = {"pngImageData": base64.b64encode(bytes(artifact)).decode()}
+    return {
+        "attribute": attribute,
+        "task_type": task_type_name,
+        "value": value,
+        "meta": meta,
+        "label_config": label_config,
     }

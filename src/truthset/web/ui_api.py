@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import time
 from typing import Any
 
@@ -14,7 +13,6 @@ from truthset.api.deps import CurrentUser, ReadSession, StaffUser
 from truthset.errors import Forbidden, NotFound
 from truthset.jobs import service as jobs_service
 from truthset.jobs import views
-from truthset.tasktypes import get_task_type
 
 router = APIRouter(prefix="/api/ui", tags=["ui"])
 
@@ -139,38 +137,6 @@ def labels_page(
     return {"rows": rows, "offset": offset, "limit": limit, "more": len(rows) == limit}
 
 
-def _label_for_tool(session: Any, job_id: int, item_id: int) -> dict[str, Any] | None:
-    """A job's label of an item in the shape tools load as ``prior_label`` (value, meta,
-    and for masks the mask itself as a worker answer's ``labeledImage``)."""
-    row = session.execute(
-        text(
-            "SELECT l.value, l.meta, l.artifact, j.label_attribute, j.task_type, j.label_config "
-            "FROM tasks t JOIN labels l ON l.task_id = t.id JOIN jobs j ON j.id = t.job_id "
-            "WHERE t.job_id = :j AND t.item_id = :i"
-        ),
-        {"j": job_id, "i": item_id},
-    ).first()
-    if row is None:
-        return None
-    value, meta, artifact, attribute, task_type_name, label_config = row
-    value, meta, label_config = (
-        orjson.loads(v) if isinstance(v, str | bytes) else v for v in (value, meta, label_config)
-    )
-    if artifact is not None:
-        task_type = get_task_type(task_type_name)
-        initial = getattr(task_type, "initial_answer", None)
-        config = task_type.parse_label_config(label_config)
-        value = dict(initial(value, meta, config)) if initial is not None else {}
-        value["labeledImage"] = {"pngImageData": base64.b64encode(bytes(artifact)).decode()}
-    return {
-        "attribute": attribute,
-        "task_type": task_type_name,
-        "value": value,
-        "meta": meta,
-        "label_config": label_config,
-    }
-
-
 @router.get("/jobs/{name}/review/items/{item}")
 def review_context(name: str, item: str, user: CurrentUser, session: ReadSession) -> dict[str, Any]:
     """What the review page needs beyond ``review/next``'s answer to load the job's tool:
@@ -207,8 +173,8 @@ def review_context(name: str, item: str, user: CurrentUser, session: ReadSession
     return {
         "item": item,
         "media_url": f"/api/items/{item_id}/media" if has_media else None,
-        "label": _label_for_tool(session, job.id, item_id),
-        "input_label": _label_for_tool(session, job.input_job_id, item_id)
+        "label": views.label_for_tool(session, job.id, item_id),
+        "input_label": views.label_for_tool(session, job.input_job_id, item_id)
         if job.input_job_id is not None
         else None,
     }

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from typing import Annotated, Any
 
 import orjson
@@ -11,6 +10,7 @@ from sqlalchemy import text
 
 from truthset.api.deps import CurrentUser, ReadSession, get_db
 from truthset.jobs import service as jobs_service
+from truthset.jobs.views import label_for_tool
 from truthset.tasktypes import get_task_type
 from truthset.work import service
 from truthset.work.schemas import SubmitRequest
@@ -70,37 +70,7 @@ def _prior_label(session: Any, job: Any, item_id: int) -> dict[str, Any] | None:
     """For verification and adjustment jobs: the input job's label of this item."""
     if job.input_job_id is None:
         return None
-    row = session.execute(
-        text(
-            "SELECT l.value, l.meta, j.label_attribute, j.task_type, j.label_config, "
-            "l.artifact "
-            "FROM tasks t JOIN labels l ON l.task_id = t.id JOIN jobs j ON j.id = t.job_id "
-            "WHERE t.job_id = :ij AND t.item_id = :i"
-        ),
-        {"ij": job.input_job_id, "i": item_id},
-    ).first()
-    if row is None:
-        return None
-    value, meta, attr, task_type, label_config, artifact = (
-        orjson.loads(v) if isinstance(v, str) and i in (0, 1, 4) else v for i, v in enumerate(row)
-    )
-    if artifact is not None:
-        # A mask label: hand the tool the mask itself, in the worker-answer shape it loads.
-        earlier = get_task_type(task_type)
-        initial = getattr(earlier, "initial_answer", None)
-        value = (
-            dict(initial(value, meta, earlier.parse_label_config(label_config)))
-            if initial is not None
-            else {}
-        )
-        value["labeledImage"] = {"pngImageData": base64.b64encode(bytes(artifact)).decode()}
-    return {
-        "attribute": attr,
-        "task_type": task_type,
-        "value": value,
-        "meta": meta,
-        "label_config": label_config,
-    }
+    return label_for_tool(session, job.input_job_id, item_id)
 
 
 @router.post("/assignments/{assignment_id}/heartbeat")
