@@ -7,13 +7,12 @@
  * released.
  */
 import { api, ApiError, me, enc, isStaff } from "./api.js";
-import { h, byId, replace, toast, topbar, inTextField, formatDuration } from "./dom.js";
-import { AnnotationStore } from "./store.js";
+import { h, byId, replace, toast, topbar, formatDuration } from "./dom.js";
 import { picture } from "./answers.js";
+import { loadTool, mountTool, commonToolKeys } from "./toolhost.js";
 
 /** @typedef {import("./types.js").Task} Task */
 /** @typedef {import("./types.js").Tool} Tool */
-/** @typedef {import("./types.js").ToolModule} ToolModule */
 /**
  * The answer of POST /api/jobs/{name}/review/next: the item's detail and the lease.
  * @typedef {{item: string, data: Record<string, any>, status: string,
@@ -33,27 +32,12 @@ let job = null;
 let user = null;
 /** @type {{short: string, min_box_size?: number}} */
 let instructions = { short: "" };
-/** @type {{item: ReviewItem, context: ReviewContext, store: AnnotationStore<any>, tool: Tool, deadlineLocal: number, lost: boolean} | null} */
+/** @type {{item: ReviewItem, context: ReviewContext, store: import("./store.js").AnnotationStore<any>, tool: Tool, deadlineLocal: number, lost: boolean} | null} */
 let current = null;
 let busy = false;
 let reviewedHere = 0;
 /** Items this reviewer skipped on this page (the queue serves them again when nothing else waits). */
 const skipped = new Set();
-/** @type {Map<string, Promise<ToolModule>>} */
-const modules = new Map();
-
-/** @param {string} uiModule @returns {Promise<ToolModule>} */
-function loadTool(uiModule) {
-  if (!/^tools\/[a-z0-9_-]+\.js$/.test(uiModule)) {
-    return Promise.reject(new Error(`this job's tool ${uiModule} cannot be loaded`));
-  }
-  let p = modules.get(uiModule);
-  if (!p) {
-    p = import(`/static/${uiModule}`);
-    modules.set(uiModule, p);
-  }
-  return p;
-}
 
 const reviewPath = () => `/api/jobs/${enc(jobName)}/review`;
 const backHref = () => (isStaff(user) ? `/console/jobs/${enc(jobName)}` : "/");
@@ -150,21 +134,7 @@ async function show(item, context) {
   showError("");
   const task = taskFor(item, context);
   const mod = await loadTool(task.ui_module);
-  const root = byId("tool-root");
-  const side = byId("tool-side");
-  root.replaceChildren();
-  side.replaceChildren();
-  const store = new AnnotationStore(mod.initialState(task), task.labels);
-  /** @type {Record<string, string>} */
-  const shortNames = {};
-  const cfg = task.label_config;
-  if (cfg && typeof cfg === "object" && Array.isArray(cfg.labels)) {
-    for (const l of cfg.labels) if (l && typeof l.shortDisplayName === "string") shortNames[l.label] = l.shortDisplayName;
-  }
-  const tool = mod.create({
-    root, side, task, store, labels: task.labels, shortNames,
-    settings: { min_box_size: instructions.min_box_size ?? 4 },
-  });
+  const { store, tool, root } = mountTool(mod, task, mod.initialState(task), instructions);
   // The lease runs to the server's deadline; trust this device's clock for that only while
   // it agrees with the job's time per task (a fresh lease lasts exactly that long).
   const limit = Number(job.task_time_limit) || 0;
@@ -329,30 +299,7 @@ async function releaseAndStop() {
 /** @param {KeyboardEvent} e */
 function onKey(e) {
   if (document.querySelector("dialog[open]")) return;
-  const ctrl = e.ctrlKey || e.metaKey;
-  if (ctrl && e.key === "Enter") {
-    e.preventDefault();
-    submit();
-    return;
-  }
-  if (inTextField(e)) return;
-  if (current && current.tool.onKey && current.tool.onKey(e)) {
-    e.preventDefault();
-    return;
-  }
-  if (ctrl && (e.key === "z" || e.key === "Z")) {
-    e.preventDefault();
-    if (!current) return;
-    if (e.shiftKey) current.store.redo();
-    else current.store.undo();
-    return;
-  }
-  if (ctrl && (e.key === "y" || e.key === "Y")) {
-    e.preventDefault();
-    if (current) current.store.redo();
-    return;
-  }
-  if (ctrl || e.altKey) return;
+  if (commonToolKeys(e, current, submit)) return;
   if (e.key === "Enter") {
     e.preventDefault();
     submit();

@@ -6,8 +6,8 @@
  */
 import { api, ApiError, me, enc } from "./api.js";
 import { h, byId, replace, toast, topbar, inTextField, formatDuration } from "./dom.js";
-import { AnnotationStore } from "./store.js";
 import { renderMarkdown } from "./markdown.js";
+import { loadTool, mountTool, commonToolKeys } from "./toolhost.js";
 import { Outbox, sendEntry } from "./outbox.js";
 
 /** @typedef {import("./types.js").Task} Task */
@@ -27,7 +27,7 @@ const RETRY_MS = 3000;
 let userName = "";
 /** @type {Outbox} */
 let outbox;
-/** @type {{held: Held, store: AnnotationStore<any>, tool: Tool, shownAt: number, lost: boolean} | null} */
+/** @type {{held: Held, store: import("./store.js").AnnotationStore<any>, tool: Tool, shownAt: number, lost: boolean} | null} */
 let current = null;
 /** @type {Held | null} */
 let prefetched = null;
@@ -38,8 +38,6 @@ let noMoreWork = false;
 let sessionAnswers = 0;
 /** @type {{short: string, full: string, allowed_image_origins: string[], min_box_size?: number}} */
 let instructions = { short: "", full: "", allowed_image_origins: [] };
-/** @type {Map<string, Promise<ToolModule>>} */
-const modules = new Map();
 /** Time of the last submit keypress, for the "next task within 100 ms" measurement. */
 let submitStartedAt = 0;
 
@@ -64,18 +62,6 @@ function store(key, value) {
   }
 }
 
-/** @param {string} uiModule @returns {Promise<ToolModule>} */
-function loadTool(uiModule) {
-  if (!/^tools\/[a-z0-9_-]+\.js$/.test(uiModule)) {
-    return Promise.reject(new Error(`this job's tool ${uiModule} cannot be loaded`));
-  }
-  let p = modules.get(uiModule);
-  if (!p) {
-    p = import(`/static/${uiModule}`);
-    modules.set(uiModule, p);
-  }
-  return p;
-}
 
 /** Lease the next task. @returns {Promise<Held | null>} */
 async function fetchNext() {
@@ -202,23 +188,9 @@ async function show(held, restoring) {
   showError("");
   const task = held.task;
   const mod = await loadTool(task.ui_module);
-  const root = byId("tool-root");
-  const side = byId("tool-side");
-  root.replaceChildren();
-  side.replaceChildren();
   const initial = held.state !== undefined ? held.state : mod.initialState(task);
-  const annotation = new AnnotationStore(initial, task.labels);
+  const { store: annotation, tool, root } = mountTool(mod, task, initial, instructions);
   if (held.modified) annotation.modified = true;
-  /** @type {Record<string, string>} */
-  const shortNames = {};
-  const cfg = task.label_config;
-  if (cfg && typeof cfg === "object" && Array.isArray(cfg.labels)) {
-    for (const l of cfg.labels) if (l && typeof l.shortDisplayName === "string") shortNames[l.label] = l.shortDisplayName;
-  }
-  const tool = mod.create({
-    root, side, task, store: annotation, labels: task.labels, shortNames,
-    settings: { min_box_size: instructions.min_box_size ?? 4 },
-  });
   current = { held, store: annotation, tool, shownAt: performance.now(), lost: false };
   annotation.on("change", () => saveCurrent());
   saveCurrent();
@@ -475,30 +447,7 @@ function onKey(e) {
     return;
   }
   if (dialogOpen) return;
-  const ctrl = e.ctrlKey || e.metaKey;
-  if (ctrl && e.key === "Enter") {
-    e.preventDefault();
-    submit();
-    return;
-  }
-  if (inTextField(e)) return;
-  if (current && current.tool.onKey && current.tool.onKey(e)) {
-    e.preventDefault();
-    return;
-  }
-  if (ctrl && (e.key === "z" || e.key === "Z")) {
-    e.preventDefault();
-    if (!current) return;
-    if (e.shiftKey) current.store.redo();
-    else current.store.undo();
-    return;
-  }
-  if (ctrl && (e.key === "y" || e.key === "Y")) {
-    e.preventDefault();
-    if (current) current.store.redo();
-    return;
-  }
-  if (ctrl || e.altKey) return;
+  if (commonToolKeys(e, current, submit)) return;
   if (e.key === "Enter") {
     e.preventDefault();
     submit();
