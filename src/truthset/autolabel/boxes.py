@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from truthset.autolabel.loop import AutolabelSettings, choose_validation_items
@@ -39,37 +38,32 @@ class BoxPlan:
     priorities: dict[int, float] = field(default_factory=dict)
 
 
-def plan_box_iteration(
-    session: Session,
-    job: Job,
-    opts: dict[str, Any],
-    *,
-    batch: int,
-    cache_dir: Path | None,
-) -> BoxPlan:
+def plan_box_iteration(session: Session, job: Job, *, cache_dir: Path | None) -> BoxPlan:
     from truthset.autolabel.models.detection import image_mean_iou
     from truthset.autolabel.prelabel import check_request
-    from truthset.autolabel.service import HELD_BACK, VALIDATION_PRIORITY
+    from truthset.autolabel.service import (
+        HELD_BACK,
+        VALIDATION_PRIORITY,
+        autolabel_settings,
+        batch_size,
+        changed_priorities,
+        job_rows,
+    )
 
     task_type = get_task_type(job.task_type)
     config = task_type.parse_label_config(job.label_config)
+    opts = autolabel_settings(job)
+    if opts is None:
+        raise BadInput(f"job {job.name!r} does not have automated labeling on")
     label = check_request(job, str(opts["detector"]), opts.get("label"))
-    rows = session.execute(
-        text(
-            "SELECT t.id, t.status, t.started, t.priority, i.id AS item_id, i.data, l.value, "
-            "l.meta, l.human FROM tasks t JOIN items i ON i.id = t.item_id "
-            "LEFT JOIN labels l ON l.task_id = t.id "
-            "WHERE t.job_id = :j AND t.is_gold = 0 ORDER BY t.position"
-        ),
-        {"j": job.id},
-    ).all()
+    rows = job_rows(session, job.id)
     n = len(rows)
     if n == 0:
         return BoxPlan(report={"items": 0})
     settings = AutolabelSettings(
         target_accuracy=float(opts["target_accuracy"]),
         confidence_level=float(opts["confidence_level"]),
-        batch_size=batch,
+        batch_size=batch_size(opts, n),
         workers_per_item=job.workers_per_item,
     )
     validation = [int(v) for v in choose_validation_items(n, settings, random_state=job.id)]
@@ -86,11 +80,9 @@ def plan_box_iteration(
 
     if len(done) < len(validation):
         # People label the validation images first; the rest waits for the threshold.
-        priorities = {
-            r.id: (VALIDATION_PRIORITY if idx in in_validation else HELD_BACK)
-            for idx, r in enumerate(rows)
-            if open_(r)
-        }
+        priorities = changed_priorities(
+            rows, [VALIDATION_PRIORITY if i in in_validation else HELD_BACK for i in range(n)]
+        )
         return BoxPlan(
             report={
                 "items": n,
@@ -98,7 +90,7 @@ def plan_box_iteration(
                 "waiting_for": len(validation),
                 "auto_labeled": 0,
             },
-            priorities={t: p for t, p in priorities.items() if p != _priority(rows, t)},
+            priorities=priorities,
         )
     ious = []
     for idx in done:
@@ -180,13 +172,6 @@ def apply_box_plan(session: Session, job: Job, plan: BoxPlan, *, now: float | No
     return finish_plan(session, job.id, plan.report, plan.priorities, auto, now=now)
 
 
-def _priority(rows: Any, task_id: int) -> float:
-    for r in rows:
-        if r.id == task_id:
-            return float(r.priority)
-    return 0.0
-
-
 def _json(value: Any) -> Any:
     return orjson.loads(value) if isinstance(value, str) else value
 
@@ -198,7 +183,7 @@ def _detections(
     from PIL import Image
 
     from truthset.autolabel.models.detection import HaarCascadeDetector
-    from truthset.media.storage import AllowedRoots, local_path_of, open_ref
+    from truthset.media.storage import open_item_media
 
     cache = None if cache_dir is None else cache_dir / f"job-{job.id}-detections-v1.json"
     stored: dict[str, Any] = {}
@@ -215,12 +200,7 @@ def _detections(
             if model is None:
                 model = HaarCascadeDetector(kind=detector, label=label).fit()  # type: ignore[arg-type]
             ref = orjson.loads(r.data)["source-ref"]
-            path = local_path_of(ref)
-            if path is not None:
-                fh: Any = open(path, "rb")  # noqa: SIM115
-            else:
-                fh = open_ref(ref, AllowedRoots([ref.rsplit("/", 1)[0]]))
-            with fh, Image.open(fh) as img:
+            with open_item_media(ref) as fh, Image.open(fh) as img:
                 found[key] = model.predict_one(img)
         out.append(found[key])
     if cache is not None and model is not None:

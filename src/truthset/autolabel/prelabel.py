@@ -51,7 +51,7 @@ def plan_predictions(
     """Detections for the job's unstarted items that have no prediction yet (reads only):
     item id -> prediction."""
     from truthset.autolabel.models.detection import HaarCascadeDetector
-    from truthset.media.storage import AllowedRoots, local_path_of, open_ref
+    from truthset.media.storage import open_item_media
 
     key = f"{job.label_attribute}-prediction"
     rows = session.execute(
@@ -70,12 +70,7 @@ def plan_predictions(
     out: dict[int, dict[str, Any]] = {}
     for n, (item_id, data) in enumerate(todo, 1):
         ref = data["source-ref"]
-        path = local_path_of(ref)
-        if path is not None:
-            fh: Any = open(path, "rb")  # noqa: SIM115
-        else:
-            fh = open_ref(ref, AllowedRoots([ref.rsplit("/", 1)[0]]))
-        with fh, Image.open(fh) as img:
+        with open_item_media(ref) as fh, Image.open(fh) as img:
             found = model.predict_one(img)
         out[item_id] = {
             "boundingBoxes": found["boundingBoxes"],

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from truthset.jobs.service import get_job
@@ -26,16 +25,8 @@ def autolabel_run(ctx: Any, *, job: str) -> dict[str, Any]:
         the_job = get_job(session, job)
         if the_job.task_type == "bounding-box":
             from truthset.autolabel.boxes import apply_box_plan, plan_box_iteration
-            from truthset.autolabel.service import autolabel_settings, batch_size
 
-            opts = autolabel_settings(the_job) or {}
-            n = session.execute(
-                text("SELECT count(*) FROM tasks WHERE job_id = :j AND is_gold = 0"),
-                {"j": the_job.id},
-            ).scalar_one()
-            box_plan = plan_box_iteration(
-                session, the_job, opts, batch=batch_size(opts, int(n)), cache_dir=cache_dir
-            )
+            box_plan = plan_box_iteration(session, the_job, cache_dir=cache_dir)
         else:
             plan = plan_autolabel_iteration(session, the_job, cache_dir=cache_dir)
     with ctx.db.session_scope() as session:

@@ -165,16 +165,11 @@ def _features(
 def _load_images(refs: list[str], side: int = 0) -> tuple[Any, int]:
     from PIL import Image
 
-    from truthset.media.storage import AllowedRoots, local_path_of, open_ref
+    from truthset.media.storage import open_item_media
 
     images = []
     for ref in refs:
-        path = local_path_of(ref)
-        if path is not None:
-            fh: Any = open(path, "rb")  # noqa: SIM115
-        else:
-            fh = open_ref(ref, AllowedRoots([ref.rsplit("/", 1)[0]]))
-        with fh, Image.open(fh) as img:
+        with open_item_media(ref) as fh, Image.open(fh) as img:
             # Small images keep their size (28x28 digits or garments); larger ones are
             # brought down to 64x64, which the patch features are tuned for.
             side = side or min(64, max(img.size))
@@ -216,6 +211,20 @@ def run_autolabel_iteration(
     return apply_autolabel_plan(session, job, plan, now=now)
 
 
+def job_rows(session: Session, job_id: int) -> Sequence[Any]:
+    """The job's tasks in import order with their item and label, as an iteration reads
+    them (gold items are not the model's)."""
+    return session.execute(
+        text(
+            "SELECT t.id, t.status, t.started, t.priority, i.id AS item_id, i.data, l.value, "
+            "l.meta, l.human FROM tasks t JOIN items i ON i.id = t.item_id "
+            "LEFT JOIN labels l ON l.task_id = t.id "
+            "WHERE t.job_id = :j AND t.is_gold = 0 ORDER BY t.position"
+        ),
+        {"j": job_id},
+    ).all()
+
+
 def plan_autolabel_iteration(
     session: Session, job: Job, *, now: float | None = None, cache_dir: Path | None = None
 ) -> IterationPlan:
@@ -227,15 +236,7 @@ def plan_autolabel_iteration(
     if opts is None:
         raise BadInput(f"job {job.name!r} does not have automated labeling on")
     config = get_task_type(job.task_type).parse_label_config(job.label_config)
-    rows = session.execute(
-        text(
-            "SELECT t.id, t.status, t.started, t.priority, i.id AS item_id, i.data, l.value, "
-            "l.human FROM tasks t JOIN items i ON i.id = t.item_id "
-            "LEFT JOIN labels l ON l.task_id = t.id "
-            "WHERE t.job_id = :j AND t.is_gold = 0 ORDER BY t.position"
-        ),
-        {"j": job.id},
-    ).all()
+    rows = job_rows(session, job.id)
     n = len(rows)
     if n == 0:
         return IterationPlan(report={"items": 0})
@@ -281,33 +282,18 @@ def plan_autolabel_iteration(
     previous = _last_state(session, job.id)
     state = ValidationState.from_dict(previous.get("validation"))
     seed = int(now) % 2**31
-    probe = run_iteration(
-        features,
-        human,
-        validation,
+    args = (features, human, validation)
+    kwargs = dict(
         n_classes=len(config.labels),
         settings=settings,
         model=model,
         done=done,
-        commit=False,
         random_state=seed,
         **state.run_kwargs(),
     )
+    probe = run_iteration(*args, commit=False, **kwargs)
     commit = should_commit(previous.get("coverage"), probe, plateau_gain=0.01)
-    result = probe
-    if commit:
-        result = run_iteration(
-            features,
-            human,
-            validation,
-            n_classes=len(config.labels),
-            settings=settings,
-            model=model,
-            done=done,
-            commit=True,
-            random_state=seed,
-            **state.run_kwargs(),
-        )
+    result = run_iteration(*args, commit=True, **kwargs) if commit else probe
     state.update(result)
     if cache_dir is not None and result.model is not None:
         save_model(
@@ -471,7 +457,7 @@ def _seed_priorities(
     else:
         first = pool[select_batch(np.asarray(warm)[pool], batch)]
         scores[first] = np.linspace(1.0, 0.5, num=first.size)
-    return _changed_priorities(rows, scores)
+    return changed_priorities(rows, scores)
 
 
 def model_path(cache_dir: Path, job_id: int) -> Path:
@@ -520,10 +506,11 @@ def _next_priorities(rows: Sequence[Any], result: Any, batch: int) -> dict[int, 
     chosen = np.asarray(result.to_humans, dtype=np.intp)[:batch]
     # Highest first: rank order, kept positive.
     scores[chosen] = np.linspace(2.0, 1.0, num=chosen.size) if chosen.size else scores[chosen]
-    return _changed_priorities(rows, scores)
+    return changed_priorities(rows, scores)
 
 
-def _changed_priorities(rows: Sequence[Any], scores: Any) -> dict[int, float]:
+def changed_priorities(rows: Sequence[Any], scores: Any) -> dict[int, float]:
+    """task id -> new priority, for open unstarted tasks whose priority changes."""
     return {
         r.id: float(s)
         for r, s in zip(rows, scores, strict=True)

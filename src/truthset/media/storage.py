@@ -108,11 +108,18 @@ class AllowedRoots:
 def open_ref(ref: str, roots: AllowedRoots, *, endpoint_url: str | None = None) -> BinaryIO:
     """Open an item's bytes for reading, after checking the roots."""
     roots.check(ref)
+    return open_item_media(ref, endpoint_url=endpoint_url)
+
+
+def open_item_media(ref: str, *, endpoint_url: str | None = None) -> BinaryIO:
+    """Open the media of an item already in a dataset (its `source-ref` was checked
+    against the allowed roots when it was imported), for server-side work on it:
+    features, detections."""
     path = local_path_of(ref)
     if path is not None:
         return open(os.path.realpath(path), "rb")
     loc = parse_s3_uri(ref)
-    body = s3_client(endpoint_url).get_object(Bucket=loc.bucket, Key=loc.key)["Body"]
+    body: BinaryIO = s3_client(endpoint_url).get_object(Bucket=loc.bucket, Key=loc.key)["Body"]
     return body
 
 
