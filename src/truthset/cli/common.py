@@ -83,3 +83,24 @@ def stderr_progress(label: str) -> Callable[[int], None]:
             sys.stderr.flush()
 
     return report
+
+
+def run_here(
+    ws: Workspace, kind: str, params: dict[str, Any], *, job_id: int | None = None, what: str
+) -> dict[str, Any]:
+    """Queue a background run and execute it in this process (so a CLI command's work
+    still shows in `truthset run list`); exits 2 naming `what` when it fails. Returns the
+    run's result."""
+    from truthset.runs import service as runs_service
+    from truthset.runs.executor import execute_run
+
+    with ws.db.session_scope() as session:
+        run_id = runs_service.enqueue(session, kind, params, job_id=job_id).id
+        runs_service.claim_next_specific(session, run_id, runs_service.owner_name())
+    execute_run(ws.db, ws.settings, run_id)
+    with ws.db.session_scope(write=False) as session:
+        run = runs_service.run_as_dict(runs_service.get_run(session, run_id))
+    if run["state"] != "succeeded":
+        typer.echo(f"error: {what} failed: {run['error']}", err=True)
+        raise typer.Exit(2)
+    return dict(run["result"])

@@ -7,7 +7,14 @@ from typing import Annotated, Any
 
 import typer
 
-from truthset.cli.common import DatabaseUrl, DataDir, echo_json, handle_errors, workspace
+from truthset.cli.common import (
+    DatabaseUrl,
+    DataDir,
+    echo_json,
+    handle_errors,
+    run_here,
+    workspace,
+)
 from truthset.errors import BadInput
 from truthset.jobs import service, views
 
@@ -163,28 +170,17 @@ def prelabel_cmd(
     """Put a detector's boxes into a bounding-box job's unstarted items, for workers to
     correct (runs as a background run; `job show` and the API report the time it saves)."""
     from truthset.autolabel.prelabel import check_request
-    from truthset.runs import service as runs_service
-    from truthset.runs.executor import execute_run
 
     ws = workspace(data_dir, database_url)
-    with ws.db.session_scope() as session:
-        job = service.get_job(session, name)
-        chosen = check_request(job, detector, label)
-        run = runs_service.enqueue(
-            session,
-            "prelabel",
-            {"job": job.name, "detector": detector, "label": chosen},
-            job_id=job.id,
-        )
-        run_id = run.id
-        runs_service.claim_next_specific(session, run_id, runs_service.owner_name())
-    execute_run(ws.db, ws.settings, run_id)
     with ws.db.session_scope(write=False) as session:
-        result = runs_service.run_as_dict(runs_service.get_run(session, run_id))
-    if result["state"] != "succeeded":
-        typer.echo(f"error: pre-labeling failed: {result['error']}", err=True)
-        raise typer.Exit(2)
-    echo_json(result["result"])
+        job = service.get_job(session, name)
+        params = {
+            "job": job.name,
+            "detector": detector,
+            "label": check_request(job, detector, label),
+        }
+        job_id = job.id
+    echo_json(run_here(ws, "prelabel", params, job_id=job_id, what="pre-labeling"))
 
 
 @app.command("activity")

@@ -9,7 +9,14 @@ from typing import Annotated
 import typer
 
 from truthset.cli import admin, datasets, gold, jobs, simulate
-from truthset.cli.common import DatabaseUrl, DataDir, echo_json, handle_errors, workspace
+from truthset.cli.common import (
+    DatabaseUrl,
+    DataDir,
+    echo_json,
+    handle_errors,
+    run_here,
+    workspace,
+)
 
 app = typer.Typer(
     help="truthset: self-hosted data labeling (the open equivalent of SageMaker Ground Truth).",
@@ -128,32 +135,15 @@ def export_cmd(
     database_url: DatabaseUrl = None,
 ) -> None:
     """Export a job's labels (runs as a background run, shown with its progress)."""
-    from truthset.runs import service as runs_service
-    from truthset.runs.executor import execute_run
-
     ws = workspace(data_dir, database_url)
     if out and not out.startswith("s3://"):
         out = os.path.abspath(out)
-    with ws.db.session_scope() as session:
-        run = runs_service.enqueue(
-            session,
-            "export",
-            {"job": job, "format": format, "out": out, "labeled_only": labeled_only},
-        )
-        run_id = run.id
-        runs_service.claim_next_specific(session, run_id, runs_service.owner_name())
-    execute_run(ws.db, ws.settings, run_id)
-    with ws.db.session_scope(write=False) as session:
-        result = runs_service.run_as_dict(runs_service.get_run(session, run_id))
-    if result["state"] != "succeeded":
-        typer.echo(f"error: export failed: {result['error']}", err=True)
-        raise typer.Exit(2)
+    params = {"job": job, "format": format, "out": out, "labeled_only": labeled_only}
+    result = run_here(ws, "export", params, what="export")
     typer.echo(
-        f"wrote {result['result']['lines']:,} lines to {result['result']['out']} "
-        f"in {result['result']['seconds']} s",
-        err=True,
+        f"wrote {result['lines']:,} lines to {result['out']} in {result['seconds']} s", err=True
     )
-    echo_json(result["result"])
+    echo_json(result)
 
 
 def _register_optional_commands() -> None:
