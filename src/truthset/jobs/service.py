@@ -250,6 +250,27 @@ def get_job(session: Session, name_or_id: str | int) -> Job:
     return job
 
 
+def find_job_item(session: Session, job_id: int, external_id: str) -> Any:
+    """A job's task of an item, by the item's id: (task_id, item_id, status, answers,
+    is_gold, external_id, data) with those names, or None."""
+    return session.execute(
+        text(
+            "SELECT t.id AS task_id, t.item_id, t.status, t.answers, t.is_gold, i.external_id, "
+            "i.data FROM tasks t JOIN items i ON i.id = t.item_id "
+            "WHERE t.job_id = :j AND i.external_id = :e"
+        ),
+        {"j": job_id, "e": external_id},
+    ).first()
+
+
+def job_item(session: Session, job: Job, external_id: str) -> Any:
+    """As `find_job_item`; an item that is not in the job is a 404."""
+    row = find_job_item(session, job.id, external_id)
+    if row is None:
+        raise NotFound(f"item {external_id!r} is not part of job {job.name!r}")
+    return row
+
+
 # -- access ---------------------------------------------------------------------------------
 
 

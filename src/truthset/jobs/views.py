@@ -130,16 +130,8 @@ def list_labels(
 
 
 def item_detail(session: Session, job: Job, item_external_id: str) -> dict[str, Any]:
-    row = session.execute(
-        text(
-            "SELECT t.id, i.external_id, i.data, t.status, t.answers, t.is_gold FROM tasks t "
-            "JOIN items i ON i.id = t.item_id WHERE t.job_id = :j AND i.external_id = :e"
-        ),
-        {"j": job.id, "e": item_external_id},
-    ).first()
-    if row is None:
-        raise NotFound(f"item {item_external_id!r} is not part of job {job.name!r}")
-    task_id = row[0]
+    row = service.job_item(session, job, item_external_id)
+    task_id = row.task_id
     answers = session.execute(
         text(
             "SELECT u.name, a.content, a.submitted_at, a.time_spent, a.excluded FROM answers a "
@@ -154,10 +146,10 @@ def item_detail(session: Session, job: Job, item_external_id: str) -> dict[str, 
         {"t": task_id},
     ).first()
     return {
-        "item": row[1],
-        "data": _json(row[2]),
-        "status": row[3],
-        "is_gold": bool(row[5]),
+        "item": row.external_id,
+        "data": _json(row.data),
+        "status": row.status,
+        "is_gold": bool(row.is_gold),
         "answers": [
             {
                 "worker": w,

@@ -33,7 +33,8 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from truthset.errors import BadInput, Conflict, Gone, NotFound
+from truthset.errors import BadInput, Conflict, Gone
+from truthset.jobs.service import job_item
 from truthset.store.models import Job, User
 from truthset.tasktypes import Consolidation, WorkerAnswer, get_task_type
 from truthset.work.consolidation import write_label
@@ -249,19 +250,6 @@ def _detail(
     return detail
 
 
-def _task_of(session: Session, job: Job, item_id: str) -> Any:
-    row = session.execute(
-        text(
-            "SELECT t.id, i.data FROM tasks t JOIN items i ON i.id = t.item_id "
-            "WHERE t.job_id = :j AND i.external_id = :e"
-        ),
-        {"j": job.id, "e": item_id},
-    ).first()
-    if row is None:
-        raise NotFound(f"item {item_id!r} is not in job {job.name!r}")
-    return row
-
-
 def _lease_of(session: Session, task_id: int) -> Any:
     lock = " FOR NO KEY UPDATE OF r" if _is_pg(session) else ""
     return session.execute(
@@ -293,7 +281,7 @@ def release_review(
     """Give a leased item back to the queue (the holder, or an admin). Releasing an item
     one has already released is answered the same."""
     now = time.time() if now is None else now
-    task_id = _task_of(session, job, item_id)[0]
+    task_id = job_item(session, job, item_id).task_id
     lease = _lease_of(session, task_id)
     if lease is not None and lease.status == "released" and lease.reviewer_id == reviewer.id:
         return {"item": item_id, "released": True}
@@ -321,7 +309,8 @@ def review_item(
     now = time.time() if now is None else now
     task_type = get_task_type(job.task_type)
     config = task_type.parse_label_config(job.label_config)
-    task_id, data = _task_of(session, job, item_id)
+    found = job_item(session, job, item_id)
+    task_id, data = found.task_id, found.data
     content = task_type.validate_answer(answer, config, orjson.loads(data))
     lease = _lease_of(session, task_id)
     if (

@@ -20,6 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from truthset.errors import BadInput
+from truthset.jobs.service import find_job_item
 from truthset.quality.aggregation import AGGREGATORS, aggregate, encode_answers
 from truthset.quality.agreement import (
     fleiss_kappa,
@@ -265,13 +266,7 @@ def add_gold(session: Session, job: Job, rows: list[tuple[int, str, Any]]) -> di
     errors = []
     resolved = []
     for line, item_id, answer in rows:
-        row = session.execute(
-            text(
-                "SELECT t.id, t.item_id, i.data, t.status FROM tasks t JOIN items i "
-                "ON i.id = t.item_id WHERE t.job_id = :j AND i.external_id = :e"
-            ),
-            {"j": job.id, "e": item_id},
-        ).first()
+        row = find_job_item(session, job.id, item_id)
         if row is None:
             errors.append({"line": line, "reason": f"item {item_id!r} is not in job {job.name!r}"})
             continue
@@ -283,7 +278,7 @@ def add_gold(session: Session, job: Job, rows: list[tuple[int, str, Any]]) -> di
         except BadInput as exc:
             errors.append({"line": line, "reason": f"{exc.detail}"})
             continue
-        resolved.append((row.id, row.item_id, row.status, content))
+        resolved.append((row.task_id, row.item_id, row.status, content))
     if errors:
         raise BadInput(
             {

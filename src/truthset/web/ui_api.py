@@ -50,19 +50,10 @@ def job_instructions(name: str, user: CurrentUser, session: ReadSession) -> dict
 def item_media_url(name: str, item: str, _user: StaffUser, session: ReadSession) -> dict[str, Any]:
     """Where the console loads an item's image or audio (the core media endpoint takes the
     internal item id, which the label and item views do not show)."""
-    job = jobs_service.get_job(session, name)
-    row = session.execute(
-        text(
-            "SELECT i.id, i.data FROM tasks t JOIN items i ON i.id = t.item_id "
-            "WHERE t.job_id = :j AND i.external_id = :e"
-        ),
-        {"j": job.id, "e": item},
-    ).first()
-    if row is None:
-        raise NotFound(f"item {item!r} is not part of job {name!r}")
-    data = orjson.loads(row[1]) if isinstance(row[1], str | bytes) else row[1]
+    row = jobs_service.job_item(session, jobs_service.get_job(session, name), item)
+    data = orjson.loads(row.data) if isinstance(row.data, str | bytes) else row.data
     has_media = isinstance(data, dict) and "source-ref" in data
-    return {"media_url": f"/api/items/{row[0]}/media" if has_media else None}
+    return {"media_url": f"/api/items/{row.item_id}/media" if has_media else None}
 
 
 @router.get("/jobs/{name}/labels")
@@ -148,16 +139,8 @@ def review_context(name: str, item: str, user: CurrentUser, session: ReadSession
     job = jobs_service.get_job(session, name)
     if not jobs_service.can_see_job(session, job, user):
         raise NotFound(f"job {name!r} not found")
-    row = session.execute(
-        text(
-            "SELECT t.id, i.id, i.data FROM tasks t JOIN items i ON i.id = t.item_id "
-            "WHERE t.job_id = :j AND i.external_id = :e"
-        ),
-        {"j": job.id, "e": item},
-    ).first()
-    if row is None:
-        raise NotFound(f"item {item!r} is not part of job {name!r}")
-    task_id, item_id, raw = row
+    row = jobs_service.job_item(session, job, item)
+    task_id, item_id, raw = row.task_id, row.item_id, row.data
     if not jobs_service.is_staff(user):
         held = session.execute(
             text(
