@@ -63,3 +63,19 @@ class Setup:
             s.scalar(select(Job).where(Job.name == job)),
             s.scalar(select(User).where(User.name == worker)),
         )
+
+
+def autolabel_iteration(ws: Workspace, job: str) -> dict[str, Any]:
+    """One auto-labeling iteration as the platform runs it: a background run, executed
+    here; returns its result (the run must succeed)."""
+    from truthset.jobs.service import get_job
+    from truthset.runs.executor import run_pending
+    from truthset.runs.service import enqueue, get_run
+
+    with ws.db.session_scope() as s:
+        run_id = enqueue(s, "autolabel", {"job": job}, job_id=get_job(s, job).id).id
+    run_pending(ws.db, ws.settings)
+    with ws.db.session_scope(write=False) as s:
+        run = get_run(s, run_id)
+        assert run.state == "succeeded", run.error
+        return dict(run.result or {})

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 from sqlalchemy import select, text
 
-from support import write_manifest
+from support import autolabel_iteration, write_manifest
 from truthset.datasets.importer import import_source
 from truthset.errors import BadInput
 from truthset.exports.groundtruth import export_groundtruth
@@ -24,16 +24,7 @@ skdata = pytest.importorskip("skimage.data")
 
 
 def iterate(ws) -> dict:
-    from truthset.runs.executor import run_pending
-    from truthset.runs.service import enqueue, get_run
-
-    with ws.db.session_scope() as s:
-        run_id = enqueue(s, "autolabel", {"job": "faces"}, job_id=get_job(s, "faces").id).id
-    run_pending(ws.db, ws.settings)
-    with ws.db.session_scope(write=False) as s:
-        run = get_run(s, run_id)
-        assert run.state == "succeeded", run.error
-        return dict(run.result or {})
+    return autolabel_iteration(ws, "faces")
 
 
 def test_the_detector_labels_the_images_it_is_sure_of(ws):

@@ -9,7 +9,7 @@ import random
 import pytest
 from sqlalchemy import select, text
 
-from support import write_manifest
+from support import autolabel_iteration, write_manifest
 from truthset.autolabel.runs import schedule_due
 from truthset.datasets.importer import import_source
 from truthset.errors import BadInput
@@ -37,17 +37,8 @@ def easy_items(n: int, seed: int = 0) -> tuple[list[dict], dict[str, str]]:
 
 
 def iterate(ws) -> dict:
-    """One auto-labeling iteration as the platform runs it: a background run."""
-    from truthset.runs.executor import run_pending
-    from truthset.runs.service import enqueue, get_run
-
-    with ws.db.session_scope() as s:
-        run_id = enqueue(s, "autolabel", {"job": "auto"}, job_id=get_job(s, "auto").id).id
-    run_pending(ws.db, ws.settings)
-    with ws.db.session_scope(write=False) as s:
-        run = get_run(s, run_id)
-        assert run.state == "succeeded", run.error
-        return dict(run.result or {})
+    """One auto-labeling iteration of the job "auto", as the platform runs it."""
+    return autolabel_iteration(ws, "auto")
 
 
 def label(ws, n, truth):
@@ -61,9 +52,13 @@ def label(ws, n, truth):
             work.submit_answer(s, t.assignment_id, user, {"label": truth[t.item_external_id]})
 
 
-def test_the_model_takes_what_it_is_sure_of(ws):
-    items, truth = easy_items(1500)
+def _easy_job(ws, n, batch, *, task_type="text-classification", items=None):
+    if items is None:
+        items, truth = easy_items(n)
+    else:
+        truth = None
     path = write_manifest(ws.settings.media_dir / "easy.manifest", items)
+    labels = ["sunny", "rainy"] if task_type == "text-classification" else ["dark", "light"]
     with ws.db.session_scope() as s:
         import_source(s, "easy", str(path), allowed_roots=ws.allowed_roots)
         create_user(s, "w", role="worker", teams=["t"])
@@ -71,14 +66,19 @@ def test_the_model_takes_what_it_is_sure_of(ws):
             s,
             JobSpec(
                 name="auto",
-                task_type="text-classification",
-                label_config=["sunny", "rainy"],
+                task_type=task_type,
+                label_config=labels,
                 dataset="easy",
                 workers_per_item=1,
                 teams=["t"],
-                settings={"auto_label": {"batch_size": 150}},
+                settings={"auto_label": {"batch_size": batch}},
             ),
         )
+    return truth
+
+
+def test_the_model_takes_what_it_is_sure_of(ws):
+    truth = _easy_job(ws, 1500, 150)
     first = iterate(ws)
     assert first["auto_labeled"] == 0 and first["waiting_for"] == 150
     # People get the held-out validation items first (20% below 5,000 items).
@@ -124,23 +124,8 @@ def test_the_model_takes_what_it_is_sure_of(ws):
 
 
 def test_iterations_are_scheduled_when_labels_come_in(ws):
-    items, truth = easy_items(200)
-    path = write_manifest(ws.settings.media_dir / "easy.manifest", items)
+    _easy_job(ws, 200, 50)
     with ws.db.session_scope() as s:
-        import_source(s, "easy", str(path), allowed_roots=ws.allowed_roots)
-        create_user(s, "w", role="worker", teams=["t"])
-        create_job(
-            s,
-            JobSpec(
-                name="auto",
-                task_type="text-classification",
-                label_config=["sunny", "rainy"],
-                dataset="easy",
-                workers_per_item=1,
-                teams=["t"],
-                settings={"auto_label": {"batch_size": 50}},
-            ),
-        )
         assert schedule_due(s, every=0) == ["auto"]  # first iteration: seed priorities
         assert schedule_due(s, every=0) == []  # one is queued already
 
@@ -153,31 +138,6 @@ def test_settings_are_checked_when_the_job_is_created(ws, setup_factory):
         setup.job("b", settings={"auto_label": {"strategy": "psychic"}})
     with pytest.raises(BadInput, match="supports"):
         setup.job("c", task_type="text-classification-multilabel", settings={"auto_label": True})
-
-
-def _easy_job(ws, n, batch, *, task_type="text-classification", items=None):
-    if items is None:
-        items, truth = easy_items(n)
-    else:
-        truth = None
-    path = write_manifest(ws.settings.media_dir / "easy.manifest", items)
-    labels = ["sunny", "rainy"] if task_type == "text-classification" else ["dark", "light"]
-    with ws.db.session_scope() as s:
-        import_source(s, "easy", str(path), allowed_roots=ws.allowed_roots)
-        create_user(s, "w", role="worker", teams=["t"])
-        create_job(
-            s,
-            JobSpec(
-                name="auto",
-                task_type=task_type,
-                label_config=labels,
-                dataset="easy",
-                workers_per_item=1,
-                teams=["t"],
-                settings={"auto_label": {"batch_size": batch}},
-            ),
-        )
-    return truth
 
 
 def test_a_task_started_after_the_plan_keeps_its_human_path(ws):
