@@ -125,19 +125,17 @@ def _features(
     job: Job, rows: Sequence[Any], opts: dict[str, Any], cache_dir: Path | None
 ) -> tuple[Any, Any]:
     """Features for every row and the fitted featurizer that made them."""
-    datas = [orjson.loads(r.data) for r in rows]
     if job.task_type == "text-classification":
-        texts = [d.get("source", "") for d in datas]
-        featurizer: Any
+        texts = [orjson.loads(r.data).get("source", "") for r in rows]
         if opts.get("features") == "minilm":
             from truthset.autolabel.models.text import MiniLMFeaturizer
 
-            featurizer = MiniLMFeaturizer().fit(texts)
-        else:
-            from truthset.autolabel.models.text import TfidfFeaturizer
+            minilm = MiniLMFeaturizer().fit(texts)
+            return minilm.transform(texts), minilm
+        from truthset.autolabel.models.text import TfidfFeaturizer
 
-            featurizer = TfidfFeaturizer().fit(texts)
-        return featurizer.transform(texts), featurizer
+        tfidf = TfidfFeaturizer()
+        return tfidf.fit_transform(texts), tfidf
     item_ids = np.asarray([r.item_id for r in rows], dtype=np.int64)
     # v2: images as uint8 (v1 passed 0-255 floats, which the featurizer clipped to [0, 1]).
     cache = None if cache_dir is None else cache_dir / f"job-{job.id}-image-features-v2.npz"
@@ -150,7 +148,8 @@ def _features(
                     stored["features"][[position[int(i)] for i in item_ids]],
                     joblib.load(fitted),
                 )
-    features, featurizer = _image_features([d["source-ref"] for d in datas])
+    # Only now are the items read: on later iterations the cache answers.
+    features, featurizer = _image_features([orjson.loads(r.data)["source-ref"] for r in rows])
     if cache is not None and fitted is not None:
         # Images do not change under a job and the featurizer is fitted once: computing
         # features for 70,000 images takes minutes, an iteration's training seconds.

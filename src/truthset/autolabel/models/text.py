@@ -29,13 +29,18 @@ class TfidfFeaturizer:
         self.sublinear_tf = sublinear_tf
 
     def fit(self, items: Sequence[str]) -> TfidfFeaturizer:
+        self.fit_transform(items)
+        return self
+
+    def fit_transform(self, items: Sequence[str]) -> Any:
+        """fit(items).transform(items) in one pass over the texts."""
         self.vectorizer_ = TfidfVectorizer(
             ngram_range=self.ngram_range,
             min_df=self.min_df,
             max_features=self.max_features,
             sublinear_tf=self.sublinear_tf,
-        ).fit(list(items))
-        return self
+        )
+        return self.vectorizer_.fit_transform(list(items))
 
     def transform(self, items: Sequence[str]) -> Any:
         if not hasattr(self, "vectorizer_"):
