@@ -49,7 +49,7 @@ def fashion_features(
     from truthset.autolabel.models.image import RandomPatchFeaturizer
 
     images, y = load_fashion_mnist()
-    params = {"n_filters": n_filters, "n_components": n_components, "v": 1}
+    params = {"n_filters": n_filters, "n_components": n_components, "v": 2}
 
     def compute() -> np.ndarray:
         feat = RandomPatchFeaturizer(n_filters=n_filters, n_components=n_components)

@@ -204,7 +204,7 @@ def test_image_features_are_computed_once_per_job(ws):
             n = int(t.item_external_id[1:])
             work.submit_answer(s, t.assignment_id, user, {"label": ["dark", "light"][n % 2]})
     first = iterate(ws)
-    cache = ws.settings.data_dir / "autolabel" / "job-1-image-features-v2.npz"
+    cache = ws.settings.data_dir / "autolabel" / "job-1-image-features-v3.npz"
     assert cache.exists() and "threshold" in first, first
     stamp = cache.stat().st_mtime_ns
     for p in folder.iterdir():

