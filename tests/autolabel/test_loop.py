@@ -147,3 +147,39 @@ def test_validation_state_drives_iterations_like_the_simulator(digits):
     assert res2.threshold.n_validation == val.size - len(state.human_items)
     assert res2.validation_auto_items.size > 0
     assert not np.isin(res2.validation_auto_items, state.human_items).any()
+
+
+def test_commit_rule_decides_after_one_fit(digits):
+    from truthset.autolabel.loop import plateau_rule
+    from truthset.autolabel.models import LinearClassifier
+
+    fits = []
+
+    class CountingModel(LinearClassifier):
+        def fit(self, X, y):
+            fits.append(len(y))
+            return super().fit(X, y)
+
+    X, y = digits
+    s = AutolabelSettings(batch_size=100)
+    val = choose_validation_items(len(y), s, random_state=0)
+    rest = np.setdiff1d(np.arange(len(y)), val)
+    labeled = np.r_[val, rest[:500]]
+    common = dict(n_classes=10, settings=s, model=CountingModel(), random_state=0)
+    seen = []
+
+    def rule(thr, to_humans):
+        seen.append((thr.coverage, to_humans.size))
+        return False
+
+    probe = run_iteration(X, (labeled, y[labeled]), val, commit=rule, **common)
+    assert len(fits) == 1 and seen == [(probe.threshold.coverage, probe.to_humans.size)]
+    assert not probe.committed and probe.n_auto_labeled == 0
+    # Coverage barely grew since "the previous iteration": the plateau rule commits.
+    grown = plateau_rule(probe.threshold.coverage - 0.001)
+    res = run_iteration(X, (labeled, y[labeled]), val, commit=grown, **common)
+    assert len(fits) == 2 and res.committed and res.n_auto_labeled > 0
+    fixed = run_iteration(X, (labeled, y[labeled]), val, commit=True, **common)
+    assert np.array_equal(fixed.auto_items, res.auto_items)
+    assert not plateau_rule(None)(probe.threshold, probe.to_humans)
+    assert plateau_rule(0.0)(probe.threshold, probe.to_humans[:0])

@@ -125,6 +125,8 @@ class IterationResult:
     validation_auto_items: NDArray[np.intp] = field(default_factory=lambda: np.zeros(0, np.intp))
     validation_auto_labels: NDArray[np.intp] = field(default_factory=lambda: np.zeros(0, np.intp))
     validation_human_items: NDArray[np.intp] = field(default_factory=lambda: np.zeros(0, np.intp))
+    # Whether the threshold was applied (machine labels given), per the ``commit`` rule.
+    committed: bool = False
 
     @property
     def n_auto_labeled(self) -> int:
@@ -176,19 +178,31 @@ class ValidationState:
         )
 
 
+# Called by run_iteration with the chosen threshold and the batch for people.
+CommitRule = Callable[[ThresholdResult | None, NDArray[np.intp]], bool]
+
+
+def plateau_rule(previous_coverage: float | None, plateau_gain: float = 0.01) -> CommitRule:
+    """The "plateau" policy, as a ``commit`` rule for :func:`run_iteration`: give machine
+    labels once the validation coverage grew by less than ``plateau_gain`` since the
+    previous iteration (``previous_coverage``; None on the first), or when nothing is left
+    to send to people."""
+
+    def rule(thr: ThresholdResult | None, to_humans: NDArray[np.intp]) -> bool:
+        if thr is None or not thr.feasible:
+            return False
+        if to_humans.size == 0:
+            return True
+        return previous_coverage is not None and thr.coverage - previous_coverage < plateau_gain
+
+    return rule
+
+
 def should_commit(
     previous_coverage: float | None, result: IterationResult, plateau_gain: float = 0.01
 ) -> bool:
-    """The "plateau" policy: give machine labels once the validation coverage grew by less
-    than ``plateau_gain`` since the previous iteration (``previous_coverage``; None on the
-    first), or when nothing is left to send to people. Call ``run_iteration`` with
-    ``commit=False`` first, then again with ``commit=True`` when this says so."""
-    thr = result.threshold
-    if thr is None or not thr.feasible:
-        return False
-    if result.to_humans.size == 0:
-        return True
-    return previous_coverage is not None and thr.coverage - previous_coverage < plateau_gain
+    """:func:`plateau_rule` applied to a result of ``run_iteration(commit=False)``."""
+    return plateau_rule(previous_coverage, plateau_gain)(result.threshold, result.to_humans)
 
 
 def _as_label_arrays(
@@ -243,7 +257,7 @@ def run_iteration(
     answers: tuple[ArrayLike, ArrayLike, ArrayLike] | None = None,
     validation_auto: Mapping[int, int] | tuple[ArrayLike, ArrayLike] | None = None,
     validation_human: ArrayLike | None = None,
-    commit: bool = True,
+    commit: bool | CommitRule = True,
     random_state: int | np.random.Generator | None = None,
 ) -> IterationResult:
     """One auto-labeling iteration over all items.
@@ -267,7 +281,9 @@ def run_iteration(
     (``auto_items`` is empty); confident items are still kept away from people. Labels
     given early by a weak model use up the accuracy budget that a later, better model
     would spend on more items, so :func:`simulate_autolabel` commits only once the
-    validation coverage stops growing.
+    validation coverage stops growing. ``commit`` may be a rule called with the chosen
+    threshold and the batch for people, once they are known (see :func:`plateau_rule`):
+    the model is trained once either way.
     """
     s = settings or AutolabelSettings()
     rng = np.random.default_rng(random_state)
@@ -313,6 +329,7 @@ def run_iteration(
         auto_conf: NDArray,
         to_humans: NDArray,
         fitted: Any,
+        committed: bool = False,
     ) -> IterationResult:
         n_auto_total = int(done_mask.sum()) + auto.size  # earlier auto labels + these
         cost = CostEstimate(
@@ -347,6 +364,7 @@ def run_iteration(
             validation_auto_items=new_v_auto.astype(np.intp),
             validation_auto_labels=new_v_auto_lab.astype(np.intp),
             validation_human_items=new_v_human.astype(np.intp),
+            committed=committed,
         )
 
     empty_i = np.zeros(0, dtype=np.intp)
@@ -388,10 +406,6 @@ def run_iteration(
     confident = thr.select(conf) if thr is not None else np.zeros(pool.size, dtype=bool)
     rest = pool[~confident]
     rest_p = pp[~confident]
-    auto_mask = confident if commit else np.zeros(pool.size, dtype=bool)
-    auto = pool[auto_mask]
-    if not commit:
-        new_v_auto = new_v_auto_lab = np.zeros(0, dtype=np.intp)
 
     if s.strategy == "activelab":
         if answers is None:
@@ -440,6 +454,12 @@ def run_iteration(
         new_v_human = v_rest[select_batch(v_score, n_v)]
     cand = np.r_[val_todo, cand]
     to_humans = cand[select_batch(priority[cand], s.batch_size)]
+    if callable(commit):
+        commit = commit(thr, to_humans)
+    auto_mask = confident if commit else np.zeros(pool.size, dtype=bool)
+    auto = pool[auto_mask]
+    if not commit:
+        new_v_auto = new_v_auto_lab = np.zeros(0, dtype=np.intp)
     return result(
         thr,
         auto,
@@ -449,6 +469,7 @@ def run_iteration(
         conf[auto_mask],
         to_humans,
         fitted,
+        bool(commit),
     )
 
 
@@ -640,24 +661,27 @@ def simulate_autolabel(
             "validation_auto": (np.flatnonzero(val_auto >= 0), val_auto[val_auto >= 0]),
             "validation_human": np.flatnonzero(val_human),
         }
+
+        def plateau(
+            thr: ThresholdResult | None,
+            to_humans: NDArray[np.intp],
+            previous: float = prev_coverage,
+            last: bool = it == max_iterations,
+        ) -> bool:
+            cov = thr.coverage if thr is not None else 0.0
+            nothing_left = not np.any(human[to_humans] < 0)
+            # Coverage stopped growing (or nothing is left for people): label now.
+            return cov > 0 and (cov - previous < plateau_gain or nothing_left or last)
+
         res = run_iteration(
             X,
             (labeled, human[labeled]),
             val,
-            commit=commit_policy == "each",
+            commit=commit_policy == "each" or plateau,
             random_state=rng,
             **kwargs,
         )
-        if commit_policy == "plateau":
-            cov = res.threshold.coverage if res.threshold is not None else 0.0
-            nothing_left = not np.any(human[res.to_humans] < 0)
-            last = it == max_iterations
-            if cov > 0 and (cov - prev_coverage < plateau_gain or nothing_left or last):
-                # Coverage stopped growing (or nothing is left for people): label now.
-                res = run_iteration(
-                    X, (labeled, human[labeled]), val, commit=True, random_state=rng, **kwargs
-                )
-            prev_coverage = cov
+        prev_coverage = res.threshold.coverage if res.threshold is not None else 0.0
         auto_label[res.auto_items] = res.auto_labels
         val_auto[res.validation_auto_items] = res.validation_auto_labels
         val_human[res.validation_human_items] = True

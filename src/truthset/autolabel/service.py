@@ -25,8 +25,8 @@ from truthset.autolabel.loop import (
     AutolabelSettings,
     ValidationState,
     choose_validation_items,
+    plateau_rule,
     run_iteration,
-    should_commit,
 )
 from truthset.autolabel.models import (
     FeaturizedClassifier,
@@ -291,9 +291,8 @@ def plan_autolabel_iteration(
         random_state=seed,
         **state.run_kwargs(),
     )
-    probe = run_iteration(*args, commit=False, **kwargs)
-    commit = should_commit(previous.get("coverage"), probe, plateau_gain=0.01)
-    result = run_iteration(*args, commit=True, **kwargs) if commit else probe
+    rule = plateau_rule(previous.get("coverage"), plateau_gain=0.01)
+    result = run_iteration(*args, commit=rule, **kwargs)
     state.update(result)
     if cache_dir is not None and result.model is not None:
         save_model(
@@ -328,7 +327,7 @@ def plan_autolabel_iteration(
         "accuracy_interval": [_num(x) for x in result.accuracy_interval],
         "cost_saved": _num(result.cost.saved),
         "strategy": settings.strategy,
-        "committed": commit,
+        "committed": result.committed,
         "state": {
             "validation": state.to_dict(),
             "coverage": None if thr is None else _num(getattr(thr, "coverage", None)),
