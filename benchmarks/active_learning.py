@@ -1,8 +1,8 @@
 """Active learning: labels needed to reach 95% of full-data accuracy, per strategy.
 
-Noise-free oracle labels, a logistic regression (or `--model mlp`, the image loop's MLP) retrained after each batch, test accuracy
-on a held-out split. Prints, per dataset and strategy, the mean labels needed over seeds
-and the ratio to random sampling.
+Noise-free oracle labels, a logistic regression (or `--model mlp`, the image loop's MLP)
+retrained after each batch, test accuracy on a held-out split. Prints, per dataset and
+strategy, the mean labels needed over seeds and the ratio to random sampling.
 
     .venv/bin/python benchmarks/active_learning.py                         # all datasets
     .venv/bin/python benchmarks/active_learning.py --datasets digits --seeds 2
