@@ -50,6 +50,7 @@ def test_linear_and_mlp_fit_predict(digits):
         assert p.shape == (797, 10)
         assert np.allclose(p.sum(axis=1), 1)
         assert (model.classes_[p.argmax(axis=1)] == y[1000:]).mean() > 0.85
+        assert np.array_equal(model.predict(X[1000:]), model.classes_[p.argmax(axis=1)])
     one = LinearClassifier().fit(X[:5], np.zeros(5, dtype=int))
     assert one.predict_proba(X[:3]).shape == (3, 1)
     assert expand_proba(one.predict_proba(X[:3]), one.classes_, 4)[:, 0].tolist() == [1, 1, 1]

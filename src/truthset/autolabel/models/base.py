@@ -172,6 +172,9 @@ class MLPProbe:
         with threadpool_limits(self.blas_threads):
             return np.asarray(self.model_.predict_proba(X), dtype=float)
 
+    def predict(self, X: Any) -> NDArray[Any]:
+        return np.asarray(self.classes_[np.argmax(self.predict_proba(X), axis=1)])
+
 
 class FeaturizedClassifier:
     """A featurizer followed by a classifier: ``fit(items, y)`` / ``predict_proba(items)``.
