@@ -538,6 +538,7 @@ def test_queue_counts_over_http(ws, client):
     url = "/api/jobs/j/review/queue"
     assert client.get(url, headers=r1).json() == {
         "max_confidence": 0.9,
+        "suspected_error": 0,
         "low_confidence": 2,
         "disputed": None,
         "queued": 2,

@@ -44,7 +44,7 @@ def test_review_leases_upgrade_and_downgrade(tmp_path: Path) -> None:
         with db.engine.connect() as conn:
             assert not inspect(conn).has_table("review_leases")
         migrate.upgrade(db)
-        assert migrate.current_revision(db) == "0002"
+        assert migrate.current_revision(db) == migrate.head_revision()
     finally:
         db.dispose()
 
@@ -62,5 +62,32 @@ def test_the_review_leases_table_matches_its_model(tmp_path: Path) -> None:
             diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
         # (ix_tasks_pick is an expression index, which autogenerate cannot compare.)
         assert [d for d in diff if "review_leases" in repr(d)] == []
+    finally:
+        db.dispose()
+
+
+def test_label_issue_columns_upgrade_downgrade_and_match_the_model(tmp_path: Path) -> None:
+    from alembic import command
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+    from sqlalchemy import inspect
+
+    from truthset.store.models import Base
+
+    db = Database(f"sqlite:///{tmp_path / 'm.db'}")
+    try:
+        migrate.upgrade(db)
+        with db.engine.connect() as conn:
+            assert {"issue", "issue_label_at"} <= {
+                c["name"] for c in inspect(conn).get_columns("labels")
+            }
+            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+        assert [d for d in diff if "labels" in repr(d)] == []
+        cfg = migrate.alembic_config()
+        with db.engine.begin() as conn:
+            cfg.attributes["connection"] = conn
+            command.downgrade(cfg, "0002")
+        with db.engine.connect() as conn:
+            assert "issue" not in {c["name"] for c in inspect(conn).get_columns("labels")}
     finally:
         db.dispose()

@@ -42,6 +42,40 @@ def start_prelabel(
     return runs_service.run_as_dict(run)
 
 
+class LabelIssuesRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    folds: int = Field(default=5, ge=2, le=20, description="cross-validation folds")
+
+
+@router.post("/jobs/{name}/label-issues", status_code=202)
+def start_label_issues(
+    name: str, body: LabelIssuesRequest, user: StaffUser, session: WriteSession
+) -> dict[str, Any]:
+    """Check the job's human labels with a cross-validated model and flag the likely
+    errors for review (a background run; see truthset.autolabel.label_issues)."""
+    from truthset.autolabel.label_issues import check_job
+    from truthset.runs import service as runs_service
+
+    job = get_job(session, name)
+    check_job(job)
+    run = runs_service.enqueue(
+        session,
+        "label_issues",
+        {"job": job.name, "folds": body.folds},
+        job_id=job.id,
+        created_by=user.id,
+    )
+    return runs_service.run_as_dict(run)
+
+
+@router.get("/jobs/{name}/label-issues")
+def list_label_issues(name: str, _user: StaffUser, session: ReadSession) -> dict[str, Any]:
+    """The labels flagged as likely wrong and not reviewed yet, most suspicious first."""
+    from truthset.autolabel.label_issues import label_issues
+
+    return label_issues(session, get_job(session, name))
+
+
 @router.get("/jobs/{name}/autolabel")
 def autolabel_report(name: str, _user: StaffUser, session: ReadSession) -> dict[str, Any]:
     """Settings and one entry per finished iteration (see `service.autolabel_report`)."""

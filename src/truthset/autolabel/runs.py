@@ -51,6 +51,21 @@ def prelabel_run(ctx: Any, *, job: str, detector: str, label: str | None = None)
     return {"job": job, "detector": detector, "label": chosen, "items": written, "boxes": boxes}
 
 
+@run_kind("label_issues", resumable=True)  # rewrites every flag of the job: safe to redo
+def label_issues_run(ctx: Any, *, job: str, folds: int = 5) -> dict[str, Any]:
+    from truthset.autolabel.label_issues import apply_label_issues, plan_label_issues
+
+    with ctx.db.session_scope(write=False) as session:
+        plan = plan_label_issues(
+            session,
+            get_job(session, job),
+            cache_dir=ctx.settings.data_dir / "autolabel",
+            folds=folds,
+        )
+    with ctx.db.session_scope() as session:
+        return apply_label_issues(session, get_job(session, job), plan)
+
+
 def schedule_due(session: Session, *, every: float = 2.0) -> list[str]:
     """Enqueue the iterations that are due (called by the executors between runs)."""
     global _last_check

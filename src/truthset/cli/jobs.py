@@ -183,6 +183,28 @@ def prelabel_cmd(
     echo_json(run_here(ws, "prelabel", params, job_id=job_id, what="pre-labeling"))
 
 
+@app.command("label-issues")
+@handle_errors
+def label_issues_cmd(
+    name: str,
+    folds: Annotated[int, typer.Option(min=2, max=20, help="cross-validation folds")] = 5,
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Check a classification job's human labels with a cross-validated model and flag the
+    likely errors for review (they come first in the review queue); prints the most
+    suspicious ones."""
+    from truthset.autolabel.label_issues import check_job
+
+    ws = workspace(data_dir, database_url)
+    with ws.db.session_scope(write=False) as session:
+        job = service.get_job(session, name)
+        check_job(job)
+        params = {"job": job.name, "folds": folds}
+        job_id = job.id
+    echo_json(run_here(ws, "label_issues", params, job_id=job_id, what="label checking"))
+
+
 @app.command("activity")
 @handle_errors
 def activity_cmd(

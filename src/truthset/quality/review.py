@@ -6,7 +6,9 @@ disagreed (classification: the counted answers are not all the same label; other
 their mean pairwise agreement, by the task type's measure, is below ``min_agreement``).
 Job settings: ``quality.review = {"max_confidence": 0.7, "disputed": false,
 "min_agreement": 0.5}``; the ``max_confidence`` query parameter overrides the setting.
-The queue is served lowest confidence first, then in import order.
+The queue is served lowest confidence first, then in import order. Labels a model flagged
+as likely wrong (``POST /api/jobs/{name}/label-issues``, truthset.autolabel.label_issues)
+come before all of them, with the reason ``suspected_error`` and the model's suggestion.
 
 Leases. `lease_next_review` leases the item to the reviewer until now + the job's task
 time limit; the `review_leases` row of the task (its primary key) makes the lease
@@ -123,6 +125,9 @@ _CANDIDATES = (
     "OR (r.status = 'leased' AND r.deadline <= :now)) "
 )
 
+# A model flagged the label version it judged (see truthset.autolabel.label_issues).
+_SUSPECTED = "(l.issue_label_at IS NOT NULL AND l.issue_label_at = l.created_at)"
+
 # Items this reviewer gave back (skipped) come after every other queued item.
 _SKIPPED_LAST = "CASE WHEN r.status = 'released' AND r.reviewer_id = :u THEN 1 ELSE 0 END, "
 
@@ -167,7 +172,7 @@ def _try_lease(
 def _held_lease(session: Session, job: Job, reviewer: User, now: float) -> Any:
     return session.execute(
         text(
-            "SELECT r.task_id, r.deadline, l.confidence FROM review_leases r "
+            f"SELECT r.task_id, r.deadline, l.confidence, {_SUSPECTED} FROM review_leases r "
             "JOIN labels l ON l.task_id = r.task_id WHERE r.job_id = :j AND r.reviewer_id = :u "
             "AND r.status = 'leased' AND r.deadline > :now AND l.reviewed = :f "
             "ORDER BY r.leased_at LIMIT 1"
@@ -190,15 +195,31 @@ def lease_next_review(
     bar, with_disputed, min_agreement = review_settings(job, max_confidence)
     held = _held_lease(session, job, reviewer, now)
     if held is not None:
-        reason = "low_confidence" if held[2] is not None and held[2] <= bar else "disputed"
+        if held[3]:
+            reason = "suspected_error"
+        elif held[2] is not None and held[2] <= bar:
+            reason = "low_confidence"
+        else:
+            reason = "disputed"
         return _detail(session, job, int(held[0]), float(held[1]), reason, held[2])
     pg = _is_pg(session)
     params = {"j": job.id, "f": False, "t": True, "now": now, "c": bar, "u": reviewer.id}
+    suspected = session.execute(
+        text(_CANDIDATES + f"AND {_SUSPECTED} ORDER BY " + _SKIPPED_LAST + "t.position, t.id"),
+        params,
+    ).all()
+    for task_id, confidence in suspected:
+        deadline = _try_lease(session, job, reviewer, task_id, now, pg)
+        if deadline is not None:
+            return _detail(session, job, task_id, deadline, "suspected_error", confidence)
     offset = 0
     while True:
         low = session.execute(
             text(
-                _CANDIDATES + "AND l.confidence <= :c ORDER BY " + _SKIPPED_LAST + "l.confidence, "
+                _CANDIDATES
+                + f"AND NOT {_SUSPECTED} AND l.confidence <= :c ORDER BY "
+                + _SKIPPED_LAST
+                + "l.confidence, "
                 "t.position, t.id "
                 f"LIMIT {_BATCH} OFFSET {offset}"
             ),
@@ -216,7 +237,7 @@ def lease_next_review(
     # Every disputed item above the bar comes after the low-confidence ones in the order.
     rest = session.execute(
         text(
-            _CANDIDATES + "AND (l.confidence > :c OR l.confidence IS NULL) "
+            _CANDIDATES + f"AND NOT {_SUSPECTED} AND (l.confidence > :c OR l.confidence IS NULL) "
             "ORDER BY " + _SKIPPED_LAST + "CASE WHEN l.confidence IS NULL THEN 1 ELSE 0 END, "
             "l.confidence, t.position, t.id"
         ),
@@ -247,6 +268,11 @@ def _detail(
     ).scalar_one()
     detail = item_detail(session, job, external_id)
     detail["review"] = {"deadline": deadline, "reason": reason, "confidence": confidence}
+    if reason == "suspected_error":
+        issue = session.execute(
+            text("SELECT issue FROM labels WHERE task_id = :t"), {"t": task_id}
+        ).scalar_one()
+        detail["review"]["issue"] = _json(issue)
     return detail
 
 
@@ -370,20 +396,29 @@ def review_item(
 def review_queue(
     session: Session, job: Job, *, max_confidence: float | None = None, now: float | None = None
 ) -> dict[str, Any]:
-    """How much review work a job has: items queued (low confidence, and disputed when the
-    job queues those), items leased to reviewers now, and items reviewed."""
+    """How much review work a job has: items queued (flagged as likely wrong by a model, low
+    confidence, and disputed when the job queues those), items leased to reviewers now, and
+    items reviewed."""
     now = time.time() if now is None else now
     bar, with_disputed, min_agreement = review_settings(job, max_confidence)
     params = {"j": job.id, "f": False, "t": True, "now": now, "c": bar}
+    suspected = session.execute(
+        text(f"SELECT count(*) FROM ({_CANDIDATES}AND {_SUSPECTED}) q"), params
+    ).scalar_one()
     low = session.execute(
-        text(f"SELECT count(*) FROM ({_CANDIDATES}AND l.confidence <= :c) q"), params
+        text(f"SELECT count(*) FROM ({_CANDIDATES}AND NOT {_SUSPECTED} AND l.confidence <= :c) q"),
+        params,
     ).scalar_one()
     disputed = None
     if with_disputed:
         rest = [
             int(r[0])
             for r in session.execute(
-                text(_CANDIDATES + "AND (l.confidence > :c OR l.confidence IS NULL)"), params
+                text(
+                    _CANDIDATES
+                    + f"AND NOT {_SUSPECTED} AND (l.confidence > :c OR l.confidence IS NULL)"
+                ),
+                params,
             ).all()
         ]
         disputed = sum(
@@ -403,9 +438,10 @@ def review_queue(
     ).scalar_one()
     return {
         "max_confidence": bar,
+        "suspected_error": int(suspected),
         "low_confidence": int(low),
         "disputed": disputed,
-        "queued": int(low) + (disputed or 0),
+        "queued": int(suspected) + int(low) + (disputed or 0),
         "leased": int(leased),
         "reviewed": int(reviewed),
     }

@@ -45,6 +45,7 @@ BUILTIN_KIND_MODULES = {
     "consolidate": "truthset.quality.runs",
     "export": "truthset.exports.runs",
     "import": "truthset.datasets.runs",
+    "label_issues": "truthset.autolabel.runs",
     "prelabel": "truthset.autolabel.runs",
     "sweep": "truthset.work.runs",
 }

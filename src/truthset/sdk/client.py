@@ -126,6 +126,15 @@ class Client:
         running iteration, or None)."""
         return dict(self.request("GET", f"/jobs/{job}/autolabel"))
 
+    def find_label_issues(self, job: str, *, folds: int = 5) -> dict[str, Any]:
+        """Start checking the job's human labels for likely errors (a background run; the
+        flagged items go first in the review queue). Returns the run."""
+        return dict(self.request("POST", f"/jobs/{job}/label-issues", json={"folds": folds}))
+
+    def label_issues(self, job: str) -> dict[str, Any]:
+        """The labels flagged as likely wrong and not reviewed yet, most suspicious first."""
+        return dict(self.request("GET", f"/jobs/{job}/label-issues"))
+
     def download_model(self, job: str, path: str | Path) -> Path:
         """Save the job's newest trained auto-labeling model to `path`."""
         response = self.http.get(f"/api/jobs/{job}/autolabel/model")

@@ -245,6 +245,11 @@ class Label(Base):
     # A file that belongs to the label (a segmentation mask PNG); exports write it beside
     # the manifest and put its location in the label attribute.
     artifact: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # A model's suspicion that this (human) label is wrong: given and suggested class and
+    # the model's probability of each (truthset.autolabel.label_issues). It counts only
+    # while issue_label_at equals created_at, i.e. for the label version that was judged.
+    issue: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    issue_label_at: Mapped[float | None] = mapped_column(Float, nullable=True)
 
 
 class ReviewLease(Base):

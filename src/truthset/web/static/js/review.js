@@ -18,7 +18,8 @@ import { loadTool, mountTool, commonToolKeys } from "./toolhost.js";
  * @typedef {{item: string, data: Record<string, any>, status: string,
  *   answers: {worker: string, answer: any, submitted_at: number, time_spent: number, excluded: boolean}[],
  *   label: {value: any, meta: any, confidence: number | null, human: boolean, method: string, reviewed: boolean} | null,
- *   review: {deadline: number, reason: string, confidence: number | null}}} ReviewItem
+ *   review: {deadline: number, reason: string, confidence: number | null,
+ *     issue?: {label: string, suggested: string, label_probability: number, suggested_probability: number}}}} ReviewItem
  * @typedef {{media_url: string | null, label: any, input_label: any}} ReviewContext
  */
 
@@ -76,12 +77,24 @@ function showError(message) {
 /** @param {number | null | undefined} c */
 const formatConfidence = (c) => (typeof c === "number" ? c.toFixed(2) : "–");
 
+/** @type {Record<string, string>} */
+const REASON_PILLS = { disputed: "disputed", low_confidence: "low confidence", suspected_error: "suspected error" };
+
+/** Why the item is in the queue, in words (text only: names come from the job). @param {ReviewItem["review"]} review */
+function whyText(review) {
+  if (review.reason === "disputed") return "the workers disagree";
+  if (review.reason === "suspected_error" && review.issue) {
+    const { label, suggested, label_probability: pl, suggested_probability: ps } = review.issue;
+    return `a model trained on the other labels thinks "${label}" is wrong (p = ${pl.toFixed(2)}) and suggests "${suggested}" (p = ${ps.toFixed(2)})`;
+  }
+  return "low confidence";
+}
+
 /** The answers beside the tool: the consolidated label first, then every worker's answer. @param {ReviewItem} item @param {ReviewContext} context */
 function renderAnswers(item, context) {
   const label = item.label;
-  const reason = item.review.reason === "disputed" ? "the workers disagree" : "low confidence";
   replace(byId("answers"),
-    h("p", { id: "review-why" }, `Why: ${reason} · confidence ${formatConfidence(item.review.confidence)}`),
+    h("p", { id: "review-why" }, `Why: ${whyText(item.review)} · confidence ${formatConfidence(item.review.confidence)}`),
     h("div", { class: "card", id: "consolidated" },
       h("h3", null, "Consolidated label"),
       label ? h("p", { class: "muted" }, `${label.method} · confidence ${formatConfidence(label.confidence)}`) : null,
@@ -144,7 +157,7 @@ async function show(item, context) {
   byId("item-id").textContent = `item ${item.item}`;
   const reason = byId("review-reason");
   reason.hidden = false;
-  reason.textContent = item.review.reason === "disputed" ? "disputed" : "low confidence";
+  reason.textContent = REASON_PILLS[item.review.reason] || item.review.reason;
   renderAnswers(item, context);
   document.body.dataset.item = item.item;
   tickTimer();

@@ -1,0 +1,178 @@
+"""Likely label errors in a job's human labels (confident learning), sent to review.
+
+``plan_label_issues`` reads the job's human, unreviewed labels of a single-label
+classification job, computes every item's features as the auto-labeling loop does (cached
+per job), gets out-of-sample class probabilities by K-fold cross-validation (a model never
+judges a label it was trained on), and flags the items whose label the model confidently
+contradicts (``consensus.find_label_issues``: per-class thresholds, Northcutt et al. 2021).
+``apply_label_issues`` writes the verdict on the labels (``labels.issue``), clearing earlier
+flags, in one short transaction; the review queue serves flagged items first, with the
+reason ``suspected_error`` and the suggested class.
+
+A flag belongs to the label version it judged (``issue_label_at`` = the label's
+``created_at``): a label rewritten since (more answers, reconsolidation) is not flagged
+until it is checked again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from truthset.autolabel.consensus import find_label_issues, out_of_sample_proba
+from truthset.autolabel.service import DEFAULTS, _features, _model_for, autolabel_settings
+from truthset.errors import BadInput
+from truthset.store.models import Job
+from truthset.tasktypes import get_task_type
+
+SUPPORTED = ("image-classification", "text-classification")
+# Fewer labels than this per class cannot be cross-validated into anything useful.
+MIN_LABELS_PER_CLASS = 5
+
+
+@dataclass
+class LabelIssuePlan:
+    """The verdict for each checked label: task id -> issue (None = not suspected)."""
+
+    checked: dict[int, tuple[float, dict[str, Any] | None]] = field(default_factory=dict)
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+def check_job(job: Job) -> None:
+    if job.task_type not in SUPPORTED:
+        raise BadInput(
+            f"label issues are found for {', '.join(SUPPORTED)} jobs, not {job.task_type}"
+        )
+
+
+def plan_label_issues(
+    session: Session,
+    job: Job,
+    *,
+    cache_dir: Path | None = None,
+    folds: int = 5,
+    random_state: int = 0,
+) -> LabelIssuePlan:
+    """Cross-validate a model on the job's human labels and judge each of them (reads
+    only; see the module docstring)."""
+    check_job(job)
+    if not 2 <= folds <= 20:
+        raise BadInput(f"folds must be between 2 and 20, got {folds}")
+    config = get_task_type(job.task_type).parse_label_config(job.label_config)
+    names = list(config.labels)
+    rows = session.execute(
+        text(
+            "SELECT t.id, i.id AS item_id, i.external_id, i.data, l.value, l.human, "
+            "l.reviewed, l.created_at FROM tasks t JOIN items i ON i.id = t.item_id "
+            "LEFT JOIN labels l ON l.task_id = t.id "
+            "WHERE t.job_id = :j AND t.is_gold = 0 ORDER BY t.position"
+        ),
+        {"j": job.id},
+    ).all()
+    judged = [
+        k
+        for k, r in enumerate(rows)
+        if r.value is not None and r.human and not r.reviewed and _class_of(r.value) is not None
+    ]
+    labels = np.asarray([_class_of(rows[k].value) for k in judged], dtype=np.intp)
+    counts = np.bincount(labels, minlength=len(names)) if labels.size else np.zeros(0)
+    used = counts[counts > 0]
+    if used.size < 2 or used.min() < MIN_LABELS_PER_CLASS:
+        raise BadInput(
+            f"job {job.name!r} needs human labels of at least 2 classes, "
+            f"{MIN_LABELS_PER_CLASS} or more of each, to check them; it has "
+            + ", ".join(f"{names[c]}: {int(n)}" for c, n in enumerate(counts) if n)
+            if labels.size
+            else f"job {job.name!r} has no human labels to check"
+        )
+    opts = autolabel_settings(job) or dict(DEFAULTS)
+    # Features for every item of the job, so that the auto-labeling cache is shared.
+    features, _featurizer = _features(job, rows, opts, cache_dir)
+    X = features[np.asarray(judged)]
+    model = _model_for(job, opts)
+    if model is None:
+        from truthset.autolabel.models import LinearClassifier
+
+        model = LinearClassifier()
+    proba = out_of_sample_proba(
+        model, X, labels, n_classes=len(names), n_splits=folds, random_state=random_state
+    )
+    found = find_label_issues(proba, labels)
+    plan = LabelIssuePlan()
+    for j, k in enumerate(judged):
+        issue = None
+        if found.is_issue[j]:
+            given, suggested = int(labels[j]), int(found.suggested[j])
+            issue = {
+                "label": names[given],
+                "suggested": names[suggested],
+                "label_probability": round(float(proba[j, given]), 4),
+                "suggested_probability": round(float(proba[j, suggested]), 4),
+            }
+        plan.checked[int(rows[k].id)] = (float(rows[k].created_at), issue)
+    worst = [rows[judged[j]] for j in found.ranking[:100]]
+    plan.report = {
+        "job": job.name,
+        "checked": len(judged),
+        "flagged": int(found.is_issue.sum()),
+        "folds": folds,
+        # The most suspicious first; GET /api/jobs/{name}/label-issues lists them all.
+        "items": [{"item": r.external_id, **(plan.checked[int(r.id)][1] or {})} for r in worst],
+    }
+    return plan
+
+
+def apply_label_issues(session: Session, job: Job, plan: LabelIssuePlan) -> dict[str, Any]:
+    """Write the verdicts: flags on the judged label versions, earlier flags cleared."""
+    session.execute(
+        text("UPDATE labels SET issue = NULL, issue_label_at = NULL WHERE job_id = :j"),
+        {"j": job.id},
+    )
+    flagged = [
+        {"t": task_id, "i": orjson.dumps(issue).decode(), "at": at, "j": job.id}
+        for task_id, (at, issue) in plan.checked.items()
+        if issue is not None
+    ]
+    if flagged:
+        # Only the version that was judged: a label rewritten meanwhile is left alone.
+        session.execute(
+            text(
+                "UPDATE labels SET issue = :i, issue_label_at = :at "
+                "WHERE task_id = :t AND job_id = :j AND created_at = :at AND reviewed = :f"
+            ),
+            [{**f, "f": False} for f in flagged],
+        )
+    return plan.report
+
+
+def label_issues(session: Session, job: Job) -> dict[str, Any]:
+    """The job's current flags, most suspicious first (lowest probability of the label)."""
+    rows = session.execute(
+        text(
+            "SELECT i.external_id, l.issue FROM labels l JOIN tasks t ON t.id = l.task_id "
+            "JOIN items i ON i.id = t.item_id WHERE l.job_id = :j AND l.issue IS NOT NULL "
+            "AND l.issue_label_at = l.created_at AND l.reviewed = :f"
+        ),
+        {"j": job.id, "f": False},
+    ).all()
+    items = [{"item": ext, **_json(issue)} for ext, issue in rows]
+    items.sort(key=lambda d: (d.get("label_probability", 1.0), d["item"]))
+    return {"job": job.name, "flagged": len(items), "items": items}
+
+
+def _json(value: Any) -> Any:
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+
+def _class_of(value: Any) -> int | None:
+    """The class id of a single-label classification label value."""
+    value = _json(value)
+    if isinstance(value, bool):
+        return None
+    return value if isinstance(value, int) else None
