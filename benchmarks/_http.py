@@ -23,6 +23,11 @@ class Connection:
         self._reader, self._writer = await asyncio.open_connection(self.host, self.port)
         return self
 
+    @property
+    def local_port(self) -> int:
+        assert self._writer is not None
+        return int(self._writer.get_extra_info("sockname")[1])
+
     async def __aexit__(self, *exc: object) -> None:
         if self._writer is not None:
             self._writer.close()

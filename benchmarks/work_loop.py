@@ -44,32 +44,53 @@ def cli(*args: str, env: dict[str, str]) -> str:
     return out.stdout
 
 
-async def worker(url: str, token: str, job: str, stop_at: float, stats: dict) -> None:
-    host, port = url.removeprefix("http://").split(":")
-    async with Connection(host, int(port), {"Authorization": f"Bearer {token}"}) as c:
-        while time.perf_counter() < stop_at:
-            t0 = time.perf_counter()
-            status, body = await c.post(f"/api/jobs/{job}/next")
-            t1 = time.perf_counter()
-            stats["next"].append(t1 - t0)
-            if status == 204:
-                await asyncio.sleep(0.01)
-                continue
-            if status != 200:
-                stats["errors"].append(f"next {status} {body[:200]!r}")
-                continue
-            aid = json.loads(body)["assignment_id"]
-            answer = {"answer": {"label": "pos"}, "client_key": uuid.uuid4().hex}
-            t2 = time.perf_counter()
-            status, body = await c.post(
-                f"/api/assignments/{aid}/submit", json.dumps(answer).encode()
-            )
-            t3 = time.perf_counter()
-            if status != 200:
-                stats["errors"].append(f"submit {status} {body[:200]!r}")
-                continue
-            stats["submit"].append(t3 - t2)
-            stats["answers"] += 1
+async def worker(c: Connection, job: str, stop_at: float, stats: dict) -> None:
+    while time.perf_counter() < stop_at:
+        t0 = time.perf_counter()
+        status, body = await c.post(f"/api/jobs/{job}/next")
+        t1 = time.perf_counter()
+        stats["next"].append(t1 - t0)
+        if status == 204:
+            await asyncio.sleep(0.01)
+            continue
+        if status != 200:
+            stats["errors"].append(f"next {status} {body[:200]!r}")
+            continue
+        aid = json.loads(body)["assignment_id"]
+        answer = {"answer": {"label": "pos"}, "client_key": uuid.uuid4().hex}
+        t2 = time.perf_counter()
+        status, body = await c.post(f"/api/assignments/{aid}/submit", json.dumps(answer).encode())
+        t3 = time.perf_counter()
+        if status != 200:
+            stats["errors"].append(f"submit {status} {body[:200]!r}")
+            continue
+        stats["submit"].append(t3 - t2)
+        stats["answers"] += 1
+
+
+def serving_processes(server_port: int, client_ports: list[int]) -> list[int | None]:
+    """The pid of the server process that accepted each connection (Linux /proc)."""
+    inode_of: dict[int, str] = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        try:
+            lines = Path(table).read_text().splitlines()[1:]
+        except OSError:
+            continue
+        for line in lines:
+            cols = line.split()
+            local, remote = int(cols[1].rsplit(":", 1)[1], 16), int(cols[2].rsplit(":", 1)[1], 16)
+            if local == server_port:
+                inode_of[remote] = cols[9]
+    pid_of: dict[str, int] = {}
+    for fd_dir in Path("/proc").glob("[0-9]*/fd"):
+        try:
+            for fd in fd_dir.iterdir():
+                target = os.readlink(fd)
+                if target.startswith("socket:["):
+                    pid_of[target[8:-1]] = int(fd_dir.parent.name)
+        except OSError:
+            continue
+    return [pid_of.get(inode_of.get(p, "")) for p in client_ports]
 
 
 def pct(xs: list[float], p: float) -> float:
@@ -79,14 +100,30 @@ def pct(xs: list[float], p: float) -> float:
 
 def run_level(url: str, tokens: list[str], job: str, seconds: float) -> dict:
     stats: dict = {"next": [], "submit": [], "errors": [], "answers": 0}
-    stop_at = time.perf_counter() + seconds
+    host, port = url.removeprefix("http://").split(":")
+    split: dict = {}
 
-    async def main() -> None:
-        await asyncio.gather(*(worker(url, t, job, stop_at, stats) for t in tokens))
+    async def main() -> float:
+        # Workers arrive one by one (as people do), not as one burst of connections: with
+        # several app processes on one listening socket, the first process to wake accepts
+        # a whole burst.
+        conns = []
+        for t in tokens:
+            c = Connection(host, int(port), {"Authorization": f"Bearer {t}"})
+            await c.__aenter__()
+            conns.append(c)
+            await asyncio.sleep(0.05)
+        for pid in serving_processes(int(port), [c.local_port for c in conns]):
+            split[pid] = split.get(pid, 0) + 1
+        t0 = time.perf_counter()
+        stop_at = t0 + seconds
+        await asyncio.gather(*(worker(c, job, stop_at, stats) for c in conns))
+        elapsed = time.perf_counter() - t0
+        for c in conns:
+            await c.__aexit__()
+        return elapsed
 
-    t0 = time.perf_counter()
-    asyncio.run(main())
-    elapsed = time.perf_counter() - t0
+    elapsed = asyncio.run(main())
     return {
         "answers_per_s": stats["answers"] / elapsed,
         "answers": stats["answers"],
@@ -98,6 +135,7 @@ def run_level(url: str, tokens: list[str], job: str, seconds: float) -> dict:
         "submit_p99": pct(stats["submit"], 0.99),
         "errors": len(stats["errors"]),
         "first_error": stats["errors"][:1],
+        "connections_per_process": sorted(split.values(), reverse=True),
     }
 
 
@@ -152,11 +190,12 @@ def main() -> None:
         tokens.append(cli("user", "token", f"w{i}", env=env).strip())
     port = free_port()
     url = f"http://127.0.0.1:{port}"
+    server_log = Path(tmp) / "server.log"
     server = subprocess.Popen(
         [TRUTHSET, "serve", "--port", str(port), "--workers", str(args.app_processes)],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=server_log.open("wb"),
     )
     try:
         for _ in range(300):
@@ -193,9 +232,13 @@ def main() -> None:
                 f"K={k:3d}: {r['answers_per_s']:7.1f} answers/s ({r['answers']} answers)  "
                 f"next p50/p95/p99 {r['next_p50']:.1f}/{r['next_p95']:.1f}/{r['next_p99']:.1f} ms"
                 f"  submit p50/p95/p99 {r['submit_p50']:.1f}/{r['submit_p95']:.1f}/"
-                f"{r['submit_p99']:.1f} ms  errors {r['errors']} {r['first_error']}"
+                f"{r['submit_p99']:.1f} ms  errors {r['errors']} {r['first_error']}  "
+                f"connections per app process {r['connections_per_process']}"
             )
         print(f"duplicates: {duplicates(db_url)}")
+    except BaseException:
+        print(f"server log (last lines): {server_log.read_text()[-3000:]}", file=sys.stderr)
+        raise
     finally:
         server.terminate()
         server.wait(timeout=20)

@@ -1,4 +1,5 @@
-"""The SQLite writer: calls batched into one transaction, each atomic on its own."""
+"""The writers of SQLite and PostgreSQL: calls batched into one transaction, each atomic on
+its own."""
 
 from __future__ import annotations
 
@@ -13,11 +14,14 @@ from truthset.errors import BadInput
 from truthset.store.db import Database
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> Any:
-    database = Database(f"sqlite:///{tmp_path / 'x.db'}")
+@pytest.fixture(params=["sqlite", "postgres"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    if request.param == "sqlite":
+        database = Database(f"sqlite:///{tmp_path / 'x.db'}")
+    else:
+        database = Database(request.getfixturevalue("pg_url"))
     with database.session_scope() as s:
-        s.execute(text("CREATE TABLE t (k INTEGER PRIMARY KEY, v TEXT)"))
+        s.execute(text("CREATE TABLE t (k INTEGER PRIMARY KEY, v INTEGER)"))
     yield database
     database.dispose()
 
@@ -33,7 +37,7 @@ def test_batched_calls_each_commit_or_roll_back_alone(db: Database) -> None:
 
     def write(k: int) -> Any:
         def fn(session: Any) -> int:
-            session.execute(text("INSERT INTO t (k, v) VALUES (:k, 'x')"), {"k": k})
+            session.execute(text("INSERT INTO t (k, v) VALUES (:k, 0)"), {"k": k})
             if k % 3 == 0:
                 raise BadInput(f"no {k}")  # after writing: the write must vanish with it
             return k * 10
@@ -61,7 +65,7 @@ def test_batched_calls_each_commit_or_roll_back_alone(db: Database) -> None:
 def test_each_call_sees_the_calls_before_it(db: Database) -> None:
     def bump(session: Any) -> int:
         session.execute(
-            text("INSERT INTO t (k, v) VALUES (1, '1') ON CONFLICT (k) DO UPDATE SET v = v + 1")
+            text("INSERT INTO t (k, v) VALUES (1, 1) ON CONFLICT (k) DO UPDATE SET v = t.v + 1")
         )
         return int(session.execute(text("SELECT v FROM t WHERE k = 1")).scalar())
 
@@ -69,6 +73,47 @@ def test_each_call_sees_the_calls_before_it(db: Database) -> None:
         return await asyncio.gather(*(db.run_write(bump) for _ in range(50)))
 
     assert sorted(asyncio.run(main())) == list(range(1, 51))
+
+
+def test_a_pg_batch_gives_up_a_lock_wait_and_runs_the_call_again(pg_url: str) -> None:
+    """Two processes' batches must never wait on each other in a cycle: a batched call
+    that waits too long for a row lock is rolled back to its savepoint and run again later
+    (alone, waiting as long as it takes, after PgBatchWriter.MAX_TRIES), while the other
+    calls of its batch commit without it."""
+    import threading
+
+    database = Database(pg_url)
+    try:
+        with database.session_scope() as s:
+            s.execute(text("CREATE TABLE t (k INTEGER PRIMARY KEY, v INTEGER)"))
+            s.execute(text("INSERT INTO t (k, v) VALUES (1, 0)"))
+        other = Database(pg_url)  # another process, holding the row
+        holder = other.new_session()
+        holder.execute(text("SELECT v FROM t WHERE k = 1 FOR UPDATE"))
+        threading.Timer(0.5, holder.commit).start()
+
+        def bump(session: Any) -> int:
+            return int(
+                session.execute(text("UPDATE t SET v = v + 1 WHERE k = 1 RETURNING v")).scalar()
+            )
+
+        def insert(k: int) -> Any:
+            return lambda session: session.execute(text("INSERT INTO t VALUES (:k, 0)"), {"k": k})
+
+        async def main() -> list[Any]:
+            return await asyncio.gather(
+                database.run_write(bump), *(database.run_write(insert(k)) for k in range(2, 6))
+            )
+
+        assert asyncio.run(main())[0] == 1
+        counts = database._writer.counts  # type: ignore[union-attr]
+        assert counts["retried"] >= 1 and counts["alone"] >= 1
+        with database.session_scope(write=False) as s:
+            assert s.execute(text("SELECT count(*) FROM t")).scalar() == 5
+        holder.close()
+        other.dispose()
+    finally:
+        database.dispose()
 
 
 def test_a_connection_idle_in_the_pool_is_checked_before_use(pg_url, monkeypatch):

@@ -1,15 +1,24 @@
 """Many workers at once against one job: no duplicate leases, no lost answers, exact
-counts — with threads on SQLite and PostgreSQL, and with processes on SQLite."""
+counts — with threads on SQLite and PostgreSQL, with processes on SQLite, and through the
+batch writers of two app processes on PostgreSQL."""
 
 from __future__ import annotations
 
+import asyncio
 import multiprocessing
+import random
 import threading
 from collections import Counter
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from concurrency_support import process_main, worker_loop
+from conftest import make_workspace
+from truthset.store.db import Database
+from truthset.store.models import Job, User
+from truthset.work import service as work
+from truthset.work.router import next_task_body
 from truthset.workspace import Workspace
 
 N_ITEMS = 60
@@ -87,9 +96,6 @@ def test_processes_on_sqlite(ws, setup_factory):
 def test_window_is_exact_under_concurrent_leases(any_ws, setup_factory):
     """Many workers racing for the last slots of a max-concurrent-tasks window: exactly the
     window's worth of tasks is started, and a lost race leaves nothing behind."""
-    from truthset.store.models import Job, User
-    from truthset.work import service as work
-
     setup = setup_factory(any_ws, n_items=40, n_workers=16)
     setup.job(workers_per_item=1, max_concurrent_tasks=3)
     barrier = threading.Barrier(len(setup.worker_names))
@@ -122,3 +128,123 @@ def test_window_is_exact_under_concurrent_leases(any_ws, setup_factory):
         assert accepts.scalar_one() == 3
         started = s.execute(text("SELECT count(*) FROM tasks WHERE started = 1 OR live_leases > 0"))
         assert started.scalar_one() == 3
+
+
+# -- PostgreSQL's batch writers (store.db.PgBatchWriter): two Database objects on one
+# database stand in for two app processes.
+
+
+def _users(db: Database, names: list[str]) -> list[Any]:
+    with db.session_scope(write=False) as s:
+        users = [s.scalar(select(User).where(User.name == n)) for n in names]
+        s.expunge_all()
+    return users
+
+
+def test_two_processes_of_batches_keep_every_invariant(pg_url, tmp_path, setup_factory):
+    ws = make_workspace(tmp_path, pg_url)
+    other = Database(pg_url)  # the second app process
+    try:
+        setup = setup_factory(ws, n_items=45, n_workers=12)
+        setup.job(workers_per_item=3, max_concurrent_tasks=8)
+        users = _users(ws.db, setup.worker_names)
+        errors: list[str] = []
+
+        async def worker(i: int, user: Any) -> None:
+            db = (ws.db, other)[i % 2]
+            rng = random.Random(i)
+            idle = 0
+            while idle < 200:
+                body = await db.run_write(lambda s: next_task_body(s, "job", user))
+                if body is None:
+                    idle += 1
+                    await asyncio.sleep(0.01)
+                    continue
+                idle = 0
+                aid = body["assignment_id"]
+                if rng.random() < 0.05:
+                    await db.run_write(lambda s, a=aid: work.release(s, a, user))
+                    continue
+                key = f"{user.name}-{aid}"
+
+                def answer(s: Any, a: int = aid, k: str = key) -> Any:
+                    return work.submit_answer(s, a, user, {"label": "pos"}, client_key=k)
+
+                first = await db.run_write(answer, durable=True)
+                if rng.random() < 0.2:  # a retry, on the other process
+                    again = await (other, ws.db)[i % 2].run_write(answer, durable=True)
+                    if again.answer_id != first.answer_id or not again.replayed:
+                        errors.append(f"retry of {key} created a new answer")
+
+        async def main() -> None:
+            await asyncio.gather(*(worker(i, u) for i, u in enumerate(users)))
+
+        asyncio.run(main())
+        assert errors == []
+        check_invariants(ws, 45, 3)
+    finally:
+        other.dispose()
+        ws.close()
+
+
+def test_window_is_exact_across_two_processes_of_batches(pg_url, tmp_path, setup_factory):
+    ws = make_workspace(tmp_path, pg_url)
+    other = Database(pg_url)
+    try:
+        setup = setup_factory(ws, n_items=40, n_workers=16)
+        setup.job(workers_per_item=1, max_concurrent_tasks=3)
+        users = _users(ws.db, setup.worker_names)
+
+        async def main() -> list[Any]:
+            return await asyncio.gather(
+                *(
+                    (ws.db, other)[i % 2].run_write(lambda s, u=u: next_task_body(s, "job", u))
+                    for i, u in enumerate(users)
+                )
+            )
+
+        leased = [b for b in asyncio.run(main()) if b is not None]
+        assert len(leased) == 3 and len({b["item"]["id"] for b in leased}) == 3
+        with ws.db.session_scope(write=False) as s:
+            assert s.execute(text("SELECT in_flight FROM jobs")).scalar_one() == 3
+            assert s.execute(text("SELECT count(*) FROM assignments")).scalar_one() == 3
+            started = s.execute(text("SELECT count(*) FROM tasks WHERE started = 1"))
+            assert started.scalar_one() == 3
+    finally:
+        other.dispose()
+        ws.close()
+
+
+def test_a_window_filled_by_another_process_during_the_batch(pg_url, tmp_path, setup_factory):
+    """The batch saw room and started a task; another process filled the window before the
+    batch's count was written: the batch is undone and its call, run alone, gets nothing."""
+    ws = make_workspace(tmp_path, pg_url)
+    try:
+        setup = setup_factory(ws, n_items=5, n_workers=2)
+        setup.job(workers_per_item=1, max_concurrent_tasks=1)
+        (user,) = _users(ws.db, setup.worker_names[:1])
+        tries = []
+
+        def lease(s: Any) -> Any:
+            body = next_task_body(s, "job", user)
+            if not tries:  # the other process takes the only slot, and commits
+                with ws.db.engine.connect() as c:
+                    c.execute(text("UPDATE jobs SET in_flight = 1"))
+                    c.commit()
+            tries.append(body)
+            return body
+
+        async def main() -> Any:
+            return await ws.db.run_write(lease)
+
+        assert asyncio.run(main()) is None
+        assert tries[0] is not None  # the batch had leased it before the conflict
+        with ws.db.session_scope(write=False) as s:
+            assert s.execute(text("SELECT in_flight FROM jobs")).scalar_one() == 1
+            assert s.execute(text("SELECT count(*) FROM assignments")).scalar_one() == 0
+            assert s.execute(text("SELECT count(*) FROM tasks WHERE started = 1")).scalar_one() == 0
+        job_state = ws.db.new_session(write=False)
+        assert job_state.scalar(select(Job.state)) == "in_progress"
+        job_state.close()
+    finally:
+        ws.close()

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from truthset.jobs import service as jobs_service
 from truthset.store.raw import raw
 from truthset.tasktypes import Consolidation, WorkerAnswer, get_task_type
+from truthset.work.window import window_ledger
 
 
 def task_answers(session: Session, task_id: int) -> list[WorkerAnswer]:
@@ -83,11 +84,19 @@ def consolidate_task(session: Session, job: Any, task_id: int, *, now: float | N
         "UPDATE tasks SET status = 'complete', updated_at = :now WHERE id = :t",
         {"now": now, "t": task_id},
     )
-    in_flight = raw(session).scalar(
-        "UPDATE jobs SET in_flight = in_flight - 1 WHERE id = :j RETURNING in_flight", {"j": job.id}
-    )
+    budget = job.max_human_labeled is not None or job.max_percentage_labeled is not None
+    ledger = None if budget else window_ledger(session)
+    if ledger is not None:  # in a PostgreSQL batch: the count is written before its commit
+        in_flight = ledger.finish(session, job.id)
+        if in_flight <= 0:
+            ledger.write(session, job.id)  # the job's state is decided on the row below
+    else:
+        in_flight = raw(session).scalar(
+            "UPDATE jobs SET in_flight = in_flight - 1 WHERE id = :j RETURNING in_flight",
+            {"j": job.id},
+        )
     # While tasks are in flight the job cannot be done, unless a stopping condition is set.
-    if in_flight <= 0 or job.max_human_labeled is not None or job.max_percentage_labeled:
+    if in_flight <= 0 or budget:
         jobs_service.refresh_state(session, job.id, now=now)
     return True
 

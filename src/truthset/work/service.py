@@ -32,6 +32,7 @@ from truthset.store.models import User
 from truthset.store.raw import raw
 from truthset.tasktypes import get_task_type
 from truthset.work import consolidation
+from truthset.work.window import window_ledger
 
 _LAST_EXPIRY_SWEEP: dict[tuple[str, int], float] = {}
 # Expired leases are swept lazily by `lease_next_task` at most this often per job and
@@ -291,6 +292,9 @@ def _may_start_new_task(session: Session, job: Any) -> bool:
         if in_flight >= job.max_concurrent_tasks:
             return False
         return not jobs_service.human_budget_reached(session, job, extra=in_flight)
+    ledger = window_ledger(session)
+    if ledger is not None:  # in a PostgreSQL batch: written before its commit
+        return ledger.in_flight(session, job.id) < job.max_concurrent_tasks
     in_flight = raw(session).scalar("SELECT in_flight FROM jobs WHERE id = :j", {"j": job.id})
     return bool(in_flight < job.max_concurrent_tasks)
 
@@ -302,6 +306,9 @@ def _claim_window_slot(session: Session, job: Any) -> bool:
             "UPDATE jobs SET in_flight = in_flight + 1 WHERE id = :j", {"j": job.id}
         )
         return True
+    ledger = window_ledger(session)
+    if ledger is not None:
+        return ledger.claim(session, job.id, job.max_concurrent_tasks)
     claimed = raw(session).scalar(
         "UPDATE jobs SET in_flight = in_flight + 1 WHERE id = :j AND in_flight < :max "
         "RETURNING in_flight",
