@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from truthset.api.deps import CurrentUser, ReadSession, StaffUser, WriteSession
+from truthset.api.deps import CurrentUser, ReadSession, StaffUser, WriteSession, get_workspace
 from truthset.errors import Forbidden, NotFound
 from truthset.jobs.service import can_see_job, get_job
 from truthset.quality import review, service
@@ -50,11 +50,15 @@ def add_gold(
 
 @router.post("/jobs/{name}/consolidate", status_code=202)
 def consolidate(
-    name: str, body: ConsolidateRequest, user: StaffUser, session: WriteSession
+    name: str, body: ConsolidateRequest, request: Request, user: StaffUser, session: WriteSession
 ) -> dict[str, Any]:
+    """Refit the job's labels from all its answers: an aggregator (Dawid-Skene, GLAD...) or
+    ``crowdlab`` (the answers and a model's out-of-sample probabilities together)."""
     job = get_job(session, name)
     if body.wait:
-        return {"run": None, "result": service.reconsolidate_job(session, job, method=body.method)}
+        cache_dir = get_workspace(request).settings.data_dir / "autolabel"
+        result = service.reconsolidate_job(session, job, method=body.method, cache_dir=cache_dir)
+        return {"run": None, "result": result}
     run = runs_service.enqueue(
         session,
         "consolidate",

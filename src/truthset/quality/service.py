@@ -68,15 +68,31 @@ def gold_map(session: Session, job: Job) -> dict[str, Any]:
 
 
 def reconsolidate_job(
-    session: Session, job: Job, *, method: str | None = None, now: float | None = None
+    session: Session,
+    job: Job,
+    *,
+    method: str | None = None,
+    now: float | None = None,
+    cache_dir: Path | None = None,
 ) -> dict[str, Any]:
     """Refit the job's aggregator on all its answers; rewrite labels of complete tasks and
     the workers' skills. Single-label classification types only (others keep their
-    per-item consolidation, weighted by the skills found here)."""
+    per-item consolidation, weighted by the skills found here). ``method="crowdlab"``
+    combines the answers with a model (truthset.autolabel.model_consensus; its features
+    are cached in ``cache_dir``)."""
     now = time.time() if now is None else now
     method = method or quality_settings(job).get("method", "auto")
+    if method == "crowdlab":
+        from truthset.autolabel.model_consensus import (
+            apply_model_consensus,
+            plan_model_consensus,
+        )
+
+        plan = plan_model_consensus(session, job, cache_dir=cache_dir)
+        return apply_model_consensus(session, job, plan, now=now)
     if method not in AGGREGATORS:
-        raise BadInput(f"unknown consolidation method {method!r}; known: {sorted(AGGREGATORS)}")
+        known = sorted([*AGGREGATORS, "crowdlab"])
+        raise BadInput(f"unknown consolidation method {method!r}; known: {known}")
     if job.task_type not in SINGLE_LABEL_TYPES:
         raise BadInput(f"job-level consolidation supports single-label types, not {job.task_type}")
     rows = _answer_rows(session, job)

@@ -1,0 +1,180 @@
+"""Model-assisted consensus (CROWDLAB) for a job: the model is one more annotator.
+
+With one or two answers per item, majority vote cannot break a tie or overrule one careless
+worker. ``plan_model_consensus`` trains the model the auto-labeling loop would train on the
+majority-vote labels, takes its out-of-sample probabilities (K-fold: an item's own answers
+never teach the model about that item), and combines them with every counted answer in
+``consensus.ModelAssistedConsensus`` (Goh, Tkachenko and Mueller 2022): each worker is
+weighted by their agreement with the others, the model by how much better than the
+majority class it agrees with the consensus. ``apply_model_consensus`` rewrites the labels
+of complete, unreviewed tasks (method ``crowdlab``) in one short transaction.
+
+Reached through job-level consolidation with ``method="crowdlab"``
+(``POST /api/jobs/{name}/consolidate``, the ``consolidate`` run, ``quality.method``).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from truthset.autolabel.consensus import ModelAssistedConsensus, out_of_sample_proba
+from truthset.autolabel.label_issues import SUPPORTED
+from truthset.autolabel.models.base import expand_proba
+from truthset.autolabel.service import DEFAULTS, _features, _model_for, autolabel_settings
+from truthset.errors import BadInput
+from truthset.store.models import Job
+from truthset.tasktypes import Consolidation, get_task_type
+from truthset.work.consolidation import write_label
+
+METHOD = "crowdlab"
+
+
+@dataclass
+class ConsensusPlan:
+    """task id -> (class id, confidence) for the labels to write; the report."""
+
+    labels: dict[int, tuple[int, float]] = field(default_factory=dict)
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+def plan_model_consensus(
+    session: Session, job: Job, *, cache_dir: Path | None = None, folds: int = 5
+) -> ConsensusPlan:
+    """Combine the model and the workers' answers (reads only; see the module docstring)."""
+    if job.task_type not in SUPPORTED:
+        raise BadInput(
+            f"consolidation method {METHOD!r} supports {', '.join(SUPPORTED)}, not {job.task_type}"
+        )
+    config = get_task_type(job.task_type).parse_label_config(job.label_config)
+    names = list(config.labels)
+    rows = session.execute(
+        text(
+            "SELECT t.id, t.status, i.id AS item_id, i.data, l.reviewed, l.meta "
+            "FROM tasks t JOIN items i ON i.id = t.item_id "
+            "LEFT JOIN labels l ON l.task_id = t.id "
+            "WHERE t.job_id = :j AND t.is_gold = 0 ORDER BY t.position"
+        ),
+        {"j": job.id},
+    ).all()
+    index = {int(r.id): k for k, r in enumerate(rows)}
+    answers = session.execute(
+        text(
+            "SELECT task_id, worker_id, content FROM answers "
+            "WHERE job_id = :j AND excluded = :f ORDER BY id"
+        ),
+        {"j": job.id, "f": False},
+    ).all()
+    a_item, a_worker, a_label = [], [], []
+    for task_id, worker_id, content in answers:
+        k = index.get(int(task_id))
+        label = _json(content).get("label") if k is not None else None
+        if label not in names:
+            continue  # a gold task's answer, or one no longer valid for the labels
+        a_item.append(k)
+        a_worker.append(int(worker_id))
+        a_label.append(names.index(label))
+    answered = np.unique(np.asarray(a_item, dtype=np.intp))
+    items = np.asarray(a_item, dtype=np.intp)
+    labels = np.asarray(a_label, dtype=np.intp)
+    votes = np.zeros((len(rows), len(names)))
+    np.add.at(votes, (items, labels), 1.0)
+    majority = votes.argmax(axis=1)
+    clear_mask = np.sort(votes, axis=1)[:, -1] > np.sort(votes, axis=1)[:, -2]
+    counts = np.bincount(majority[answered[clear_mask[answered]]], minlength=len(names))
+    used = counts[counts > 0]
+    if used.size < 2 or used.min() < 5:
+        raise BadInput(
+            f"consolidation method {METHOD!r} needs a clear majority for at least 2 classes, "
+            f"5 items or more each; job {job.name!r} has "
+            + (", ".join(f"{names[c]}: {int(n)}" for c, n in enumerate(counts) if n) or "none")
+        )
+    opts = autolabel_settings(job) or dict(DEFAULTS)
+    features, _featurizer = _features(job, rows, opts, cache_dir)
+    model = _model_for(job, opts)
+    if model is None:
+        from truthset.autolabel.models import LinearClassifier
+
+        model = LinearClassifier()
+    # The model learns from the items whose answers have a clear majority (a tie says
+    # nothing about the class): out-of-sample for those, trained on all of them for ties.
+    top2 = np.sort(votes, axis=1)[:, -2:]
+    clear = answered[top2[answered, 1] > top2[answered, 0]]
+    tied = answered[top2[answered, 1] == top2[answered, 0]]
+    proba = np.full((len(rows), len(names)), 1.0 / len(names))
+    proba[clear] = out_of_sample_proba(
+        model, features[clear], majority[clear], n_classes=len(names), n_splits=folds
+    )
+    if tied.size:
+        fitted = copy.deepcopy(model).fit(features[clear], majority[clear])
+        proba[tied] = expand_proba(
+            fitted.predict_proba(features[tied]), np.asarray(fitted.classes_), len(names)
+        )
+    # Rows renumbered to the answered items, so that the consensus sees only those.
+    position = np.full(len(rows), -1, dtype=np.intp)
+    position[answered] = np.arange(answered.size)
+    consensus = ModelAssistedConsensus().fit(
+        proba[answered], position[items], np.asarray(a_worker), labels
+    )
+    plan = ConsensusPlan()
+    changed = 0
+    for j, k in enumerate(answered):
+        r = rows[k]
+        if r.status != "complete" or r.reviewed:
+            continue  # unfinished items wait for their answers; a reviewer's label is final
+        cls = int(consensus.labels_[j])
+        plan.labels[int(r.id)] = (cls, round(float(consensus.confidence_[j]), 4))
+        before = _json(r.meta).get("class-name") if r.meta is not None else None
+        changed += int(before != names[cls])
+    plan.report = {
+        "method": METHOD,
+        "tasks": len(plan.labels),
+        "changed": changed,
+        "model_weight": round(consensus.model_weight_, 4),
+        "worker_weights": {
+            str(w): round(float(x), 4)
+            for w, x in zip(consensus.workers_, consensus.worker_weights_, strict=True)
+        },
+    }
+    return plan
+
+
+def apply_model_consensus(
+    session: Session, job: Job, plan: ConsensusPlan, *, now: float
+) -> dict[str, Any]:
+    names = list(get_task_type(job.task_type).parse_label_config(job.label_config).labels)
+    # A reviewer may have set a label since the plan was made: theirs stays.
+    reviewed = set(
+        session.execute(
+            text("SELECT task_id FROM labels WHERE job_id = :j AND reviewed = :t"),
+            {"j": job.id, "t": True},
+        ).scalars()
+    )
+    for task_id, (cls, confidence) in plan.labels.items():
+        if task_id in reviewed:
+            continue
+        write_label(
+            session,
+            job.id,
+            task_id,
+            Consolidation(
+                value=cls,
+                meta={"class-name": names[cls], "confidence": confidence},
+                confidence=confidence,
+                method=METHOD,
+            ),
+            human=True,
+            now=now,
+        )
+    return plan.report
+
+
+def _json(value: Any) -> Any:
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
