@@ -4,6 +4,7 @@ sets the final label with the job's own tool and the keyboard; checked through t
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
@@ -229,3 +230,47 @@ def test_the_review_context_is_only_for_the_item_one_holds(site: Site, reviewer:
     assert site.api("admin", "GET", f"/api/ui/jobs/{job}/review/items/t2").status_code == 200
     site.api(reviewer, "POST", f"/api/jobs/{job}/review/items/t1/release").raise_for_status()
     assert site.api(reviewer, "GET", path).status_code == 404
+
+
+def test_a_label_the_model_suspects_comes_first_with_its_suggestion(
+    pages: Pages, site: Site, reviewer: str
+) -> None:
+    """The label-issues run flags a wrong label; the reviewer sees why, and the suggested
+    class name (markup in it stays text)."""
+    words = {"pos": "good great fine lovely", "<b>odd</b>": "awful bad sad grim"}
+    items = [
+        {"id": f"{kind[:3]}{i}", "source": f"{words[kind]} {i}"}
+        for kind in words
+        for i in range(12)
+    ]
+    job = site.job("text-classification", list(words), items)
+
+    def answer(body: dict[str, Any]) -> dict[str, str]:
+        text = body["item"]["data"]["source"]
+        right = "pos" if text.startswith("good") else "<b>odd</b>"
+        wrong = "<b>odd</b>" if right == "pos" else "pos"
+        return {"label": wrong if body["item"]["id"] == "pos3" else right}
+
+    assert answer_all(site, job, "worker1", answer) == 24
+    started = site.api("admin", "POST", f"/api/jobs/{job}/label-issues", json={"folds": 4})
+    assert started.status_code == 202, started.text
+    run: dict[str, Any] = {}
+    for _ in range(100):
+        run = site.api("admin", "GET", f"/api/runs/{started.json()['id']}").json()
+        if run["state"] in ("succeeded", "failed"):
+            break
+        time.sleep(0.1)
+    assert run["state"] == "succeeded", run
+    assert [d["item"] for d in run["result"]["items"]] == ["pos3"]
+
+    page = pages.open(reviewer, f"/review/{job}")
+    wait_for_item(page, "pos3")
+    assert page.locator("#review-reason").inner_text() == "suspected error"
+    why = page.locator("#review-why").inner_text()
+    assert 'thinks "<b>odd</b>" is wrong' in why and 'suggests "pos"' in why
+    assert page.locator("#review-why b").count() == 0
+    page.keyboard.press("1")
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.body.dataset.item !== 'pos3'")
+    assert item_label(site, job, "pos3")["meta"]["class-name"] == "pos"
+    assert site.api("admin", "GET", f"/api/jobs/{job}/label-issues").json()["flagged"] == 0
