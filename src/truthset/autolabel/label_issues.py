@@ -26,7 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from truthset.autolabel.consensus import find_label_issues, out_of_sample_proba
-from truthset.autolabel.service import DEFAULTS, _features, _model_for, autolabel_settings
+from truthset.autolabel.service import DEFAULTS, autolabel_settings, model_and_inputs
 from truthset.errors import BadInput
 from truthset.store.models import Job
 from truthset.tasktypes import get_task_type
@@ -93,13 +93,8 @@ def plan_label_issues(
         )
     opts = autolabel_settings(job) or dict(DEFAULTS)
     # Features for every item of the job, so that the auto-labeling cache is shared.
-    features, _featurizer = _features(job, rows, opts, cache_dir)
+    features, _featurizer, model = model_and_inputs(job, rows, opts, cache_dir)
     X = features[np.asarray(judged)]
-    model = _model_for(job, opts)
-    if model is None:
-        from truthset.autolabel.models import LinearClassifier
-
-        model = LinearClassifier()
     proba = out_of_sample_proba(
         model, X, labels, n_classes=len(names), n_splits=folds, random_state=random_state
     )

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from truthset.autolabel.consensus import ModelAssistedConsensus, out_of_sample_proba
 from truthset.autolabel.label_issues import SUPPORTED
 from truthset.autolabel.models.base import expand_proba
-from truthset.autolabel.service import DEFAULTS, _features, _model_for, autolabel_settings
+from truthset.autolabel.service import DEFAULTS, autolabel_settings, model_and_inputs
 from truthset.errors import BadInput
 from truthset.store.models import Job
 from truthset.tasktypes import Consolidation, get_task_type
@@ -97,12 +97,7 @@ def plan_model_consensus(
             + (", ".join(f"{names[c]}: {int(n)}" for c, n in enumerate(counts) if n) or "none")
         )
     opts = autolabel_settings(job) or dict(DEFAULTS)
-    features, _featurizer = _features(job, rows, opts, cache_dir)
-    model = _model_for(job, opts)
-    if model is None:
-        from truthset.autolabel.models import LinearClassifier
-
-        model = LinearClassifier()
+    features, _featurizer, model = model_and_inputs(job, rows, opts, cache_dir)
     # The model learns from the items whose answers have a clear majority (a tie says
     # nothing about the class): out-of-sample for those, trained on all of them for ties.
     top2 = np.sort(votes, axis=1)[:, -2:]

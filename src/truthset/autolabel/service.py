@@ -22,6 +22,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from truthset.autolabel.loop import (
+    DIVERSITY_STRATEGIES,
     AutolabelSettings,
     ValidationState,
     choose_validation_items,
@@ -32,6 +33,7 @@ from truthset.autolabel.models import (
     FeaturizedClassifier,
     LinearClassifier,
     MLPProbe,
+    ModelError,
     load_model,
     save_model,
 )
@@ -50,6 +52,11 @@ DEFAULTS: dict[str, Any] = {
     "features": None,  # text: "tfidf" (default) or "minilm"; images: "random-patch"
     # The name of a job whose trained model picks this job's first batch for people.
     "warm_start": None,
+    # Bring your own model (classification): a name in the model registry (built-in or a
+    # plugin's entry point), "python:package.module:Class" (trained on the job's features),
+    # or "http" (model_params {"url", "fit_url"}: sent the raw items); see _model_for.
+    "model": None,
+    "model_params": None,
     # Bounding boxes (truthset.autolabel.boxes): the built-in detector, the job label its
     # boxes get, and the mean IoU to guarantee.
     "detector": None,
@@ -106,6 +113,8 @@ def check_settings(
         check_box_settings(opts)
     elif opts["detector"] is not None:
         raise BadInput("settings.auto_label.detector is for bounding-box jobs")
+    if opts["model"] is not None or opts["model_params"] is not None:
+        _check_model_settings(task_type, opts)
     source = opts["warm_start"]
     if source is not None:
         if not isinstance(source, str) or not source:
@@ -301,8 +310,7 @@ def plan_autolabel_iteration(
                 _warm_start_scores(session, job, rows, opts, cache_dir),
             ),
         )
-    features, featurizer = _features(job, rows, opts, cache_dir)
-    model = _model_for(job, opts)
+    features, featurizer, model = model_and_inputs(job, rows, opts, cache_dir)
     # The validation set mirrors the pool across iterations, and machine labels are held
     # back until the validation coverage stops growing: committing every iteration was
     # measured to miss the target (94.0% where 95% was guaranteed; docs/autolabel.md).
@@ -321,7 +329,7 @@ def plan_autolabel_iteration(
     rule = plateau_rule(previous.get("coverage"), plateau_gain=0.01)
     result = run_iteration(*args, commit=rule, **kwargs)
     state.update(result)
-    if cache_dir is not None and result.model is not None:
+    if cache_dir is not None and result.model is not None and featurizer is not None:
         save_model(
             FeaturizedClassifier.from_fitted(featurizer, result.model),
             model_path(cache_dir, job.id),
@@ -436,12 +444,65 @@ def finish_plan(
 
 
 def _model_for(job: Job, opts: dict[str, Any]) -> Any:
+    if opts.get("model") is not None:
+        config = get_task_type(job.task_type).parse_label_config(job.label_config)
+        return _user_model(opts, len(config.labels))
     if job.task_type == "text-classification":
         # Sparse TF-IDF features want less regularisation than dense embeddings (the
         # setting the library's text benchmarks use).
-        return LinearClassifier(C=4.0) if opts.get("features") != "minilm" else None
+        return LinearClassifier(C=4.0) if opts.get("features") != "minilm" else LinearClassifier()
     # Image features: the one-hidden-layer probe the Fashion-MNIST benchmark uses.
     return MLPProbe()
+
+
+def _user_model(opts: dict[str, Any], n_classes: int) -> Any:
+    """The model named by ``auto_label.model`` with ``model_params``. An HTTP model's
+    probability columns are the job's classes in label order (class ids 0..K-1)."""
+    from truthset.autolabel.models import create_model
+
+    params = dict(opts.get("model_params") or {})
+    if opts["model"] == "http":
+        params.setdefault("classes", list(range(n_classes)))
+    try:
+        return create_model(str(opts["model"]), **params)
+    except ModelError as exc:
+        raise BadInput(f"settings.auto_label.model: {exc}") from exc
+
+
+def _check_model_settings(task_type: str, opts: dict[str, Any]) -> None:
+    name, params = opts["model"], opts["model_params"]
+    if task_type == "bounding-box":
+        raise BadInput("settings.auto_label.model is for classification jobs (boxes: detector)")
+    if not isinstance(name, str) or not name:
+        raise BadInput(
+            "settings.auto_label.model must be a model name, python:module:Class or http"
+        )
+    if params is not None and not isinstance(params, dict):
+        raise BadInput(f"settings.auto_label.model_params must be an object, got {params!r}")
+    if name == "http" and opts["strategy"] in DIVERSITY_STRATEGIES:
+        raise BadInput(
+            f"settings.auto_label.strategy {opts['strategy']!r} needs item features; an "
+            "http model is sent the raw items: choose margin, least-confidence or entropy"
+        )
+    # Creating it checks the name, the class's methods and the parameters now, not at the
+    # first iteration.
+    _user_model(opts, 2)
+
+
+def model_and_inputs(
+    job: Job, rows: Sequence[Any], opts: dict[str, Any], cache_dir: Path | None
+) -> tuple[Any, Any, Any]:
+    """(inputs for every row, the featurizer that made them or None, the model to train).
+    An ``http`` model gets the raw items (texts, or images' source-refs); every other
+    model the features this job computes (TF-IDF, MiniLM, image patch features)."""
+    model = _model_for(job, opts)
+    if opts.get("model") == "http":
+        key = "source" if job.task_type == "text-classification" else "source-ref"
+        raw = np.empty(len(rows), dtype=object)
+        raw[:] = [orjson.loads(r.data).get(key, "") for r in rows]
+        return raw, None, model
+    features, featurizer = _features(job, rows, opts, cache_dir)
+    return features, featurizer, model
 
 
 def _last_state(session: Session, job_id: int) -> dict[str, Any]:
