@@ -203,6 +203,17 @@ def test_image_features_are_computed_once_per_job(ws):
                 break
             n = int(t.item_external_id[1:])
             work.submit_answer(s, t.assignment_id, user, {"label": ["dark", "light"][n % 2]})
+    from truthset.autolabel.service import plan_autolabel_iteration
+
+    said: list[str] = []
+    with ws.db.session_scope(write=False) as s:
+        plan_autolabel_iteration(s, get_job(s, "auto"), progress=said.append)
+    # The run's progress says what the iteration is doing (no cache_dir: nothing kept).
+    assert said == [
+        "reading images: 0 of 120",
+        "computing image features for 120 images",
+        "training on 60 human labels, choosing the threshold",
+    ]
     first = iterate(ws)
     cache = ws.settings.data_dir / "autolabel" / "job-1-image-features-v3.npz"
     assert cache.exists() and "threshold" in first, first

@@ -28,7 +28,13 @@ def autolabel_run(ctx: Any, *, job: str) -> dict[str, Any]:
 
             box_plan = plan_box_iteration(session, the_job, cache_dir=cache_dir)
         else:
-            plan = plan_autolabel_iteration(session, the_job, cache_dir=cache_dir)
+            plan = plan_autolabel_iteration(
+                session,
+                the_job,
+                cache_dir=cache_dir,
+                progress=lambda message: ctx.progress(1, 3, message),
+            )
+    ctx.progress(2, 3, "writing machine labels and priorities", force=True)
     with ctx.db.session_scope() as session:
         if the_job.task_type == "bounding-box":
             return apply_box_plan(session, get_job(session, job), box_plan)

@@ -10,7 +10,7 @@ validation items first, then the items active learning ranks highest.
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,6 +63,9 @@ DEFAULTS: dict[str, Any] = {
     "label": None,
     "target_iou": 0.6,
 }
+# Told what an iteration is doing now ("computing features: 12,000 of 70,000 images").
+Progress = Callable[[str], None]
+
 VALIDATION_PRIORITY = 1e6
 HELD_BACK = -1.0  # see truthset.work.service: negative priority = waits for the model
 
@@ -131,7 +134,11 @@ def check_settings(
 
 
 def _features(
-    job: Job, rows: Sequence[Any], opts: dict[str, Any], cache_dir: Path | None
+    job: Job,
+    rows: Sequence[Any],
+    opts: dict[str, Any],
+    cache_dir: Path | None,
+    progress: Progress | None = None,
 ) -> tuple[Any, Any]:
     """Features for every row and the fitted featurizer that made them."""
     if job.task_type == "text-classification":
@@ -156,7 +163,8 @@ def _features(
                     joblib.load(fitted),
                 )
     # Only now are the items read: on later iterations the cache answers.
-    features, featurizer = _image_features([orjson.loads(r.data)["source-ref"] for r in rows])
+    refs = [orjson.loads(r.data)["source-ref"] for r in rows]
+    features, featurizer = _image_features(refs, progress)
     if cache is not None and fitted is not None:
         # Images do not change under a job and the featurizer is fitted once: computing
         # features for 70,000 images takes minutes, an iteration's training seconds.
@@ -198,13 +206,17 @@ def _minilm_features(job: Job, rows: Sequence[Any], cache_dir: Path | None) -> t
     return known[[position[int(i)] for i in item_ids]].astype(np.float64), minilm
 
 
-def _load_images(refs: list[str], side: int = 0) -> tuple[Any, int]:
+def _load_images(
+    refs: list[str], side: int = 0, progress: Progress | None = None
+) -> tuple[Any, int]:
     from PIL import Image
 
     from truthset.media.storage import open_item_media
 
     images = []
-    for ref in refs:
+    for k, ref in enumerate(refs):
+        if progress is not None and k % 5000 == 0:
+            progress(f"reading images: {k:,} of {len(refs):,}")
         with open_item_media(ref) as fh, Image.open(fh) as img:
             # Small images keep their size (28x28 digits or garments); larger ones are
             # brought down to 64x64, which the patch features are tuned for.
@@ -217,10 +229,12 @@ def _load_images(refs: list[str], side: int = 0) -> tuple[Any, int]:
     return np.stack(images), side
 
 
-def _image_features(refs: list[str]) -> tuple[Any, Any]:
+def _image_features(refs: list[str], progress: Progress | None = None) -> tuple[Any, Any]:
     from truthset.autolabel.models.image import RandomPatchFeaturizer
 
-    arr, _side = _load_images(refs)
+    arr, _side = _load_images(refs, progress=progress)
+    if progress is not None:
+        progress(f"computing image features for {len(refs):,} images")
     # The images are brought to one size already: the featurizer takes them as they are.
     featurizer = RandomPatchFeaturizer(n_filters=128, n_components=200)
     return featurizer.fit(arr).transform(arr).astype(np.float32), featurizer
@@ -262,7 +276,12 @@ def job_rows(session: Session, job_id: int) -> Sequence[Any]:
 
 
 def plan_autolabel_iteration(
-    session: Session, job: Job, *, now: float | None = None, cache_dir: Path | None = None
+    session: Session,
+    job: Job,
+    *,
+    now: float | None = None,
+    cache_dir: Path | None = None,
+    progress: Progress | None = None,
 ) -> IterationPlan:
     """Train, choose the threshold, pick the next batch: reads only. Training can take
     minutes on a big image job; on SQLite a write transaction would stop every worker's
@@ -310,7 +329,9 @@ def plan_autolabel_iteration(
                 _warm_start_scores(session, job, rows, opts, cache_dir),
             ),
         )
-    features, featurizer, model = model_and_inputs(job, rows, opts, cache_dir)
+    features, featurizer, model = model_and_inputs(job, rows, opts, cache_dir, progress)
+    if progress is not None:
+        progress(f"training on {len(human):,} human labels, choosing the threshold")
     # The validation set mirrors the pool across iterations, and machine labels are held
     # back until the validation coverage stops growing: committing every iteration was
     # measured to miss the target (94.0% where 95% was guaranteed; docs/autolabel.md).
@@ -490,7 +511,11 @@ def _check_model_settings(task_type: str, opts: dict[str, Any]) -> None:
 
 
 def model_and_inputs(
-    job: Job, rows: Sequence[Any], opts: dict[str, Any], cache_dir: Path | None
+    job: Job,
+    rows: Sequence[Any],
+    opts: dict[str, Any],
+    cache_dir: Path | None,
+    progress: Progress | None = None,
 ) -> tuple[Any, Any, Any]:
     """(inputs for every row, the featurizer that made them or None, the model to train).
     An ``http`` model gets the raw items (texts, or images' source-refs); every other
@@ -501,7 +526,7 @@ def model_and_inputs(
         raw = np.empty(len(rows), dtype=object)
         raw[:] = [orjson.loads(r.data).get(key, "") for r in rows]
         return raw, None, model
-    features, featurizer = _features(job, rows, opts, cache_dir)
+    features, featurizer = _features(job, rows, opts, cache_dir, progress)
     return features, featurizer, model
 
 
