@@ -138,6 +138,27 @@ def test_settings_are_checked_when_the_job_is_created(ws, setup_factory):
         setup.job("b", settings={"auto_label": {"strategy": "psychic"}})
     with pytest.raises(BadInput, match="supports"):
         setup.job("c", task_type="text-classification-multilabel", settings={"auto_label": True})
+    for bad in ({"validation_share_small": 0}, {"validation_share_large": 0.9}):
+        with pytest.raises(BadInput, match="must be in \\(0, 0.5\\]"):
+            setup.job("d", settings={"auto_label": bad})
+    with pytest.raises(BadInput, match="validation_large_from"):
+        setup.job("e", settings={"auto_label": {"validation_large_from": 2.5}})
+
+
+def test_ground_truths_validation_rule_and_its_settings(ws):
+    """Ground Truth's rule by default (20% of 1,500 items); the job can change it."""
+    _easy_job(ws, 1500, 150)
+    iterate(ws)
+    with ws.db.session_scope(write=False) as s:
+        held = s.execute(text("SELECT count(*) FROM tasks WHERE priority >= 1e6")).scalar_one()
+    assert held == 300
+    from truthset.autolabel.loop import AutolabelSettings, choose_validation_items
+
+    rule = AutolabelSettings(validation_share_small=0.3, validation_share_large=0.05)
+    assert choose_validation_items(4999, rule, random_state=0).size == 1500
+    assert choose_validation_items(5000, rule, random_state=0).size == 250
+    cut = AutolabelSettings(validation_large_from=1000)
+    assert choose_validation_items(1500, cut, random_state=0).size == 150
 
 
 def test_a_task_started_after_the_plan_keeps_its_human_path(ws):
@@ -362,3 +383,11 @@ def test_image_features_see_the_grey_levels(tmp_path):
     direct = RandomPatchFeaturizer(n_filters=128, n_components=200).fit(pixels).transform(pixels)
     np.testing.assert_allclose(features, direct.astype(np.float32), rtol=1e-5, atol=1e-5)
     assert featurizer.image_shape_ == (28, 28)
+
+
+def test_a_job_holds_out_the_share_it_is_told(ws):
+    _easy_job(ws, 1500, 150, validation_share_small=0.1)
+    iterate(ws)
+    with ws.db.session_scope(write=False) as s:
+        held = s.execute(text("SELECT count(*) FROM tasks WHERE priority >= 1e6")).scalar_one()
+    assert held == 150

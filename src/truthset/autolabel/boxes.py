@@ -48,6 +48,7 @@ def plan_box_iteration(session: Session, job: Job, *, cache_dir: Path | None) ->
         batch_size,
         changed_priorities,
         job_rows,
+        validation_settings,
     )
 
     task_type = get_task_type(job.task_type)
@@ -65,6 +66,7 @@ def plan_box_iteration(session: Session, job: Job, *, cache_dir: Path | None) ->
         confidence_level=float(opts["confidence_level"]),
         batch_size=batch_size(opts, n),
         workers_per_item=job.workers_per_item,
+        **validation_settings(opts),
     )
     validation = [int(v) for v in choose_validation_items(n, settings, random_state=job.id)]
     in_validation = set(validation)

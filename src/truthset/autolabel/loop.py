@@ -49,7 +49,12 @@ class AutolabelSettings:
 
     target_accuracy: float = 0.95
     confidence_level: float = 0.95
+    # None: Ground Truth's rule, validation_share_small of the items below
+    # validation_large_from items, validation_share_large from there on.
     validation_share: float | None = None
+    validation_share_small: float = 0.2
+    validation_share_large: float = 0.1
+    validation_large_from: int = 5000
     batch_size: int = 1000
     strategy: str = "margin"
     threshold_method: str = "fixed-sequence"
@@ -64,9 +69,11 @@ class AutolabelSettings:
         return self.human_fee + self.workers_per_item * self.worker_fee
 
 
-def validation_share(n_items: int) -> float:
+def validation_share(
+    n_items: int, small: float = 0.2, large: float = 0.1, large_from: int = 5000
+) -> float:
     """Ground Truth's rule: 20% of the dataset below 5,000 items, 10% from 5,000 on."""
-    return 0.2 if n_items < 5000 else 0.1
+    return small if n_items < large_from else large
 
 
 def choose_validation_items(
@@ -76,7 +83,13 @@ def choose_validation_items(
 ) -> NDArray[np.intp]:
     """A uniform random sample of item indices (sorted) to hold out for the threshold."""
     s = settings or AutolabelSettings()
-    share = s.validation_share if s.validation_share is not None else validation_share(n_items)
+    share = (
+        s.validation_share
+        if s.validation_share is not None
+        else validation_share(
+            n_items, s.validation_share_small, s.validation_share_large, s.validation_large_from
+        )
+    )
     k = int(round(share * n_items))
     rng = np.random.default_rng(random_state)
     return np.sort(rng.choice(n_items, size=k, replace=False)).astype(np.intp)

@@ -49,6 +49,11 @@ DEFAULTS: dict[str, Any] = {
     "confidence_level": 0.95,
     "strategy": "margin",
     "batch_size": None,  # default: 10% of the items, at least 50
+    # The held-out validation set (Ground Truth's rule): this share of the items below
+    # validation_large_from items, validation_share_large from there on.
+    "validation_share_small": 0.2,
+    "validation_share_large": 0.1,
+    "validation_large_from": 5000,
     "features": None,  # text: "tfidf" (default) or "minilm"; images: "random-patch"
     # The name of a job whose trained model picks this job's first batch for people.
     "warm_start": None,
@@ -104,6 +109,15 @@ def check_settings(
         v = opts[key]
         if not isinstance(v, int | float) or not 0.5 <= v < 1:
             raise BadInput(f"settings.auto_label.{key} must be in [0.5, 1), got {v!r}")
+    for key in ("validation_share_small", "validation_share_large"):
+        v = opts[key]
+        if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v <= 0.5:
+            raise BadInput(f"settings.auto_label.{key} must be in (0, 0.5], got {v!r}")
+    cut = opts["validation_large_from"]
+    if isinstance(cut, bool) or not isinstance(cut, int) or cut < 1:
+        raise BadInput(
+            f"settings.auto_label.validation_large_from must be a whole number >= 1, got {cut!r}"
+        )
     from truthset.autolabel.strategies import STRATEGIES
 
     if opts["strategy"] not in STRATEGIES:
@@ -302,6 +316,7 @@ def plan_autolabel_iteration(
         strategy=str(opts["strategy"]),
         batch_size=batch,
         workers_per_item=job.workers_per_item,
+        **validation_settings(opts),
     )
     validation = choose_validation_items(n, settings, random_state=job.id)
     human = {}
@@ -474,6 +489,15 @@ def _model_for(job: Job, opts: dict[str, Any]) -> Any:
         return LinearClassifier(C=4.0) if opts.get("features") != "minilm" else LinearClassifier()
     # Image features: the one-hidden-layer probe the Fashion-MNIST benchmark uses.
     return MLPProbe()
+
+
+def validation_settings(opts: dict[str, Any]) -> dict[str, Any]:
+    """The job's validation-set rule as AutolabelSettings fields."""
+    return {
+        "validation_share_small": float(opts["validation_share_small"]),
+        "validation_share_large": float(opts["validation_share_large"]),
+        "validation_large_from": int(opts["validation_large_from"]),
+    }
 
 
 def _user_model(opts: dict[str, Any], n_classes: int) -> Any:
