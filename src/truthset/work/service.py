@@ -109,12 +109,13 @@ def _end_lease(session: Session, asg_id: int, task_id: int, status: str, now: fl
     )
 
 
-def _maybe_sweep(session: Session, job_id: int, now: float) -> None:
+def _maybe_sweep(session: Session, job_id: int, now: float) -> int:
     key = (str(session.get_bind().engine.url), job_id)
     last = _LAST_EXPIRY_SWEEP.get(key)
     if last is None or abs(now - last) >= EXPIRY_SWEEP_INTERVAL:
         _LAST_EXPIRY_SWEEP[key] = now
-        expire_leases(session, job_id, now)
+        return expire_leases(session, job_id, now)
+    return 0
 
 
 # -- leasing ------------------------------------------------------------------------------
@@ -127,6 +128,10 @@ _PICK = (
     "AND t.priority >= :min_priority "
     "ORDER BY t.priority DESC, t.position LIMIT 1"
 )
+# On PostgreSQL the NOT EXISTS stays a probe of (task_id, worker_id) per candidate task:
+# planned as an anti-join (on a freshly filled table's statistics) it read all of the
+# worker's assignments for every candidate, a cost that grew with each answer.
+_PICK_PG = _PICK.replace("a.worker_id = :w)", "a.worker_id = :w OFFSET 0)")
 _INSERT_ASSIGNMENT = (
     "INSERT INTO assignments (task_id, job_id, worker_id, status, leased_at, "
     "deadline, last_seen_at) VALUES (:t, :j, :w, 'leased', :now, :d, :now) "
@@ -160,7 +165,7 @@ def _pick(
     started: int,
     min_priority: float = float("-inf"),
 ) -> Any:
-    sql = _PICK + (" FOR NO KEY UPDATE OF t SKIP LOCKED" if _is_pg(session) else "")
+    sql = _PICK_PG + " FOR NO KEY UPDATE OF t SKIP LOCKED" if _is_pg(session) else _PICK
     params = {
         "j": job_id,
         "w": worker_id,
@@ -171,15 +176,35 @@ def _pick(
     return raw(session).first(sql, params)
 
 
+_CHECK = (
+    "SELECT (SELECT 1 FROM job_teams jt JOIN team_members tm ON tm.team_id = jt.team_id "
+    "WHERE jt.job_id = :j AND tm.user_id = :w LIMIT 1), "
+    "(SELECT blocked FROM worker_stats WHERE job_id = :j AND worker_id = :w)"
+)
+# PostgreSQL: the check, and the pick of a started task (locked, as _pick does) beside it.
+_CHECKED_PICK = (
+    f"SELECT c.*, p.* FROM ({_CHECK}) c LEFT JOIN LATERAL ({_PICK_PG} "
+    "FOR NO KEY UPDATE OF t SKIP LOCKED) p ON true"
+)
+
+
+def _checked_pick(session: Session, job: Any, worker: User) -> Any:
+    """`_check_worker` and `_pick(gold=0, started=1)` in one statement (PostgreSQL)."""
+    row = raw(session).first(
+        _CHECKED_PICK,
+        {"j": job.id, "w": worker.id, "gold": 0, "started": 1, "min_priority": -1e300},
+    )
+    _judge_worker(job, worker, row[0], row[1])
+    return None if row[2] is None else row[2:]
+
+
 def _check_worker(session: Session, job: Any, worker: User) -> None:
     """Team membership and the quality bar, in one query."""
-    row = raw(session).first(
-        "SELECT (SELECT 1 FROM job_teams jt JOIN team_members tm ON tm.team_id = jt.team_id "
-        "WHERE jt.job_id = :j AND tm.user_id = :w LIMIT 1), "
-        "(SELECT blocked FROM worker_stats WHERE job_id = :j AND worker_id = :w)",
-        {"j": job.id, "w": worker.id},
-    )
-    member, blocked = row
+    member, blocked = raw(session).first(_CHECK, {"j": job.id, "w": worker.id})
+    _judge_worker(job, worker, member, blocked)
+
+
+def _judge_worker(job: Any, worker: User, member: Any, blocked: Any) -> None:
     if not member and worker.role != "admin":
         if worker.role == "requester":
             raise Forbidden(f"you are not in a team of job {job.name!r}")
@@ -201,13 +226,25 @@ def lease_next_task(
 ) -> LeasedTask | None:
     """Pick the next task for this worker by priority and lease it. None when no work."""
     now = time.time() if now is None else now
-    _check_worker(session, job, worker)
-    if job.state != "in_progress":
-        return None
-    _maybe_sweep(session, job.id, now)
-
-    row = None
     gold_rate = float(job.settings.get("gold_rate") or 0.0)
+    row = None
+    picked_started = False
+    if (
+        _is_pg(session)
+        and job.state == "in_progress"
+        and not gold_rate
+        and not job.settings.get("qualification")
+    ):
+        # The worker's check and the first pick in one round trip.
+        row = _checked_pick(session, job, worker)
+        picked_started = True
+    else:
+        _check_worker(session, job, worker)
+        if job.state != "in_progress":
+            return None
+    if _maybe_sweep(session, job.id, now) and picked_started:
+        row, picked_started = None, False  # tasks came back: pick again, among them too
+
     qualifying = bool(job.settings.get("qualification")) and jobs_service.needs_qualification(
         session, job, worker.id
     )
@@ -217,7 +254,7 @@ def lease_next_task(
         )
         if row is None and qualifying:
             return None
-    if row is None:
+    if row is None and not picked_started:
         row = _pick(session, job.id, worker.id, gold=0, started=1)
     claims_window = False
     if row is None and _may_start_new_task(session, job):
