@@ -134,6 +134,14 @@ def test_window_is_exact_under_concurrent_leases(any_ws, setup_factory):
 # database stand in for two app processes.
 
 
+def _run(coro: Any) -> Any:
+    """asyncio.run on a thread of its own: another test may leave this thread's loop set."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coro).result()
+
+
 def _users(db: Database, names: list[str]) -> list[Any]:
     with db.session_scope(write=False) as s:
         users = [s.scalar(select(User).where(User.name == n)) for n in names]
@@ -179,7 +187,7 @@ def test_two_processes_of_batches_keep_every_invariant(pg_url, tmp_path, setup_f
         async def main() -> None:
             await asyncio.gather(*(worker(i, u) for i, u in enumerate(users)))
 
-        asyncio.run(main())
+        _run(main())
         assert errors == []
         check_invariants(ws, 45, 3)
     finally:
@@ -203,7 +211,7 @@ def test_window_is_exact_across_two_processes_of_batches(pg_url, tmp_path, setup
                 )
             )
 
-        leased = [b for b in asyncio.run(main()) if b is not None]
+        leased = [b for b in _run(main()) if b is not None]
         assert len(leased) == 3 and len({b["item"]["id"] for b in leased}) == 3
         with ws.db.session_scope(write=False) as s:
             assert s.execute(text("SELECT in_flight FROM jobs")).scalar_one() == 3
@@ -237,7 +245,7 @@ def test_a_window_filled_by_another_process_during_the_batch(pg_url, tmp_path, s
         async def main() -> Any:
             return await ws.db.run_write(lease)
 
-        assert asyncio.run(main()) is None
+        assert _run(main()) is None
         assert tries[0] is not None  # the batch had leased it before the conflict
         with ws.db.session_scope(write=False) as s:
             assert s.execute(text("SELECT in_flight FROM jobs")).scalar_one() == 1

@@ -207,11 +207,12 @@ class BatchWriter:
     transactions would."""
 
     MAX_BATCH = 64
+    THREAD_NAME = "sqlite-writer"
 
     def __init__(self, db: Database):
         self._db = db
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._loop, name="sqlite-writer", daemon=True)
+        self._thread = threading.Thread(target=self._loop, name=self.THREAD_NAME, daemon=True)
         self._thread.start()
 
     def run(self, fn: Callable[[Session], T]) -> asyncio.Future[T]:
@@ -311,29 +312,17 @@ class PgBatchWriter(BatchWriter):
     LOCK_WAIT_MS = 10
     MAX_TRIES = 3
 
-    # Writer threads per process: a second one was measured no faster (579 vs 563/s).
-    WRITERS = 1
+    THREAD_NAME = "pg-writer"  # one per process: a second was measured no faster
 
     def __init__(self, db: Database):
-        self._local = threading.local()
+        self._carry: list[Any] = []  # calls to run again in the next batch
         self.counts = {"batches": 0, "calls": 0, "retried": 0, "alone": 0, "conflicts": 0}
         super().__init__(db)
-        self._more = [
-            threading.Thread(target=self._loop, name=f"pg-writer-{i}", daemon=True)
-            for i in range(1, self.WRITERS)
-        ]
-        for thread in self._more:
-            thread.start()
-
-    def stop(self) -> None:
-        for _ in range(self.WRITERS):
-            self._queue.put(None)
 
     def _loop(self) -> None:
-        self._local.carry = []
         while True:
-            batch = self._local.carry
-            self._local.carry = []
+            batch = self._carry
+            self._carry = []
             if not batch:
                 first = self._queue.get()
                 if first is None:
@@ -397,7 +386,7 @@ class PgBatchWriter(BatchWriter):
                             del states[name]
                     if _lock_given_up(exc):
                         self.counts["retried"] += 1
-                        self._local.carry.append((fn, _future, _loop, tries + 1))
+                        self._carry.append((fn, _future, _loop, tries + 1))
                         continue
                     outcomes.append((False, exc))
                 else:
@@ -410,7 +399,7 @@ class PgBatchWriter(BatchWriter):
             session.rollback()
             session.close()
             self.counts["conflicts"] += 1
-            self._local.carry = []
+            self._carry = []
             for call in batch:
                 self._run_alone(call)
             return
