@@ -31,8 +31,8 @@ from truthset.autolabel.models.base import expand_proba
 from truthset.autolabel.service import DEFAULTS, autolabel_settings, model_and_inputs
 from truthset.errors import BadInput
 from truthset.store.models import Job
-from truthset.tasktypes import Consolidation, get_task_type
-from truthset.work.consolidation import write_label
+from truthset.tasktypes import get_task_type
+from truthset.work.consolidation import class_label, write_label
 
 METHOD = "crowdlab"
 
@@ -159,12 +159,7 @@ def apply_model_consensus(
             session,
             job.id,
             task_id,
-            Consolidation(
-                value=cls,
-                meta={"class-name": names[cls], "confidence": confidence},
-                confidence=confidence,
-                method=METHOD,
-            ),
+            class_label(cls, names[cls], confidence, METHOD),
             human=True,
             now=now,
         )

@@ -40,8 +40,8 @@ from truthset.autolabel.models import (
 from truthset.autolabel.strategies import priority_scores, select_batch
 from truthset.errors import BadInput
 from truthset.store.models import Job
-from truthset.tasktypes import Consolidation, get_task_type
-from truthset.work.consolidation import write_label
+from truthset.tasktypes import get_task_type
+from truthset.work.consolidation import class_label, write_label
 
 SUPPORTED = ("text-classification", "image-classification", "bounding-box")
 DEFAULTS: dict[str, Any] = {
@@ -425,12 +425,7 @@ def apply_autolabel_plan(
             session,
             job.id,
             task_id,
-            Consolidation(
-                value=lab,
-                meta={"class-name": config.labels[lab], "confidence": confidence},
-                confidence=confidence,
-                method="auto-label",
-            ),
+            class_label(lab, config.labels[lab], confidence, "auto-label"),
             human=False,
             now=now,
         )

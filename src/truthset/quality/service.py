@@ -31,8 +31,8 @@ from truthset.quality.agreement import (
 from truthset.quality.label_agreement import per_label_pairwise_agreement
 from truthset.quality.review import SINGLE_LABEL_TYPES
 from truthset.store.models import Job, WorkerStat
-from truthset.tasktypes import Consolidation, get_task_type
-from truthset.work.consolidation import write_label
+from truthset.tasktypes import get_task_type
+from truthset.work.consolidation import class_label, write_label
 
 
 def quality_settings(job: Job) -> dict[str, Any]:
@@ -146,12 +146,7 @@ def reconsolidate_job(
             session,
             job.id,
             task_id,
-            Consolidation(
-                value=config.class_id(label),
-                meta={"class-name": label, "confidence": confidence},
-                confidence=confidence,
-                method=result.method,
-            ),
+            class_label(config.class_id(label), label, confidence, result.method),
             human=True,
             now=now,
         )

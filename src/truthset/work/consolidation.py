@@ -32,6 +32,17 @@ def task_answers(session: Session, task_id: int) -> list[WorkerAnswer]:
     ]
 
 
+def class_label(class_id: int, class_name: str, confidence: float, method: str) -> Consolidation:
+    """A single-label classification label as Ground Truth writes it (class id as the
+    value; class-name and confidence in the metadata)."""
+    return Consolidation(
+        value=class_id,
+        meta={"class-name": class_name, "confidence": confidence},
+        confidence=confidence,
+        method=method,
+    )
+
+
 def write_label(
     session: Session,
     job_id: int,
