@@ -391,3 +391,24 @@ def test_a_job_holds_out_the_share_it_is_told(ws):
     with ws.db.session_scope(write=False) as s:
         held = s.execute(text("SELECT count(*) FROM tasks WHERE priority >= 1e6")).scalar_one()
     assert held == 150
+
+
+def test_the_validation_rule_cannot_change_once_an_iteration_ran(ws):
+    from truthset.jobs.service import update_job
+
+    _easy_job(ws, 200, 50)
+    with ws.db.session_scope() as s:
+        job = get_job(s, "auto")
+        # Before any iteration the rule may change; other settings may change any time.
+        update_job(s, job, {"settings": {"auto_label": {"validation_share_small": 0.3}}})
+    iterate(ws)
+    with ws.db.session_scope() as s, pytest.raises(BadInput, match="validation_share_small"):
+        update_job(s, get_job(s, "auto"), {"settings": {"auto_label": {"batch_size": 40}}})
+    with ws.db.session_scope() as s:
+        job = get_job(s, "auto")
+        update_job(
+            s,
+            job,
+            {"settings": {"auto_label": {"validation_share_small": 0.3, "batch_size": 40}}},
+        )
+        assert job.settings["auto_label"]["batch_size"] == 40

@@ -486,6 +486,33 @@ def _model_for(job: Job, opts: dict[str, Any]) -> Any:
     return MLPProbe()
 
 
+VALIDATION_KEYS = ("validation_share_small", "validation_share_large", "validation_large_from")
+
+
+def check_settings_change(session: Session, job: Job, new_raw: Any) -> None:
+    """Refuse a new validation rule once an iteration has run: the held-out items were
+    labelled by people as validation items, and the threshold's guarantee is about them."""
+    before = autolabel_settings(job)
+    if before is None or not new_raw:
+        return
+    after = {**DEFAULTS, **(new_raw if isinstance(new_raw, dict) else {})}
+    changed = [k for k in VALIDATION_KEYS if before[k] != after[k]]
+    if not changed:
+        return
+    ran = session.execute(
+        text(
+            "SELECT 1 FROM runs WHERE job_id = :j AND kind = 'autolabel' "
+            "AND state = 'succeeded' LIMIT 1"
+        ),
+        {"j": job.id},
+    ).first()
+    if ran is not None:
+        raise BadInput(
+            f"settings.auto_label.{changed[0]} cannot change after auto-labeling has started: "
+            "the job's validation set is already held out"
+        )
+
+
 def validation_settings(opts: dict[str, Any]) -> dict[str, Any]:
     """The job's validation-set rule as AutolabelSettings fields."""
     return {

@@ -594,6 +594,7 @@ def update_job(
         if check is not None:
             check(settings)
         from truthset.autolabel.service import check_settings as check_autolabel
+        from truthset.autolabel.service import check_settings_change
 
         check_autolabel(
             job.task_type,
@@ -601,6 +602,7 @@ def update_job(
             streaming=bool(settings.get("streaming")),
             session=session,
         )
+        check_settings_change(session, job, settings.get("auto_label"))
     for key, value in changes.items():
         setattr(job, key, value)
     job.updated_at = now
