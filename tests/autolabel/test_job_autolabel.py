@@ -236,7 +236,7 @@ def test_image_features_are_computed_once_per_job(ws):
         "training on 60 human labels, choosing the threshold",
     ]
     first = iterate(ws)
-    cache = ws.settings.data_dir / "autolabel" / "job-1-image-features-v3.npz"
+    cache = ws.settings.data_dir / "autolabel" / "job-1-image-features-v4.npz"
     assert cache.exists() and "threshold" in first, first
     stamp = cache.stat().st_mtime_ns
     for p in folder.iterdir():

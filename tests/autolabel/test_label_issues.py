@@ -174,3 +174,49 @@ def test_over_http_and_the_cli(ws, client):
     )
     assert out.exit_code == 0, out.output
     assert json.loads(out.output[out.output.index("{") :])["checked"] == 120
+
+
+def test_an_image_job_is_checked_on_its_image_features(ws):
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    folder = ws.settings.media_dir / "imgs"
+    folder.mkdir(parents=True)
+    items = []
+    stripes = np.tile((np.arange(20) // 2 % 2 * 160)[:, None], (1, 20))
+    for i in range(120):
+        # Class 0: horizontal stripes, class 1: vertical ones, both under noise.
+        base = stripes if i % 2 == 0 else stripes.T
+        pixels = base + rng.integers(0, 90, size=(20, 20))
+        Image.fromarray(pixels.astype(np.uint8), "L").save(folder / f"{i}.png")
+        items.append({"id": f"p{i}", "source-ref": str(folder / f"{i}.png")})
+    path = write_manifest(ws.settings.media_dir / "imgs.manifest", items)
+    wrong = {"p5", "p22", "p47", "p90"}
+    with ws.db.session_scope() as s:
+        import_source(s, "pics", str(path), allowed_roots=ws.allowed_roots)
+        create_user(s, "w", role="worker", teams=["t"])
+        create_job(
+            s,
+            JobSpec(
+                name="j",
+                task_type="image-classification",
+                label_config=["horizontal", "vertical"],
+                dataset="pics",
+                workers_per_item=1,
+                teams=["t"],
+            ),
+        )
+    for _ in range(120):
+        with ws.db.session_scope() as s:
+            worker = s.scalar(select(User).where(User.name == "w"))
+            t = work.lease_next_task(s, get_job(s, "j"), worker)
+            n = int(t.item_external_id[1:])
+            right = ["horizontal", "vertical"][n % 2]
+            answer = ["vertical", "horizontal"][n % 2] if t.item_external_id in wrong else right
+            work.submit_answer(s, t.assignment_id, worker, {"label": answer})
+    report = check(ws)
+    flagged = {d["item"] for d in report["items"]}
+    assert report["checked"] == 120 and flagged == wrong, report
+    # The image features are cached for the job, as auto-labeling does.
+    assert list((ws.settings.data_dir / "autolabel").glob("job-1-image-features-*.npz"))

@@ -81,6 +81,27 @@ def test_featurizer_pickled_before_whitening_still_transforms(digits):
     assert np.allclose(old.transform(images[:5]), expected)
 
 
+def test_few_images_are_not_reduced_by_pca():
+    """Standardised PCA components fitted on a few images are mostly noise: below 10
+    images per component the pooled responses are kept whole. Striped images (horizontal
+    vs vertical, under noise) are then told apart out of sample."""
+    from truthset.autolabel.consensus import out_of_sample_proba
+
+    rng = np.random.default_rng(0)
+    stripes = np.tile((np.arange(20) // 2 % 2 * 160)[:, None], (1, 20))
+    images = np.stack(
+        [(stripes if i % 2 == 0 else stripes.T) + rng.integers(0, 90, (20, 20)) for i in range(120)]
+    ).astype(np.uint8)
+    y = np.arange(120) % 2
+    feat = RandomPatchFeaturizer(n_filters=32, pool_grid=2, n_components=20)
+    X = feat.fit(images).transform(images)
+    assert feat.pca_ is None and X.shape == (120, 32 * 4)
+    proba = out_of_sample_proba(MLPProbe(), X, y, n_classes=2)
+    assert (proba.argmax(axis=1) == y).mean() > 0.95
+    many = RandomPatchFeaturizer(n_filters=32, pool_grid=2, n_components=10).fit(images)
+    assert many.pca_ is not None  # 120 images, 10 components: 12 per component
+
+
 def test_save_load_round_trip(tmp_path, digits):
     _, X, y = digits
     m = LinearClassifier().fit(X[:500], y[:500])

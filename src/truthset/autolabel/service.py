@@ -164,10 +164,10 @@ def _features(
         tfidf = TfidfFeaturizer()
         return tfidf.fit_transform(texts), tfidf
     item_ids = np.asarray([r.item_id for r in rows], dtype=np.int64)
-    # v3: whitened patch features (v2 unwhitened; v1 passed 0-255 floats, which the
-    # featurizer clipped to [0, 1]).
-    cache = None if cache_dir is None else cache_dir / f"job-{job.id}-image-features-v3.npz"
-    fitted = None if cache is None else cache.with_name(f"job-{job.id}-image-featurizer-v3.joblib")
+    # v4: no PCA below 10 images per component (v3 whitened patch features, v2 unwhitened;
+    # v1 passed 0-255 floats, which the featurizer clipped to [0, 1]).
+    cache = None if cache_dir is None else cache_dir / f"job-{job.id}-image-features-v4.npz"
+    fitted = None if cache is None else cache.with_name(f"job-{job.id}-image-featurizer-v4.joblib")
     if cache is not None and fitted is not None and cache.exists() and fitted.exists():
         with np.load(cache) as stored:
             position = {int(i): k for k, i in enumerate(stored["item_ids"])}

@@ -58,6 +58,9 @@ def to_gray_array(images: Any, size: int | None = None) -> NDArray[np.float32]:
         raise ModelError("images differ in size: pass size= to resize them") from exc
 
 
+MIN_IMAGES_PER_COMPONENT = 10
+
+
 class RandomPatchFeaturizer:
     """Unsupervised convolutional features for small images (see the module docstring).
 
@@ -99,7 +102,15 @@ class RandomPatchFeaturizer:
             self._fit_raw_filters(x, rng)
         self.image_shape_ = (h, w)
         raw = self._raw(x)
-        if self.n_components is not None and self.n_components < raw.shape[1]:
+        # PCA only with at least MIN_IMAGES_PER_COMPONENT images per component: fitted on
+        # fewer, the standardised components are mostly noise that the classifier then
+        # weighs like signal (120 striped images: out-of-sample accuracy 0.0 with PCA to
+        # 120, 0.51 with 50, 1.0 on the raw pooled responses).
+        if (
+            self.n_components is not None
+            and self.n_components < raw.shape[1]
+            and n >= MIN_IMAGES_PER_COMPONENT * self.n_components
+        ):
             self.pca_: PCA | None = PCA(
                 n_components=min(self.n_components, n),
                 svd_solver="randomized",
