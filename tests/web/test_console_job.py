@@ -213,3 +213,31 @@ def test_no_autolabel_section_without_automated_labeling(pages: Pages, site: Sit
     page = pages.open("admin", f"/console/jobs/{job}")
     page.wait_for_selector("#agreement")
     assert page.locator("#autolabel").count() == 0
+
+
+def test_find_likely_wrong_labels_from_the_job_page(pages: Pages, site: Site) -> None:
+    words = {"pos": "good great fine lovely", "<b>odd</b>": "awful bad sad grim"}
+    items = [
+        {"id": f"{kind[:3]}{i}", "source": f"{words[kind]} {i}"}
+        for kind in words
+        for i in range(12)
+    ]
+    job = site.job("text-classification", list(words), items)
+
+    def answer(body: dict[str, Any]) -> dict[str, str]:
+        right = "pos" if body["item"]["data"]["source"].startswith("good") else "<b>odd</b>"
+        wrong = "<b>odd</b>" if right == "pos" else "pos"
+        return {"label": wrong if body["item"]["id"] == "pos7" else right}
+
+    assert answer_all(site, job, "worker1", answer) == 24
+    page = pages.open("admin", f"/console/jobs/{job}")
+    page.wait_for_selector("#label-issues-count:has-text('No label is flagged')")
+    page.click("#label-issues-check")
+    page.wait_for_selector("#label-issues-count:has-text('1 label(s) look wrong')")
+    row = page.locator("#label-issues tr[data-item='pos7'] td")
+    assert [row.nth(i).inner_text() for i in (0, 1, 3)] == ["pos7", "<b>odd</b>", "pos"]
+    assert page.locator("#label-issues td b").count() == 0
+    link = page.locator("#label-issues a.button")
+    assert link.get_attribute("href") == f"/review/{job}"
+    listed = site.api("admin", "GET", f"/api/jobs/{job}/label-issues").json()
+    assert [d["item"] for d in listed["items"]] == ["pos7"]
