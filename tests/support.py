@@ -26,6 +26,62 @@ def write_manifest(path: Path, rows: list[dict[str, Any]] | list[str]) -> Path:
     return path
 
 
+def job_over_items(
+    ws: Workspace,
+    name: str,
+    items: list[dict[str, Any]],
+    labels: list[str],
+    *,
+    task_type: str = "text-classification",
+    dataset: str | None = None,
+    workers_per_item: int = 1,
+    teams: tuple[str, ...] = ("t",),
+    settings: dict[str, Any] | None = None,
+    **spec: Any,
+) -> str:
+    """Import `items` as a dataset (named after the job unless `dataset` is given) and
+    create a job over it; returns the job's name."""
+    dataset = dataset or f"{name}-items"
+    path = write_manifest(ws.settings.media_dir / f"{dataset}.manifest", items)
+    with ws.db.session_scope() as s:
+        import_source(s, dataset, str(path), allowed_roots=ws.allowed_roots)
+        create_job(
+            s,
+            JobSpec(
+                name=name,
+                task_type=task_type,
+                label_config=labels,
+                dataset=dataset,
+                workers_per_item=workers_per_item,
+                teams=list(teams),
+                settings=settings or {},
+                **spec,
+            ),
+        )
+    return name
+
+
+def answer_tasks(
+    ws: Workspace, job: str, worker: str, answer_for: Any, limit: int | None = None
+) -> list[str]:
+    """Lease and answer `job`'s tasks as `worker` through the work engine, each in its own
+    transaction, until none is left or `limit` are done; `answer_for(item_id)` gives the
+    answer. Returns the items answered, in order."""
+    from truthset.jobs.service import get_job
+    from truthset.work import service as work
+
+    done: list[str] = []
+    while limit is None or len(done) < limit:
+        with ws.db.session_scope() as s:
+            user = s.scalar(select(User).where(User.name == worker))
+            t = work.lease_next_task(s, get_job(s, job), user)
+            if t is None:
+                break
+            work.submit_answer(s, t.assignment_id, user, answer_for(t.item_external_id))
+            done.append(t.item_external_id)
+    return done
+
+
 class Setup:
     """A populated workspace: a text dataset, workers in a team, helpers to make jobs."""
 

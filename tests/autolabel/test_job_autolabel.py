@@ -9,7 +9,7 @@ import random
 import pytest
 from sqlalchemy import select, text
 
-from support import autolabel_iteration, write_manifest
+from support import answer_tasks, autolabel_iteration, job_over_items, write_manifest
 from truthset.autolabel.runs import schedule_due
 from truthset.datasets.importer import import_source
 from truthset.errors import BadInput
@@ -42,14 +42,7 @@ def iterate(ws) -> dict:
 
 
 def label(ws, n, truth):
-    for _ in range(n):
-        with ws.db.session_scope() as s:
-            job = get_job(s, "auto")
-            user = s.scalar(select(User).where(User.name == "w"))
-            t = work.lease_next_task(s, job, user)
-            if t is None:
-                return
-            work.submit_answer(s, t.assignment_id, user, {"label": truth[t.item_external_id]})
+    answer_tasks(ws, "auto", "w", lambda item: {"label": truth[item]}, limit=n)
 
 
 def _easy_job(ws, n, batch, *, task_type="text-classification", items=None, **auto_label):
@@ -57,23 +50,18 @@ def _easy_job(ws, n, batch, *, task_type="text-classification", items=None, **au
         items, truth = easy_items(n)
     else:
         truth = None
-    path = write_manifest(ws.settings.media_dir / "easy.manifest", items)
     labels = ["sunny", "rainy"] if task_type == "text-classification" else ["dark", "light"]
     with ws.db.session_scope() as s:
-        import_source(s, "easy", str(path), allowed_roots=ws.allowed_roots)
         create_user(s, "w", role="worker", teams=["t"])
-        create_job(
-            s,
-            JobSpec(
-                name="auto",
-                task_type=task_type,
-                label_config=labels,
-                dataset="easy",
-                workers_per_item=1,
-                teams=["t"],
-                settings={"auto_label": {"batch_size": batch, **auto_label}},
-            ),
-        )
+    job_over_items(
+        ws,
+        "auto",
+        items,
+        labels,
+        task_type=task_type,
+        dataset="easy",
+        settings={"auto_label": {"batch_size": batch, **auto_label}},
+    )
     return truth
 
 
@@ -215,15 +203,8 @@ def test_image_features_are_computed_once_per_job(ws):
         Image.fromarray(pixels.astype(np.uint8), "L").save(folder / f"{i}.png")
         items.append({"id": f"p{i}", "source-ref": str(folder / f"{i}.png")})
     _easy_job(ws, 120, 50, task_type="image-classification", items=items)
-    with ws.db.session_scope() as s:  # enough human labels for a model
-        job = get_job(s, "auto")
-        user = s.scalar(select(User).where(User.name == "w"))
-        for _ in range(60):
-            t = work.lease_next_task(s, job, user)
-            if t is None:
-                break
-            n = int(t.item_external_id[1:])
-            work.submit_answer(s, t.assignment_id, user, {"label": ["dark", "light"][n % 2]})
+    # Enough human labels for a model.
+    answer_tasks(ws, "auto", "w", lambda item: {"label": ["dark", "light"][int(item[1:]) % 2]}, 60)
     from truthset.autolabel.service import plan_autolabel_iteration
 
     said: list[str] = []
@@ -311,21 +292,14 @@ def test_a_job_exports_its_model_and_another_warm_starts_from_it(ws, client):
 
     more, _ = easy_items(600, seed=7)
     more = [{**x, "id": f"n{x['id']}"} for x in more]
-    path = write_manifest(ws.settings.media_dir / "more.manifest", more)
-    with ws.db.session_scope() as s:
-        import_source(s, "more", str(path), allowed_roots=ws.allowed_roots)
-        create_job(
-            s,
-            JobSpec(
-                name="warm",
-                task_type="text-classification",
-                label_config=["sunny", "rainy"],
-                dataset="more",
-                workers_per_item=1,
-                teams=["t"],
-                settings={"auto_label": {"batch_size": 50, "warm_start": "auto"}},
-            ),
-        )
+    job_over_items(
+        ws,
+        "warm",
+        more,
+        ["sunny", "rainy"],
+        dataset="more",
+        settings={"auto_label": {"batch_size": 50, "warm_start": "auto"}},
+    )
     from truthset.runs.executor import run_pending
     from truthset.runs.service import enqueue
 

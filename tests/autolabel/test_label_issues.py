@@ -9,14 +9,12 @@ import pytest
 from sqlalchemy import select, text
 from typer.testing import CliRunner
 
-from support import bearer, write_manifest
+from support import answer_tasks, bearer, job_over_items
 from truthset.autolabel.label_issues import apply_label_issues, label_issues, plan_label_issues
-from truthset.datasets.importer import import_source
 from truthset.errors import BadInput
-from truthset.jobs.service import JobSpec, create_job, get_job
+from truthset.jobs.service import get_job
 from truthset.quality import review
 from truthset.store.models import User
-from truthset.work import service as work
 from truthset.workforce.service import create_user, issue_token
 
 from .test_job_autolabel import easy_items
@@ -29,35 +27,18 @@ def other(label: str) -> str:
     return "rainy" if label == "sunny" else "sunny"
 
 
-def labelled_job(ws, n: int = 120, task_type: str = "text-classification") -> dict[str, str]:
+def labelled_job(ws, n: int = 120) -> dict[str, str]:
     """A 1-worker job whose worker labels every item, wrongly for FLIPPED."""
     items, truth = easy_items(n)
-    path = write_manifest(ws.settings.media_dir / "easy.manifest", items)
     with ws.db.session_scope() as s:
-        import_source(s, "easy", str(path), allowed_roots=ws.allowed_roots)
         create_user(s, "w", role="worker", teams=["t"])
         create_user(s, "r", role="reviewer", teams=["t"])
-        create_job(
-            s,
-            JobSpec(
-                name="j",
-                task_type=task_type,
-                label_config=["sunny", "rainy"],
-                dataset="easy",
-                workers_per_item=1,
-                teams=["t"],
-            ),
-        )
-    for _ in range(n):
-        with ws.db.session_scope() as s:
-            worker = s.scalar(select(User).where(User.name == "w"))
-            t = work.lease_next_task(s, get_job(s, "j"), worker)
-            if t is None:
-                break
-            answer = truth[t.item_external_id]
-            if t.item_external_id in FLIPPED:
-                answer = other(answer)
-            work.submit_answer(s, t.assignment_id, worker, {"label": answer})
+    job_over_items(ws, "j", items, ["sunny", "rainy"])
+
+    def answer(item: str) -> dict[str, str]:
+        return {"label": other(truth[item]) if item in FLIPPED else truth[item]}
+
+    assert len(answer_tasks(ws, "j", "w", answer)) == n
     return truth
 
 
@@ -191,30 +172,17 @@ def test_an_image_job_is_checked_on_its_image_features(ws):
         pixels = base + rng.integers(0, 90, size=(20, 20))
         Image.fromarray(pixels.astype(np.uint8), "L").save(folder / f"{i}.png")
         items.append({"id": f"p{i}", "source-ref": str(folder / f"{i}.png")})
-    path = write_manifest(ws.settings.media_dir / "imgs.manifest", items)
     wrong = {"p5", "p22", "p47", "p90"}
     with ws.db.session_scope() as s:
-        import_source(s, "pics", str(path), allowed_roots=ws.allowed_roots)
         create_user(s, "w", role="worker", teams=["t"])
-        create_job(
-            s,
-            JobSpec(
-                name="j",
-                task_type="image-classification",
-                label_config=["horizontal", "vertical"],
-                dataset="pics",
-                workers_per_item=1,
-                teams=["t"],
-            ),
-        )
-    for _ in range(120):
-        with ws.db.session_scope() as s:
-            worker = s.scalar(select(User).where(User.name == "w"))
-            t = work.lease_next_task(s, get_job(s, "j"), worker)
-            n = int(t.item_external_id[1:])
-            right = ["horizontal", "vertical"][n % 2]
-            answer = ["vertical", "horizontal"][n % 2] if t.item_external_id in wrong else right
-            work.submit_answer(s, t.assignment_id, worker, {"label": answer})
+    classes = ["horizontal", "vertical"]
+    job_over_items(ws, "j", items, classes, task_type="image-classification")
+
+    def answer(item: str) -> dict[str, str]:
+        n = int(item[1:])
+        return {"label": classes[(n + (item in wrong)) % 2]}
+
+    assert len(answer_tasks(ws, "j", "w", answer)) == 120
     report = check(ws)
     flagged = {d["item"] for d in report["items"]}
     assert report["checked"] == 120 and flagged == wrong, report

@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import select, text
 
-from support import bearer, write_manifest
-from truthset.datasets.importer import import_source
+from support import answer_tasks, bearer, job_over_items
 from truthset.errors import BadInput
-from truthset.jobs.service import JobSpec, create_job, get_job
+from truthset.jobs.service import get_job
 from truthset.quality.service import reconsolidate_job
 from truthset.store.models import User
-from truthset.work import service as work
 from truthset.workforce.service import create_user, issue_token
 
 from .test_job_autolabel import easy_items
@@ -26,39 +25,30 @@ def two_answer_job(ws, n: int = 150) -> dict[str, str]:
     """Each item answered by two of three workers; "c" answers wrongly half the time, so
     many items end in a 1-1 tie that majority vote cannot settle."""
     items, truth = easy_items(n, seed=3)
-    path = write_manifest(ws.settings.media_dir / "m.manifest", items)
     with ws.db.session_scope() as s:
-        import_source(s, "d", str(path), allowed_roots=ws.allowed_roots)
         for name in ("a", "b", "c"):
             create_user(s, name, role="worker", teams=["t"])
-        create_job(
-            s,
-            JobSpec(
-                name="j",
-                task_type="text-classification",
-                label_config=["sunny", "rainy"],
-                dataset="d",
-                workers_per_item=2,
-                teams=["t"],
-                max_concurrent_tasks=10_000,
-            ),
-        )
+    job_over_items(
+        ws, "j", items, ["sunny", "rainy"], workers_per_item=2, max_concurrent_tasks=10_000
+    )
     rng = random.Random(0)
+
+    def answer_of(name: str) -> Callable[[str], dict[str, str]]:
+        def answer(item: str) -> dict[str, str]:
+            label = truth[item]
+            if name == "c" and rng.random() < CARELESS:
+                label = "rainy" if label == "sunny" else "sunny"
+            return {"label": label}
+
+        return answer
+
     # An item started by one worker goes to the next one first: the pairs rotate through
     # (a, b), (c, a), (c, b), so a and b agree with each other and c with neither; c
     # answers first, and majority vote gives a tie to the first answer.
     order = ["a", "b", "c", "a", "c", "b"]
     for turn in range(2 * n):
         name = order[turn % 6]
-        with ws.db.session_scope() as s:
-            worker = s.scalar(select(User).where(User.name == name))
-            t = work.lease_next_task(s, get_job(s, "j"), worker)
-            if t is None:
-                continue
-            answer = truth[t.item_external_id]
-            if name == "c" and rng.random() < CARELESS:
-                answer = "rainy" if answer == "sunny" else "sunny"
-            work.submit_answer(s, t.assignment_id, worker, {"label": answer})
+        answer_tasks(ws, "j", name, answer_of(name), limit=1)
     return truth
 
 
@@ -134,20 +124,9 @@ def test_reviewed_labels_stay_and_other_types_are_refused(ws, setup_factory):
 
 def test_too_few_answers_is_a_clear_error_over_http(ws, client):
     items, _ = easy_items(6)
-    path = write_manifest(ws.settings.media_dir / "m.manifest", items)
     with ws.db.session_scope() as s:
-        import_source(s, "d", str(path), allowed_roots=ws.allowed_roots)
         admin = issue_token(s, create_user(s, "boss", role="admin"))
-        create_job(
-            s,
-            JobSpec(
-                name="tiny",
-                task_type="text-classification",
-                label_config=["sunny", "rainy"],
-                dataset="d",
-                workers_per_item=1,
-            ),
-        )
+    job_over_items(ws, "tiny", items, ["sunny", "rainy"], teams=())
     r = client.post(
         "/api/jobs/tiny/consolidate",
         json={"method": "crowdlab", "wait": True},

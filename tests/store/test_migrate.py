@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from alembic.script import ScriptDirectory
+from sqlalchemy import inspect
 
 from truthset.store import migrate
 from truthset.store.db import Database
@@ -27,67 +30,59 @@ def test_upgrade_creates_the_schema_then_does_nothing(tmp_path: Path) -> None:
         db.dispose()
 
 
-def test_review_leases_upgrade_and_downgrade(tmp_path: Path) -> None:
-    from alembic import command
-    from sqlalchemy import inspect
-
+@pytest.fixture
+def migrated(tmp_path: Path) -> Iterator[Database]:
+    """A SQLite database upgraded to the head revision."""
     db = Database(f"sqlite:///{tmp_path / 'm.db'}")
-    try:
-        migrate.upgrade(db)
-        with db.engine.connect() as conn:
-            assert inspect(conn).has_table("review_leases")
-        cfg = migrate.alembic_config()
-        with db.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.downgrade(cfg, "0001")
-        assert migrate.current_revision(db) == "0001"
-        with db.engine.connect() as conn:
-            assert not inspect(conn).has_table("review_leases")
-        migrate.upgrade(db)
-        assert migrate.current_revision(db) == migrate.head_revision()
-    finally:
-        db.dispose()
+    migrate.upgrade(db)
+    yield db
+    db.dispose()
 
 
-def test_the_review_leases_table_matches_its_model(tmp_path: Path) -> None:
+def downgrade(db: Database, revision: str) -> None:
+    from alembic import command
+
+    cfg = migrate.alembic_config()
+    with db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, revision)
+
+
+def model_differences(db: Database, table: str) -> list[object]:
+    """What autogenerate finds between the migrated schema and the models, for a table.
+    (ix_tasks_pick is an expression index, which autogenerate cannot compare.)"""
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
     from truthset.store.models import Base
 
-    db = Database(f"sqlite:///{tmp_path / 'm.db'}")
-    try:
-        migrate.upgrade(db)
-        with db.engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-        # (ix_tasks_pick is an expression index, which autogenerate cannot compare.)
-        assert [d for d in diff if "review_leases" in repr(d)] == []
-    finally:
-        db.dispose()
+    with db.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    return [d for d in diff if table in repr(d)]
 
 
-def test_label_issue_columns_upgrade_downgrade_and_match_the_model(tmp_path: Path) -> None:
-    from alembic import command
-    from alembic.autogenerate import compare_metadata
-    from alembic.migration import MigrationContext
-    from sqlalchemy import inspect
+def columns(db: Database, table: str) -> set[str]:
+    with db.engine.connect() as conn:
+        return {c["name"] for c in inspect(conn).get_columns(table)}
 
-    from truthset.store.models import Base
 
-    db = Database(f"sqlite:///{tmp_path / 'm.db'}")
-    try:
-        migrate.upgrade(db)
-        with db.engine.connect() as conn:
-            assert {"issue", "issue_label_at"} <= {
-                c["name"] for c in inspect(conn).get_columns("labels")
-            }
-            diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
-        assert [d for d in diff if "labels" in repr(d)] == []
-        cfg = migrate.alembic_config()
-        with db.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.downgrade(cfg, "0002")
-        with db.engine.connect() as conn:
-            assert "issue" not in {c["name"] for c in inspect(conn).get_columns("labels")}
-    finally:
-        db.dispose()
+def test_review_leases_upgrade_and_downgrade(migrated: Database) -> None:
+    with migrated.engine.connect() as conn:
+        assert inspect(conn).has_table("review_leases")
+    downgrade(migrated, "0001")
+    assert migrate.current_revision(migrated) == "0001"
+    with migrated.engine.connect() as conn:
+        assert not inspect(conn).has_table("review_leases")
+    migrate.upgrade(migrated)
+    assert migrate.current_revision(migrated) == migrate.head_revision()
+
+
+def test_the_review_leases_table_matches_its_model(migrated: Database) -> None:
+    assert model_differences(migrated, "review_leases") == []
+
+
+def test_label_issue_columns_upgrade_downgrade_and_match_the_model(migrated: Database) -> None:
+    assert {"issue", "issue_label_at"} <= columns(migrated, "labels")
+    assert model_differences(migrated, "labels") == []
+    downgrade(migrated, "0002")
+    assert "issue" not in columns(migrated, "labels")

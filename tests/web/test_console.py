@@ -25,6 +25,29 @@ def answer_all(site: Site, job: str, worker: str, answer: Any, limit: int = 100)
     return n
 
 
+# Two classes told apart by their words; the second name is markup, which must stay text.
+WORDS = {"pos": "good great fine lovely", "<b>odd</b>": "awful bad sad grim"}
+
+
+def one_wrong_label_job(site: Site, wrong: str) -> str:
+    """24 texts, 12 per class (ids pos0.. and <b>0..), all labelled by worker1: right,
+    except item `wrong`, which gets the other class."""
+    items = [
+        {"id": f"{kind[:3]}{i}", "source": f"{WORDS[kind]} {i}"}
+        for kind in WORDS
+        for i in range(12)
+    ]
+    job = site.job("text-classification", list(WORDS), items)
+
+    def answer(body: dict[str, Any]) -> dict[str, str]:
+        right = "pos" if body["item"]["data"]["source"].startswith("good") else "<b>odd</b>"
+        wrong_label = "<b>odd</b>" if right == "pos" else "pos"
+        return {"label": wrong_label if body["item"]["id"] == wrong else right}
+
+    assert answer_all(site, job, "worker1", answer) == 24
+    return job
+
+
 def test_create_a_job_by_uploading_a_manifest(pages: Pages, site: Site, tmp_path: Path) -> None:
     manifest = tmp_path / "reviews.jsonl"
     manifest.write_text(

@@ -8,7 +8,7 @@ import time
 import uuid
 from typing import Any
 
-from web.test_console import answer_all
+from web.test_console import answer_all, one_wrong_label_job
 from web.ui_support import Pages, Site
 
 
@@ -216,20 +216,7 @@ def test_no_autolabel_section_without_automated_labeling(pages: Pages, site: Sit
 
 
 def test_find_likely_wrong_labels_from_the_job_page(pages: Pages, site: Site) -> None:
-    words = {"pos": "good great fine lovely", "<b>odd</b>": "awful bad sad grim"}
-    items = [
-        {"id": f"{kind[:3]}{i}", "source": f"{words[kind]} {i}"}
-        for kind in words
-        for i in range(12)
-    ]
-    job = site.job("text-classification", list(words), items)
-
-    def answer(body: dict[str, Any]) -> dict[str, str]:
-        right = "pos" if body["item"]["data"]["source"].startswith("good") else "<b>odd</b>"
-        wrong = "<b>odd</b>" if right == "pos" else "pos"
-        return {"label": wrong if body["item"]["id"] == "pos7" else right}
-
-    assert answer_all(site, job, "worker1", answer) == 24
+    job = one_wrong_label_job(site, "pos7")
     page = pages.open("admin", f"/console/jobs/{job}")
     page.wait_for_selector("#label-issues-count:has-text('No label is flagged')")
     page.click("#label-issues-check")

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from truthset.workforce import service as workforce
-from web.test_console import answer_all
+from web.test_console import answer_all, one_wrong_label_job
 from web.test_tools_image import drag, to_client
 from web.ui_support import TEAM, Pages, Site
 
@@ -237,21 +237,7 @@ def test_a_label_the_model_suspects_comes_first_with_its_suggestion(
 ) -> None:
     """The label-issues run flags a wrong label; the reviewer sees why, and the suggested
     class name (markup in it stays text)."""
-    words = {"pos": "good great fine lovely", "<b>odd</b>": "awful bad sad grim"}
-    items = [
-        {"id": f"{kind[:3]}{i}", "source": f"{words[kind]} {i}"}
-        for kind in words
-        for i in range(12)
-    ]
-    job = site.job("text-classification", list(words), items)
-
-    def answer(body: dict[str, Any]) -> dict[str, str]:
-        text = body["item"]["data"]["source"]
-        right = "pos" if text.startswith("good") else "<b>odd</b>"
-        wrong = "<b>odd</b>" if right == "pos" else "pos"
-        return {"label": wrong if body["item"]["id"] == "pos3" else right}
-
-    assert answer_all(site, job, "worker1", answer) == 24
+    job = one_wrong_label_job(site, "pos3")
     started = site.api("admin", "POST", f"/api/jobs/{job}/label-issues", json={"folds": 4})
     assert started.status_code == 202, started.text
     run: dict[str, Any] = {}

@@ -234,28 +234,41 @@ function explain(err, what) {
   return `${what}: ${err.message}`;
 }
 
-async function submit() {
-  if (busy || !current) return;
+/**
+ * One action at a time: a key pressed while a submit or a release is on its way does
+ * nothing. @param {() => Promise<void>} action
+ */
+async function exclusive(action) {
+  if (busy) return;
+  busy = true;
+  try {
+    await action();
+  } finally {
+    busy = false;
+  }
+}
+
+function submit() {
   const c = current;
+  if (busy || !c) return;
   const problem = c.tool.problem ? c.tool.problem() : null;
   if (problem) {
     showError(problem);
     return;
   }
-  busy = true;
-  try {
-    await api(`${reviewPath()}/items/${enc(c.item.item)}`, { body: { answer: c.tool.answer() } });
-    reviewedHere++;
-    byId("reviewed-count").textContent = `${reviewedHere} reviewed`;
-    skipped.delete(c.item.item);
-    toast(`Item ${c.item.item}: final label saved.`, "ok", 2000);
-    await advance();
-  } catch (err) {
-    if (err instanceof ApiError && (err.status === 409 || err.status === 410)) c.lost = true;
-    showError(explain(err, "Not saved"));
-  } finally {
-    busy = false;
-  }
+  return exclusive(async () => {
+    try {
+      await api(`${reviewPath()}/items/${enc(c.item.item)}`, { body: { answer: c.tool.answer() } });
+      reviewedHere++;
+      byId("reviewed-count").textContent = `${reviewedHere} reviewed`;
+      skipped.delete(c.item.item);
+      toast(`Item ${c.item.item}: final label saved.`, "ok", 2000);
+      await advance();
+    } catch (err) {
+      if (err instanceof ApiError && (err.status === 409 || err.status === 410)) c.lost = true;
+      showError(explain(err, "Not saved"));
+    }
+  });
 }
 
 /** Give the item back (a lease already ended needs nothing). @returns {Promise<boolean>} false when offline */
@@ -273,40 +286,25 @@ async function releaseCurrent() {
   return true;
 }
 
-async function skip() {
-  if (busy || !current) return;
-  busy = true;
-  try {
-    const item = current.item.item;
+function skip() {
+  const c = current;
+  if (!c) return;
+  return exclusive(async () => {
     if (!(await releaseCurrent())) return;
-    skipped.add(item);
+    skipped.add(c.item.item);
     await advance();
-  } finally {
-    busy = false;
-  }
+  });
 }
 
-async function next() {
-  if (busy) return;
-  busy = true;
-  try {
-    await advance();
-  } finally {
-    busy = false;
-  }
-}
+const next = () => exclusive(advance);
 
-async function releaseAndStop() {
-  if (busy) return;
-  busy = true;
-  try {
+function releaseAndStop() {
+  return exclusive(async () => {
     if (!(await releaseCurrent())) return;
     if (current) current.tool.destroy();
     current = null;
     location.assign(backHref());
-  } finally {
-    busy = false;
-  }
+  });
 }
 
 /** @param {KeyboardEvent} e */
