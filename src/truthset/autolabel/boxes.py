@@ -48,6 +48,7 @@ def plan_box_iteration(session: Session, job: Job, *, cache_dir: Path | None) ->
         batch_size,
         changed_priorities,
         job_rows,
+        stored_json,
         validation_settings,
     )
 
@@ -96,7 +97,7 @@ def plan_box_iteration(session: Session, job: Job, *, cache_dir: Path | None) ->
         )
     ious = []
     for idx in done:
-        value, meta = (_json(rows[idx].value), _json(rows[idx].meta))
+        value, meta = (stored_json(rows[idx].value), stored_json(rows[idx].meta))
         human = task_type.initial_answer(value, meta, config)["boundingBoxes"]  # type: ignore[attr-defined]
         ious.append(image_mean_iou(predictions[idx]["boundingBoxes"], human))
     scores = [predictions[idx]["score"] for idx in done]
@@ -172,10 +173,6 @@ def apply_box_plan(session: Session, job: Job, plan: BoxPlan, *, now: float | No
         write_label(session, job.id, task_id, result, human=False, now=now)
         auto += 1
     return finish_plan(session, job.id, plan.report, plan.priorities, auto, now=now)
-
-
-def _json(value: Any) -> Any:
-    return orjson.loads(value) if isinstance(value, str) else value
 
 
 def _detections(

@@ -22,11 +22,18 @@ from typing import Any
 
 import numpy as np
 import orjson
+from numpy.typing import NDArray
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from truthset.autolabel.consensus import find_label_issues, out_of_sample_proba
-from truthset.autolabel.service import DEFAULTS, autolabel_settings, model_and_inputs
+from truthset.autolabel.service import (
+    DEFAULTS,
+    autolabel_settings,
+    job_rows,
+    model_and_inputs,
+    stored_json,
+)
 from truthset.errors import BadInput
 from truthset.store.models import Job
 from truthset.tasktypes import get_task_type
@@ -44,11 +51,24 @@ class LabelIssuePlan:
     report: dict[str, Any] = field(default_factory=dict)
 
 
-def check_job(job: Job) -> None:
+def check_job(job: Job, purpose: str = "finding label issues") -> None:
+    """Refuse a job whose task type the classification models cannot serve."""
     if job.task_type not in SUPPORTED:
-        raise BadInput(
-            f"label issues are found for {', '.join(SUPPORTED)} jobs, not {job.task_type}"
-        )
+        raise BadInput(f"{purpose} supports {', '.join(SUPPORTED)} jobs, not {job.task_type}")
+
+
+def require_classes(counts: NDArray[np.intp], names: list[str], needs: str, none: str) -> None:
+    """Cross-validation needs at least 2 classes with MIN_LABELS_PER_CLASS items each:
+    ``counts`` per class; ``needs`` opens the message, ``none`` is said when all are 0."""
+    used = counts[counts > 0]
+    if used.size >= 2 and used.min() >= MIN_LABELS_PER_CLASS:
+        return
+    if used.size == 0:
+        raise BadInput(none)
+    listing = ", ".join(f"{names[c]}: {int(n)}" for c, n in enumerate(counts) if n)
+    raise BadInput(
+        f"{needs} of at least 2 classes, {MIN_LABELS_PER_CLASS} or more of each; it has {listing}"
+    )
 
 
 def plan_label_issues(
@@ -66,31 +86,19 @@ def plan_label_issues(
         raise BadInput(f"folds must be between 2 and 20, got {folds}")
     config = get_task_type(job.task_type).parse_label_config(job.label_config)
     names = list(config.labels)
-    rows = session.execute(
-        text(
-            "SELECT t.id, i.id AS item_id, i.external_id, i.data, l.value, l.human, "
-            "l.reviewed, l.created_at FROM tasks t JOIN items i ON i.id = t.item_id "
-            "LEFT JOIN labels l ON l.task_id = t.id "
-            "WHERE t.job_id = :j AND t.is_gold = 0 ORDER BY t.position"
-        ),
-        {"j": job.id},
-    ).all()
+    rows = job_rows(session, job.id)
     judged = [
         k
         for k, r in enumerate(rows)
         if r.value is not None and r.human and not r.reviewed and _class_of(r.value) is not None
     ]
     labels = np.asarray([_class_of(rows[k].value) for k in judged], dtype=np.intp)
-    counts = np.bincount(labels, minlength=len(names)) if labels.size else np.zeros(0)
-    used = counts[counts > 0]
-    if used.size < 2 or used.min() < MIN_LABELS_PER_CLASS:
-        raise BadInput(
-            f"job {job.name!r} needs human labels of at least 2 classes, "
-            f"{MIN_LABELS_PER_CLASS} or more of each, to check them; it has "
-            + ", ".join(f"{names[c]}: {int(n)}" for c, n in enumerate(counts) if n)
-            if labels.size
-            else f"job {job.name!r} has no human labels to check"
-        )
+    require_classes(
+        np.bincount(labels, minlength=len(names)),
+        names,
+        f"checking job {job.name!r} needs human labels",
+        f"job {job.name!r} has no human labels to check",
+    )
     opts = autolabel_settings(job) or dict(DEFAULTS)
     # Features for every item of the job, so that the auto-labeling cache is shared.
     features, _featurizer, model = model_and_inputs(job, rows, opts, cache_dir)
@@ -156,18 +164,14 @@ def label_issues(session: Session, job: Job) -> dict[str, Any]:
         ),
         {"j": job.id, "f": False},
     ).all()
-    items = [{"item": ext, **_json(issue)} for ext, issue in rows]
+    items = [{"item": ext, **stored_json(issue)} for ext, issue in rows]
     items.sort(key=lambda d: (d.get("label_probability", 1.0), d["item"]))
     return {"job": job.name, "flagged": len(items), "items": items}
 
 
-def _json(value: Any) -> Any:
-    return orjson.loads(value) if isinstance(value, str | bytes) else value
-
-
 def _class_of(value: Any) -> int | None:
     """The class id of a single-label classification label value."""
-    value = _json(value)
+    value = stored_json(value)
     if isinstance(value, bool):
         return None
     return value if isinstance(value, int) else None

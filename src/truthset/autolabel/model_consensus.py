@@ -21,15 +21,19 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from truthset.autolabel.consensus import ModelAssistedConsensus, out_of_sample_proba
-from truthset.autolabel.label_issues import SUPPORTED
+from truthset.autolabel.label_issues import check_job, require_classes
 from truthset.autolabel.models.base import expand_proba
-from truthset.autolabel.service import DEFAULTS, autolabel_settings, model_and_inputs
-from truthset.errors import BadInput
+from truthset.autolabel.service import (
+    DEFAULTS,
+    autolabel_settings,
+    job_rows,
+    model_and_inputs,
+    stored_json,
+)
 from truthset.store.models import Job
 from truthset.tasktypes import get_task_type
 from truthset.work.consolidation import class_label, write_label
@@ -49,21 +53,9 @@ def plan_model_consensus(
     session: Session, job: Job, *, cache_dir: Path | None = None, folds: int = 5
 ) -> ConsensusPlan:
     """Combine the model and the workers' answers (reads only; see the module docstring)."""
-    if job.task_type not in SUPPORTED:
-        raise BadInput(
-            f"consolidation method {METHOD!r} supports {', '.join(SUPPORTED)}, not {job.task_type}"
-        )
-    config = get_task_type(job.task_type).parse_label_config(job.label_config)
-    names = list(config.labels)
-    rows = session.execute(
-        text(
-            "SELECT t.id, t.status, i.id AS item_id, i.data, l.reviewed, l.meta "
-            "FROM tasks t JOIN items i ON i.id = t.item_id "
-            "LEFT JOIN labels l ON l.task_id = t.id "
-            "WHERE t.job_id = :j AND t.is_gold = 0 ORDER BY t.position"
-        ),
-        {"j": job.id},
-    ).all()
+    check_job(job, f"consolidation method {METHOD!r}")
+    names = list(get_task_type(job.task_type).parse_label_config(job.label_config).labels)
+    rows = job_rows(session, job.id)
     index = {int(r.id): k for k, r in enumerate(rows)}
     answers = session.execute(
         text(
@@ -75,7 +67,7 @@ def plan_model_consensus(
     a_item, a_worker, a_label = [], [], []
     for task_id, worker_id, content in answers:
         k = index.get(int(task_id))
-        label = _json(content).get("label") if k is not None else None
+        label = stored_json(content).get("label") if k is not None else None
         if label not in names:
             continue  # a gold task's answer, or one no longer valid for the labels
         a_item.append(k)
@@ -87,22 +79,19 @@ def plan_model_consensus(
     votes = np.zeros((len(rows), len(names)))
     np.add.at(votes, (items, labels), 1.0)
     majority = votes.argmax(axis=1)
-    clear_mask = np.sort(votes, axis=1)[:, -1] > np.sort(votes, axis=1)[:, -2]
-    counts = np.bincount(majority[answered[clear_mask[answered]]], minlength=len(names))
-    used = counts[counts > 0]
-    if used.size < 2 or used.min() < 5:
-        raise BadInput(
-            f"consolidation method {METHOD!r} needs a clear majority for at least 2 classes, "
-            f"5 items or more each; job {job.name!r} has "
-            + (", ".join(f"{names[c]}: {int(n)}" for c, n in enumerate(counts) if n) or "none")
-        )
-    opts = autolabel_settings(job) or dict(DEFAULTS)
-    features, _featurizer, model = model_and_inputs(job, rows, opts, cache_dir)
     # The model learns from the items whose answers have a clear majority (a tie says
     # nothing about the class): out-of-sample for those, trained on all of them for ties.
-    top2 = np.sort(votes, axis=1)[:, -2:]
-    clear = answered[top2[answered, 1] > top2[answered, 0]]
-    tied = answered[top2[answered, 1] == top2[answered, 0]]
+    top2 = np.sort(votes[answered], axis=1)[:, -2:]
+    clear = answered[top2[:, 1] > top2[:, 0]]
+    tied = answered[top2[:, 1] == top2[:, 0]]
+    require_classes(
+        np.bincount(majority[clear], minlength=len(names)),
+        names,
+        f"consolidation method {METHOD!r} needs items with a clear majority",
+        f"consolidation method {METHOD!r} needs answers; job {job.name!r} has none",
+    )
+    opts = autolabel_settings(job) or dict(DEFAULTS)
+    features, _featurizer, model = model_and_inputs(job, rows, opts, cache_dir)
     proba = np.full((len(rows), len(names)), 1.0 / len(names))
     proba[clear] = out_of_sample_proba(
         model, features[clear], majority[clear], n_classes=len(names), n_splits=folds
@@ -126,7 +115,7 @@ def plan_model_consensus(
             continue  # unfinished items wait for their answers; a reviewer's label is final
         cls = int(consensus.labels_[j])
         plan.labels[int(r.id)] = (cls, round(float(consensus.confidence_[j]), 4))
-        before = _json(r.meta).get("class-name") if r.meta is not None else None
+        before = stored_json(r.meta).get("class-name") if r.meta is not None else None
         changed += int(before != names[cls])
     plan.report = {
         "method": METHOD,
@@ -164,7 +153,3 @@ def apply_model_consensus(
             now=now,
         )
     return plan.report
-
-
-def _json(value: Any) -> Any:
-    return orjson.loads(value) if isinstance(value, str | bytes) else value

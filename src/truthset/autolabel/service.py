@@ -275,13 +275,19 @@ def run_autolabel_iteration(
     return apply_autolabel_plan(session, job, plan, now=now)
 
 
+def stored_json(value: Any) -> Any:
+    """A JSON column's value: SQLite hands back text, PostgreSQL the parsed value."""
+    return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+
 def job_rows(session: Session, job_id: int) -> Sequence[Any]:
-    """The job's tasks in import order with their item and label, as an iteration reads
-    them (gold items are not the model's)."""
+    """The job's tasks in import order with their item and label, as an iteration, the
+    label check and crowdlab read them (gold items are not the model's)."""
     return session.execute(
         text(
-            "SELECT t.id, t.status, t.started, t.priority, i.id AS item_id, i.data, l.value, "
-            "l.meta, l.human FROM tasks t JOIN items i ON i.id = t.item_id "
+            "SELECT t.id, t.status, t.started, t.priority, i.id AS item_id, i.external_id, "
+            "i.data, l.value, l.meta, l.human, l.reviewed, l.created_at "
+            "FROM tasks t JOIN items i ON i.id = t.item_id "
             "LEFT JOIN labels l ON l.task_id = t.id "
             "WHERE t.job_id = :j AND t.is_gold = 0 ORDER BY t.position"
         ),
@@ -323,8 +329,7 @@ def plan_autolabel_iteration(
     done = np.zeros(n, dtype=bool)
     for idx, r in enumerate(rows):
         if r.status == "complete" and r.value is not None and r.human:
-            value = orjson.loads(r.value) if isinstance(r.value, str) else r.value
-            human[idx] = int(value)
+            human[idx] = int(stored_json(r.value))
         # Items people have started, or that are finished, are not the model's to label.
         if r.status in ("complete", "auto", "failed") or r.started:
             done[idx] = True
@@ -585,7 +590,7 @@ def _last_state(session: Session, job_id: int) -> dict[str, Any]:
         ),
         {"j": job_id},
     ).scalar()
-    last = orjson.loads(last) if isinstance(last, str) else (last or {})
+    last = stored_json(last) or {}
     return dict(last.get("state") or {})
 
 
@@ -684,7 +689,7 @@ def due_jobs(session: Session) -> list[str]:
         text("SELECT id, name, settings FROM jobs WHERE state = 'in_progress'")
     ).all()
     for job_id, name, settings in jobs:
-        settings = orjson.loads(settings) if isinstance(settings, str) else settings
+        settings = stored_json(settings)
         if not (settings or {}).get("auto_label"):
             continue
         busy = session.execute(
@@ -703,7 +708,7 @@ def due_jobs(session: Session) -> list[str]:
             ),
             {"j": job_id},
         ).scalar()
-        last = orjson.loads(last) if isinstance(last, str) else (last or {})
+        last = stored_json(last) or {}
         humans, total = session.execute(
             text(
                 "SELECT sum(CASE WHEN status = 'complete' THEN 1 ELSE 0 END), count(*) "
@@ -750,7 +755,7 @@ def autolabel_report(session: Session, job: Job) -> dict[str, Any]:
         if state in ("queued", "running"):
             pending = {"run_id": run_id, "state": state}
             continue
-        result = orjson.loads(result) if isinstance(result, str) else (result or {})
+        result = stored_json(result) or {}
         iterations.append(
             {
                 "run_id": run_id,
