@@ -225,21 +225,31 @@ class BatchWriter:
         self._queue.put(None)
 
     def _loop(self) -> None:
-        while True:
+        while (batch := self._next_batch([])) is not None:
+            self._run_batch(batch)
+
+    def _next_batch(self, batch: list[Any]) -> list[Any] | None:
+        """``batch`` (calls carried over, if any) filled up with the calls waiting now, up
+        to MAX_BATCH; when it is empty, waits for one. None once stopped."""
+        if not batch:
             first = self._queue.get()
             if first is None:
-                return
-            batch = [first]
-            while len(batch) < self.MAX_BATCH:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    self._queue.put(None)  # stop after this batch
-                    break
-                batch.append(more)
-            self._run_batch(batch)
+                return None
+            batch = [self._call(first)]
+        while len(batch) < self.MAX_BATCH:
+            try:
+                more = self._queue.get_nowait()
+            except queue.Empty:
+                break
+            if more is None:
+                self._queue.put(None)  # stop after this batch
+                break
+            batch.append(self._call(more))
+        return batch
+
+    def _call(self, queued: Any) -> Any:
+        """A queued (fn, future, loop) as the batch keeps it."""
+        return queued
 
     def _run_batch(self, batch: list[Any]) -> None:
         outcomes: list[tuple[bool, Any]] = []
@@ -319,24 +329,15 @@ class PgBatchWriter(BatchWriter):
         self.counts = {"batches": 0, "calls": 0, "retried": 0, "alone": 0, "conflicts": 0}
         super().__init__(db)
 
+    def _call(self, queued: Any) -> Any:
+        return (*queued, 0)  # and how many times it gave up a lock
+
     def _loop(self) -> None:
         while True:
-            batch = self._carry
-            self._carry = []
-            if not batch:
-                first = self._queue.get()
-                if first is None:
-                    return
-                batch = [(*first, 0)]
-            while len(batch) < self.MAX_BATCH:
-                try:
-                    more = self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if more is None:
-                    self._queue.put(None)
-                    break
-                batch.append((*more, 0))
+            carried, self._carry = self._carry, []
+            batch = self._next_batch(carried)
+            if batch is None:
+                return
             alone = [call for call in batch if call[3] >= self.MAX_TRIES]
             batched = [call for call in batch if call[3] < self.MAX_TRIES]
             for call in alone:
