@@ -62,6 +62,38 @@ def test_batched_calls_each_commit_or_roll_back_alone(db: Database) -> None:
     assert commits < 60  # the 60 calls shared transactions
 
 
+def test_a_call_failing_on_the_server_gets_its_error_and_the_others_commit(db: Database) -> None:
+    """A statement the server refuses (here a duplicate key) aborts a PostgreSQL
+    transaction: the batch is redone without that call, which fails alone."""
+    from sqlalchemy.exc import IntegrityError
+
+    with db.session_scope() as s:
+        s.execute(text("INSERT INTO t (k, v) VALUES (0, 0)"))
+
+    def insert(k: int) -> Any:
+        def fn(session: Any) -> int:
+            session.execute(text("INSERT INTO t (k, v) VALUES (:k, 1)"), {"k": k})
+            return k
+
+        return fn
+
+    async def main() -> list[Any]:
+        keys = [1, 2, 0, 3, 4, 0, 5]
+        return await asyncio.gather(
+            *(db.run_write(insert(k)) for k in keys), return_exceptions=True
+        )
+
+    results = asyncio.run(main())
+    assert [isinstance(r, IntegrityError) for r in results] == [False] * 2 + [True] + [
+        False
+    ] * 2 + [True, False]
+    with db.session_scope(write=False) as s:
+        stored = s.execute(text("SELECT k, v FROM t ORDER BY k")).all()
+    assert [tuple(r) for r in stored] == [(0, 0), (1, 1), (2, 1), (3, 1), (4, 1), (5, 1)]
+    if not db.is_sqlite:
+        assert db._writer.counts["redone"] >= 1  # type: ignore[union-attr]
+
+
 def test_each_call_sees_the_calls_before_it(db: Database) -> None:
     def bump(session: Any) -> int:
         session.execute(
@@ -77,7 +109,7 @@ def test_each_call_sees_the_calls_before_it(db: Database) -> None:
 
 def test_a_pg_batch_gives_up_a_lock_wait_and_runs_the_call_again(pg_url: str) -> None:
     """Two processes' batches must never wait on each other in a cycle: a batched call
-    that waits too long for a row lock is rolled back to its savepoint and run again later
+    that waits too long for a row lock makes its batch roll back and runs again later
     (alone, waiting as long as it takes, after PgBatchWriter.MAX_TRIES), while the other
     calls of its batch commit without it."""
     import threading

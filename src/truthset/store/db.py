@@ -306,19 +306,26 @@ class PgBatchWriter(BatchWriter):
     Measured on the work loop, one transaction per request spent most of the CPU on what
     surrounds the statements: a thread-pool hop, a session, BEGIN and COMMIT, and a
     database backend per busy thread (dozens, on two cores). Here the calls waiting when
-    the writer becomes free run in one transaction, each after its own SAVEPOINT; a call
-    that raises is rolled back to it and gets its error, and every caller is answered
-    after the COMMIT.
+    the writer becomes free run one after another in one transaction, and every caller is
+    answered after the COMMIT.
+
+    No savepoint is taken per call: a SAVEPOINT was one statement and one round trip in
+    four, and the writer's time goes by the statement. A call that raises before it wrote
+    anything leaves nothing to undo; the batch goes on. A call that raises after writing,
+    or whose statement failed on the server (which aborts the transaction), makes the
+    batch roll back: that call runs again alone, in its own transaction, and the others
+    run again in the next batch (see `_redo`). Nothing was answered before the commit,
+    so running a call again is invisible to its caller.
 
     Two batches of two processes must not wait on each other in a cycle: a row one batch
     locked stays locked until its commit. So a batch waits at most LOCK_WAIT_MS for a
-    lock; a call that gives up is rolled back to its savepoint and runs again in the next
-    batch (after this one released its locks), or alone after MAX_TRIES. Counters that
-    every call would lock (a job's in-flight window) are kept in a BatchState and written
-    once, just before the commit; when that last check fails (BatchConflict) the batch
-    rolls back and its calls run one by one, each in its own transaction."""
+    lock; when a call gives up, the batch is redone with that call in the next one (after
+    this one released its locks), or alone after MAX_TRIES. Counters that every call would
+    lock (a job's in-flight window) are kept in a BatchState and written once, just before
+    the commit; when that last check fails (BatchConflict) the batch rolls back and its
+    calls run one by one, each in its own transaction."""
 
-    MAX_BATCH = 32  # PostgreSQL keeps 64 subtransaction ids per backend before overflowing
+    MAX_BATCH = 32
     LOCK_WAIT_MS = 10
     MAX_TRIES = 3
 
@@ -326,7 +333,14 @@ class PgBatchWriter(BatchWriter):
 
     def __init__(self, db: Database):
         self._carry: list[Any] = []  # calls to run again in the next batch
-        self.counts = {"batches": 0, "calls": 0, "retried": 0, "alone": 0, "conflicts": 0}
+        self.counts = {
+            "batches": 0,
+            "calls": 0,
+            "retried": 0,
+            "redone": 0,
+            "alone": 0,
+            "conflicts": 0,
+        }
         super().__init__(db)
 
     def _call(self, queued: Any) -> Any:
@@ -361,38 +375,39 @@ class PgBatchWriter(BatchWriter):
         self.counts["batches"] += 1
         self.counts["calls"] += len(batch)
         outcomes: list[tuple[bool, Any]] = []
-        done: list[Any] = []
         session = self._db.new_session(write=True)
         try:
             states: dict[str, BatchState] = {}
             session.info[BATCH_STATES] = states
             sql = raw(session)
-            sql.execute(f"SET LOCAL lock_timeout = '{self.LOCK_WAIT_MS}ms'")
-            for call in batch:
-                fn, _future, _loop, tries = call
+            # Deferred: it rides with the batch's first statement, one round trip for both.
+            sql.defer(f"SET LOCAL lock_timeout = '{self.LOCK_WAIT_MS}ms'")
+            for index, call in enumerate(batch):
+                fn = call[0]
                 marks = {name: state.mark() for name, state in states.items()}
-                sql.execute("SAVEPOINT call")
+                writes = sql.writes
                 try:
                     value = fn(session)
                     session.flush()
                 except BatchConflict:
                     raise
                 except Exception as exc:  # noqa: BLE001 - handed to that call's caller
-                    sql.execute("ROLLBACK TO SAVEPOINT call")
+                    if sql.writes != writes or sql.failed():
+                        # Its writes cannot be taken back alone (or the server aborted
+                        # the transaction): the batch is redone without it.
+                        session.rollback()
+                        self._redo(batch, index, exc)
+                        return
+                    # It wrote nothing: the batch goes on as if it had not run.
                     session.expunge_all()
                     for name in list(states):
                         if name in marks:
                             states[name].reset(marks[name])
                         else:
                             del states[name]
-                    if _lock_given_up(exc):
-                        self.counts["retried"] += 1
-                        self._carry.append((fn, _future, _loop, tries + 1))
-                        continue
                     outcomes.append((False, exc))
                 else:
                     outcomes.append((True, value))
-                done.append(call)
             for state in states.values():
                 state.before_commit(session)
             session.commit()
@@ -406,8 +421,23 @@ class PgBatchWriter(BatchWriter):
             return
         finally:
             session.close()
-        for (ok, value), (_fn, future, loop, _tries) in zip(outcomes, done, strict=True):
+        for (ok, value), (_fn, future, loop, _tries) in zip(outcomes, batch, strict=True):
             loop.call_soon_threadsafe(_settle, future, ok, value)
+
+    def _redo(self, batch: list[Any], index: int, exc: Exception) -> None:
+        """The batch was rolled back because its call at `index` failed after writing
+        (or with a server error). That call runs again: in the next batch when it gave
+        up a lock wait (alone after MAX_TRIES), otherwise alone at once, to fail (or not)
+        in its own transaction. The batch's other calls run again in the next batch."""
+        failed = batch[index]
+        others = batch[:index] + batch[index + 1 :]
+        if _lock_given_up(exc):
+            self.counts["retried"] += 1
+            self._carry = [*others, (*failed[:3], failed[3] + 1)]
+            return
+        self.counts["redone"] += 1
+        self._carry = others
+        self._run_alone(failed)
 
 
 def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:

@@ -4,6 +4,10 @@ SQLAlchemy's statement machinery costs ~0.1 ms per statement in CPU, which is mo
 lease or a submit; these statements are fixed strings, so they go to the DB-API cursor
 directly, inside the same transaction the session began (and the same SQLite write lock).
 Parameters use the `:name` style; PostgreSQL's driver gets them as `%(name)s`.
+
+On PostgreSQL a statement whose result nobody reads (a SAVEPOINT, a SET LOCAL) can be
+deferred: it is sent with the next statement in one pipeline, one round trip for both
+(see `RawSQL.defer`).
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import Connection, Engine, event
 from sqlalchemy.orm import Session
 
 _NAMED = re.compile(r"(?<![:\w]):([A-Za-z_]\w*)")
@@ -23,17 +27,70 @@ def _pyformat(sql: str) -> str:
     return _NAMED.sub(r"%(\1)s", sql.replace("%", "%%"))
 
 
+_WRITES = ("INSERT", "UPDATE", "DELETE", "MERGE", "COPY", "TRUNCATE")
+
+
+@lru_cache(maxsize=1024)
+def is_write(sql: str) -> bool:
+    """Whether a statement may change rows (a SELECT ... FOR UPDATE only locks them)."""
+    words = sql.lstrip().split(None, 1)
+    if not words:
+        return False
+    first = words[0].upper()
+    if first in _WRITES:
+        return True
+    return first == "WITH" and any(f"({w} " in sql.upper() for w in _WRITES)
+
+
 class RawSQL:
-    __slots__ = ("cursor", "dbapi", "pg")
+    __slots__ = ("cursor", "dbapi", "pending", "pg", "writes")
 
     def __init__(self, pg: bool, dbapi: Any):
         self.pg = pg
         self.dbapi = dbapi
         self.cursor = dbapi.cursor()
+        self.pending: list[str] = []
+        self.writes = 0  # statements so far that may have changed rows
 
     def execute(self, sql: str, params: dict[str, Any] | None = None) -> Any:
+        if is_write(sql):
+            self.writes += 1
+        if self.pending:
+            # The deferred statements and this one go out together and are answered
+            # together: one round trip. An error in any of them is raised here.
+            with self.dbapi.pipeline():
+                self._send_pending()
+                self.cursor.execute(_pyformat(sql), params or {})
+            return self.cursor
         self.cursor.execute(_pyformat(sql) if self.pg else sql, params or {})
         return self.cursor
+
+    def defer(self, sql: str) -> None:
+        """Run a parameterless statement whose result is not needed, on PostgreSQL with
+        the next statement (or `flush()`); at once on SQLite."""
+        if self.pg:
+            self.pending.append(sql)
+        else:
+            self.cursor.execute(sql)
+
+    def flush(self) -> None:
+        """Send the deferred statements now (before a statement that bypasses RawSQL)."""
+        if self.pending:
+            with self.dbapi.pipeline():
+                self._send_pending()
+
+    def failed(self) -> bool:
+        """Whether the server aborted the transaction (a statement in it failed)."""
+        if self.pg:
+            from psycopg.pq import TransactionStatus
+
+            return bool(self.dbapi.info.transaction_status == TransactionStatus.INERROR)
+        return False
+
+    def _send_pending(self) -> None:
+        pending, self.pending = self.pending, []
+        for sql in pending:
+            self.cursor.execute(sql)
 
     def first(self, sql: str, params: dict[str, Any] | None = None) -> Any:
         return self.execute(sql, params).fetchone()
@@ -65,11 +122,33 @@ def raw(session: Session) -> RawSQL:
         conn = session.connection()  # begins the session's transaction if needed
         found = RawSQL(conn.dialect.name == "postgresql", conn.connection.dbapi_connection)
         session.info["raw_sql"] = found
+        conn.info["raw_sql"] = found  # for _through_sqlalchemy
     return found
+
+
+def flush_deferred(session: Session) -> None:
+    """Send the session's deferred statements, if any (before its commit)."""
+    found = session.info.get("raw_sql")
+    if found is not None:
+        found.flush()
+
+
+@event.listens_for(Engine, "before_cursor_execute")
+def _through_sqlalchemy(conn: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
+    # A statement through SQLAlchemy in a transaction that RawSQL serves: the deferred
+    # statements go first, in order, and a write is counted.
+    found = conn.info.get("raw_sql")
+    if found is not None:
+        if found.pending:
+            found.flush()
+        if is_write(statement):
+            found.writes += 1
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_cursor(session: Session, transaction: Any) -> None:
     # A new transaction may run on another pooled connection.
     if transaction.parent is None:
-        session.info.pop("raw_sql", None)
+        found = session.info.pop("raw_sql", None)
+        if found is not None:
+            found.pending.clear()
