@@ -52,8 +52,12 @@ class RawSQL:
         self.pending: list[str] = []
         self.writes = 0  # statements so far that may have changed rows
 
-    def execute(self, sql: str, params: dict[str, Any] | None = None) -> Any:
-        if is_write(sql):
+    def execute(
+        self, sql: str, params: dict[str, Any] | None = None, *, write: bool | None = None
+    ) -> Any:
+        """Run a statement. `write=False` leaves counting its writes to the caller (a
+        statement that writes only sometimes and reports whether it did)."""
+        if write if write is not None else is_write(sql):
             self.writes += 1
         if self.pending:
             # The deferred statements and this one go out together and are answered
@@ -92,8 +96,10 @@ class RawSQL:
         for sql in pending:
             self.cursor.execute(sql)
 
-    def first(self, sql: str, params: dict[str, Any] | None = None) -> Any:
-        return self.execute(sql, params).fetchone()
+    def first(
+        self, sql: str, params: dict[str, Any] | None = None, *, write: bool | None = None
+    ) -> Any:
+        return self.execute(sql, params, write=write).fetchone()
 
     def all(self, sql: str, params: dict[str, Any] | None = None) -> list[Any]:
         return list(self.execute(sql, params).fetchall())

@@ -22,6 +22,7 @@ import random
 import time
 from dataclasses import dataclass
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import orjson
 from sqlalchemy.orm import Session
@@ -32,9 +33,10 @@ from truthset.store.models import User
 from truthset.store.raw import raw
 from truthset.tasktypes import get_task_type
 from truthset.work import consolidation
-from truthset.work.window import window_ledger
+from truthset.work.window import WindowLedger, window_ledger
 
-_LAST_EXPIRY_SWEEP: dict[tuple[str, int], float] = {}
+# Per database (engine) and job: when this process last swept its expired leases.
+_LAST_EXPIRY_SWEEP: WeakKeyDictionary[Any, dict[int, float]] = WeakKeyDictionary()
 # Expired leases are swept lazily by `lease_next_task` at most this often per job and
 # process; the background sweeper covers idle jobs.
 EXPIRY_SWEEP_INTERVAL = 1.0
@@ -110,10 +112,10 @@ def _end_lease(session: Session, asg_id: int, task_id: int, status: str, now: fl
 
 
 def _maybe_sweep(session: Session, job_id: int, now: float) -> int:
-    key = (str(session.get_bind().engine.url), job_id)
-    last = _LAST_EXPIRY_SWEEP.get(key)
+    swept = _LAST_EXPIRY_SWEEP.setdefault(session.get_bind().engine, {})
+    last = swept.get(job_id)
     if last is None or abs(now - last) >= EXPIRY_SWEEP_INTERVAL:
-        _LAST_EXPIRY_SWEEP[key] = now
+        swept[job_id] = now
         return expire_leases(session, job_id, now)
     return 0
 
@@ -188,6 +190,48 @@ _CHECKED_PICK = (
 )
 
 
+# PostgreSQL, inside a write batch: the worker's check, the pick (a started task first,
+# else, when the window has room, a new one) and the lease's three writes in one
+# statement, one round trip for the whole of "next task". The second pick runs only when
+# the first found nothing (its `s.id IS NULL` is a one-time filter), and nothing is
+# picked for a worker the check turns away.
+_PICK_FOR = (
+    "SELECT t.id, t.item_id, t.started, t.is_gold, i.external_id, i.data "
+    "FROM tasks t JOIN items i ON i.id = t.item_id "
+    "WHERE t.job_id = :j AND t.status = 'open' AND t.is_gold = 0 AND t.started = {started} "
+    "AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id "
+    "AND a.worker_id = :w OFFSET 0) AND t.priority >= {min_priority} AND {gate} "
+    "ORDER BY t.priority DESC, t.position LIMIT 1 FOR NO KEY UPDATE OF t SKIP LOCKED"
+)
+_ADMITTED = "(c.member IS NOT NULL OR :admin) AND c.blocked IS NOT TRUE"
+_PICK_AND_LEASE = (
+    "WITH pk AS (SELECT c.member, c.blocked, COALESCE(s.id, u.id) AS id, "
+    "COALESCE(s.item_id, u.item_id) AS item_id, COALESCE(s.started, u.started) AS started, "
+    "COALESCE(s.external_id, u.external_id) AS external_id, COALESCE(s.data, u.data) AS data "
+    "FROM (SELECT (SELECT 1 FROM job_teams jt JOIN team_members tm ON tm.team_id = jt.team_id "
+    "WHERE jt.job_id = :j AND tm.user_id = :w LIMIT 1) AS member, "
+    "(SELECT blocked FROM worker_stats WHERE job_id = :j AND worker_id = :w) AS blocked "
+    "OFFSET 0) c "
+    "LEFT JOIN LATERAL ("
+    + _PICK_FOR.format(started=1, min_priority=":any_priority", gate=_ADMITTED)
+    + ") s ON true LEFT JOIN LATERAL ("
+    + _PICK_FOR.format(
+        started=0, min_priority=":min_priority", gate=f"{_ADMITTED} AND s.id IS NULL AND :may_start"
+    )
+    + ") u ON true), "
+    "asg AS (INSERT INTO assignments (task_id, job_id, worker_id, status, leased_at, deadline, "
+    "last_seen_at) SELECT pk.id, :j, :w, 'leased', :now, :d, :now FROM pk WHERE pk.id IS NOT NULL "
+    "ON CONFLICT (task_id, worker_id) DO NOTHING RETURNING id, task_id), "
+    "tsk AS (UPDATE tasks SET live_leases = live_leases + 1, started = 1, updated_at = :now, "
+    "status = CASE WHEN live_leases + 1 + answers >= target_answers AND is_gold = 0 "
+    "THEN 'full' ELSE 'open' END FROM asg WHERE tasks.id = asg.task_id), "
+    "ev AS (INSERT INTO activity_events (job_id, task_id, assignment_id, worker_id, event, at) "
+    "SELECT :j, asg.task_id, asg.id, :w, 'accept', :now FROM asg) "
+    "SELECT pk.member, pk.blocked, pk.id, pk.item_id, pk.started, pk.external_id, pk.data, "
+    "asg.id FROM pk LEFT JOIN asg ON true"
+)
+
+
 def _checked_pick(session: Session, job: Any, worker: User) -> Any:
     """`_check_worker` and `_pick(gold=0, started=1)` in one statement (PostgreSQL)."""
     row = raw(session).first(
@@ -227,6 +271,15 @@ def lease_next_task(
     """Pick the next task for this worker by priority and lease it. None when no work."""
     now = time.time() if now is None else now
     gold_rate = float(job.settings.get("gold_rate") or 0.0)
+    ledger = window_ledger(session)
+    if (
+        ledger is not None  # a PostgreSQL batch
+        and job.state == "in_progress"
+        and not gold_rate
+        and not job.settings.get("qualification")
+        and not _has_budget(job)
+    ):
+        return _lease_in_one(session, job, worker, now, ledger)
     row = None
     picked_started = False
     if (
@@ -286,17 +339,7 @@ def lease_next_task(
         return None
     # Last, because on PostgreSQL the job row stays locked from here to the commit.
     if claims_window and not _claim_window_slot(session, job):
-        # Another worker took the last slot since we looked: undo, inside this transaction.
-        raw(session).execute(
-            "DELETE FROM activity_events WHERE job_id = :j AND at = :now AND assignment_id = :a",
-            {"j": job.id, "now": now, "a": asg_id},
-        )
-        raw(session).execute("DELETE FROM assignments WHERE id = :a", {"a": asg_id})
-        raw(session).execute(
-            "UPDATE tasks SET live_leases = live_leases - 1, started = 0, status = 'open' "
-            "WHERE id = :t",
-            {"t": task_id},
-        )
+        _undo_lease(session, job, task_id, asg_id, now)
         return None
     return LeasedTask(
         assignment_id=asg_id,
@@ -308,6 +351,67 @@ def lease_next_task(
         deadline=deadline,
         leased_at=now,
         is_gold=bool(is_gold),
+    )
+
+
+def _lease_in_one(
+    session: Session, job: Any, worker: User, now: float, ledger: WindowLedger
+) -> LeasedTask | None:
+    """`lease_next_task` in a PostgreSQL batch, for a job without gold items, qualification
+    or stopping conditions: one statement (_PICK_AND_LEASE)."""
+    _maybe_sweep(session, job.id, now)
+    sql = raw(session)
+    deadline = now + job.task_time_limit
+    row = sql.first(
+        _PICK_AND_LEASE,
+        {
+            "j": job.id,
+            "w": worker.id,
+            "admin": worker.role == "admin",
+            "any_priority": -1e300,
+            # An auto-labeling job holds back tasks below priority 0 (HELD_BACK).
+            "min_priority": 0.0 if job.settings.get("auto_label") else -1e300,
+            "may_start": ledger.in_flight(session, job.id) < job.max_concurrent_tasks,
+            "now": now,
+            "d": deadline,
+        },
+        write=False,  # counted below, when it leased
+    )
+    member, blocked, task_id, item_id, started, ext_id, data, asg_id = row
+    if asg_id is not None:
+        sql.writes += 1
+    _judge_worker(job, worker, member, blocked)
+    if asg_id is None:
+        # No task for this worker, or the same worker raced itself to one.
+        return None
+    if not started and not ledger.claim(session, job.id, job.max_concurrent_tasks):
+        _undo_lease(session, job, task_id, asg_id, now)
+        return None
+    return LeasedTask(
+        assignment_id=asg_id,
+        task_id=task_id,
+        job_id=job.id,
+        item_id=item_id,
+        item_external_id=ext_id,
+        item=orjson.loads(data),
+        deadline=deadline,
+        leased_at=now,
+        is_gold=False,
+    )
+
+
+def _undo_lease(session: Session, job: Any, task_id: int, asg_id: int, now: float) -> None:
+    """Take back a lease that started a task the window had no room for (another worker
+    took the last slot since we looked), inside this transaction."""
+    raw(session).execute(
+        "DELETE FROM activity_events WHERE job_id = :j AND at = :now AND assignment_id = :a",
+        {"j": job.id, "now": now, "a": asg_id},
+    )
+    raw(session).execute("DELETE FROM assignments WHERE id = :a", {"a": asg_id})
+    raw(session).execute(
+        "UPDATE tasks SET live_leases = live_leases - 1, started = 0, status = 'open' "
+        "WHERE id = :t",
+        {"t": task_id},
     )
 
 
