@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from sqlalchemy import text
 
@@ -13,16 +15,41 @@ from truthset.work.maintenance import sweep_job
 T0 = 1_800_000_000.0
 
 
+_BATCHED = False
+
+
+@pytest.fixture(autouse=True, params=["direct", "batched"])
+def via(request: pytest.FixtureRequest):
+    """Each rule holds for a call in its own transaction and for one in the writer's
+    batch (Database.run_write), the path the API takes: on PostgreSQL that path leases
+    in one statement and writes the in-flight window once per batch."""
+    global _BATCHED
+    _BATCHED = request.param == "batched"
+    yield request.param
+    _BATCHED = False
+
+
+def _write(ws, fn, durable=False):
+    if _BATCHED:
+        return asyncio.run(ws.db.run_write(fn, durable=durable))
+    with ws.db.session_scope(durable=durable) as s:
+        return fn(s)
+
+
 def lease(ws, setup, job, worker, now=T0):
-    with ws.db.session_scope() as s:
+    def fn(s):
         j, u = setup.load(s, job, worker)
         return work.lease_next_task(s, j, u, now=now)
 
+    return _write(ws, fn)
+
 
 def submit(ws, setup, worker, assignment_id, label="pos", now=T0 + 1, **kw):
-    with ws.db.session_scope(durable=True) as s:
+    def fn(s):
         _, u = setup.load(s, "job", worker)
         return work.submit_answer(s, assignment_id, u, {"label": label}, now=now, **kw)
+
+    return _write(ws, fn, durable=True)
 
 
 def job_counters(ws, name="job"):
@@ -179,6 +206,35 @@ def test_consolidation_by_majority_vote_with_vote_share(any_ws, setup_factory):
         state = s.execute(text("SELECT state FROM jobs")).scalar_one()
     assert str(value) == "1" and "neg" in str(meta) and conf == pytest.approx(0.67)
     assert state == "completed"
+
+
+def test_consolidation_weighs_answers_by_the_workers_skill(any_ws, setup_factory):
+    """The answer that completes a task brings the earlier ones with it (one statement
+    on PostgreSQL): the label must be what the task's stored answers give."""
+    from truthset.work.consolidation import task_answers
+
+    setup = setup_factory(any_ws, n_items=1, n_workers=3)
+    setup.job(workers_per_item=3)
+    with any_ws.db.session_scope() as s:
+        job_id = s.execute(text("SELECT id FROM jobs")).scalar_one()
+        for name, skill in (("w00", 0.3), ("w01", 0.95), ("w02", 0.4)):
+            _, u = setup.load(s, "job", name)
+            s.execute(
+                text(
+                    "INSERT INTO worker_stats (job_id, worker_id, skill, gold_answers, "
+                    "gold_correct, blocked, params) VALUES (:j, :w, :k, 0, 0, false, '{}')"
+                ),
+                {"j": job_id, "w": u.id, "k": skill},
+            )
+    for w, label in zip(("w00", "w01", "w02"), ("neg", "pos", "neg"), strict=True):
+        t = lease(any_ws, setup, "job", w)
+        submit(any_ws, setup, w, t.assignment_id, label=label)
+    with any_ws.db.session_scope(write=False) as s:
+        value, conf = s.execute(text("SELECT value, confidence FROM labels")).one()
+        answers = task_answers(s, s.execute(text("SELECT id FROM tasks")).scalar_one())
+    # 0.95 for pos against 0.3 + 0.4 for neg: the skilled worker's answer wins.
+    assert [a.weight for a in answers] == [0.3, 0.95, 0.4]
+    assert str(value) == "0" and conf == pytest.approx(0.95 / 1.65, abs=0.01)
 
 
 def test_max_human_labeled_stops_new_work(any_ws, setup_factory):

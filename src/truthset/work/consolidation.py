@@ -21,15 +21,17 @@ def task_answers(session: Session, task_id: int) -> list[WorkerAnswer]:
         "WHERE ans.task_id = :t AND ans.excluded = :x ORDER BY ans.id",
         {"t": task_id, "x": False},
     )
-    return [
-        WorkerAnswer(
-            worker_id=worker_id,
-            content=orjson.loads(content) if isinstance(content, str) else content,
-            # The worker's estimated skill weighs their answer; unknown workers count 1.
-            weight=min(max(float(skill), 0.05), 1.0) if skill is not None else 1.0,
-        )
-        for worker_id, content, skill in rows
-    ]
+    return [worker_answer(worker_id, content, skill) for worker_id, content, skill in rows]
+
+
+def worker_answer(worker_id: int, content: Any, skill: float | None) -> WorkerAnswer:
+    """An answer as consolidation weighs it."""
+    return WorkerAnswer(
+        worker_id=worker_id,
+        content=orjson.loads(content) if isinstance(content, str) else content,
+        # The worker's estimated skill weighs their answer; unknown workers count 1.
+        weight=min(max(float(skill), 0.05), 1.0) if skill is not None else 1.0,
+    )
 
 
 def class_label(class_id: int, class_name: str, confidence: float, method: str) -> Consolidation:
@@ -43,6 +45,20 @@ def class_label(class_id: int, class_name: str, confidence: float, method: str) 
     )
 
 
+_WRITE_LABEL = (
+    "INSERT INTO labels (task_id, job_id, value, meta, confidence, human, reviewed, "
+    "method, created_at, artifact) "
+    "VALUES (:t, :j, :v, :m, :c, :h, :r, :method, :now, :art) "
+    "ON CONFLICT (task_id) DO UPDATE SET value = excluded.value, meta = excluded.meta, "
+    "confidence = excluded.confidence, human = excluded.human, "
+    "reviewed = excluded.reviewed, method = excluded.method, "
+    "created_at = excluded.created_at, artifact = excluded.artifact"
+)
+_COMPLETE = "UPDATE tasks SET status = 'complete', updated_at = :now WHERE id = :t"
+# PostgreSQL: the label and the task's new state in one statement.
+_LABEL_AND_COMPLETE_PG = f"WITH lab AS ({_WRITE_LABEL}) {_COMPLETE}"
+
+
 def write_label(
     session: Session,
     job_id: int,
@@ -52,9 +68,23 @@ def write_label(
     human: bool,
     now: float,
     reviewed: bool = False,
+    complete: bool = False,
 ) -> None:
-    """Insert or replace the label of a task."""
-    params: dict[str, Any] = {
+    """Insert or replace the label of a task; with `complete`, also mark it complete."""
+    params = _label_params(job_id, task_id, result, human=human, now=now, reviewed=reviewed)
+    sql = raw(session)
+    if complete and sql.pg:
+        sql.execute(_LABEL_AND_COMPLETE_PG, params)
+        return
+    sql.execute(_WRITE_LABEL, params)
+    if complete:
+        sql.execute(_COMPLETE, params)
+
+
+def _label_params(
+    job_id: int, task_id: int, result: Consolidation, *, human: bool, now: float, reviewed: bool
+) -> dict[str, Any]:
+    return {
         "t": task_id,
         "j": job_id,
         "v": orjson.dumps(result.value).decode(),
@@ -66,23 +96,21 @@ def write_label(
         "now": now,
         "art": result.artifact,
     }
-    raw(session).execute(
-        "INSERT INTO labels (task_id, job_id, value, meta, confidence, human, reviewed, "
-        "method, created_at, artifact) "
-        "VALUES (:t, :j, :v, :m, :c, :h, :r, :method, :now, :art) "
-        "ON CONFLICT (task_id) DO UPDATE SET value = excluded.value, meta = excluded.meta, "
-        "confidence = excluded.confidence, human = excluded.human, "
-        "reviewed = excluded.reviewed, method = excluded.method, "
-        "created_at = excluded.created_at, artifact = excluded.artifact",
-        params,
-    )
 
 
-def consolidate_task(session: Session, job: Any, task_id: int, *, now: float | None = None) -> bool:
-    """Consolidate a task that has all its answers; marks it complete. Returns True when a
-    label was written."""
+def consolidate_task(
+    session: Session,
+    job: Any,
+    task_id: int,
+    *,
+    now: float | None = None,
+    answers: list[WorkerAnswer] | None = None,
+) -> bool:
+    """Consolidate a task that has all its answers (read here unless given); marks it
+    complete. Returns True when a label was written."""
     now = time.time() if now is None else now
-    answers = task_answers(session, task_id)
+    if answers is None:
+        answers = task_answers(session, task_id)
     if not answers:
         return False
     task_type = get_task_type(job.task_type)
@@ -90,11 +118,7 @@ def consolidate_task(session: Session, job: Any, task_id: int, *, now: float | N
     result = task_type.consolidate(answers, config, job.settings)
     if _wants_more_workers(session, job, task_id, result, len(answers)):
         return False
-    write_label(session, job.id, task_id, result, human=True, now=now)
-    raw(session).execute(
-        "UPDATE tasks SET status = 'complete', updated_at = :now WHERE id = :t",
-        {"now": now, "t": task_id},
-    )
+    write_label(session, job.id, task_id, result, human=True, now=now, complete=True)
     budget = job.max_human_labeled is not None or job.max_percentage_labeled is not None
     ledger = None if budget else window_ledger(session)
     if ledger is not None:  # in a PostgreSQL batch: the count is written before its commit

@@ -599,6 +599,16 @@ _RECORD_ANSWER_PG = (
     "VALUES (:j, :t, :a, :w, 'submit', :now)) "
     "SELECT id FROM ans"
 )
+# ... and, for the answer that completes its task, the task's earlier answers with their
+# workers' skills (the statement does not see its own insert), for consolidation.
+_RECORD_LAST_ANSWER_PG = _RECORD_ANSWER_PG.replace(
+    "SELECT id FROM ans",
+    "SELECT ans.id, p.worker_id, p.content, p.skill, (SELECT skill FROM worker_stats "
+    "WHERE job_id = :j AND worker_id = :w) FROM ans LEFT JOIN (SELECT e.id, e.worker_id, "
+    "e.content, ws.skill FROM answers e LEFT JOIN worker_stats ws ON ws.job_id = e.job_id "
+    "AND ws.worker_id = e.worker_id WHERE e.task_id = :t AND e.excluded = :x) p ON true "
+    "ORDER BY p.id",
+)
 
 
 def submit_answer(
@@ -701,7 +711,19 @@ def submit_answer(
         "n": answers,
         "l": live,
     }
-    if _is_pg(session):
+    completes = (
+        not task.is_gold and answers >= task.target_answers and task.status in ("open", "full")
+    )
+    all_answers = None
+    if _is_pg(session) and completes:
+        # One round trip for the four writes and the answers consolidation needs.
+        rows = raw(session).all(_RECORD_LAST_ANSWER_PG, params)
+        answer_id = rows[0][0]
+        all_answers = [
+            consolidation.worker_answer(r[1], r[2], r[3]) for r in rows if r[1] is not None
+        ]
+        all_answers.append(consolidation.worker_answer(worker.id, content, rows[0][4]))
+    elif _is_pg(session):
         # One round trip for the four writes (the statements of _RECORD_ANSWER below).
         answer_id = raw(session).scalar(_RECORD_ANSWER_PG, params)
     else:
@@ -714,8 +736,10 @@ def submit_answer(
     complete = False
     if task.is_gold:
         feedback = jobs_service.score_gold_answer(session, job, worker.id, task.item_id, content)
-    elif answers >= task.target_answers and task.status in ("open", "full"):
-        complete = consolidation.consolidate_task(session, job, task.id, now=now)
+    elif completes:
+        complete = consolidation.consolidate_task(
+            session, job, task.id, now=now, answers=all_answers
+        )
     return SubmitResult(
         answer_id=answer_id,
         assignment_id=asg.id,
