@@ -159,6 +159,25 @@ def duplicates(db_url: str) -> dict:
     return {"same_worker_twice": twice, "over_workers_per_item": over}
 
 
+def miscounts(db_url: str) -> dict:
+    """Counters that disagree with the rows they count (all 0 when the engine is exact)."""
+    eng = create_engine(db_url)
+    checks = {
+        "task_answers": "SELECT count(*) FROM tasks t WHERE t.answers <> "
+        "(SELECT count(*) FROM answers a WHERE a.task_id = t.id)",
+        "task_leases": "SELECT count(*) FROM tasks t WHERE t.live_leases <> (SELECT count(*) "
+        "FROM assignments a WHERE a.task_id = t.id AND a.status = 'leased')",
+        "labels_vs_complete": "SELECT abs((SELECT count(*) FROM labels) - "
+        "(SELECT count(*) FROM tasks WHERE status = 'complete'))",
+        "job_in_flight": "SELECT count(*) FROM jobs j WHERE j.in_flight <> (SELECT count(*) "
+        "FROM tasks t WHERE t.job_id = j.id AND t.started = 1 AND t.status IN ('open', 'full'))",
+    }
+    with eng.connect() as c:
+        out = {name: c.execute(text(sql)).scalar() for name, sql in checks.items()}
+    eng.dispose()
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--items", type=int, default=100_000)
@@ -236,6 +255,7 @@ def main() -> None:
                 f"connections per app process {r['connections_per_process']}"
             )
         print(f"duplicates: {duplicates(db_url)}")
+        print(f"miscounts: {miscounts(db_url)}")
     except BaseException:
         print(f"server log (last lines): {server_log.read_text()[-3000:]}", file=sys.stderr)
         raise

@@ -8,7 +8,9 @@ from __future__ import annotations
 import re
 import time
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import orjson
 from sqlalchemy import select, text
@@ -490,7 +492,8 @@ def score_gold_answer(
 # -- a short-lived, read-only view of a job for the work engine's hot path ---------------------
 
 JOB_VIEW_TTL = 1.0
-_job_views: dict[tuple[str, str], tuple[float, JobView]] = {}
+# Per database (engine), by job name or id: when read, and the view.
+_job_views: WeakKeyDictionary[Any, dict[str, tuple[float, JobView]]] = WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -516,6 +519,11 @@ class JobView:
     dataset_id: int | None
     created_at: float
 
+    @cached_property
+    def parsed_label_config(self) -> Any:
+        """The label config as its task type reads it (parsed once per cached view)."""
+        return get_task_type(self.task_type).parse_label_config(self.label_config)
+
 
 _VIEW_COLUMNS = (
     "id, name, state, task_type, label_attribute, label_config, settings, workers_per_item, "
@@ -528,8 +536,9 @@ def job_view(session: Session, name_or_id: str | int, *, now: float | None = Non
     from truthset.store.raw import raw
 
     now = time.time() if now is None else now
-    key = (str(session.get_bind().engine.url), str(name_or_id))
-    hit = _job_views.get(key)
+    views = _job_views.setdefault(session.get_bind().engine, {})
+    key = str(name_or_id)
+    hit = views.get(key)
     if hit is not None and now - hit[0] < JOB_VIEW_TTL:
         return hit[1]
     by_id = isinstance(name_or_id, int)
@@ -544,7 +553,7 @@ def job_view(session: Session, name_or_id: str | int, *, now: float | None = Non
         if isinstance(values[i], str):
             values[i] = orjson.loads(values[i])
     view = JobView(*values)
-    _job_views[key] = (now, view)
+    views[key] = (now, view)
     return view
 
 

@@ -222,7 +222,10 @@ class BatchWriter:
         return future
 
     def stop(self) -> None:
+        """Let the calls queued so far run, then end the writer (and wait for it)."""
         self._queue.put(None)
+        if threading.current_thread() is not self._thread:
+            self._thread.join(timeout=10)
 
     def _loop(self) -> None:
         while (batch := self._next_batch([])) is not None:
@@ -333,6 +336,7 @@ class PgBatchWriter(BatchWriter):
 
     def __init__(self, db: Database):
         self._carry: list[Any] = []  # calls to run again in the next batch
+        self._conn: Connection | None = None
         self.counts = {
             "batches": 0,
             "calls": 0,
@@ -351,6 +355,7 @@ class PgBatchWriter(BatchWriter):
             carried, self._carry = self._carry, []
             batch = self._next_batch(carried)
             if batch is None:
+                self._close_connection()
                 return
             alone = [call for call in batch if call[3] >= self.MAX_TRIES]
             batched = [call for call in batch if call[3] < self.MAX_TRIES]
@@ -375,13 +380,11 @@ class PgBatchWriter(BatchWriter):
         self.counts["batches"] += 1
         self.counts["calls"] += len(batch)
         outcomes: list[tuple[bool, Any]] = []
-        session = self._db.new_session(write=True)
+        session = Session(bind=self._connection(), expire_on_commit=False)
         try:
             states: dict[str, BatchState] = {}
             session.info[BATCH_STATES] = states
             sql = raw(session)
-            # Deferred: it rides with the batch's first statement, one round trip for both.
-            sql.defer(f"SET LOCAL lock_timeout = '{self.LOCK_WAIT_MS}ms'")
             for index, call in enumerate(batch):
                 fn = call[0]
                 marks = {name: state.mark() for name, state in states.items()}
@@ -423,6 +426,31 @@ class PgBatchWriter(BatchWriter):
             session.close()
         for (ok, value), (_fn, future, loop, _tries) in zip(outcomes, batch, strict=True):
             loop.call_soon_threadsafe(_settle, future, ok, value)
+
+    def _connection(self) -> Connection:
+        """The writer's own connection, on which lock waits are bounded (LOCK_WAIT_MS) for
+        the whole session, not per transaction: a SET per batch was a statement more.
+        One that broke is replaced; the batch it failed ran its calls alone meanwhile."""
+        conn = self._conn
+        if conn is None or conn.invalidated or conn.closed:
+            if conn is not None:
+                conn.close()
+            conn = self._db.write_engine.connect()
+            conn.exec_driver_sql(f"SET lock_timeout = '{self.LOCK_WAIT_MS}ms'")
+            conn.commit()
+            self._conn = conn
+        return conn
+
+    def _close_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        try:
+            if not conn.invalidated:
+                conn.exec_driver_sql("RESET lock_timeout")  # back to the pool as it came
+                conn.commit()
+        finally:
+            conn.close()
 
     def _redo(self, batch: list[Any], index: int, exc: Exception) -> None:
         """The batch was rolled back because its call at `index` failed after writing

@@ -5,9 +5,9 @@ lease or a submit; these statements are fixed strings, so they go to the DB-API 
 directly, inside the same transaction the session began (and the same SQLite write lock).
 Parameters use the `:name` style; PostgreSQL's driver gets them as `%(name)s`.
 
-On PostgreSQL a statement whose result nobody reads (a SAVEPOINT, a SET LOCAL) can be
-deferred: it is sent with the next statement in one pipeline, one round trip for both
-(see `RawSQL.defer`).
+Each RawSQL counts the statements that may have changed rows (`writes`, with those sent
+through SQLAlchemy in the same transaction): PostgreSQL's batch writer uses it to tell a
+failed call that left nothing to undo from one that did.
 """
 
 from __future__ import annotations
@@ -43,13 +43,12 @@ def is_write(sql: str) -> bool:
 
 
 class RawSQL:
-    __slots__ = ("cursor", "dbapi", "pending", "pg", "writes")
+    __slots__ = ("cursor", "dbapi", "pg", "writes")
 
     def __init__(self, pg: bool, dbapi: Any):
         self.pg = pg
         self.dbapi = dbapi
         self.cursor = dbapi.cursor()
-        self.pending: list[str] = []
         self.writes = 0  # statements so far that may have changed rows
 
     def execute(
@@ -59,29 +58,8 @@ class RawSQL:
         statement that writes only sometimes and reports whether it did)."""
         if write if write is not None else is_write(sql):
             self.writes += 1
-        if self.pending:
-            # The deferred statements and this one go out together and are answered
-            # together: one round trip. An error in any of them is raised here.
-            with self.dbapi.pipeline():
-                self._send_pending()
-                self.cursor.execute(_pyformat(sql), params or {})
-            return self.cursor
         self.cursor.execute(_pyformat(sql) if self.pg else sql, params or {})
         return self.cursor
-
-    def defer(self, sql: str) -> None:
-        """Run a parameterless statement whose result is not needed, on PostgreSQL with
-        the next statement (or `flush()`); at once on SQLite."""
-        if self.pg:
-            self.pending.append(sql)
-        else:
-            self.cursor.execute(sql)
-
-    def flush(self) -> None:
-        """Send the deferred statements now (before a statement that bypasses RawSQL)."""
-        if self.pending:
-            with self.dbapi.pipeline():
-                self._send_pending()
 
     def failed(self) -> bool:
         """Whether the server aborted the transaction (a statement in it failed)."""
@@ -90,11 +68,6 @@ class RawSQL:
 
             return bool(self.dbapi.info.transaction_status == TransactionStatus.INERROR)
         return False
-
-    def _send_pending(self) -> None:
-        pending, self.pending = self.pending, []
-        for sql in pending:
-            self.cursor.execute(sql)
 
     def first(
         self, sql: str, params: dict[str, Any] | None = None, *, write: bool | None = None
@@ -114,7 +87,13 @@ class RawSQL:
         row = cur.fetchone()
         if row is None:
             return None
-        return _Row(zip([d[0] for d in cur.description], row, strict=True))
+        names = _COLUMN_NAMES.get(sql)
+        if names is None:  # a statement's columns never change; reading them is not free
+            names = _COLUMN_NAMES[sql] = tuple(d[0] for d in cur.description)
+        return _Row(zip(names, row, strict=True))
+
+
+_COLUMN_NAMES: dict[str, tuple[str, ...]] = {}
 
 
 class _Row(dict[str, Any]):
@@ -132,29 +111,16 @@ def raw(session: Session) -> RawSQL:
     return found
 
 
-def flush_deferred(session: Session) -> None:
-    """Send the session's deferred statements, if any (before its commit)."""
-    found = session.info.get("raw_sql")
-    if found is not None:
-        found.flush()
-
-
 @event.listens_for(Engine, "before_cursor_execute")
 def _through_sqlalchemy(conn: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
-    # A statement through SQLAlchemy in a transaction that RawSQL serves: the deferred
-    # statements go first, in order, and a write is counted.
+    # A statement through SQLAlchemy in a transaction that RawSQL serves: count a write.
     found = conn.info.get("raw_sql")
-    if found is not None:
-        if found.pending:
-            found.flush()
-        if is_write(statement):
-            found.writes += 1
+    if found is not None and is_write(statement):
+        found.writes += 1
 
 
 @event.listens_for(Session, "after_transaction_end")
 def _forget_cursor(session: Session, transaction: Any) -> None:
     # A new transaction may run on another pooled connection.
     if transaction.parent is None:
-        found = session.info.pop("raw_sql", None)
-        if found is not None:
-            found.pending.clear()
+        session.info.pop("raw_sql", None)

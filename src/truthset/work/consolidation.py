@@ -114,7 +114,10 @@ def consolidate_task(
     if not answers:
         return False
     task_type = get_task_type(job.task_type)
-    config = task_type.parse_label_config(job.label_config)
+    if isinstance(job, jobs_service.JobView):
+        config = job.parsed_label_config
+    else:
+        config = task_type.parse_label_config(job.label_config)
     result = task_type.consolidate(answers, config, job.settings)
     if _wants_more_workers(session, job, task_id, result, len(answers)):
         return False

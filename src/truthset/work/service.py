@@ -659,7 +659,7 @@ def submit_answer(
     job = jobs_service.job_view(session, int(asg.job_id), now=now)
     assert job is not None
     task_type = get_task_type(job.task_type)
-    config = task_type.parse_label_config(job.label_config)
+    config = job.parsed_label_config
     task = _Task(
         asg.tid,
         asg.task_status,
