@@ -148,6 +148,38 @@ def test_a_pg_batch_gives_up_a_lock_wait_and_runs_the_call_again(pg_url: str) ->
         database.dispose()
 
 
+def test_the_pg_writer_replaces_a_lost_connection(pg_url: str) -> None:
+    """The writer keeps one connection; when the server ends it (a restart, an
+    administrator), the calls of the batch that found out run again and none is lost."""
+    database = Database(pg_url)
+    try:
+        with database.session_scope() as s:
+            s.execute(text("CREATE TABLE t (k INTEGER PRIMARY KEY, v INTEGER)"))
+
+        def insert(k: int) -> Any:
+            def fn(session: Any) -> int:
+                session.execute(text("INSERT INTO t (k, v) VALUES (:k, 0)"), {"k": k})
+                return k
+
+            return fn
+
+        async def write(keys: range) -> list[Any]:
+            return await asyncio.gather(*(database.run_write(insert(k)) for k in keys))
+
+        assert asyncio.run(write(range(1, 4))) == [1, 2, 3]
+        writer = database._writer
+        assert writer is not None
+        pid = writer._conn.connection.dbapi_connection.info.backend_pid  # type: ignore[attr-defined]
+        with database.session_scope() as s:
+            s.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
+        assert asyncio.run(write(range(4, 10))) == list(range(4, 10))
+        assert writer._conn.connection.dbapi_connection.info.backend_pid != pid  # type: ignore[attr-defined]
+        with database.session_scope(write=False) as s:
+            assert s.execute(text("SELECT count(*) FROM t")).scalar() == 9
+    finally:
+        database.dispose()
+
+
 def test_a_connection_idle_in_the_pool_is_checked_before_use(pg_url, monkeypatch):
     """A pooled PostgreSQL connection that died while idle (here: terminated by the server)
     is replaced on checkout; a connection in constant use is not pinged."""

@@ -432,8 +432,10 @@ class PgBatchWriter(BatchWriter):
         the whole session, not per transaction: a SET per batch was a statement more.
         One that broke is replaced; the batch it failed ran its calls alone meanwhile."""
         conn = self._conn
-        if conn is None or conn.invalidated or conn.closed:
+        if conn is None or conn.invalidated or conn.closed or _broken(conn):
             if conn is not None:
+                if not conn.invalidated and not conn.closed:
+                    conn.invalidate()  # not back into the pool
                 conn.close()
             conn = self._db.write_engine.connect()
             conn.exec_driver_sql(f"SET lock_timeout = '{self.LOCK_WAIT_MS}ms'")
@@ -466,6 +468,11 @@ class PgBatchWriter(BatchWriter):
         self.counts["redone"] += 1
         self._carry = others
         self._run_alone(failed)
+
+
+def _broken(conn: Connection) -> bool:
+    """Whether a PostgreSQL connection was lost (psycopg knows once a call failed on it)."""
+    return bool(getattr(conn.connection.dbapi_connection, "broken", False))
 
 
 def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:

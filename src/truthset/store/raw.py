@@ -62,11 +62,13 @@ class RawSQL:
         return self.cursor
 
     def failed(self) -> bool:
-        """Whether the server aborted the transaction (a statement in it failed)."""
+        """Whether the transaction cannot go on: the server aborted it (a statement in it
+        failed) or the connection was lost."""
         if self.pg:
             from psycopg.pq import TransactionStatus
 
-            return bool(self.dbapi.info.transaction_status == TransactionStatus.INERROR)
+            status = self.dbapi.info.transaction_status
+            return bool(status in (TransactionStatus.INERROR, TransactionStatus.UNKNOWN))
         return False
 
     def first(
