@@ -39,10 +39,12 @@ def write_text_manifest(path: Path, n: int) -> None:
 
 
 def timed_child(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, float, str]:
-    """Run a command; returns (seconds, peak RSS of the child in MB, stdout).
+    """Run a command; returns (seconds, peak RSS in MB, stdout).
 
-    The peak is the child's own VmHWM, polled while it runs: getrusage(RUSAGE_CHILDREN)
-    would also count the parent's memory, which a vfork()ed child inherits until exec."""
+    The peak is the command's own VmHWM, polled while it runs, plus the RSS of the
+    processes it started (an import checks big sources in a child process) at their
+    largest sum: getrusage(RUSAGE_CHILDREN) would also count the parent's memory, which
+    a vfork()ed child inherits until exec."""
     t0 = time.perf_counter()
     proc = subprocess.Popen(
         cmd,
@@ -52,15 +54,16 @@ def timed_child(cmd: list[str], env: dict[str, str] | None = None) -> tuple[floa
         text=True,
     )
     peak_kb = 0
+    peak_children_kb = 0
 
     def poll() -> None:
-        nonlocal peak_kb
+        nonlocal peak_kb, peak_children_kb
         while proc.poll() is None:
             try:
-                with open(f"/proc/{proc.pid}/status") as fh:
-                    for line in fh:
-                        if line.startswith("VmHWM:"):
-                            peak_kb = max(peak_kb, int(line.split()[1]))
+                peak_kb = max(peak_kb, _status_kb(proc.pid, "VmHWM:"))
+                peak_children_kb = max(
+                    peak_children_kb, sum(_status_kb(c, "VmRSS:") for c in _children(proc.pid))
+                )
             except OSError:
                 return
             time.sleep(0.02)
@@ -72,4 +75,23 @@ def timed_child(cmd: list[str], env: dict[str, str] | None = None) -> tuple[floa
     watcher.join()
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{stderr[-3000:]}")
-    return seconds, peak_kb / 1024, stdout
+    return seconds, (peak_kb + peak_children_kb) / 1024, stdout
+
+
+def _status_kb(pid: int, field: str) -> int:
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            for line in fh:
+                if line.startswith(field):
+                    return int(line.split()[1])
+    except FileNotFoundError:
+        pass  # it ended meanwhile
+    return 0
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as fh:
+            return [int(c) for c in fh.read().split()]
+    except FileNotFoundError:
+        return []

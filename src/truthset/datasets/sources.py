@@ -124,7 +124,9 @@ def _manifest_lines(fh: Any) -> Iterator[Record]:
         try:
             text = pending + decoder.decode(block)
         except UnicodeDecodeError as exc:
-            raise BadInput(f"line {line_no + 1}: the manifest is not valid UTF-8 ({exc})") from None
+            # The block holds many lines: name the one the bad byte is on.
+            bad_line = line_no + 1 + block.count(b"\n", 0, max(exc.start, 0))
+            raise BadInput(f"line {bad_line}: the manifest is not valid UTF-8 ({exc})") from None
         lines = text.split("\n")
         pending = lines.pop()
         for line in lines:
