@@ -135,3 +135,14 @@ def autolabel_iteration(ws: Workspace, job: str) -> dict[str, Any]:
         run = get_run(s, run_id)
         assert run.state == "succeeded", run.error
         return dict(run.result or {})
+
+
+def run_coroutine(coro: Any) -> Any:
+    """asyncio.run on a thread of its own: the browser tests' driver keeps an event loop
+    running in the main thread for the whole session, and asyncio.run refuses to start
+    inside one."""
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coro).result()

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from sqlalchemy import event, text
 
+from support import run_coroutine
 from truthset.errors import BadInput
 from truthset.store.db import Database
 
@@ -50,7 +51,7 @@ def test_batched_calls_each_commit_or_roll_back_alone(db: Database) -> None:
             return_exceptions=True,
         )
 
-    results = asyncio.run(main())
+    results = run_coroutine(main())
     for k, result in zip(range(1, 61), results, strict=True):
         if k % 3 == 0:
             assert isinstance(result, BadInput) and result.detail == f"no {k}"
@@ -83,7 +84,7 @@ def test_a_call_failing_on_the_server_gets_its_error_and_the_others_commit(db: D
             *(db.run_write(insert(k)) for k in keys), return_exceptions=True
         )
 
-    results = asyncio.run(main())
+    results = run_coroutine(main())
     assert [isinstance(r, IntegrityError) for r in results] == [False] * 2 + [True] + [
         False
     ] * 2 + [True, False]
@@ -104,7 +105,7 @@ def test_each_call_sees_the_calls_before_it(db: Database) -> None:
     async def main() -> list[int]:
         return await asyncio.gather(*(db.run_write(bump) for _ in range(50)))
 
-    assert sorted(asyncio.run(main())) == list(range(1, 51))
+    assert sorted(run_coroutine(main())) == list(range(1, 51))
 
 
 def test_a_pg_batch_gives_up_a_lock_wait_and_runs_the_call_again(pg_url: str) -> None:
@@ -137,7 +138,7 @@ def test_a_pg_batch_gives_up_a_lock_wait_and_runs_the_call_again(pg_url: str) ->
                 database.run_write(bump), *(database.run_write(insert(k)) for k in range(2, 6))
             )
 
-        assert asyncio.run(main())[0] == 1
+        assert run_coroutine(main())[0] == 1
         counts = database._writer.counts  # type: ignore[union-attr]
         assert counts["retried"] >= 1 and counts["alone"] >= 1
         with database.session_scope(write=False) as s:
@@ -166,13 +167,13 @@ def test_the_pg_writer_replaces_a_lost_connection(pg_url: str) -> None:
         async def write(keys: range) -> list[Any]:
             return await asyncio.gather(*(database.run_write(insert(k)) for k in keys))
 
-        assert asyncio.run(write(range(1, 4))) == [1, 2, 3]
+        assert run_coroutine(write(range(1, 4))) == [1, 2, 3]
         writer = database._writer
         assert writer is not None
         pid = writer._conn.connection.dbapi_connection.info.backend_pid  # type: ignore[attr-defined]
         with database.session_scope() as s:
             s.execute(text("SELECT pg_terminate_backend(:p)"), {"p": pid})
-        assert asyncio.run(write(range(4, 10))) == list(range(4, 10))
+        assert run_coroutine(write(range(4, 10))) == list(range(4, 10))
         assert writer._conn.connection.dbapi_connection.info.backend_pid != pid  # type: ignore[attr-defined]
         with database.session_scope(write=False) as s:
             assert s.execute(text("SELECT count(*) FROM t")).scalar() == 9

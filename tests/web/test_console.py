@@ -281,3 +281,43 @@ def test_create_a_job_from_a_folder_on_the_server(pages: Pages, site: Site) -> N
     refs = sorted(r["data"]["source-ref"] for r in rows)
     assert refs == [str(folder / f"photo{i}.png") for i in range(3)]
     page.wait_for_selector("#labels tbody tr .thumb img")
+
+
+def test_create_an_auto_labeling_job_with_a_chosen_model(
+    pages: Pages, site: Site, tmp_path: Path
+) -> None:
+    manifest = tmp_path / "notes.jsonl"
+    manifest.write_text(
+        "\n".join(json.dumps({"id": f"n{i}", "source": f"note {i}"}) for i in range(4)) + "\n"
+    )
+    page = pages.open("admin", "/console/new")
+    page.wait_for_selector("#new-job")
+    page.fill("#f-name", "notes-auto")
+    page.select_option("#f-source-kind", "upload")
+    page.fill("#f-new-dataset", "notes")
+    page.set_input_files("#f-upload", str(manifest))
+    page.select_option("#f-task-type", "text-classification")
+    page.fill("#f-labels", "urgent\nlater\n")
+    page.check("#f-teams input[value=labelers]")
+    page.check("#f-autolabel")
+    page.fill("#f-target", "0.9")
+    # A model the server does not know is refused, and the form says why.
+    page.fill("#f-model", "no-such-model")
+    page.click("#f-submit")
+    page.wait_for_selector("#f-error:has-text('no-such-model')")
+    # Parameters that are not a JSON object never leave the browser.
+    page.fill("#f-model", "linear")
+    page.fill("#f-model-params", "[1, 2]")
+    page.click("#f-submit")
+    page.wait_for_selector("#f-error:has-text('Model parameters must be a JSON object')")
+    page.fill("#f-model-params", '{"C": 2.0}')
+    page.click("#f-submit")
+    page.wait_for_url("**/console/jobs/notes-auto")
+    auto = site.api("admin", "GET", "/api/jobs/notes-auto").json()["settings"]["auto_label"]
+    assert auto["model"] == "linear" and auto["model_params"] == {"C": 2.0}
+    assert auto["target_accuracy"] == 0.9
+    # Cloning keeps the model.
+    page.click("#btn-clone")
+    page.wait_for_selector("#new-job")
+    assert page.input_value("#f-model") == "linear"
+    assert json.loads(page.input_value("#f-model-params")) == {"C": 2.0}

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 from sqlalchemy import text
 
+from support import run_coroutine
 from truthset.errors import BadInput, Conflict, Gone, NotFound
 from truthset.jobs.service import counters
 from truthset.work import service as work
@@ -31,7 +30,7 @@ def via(request: pytest.FixtureRequest):
 
 def _write(ws, fn, durable=False):
     if _BATCHED:
-        return asyncio.run(ws.db.run_write(fn, durable=durable))
+        return run_coroutine(ws.db.run_write(fn, durable=durable))
     with ws.db.session_scope(durable=durable) as s:
         return fn(s)
 

@@ -32,6 +32,24 @@ export function parseLabels(text) {
   };
 }
 
+/**
+ * The model parameters field: a JSON object, or a clear error naming the field.
+ * @param {string} text
+ * @returns {Record<string, any>}
+ */
+export function parseModelParams(text) {
+  let value;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`Model parameters: not valid JSON (${err instanceof Error ? err.message : err}).`);
+  }
+  if (value === null || typeof value !== "object" || Array.isArray(value)) {
+    throw new Error("Model parameters must be a JSON object, e.g. {\"url\": \"http://...\"}.");
+  }
+  return value;
+}
+
 async function main() {
   const user = await me();
   topbar(user);
@@ -103,6 +121,14 @@ async function main() {
   const qualGold = h("input", { id: "f-qual", type: "number", min: "0", value: String((settings0.qualification || {}).gold_items ?? "") });
   const autoLabel = h("input", { id: "f-autolabel", type: "checkbox", checked: !!settings0.auto_label });
   const target = h("input", { id: "f-target", type: "number", min: "0.5", max: "1", step: "0.01", value: String((settings0.auto_label || {}).target_accuracy ?? 0.95) });
+  const auto0 = settings0.auto_label || {};
+  // The model the loop trains: empty = the task type's default; a registered name (the
+  // datalist), "python:package.module:Class", or "http" with its url in the parameters.
+  const model = h("input", { id: "f-model", list: "f-model-names", placeholder: "default for the task type", value: auto0.model || "" });
+  const modelNames = h("datalist", { id: "f-model-names" },
+    ...["linear", "mlp", "text-tfidf", "image-random-patch", "http"].map((n) => h("option", { value: n })));
+  const modelParams = h("textarea", { id: "f-model-params", rows: "2", placeholder: '{"url": "http://127.0.0.1:9000/predict"}' });
+  modelParams.value = auto0.model_params ? JSON.stringify(auto0.model_params) : "";
   const adjustment = h("input", { id: "f-adjust", type: "checkbox", checked: !!settings0.adjustment });
   const error = h("p", { class: "error", id: "f-error", role: "alert" });
   const submit = h("button", { type: "submit", class: "primary", id: "f-submit" }, "Create job");
@@ -124,7 +150,9 @@ async function main() {
       h("label", null, "Teams"), h("div", { id: "f-teams" }, teamBoxes.length ? teamBoxes : h("span", { class: "muted" }, "No team yet.")),
       ...field("Gold item rate", goldRate, "share of tasks that are gold items (0–1)"),
       ...field("Qualification", qualGold, "gold items a worker answers first"),
-      h("label", null, "Automated labeling"), h("div", { class: "row" }, autoLabel, " label confident items with a model, at accuracy ", target)),
+      h("label", null, "Automated labeling"), h("div", { class: "row" }, autoLabel, " label confident items with a model, at accuracy ", target),
+      ...field("Model", model, "with automated labeling: a registered name, python:module:Class, or http"), h("span"), modelNames,
+      ...field("Model parameters", modelParams, "JSON object, optional (http: url, fit_url)")),
     h("p", { class: "row" }, submit, h("a", { href: "/console" }, "Cancel")), error);
 
   form.addEventListener("submit", async (e) => {
@@ -140,8 +168,14 @@ async function main() {
       else delete settings.instruction_image_origins;
       if (goldRate.value) settings.gold_rate = Number(goldRate.value);
       if (qualGold.value) settings.qualification = { ...(settings.qualification || {}), gold_items: Number(qualGold.value) };
-      if (autoLabel.checked) settings.auto_label = { ...(settings.auto_label || {}), target_accuracy: Number(target.value) };
-      else delete settings.auto_label;
+      if (autoLabel.checked) {
+        const auto = { ...(settings.auto_label || {}), target_accuracy: Number(target.value) };
+        if (model.value.trim()) auto.model = model.value.trim();
+        else delete auto.model;
+        if (modelParams.value.trim()) auto.model_params = parseModelParams(modelParams.value);
+        else delete auto.model_params;
+        settings.auto_label = auto;
+      } else delete settings.auto_label;
       /** @type {Record<string, any>} */
       const body = {
         name: name.value.trim(),
