@@ -370,15 +370,23 @@ def plan_autolabel_iteration(
     rule = plateau_rule(previous.get("coverage"), plateau_gain=0.01)
     result = run_iteration(*args, commit=rule, **kwargs)
     state.update(result)
-    if cache_dir is not None and result.model is not None and featurizer is not None:
+    if cache_dir is not None and result.model is not None:
         save_model(
-            FeaturizedClassifier.from_fitted(featurizer, result.model),
+            # A model on the job's features travels with its featurizer; one that takes
+            # raw items (http: its endpoints and classes) is saved as it is.
+            result.model
+            if featurizer is None
+            else FeaturizedClassifier.from_fitted(featurizer, result.model),
             model_path(cache_dir, job.id),
             {
                 "job": job.name,
                 "task_type": job.task_type,
                 "labels": list(config.labels),
-                "input": "text" if job.task_type == "text-classification" else "image",
+                "input": "raw"
+                if featurizer is None
+                else "text"
+                if job.task_type == "text-classification"
+                else "image",
                 "human_labels": result.n_human_labels,
                 "threshold": None
                 if result.threshold is None
@@ -573,12 +581,17 @@ def model_and_inputs(
     model the features this job computes (TF-IDF, MiniLM, image patch features)."""
     model = _model_for(job, opts)
     if opts.get("model") == "http":
-        key = "source" if job.task_type == "text-classification" else "source-ref"
-        raw = np.empty(len(rows), dtype=object)
-        raw[:] = [orjson.loads(r.data).get(key, "") for r in rows]
-        return raw, None, model
+        return _raw_inputs(job, [orjson.loads(r.data) for r in rows]), None, model
     features, featurizer = _features(job, rows, opts, cache_dir, progress)
     return features, featurizer, model
+
+
+def _raw_inputs(job: Job, datas: Sequence[dict[str, Any]]) -> Any:
+    """What a model that takes raw items is sent: texts, or images' source-refs."""
+    key = "source" if job.task_type == "text-classification" else "source-ref"
+    raw = np.empty(len(datas), dtype=object)
+    raw[:] = [d.get(key, "") for d in datas]
+    return raw
 
 
 def _last_state(session: Session, job_id: int) -> dict[str, Any]:
@@ -654,8 +667,10 @@ def _warm_start_scores(
             "task type"
         )
     datas = [orjson.loads(r.data) for r in rows]
-    if job.task_type == "text-classification":
-        inputs: Any = [d.get("source", "") for d in datas]
+    if meta.get("input") == "raw":  # a model that takes the items themselves (http)
+        inputs: Any = _raw_inputs(job, datas)
+    elif job.task_type == "text-classification":
+        inputs = [d.get("source", "") for d in datas]
     else:
         side = int(model.featurizer.image_shape_[0])  # the size the model was trained at
         inputs, _ = _load_images([d["source-ref"] for d in datas], side)
