@@ -123,17 +123,12 @@ def test_a_model_served_over_http_warm_starts_another_job(ws, model_server):
     """The job keeps its http model (endpoints and classes, no weights: those live on the
     server); a job that warm-starts from it sends that server its own raw items and gives
     people first the ones it is least sure of."""
-    from sqlalchemy import text
-
     from support import job_over_items
     from truthset.autolabel.models import load_model
     from truthset.autolabel.service import model_path
-    from truthset.autolabel.strategies import priority_scores
     from truthset.jobs.service import get_job
-    from truthset.runs.executor import run_pending
-    from truthset.runs.service import enqueue
 
-    from .test_job_autolabel import easy_items
+    from .test_job_autolabel import assert_warm_started, easy_items
 
     truth = _easy_job(
         ws,
@@ -158,26 +153,8 @@ def test_a_model_served_over_http_warm_starts_another_job(ws, model_server):
         settings={"auto_label": {"batch_size": 40, "warm_start": "auto"}},
     )
     asked = model_server.predicted
-    with ws.db.session_scope() as s:
-        enqueue(s, "autolabel", {"job": "warm"}, job_id=get_job(s, "warm").id)
-    run_pending(ws.db, ws.settings)
-    assert model_server.predicted >= asked + 400  # the new job's own items, raw
-    with ws.db.session_scope(write=False) as s:
-        rows = s.execute(
-            text(
-                "SELECT i.data, t.priority FROM tasks t JOIN items i ON i.id = t.item_id "
-                "WHERE t.job_id = :j ORDER BY t.position"
-            ),
-            {"j": get_job(s, "warm").id},
-        ).all()
-    texts = [json.loads(d)["source"] for d, _ in rows]
-    priority = np.array([p for _, p in rows])
-    first = set(np.flatnonzero((priority > 0) & (priority < 1e6)))
-    scores = priority_scores(
-        "margin", np.asarray(model_server.predict(texts)), batch_size=len(texts)
-    )
-    pool = np.flatnonzero(priority < 1e6)
-    assert first == set(pool[np.argsort(-scores[pool], kind="stable")[:40]])
+    assert_warm_started(ws, "warm", model_server.predict, 40)
+    assert model_server.predicted >= asked + 2 * 400  # the new job's items, raw (and ours)
 
 
 def test_a_model_that_cannot_be_reached_fails_the_iteration_with_its_url(ws):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from typing import Any
 
 import pytest
 from sqlalchemy import select, text
@@ -259,16 +260,42 @@ def test_sentence_embeddings_are_computed_once_per_item(ws, monkeypatch):
     assert encoded == [100, 30]
 
 
+def assert_warm_started(ws, job: str, predict_proba: Any, batch: int) -> None:
+    """Run the job's first iteration: its first batch for people must be exactly the
+    `batch` non-validation items that `predict_proba` is least sure of (margin)."""
+    import numpy as np
+
+    from truthset.autolabel.strategies import priority_scores
+    from truthset.runs.executor import run_pending
+    from truthset.runs.service import enqueue
+
+    with ws.db.session_scope() as s:
+        enqueue(s, "autolabel", {"job": job}, job_id=get_job(s, job).id)
+    run_pending(ws.db, ws.settings)
+    with ws.db.session_scope(write=False) as s:
+        rows = s.execute(
+            text(
+                "SELECT i.data, t.priority FROM tasks t JOIN items i ON i.id = t.item_id "
+                "WHERE t.job_id = :j ORDER BY t.position"
+            ),
+            {"j": get_job(s, job).id},
+        ).all()
+    texts = [json.loads(d)["source"] for d, _ in rows]
+    priority = np.array([p for _, p in rows])
+    first = set(np.flatnonzero((priority > 0) & (priority < 1e6)))
+    scores = priority_scores("margin", np.asarray(predict_proba(texts)), batch_size=len(texts))
+    pool = np.flatnonzero(priority < 1e6)
+    assert first == set(pool[np.argsort(-scores[pool], kind="stable")[:batch]])
+
+
 def test_a_job_exports_its_model_and_another_warm_starts_from_it(ws, client):
     """The trained model is downloadable; a second job over new items picks its first
     batch for people with it (the items it is least sure of), not at random."""
     import io
 
     import joblib
-    import numpy as np
 
     from support import bearer
-    from truthset.autolabel.strategies import priority_scores
     from truthset.workforce.service import issue_token
 
     truth = _easy_job(ws, 1500, 150)
@@ -300,29 +327,9 @@ def test_a_job_exports_its_model_and_another_warm_starts_from_it(ws, client):
         dataset="more",
         settings={"auto_label": {"batch_size": 50, "warm_start": "auto"}},
     )
-    from truthset.runs.executor import run_pending
-    from truthset.runs.service import enqueue
 
-    with ws.db.session_scope() as s:
-        enqueue(s, "autolabel", {"job": "warm"}, job_id=get_job(s, "warm").id)
-    run_pending(ws.db, ws.settings)
-    with ws.db.session_scope(write=False) as s:
-        rows = s.execute(
-            text(
-                "SELECT i.data, t.priority FROM tasks t JOIN items i ON i.id = t.item_id "
-                "WHERE t.job_id = :j ORDER BY t.position"
-            ),
-            {"j": get_job(s, "warm").id},
-        ).all()
-    texts = [json.loads(d)["source"] for d, _ in rows]
-    priority = np.array([p for _, p in rows])
-    first = set(np.flatnonzero((priority > 0) & (priority < 1e6)))
-    assert len(first) == 50
     # Exactly the 50 non-validation items the exported model is least sure of.
-    scores = priority_scores("margin", model.predict_proba(texts), batch_size=len(texts))
-    pool = np.flatnonzero(priority < 1e6)
-    expected = set(pool[np.argsort(-scores[pool], kind="stable")[:50]])
-    assert first == expected
+    assert_warm_started(ws, "warm", model.predict_proba, 50)
     with pytest.raises(Exception, match="warm_start"), ws.db.session_scope() as s:
         create_job(
             s,

@@ -342,15 +342,7 @@ def lease_next_task(
         _undo_lease(session, job, task_id, asg_id, now)
         return None
     return LeasedTask(
-        assignment_id=asg_id,
-        task_id=task_id,
-        job_id=job.id,
-        item_id=item_id,
-        item_external_id=ext_id,
-        item=orjson.loads(data),
-        deadline=deadline,
-        leased_at=now,
-        is_gold=bool(is_gold),
+        asg_id, task_id, job.id, item_id, ext_id, orjson.loads(data), deadline, now, bool(is_gold)
     )
 
 
@@ -388,15 +380,7 @@ def _lease_in_one(
         _undo_lease(session, job, task_id, asg_id, now)
         return None
     return LeasedTask(
-        assignment_id=asg_id,
-        task_id=task_id,
-        job_id=job.id,
-        item_id=item_id,
-        item_external_id=ext_id,
-        item=orjson.loads(data),
-        deadline=deadline,
-        leased_at=now,
-        is_gold=False,
+        asg_id, task_id, job.id, item_id, ext_id, orjson.loads(data), deadline, now, False
     )
 
 
