@@ -1,6 +1,6 @@
 """Many workers at once against one job: no duplicate leases, no lost answers, exact
-counts — with threads on SQLite and PostgreSQL, with processes on SQLite, and through the
-batch writers of two app processes on PostgreSQL."""
+counts — with threads and with processes on SQLite and PostgreSQL, and through the batch
+writers of two app processes on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -70,8 +70,10 @@ def test_threads_on_both_stores(any_ws, setup_factory):
     check_invariants(any_ws, N_ITEMS, WPI)
 
 
-def test_processes_on_sqlite(ws, setup_factory):
-    """Separate processes share the SQLite file: BEGIN IMMEDIATE keeps leases atomic."""
+def test_processes_on_both_stores(any_ws, setup_factory):
+    """Separate processes share the store: on SQLite the file (BEGIN IMMEDIATE keeps leases
+    atomic), on PostgreSQL the server (row locks, SKIP LOCKED)."""
+    ws = any_ws
     setup = setup_factory(ws, n_items=30, n_workers=8)
     setup.job(workers_per_item=WPI)
     ctx = multiprocessing.get_context("spawn")
