@@ -111,6 +111,11 @@ def test_job_page_counters_workers_labels_item_and_export(pages: Pages, site: Si
     assert "dog" in page.locator("#consolidated").inner_text()
     # Export in the background with progress and a download link.
     page.goto(f"{site.base}/console/jobs/{job}")
+    # Only the formats that can express this job's type are offered.
+    offered = page.eval_on_selector_all(
+        "#export-buttons button", "els => els.map((e) => e.dataset.format)"
+    )
+    assert "groundtruth" in offered and "coco" not in offered and "conll" not in offered
     page.click("#export-buttons button[data-format=groundtruth]")
     link = page.locator(".export-run a:has-text('Download')")
     link.wait_for(timeout=15000)

@@ -28,6 +28,7 @@ def export_run(
     started = time.perf_counter()
     with ctx.db.session_scope(write=False) as session:
         the_job = get_job(session, job)
+        exporter.check_job(the_job)
         dest = out or str(
             ctx.settings.exports_dir / f"{the_job.name}-{ctx.run_id}{exporter.suffix}"
         )

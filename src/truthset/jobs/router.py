@@ -182,7 +182,7 @@ def start_export(
     name: str, body: ExportRequest, request: Request, user: StaffUser, session: WriteSession
 ) -> dict[str, Any]:
     job = service.get_job(session, name)
-    get_exporter(body.format)
+    get_exporter(body.format).check_job(job)
     if body.out is not None:
         ws = get_workspace(request)
         roots = ws.roots()

@@ -409,8 +409,11 @@ async function teamsBlock(job) {
   return box;
 }
 
-async function exportsBlock() {
-  const formats = await api("/api/export-formats");
+/** @param {any} job */
+async function exportsBlock(job) {
+  // Only the formats that can express this job's task type.
+  const formats = (await api("/api/export-formats"))
+    .filter((/** @type {any} */ f) => !f.task_types || f.task_types.includes(job.task_type));
   const status = h("div", { id: "export-status" });
   const start = async (/** @type {string} */ format) => {
     try {
@@ -532,7 +535,7 @@ async function render() {
       api(`${base}/autolabel`).catch(() => null),
     ]);
     document.title = `${job.name} · truthset`;
-    const [issues, ...blocks] = await Promise.all([labelIssuesBlock(job), teamsBlock(job), exportsBlock(), labelsBlock(job)]);
+    const [issues, ...blocks] = await Promise.all([labelIssuesBlock(job), teamsBlock(job), exportsBlock(job), labelsBlock(job)]);
     replace(app, header(job), counters(job, workers), editBlock(job),
       h("section", { class: "block" }, h("h2", null, "Throughput (answers per 5 minutes)"), chart(points, 300)),
       workerTable(workers), agreementBlock(agreement.report, agreement.problem), autolabelBlock(autolabel),

@@ -1,0 +1,188 @@
+"""COCO and CoNLL exports, from labels made through the work engine."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+
+from support import answer_tasks, job_over_items
+from truthset.errors import BadInput
+from truthset.exports.conll import conll_block
+from truthset.exports.formats import get_exporter, list_exporters
+from truthset.jobs.service import get_job
+from truthset.workforce.service import create_user
+
+
+def export(ws, job: str, fmt: str) -> tuple[int, bytes]:
+    out: list[bytes] = []
+    exporter = get_exporter(fmt)
+    with ws.db.session_scope(write=False) as s:
+        the_job = get_job(s, job)
+        exporter.check_job(the_job)  # as the API and the export run do
+        n = exporter.export(s, the_job, lambda chunks: out.extend(chunks), now=0)
+    return n, b"".join(out)
+
+
+def worker(ws) -> None:
+    with ws.db.session_scope() as s:
+        create_user(s, "w", role="worker", teams=["t"])
+
+
+def test_boxes_and_polygons_as_coco(any_ws):
+    ws = any_ws
+    worker(ws)
+    refs = [str(ws.settings.media_dir / f"img{i}.png") for i in range(3)]
+    items = [{"id": f"img{i}", "source-ref": ref} for i, ref in enumerate(refs)]
+    job_over_items(ws, "boxes", items, ["cat", "dog"], task_type="bounding-box")
+    size = {"width": 640, "height": 480}
+    boxes: dict[str, Any] = {
+        "img0": [{"label": "dog", "left": 10, "top": 20, "width": 30, "height": 40}],
+        "img1": [],
+        "img2": [
+            {"label": "cat", "left": 0, "top": 0, "width": 5, "height": 5},
+            {"label": "dog", "left": 100, "top": 50, "width": 20, "height": 10},
+        ],
+    }
+    answer_tasks(
+        ws, "boxes", "w", lambda i: {"boundingBoxes": boxes[i], "inputImageProperties": size}
+    )
+    n, body = export(ws, "boxes", "coco")
+    coco = json.loads(body)
+    assert n == 3
+    assert [
+        (im["id"], im["file_name"], im["width"], im["height"], im["truthset_id"])
+        for im in coco["images"]
+    ] == [(i + 1, refs[i], 640, 480, f"img{i}") for i in range(3)]
+    assert coco["categories"] == [
+        {"id": 1, "name": "cat", "supercategory": "none"},
+        {"id": 2, "name": "dog", "supercategory": "none"},
+    ]
+    anns = [
+        (a["id"], a["image_id"], a["category_id"], a["bbox"], a["area"], a["iscrowd"])
+        for a in coco["annotations"]
+    ]
+    assert anns == [
+        (1, 1, 2, [10.0, 20.0, 30.0, 40.0], 1200.0, 0),
+        (2, 3, 1, [0.0, 0.0, 5.0, 5.0], 25.0, 0),
+        (3, 3, 2, [100.0, 50.0, 20.0, 10.0], 200.0, 0),
+    ]
+    assert all(0 <= a["score"] <= 1 for a in coco["annotations"])
+
+    refs2 = [str(ws.settings.media_dir / "p.png")]
+    job_over_items(
+        ws,
+        "shapes",
+        [{"id": "p", "source-ref": refs2[0]}],
+        ["roof"],
+        task_type="polygon",
+        dataset="shape-items",
+    )
+    triangle = [{"x": 0, "y": 0}, {"x": 40, "y": 0}, {"x": 0, "y": 30}]
+    answer_tasks(
+        ws,
+        "shapes",
+        "w",
+        lambda _i: {
+            "polygons": [{"label": "roof", "vertices": triangle}],
+            "inputImageProperties": size,
+        },
+    )
+    _, body = export(ws, "shapes", "coco")
+    (ann,) = json.loads(body)["annotations"]
+    with ws.db.session_scope(write=False) as s:
+        value = s.execute(
+            text(
+                "SELECT l.value FROM labels l JOIN jobs j ON j.id = l.job_id "
+                "WHERE j.name = 'shapes'"
+            )
+        ).scalar_one()
+    (outline,) = (json.loads(value) if isinstance(value, str) else value)["annotations"]
+    xs = [float(v["x"]) for v in outline["vertices"]]
+    ys = [float(v["y"]) for v in outline["vertices"]]
+    assert ann["segmentation"] == [[c for xy in zip(xs, ys, strict=True) for c in xy]]
+    assert ann["bbox"] == [min(xs), min(ys), max(xs) - min(xs), max(ys) - min(ys)]
+    # The consolidated outline of the triangle (traced from its pixels) encloses about
+    # its area, 600 px.
+    assert ann["category_id"] == 1 and 550 < ann["area"] < 700
+
+
+def test_entities_as_conll(any_ws):
+    ws = any_ws
+    worker(ws)
+    texts = {"a": "Ada Lovelace met Charles Babbage in London.", "b": "Nothing here"}
+    job_over_items(
+        ws,
+        "ner",
+        [{"id": k, "source": v} for k, v in texts.items()],
+        ["PER", "LOC"],
+        task_type="named-entity-recognition",
+    )
+    spans = {
+        "a": [
+            {"label": "PER", "startOffset": 0, "endOffset": 12},
+            {"label": "PER", "startOffset": 17, "endOffset": 32},
+            {"label": "LOC", "startOffset": 36, "endOffset": 42},
+        ],
+        "b": [],
+    }
+    answer_tasks(ws, "ner", "w", lambda i: {"entities": spans[i]})
+    n, body = export(ws, "ner", "conll")
+    assert n == 2
+    assert body.decode() == (
+        "# id = a\nAda\tB-PER\nLovelace\tI-PER\nmet\tO\nCharles\tB-PER\nBabbage\tI-PER\n"
+        "in\tO\nLondon.\tB-LOC\n\n# id = b\nNothing\tO\nhere\tO\n\n"
+    )
+
+
+def test_conll_tags_adjacent_and_overlapping_spans():
+    text = "New York City"
+    # Two spans of one label side by side are two entities; where spans overlap, the one
+    # that starts first (the longer when tied) takes the tokens.
+    adjacent = [
+        {"label": "LOC", "startOffset": 0, "endOffset": 3},
+        {"label": "LOC", "startOffset": 4, "endOffset": 13},
+    ]
+    assert conll_block("x", text, adjacent).splitlines()[1:-1] == [
+        "New\tB-LOC",
+        "York\tB-LOC",
+        "City\tI-LOC",
+    ]
+    overlapping = [
+        {"label": "ORG", "startOffset": 4, "endOffset": 8},
+        {"label": "LOC", "startOffset": 0, "endOffset": 13},
+    ]
+    assert conll_block("x", text, overlapping).splitlines()[1:-1] == [
+        "New\tB-LOC",
+        "York\tI-LOC",
+        "City\tI-LOC",
+    ]
+
+
+def test_a_format_refuses_a_job_it_cannot_express(ws):
+    worker(ws)
+    job_over_items(ws, "texts", [{"id": "t", "source": "hello"}], ["a", "b"])
+    for fmt in ("coco", "conll"):
+        with pytest.raises(BadInput, match="text-classification"):
+            export(ws, "texts", fmt)
+    assert {e["name"] for e in list_exporters()} >= {"groundtruth", "coco", "conll"}
+
+
+def test_the_api_offers_a_job_only_the_formats_it_can_take(ws, client):
+    from support import bearer
+    from truthset.workforce.service import issue_token
+
+    worker(ws)
+    job_over_items(ws, "texts", [{"id": "t", "source": "hello"}], ["a", "b"])
+    with ws.db.session_scope() as s:
+        admin = issue_token(s, create_user(s, "boss", role="admin"))
+    formats = {
+        f["name"]: f for f in client.get("/api/export-formats", headers=bearer(admin)).json()
+    }
+    assert formats["conll"]["task_types"] == ["named-entity-recognition"]
+    assert formats["groundtruth"]["task_types"] is None
+    r = client.post("/api/jobs/texts/exports", json={"format": "coco"}, headers=bearer(admin))
+    assert r.status_code == 400 and r.json()["error"] == "bad_input"
+    assert "text-classification" in r.json()["detail"]
