@@ -109,6 +109,54 @@ def test_boxes_and_polygons_as_coco(any_ws):
     assert ann["category_id"] == 1 and 550 < ann["area"] < 700
 
 
+def test_boxes_as_yolo_and_pascal_voc_archives(ws):
+    import io
+    import xml.etree.ElementTree as ET
+    import zipfile
+
+    worker(ws)
+    refs = [str(ws.settings.media_dir / f"img{i}.png") for i in range(2)]
+    items = [{"id": f"img/{i}", "source-ref": ref} for i, ref in enumerate(refs)]
+    job_over_items(ws, "boxes", items, ["cat", "<dog>"], task_type="bounding-box")
+    boxes: dict[str, Any] = {
+        "img/0": [{"label": "<dog>", "left": 10, "top": 20, "width": 30, "height": 40}],
+        "img/1": [],
+    }
+    size = {"width": 200, "height": 100}
+    answer_tasks(
+        ws, "boxes", "w", lambda i: {"boundingBoxes": boxes[i], "inputImageProperties": size}
+    )
+    n, body = export(ws, "boxes", "yolo")
+    archive = zipfile.ZipFile(io.BytesIO(body))
+    assert n == 2 and archive.testzip() is None
+    assert sorted(archive.namelist()) == [
+        "classes.txt",
+        "images.txt",
+        "labels/img_0.txt",
+        "labels/img_1.txt",
+    ]
+    assert archive.read("classes.txt") == b"cat\n<dog>\n"
+    # class 1, centre (25, 40) of a 200 x 100 image, size 30 x 40
+    assert archive.read("labels/img_0.txt") == b"1 0.125000 0.400000 0.150000 0.400000\n"
+    assert archive.read("labels/img_1.txt") == b""
+    assert archive.read("images.txt").decode().splitlines() == [
+        f"labels/img_0.txt\t{refs[0]}",
+        f"labels/img_1.txt\t{refs[1]}",
+    ]
+
+    n, body = export(ws, "boxes", "voc")
+    archive = zipfile.ZipFile(io.BytesIO(body))
+    assert sorted(archive.namelist()) == ["Annotations/img_0.xml", "Annotations/img_1.xml"]
+    root = ET.fromstring(archive.read("Annotations/img_0.xml"))
+    assert root.findtext("filename") == refs[0]
+    assert (root.findtext("size/width"), root.findtext("size/height")) == ("200", "100")
+    (obj,) = root.findall("object")
+    assert obj.findtext("name") == "<dog>"  # escaped in the file, text when read
+    box = [obj.findtext(f"bndbox/{k}") for k in ("xmin", "ymin", "xmax", "ymax")]
+    assert box == ["11", "21", "40", "60"]
+    assert ET.fromstring(archive.read("Annotations/img_1.xml")).findall("object") == []
+
+
 def test_entities_as_conll(any_ws):
     ws = any_ws
     worker(ws)

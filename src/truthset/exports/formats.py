@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from truthset.errors import BadInput
+from truthset.exports.archives import export_voc, export_yolo
 from truthset.exports.coco import COCO_TASK_TYPES, export_coco
 from truthset.exports.conll import export_conll
 from truthset.exports.groundtruth import export_groundtruth
@@ -40,6 +41,20 @@ EXPORTERS: dict[str, Exporter] = {
         "COCO JSON (box, polygon, instance-segmentation jobs)",
         export_coco,
         COCO_TASK_TYPES,
+    ),
+    "yolo": Exporter(
+        "yolo",
+        ".zip",
+        "YOLO label files, classes.txt and images.txt, zipped (box jobs)",
+        export_yolo,
+        ("bounding-box",),
+    ),
+    "voc": Exporter(
+        "voc",
+        ".zip",
+        "Pascal VOC annotation XML per image, zipped (box jobs)",
+        export_voc,
+        ("bounding-box",),
     ),
     "conll": Exporter(
         "conll",
