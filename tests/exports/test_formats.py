@@ -234,3 +234,32 @@ def test_the_api_offers_a_job_only_the_formats_it_can_take(ws, client):
     r = client.post("/api/jobs/texts/exports", json={"format": "coco"}, headers=bearer(admin))
     assert r.status_code == 400 and r.json()["error"] == "bad_input"
     assert "text-classification" in r.json()["detail"]
+
+
+def test_an_export_run_writes_the_format_it_is_given(ws):
+    """Through the background run, as `truthset export --format conll` and the console do."""
+    from truthset.runs.executor import run_pending
+    from truthset.runs.service import enqueue, get_run
+
+    worker(ws)
+    job_over_items(
+        ws,
+        "ner",
+        [{"id": "a", "source": "Ada wrote"}],
+        ["PER"],
+        task_type="named-entity-recognition",
+    )
+    answer_tasks(
+        ws,
+        "ner",
+        "w",
+        lambda _i: {"entities": [{"label": "PER", "startOffset": 0, "endOffset": 3}]},
+    )
+    out = ws.settings.data_dir / "ner.conll"
+    with ws.db.session_scope() as s:
+        run_id = enqueue(s, "export", {"job": "ner", "format": "conll", "out": str(out)}).id
+    run_pending(ws.db, ws.settings)
+    with ws.db.session_scope(write=False) as s:
+        run = get_run(s, run_id)
+        assert run.state == "succeeded", run.error
+    assert out.read_text() == "# id = a\nAda\tB-PER\nwrote\tO\n\n"
