@@ -179,6 +179,18 @@ def test_dynamic_redundancy_asks_for_more_workers(ws, setup_factory):
     assert answer(ws, "j", "w03", lambda i: "pos") is None  # capped at 3 workers
 
 
+def test_agreement_with_one_answer_per_item_says_so(ws, setup_factory, client):
+    setup = setup_factory(ws, n_items=3, n_workers=1)
+    setup.job("one", workers_per_item=1)
+    while answer(ws, "one", "w00", lambda _i: "pos"):
+        pass
+    r = client.get("/api/jobs/one/agreement", headers=bearer(setup.admin_token))
+    assert r.status_code == 200, r.text
+    report = r.json()
+    assert report["answers"] == 3 and report["krippendorff_alpha"] is None
+    assert "two answers" in report["note"]
+
+
 def test_agreement_and_review_over_http(ws, setup_factory, client):
     setup = setup_factory(ws, n_items=6, n_workers=3)
     setup.job("j", workers_per_item=3)

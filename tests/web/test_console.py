@@ -112,6 +112,7 @@ def test_job_page_counters_workers_labels_item_and_export(pages: Pages, site: Si
     # Export in the background with progress and a download link.
     page.goto(f"{site.base}/console/jobs/{job}")
     # Only the formats that can express this job's type are offered.
+    page.wait_for_selector("#export-buttons button[data-format=groundtruth]")
     offered = page.eval_on_selector_all(
         "#export-buttons button", "els => els.map((e) => e.dataset.format)"
     )

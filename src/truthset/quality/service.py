@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -384,6 +385,18 @@ def agreement_report(session: Session, job: Job) -> dict[str, Any]:
     def clean(x: float) -> float | None:
         return None if x is None or np.isnan(x) else round(float(x), 4)
 
+    answers_per_task = Counter(str(r[0]) for r in rows)
+    if max(answers_per_task.values()) < 2:
+        # Agreement compares answers to one item: with one answer per item there is none
+        # to measure yet (a job with one worker per item never has any).
+        return {
+            "answers": len(rows),
+            "krippendorff_alpha": None,
+            "fleiss_kappa": None,
+            "pairwise_cohen_kappa": [],
+            "per_label": {lab: None for lab in config.labels},
+            "note": "no item has two answers yet: agreement needs several workers per item",
+        }
     per_label = per_label_agreement(answers)
     return {
         "answers": len(rows),

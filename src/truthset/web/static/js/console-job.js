@@ -225,6 +225,10 @@ function agreementBlock(report, problem) {
     box.appendChild(h("p", { class: "muted", id: "agreement-none" }, "No answers yet."));
     return box;
   }
+  if (report.note) {  // e.g. one answer per item: nothing to compare yet
+    box.appendChild(h("p", { class: "muted", id: "agreement-none" }, report.note));
+    return box;
+  }
   /** @param {[string, unknown][]} rows @param {(v: number | null) => string} show */
   const labelTable = (rows, show) => h("table", { class: "data", id: "agreement-labels" },
     h("thead", null, h("tr", null, h("th", null, "Label"), h("th", null, "Agreement"))),
