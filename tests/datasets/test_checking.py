@@ -84,3 +84,31 @@ def test_errors_of_the_source_itself_come_back_from_the_child(ws, monkeypatch):
     with ws.db.session_scope() as s:
         result = importer.import_source(s, "rows", str(csv_path), allowed_roots=[])
     assert result.added == 2 and [r[0] for r in stored(ws, "rows")] == ["a", "b"]
+
+
+def test_a_script_without_a_main_guard_imports_once(tmp_path):
+    """The checking process is a fresh interpreter: the importing program (here a script
+    with no `if __name__ == "__main__"`) does not run again inside it."""
+    import subprocess
+    import sys
+
+    manifest = tmp_path / "m.jsonl"
+    manifest.write_text("".join(json.dumps({"source": f"t{i}"}) + "\n" for i in range(50)))
+    runs = tmp_path / "runs.txt"
+    script = tmp_path / "import_it.py"
+    script.write_text(
+        "from truthset.config import load_settings\n"
+        "from truthset.datasets import importer\n"
+        "from truthset.workspace import open_workspace\n"
+        f"open({str(runs)!r}, 'a').write('ran\\n')\n"
+        "importer.CHILD_FROM_BYTES = 0\n"
+        f"ws = open_workspace(load_settings({str(tmp_path / 'data')!r}, None))\n"
+        "with ws.db.session_scope() as s:\n"
+        f"    r = importer.import_source(s, 'ds', {str(manifest)!r}, allowed_roots=[])\n"
+        "print(r.added)\n"
+        "ws.close()\n"
+    )
+    out = subprocess.run([sys.executable, str(script)], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "50"
+    assert runs.read_text() == "ran\n"

@@ -8,8 +8,10 @@ about as much as SQLite's insert of it, and the two now run on two cores.
 
 from __future__ import annotations
 
-import multiprocessing
 import pickle
+import struct
+import subprocess
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from hashlib import blake2b
@@ -126,22 +128,28 @@ def checked_batches(
 def checked_batches_in_child(
     spec: SourceSpec, roots: AllowedRoots, id_key: str
 ) -> Iterator[CheckedBatch]:
-    """`checked_batches` of a local source, computed by a child process. The pipe holds
-    a batch or two, so the child waits when the importer falls behind: memory stays flat.
-    An error the source raises (bad UTF-8, a bad CSV header) is raised here; when the
-    importer stops early, the child is stopped."""
-    context = multiprocessing.get_context("spawn")  # no fork of a threaded process
-    receiver, sender = context.Pipe(duplex=False)
-    child = context.Process(target=_check_in_child, args=(spec, roots, id_key, sender), daemon=True)
-    child.start()
-    sender.close()
+    """`checked_batches` of a local source, computed by a child process
+    (`python -m truthset.datasets.checking`: a fresh interpreter, so nothing of the
+    importing program, such as a script without a main guard, runs again in it). The pipe
+    holds a batch or two, so the child waits when the importer falls behind: memory stays
+    flat. An error the source raises (bad UTF-8, a bad CSV header) is raised here; when
+    the importer stops early, the child is stopped."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "truthset.datasets.checking"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+    )
+    assert child.stdin is not None and child.stdout is not None
     try:
+        child.stdin.write(pickle.dumps((spec, roots, id_key)))
+        child.stdin.close()
         while True:
-            try:
-                message = pickle.loads(receiver.recv_bytes())
-            except EOFError:
-                raise RuntimeError("the import's checking process ended unexpectedly") from None
-            kind, value = message
+            head = child.stdout.read(_HEAD.size)
+            if len(head) < _HEAD.size:
+                raise RuntimeError(
+                    f"the import's checking process ended unexpectedly (exit {child.wait()})"
+                )
+            kind, value = pickle.loads(child.stdout.read(_HEAD.unpack(head)[0]))
             if kind == "batch":
                 yield value
             elif kind == "error":
@@ -149,19 +157,37 @@ def checked_batches_in_child(
             else:
                 return
     finally:
-        receiver.close()
-        if child.is_alive():
-            child.terminate()
-        child.join()
+        child.stdout.close()
+        if child.poll() is None:
+            child.kill()
+        child.wait()
 
 
-def _check_in_child(spec: SourceSpec, roots: AllowedRoots, id_key: str, sender: Any) -> None:
+_HEAD = struct.Struct("<Q")  # each message: its length, then the pickle
+
+
+def _send(out: Any, message: tuple[str, Any]) -> None:
+    data = pickle.dumps(message, pickle.HIGHEST_PROTOCOL)
+    out.write(_HEAD.pack(len(data)))
+    out.write(data)
+
+
+def _child_main() -> None:
+    spec, roots, id_key = pickle.loads(sys.stdin.buffer.read())
+    out = sys.stdout.buffer
     try:
         for batch in checked_batches(iter_records(spec), roots, id_key):
-            sender.send_bytes(pickle.dumps(("batch", batch), pickle.HIGHEST_PROTOCOL))
+            _send(out, ("batch", batch))
     except Exception as exc:  # noqa: BLE001 - raised again in the importing process
-        sender.send_bytes(pickle.dumps(("error", exc)))
+        _send(out, ("error", exc))
     else:
-        sender.send_bytes(pickle.dumps(("done", None)))
-    finally:
-        sender.close()
+        _send(out, ("done", None))
+    out.flush()
+
+
+if __name__ == "__main__":
+    # Through the module's real name, so that what the child pickles (CheckedBatch, the
+    # errors) is found under that name in the importer.
+    from truthset.datasets.checking import _child_main as main
+
+    main()

@@ -9,7 +9,6 @@ number and reason.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import time
 from collections.abc import Callable, Generator, Iterable
@@ -250,11 +249,7 @@ def import_source(
         roots.add(spec.implicit_root)
     if skip_invalid and report_path is None:
         raise BadInput("skip_invalid needs a report path for the bad lines")
-    if (
-        spec.kind in ("manifest", "csv")
-        and os.path.getsize(spec.location) >= CHILD_FROM_BYTES
-        and not multiprocessing.current_process().daemon  # which may not start processes
-    ):
+    if spec.kind in ("manifest", "csv") and os.path.getsize(spec.location) >= CHILD_FROM_BYTES:
         batches = checked_batches_in_child(spec, roots, id_key)
     else:
         batches = checked_batches(iter_records(spec, endpoint_url=endpoint_url), roots, id_key)
