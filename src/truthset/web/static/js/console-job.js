@@ -142,8 +142,8 @@ function editBlock(job) {
     save.disabled = true;
     try {
       await api(base, { method: "PATCH", body: changes });
+      await render();  // the page shows the new values by the time the toast says so
       toast("Job updated.", "ok");
-      render();
     } catch (err) {
       error.textContent = message(err);
     } finally {
