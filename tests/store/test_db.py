@@ -4,6 +4,7 @@ its own."""
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 from typing import Any
 
@@ -78,13 +79,16 @@ def test_a_call_failing_on_the_server_gets_its_error_and_the_others_commit(db: D
 
         return fn
 
+    def slow(_session: Any) -> None:
+        time.sleep(0.2)  # keeps the writer busy: the calls below queue into one batch
+
     async def main() -> list[Any]:
         keys = [1, 2, 0, 3, 4, 0, 5]
         return await asyncio.gather(
-            *(db.run_write(insert(k)) for k in keys), return_exceptions=True
+            db.run_write(slow), *(db.run_write(insert(k)) for k in keys), return_exceptions=True
         )
 
-    results = run_coroutine(main())
+    results = run_coroutine(main())[1:]
     assert [isinstance(r, IntegrityError) for r in results] == [False] * 2 + [True] + [
         False
     ] * 2 + [True, False]
