@@ -33,7 +33,7 @@ from truthset.store.models import User
 from truthset.store.raw import raw
 from truthset.tasktypes import get_task_type
 from truthset.work import consolidation
-from truthset.work.window import WindowLedger, window_ledger
+from truthset.work.window import window_ledger
 
 # Per database (engine) and job: when this process last swept its expired leases.
 _LAST_EXPIRY_SWEEP: WeakKeyDictionary[Any, dict[int, float]] = WeakKeyDictionary()
@@ -122,36 +122,77 @@ def _maybe_sweep(session: Session, job_id: int, now: float) -> int:
 
 # -- leasing ------------------------------------------------------------------------------
 
-_PICK = (
+# The pick of one task, by priority then import order. On PostgreSQL the NOT EXISTS stays
+# a probe of (task_id, worker_id) per candidate task (`OFFSET 0`): planned as an anti-join
+# (on a freshly filled table's statistics) it read all of the worker's assignments for
+# every candidate, a cost that grew with each answer.
+_PICK_TEMPLATE = (
     "SELECT t.id, t.item_id, t.started, t.is_gold, i.external_id, i.data "
     "FROM tasks t JOIN items i ON i.id = t.item_id "
-    "WHERE t.job_id = :j AND t.status = 'open' AND t.is_gold = :gold AND t.started = :started "
-    "AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = :w) "
-    "AND t.priority >= :min_priority "
-    "ORDER BY t.priority DESC, t.position LIMIT 1"
+    "WHERE t.job_id = :j AND t.status = 'open' AND t.is_gold = {gold} AND t.started = {started} "
+    "AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = :w"
+    "{probe}) AND t.priority >= {min_priority}{gate} "
+    "ORDER BY t.priority DESC, t.position LIMIT 1{lock}"
 )
-# On PostgreSQL the NOT EXISTS stays a probe of (task_id, worker_id) per candidate task:
-# planned as an anti-join (on a freshly filled table's statistics) it read all of the
-# worker's assignments for every candidate, a cost that grew with each answer.
-_PICK_PG = _PICK.replace("a.worker_id = :w)", "a.worker_id = :w OFFSET 0)")
+_PG_PICK = {"probe": " OFFSET 0", "lock": " FOR NO KEY UPDATE OF t SKIP LOCKED"}
+_PICK = _PICK_TEMPLATE.format(
+    gold=":gold", started=":started", min_priority=":min_priority", gate="", probe="", lock=""
+)
+_PICK_PG = _PICK_TEMPLATE.format(
+    gold=":gold", started=":started", min_priority=":min_priority", gate="", **_PG_PICK
+)
 _INSERT_ASSIGNMENT = (
     "INSERT INTO assignments (task_id, job_id, worker_id, status, leased_at, "
     "deadline, last_seen_at) VALUES (:t, :j, :w, 'leased', :now, :d, :now) "
     "ON CONFLICT (task_id, worker_id) DO NOTHING RETURNING id"
 )
-_COUNT_LEASE = (
-    "UPDATE tasks SET live_leases = live_leases + 1, started = 1, updated_at = :now, "
+_LEASE_COUNTS = (
+    "live_leases = live_leases + 1, started = 1, updated_at = :now, "
     "status = CASE WHEN live_leases + 1 + answers >= target_answers AND is_gold = 0 "
-    "THEN 'full' ELSE 'open' END WHERE id = :t"
+    "THEN 'full' ELSE 'open' END"
 )
-# On PostgreSQL the lease's writes are one statement; the task and the event are written
-# only when the assignment was (not when the worker raced itself to the task).
-_LEASE_PG = (
-    f"WITH asg AS ({_INSERT_ASSIGNMENT}), "
-    f"tsk AS ({_COUNT_LEASE} AND EXISTS (SELECT 1 FROM asg)), "
+_COUNT_LEASE = f"UPDATE tasks SET {_LEASE_COUNTS} WHERE id = :t"
+# PostgreSQL: the lease's three writes for the task in `pk`, in the statement that picked
+# it. Nothing is written when `pk` holds no task, or when the worker raced itself to it.
+_LEASE_WRITES_PG = (
+    "asg AS (INSERT INTO assignments (task_id, job_id, worker_id, status, leased_at, deadline, "
+    "last_seen_at) SELECT pk.id, :j, :w, 'leased', :now, :d, :now FROM pk WHERE pk.id IS NOT NULL "
+    "ON CONFLICT (task_id, worker_id) DO NOTHING RETURNING id, task_id), "
+    f"tsk AS (UPDATE tasks SET {_LEASE_COUNTS} FROM asg WHERE tasks.id = asg.task_id), "
     "ev AS (INSERT INTO activity_events (job_id, task_id, assignment_id, worker_id, event, at) "
-    "SELECT :j, :t, asg.id, :w, 'accept', :now FROM asg) "
-    "SELECT id FROM asg"
+    "SELECT :j, asg.task_id, asg.id, :w, 'accept', :now FROM asg) "
+)
+_LEASE_PG = f"WITH pk AS (SELECT CAST(:t AS BIGINT) AS id), {_LEASE_WRITES_PG}SELECT id FROM asg"
+_CHECK = (
+    "SELECT (SELECT 1 FROM job_teams jt JOIN team_members tm ON tm.team_id = jt.team_id "
+    "WHERE jt.job_id = :j AND tm.user_id = :w LIMIT 1) AS member, "
+    "(SELECT blocked FROM worker_stats WHERE job_id = :j AND worker_id = :w) AS blocked"
+)
+# PostgreSQL, for a job without gold items or qualification: the worker's check, the pick
+# (a started task first, else a new one when the window has room) and the lease's writes
+# in one statement, one round trip for the whole of "next task". The second pick runs
+# only when the first found nothing (its `s.id IS NULL` is a one-time filter), and nothing
+# is picked for a worker the check turns away.
+_ADMITTED = " AND (c.member IS NOT NULL OR :admin) AND c.blocked IS NOT TRUE"
+_PICK_AND_LEASE = (
+    "WITH pk AS (SELECT c.member, c.blocked, COALESCE(s.id, u.id) AS id, "
+    "COALESCE(s.item_id, u.item_id) AS item_id, COALESCE(s.started, u.started) AS started, "
+    "COALESCE(s.external_id, u.external_id) AS external_id, COALESCE(s.data, u.data) AS data "
+    f"FROM ({_CHECK} OFFSET 0) c LEFT JOIN LATERAL ("
+    + _PICK_TEMPLATE.format(
+        gold="0", started="1", min_priority=":any_priority", gate=_ADMITTED, **_PG_PICK
+    )
+    + ") s ON true LEFT JOIN LATERAL ("
+    + _PICK_TEMPLATE.format(
+        gold="0",
+        started="0",
+        min_priority=":min_priority",
+        gate=f"{_ADMITTED} AND s.id IS NULL AND :may_start",
+        **_PG_PICK,
+    )
+    + f") u ON true), {_LEASE_WRITES_PG}"
+    "SELECT pk.member, pk.blocked, pk.id, pk.item_id, pk.started, pk.external_id, pk.data, "
+    "asg.id FROM pk LEFT JOIN asg ON true"
 )
 # Tasks with a negative priority wait: an auto-labeling job holds back everything but the
 # current batch for people until the model's next iteration (Ground Truth's batches).
@@ -167,7 +208,7 @@ def _pick(
     started: int,
     min_priority: float = float("-inf"),
 ) -> Any:
-    sql = _PICK_PG + " FOR NO KEY UPDATE OF t SKIP LOCKED" if _is_pg(session) else _PICK
+    sql = _PICK_PG if _is_pg(session) else _PICK
     params = {
         "j": job_id,
         "w": worker_id,
@@ -176,70 +217,6 @@ def _pick(
         "min_priority": max(min_priority, -1e300),
     }
     return raw(session).first(sql, params)
-
-
-_CHECK = (
-    "SELECT (SELECT 1 FROM job_teams jt JOIN team_members tm ON tm.team_id = jt.team_id "
-    "WHERE jt.job_id = :j AND tm.user_id = :w LIMIT 1), "
-    "(SELECT blocked FROM worker_stats WHERE job_id = :j AND worker_id = :w)"
-)
-# PostgreSQL: the check, and the pick of a started task (locked, as _pick does) beside it.
-_CHECKED_PICK = (
-    f"SELECT c.*, p.* FROM ({_CHECK}) c LEFT JOIN LATERAL ({_PICK_PG} "
-    "FOR NO KEY UPDATE OF t SKIP LOCKED) p ON true"
-)
-
-
-# PostgreSQL, inside a write batch: the worker's check, the pick (a started task first,
-# else, when the window has room, a new one) and the lease's three writes in one
-# statement, one round trip for the whole of "next task". The second pick runs only when
-# the first found nothing (its `s.id IS NULL` is a one-time filter), and nothing is
-# picked for a worker the check turns away.
-_PICK_FOR = (
-    "SELECT t.id, t.item_id, t.started, t.is_gold, i.external_id, i.data "
-    "FROM tasks t JOIN items i ON i.id = t.item_id "
-    "WHERE t.job_id = :j AND t.status = 'open' AND t.is_gold = 0 AND t.started = {started} "
-    "AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id "
-    "AND a.worker_id = :w OFFSET 0) AND t.priority >= {min_priority} AND {gate} "
-    "ORDER BY t.priority DESC, t.position LIMIT 1 FOR NO KEY UPDATE OF t SKIP LOCKED"
-)
-_ADMITTED = "(c.member IS NOT NULL OR :admin) AND c.blocked IS NOT TRUE"
-_PICK_AND_LEASE = (
-    "WITH pk AS (SELECT c.member, c.blocked, COALESCE(s.id, u.id) AS id, "
-    "COALESCE(s.item_id, u.item_id) AS item_id, COALESCE(s.started, u.started) AS started, "
-    "COALESCE(s.external_id, u.external_id) AS external_id, COALESCE(s.data, u.data) AS data "
-    "FROM (SELECT (SELECT 1 FROM job_teams jt JOIN team_members tm ON tm.team_id = jt.team_id "
-    "WHERE jt.job_id = :j AND tm.user_id = :w LIMIT 1) AS member, "
-    "(SELECT blocked FROM worker_stats WHERE job_id = :j AND worker_id = :w) AS blocked "
-    "OFFSET 0) c "
-    "LEFT JOIN LATERAL ("
-    + _PICK_FOR.format(started=1, min_priority=":any_priority", gate=_ADMITTED)
-    + ") s ON true LEFT JOIN LATERAL ("
-    + _PICK_FOR.format(
-        started=0, min_priority=":min_priority", gate=f"{_ADMITTED} AND s.id IS NULL AND :may_start"
-    )
-    + ") u ON true), "
-    "asg AS (INSERT INTO assignments (task_id, job_id, worker_id, status, leased_at, deadline, "
-    "last_seen_at) SELECT pk.id, :j, :w, 'leased', :now, :d, :now FROM pk WHERE pk.id IS NOT NULL "
-    "ON CONFLICT (task_id, worker_id) DO NOTHING RETURNING id, task_id), "
-    "tsk AS (UPDATE tasks SET live_leases = live_leases + 1, started = 1, updated_at = :now, "
-    "status = CASE WHEN live_leases + 1 + answers >= target_answers AND is_gold = 0 "
-    "THEN 'full' ELSE 'open' END FROM asg WHERE tasks.id = asg.task_id), "
-    "ev AS (INSERT INTO activity_events (job_id, task_id, assignment_id, worker_id, event, at) "
-    "SELECT :j, asg.task_id, asg.id, :w, 'accept', :now FROM asg) "
-    "SELECT pk.member, pk.blocked, pk.id, pk.item_id, pk.started, pk.external_id, pk.data, "
-    "asg.id FROM pk LEFT JOIN asg ON true"
-)
-
-
-def _checked_pick(session: Session, job: Any, worker: User) -> Any:
-    """`_check_worker` and `_pick(gold=0, started=1)` in one statement (PostgreSQL)."""
-    row = raw(session).first(
-        _CHECKED_PICK,
-        {"j": job.id, "w": worker.id, "gold": 0, "started": 1, "min_priority": -1e300},
-    )
-    _judge_worker(job, worker, row[0], row[1])
-    return None if row[2] is None else row[2:]
 
 
 def _check_worker(session: Session, job: Any, worker: User) -> None:
@@ -271,43 +248,23 @@ def lease_next_task(
     """Pick the next task for this worker by priority and lease it. None when no work."""
     now = time.time() if now is None else now
     gold_rate = float(job.settings.get("gold_rate") or 0.0)
-    ledger = window_ledger(session)
-    if (
-        ledger is not None  # a PostgreSQL batch
-        and job.state == "in_progress"
-        and not gold_rate
-        and not job.settings.get("qualification")
-        and not _has_budget(job)
-    ):
-        return _lease_in_one(session, job, worker, now, ledger)
-    row = None
-    picked_started = False
-    if (
-        _is_pg(session)
-        and job.state == "in_progress"
-        and not gold_rate
-        and not job.settings.get("qualification")
-    ):
-        # The worker's check and the first pick in one round trip.
-        row = _checked_pick(session, job, worker)
-        picked_started = True
-    else:
-        _check_worker(session, job, worker)
-        if job.state != "in_progress":
-            return None
-    if _maybe_sweep(session, job.id, now) and picked_started:
-        row, picked_started = None, False  # tasks came back: pick again, among them too
+    qualification = job.settings.get("qualification")
+    if _is_pg(session) and job.state == "in_progress" and not gold_rate and not qualification:
+        return _lease_pg(session, job, worker, now)
+    _check_worker(session, job, worker)
+    if job.state != "in_progress":
+        return None
+    _maybe_sweep(session, job.id, now)
 
-    qualifying = bool(job.settings.get("qualification")) and jobs_service.needs_qualification(
-        session, job, worker.id
-    )
+    row = None
+    qualifying = bool(qualification) and jobs_service.needs_qualification(session, job, worker.id)
     if qualifying or (gold_rate > 0 and (rng or random).random() < gold_rate):
         row = _pick(session, job.id, worker.id, gold=1, started=1) or _pick(
             session, job.id, worker.id, gold=1, started=0
         )
         if row is None and qualifying:
             return None
-    if row is None and not picked_started:
+    if row is None:
         row = _pick(session, job.id, worker.id, gold=0, started=1)
     claims_window = False
     if row is None and _may_start_new_task(session, job):
@@ -346,12 +303,12 @@ def lease_next_task(
     )
 
 
-def _lease_in_one(
-    session: Session, job: Any, worker: User, now: float, ledger: WindowLedger
-) -> LeasedTask | None:
-    """`lease_next_task` in a PostgreSQL batch, for a job without gold items, qualification
-    or stopping conditions: one statement (_PICK_AND_LEASE)."""
+def _lease_pg(session: Session, job: Any, worker: User, now: float) -> LeasedTask | None:
+    """`lease_next_task` on PostgreSQL for a job without gold items or qualification: the
+    check, the pick and the lease are one statement (_PICK_AND_LEASE); the window is
+    looked at before it and claimed after it, as on the general path."""
     _maybe_sweep(session, job.id, now)
+    may_start = _may_start_new_task(session, job)
     sql = raw(session)
     deadline = now + job.task_time_limit
     row = sql.first(
@@ -363,7 +320,7 @@ def _lease_in_one(
             "any_priority": -1e300,
             # An auto-labeling job holds back tasks below priority 0 (HELD_BACK).
             "min_priority": 0.0 if job.settings.get("auto_label") else -1e300,
-            "may_start": ledger.in_flight(session, job.id) < job.max_concurrent_tasks,
+            "may_start": may_start,
             "now": now,
             "d": deadline,
         },
@@ -376,7 +333,7 @@ def _lease_in_one(
     if asg_id is None:
         # No task for this worker, or the same worker raced itself to one.
         return None
-    if not started and not ledger.claim(session, job.id, job.max_concurrent_tasks):
+    if not started and not _claim_window_slot(session, job):
         _undo_lease(session, job, task_id, asg_id, now)
         return None
     return LeasedTask(
