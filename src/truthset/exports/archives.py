@@ -14,7 +14,6 @@ stays flat on any job size.
 
 from __future__ import annotations
 
-import re
 import zipfile
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -22,7 +21,7 @@ from xml.sax.saxutils import escape
 
 from sqlalchemy.orm import Session
 
-from truthset.exports.labels import LabeledItem, labeled_items
+from truthset.exports.labels import LabeledItem, file_name, labeled_items
 from truthset.store.models import Job
 from truthset.tasktypes import get_task_type
 
@@ -51,10 +50,6 @@ class _Sink:
     def take(self) -> bytes:
         out, self.parts = b"".join(self.parts), []
         return out
-
-
-def _file_name(item_id: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]", "_", item_id) or "_"
 
 
 def _zip_export(
@@ -114,7 +109,7 @@ def export_yolo(
                 f"{int(box['class_id'])} {(left + w / 2) / width:.6f} "
                 f"{(top + h / 2) / height:.6f} {w / width:.6f} {h / height:.6f}"
             )
-        name = f"labels/{_file_name(item.external_id)}.txt"
+        name = f"labels/{file_name(item.external_id)}.txt"
         sources.append(f"{name}\t{item.data.get('source-ref', '')}")
         return [(name, ("\n".join(lines) + "\n" if lines else "").encode())]
 
@@ -159,6 +154,6 @@ def export_voc(
             + "".join(objects)
             + "</annotation>\n"
         )
-        return [(f"Annotations/{_file_name(item.external_id)}.xml", xml.encode())]
+        return [(f"Annotations/{file_name(item.external_id)}.xml", xml.encode())]
 
     return _zip_export(session, job, write, files_for, lambda _names: [], progress)

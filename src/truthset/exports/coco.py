@@ -19,12 +19,11 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
-from truthset.exports.labels import LabeledItem, labeled_items
+from truthset.exports.labels import CHUNK_BYTES, LabeledItem, labeled_items
 from truthset.store.models import Job
 from truthset.tasktypes import get_task_type
 
 COCO_TASK_TYPES = ("bounding-box", "polygon", "instance-segmentation")
-CHUNK = 1 << 20
 
 
 def export_coco(
@@ -61,7 +60,7 @@ def export_coco(
             }
             buf += (b"," if count else b"") + orjson.dumps(image)
             count += 1
-            if len(buf) >= CHUNK:
+            if len(buf) >= CHUNK_BYTES:
                 yield bytes(buf)
                 buf.clear()
                 if progress:
@@ -76,7 +75,7 @@ def export_coco(
                 if k < len(confidences) and confidences[k] is not None:
                     out["score"] = confidences[k]
                 buf += (b"," if n_annotations > 1 else b"") + orjson.dumps(out)
-            if len(buf) >= CHUNK:
+            if len(buf) >= CHUNK_BYTES:
                 yield bytes(buf)
                 buf.clear()
         categories = [

@@ -15,11 +15,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from truthset.exports.labels import labeled_items
+from truthset.exports.labels import labeled_items, write_pieces
 from truthset.store.models import Job
 
 _TOKEN = re.compile(r"\S+")
-CHUNK = 1 << 20
 
 
 def export_conll(
@@ -33,30 +32,15 @@ def export_conll(
     artifact_sink: Any = None,
 ) -> int:
     """Write a named-entity job's labels as CoNLL; returns how many items."""
-    count = 0
-
-    def chunks() -> Iterator[bytes]:
-        nonlocal count
-        buf: list[str] = []
-        size = 0
-        for item in labeled_items(session, job):
-            text = item.data.get("source", "")
-            entities = (item.value.get("annotations") or {}).get("entities") or []
-            block = conll_block(item.external_id, text, entities)
-            buf.append(block)
-            size += len(block)
-            count += 1
-            if size >= CHUNK:
-                yield "".join(buf).encode()
-                buf, size = [], 0
-                if progress:
-                    progress(count)
-        yield "".join(buf).encode()
-        if progress:
-            progress(count)
-
-    write(chunks())
-    return count
+    pieces = (
+        conll_block(
+            item.external_id,
+            item.data.get("source", ""),
+            (item.value.get("annotations") or {}).get("entities") or [],
+        ).encode()
+        for item in labeled_items(session, job)
+    )
+    return write_pieces(write, pieces, progress)
 
 
 def conll_block(item_id: str, text: str, entities: list[dict[str, Any]]) -> str:

@@ -11,12 +11,10 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from truthset.exports.labels import BATCH, write_pieces
 from truthset.store.models import Job
 from truthset.store.raw import raw
 from truthset.tasktypes import get_task_type
-
-BATCH = 5000
-
 
 _SECONDS: dict[int, str] = {}
 
@@ -216,25 +214,7 @@ def export_groundtruth(
     artifact_sink: ArtifactSink | None = None,
 ) -> int:
     """Stream the manifest into `write` (which consumes an iterator of byte chunks)."""
-    count = 0
-
-    def chunks() -> Iterator[bytes]:
-        nonlocal count
-        buf: list[bytes] = []
-        for line in iter_output_lines(
-            session, job, labeled_only=labeled_only, now=now, artifact_sink=artifact_sink
-        ):
-            buf.append(line)
-            count += 1
-            if len(buf) >= BATCH:
-                yield b"".join(buf)
-                buf = []
-                if progress:
-                    progress(count)
-        if buf:
-            yield b"".join(buf)
-        if progress:
-            progress(count)
-
-    write(chunks())
-    return count
+    lines = iter_output_lines(
+        session, job, labeled_only=labeled_only, now=now, artifact_sink=artifact_sink
+    )
+    return write_pieces(write, lines, progress)

@@ -1,9 +1,11 @@
-"""A job's labels in import order, in batches: what the formats other than Ground Truth's
-manifest are written from (each reads only the labels it needs, with flat memory)."""
+"""What the export formats share: a job's labels in import order, read in batches (the
+formats other than Ground Truth's manifest are written from it), the writing of an
+export's pieces in chunks with progress, and file names made from item ids."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,6 +16,7 @@ from truthset.store.models import Job
 from truthset.store.raw import raw
 
 BATCH = 5000
+CHUNK_BYTES = 1 << 20
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,3 +55,39 @@ def labeled_items(session: Session, job: Job) -> Iterator[LabeledItem]:
 def _json(value: Any) -> Any:
     # SQLite hands back JSON columns as text; PostgreSQL as objects.
     return orjson.loads(value) if isinstance(value, str | bytes) else value
+
+
+def write_pieces(
+    write: Callable[[Iterator[bytes]], None],
+    pieces: Iterable[bytes],
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Hand `pieces` (a line, an item's block) to `write` joined in chunks of up to BATCH
+    pieces or CHUNK_BYTES, reporting the count after each chunk; returns the count."""
+    count = 0
+
+    def chunks() -> Iterator[bytes]:
+        nonlocal count
+        buf: list[bytes] = []
+        size = 0
+        for piece in pieces:
+            buf.append(piece)
+            size += len(piece)
+            count += 1
+            if len(buf) >= BATCH or size >= CHUNK_BYTES:
+                yield b"".join(buf)
+                buf, size = [], 0
+                if progress:
+                    progress(count)
+        if buf:
+            yield b"".join(buf)
+        if progress:
+            progress(count)
+
+    write(chunks())
+    return count
+
+
+def file_name(item_id: str) -> str:
+    """An item id as a file name: anything but letters, digits, `_ . -` becomes `_`."""
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", item_id) or "_"

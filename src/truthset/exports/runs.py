@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from sqlalchemy import text
 
 from truthset.exports.formats import get_exporter
+from truthset.exports.labels import file_name
 from truthset.jobs.service import get_job
 from truthset.media.storage import write_bytes
 from truthset.runs.registry import run_kind
@@ -44,8 +44,7 @@ def export_run(
         base = dest.rsplit("/", 1)[0] + "/annotations/consolidated-annotation/output/"
 
         def artifact_sink(item_id: str, data: bytes) -> str:
-            safe = re.sub(r"[^A-Za-z0-9_.-]", "_", item_id)
-            location = f"{base}{safe}.png"
+            location = f"{base}{file_name(item_id)}.png"
             write_bytes(location, [data], endpoint_url=ctx.settings.s3_endpoint_url)
             return location
 
