@@ -77,6 +77,13 @@ class KeywordModelServer:
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
+    def auto_label(self) -> dict[str, Any]:
+        """A job's auto-labeling settings for this model, trained through its fit URL."""
+        return {
+            "model": "http",
+            "model_params": {"url": f"{self.url}/predict", "fit_url": f"{self.url}/fit"},
+        }
+
     def fit(self, texts: list[str], labels: list[int]) -> None:
         self.fits += 1
         self.counts = {}
@@ -107,13 +114,7 @@ def model_server() -> Iterator[KeywordModelServer]:
 
 
 def test_a_model_served_over_http_labels_items(ws, model_server):
-    truth = _easy_job(
-        ws,
-        1500,
-        150,
-        model="http",
-        model_params={"url": f"{model_server.url}/predict", "fit_url": f"{model_server.url}/fit"},
-    )
+    truth = _easy_job(ws, 1500, 150, **model_server.auto_label())
     result = run_until_machine_labels(ws, truth)
     assert model_server.fits >= 1 and model_server.predicted > 0
     assert result["auto_labeled"] > 0 and result["accuracy_interval"][0] > 0.8
@@ -130,13 +131,7 @@ def test_a_model_served_over_http_warm_starts_another_job(ws, model_server):
 
     from .test_job_autolabel import assert_warm_started, easy_items
 
-    truth = _easy_job(
-        ws,
-        1500,
-        150,
-        model="http",
-        model_params={"url": f"{model_server.url}/predict", "fit_url": f"{model_server.url}/fit"},
-    )
+    truth = _easy_job(ws, 1500, 150, **model_server.auto_label())
     run_until_machine_labels(ws, truth)
     with ws.db.session_scope(write=False) as s:
         auto_id = get_job(s, "auto").id
