@@ -26,7 +26,7 @@ from truthset.datasets.checking import (
     checked_batches,
     checked_batches_in_child,
 )
-from truthset.datasets.sources import Record, SourceSpec, detect_source, iter_records
+from truthset.datasets.sources import SourceSpec, detect_source, iter_records
 from truthset.errors import BadInput
 from truthset.media.storage import AllowedRoots
 from truthset.store.models import Dataset, Job
@@ -104,23 +104,11 @@ def _flush_batch(
     return refused
 
 
-def import_records(
-    session: Session,
-    dataset_name: str,
-    records: Iterable[Record],
-    *,
-    roots: AllowedRoots,
-    id_key: str = "id",
-    **kw: Any,
-) -> ImportResult:
-    """Import inside a savepoint: when any line is refused, everything this import wrote
-    is rolled back here, whatever the caller then does with its transaction."""
-    return _import_batches(session, dataset_name, checked_batches(records, roots, id_key), **kw)
-
-
 def _import_batches(
     session: Session, dataset_name: str, batches: Iterable[CheckedBatch], **kw: Any
 ) -> ImportResult:
+    """Import inside a savepoint: when any line is refused, everything this import wrote
+    is rolled back here, whatever the caller then does with its transaction."""
     savepoint = session.begin_nested()
     try:
         result = _import_records(session, dataset_name, batches, **kw)

@@ -416,7 +416,6 @@ class PgBatchWriter(BatchWriter):
             session.commit()
         except Exception:  # noqa: BLE001 - nothing of the batch was written: run each alone
             session.rollback()
-            session.close()
             self.counts["conflicts"] += 1
             self._carry = []
             for call in batch:
