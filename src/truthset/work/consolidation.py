@@ -71,20 +71,7 @@ def write_label(
     complete: bool = False,
 ) -> None:
     """Insert or replace the label of a task; with `complete`, also mark it complete."""
-    params = _label_params(job_id, task_id, result, human=human, now=now, reviewed=reviewed)
-    sql = raw(session)
-    if complete and sql.pg:
-        sql.execute(_LABEL_AND_COMPLETE_PG, params)
-        return
-    sql.execute(_WRITE_LABEL, params)
-    if complete:
-        sql.execute(_COMPLETE, params)
-
-
-def _label_params(
-    job_id: int, task_id: int, result: Consolidation, *, human: bool, now: float, reviewed: bool
-) -> dict[str, Any]:
-    return {
+    params = {
         "t": task_id,
         "j": job_id,
         "v": orjson.dumps(result.value).decode(),
@@ -96,6 +83,13 @@ def _label_params(
         "now": now,
         "art": result.artifact,
     }
+    sql = raw(session)
+    if complete and sql.pg:
+        sql.execute(_LABEL_AND_COMPLETE_PG, params)
+        return
+    sql.execute(_WRITE_LABEL, params)
+    if complete:
+        sql.execute(_COMPLETE, params)
 
 
 def consolidate_task(
