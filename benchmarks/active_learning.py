@@ -17,8 +17,8 @@ import time
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from truthset.autolabel.models import LinearClassifier, MLPProbe
-from truthset.autolabel.strategies import priority_scores, select_batch
+from truthset.learning.models import LinearClassifier, MLPProbe
+from truthset.learning.strategies import priority_scores, select_batch
 
 STRATEGIES = ["random", "least-confidence", "margin", "entropy", "k-center", "margin-diversity"]
 

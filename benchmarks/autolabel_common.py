@@ -46,7 +46,7 @@ def cached(name: str, params: dict[str, Any], compute: Any) -> np.ndarray:
 def fashion_features(
     n_filters: int = 128, n_components: int = 200
 ) -> tuple[np.ndarray, np.ndarray]:
-    from truthset.autolabel.models.image import RandomPatchFeaturizer
+    from truthset.learning.models.image import RandomPatchFeaturizer
 
     images, y = load_fashion_mnist()
     params = {"n_filters": n_filters, "n_components": n_components, "v": 2}

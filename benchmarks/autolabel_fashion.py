@@ -18,8 +18,8 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from autolabel_common import fashion_features
-from truthset.autolabel import AutolabelSettings, simulate_autolabel
-from truthset.autolabel.models import LinearClassifier, MLPProbe
+from truthset.learning import AutolabelSettings, simulate_autolabel
+from truthset.learning.models import LinearClassifier, MLPProbe
 
 
 def main() -> None:

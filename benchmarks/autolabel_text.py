@@ -15,8 +15,8 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from autolabel_common import SHARED_DATA, cached, read_csv_rows, read_jsonl
-from truthset.autolabel import AutolabelSettings, replayed_answers, simulate_autolabel
-from truthset.autolabel.models import LinearClassifier
+from truthset.learning import AutolabelSettings, replayed_answers, simulate_autolabel
+from truthset.learning.models import LinearClassifier
 
 
 def load(dataset: str) -> tuple[list[str], np.ndarray, list[str], list[dict[str, str]] | None]:
@@ -31,10 +31,10 @@ def load(dataset: str) -> tuple[list[str], np.ndarray, list[str], list[dict[str,
 
 def features(texts: list[str], kind: str, dataset: str) -> object:
     if kind == "tfidf":
-        from truthset.autolabel.models.text import TfidfFeaturizer
+        from truthset.learning.models.text import TfidfFeaturizer
 
         return TfidfFeaturizer().fit(texts).transform(texts)
-    from truthset.autolabel.models.text import MiniLMFeaturizer
+    from truthset.learning.models.text import MiniLMFeaturizer
 
     return cached(
         f"{dataset}-minilm", {"n": len(texts), "v": 1}, lambda: MiniLMFeaturizer().transform(texts)

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from truthset.quality.aggregation import AGGREGATORS, AutoAggregator, encode_answers
+from truthset.consensus.aggregation import AGGREGATORS, AutoAggregator, encode_answers
 
 DATA = Path("/work/shared/data")
 DATASETS = {

@@ -37,7 +37,7 @@ from scipy.optimize import linear_sum_assignment
 from skimage import color, data, filters, measure, morphology
 from sklearn.datasets import load_sample_images
 
-from truthset.quality.spatial import (
+from truthset.consensus.spatial import (
     BoundingBoxConsolidator,
     PolygonConsolidator,
     SemanticSegmentationConsolidator,
@@ -45,7 +45,7 @@ from truthset.quality.spatial import (
     class_mask_iou,
     rasterize_polygon,
 )
-from truthset.quality.spatial.polygons import Crop, mask_to_polygon
+from truthset.consensus.spatial.polygons import Crop, mask_to_polygon
 
 WORKER_SCALES = np.array([0.5, 0.75, 1.0, 1.5, 3.0])
 TRUE_SKILLS = {str(i): float(0.5 / s) for i, s in enumerate(WORKER_SCALES)}

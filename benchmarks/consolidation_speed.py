@@ -22,8 +22,8 @@ import time
 
 import numpy as np
 
-from truthset.quality.aggregation import GLAD, DawidSkene, MajorityVote
-from truthset.quality.aggregation.simulate import simulate_crowd
+from truthset.consensus.aggregation import GLAD, DawidSkene, MajorityVote
+from truthset.consensus.aggregation.simulate import simulate_crowd
 
 
 def peak_rss_gib() -> float:

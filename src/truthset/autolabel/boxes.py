@@ -22,9 +22,9 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
-from truthset.autolabel.loop import AutolabelSettings, choose_validation_items
-from truthset.autolabel.threshold import choose_iou_threshold
 from truthset.errors import BadInput
+from truthset.learning.loop import AutolabelSettings, choose_validation_items
+from truthset.learning.threshold import choose_iou_threshold
 from truthset.store.models import Job
 from truthset.tasktypes import WorkerAnswer, get_task_type
 from truthset.work.consolidation import write_label
@@ -39,7 +39,6 @@ class BoxPlan:
 
 
 def plan_box_iteration(session: Session, job: Job, *, cache_dir: Path | None) -> BoxPlan:
-    from truthset.autolabel.models.detection import image_mean_iou
     from truthset.autolabel.prelabel import check_request
     from truthset.autolabel.service import (
         HELD_BACK,
@@ -51,6 +50,7 @@ def plan_box_iteration(session: Session, job: Job, *, cache_dir: Path | None) ->
         stored_json,
         validation_settings,
     )
+    from truthset.learning.models.detection import image_mean_iou
 
     task_type = get_task_type(job.task_type)
     config = task_type.parse_label_config(job.label_config)
@@ -181,7 +181,7 @@ def _detections(
     """The detector's answer per row (boxes, per-box confidences, image score), cached."""
     from PIL import Image
 
-    from truthset.autolabel.models.detection import HaarCascadeDetector
+    from truthset.learning.models.detection import HaarCascadeDetector
     from truthset.media.storage import open_item_media
 
     cache = None if cache_dir is None else cache_dir / f"job-{job.id}-detections-v1.json"

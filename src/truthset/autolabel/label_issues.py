@@ -26,7 +26,6 @@ from numpy.typing import NDArray
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from truthset.autolabel.consensus import find_label_issues, out_of_sample_proba
 from truthset.autolabel.service import (
     DEFAULTS,
     autolabel_settings,
@@ -35,6 +34,7 @@ from truthset.autolabel.service import (
     stored_json,
 )
 from truthset.errors import BadInput
+from truthset.learning.consensus import find_label_issues, out_of_sample_proba
 from truthset.store.models import Job
 from truthset.tasktypes import get_task_type
 

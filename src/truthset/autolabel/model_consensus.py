@@ -24,9 +24,7 @@ import numpy as np
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from truthset.autolabel.consensus import ModelAssistedConsensus, out_of_sample_proba
 from truthset.autolabel.label_issues import check_job, require_classes
-from truthset.autolabel.models.base import expand_proba
 from truthset.autolabel.service import (
     DEFAULTS,
     autolabel_settings,
@@ -34,6 +32,8 @@ from truthset.autolabel.service import (
     model_and_inputs,
     stored_json,
 )
+from truthset.learning.consensus import ModelAssistedConsensus, out_of_sample_proba
+from truthset.learning.models.base import expand_proba
 from truthset.store.models import Job
 from truthset.tasktypes import get_task_type
 from truthset.work.consolidation import class_label, write_label

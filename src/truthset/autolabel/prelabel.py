@@ -50,7 +50,7 @@ def plan_predictions(
 ) -> dict[int, dict[str, Any]]:
     """Detections for the job's unstarted items that have no prediction yet (reads only):
     item id -> prediction."""
-    from truthset.autolabel.models.detection import HaarCascadeDetector
+    from truthset.learning.models.detection import HaarCascadeDetector
     from truthset.media.storage import open_item_media
 
     key = f"{job.label_attribute}-prediction"

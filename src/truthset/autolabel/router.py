@@ -91,7 +91,7 @@ def autolabel_model(
     name: str, request: Request, _user: StaffUser, session: ReadSession
 ) -> FileResponse:
     """The job's newest trained model: a joblib file of the featurizer and classifier
-    (`truthset.autolabel.models.load_model` reads it; `predict_proba` takes raw texts or
+    (`truthset.learning.models.load_model` reads it; `predict_proba` takes raw texts or
     image arrays). Another job warm-starts from it with `auto_label.warm_start`."""
     job = get_job(session, name)
     path = service.model_path(get_workspace(request).settings.data_dir / "autolabel", job.id)

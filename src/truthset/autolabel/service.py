@@ -21,7 +21,8 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from truthset.autolabel.loop import (
+from truthset.errors import BadInput
+from truthset.learning.loop import (
     DIVERSITY_STRATEGIES,
     AutolabelSettings,
     ValidationState,
@@ -29,7 +30,7 @@ from truthset.autolabel.loop import (
     plateau_rule,
     run_iteration,
 )
-from truthset.autolabel.models import (
+from truthset.learning.models import (
     FeaturizedClassifier,
     LinearClassifier,
     MLPProbe,
@@ -37,8 +38,7 @@ from truthset.autolabel.models import (
     load_model,
     save_model,
 )
-from truthset.autolabel.strategies import priority_scores, select_batch
-from truthset.errors import BadInput
+from truthset.learning.strategies import priority_scores, select_batch
 from truthset.store.models import Job
 from truthset.tasktypes import get_task_type
 from truthset.work.consolidation import class_label, write_label
@@ -118,7 +118,7 @@ def check_settings(
         raise BadInput(
             f"settings.auto_label.validation_large_from must be a whole number >= 1, got {cut!r}"
         )
-    from truthset.autolabel.strategies import STRATEGIES
+    from truthset.learning.strategies import STRATEGIES
 
     if opts["strategy"] not in STRATEGIES:
         raise BadInput(
@@ -158,7 +158,7 @@ def _features(
     if job.task_type == "text-classification":
         if opts.get("features") == "minilm":
             return _minilm_features(job, rows, cache_dir)
-        from truthset.autolabel.models.text import TfidfFeaturizer
+        from truthset.learning.models.text import TfidfFeaturizer
 
         texts = [orjson.loads(r.data).get("source", "") for r in rows]
         tfidf = TfidfFeaturizer()
@@ -194,7 +194,7 @@ def _minilm_features(job: Job, rows: Sequence[Any], cache_dir: Path | None) -> t
     """Sentence embeddings, each item's computed once per job: the model is pretrained and
     fixed, so an item's embedding never changes, and encoding 10,000 sentences takes
     minutes on two cores. Items added to the job later (streaming) are encoded then."""
-    from truthset.autolabel.models.text import MiniLMFeaturizer
+    from truthset.learning.models.text import MiniLMFeaturizer
 
     minilm = MiniLMFeaturizer()
     item_ids = np.asarray([r.item_id for r in rows], dtype=np.int64)
@@ -244,7 +244,7 @@ def _load_images(
 
 
 def _image_features(refs: list[str], progress: Progress | None = None) -> tuple[Any, Any]:
-    from truthset.autolabel.models.image import RandomPatchFeaturizer
+    from truthset.learning.models.image import RandomPatchFeaturizer
 
     arr, _side = _load_images(refs, progress=progress)
     if progress is not None:
@@ -538,7 +538,7 @@ def validation_settings(opts: dict[str, Any]) -> dict[str, Any]:
 def _user_model(opts: dict[str, Any], n_classes: int) -> Any:
     """The model named by ``auto_label.model`` with ``model_params``. An HTTP model's
     probability columns are the job's classes in label order (class ids 0..K-1)."""
-    from truthset.autolabel.models import create_model
+    from truthset.learning.models import create_model
 
     params = dict(opts.get("model_params") or {})
     if opts["model"] == "http":

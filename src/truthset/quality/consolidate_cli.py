@@ -88,7 +88,7 @@ def consolidate_command(
 
     Raises :class:`ConsolidateInputError` on bad input; ``out`` is then left untouched.
     """
-    from truthset.quality.aggregation import AGGREGATORS, aggregate
+    from truthset.consensus.aggregation import AGGREGATORS, aggregate
 
     if method not in AGGREGATORS:
         raise ConsolidateInputError(

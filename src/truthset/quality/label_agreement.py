@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from truthset.quality.spatial import class_mask_iou, decode_label_png
+from truthset.consensus.spatial import class_mask_iou, decode_label_png
 from truthset.tasktypes import LabelConfig
 
 # The list of labelled objects in an answer, by task type.

@@ -20,15 +20,15 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from truthset.errors import BadInput
-from truthset.jobs.service import find_job_item
-from truthset.quality.aggregation import AGGREGATORS, aggregate, encode_answers
-from truthset.quality.agreement import (
+from truthset.consensus.aggregation import AGGREGATORS, aggregate, encode_answers
+from truthset.consensus.agreement import (
     fleiss_kappa,
     krippendorff_alpha,
     pairwise_cohen_kappa,
     per_label_agreement,
 )
+from truthset.errors import BadInput
+from truthset.jobs.service import find_job_item
 from truthset.quality.label_agreement import per_label_pairwise_agreement
 from truthset.quality.review import SINGLE_LABEL_TYPES
 from truthset.store.models import Job, WorkerStat

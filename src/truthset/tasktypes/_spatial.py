@@ -5,7 +5,7 @@
 * the image size: an answer's ``inputImageProperties`` are checked against the real image
   (header read through :mod:`truthset.media.info`) when the item's ``source-ref`` can be
   read here, with a 1-pixel tolerance for tools that round;
-* worker weights for the consolidators in :mod:`truthset.quality.spatial`;
+* worker weights for the consolidators in :mod:`truthset.consensus.spatial`;
 * adjustment jobs (``settings["adjustment"]``): ``adjustment-status`` in the metadata,
   written once here for every type that supports adjustment.
 """
@@ -19,10 +19,10 @@ from typing import Any, TypeVar
 
 from PIL import Image
 
+from truthset.consensus.spatial._common import unwrap_answer
+from truthset.consensus.spatial.masks import _png_bytes
 from truthset.errors import BadInput
 from truthset.media.info import UnreadableMedia, image_size
-from truthset.quality.spatial._common import unwrap_answer
-from truthset.quality.spatial.masks import _png_bytes
 from truthset.tasktypes.base import LabelConfig, WorkerAnswer
 
 # Bounds on one answer, so that a hostile or buggy client cannot make validation or

@@ -10,7 +10,7 @@ templates, whose output type is ``groundTruth/custom``); truthset names them
 * ``audio-transcription`` — answer ``{"transcription": "<text>"}`` (not blank, at most
   :data:`MAX_TRANSCRIPT` characters); label value the consolidated text, metadata
   ``{"confidence"}``. Consolidation: ROVER word voting weighted by skill
-  (:class:`truthset.quality.spatial.TranscriptionConsolidator`). No labels are needed; a
+  (:class:`truthset.consensus.spatial.TranscriptionConsolidator`). No labels are needed; a
   label config, if given, is kept (e.g. for tags the tool offers).
 """
 
@@ -19,9 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from truthset.consensus.spatial import TranscriptionConsolidator
+from truthset.consensus.spatial.validate import validate_transcription_answer
 from truthset.errors import BadInput
-from truthset.quality.spatial import TranscriptionConsolidator
-from truthset.quality.spatial.validate import validate_transcription_answer
 from truthset.tasktypes._agreement import word_agreement
 from truthset.tasktypes._spatial import (
     check_job_settings,

@@ -8,7 +8,7 @@ name): ``{"boundingBoxes": [{"label", "left", "top", "width", "height"}],
 Label: ``{"image_size": [{"width", "height", "depth": 3}], "annotations": [{"class_id",
 "left", "top", "width", "height"}]}``; metadata ``{"objects": [{"confidence"}],
 "class-map": {"<id>": name}}`` (same order as ``annotations``). Consolidation:
-:class:`truthset.quality.spatial.BoundingBoxConsolidator` (IoU matching across workers,
+:class:`truthset.consensus.spatial.BoundingBoxConsolidator` (IoU matching across workers,
 skill-weighted support vote and edges).
 """
 
@@ -20,8 +20,8 @@ from typing import Any
 
 import numpy as np
 
-from truthset.quality.spatial import BoundingBoxConsolidator, box_iou
-from truthset.quality.spatial.validate import validate_bounding_box_answer
+from truthset.consensus.spatial import BoundingBoxConsolidator, box_iou
+from truthset.consensus.spatial.validate import validate_bounding_box_answer
 from truthset.tasktypes._objects import SIZE_TOLERANCE, ImageObjectsType
 from truthset.tasktypes._spatial import number
 from truthset.tasktypes.base import LabelConfig

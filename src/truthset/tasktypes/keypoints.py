@@ -5,7 +5,7 @@ type and so no published output; truthset writes ``groundtruth/keypoint`` in the
 its object-detection output. Answer ``{"keypoints": [{"label", "x", "y"}],
 "inputImageProperties"}``; label ``{"image_size": [...], "annotations": [{"class_id", "x",
 "y"}]}``, metadata ``objects`` confidences and ``class-map``. Consolidation:
-:class:`truthset.quality.spatial.KeypointConsolidator` (distance matching, weighted mean).
+:class:`truthset.consensus.spatial.KeypointConsolidator` (distance matching, weighted mean).
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from truthset.quality.spatial import KeypointConsolidator
-from truthset.quality.spatial.validate import validate_keypoint_answer
+from truthset.consensus.spatial import KeypointConsolidator
+from truthset.consensus.spatial.validate import validate_keypoint_answer
 from truthset.tasktypes._objects import SIZE_TOLERANCE, ImageObjectsType
 from truthset.tasktypes._spatial import number
 from truthset.tasktypes.base import LabelConfig

@@ -10,7 +10,7 @@ not only whitespace, inside the text; overlapping spans are allowed.
 
 Label ``{"annotations": {"labels": [<the config's label entries>], "entities": [{"label",
 "startOffset", "endOffset"}]}}``, metadata ``{"entities": [{"confidence"}]}`` in the same
-order. Consolidation: :class:`truthset.quality.spatial.NamedEntityConsolidator`.
+order. Consolidation: :class:`truthset.consensus.spatial.NamedEntityConsolidator`.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from truthset.consensus.spatial import NamedEntityConsolidator, span_jaccard
+from truthset.consensus.spatial.validate import validate_named_entity_answer
 from truthset.errors import BadInput
-from truthset.quality.spatial import NamedEntityConsolidator, span_jaccard
-from truthset.quality.spatial.validate import validate_named_entity_answer
 from truthset.tasktypes._agreement import soft_f1
 from truthset.tasktypes._spatial import (
     MAX_OBJECTS,

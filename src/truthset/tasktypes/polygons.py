@@ -17,8 +17,8 @@ writes boxes, so code that reads object-detection output reads these too:
   "vertices"}]}`` (2 to 1000 vertices) or ``{"lines": [...]}`` (exactly 2); label with
   ``vertices`` per annotation.
 
-Consolidation: :class:`truthset.quality.spatial.PolygonConsolidator` (mask IoU matching,
-pixel vote, outline) and :class:`~truthset.quality.spatial.PolylineConsolidator`.
+Consolidation: :class:`truthset.consensus.spatial.PolygonConsolidator` (mask IoU matching,
+pixel vote, outline) and :class:`~truthset.consensus.spatial.PolylineConsolidator`.
 """
 
 from __future__ import annotations
@@ -31,12 +31,12 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
+from truthset.consensus.spatial import PolygonConsolidator, PolylineConsolidator
+from truthset.consensus.spatial.masks import _png_bytes, hex_to_rgb, rgb_to_hex
+from truthset.consensus.spatial.polygons import crop_iou, instance_crops, rasterize_polygon
+from truthset.consensus.spatial.polylines import line_distance, resample
+from truthset.consensus.spatial.validate import validate_polygon_answer, validate_polyline_answer
 from truthset.errors import BadInput
-from truthset.quality.spatial import PolygonConsolidator, PolylineConsolidator
-from truthset.quality.spatial.masks import _png_bytes, hex_to_rgb, rgb_to_hex
-from truthset.quality.spatial.polygons import crop_iou, instance_crops, rasterize_polygon
-from truthset.quality.spatial.polylines import line_distance, resample
-from truthset.quality.spatial.validate import validate_polygon_answer, validate_polyline_answer
 from truthset.tasktypes._objects import SIZE_TOLERANCE, ImageObjectsType
 from truthset.tasktypes._spatial import (
     MAX_OBJECTS,

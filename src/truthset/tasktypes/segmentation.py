@@ -12,7 +12,7 @@ with the file's location, is the placeholder :data:`ARTIFACT_NAME`. The label at
 must end in ``-ref`` (checked when the job is created). Metadata: ``{"internal-color-map":
 {"0": {"class-name": "BACKGROUND", "hex-color": "#ffffff", "confidence": c}, "1": {...}}}``
 with one confidence per image repeated for every class, as Ground Truth writes it.
-Consolidation: :class:`truthset.quality.spatial.SemanticSegmentationConsolidator`, a pixel
+Consolidation: :class:`truthset.consensus.spatial.SemanticSegmentationConsolidator`, a pixel
 vote weighted by skill; pixels without a strict majority (ties) take the smoothed
 neighbourhood's vote (``smooth_where="undecided"``).
 """
@@ -24,8 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from truthset.errors import BadInput
-from truthset.quality.spatial import (
+from truthset.consensus.spatial import (
     SemanticSegmentationConsolidator,
     class_colors,
     class_mask_iou,
@@ -33,8 +32,9 @@ from truthset.quality.spatial import (
     encode_label_png,
     internal_color_map,
 )
-from truthset.quality.spatial.masks import hex_to_rgb, rgb_to_hex
-from truthset.quality.spatial.validate import validate_semantic_segmentation_answer
+from truthset.consensus.spatial.masks import hex_to_rgb, rgb_to_hex
+from truthset.consensus.spatial.validate import validate_semantic_segmentation_answer
+from truthset.errors import BadInput
 from truthset.tasktypes._spatial import (
     adjustment_meta,
     agreed_image_size,

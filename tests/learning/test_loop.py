@@ -1,0 +1,185 @@
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+from truthset.learning.loop import (
+    AutolabelSettings,
+    choose_validation_items,
+    replayed_answers,
+    run_iteration,
+    simulate_autolabel,
+    validation_share,
+)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    X, y = load_digits(return_X_y=True)
+    return X / 16.0, y
+
+
+def test_validation_share_rule():
+    assert validation_share(4999) == 0.2
+    assert validation_share(5000) == 0.1
+    val = choose_validation_items(1000, random_state=0)
+    assert val.size == 200 and np.unique(val).size == 200
+    assert choose_validation_items(70000, random_state=0).size == 7000
+
+
+def test_cold_start_sends_validation_items_first(digits):
+    X, y = digits
+    val = choose_validation_items(len(y), random_state=0)
+    res = run_iteration(X, {}, val, n_classes=10, settings=AutolabelSettings(batch_size=50))
+    assert res.threshold is None and res.n_auto_labeled == 0
+    assert res.to_humans.size == 50 and np.isin(res.to_humans, val).all()
+
+
+def test_iteration_labels_confident_items_and_ranks_the_rest(digits):
+    X, y = digits
+    s = AutolabelSettings(batch_size=100)
+    val = choose_validation_items(len(y), s, random_state=0)
+    rest = np.setdiff1d(np.arange(len(y)), val)
+    labeled = np.r_[val, rest[:400]]
+    res = run_iteration(X, (labeled, y[labeled]), val, n_classes=10, settings=s, random_state=0)
+    assert res.threshold is not None and res.threshold.feasible
+    assert res.n_auto_labeled > 300
+    assert not np.isin(res.auto_items, labeled).any()
+    assert (res.auto_labels == y[res.auto_items]).mean() >= 0.95
+    assert res.to_humans.size == 100
+    assert not np.isin(res.to_humans, res.auto_items).any()
+    assert not np.isin(res.to_humans, labeled).any()
+    # Priorities exist exactly for candidates; the batch holds the highest.
+    cand = np.isfinite(res.priority)
+    assert cand[res.to_humans].all() and not cand[labeled].any()
+    assert res.priority[res.to_humans].min() >= np.nanmax(
+        np.where(cand, res.priority, -1)[np.setdiff1d(np.flatnonzero(cand), res.to_humans)]
+    )
+    # Cost model: 0.08 + 3 x 0.012 per human item, 0.08 per automatic label.
+    assert res.cost.human_cost == pytest.approx(labeled.size * 0.116)
+    assert res.cost.auto_cost == pytest.approx(res.n_auto_labeled * 0.08)
+    lo, hi = res.accuracy_interval
+    assert lo <= res.estimated_accuracy <= hi
+    uncommitted = run_iteration(
+        X, (labeled, y[labeled]), val, n_classes=10, settings=s, commit=False, random_state=0
+    )
+    assert uncommitted.n_auto_labeled == 0
+    assert not np.isin(uncommitted.to_humans, res.auto_items).any()
+
+
+@pytest.mark.parametrize("strategy", ["margin", "margin-diversity", "activelab"])
+def test_simulated_run_on_digits_meets_target(digits, strategy):
+    X, y = digits
+    s = AutolabelSettings(batch_size=100, strategy=strategy)
+    r = simulate_autolabel(X, y, worker_accuracy=0.95, settings=s, random_state=1)
+    assert r.n_auto > 0.4 * len(y)
+    assert r.auto_accuracy >= 0.95
+    assert r.human_answers < r.human_answers_all_by_hand
+    assert r.cost.saved > 0
+
+
+def test_replayed_answers_take_the_first_k_per_item():
+    items = np.array([0, 0, 0, 1, 1, 0])
+    workers = np.array(["a", "b", "c", "a", "b", "d"])
+    labels = np.array([1, 1, 0, 2, 2, 2])
+    ask = replayed_answers(items, workers, labels, workers_per_item=2)
+    it, wk, lab = ask(np.array([0, 1]))
+    assert it.tolist() == [0, 0, 1, 1] and wk.tolist() == ["a", "b", "a", "b"]
+    assert lab.tolist() == [1, 1, 2, 2]
+
+
+def test_class_missing_from_training_keeps_class_ids(digits):
+    # Class 0 never appears among the training labels (only in validation): the
+    # model's columns must still be mapped to class ids, not column positions.
+    X, y = digits
+    s = AutolabelSettings(batch_size=50)
+    val = choose_validation_items(len(y), s, random_state=0)
+    rest = np.setdiff1d(np.arange(len(y)), val)
+    train = rest[y[rest] != 0][:600]
+    labeled = np.r_[val, train]
+    res = run_iteration(X, (labeled, y[labeled]), val, n_classes=10, settings=s, random_state=0)
+    assert res.threshold is not None and res.threshold.feasible
+    assert 0 not in set(res.auto_labels)
+    assert np.array_equal(res.validation_auto_labels, y[res.validation_auto_items]) or (
+        (res.validation_auto_labels == y[res.validation_auto_items]).mean() > 0.9
+    )
+    assert res.validation_auto_labels.max() <= 9
+
+
+def test_validation_state_drives_iterations_like_the_simulator(digits):
+    import json
+
+    from truthset.learning.loop import ValidationState, should_commit
+
+    X, y = digits
+    s = AutolabelSettings(batch_size=100)
+    val = choose_validation_items(len(y), s, random_state=0)
+    rest = np.setdiff1d(np.arange(len(y)), val)
+    labeled = np.r_[val, rest[:500]]
+    state = ValidationState()
+    res = run_iteration(
+        X,
+        (labeled, y[labeled]),
+        val,
+        n_classes=10,
+        settings=s,
+        commit=False,
+        random_state=0,
+        **state.run_kwargs(),
+    )
+    assert res.n_auto_labeled == 0 and res.validation_auto_items.size == 0
+    assert res.validation_human_items.size > 0
+    assert not should_commit(None, res)
+    assert should_commit(res.threshold.coverage - 0.001, res)
+    state.update(res)
+    again = ValidationState.from_dict(json.loads(json.dumps(state.to_dict())))
+    assert again == state
+    res2 = run_iteration(
+        X,
+        (labeled, y[labeled]),
+        val,
+        n_classes=10,
+        settings=s,
+        commit=True,
+        random_state=0,
+        **again.run_kwargs(),
+    )
+    # Validation items already "sent to people" are left out of the threshold check.
+    assert res2.threshold.n_validation == val.size - len(state.human_items)
+    assert res2.validation_auto_items.size > 0
+    assert not np.isin(res2.validation_auto_items, state.human_items).any()
+
+
+def test_commit_rule_decides_after_one_fit(digits):
+    from truthset.learning.loop import plateau_rule
+    from truthset.learning.models import LinearClassifier
+
+    fits = []
+
+    class CountingModel(LinearClassifier):
+        def fit(self, X, y):
+            fits.append(len(y))
+            return super().fit(X, y)
+
+    X, y = digits
+    s = AutolabelSettings(batch_size=100)
+    val = choose_validation_items(len(y), s, random_state=0)
+    rest = np.setdiff1d(np.arange(len(y)), val)
+    labeled = np.r_[val, rest[:500]]
+    common = dict(n_classes=10, settings=s, model=CountingModel(), random_state=0)
+    seen = []
+
+    def rule(thr, to_humans):
+        seen.append((thr.coverage, to_humans.size))
+        return False
+
+    probe = run_iteration(X, (labeled, y[labeled]), val, commit=rule, **common)
+    assert len(fits) == 1 and seen == [(probe.threshold.coverage, probe.to_humans.size)]
+    assert not probe.committed and probe.n_auto_labeled == 0
+    # Coverage barely grew since "the previous iteration": the plateau rule commits.
+    grown = plateau_rule(probe.threshold.coverage - 0.001)
+    res = run_iteration(X, (labeled, y[labeled]), val, commit=grown, **common)
+    assert len(fits) == 2 and res.committed and res.n_auto_labeled > 0
+    fixed = run_iteration(X, (labeled, y[labeled]), val, commit=True, **common)
+    assert np.array_equal(fixed.auto_items, res.auto_items)
+    assert not plateau_rule(None)(probe.threshold, probe.to_humans)
+    assert plateau_rule(0.0)(probe.threshold, probe.to_humans[:0])
