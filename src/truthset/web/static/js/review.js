@@ -9,7 +9,8 @@
 import { api, ApiError, me, enc, isStaff } from "./api.js";
 import { h, byId, replace, toast, topbar, formatDuration } from "./dom.js";
 import { picture } from "./answers.js";
-import { loadTool, mountTool, commonToolKeys } from "./toolhost.js";
+import { loadTool, mountTool } from "./toolhost.js";
+import { listenForShortcuts } from "./keymap.js";
 
 /** @typedef {import("./types.js").Task} Task */
 /** @typedef {import("./types.js").Tool} Tool */
@@ -307,24 +308,14 @@ function releaseAndStop() {
   });
 }
 
-/** @param {KeyboardEvent} e */
-function onKey(e) {
-  if (document.querySelector("dialog[open]")) return;
-  if (commonToolKeys(e, current, submit)) return;
-  if (e.key === "Enter") {
-    e.preventDefault();
-    submit();
-  } else if (e.key === "s") {
-    e.preventDefault();
-    skip();
-  } else if (e.key === "q") {
-    e.preventDefault();
-    releaseAndStop();
-  } else if (e.key === "n" && (!current || current.lost)) {
-    e.preventDefault();
-    next();
-  }
-}
+/** @type {import("./keymap.js").Shortcut[]} */
+const shortcuts = [
+  { key: "Enter", does: "set the final label", run: () => submit() },
+  { key: "s", does: "give this item back and show the next", run: () => skip() },
+  { key: "q", does: "give this item back and stop", run: () => releaseAndStop() },
+  // Only when no lease is held: while one is, review/next answers the same item again (s gives it back first).
+  { key: "n", does: "take the next item", run: () => next(), when: () => !current || current.lost },
+];
 
 async function main() {
   user = await me();
@@ -344,7 +335,7 @@ async function main() {
   }
   document.title = `Review ${job.name} · truthset`;
   layout();
-  document.addEventListener("keydown", onKey);
+  listenForShortcuts({ shortcuts, current: () => current, submit });
   window.setInterval(tickTimer, 250);
   await advance();
 }

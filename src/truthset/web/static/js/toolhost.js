@@ -1,10 +1,10 @@
 // @ts-check
 /**
- * What the worker's task page and the reviewer's page share: loading a job's tool module,
- * mounting it on the page with its annotation store, and the keys every tool answers to
- * (Ctrl+Enter, the tool's own keys, undo and redo).
+ * What the worker's task page and the reviewer's page share: loading a job's tool module
+ * and mounting it on the page with its annotation store. The keys every tool answers to
+ * are in keymap.js.
  */
-import { byId, inTextField } from "./dom.js";
+import { byId } from "./dom.js";
 import { AnnotationStore } from "./store.js";
 
 /** @typedef {import("./types.js").Task} Task */
@@ -52,39 +52,4 @@ export function mountTool(mod, task, initial, instructions) {
     settings: { min_box_size: instructions.min_box_size ?? 4 },
   });
   return { store, tool, root };
-}
-
-/**
- * The keys every tool page handles the same way. Returns true when the key was handled;
- * the page then handles its own keys (Enter, s, q...) only when this returns false and
- * no modifier is held.
- * @param {KeyboardEvent} e
- * @param {{tool: Tool, store: AnnotationStore<any>} | null} current
- * @param {() => void} submit
- */
-export function commonToolKeys(e, current, submit) {
-  const ctrl = e.ctrlKey || e.metaKey;
-  if (ctrl && e.key === "Enter") {
-    e.preventDefault();
-    submit();
-    return true;
-  }
-  if (inTextField(e)) return true;
-  if (current && current.tool.onKey && current.tool.onKey(e)) {
-    e.preventDefault();
-    return true;
-  }
-  if (ctrl && (e.key === "z" || e.key === "Z")) {
-    e.preventDefault();
-    if (!current) return true;
-    if (e.shiftKey) current.store.redo();
-    else current.store.undo();
-    return true;
-  }
-  if (ctrl && (e.key === "y" || e.key === "Y")) {
-    e.preventDefault();
-    if (current) current.store.redo();
-    return true;
-  }
-  return ctrl || e.altKey;
 }
