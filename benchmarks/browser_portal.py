@@ -30,10 +30,10 @@ from typing import Any
 
 import uvicorn
 
-from truthset.api.app import create_app
 from truthset.config import load_settings
 from truthset.datasets.importer import import_source
 from truthset.jobs.service import JobSpec, create_job
+from truthset.server.app import create_app
 from truthset.workforce import service as workforce
 from truthset.workspace import open_workspace
 

@@ -81,8 +81,8 @@ def setup_factory() -> type[Setup]:
 def client(ws: Workspace) -> Iterator[Any]:
     from fastapi.testclient import TestClient
 
-    from truthset.api.app import create_app
     from truthset.api.deps import forget_all_tokens
+    from truthset.server.app import create_app
 
     forget_all_tokens()
     with TestClient(create_app(ws)) as c:

@@ -33,7 +33,7 @@ def test_a_python_class_is_trained_on_the_job_features(ws):
     truth = _easy_job(ws, 1500, 150, model="python:sklearn.naive_bayes:MultinomialNB")
     result = run_until_machine_labels(ws, truth)
     assert result["auto_labeled"] > 0 and result["accuracy_interval"][0] > 0.8
-    from truthset.autolabel.service import model_path
+    from truthset.autolabel.features import model_path
     from truthset.learning.models import load_model
 
     model, _meta = load_model(model_path(ws.settings.data_dir / "autolabel", 1))
@@ -125,7 +125,7 @@ def test_a_model_served_over_http_warm_starts_another_job(ws, model_server):
     server); a job that warm-starts from it sends that server its own raw items and gives
     people first the ones it is least sure of."""
     from support import job_over_items
-    from truthset.autolabel.service import model_path
+    from truthset.autolabel.features import model_path
     from truthset.jobs.service import get_job
     from truthset.learning.models import load_model
 

@@ -349,7 +349,7 @@ def test_image_features_see_the_grey_levels(tmp_path):
     import numpy as np
     from PIL import Image
 
-    from truthset.autolabel.service import _image_features, _load_images
+    from truthset.autolabel.features import image_features, load_images
     from truthset.learning.models.image import RandomPatchFeaturizer
 
     rng = np.random.default_rng(1)
@@ -358,9 +358,9 @@ def test_image_features_see_the_grey_levels(tmp_path):
     for i, p in enumerate(pixels):
         Image.fromarray(p, "L").save(tmp_path / f"{i}.png")
         refs.append(str(tmp_path / f"{i}.png"))
-    loaded, side = _load_images(refs)
+    loaded, side = load_images(refs)
     assert side == 28 and loaded.dtype == np.uint8 and np.array_equal(loaded, pixels)
-    features, featurizer = _image_features(refs)
+    features, featurizer = image_features(refs)
     direct = RandomPatchFeaturizer(n_filters=128, n_components=200).fit(pixels).transform(pixels)
     np.testing.assert_allclose(features, direct.astype(np.float32), rtol=1e-5, atol=1e-5)
     assert featurizer.image_shape_ == (28, 28)

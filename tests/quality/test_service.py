@@ -12,6 +12,7 @@ from support import bearer
 from truthset.errors import BadInput, Forbidden
 from truthset.exports.groundtruth import export_groundtruth
 from truthset.jobs.service import get_job
+from truthset.quality import gold as gold_items
 from truthset.quality import service
 from truthset.store.models import User, WorkerStat
 from truthset.work import service as work
@@ -32,7 +33,7 @@ def test_gold_rows_are_all_checked_before_any_is_written(ws, setup_factory):
     setup = setup_factory(ws, n_items=4, n_workers=1)
     setup.job("j", workers_per_item=1)
     with ws.db.session_scope() as s, pytest.raises(BadInput) as info:
-        service.add_gold(
+        gold_items.add_gold(
             s,
             get_job(s, "j"),
             [
@@ -58,7 +59,7 @@ def test_qualification_blocks_a_worker_who_fails_the_gold_items(any_ws, setup_fa
         settings={"qualification": {"gold_items": 2, "min_accuracy": 0.75}, "gold_feedback": True},
     )
     with ws.db.session_scope() as s:
-        service.add_gold(
+        gold_items.add_gold(
             s,
             get_job(s, "j"),
             [(2, "item-00000", {"label": "pos"}), (3, "item-00001", {"label": "neg"})],
@@ -244,7 +245,7 @@ def test_gold_items_from_a_manifest_column(ws):
             ),
         )
     with ws.db.session_scope(write=False) as s:
-        gold = service.gold_map(s, get_job(s, "j"))
+        gold = gold_items.gold_map(s, get_job(s, "j"))
     assert gold == {"a": {"label": "pos"}, "c": {"label": "neg"}}
     bad = write_manifest(
         ws.settings.media_dir / "b.manifest", [{"id": "d", "source": "w", "gold": "maybe"}]

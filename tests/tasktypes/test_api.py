@@ -4,7 +4,7 @@ naming the field, and a chained job's task carries the earlier label."""
 from fastapi.testclient import TestClient
 
 from tasktypes.conftest import write_image
-from truthset.api.app import create_app
+from truthset.server.app import create_app
 from truthset.workforce.service import create_user, issue_token
 
 

@@ -10,7 +10,7 @@ EXPECTED = {
     "instance-segmentation": ("image", "groundtruth/instance-segmentation", False),
     "polyline": ("image", "groundtruth/polyline", False),
     "keypoint": ("image", "groundtruth/keypoint", False),
-    "semantic-segmentation": ("image", "groundtruth/semantic-segmentation", True),
+    "semantic-segmentation": ("image", "groundtruth/semantic-segmentation", False),
     "named-entity-recognition": ("text", "groundtruth/text-span", False),
     "audio-classification": ("audio", "groundtruth/audio-classification", False),
     "audio-transcription": ("audio", "groundtruth/audio-transcription", False),

@@ -41,7 +41,8 @@ def decode(png: bytes) -> tuple[np.ndarray, list[int]]:
 
 def test_type_facts_and_label_config():
     assert SEG.output_type == "groundtruth/semantic-segmentation"
-    assert SEG.supports_auto_labeling is True
+    # The type's flag is the one source of truth the API publishes and job settings check.
+    assert SEG.supports_auto_labeling is False
     with pytest.raises(BadInput, match="'BACKGROUND' is reserved"):
         SEG.parse_label_config(["BACKGROUND", "cat"])
     with pytest.raises(BadInput, match="256 labels; semantic segmentation takes at most 255"):
@@ -208,7 +209,7 @@ def test_end_to_end_label_attribute_and_artifact(engine):
 def test_an_adjustment_job_gets_the_earlier_mask(engine):
     from fastapi.testclient import TestClient
 
-    from truthset.api.app import create_app
+    from truthset.server.app import create_app
     from truthset.workforce.service import get_user, issue_token
 
     ref = engine.image("adj.png", 40, 30)

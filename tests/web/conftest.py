@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import uvicorn
 
-from truthset.api.app import create_app
 from truthset.config import load_settings
+from truthset.server.app import create_app
 from truthset.workforce import service as workforce
 from truthset.workspace import open_workspace
 from web.ui_support import TEAM, WORKERS, Pages, Site

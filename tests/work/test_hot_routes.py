@@ -10,8 +10,8 @@ from fastapi.testclient import TestClient
 
 from conftest import make_workspace
 from support import Setup, bearer
-from truthset.api.app import create_app
 from truthset.api.deps import forget_all_tokens
+from truthset.server.app import create_app
 from truthset.work.hot_routes import HotWorkRoutes
 from truthset.workforce.service import get_user, set_password
 

@@ -23,11 +23,11 @@ import orjson
 from sqlalchemy.orm import Session
 
 from truthset.errors import BadInput
+from truthset.labels.writer import write_label
 from truthset.learning.loop import AutolabelSettings, choose_validation_items
 from truthset.learning.threshold import choose_iou_threshold
 from truthset.store.models import Job
 from truthset.tasktypes import WorkerAnswer, get_task_type
-from truthset.work.consolidation import write_label
 
 
 @dataclass
@@ -40,17 +40,15 @@ class BoxPlan:
 
 def plan_box_iteration(session: Session, job: Job, *, cache_dir: Path | None) -> BoxPlan:
     from truthset.autolabel.prelabel import check_request
-    from truthset.autolabel.service import (
+    from truthset.autolabel.queue import (
         HELD_BACK,
         VALIDATION_PRIORITY,
-        autolabel_settings,
-        batch_size,
         changed_priorities,
         job_rows,
-        stored_json,
-        validation_settings,
     )
+    from truthset.autolabel.settings import autolabel_settings, batch_size, validation_settings
     from truthset.learning.models.detection import image_mean_iou
+    from truthset.store.raw import stored_json
 
     task_type = get_task_type(job.task_type)
     config = task_type.parse_label_config(job.label_config)
@@ -142,7 +140,7 @@ def plan_box_iteration(session: Session, job: Job, *, cache_dir: Path | None) ->
 
 def apply_box_plan(session: Session, job: Job, plan: BoxPlan, *, now: float | None = None) -> dict:
     """Write the machine labels (only on images still open and unstarted) and priorities."""
-    from truthset.autolabel.service import claim_for_machine, finish_plan
+    from truthset.autolabel.queue import claim_for_machine, finish_plan
 
     now = time.time() if now is None else now
     task_type = get_task_type(job.task_type)
@@ -206,16 +204,3 @@ def _detections(
         cache.parent.mkdir(parents=True, exist_ok=True)
         cache.write_text(json.dumps({"detector": detector, "label": label, "items": found}))
     return out
-
-
-def check_box_settings(opts: dict[str, Any]) -> None:
-    from truthset.autolabel.prelabel import DETECTORS
-
-    if opts.get("detector") not in DETECTORS:
-        raise BadInput(
-            "automated labeling of bounding boxes needs settings.auto_label.detector, one of "
-            + ", ".join(DETECTORS)
-        )
-    target = opts.get("target_iou")
-    if not isinstance(target, int | float) or not 0 < target < 1:
-        raise BadInput(f"settings.auto_label.target_iou must be in (0, 1), got {target!r}")

@@ -21,21 +21,18 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 from numpy.typing import NDArray
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from truthset.autolabel.service import (
-    DEFAULTS,
-    autolabel_settings,
-    job_rows,
-    model_and_inputs,
-    stored_json,
-)
+from truthset.autolabel.features import model_and_inputs
+from truthset.autolabel.queue import job_rows
+from truthset.autolabel.settings import DEFAULTS, autolabel_settings
 from truthset.errors import BadInput
+from truthset.labels.writer import flag_label_issues
 from truthset.learning.consensus import find_label_issues, out_of_sample_proba
 from truthset.store.models import Job
+from truthset.store.raw import stored_json
 from truthset.tasktypes import get_task_type
 
 SUPPORTED = ("image-classification", "text-classification")
@@ -133,24 +130,15 @@ def plan_label_issues(
 
 def apply_label_issues(session: Session, job: Job, plan: LabelIssuePlan) -> dict[str, Any]:
     """Write the verdicts: flags on the judged label versions, earlier flags cleared."""
-    session.execute(
-        text("UPDATE labels SET issue = NULL, issue_label_at = NULL WHERE job_id = :j"),
-        {"j": job.id},
+    flag_label_issues(
+        session,
+        job.id,
+        {
+            task_id: (at, issue)
+            for task_id, (at, issue) in plan.checked.items()
+            if issue is not None
+        },
     )
-    flagged = [
-        {"t": task_id, "i": orjson.dumps(issue).decode(), "at": at, "j": job.id}
-        for task_id, (at, issue) in plan.checked.items()
-        if issue is not None
-    ]
-    if flagged:
-        # Only the version that was judged: a label rewritten meanwhile is left alone.
-        session.execute(
-            text(
-                "UPDATE labels SET issue = :i, issue_label_at = :at "
-                "WHERE task_id = :t AND job_id = :j AND created_at = :at AND reviewed = :f"
-            ),
-            [{**f, "f": False} for f in flagged],
-        )
     return plan.report
 
 

@@ -24,19 +24,17 @@ import numpy as np
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from truthset.autolabel.features import model_and_inputs
 from truthset.autolabel.label_issues import check_job, require_classes
-from truthset.autolabel.service import (
-    DEFAULTS,
-    autolabel_settings,
-    job_rows,
-    model_and_inputs,
-    stored_json,
-)
+from truthset.autolabel.queue import job_rows
+from truthset.autolabel.settings import DEFAULTS, autolabel_settings
+from truthset.labels.writer import class_label, write_label
 from truthset.learning.consensus import ModelAssistedConsensus, out_of_sample_proba
 from truthset.learning.models.base import expand_proba
+from truthset.quality.methods import ConsolidationMethod
 from truthset.store.models import Job
+from truthset.store.raw import stored_json
 from truthset.tasktypes import get_task_type
-from truthset.work.consolidation import class_label, write_label
 
 METHOD = "crowdlab"
 
@@ -153,3 +151,11 @@ def apply_model_consensus(
             now=now,
         )
     return plan.report
+
+
+CROWDLAB = ConsolidationMethod(
+    name=METHOD,
+    description="model-assisted consensus: the job's model is one more annotator",
+    plan=lambda session, job, cache_dir: plan_model_consensus(session, job, cache_dir=cache_dir),
+    apply=lambda session, job, plan, now: apply_model_consensus(session, job, plan, now=now),
+)

@@ -9,7 +9,7 @@ from fastapi.responses import FileResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from truthset.api.deps import ReadSession, StaffUser, WriteSession, get_workspace
-from truthset.autolabel import prelabel, service
+from truthset.autolabel import features, prelabel, service
 from truthset.errors import NotFound
 from truthset.jobs.service import get_job
 
@@ -94,7 +94,7 @@ def autolabel_model(
     (`truthset.learning.models.load_model` reads it; `predict_proba` takes raw texts or
     image arrays). Another job warm-starts from it with `auto_label.warm_start`."""
     job = get_job(session, name)
-    path = service.model_path(get_workspace(request).settings.data_dir / "autolabel", job.id)
+    path = features.model_path(get_workspace(request).settings.data_dir / "autolabel", job.id)
     if not path.exists():
         raise NotFound(f"job {name!r} has not trained a model yet")
     return FileResponse(

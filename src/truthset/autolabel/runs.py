@@ -80,7 +80,7 @@ def schedule_due(session: Session, *, every: float = 2.0) -> list[str]:
         return []
     _last_check = now
     # Imported here: the models pull in scikit-learn, which most processes never need.
-    from truthset.autolabel.service import due_jobs
+    from truthset.autolabel.queue import due_jobs
 
     names = due_jobs(session)
     for name in names:

@@ -10,20 +10,35 @@ validation items first, then the items active learning ranks highest.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import joblib
 import numpy as np
 import orjson
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from truthset.autolabel.features import (
+    Progress,
+    load_images,
+    model_and_inputs,
+    model_path,
+    raw_inputs,
+)
+from truthset.autolabel.queue import (
+    claim_for_machine,
+    finish_plan,
+    job_rows,
+    last_iteration_state,
+    next_priorities,
+    seed_priorities,
+)
+from truthset.autolabel.settings import autolabel_settings, batch_size, validation_settings
 from truthset.errors import BadInput
+from truthset.labels.writer import class_label, write_label
 from truthset.learning.loop import (
-    DIVERSITY_STRATEGIES,
     AutolabelSettings,
     ValidationState,
     choose_validation_items,
@@ -32,226 +47,13 @@ from truthset.learning.loop import (
 )
 from truthset.learning.models import (
     FeaturizedClassifier,
-    LinearClassifier,
-    MLPProbe,
-    ModelError,
     load_model,
     save_model,
 )
-from truthset.learning.strategies import priority_scores, select_batch
+from truthset.learning.strategies import priority_scores
 from truthset.store.models import Job
+from truthset.store.raw import stored_json
 from truthset.tasktypes import get_task_type
-from truthset.work.consolidation import class_label, write_label
-
-SUPPORTED = ("text-classification", "image-classification", "bounding-box")
-DEFAULTS: dict[str, Any] = {
-    "target_accuracy": 0.95,
-    "confidence_level": 0.95,
-    "strategy": "margin",
-    "batch_size": None,  # default: 10% of the items, at least 50
-    # The held-out validation set (Ground Truth's rule): this share of the items below
-    # validation_large_from items, validation_share_large from there on.
-    "validation_share_small": 0.2,
-    "validation_share_large": 0.1,
-    "validation_large_from": 5000,
-    "features": None,  # text: "tfidf" (default) or "minilm"; images: "random-patch"
-    # The name of a job whose trained model picks this job's first batch for people.
-    "warm_start": None,
-    # Bring your own model (classification): a name in the model registry (built-in or a
-    # plugin's entry point), "python:package.module:Class" (trained on the job's features),
-    # or "http" (model_params {"url", "fit_url"}: sent the raw items); see _model_for.
-    "model": None,
-    "model_params": None,
-    # Bounding boxes (truthset.autolabel.boxes): the built-in detector, the job label its
-    # boxes get, and the mean IoU to guarantee.
-    "detector": None,
-    "label": None,
-    "target_iou": 0.6,
-}
-# Told what an iteration is doing now ("computing features: 12,000 of 70,000 images").
-Progress = Callable[[str], None]
-
-VALIDATION_PRIORITY = 1e6
-HELD_BACK = -1.0  # see truthset.work.service: negative priority = waits for the model
-
-
-def batch_size(opts: dict[str, Any], n_items: int) -> int:
-    """Items per batch for people: the setting, or 5% of the items, from 50 to 1,000. The
-    iterations and the scheduler that decides when the next one is due use the same."""
-    return int(opts["batch_size"] or max(50, min(1000, n_items // 20)))
-
-
-def autolabel_settings(job: Job) -> dict[str, Any] | None:
-    raw = job.settings.get("auto_label")
-    if not raw:
-        return None
-    return {**DEFAULTS, **(raw if isinstance(raw, dict) else {})}
-
-
-def check_settings(
-    task_type: str, raw: Any, *, streaming: bool = False, session: Session | None = None
-) -> None:
-    """Called when a job is created or edited: refuse what the loop cannot do."""
-    if not raw:
-        return
-    if streaming:
-        # As Ground Truth: the loop needs a fixed set of items to hold a validation set out.
-        raise BadInput("automated labeling is not available for streaming jobs")
-    if task_type not in SUPPORTED:
-        raise BadInput(f"automated labeling supports {', '.join(SUPPORTED)}, not {task_type}")
-    if not isinstance(raw, dict) and raw is not True:
-        raise BadInput("settings.auto_label must be true or an object")
-    opts = {**DEFAULTS, **(raw if isinstance(raw, dict) else {})}
-    unknown = set(opts) - set(DEFAULTS)
-    if unknown:
-        raise BadInput(f"settings.auto_label: unknown key(s) {sorted(unknown)}")
-    for key in ("target_accuracy", "confidence_level"):
-        v = opts[key]
-        if not isinstance(v, int | float) or not 0.5 <= v < 1:
-            raise BadInput(f"settings.auto_label.{key} must be in [0.5, 1), got {v!r}")
-    for key in ("validation_share_small", "validation_share_large"):
-        v = opts[key]
-        if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v <= 0.5:
-            raise BadInput(f"settings.auto_label.{key} must be in (0, 0.5], got {v!r}")
-    cut = opts["validation_large_from"]
-    if isinstance(cut, bool) or not isinstance(cut, int) or cut < 1:
-        raise BadInput(
-            f"settings.auto_label.validation_large_from must be a whole number >= 1, got {cut!r}"
-        )
-    from truthset.learning.strategies import STRATEGIES
-
-    if opts["strategy"] not in STRATEGIES:
-        raise BadInput(
-            f"settings.auto_label.strategy {opts['strategy']!r} is not one of {sorted(STRATEGIES)}"
-        )
-    if task_type == "bounding-box":
-        from truthset.autolabel.boxes import check_box_settings
-
-        check_box_settings(opts)
-    elif opts["detector"] is not None:
-        raise BadInput("settings.auto_label.detector is for bounding-box jobs")
-    if opts["model"] is not None or opts["model_params"] is not None:
-        _check_model_settings(task_type, opts)
-    source = opts["warm_start"]
-    if source is not None:
-        if not isinstance(source, str) or not source:
-            raise BadInput("settings.auto_label.warm_start must be the name of a job")
-        if session is not None:
-            from truthset.jobs.service import get_job
-
-            other = get_job(session, source)  # NotFound names the job
-            if other.task_type != task_type:
-                raise BadInput(
-                    f"settings.auto_label.warm_start: job {source!r} is {other.task_type}, "
-                    f"not {task_type}"
-                )
-
-
-def _features(
-    job: Job,
-    rows: Sequence[Any],
-    opts: dict[str, Any],
-    cache_dir: Path | None,
-    progress: Progress | None = None,
-) -> tuple[Any, Any]:
-    """Features for every row and the fitted featurizer that made them."""
-    if job.task_type == "text-classification":
-        if opts.get("features") == "minilm":
-            return _minilm_features(job, rows, cache_dir)
-        from truthset.learning.models.text import TfidfFeaturizer
-
-        texts = [orjson.loads(r.data).get("source", "") for r in rows]
-        tfidf = TfidfFeaturizer()
-        return tfidf.fit_transform(texts), tfidf
-    item_ids = np.asarray([r.item_id for r in rows], dtype=np.int64)
-    # v4: no PCA below 10 images per component (v3 whitened patch features, v2 unwhitened;
-    # v1 passed 0-255 floats, which the featurizer clipped to [0, 1]).
-    cache = None if cache_dir is None else cache_dir / f"job-{job.id}-image-features-v4.npz"
-    fitted = None if cache is None else cache.with_name(f"job-{job.id}-image-featurizer-v4.joblib")
-    if cache is not None and fitted is not None and cache.exists() and fitted.exists():
-        with np.load(cache) as stored:
-            position = {int(i): k for k, i in enumerate(stored["item_ids"])}
-            if all(int(i) in position for i in item_ids):
-                return (
-                    stored["features"][[position[int(i)] for i in item_ids]],
-                    joblib.load(fitted),
-                )
-    # Only now are the items read: on later iterations the cache answers.
-    refs = [orjson.loads(r.data)["source-ref"] for r in rows]
-    features, featurizer = _image_features(refs, progress)
-    if cache is not None and fitted is not None:
-        # Images do not change under a job and the featurizer is fitted once: computing
-        # features for 70,000 images takes minutes, an iteration's training seconds.
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        joblib.dump(featurizer, fitted)
-        tmp = cache.with_suffix(".tmp.npz")
-        np.savez(tmp, item_ids=item_ids, features=features)
-        tmp.replace(cache)
-    return features, featurizer
-
-
-def _minilm_features(job: Job, rows: Sequence[Any], cache_dir: Path | None) -> tuple[Any, Any]:
-    """Sentence embeddings, each item's computed once per job: the model is pretrained and
-    fixed, so an item's embedding never changes, and encoding 10,000 sentences takes
-    minutes on two cores. Items added to the job later (streaming) are encoded then."""
-    from truthset.learning.models.text import MiniLMFeaturizer
-
-    minilm = MiniLMFeaturizer()
-    item_ids = np.asarray([r.item_id for r in rows], dtype=np.int64)
-    cache = None if cache_dir is None else cache_dir / f"job-{job.id}-minilm-v1.npz"
-    known_ids = np.zeros(0, dtype=np.int64)
-    known = np.zeros((0, 0), dtype=np.float32)
-    if cache is not None and cache.exists():
-        with np.load(cache) as stored:
-            known_ids, known = stored["item_ids"], stored["features"]
-    position = {int(i): k for k, i in enumerate(known_ids)}
-    missing = [k for k, i in enumerate(item_ids) if int(i) not in position]
-    if missing:
-        texts = [orjson.loads(rows[k].data).get("source", "") for k in missing]
-        new = minilm.transform(texts).astype(np.float32)
-        known_ids = np.r_[known_ids, item_ids[missing]]
-        known = new if known.size == 0 else np.vstack([known, new])
-        position.update({int(item_ids[k]): len(position) + j for j, k in enumerate(missing)})
-        if cache is not None:
-            cache.parent.mkdir(parents=True, exist_ok=True)
-            tmp = cache.with_suffix(".tmp.npz")
-            np.savez(tmp, item_ids=known_ids, features=known)
-            tmp.replace(cache)
-    return known[[position[int(i)] for i in item_ids]].astype(np.float64), minilm
-
-
-def _load_images(
-    refs: list[str], side: int = 0, progress: Progress | None = None
-) -> tuple[Any, int]:
-    from PIL import Image
-
-    from truthset.media.storage import open_item_media
-
-    images = []
-    for k, ref in enumerate(refs):
-        if progress is not None and k % 5000 == 0:
-            progress(f"reading images: {k:,} of {len(refs):,}")
-        with open_item_media(ref) as fh, Image.open(fh) as img:
-            # Small images keep their size (28x28 digits or garments); larger ones are
-            # brought down to 64x64, which the patch features are tuned for.
-            side = side or min(64, max(img.size))
-            gray = img.convert("L")
-            if gray.size != (side, side):
-                gray = gray.resize((side, side))
-            # uint8: the featurizer scales 0-255 to [0, 1] itself.
-            images.append(np.asarray(gray, dtype=np.uint8))
-    return np.stack(images), side
-
-
-def _image_features(refs: list[str], progress: Progress | None = None) -> tuple[Any, Any]:
-    from truthset.learning.models.image import RandomPatchFeaturizer
-
-    arr, _side = _load_images(refs, progress=progress)
-    if progress is not None:
-        progress(f"computing image features for {len(refs):,} images")
-    # The images are brought to one size already: the featurizer takes them as they are.
-    featurizer = RandomPatchFeaturizer(n_filters=128, n_components=200)
-    return featurizer.fit(arr).transform(arr).astype(np.float32), featurizer
 
 
 @dataclass
@@ -273,26 +75,6 @@ def run_autolabel_iteration(
     session for the plan and a short write transaction to apply it."""
     plan = plan_autolabel_iteration(session, job, now=now, cache_dir=cache_dir)
     return apply_autolabel_plan(session, job, plan, now=now)
-
-
-def stored_json(value: Any) -> Any:
-    """A JSON column's value: SQLite hands back text, PostgreSQL the parsed value."""
-    return orjson.loads(value) if isinstance(value, str | bytes) else value
-
-
-def job_rows(session: Session, job_id: int) -> Sequence[Any]:
-    """The job's tasks in import order with their item and label, as an iteration, the
-    label check and crowdlab read them (gold items are not the model's)."""
-    return session.execute(
-        text(
-            "SELECT t.id, t.status, t.started, t.priority, i.id AS item_id, i.external_id, "
-            "i.data, l.value, l.meta, l.human, l.reviewed, l.created_at "
-            "FROM tasks t JOIN items i ON i.id = t.item_id "
-            "LEFT JOIN labels l ON l.task_id = t.id "
-            "WHERE t.job_id = :j AND t.is_gold = 0 ORDER BY t.position"
-        ),
-        {"j": job_id},
-    ).all()
 
 
 def plan_autolabel_iteration(
@@ -341,7 +123,7 @@ def plan_autolabel_iteration(
                 "waiting_for": min(batch, n),
                 "auto_labeled": 0,
             },
-            priorities=_seed_priorities(
+            priorities=seed_priorities(
                 rows,
                 validation,
                 job.id,
@@ -355,7 +137,7 @@ def plan_autolabel_iteration(
     # The validation set mirrors the pool across iterations, and machine labels are held
     # back until the validation coverage stops growing: committing every iteration was
     # measured to miss the target (94.0% where 95% was guaranteed; docs/autolabel.md).
-    previous = _last_state(session, job.id)
+    previous = last_iteration_state(session, job.id)
     state = ValidationState.from_dict(previous.get("validation"))
     seed = int(now) % 2**31
     args = (features, human, validation)
@@ -418,7 +200,7 @@ def plan_autolabel_iteration(
         },
     }
     return IterationPlan(
-        report=report, labels=labels, priorities=_next_priorities(rows, result, batch)
+        report=report, labels=labels, priorities=next_priorities(rows, result, batch)
     )
 
 
@@ -446,199 +228,11 @@ def apply_autolabel_plan(
     return finish_plan(session, job.id, plan.report, plan.priorities, auto, now=now)
 
 
-def claim_for_machine(session: Session, task_id: int, now: float) -> bool:
-    """Mark a task machine-labeled if it is still open and no worker has started it (a
-    plan is made on a snapshot; people may have taken the item since)."""
-    claimed = session.execute(
-        text(
-            "UPDATE tasks SET status = 'auto', updated_at = :now "
-            "WHERE id = :t AND status = 'open' AND started = 0"
-        ),
-        {"now": now, "t": task_id},
-    )
-    return bool(claimed.rowcount)  # type: ignore[attr-defined]
-
-
-def finish_plan(
-    session: Session,
-    job_id: int,
-    report: dict[str, Any],
-    priorities: dict[int, float],
-    auto: int,
-    *,
-    now: float,
-) -> dict[str, Any]:
-    """The common end of applying a plan: the work queue's priorities (open, unstarted
-    tasks only), the job's state, and the report with the labels actually written."""
-    if priorities:
-        session.execute(
-            text(
-                "UPDATE tasks SET priority = :p WHERE id = :t AND status = 'open' AND started = 0"
-            ),
-            [{"p": p, "t": t} for t, p in priorities.items()],
-        )
-    if auto or priorities:
-        from truthset.jobs.service import refresh_state
-
-        refresh_state(session, job_id, now=now)
-    out = dict(report)
-    if "auto_labeled" in out:
-        out["auto_labeled"] = auto
-    return out
-
-
-def _model_for(job: Job, opts: dict[str, Any]) -> Any:
-    if opts.get("model") is not None:
-        config = get_task_type(job.task_type).parse_label_config(job.label_config)
-        return _user_model(opts, len(config.labels))
-    if job.task_type == "text-classification":
-        # Sparse TF-IDF features want less regularisation than dense embeddings (the
-        # setting the library's text benchmarks use).
-        return LinearClassifier(C=1.0 if opts.get("features") == "minilm" else 4.0)
-    # Image features: the one-hidden-layer probe the Fashion-MNIST benchmark uses.
-    return MLPProbe()
-
-
-VALIDATION_KEYS = ("validation_share_small", "validation_share_large", "validation_large_from")
-
-
-def check_settings_change(session: Session, job: Job, new_raw: Any) -> None:
-    """Refuse a new validation rule once an iteration has run: the held-out items were
-    labelled by people as validation items, and the threshold's guarantee is about them."""
-    before = autolabel_settings(job)
-    if before is None or not new_raw:
-        return
-    after = {**DEFAULTS, **(new_raw if isinstance(new_raw, dict) else {})}
-    changed = [k for k in VALIDATION_KEYS if before[k] != after[k]]
-    if not changed:
-        return
-    ran = session.execute(
-        text(
-            "SELECT 1 FROM runs WHERE job_id = :j AND kind = 'autolabel' "
-            "AND state = 'succeeded' LIMIT 1"
-        ),
-        {"j": job.id},
-    ).first()
-    if ran is not None:
-        raise BadInput(
-            f"settings.auto_label.{changed[0]} cannot change after auto-labeling has started: "
-            "the job's validation set is already held out"
-        )
-
-
-def validation_settings(opts: dict[str, Any]) -> dict[str, Any]:
-    """The job's validation-set rule as AutolabelSettings fields."""
-    return {
-        "validation_share_small": float(opts["validation_share_small"]),
-        "validation_share_large": float(opts["validation_share_large"]),
-        "validation_large_from": int(opts["validation_large_from"]),
-    }
-
-
-def _user_model(opts: dict[str, Any], n_classes: int) -> Any:
-    """The model named by ``auto_label.model`` with ``model_params``. An HTTP model's
-    probability columns are the job's classes in label order (class ids 0..K-1)."""
-    from truthset.learning.models import create_model
-
-    params = dict(opts.get("model_params") or {})
-    if opts["model"] == "http":
-        params.setdefault("classes", list(range(n_classes)))
-    try:
-        return create_model(str(opts["model"]), **params)
-    except ModelError as exc:
-        raise BadInput(f"settings.auto_label.model: {exc}") from exc
-
-
-def _check_model_settings(task_type: str, opts: dict[str, Any]) -> None:
-    name, params = opts["model"], opts["model_params"]
-    if task_type == "bounding-box":
-        raise BadInput("settings.auto_label.model is for classification jobs (boxes: detector)")
-    if not isinstance(name, str) or not name:
-        raise BadInput(
-            "settings.auto_label.model must be a model name, python:module:Class or http"
-        )
-    if params is not None and not isinstance(params, dict):
-        raise BadInput(f"settings.auto_label.model_params must be an object, got {params!r}")
-    if name == "http" and opts["strategy"] in DIVERSITY_STRATEGIES:
-        raise BadInput(
-            f"settings.auto_label.strategy {opts['strategy']!r} needs item features; an "
-            "http model is sent the raw items: choose margin, least-confidence or entropy"
-        )
-    # Creating it checks the name, the class's methods and the parameters now, not at the
-    # first iteration.
-    _user_model(opts, 2)
-
-
-def model_and_inputs(
-    job: Job,
-    rows: Sequence[Any],
-    opts: dict[str, Any],
-    cache_dir: Path | None,
-    progress: Progress | None = None,
-) -> tuple[Any, Any, Any]:
-    """(inputs for every row, the featurizer that made them or None, the model to train).
-    An ``http`` model gets the raw items (texts, or images' source-refs); every other
-    model the features this job computes (TF-IDF, MiniLM, image patch features)."""
-    model = _model_for(job, opts)
-    if opts.get("model") == "http":
-        return _raw_inputs(job, [orjson.loads(r.data) for r in rows]), None, model
-    features, featurizer = _features(job, rows, opts, cache_dir, progress)
-    return features, featurizer, model
-
-
-def _raw_inputs(job: Job, datas: Sequence[dict[str, Any]]) -> Any:
-    """What a model that takes raw items is sent: texts, or images' source-refs."""
-    key = "source" if job.task_type == "text-classification" else "source-ref"
-    raw = np.empty(len(datas), dtype=object)
-    raw[:] = [d.get(key, "") for d in datas]
-    return raw
-
-
-def _last_state(session: Session, job_id: int) -> dict[str, Any]:
-    """What the previous iteration of this job left for the next one."""
-    last = session.execute(
-        text(
-            "SELECT result FROM runs WHERE job_id = :j AND kind = 'autolabel' "
-            "AND state = 'succeeded' ORDER BY id DESC LIMIT 1"
-        ),
-        {"j": job_id},
-    ).scalar()
-    last = stored_json(last) or {}
-    return dict(last.get("state") or {})
-
-
 def _num(x: Any) -> float | None:
     if x is None:
         return None
     x = float(x)
     return None if np.isnan(x) else round(x, 4)
-
-
-def _seed_priorities(
-    rows: Sequence[Any], validation: Any, seed: int, batch: int, warm: Any = None
-) -> dict[int, float]:
-    """Before the first model: the validation items and a first batch go to people; the
-    rest waits for the model. The first batch is random, or, when the job warm-starts
-    from another job's model, the items that model ranks highest (`warm`: a priority per
-    row). The validation items stay a random draw either way: the threshold's guarantee
-    rests on them."""
-    rng = np.random.default_rng(seed)
-    scores = np.full(len(rows), HELD_BACK)
-    val = np.asarray(validation, dtype=np.intp)
-    scores[val] = VALIDATION_PRIORITY
-    pool = np.setdiff1d(np.arange(len(rows)), val)
-    if warm is None:
-        first = rng.choice(pool, size=min(batch, pool.size), replace=False)
-        scores[first] = rng.random(first.size)
-    else:
-        first = pool[select_batch(np.asarray(warm)[pool], batch)]
-        scores[first] = np.linspace(1.0, 0.5, num=first.size)
-    return changed_priorities(rows, scores)
-
-
-def model_path(cache_dir: Path, job_id: int) -> Path:
-    """Where a job's newest trained model (featurizer and classifier) is kept."""
-    return cache_dir / f"job-{job_id}-model.joblib"
 
 
 def _warm_start_scores(
@@ -668,85 +262,14 @@ def _warm_start_scores(
         )
     datas = [orjson.loads(r.data) for r in rows]
     if meta.get("input") == "raw":  # a model that takes the items themselves (http)
-        inputs: Any = _raw_inputs(job, datas)
+        inputs: Any = raw_inputs(job, datas)
     elif job.task_type == "text-classification":
         inputs = [d.get("source", "") for d in datas]
     else:
         side = int(model.featurizer.image_shape_[0])  # the size the model was trained at
-        inputs, _ = _load_images([d["source-ref"] for d in datas], side)
+        inputs, _ = load_images([d["source-ref"] for d in datas], side)
     proba = model.predict_proba(inputs)
     return priority_scores(str(opts["strategy"]), proba, batch_size=len(rows), random_state=0)
-
-
-def _next_priorities(rows: Sequence[Any], result: Any, batch: int) -> dict[int, float]:
-    """The next batch for people, in the model's order; everything else waits."""
-    scores = np.full(len(rows), HELD_BACK)
-    chosen = np.asarray(result.to_humans, dtype=np.intp)[:batch]
-    # Highest first: rank order, kept positive.
-    scores[chosen] = np.linspace(2.0, 1.0, num=chosen.size) if chosen.size else scores[chosen]
-    return changed_priorities(rows, scores)
-
-
-def changed_priorities(rows: Sequence[Any], scores: Any) -> dict[int, float]:
-    """task id -> new priority, for open unstarted tasks whose priority changes."""
-    return {
-        r.id: float(s)
-        for r, s in zip(rows, scores, strict=True)
-        if r.status == "open" and not r.started and float(s) != float(r.priority)
-    }
-
-
-def due_jobs(session: Session) -> list[str]:
-    """Jobs whose next auto-labeling iteration is due: enough new human labels since the
-    last iteration (or none yet), and none queued or running."""
-    out = []
-    jobs = session.execute(
-        text("SELECT id, name, settings FROM jobs WHERE state = 'in_progress'")
-    ).all()
-    for job_id, name, settings in jobs:
-        settings = stored_json(settings)
-        if not (settings or {}).get("auto_label"):
-            continue
-        busy = session.execute(
-            text(
-                "SELECT 1 FROM runs WHERE job_id = :j AND kind = 'autolabel' "
-                "AND state IN ('queued', 'running') LIMIT 1"
-            ),
-            {"j": job_id},
-        ).first()
-        if busy:
-            continue
-        last = session.execute(
-            text(
-                "SELECT result FROM runs WHERE job_id = :j AND kind = 'autolabel' "
-                "AND state = 'succeeded' ORDER BY id DESC LIMIT 1"
-            ),
-            {"j": job_id},
-        ).scalar()
-        last = stored_json(last) or {}
-        humans, total = session.execute(
-            text(
-                "SELECT sum(CASE WHEN status = 'complete' THEN 1 ELSE 0 END), count(*) "
-                "FROM tasks WHERE job_id = :j AND is_gold = 0"
-            ),
-            {"j": job_id},
-        ).one()
-        humans = int(humans or 0)
-        opts = {
-            **DEFAULTS,
-            **(settings["auto_label"] if isinstance(settings["auto_label"], dict) else {}),
-        }
-        batch = batch_size(opts, int(total))
-        waiting = session.execute(
-            text(
-                "SELECT 1 FROM tasks WHERE job_id = :j AND is_gold = 0 AND status IN "
-                "('open', 'full') AND (priority >= 0 OR started = 1) LIMIT 1"
-            ),
-            {"j": job_id},
-        ).first()
-        if not last or humans >= int(last.get("human_labels", 0)) + batch or waiting is None:
-            out.append(name)
-    return out
 
 
 def autolabel_report(session: Session, job: Job) -> dict[str, Any]:

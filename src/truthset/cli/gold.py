@@ -16,7 +16,7 @@ def add_cmd(
     job: str, gold: Path, data_dir: DataDir = None, database_url: DatabaseUrl = None
 ) -> None:
     """Mark items as gold from a CSV `task,label` (task = item id; multi-label: a|b)."""
-    from truthset.quality.service import add_gold, read_gold_csv
+    from truthset.quality.gold import add_gold, read_gold_csv
 
     ws = workspace(data_dir, database_url)
     with ws.db.session_scope() as session:

@@ -43,7 +43,7 @@ def serve(
     log_level: str = "warning",
 ) -> None:
     """Start the API and web server."""
-    from truthset.api.server import run_server
+    from truthset.server.serve import run_server
 
     run_server(
         host=host,
@@ -77,7 +77,7 @@ def demo(
     sys.stdout.flush()
     if seed_only:
         return
-    from truthset.api.server import run_server
+    from truthset.server.serve import run_server
 
     run_server(
         host=host,

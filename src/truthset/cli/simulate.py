@@ -58,7 +58,7 @@ def simulate(
     )
     stop = None
     if server is None:
-        from truthset.api.server import start_background_server
+        from truthset.server.serve import start_background_server
         from truthset.workforce.service import create_user, issue_token
 
         ws = workspace(data_dir, database_url)

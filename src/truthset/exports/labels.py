@@ -9,11 +9,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-import orjson
 from sqlalchemy.orm import Session
 
 from truthset.store.models import Job
-from truthset.store.raw import raw
+from truthset.store.raw import raw, stored_json
 
 BATCH = 5000
 CHUNK_BYTES = 1 << 20
@@ -45,16 +44,11 @@ def labeled_items(session: Session, job: Job) -> Iterator[LabeledItem]:
         for _pos, external_id, data, value, meta, human in rows:
             yield LabeledItem(
                 str(external_id),
-                _json(data),
-                _json(value),
-                _json(meta) or {},
+                stored_json(data),
+                stored_json(value),
+                stored_json(meta) or {},
                 bool(human),
             )
-
-
-def _json(value: Any) -> Any:
-    # SQLite hands back JSON columns as text; PostgreSQL as objects.
-    return orjson.loads(value) if isinstance(value, str | bytes) else value
 
 
 def write_pieces(

@@ -17,7 +17,8 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from truthset.errors import BadInput, Conflict, NotFound
-from truthset.store.models import Dataset, Job, JobTeam, Team, TeamMember, User, WorkerStat
+from truthset.jobs import settings as settings_sections
+from truthset.store.models import Dataset, Job, JobTeam, Team, TeamMember, User
 from truthset.tasktypes import get_task_type
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
@@ -96,14 +97,7 @@ def create_job(
     check_settings = getattr(task_type, "check_settings", None)
     if check_settings is not None:
         check_settings(spec.settings)
-    from truthset.autolabel.service import check_settings as check_autolabel
-
-    check_autolabel(
-        spec.task_type,
-        spec.settings.get("auto_label"),
-        streaming=bool(spec.settings.get("streaming")),
-        session=session,
-    )
+    settings_sections.check_settings(session, spec.task_type, spec.settings)
     if getattr(task_type, "requires_input_job", False) and spec.input_job is None:
         raise BadInput(f"a {spec.task_type} job reviews another job's labels: give input_job")
     if spec.settings.get("adjustment"):
@@ -163,38 +157,11 @@ def create_job(
     for team in teams:
         session.add(JobTeam(job_id=job.id, team_id=team.id))
     add_tasks(session, job, now=now)
-    if spec.settings.get("gold_key"):
-        _gold_from_manifest(session, job, str(spec.settings["gold_key"]))
+    settings_sections.after_create(session, job)
     job.state = "in_progress"
     session.flush()
     refresh_state(session, job.id, now=now)
     return job
-
-
-def _gold_from_manifest(session: Session, job: Job, key: str) -> None:
-    """Items whose manifest line carries `key` become gold items with that answer: a label
-    name (single-label), a list of names (multi-label) or the task type's answer object."""
-    from truthset.quality.service import add_gold
-
-    rows = []
-    for position, ext, data in session.execute(
-        text(
-            "SELECT t.position, i.external_id, i.data FROM tasks t JOIN items i "
-            "ON i.id = t.item_id WHERE t.job_id = :j ORDER BY t.position"
-        ),
-        {"j": job.id},
-    ):
-        value = orjson.loads(data).get(key)
-        if value is None:
-            continue
-        if isinstance(value, str):
-            value = {"label": value}
-        elif isinstance(value, list):
-            value = {"labels": value}
-        rows.append((int(position) + 1, ext, value))
-    if not rows:
-        raise BadInput(f"settings.gold_key {key!r}: no item of the input has that key")
-    add_gold(session, job, rows)
 
 
 def add_tasks(session: Session, job: Job, *, now: float | None = None) -> int:
@@ -432,63 +399,6 @@ def delete_job(session: Session, job: Job) -> None:
 # -- quality hooks used by the work engine ----------------------------------------------------
 
 
-def needs_qualification(session: Session, job: AnyJob, worker_id: int) -> bool:
-    qual = job.settings.get("qualification") or {}
-    needed = int(qual.get("gold_items") or 0)
-    if needed <= 0:
-        return False
-    stat = session.get(WorkerStat, (job.id, worker_id))
-    return (stat.gold_answers if stat else 0) < needed
-
-
-def score_gold_answer(
-    session: Session, job: AnyJob, worker_id: int, item_id: int, content: dict[str, Any]
-) -> dict[str, Any] | None:
-    """Score an answer on a gold item; block the worker when the job's bar is not met."""
-    gold = session.execute(
-        text("SELECT answer FROM gold_labels WHERE job_id = :j AND item_id = :i"),
-        {"j": job.id, "i": item_id},
-    ).scalar()
-    if gold is None:
-        return None
-    if isinstance(gold, str):
-        import orjson
-
-        gold = orjson.loads(gold)
-    from truthset.tasktypes import get_task_type as _get_type
-
-    task_type = _get_type(job.task_type)
-    agreement = getattr(task_type, "agreement", None)
-    if agreement is not None:
-        config = task_type.parse_label_config(job.label_config)
-        threshold = float((job.settings.get("qualification") or {}).get("min_agreement", 0.5))
-        correct = agreement(content, gold, config) >= threshold
-    else:
-        correct = gold == content
-    stat = session.get(WorkerStat, (job.id, worker_id))
-    if stat is None:
-        stat = WorkerStat(
-            job_id=job.id,
-            worker_id=worker_id,
-            gold_answers=0,
-            gold_correct=0,
-            blocked=False,
-            params={},
-        )
-        session.add(stat)
-    stat.gold_answers += 1
-    stat.gold_correct += int(correct)
-    qual = job.settings.get("qualification") or {}
-    needed = int(qual.get("gold_items") or 0)
-    min_accuracy = qual.get("min_accuracy")
-    if min_accuracy is not None and stat.gold_answers >= max(needed, 1):
-        stat.blocked = stat.gold_correct / stat.gold_answers < float(min_accuracy)
-    session.flush()
-    if job.settings.get("gold_feedback"):
-        return {"correct": correct, "expected": gold}
-    return None
-
-
 # -- a short-lived, read-only view of a job for the work engine's hot path ---------------------
 
 JOB_VIEW_TTL = 1.0
@@ -602,16 +512,7 @@ def update_job(
         check = getattr(task_type, "check_settings", None)
         if check is not None:
             check(settings)
-        from truthset.autolabel.service import check_settings as check_autolabel
-        from truthset.autolabel.service import check_settings_change
-
-        check_autolabel(
-            job.task_type,
-            settings.get("auto_label"),
-            streaming=bool(settings.get("streaming")),
-            session=session,
-        )
-        check_settings_change(session, job, settings.get("auto_label"))
+        settings_sections.check_settings(session, job.task_type, settings, job=job)
     for key, value in changes.items():
         setattr(job, key, value)
     job.updated_at = now

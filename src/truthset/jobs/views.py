@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from truthset.errors import NotFound
 from truthset.jobs import service
 from truthset.store.models import Dataset, Job, JobTeam, Team, User
+from truthset.store.raw import stored_json
 from truthset.tasktypes import get_task_type
 
 
@@ -58,10 +59,6 @@ def job_summary(session: Session, job: Job, *, for_staff: bool) -> dict[str, Any
     return out
 
 
-def _json(v: Any) -> Any:
-    return orjson.loads(v) if isinstance(v, str) else v
-
-
 def list_labels(
     session: Session,
     job: Job,
@@ -104,7 +101,7 @@ def list_labels(
     ).all()
     out = []
     for ext, data, status_, answers, value, meta, conf, is_human, method in rows:
-        meta = _json(meta)
+        meta = stored_json(meta)
         if label is not None and (
             meta is None
             or (
@@ -116,10 +113,10 @@ def list_labels(
         out.append(
             {
                 "item": ext,
-                "data": _json(data),
+                "data": stored_json(data),
                 "status": status_,
                 "answers": answers,
-                "value": _json(value),
+                "value": stored_json(value),
                 "meta": meta,
                 "confidence": conf,
                 "human": None if is_human is None else bool(is_human),
@@ -147,13 +144,13 @@ def item_detail(session: Session, job: Job, item_external_id: str) -> dict[str, 
     ).first()
     return {
         "item": row.external_id,
-        "data": _json(row.data),
+        "data": stored_json(row.data),
         "status": row.status,
         "is_gold": bool(row.is_gold),
         "answers": [
             {
                 "worker": w,
-                "answer": _json(c),
+                "answer": stored_json(c),
                 "submitted_at": s,
                 "time_spent": ts,
                 "excluded": bool(x),
@@ -163,8 +160,8 @@ def item_detail(session: Session, job: Job, item_external_id: str) -> dict[str, 
         "label": None
         if label is None
         else {
-            "value": _json(label[0]),
-            "meta": _json(label[1]),
+            "value": stored_json(label[0]),
+            "meta": stored_json(label[1]),
             "confidence": label[2],
             "human": bool(label[3]),
             "method": label[4],
@@ -216,7 +213,7 @@ def _agreement_with_labels(session: Session, job: Job) -> dict[str, float]:
     ).all()
     hits: dict[str, list[int]] = {}
     for name, content, meta in rows:
-        content, meta = _json(content), _json(meta)
+        content, meta = stored_json(content), stored_json(meta)
         if "label" in content:
             same = content["label"] == meta.get("class-name")
         else:
@@ -315,7 +312,7 @@ def prelabel_report(session: Session, job: Job) -> dict[str, Any]:
             without_times.append(float(spent or 0.0))
             continue
         with_times.append(float(spent or 0.0))
-        content = orjson.loads(content) if isinstance(content, str) else content
+        content = stored_json(content)
         try:
             expected = task_type.validate_answer(prediction, config, item)
         except Exception:  # noqa: BLE001 - a prediction the job's config refuses: changed
@@ -367,9 +364,7 @@ def label_for_tool(session: Session, job_id: int, item_id: int) -> dict[str, Any
     if row is None:
         return None
     value, meta, artifact, attribute, task_type_name, label_config = row
-    value, meta, label_config = (
-        orjson.loads(v) if isinstance(v, str | bytes) else v for v in (value, meta, label_config)
-    )
+    value, meta, label_config = (stored_json(v) for v in (value, meta, label_config))
     if artifact is not None:
         task_type = get_task_type(task_type_name)
         initial = getattr(task_type, "initial_answer", None)

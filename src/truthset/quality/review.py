@@ -37,9 +37,10 @@ from sqlalchemy.orm import Session
 
 from truthset.errors import BadInput, Conflict, Gone
 from truthset.jobs.service import job_item
+from truthset.labels.writer import write_label
 from truthset.store.models import Job, User
+from truthset.store.raw import stored_json
 from truthset.tasktypes import Consolidation, WorkerAnswer, get_task_type
-from truthset.work.consolidation import write_label
 
 SINGLE_LABEL_TYPES = (
     "image-classification",
@@ -51,10 +52,6 @@ DEFAULT_MAX_CONFIDENCE = 0.7
 DEFAULT_MIN_AGREEMENT = 0.5
 # Candidates checked for disagreement per query while walking the queue.
 _BATCH = 200
-
-
-def _json(v: Any) -> Any:
-    return orjson.loads(v) if isinstance(v, str) else v
 
 
 def _is_pg(session: Session) -> bool:
@@ -94,7 +91,7 @@ def disputed_tasks(
     ).all()
     by_task: dict[int, list[Any]] = {}
     for task_id, content in rows:
-        by_task.setdefault(int(task_id), []).append(_json(content))
+        by_task.setdefault(int(task_id), []).append(stored_json(content))
     task_type = get_task_type(job.task_type)
     agree = getattr(task_type, "agreement", None)
     config = task_type.parse_label_config(job.label_config)
@@ -272,7 +269,7 @@ def _detail(
         issue = session.execute(
             text("SELECT issue FROM labels WHERE task_id = :t"), {"t": task_id}
         ).scalar_one()
-        detail["review"]["issue"] = _json(issue)
+        detail["review"]["issue"] = stored_json(issue)
     return detail
 
 
@@ -343,7 +340,7 @@ def review_item(
         lease is not None
         and lease.status == "submitted"
         and lease.reviewer_id == reviewer.id
-        and _json(lease.answer) == content
+        and stored_json(lease.answer) == content
     ):
         return {"item": item_id, "reviewed": True}
     if reviewer.role != "admin":

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from truthset.api.deps import CurrentUser, ReadSession, StaffUser, WriteSession, get_workspace
 from truthset.errors import Forbidden, NotFound
 from truthset.jobs.service import can_see_job, get_job
-from truthset.quality import review, service
+from truthset.quality import gold, review, service
 from truthset.runs import service as runs_service
 
 router = APIRouter(tags=["quality"])
@@ -43,7 +43,7 @@ def add_gold(
     name: str, body: GoldRequest, _user: StaffUser, session: WriteSession
 ) -> dict[str, Any]:
     job = get_job(session, name)
-    return service.add_gold(
+    return gold.add_gold(
         session, job, [(i + 1, g.item, g.answer) for i, g in enumerate(body.items)]
     )
 

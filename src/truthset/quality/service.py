@@ -9,14 +9,12 @@ Ground Truth keeps worker parameters between batches — and rewrites labels and
 
 from __future__ import annotations
 
-import csv
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-import orjson
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
@@ -28,20 +26,18 @@ from truthset.consensus.agreement import (
     per_label_agreement,
 )
 from truthset.errors import BadInput
-from truthset.jobs.service import find_job_item
+from truthset.labels.writer import class_label, write_label
+from truthset.quality.gold import gold_map
 from truthset.quality.label_agreement import per_label_pairwise_agreement
+from truthset.quality.methods import CONSOLIDATION_METHODS, ConsolidationMethod, get_method
 from truthset.quality.review import SINGLE_LABEL_TYPES
 from truthset.store.models import Job, WorkerStat
+from truthset.store.raw import stored_json
 from truthset.tasktypes import get_task_type
-from truthset.work.consolidation import class_label, write_label
 
 
 def quality_settings(job: Job) -> dict[str, Any]:
     return dict(job.settings.get("quality") or {})
-
-
-def _json(v: Any) -> Any:
-    return orjson.loads(v) if isinstance(v, str) else v
 
 
 def _answer_rows(session: Session, job: Job) -> list[tuple[int, str, int, str]]:
@@ -54,18 +50,7 @@ def _answer_rows(session: Session, job: Job) -> list[tuple[int, str, int, str]]:
         ),
         {"j": job.id, "f": False},
     ).all()
-    return [(t, ext, w, _json(c)["label"]) for t, ext, w, c in rows]
-
-
-def gold_map(session: Session, job: Job) -> dict[str, Any]:
-    rows = session.execute(
-        text(
-            "SELECT i.external_id, g.answer FROM gold_labels g JOIN items i ON i.id = g.item_id "
-            "WHERE g.job_id = :j"
-        ),
-        {"j": job.id},
-    ).all()
-    return {ext: _json(ans) for ext, ans in rows}
+    return [(t, ext, w, stored_json(c)["label"]) for t, ext, w, c in rows]
 
 
 def reconsolidate_job(
@@ -76,24 +61,18 @@ def reconsolidate_job(
     now: float | None = None,
     cache_dir: Path | None = None,
 ) -> dict[str, Any]:
-    """Refit the job's aggregator on all its answers; rewrite labels of complete tasks and
-    the workers' skills. Single-label classification types only (others keep their
-    per-item consolidation, weighted by the skills found here). ``method="crowdlab"``
-    combines the answers with a model (truthset.autolabel.model_consensus; its features
-    are cached in ``cache_dir``)."""
+    """Job-level consolidation with the job's method (or `method`), in one session: the
+    method's plan, then its labels. A model-assisted method such as ``crowdlab`` caches
+    its features in ``cache_dir``. The background run plans in a read session instead."""
     now = time.time() if now is None else now
-    method = method or quality_settings(job).get("method", "auto")
-    if method == "crowdlab":
-        from truthset.autolabel.model_consensus import (
-            apply_model_consensus,
-            plan_model_consensus,
-        )
+    chosen = get_method(method or quality_settings(job).get("method", "auto"))
+    return chosen.apply(session, job, chosen.plan(session, job, cache_dir), now)
 
-        plan = plan_model_consensus(session, job, cache_dir=cache_dir)
-        return apply_model_consensus(session, job, plan, now=now)
-    if method not in AGGREGATORS:
-        known = sorted([*AGGREGATORS, "crowdlab"])
-        raise BadInput(f"unknown consolidation method {method!r}; known: {known}")
+
+def aggregate_job(session: Session, job: Job, *, method: str, now: float) -> dict[str, Any]:
+    """Refit the aggregator `method` on all the job's answers; rewrite labels of complete
+    tasks and the workers' skills. Single-label classification types only (others keep
+    their per-item consolidation, weighted by the skills found here)."""
     if job.task_type not in SINGLE_LABEL_TYPES:
         raise BadInput(f"job-level consolidation supports single-label types, not {job.task_type}")
     rows = _answer_rows(session, job)
@@ -117,7 +96,7 @@ def reconsolidate_job(
         )
     }
     old = {
-        r[0]: _json(r[1]).get("class-name")
+        r[0]: stored_json(r[1]).get("class-name")
         for r in session.execute(
             text("SELECT task_id, meta FROM labels WHERE job_id = :j AND human = :t"),
             {"j": job.id, "t": True},
@@ -271,80 +250,6 @@ def exclude_worker_answers(session: Session, job: Job, worker_id: int) -> int:
 # -- gold -------------------------------------------------------------------------------------
 
 
-def add_gold(session: Session, job: Job, rows: list[tuple[int, str, Any]]) -> dict[str, Any]:
-    """rows: (line number, item id, answer). Every row is checked before anything is written."""
-    task_type = get_task_type(job.task_type)
-    config = task_type.parse_label_config(job.label_config)
-    errors = []
-    resolved = []
-    for line, item_id, answer in rows:
-        row = find_job_item(session, job.id, item_id)
-        if row is None:
-            errors.append({"line": line, "reason": f"item {item_id!r} is not in job {job.name!r}"})
-            continue
-        if row.status in ("complete", "auto"):
-            errors.append({"line": line, "reason": f"item {item_id!r} is already labeled"})
-            continue
-        try:
-            content = task_type.validate_answer(answer, config, orjson.loads(row.data))
-        except BadInput as exc:
-            errors.append({"line": line, "reason": f"{exc.detail}"})
-            continue
-        resolved.append((row.task_id, row.item_id, row.status, content))
-    if errors:
-        raise BadInput(
-            {
-                "message": f"{len(errors)} invalid gold row(s); nothing was added",
-                "errors": errors[:100],
-                "invalid_lines": len(errors),
-            }
-        )
-    for task_id, item_id, status, content in resolved:
-        session.execute(
-            text("DELETE FROM gold_labels WHERE job_id = :j AND item_id = :i"),
-            {"j": job.id, "i": item_id},
-        )
-        session.execute(
-            text("INSERT INTO gold_labels (job_id, item_id, answer) VALUES (:j, :i, :a)"),
-            {"j": job.id, "i": item_id, "a": orjson.dumps(content).decode()},
-        )
-        was_in_flight = session.execute(
-            text("SELECT started FROM tasks WHERE id = :t"), {"t": task_id}
-        ).scalar_one()
-        # A gold item is a honeypot: served like any item, scored against its answer.
-        session.execute(
-            text("UPDATE tasks SET is_gold = 1, status = 'open' WHERE id = :t"), {"t": task_id}
-        )
-        if was_in_flight and status in ("open", "full"):
-            session.execute(
-                text("UPDATE jobs SET in_flight = in_flight - 1 WHERE id = :j"), {"j": job.id}
-            )
-    session.flush()
-    return {"added": len(resolved)}
-
-
-def read_gold_csv(path: Path, task_type_name: str) -> list[tuple[int, str, Any]]:
-    """`task,label` rows (task = item id). Multi-label: labels separated by '|'."""
-    try:
-        fh = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115
-    except FileNotFoundError:
-        raise BadInput(f"gold file {str(path)!r} does not exist") from None
-    with fh:
-        reader = csv.DictReader(fh)
-        if reader.fieldnames is None or not {"task", "label"} <= set(reader.fieldnames):
-            raise BadInput("line 1: the gold CSV needs the columns task,label")
-        out = []
-        for row in reader:
-            label = row["label"]
-            answer: Any = (
-                {"labels": [x for x in label.split("|") if x]}
-                if task_type_name.endswith("multilabel")
-                else {"label": label}
-            )
-            out.append((reader.line_num, row["task"], answer))
-    return out
-
-
 # -- metrics ----------------------------------------------------------------------------------
 
 
@@ -428,7 +333,7 @@ def _pairwise_agreement_report(session: Session, job: Job) -> dict[str, Any]:
     ).all()
     by_task: dict[int, list[tuple[str, Any]]] = {}
     for task_id, name, content in rows:
-        by_task.setdefault(task_id, []).append((name, _json(content)))
+        by_task.setdefault(task_id, []).append((name, stored_json(content)))
     pairs: list[float] = []
     per_worker: dict[str, list[float]] = {}
     for answers in by_task.values():
@@ -448,3 +353,23 @@ def _pairwise_agreement_report(session: Session, job: Job) -> dict[str, Any]:
             ([content for _, content in answers] for answers in by_task.values()), agree, config
         ),
     }
+
+
+def _register_aggregators() -> None:
+    """Each aggregator of the consensus library is a consolidation method whose plan is
+    nothing: refitting reads and writes in the one write transaction."""
+    for name in AGGREGATORS:
+        CONSOLIDATION_METHODS.register(
+            name,
+            ConsolidationMethod(
+                name=name,
+                description=f"the {name} aggregator over every answer of the job",
+                plan=lambda _session, _job, _cache_dir: None,
+                apply=lambda session, job, _plan, now, name=name: aggregate_job(
+                    session, job, method=name, now=now
+                ),
+            ),
+        )
+
+
+_register_aggregators()

@@ -20,6 +20,7 @@ from sqlalchemy import text
 from truthset.config import Settings
 from truthset.errors import AppError
 from truthset.runs import service
+from truthset.runs.periodic import run_periodic_hooks
 from truthset.runs.registry import get_run_kind
 from truthset.store.db import Database
 from truthset.store.models import Run
@@ -158,9 +159,7 @@ class EmbeddedExecutor:
         while not self._stop.is_set():
             try:
                 with self.db.session_scope() as session:
-                    from truthset.autolabel.runs import schedule_due
-
-                    schedule_due(session)
+                    run_periodic_hooks(session)
                 ran = run_pending(self.db, self.settings, max_runs=1)
                 if self.on_tick is not None:
                     self.on_tick()

@@ -8,12 +8,11 @@ queue library's worker calling `execute_run(run_id)` (see `truthset.runs.executo
 
 from __future__ import annotations
 
-import importlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from truthset.errors import BadInput
+from truthset.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -24,22 +23,10 @@ class RunKind:
     resumable: bool
 
 
-_KINDS: dict[str, RunKind] = {}
-
-
-def run_kind(
-    name: str, *, resumable: bool
-) -> Callable[[Callable[..., dict[str, Any]]], Callable[..., dict[str, Any]]]:
-    def register(fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
-        _KINDS[name] = RunKind(name=name, fn=fn, resumable=resumable)
-        return fn
-
-    return register
-
-
 # Where the built-in kinds are defined: importing a module registers its kinds. Only the
 # module of the kind asked for is imported (auto-labeling pulls in scikit-learn, which a
-# CLI export should not wait for).
+# CLI export should not wait for). Plugins add kinds through the entry-point group
+# `truthset.run_kinds` (a module that registers with `run_kind`, or a RunKind).
 BUILTIN_KIND_MODULES = {
     "autolabel": "truthset.autolabel.runs",
     "consolidate": "truthset.quality.runs",
@@ -51,20 +38,30 @@ BUILTIN_KIND_MODULES = {
 }
 
 
+def _as_kind(name: str, obj: Any) -> RunKind:
+    if not isinstance(obj, RunKind):
+        raise TypeError(f"run kind entry point {name!r} is not a RunKind")
+    return obj
+
+
+RUN_KINDS: Registry[RunKind] = Registry(
+    "run kind", "truthset.run_kinds", BUILTIN_KIND_MODULES, check=_as_kind
+)
+
+
+def run_kind(
+    name: str, *, resumable: bool
+) -> Callable[[Callable[..., dict[str, Any]]], Callable[..., dict[str, Any]]]:
+    def register(fn: Callable[..., dict[str, Any]]) -> Callable[..., dict[str, Any]]:
+        RUN_KINDS.register(name, RunKind(name=name, fn=fn, resumable=resumable))
+        return fn
+
+    return register
+
+
 def get_run_kind(name: str) -> RunKind:
-    if name not in _KINDS and name in BUILTIN_KIND_MODULES:
-        importlib.import_module(BUILTIN_KIND_MODULES[name])
-    try:
-        return _KINDS[name]
-    except KeyError:
-        raise BadInput(f"unknown run kind {name!r}") from None
+    return RUN_KINDS.get(name)
 
 
 def all_run_kinds() -> dict[str, RunKind]:
-    load_builtin_kinds()
-    return dict(_KINDS)
-
-
-def load_builtin_kinds() -> None:
-    for module in BUILTIN_KIND_MODULES.values():
-        importlib.import_module(module)
+    return RUN_KINDS.load_all()

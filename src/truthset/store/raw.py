@@ -16,6 +16,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Engine, event
 from sqlalchemy.orm import Session
 
@@ -126,3 +127,8 @@ def _forget_cursor(session: Session, transaction: Any) -> None:
     # A new transaction may run on another pooled connection.
     if transaction.parent is None:
         session.info.pop("raw_sql", None)
+
+
+def stored_json(value: Any) -> Any:
+    """A JSON column's value: SQLite hands back text, PostgreSQL the parsed value."""
+    return orjson.loads(value) if isinstance(value, str | bytes) else value

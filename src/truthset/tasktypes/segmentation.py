@@ -69,7 +69,8 @@ class SemanticSegmentationType:
     media: str = "image"
     ui_module: str = "tools/segment.js"
     output_type: str = "groundtruth/semantic-segmentation"
-    supports_auto_labeling: bool = True
+    # The auto-labeling loop classifies items and detects boxes; it has no mask model.
+    supports_auto_labeling: bool = False
     supports_adjustment: bool = True
 
     def parse_label_config(self, raw: Any) -> LabelConfig:

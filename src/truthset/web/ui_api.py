@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import orjson
 from fastapi import APIRouter, Query
 from sqlalchemy import text
 
@@ -13,6 +12,7 @@ from truthset.api.deps import CurrentUser, ReadSession, StaffUser
 from truthset.errors import Forbidden, NotFound
 from truthset.jobs import service as jobs_service
 from truthset.jobs import views
+from truthset.store.raw import stored_json
 
 router = APIRouter(prefix="/api/ui", tags=["ui"])
 
@@ -51,7 +51,7 @@ def item_media_url(name: str, item: str, _user: StaffUser, session: ReadSession)
     """Where the console loads an item's image or audio (the core media endpoint takes the
     internal item id, which the label and item views do not show)."""
     row = jobs_service.job_item(session, jobs_service.get_job(session, name), item)
-    data = orjson.loads(row.data) if isinstance(row.data, str | bytes) else row.data
+    data = stored_json(row.data)
     has_media = isinstance(data, dict) and "source-ref" in data
     return {"media_url": f"/api/items/{row.item_id}/media" if has_media else None}
 
@@ -151,7 +151,7 @@ def review_context(name: str, item: str, user: CurrentUser, session: ReadSession
         ).first()
         if held is None:
             raise NotFound(f"item {item!r} is not leased to you for review")
-    data = orjson.loads(raw) if isinstance(raw, str | bytes) else raw
+    data = stored_json(raw)
     has_media = isinstance(data, dict) and "source-ref" in data
     return {
         "item": item,

@@ -5,11 +5,11 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import orjson
 from sqlalchemy.orm import Session
 
 from truthset.jobs import service as jobs_service
-from truthset.store.raw import raw
+from truthset.labels.writer import write_label
+from truthset.store.raw import raw, stored_json
 from truthset.tasktypes import Consolidation, WorkerAnswer, get_task_type
 from truthset.work.window import window_ledger
 
@@ -28,68 +28,10 @@ def worker_answer(worker_id: int, content: Any, skill: float | None) -> WorkerAn
     """An answer as consolidation weighs it."""
     return WorkerAnswer(
         worker_id=worker_id,
-        content=orjson.loads(content) if isinstance(content, str) else content,
+        content=stored_json(content),
         # The worker's estimated skill weighs their answer; unknown workers count 1.
         weight=min(max(float(skill), 0.05), 1.0) if skill is not None else 1.0,
     )
-
-
-def class_label(class_id: int, class_name: str, confidence: float, method: str) -> Consolidation:
-    """A single-label classification label as Ground Truth writes it (class id as the
-    value; class-name and confidence in the metadata)."""
-    return Consolidation(
-        value=class_id,
-        meta={"class-name": class_name, "confidence": confidence},
-        confidence=confidence,
-        method=method,
-    )
-
-
-_WRITE_LABEL = (
-    "INSERT INTO labels (task_id, job_id, value, meta, confidence, human, reviewed, "
-    "method, created_at, artifact) "
-    "VALUES (:t, :j, :v, :m, :c, :h, :r, :method, :now, :art) "
-    "ON CONFLICT (task_id) DO UPDATE SET value = excluded.value, meta = excluded.meta, "
-    "confidence = excluded.confidence, human = excluded.human, "
-    "reviewed = excluded.reviewed, method = excluded.method, "
-    "created_at = excluded.created_at, artifact = excluded.artifact"
-)
-_COMPLETE = "UPDATE tasks SET status = 'complete', updated_at = :now WHERE id = :t"
-# PostgreSQL: the label and the task's new state in one statement.
-_LABEL_AND_COMPLETE_PG = f"WITH lab AS ({_WRITE_LABEL}) {_COMPLETE}"
-
-
-def write_label(
-    session: Session,
-    job_id: int,
-    task_id: int,
-    result: Consolidation,
-    *,
-    human: bool,
-    now: float,
-    reviewed: bool = False,
-    complete: bool = False,
-) -> None:
-    """Insert or replace the label of a task; with `complete`, also mark it complete."""
-    params = {
-        "t": task_id,
-        "j": job_id,
-        "v": orjson.dumps(result.value).decode(),
-        "m": orjson.dumps(result.meta).decode(),
-        "c": result.confidence,
-        "h": human,
-        "r": reviewed,
-        "method": result.method,
-        "now": now,
-        "art": result.artifact,
-    }
-    sql = raw(session)
-    if complete and sql.pg:
-        sql.execute(_LABEL_AND_COMPLETE_PG, params)
-        return
-    sql.execute(_WRITE_LABEL, params)
-    if complete:
-        sql.execute(_COMPLETE, params)
 
 
 def consolidate_task(

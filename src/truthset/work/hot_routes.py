@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from truthset.api.deps import CSRF_HEADER, SESSION_COOKIE, authenticate
+from truthset.api.errors import validation_problems
 from truthset.errors import AppError
 from truthset.work.router import next_task_body, submit_durably
 from truthset.work.schemas import SubmitRequest
@@ -51,8 +52,6 @@ class HotWorkRoutes:
         except AppError as exc:
             status, body = exc.status_code, {"error": exc.kind, "detail": exc.detail}
         except ValidationError as exc:
-            from truthset.api.app import validation_problems
-
             errors = exc.errors(include_url=False)
             status, body = 422, {"error": "validation_error", "detail": validation_problems(errors)}
         if body is None:

@@ -29,6 +29,7 @@ from sqlalchemy.orm import Session
 
 from truthset.errors import BadInput, Conflict, Forbidden, Gone, NotFound
 from truthset.jobs import service as jobs_service
+from truthset.quality import gold
 from truthset.store.models import User
 from truthset.store.raw import raw
 from truthset.tasktypes import get_task_type
@@ -257,7 +258,7 @@ def lease_next_task(
     _maybe_sweep(session, job.id, now)
 
     row = None
-    qualifying = bool(qualification) and jobs_service.needs_qualification(session, job, worker.id)
+    qualifying = bool(qualification) and gold.needs_qualification(session, job, worker.id)
     if qualifying or (gold_rate > 0 and (rng or random).random() < gold_rate):
         row = _pick(session, job.id, worker.id, gold=1, started=1) or _pick(
             session, job.id, worker.id, gold=1, started=0
@@ -676,7 +677,7 @@ def submit_answer(
     feedback = None
     complete = False
     if task.is_gold:
-        feedback = jobs_service.score_gold_answer(session, job, worker.id, task.item_id, content)
+        feedback = gold.score_gold_answer(session, job, worker.id, task.item_id, content)
     elif completes:
         complete = consolidation.consolidate_task(
             session, job, task.id, now=now, answers=all_answers

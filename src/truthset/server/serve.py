@@ -10,8 +10,8 @@ from typing import Any
 import uvicorn
 from fastapi import FastAPI
 
-from truthset.api.app import create_app
 from truthset.config import load_settings
+from truthset.server.app import create_app
 from truthset.workspace import open_workspace
 
 
@@ -51,7 +51,7 @@ def run_server(
         serve_processes(host=host, port=port, workers=workers, log_level=log_level)
         return
     uvicorn.run(
-        "truthset.api.server:app_from_env",
+        "truthset.server.serve:app_from_env",
         factory=True,
         host=host,
         port=port,
@@ -74,7 +74,7 @@ def _listening_socket(host: str, port: int) -> socket.socket:
 
 def _app_process(host: str, port: int, log_level: str) -> None:
     config = uvicorn.Config(
-        "truthset.api.server:app_from_env",
+        "truthset.server.serve:app_from_env",
         factory=True,
         log_level=log_level,
         access_log=False,

@@ -1,10 +1,10 @@
-"""The FastAPI application: routers, error rendering, the embedded run executor."""
+"""Rendering errors as the API answers them: `{"error": <kind>, "detail": ...}` with the
+error's status code, for the app's own errors, payload validation, HTTP errors and
+anything unexpected (a 500 that names no internals)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -12,10 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from truthset import __version__
 from truthset.errors import AppError
-from truthset.runs.executor import EmbeddedExecutor
-from truthset.workspace import Workspace
 
 log = logging.getLogger("truthset.api")
 
@@ -71,63 +68,3 @@ def validation_problems(errors: Any) -> list[dict[str, Any]]:
 
 def _small(value: Any) -> bool:
     return isinstance(value, str | int | float | bool) and len(str(value)) <= 200
-
-
-def create_app(workspace: Workspace, *, run_executor: bool = True) -> FastAPI:
-    executor = EmbeddedExecutor(workspace.db, workspace.settings) if run_executor else None
-
-    @asynccontextmanager
-    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
-        if executor is not None:
-            executor.start()
-        try:
-            yield
-        finally:
-            if executor is not None:
-                executor.stop()
-
-    app = FastAPI(
-        title="truthset",
-        version=__version__,
-        description="Self-hosted data labeling: datasets, labeling jobs, workers, labels.",
-        lifespan=lifespan,
-        docs_url="/api/docs",
-        openapi_url="/api/openapi.json",
-        redoc_url=None,
-    )
-    app.state.workspace = workspace
-    app.state.user_names = {}
-    install_error_handlers(app)
-    from truthset.work.hot_routes import HotWorkRoutes
-
-    app.add_middleware(HotWorkRoutes)
-
-    from truthset.api import meta_router
-    from truthset.autolabel import router as autolabel_router
-    from truthset.datasets import router as datasets_router
-    from truthset.jobs import router as jobs_router
-    from truthset.media import router as media_router
-    from truthset.quality import router as quality_router
-    from truthset.runs import router as runs_router
-    from truthset.work import router as work_router
-    from truthset.workforce import router as workforce_router
-
-    for module in (
-        meta_router,
-        workforce_router,
-        datasets_router,
-        jobs_router,
-        work_router,
-        runs_router,
-        media_router,
-        quality_router,
-        autolabel_router,
-    ):
-        app.include_router(module.router, prefix="/api")
-    try:
-        from truthset.web import pages
-
-        pages.mount(app)
-    except ImportError:  # the web UI is optional for API-only deployments and tests
-        pass
-    return app

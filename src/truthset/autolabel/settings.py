@@ -1,0 +1,215 @@
+"""A job's `auto_label` settings: the defaults, the checks on create and on change, and
+the model a job names (registered as a job settings section)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from truthset.errors import BadInput
+from truthset.jobs.service import get_job
+from truthset.jobs.settings import SettingsSection
+from truthset.learning.loop import DIVERSITY_STRATEGIES
+from truthset.learning.models import ModelError
+from truthset.store.models import Job
+from truthset.tasktypes import all_task_types, get_task_type
+
+DEFAULTS: dict[str, Any] = {
+    "target_accuracy": 0.95,
+    "confidence_level": 0.95,
+    "strategy": "margin",
+    "batch_size": None,  # default: 10% of the items, at least 50
+    # The held-out validation set (Ground Truth's rule): this share of the items below
+    # validation_large_from items, validation_share_large from there on.
+    "validation_share_small": 0.2,
+    "validation_share_large": 0.1,
+    "validation_large_from": 5000,
+    "features": None,  # text: "tfidf" (default) or "minilm"; images: "random-patch"
+    # The name of a job whose trained model picks this job's first batch for people.
+    "warm_start": None,
+    # Bring your own model (classification): a name in the model registry (built-in or a
+    # plugin's entry point), "python:package.module:Class" (trained on the job's features),
+    # or "http" (model_params {"url", "fit_url"}: sent the raw items); see model_for.
+    "model": None,
+    "model_params": None,
+    # Bounding boxes (truthset.autolabel.boxes): the built-in detector, the job label its
+    # boxes get, and the mean IoU to guarantee.
+    "detector": None,
+    "label": None,
+    "target_iou": 0.6,
+}
+
+
+def batch_size(opts: dict[str, Any], n_items: int) -> int:
+    """Items per batch for people: the setting, or 5% of the items, from 50 to 1,000. The
+    iterations and the scheduler that decides when the next one is due use the same."""
+    return int(opts["batch_size"] or max(50, min(1000, n_items // 20)))
+
+
+def autolabel_settings(job: Job) -> dict[str, Any] | None:
+    raw = job.settings.get("auto_label")
+    if not raw:
+        return None
+    return {**DEFAULTS, **(raw if isinstance(raw, dict) else {})}
+
+
+def supported_task_types() -> list[str]:
+    """The task types the loop can label (the types' own `supports_auto_labeling`)."""
+    return sorted(name for name, t in all_task_types().items() if t.supports_auto_labeling)
+
+
+def check_settings(
+    task_type: str, raw: Any, *, streaming: bool = False, session: Session | None = None
+) -> None:
+    """Called when a job is created or edited: refuse what the loop cannot do."""
+    if not raw:
+        return
+    if streaming:
+        # As Ground Truth: the loop needs a fixed set of items to hold a validation set out.
+        raise BadInput("automated labeling is not available for streaming jobs")
+    if not get_task_type(task_type).supports_auto_labeling:
+        raise BadInput(
+            f"automated labeling supports {', '.join(supported_task_types())}, not {task_type}"
+        )
+    if not isinstance(raw, dict) and raw is not True:
+        raise BadInput("settings.auto_label must be true or an object")
+    opts = {**DEFAULTS, **(raw if isinstance(raw, dict) else {})}
+    unknown = set(opts) - set(DEFAULTS)
+    if unknown:
+        raise BadInput(f"settings.auto_label: unknown key(s) {sorted(unknown)}")
+    for key in ("target_accuracy", "confidence_level"):
+        v = opts[key]
+        if not isinstance(v, int | float) or not 0.5 <= v < 1:
+            raise BadInput(f"settings.auto_label.{key} must be in [0.5, 1), got {v!r}")
+    for key in ("validation_share_small", "validation_share_large"):
+        v = opts[key]
+        if isinstance(v, bool) or not isinstance(v, int | float) or not 0 < v <= 0.5:
+            raise BadInput(f"settings.auto_label.{key} must be in (0, 0.5], got {v!r}")
+    cut = opts["validation_large_from"]
+    if isinstance(cut, bool) or not isinstance(cut, int) or cut < 1:
+        raise BadInput(
+            f"settings.auto_label.validation_large_from must be a whole number >= 1, got {cut!r}"
+        )
+    from truthset.learning.strategies import STRATEGIES
+
+    if opts["strategy"] not in STRATEGIES:
+        raise BadInput(
+            f"settings.auto_label.strategy {opts['strategy']!r} is not one of {sorted(STRATEGIES)}"
+        )
+    if task_type == "bounding-box":
+        check_box_settings(opts)
+    elif opts["detector"] is not None:
+        raise BadInput("settings.auto_label.detector is for bounding-box jobs")
+    if opts["model"] is not None or opts["model_params"] is not None:
+        check_model_settings(task_type, opts)
+    source = opts["warm_start"]
+    if source is not None:
+        if not isinstance(source, str) or not source:
+            raise BadInput("settings.auto_label.warm_start must be the name of a job")
+        if session is not None:
+            other = get_job(session, source)  # NotFound names the job
+            if other.task_type != task_type:
+                raise BadInput(
+                    f"settings.auto_label.warm_start: job {source!r} is {other.task_type}, "
+                    f"not {task_type}"
+                )
+
+
+VALIDATION_KEYS = ("validation_share_small", "validation_share_large", "validation_large_from")
+
+
+def check_settings_change(session: Session, job: Job, new_raw: Any) -> None:
+    """Refuse a new validation rule once an iteration has run: the held-out items were
+    labelled by people as validation items, and the threshold's guarantee is about them."""
+    before = autolabel_settings(job)
+    if before is None or not new_raw:
+        return
+    after = {**DEFAULTS, **(new_raw if isinstance(new_raw, dict) else {})}
+    changed = [k for k in VALIDATION_KEYS if before[k] != after[k]]
+    if not changed:
+        return
+    ran = session.execute(
+        text(
+            "SELECT 1 FROM runs WHERE job_id = :j AND kind = 'autolabel' "
+            "AND state = 'succeeded' LIMIT 1"
+        ),
+        {"j": job.id},
+    ).first()
+    if ran is not None:
+        raise BadInput(
+            f"settings.auto_label.{changed[0]} cannot change after auto-labeling has started: "
+            "the job's validation set is already held out"
+        )
+
+
+def validation_settings(opts: dict[str, Any]) -> dict[str, Any]:
+    """The job's validation-set rule as AutolabelSettings fields."""
+    return {
+        "validation_share_small": float(opts["validation_share_small"]),
+        "validation_share_large": float(opts["validation_share_large"]),
+        "validation_large_from": int(opts["validation_large_from"]),
+    }
+
+
+def user_model(opts: dict[str, Any], n_classes: int) -> Any:
+    """The model named by ``auto_label.model`` with ``model_params``. An HTTP model's
+    probability columns are the job's classes in label order (class ids 0..K-1)."""
+    from truthset.learning.models import create_model
+
+    params = dict(opts.get("model_params") or {})
+    if opts["model"] == "http":
+        params.setdefault("classes", list(range(n_classes)))
+    try:
+        return create_model(str(opts["model"]), **params)
+    except ModelError as exc:
+        raise BadInput(f"settings.auto_label.model: {exc}") from exc
+
+
+def check_model_settings(task_type: str, opts: dict[str, Any]) -> None:
+    name, params = opts["model"], opts["model_params"]
+    if task_type == "bounding-box":
+        raise BadInput("settings.auto_label.model is for classification jobs (boxes: detector)")
+    if not isinstance(name, str) or not name:
+        raise BadInput(
+            "settings.auto_label.model must be a model name, python:module:Class or http"
+        )
+    if params is not None and not isinstance(params, dict):
+        raise BadInput(f"settings.auto_label.model_params must be an object, got {params!r}")
+    if name == "http" and opts["strategy"] in DIVERSITY_STRATEGIES:
+        raise BadInput(
+            f"settings.auto_label.strategy {opts['strategy']!r} needs item features; an "
+            "http model is sent the raw items: choose margin, least-confidence or entropy"
+        )
+    # Creating it checks the name, the class's methods and the parameters now, not at the
+    # first iteration.
+    user_model(opts, 2)
+
+
+def check_box_settings(opts: dict[str, Any]) -> None:
+    from truthset.autolabel.prelabel import DETECTORS
+
+    if opts.get("detector") not in DETECTORS:
+        raise BadInput(
+            "automated labeling of bounding boxes needs settings.auto_label.detector, one of "
+            + ", ".join(DETECTORS)
+        )
+    target = opts.get("target_iou")
+    if not isinstance(target, int | float) or not 0 < target < 1:
+        raise BadInput(f"settings.auto_label.target_iou must be in (0, 1), got {target!r}")
+
+
+AUTO_LABEL_SECTION = SettingsSection(
+    key="auto_label",
+    description="automated labeling: target accuracy, strategy, model, validation set",
+    check=lambda session, task_type, settings: check_settings(
+        task_type,
+        settings.get("auto_label"),
+        streaming=bool(settings.get("streaming")),
+        session=session,
+    ),
+    check_change=lambda session, job, settings: check_settings_change(
+        session, job, settings.get("auto_label")
+    ),
+)

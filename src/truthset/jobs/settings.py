@@ -1,0 +1,69 @@
+"""Job settings sections: keys of a job's `settings` that a higher domain owns.
+
+Jobs sit below auto-labeling and quality, yet creating or editing a job must check their
+settings and, once the job's tasks exist, let them act (gold items from the manifest). So
+each owner registers a `SettingsSection` here (built-ins as entry points of the group
+`truthset.job_settings`, plugins the same way) and `jobs.service` calls the registered
+sections without importing their domains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from truthset.registry import Registry
+from truthset.store.models import Job
+
+
+@dataclass(frozen=True)
+class SettingsSection:
+    """One key of `settings`. `check(session, task_type, settings)` refuses (BadInput) what
+    the owner cannot do, on create and on every change; it sees the whole settings object
+    since a rule may depend on another key (no auto-labeling on a streaming job).
+    `check_change(session, job, settings)` runs on a change only, with the job as it was.
+    `after_create(session, job)` runs once the new job's tasks exist."""
+
+    key: str
+    description: str
+    check: Callable[[Session, str, dict[str, Any]], None] | None = None
+    check_change: Callable[[Session, Job, dict[str, Any]], None] | None = None
+    after_create: Callable[[Session, Job], None] | None = None
+
+
+def _as_section(name: str, obj: Any) -> SettingsSection:
+    if not isinstance(obj, SettingsSection):
+        raise TypeError(f"job settings entry point {name!r} is not a SettingsSection")
+    return obj
+
+
+JOB_SETTINGS: Registry[SettingsSection] = Registry(
+    "job settings section",
+    "truthset.job_settings",
+    {
+        "auto_label": "truthset.autolabel.settings:AUTO_LABEL_SECTION",
+        "gold_key": "truthset.quality.gold:GOLD_KEY_SECTION",
+        "quality": "truthset.quality.methods:QUALITY_SECTION",
+    },
+    check=_as_section,
+)
+
+
+def check_settings(
+    session: Session, task_type: str, settings: dict[str, Any], *, job: Job | None = None
+) -> None:
+    """Every section's checks for a new job's settings, or (with `job`) a change to them."""
+    for _name, section in sorted(JOB_SETTINGS.load_all().items()):
+        if section.check is not None:
+            section.check(session, task_type, settings)
+        if job is not None and section.check_change is not None:
+            section.check_change(session, job, settings)
+
+
+def after_create(session: Session, job: Job) -> None:
+    for _name, section in sorted(JOB_SETTINGS.load_all().items()):
+        if section.after_create is not None:
+            section.after_create(session, job)

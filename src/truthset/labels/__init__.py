@@ -1,0 +1,1 @@
+"""Labels: the one place a label row is written (layer 3)."""

@@ -1,0 +1,193 @@
+"""Gold items: items with a known answer mixed into a job's work, to qualify workers and
+score their answers. Gold from a manifest key is a job settings section (`gold_key`)."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+
+from truthset.errors import BadInput
+from truthset.jobs.service import AnyJob, find_job_item
+from truthset.jobs.settings import SettingsSection
+from truthset.store.models import Job, WorkerStat
+from truthset.store.raw import stored_json
+from truthset.tasktypes import get_task_type
+
+
+def gold_map(session: Session, job: Job) -> dict[str, Any]:
+    rows = session.execute(
+        text(
+            "SELECT i.external_id, g.answer FROM gold_labels g JOIN items i ON i.id = g.item_id "
+            "WHERE g.job_id = :j"
+        ),
+        {"j": job.id},
+    ).all()
+    return {ext: stored_json(ans) for ext, ans in rows}
+
+
+def add_gold(session: Session, job: Job, rows: list[tuple[int, str, Any]]) -> dict[str, Any]:
+    """rows: (line number, item id, answer). Every row is checked before anything is written."""
+    task_type = get_task_type(job.task_type)
+    config = task_type.parse_label_config(job.label_config)
+    errors = []
+    resolved = []
+    for line, item_id, answer in rows:
+        row = find_job_item(session, job.id, item_id)
+        if row is None:
+            errors.append({"line": line, "reason": f"item {item_id!r} is not in job {job.name!r}"})
+            continue
+        if row.status in ("complete", "auto"):
+            errors.append({"line": line, "reason": f"item {item_id!r} is already labeled"})
+            continue
+        try:
+            content = task_type.validate_answer(answer, config, orjson.loads(row.data))
+        except BadInput as exc:
+            errors.append({"line": line, "reason": f"{exc.detail}"})
+            continue
+        resolved.append((row.task_id, row.item_id, row.status, content))
+    if errors:
+        raise BadInput(
+            {
+                "message": f"{len(errors)} invalid gold row(s); nothing was added",
+                "errors": errors[:100],
+                "invalid_lines": len(errors),
+            }
+        )
+    for task_id, item_id, status, content in resolved:
+        session.execute(
+            text("DELETE FROM gold_labels WHERE job_id = :j AND item_id = :i"),
+            {"j": job.id, "i": item_id},
+        )
+        session.execute(
+            text("INSERT INTO gold_labels (job_id, item_id, answer) VALUES (:j, :i, :a)"),
+            {"j": job.id, "i": item_id, "a": orjson.dumps(content).decode()},
+        )
+        was_in_flight = session.execute(
+            text("SELECT started FROM tasks WHERE id = :t"), {"t": task_id}
+        ).scalar_one()
+        # A gold item is a honeypot: served like any item, scored against its answer.
+        session.execute(
+            text("UPDATE tasks SET is_gold = 1, status = 'open' WHERE id = :t"), {"t": task_id}
+        )
+        if was_in_flight and status in ("open", "full"):
+            session.execute(
+                text("UPDATE jobs SET in_flight = in_flight - 1 WHERE id = :j"), {"j": job.id}
+            )
+    session.flush()
+    return {"added": len(resolved)}
+
+
+def read_gold_csv(path: Path, task_type_name: str) -> list[tuple[int, str, Any]]:
+    """`task,label` rows (task = item id). Multi-label: labels separated by '|'."""
+    try:
+        fh = open(path, encoding="utf-8-sig", newline="")  # noqa: SIM115
+    except FileNotFoundError:
+        raise BadInput(f"gold file {str(path)!r} does not exist") from None
+    with fh:
+        reader = csv.DictReader(fh)
+        if reader.fieldnames is None or not {"task", "label"} <= set(reader.fieldnames):
+            raise BadInput("line 1: the gold CSV needs the columns task,label")
+        out = []
+        for row in reader:
+            label = row["label"]
+            answer: Any = (
+                {"labels": [x for x in label.split("|") if x]}
+                if task_type_name.endswith("multilabel")
+                else {"label": label}
+            )
+            out.append((reader.line_num, row["task"], answer))
+    return out
+
+
+def gold_from_manifest(session: Session, job: Job, key: str) -> None:
+    """Items whose manifest line carries `key` become gold items with that answer: a label
+    name (single-label), a list of names (multi-label) or the task type's answer object."""
+    rows = []
+    for position, ext, data in session.execute(
+        text(
+            "SELECT t.position, i.external_id, i.data FROM tasks t JOIN items i "
+            "ON i.id = t.item_id WHERE t.job_id = :j ORDER BY t.position"
+        ),
+        {"j": job.id},
+    ):
+        value = orjson.loads(data).get(key)
+        if value is None:
+            continue
+        if isinstance(value, str):
+            value = {"label": value}
+        elif isinstance(value, list):
+            value = {"labels": value}
+        rows.append((int(position) + 1, ext, value))
+    if not rows:
+        raise BadInput(f"settings.gold_key {key!r}: no item of the input has that key")
+    add_gold(session, job, rows)
+
+
+def needs_qualification(session: Session, job: AnyJob, worker_id: int) -> bool:
+    qual = job.settings.get("qualification") or {}
+    needed = int(qual.get("gold_items") or 0)
+    if needed <= 0:
+        return False
+    stat = session.get(WorkerStat, (job.id, worker_id))
+    return (stat.gold_answers if stat else 0) < needed
+
+
+def score_gold_answer(
+    session: Session, job: AnyJob, worker_id: int, item_id: int, content: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Score an answer on a gold item; block the worker when the job's bar is not met."""
+    gold = session.execute(
+        text("SELECT answer FROM gold_labels WHERE job_id = :j AND item_id = :i"),
+        {"j": job.id, "i": item_id},
+    ).scalar()
+    if gold is None:
+        return None
+    gold = stored_json(gold)
+    task_type = get_task_type(job.task_type)
+    agreement = getattr(task_type, "agreement", None)
+    if agreement is not None:
+        config = task_type.parse_label_config(job.label_config)
+        threshold = float((job.settings.get("qualification") or {}).get("min_agreement", 0.5))
+        correct = agreement(content, gold, config) >= threshold
+    else:
+        correct = gold == content
+    stat = session.get(WorkerStat, (job.id, worker_id))
+    if stat is None:
+        stat = WorkerStat(
+            job_id=job.id,
+            worker_id=worker_id,
+            gold_answers=0,
+            gold_correct=0,
+            blocked=False,
+            params={},
+        )
+        session.add(stat)
+    stat.gold_answers += 1
+    stat.gold_correct += int(correct)
+    qual = job.settings.get("qualification") or {}
+    needed = int(qual.get("gold_items") or 0)
+    min_accuracy = qual.get("min_accuracy")
+    if min_accuracy is not None and stat.gold_answers >= max(needed, 1):
+        stat.blocked = stat.gold_correct / stat.gold_answers < float(min_accuracy)
+    session.flush()
+    if job.settings.get("gold_feedback"):
+        return {"correct": correct, "expected": gold}
+    return None
+
+
+def _gold_after_create(session: Session, job: Job) -> None:
+    key = job.settings.get("gold_key")
+    if key:
+        gold_from_manifest(session, job, str(key))
+
+
+GOLD_KEY_SECTION = SettingsSection(
+    key="gold_key",
+    description="a manifest key whose values make those items gold items with that answer",
+    after_create=_gold_after_create,
+)

@@ -1,0 +1,35 @@
+"""Periodic run hooks: functions the run executors call between runs to enqueue work that
+has become due (the auto-labeling scheduler). Higher domains register them here, so the
+executor never imports them; built-ins are entry points of `truthset.periodic_runs`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from truthset.registry import Registry
+
+PeriodicHook = Callable[[Session], Any]
+
+
+def _as_hook(name: str, obj: Any) -> PeriodicHook:
+    if not callable(obj):
+        raise TypeError(f"periodic run entry point {name!r} is not callable")
+    hook: PeriodicHook = obj
+    return hook
+
+
+PERIODIC_RUNS: Registry[PeriodicHook] = Registry(
+    "periodic run hook",
+    "truthset.periodic_runs",
+    {"autolabel": "truthset.autolabel.runs:schedule_due"},
+    check=_as_hook,
+)
+
+
+def run_periodic_hooks(session: Session) -> None:
+    """Call every hook in name order (each decides itself how often it really works)."""
+    for _name, hook in sorted(PERIODIC_RUNS.load_all().items()):
+        hook(session)
