@@ -5,11 +5,10 @@ from sklearn.datasets import load_digits
 from truthset.learning.loop import (
     AutolabelSettings,
     choose_validation_items,
-    replayed_answers,
     run_iteration,
-    simulate_autolabel,
     validation_share,
 )
+from truthset.learning.simulation import replayed_answers, simulate_autolabel
 
 
 @pytest.fixture(scope="module")

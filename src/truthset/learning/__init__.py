@@ -17,16 +17,18 @@ from truthset.learning.loop import (
     AutolabelSettings,
     CostEstimate,
     IterationResult,
-    SimulationResult,
     ValidationState,
     choose_validation_items,
     plateau_rule,
-    replayed_answers,
     run_iteration,
     should_commit,
+    validation_share,
+)
+from truthset.learning.simulation import (
+    SimulationResult,
+    replayed_answers,
     simulate_autolabel,
     simulated_workers,
-    validation_share,
 )
 from truthset.learning.strategies import (
     STRATEGIES,

@@ -12,23 +12,21 @@ One iteration (``run_iteration``), as in Ground Truth's automated data labeling:
 5. the rest are ranked by the strategy (:mod:`truthset.learning.strategies`); the first
    ``batch_size`` go to people, unlabelled validation items always first.
 
-``simulate_autolabel`` runs the loop to the end with simulated (or replayed) workers and
-majority-vote consolidation, for benchmarks and tests.
+Each step is a private function below, in the order ``run_iteration`` calls them. The
+simulator that runs the loop to the end is :mod:`truthset.learning.simulation`.
 """
 
 from __future__ import annotations
 
 import copy
-import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import stats
 
-from truthset.learning.consensus import majority_vote
 from truthset.learning.models.base import Classifier, LinearClassifier, expand_proba
 from truthset.learning.strategies import (
     STRATEGIES,
@@ -236,7 +234,9 @@ def _rows(X: Any, idx: NDArray[np.intp]) -> Any:
     return X[idx]
 
 
-def _embedding(features: Any, dims: int, random_state: Any) -> NDArray[np.float64]:
+def diversity_embedding(features: Any, dims: int, random_state: Any) -> NDArray[np.float64]:
+    """The item embedding that the diversity strategies measure distances in: the features
+    themselves when they have at most ``dims`` columns, else their truncated SVD."""
     from sklearn.decomposition import TruncatedSVD
 
     n_feat = features.shape[1]
@@ -248,13 +248,399 @@ def _embedding(features: Any, dims: int, random_state: Any) -> NDArray[np.float6
     return np.asarray(svd.fit_transform(features), dtype=float)
 
 
-def _interval(k: int, n: int, level: float) -> tuple[float, float]:
+def _clopper_pearson_interval(k: int, n: int, level: float) -> tuple[float, float]:
     if n == 0:
         return (0.0, 1.0)
     a = (1.0 - level) / 2.0
     lo = 0.0 if k == 0 else float(stats.beta.ppf(a, k, n - k + 1))
     hi = 1.0 if k == n else float(stats.beta.ppf(1.0 - a, k + 1, n - k))
     return (lo, hi)
+
+
+# --- the steps of run_iteration, in order ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class _ItemSplit:
+    """Where every item stands when an iteration starts (arrays of item indices, or masks
+    and per-item arrays of length ``n_items``)."""
+
+    n_items: int
+    label_of: NDArray[np.intp]  # the consolidated human label, -1 where there is none
+    labeled: NDArray[np.bool_]
+    done: NDArray[np.bool_]
+    is_validation: NDArray[np.bool_]
+    train: NDArray[np.intp]  # labelled, outside the validation set
+    validation_labeled: NDArray[np.intp]
+    validation_todo: NDArray[np.intp]  # validation items people have yet to label
+    pool: NDArray[np.intp]  # open items outside the validation set: what a threshold labels
+    n_training_classes: int
+
+
+def _split_items(
+    n_items: int,
+    human_labels: Mapping[int, int] | tuple[ArrayLike, ArrayLike],
+    validation_items: ArrayLike,
+    done: ArrayLike | None,
+    n_classes: int,
+) -> _ItemSplit:
+    lab_idx, lab_y = _as_label_arrays(human_labels)
+    if lab_y.size and (lab_y.min() < 0 or lab_y.max() >= n_classes):
+        raise ValueError(f"human labels must be class ids in [0, {n_classes})")
+    is_validation = np.zeros(n_items, dtype=bool)
+    is_validation[np.asarray(validation_items, dtype=np.intp)] = True
+    labeled = np.zeros(n_items, dtype=bool)
+    labeled[lab_idx] = True
+    label_of = np.full(n_items, -1, dtype=np.intp)
+    label_of[lab_idx] = lab_y
+    done_mask = np.zeros(n_items, dtype=bool) if done is None else np.asarray(done, dtype=bool)
+    return _ItemSplit(
+        n_items=n_items,
+        label_of=label_of,
+        labeled=labeled,
+        done=done_mask,
+        is_validation=is_validation,
+        train=np.flatnonzero(labeled & ~is_validation),
+        validation_labeled=np.flatnonzero(labeled & is_validation),
+        validation_todo=np.flatnonzero(is_validation & ~labeled & ~done_mask),
+        pool=np.flatnonzero(~labeled & ~is_validation & ~done_mask),
+        # Counted over the labels as given (repeated items included).
+        n_training_classes=int(np.unique(lab_y[~is_validation[lab_idx]]).size),
+    )
+
+
+@dataclass(frozen=True)
+class _ValidationHistory:
+    """The labelled validation items as earlier iterations left them: ``judged`` are those
+    that no earlier threshold labelled and no earlier batch sent to people (this threshold
+    is chosen on them); the machine labels that earlier thresholds gave the others count
+    in the bound as ``prior_correct`` right out of ``prior_count``."""
+
+    judged: NDArray[np.intp]
+    prior_correct: int
+    prior_count: int
+
+
+def _validation_history(
+    items: _ItemSplit,
+    validation_auto: Mapping[int, int] | tuple[ArrayLike, ArrayLike] | None,
+    validation_human: ArrayLike | None,
+) -> _ValidationHistory:
+    auto_idx, auto_lab = (
+        _as_label_arrays(validation_auto)
+        if validation_auto is not None
+        else (np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp))
+    )
+    was_auto = np.zeros(items.n_items, dtype=bool)
+    was_auto[auto_idx] = True
+    earlier_auto_label = np.full(items.n_items, -1, dtype=np.intp)
+    earlier_auto_label[auto_idx] = auto_lab
+    was_human = np.zeros(items.n_items, dtype=bool)
+    if validation_human is not None:
+        was_human[np.asarray(validation_human, dtype=np.intp)] = True
+    labeled = items.validation_labeled
+    return _ValidationHistory(
+        judged=labeled[~was_auto[labeled] & ~was_human[labeled]],
+        prior_correct=int(np.count_nonzero(earlier_auto_label[labeled] == items.label_of[labeled])),
+        prior_count=int(np.count_nonzero(was_auto[labeled])),
+    )
+
+
+@dataclass(frozen=True)
+class _TrainedModel:
+    """The iteration's fitted model, predicting by item index in class-id columns."""
+
+    model: Any
+    features: Any
+    classes: NDArray[np.intp]
+    n_classes: int
+
+    def proba(self, items: NDArray[np.intp]) -> NDArray[np.float64]:
+        if items.size == 0:
+            return np.zeros((0, self.n_classes))
+        proba = self.model.predict_proba(_rows(self.features, items))
+        return expand_proba(proba, self.classes, self.n_classes)
+
+    def predict(self, items: NDArray[np.intp]) -> NDArray[np.intp]:
+        if items.size == 0:
+            return np.zeros(0, dtype=np.intp)
+        proba = self.model.predict_proba(_rows(self.features, items))
+        return self.classes[np.argmax(proba, axis=1)]
+
+
+def _train(
+    model: Classifier | None, features: Any, items: _ItemSplit, n_classes: int
+) -> _TrainedModel:
+    # A copy: the caller's model is never mutated.
+    fitted = copy.deepcopy(model) if model is not None else LinearClassifier()
+    fitted.fit(_rows(features, items.train), items.label_of[items.train])
+    return _TrainedModel(fitted, features, np.asarray(fitted.classes_, dtype=np.intp), n_classes)
+
+
+@dataclass(frozen=True)
+class _ValidationCheck:
+    """The threshold chosen on the judged validation items; ``confident`` marks the judged
+    items at or above it, ``auto_items``/``auto_labels`` the labels it would give them."""
+
+    threshold: ThresholdResult | None
+    confident: NDArray[np.bool_]
+    auto_items: NDArray[np.intp]
+    auto_labels: NDArray[np.intp]
+
+
+def _check_on_validation(
+    trained: _TrainedModel,
+    items: _ItemSplit,
+    history: _ValidationHistory,
+    settings: AutolabelSettings,
+) -> _ValidationCheck:
+    judged = history.judged
+    if judged.size == 0:
+        no_items = np.zeros(0, dtype=np.intp)
+        return _ValidationCheck(None, np.zeros(0, dtype=bool), no_items, no_items)
+    proba = trained.proba(judged)
+    confidence = proba.max(axis=1)
+    correct = (proba.argmax(axis=1) == items.label_of[judged]).astype(float)
+    threshold = choose_threshold(
+        confidence,
+        correct,
+        target_accuracy=settings.target_accuracy,
+        confidence_level=settings.confidence_level,
+        method=settings.threshold_method,  # type: ignore[arg-type]
+        prior_correct=history.prior_correct,
+        prior_count=history.prior_count,
+    )
+    confident = threshold.select(confidence)
+    return _ValidationCheck(
+        threshold, confident, judged[confident], proba[confident].argmax(axis=1)
+    )
+
+
+@dataclass(frozen=True)
+class _PoolSplit:
+    """The pool cut at the threshold: ``confidence`` (the top probability) and
+    ``confident`` per pool item; ``rest`` are the items below, with their probabilities."""
+
+    confidence: NDArray[np.float64]
+    confident: NDArray[np.bool_]
+    rest: NDArray[np.intp]
+    rest_proba: NDArray[np.float64]
+
+
+def _split_pool(
+    trained: _TrainedModel, pool: NDArray[np.intp], threshold: ThresholdResult | None
+) -> _PoolSplit:
+    proba = trained.proba(pool)
+    confidence = proba.max(axis=1) if pool.size else np.zeros(0)
+    confident = (
+        threshold.select(confidence) if threshold is not None else np.zeros(pool.size, dtype=bool)
+    )
+    return _PoolSplit(confidence, confident, pool[~confident], proba[~confident])
+
+
+def _activelab_priorities(
+    trained: _TrainedModel,
+    items: _ItemSplit,
+    confident_items: NDArray[np.intp],
+    answers: tuple[ArrayLike, ArrayLike, ArrayLike] | None,
+) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+    """Candidates and their priorities under ActiveLab: every item outside the validation
+    set that is neither done nor confident, labelled ones included (to relabel)."""
+    if answers is None:
+        raise ValueError("the 'activelab' strategy needs the per-worker answers")
+    candidates = np.flatnonzero(~items.is_validation & ~items.done)
+    candidates = candidates[~np.isin(candidates, confident_items)]
+    # activelab_scores takes a row per item; items that are not candidates get a flat one.
+    proba = np.full((items.n_items, trained.n_classes), 1.0 / trained.n_classes)
+    proba[candidates] = trained.proba(candidates)
+    answer_items, answer_workers, answer_labels = answers
+    scores = activelab_scores(proba, answer_items, answer_workers, answer_labels)
+    return candidates, scores.priority[candidates]
+
+
+def _diversity_embeddings(
+    features: Any,
+    embedding: ArrayLike | None,
+    items: _ItemSplit,
+    rest: NDArray[np.intp],
+    dims: int,
+    rng: np.random.Generator,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Embeddings of the candidates and of the labelled items that the diversity strategies
+    keep the batch away from."""
+    all_embedding = (
+        np.asarray(embedding, dtype=float)
+        if embedding is not None
+        else diversity_embedding(features, dims, int(rng.integers(2**31)))
+    )
+    labeled = np.flatnonzero(items.labeled)
+    if labeled.size > 2000:
+        # A sample of the labelled items bounds the cost of the distances to them.
+        labeled = rng.choice(labeled, 2000, replace=False)
+    return all_embedding[rest], all_embedding[labeled]
+
+
+def _strategy_priorities(
+    features: Any,
+    embedding: ArrayLike | None,
+    items: _ItemSplit,
+    pool: _PoolSplit,
+    settings: AutolabelSettings,
+    rng: np.random.Generator,
+) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+    """Candidates (the pool items below the threshold) and their priorities under the
+    settings' strategy."""
+    if settings.strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {settings.strategy!r}")
+    rest_embedding = labeled_embedding = None
+    if settings.strategy in DIVERSITY_STRATEGIES:
+        rest_embedding, labeled_embedding = _diversity_embeddings(
+            features, embedding, items, pool.rest, settings.diversity_dims, rng
+        )
+    scores = priority_scores(
+        settings.strategy,
+        pool.rest_proba,
+        batch_size=settings.batch_size,
+        embedding=rest_embedding,
+        labeled_embedding=labeled_embedding,
+        random_state=rng,
+    )
+    return pool.rest, scores
+
+
+def _validation_batch_for_people(
+    trained: _TrainedModel,
+    judged: NDArray[np.intp],
+    check: _ValidationCheck,
+    n_rest: int,
+    settings: AutolabelSettings,
+    rng: np.random.Generator,
+) -> NDArray[np.intp]:
+    """This iteration's batch mirrored on the validation set: the same share of its
+    not-confident items as the batch takes of the pool's (``n_rest`` items), chosen by the
+    same (per-item) uncertainty, would have gone to people."""
+    if judged.size == 0 or n_rest == 0:
+        return np.zeros(0, dtype=np.intp)
+    not_confident = judged[~check.confident]
+    proba = trained.proba(not_confident)
+    n_to_people = int(round(min(1.0, settings.batch_size / n_rest) * not_confident.size))
+    if settings.strategy in ("least-confidence", "entropy", "random"):
+        scores = priority_scores(settings.strategy, proba, batch_size=n_to_people, random_state=rng)
+    else:
+        # The diversity strategies score an item by the rest of the batch and ActiveLab by
+        # its answers; margin is the per-item uncertainty that stands in for them.
+        scores = priority_scores("margin", proba, batch_size=n_to_people)
+    return not_confident[select_batch(scores, n_to_people)]
+
+
+def _batch_for_people(
+    items: _ItemSplit,
+    candidates: NDArray[np.intp],
+    priority: NDArray[np.float64],
+    batch_size: int,
+) -> NDArray[np.intp]:
+    with_validation = np.r_[items.validation_todo, candidates]
+    return with_validation[select_batch(priority[with_validation], batch_size)]
+
+
+def _decide_commit(
+    commit: bool | CommitRule, threshold: ThresholdResult | None, to_humans: NDArray[np.intp]
+) -> bool:
+    # A rule decides once the threshold and the batch are known, so that deciding does not
+    # take a second fit.
+    return bool(commit(threshold, to_humans) if callable(commit) else commit)
+
+
+def _estimate_cost(items: _ItemSplit, n_new_auto: int, settings: AutolabelSettings) -> CostEstimate:
+    n_human = int(items.labeled.sum())
+    n_auto = int(items.done.sum()) + n_new_auto  # earlier machine labels and these
+    return CostEstimate(
+        n_human_items=n_human,
+        n_auto_items=n_auto,
+        human_cost=float(n_human) * settings.human_cost,
+        auto_cost=n_auto * settings.auto_fee,
+        all_human_cost=(n_human + n_auto) * settings.human_cost,
+    )
+
+
+def _estimate_accuracy(
+    threshold: ThresholdResult | None, confidence_level: float
+) -> tuple[float, tuple[float, float]]:
+    """The observed accuracy above the threshold and its two-sided interval."""
+    if threshold is None or not threshold.feasible:
+        return float("nan"), (0.0, 1.0)
+    n_right = int(round(threshold.accuracy * threshold.n_selected))
+    interval = _clopper_pearson_interval(n_right, threshold.n_selected, confidence_level)
+    return threshold.accuracy, interval
+
+
+def _iteration_result(
+    items: _ItemSplit,
+    history: _ValidationHistory,
+    settings: AutolabelSettings,
+    *,
+    threshold: ThresholdResult | None,
+    model: Any,
+    auto_items: NDArray[np.intp],
+    auto_labels: NDArray[np.intp],
+    auto_confidence: NDArray[np.float64],
+    to_humans: NDArray[np.intp],
+    priority: NDArray[np.float64],
+    validation_auto_items: NDArray[np.intp],
+    validation_auto_labels: NDArray[np.intp],
+    validation_human_items: NDArray[np.intp],
+    committed: bool,
+) -> IterationResult:
+    estimated_accuracy, accuracy_interval = _estimate_accuracy(threshold, settings.confidence_level)
+    return IterationResult(
+        n_items=items.n_items,
+        n_human_labels=int(items.labeled.sum()),
+        n_training=int(items.train.size),
+        n_validation_labeled=int(history.judged.size),
+        threshold=threshold,
+        auto_items=auto_items.astype(np.intp),
+        auto_labels=auto_labels.astype(np.intp),
+        auto_confidence=auto_confidence.astype(float),
+        to_humans=to_humans.astype(np.intp),
+        priority=priority,
+        estimated_accuracy=estimated_accuracy,
+        accuracy_interval=accuracy_interval,
+        cost=_estimate_cost(items, auto_items.size, settings),
+        model=model,
+        validation_auto_items=validation_auto_items.astype(np.intp),
+        validation_auto_labels=validation_auto_labels.astype(np.intp),
+        validation_human_items=validation_human_items.astype(np.intp),
+        committed=committed,
+    )
+
+
+def _cold_start(
+    items: _ItemSplit,
+    history: _ValidationHistory,
+    settings: AutolabelSettings,
+    priority: NDArray[np.float64],
+    rng: np.random.Generator,
+) -> IterationResult:
+    """Too few classes to train on: random pool items go to people, after the validation
+    items."""
+    priority[items.pool] = rng.uniform(size=items.pool.size)
+    no_items = np.zeros(0, dtype=np.intp)
+    return _iteration_result(
+        items,
+        history,
+        settings,
+        threshold=None,
+        model=None,
+        auto_items=no_items,
+        auto_labels=no_items,
+        auto_confidence=np.zeros(0),
+        to_humans=_batch_for_people(items, items.pool, priority, settings.batch_size),
+        priority=priority,
+        validation_auto_items=no_items,
+        validation_auto_labels=no_items,
+        validation_human_items=no_items,
+        committed=False,
+    )
 
 
 def run_iteration(
@@ -293,452 +679,55 @@ def run_iteration(
     ``commit=False``: choose the threshold and rank items, but give no machine labels yet
     (``auto_items`` is empty); confident items are still kept away from people. Labels
     given early by a weak model use up the accuracy budget that a later, better model
-    would spend on more items, so :func:`simulate_autolabel` commits only once the
-    validation coverage stops growing. ``commit`` may be a rule called with the chosen
-    threshold and the batch for people, once they are known (see :func:`plateau_rule`):
-    the model is trained once either way.
+    would spend on more items, so :func:`~truthset.learning.simulation.simulate_autolabel`
+    commits only once the validation coverage stops growing. ``commit`` may be a rule
+    called with the chosen threshold and the batch for people, once they are known (see
+    :func:`plateau_rule`): the model is trained once either way.
     """
-    s = settings or AutolabelSettings()
+    settings = settings or AutolabelSettings()
     rng = np.random.default_rng(random_state)
-    n = features.shape[0]
-    lab_idx, lab_y = _as_label_arrays(human_labels)
-    if lab_y.size and (lab_y.min() < 0 or lab_y.max() >= n_classes):
-        raise ValueError(f"human labels must be class ids in [0, {n_classes})")
-    val = np.asarray(validation_items, dtype=np.intp)
-    is_val = np.zeros(n, dtype=bool)
-    is_val[val] = True
-    labeled = np.zeros(n, dtype=bool)
-    labeled[lab_idx] = True
-    label_of = np.full(n, -1, dtype=np.intp)
-    label_of[lab_idx] = lab_y
-    done_mask = np.zeros(n, dtype=bool) if done is None else np.asarray(done, dtype=bool)
+    items = _split_items(features.shape[0], human_labels, validation_items, done, n_classes)
+    history = _validation_history(items, validation_auto, validation_human)
+    # NaN marks items that are not candidates. Unlabelled validation items go to people
+    # before anything else: strategies score at most 2.
+    priority = np.full(items.n_items, np.nan)
+    priority[items.validation_todo] = 2.0 + rng.uniform(size=items.validation_todo.size)
+    if items.n_training_classes < 2:
+        return _cold_start(items, history, settings, priority, rng)
 
-    train = np.flatnonzero(labeled & ~is_val)
-    val_lab_all = np.flatnonzero(labeled & is_val)
-    v_auto_idx, v_auto_lab = (
-        _as_label_arrays(validation_auto)
-        if validation_auto is not None
-        else (np.zeros(0, dtype=np.intp), np.zeros(0, dtype=np.intp))
-    )
-    v_auto = np.zeros(n, dtype=bool)
-    v_auto[v_auto_idx] = True
-    prior_count = int(np.count_nonzero(v_auto[val_lab_all]))
-    v_auto_label_of = np.full(n, -1, dtype=np.intp)
-    v_auto_label_of[v_auto_idx] = v_auto_lab
-    prior_correct = int(np.count_nonzero(v_auto_label_of[val_lab_all] == label_of[val_lab_all]))
-    v_human = np.zeros(n, dtype=bool)
-    if validation_human is not None:
-        v_human[np.asarray(validation_human, dtype=np.intp)] = True
-    val_lab = val_lab_all[~v_auto[val_lab_all] & ~v_human[val_lab_all]]
-    val_todo = np.flatnonzero(is_val & ~labeled & ~done_mask)
-    pool = np.flatnonzero(~labeled & ~is_val & ~done_mask)
-    priority = np.full(n, np.nan)
-    new_v_auto = new_v_auto_lab = new_v_human = np.zeros(0, dtype=np.intp)
-
-    def result(
-        thr: ThresholdResult | None,
-        auto: NDArray,
-        auto_lab: NDArray,
-        auto_conf: NDArray,
-        to_humans: NDArray,
-        fitted: Any,
-        committed: bool = False,
-    ) -> IterationResult:
-        n_auto_total = int(done_mask.sum()) + auto.size  # earlier auto labels + these
-        cost = CostEstimate(
-            n_human_items=int(labeled.sum()),
-            n_auto_items=n_auto_total,
-            human_cost=float(labeled.sum()) * s.human_cost,
-            auto_cost=n_auto_total * s.auto_fee,
-            all_human_cost=(int(labeled.sum()) + n_auto_total) * s.human_cost,
+    trained = _train(model, features, items, n_classes)
+    check = _check_on_validation(trained, items, history, settings)
+    pool = _split_pool(trained, items.pool, check.threshold)
+    if settings.strategy == "activelab":
+        candidates, scores = _activelab_priorities(
+            trained, items, items.pool[pool.confident], answers
         )
-        if thr is not None and thr.feasible:
-            est = thr.accuracy
-            interval = _interval(
-                int(round(thr.accuracy * thr.n_selected)), thr.n_selected, s.confidence_level
-            )
-        else:
-            est, interval = float("nan"), (0.0, 1.0)
-        return IterationResult(
-            n_items=n,
-            n_human_labels=int(labeled.sum()),
-            n_training=int(train.size),
-            n_validation_labeled=int(val_lab.size),
-            threshold=thr,
-            auto_items=auto.astype(np.intp),
-            auto_labels=auto_lab.astype(np.intp),
-            auto_confidence=auto_conf.astype(float),
-            to_humans=to_humans.astype(np.intp),
-            priority=priority,
-            estimated_accuracy=est,
-            accuracy_interval=interval,
-            cost=cost,
-            model=fitted,
-            validation_auto_items=new_v_auto.astype(np.intp),
-            validation_auto_labels=new_v_auto_lab.astype(np.intp),
-            validation_human_items=new_v_human.astype(np.intp),
-            committed=committed,
-        )
-
-    empty_i = np.zeros(0, dtype=np.intp)
-    # Unlabelled validation items go to people before anything else.
-    priority[val_todo] = 2.0 + rng.uniform(size=val_todo.size)
-    if np.unique(lab_y[~is_val[lab_idx]]).size < 2:
-        # Cold start: not enough classes to train; random items to people.
-        priority[pool] = rng.uniform(size=pool.size)
-        cand = np.r_[val_todo, pool]
-        order = cand[select_batch(priority[cand], s.batch_size)]
-        return result(None, empty_i, empty_i, np.zeros(0), order, None)
-
-    fitted = copy.deepcopy(model) if model is not None else LinearClassifier()
-    fitted.fit(_rows(features, train), label_of[train])
-    classes = np.asarray(fitted.classes_, dtype=np.intp)
-
-    def proba_of(idx: NDArray[np.intp]) -> NDArray[np.float64]:
-        if idx.size == 0:
-            return np.zeros((0, n_classes))
-        return expand_proba(fitted.predict_proba(_rows(features, idx)), classes, n_classes)
-
-    thr: ThresholdResult | None = None
-    if val_lab.size:
-        pv = proba_of(val_lab)
-        correct = (pv.argmax(axis=1) == label_of[val_lab]).astype(float)
-        thr = choose_threshold(
-            pv.max(axis=1),
-            correct,
-            target_accuracy=s.target_accuracy,
-            confidence_level=s.confidence_level,
-            method=s.threshold_method,  # type: ignore[arg-type]
-            prior_correct=prior_correct,
-            prior_count=prior_count,
-        )
-        v_sel = thr.select(pv.max(axis=1))
-        new_v_auto, new_v_auto_lab = val_lab[v_sel], pv[v_sel].argmax(axis=1)
-    pp = proba_of(pool)
-    conf = pp.max(axis=1) if pool.size else np.zeros(0)
-    confident = thr.select(conf) if thr is not None else np.zeros(pool.size, dtype=bool)
-    rest = pool[~confident]
-    rest_p = pp[~confident]
-
-    if s.strategy == "activelab":
-        if answers is None:
-            raise ValueError("the 'activelab' strategy needs the per-worker answers")
-        cand = np.flatnonzero(~is_val & ~done_mask)
-        cand = cand[~np.isin(cand, pool[confident])]
-        full = np.full((n, n_classes), 1.0 / n_classes)
-        full[cand] = proba_of(cand)
-        a_items, a_workers, a_labels = answers
-        scores = activelab_scores(full, a_items, a_workers, a_labels)
-        priority[cand] = scores.priority[cand]
     else:
-        if s.strategy not in STRATEGIES:
-            raise ValueError(f"unknown strategy {s.strategy!r}")
-        emb = lab_emb = None
-        if s.strategy in DIVERSITY_STRATEGIES:
-            all_emb = (
-                np.asarray(embedding, dtype=float)
-                if embedding is not None
-                else _embedding(features, s.diversity_dims, int(rng.integers(2**31)))
-            )
-            emb = all_emb[rest]
-            seen = np.flatnonzero(labeled)
-            if seen.size > 2000:
-                seen = rng.choice(seen, 2000, replace=False)
-            lab_emb = all_emb[seen]
-        priority[rest] = priority_scores(
-            s.strategy,
-            rest_p,
-            batch_size=s.batch_size,
-            embedding=emb,
-            labeled_embedding=lab_emb,
-            random_state=rng,
-        )
-        cand = rest
-    if val_lab.size and rest.size:
-        # Mirror this batch on the validation set: the same share of its not-confident
-        # items, chosen by the same (per-item) uncertainty, would have gone to people.
-        v_rest = val_lab if thr is None else val_lab[~thr.select(pv.max(axis=1))]
-        v_p = proba_of(v_rest)
-        n_v = int(round(min(1.0, s.batch_size / rest.size) * v_rest.size))
-        if s.strategy in ("least-confidence", "entropy", "random"):
-            v_score = priority_scores(s.strategy, v_p, batch_size=n_v, random_state=rng)
-        else:
-            v_score = priority_scores("margin", v_p, batch_size=n_v)
-        new_v_human = v_rest[select_batch(v_score, n_v)]
-    cand = np.r_[val_todo, cand]
-    to_humans = cand[select_batch(priority[cand], s.batch_size)]
-    if callable(commit):
-        commit = commit(thr, to_humans)
-    auto_mask = confident if commit else np.zeros(pool.size, dtype=bool)
-    auto = pool[auto_mask]
-    if not commit:
-        new_v_auto = new_v_auto_lab = np.zeros(0, dtype=np.intp)
-    return result(
-        thr,
-        auto,
-        classes[np.argmax(fitted.predict_proba(_rows(features, auto)), axis=1)]
-        if auto.size
-        else empty_i,
-        conf[auto_mask],
-        to_humans,
-        fitted,
-        bool(commit),
+        candidates, scores = _strategy_priorities(features, embedding, items, pool, settings, rng)
+    priority[candidates] = scores
+    validation_human_items = _validation_batch_for_people(
+        trained, history.judged, check, pool.rest.size, settings, rng
     )
+    to_humans = _batch_for_people(items, candidates, priority, settings.batch_size)
 
-
-# --- simulation -----------------------------------------------------------------------
-
-AnswerSource = Callable[[NDArray[np.intp]], tuple[NDArray[np.intp], NDArray[Any], NDArray[np.intp]]]
-
-
-def simulated_workers(
-    y_true: ArrayLike,
-    n_classes: int,
-    *,
-    workers_per_item: int = 3,
-    worker_accuracy: float = 0.9,
-    n_workers: int = 50,
-    random_state: int | np.random.Generator | None = None,
-) -> AnswerSource:
-    """Workers who answer the true label with probability ``worker_accuracy``, else
-    another label uniformly; each item is answered by distinct random workers."""
-    y = np.asarray(y_true, dtype=np.intp)
-    rng = np.random.default_rng(random_state)
-
-    def answer(items: NDArray[np.intp]) -> tuple[NDArray[np.intp], NDArray[Any], NDArray[np.intp]]:
-        m = workers_per_item
-        it = np.repeat(items, m)
-        truth = y[it]
-        right = rng.uniform(size=it.size) < worker_accuracy
-        other = (truth + rng.integers(1, n_classes, size=it.size)) % n_classes
-        lab = np.where(right, truth, other)
-        wk = (
-            np.concatenate([rng.choice(n_workers, m, replace=False) for _ in items])
-            if items.size
-            else np.zeros(0, dtype=int)
-        )
-        return it.astype(np.intp), wk, lab.astype(np.intp)
-
-    return answer
-
-
-def replayed_answers(
-    items: ArrayLike, workers: ArrayLike, labels: ArrayLike, *, workers_per_item: int | None = 3
-) -> AnswerSource:
-    """Real answers replayed: the first ``workers_per_item`` answers of each item in
-    source order (all of them when None)."""
-    it = np.asarray(items, dtype=np.intp)
-    wk = np.asarray(workers)
-    lab = np.asarray(labels, dtype=np.intp)
-    order = np.argsort(it, kind="stable")
-    it, wk, lab = it[order], wk[order], lab[order]
-    starts = np.searchsorted(it, np.arange(it.max() + 2 if it.size else 1))
-    rank = np.arange(it.size) - starts[it]
-    keep = rank < workers_per_item if workers_per_item is not None else np.ones(it.size, bool)
-    it, wk, lab = it[keep], wk[keep], lab[keep]
-    starts = np.searchsorted(it, np.arange(it.max() + 2 if it.size else 1))
-
-    def answer(req: NDArray[np.intp]) -> tuple[NDArray[np.intp], NDArray[Any], NDArray[np.intp]]:
-        sel = (
-            np.concatenate([np.arange(starts[i], starts[i + 1]) for i in req])
-            if req.size
-            else np.zeros(0, dtype=np.intp)
-        )
-        return it[sel], wk[sel], lab[sel]
-
-    return answer
-
-
-@dataclass
-class SimulationResult:
-    n_items: int
-    n_auto: int
-    auto_accuracy: float
-    human_label_accuracy: float
-    human_answers: int
-    human_answers_all_by_hand: int
-    n_iterations: int
-    wall_time_s: float
-    cost: CostEstimate
-    iterations: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def auto_share(self) -> float:
-        return self.n_auto / self.n_items if self.n_items else 0.0
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "items": self.n_items,
-            "auto_share": round(self.auto_share, 4),
-            "auto_accuracy": round(self.auto_accuracy, 4),
-            "human_label_accuracy": round(self.human_label_accuracy, 4),
-            "human_answers": self.human_answers,
-            "human_answers_all_by_hand": self.human_answers_all_by_hand,
-            "iterations": self.n_iterations,
-            "cost": round(self.cost.human_cost + self.cost.auto_cost, 2),
-            "cost_all_by_hand": round(self.cost.all_human_cost, 2),
-            "wall_time_s": round(self.wall_time_s, 1),
-        }
-
-
-def simulate_autolabel(
-    X: Any,
-    y_true: ArrayLike,
-    *,
-    workers_per_item: int = 3,
-    worker_accuracy: float = 0.9,
-    n_classes: int | None = None,
-    settings: AutolabelSettings | None = None,
-    model: Classifier | None = None,
-    answer_source: AnswerSource | None = None,
-    initial_batch: int | None = None,
-    max_iterations: int = 100,
-    embedding: ArrayLike | None = None,
-    commit_policy: str = "plateau",
-    plateau_gain: float = 0.01,
-    random_state: int | None = 0,
-) -> SimulationResult:
-    """Run the loop to the end: every item ends labelled by people or by the model.
-
-    People answer with ``answer_source`` (default :func:`simulated_workers` with
-    ``workers_per_item`` and ``worker_accuracy``); answers are consolidated by majority
-    vote. The first human batch is the validation set plus ``initial_batch`` random items
-    (default ``batch_size``). Items still open after ``max_iterations`` go to people.
-
-    ``commit_policy``: ``"each"`` gives machine labels in every iteration (as Ground Truth
-    does); ``"plateau"`` (default) waits until the validation coverage grew by less than
-    ``plateau_gain`` since the previous iteration, then labels, and keeps going.
-    """
-    t0 = time.perf_counter()
-    y = np.asarray(y_true, dtype=np.intp)
-    n = y.size
-    k = int(n_classes if n_classes is not None else y.max() + 1)
-    s = replace(settings or AutolabelSettings(), workers_per_item=workers_per_item)
-    rng = np.random.default_rng(random_state)
-    ask = answer_source or simulated_workers(
-        y, k, workers_per_item=workers_per_item, worker_accuracy=worker_accuracy, random_state=rng
-    )
-    val = choose_validation_items(n, s, rng)
-    human = np.full(n, -1, dtype=np.intp)
-    auto_label = np.full(n, -1, dtype=np.intp)
-    val_auto = np.full(n, -1, dtype=np.intp)  # what the loop would have auto-labelled
-    val_human = np.zeros(n, dtype=bool)  # validation items it would have sent to people
-    ans_items: list[NDArray] = []
-    ans_workers: list[NDArray] = []
-    ans_labels: list[NDArray] = []
-    n_answers = 0
-
-    def label_by_people(items: NDArray[np.intp]) -> None:
-        nonlocal n_answers
-        items = items[human[items] < 0] if items.size else items
-        if items.size == 0:
-            return
-        ai, aw, al = ask(items)
-        n_answers += ai.size
-        ans_items.append(ai)
-        ans_workers.append(aw)
-        ans_labels.append(al)
-        mv = majority_vote(ai, al, n, k, random_state=rng)
-        human[items] = mv[items]
-
-    if embedding is None and s.strategy in DIVERSITY_STRATEGIES:
-        embedding = _embedding(X, s.diversity_dims, int(rng.integers(2**31)))
-    others = np.setdiff1d(np.arange(n), val)
-    first = rng.choice(others, size=min(others.size, initial_batch or s.batch_size), replace=False)
-    label_by_people(np.r_[val, first])
-    if commit_policy not in ("each", "plateau"):
-        raise ValueError("commit_policy must be 'each' or 'plateau'")
-    history: list[dict[str, Any]] = []
-    it = 0
-    prev_coverage = -1.0
-    for it in range(1, max_iterations + 1):
-        open_items = (human < 0) & (auto_label < 0)
-        if not open_items.any():
-            it -= 1
-            break
-        labeled = np.flatnonzero(human >= 0)
-        answers = None
-        if s.strategy == "activelab" and ans_items:
-            answers = (
-                np.concatenate(ans_items),
-                np.concatenate(ans_workers),
-                np.concatenate(ans_labels),
-            )
-        kwargs: dict[str, Any] = {
-            "n_classes": k,
-            "settings": s,
-            "model": model,
-            "done": auto_label >= 0,
-            "embedding": embedding,
-            "answers": answers,
-            "validation_auto": (np.flatnonzero(val_auto >= 0), val_auto[val_auto >= 0]),
-            "validation_human": np.flatnonzero(val_human),
-        }
-
-        def plateau(
-            thr: ThresholdResult | None,
-            to_humans: NDArray[np.intp],
-            previous: float = prev_coverage,
-            last: bool = it == max_iterations,
-        ) -> bool:
-            cov = thr.coverage if thr is not None else 0.0
-            nothing_left = not np.any(human[to_humans] < 0)
-            # Coverage stopped growing (or nothing is left for people): label now.
-            return cov > 0 and (cov - previous < plateau_gain or nothing_left or last)
-
-        res = run_iteration(
-            X,
-            (labeled, human[labeled]),
-            val,
-            commit=commit_policy == "each" or plateau,
-            random_state=rng,
-            **kwargs,
-        )
-        prev_coverage = res.threshold.coverage if res.threshold is not None else 0.0
-        auto_label[res.auto_items] = res.auto_labels
-        val_auto[res.validation_auto_items] = res.validation_auto_labels
-        val_human[res.validation_human_items] = True
-        thr = res.threshold
-        history.append(
-            {
-                "iteration": it,
-                "human_labels": res.n_human_labels,
-                "auto_labeled": res.n_auto_labeled,
-                "auto_total": int((auto_label >= 0).sum()),
-                "threshold": None if thr is None else thr.threshold,
-                "coverage": None if thr is None else round(thr.coverage, 4),
-                "val_accuracy": None if thr is None else round(thr.accuracy, 4),
-                "lower_bound": None if thr is None else round(thr.lower_bound, 4),
-                "batch_accuracy": float(np.mean(res.auto_labels == y[res.auto_items]))
-                if res.auto_items.size
-                else None,
-            }
-        )
-        nxt = res.to_humans[human[res.to_humans] < 0]
-        if nxt.size == 0:
-            break
-        label_by_people(nxt)
-    label_by_people(np.flatnonzero((human < 0) & (auto_label < 0)))
-
-    auto = np.flatnonzero(auto_label >= 0)
-    hum = np.flatnonzero(human >= 0)
-    n_auto = int(auto.size)
-    cost = CostEstimate(
-        n_human_items=int(hum.size),
-        n_auto_items=n_auto,
-        human_cost=hum.size * s.human_cost,
-        auto_cost=n_auto * s.auto_fee,
-        all_human_cost=n * s.human_cost,
-    )
-    return SimulationResult(
-        n_items=n,
-        n_auto=n_auto,
-        auto_accuracy=float(np.mean(auto_label[auto] == y[auto])) if n_auto else float("nan"),
-        human_label_accuracy=float(np.mean(human[hum] == y[hum])) if hum.size else float("nan"),
-        human_answers=n_answers,
-        human_answers_all_by_hand=n * workers_per_item,
-        n_iterations=it,
-        wall_time_s=time.perf_counter() - t0,
-        cost=cost,
-        iterations=history,
+    committed = _decide_commit(commit, check.threshold, to_humans)
+    gets_machine_label = pool.confident if committed else np.zeros(items.pool.size, dtype=bool)
+    auto_items = items.pool[gets_machine_label]
+    no_items = np.zeros(0, dtype=np.intp)
+    return _iteration_result(
+        items,
+        history,
+        settings,
+        threshold=check.threshold,
+        model=trained.model,
+        auto_items=auto_items,
+        auto_labels=trained.predict(auto_items),
+        auto_confidence=pool.confidence[gets_machine_label],
+        to_humans=to_humans,
+        priority=priority,
+        # Uncommitted, the threshold labelled no validation item either.
+        validation_auto_items=check.auto_items if committed else no_items,
+        validation_auto_labels=check.auto_labels if committed else no_items,
+        validation_human_items=validation_human_items,
+        committed=committed,
     )
