@@ -8,10 +8,11 @@ from typing import Any
 
 from sqlalchemy import select
 
+from truthset.api.tokens import issue_token
 from truthset.datasets.importer import import_source
 from truthset.jobs.service import JobSpec, create_job
 from truthset.store.models import Job, User
-from truthset.workforce.service import create_user, issue_token
+from truthset.workforce.service import create_user
 from truthset.workspace import Workspace
 
 

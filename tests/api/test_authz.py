@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from support import bearer
-from truthset.workforce.service import create_user, issue_token
+from truthset.api.tokens import issue_token
+from truthset.workforce.service import create_user
 
 
 def make(ws, setup_factory):

@@ -296,7 +296,7 @@ def test_a_job_exports_its_model_and_another_warm_starts_from_it(ws, client):
     import joblib
 
     from support import bearer
-    from truthset.workforce.service import issue_token
+    from truthset.api.tokens import issue_token
 
     truth = _easy_job(ws, 1500, 150)
     iterate(ws)

@@ -10,12 +10,13 @@ from sqlalchemy import select, text
 from typer.testing import CliRunner
 
 from support import answer_tasks, bearer, job_over_items
+from truthset.api.tokens import issue_token
 from truthset.autolabel.label_issues import apply_label_issues, label_issues, plan_label_issues
 from truthset.errors import BadInput
 from truthset.jobs.service import get_job
 from truthset.quality import review
 from truthset.store.models import User
-from truthset.workforce.service import create_user, issue_token
+from truthset.workforce.service import create_user
 
 from .test_job_autolabel import easy_items
 

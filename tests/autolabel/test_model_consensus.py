@@ -9,11 +9,12 @@ import pytest
 from sqlalchemy import select, text
 
 from support import answer_tasks, bearer, job_over_items
+from truthset.api.tokens import issue_token
 from truthset.errors import BadInput
 from truthset.jobs.service import get_job
 from truthset.quality.service import reconsolidate_job
 from truthset.store.models import User
-from truthset.workforce.service import create_user, issue_token
+from truthset.workforce.service import create_user
 
 from .test_job_autolabel import easy_items
 

@@ -220,7 +220,7 @@ def test_a_format_refuses_a_job_it_cannot_express(ws):
 
 def test_the_api_offers_a_job_only_the_formats_it_can_take(ws, client):
     from support import bearer
-    from truthset.workforce.service import issue_token
+    from truthset.api.tokens import issue_token
 
     worker(ws)
     job_over_items(ws, "texts", [{"id": "t", "source": "hello"}], ["a", "b"])

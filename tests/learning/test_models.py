@@ -157,7 +157,7 @@ def test_bring_your_own_class_and_clear_errors(monkeypatch):
 
 def test_registry_builtins_and_entry_points():
     assert {"linear", "text-tfidf", "image-random-patch", "haar-cascade", "http"} <= set(MODELS)
-    assert all(ep.group == "truthset.models" for ep in MODELS.values())
+    assert all(ep.group == "truthset.models" for ep in MODELS.entry_points().values())
     assert isinstance(create_model("linear", C=0.5), LinearClassifier)
     with pytest.raises(ModelError, match="unknown model"):
         create_model("no-such-model")

@@ -11,13 +11,14 @@ import pytest
 from sqlalchemy import select, text
 
 from support import Setup, bearer
+from truthset.api.tokens import issue_token
 from truthset.errors import Conflict, Gone, NotFound
 from truthset.exports.groundtruth import export_groundtruth
 from truthset.jobs.service import get_job
 from truthset.quality import review
 from truthset.store.models import User
 from truthset.work import service as work
-from truthset.workforce.service import create_user, issue_token
+from truthset.workforce.service import create_user
 
 T0 = 1_000_000_000.0  # leases in these tests are taken at fixed times
 

@@ -271,9 +271,10 @@ def test_agreement_of_boxes_by_iou(ws, client):
     from PIL import Image
 
     from support import bearer, write_manifest
+    from truthset.api.tokens import issue_token
     from truthset.datasets.importer import import_source
     from truthset.jobs.service import JobSpec, create_job
-    from truthset.workforce.service import create_user, issue_token
+    from truthset.workforce.service import create_user
 
     img = ws.settings.media_dir / "im.png"
     Image.new("RGB", (100, 80)).save(img)

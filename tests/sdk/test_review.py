@@ -6,11 +6,12 @@ import pytest
 from sqlalchemy import select
 
 from support import Setup
+from truthset.api.tokens import issue_token
 from truthset.jobs.service import get_job
 from truthset.sdk.client import Client, TruthsetError
 from truthset.store.models import User
 from truthset.work import service as work
-from truthset.workforce.service import create_user, issue_token
+from truthset.workforce.service import create_user
 
 
 def test_review_through_the_sdk(ws, client):

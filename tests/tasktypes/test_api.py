@@ -4,8 +4,9 @@ naming the field, and a chained job's task carries the earlier label."""
 from fastapi.testclient import TestClient
 
 from tasktypes.conftest import write_image
+from truthset.api.tokens import issue_token
 from truthset.server.app import create_app
-from truthset.workforce.service import create_user, issue_token
+from truthset.workforce.service import create_user
 
 
 def test_bounding_box_job_over_http(engine):

@@ -209,8 +209,9 @@ def test_end_to_end_label_attribute_and_artifact(engine):
 def test_an_adjustment_job_gets_the_earlier_mask(engine):
     from fastapi.testclient import TestClient
 
+    from truthset.api.tokens import issue_token
     from truthset.server.app import create_app
-    from truthset.workforce.service import get_user, issue_token
+    from truthset.workforce.service import get_user
 
     ref = engine.image("adj.png", 40, 30)
     engine.dataset("adj", [{"id": "m", "source-ref": ref}])

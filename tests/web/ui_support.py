@@ -10,6 +10,7 @@ from typing import Any
 
 import httpx
 
+from truthset.api import tokens
 from truthset.datasets.importer import import_source
 from truthset.jobs.service import JobSpec, create_job
 from truthset.workforce import service as workforce
@@ -92,7 +93,7 @@ class Site:
     def token(self, user: str) -> str:
         if user not in self.tokens:
             with self.ws.db.session_scope() as s:
-                self.tokens[user] = workforce.issue_token(s, workforce.get_user(s, user))
+                self.tokens[user] = tokens.issue_token(s, workforce.get_user(s, user))
         return self.tokens[user]
 
     def api(self, user: str, method: str, path: str, **kw: Any) -> httpx.Response:

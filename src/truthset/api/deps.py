@@ -11,9 +11,9 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from truthset.api import tokens
 from truthset.errors import Forbidden, Unauthorized
 from truthset.store.models import User
-from truthset.workforce import service as workforce
 from truthset.workspace import Workspace
 
 SESSION_COOKIE = "truthset_session"
@@ -101,7 +101,7 @@ async def current_user(request: Request) -> User:
 
 def _lookup_token(ws: Workspace, token: str, now: float) -> tuple[int, str, bool, str]:
     with ws.db.session_scope(write=False) as session:
-        user = workforce.authenticate_token(session, token, now=now)
+        user = tokens.authenticate_token(session, token, now=now)
         return user.id, user.role, user.active, user.name
 
 

@@ -6,6 +6,7 @@ from typing import Annotated
 import typer
 from sqlalchemy import select
 
+from truthset.api import tokens
 from truthset.cli.common import DatabaseUrl, DataDir, echo_json, handle_errors, workspace
 from truthset.runs import service as runs_service
 from truthset.store.models import User
@@ -45,7 +46,7 @@ def user_token(
     """Issue an API token (printed once; only its hash is stored)."""
     ws = workspace(data_dir, database_url)
     with ws.db.session_scope() as session:
-        typer.echo(service.issue_token(session, service.get_user(session, name), name=label))
+        typer.echo(tokens.issue_token(session, service.get_user(session, name), name=label))
 
 
 @users.command("password")

@@ -58,8 +58,9 @@ def simulate(
     )
     stop = None
     if server is None:
+        from truthset.api.tokens import issue_token
         from truthset.server.serve import start_background_server
-        from truthset.workforce.service import create_user, issue_token
+        from truthset.workforce.service import create_user
 
         ws = workspace(data_dir, database_url)
         with ws.db.session_scope() as session:

@@ -10,7 +10,8 @@ import orjson
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from truthset.errors import BadInput, Conflict, NotFound
+from truthset.errors import BadInput, Conflict
+from truthset.store.lookup import get_by_name
 from truthset.store.models import Dataset, Job
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
@@ -31,10 +32,7 @@ def create_dataset(session: Session, name: str, *, now: float | None = None) -> 
 
 
 def get_dataset(session: Session, name: str) -> Dataset:
-    dataset = session.scalar(select(Dataset).where(Dataset.name == name))
-    if dataset is None:
-        raise NotFound(f"dataset {name!r} not found")
-    return dataset
+    return get_by_name(session, Dataset, name)
 
 
 def list_datasets(session: Session) -> list[dict[str, Any]]:

@@ -21,6 +21,7 @@ from xml.sax.saxutils import escape
 
 from sqlalchemy.orm import Session
 
+from truthset.exports.formats import Exporter
 from truthset.exports.labels import LabeledItem, file_name, labeled_items
 from truthset.store.models import Job
 from truthset.tasktypes import get_task_type
@@ -157,3 +158,19 @@ def export_voc(
         return [(f"Annotations/{file_name(item.external_id)}.xml", xml.encode())]
 
     return _zip_export(session, job, write, files_for, lambda _names: [], progress)
+
+
+YOLO = Exporter(
+    "yolo",
+    ".zip",
+    "YOLO label files, classes.txt and images.txt, zipped (box jobs)",
+    export_yolo,
+    ("bounding-box",),
+)
+VOC = Exporter(
+    "voc",
+    ".zip",
+    "Pascal VOC annotation XML per image, zipped (box jobs)",
+    export_voc,
+    ("bounding-box",),
+)

@@ -19,6 +19,7 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
+from truthset.exports.formats import Exporter
 from truthset.exports.labels import CHUNK_BYTES, LabeledItem, labeled_items
 from truthset.store.models import Job
 from truthset.tasktypes import get_task_type
@@ -126,3 +127,12 @@ def _shoelace(xs: list[float], ys: list[float]) -> float:
     n = len(xs)
     twice = sum(xs[i] * ys[(i + 1) % n] - xs[(i + 1) % n] * ys[i] for i in range(n))
     return abs(twice) / 2.0
+
+
+COCO = Exporter(
+    "coco",
+    ".json",
+    "COCO JSON (box, polygon, instance-segmentation jobs)",
+    export_coco,
+    COCO_TASK_TYPES,
+)

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from truthset.exports.formats import Exporter
 from truthset.exports.labels import labeled_items, write_pieces
 from truthset.store.models import Job
 
@@ -68,3 +69,12 @@ def conll_block(item_id: str, text: str, entities: list[dict[str, Any]]) -> str:
 
 def _one_line(value: str) -> str:
     return " ".join(value.split())
+
+
+CONLL = Exporter(
+    "conll",
+    ".conll",
+    "CoNLL BIO tags, one token per line (named-entity jobs)",
+    export_conll,
+    ("named-entity-recognition",),
+)

@@ -7,10 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from truthset.errors import BadInput
-from truthset.exports.archives import export_voc, export_yolo
-from truthset.exports.coco import COCO_TASK_TYPES, export_coco
-from truthset.exports.conll import export_conll
-from truthset.exports.groundtruth import export_groundtruth
+from truthset.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -31,46 +28,34 @@ class Exporter:
             )
 
 
-EXPORTERS: dict[str, Exporter] = {
-    "groundtruth": Exporter(
-        "groundtruth", ".manifest", "Ground Truth output (augmented) manifest", export_groundtruth
-    ),
-    "coco": Exporter(
-        "coco",
-        ".json",
-        "COCO JSON (box, polygon, instance-segmentation jobs)",
-        export_coco,
-        COCO_TASK_TYPES,
-    ),
-    "yolo": Exporter(
-        "yolo",
-        ".zip",
-        "YOLO label files, classes.txt and images.txt, zipped (box jobs)",
-        export_yolo,
-        ("bounding-box",),
-    ),
-    "voc": Exporter(
-        "voc",
-        ".zip",
-        "Pascal VOC annotation XML per image, zipped (box jobs)",
-        export_voc,
-        ("bounding-box",),
-    ),
-    "conll": Exporter(
-        "conll",
-        ".conll",
-        "CoNLL BIO tags, one token per line (named-entity jobs)",
-        export_conll,
-        ("named-entity-recognition",),
-    ),
-}
+def _as_exporter(name: str, obj: Any) -> Exporter:
+    if not isinstance(obj, Exporter):
+        raise TypeError(f"export format entry point {name!r} is not an Exporter")
+    return obj
+
+
+# Each format module defines its Exporter; plugins add formats through the entry-point
+# group `truthset.export_formats` the same way.
+EXPORT_FORMATS: Registry[Exporter] = Registry(
+    "export format",
+    "truthset.export_formats",
+    {
+        "groundtruth": "truthset.exports.groundtruth:GROUNDTRUTH",
+        "coco": "truthset.exports.coco:COCO",
+        "yolo": "truthset.exports.archives:YOLO",
+        "voc": "truthset.exports.archives:VOC",
+        "conll": "truthset.exports.conll:CONLL",
+    },
+    check=_as_exporter,
+)
 
 
 def get_exporter(name: str) -> Exporter:
-    try:
-        return EXPORTERS[name]
-    except KeyError:
-        raise BadInput(f"unknown export format {name!r}; known: {', '.join(EXPORTERS)}") from None
+    found = EXPORT_FORMATS.find(name)
+    if found is None:
+        known = ", ".join(EXPORT_FORMATS.names())
+        raise BadInput(f"unknown export format {name!r}; known: {known}")
+    return found
 
 
 def list_exporters() -> list[dict[str, Any]]:
@@ -81,5 +66,5 @@ def list_exporters() -> list[dict[str, Any]]:
             "description": e.description,
             "task_types": list(e.task_types) if e.task_types is not None else None,
         }
-        for e in EXPORTERS.values()
+        for e in EXPORT_FORMATS.load_all().values()
     ]

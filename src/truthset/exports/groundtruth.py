@@ -11,6 +11,7 @@ import orjson
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from truthset.exports.formats import Exporter
 from truthset.exports.labels import BATCH, write_pieces
 from truthset.store.models import Job
 from truthset.store.raw import raw
@@ -218,3 +219,8 @@ def export_groundtruth(
         session, job, labeled_only=labeled_only, now=now, artifact_sink=artifact_sink
     )
     return write_pieces(write, lines, progress)
+
+
+GROUNDTRUTH = Exporter(
+    "groundtruth", ".manifest", "Ground Truth output (augmented) manifest", export_groundtruth
+)

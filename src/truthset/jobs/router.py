@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 
-from truthset.api.deps import CurrentUser, ReadSession, StaffUser, WriteSession, get_workspace
-from truthset.errors import BadInput, Forbidden, NotFound
-from truthset.exports.formats import get_exporter
+from truthset.api.deps import CurrentUser, ReadSession, StaffUser, WriteSession
+from truthset.errors import BadInput, NotFound
 from truthset.jobs import service, views
-from truthset.jobs.schemas import ExportRequest, JobCreate, JobUpdate, TeamAdd
-from truthset.runs import service as runs_service
-from truthset.store.models import JobTeam
-from truthset.workforce.service import get_team
+from truthset.jobs.schemas import JobCreate, JobUpdate, TeamAdd
 
 router = APIRouter(tags=["jobs"])
 
@@ -107,10 +102,7 @@ def delete_job(name: str, _user: StaffUser, session: WriteSession) -> None:
 @router.post("/jobs/{name}/teams", status_code=201)
 def add_team(name: str, body: TeamAdd, _user: StaffUser, session: WriteSession) -> dict[str, Any]:
     job = service.get_job(session, name)
-    team = get_team(session, body.team)
-    if session.get(JobTeam, (job.id, team.id)) is None:
-        session.add(JobTeam(job_id=job.id, team_id=team.id))
-        session.flush()
+    service.add_team(session, job, body.team)
     return views.job_summary(session, job, for_staff=True)
 
 
@@ -175,31 +167,3 @@ def throughput(
     name: str, _user: StaffUser, session: ReadSession, bucket: int = Query(60, ge=1, le=86400)
 ) -> list[dict[str, Any]]:
     return views.throughput(session, service.get_job(session, name), bucket_seconds=bucket)
-
-
-@router.post("/jobs/{name}/exports", status_code=202)
-def start_export(
-    name: str, body: ExportRequest, request: Request, user: StaffUser, session: WriteSession
-) -> dict[str, Any]:
-    job = service.get_job(session, name)
-    get_exporter(body.format).check_job(job)
-    if body.out is not None:
-        ws = get_workspace(request)
-        roots = ws.roots()
-        roots.add(str(ws.settings.exports_dir))
-        target = body.out if body.out.startswith("s3://") else str(Path(body.out).resolve())
-        if not roots.allows(target):
-            raise Forbidden(f"export destination {body.out!r} is outside the allowed roots")
-    run = runs_service.enqueue(
-        session,
-        "export",
-        {
-            "job": job.name,
-            "format": body.format,
-            "out": body.out,
-            "labeled_only": body.labeled_only,
-        },
-        job_id=job.id,
-        created_by=user.id,
-    )
-    return runs_service.run_as_dict(run)

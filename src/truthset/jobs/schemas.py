@@ -24,15 +24,6 @@ class JobCreate(BaseModel):
     settings: dict[str, Any] = Field(default_factory=dict)
 
 
-class ExportRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    format: str = "groundtruth"
-    out: str | None = Field(
-        default=None, description="local path or s3:// URI; default: the server's exports folder"
-    )
-    labeled_only: bool = False
-
-
 class TeamAdd(BaseModel):
     model_config = ConfigDict(extra="forbid")
     team: str

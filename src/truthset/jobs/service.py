@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from truthset.errors import BadInput, Conflict, NotFound
 from truthset.jobs import settings as settings_sections
+from truthset.store.lookup import get_by_name
 from truthset.store.models import Dataset, Job, JobTeam, Team, TeamMember, User
 from truthset.tasktypes import get_task_type
 
@@ -110,26 +111,16 @@ def create_job(
         raise BadInput("give exactly one input: a dataset or another job (chaining)")
     input_job: Job | None = None
     if spec.dataset is not None:
-        dataset = session.scalar(select(Dataset).where(Dataset.name == spec.dataset))
-        if dataset is None:
-            raise NotFound(f"dataset {spec.dataset!r} not found")
-        dataset_id = dataset.id
+        dataset_id = get_by_name(session, Dataset, spec.dataset).id
     else:
-        input_job = session.scalar(select(Job).where(Job.name == spec.input_job))
-        if input_job is None:
-            raise NotFound(f"input job {spec.input_job!r} not found")
+        input_job = get_by_name(session, Job, spec.input_job, "input job")
         dataset_id = input_job.dataset_id  # type: ignore[assignment]
         if input_job.task_type != spec.task_type and input_job.label_attribute == label_attribute:
             raise BadInput(
                 "a chained job that keeps the input job's label attribute must have its task type"
             )
 
-    teams = []
-    for team_name in spec.teams:
-        team = session.scalar(select(Team).where(Team.name == team_name))
-        if team is None:
-            raise NotFound(f"team {team_name!r} not found")
-        teams.append(team)
+    teams = [get_by_name(session, Team, team_name) for team_name in spec.teams]
 
     job = Job(
         name=spec.name,
@@ -521,10 +512,16 @@ def update_job(
     return job
 
 
+def add_team(session: Session, job: Job, team_name: str) -> None:
+    """Give a team's workers the job (adding it twice is adding it once)."""
+    team = get_by_name(session, Team, team_name)
+    if session.get(JobTeam, (job.id, team.id)) is None:
+        session.add(JobTeam(job_id=job.id, team_id=team.id))
+        session.flush()
+
+
 def remove_team(session: Session, job: Job, team_name: str) -> None:
-    team = session.scalar(select(Team).where(Team.name == team_name))
-    if team is None:
-        raise NotFound(f"team {team_name!r} not found")
+    team = get_by_name(session, Team, team_name)
     link = session.get(JobTeam, (job.id, team.id))
     if link is None:
         raise NotFound(f"team {team_name!r} is not on job {job.name!r}")

@@ -355,21 +355,24 @@ def _pairwise_agreement_report(session: Session, job: Job) -> dict[str, Any]:
     }
 
 
-def _register_aggregators() -> None:
-    """Each aggregator of the consensus library is a consolidation method whose plan is
+def _aggregator_method(name: str) -> ConsolidationMethod:
+    """An aggregator of the consensus library as a consolidation method whose plan is
     nothing: refitting reads and writes in the one write transaction."""
+
+    def apply(session: Session, job: Job, _plan: Any, now: float) -> dict[str, Any]:
+        return aggregate_job(session, job, method=name, now=now)
+
+    return ConsolidationMethod(
+        name=name,
+        description=f"the {name} aggregator over every answer of the job",
+        plan=lambda _session, _job, _cache_dir: None,
+        apply=apply,
+    )
+
+
+def _register_aggregators() -> None:
     for name in AGGREGATORS:
-        CONSOLIDATION_METHODS.register(
-            name,
-            ConsolidationMethod(
-                name=name,
-                description=f"the {name} aggregator over every answer of the job",
-                plan=lambda _session, _job, _cache_dir: None,
-                apply=lambda session, job, _plan, now, name=name: aggregate_job(
-                    session, job, method=name, now=now
-                ),
-            ),
-        )
+        CONSOLIDATION_METHODS.register(name, _aggregator_method(name))
 
 
 _register_aggregators()

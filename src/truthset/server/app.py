@@ -46,6 +46,7 @@ def create_app(workspace: Workspace, *, run_executor: bool = True) -> FastAPI:
 
     from truthset.autolabel import router as autolabel_router
     from truthset.datasets import router as datasets_router
+    from truthset.exports import router as exports_router
     from truthset.jobs import router as jobs_router
     from truthset.media import router as media_router
     from truthset.quality import router as quality_router
@@ -59,6 +60,7 @@ def create_app(workspace: Workspace, *, run_executor: bool = True) -> FastAPI:
         workforce_router,
         datasets_router,
         jobs_router,
+        exports_router,
         work_router,
         runs_router,
         media_router,

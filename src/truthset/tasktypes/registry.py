@@ -1,56 +1,34 @@
 """One registry of task types. Built-ins register through the same entry-point group
-(`truthset.task_types`) that third-party plugins use."""
+(`truthset.task_types`, in pyproject.toml) that third-party plugins use."""
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
+from typing import Any
 
-from truthset.errors import BadInput
+from truthset.registry import Registry
 from truthset.tasktypes.base import TaskType
 
 ENTRY_POINT_GROUP = "truthset.task_types"
 
-_registry: dict[str, TaskType] = {}
-_loaded = False
+
+def _as_task_type(name: str, obj: Any) -> TaskType:
+    if not isinstance(obj, TaskType):
+        raise TypeError(f"entry point {name} does not implement the TaskType protocol")
+    return obj
 
 
-def _load_entry_points() -> None:
-    global _loaded
-    if _loaded:
-        return
-    _loaded = True
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        task_type = ep.load()
-        if not isinstance(task_type, TaskType):
-            raise TypeError(f"entry point {ep.name} does not implement the TaskType protocol")
-        _registry.setdefault(task_type.name, task_type)
+TASK_TYPES: Registry[TaskType] = Registry("task type", ENTRY_POINT_GROUP, check=_as_task_type)
 
 
 def register_task_type(task_type: TaskType) -> None:
     """Add a task type at run time (tests, notebooks); plugins use the entry point."""
-    _load_entry_points()
-    _registry[task_type.name] = task_type
+    TASK_TYPES.register(task_type.name, task_type)
 
 
 def get_task_type(name: str) -> TaskType:
-    found = _registry.get(name)
-    if found is not None:
-        return found
-    # Load just this type's entry point: the others may import heavy libraries.
-    for ep in entry_points(group=ENTRY_POINT_GROUP, name=name):
-        task_type = ep.load()
-        if not isinstance(task_type, TaskType):
-            raise TypeError(f"entry point {ep.name} does not implement the TaskType protocol")
-        _registry.setdefault(task_type.name, task_type)
-        return _registry[name]
-    _load_entry_points()
-    try:
-        return _registry[name]
-    except KeyError:
-        known = ", ".join(sorted(_registry))
-        raise BadInput(f"unknown task type {name!r}; known types: {known}") from None
+    # Only this type's entry point is loaded: the others may import heavy libraries.
+    return TASK_TYPES.get(name)
 
 
 def all_task_types() -> dict[str, TaskType]:
-    _load_entry_points()
-    return dict(_registry)
+    return TASK_TYPES.load_all()

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, Response
 from sqlalchemy import select
 
+from truthset.api import tokens
 from truthset.api.deps import (
     SESSION_COOKIE,
     AdminUser,
@@ -55,7 +56,7 @@ def login(
         httponly=True,
         samesite="lax",
         secure=request.url.scheme == "https",
-        max_age=service.SESSION_LIFETIME,
+        max_age=tokens.SESSION_LIFETIME,
         path="/",
     )
     return _user_read(session, user)
@@ -65,7 +66,7 @@ def login(
 def logout(request: Request, response: Response, session: WriteSession) -> None:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        service.revoke_token(session, token)
+        tokens.revoke_token(session, token)
         forget_token(token)
     response.delete_cookie(SESSION_COOKIE, path="/")
 
@@ -120,7 +121,7 @@ def create_token(
         from truthset.errors import Forbidden
 
         raise Forbidden("only an admin can create tokens for another user")
-    return TokenRead(token=service.issue_token(session, target, name=body.name), user=target.name)
+    return TokenRead(token=tokens.issue_token(session, target, name=body.name), user=target.name)
 
 
 @router.get("/teams")

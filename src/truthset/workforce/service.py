@@ -16,13 +16,13 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from truthset.api.tokens import issue_token
 from truthset.errors import BadInput, Conflict, NotFound, Unauthorized
-from truthset.store.models import AuthToken, Team, TeamMember, User
+from truthset.store.lookup import get_by_name
+from truthset.store.models import Team, TeamMember, User
 
 ROLES = ("admin", "requester", "reviewer", "worker")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
-SESSION_LIFETIME = 14 * 86400
-TOKEN_PREFIX = "ts_"
 
 
 def hash_password(password: str) -> str:
@@ -39,10 +39,6 @@ def verify_password(password: str, stored: str | None) -> bool:
         password.encode(), salt=bytes.fromhex(salt_hex), n=2**14, r=8, p=1, dklen=32
     )
     return hmac.compare_digest(digest.hex(), digest_hex)
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def _check_name(kind: str, name: Any) -> str:
@@ -86,10 +82,7 @@ def create_user(
 
 
 def get_user(session: Session, name: str) -> User:
-    user = session.scalar(select(User).where(User.name == name))
-    if user is None:
-        raise NotFound(f"user {name!r} not found")
-    return user
+    return get_by_name(session, User, name)
 
 
 def set_password(session: Session, user: User, password: str) -> None:
@@ -110,10 +103,7 @@ def create_team(session: Session, name: str, *, now: float | None = None) -> Tea
 
 
 def get_team(session: Session, name: str) -> Team:
-    team = session.scalar(select(Team).where(Team.name == name))
-    if team is None:
-        raise NotFound(f"team {name!r} not found")
-    return team
+    return get_by_name(session, Team, name)
 
 
 def add_member(
@@ -153,46 +143,6 @@ def team_names_of(session: Session, user_id: int) -> list[str]:
     )
 
 
-def issue_token(
-    session: Session,
-    user: User,
-    *,
-    kind: str = "api",
-    name: str | None = None,
-    now: float | None = None,
-) -> str:
-    """A new secret; it is shown once and only its hash is kept."""
-    now = time.time() if now is None else now
-    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    session.add(
-        AuthToken(
-            user_id=user.id,
-            kind=kind,
-            token_hash=token_hash(token),
-            name=name,
-            created_at=now,
-            expires_at=now + SESSION_LIFETIME if kind == "session" else None,
-        )
-    )
-    session.flush()
-    return token
-
-
-def authenticate_token(session: Session, token: str, *, now: float | None = None) -> User:
-    now = time.time() if now is None else now
-    row = session.execute(
-        select(AuthToken.user_id, AuthToken.expires_at).where(
-            AuthToken.token_hash == token_hash(token)
-        )
-    ).first()
-    if row is None or (row.expires_at is not None and row.expires_at < now):
-        raise Unauthorized("invalid or expired token")
-    user = session.get(User, row.user_id)
-    if user is None or not user.active:
-        raise Unauthorized("this account is disabled")
-    return user
-
-
 def login(
     session: Session, name: str, password: str, *, now: float | None = None
 ) -> tuple[User, str]:
@@ -200,10 +150,3 @@ def login(
     if user is None or not user.active or not verify_password(password, user.password_hash):
         raise Unauthorized("wrong user name or password")
     return user, issue_token(session, user, kind="session", now=now)
-
-
-def revoke_token(session: Session, token: str) -> None:
-    row = session.scalar(select(AuthToken).where(AuthToken.token_hash == token_hash(token)))
-    if row is not None:
-        session.delete(row)
-        session.flush()

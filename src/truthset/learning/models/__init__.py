@@ -1,9 +1,9 @@
 """Models for auto-labeling: protocols, built-ins and the registry.
 
-``MODELS`` maps a name to an entry point ``module:attribute``. Built-ins are listed in
-``BUILTIN_MODELS`` and loaded through ``importlib.metadata.EntryPoint`` exactly like the
-third-party models found in the entry-point group ``truthset.models``; a third-party
-package registers one with
+``MODELS`` is the registry (`truthset.registry.Registry`) of model classes by name.
+Built-ins are listed in ``BUILTIN_MODELS`` as entry points ``module:attribute`` and loaded
+exactly like the third-party models found in the entry-point group ``truthset.models``; a
+third-party package registers one with
 
     [project.entry-points."truthset.models"]
     my-model = "my_package.models:MyClassifier"
@@ -13,7 +13,7 @@ package registers one with
 
 from __future__ import annotations
 
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import EntryPoint
 from typing import Any
 
 from truthset.learning.models.base import (
@@ -28,6 +28,7 @@ from truthset.learning.models.base import (
 )
 from truthset.learning.models.byo import HTTPModel, load_class, load_user_model
 from truthset.learning.models.persist import load_model, save_model
+from truthset.registry import Registry
 
 ENTRY_POINT_GROUP = "truthset.models"
 
@@ -44,31 +45,20 @@ BUILTIN_MODELS: dict[str, str] = {
 }
 
 
-def _builtin_entry_points() -> dict[str, EntryPoint]:
-    return {
-        name: EntryPoint(name=name, value=value, group=ENTRY_POINT_GROUP)
-        for name, value in BUILTIN_MODELS.items()
-    }
+def _as_factory(name: str, obj: Any) -> Any:
+    if not callable(obj):
+        raise TypeError(f"model entry point {name!r} is not a class or factory")
+    return obj
+
+
+# Model classes (or factories) by name.
+MODELS: Registry[Any] = Registry("model", ENTRY_POINT_GROUP, BUILTIN_MODELS, check=_as_factory)
 
 
 def model_entry_points() -> dict[str, EntryPoint]:
     """Every model by name: built-ins first, then installed plugins (a plugin cannot
     silently replace a built-in: the built-in wins)."""
-    found = {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
-    found.update(_builtin_entry_points())
-    return dict(sorted(found.items()))
-
-
-class _Registry(dict[str, EntryPoint]):
-    """``MODELS[name]`` is an EntryPoint; refreshed from the installed packages on access."""
-
-    def refresh(self) -> _Registry:
-        self.clear()
-        self.update(model_entry_points())
-        return self
-
-
-MODELS = _Registry().refresh()
+    return MODELS.entry_points()
 
 
 def create_model(name: str, **params: Any) -> Any:
@@ -78,11 +68,11 @@ def create_model(name: str, **params: Any) -> Any:
     registered (bring your own)."""
     if name.startswith("python:"):
         return load_user_model(name.removeprefix("python:"), **params)
-    ep = MODELS.get(name) or MODELS.refresh().get(name)
+    ep = model_entry_points().get(name)
     if ep is None:
-        raise ModelError(f"unknown model {name!r}; available: {', '.join(MODELS)}")
+        raise ModelError(f"unknown model {name!r}; available: {', '.join(MODELS.names())}")
     try:
-        factory = ep.load()
+        factory = MODELS.get(name)
     except Exception as exc:
         raise ModelError(f"cannot load model {name!r} ({ep.value}): {exc}") from exc
     try:
