@@ -32,7 +32,8 @@ import uvicorn
 
 from truthset.config import load_settings
 from truthset.datasets.importer import import_source
-from truthset.jobs.service import JobSpec, create_job
+from truthset.jobs.schemas import JobCreate
+from truthset.jobs.service import create_job
 from truthset.server.app import create_app
 from truthset.workforce import service as workforce
 from truthset.workspace import open_workspace
@@ -103,7 +104,7 @@ def seed(ws: Any, media: Path, n_tasks: int) -> None:
         ):
             create_job(
                 s,
-                JobSpec(
+                JobCreate(
                     name=job,
                     task_type=task_type,
                     label_config=labels,

@@ -18,7 +18,8 @@ from sqlalchemy import text
 from _common import TRUTHSET, machine, timed_child, write_text_manifest
 from truthset.config import load_settings
 from truthset.datasets.importer import import_source
-from truthset.jobs.service import JobSpec, create_job
+from truthset.jobs.schemas import JobCreate
+from truthset.jobs.service import create_job
 from truthset.workspace import open_workspace
 
 
@@ -34,7 +35,7 @@ def main() -> None:
             import_source(s, "big", str(manifest), allowed_roots=[])
             job = create_job(
                 s,
-                JobSpec(
+                JobCreate(
                     name="big",
                     task_type="text-classification",
                     label_config=["rainy", "sunny"],

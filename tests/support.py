@@ -10,7 +10,8 @@ from sqlalchemy import select
 
 from truthset.api.tokens import issue_token
 from truthset.datasets.importer import import_source
-from truthset.jobs.service import JobSpec, create_job
+from truthset.jobs.schemas import JobCreate
+from truthset.jobs.service import create_job
 from truthset.store.models import Job, User
 from truthset.workforce.service import create_user
 from truthset.workspace import Workspace
@@ -48,7 +49,7 @@ def job_over_items(
         import_source(s, dataset, str(path), allowed_roots=ws.allowed_roots)
         create_job(
             s,
-            JobSpec(
+            JobCreate(
                 name=name,
                 task_type=task_type,
                 label_config=labels,
@@ -112,7 +113,7 @@ class Setup:
         )
         spec.update(kw)
         with self.ws.db.session_scope() as s:
-            create_job(s, JobSpec(**spec))
+            create_job(s, JobCreate(**spec))
         return name
 
     def load(self, s: Any, job: str, worker: str) -> tuple[Job, User]:

@@ -14,7 +14,8 @@ from support import autolabel_iteration, write_manifest
 from truthset.datasets.importer import import_source
 from truthset.errors import BadInput
 from truthset.exports.groundtruth import export_groundtruth
-from truthset.jobs.service import JobSpec, counters, create_job, get_job
+from truthset.jobs.schemas import JobCreate
+from truthset.jobs.service import counters, create_job, get_job
 from truthset.store.models import User
 from truthset.work import service as work
 from truthset.workforce.service import create_user
@@ -48,7 +49,7 @@ def test_the_detector_labels_the_images_it_is_sure_of(ws):
         create_user(s, "w", role="worker", teams=["t"])
         create_job(
             s,
-            JobSpec(
+            JobCreate(
                 name="faces",
                 task_type="bounding-box",
                 label_config=["face", "other"],
@@ -114,7 +115,7 @@ def test_box_settings_are_checked(ws, setup_factory):
     ):
         create_job(
             s,
-            JobSpec(
+            JobCreate(
                 name="b",
                 task_type="bounding-box",
                 label_config=["face"],
@@ -125,7 +126,7 @@ def test_box_settings_are_checked(ws, setup_factory):
     with ws.db.session_scope() as s, pytest.raises(BadInput, match="detector is for bounding-box"):
         create_job(
             s,
-            JobSpec(
+            JobCreate(
                 name="c",
                 task_type="text-classification",
                 label_config=["a", "b"],

@@ -15,7 +15,8 @@ from truthset.autolabel.runs import schedule_due
 from truthset.datasets.importer import import_source
 from truthset.errors import BadInput
 from truthset.exports.groundtruth import export_groundtruth
-from truthset.jobs.service import JobSpec, add_tasks, counters, create_job, get_job
+from truthset.jobs.schemas import JobCreate
+from truthset.jobs.service import add_tasks, counters, create_job, get_job
 from truthset.store.models import User
 from truthset.work import service as work
 from truthset.workforce.service import create_user
@@ -333,7 +334,7 @@ def test_a_job_exports_its_model_and_another_warm_starts_from_it(ws, client):
     with pytest.raises(Exception, match="warm_start"), ws.db.session_scope() as s:
         create_job(
             s,
-            JobSpec(
+            JobCreate(
                 name="bad",
                 task_type="text-classification",
                 label_config=["sunny", "rainy"],

@@ -8,7 +8,8 @@ import re
 from support import write_manifest
 from truthset.datasets.importer import import_source
 from truthset.exports.groundtruth import export_groundtruth
-from truthset.jobs.service import JobSpec, create_job, get_job
+from truthset.jobs.schemas import JobCreate
+from truthset.jobs.service import create_job, get_job
 from truthset.work import service as work
 from truthset.workforce.service import create_user
 
@@ -44,7 +45,7 @@ def seed(ws, rows, task_type, labels, wpi, name="label-sentiment"):
             create_user(s, w, role="worker", teams=["t"])
         create_job(
             s,
-            JobSpec(
+            JobCreate(
                 name=name,
                 task_type=task_type,
                 label_config={
@@ -149,7 +150,7 @@ def test_chained_job_output_carries_the_earlier_label(ws):
     with ws.db.session_scope() as s:
         create_job(
             s,
-            JobSpec(
+            JobCreate(
                 name="second",
                 task_type="text-classification",
                 label_config=["x", "y"],
@@ -165,7 +166,7 @@ def test_chained_job_output_carries_the_earlier_label(ws):
         assert counters(s, get_job(s, "second").id)["total"] == 1
         create_job(
             s,
-            JobSpec(
+            JobCreate(
                 name="third",
                 task_type="text-classification",
                 label_config=["x", "y"],

@@ -241,7 +241,8 @@ def _box_job(ws, min_agreement: float | None) -> None:
 
     from support import write_manifest
     from truthset.datasets.importer import import_source
-    from truthset.jobs.service import JobSpec, create_job
+    from truthset.jobs.schemas import JobCreate
+    from truthset.jobs.service import create_job
 
     rows = []
     for i in range(2):
@@ -258,7 +259,7 @@ def _box_job(ws, min_agreement: float | None) -> None:
             create_user(s, w, role="reviewer" if w == "r1" else "worker", teams=["t"])
         create_job(
             s,
-            JobSpec(
+            JobCreate(
                 name="boxes",
                 task_type="bounding-box",
                 label_config=["car", "person"],

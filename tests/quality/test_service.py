@@ -224,7 +224,8 @@ def test_agreement_and_review_over_http(ws, setup_factory, client):
 def test_gold_items_from_a_manifest_column(ws):
     from support import write_manifest
     from truthset.datasets.importer import import_source
-    from truthset.jobs.service import JobSpec, create_job
+    from truthset.jobs.schemas import JobCreate
+    from truthset.jobs.service import create_job
 
     rows = [
         {"id": "a", "source": "x", "gold": "pos"},
@@ -236,7 +237,7 @@ def test_gold_items_from_a_manifest_column(ws):
         import_source(s, "g", str(path), allowed_roots=ws.allowed_roots)
         create_job(
             s,
-            JobSpec(
+            JobCreate(
                 name="j",
                 task_type="text-classification",
                 label_config=["pos", "neg"],
@@ -257,7 +258,7 @@ def test_gold_items_from_a_manifest_column(ws):
         import_source(s, "b", str(bad), allowed_roots=ws.allowed_roots)
         create_job(
             s,
-            JobSpec(
+            JobCreate(
                 name="k",
                 task_type="text-classification",
                 label_config=["pos", "neg"],
@@ -273,7 +274,8 @@ def test_agreement_of_boxes_by_iou(ws, client):
     from support import bearer, write_manifest
     from truthset.api.tokens import issue_token
     from truthset.datasets.importer import import_source
-    from truthset.jobs.service import JobSpec, create_job
+    from truthset.jobs.schemas import JobCreate
+    from truthset.jobs.service import create_job
     from truthset.workforce.service import create_user
 
     img = ws.settings.media_dir / "im.png"
@@ -286,7 +288,7 @@ def test_agreement_of_boxes_by_iou(ws, client):
             create_user(s, w, role="worker", teams=["t"])
         create_job(
             s,
-            JobSpec(
+            JobCreate(
                 name="boxes",
                 task_type="bounding-box",
                 label_config=["cat"],

@@ -19,7 +19,8 @@ from sqlalchemy import select, text
 from truthset.config import load_settings
 from truthset.datasets.importer import import_source
 from truthset.exports.groundtruth import export_groundtruth
-from truthset.jobs.service import JobSpec, create_job
+from truthset.jobs.schemas import JobCreate
+from truthset.jobs.service import create_job
 from truthset.media.info import clear_caches
 from truthset.store.models import Job, User
 from truthset.work import service as work
@@ -78,7 +79,7 @@ class Engine:
         )
         spec.update(kw)
         with self.ws.db.session_scope() as s:
-            create_job(s, JobSpec(**spec))
+            create_job(s, JobCreate(**spec))
 
     def work(
         self,

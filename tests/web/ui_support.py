@@ -12,7 +12,8 @@ import httpx
 
 from truthset.api import tokens
 from truthset.datasets.importer import import_source
-from truthset.jobs.service import JobSpec, create_job
+from truthset.jobs.schemas import JobCreate
+from truthset.jobs.service import create_job
 from truthset.workforce import service as workforce
 from truthset.workspace import Workspace
 
@@ -73,7 +74,7 @@ class Site:
                 import_source(s, dataset, str(manifest), allowed_roots=self.ws.allowed_roots)
             create_job(
                 s,
-                JobSpec(
+                JobCreate(
                     name=name,
                     task_type=task_type,
                     label_config=labels,

@@ -17,6 +17,7 @@ from truthset.cli.common import (
 )
 from truthset.errors import BadInput
 from truthset.jobs import service, views
+from truthset.jobs.schemas import JobCreate
 
 app = typer.Typer(help="Labeling jobs.", no_args_is_help=True)
 
@@ -75,7 +76,7 @@ def create_cmd(
             "confidence_level": confidence_level,
             "strategy": al_strategy,
         }
-    spec = service.JobSpec(
+    spec = JobCreate(
         name=name,
         task_type=task_type,
         label_config=_read_json(labels, "labels"),

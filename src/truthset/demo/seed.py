@@ -9,7 +9,8 @@ from pathlib import Path
 from sqlalchemy import select
 
 from truthset.datasets.importer import import_source
-from truthset.jobs.service import JobSpec, create_job
+from truthset.jobs.schemas import JobCreate
+from truthset.jobs.service import create_job
 from truthset.store.models import Job, User
 from truthset.workforce import service as workforce
 from truthset.workspace import Workspace
@@ -87,7 +88,7 @@ def seed_demo(ws: Workspace) -> list[tuple[str, str, str]]:
                 import_source(session, "weather-tweets", str(path), allowed_roots=[])
             create_job(
                 session,
-                JobSpec(
+                JobCreate(
                     name="weather-sentiment",
                     task_type="text-classification",
                     label_config={
@@ -112,7 +113,7 @@ def seed_demo(ws: Workspace) -> list[tuple[str, str, str]]:
             import_source(session, "sample-photos", str(folder), allowed_roots=ws.allowed_roots)
             create_job(
                 session,
-                JobSpec(
+                JobCreate(
                     name="photo-topics",
                     task_type="image-classification",
                     label_config={

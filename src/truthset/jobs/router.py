@@ -31,24 +31,7 @@ def list_jobs(user: CurrentUser, session: ReadSession) -> list[dict[str, Any]]:
 
 @router.post("/jobs", status_code=201)
 def create_job(body: JobCreate, user: StaffUser, session: WriteSession) -> dict[str, Any]:
-    spec = service.JobSpec(
-        name=body.name,
-        task_type=body.task_type,
-        label_config=body.labels,
-        dataset=body.dataset,
-        input_job=body.input_job,
-        workers_per_item=body.workers_per_item,
-        teams=body.teams,
-        instructions=body.instructions,
-        task_time_limit=body.task_time_limit,
-        task_availability=body.task_availability,
-        max_concurrent_tasks=body.max_concurrent_tasks,
-        max_human_labeled=body.max_human_labeled,
-        max_percentage_labeled=body.max_percentage_labeled,
-        label_attribute=body.label_attribute,
-        settings=body.settings,
-    )
-    job = service.create_job(session, spec, created_by=user.id)
+    job = service.create_job(session, body, created_by=user.id)
     return views.job_summary(session, job, for_staff=True)
 
 

@@ -1,3 +1,5 @@
+"""Request bodies of the jobs API; `JobCreate` is also what the service creates a job from."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -6,10 +8,16 @@ from pydantic import BaseModel, ConfigDict, Field
 
 
 class JobCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    """What a requester asks for, from the API, the command line or code; the values are
+    checked by `jobs.service.create_job` (ranges, names, inputs, settings sections)."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
     name: str = Field(max_length=63)
     task_type: str
-    labels: Any = Field(description="Ground Truth label category file, or a list of names")
+    label_config: Any = Field(
+        validation_alias="labels",
+        description="Ground Truth label category file, or a list of names",
+    )
     dataset: str | None = None
     input_job: str | None = Field(default=None, description="chain from this job's output")
     workers_per_item: int = 1

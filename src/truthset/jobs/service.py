@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 from weakref import WeakKeyDictionary
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from truthset.errors import BadInput, Conflict, NotFound
 from truthset.jobs import settings as settings_sections
+from truthset.jobs.schemas import JobCreate
 from truthset.store.lookup import get_by_name
 from truthset.store.models import Dataset, Job, JobTeam, Team, TeamMember, User
 from truthset.tasktypes import get_task_type
@@ -26,27 +27,6 @@ NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
 LIVE_STATES = ("initializing", "in_progress", "stopping")
 # The work engine reads jobs through `JobView` snapshots; the rules accept either.
 AnyJob = Any
-
-
-@dataclass
-class JobSpec:
-    """What a requester asks for; validated by `create_job`."""
-
-    name: str
-    task_type: str
-    label_config: Any
-    dataset: str | None = None
-    input_job: str | None = None
-    workers_per_item: int = 1
-    teams: list[str] = field(default_factory=list)
-    instructions: str = ""
-    task_time_limit: int = 300
-    task_availability: int = 864000
-    max_concurrent_tasks: int = 1000
-    max_human_labeled: int | None = None
-    max_percentage_labeled: float | None = None
-    label_attribute: str | None = None
-    settings: dict[str, Any] = field(default_factory=dict)
 
 
 def _check_range(name: str, value: Any, lo: float, hi: float) -> None:
@@ -67,7 +47,7 @@ def validate_label_attribute(attr: str, task_type: str) -> None:
 
 
 def create_job(
-    session: Session, spec: JobSpec, *, created_by: int | None = None, now: float | None = None
+    session: Session, spec: JobCreate, *, created_by: int | None = None, now: float | None = None
 ) -> Job:
     now = time.time() if now is None else now
     if not isinstance(spec.name, str) or not NAME_RE.match(spec.name):
