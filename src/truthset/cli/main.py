@@ -149,7 +149,7 @@ def export_cmd(
 def _register_optional_commands() -> None:
     """Commands that live with their domain packages."""
     try:
-        from truthset.quality.consolidate_cli import register as register_consolidate
+        from truthset.cli.consolidate import register as register_consolidate
     except ImportError:
         return
     register_consolidate(app)

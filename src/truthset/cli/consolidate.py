@@ -17,7 +17,7 @@ from typing import Annotated
 import typer
 
 # The method names, without importing numpy and scipy when the CLI starts (checked against
-# the registry by tests/quality/test_consolidate_cli.py).
+# the registry by tests/cli/test_consolidate.py).
 METHODS = ("mv", "wawa", "ds", "gt-mds", "onecoin", "glad", "auto")
 
 ANSWER_COLUMNS = ("task", "worker", "label")

@@ -9,7 +9,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from truthset.quality.consolidate_cli import (
+from truthset.cli.consolidate import (
     ConsolidateInputError,
     consolidate_command,
     register,
@@ -142,7 +142,7 @@ def test_missing_file_is_a_clear_error(tmp_path):
 
 
 def test_cli_method_names_match_the_registry():
+    from truthset.cli.consolidate import METHODS
     from truthset.consensus.aggregation import AGGREGATORS
-    from truthset.quality.consolidate_cli import METHODS
 
     assert set(METHODS) == set(AGGREGATORS)
