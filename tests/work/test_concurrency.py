@@ -132,7 +132,7 @@ def test_window_is_exact_under_concurrent_leases(any_ws, setup_factory):
         assert started.scalar_one() == 3
 
 
-# -- PostgreSQL's batch writers (store.db.PgBatchWriter): two Database objects on one
+# -- PostgreSQL's batch writers (store.batching.PgBatchWriter): two Database objects on one
 # database stand in for two app processes.
 
 

@@ -2,7 +2,7 @@
 
 The job row holds the count of started, unfinished tasks. One transaction per request
 updated it when a lease started a task and when a submit finished one, and the row stayed
-locked from that update to the commit. A PostgreSQL batch (store.db.PgBatchWriter) runs
+locked from that update to the commit. A PostgreSQL batch (store.batching.PgBatchWriter) runs
 many calls in one transaction; updating the row in its first call would lock it for the
 whole batch, and the other app process's batch would wait on it (or, holding task rows
 this batch needs, deadlock with it). So a batch keeps its changes to the count here and
@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from truthset.jobs import service as jobs_service
-from truthset.store.db import BatchConflict, batch_states
+from truthset.store.batching import BatchConflict, batch_states
 from truthset.store.raw import raw
 
 
