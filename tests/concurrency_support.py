@@ -11,7 +11,8 @@ from sqlalchemy import select
 
 from truthset.config import load_settings
 from truthset.store.models import Job, User
-from truthset.work import service as work
+from truthset.work.answers import submit_answer
+from truthset.work.leases import lease_next_task, release
 from truthset.workspace import Workspace, open_workspace
 
 
@@ -27,7 +28,7 @@ def worker_loop(ws: Workspace, worker: str, errors: list[str], seed: int) -> int
             with ws.db.session_scope() as s:
                 job = s.scalar(select(Job).where(Job.name == "job"))
                 user = s.scalar(select(User).where(User.name == worker))
-                t = work.lease_next_task(s, job, user)
+                t = lease_next_task(s, job, user)
                 state = job.state
                 s.expunge(user)
         except Exception as exc:  # any error is a test failure, reported below
@@ -44,16 +45,14 @@ def worker_loop(ws: Workspace, worker: str, errors: list[str], seed: int) -> int
         try:
             with ws.db.session_scope(durable=True) as s:
                 if roll < 0.05:
-                    work.release(s, t.assignment_id, user)
+                    release(s, t.assignment_id, user)
                     continue
                 key = f"{worker}-{t.assignment_id}"
                 label = rng.choice(["pos", "neg"])
-                first = work.submit_answer(
-                    s, t.assignment_id, user, {"label": label}, client_key=key
-                )
+                first = submit_answer(s, t.assignment_id, user, {"label": label}, client_key=key)
             if roll > 0.9:  # a retried submit must change nothing
                 with ws.db.session_scope(durable=True) as s:
-                    again = work.submit_answer(
+                    again = submit_answer(
                         s, t.assignment_id, user, {"label": label}, client_key=key
                     )
                 if again.answer_id != first.answer_id or not again.replayed:

@@ -70,16 +70,17 @@ def answer_tasks(
     transaction, until none is left or `limit` are done; `answer_for(item_id)` gives the
     answer. Returns the items answered, in order."""
     from truthset.jobs.service import get_job
-    from truthset.work import service as work
+    from truthset.work.answers import submit_answer
+    from truthset.work.leases import lease_next_task
 
     done: list[str] = []
     while limit is None or len(done) < limit:
         with ws.db.session_scope() as s:
             user = s.scalar(select(User).where(User.name == worker))
-            t = work.lease_next_task(s, get_job(s, job), user)
+            t = lease_next_task(s, get_job(s, job), user)
             if t is None:
                 break
-            work.submit_answer(s, t.assignment_id, user, answer_for(t.item_external_id))
+            submit_answer(s, t.assignment_id, user, answer_for(t.item_external_id))
             done.append(t.item_external_id)
     return done
 

@@ -17,7 +17,8 @@ from truthset.exports.groundtruth import export_groundtruth
 from truthset.jobs.schemas import JobCreate
 from truthset.jobs.service import counters, create_job, get_job
 from truthset.store.models import User
-from truthset.work import service as work
+from truthset.work.answers import submit_answer
+from truthset.work.leases import lease_next_task
 from truthset.workforce.service import create_user
 
 pytest.importorskip("cv2")
@@ -67,7 +68,7 @@ def test_the_detector_labels_the_images_it_is_sure_of(ws):
     while True:
         with ws.db.session_scope() as s:
             user = s.scalar(select(User).where(User.name == "w"))
-            t = work.lease_next_task(s, get_job(s, "faces"), user)
+            t = lease_next_task(s, get_job(s, "faces"), user)
             if t is None:
                 break
             seen.append(t.item_external_id)
@@ -75,7 +76,7 @@ def test_the_detector_labels_the_images_it_is_sure_of(ws):
             answer = {"boundingBoxes": boxes, "inputImageProperties": face["inputImageProperties"]}
             if t.item_external_id.startswith("cup"):
                 answer["inputImageProperties"] = {"width": 600, "height": 400}
-            work.submit_answer(s, t.assignment_id, user, answer)
+            submit_answer(s, t.assignment_id, user, answer)
     assert len(seen) == 16
     second = iterate(ws)
     assert second["threshold"] is not None and second["accuracy_interval"][0] >= 0.6

@@ -18,7 +18,7 @@ from truthset.exports.groundtruth import export_groundtruth
 from truthset.jobs.schemas import JobCreate
 from truthset.jobs.service import add_tasks, counters, create_job, get_job
 from truthset.store.models import User
-from truthset.work import service as work
+from truthset.work.leases import lease_next_task
 from truthset.workforce.service import create_user
 
 WEATHER = {
@@ -173,7 +173,7 @@ def test_a_task_started_after_the_plan_keeps_its_human_path(ws):
         s.execute(text("UPDATE tasks SET priority = 1e9 WHERE id = :t"), {"t": taken})
         job = get_job(s, "auto")
         user = s.scalar(select(User).where(User.name == "w"))
-        leased = work.lease_next_task(s, job, user)
+        leased = lease_next_task(s, job, user)
         assert leased is not None and leased.task_id == taken
     with ws.db.session_scope() as s:
         report = apply_autolabel_plan(s, get_job(s, "auto"), plan)

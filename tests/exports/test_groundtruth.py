@@ -10,7 +10,8 @@ from truthset.datasets.importer import import_source
 from truthset.exports.groundtruth import export_groundtruth
 from truthset.jobs.schemas import JobCreate
 from truthset.jobs.service import create_job, get_job
-from truthset.work import service as work
+from truthset.work.answers import submit_answer
+from truthset.work.leases import lease_next_task
 from truthset.workforce.service import create_user
 
 DATE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}$")
@@ -26,8 +27,8 @@ def label_all(ws, job_name, answers_by_worker):
             with ws.db.session_scope() as s:
                 job = get_job(s, job_name)
                 user = s.scalar(select(User).where(User.name == worker))
-                t = work.lease_next_task(s, job, user)
-                work.submit_answer(s, t.assignment_id, user, answer)
+                t = lease_next_task(s, job, user)
+                submit_answer(s, t.assignment_id, user, answer)
 
 
 def export_lines(ws, job_name):

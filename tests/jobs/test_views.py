@@ -7,7 +7,8 @@ from sqlalchemy import select
 from truthset.jobs.service import get_job
 from truthset.jobs.views import list_labels
 from truthset.store.models import User
-from truthset.work import service as work
+from truthset.work.answers import submit_answer
+from truthset.work.leases import lease_next_task
 
 
 def test_label_filter_pages_through_matching_labels(any_ws, setup_factory):
@@ -17,8 +18,8 @@ def test_label_filter_pages_through_matching_labels(any_ws, setup_factory):
         with any_ws.db.session_scope() as s:
             job = get_job(s, "j")
             user = s.scalar(select(User).where(User.name == "w00"))
-            t = work.lease_next_task(s, job, user)
-            work.submit_answer(s, t.assignment_id, user, {"label": "neg_50%" if i % 3 else "pos"})
+            t = lease_next_task(s, job, user)
+            submit_answer(s, t.assignment_id, user, {"label": "neg_50%" if i % 3 else "pos"})
     with any_ws.db.session_scope(write=False) as s:
         job = get_job(s, "j")
         first = list_labels(s, job, offset=0, limit=4, label="neg_50%")
@@ -50,9 +51,9 @@ def test_prelabeling_report_compares_time_with_and_without_predictions(ws, clien
         with ws.db.session_scope() as s:
             job = get_job(s, "j")
             user = s.scalar(select(User).where(User.name == "w00"))
-            t = work.lease_next_task(s, job, user)
+            t = lease_next_task(s, job, user)
             item = t.item_external_id
-            work.submit_answer(
+            submit_answer(
                 s, t.assignment_id, user, {"label": answers[item]}, time_spent=times[item]
             )
     r = client.get("/api/jobs/j/prelabeling", headers=bearer(setup.admin_token))

@@ -17,7 +17,8 @@ from truthset.exports.groundtruth import export_groundtruth
 from truthset.jobs.service import get_job
 from truthset.quality import review
 from truthset.store.models import User
-from truthset.work import service as work
+from truthset.work.answers import submit_answer
+from truthset.work.leases import lease_next_task
 from truthset.workforce.service import create_user
 
 T0 = 1_000_000_000.0  # leases in these tests are taken at fixed times
@@ -30,10 +31,10 @@ def answer_all(ws, job: str, workers: list[str], label) -> None:
             with ws.db.session_scope() as s:
                 j = get_job(s, job)
                 u = s.scalar(select(User).where(User.name == w))
-                t = work.lease_next_task(s, j, u)
+                t = lease_next_task(s, j, u)
                 if t is None:
                     break
-                work.submit_answer(s, t.assignment_id, u, {"label": label(w, t.item_external_id)})
+                submit_answer(s, t.assignment_id, u, {"label": label(w, t.item_external_id)})
 
 
 def split_on_even_items(w: str, item: str) -> str:
@@ -293,8 +294,8 @@ def _answer_boxes(ws) -> None:
             with ws.db.session_scope() as s:
                 j = get_job(s, "boxes")
                 u = user(s, w)
-                t = work.lease_next_task(s, j, u)
-                work.submit_answer(
+                t = lease_next_task(s, j, u)
+                submit_answer(
                     s,
                     t.assignment_id,
                     u,

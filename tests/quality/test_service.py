@@ -15,17 +15,18 @@ from truthset.jobs.service import get_job
 from truthset.quality import gold as gold_items
 from truthset.quality import service
 from truthset.store.models import User, WorkerStat
-from truthset.work import service as work
+from truthset.work.answers import submit_answer
+from truthset.work.leases import lease_next_task
 
 
 def answer(ws, job, worker, label):
     with ws.db.session_scope() as s:
         j = get_job(s, job)
         u = s.scalar(select(User).where(User.name == worker))
-        t = work.lease_next_task(s, j, u)
+        t = lease_next_task(s, j, u)
         if t is None:
             return None
-        result = work.submit_answer(s, t.assignment_id, u, {"label": label(t.item_external_id)})
+        result = submit_answer(s, t.assignment_id, u, {"label": label(t.item_external_id)})
         return t.item_external_id, result
 
 
@@ -302,8 +303,8 @@ def test_agreement_of_boxes_by_iou(ws, client):
         with ws.db.session_scope() as s:
             j = get_job(s, "boxes")
             u = s.scalar(select(User).where(User.name == w))
-            t = work.lease_next_task(s, j, u)
-            work.submit_answer(
+            t = lease_next_task(s, j, u)
+            submit_answer(
                 s,
                 t.assignment_id,
                 u,

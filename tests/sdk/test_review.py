@@ -10,7 +10,8 @@ from truthset.api.tokens import issue_token
 from truthset.jobs.service import get_job
 from truthset.sdk.client import Client, TruthsetError
 from truthset.store.models import User
-from truthset.work import service as work
+from truthset.work.answers import submit_answer
+from truthset.work.leases import lease_next_task
 from truthset.workforce.service import create_user
 
 
@@ -21,9 +22,9 @@ def test_review_through_the_sdk(ws, client):
         for _ in range(2):
             with ws.db.session_scope() as s:
                 u = s.scalar(select(User).where(User.name == w))
-                t = work.lease_next_task(s, get_job(s, "j"), u)
+                t = lease_next_task(s, get_job(s, "j"), u)
                 label = "neg" if w == "w02" and t.item_external_id.endswith("0") else "pos"
-                work.submit_answer(s, t.assignment_id, u, {"label": label})
+                submit_answer(s, t.assignment_id, u, {"label": label})
     with ws.db.session_scope() as s:
         token = issue_token(s, create_user(s, "r1", role="reviewer", teams=["crew"]))
     client.headers["Authorization"] = f"Bearer {token}"

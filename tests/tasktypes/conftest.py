@@ -23,7 +23,8 @@ from truthset.jobs.schemas import JobCreate
 from truthset.jobs.service import create_job
 from truthset.media.info import clear_caches
 from truthset.store.models import Job, User
-from truthset.work import service as work
+from truthset.work.answers import submit_answer
+from truthset.work.leases import lease_next_task
 from truthset.workforce.service import create_user
 from truthset.workspace import Workspace, open_workspace
 
@@ -97,13 +98,11 @@ class Engine:
                     job = s.scalar(select(Job).where(Job.name == job_name))
                     user = s.scalar(select(User).where(User.name == name))
                     assert job is not None and user is not None
-                    leased = work.lease_next_task(s, job, user)
+                    leased = lease_next_task(s, job, user)
                     if leased is None:
                         break
                     results.append(
-                        work.submit_answer(
-                            s, leased.assignment_id, user, answer(index, leased.item)
-                        )
+                        submit_answer(s, leased.assignment_id, user, answer(index, leased.item))
                     )
         return results
 
@@ -112,9 +111,9 @@ class Engine:
             job = s.scalar(select(Job).where(Job.name == job_name))
             user = s.scalar(select(User).where(User.name == worker))
             assert job is not None and user is not None
-            leased = work.lease_next_task(s, job, user)
+            leased = lease_next_task(s, job, user)
             assert leased is not None
-            return work.submit_answer(s, leased.assignment_id, user, answer)
+            return submit_answer(s, leased.assignment_id, user, answer)
 
     def export(self, job_name: str) -> list[dict[str, Any]]:
         out: list[bytes] = []

@@ -17,7 +17,8 @@ from concurrency_support import process_main, worker_loop
 from conftest import make_workspace
 from truthset.store.db import Database
 from truthset.store.models import Job, User
-from truthset.work import service as work
+from truthset.work.answers import submit_answer
+from truthset.work.leases import lease_next_task, release
 from truthset.work.router import next_task_body
 from truthset.workspace import Workspace
 
@@ -110,7 +111,7 @@ def test_window_is_exact_under_concurrent_leases(any_ws, setup_factory):
             with any_ws.db.session_scope() as s:
                 job = s.query(Job).one()
                 user = s.query(User).filter(User.name == worker).one()
-                t = work.lease_next_task(s, job, user)
+                t = lease_next_task(s, job, user)
                 if t is not None:
                     leased.append(t.task_id)
         except Exception as exc:  # reported below
@@ -173,12 +174,12 @@ def test_two_processes_of_batches_keep_every_invariant(pg_url, tmp_path, setup_f
                 idle = 0
                 aid = body["assignment_id"]
                 if rng.random() < 0.05:
-                    await db.run_write(lambda s, a=aid: work.release(s, a, user))
+                    await db.run_write(lambda s, a=aid: release(s, a, user))
                     continue
                 key = f"{user.name}-{aid}"
 
                 def answer(s: Any, a: int = aid, k: str = key) -> Any:
-                    return work.submit_answer(s, a, user, {"label": "pos"}, client_key=k)
+                    return submit_answer(s, a, user, {"label": "pos"}, client_key=k)
 
                 first = await db.run_write(answer, durable=True)
                 if rng.random() < 0.2:  # a retry, on the other process

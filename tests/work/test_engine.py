@@ -8,7 +8,8 @@ from sqlalchemy import text
 from support import run_coroutine
 from truthset.errors import BadInput, Conflict, Gone, NotFound
 from truthset.jobs.service import counters
-from truthset.work import service as work
+from truthset.work.answers import submit_answer
+from truthset.work.leases import decline, lease_next_task, release
 from truthset.work.maintenance import sweep_job
 
 T0 = 1_800_000_000.0
@@ -38,7 +39,7 @@ def _write(ws, fn, durable=False):
 def lease(ws, setup, job, worker, now=T0):
     def fn(s):
         j, u = setup.load(s, job, worker)
-        return work.lease_next_task(s, j, u, now=now)
+        return lease_next_task(s, j, u, now=now)
 
     return _write(ws, fn)
 
@@ -46,7 +47,7 @@ def lease(ws, setup, job, worker, now=T0):
 def submit(ws, setup, worker, assignment_id, label="pos", now=T0 + 1, **kw):
     def fn(s):
         _, u = setup.load(s, "job", worker)
-        return work.submit_answer(s, assignment_id, u, {"label": label}, now=now, **kw)
+        return submit_answer(s, assignment_id, u, {"label": label}, now=now, **kw)
 
     return _write(ws, fn, durable=True)
 
@@ -156,7 +157,7 @@ def test_decline_by_workers_per_item_workers_fails_the_item(any_ws, setup_factor
         t = lease(any_ws, setup, "job", w)
         with any_ws.db.session_scope() as s:
             _, u = setup.load(s, "job", w)
-            work.decline(s, t.assignment_id, u, now=T0 + 1)
+            decline(s, t.assignment_id, u, now=T0 + 1)
     assert lease(any_ws, setup, "job", "w02") is None
     c = job_counters(any_ws)
     assert c["failed"] == 1 and c["unlabeled"] == 0
@@ -168,9 +169,9 @@ def test_release_gives_the_task_to_someone_else_not_back(any_ws, setup_factory):
     t = lease(any_ws, setup, "job", "w00")
     with any_ws.db.session_scope() as s:
         _, u = setup.load(s, "job", "w00")
-        work.release(s, t.assignment_id, u, now=T0 + 1)
+        release(s, t.assignment_id, u, now=T0 + 1)
         with pytest.raises(Conflict):
-            work.release(s, t.assignment_id, u, now=T0 + 2)
+            release(s, t.assignment_id, u, now=T0 + 2)
     assert lease(any_ws, setup, "job", "w00") is None
     assert lease(any_ws, setup, "job", "w01").task_id == t.task_id
 

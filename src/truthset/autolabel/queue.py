@@ -17,7 +17,7 @@ from truthset.store.raw import stored_json
 VALIDATION_PRIORITY = 1e6
 
 
-HELD_BACK = -1.0  # see truthset.work.service: negative priority = waits for the model
+HELD_BACK = -1.0  # see truthset.work.leases: negative priority = waits for the model
 
 
 def job_rows(session: Session, job_id: int) -> Sequence[Any]:

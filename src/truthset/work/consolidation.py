@@ -11,16 +11,12 @@ from truthset.jobs import service as jobs_service
 from truthset.labels.writer import write_label
 from truthset.store.raw import raw, stored_json
 from truthset.tasktypes import Consolidation, WorkerAnswer, get_task_type
+from truthset.work import statements as sql
 from truthset.work.window import window_ledger
 
 
 def task_answers(session: Session, task_id: int) -> list[WorkerAnswer]:
-    rows = raw(session).all(
-        "SELECT ans.worker_id, ans.content, ws.skill FROM answers ans "
-        "LEFT JOIN worker_stats ws ON ws.job_id = ans.job_id AND ws.worker_id = ans.worker_id "
-        "WHERE ans.task_id = :t AND ans.excluded = :x ORDER BY ans.id",
-        {"t": task_id, "x": False},
-    )
+    rows = raw(session).all(sql.TASK_ANSWERS, {"t": task_id, "x": False})
     return [worker_answer(worker_id, content, skill) for worker_id, content, skill in rows]
 
 
@@ -65,10 +61,7 @@ def consolidate_task(
         if in_flight <= 0:
             ledger.write(session, job.id)  # the job's state is decided on the row below
     else:
-        in_flight = raw(session).scalar(
-            "UPDATE jobs SET in_flight = in_flight - 1 WHERE id = :j RETURNING in_flight",
-            {"j": job.id},
-        )
+        in_flight = raw(session).scalar(sql.COUNT_FINISHED_TASK, {"j": job.id})
     # While tasks are in flight the job cannot be done, unless a stopping condition is set.
     if in_flight <= 0 or budget:
         jobs_service.refresh_state(session, job.id, now=now)
@@ -87,8 +80,5 @@ def _wants_more_workers(
         return False
     if n_answers >= int(rule.get("max_workers", job.workers_per_item)):
         return False
-    raw(session).execute(
-        "UPDATE tasks SET target_answers = :n, status = 'open' WHERE id = :t",
-        {"n": n_answers + 1, "t": task_id},
-    )
+    raw(session).execute(sql.ASK_ANOTHER_WORKER, {"n": n_answers + 1, "t": task_id})
     return True

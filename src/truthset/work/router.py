@@ -6,13 +6,12 @@ from typing import Annotated, Any
 
 import orjson
 from fastapi import APIRouter, Depends, Response
-from sqlalchemy import text
 
 from truthset.api.deps import CurrentUser, ReadSession, get_db
 from truthset.jobs import service as jobs_service
 from truthset.jobs.views import label_for_tool
 from truthset.tasktypes import get_task_type
-from truthset.work import service
+from truthset.work import answers, leases, repository
 from truthset.work.schemas import SubmitRequest
 
 router = APIRouter(tags=["work"])
@@ -43,7 +42,7 @@ async def next_task(name: str, user: CurrentUser, db: Db) -> Response:
 def next_task_body(session: Any, name: str, user: Any) -> dict[str, Any] | None:
     """Lease the worker's next task of a job; the response body, or None for 204."""
     job = jobs_service.job_view(session, name)
-    leased = service.lease_next_task(session, job, user)
+    leased = leases.lease_next_task(session, job, user)
     if leased is None:
         return None
     task_type = get_task_type(job.task_type)
@@ -76,7 +75,7 @@ def _prior_label(session: Any, job: Any, item_id: int) -> dict[str, Any] | None:
 @router.post("/assignments/{assignment_id}/heartbeat")
 def heartbeat(assignment_id: int, user: CurrentUser, db: Db) -> dict[str, Any]:
     with db.session_scope() as session:
-        return service.heartbeat(session, assignment_id, user)
+        return leases.heartbeat(session, assignment_id, user)
 
 
 @router.post(
@@ -93,7 +92,7 @@ async def submit(assignment_id: int, body: SubmitRequest, user: CurrentUser, db:
 async def submit_durably(db: Any, assignment_id: int, user: Any, body: SubmitRequest) -> dict:
     """Record an answer; returns once it is on disk (the response body)."""
     result = await db.run_write(
-        lambda session: service.submit_answer(
+        lambda session: answers.submit_answer(
             session,
             assignment_id,
             user,
@@ -117,35 +116,22 @@ async def submit_durably(db: Any, assignment_id: int, user: Any, body: SubmitReq
 @router.post("/assignments/{assignment_id}/decline", status_code=204)
 def decline(assignment_id: int, user: CurrentUser, db: Db) -> None:
     with db.session_scope() as session:
-        service.decline(session, assignment_id, user)
+        leases.decline(session, assignment_id, user)
 
 
 @router.post("/assignments/{assignment_id}/release", status_code=204)
 def release(assignment_id: int, user: CurrentUser, db: Db) -> None:
     with db.session_scope() as session:
-        service.release(session, assignment_id, user)
+        leases.release(session, assignment_id, user)
 
 
 @router.get("/me/assignments")
 def my_assignments(user: CurrentUser, session: ReadSession) -> list[dict[str, Any]]:
-    rows = session.execute(
-        text(
-            "SELECT a.id, j.name, a.deadline, a.leased_at FROM assignments a "
-            "JOIN jobs j ON j.id = a.job_id WHERE a.worker_id = :w AND a.status = 'leased' "
-            "ORDER BY a.id"
-        ),
-        {"w": user.id},
-    ).all()
+    rows = repository.leased_assignments(session, user.id)
     return [{"assignment_id": a, "job": j, "deadline": d, "leased_at": la} for a, j, d, la in rows]
 
 
 @router.get("/me/stats")
 def my_stats(user: CurrentUser, session: ReadSession) -> list[dict[str, Any]]:
-    rows = session.execute(
-        text(
-            "SELECT j.name, count(a.id), coalesce(sum(a.time_spent), 0) FROM answers a "
-            "JOIN jobs j ON j.id = a.job_id WHERE a.worker_id = :w GROUP BY j.name ORDER BY j.name"
-        ),
-        {"w": user.id},
-    ).all()
+    rows = repository.answer_totals(session, user.id)
     return [{"job": j, "answers": n, "time_spent": round(float(t), 1)} for j, n, t in rows]

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from truthset.jobs import service as jobs_service
 from truthset.store.batching import BatchConflict, batch_states
 from truthset.store.raw import raw
+from truthset.work import statements as sql
 
 
 class WindowLedger:
@@ -43,9 +44,7 @@ class WindowLedger:
 
     def in_flight(self, session: Session, job_id: int) -> int:
         if job_id not in self.base:
-            self.base[job_id] = int(
-                raw(session).scalar("SELECT in_flight FROM jobs WHERE id = :j", {"j": job_id})
-            )
+            self.base[job_id] = int(raw(session).scalar(sql.IN_FLIGHT, {"j": job_id}))
         return self.base[job_id] + self.delta.get(job_id, 0)
 
     def claim(self, session: Session, job_id: int, max_tasks: int) -> bool:
@@ -71,18 +70,11 @@ class WindowLedger:
         if not started and not delta:
             return None
         if started:
-            count = raw(session).scalar(
-                "UPDATE jobs SET in_flight = in_flight + :d WHERE id = :j "
-                "AND in_flight + :d <= max_concurrent_tasks RETURNING in_flight",
-                {"d": delta, "j": job_id},
-            )
+            count = raw(session).scalar(sql.WRITE_WINDOW_STARTS, {"d": delta, "j": job_id})
             if count is None:
                 raise BatchConflict(f"job {job_id}: its window filled up during the batch")
         else:
-            count = raw(session).scalar(
-                "UPDATE jobs SET in_flight = in_flight + :d WHERE id = :j RETURNING in_flight",
-                {"d": delta, "j": job_id},
-            )
+            count = raw(session).scalar(sql.WRITE_WINDOW_CHANGE, {"d": delta, "j": job_id})
         self.base[job_id] = int(count)
         return self.base[job_id]
 
