@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from truthset.api.deps import CurrentUser, ReadSession, StaffUser, WriteSession
 from truthset.errors import BadInput, NotFound
+from truthset.jobs import access as jobs_access
 from truthset.jobs import service, views
 from truthset.jobs.schemas import JobCreate, JobUpdate, TeamAdd
 
@@ -16,16 +17,17 @@ router = APIRouter(tags=["jobs"])
 
 def _visible_job(session: Any, name: str, user: Any) -> Any:
     job = service.get_job(session, name)
-    if not service.can_see_job(session, job, user):
+    if not jobs_access.can_see_job(session, job, user):
         raise NotFound(f"job {name!r} not found")
     return job
 
 
 @router.get("/jobs")
 def list_jobs(user: CurrentUser, session: ReadSession) -> list[dict[str, Any]]:
-    staff = service.is_staff(user)
+    staff = jobs_access.is_staff(user)
     return [
-        views.job_summary(session, j, for_staff=staff) for j in service.visible_jobs(session, user)
+        views.job_summary(session, j, for_staff=staff)
+        for j in jobs_access.visible_jobs(session, user)
     ]
 
 
@@ -38,7 +40,7 @@ def create_job(body: JobCreate, user: StaffUser, session: WriteSession) -> dict[
 @router.get("/jobs/{name}")
 def get_job(name: str, user: CurrentUser, session: ReadSession) -> dict[str, Any]:
     job = _visible_job(session, name, user)
-    return views.job_summary(session, job, for_staff=service.is_staff(user))
+    return views.job_summary(session, job, for_staff=jobs_access.is_staff(user))
 
 
 @router.patch("/jobs/{name}")

@@ -9,7 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from truthset.api.deps import CurrentUser, ReadSession, StaffUser, WriteSession, get_workspace
 from truthset.errors import Forbidden, NotFound
-from truthset.jobs.service import can_see_job, get_job
+from truthset.jobs.access import can_see_job
+from truthset.jobs.service import get_job
 from truthset.quality import gold, review, service
 from truthset.runs import service as runs_service
 

@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from truthset.api.deps import CurrentUser, ReadSession, StaffUser
 from truthset.errors import Forbidden, NotFound
+from truthset.jobs import access as jobs_access
 from truthset.jobs import service as jobs_service
 from truthset.jobs import views
 from truthset.store.raw import stored_json
@@ -33,7 +34,7 @@ def job_instructions(name: str, user: CurrentUser, session: ReadSession) -> dict
     """What a worker reads beside the tool: short instructions, the full Markdown, and the
     origins from which the instructions may load example images."""
     job = jobs_service.get_job(session, name)
-    if not jobs_service.can_see_job(session, job, user):
+    if not jobs_access.can_see_job(session, job, user):
         raise NotFound(f"job {name!r} not found")
     settings = job.settings or {}
     origins = settings.get("instruction_image_origins") or []
@@ -137,11 +138,11 @@ def review_context(name: str, item: str, user: CurrentUser, session: ReadSession
     if user.role not in ("admin", "requester", "reviewer"):
         raise Forbidden("this needs the reviewer role")
     job = jobs_service.get_job(session, name)
-    if not jobs_service.can_see_job(session, job, user):
+    if not jobs_access.can_see_job(session, job, user):
         raise NotFound(f"job {name!r} not found")
     row = jobs_service.job_item(session, job, item)
     task_id, item_id, raw = row.task_id, row.item_id, row.data
-    if not jobs_service.is_staff(user):
+    if not jobs_access.is_staff(user):
         held = session.execute(
             text(
                 "SELECT 1 FROM review_leases WHERE task_id = :t AND reviewer_id = :u "

@@ -16,7 +16,7 @@ import orjson
 from sqlalchemy.orm import Session
 
 from truthset.errors import BadInput, Conflict, Gone, NotFound
-from truthset.jobs import service as jobs_service
+from truthset.jobs import snapshot as jobs_snapshot
 from truthset.quality import gold
 from truthset.store.models import User
 from truthset.store.raw import raw
@@ -98,7 +98,7 @@ def submit_answer(
     if asg.status in ("skipped", "released"):
         raise Conflict(f"assignment {assignment_id} was {asg.status}; its answer cannot be taken")
 
-    job = jobs_service.job_view(session, int(asg.job_id), now=now)
+    job = jobs_snapshot.job_view(session, int(asg.job_id), now=now)
     assert job is not None
     task_type = get_task_type(job.task_type)
     config = job.parsed_label_config

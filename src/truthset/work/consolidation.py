@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from truthset.jobs import service as jobs_service
+from truthset.jobs import snapshot as jobs_snapshot
 from truthset.labels.writer import write_label
 from truthset.store.raw import raw, stored_json
 from truthset.tasktypes import Consolidation, WorkerAnswer, get_task_type
@@ -46,7 +47,7 @@ def consolidate_task(
     if not answers:
         return False
     task_type = get_task_type(job.task_type)
-    if isinstance(job, jobs_service.JobView):
+    if isinstance(job, jobs_snapshot.JobView):
         config = job.parsed_label_config
     else:
         config = task_type.parse_label_config(job.label_config)

@@ -8,7 +8,7 @@ import orjson
 from fastapi import APIRouter, Depends, Response
 
 from truthset.api.deps import CurrentUser, ReadSession, get_db
-from truthset.jobs import service as jobs_service
+from truthset.jobs import snapshot as jobs_snapshot
 from truthset.jobs.views import label_for_tool
 from truthset.tasktypes import get_task_type
 from truthset.work import answers, leases, repository
@@ -41,7 +41,7 @@ async def next_task(name: str, user: CurrentUser, db: Db) -> Response:
 
 def next_task_body(session: Any, name: str, user: Any) -> dict[str, Any] | None:
     """Lease the worker's next task of a job; the response body, or None for 204."""
-    job = jobs_service.job_view(session, name)
+    job = jobs_snapshot.job_view(session, name)
     leased = leases.lease_next_task(session, job, user)
     if leased is None:
         return None
