@@ -77,3 +77,11 @@ def test_a_module_entry_registers_itself(tmp_path, monkeypatch):
     broken = Registry("number", "truthset.test_numbers_d")
     with pytest.raises(TypeError, match="did not register 'eight'"):
         broken.get("eight")
+
+
+def test_an_entry_of_another_type_is_refused(tmp_path, monkeypatch):
+    group = "truthset.test_numbers_e"
+    _install_plugin(tmp_path, monkeypatch, group, {"text": "fake_plugin_pkg:TEXT"}, "TEXT = 'x'\n")
+    numbers: Registry[int] = Registry("number", group, instance_of=int)
+    with pytest.raises(TypeError, match="number entry point 'text' is not a int"):
+        numbers.get("text")

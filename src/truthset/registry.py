@@ -27,8 +27,10 @@ REGISTRIES: dict[str, Registry[Any]] = {}
 
 
 class Registry(Generic[T]):
-    """Name -> T. ``builtins`` maps names to entry-point values; ``check`` turns what an
-    entry point loads into a T or raises TypeError (a plugin of the wrong shape)."""
+    """Name -> T. ``builtins`` maps names to entry-point values. What an entry point loads
+    must be an instance of ``instance_of`` (a class or a runtime-checkable Protocol), or
+    pass ``check``, which turns it into a T or raises TypeError: a plugin of the wrong
+    shape is refused when it is loaded, not when it is first used."""
 
     def __init__(
         self,
@@ -37,6 +39,7 @@ class Registry(Generic[T]):
         builtins: Mapping[str, str] | None = None,
         *,
         check: Callable[[str, Any], T] | None = None,
+        instance_of: type[Any] | None = None,
     ) -> None:
         self.kind = kind
         self.group = group
@@ -45,6 +48,7 @@ class Registry(Generic[T]):
             for name, value in (builtins or {}).items()
         }
         self._check = check
+        self._instance_of = instance_of
         self._entries: dict[str, T] = {}
         self._all_loaded = False
         # Loading imports modules; two threads asking at once must not both register.
@@ -72,6 +76,10 @@ class Registry(Generic[T]):
             return
         if ep.attr is None:
             raise TypeError(f"{self.kind} module {ep.value} did not register {ep.name!r}")
+        if self._instance_of is not None and not isinstance(loaded, self._instance_of):
+            raise TypeError(
+                f"{self.kind} entry point {ep.name!r} is not a {self._instance_of.__name__}"
+            )
         self._entries[ep.name] = self._check(ep.name, loaded) if self._check else loaded
 
     def find(self, name: str) -> T | None:

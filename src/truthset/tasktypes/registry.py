@@ -3,21 +3,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from truthset.registry import Registry
 from truthset.tasktypes.base import TaskType
 
 ENTRY_POINT_GROUP = "truthset.task_types"
 
 
-def _as_task_type(name: str, obj: Any) -> TaskType:
-    if not isinstance(obj, TaskType):
-        raise TypeError(f"entry point {name} does not implement the TaskType protocol")
-    return obj
-
-
-TASK_TYPES: Registry[TaskType] = Registry("task type", ENTRY_POINT_GROUP, check=_as_task_type)
+TASK_TYPES: Registry[TaskType] = Registry("task type", ENTRY_POINT_GROUP, instance_of=TaskType)
 
 
 def register_task_type(task_type: TaskType) -> None:
