@@ -22,6 +22,7 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
+from truthset.autolabel import repository
 from truthset.errors import BadInput
 from truthset.labels.writer import write_label
 from truthset.learning.loop import AutolabelSettings, choose_validation_items
@@ -44,7 +45,6 @@ def plan_box_iteration(session: Session, job: Job, *, cache_dir: Path | None) ->
         HELD_BACK,
         VALIDATION_PRIORITY,
         changed_priorities,
-        job_rows,
     )
     from truthset.autolabel.settings import autolabel_settings, batch_size, validation_settings
     from truthset.learning.models.detection import image_mean_iou
@@ -56,7 +56,7 @@ def plan_box_iteration(session: Session, job: Job, *, cache_dir: Path | None) ->
     if opts is None:
         raise BadInput(f"job {job.name!r} does not have automated labeling on")
     label = check_request(job, str(opts["detector"]), opts.get("label"))
-    rows = job_rows(session, job.id)
+    rows = repository.job_task_rows(session, job.id)
     n = len(rows)
     if n == 0:
         return BoxPlan(report={"items": 0})
@@ -140,14 +140,14 @@ def plan_box_iteration(session: Session, job: Job, *, cache_dir: Path | None) ->
 
 def apply_box_plan(session: Session, job: Job, plan: BoxPlan, *, now: float | None = None) -> dict:
     """Write the machine labels (only on images still open and unstarted) and priorities."""
-    from truthset.autolabel.queue import claim_for_machine, finish_plan
+    from truthset.autolabel.queue import finish_plan
 
     now = time.time() if now is None else now
     task_type = get_task_type(job.task_type)
     config = task_type.parse_label_config(job.label_config)
     auto = 0
     for task_id, prediction in plan.labels:
-        if not claim_for_machine(session, task_id, now):
+        if not repository.claim_task_for_machine(session, task_id, now):
             continue
         answer = {
             "boundingBoxes": prediction["boundingBoxes"],

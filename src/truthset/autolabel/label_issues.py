@@ -22,11 +22,10 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from truthset.autolabel import repository
 from truthset.autolabel.features import model_and_inputs
-from truthset.autolabel.queue import job_rows
 from truthset.autolabel.settings import DEFAULTS, autolabel_settings
 from truthset.errors import BadInput
 from truthset.labels.writer import flag_label_issues
@@ -83,7 +82,7 @@ def plan_label_issues(
         raise BadInput(f"folds must be between 2 and 20, got {folds}")
     config = get_task_type(job.task_type).parse_label_config(job.label_config)
     names = list(config.labels)
-    rows = job_rows(session, job.id)
+    rows = repository.job_task_rows(session, job.id)
     judged = [
         k
         for k, r in enumerate(rows)
@@ -144,14 +143,7 @@ def apply_label_issues(session: Session, job: Job, plan: LabelIssuePlan) -> dict
 
 def label_issues(session: Session, job: Job) -> dict[str, Any]:
     """The job's current flags, most suspicious first (lowest probability of the label)."""
-    rows = session.execute(
-        text(
-            "SELECT i.external_id, l.issue FROM labels l JOIN tasks t ON t.id = l.task_id "
-            "JOIN items i ON i.id = t.item_id WHERE l.job_id = :j AND l.issue IS NOT NULL "
-            "AND l.issue_label_at = l.created_at AND l.reviewed = :f"
-        ),
-        {"j": job.id, "f": False},
-    ).all()
+    rows = repository.flagged_labels(session, job.id)
     items = [{"item": ext, **stored_json(issue)} for ext, issue in rows]
     items.sort(key=lambda d: (d.get("label_probability", 1.0), d["item"]))
     return {"job": job.name, "flagged": len(items), "items": items}

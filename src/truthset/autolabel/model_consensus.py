@@ -21,12 +21,11 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from truthset.autolabel import repository
 from truthset.autolabel.features import model_and_inputs
 from truthset.autolabel.label_issues import check_job, require_classes
-from truthset.autolabel.queue import job_rows
 from truthset.autolabel.settings import DEFAULTS, autolabel_settings
 from truthset.labels.writer import class_label, write_label
 from truthset.learning.consensus import ModelAssistedConsensus, out_of_sample_proba
@@ -53,15 +52,9 @@ def plan_model_consensus(
     """Combine the model and the workers' answers (reads only; see the module docstring)."""
     check_job(job, f"consolidation method {METHOD!r}")
     names = list(get_task_type(job.task_type).parse_label_config(job.label_config).labels)
-    rows = job_rows(session, job.id)
+    rows = repository.job_task_rows(session, job.id)
     index = {int(r.id): k for k, r in enumerate(rows)}
-    answers = session.execute(
-        text(
-            "SELECT task_id, worker_id, content FROM answers "
-            "WHERE job_id = :j AND excluded = :f ORDER BY id"
-        ),
-        {"j": job.id, "f": False},
-    ).all()
+    answers = repository.included_answers(session, job.id)
     a_item, a_worker, a_label = [], [], []
     for task_id, worker_id, content in answers:
         k = index.get(int(task_id))
@@ -133,12 +126,7 @@ def apply_model_consensus(
 ) -> dict[str, Any]:
     names = list(get_task_type(job.task_type).parse_label_config(job.label_config).labels)
     # A reviewer may have set a label since the plan was made: theirs stays.
-    reviewed = set(
-        session.execute(
-            text("SELECT task_id FROM labels WHERE job_id = :j AND reviewed = :t"),
-            {"j": job.id, "t": True},
-        ).scalars()
-    )
+    reviewed = repository.reviewed_task_ids(session, job.id)
     for task_id, (cls, confidence) in plan.labels.items():
         if task_id in reviewed:
             continue

@@ -13,9 +13,9 @@ from collections.abc import Callable
 from typing import Any
 
 import orjson
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from truthset.autolabel import repository
 from truthset.errors import BadInput
 from truthset.store.models import Job
 from truthset.tasktypes import get_task_type
@@ -54,14 +54,7 @@ def plan_predictions(
     from truthset.media.storage import open_item_media
 
     key = f"{job.label_attribute}-prediction"
-    rows = session.execute(
-        text(
-            "SELECT i.id, i.data FROM tasks t JOIN items i ON i.id = t.item_id "
-            "WHERE t.job_id = :j AND t.is_gold = 0 AND t.started = 0 AND t.status = 'open' "
-            "ORDER BY t.position"
-        ),
-        {"j": job.id},
-    ).all()
+    rows = repository.open_unstarted_items(session, job.id)
     todo = [(item_id, orjson.loads(data)) for item_id, data in rows]
     todo = [(item_id, data) for item_id, data in todo if key not in data]
     model = HaarCascadeDetector(kind=detector, label=label).fit()  # type: ignore[arg-type]
@@ -86,16 +79,10 @@ def apply_predictions(session: Session, job: Job, predictions: dict[int, dict[st
     key = f"{job.label_attribute}-prediction"
     written = 0
     for item_id, prediction in predictions.items():
-        data = session.execute(
-            text("SELECT data FROM items WHERE id = :i"), {"i": item_id}
-        ).scalar_one()
-        obj = orjson.loads(data)
+        obj = orjson.loads(repository.item_data(session, item_id))
         if key in obj:
             continue
         obj[key] = prediction
-        session.execute(
-            text("UPDATE items SET data = :d WHERE id = :i"),
-            {"d": orjson.dumps(obj).decode(), "i": item_id},
-        )
+        repository.set_item_data(session, item_id, orjson.dumps(obj).decode())
         written += 1
     return written

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 import orjson
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from truthset.autolabel import repository
 from truthset.autolabel.features import (
     Progress,
     load_images,
@@ -28,9 +28,7 @@ from truthset.autolabel.features import (
     raw_inputs,
 )
 from truthset.autolabel.queue import (
-    claim_for_machine,
     finish_plan,
-    job_rows,
     last_iteration_state,
     next_priorities,
     seed_priorities,
@@ -93,7 +91,7 @@ def plan_autolabel_iteration(
     if opts is None:
         raise BadInput(f"job {job.name!r} does not have automated labeling on")
     config = get_task_type(job.task_type).parse_label_config(job.label_config)
-    rows = job_rows(session, job.id)
+    rows = repository.job_task_rows(session, job.id)
     n = len(rows)
     if n == 0:
         return IterationPlan(report={"items": 0})
@@ -214,7 +212,7 @@ def apply_autolabel_plan(
     config = get_task_type(job.task_type).parse_label_config(job.label_config)
     auto = 0
     for task_id, lab, confidence in plan.labels:
-        if not claim_for_machine(session, task_id, now):
+        if not repository.claim_task_for_machine(session, task_id, now):
             continue
         write_label(
             session,
@@ -280,13 +278,7 @@ def autolabel_report(session: Session, job: Job) -> dict[str, Any]:
     opts = autolabel_settings(job)
     if opts is None:
         return {"enabled": False, "settings": None, "iterations": [], "pending": None}
-    rows = session.execute(
-        text(
-            "SELECT id, state, finished_at, result, error FROM runs "
-            "WHERE job_id = :j AND kind = 'autolabel' ORDER BY id"
-        ),
-        {"j": job.id},
-    ).all()
+    rows = repository.iteration_runs(session, job.id)
     iterations = []
     pending = None
     for run_id, state, finished_at, result, error in rows:

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from truthset.autolabel import repository
 from truthset.errors import BadInput
 from truthset.jobs.service import get_job
 from truthset.jobs.settings import SettingsSection
@@ -130,14 +130,7 @@ def check_settings_change(session: Session, job: Job, new_raw: Any) -> None:
     changed = [k for k in VALIDATION_KEYS if before[k] != after[k]]
     if not changed:
         return
-    ran = session.execute(
-        text(
-            "SELECT 1 FROM runs WHERE job_id = :j AND kind = 'autolabel' "
-            "AND state = 'succeeded' LIMIT 1"
-        ),
-        {"j": job.id},
-    ).first()
-    if ran is not None:
+    if repository.has_succeeded_iteration(session, job.id):
         raise BadInput(
             f"settings.auto_label.{changed[0]} cannot change after auto-labeling has started: "
             "the job's validation set is already held out"

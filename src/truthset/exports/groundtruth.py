@@ -8,13 +8,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import orjson
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from truthset.exports import repository
 from truthset.exports.formats import Exporter
 from truthset.exports.labels import BATCH, write_pieces
 from truthset.store.models import Job
-from truthset.store.raw import raw
 from truthset.tasktypes import get_task_type
 
 _SECONDS: dict[int, str] = {}
@@ -54,7 +53,7 @@ def _job_chain(session: Session, job: Job) -> list[Job]:
     """The job and the jobs whose output it takes as input, oldest first."""
     chain = [job]
     while chain[0].input_job_id is not None:
-        parent = session.get(Job, chain[0].input_job_id)
+        parent = repository.job_by_id(session, chain[0].input_job_id)
         assert parent is not None
         chain.insert(0, parent)
     return chain
@@ -63,14 +62,7 @@ def _job_chain(session: Session, job: Job) -> list[Job]:
 def _label_rows(session: Session, job: Job, item_ids: list[int]) -> dict[int, tuple[Any, ...]]:
     if not item_ids:
         return {}
-    rows = session.execute(
-        text(
-            "SELECT t.item_id, t.status, l.value, l.meta, l.human, l.created_at, l.reviewed "
-            "FROM tasks t LEFT JOIN labels l ON l.task_id = t.id "
-            "WHERE t.job_id = :j AND t.item_id IN (" + ",".join(str(int(i)) for i in item_ids) + ")"
-        ),
-        {"j": job.id},
-    ).all()
+    rows = repository.item_label_rows(session, job.id, item_ids)
     return {r[0]: tuple(r[1:]) for r in rows}
 
 
@@ -133,16 +125,7 @@ def iter_output_lines(
     suffix_no = head + '"human-annotated":"no","creation-date":"'
     last_pos = -1
     while True:
-        rows = raw(session).all(
-            "SELECT t.position, i.id, i.data, t.status, l.value, l.meta, l.human, "
-            "l.created_at, l.reviewed, i.external_id, "
-            "CASE WHEN l.artifact IS NULL THEN 0 ELSE 1 END "
-            "FROM tasks t JOIN items i ON i.id = t.item_id "
-            "LEFT JOIN labels l ON l.task_id = t.id "
-            "WHERE t.job_id = :j AND t.position > :p AND t.is_gold = 0 "
-            "ORDER BY t.position LIMIT :n",
-            {"j": job.id, "p": last_pos, "n": BATCH},
-        )
+        rows = repository.manifest_rows(session, job.id, last_pos, BATCH)
         if not rows:
             return
         last_pos = rows[-1][0]
@@ -169,13 +152,7 @@ def iter_output_lines(
                 continue
             own = _attrs_for(job, types[job.id], tuple(label), now)
             if has_artifact and own and artifact_sink is not None:
-                blob = session.execute(
-                    text(
-                        "SELECT l.artifact FROM labels l JOIN tasks t ON t.id = l.task_id "
-                        "WHERE t.job_id = :j AND t.item_id = :i"
-                    ),
-                    {"j": job.id, "i": item_id},
-                ).scalar_one()
+                blob = repository.label_artifact(session, job.id, item_id)
                 own[job.label_attribute] = artifact_sink(external_id, bytes(blob))
             if labeled_only and (own is None or job.label_attribute not in own):
                 continue

@@ -28,7 +28,10 @@ class LabeledItem:
 
 
 def labeled_items(session: Session, job: Job) -> Iterator[LabeledItem]:
-    """Every labeled, non-gold item of the job, in import order."""
+    """Every labeled, non-gold item of the job, in import order: the export's streaming
+    read, a batched walk by position through `store.raw` that the formats other than
+    Ground Truth's manifest are written from. It stays beside the formats that use it; the
+    exports' other queries are in exports/repository.py."""
     last_pos = -1
     while True:
         rows = raw(session).all(

@@ -6,8 +6,7 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import text
-
+from truthset.exports import repository
 from truthset.exports.formats import get_exporter
 from truthset.exports.labels import file_name
 from truthset.jobs.service import get_job
@@ -32,9 +31,7 @@ def export_run(
         dest = out or str(
             ctx.settings.exports_dir / f"{the_job.name}-{ctx.run_id}{exporter.suffix}"
         )
-        total = session.execute(
-            text("SELECT count(*) FROM tasks WHERE job_id = :j AND is_gold = 0"), {"j": the_job.id}
-        ).scalar_one()
+        total = repository.non_gold_task_count(session, the_job.id)
         ctx.progress(0, total, "exporting", force=True)
 
         def write(chunks: Iterator[bytes]) -> None:

@@ -15,15 +15,12 @@ import time
 import traceback
 from typing import Any
 
-from sqlalchemy import text
-
 from truthset.config import Settings
 from truthset.errors import AppError
-from truthset.runs import service
+from truthset.runs import repository, service
 from truthset.runs.periodic import run_periodic_hooks
 from truthset.runs.registry import get_run_kind
 from truthset.store.db import Database
-from truthset.store.models import Run
 
 log = logging.getLogger("truthset.runs")
 HEARTBEAT_INTERVAL = 5.0
@@ -74,16 +71,13 @@ class RunContext:
             service.write_progress_file(self.progress_file, 0, self._total, None, now)
         if not self.db.is_sqlite:
             with self.db.session_scope() as session:
-                session.execute(
-                    text("UPDATE runs SET heartbeat_at = :n WHERE id = :i"),
-                    {"n": now, "i": self.run_id},
-                )
+                repository.record_heartbeat(session, self.run_id, now)
 
 
 def execute_run(db: Database, settings: Settings, run_id: int) -> None:
     """Run one claimed run to its end and record the outcome."""
     with db.session_scope(write=False) as session:
-        run = session.get(Run, run_id)
+        run = repository.run_by_id(session, run_id)
         assert run is not None
         kind, params = run.kind, dict(run.params)
     ctx = RunContext(db, settings, run_id)

@@ -9,10 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from truthset.errors import BadInput, Conflict, NotFound
+from truthset.runs import repository
 from truthset.runs.registry import get_run_kind
 from truthset.store.models import Run
 
@@ -72,38 +72,25 @@ def enqueue(
 
 
 def get_run(session: Session, run_id: int) -> Run:
-    run = session.get(Run, run_id)
+    run = repository.run_by_id(session, run_id)
     if run is None:
         raise NotFound(f"run {run_id} not found")
     return run
 
 
 def list_runs(session: Session, *, limit: int = 50, job_id: int | None = None) -> list[Run]:
-    q = select(Run).order_by(Run.id.desc()).limit(limit)
-    if job_id is not None:
-        q = q.where(Run.job_id == job_id)
-    return list(session.scalars(q))
+    return repository.recent_runs(session, limit=limit, job_id=job_id)
 
 
 def _claim(session: Session, run_id: int, owner: str, now: float | None) -> bool:
     """Mark a queued run as running for `owner`; False when another executor was first."""
-    updated = session.execute(
-        text(
-            "UPDATE runs SET state = 'running', owner = :o, started_at = :now, "
-            "heartbeat_at = :now, attempts = attempts + 1 WHERE id = :id AND state = 'queued'"
-        ),
-        {"o": owner, "now": time.time() if now is None else now, "id": run_id},
-    )
-    return bool(updated.rowcount)  # type: ignore[attr-defined]
+    return repository.claim_queued_run(session, run_id, owner, time.time() if now is None else now)
 
 
 def claim_next(session: Session, owner: str, *, now: float | None = None) -> int | None:
     """Take the oldest queued run; safe with many executors on one database."""
     pg = session.get_bind().dialect.name == "postgresql"
-    lock = " FOR UPDATE SKIP LOCKED" if pg else ""
-    run_id = session.execute(
-        text("SELECT id FROM runs WHERE state = 'queued' ORDER BY created_at, id LIMIT 1" + lock)
-    ).scalar()
+    run_id = repository.oldest_queued_run_id(session, pg=pg)
     if run_id is None or not _claim(session, int(run_id), owner, now):
         return None
     return int(run_id)
@@ -118,18 +105,8 @@ def set_progress(
     *,
     now: float | None = None,
 ) -> None:
-    session.execute(
-        text(
-            "UPDATE runs SET progress_done = :d, progress_total = coalesce(:t, progress_total), "
-            "message = coalesce(:m, message), heartbeat_at = :now WHERE id = :id"
-        ),
-        {
-            "d": done,
-            "t": total,
-            "m": message,
-            "now": time.time() if now is None else now,
-            "id": run_id,
-        },
+    repository.record_progress(
+        session, run_id, done, total, message, time.time() if now is None else now
     )
 
 
@@ -141,17 +118,13 @@ def finish(
     error: str | None = None,
     now: float | None = None,
 ) -> None:
-    session.execute(
-        text(
-            "UPDATE runs SET state = :s, result = :r, error = :e, finished_at = :now WHERE id = :id"
-        ),
-        {
-            "s": "failed" if error else "succeeded",
-            "r": None if result is None else __import__("orjson").dumps(result).decode(),
-            "e": error,
-            "now": time.time() if now is None else now,
-            "id": run_id,
-        },
+    repository.record_outcome(
+        session,
+        run_id,
+        state="failed" if error else "succeeded",
+        result=None if result is None else __import__("orjson").dumps(result).decode(),
+        error=error,
+        now=time.time() if now is None else now,
     )
 
 
@@ -173,13 +146,7 @@ def recover_interrupted(
     """Runs left 'running' by a process that died: start resumable ones again, fail the
     others with the reason. Nothing is silently lost."""
     now = time.time() if now is None else now
-    rows = session.execute(
-        text(
-            "SELECT id, kind, attempts FROM runs WHERE state = 'running' "
-            "AND (heartbeat_at IS NULL OR heartbeat_at < :cut)"
-        ),
-        {"cut": now - stale_after},
-    ).all()
+    rows = repository.stale_running_runs(session, now - stale_after)
     touched = []
     for run_id, kind, attempts in rows:
         if data_dir is not None:
@@ -191,9 +158,8 @@ def recover_interrupted(
         except BadInput:
             resumable = False
         if resumable and attempts < MAX_ATTEMPTS:
-            session.execute(
-                text("UPDATE runs SET state = 'queued', owner = NULL, message = :m WHERE id = :id"),
-                {"m": f"interrupted (attempt {attempts}); queued again", "id": run_id},
+            repository.requeue_run(
+                session, run_id, f"interrupted (attempt {attempts}); queued again"
             )
         else:
             reason = (
@@ -201,13 +167,7 @@ def recover_interrupted(
                 + ("" if resumable else "; this kind of run is not restarted automatically")
                 + (f" (after {attempts} attempts)" if resumable else "")
             )
-            session.execute(
-                text(
-                    "UPDATE runs SET state = 'failed', error = :e, finished_at = :now "
-                    "WHERE id = :id"
-                ),
-                {"e": reason, "now": now, "id": run_id},
-            )
+            repository.fail_run(session, run_id, reason, now)
         touched.append(int(run_id))
     return touched
 

@@ -1,0 +1,125 @@
+"""The runs table's queries: reading runs, claiming a queued one (``SKIP LOCKED`` on
+PostgreSQL, so many executors share one database), progress and heartbeats, outcomes, and
+the runs a dead process left behind.
+
+Each function keeps the way its query always ran: the ORM for reading `Run` objects, the
+session (`text`) for every statement on the table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from truthset.store.models import Run
+
+# -- reading runs ---------------------------------------------------------------------------
+
+
+def run_by_id(session: Session, run_id: int) -> Run | None:
+    return session.get(Run, run_id)
+
+
+def recent_runs(session: Session, *, limit: int, job_id: int | None = None) -> list[Run]:
+    """The newest runs first, of one job when `job_id` is given."""
+    q = select(Run).order_by(Run.id.desc()).limit(limit)
+    if job_id is not None:
+        q = q.where(Run.job_id == job_id)
+    return list(session.scalars(q))
+
+
+# -- claiming a queued run ------------------------------------------------------------------
+
+_OLDEST_QUEUED = "SELECT id FROM runs WHERE state = 'queued' ORDER BY created_at, id LIMIT 1"
+# Another executor's claim in progress is passed over instead of waited for.
+_OLDEST_QUEUED_PG = _OLDEST_QUEUED + " FOR UPDATE SKIP LOCKED"
+
+
+def oldest_queued_run_id(session: Session, *, pg: bool) -> Any:
+    """The id of the oldest queued run (locked on PostgreSQL, skipping locked ones), or
+    None."""
+    return session.execute(text(_OLDEST_QUEUED_PG if pg else _OLDEST_QUEUED)).scalar()
+
+
+def claim_queued_run(session: Session, run_id: int, owner: str, now: float) -> bool:
+    """Mark the run running for `owner`; False when it is no longer queued."""
+    updated = session.execute(
+        text(
+            "UPDATE runs SET state = 'running', owner = :o, started_at = :now, "
+            "heartbeat_at = :now, attempts = attempts + 1 WHERE id = :id AND state = 'queued'"
+        ),
+        {"o": owner, "now": now, "id": run_id},
+    )
+    return bool(updated.rowcount)  # type: ignore[attr-defined]
+
+
+# -- a running run --------------------------------------------------------------------------
+
+
+def record_progress(
+    session: Session, run_id: int, done: int, total: int | None, message: str | None, now: float
+) -> None:
+    """Progress and a heartbeat; a None total or message keeps the one stored."""
+    session.execute(
+        text(
+            "UPDATE runs SET progress_done = :d, progress_total = coalesce(:t, progress_total), "
+            "message = coalesce(:m, message), heartbeat_at = :now WHERE id = :id"
+        ),
+        {"d": done, "t": total, "m": message, "now": now, "id": run_id},
+    )
+
+
+def record_heartbeat(session: Session, run_id: int, now: float) -> None:
+    session.execute(
+        text("UPDATE runs SET heartbeat_at = :n WHERE id = :i"),
+        {"n": now, "i": run_id},
+    )
+
+
+def record_outcome(
+    session: Session,
+    run_id: int,
+    *,
+    state: str,
+    result: str | None,
+    error: str | None,
+    now: float,
+) -> None:
+    """The run finished in `state` with its result (JSON text) or error."""
+    session.execute(
+        text(
+            "UPDATE runs SET state = :s, result = :r, error = :e, finished_at = :now WHERE id = :id"
+        ),
+        {"s": state, "r": result, "e": error, "now": now, "id": run_id},
+    )
+
+
+# -- runs left behind by a process that died ------------------------------------------------
+
+
+def stale_running_runs(session: Session, cut: float) -> Sequence[Any]:
+    """(id, kind, attempts) of running runs without a heartbeat since `cut`."""
+    return session.execute(
+        text(
+            "SELECT id, kind, attempts FROM runs WHERE state = 'running' "
+            "AND (heartbeat_at IS NULL OR heartbeat_at < :cut)"
+        ),
+        {"cut": cut},
+    ).all()
+
+
+def requeue_run(session: Session, run_id: int, message: str) -> None:
+    session.execute(
+        text("UPDATE runs SET state = 'queued', owner = NULL, message = :m WHERE id = :id"),
+        {"m": message, "id": run_id},
+    )
+
+
+def fail_run(session: Session, run_id: int, error: str, now: float) -> None:
+    session.execute(
+        text("UPDATE runs SET state = 'failed', error = :e, finished_at = :now WHERE id = :id"),
+        {"e": error, "now": now, "id": run_id},
+    )
