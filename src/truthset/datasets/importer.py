@@ -5,6 +5,9 @@ One pass over the source inside one transaction: lines are checked as they strea
 inserted in batches; when any line is bad (and `skip_invalid` is off) the transaction is
 rolled back at the end, so nothing is written, and every bad line is reported with its
 number and reason.
+
+Its queries are in `truthset.datasets.repository`, the batch insert among them (raw SQL:
+the import's hot path, see `repository.insert_items`).
 """
 
 from __future__ import annotations
@@ -17,19 +20,19 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from truthset.datasets import repository
 from truthset.datasets.checking import (
     CheckedBatch,
     checked_batches,
     checked_batches_in_child,
 )
+from truthset.datasets.service import create_dataset
 from truthset.datasets.sources import SourceSpec, detect_source, iter_records
 from truthset.errors import BadInput
 from truthset.media.storage import AllowedRoots
-from truthset.store.models import Dataset, Job
 
 # How many bad lines an error message lists; the report file (skip_invalid) has them all.
 MAX_LISTED_ERRORS = 100
@@ -62,15 +65,6 @@ class ImportResult:
         }
 
 
-def _insert_sql(session: Session) -> str:
-    ph = "?" if session.get_bind().dialect.name == "sqlite" else "%s"
-    return (
-        "INSERT INTO items (dataset_id, external_id, content_hash, position, data) "
-        f"VALUES ({ph}, {ph}, {ph}, {ph}, {ph}) "
-        "ON CONFLICT (dataset_id, content_hash) DO NOTHING"
-    )
-
-
 def _flush_batch(
     session: Session,
     rows: list[tuple[Any, ...]],
@@ -82,11 +76,9 @@ def _flush_batch(
     content) fails the batch, which is then retried row by row to name the line."""
     if not rows:
         return 0
-    sql = _insert_sql(session)
-    conn = session.connection()
     try:
         with session.begin_nested():
-            conn.exec_driver_sql(sql, rows)
+            repository.insert_items(session, rows)
         return 0
     except IntegrityError:
         pass
@@ -94,7 +86,7 @@ def _flush_batch(
     for row, line_no in zip(rows, line_nos, strict=True):
         try:
             with session.begin_nested():
-                conn.exec_driver_sql(sql, row)
+                repository.insert_items(session, [row])
         except IntegrityError:
             refused += 1
             err = {"line": line_no, "reason": f"id {row[1]!r} is already used by another item"}
@@ -131,16 +123,11 @@ def _import_records(
 ) -> ImportResult:
     started = time.perf_counter()
     now = time.time() if now is None else now
-    dataset = session.scalar(select(Dataset).where(Dataset.name == dataset_name))
+    dataset = repository.dataset_named(session, dataset_name)
     if dataset is None:
-        from truthset.datasets.service import create_dataset
-
         dataset = create_dataset(session, dataset_name, now=now)
-    before = _count(session, dataset.id)
-    next_pos = session.execute(
-        text("SELECT coalesce(max(position), -1) + 1 FROM items WHERE dataset_id = :d"),
-        {"d": dataset.id},
-    ).scalar_one()
+    before = repository.item_count(session, dataset.id)
+    next_pos = repository.next_item_position(session, dataset.id)
 
     errors: list[dict[str, Any]] = []
     n_invalid = 0
@@ -179,7 +166,7 @@ def _import_records(
                 "invalid_lines": n_invalid,
             }
         )
-    added = _count(session, dataset.id) - before
+    added = repository.item_count(session, dataset.id) - before
     if added:
         dataset.version += 1
         _extend_streaming_jobs(session, dataset.id, now)
@@ -196,24 +183,10 @@ def _import_records(
     )
 
 
-def _count(session: Session, dataset_id: int) -> int:
-    return int(
-        session.execute(
-            text("SELECT count(*) FROM items WHERE dataset_id = :d"), {"d": dataset_id}
-        ).scalar_one()
-    )
-
-
 def _extend_streaming_jobs(session: Session, dataset_id: int, now: float) -> None:
     from truthset.jobs.service import add_tasks
 
-    for job in session.scalars(
-        select(Job).where(
-            Job.dataset_id == dataset_id,
-            Job.input_job_id.is_(None),
-            Job.state.in_(("in_progress", "initializing")),
-        )
-    ):
+    for job in repository.live_jobs_reading(session, dataset_id):
         if job.settings.get("streaming"):
             add_tasks(session, job, now=now)
 

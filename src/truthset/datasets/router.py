@@ -28,15 +28,12 @@ def list_datasets(_user: StaffUser, session: ReadSession) -> list[dict[str, Any]
 
 @router.post("/datasets", status_code=201)
 def create_dataset(body: DatasetCreate, _user: StaffUser, session: WriteSession) -> dict[str, Any]:
-    ds = service.create_dataset(session, body.name)
-    return {"name": ds.name, "items": 0, "version": ds.version, "created_at": ds.created_at}
+    return service.describe(service.create_dataset(session, body.name), items=0)
 
 
 @router.get("/datasets/{name}")
 def get_dataset(name: str, _user: StaffUser, session: ReadSession) -> dict[str, Any]:
-    ds = service.get_dataset(session, name)
-    info = next(d for d in service.list_datasets(session) if d["name"] == ds.name)
-    return info
+    return service.describe_dataset(session, service.get_dataset(session, name))
 
 
 @router.get("/datasets/{name}/items")

@@ -1,4 +1,9 @@
-"""Datasets: named, versioned sets of items."""
+"""Datasets: named, versioned sets of items.
+
+The rules live here (and the import's in `truthset.datasets.importer`); the queries in
+`truthset.datasets.repository`. Functions flush and never commit: the caller's session
+scope owns the transaction.
+"""
 
 from __future__ import annotations
 
@@ -7,12 +12,12 @@ import time
 from typing import Any
 
 import orjson
-from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from truthset.datasets import repository
 from truthset.errors import BadInput, Conflict
 from truthset.store.lookup import get_by_name
-from truthset.store.models import Dataset, Job
+from truthset.store.models import Dataset
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
 
@@ -23,7 +28,7 @@ def create_dataset(session: Session, name: str, *, now: float | None = None) -> 
             f"dataset name {name!r} must be 1-200 letters, digits, '_', '.' or '-', "
             "starting with a letter or digit"
         )
-    if session.scalar(select(Dataset.id).where(Dataset.name == name)) is not None:
+    if repository.dataset_name_taken(session, name):
         raise Conflict(f"a dataset named {name!r} already exists")
     dataset = Dataset(name=name, created_at=time.time() if now is None else now, version=0)
     session.add(dataset)
@@ -35,38 +40,36 @@ def get_dataset(session: Session, name: str) -> Dataset:
     return get_by_name(session, Dataset, name)
 
 
+def describe(dataset: Dataset, items: int) -> dict[str, Any]:
+    """A dataset as the API and the CLI show it."""
+    return {
+        "name": dataset.name,
+        "items": items,
+        "version": dataset.version,
+        "created_at": dataset.created_at,
+    }
+
+
+def describe_dataset(session: Session, dataset: Dataset) -> dict[str, Any]:
+    return describe(dataset, repository.item_count(session, dataset.id))
+
+
 def list_datasets(session: Session) -> list[dict[str, Any]]:
-    counts: dict[int, int] = dict(
-        session.execute(text("SELECT dataset_id, count(*) FROM items GROUP BY dataset_id")).all()
-    )
-    return [
-        {
-            "name": d.name,
-            "items": counts.get(d.id, 0),
-            "version": d.version,
-            "created_at": d.created_at,
-        }
-        for d in session.scalars(select(Dataset).order_by(Dataset.id))
-    ]
+    counts = repository.item_counts_by_dataset(session)
+    return [describe(d, counts.get(d.id, 0)) for d in repository.all_datasets(session)]
 
 
 def list_items(
     session: Session, dataset: Dataset, *, offset: int = 0, limit: int = 100
 ) -> list[dict[str, Any]]:
-    rows = session.execute(
-        text(
-            "SELECT external_id, data FROM items WHERE dataset_id = :d ORDER BY position "
-            "LIMIT :l OFFSET :o"
-        ),
-        {"d": dataset.id, "l": limit, "o": offset},
-    ).all()
+    rows = repository.items_page(session, dataset.id, offset=offset, limit=limit)
     return [{"id": ext, "data": orjson.loads(data)} for ext, data in rows]
 
 
 def delete_dataset(session: Session, dataset: Dataset) -> None:
-    job = session.scalar(select(Job.name).where(Job.dataset_id == dataset.id))
+    job = repository.name_of_a_job_using(session, dataset.id)
     if job is not None:
         raise Conflict(f"job {job!r} uses dataset {dataset.name!r}; delete the job first")
-    session.execute(text("DELETE FROM items WHERE dataset_id = :d"), {"d": dataset.id})
+    repository.delete_items(session, dataset.id)
     session.delete(dataset)
     session.flush()

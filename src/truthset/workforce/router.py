@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Query, Request, Response
-from sqlalchemy import select
 
 from truthset.api import tokens
 from truthset.api.deps import (
@@ -18,8 +17,7 @@ from truthset.api.deps import (
     forget_all_tokens,
     forget_token,
 )
-from truthset.errors import BadInput
-from truthset.store.models import Team, TeamMember, User
+from truthset.store.models import User
 from truthset.workforce import service
 from truthset.workforce.schemas import (
     LoginRequest,
@@ -66,21 +64,21 @@ def login(
 def logout(request: Request, response: Response, session: WriteSession) -> None:
     token = request.cookies.get(SESSION_COOKIE)
     if token:
-        tokens.revoke_token(session, token)
+        service.logout(session, token)
         forget_token(token)
     response.delete_cookie(SESSION_COOKIE, path="/")
 
 
 @router.get("/me")
 def me(user: CurrentUser, session: ReadSession) -> UserRead:
-    db_user = session.get(User, user.id)
-    assert db_user is not None
+    db_user = service.get_user_by_id(session, user.id)
+    assert db_user is not None  # authentication has just found this account
     return _user_read(session, db_user)
 
 
 @router.get("/users")
 def list_users(_user: StaffUser, session: ReadSession) -> list[UserRead]:
-    return [_user_read(session, u) for u in session.scalars(select(User).order_by(User.id))]
+    return [_user_read(session, u) for u in service.list_users(session)]
 
 
 @router.post("/users", status_code=201)
@@ -98,16 +96,14 @@ def get_user(name: str, _user: StaffUser, session: ReadSession) -> UserRead:
 
 @router.patch("/users/{name}")
 def update_user(name: str, body: UserUpdate, _user: AdminUser, session: WriteSession) -> UserRead:
-    user = service.get_user(session, name)
-    if body.role is not None:
-        if body.role not in service.ROLES:
-            raise BadInput(f"role {body.role!r} is not one of {', '.join(service.ROLES)}")
-        user.role = body.role
-    if body.password is not None:
-        service.set_password(session, user, body.password)
-    if body.active is not None:
-        user.active = body.active
-    session.flush()
+    user = service.update_user(
+        session,
+        service.get_user(session, name),
+        role=body.role,
+        password=body.password,
+        active=body.active,
+    )
+    # Cached identities would keep the old role or a disabled account for up to 10 s.
     forget_all_tokens()
     return _user_read(session, user)
 
@@ -117,25 +113,15 @@ def create_token(
     name: str, body: TokenCreate, user: CurrentUser, session: WriteSession
 ) -> TokenRead:
     target = service.get_user(session, name)
-    if user.role != "admin" and user.id != target.id:
-        from truthset.errors import Forbidden
-
-        raise Forbidden("only an admin can create tokens for another user")
-    return TokenRead(token=tokens.issue_token(session, target, name=body.name), user=target.name)
+    token = service.create_token(session, user, target, name=body.name)
+    return TokenRead(token=token, user=target.name)
 
 
 @router.get("/teams")
 def list_teams(_user: StaffUser, session: ReadSession) -> list[dict[str, Any]]:
-    out = []
-    for team in session.scalars(select(Team).order_by(Team.name)):
-        members = session.scalars(
-            select(User.name)
-            .join(TeamMember, TeamMember.user_id == User.id)
-            .where(TeamMember.team_id == team.id)
-            .order_by(User.name)
-        )
-        out.append({"name": team.name, "members": list(members)})
-    return out
+    return [
+        {"name": team.name, "members": members} for team, members in service.list_teams(session)
+    ]
 
 
 @router.post("/teams", status_code=201)

@@ -2,6 +2,10 @@
 
 Passwords are hashed with scrypt; API tokens and browser sessions are random strings of
 which only a SHA-256 is stored, so a copy of the database grants nobody access.
+
+The rules live here; the queries in `truthset.workforce.repository`. Functions flush and
+never commit: the caller's session scope (the request, the CLI command) owns the
+transaction.
 """
 
 from __future__ import annotations
@@ -13,13 +17,13 @@ import secrets
 import time
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from truthset.api.tokens import issue_token
-from truthset.errors import BadInput, Conflict, NotFound, Unauthorized
+from truthset.api.tokens import issue_token, revoke_token
+from truthset.errors import BadInput, Conflict, Forbidden, NotFound, Unauthorized
 from truthset.store.lookup import get_by_name
 from truthset.store.models import Team, TeamMember, User
+from truthset.workforce import repository
 
 ROLES = ("admin", "requester", "reviewer", "worker")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
@@ -39,6 +43,16 @@ def verify_password(password: str, stored: str | None) -> bool:
         password.encode(), salt=bytes.fromhex(salt_hex), n=2**14, r=8, p=1, dklen=32
     )
     return hmac.compare_digest(digest.hex(), digest_hex)
+
+
+def _check_role(role: str) -> None:
+    if role not in ROLES:
+        raise BadInput(f"role {role!r} is not one of {', '.join(ROLES)}")
+
+
+def _check_password(password: str) -> None:
+    if len(password) < 8:
+        raise BadInput("password must have at least 8 characters")
 
 
 def _check_name(kind: str, name: Any) -> str:
@@ -61,11 +75,10 @@ def create_user(
 ) -> User:
     now = time.time() if now is None else now
     _check_name("user", name)
-    if role not in ROLES:
-        raise BadInput(f"role {role!r} is not one of {', '.join(ROLES)}")
-    if password is not None and len(password) < 8:
-        raise BadInput("password must have at least 8 characters")
-    if session.scalar(select(User.id).where(User.name == name)) is not None:
+    _check_role(role)
+    if password is not None:
+        _check_password(password)
+    if repository.user_name_taken(session, name):
         raise Conflict(f"a user named {name!r} already exists")
     user = User(
         name=name,
@@ -85,16 +98,44 @@ def get_user(session: Session, name: str) -> User:
     return get_by_name(session, User, name)
 
 
+def get_user_by_id(session: Session, user_id: int) -> User | None:
+    return repository.user_by_id(session, user_id)
+
+
+def list_users(session: Session) -> list[User]:
+    return repository.all_users(session)
+
+
 def set_password(session: Session, user: User, password: str) -> None:
-    if len(password) < 8:
-        raise BadInput("password must have at least 8 characters")
+    _check_password(password)
     user.password_hash = hash_password(password)
     session.flush()
 
 
+def update_user(
+    session: Session,
+    user: User,
+    *,
+    role: str | None = None,
+    password: str | None = None,
+    active: bool | None = None,
+) -> User:
+    """Change what is given (None leaves a field as it is). Signed-in callers keep their
+    cached identity until the caller forgets the token cache."""
+    if role is not None:
+        _check_role(role)
+        user.role = role
+    if password is not None:
+        set_password(session, user, password)
+    if active is not None:
+        user.active = active
+    session.flush()
+    return user
+
+
 def create_team(session: Session, name: str, *, now: float | None = None) -> Team:
     _check_name("team", name)
-    if session.scalar(select(Team.id).where(Team.name == name)) is not None:
+    if repository.team_name_taken(session, name):
         raise Conflict(f"a team named {name!r} already exists")
     team = Team(name=name, created_at=time.time() if now is None else now)
     session.add(team)
@@ -106,6 +147,11 @@ def get_team(session: Session, name: str) -> Team:
     return get_by_name(session, Team, name)
 
 
+def list_teams(session: Session) -> list[tuple[Team, list[str]]]:
+    """Every team in name order, with its members' names."""
+    return repository.teams_with_members(session)
+
+
 def add_member(
     session: Session,
     team_name: str,
@@ -114,39 +160,44 @@ def add_member(
     create_team_if_missing: bool = False,
     now: float | None = None,
 ) -> None:
-    team = session.scalar(select(Team).where(Team.name == team_name))
+    team = repository.team_named(session, team_name)
     if team is None:
         if not create_team_if_missing:
             raise NotFound(f"team {team_name!r} not found")
         team = create_team(session, team_name, now=now)
-    if session.get(TeamMember, (team.id, user.id)) is None:
+    if repository.membership(session, team.id, user.id) is None:
         session.add(TeamMember(team_id=team.id, user_id=user.id))
         session.flush()
 
 
 def remove_member(session: Session, team_name: str, user: User) -> None:
     team = get_team(session, team_name)
-    member = session.get(TeamMember, (team.id, user.id))
+    member = repository.membership(session, team.id, user.id)
     if member is not None:
         session.delete(member)
         session.flush()
 
 
 def team_names_of(session: Session, user_id: int) -> list[str]:
-    return list(
-        session.scalars(
-            select(Team.name)
-            .join(TeamMember, TeamMember.team_id == Team.id)
-            .where(TeamMember.user_id == user_id)
-            .order_by(Team.name)
-        )
-    )
+    return repository.team_names_of_user(session, user_id)
 
 
 def login(
     session: Session, name: str, password: str, *, now: float | None = None
 ) -> tuple[User, str]:
-    user = session.scalar(select(User).where(User.name == name))
+    user = repository.user_named(session, name)
     if user is None or not user.active or not verify_password(password, user.password_hash):
         raise Unauthorized("wrong user name or password")
     return user, issue_token(session, user, kind="session", now=now)
+
+
+def logout(session: Session, token: str) -> None:
+    """End a browser session: its token stops working (a no-op for an unknown token)."""
+    revoke_token(session, token)
+
+
+def create_token(session: Session, caller: User, target: User, *, name: str | None = None) -> str:
+    """A new API token for `target`; only an admin may create one for someone else."""
+    if caller.role != "admin" and caller.id != target.id:
+        raise Forbidden("only an admin can create tokens for another user")
+    return issue_token(session, target, name=name)

@@ -1,0 +1,109 @@
+"""Every query of the datasets domain: datasets, their items, and the jobs that read them.
+
+The service and the importer hold the rules and call these; a get-by-name-or-404 is
+`truthset.store.lookup.get_by_name`. Nothing here commits: writes go into the caller's
+transaction.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from truthset.store.lookup import find_by_name
+from truthset.store.models import Dataset, Item, Job
+
+# -- datasets ------------------------------------------------------------------------------
+
+
+def dataset_named(session: Session, name: str) -> Dataset | None:
+    return find_by_name(session, Dataset, name)
+
+
+def dataset_name_taken(session: Session, name: str) -> bool:
+    return session.scalar(select(Dataset.id).where(Dataset.name == name)) is not None
+
+
+def all_datasets(session: Session) -> list[Dataset]:
+    """Every dataset, oldest first."""
+    return list(session.scalars(select(Dataset).order_by(Dataset.id)))
+
+
+def name_of_a_job_using(session: Session, dataset_id: int) -> str | None:
+    """The name of one job (any) that reads the dataset, or None."""
+    return session.scalar(select(Job.name).where(Job.dataset_id == dataset_id))
+
+
+def live_jobs_reading(session: Session, dataset_id: int) -> list[Job]:
+    """The running jobs that read the dataset directly (not through an input job)."""
+    return list(
+        session.scalars(
+            select(Job).where(
+                Job.dataset_id == dataset_id,
+                Job.input_job_id.is_(None),
+                Job.state.in_(("in_progress", "initializing")),
+            )
+        )
+    )
+
+
+# -- items ---------------------------------------------------------------------------------
+
+
+def item_count(session: Session, dataset_id: int) -> int:
+    found = session.scalar(
+        select(func.count()).select_from(Item).where(Item.dataset_id == dataset_id)
+    )
+    return int(found or 0)
+
+
+def item_counts_by_dataset(session: Session) -> dict[int, int]:
+    """Dataset id -> how many items it has (datasets without items are absent)."""
+    rows = session.execute(select(Item.dataset_id, func.count()).group_by(Item.dataset_id))
+    return {dataset_id: int(n) for dataset_id, n in rows}
+
+
+def next_item_position(session: Session, dataset_id: int) -> int:
+    """The position after the dataset's last item (0 for an empty dataset)."""
+    last = session.scalar(select(func.max(Item.position)).where(Item.dataset_id == dataset_id))
+    return 0 if last is None else int(last) + 1
+
+
+def items_page(session: Session, dataset_id: int, *, offset: int, limit: int) -> list[Any]:
+    """(external id, stored JSON) of the dataset's items in position order, one page."""
+    return list(
+        session.execute(
+            select(Item.external_id, Item.data)
+            .where(Item.dataset_id == dataset_id)
+            .order_by(Item.position)
+            .limit(limit)
+            .offset(offset)
+        ).all()
+    )
+
+
+def delete_items(session: Session, dataset_id: int) -> None:
+    session.execute(
+        delete(Item).where(Item.dataset_id == dataset_id),
+        execution_options={"synchronize_session": False},
+    )
+
+
+def insert_items(session: Session, rows: list[tuple[Any, ...]]) -> None:
+    """Insert (dataset id, external id, content hash, position, stored JSON) rows; a row
+    whose content the dataset already holds is skipped. Raises IntegrityError when an
+    external id is already used by other content.
+
+    Raw SQL on purpose: this is the import's hot path (millions of rows for a large
+    manifest), and one fixed statement sent as a DB-API executemany costs a fraction of
+    building ORM objects or Core inserts. The ON CONFLICT clause is the dedupe by content
+    hash, which SQLite and PostgreSQL both understand."""
+    ph = "?" if session.get_bind().dialect.name == "sqlite" else "%s"
+    sql = (
+        "INSERT INTO items (dataset_id, external_id, content_hash, position, data) "
+        f"VALUES ({ph}, {ph}, {ph}, {ph}, {ph}) "
+        "ON CONFLICT (dataset_id, content_hash) DO NOTHING"
+    )
+    session.connection().exec_driver_sql(sql, rows)

@@ -1,0 +1,74 @@
+"""Every query of the workforce domain: accounts, teams and who is in which team.
+
+The service holds the rules and calls these; a get-by-name-or-404 is
+`truthset.store.lookup.get_by_name`. Nothing here commits or flushes: the service does.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from truthset.store.lookup import find_by_name
+from truthset.store.models import Team, TeamMember, User
+
+# -- users ---------------------------------------------------------------------------------
+
+
+def user_by_id(session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)
+
+
+def user_named(session: Session, name: str) -> User | None:
+    return find_by_name(session, User, name)
+
+
+def user_name_taken(session: Session, name: str) -> bool:
+    return session.scalar(select(User.id).where(User.name == name)) is not None
+
+
+def all_users(session: Session) -> list[User]:
+    """Every account, oldest first."""
+    return list(session.scalars(select(User).order_by(User.id)))
+
+
+# -- teams ---------------------------------------------------------------------------------
+
+
+def team_named(session: Session, name: str) -> Team | None:
+    return find_by_name(session, Team, name)
+
+
+def team_name_taken(session: Session, name: str) -> bool:
+    return session.scalar(select(Team.id).where(Team.name == name)) is not None
+
+
+def membership(session: Session, team_id: int, user_id: int) -> TeamMember | None:
+    return session.get(TeamMember, (team_id, user_id))
+
+
+def team_names_of_user(session: Session, user_id: int) -> list[str]:
+    """The names of the teams `user_id` is in, in name order."""
+    return list(
+        session.scalars(
+            select(Team.name)
+            .join(TeamMember, TeamMember.team_id == Team.id)
+            .where(TeamMember.user_id == user_id)
+            .order_by(Team.name)
+        )
+    )
+
+
+def teams_with_members(session: Session) -> list[tuple[Team, list[str]]]:
+    """Every team in name order, with its members' names in name order."""
+    members: dict[int, list[str]] = {}
+    for team_id, user_name in session.execute(
+        select(TeamMember.team_id, User.name)
+        .join(User, TeamMember.user_id == User.id)
+        .order_by(User.name)
+    ):
+        members.setdefault(team_id, []).append(user_name)
+    return [
+        (team, members.get(team.id, []))
+        for team in session.scalars(select(Team).order_by(Team.name))
+    ]
