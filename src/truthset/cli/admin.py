@@ -4,12 +4,10 @@ import time
 from typing import Annotated
 
 import typer
-from sqlalchemy import select
 
 from truthset.api import tokens
 from truthset.cli.common import DatabaseUrl, DataDir, echo_json, handle_errors, workspace
 from truthset.runs import service as runs_service
-from truthset.store.models import User
 from truthset.workforce import service
 
 users = typer.Typer(help="Accounts and API tokens.", no_args_is_help=True)
@@ -68,7 +66,7 @@ def user_password(
 def user_list(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
     ws = workspace(data_dir, database_url)
     with ws.db.session_scope(write=False) as session:
-        for u in session.scalars(select(User).order_by(User.id)):
+        for u in service.list_users(session):
             teams_ = ", ".join(service.team_names_of(session, u.id))
             typer.echo(f"{u.name:24} {u.role:10} {'active' if u.active else 'disabled':9} {teams_}")
 
