@@ -32,12 +32,12 @@ from itertools import combinations
 from typing import Any
 
 import orjson
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from truthset.errors import BadInput, Conflict, Gone
 from truthset.jobs.service import job_item
 from truthset.labels.writer import write_label
+from truthset.quality import repository
 from truthset.store.models import Job, User
 from truthset.store.raw import stored_json
 from truthset.tasktypes import Consolidation, WorkerAnswer, get_task_type
@@ -82,13 +82,7 @@ def disputed_tasks(
     """The tasks among ``task_ids`` whose counted answers disagree (see the module doc)."""
     if not task_ids:
         return set()
-    rows = session.execute(
-        text(
-            "SELECT task_id, content FROM answers WHERE job_id = :j AND excluded = :f "
-            f"AND task_id IN ({', '.join(str(int(t)) for t in task_ids)}) ORDER BY task_id, id"
-        ),
-        {"j": job.id, "f": False},
-    ).all()
+    rows = repository.counted_answers_of_tasks(session, job.id, task_ids)
     by_task: dict[int, list[Any]] = {}
     for task_id, content in rows:
         by_task.setdefault(int(task_id), []).append(stored_json(content))
@@ -113,69 +107,18 @@ def disputed_tasks(
 
 # -- leases ----------------------------------------------------------------------------------
 
-# Queued: a human label not reviewed, whose task has no live or submitted review lease.
-_CANDIDATES = (
-    "SELECT l.task_id, l.confidence FROM labels l JOIN tasks t ON t.id = l.task_id "
-    "LEFT JOIN review_leases r ON r.task_id = l.task_id "
-    "WHERE l.job_id = :j AND l.reviewed = :f AND l.human = :t "
-    "AND (r.task_id IS NULL OR r.status = 'released' "
-    "OR (r.status = 'leased' AND r.deadline <= :now)) "
-)
-
-# A model flagged the label version it judged (see truthset.autolabel.label_issues).
-_SUSPECTED = "(l.issue_label_at IS NOT NULL AND l.issue_label_at = l.created_at)"
-
-# Items this reviewer gave back (skipped) come after every other queued item.
-_SKIPPED_LAST = "CASE WHEN r.status = 'released' AND r.reviewer_id = :u THEN 1 ELSE 0 END, "
-
-# Takes the lease unless someone holds it (or reviewed it): the row's primary key is the
-# guard, and the WHERE of the update is evaluated on the newest row version.
-_TAKE = (
-    "INSERT INTO review_leases (task_id, job_id, reviewer_id, status, leased_at, deadline, "
-    "ended_at, answer) VALUES (:t, :j, :u, 'leased', :now, :deadline, NULL, NULL) "
-    "ON CONFLICT (task_id) DO UPDATE SET reviewer_id = excluded.reviewer_id, "
-    "status = 'leased', leased_at = excluded.leased_at, deadline = excluded.deadline, "
-    "ended_at = NULL, answer = NULL "
-    "WHERE review_leases.status = 'released' "
-    "OR (review_leases.status = 'leased' AND review_leases.deadline <= :now) "
-    "RETURNING task_id"
-)
-
 
 def _try_lease(
     session: Session, job: Job, reviewer: User, task_id: int, now: float, pg: bool
 ) -> float | None:
     """The lease's deadline if the reviewer got the task, else None."""
-    if pg:
-        # Skip a label another reviewer is leasing right now rather than wait on its
-        # insert; the upsert below still decides (its WHERE sees committed leases).
-        locked = session.execute(
-            text(
-                "SELECT task_id FROM labels WHERE task_id = :t AND reviewed = :f "
-                "FOR NO KEY UPDATE SKIP LOCKED"
-            ),
-            {"t": task_id, "f": False},
-        ).first()
-        if locked is None:
-            return None
+    # On PostgreSQL, skip a label another reviewer is leasing right now rather than wait on
+    # its insert; the upsert below still decides (its WHERE sees committed leases).
+    if pg and repository.lock_unreviewed_label(session, task_id) is None:
+        return None
     deadline = now + float(job.task_time_limit)
-    got = session.execute(
-        text(_TAKE),
-        {"t": task_id, "j": job.id, "u": reviewer.id, "now": now, "deadline": deadline},
-    ).first()
-    return deadline if got is not None else None
-
-
-def _held_lease(session: Session, job: Job, reviewer: User, now: float) -> Any:
-    return session.execute(
-        text(
-            f"SELECT r.task_id, r.deadline, l.confidence, {_SUSPECTED} FROM review_leases r "
-            "JOIN labels l ON l.task_id = r.task_id WHERE r.job_id = :j AND r.reviewer_id = :u "
-            "AND r.status = 'leased' AND r.deadline > :now AND l.reviewed = :f "
-            "ORDER BY r.leased_at LIMIT 1"
-        ),
-        {"j": job.id, "u": reviewer.id, "now": now, "f": False},
-    ).first()
+    got = repository.take_review_lease(session, task_id, job.id, reviewer.id, now, deadline)
+    return deadline if got else None
 
 
 def lease_next_review(
@@ -190,7 +133,7 @@ def lease_next_review(
     and ``review: {deadline, reason, confidence}``; None when the queue is empty."""
     now = time.time() if now is None else now
     bar, with_disputed, min_agreement = review_settings(job, max_confidence)
-    held = _held_lease(session, job, reviewer, now)
+    held = repository.held_review_lease(session, job.id, reviewer.id, now)
     if held is not None:
         if held[3]:
             reason = "suspected_error"
@@ -200,28 +143,16 @@ def lease_next_review(
             reason = "disputed"
         return _detail(session, job, int(held[0]), float(held[1]), reason, held[2])
     pg = _is_pg(session)
-    params = {"j": job.id, "f": False, "t": True, "now": now, "c": bar, "u": reviewer.id}
-    suspected = session.execute(
-        text(_CANDIDATES + f"AND {_SUSPECTED} ORDER BY " + _SKIPPED_LAST + "t.position, t.id"),
-        params,
-    ).all()
+    suspected = repository.suspected_error_candidates(session, job.id, reviewer.id, now, bar)
     for task_id, confidence in suspected:
         deadline = _try_lease(session, job, reviewer, task_id, now, pg)
         if deadline is not None:
             return _detail(session, job, task_id, deadline, "suspected_error", confidence)
     offset = 0
     while True:
-        low = session.execute(
-            text(
-                _CANDIDATES
-                + f"AND NOT {_SUSPECTED} AND l.confidence <= :c ORDER BY "
-                + _SKIPPED_LAST
-                + "l.confidence, "
-                "t.position, t.id "
-                f"LIMIT {_BATCH} OFFSET {offset}"
-            ),
-            params,
-        ).all()
+        low = repository.low_confidence_candidates(
+            session, job.id, reviewer.id, now, bar, limit=_BATCH, offset=offset
+        )
         for task_id, confidence in low:
             deadline = _try_lease(session, job, reviewer, task_id, now, pg)
             if deadline is not None:
@@ -232,14 +163,7 @@ def lease_next_review(
     if not with_disputed:
         return None
     # Every disputed item above the bar comes after the low-confidence ones in the order.
-    rest = session.execute(
-        text(
-            _CANDIDATES + f"AND NOT {_SUSPECTED} AND (l.confidence > :c OR l.confidence IS NULL) "
-            "ORDER BY " + _SKIPPED_LAST + "CASE WHEN l.confidence IS NULL THEN 1 ELSE 0 END, "
-            "l.confidence, t.position, t.id"
-        ),
-        params,
-    ).all()
+    rest = repository.above_bar_candidates(session, job.id, reviewer.id, now, bar)
     for start in range(0, len(rest), _BATCH):
         batch = rest[start : start + _BATCH]
         disputed = disputed_tasks(
@@ -259,29 +183,12 @@ def _detail(
 ) -> dict[str, Any]:
     from truthset.jobs.views import item_detail
 
-    external_id = session.execute(
-        text("SELECT i.external_id FROM tasks t JOIN items i ON i.id = t.item_id WHERE t.id = :t"),
-        {"t": task_id},
-    ).scalar_one()
+    external_id = repository.item_external_id_of_task(session, task_id)
     detail = item_detail(session, job, external_id)
     detail["review"] = {"deadline": deadline, "reason": reason, "confidence": confidence}
     if reason == "suspected_error":
-        issue = session.execute(
-            text("SELECT issue FROM labels WHERE task_id = :t"), {"t": task_id}
-        ).scalar_one()
-        detail["review"]["issue"] = stored_json(issue)
+        detail["review"]["issue"] = stored_json(repository.label_issue(session, task_id))
     return detail
-
-
-def _lease_of(session: Session, task_id: int) -> Any:
-    lock = " FOR NO KEY UPDATE OF r" if _is_pg(session) else ""
-    return session.execute(
-        text(
-            "SELECT r.reviewer_id, r.status, r.deadline, r.answer, u.name FROM review_leases r "
-            f"JOIN users u ON u.id = r.reviewer_id WHERE r.task_id = :t{lock}"
-        ),
-        {"t": task_id},
-    ).first()
 
 
 def _check_holder(lease: Any, reviewer: User, item_id: str, now: float) -> None:
@@ -305,15 +212,12 @@ def release_review(
     one has already released is answered the same."""
     now = time.time() if now is None else now
     task_id = job_item(session, job, item_id).task_id
-    lease = _lease_of(session, task_id)
+    lease = repository.review_lease(session, task_id, pg=_is_pg(session))
     if lease is not None and lease.status == "released" and lease.reviewer_id == reviewer.id:
         return {"item": item_id, "released": True}
     if reviewer.role != "admin" or lease is None or lease.status != "leased":
         _check_holder(lease, reviewer, item_id, now)
-    session.execute(
-        text("UPDATE review_leases SET status = 'released', ended_at = :now WHERE task_id = :t"),
-        {"t": task_id, "now": now},
-    )
+    repository.release_review_lease(session, task_id, now)
     session.flush()
     return {"item": item_id, "released": True}
 
@@ -335,7 +239,7 @@ def review_item(
     found = job_item(session, job, item_id)
     task_id, data = found.task_id, found.data
     content = task_type.validate_answer(answer, config, orjson.loads(data))
-    lease = _lease_of(session, task_id)
+    lease = repository.review_lease(session, task_id, pg=_is_pg(session))
     if (
         lease is not None
         and lease.status == "submitted"
@@ -366,26 +270,11 @@ def review_item(
         now=now,
         reviewed=True,
     )
-    session.execute(
-        text(
-            "INSERT INTO review_leases (task_id, job_id, reviewer_id, status, leased_at, "
-            "deadline, ended_at, answer) VALUES (:t, :j, :u, 'submitted', :now, :now, :now, :a) "
-            "ON CONFLICT (task_id) DO UPDATE SET reviewer_id = excluded.reviewer_id, "
-            "status = 'submitted', ended_at = excluded.ended_at, answer = excluded.answer"
-        ),
-        {
-            "t": task_id,
-            "j": job.id,
-            "u": reviewer.id,
-            "now": now,
-            "a": orjson.dumps(content).decode(),
-        },
+    repository.record_review_submitted(
+        session, task_id, job.id, reviewer.id, now, orjson.dumps(content).decode()
     )
-    status = session.execute(
-        text("SELECT status FROM tasks WHERE id = :t"), {"t": task_id}
-    ).scalar()
-    if status in ("open", "full", "failed"):
-        session.execute(text("UPDATE tasks SET status = 'complete' WHERE id = :t"), {"t": task_id})
+    if repository.task_status(session, task_id) in ("open", "full", "failed"):
+        repository.complete_task(session, task_id)
     session.flush()
     return {"item": item_id, "reviewed": True}
 
@@ -398,47 +287,23 @@ def review_queue(
     items reviewed."""
     now = time.time() if now is None else now
     bar, with_disputed, min_agreement = review_settings(job, max_confidence)
-    params = {"j": job.id, "f": False, "t": True, "now": now, "c": bar}
-    suspected = session.execute(
-        text(f"SELECT count(*) FROM ({_CANDIDATES}AND {_SUSPECTED}) q"), params
-    ).scalar_one()
-    low = session.execute(
-        text(f"SELECT count(*) FROM ({_CANDIDATES}AND NOT {_SUSPECTED} AND l.confidence <= :c) q"),
-        params,
-    ).scalar_one()
+    suspected = repository.count_suspected_error_candidates(session, job.id, now, bar)
+    low = repository.count_low_confidence_candidates(session, job.id, now, bar)
     disputed = None
     if with_disputed:
-        rest = [
-            int(r[0])
-            for r in session.execute(
-                text(
-                    _CANDIDATES
-                    + f"AND NOT {_SUSPECTED} AND (l.confidence > :c OR l.confidence IS NULL)"
-                ),
-                params,
-            ).all()
-        ]
+        rest = repository.above_bar_candidate_task_ids(session, job.id, now, bar)
         disputed = sum(
             len(disputed_tasks(session, job, rest[i : i + _BATCH], min_agreement=min_agreement))
             for i in range(0, len(rest), _BATCH)
         )
-    leased = session.execute(
-        text(
-            "SELECT count(*) FROM review_leases WHERE job_id = :j AND status = 'leased' "
-            "AND deadline > :now"
-        ),
-        {"j": job.id, "now": now},
-    ).scalar_one()
-    reviewed = session.execute(
-        text("SELECT count(*) FROM labels WHERE job_id = :j AND reviewed = :t"),
-        {"j": job.id, "t": True},
-    ).scalar_one()
+    leased = repository.count_live_review_leases(session, job.id, now)
+    reviewed = repository.count_reviewed_labels(session, job.id)
     return {
         "max_confidence": bar,
-        "suspected_error": int(suspected),
-        "low_confidence": int(low),
+        "suspected_error": suspected,
+        "low_confidence": low,
         "disputed": disputed,
-        "queued": int(suspected) + int(low) + (disputed or 0),
-        "leased": int(leased),
-        "reviewed": int(reviewed),
+        "queued": suspected + low + (disputed or 0),
+        "leased": leased,
+        "reviewed": reviewed,
     }

@@ -5,6 +5,7 @@ Labels are written as soon as a task has its answers (the task type's immediate 
 weighted by the skills known so far). `reconsolidate_job` then refits the job's method on
 every answer of the job — so worker skills learned on one batch inform the next, as
 Ground Truth keeps worker parameters between batches — and rewrites labels and skills.
+The queries are in `truthset.quality.repository`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from truthset.consensus.aggregation import AGGREGATORS, aggregate, encode_answers
@@ -27,6 +27,7 @@ from truthset.consensus.agreement import (
 )
 from truthset.errors import BadInput
 from truthset.labels.writer import class_label, write_label
+from truthset.quality import repository
 from truthset.quality.gold import gold_map
 from truthset.quality.label_agreement import per_label_pairwise_agreement
 from truthset.quality.methods import CONSOLIDATION_METHODS, ConsolidationMethod, get_method
@@ -42,14 +43,7 @@ def quality_settings(job: Job) -> dict[str, Any]:
 
 def _answer_rows(session: Session, job: Job) -> list[tuple[int, str, int, str]]:
     """(task id, item external id, worker id, label) of every counted single-label answer."""
-    rows = session.execute(
-        text(
-            "SELECT a.task_id, i.external_id, a.worker_id, a.content FROM answers a "
-            "JOIN tasks t ON t.id = a.task_id JOIN items i ON i.id = t.item_id "
-            "WHERE a.job_id = :j AND a.excluded = :f ORDER BY a.id"
-        ),
-        {"j": job.id, "f": False},
-    ).all()
+    rows = repository.counted_answers_with_items(session, job.id)
     return [(t, ext, w, stored_json(c)["label"]) for t, ext, w, c in rows]
 
 
@@ -89,27 +83,13 @@ def aggregate_job(session: Session, job: Job, *, method: str, now: float) -> dic
         classes=list(config.labels),
     )
     task_of = {str(r[0]): r[0] for r in rows}
-    complete = {
-        r[0]
-        for r in session.execute(
-            text("SELECT id FROM tasks WHERE job_id = :j AND status = 'complete'"), {"j": job.id}
-        )
-    }
+    complete = repository.complete_task_ids(session, job.id)
     old = {
-        r[0]: stored_json(r[1]).get("class-name")
-        for r in session.execute(
-            text("SELECT task_id, meta FROM labels WHERE job_id = :j AND human = :t"),
-            {"j": job.id, "t": True},
-        )
+        task_id: stored_json(meta).get("class-name")
+        for task_id, meta in repository.human_label_metas(session, job.id)
     }
     # A reviewer's label is final: refitting the workers' answers must not replace it.
-    reviewed = {
-        r[0]
-        for r in session.execute(
-            text("SELECT task_id FROM labels WHERE job_id = :j AND reviewed = :t"),
-            {"j": job.id, "t": True},
-        )
-    }
+    reviewed = repository.reviewed_task_ids(session, job.id)
     counts: dict[int, int] = {}
     for r in rows:
         counts[r[0]] = counts.get(r[0], 0) + 1
@@ -131,7 +111,7 @@ def aggregate_job(session: Session, job: Job, *, method: str, now: float) -> dic
             now=now,
         )
     for worker_key, skill in result.worker_skills.items():
-        stat = session.get(WorkerStat, (job.id, int(worker_key)))
+        stat = repository.worker_stat(session, job.id, int(worker_key))
         if stat is None:
             stat = WorkerStat(
                 job_id=job.id,
@@ -173,21 +153,10 @@ def apply_quality_bar(session: Session, job: Job) -> list[int]:
     if bar is None:
         return []
     min_answers = int(q.get("min_answers_for_skill", 10))
-    rows = session.execute(
-        text(
-            "SELECT ws.worker_id, ws.skill, (SELECT count(*) FROM answers a WHERE a.job_id = "
-            "ws.job_id AND a.worker_id = ws.worker_id) FROM worker_stats ws "
-            "WHERE ws.job_id = :j AND ws.blocked = :f"
-        ),
-        {"j": job.id, "f": False},
-    ).all()
     blocked = []
-    for worker_id, skill, n in rows:
+    for worker_id, skill, n in repository.unblocked_worker_skills(session, job.id):
         if skill is not None and n >= min_answers and skill < float(bar):
-            session.execute(
-                text("UPDATE worker_stats SET blocked = :t WHERE job_id = :j AND worker_id = :w"),
-                {"t": True, "j": job.id, "w": worker_id},
-            )
+            repository.block_worker(session, job.id, worker_id)
             blocked.append(int(worker_id))
             if q.get("exclude_blocked_answers"):
                 exclude_worker_answers(session, job, worker_id)
@@ -197,57 +166,27 @@ def apply_quality_bar(session: Session, job: Job) -> list[int]:
 def exclude_worker_answers(session: Session, job: Job, worker_id: int) -> int:
     """Stop counting a worker's answers and put the affected items back in the queue
     (except items a reviewer has labeled: their label stands)."""
-    tasks = [
-        r[0]
-        for r in session.execute(
-            text(
-                "SELECT task_id FROM answers WHERE job_id = :j AND worker_id = :w AND excluded = :f"
-            ),
-            {"j": job.id, "w": worker_id, "f": False},
-        )
-    ]
+    tasks = repository.counted_task_ids_of_worker(session, job.id, worker_id)
     if not tasks:
         return 0
-    session.execute(
-        text("UPDATE answers SET excluded = :t WHERE job_id = :j AND worker_id = :w"),
-        {"t": True, "j": job.id, "w": worker_id},
-    )
+    repository.exclude_answers_of_worker(session, job.id, worker_id)
     reopened = 0
     for task_id in tasks:
-        status, reviewed = session.execute(
-            text(
-                "SELECT t.status, l.reviewed FROM tasks t LEFT JOIN labels l ON l.task_id = t.id "
-                "WHERE t.id = :t"
-            ),
-            {"t": task_id},
-        ).one()
+        status, reviewed = repository.task_status_and_reviewed(session, task_id)
         if reviewed:
             # A reviewer set this label from every answer: it stands, and the item is not
             # worked again.
-            session.execute(
-                text("UPDATE tasks SET answers = answers - 1 WHERE id = :t"), {"t": task_id}
-            )
+            repository.uncount_answer(session, task_id)
             continue
-        session.execute(
-            text(
-                "UPDATE tasks SET answers = answers - 1, status = CASE WHEN status IN "
-                "('complete', 'full') THEN 'open' ELSE status END WHERE id = :t"
-            ),
-            {"t": task_id},
-        )
+        repository.uncount_answer_and_reopen(session, task_id)
         if status == "complete":
-            session.execute(text("DELETE FROM labels WHERE task_id = :t"), {"t": task_id})
-            session.execute(
-                text("UPDATE jobs SET in_flight = in_flight + 1 WHERE id = :j"), {"j": job.id}
-            )
+            repository.delete_label(session, task_id)
+            repository.enter_window(session, job.id)
             reopened += 1
     if reopened and job.state == "completed":
         job.state = "in_progress"
     session.flush()
     return reopened
-
-
-# -- gold -------------------------------------------------------------------------------------
 
 
 # -- metrics ----------------------------------------------------------------------------------
@@ -268,9 +207,7 @@ def agreement_report(session: Session, job: Job) -> dict[str, Any]:
         "first",
     )
     kappa = pairwise_cohen_kappa(answers, min_shared=5)
-    names: dict[int, str] = {
-        int(k): v for k, v in session.execute(text("SELECT id, name FROM users")).all()
-    }
+    names = repository.user_names(session)
     assert answers.worker_names is not None
     pairs = []
     n = kappa.shape[0]
@@ -324,13 +261,7 @@ def _pairwise_agreement_report(session: Session, job: Job) -> dict[str, Any]:
     if agree is None:
         raise BadInput(f"{job.task_type} defines no agreement measure")
     config = task_type.parse_label_config(job.label_config)
-    rows = session.execute(
-        text(
-            "SELECT a.task_id, u.name, a.content FROM answers a JOIN users u ON u.id = "
-            "a.worker_id WHERE a.job_id = :j AND a.excluded = :f ORDER BY a.task_id, a.id"
-        ),
-        {"j": job.id, "f": False},
-    ).all()
+    rows = repository.counted_answers_with_worker_names(session, job.id)
     by_task: dict[int, list[tuple[str, Any]]] = {}
     for task_id, name, content in rows:
         by_task.setdefault(task_id, []).append((name, stored_json(content)))
