@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from truthset.errors import BadInput, Conflict, NotFound
+from truthset.jobs import repository
 from truthset.jobs import settings as settings_sections
 from truthset.jobs.schemas import JobCreate
 from truthset.jobs.snapshot import forget_job_views
@@ -52,7 +52,7 @@ def create_job(
             f"job name {spec.name!r} must be 1-63 letters, digits or '-', starting with a letter "
             "or digit"
         )
-    if session.scalar(select(Job.id).where(Job.name == spec.name)) is not None:
+    if repository.job_id_named(session, spec.name) is not None:
         raise Conflict(f"a job named {spec.name!r} already exists")
     task_type = get_task_type(spec.task_type)
     config = task_type.parse_label_config(spec.label_config)
@@ -136,7 +136,6 @@ def add_tasks(session: Session, job: Job, *, now: float | None = None) -> int:
     """Create the job's tasks for items that have none yet (also for streaming jobs, whose
     dataset grows while they run). Returns how many were added."""
     now = time.time() if now is None else now
-    params = {"j": job.id, "d": job.dataset_id, "n": job.workers_per_item, "now": now}
     if job.input_job_id is not None:
         input_job = session.get(Job, job.input_job_id)
         assert input_job is not None
@@ -147,33 +146,20 @@ def add_tasks(session: Session, job: Job, *, now: float | None = None) -> int:
             get_task_type(job.task_type), "requires_input_job", False
         )
         only_unlabeled = input_job.label_attribute == job.label_attribute and not reviews
-        if reviews:
-            cond = "AND it.status IN ('complete', 'auto')"
-        else:
-            cond = "AND it.status NOT IN ('complete', 'auto')" if only_unlabeled else ""
-        sql = (
-            "INSERT INTO tasks (job_id, item_id, status, position, is_gold, started, priority, "
-            "target_answers, live_leases, answers, declines, updated_at) "
-            "SELECT :j, it.item_id, 'open', it.position, 0, 0, 0.0, :n, 0, 0, 0, :now "
-            "FROM tasks it WHERE it.job_id = :ij "
-            + cond
-            + " AND NOT EXISTS (SELECT 1 FROM tasks t2 "
-            "WHERE t2.job_id = :j AND t2.item_id = it.item_id) ORDER BY it.position"
+        input_status: Literal["labeled", "unlabeled"] | None = (
+            "labeled" if reviews else "unlabeled" if only_unlabeled else None
         )
-        params["ij"] = input_job.id
-    else:
-        sql = (
-            "INSERT INTO tasks (job_id, item_id, status, position, is_gold, started, priority, "
-            "target_answers, live_leases, answers, declines, updated_at) "
-            "SELECT :j, i.id, 'open', i.position, 0, 0, 0.0, :n, 0, 0, 0, :now "
-            "FROM items i WHERE i.dataset_id = :d "
-            "AND NOT EXISTS (SELECT 1 FROM tasks t2 WHERE t2.job_id = :j AND t2.item_id = i.id) "
-            # Task ids in import order: reading a job in order (exports, the work queue's
-            # ties) then walks the tasks and labels tables sequentially, not at random.
-            "ORDER BY i.position"
+        return repository.insert_tasks_from_job(
+            session,
+            job.id,
+            input_job.id,
+            target_answers=job.workers_per_item,
+            input_status=input_status,
+            now=now,
         )
-    result = session.execute(text(sql), params)
-    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+    return repository.insert_tasks_from_dataset(
+        session, job.id, job.dataset_id, target_answers=job.workers_per_item, now=now
+    )
 
 
 def get_job(session: Session, name_or_id: str | int) -> Job:
@@ -181,28 +167,16 @@ def get_job(session: Session, name_or_id: str | int) -> Job:
         job = session.get(Job, int(name_or_id))
         if job is not None:
             return job
-    job = session.scalar(select(Job).where(Job.name == str(name_or_id)))
+    job = repository.job_named(session, str(name_or_id))
     if job is None:
         raise NotFound(f"job {name_or_id!r} not found")
     return job
 
 
-def find_job_item(session: Session, job_id: int, external_id: str) -> Any:
-    """A job's task of an item, by the item's id: (task_id, item_id, status, answers,
-    is_gold, external_id, data) with those names, or None."""
-    return session.execute(
-        text(
-            "SELECT t.id AS task_id, t.item_id, t.status, t.answers, t.is_gold, i.external_id, "
-            "i.data FROM tasks t JOIN items i ON i.id = t.item_id "
-            "WHERE t.job_id = :j AND i.external_id = :e"
-        ),
-        {"j": job_id, "e": external_id},
-    ).first()
-
-
 def job_item(session: Session, job: Job, external_id: str) -> Any:
-    """As `find_job_item`; an item that is not in the job is a 404."""
-    row = find_job_item(session, job.id, external_id)
+    """The job's task of an item (`repository.task_of_item`); an item that is not in the job
+    is a 404."""
+    row = repository.task_of_item(session, job.id, external_id)
     if row is None:
         raise NotFound(f"item {external_id!r} is not part of job {job.name!r}")
     return row
@@ -215,12 +189,7 @@ def job_item(session: Session, job: Job, external_id: str) -> Any:
 
 
 def counters(session: Session, job_id: int) -> dict[str, int]:
-    rows = session.execute(
-        text(
-            "SELECT status, count(*) FROM tasks WHERE job_id = :j AND is_gold = 0 GROUP BY status"
-        ),
-        {"j": job_id},
-    ).all()
+    rows = repository.task_counts_by_status(session, job_id)
     by: dict[str, int] = {str(k): int(v) for k, v in rows}
     total = sum(by.values())
     return {
@@ -238,18 +207,11 @@ def human_budget_reached(session: Session, job: AnyJob, *, extra: int = 0) -> bo
     if job.max_human_labeled is not None:
         limits.append(job.max_human_labeled)
     if job.max_percentage_labeled is not None:
-        total = session.execute(
-            text("SELECT count(*) FROM tasks WHERE job_id = :j AND is_gold = 0"), {"j": job.id}
-        ).scalar_one()
+        total = repository.task_count(session, job.id)
         limits.append(int(total * job.max_percentage_labeled / 100.0))
     if not limits:
         return False
-    done = session.execute(
-        text(
-            "SELECT count(*) FROM tasks WHERE job_id = :j AND status = 'complete' AND is_gold = 0"
-        ),
-        {"j": job.id},
-    ).scalar_one()
+    done = repository.complete_task_count(session, job.id)
     return done + extra >= min(limits)
 
 
@@ -262,15 +224,9 @@ def refresh_state(session: Session, job_id: int, *, now: float | None = None) ->
     if job.state == "stopping" and job.in_flight <= 0:
         _set_state(session, job, "stopped", now)
     elif job.state == "in_progress":
-        remaining = session.execute(
-            text(
-                "SELECT 1 FROM tasks WHERE job_id = :j AND status IN ('open', 'full') "
-                "AND is_gold = 0 LIMIT 1"
-            ),
-            {"j": job_id},
-        ).first()
+        remaining = repository.has_unfinished_task(session, job_id)
         budget_done = job.in_flight <= 0 and human_budget_reached(session, job)
-        if (remaining is None and not job.settings.get("streaming")) or budget_done:
+        if (not remaining and not job.settings.get("streaming")) or budget_done:
             _set_state(session, job, "completed", now)
     return job.state
 
@@ -294,13 +250,7 @@ def stop_job(session: Session, job: Job, *, now: float | None = None) -> Job:
         raise Conflict(f"job {job.name!r} is {job.state}; only a running job can be stopped")
     # Live leases may still be answered; no new task is handed out.
     _set_state(session, job, "stopping", now)
-    session.execute(
-        text(
-            "UPDATE assignments SET deadline = :now WHERE job_id = :j AND status = 'leased' "
-            "AND deadline > :now + 60"
-        ),
-        {"j": job.id, "now": now},
-    )
+    repository.shorten_leases(session, job.id, now)
     refresh_state(session, job.id, now=now)
     return job
 
@@ -315,21 +265,10 @@ def resume_job(session: Session, job: Job, *, now: float | None = None) -> Job:
 
 
 def delete_job(session: Session, job: Job) -> None:
-    dependants = session.scalar(select(Job.name).where(Job.input_job_id == job.id))
-    if dependants is not None:
-        raise Conflict(f"job {dependants!r} takes this job's output as its input; delete it first")
-    for table in (
-        "activity_events",
-        "labels",
-        "answers",
-        "assignments",
-        "tasks",
-        "gold_labels",
-        "worker_stats",
-        "job_teams",
-    ):
-        session.execute(text(f"DELETE FROM {table} WHERE job_id = :j"), {"j": job.id})
-    session.execute(text("UPDATE runs SET job_id = NULL WHERE job_id = :j"), {"j": job.id})
+    dependant = repository.name_of_job_fed_by(session, job.id)
+    if dependant is not None:
+        raise Conflict(f"job {dependant!r} takes this job's output as its input; delete it first")
+    repository.delete_job_rows(session, job.id)
     session.delete(job)
     session.flush()
 

@@ -6,12 +6,11 @@ import base64
 from typing import Any
 
 import orjson
-from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from truthset.errors import NotFound
-from truthset.jobs import service
-from truthset.store.models import Dataset, Job, JobTeam, Team, User
+from truthset.jobs import repository, service
+from truthset.store.models import Dataset, Job
 from truthset.store.raw import stored_json
 from truthset.tasktypes import get_task_type
 
@@ -33,11 +32,7 @@ def job_summary(session: Session, job: Job, *, for_staff: bool) -> dict[str, Any
         "counters": service.counters(session, job.id),
     }
     if for_staff:
-        teams = session.scalars(
-            select(Team.name)
-            .join(JobTeam, JobTeam.team_id == Team.id)
-            .where(JobTeam.job_id == job.id)
-        )
+        teams = repository.team_names_of_job(session, job.id)
         dataset = session.get(Dataset, job.dataset_id) if job.dataset_id else None
         input_job = session.get(Job, job.input_job_id) if job.input_job_id else None
         out.update(
@@ -70,38 +65,21 @@ def list_labels(
     max_confidence: float | None = None,
     status: str | None = None,
 ) -> list[dict[str, Any]]:
-    where = ["t.job_id = :j", "t.is_gold = 0"]
-    params: dict[str, Any] = {"j": job.id, "l": limit, "o": offset}
-    if human is not None:
-        where.append("l.human = :h")
-        params["h"] = human
-    if max_confidence is not None:
-        where.append("l.confidence <= :mc")
-        params["mc"] = max_confidence
-    if status is not None:
-        where.append("t.status = :s")
-        params["s"] = status
-    if label is not None:
-        # In SQL, so that LIMIT/OFFSET page through the matching labels: the stored metadata
-        # holds the name as a JSON string value (class-name, or an entry of class-map);
-        # the exact check below drops any other key that happens to hold the same text.
-        needle = ":" + orjson.dumps(label).decode()
-        escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-        where.append("CAST(l.meta AS TEXT) LIKE :lp ESCAPE '\\'")
-        params["lp"] = f"%{escaped}%"
-    rows = session.execute(
-        text(
-            "SELECT i.external_id, i.data, t.status, t.answers, l.value, l.meta, l.confidence, "
-            "l.human, l.method FROM tasks t JOIN items i ON i.id = t.item_id "
-            "LEFT JOIN labels l ON l.task_id = t.id WHERE "
-            + " AND ".join(where)
-            + " ORDER BY t.position LIMIT :l OFFSET :o"
-        ),
-        params,
-    ).all()
+    rows = repository.label_rows(
+        session,
+        job.id,
+        offset=offset,
+        limit=limit,
+        label=label,
+        human=human,
+        max_confidence=max_confidence,
+        status=status,
+    )
     out = []
     for ext, data, status_, answers, value, meta, conf, is_human, method in rows:
         meta = stored_json(meta)
+        # The label's name was matched as text in SQL; this drops any other key that happens
+        # to hold the same text.
         if label is not None and (
             meta is None
             or (
@@ -129,19 +107,8 @@ def list_labels(
 def item_detail(session: Session, job: Job, item_external_id: str) -> dict[str, Any]:
     row = service.job_item(session, job, item_external_id)
     task_id = row.task_id
-    answers = session.execute(
-        text(
-            "SELECT u.name, a.content, a.submitted_at, a.time_spent, a.excluded FROM answers a "
-            "JOIN users u ON u.id = a.worker_id WHERE a.task_id = :t ORDER BY a.id"
-        ),
-        {"t": task_id},
-    ).all()
-    label = session.execute(
-        text(
-            "SELECT value, meta, confidence, human, method, reviewed FROM labels WHERE task_id = :t"
-        ),
-        {"t": task_id},
-    ).first()
+    answers = repository.answers_of_task(session, task_id)
+    label = repository.label_of_task(session, task_id)
     return {
         "item": row.external_id,
         "data": stored_json(row.data),
@@ -171,17 +138,7 @@ def item_detail(session: Session, job: Job, item_external_id: str) -> dict[str, 
 
 
 def worker_table(session: Session, job: Job) -> list[dict[str, Any]]:
-    rows = session.execute(
-        text(
-            "SELECT u.name, count(a.id), coalesce(sum(a.time_spent), 0), "
-            "coalesce(ws.skill, NULL), coalesce(ws.gold_answers, 0), coalesce(ws.gold_correct, 0), "
-            "coalesce(ws.blocked, :f) FROM answers a JOIN users u ON u.id = a.worker_id "
-            "LEFT JOIN worker_stats ws ON ws.job_id = a.job_id AND ws.worker_id = a.worker_id "
-            "WHERE a.job_id = :j GROUP BY u.name, ws.skill, ws.gold_answers, ws.gold_correct, "
-            "ws.blocked ORDER BY u.name"
-        ),
-        {"j": job.id, "f": False},
-    ).all()
+    rows = repository.worker_stats_of_job(session, job.id)
     agreement = _agreement_with_labels(session, job)
     return [
         {
@@ -204,13 +161,7 @@ def _agreement_with_labels(session: Session, job: Job) -> dict[str, float]:
     task_type = get_task_type(job.task_type)
     if not task_type.name.endswith("classification"):
         return {}
-    rows = session.execute(
-        text(
-            "SELECT u.name, a.content, l.meta FROM answers a JOIN users u ON u.id = a.worker_id "
-            "JOIN labels l ON l.task_id = a.task_id WHERE a.job_id = :j"
-        ),
-        {"j": job.id},
-    ).all()
+    rows = repository.answers_with_labels(session, job.id)
     hits: dict[str, list[int]] = {}
     for name, content, meta in rows:
         content, meta = stored_json(content), stored_json(meta)
@@ -229,24 +180,14 @@ def _agreement_with_labels(session: Session, job: Job) -> dict[str, float]:
 def activity(
     session: Session, job: Job, *, worker: str | None, limit: int, offset: int
 ) -> list[dict[str, Any]]:
-    params: dict[str, Any] = {"j": job.id, "l": limit, "o": offset}
-    cond = ""
+    worker_id = None
     if worker is not None:
-        uid = session.scalar(select(User.id).where(User.name == worker))
-        if uid is None:
+        worker_id = repository.user_id_named(session, worker)
+        if worker_id is None:
             raise NotFound(f"user {worker!r} not found")
-        cond = " AND e.worker_id = :w"
-        params["w"] = uid
-    rows = session.execute(
-        text(
-            "SELECT e.event, e.at, u.name, i.external_id, e.assignment_id FROM activity_events e "
-            "JOIN users u ON u.id = e.worker_id JOIN tasks t ON t.id = e.task_id "
-            "JOIN items i ON i.id = t.item_id WHERE e.job_id = :j"
-            + cond
-            + " ORDER BY e.id LIMIT :l OFFSET :o"
-        ),
-        params,
-    ).all()
+    rows = repository.activity_of_job(
+        session, job.id, worker_id=worker_id, limit=limit, offset=offset
+    )
     return [
         {"event": ev, "at": at, "worker": w, "item": item, "assignment_id": a}
         for ev, at, w, item, a in rows
@@ -254,13 +195,7 @@ def activity(
 
 
 def throughput(session: Session, job: Job, *, bucket_seconds: int = 60) -> list[dict[str, Any]]:
-    rows = session.execute(
-        text(
-            "SELECT CAST(submitted_at / :b AS INTEGER) AS bucket, count(*), avg(time_spent) "
-            "FROM answers WHERE job_id = :j GROUP BY bucket ORDER BY bucket"
-        ),
-        {"j": job.id, "b": bucket_seconds},
-    ).all()
+    rows = repository.answers_per_bucket(session, job.id, bucket_seconds)
     return [
         {"t": int(b) * bucket_seconds, "answers": n, "mean_time": round(float(m or 0), 2)}
         for b, n, m in rows
@@ -271,15 +206,7 @@ def worker_activity(
     session: Session, worker_id: int, *, limit: int, offset: int
 ) -> list[dict[str, Any]]:
     """One worker's activity log across jobs (Ground Truth's worker activity fields)."""
-    rows = session.execute(
-        text(
-            "SELECT e.event, e.at, j.name, i.external_id, e.assignment_id FROM activity_events e "
-            "JOIN jobs j ON j.id = e.job_id JOIN tasks t ON t.id = e.task_id "
-            "JOIN items i ON i.id = t.item_id WHERE e.worker_id = :w "
-            "ORDER BY e.id LIMIT :l OFFSET :o"
-        ),
-        {"w": worker_id, "l": limit, "o": offset},
-    ).all()
+    rows = repository.activity_of_worker(session, worker_id, limit=limit, offset=offset)
     return [
         {"event": ev, "at": at, "job": job, "item": item, "assignment_id": a}
         for ev, at, job, item, a in rows
@@ -294,14 +221,7 @@ def prelabel_report(session: Session, job: Job) -> dict[str, Any]:
     task_type = get_task_type(job.task_type)
     config = task_type.parse_label_config(job.label_config)
     key = f"{job.label_attribute}-prediction"
-    rows = session.execute(
-        text(
-            "SELECT a.content, a.time_spent, i.data FROM answers a "
-            "JOIN tasks t ON t.id = a.task_id JOIN items i ON i.id = t.item_id "
-            "WHERE a.job_id = :j AND a.excluded = :f AND t.is_gold = 0"
-        ),
-        {"j": job.id, "f": False},
-    ).all()
+    rows = repository.counted_answers_with_items(session, job.id)
     with_times: list[float] = []
     without_times: list[float] = []
     unchanged = 0
@@ -353,14 +273,7 @@ def _time_stats(times: list[float]) -> dict[str, Any]:
 def label_for_tool(session: Session, job_id: int, item_id: int) -> dict[str, Any] | None:
     """A job's label of an item in the shape tools load as ``prior_label`` (value, meta,
     and for masks the mask itself as a worker answer's ``labeledImage``)."""
-    row = session.execute(
-        text(
-            "SELECT l.value, l.meta, l.artifact, j.label_attribute, j.task_type, j.label_config "
-            "FROM tasks t JOIN labels l ON l.task_id = t.id JOIN jobs j ON j.id = t.job_id "
-            "WHERE t.job_id = :j AND t.item_id = :i"
-        ),
-        {"j": job_id, "i": item_id},
-    ).first()
+    row = repository.label_with_job(session, job_id, item_id)
     if row is None:
         return None
     value, meta, artifact, attribute, task_type_name, label_config = row
