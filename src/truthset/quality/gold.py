@@ -1,5 +1,6 @@
 """Gold items: items with a known answer mixed into a job's work, to qualify workers and
-score their answers. Gold from a manifest key is a job settings section (`gold_key`)."""
+score their answers. Gold from a manifest key is a job settings section (`gold_key`).
+The queries are in `truthset.quality.repository`."""
 
 from __future__ import annotations
 
@@ -8,25 +9,21 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from truthset.errors import BadInput
-from truthset.jobs.service import AnyJob, find_job_item
+from truthset.jobs import repository as jobs_repository
+from truthset.jobs.service import AnyJob
 from truthset.jobs.settings import SettingsSection
+from truthset.quality import repository
 from truthset.store.models import Job, WorkerStat
 from truthset.store.raw import stored_json
 from truthset.tasktypes import get_task_type
 
 
 def gold_map(session: Session, job: Job) -> dict[str, Any]:
-    rows = session.execute(
-        text(
-            "SELECT i.external_id, g.answer FROM gold_labels g JOIN items i ON i.id = g.item_id "
-            "WHERE g.job_id = :j"
-        ),
-        {"j": job.id},
-    ).all()
+    """The job's gold answers by item external id."""
+    rows = repository.gold_answers_by_external_id(session, job.id)
     return {ext: stored_json(ans) for ext, ans in rows}
 
 
@@ -37,7 +34,7 @@ def add_gold(session: Session, job: Job, rows: list[tuple[int, str, Any]]) -> di
     errors = []
     resolved = []
     for line, item_id, answer in rows:
-        row = find_job_item(session, job.id, item_id)
+        row = jobs_repository.task_of_item(session, job.id, item_id)
         if row is None:
             errors.append({"line": line, "reason": f"item {item_id!r} is not in job {job.name!r}"})
             continue
@@ -59,25 +56,12 @@ def add_gold(session: Session, job: Job, rows: list[tuple[int, str, Any]]) -> di
             }
         )
     for task_id, item_id, status, content in resolved:
-        session.execute(
-            text("DELETE FROM gold_labels WHERE job_id = :j AND item_id = :i"),
-            {"j": job.id, "i": item_id},
-        )
-        session.execute(
-            text("INSERT INTO gold_labels (job_id, item_id, answer) VALUES (:j, :i, :a)"),
-            {"j": job.id, "i": item_id, "a": orjson.dumps(content).decode()},
-        )
-        was_in_flight = session.execute(
-            text("SELECT started FROM tasks WHERE id = :t"), {"t": task_id}
-        ).scalar_one()
+        repository.replace_gold_answer(session, job.id, item_id, orjson.dumps(content).decode())
+        was_in_flight = repository.task_started(session, task_id)
         # A gold item is a honeypot: served like any item, scored against its answer.
-        session.execute(
-            text("UPDATE tasks SET is_gold = 1, status = 'open' WHERE id = :t"), {"t": task_id}
-        )
+        repository.make_gold_task(session, task_id)
         if was_in_flight and status in ("open", "full"):
-            session.execute(
-                text("UPDATE jobs SET in_flight = in_flight - 1 WHERE id = :j"), {"j": job.id}
-            )
+            repository.leave_window(session, job.id)
     session.flush()
     return {"added": len(resolved)}
 
@@ -108,13 +92,7 @@ def gold_from_manifest(session: Session, job: Job, key: str) -> None:
     """Items whose manifest line carries `key` become gold items with that answer: a label
     name (single-label), a list of names (multi-label) or the task type's answer object."""
     rows = []
-    for position, ext, data in session.execute(
-        text(
-            "SELECT t.position, i.external_id, i.data FROM tasks t JOIN items i "
-            "ON i.id = t.item_id WHERE t.job_id = :j ORDER BY t.position"
-        ),
-        {"j": job.id},
-    ):
+    for position, ext, data in repository.items_in_position_order(session, job.id):
         value = orjson.loads(data).get(key)
         if value is None:
             continue
@@ -133,7 +111,7 @@ def needs_qualification(session: Session, job: AnyJob, worker_id: int) -> bool:
     needed = int(qual.get("gold_items") or 0)
     if needed <= 0:
         return False
-    stat = session.get(WorkerStat, (job.id, worker_id))
+    stat = repository.worker_stat(session, job.id, worker_id)
     return (stat.gold_answers if stat else 0) < needed
 
 
@@ -141,13 +119,10 @@ def score_gold_answer(
     session: Session, job: AnyJob, worker_id: int, item_id: int, content: dict[str, Any]
 ) -> dict[str, Any] | None:
     """Score an answer on a gold item; block the worker when the job's bar is not met."""
-    gold = session.execute(
-        text("SELECT answer FROM gold_labels WHERE job_id = :j AND item_id = :i"),
-        {"j": job.id, "i": item_id},
-    ).scalar()
-    if gold is None:
+    stored = repository.gold_answer(session, job.id, item_id)
+    if stored is None:
         return None
-    gold = stored_json(gold)
+    gold = stored_json(stored)
     task_type = get_task_type(job.task_type)
     agreement = getattr(task_type, "agreement", None)
     if agreement is not None:
@@ -156,7 +131,7 @@ def score_gold_answer(
         correct = agreement(content, gold, config) >= threshold
     else:
         correct = gold == content
-    stat = session.get(WorkerStat, (job.id, worker_id))
+    stat = repository.worker_stat(session, job.id, worker_id)
     if stat is None:
         stat = WorkerStat(
             job_id=job.id,
