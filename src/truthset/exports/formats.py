@@ -28,12 +28,6 @@ class Exporter:
             )
 
 
-def _as_exporter(name: str, obj: Any) -> Exporter:
-    if not isinstance(obj, Exporter):
-        raise TypeError(f"export format entry point {name!r} is not an Exporter")
-    return obj
-
-
 # Each format module defines its Exporter; plugins add formats through the entry-point
 # group `truthset.export_formats` the same way.
 EXPORT_FORMATS: Registry[Exporter] = Registry(
@@ -46,7 +40,7 @@ EXPORT_FORMATS: Registry[Exporter] = Registry(
         "voc": "truthset.exports.archives:VOC",
         "conll": "truthset.exports.conll:CONLL",
     },
-    check=_as_exporter,
+    instance_of=Exporter,
 )
 
 

@@ -34,12 +34,6 @@ class SettingsSection:
     after_create: Callable[[Session, Job], None] | None = None
 
 
-def _as_section(name: str, obj: Any) -> SettingsSection:
-    if not isinstance(obj, SettingsSection):
-        raise TypeError(f"job settings entry point {name!r} is not a SettingsSection")
-    return obj
-
-
 JOB_SETTINGS: Registry[SettingsSection] = Registry(
     "job settings section",
     "truthset.job_settings",
@@ -48,7 +42,7 @@ JOB_SETTINGS: Registry[SettingsSection] = Registry(
         "gold_key": "truthset.quality.gold:GOLD_KEY_SECTION",
         "quality": "truthset.quality.methods:QUALITY_SECTION",
     },
-    check=_as_section,
+    instance_of=SettingsSection,
 )
 
 

@@ -34,12 +34,6 @@ class ConsolidationMethod:
     apply: Callable[[Session, Job, Any, float], dict[str, Any]]
 
 
-def _as_method(name: str, obj: Any) -> ConsolidationMethod:
-    if not isinstance(obj, ConsolidationMethod):
-        raise TypeError(f"consolidation method entry point {name!r} is not a ConsolidationMethod")
-    return obj
-
-
 CONSOLIDATION_METHODS: Registry[ConsolidationMethod] = Registry(
     "consolidation method",
     "truthset.consolidation_methods",
@@ -47,7 +41,7 @@ CONSOLIDATION_METHODS: Registry[ConsolidationMethod] = Registry(
         **{name: "truthset.quality.service" for name in AGGREGATORS},
         "crowdlab": "truthset.autolabel.model_consensus:CROWDLAB",
     },
-    check=_as_method,
+    instance_of=ConsolidationMethod,
 )
 
 

@@ -38,14 +38,8 @@ BUILTIN_KIND_MODULES = {
 }
 
 
-def _as_kind(name: str, obj: Any) -> RunKind:
-    if not isinstance(obj, RunKind):
-        raise TypeError(f"run kind entry point {name!r} is not a RunKind")
-    return obj
-
-
 RUN_KINDS: Registry[RunKind] = Registry(
-    "run kind", "truthset.run_kinds", BUILTIN_KIND_MODULES, check=_as_kind
+    "run kind", "truthset.run_kinds", BUILTIN_KIND_MODULES, instance_of=RunKind
 )
 
 
