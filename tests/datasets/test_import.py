@@ -189,3 +189,20 @@ def test_a_refused_import_leaves_nothing_even_if_the_caller_commits(ws):
     with ws.db.session_scope() as s, pytest.raises(BadInput):
         import_source(s, "ds", str(path), allowed_roots=ws.allowed_roots)
     assert items(ws) == []
+
+
+def test_a_reused_id_inside_a_batch_is_retried_row_by_row_on_both_stores(any_ws, tmp_path):
+    """The batch fails on the reused id; the retry names its line and keeps the others (on
+    PostgreSQL only a savepoint lets the transaction go on after the failed batch)."""
+    rows = [
+        GOOD,
+        {"id": "b", "source": "ok"},
+        {"id": "a", "source": "other"},
+        {"id": "c", "source": "x"},
+    ]
+    path = write_manifest(any_ws.settings.media_dir / "m.manifest", rows)
+    report = tmp_path / "report.jsonl"
+    result = run_import(any_ws, path, skip_invalid=True, report_path=report)
+    assert (result.added, result.invalid) == (3, 1)
+    assert items(any_ws) == ["a", "b", "c"]
+    assert [json.loads(x)["line"] for x in report.read_text().splitlines()] == [3]

@@ -77,8 +77,16 @@ def _flush_batch(
     if not rows:
         return 0
     try:
-        with session.begin_nested():
+        if session.get_bind().dialect.name == "sqlite":
+            # No savepoint: a failing executemany keeps the rows before the bad one, which
+            # the retry below skips by content hash; a savepoint around every batch made a
+            # 1,000,000-line import ~20% slower (SQLite journals the savepoint's pages).
             repository.insert_items(session, rows)
+        else:
+            # PostgreSQL aborts the transaction on a failed statement: only a savepoint
+            # lets the retry go on.
+            with session.begin_nested():
+                repository.insert_items(session, rows)
         return 0
     except IntegrityError:
         pass
