@@ -7,7 +7,10 @@ missing service is a failure, not a skip.
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -50,8 +53,26 @@ def pg_url() -> Iterator[str]:
         admin.dispose()
 
 
+_SQLITE_TEMPLATE: list[Path] = []
+
+
+def _migrated_sqlite_data_dir() -> Path:
+    """A data directory whose SQLite database is migrated to the head, made once per test
+    run: opening a copy takes ~3 ms where migrating a new database takes ~60 ms, and the
+    suite opens hundreds. Each test still gets a database of its own."""
+    if not _SQLITE_TEMPLATE:
+        root = Path(tempfile.mkdtemp(prefix="truthset-template-"))
+        atexit.register(shutil.rmtree, root, ignore_errors=True)
+        open_workspace(load_settings(root / "data", None)).close()
+        _SQLITE_TEMPLATE.append(root / "data")
+    return _SQLITE_TEMPLATE[0]
+
+
 def make_workspace(tmp_path: Path, database_url: str | None = None) -> Workspace:
-    return open_workspace(load_settings(tmp_path / "data", database_url))
+    data = tmp_path / "data"
+    if database_url is None and not data.exists():
+        shutil.copytree(_migrated_sqlite_data_dir(), data)
+    return open_workspace(load_settings(data, database_url))
 
 
 @pytest.fixture
