@@ -216,3 +216,42 @@ def test_a_connection_idle_in_the_pool_is_checked_before_use(pg_url, monkeypatch
         assert third not in (first, second)
     finally:
         database.dispose()
+
+
+def test_the_pg_writer_survives_a_database_it_cannot_reach(pg_url: str, monkeypatch) -> None:
+    """While the server is down the writer cannot open its connection: the calls waiting
+    get the error instead of hanging, and the writer thread lives on, so work resumes
+    once the database is back (issue 15: after a restart every next / submit hung)."""
+    from sqlalchemy.exc import OperationalError
+
+    database = Database(pg_url)
+    try:
+        with database.session_scope() as s:
+            s.execute(text("CREATE TABLE t (k INTEGER PRIMARY KEY)"))
+        writer = database._writer
+        assert writer is not None
+        writer._close_connection()
+        down = OperationalError("connect", {}, Exception("the server is restarting"))
+
+        def unreachable(*_args: Any, **_kwargs: Any) -> Any:
+            raise down
+
+        monkeypatch.setattr(database.write_engine, "connect", unreachable)
+        monkeypatch.setattr(database.engine, "connect", unreachable)
+
+        def insert(k: int) -> Any:
+            return lambda session: session.execute(text("INSERT INTO t VALUES (:k)"), {"k": k})
+
+        async def write(keys: range) -> list[Any]:
+            return await asyncio.gather(
+                *(database.run_write(insert(k)) for k in keys), return_exceptions=True
+            )
+
+        failed = run_coroutine(asyncio.wait_for(write(range(1, 4)), timeout=10))
+        assert all(isinstance(r, OperationalError) for r in failed), failed
+        monkeypatch.undo()  # the database is back
+        run_coroutine(asyncio.wait_for(write(range(4, 7)), timeout=10))
+        with database.session_scope(write=False) as s:
+            assert s.execute(text("SELECT k FROM t ORDER BY k")).scalars().all() == [4, 5, 6]
+    finally:
+        database.dispose()

@@ -231,7 +231,15 @@ class PgBatchWriter(BatchWriter):
         self.counts["batches"] += 1
         self.counts["calls"] += len(batch)
         outcomes: list[tuple[bool, Any]] = []
-        session = Session(bind=self._connection(), expire_on_commit=False)
+        try:
+            conn = self._connection()
+        except Exception as exc:  # noqa: BLE001 - the database is unreachable: tell the callers
+            # The thread must live on (a PostgreSQL restart used to end it, and every later
+            # call waited forever); the next batch tries to connect again.
+            for _fn, future, loop, _tries in batch:
+                loop.call_soon_threadsafe(_settle, future, False, exc)
+            return
+        session = Session(bind=conn, expire_on_commit=False)
         try:
             states: dict[str, BatchState] = {}
             session.info[BATCH_STATES] = states
