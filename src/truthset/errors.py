@@ -54,3 +54,10 @@ class Gone(AppError):
 
     status_code = 410
     kind = "gone"
+
+
+class Unavailable(AppError):
+    """A service the request needs (the database) cannot be reached now: try again."""
+
+    status_code = 503
+    kind = "unavailable"

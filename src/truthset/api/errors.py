@@ -10,9 +10,10 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from truthset.errors import AppError
+from truthset.errors import AppError, Unavailable
 
 log = logging.getLogger("truthset.api")
 
@@ -28,7 +29,22 @@ _STATUS_KINDS = {
     415: "unsupported_media_type",
     422: "validation_error",
     429: "too_many_requests",
+    503: "unavailable",
 }
+
+
+def database_unavailable(exc: BaseException) -> Unavailable | None:
+    """The error to answer when `exc` says the database cannot be reached (a PostgreSQL
+    restart, a lost connection), else None. SQLite's own OperationalErrors ("no such
+    table") are bugs, not outages, and stay 500s."""
+    if not isinstance(exc, DBAPIError):
+        return None
+    lost = exc.connection_invalidated or (
+        isinstance(exc, OperationalError) and type(exc.orig).__module__.startswith("psycopg")
+    )
+    if not lost:
+        return None
+    return Unavailable("the database cannot be reached right now; try again shortly")
 
 
 def _error(status: int, kind: str, detail: Any) -> JSONResponse:
@@ -47,6 +63,15 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return _error(exc.status_code, _STATUS_KINDS.get(exc.status_code, "error"), exc.detail)
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(_request: Request, exc: DBAPIError) -> JSONResponse:
+        outage = database_unavailable(exc)
+        if outage is None:
+            log.exception("unhandled database error", exc_info=exc)
+            return _error(500, "internal_error", "an unexpected error occurred; see the server log")
+        log.warning("database unreachable: %s", exc)
+        return _error(outage.status_code, outage.kind, outage.detail)
 
     @app.exception_handler(Exception)
     async def internal_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -16,10 +16,11 @@ from typing import Any
 
 import orjson
 from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from truthset.api.deps import CSRF_HEADER, SESSION_COOKIE, authenticate
-from truthset.api.errors import validation_problems
+from truthset.api.errors import database_unavailable, validation_problems
 from truthset.errors import AppError
 from truthset.work.router import next_task_body, submit_durably
 from truthset.work.schemas import SubmitRequest
@@ -54,6 +55,11 @@ class HotWorkRoutes:
         except ValidationError as exc:
             errors = exc.errors(include_url=False)
             status, body = 422, {"error": "validation_error", "detail": validation_problems(errors)}
+        except DBAPIError as exc:
+            outage = database_unavailable(exc)
+            if outage is None:
+                raise
+            status, body = outage.status_code, {"error": outage.kind, "detail": outage.detail}
         if body is None:
             await send({"type": "http.response.start", "status": status, "headers": []})
             await send({"type": "http.response.body", "body": b""})
