@@ -11,6 +11,15 @@ from truthset.errors import BadInput
 from truthset.registry import REGISTRIES, Registry
 
 
+@pytest.fixture(autouse=True)
+def _forget_test_registries():
+    """The registries made here must not stay among the platform's (tests/test_docs.py)."""
+    before = dict(REGISTRIES)
+    yield
+    REGISTRIES.clear()
+    REGISTRIES.update(before)
+
+
 def _install_plugin(tmp_path, monkeypatch, group: str, entries: dict[str, str], code: str):
     """A real distribution on sys.path: importlib.metadata finds its entry points."""
     package = tmp_path / "fake_plugin_pkg"

@@ -50,6 +50,9 @@ class Registry(Generic[T]):
         self._check = check
         self._instance_of = instance_of
         self._entries: dict[str, T] = {}
+        # Scanning the installed distributions for entry points takes milliseconds: once
+        # per registry and process (an executor asks for its periodic hooks every tick).
+        self._entry_points: dict[str, EntryPoint] | None = None
         self._all_loaded = False
         # Loading imports modules; two threads asking at once must not both register.
         self._lock = threading.RLock()
@@ -65,10 +68,12 @@ class Registry(Generic[T]):
     def entry_points(self) -> dict[str, EntryPoint]:
         """Every known entry point by name: the built-ins in their order, then installed
         plugins (a plugin cannot silently replace a built-in)."""
-        found = dict(self._builtins)
-        for ep in entry_points(group=self.group):
-            found.setdefault(ep.name, ep)
-        return found
+        if self._entry_points is None:
+            found = dict(self._builtins)
+            for ep in entry_points(group=self.group):
+                found.setdefault(ep.name, ep)
+            self._entry_points = found
+        return dict(self._entry_points)
 
     def _load(self, ep: EntryPoint) -> None:
         loaded = ep.load()
@@ -90,9 +95,7 @@ class Registry(Generic[T]):
         with self._lock:
             if name in self._entries:
                 return self._entries[name]
-            ep = self._builtins.get(name)
-            if ep is None:
-                ep = next(iter(entry_points(group=self.group, name=name)), None)
+            ep = self._builtins.get(name) or self.entry_points().get(name)
             if ep is None:
                 return None
             self._load(ep)

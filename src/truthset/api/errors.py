@@ -64,19 +64,20 @@ def install_error_handlers(app: FastAPI) -> None:
     async def http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return _error(exc.status_code, _STATUS_KINDS.get(exc.status_code, "error"), exc.detail)
 
-    @app.exception_handler(DBAPIError)
-    async def database_error(_request: Request, exc: DBAPIError) -> JSONResponse:
-        outage = database_unavailable(exc)
-        if outage is None:
-            log.exception("unhandled database error", exc_info=exc)
-            return _error(500, "internal_error", "an unexpected error occurred; see the server log")
-        log.warning("database unreachable: %s", exc)
-        return _error(outage.status_code, outage.kind, outage.detail)
-
     @app.exception_handler(Exception)
     async def internal_error(_request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", exc_info=exc)
         return _error(500, "internal_error", "an unexpected error occurred; see the server log")
+
+    # Its own handler (not a branch of the one above): Starlette re-raises whatever reaches
+    # the catch-all, and an outage is an answer, not a crash.
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        outage = database_unavailable(exc)
+        if outage is None:
+            return await internal_error(request, exc)
+        log.warning("database unreachable: %s", exc)
+        return _error(outage.status_code, outage.kind, outage.detail)
 
 
 def validation_problems(errors: Any) -> list[dict[str, Any]]:

@@ -27,6 +27,7 @@ from truthset.autolabel import repository
 from truthset.autolabel.features import model_and_inputs
 from truthset.autolabel.label_issues import check_job, require_classes
 from truthset.autolabel.settings import DEFAULTS, autolabel_settings
+from truthset.labels import repository as labels_repository
 from truthset.labels.writer import class_label, write_label
 from truthset.learning.consensus import ModelAssistedConsensus, out_of_sample_proba
 from truthset.learning.models.base import expand_proba
@@ -126,7 +127,7 @@ def apply_model_consensus(
 ) -> dict[str, Any]:
     names = list(get_task_type(job.task_type).parse_label_config(job.label_config).labels)
     # A reviewer may have set a label since the plan was made: theirs stays.
-    reviewed = repository.reviewed_task_ids(session, job.id)
+    reviewed = labels_repository.reviewed_task_ids(session, job.id)
     for task_id, (cls, confidence) in plan.labels.items():
         if task_id in reviewed:
             continue

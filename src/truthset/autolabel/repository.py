@@ -176,16 +176,6 @@ def flagged_labels(session: Session, job_id: int) -> Sequence[Any]:
     ).all()
 
 
-def reviewed_task_ids(session: Session, job_id: int) -> set[int]:
-    """The job's tasks whose label a reviewer set."""
-    return set(
-        session.execute(
-            text("SELECT task_id FROM labels WHERE job_id = :j AND reviewed = :t"),
-            {"j": job_id, "t": True},
-        ).scalars()
-    )
-
-
 def included_answers(session: Session, job_id: int) -> Sequence[Any]:
     """(task id, worker id, stored content) of the job's answers not excluded, in the
     order they were given."""

@@ -410,3 +410,16 @@ def label_with_job(session: Session, job_id: int, item_id: int) -> Any:
         ),
         {"j": job_id, "i": item_id},
     ).first()
+
+
+# -- the in-flight window (max-concurrent-tasks) outside the work engine's hot path ------
+
+
+def enter_window(session: Session, job_id: int) -> None:
+    """A task is started and unfinished again: one task more in flight."""
+    session.execute(text("UPDATE jobs SET in_flight = in_flight + 1 WHERE id = :j"), {"j": job_id})
+
+
+def leave_window(session: Session, job_id: int) -> None:
+    """A started task leaves the job's work: one task fewer in flight."""
+    session.execute(text("UPDATE jobs SET in_flight = in_flight - 1 WHERE id = :j"), {"j": job_id})

@@ -61,7 +61,7 @@ def add_gold(session: Session, job: Job, rows: list[tuple[int, str, Any]]) -> di
         # A gold item is a honeypot: served like any item, scored against its answer.
         repository.make_gold_task(session, task_id)
         if was_in_flight and status in ("open", "full"):
-            repository.leave_window(session, job.id)
+            jobs_repository.leave_window(session, job.id)
     session.flush()
     return {"added": len(resolved)}
 

@@ -87,17 +87,6 @@ def human_label_metas(session: Session, job_id: int) -> list[Any]:
     )
 
 
-def reviewed_task_ids(session: Session, job_id: int) -> set[int]:
-    """The tasks whose label a reviewer set."""
-    return {
-        r[0]
-        for r in session.execute(
-            text("SELECT task_id FROM labels WHERE job_id = :j AND reviewed = :t"),
-            {"j": job_id, "t": True},
-        )
-    }
-
-
 # -- worker skills and the quality bar -------------------------------------------------------
 
 
@@ -176,16 +165,6 @@ def uncount_answer_and_reopen(session: Session, task_id: int) -> None:
 
 def delete_label(session: Session, task_id: int) -> None:
     session.execute(text("DELETE FROM labels WHERE task_id = :t"), {"t": task_id})
-
-
-def enter_window(session: Session, job_id: int) -> None:
-    """A task is started and unfinished again: one task more in flight."""
-    session.execute(text("UPDATE jobs SET in_flight = in_flight + 1 WHERE id = :j"), {"j": job_id})
-
-
-def leave_window(session: Session, job_id: int) -> None:
-    """A started task leaves the job's work: one task fewer in flight."""
-    session.execute(text("UPDATE jobs SET in_flight = in_flight - 1 WHERE id = :j"), {"j": job_id})
 
 
 # -- gold items ------------------------------------------------------------------------------

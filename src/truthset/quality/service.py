@@ -26,6 +26,8 @@ from truthset.consensus.agreement import (
     per_label_agreement,
 )
 from truthset.errors import BadInput
+from truthset.jobs import repository as jobs_repository
+from truthset.labels import repository as labels_repository
 from truthset.labels.writer import class_label, write_label
 from truthset.quality import repository
 from truthset.quality.gold import gold_map
@@ -89,7 +91,7 @@ def aggregate_job(session: Session, job: Job, *, method: str, now: float) -> dic
         for task_id, meta in repository.human_label_metas(session, job.id)
     }
     # A reviewer's label is final: refitting the workers' answers must not replace it.
-    reviewed = repository.reviewed_task_ids(session, job.id)
+    reviewed = labels_repository.reviewed_task_ids(session, job.id)
     counts: dict[int, int] = {}
     for r in rows:
         counts[r[0]] = counts.get(r[0], 0) + 1
@@ -181,7 +183,7 @@ def exclude_worker_answers(session: Session, job: Job, worker_id: int) -> int:
         repository.uncount_answer_and_reopen(session, task_id)
         if status == "complete":
             repository.delete_label(session, task_id)
-            repository.enter_window(session, job.id)
+            jobs_repository.enter_window(session, job.id)
             reopened += 1
     if reopened and job.state == "completed":
         job.state = "in_progress"

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from truthset.jobs import repository as jobs_repository
 from truthset.jobs import service as jobs_service
 from truthset.store.models import Job
 from truthset.work import repository
@@ -28,7 +29,7 @@ def sweep_job(session: Session, job: Job, *, now: float | None = None) -> dict[s
             else:
                 repository.fail_unanswered_task(session, task_id, now)
                 if started:
-                    repository.leave_window(session, job.id)
+                    jobs_repository.leave_window(session, job.id)
             closed += 1
     state = jobs_service.refresh_state(session, job.id, now=now)
     return {"expired_leases": expired, "closed_tasks": closed, "state": state}

@@ -102,14 +102,6 @@ def fail_unanswered_task(session: Session, task_id: int, now: float) -> None:
     )
 
 
-def leave_window(session: Session, job_id: int) -> None:
-    """A started task is done without a label: one task fewer in flight."""
-    session.execute(
-        text("UPDATE jobs SET in_flight = in_flight - 1 WHERE id = :j"),
-        {"j": job_id},
-    )
-
-
 # -- a worker's own lists (read routes) -----------------------------------------------------
 
 
