@@ -30,7 +30,11 @@ def import_cmd(
     report: Annotated[Path | None, typer.Option(help="where to write the bad lines")] = None,
     allow_root: Annotated[
         list[str] | None,
-        typer.Option(help="extra folder or s3://bucket[/prefix] that source-refs may point into"),
+        # No square brackets in help text: typer renders it as rich markup, where
+        # "[/prefix]" is a closing tag and crashes --help.
+        typer.Option(
+            help="extra folder, s3://bucket or s3://bucket/prefix that source-refs may use"
+        ),
     ] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
