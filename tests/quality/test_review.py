@@ -14,7 +14,7 @@ from support import Setup, bearer
 from truthset.api.tokens import issue_token
 from truthset.errors import Conflict, Gone, NotFound
 from truthset.exports.groundtruth import export_groundtruth
-from truthset.jobs.service import get_job
+from truthset.jobs.service import get_job, stop_job
 from truthset.quality import review
 from truthset.store.models import User
 from truthset.work.answers import submit_answer
@@ -564,3 +564,51 @@ def test_queue_counts_over_http(ws, client):
     assert (q["low_confidence"], q["disputed"], q["queued"]) == (0, 1, 1)
     worker = bearer(setup.worker_tokens["w00"])
     assert client.get(url, headers=worker).status_code == 403
+
+
+def job_state(ws, job: str) -> tuple[str, int]:
+    with ws.db.session_scope(write=False) as s:
+        j = get_job(s, job)
+        return j.state, j.in_flight
+
+
+def lease_one(ws, job: str, worker: str) -> None:
+    with ws.db.session_scope() as s:
+        assert lease_next_task(s, get_job(s, job), user(s, worker)) is not None
+
+
+def one_worker_job(ws, n_items: int) -> Setup:
+    setup = Setup(ws, n_items=n_items, n_workers=2)
+    setup.job("j", workers_per_item=1, task_time_limit=300)
+    return setup
+
+
+def test_a_job_whose_last_items_are_labeled_in_review_completes(any_ws):
+    """A worker answers one item; an admin labels the other two through review, one of
+    them while a worker holds its lease: nothing is left to work, so the job is completed
+    (as when a worker's answer finishes the last task) and no task is counted in flight."""
+    one_worker_job(any_ws, n_items=3)
+    with any_ws.db.session_scope() as s:
+        j, w00 = get_job(s, "j"), user(s, "w00")
+        t = lease_next_task(s, j, w00)
+        submit_answer(s, t.assignment_id, w00, {"label": "pos"})
+    lease_one(any_ws, "j", "w01")  # item 1: started, in flight, leased to w01
+    assert job_state(any_ws, "j") == ("in_progress", 1)
+    submit(any_ws, "j", "boss", "item-00002", "neg")  # never leased
+    assert job_state(any_ws, "j") == ("in_progress", 1)
+    submit(any_ws, "j", "boss", "item-00001", "neg")
+    assert job_state(any_ws, "j") == ("completed", 0)
+    with any_ws.db.session_scope(write=False) as s:
+        statuses = s.execute(text("SELECT status FROM tasks ORDER BY position")).scalars().all()
+    assert statuses == ["complete", "complete", "complete"]
+
+
+def test_a_stopping_job_stops_when_review_finishes_its_last_leased_task(any_ws):
+    """A stopping job waits for its tasks in flight; a reviewer's label finishes one."""
+    one_worker_job(any_ws, n_items=2)
+    lease_one(any_ws, "j", "w00")
+    with any_ws.db.session_scope() as s:
+        stop_job(s, get_job(s, "j"), now=T0)
+    assert job_state(any_ws, "j") == ("stopping", 1)
+    submit(any_ws, "j", "boss", "item-00000", "pos")
+    assert job_state(any_ws, "j") == ("stopped", 0)

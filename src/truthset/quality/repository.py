@@ -473,8 +473,17 @@ def record_review_submitted(
     )
 
 
-def task_status(session: Session, task_id: int) -> str | None:
-    return session.execute(text("SELECT status FROM tasks WHERE id = :t"), {"t": task_id}).scalar()
+def task_status_in_window(session: Session, task_id: int) -> tuple[str, bool]:
+    """The task's status, and whether it counts in the job's in-flight window (started
+    and unfinished; gold items never count)."""
+    status, in_window = session.execute(
+        text(
+            "SELECT status, CASE WHEN started = 1 AND is_gold = 0 AND status IN ('open', 'full') "
+            "THEN 1 ELSE 0 END FROM tasks WHERE id = :t"
+        ),
+        {"t": task_id},
+    ).one()
+    return str(status), bool(in_window)
 
 
 def complete_task(session: Session, task_id: int) -> None:

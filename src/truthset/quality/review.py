@@ -35,7 +35,8 @@ import orjson
 from sqlalchemy.orm import Session
 
 from truthset.errors import BadInput, Conflict, Gone
-from truthset.jobs.service import job_item
+from truthset.jobs import repository as jobs_repository
+from truthset.jobs.service import job_item, refresh_state
 from truthset.labels.writer import write_label
 from truthset.quality import repository
 from truthset.store.models import Job, User
@@ -232,7 +233,9 @@ def review_item(
     now: float | None = None,
 ) -> dict[str, Any]:
     """The reviewer sets the final label (reviewed: exports say ``"reviewed": "yes"``) and
-    the lease ends. Needs the caller's live lease, or the admin role."""
+    the lease ends. Needs the caller's live lease, or the admin role. An unfinished task
+    (an admin may label items nobody answered) is finished by it, and the job's state is
+    refreshed: the last such label completes the job."""
     now = time.time() if now is None else now
     task_type = get_task_type(job.task_type)
     config = task_type.parse_label_config(job.label_config)
@@ -273,8 +276,15 @@ def review_item(
     repository.record_review_submitted(
         session, task_id, job.id, reviewer.id, now, orjson.dumps(content).decode()
     )
-    if repository.task_status(session, task_id) in ("open", "full", "failed"):
+    status, in_window = repository.task_status_in_window(session, task_id)
+    if status in ("open", "full", "failed"):
+        # The reviewer's label finishes the task, as a worker's last answer would: a
+        # started task leaves the in-flight window, and the job may be done now.
         repository.complete_task(session, task_id)
+        if in_window:
+            jobs_repository.leave_window(session, job.id)
+        session.flush()
+        refresh_state(session, job.id, now=now)
     session.flush()
     return {"item": item_id, "reviewed": True}
 
