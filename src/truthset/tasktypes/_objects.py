@@ -10,6 +10,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from truthset.errors import BadInput
+from truthset.tasktypes import _attribute_answers as attrs
 from truthset.tasktypes._agreement import soft_f1
 from truthset.tasktypes._spatial import (
     SIZE_TOLERANCE,
@@ -58,6 +60,8 @@ class ImageObjectsType:
     match_threshold: float = 0.5
     # The consolidator's parameters a job may set in settings["consolidation"].
     consolidation_keys: tuple[str, ...] = ()
+    # The 2020 label config's `annotationType` that names this tool.
+    annotation_type: str = ""
 
     # -- hooks ---------------------------------------------------------------------------
 
@@ -78,7 +82,14 @@ class ImageObjectsType:
     # -- the protocol ----------------------------------------------------------------------
 
     def parse_label_config(self, raw: Any) -> LabelConfig:
-        return parse_gt_label_config(raw, min_labels=1)
+        config = parse_gt_label_config(raw, min_labels=1, with_attributes=True)
+        given = config.annotation_type
+        if given is not None and self.annotation_type and given != self.annotation_type:
+            raise BadInput(
+                f"label config: annotationType: {given!r} does not fit a {self.name} job"
+                f" (its annotationType is {self.annotation_type!r})"
+            )
+        return config
 
     def check_settings(self, settings: dict[str, Any]) -> None:
         """Raise BadInput for job settings this type cannot use (for job creation)."""
@@ -100,9 +111,14 @@ class ImageObjectsType:
         size = resolve_image_size(payload, item)
         candidate = {key: objects, "inputImageProperties": size_props(size)}
         checked(lambda: self._validate(candidate, list(config.labels)))
+        values = attrs.check_object_attributes(objects, key, config)
         return {
-            key: [self._normalize(o) for o in objects],
+            key: [
+                attrs.with_attributes(self._normalize(o), v)
+                for o, v in zip(objects, values, strict=True)
+            ],
             "inputImageProperties": size_props(size),
+            **attrs.frame_part(attrs.check_frame_attributes(payload, config)),
             **initial_value_modified(payload),
         }
 
@@ -126,9 +142,29 @@ class ImageObjectsType:
             answers,
             lambda content: not content.get(self._list_key(content)),
         )
-        return Consolidation(
-            value=fitted.label_, meta=meta, confidence=confidence, method=self.method
+        value, meta = self._with_attributes(fitted, answers, skills, config, meta)
+        return Consolidation(value=value, meta=meta, confidence=confidence, method=self.method)
+
+    def _with_attributes(
+        self,
+        fitted: Any,
+        answers: list[WorkerAnswer],
+        skills: dict[str, float],
+        config: LabelConfig,
+        meta: dict[str, Any],
+    ) -> tuple[Any, dict[str, Any]]:
+        """The consolidated attribute values added to the label (the consolidators keep
+        which worker objects each output object matched in ``clusters_``)."""
+        if not config.has_attributes:
+            return fitted.label_, meta
+        contents = [a.content for a in answers]
+        objects = attrs.consolidate_object_attributes(
+            contents, [self._list_key(c) for c in contents], fitted.clusters_, skills
         )
+        frame = attrs.consolidate_frame_attributes(
+            contents, [skills[str(i)] for i in range(len(answers))]
+        )
+        return attrs.add_to_label(fitted.label_, meta, objects, frame, config)
 
     # -- adjustment --------------------------------------------------------------------------
 
@@ -145,10 +181,14 @@ class ImageObjectsType:
         size = value["image_size"][0]
         return {
             self.key: [
-                self._from_annotation(a, names.get(int(a["class_id"]), str(a["class_id"])))
+                attrs.with_attributes(
+                    self._from_annotation(a, names.get(int(a["class_id"]), str(a["class_id"]))),
+                    a.get(attrs.OBJECT_KEY) or {},
+                )
                 for a in value["annotations"]
             ],
             "inputImageProperties": {"width": size["width"], "height": size["height"]},
+            **attrs.prior_frame_attributes(meta),
         }
 
     # -- agreement ---------------------------------------------------------------------------

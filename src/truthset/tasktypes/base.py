@@ -6,20 +6,52 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from truthset.errors import BadInput
+from truthset.tasktypes.label_attributes import (
+    DOCUMENT_VERSION_2020,
+    AttributeSpec,
+    parse_document_2020,
+    refuse_2020_keys,
+)
 
 GT_DOCUMENT_VERSION = "2018-11-28"
 
 
 @dataclass(frozen=True)
 class LabelConfig:
-    """A validated Ground Truth label category file; label order defines class ids."""
+    """A validated Ground Truth label category file; label order defines class ids.
+
+    ``raw`` is the file as given. The 2020 format's parts are parsed into the other
+    fields (empty for the 2018 format): each label's own ``categoryAttributes``, the
+    ``categoryGlobalAttributes`` every label has, the ``frameAttributes`` asked once per
+    data object, and the rest of the file.
+    """
 
     labels: tuple[str, ...]
     raw: dict[str, Any]
     short_names: dict[str, str] = field(default_factory=dict)
+    document_version: str = GT_DOCUMENT_VERSION
+    category_attributes: dict[str, tuple[AttributeSpec, ...]] = field(default_factory=dict)
+    global_attributes: tuple[AttributeSpec, ...] = ()
+    frame_attributes: tuple[AttributeSpec, ...] = ()
+    edits_allowed: dict[str, str] = field(default_factory=dict)
+    annotation_type: str | None = None
+    instructions: dict[str, str] | None = None
+    audit_label_attribute_name: str | None = None
 
     def class_id(self, label: str) -> int:
         return self.labels.index(label)
+
+    def attributes_of(self, label: str) -> tuple[AttributeSpec, ...]:
+        """The attributes an object of ``label`` may carry: the global ones first."""
+        return self.global_attributes + self.category_attributes.get(label, ())
+
+    @property
+    def has_label_attributes(self) -> bool:
+        return bool(self.global_attributes) or any(self.category_attributes.values())
+
+    @property
+    def has_attributes(self) -> bool:
+        return self.has_label_attributes or bool(self.frame_attributes)
 
 
 @dataclass(frozen=True)
@@ -66,12 +98,22 @@ class TaskType(Protocol):
     ) -> Consolidation: ...
 
 
-def parse_gt_label_config(raw: Any, *, min_labels: int) -> LabelConfig:
-    """Validate Ground Truth's label category file, accepted as is."""
+def parse_gt_label_config(
+    raw: Any, *, min_labels: int, with_attributes: bool = False
+) -> LabelConfig:
+    """Validate Ground Truth's label category file, accepted as is: the 2018 format
+    (``document-version``) or the 2020 one (``"documentVersion": "2020-03-01"``).
+
+    ``with_attributes``: the task type takes label category and frame attributes; for
+    the others a file that defines some is refused rather than having them ignored.
+    """
     if isinstance(raw, list):  # a bare list of names is accepted for convenience
         raw = {"document-version": GT_DOCUMENT_VERSION, "labels": [{"label": x} for x in raw]}
     if not isinstance(raw, dict):
         raise BadInput("label config must be a JSON object with a 'labels' list")
+    if "documentVersion" in raw:
+        return _parse_2020(raw, min_labels=min_labels, with_attributes=with_attributes)
+    refuse_2020_keys(raw)
     entries = raw.get("labels")
     if not isinstance(entries, list):
         raise BadInput("label config: 'labels' must be a list of {\"label\": ...} objects")
@@ -93,3 +135,43 @@ def parse_gt_label_config(raw: Any, *, min_labels: int) -> LabelConfig:
     if len(names) < min_labels:
         raise BadInput(f"label config: this task type needs at least {min_labels} labels")
     return LabelConfig(labels=tuple(names), raw=raw, short_names=short)
+
+
+_NO_ATTRIBUTES = (
+    "this task type takes no attributes (the image object types do: boxes, polygons,"
+    " polylines, keypoints)"
+)
+
+
+def _parse_2020(raw: dict[str, Any], *, min_labels: int, with_attributes: bool) -> LabelConfig:
+    version = raw["documentVersion"]
+    if version != DOCUMENT_VERSION_2020:
+        raise BadInput(
+            f"label config: documentVersion: {version!r} is not {DOCUMENT_VERSION_2020!r}"
+            f' (the 2018 format names its version "document-version")'
+        )
+    doc = parse_document_2020(raw)
+    if len(doc.labels) < min_labels:
+        raise BadInput(f"label config: this task type needs at least {min_labels} labels")
+    if not with_attributes:
+        for key, present in (
+            ("categoryGlobalAttributes", doc.global_attributes),
+            ("frameAttributes", doc.frame_attributes),
+        ):
+            if present:
+                raise BadInput(f"label config: {key}: {_NO_ATTRIBUTES}")
+        for i, label in enumerate(doc.labels):
+            if doc.category_attributes.get(label):
+                raise BadInput(f"label config: labels[{i}].categoryAttributes: {_NO_ATTRIBUTES}")
+    return LabelConfig(
+        labels=doc.labels,
+        raw=raw,
+        document_version=DOCUMENT_VERSION_2020,
+        category_attributes=doc.category_attributes,
+        global_attributes=doc.global_attributes,
+        frame_attributes=doc.frame_attributes,
+        edits_allowed=doc.edits_allowed,
+        annotation_type=doc.annotation_type,
+        instructions=doc.instructions,
+        audit_label_attribute_name=doc.audit_label_attribute_name,
+    )

@@ -56,6 +56,7 @@ BOUNDING_BOX = BoundingBoxType(
     output_type="groundtruth/object-detection",
     ui_module="tools/bbox.js",
     key="boundingBoxes",
+    annotation_type="BoundingBox",
     supports_auto_labeling=True,
     method="box-iou-vote",
     consolidation_keys=("iou_threshold", "min_support", "method"),

@@ -51,6 +51,7 @@ KEYPOINT = KeypointType(
     output_type="groundtruth/keypoint",
     ui_module="tools/keypoint.js",
     key="keypoints",
+    annotation_type="Keypoint",
     method="keypoint-vote",
     match_threshold=math.exp(-2),
     consolidation_keys=("distance_threshold", "scale", "min_support"),

@@ -37,6 +37,7 @@ from truthset.consensus.spatial.polygons import crop_iou, instance_crops, raster
 from truthset.consensus.spatial.polylines import line_distance, resample
 from truthset.consensus.spatial.validate import validate_polygon_answer, validate_polyline_answer
 from truthset.errors import BadInput
+from truthset.tasktypes import _attribute_answers as attrs
 from truthset.tasktypes._objects import SIZE_TOLERANCE, ImageObjectsType
 from truthset.tasktypes._spatial import (
     MAX_OBJECTS,
@@ -113,13 +114,17 @@ class InstanceSegmentationType(PolygonType):
         instances = object_list(payload, "instances", MAX_OBJECTS)
         size = resolve_image_size(payload, item)
         png = _instance_png(payload, size, instances, list(config.labels))
+        values = attrs.check_object_attributes(instances, "instances", config)
         return {
             "labeledImage": {"pngImageData": png},
             "instances": [
-                {"color": rgb_to_hex(hex_to_rgb(i["color"])), "label": i["label"]}
-                for i in instances
+                attrs.with_attributes(
+                    {"color": rgb_to_hex(hex_to_rgb(i["color"])), "label": i["label"]}, v
+                )
+                for i, v in zip(instances, values, strict=True)
             ],
             "inputImageProperties": size_props(size),
+            **attrs.frame_part(attrs.check_frame_attributes(payload, config)),
             **initial_value_modified(payload),
         }
 
@@ -237,6 +242,7 @@ POLYGON = PolygonType(
     output_type="groundtruth/polygon",
     ui_module="tools/polygon.js",
     key="polygons",
+    annotation_type="Polygon",
     method="polygon-mask-vote",
     consolidation_keys=("iou_threshold", "min_support", "vote_threshold"),
 )
@@ -245,6 +251,7 @@ INSTANCE_SEGMENTATION = InstanceSegmentationType(
     output_type="groundtruth/instance-segmentation",
     ui_module="tools/polygon.js",
     key="polygons",
+    annotation_type="Polygon",
     method="polygon-mask-vote",
     consolidation_keys=("iou_threshold", "min_support", "vote_threshold"),
 )
@@ -253,6 +260,7 @@ POLYLINE = PolylineType(
     output_type="groundtruth/polyline",
     ui_module="tools/polyline.js",
     key="polylines",
+    annotation_type="Polyline",
     method="polyline-vote",
     match_threshold=1e-9,
     consolidation_keys=("distance_threshold", "min_support"),
