@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import select
 
 from truthset.jobs.service import get_job
@@ -71,3 +72,208 @@ def test_prelabeling_report_compares_time_with_and_without_predictions(ws, clien
     }
     worker = bearer(setup.worker_tokens["w00"])
     assert client.get("/api/jobs/j/prelabeling", headers=worker).status_code == 403
+
+
+# -- Ground Truth-shaped predictions -----------------------------------------------------------
+
+IMAGE_SIZE = [{"width": 64, "height": 48, "depth": 3}]
+SIZE_PROPS = {"width": 64, "height": 48}
+SQUARE = [{"x": 10, "y": 10}, {"x": 30, "y": 10}, {"x": 30, "y": 30}, {"x": 10, "y": 30}]
+TRIANGLE = [{"x": 5, "y": 5}, {"x": 40, "y": 5}, {"x": 20, "y": 40}]
+NER_TEXT = "Alice met Bob in Paris"
+
+# task type, its labels, what the items are, the prediction in Ground Truth's output shape
+# and its metadata, the answer the tool starts from (a worker who keeps it sends it back),
+# and a corrected answer.
+GT_SHAPED = {
+    "image-classification": (
+        ["cat", "dog"],
+        "image",
+        1,
+        {"class-name": "dog", "confidence": 0.8},
+        {"label": "dog"},
+        {"label": "cat"},
+    ),
+    "text-classification": (
+        ["pos", "neg"],
+        "text",
+        1,
+        None,  # no metadata: the class id is the job's label order, as in Ground Truth
+        {"label": "neg"},
+        {"label": "pos"},
+    ),
+    "audio-classification": (
+        ["speech", "music"],
+        "audio",
+        0,
+        {"class-name": "speech"},
+        {"label": "speech"},
+        {"label": "music"},
+    ),
+    "image-classification-multilabel": (
+        ["cat", "dog", "bird"],
+        "image",
+        [2, 0],
+        {"class-map": {"0": "cat", "2": "bird"}, "confidence-map": {"0": 0.9, "2": 0.7}},
+        {"labels": ["bird", "cat"]},
+        {"labels": ["dog"]},
+    ),
+    "text-classification-multilabel": (
+        ["sports", "politics", "weather"],
+        "text",
+        [1],
+        None,
+        {"labels": ["politics"]},
+        {"labels": ["politics", "weather"]},
+    ),
+    "bounding-box": (
+        ["car", "dog"],
+        "image",
+        {
+            "image_size": IMAGE_SIZE,
+            "annotations": [{"class_id": 5, "left": 10, "top": 5, "width": 20, "height": 10}],
+        },
+        {"objects": [{"confidence": 0.9}], "class-map": {"5": "dog"}},
+        {
+            "boundingBoxes": [{"label": "dog", "left": 10, "top": 5, "width": 20, "height": 10}],
+            "inputImageProperties": SIZE_PROPS,
+        },
+        {
+            "boundingBoxes": [{"label": "dog", "left": 12, "top": 5, "width": 20, "height": 10}],
+            "inputImageProperties": SIZE_PROPS,
+        },
+    ),
+    "polygon": (
+        ["roof", "door"],
+        "image",
+        {"image_size": IMAGE_SIZE, "annotations": [{"class_id": 0, "vertices": SQUARE}]},
+        {"objects": [{"confidence": 0.6}], "class-map": {"0": "roof"}},
+        {"polygons": [{"label": "roof", "vertices": SQUARE}], "inputImageProperties": SIZE_PROPS},
+        {"polygons": [{"label": "door", "vertices": SQUARE}], "inputImageProperties": SIZE_PROPS},
+    ),
+    "instance-segmentation": (
+        ["car", "person"],
+        "image",
+        {"image_size": IMAGE_SIZE, "annotations": [{"class_id": 1, "vertices": TRIANGLE}]},
+        None,
+        {
+            "polygons": [{"label": "person", "vertices": TRIANGLE}],
+            "inputImageProperties": SIZE_PROPS,
+        },
+        {"polygons": [{"label": "car", "vertices": TRIANGLE}], "inputImageProperties": SIZE_PROPS},
+    ),
+    "polyline": (
+        ["lane"],
+        "image",
+        {"image_size": IMAGE_SIZE, "annotations": [{"class_id": 0, "vertices": TRIANGLE[:2]}]},
+        {"class-map": {"0": "lane"}},
+        {
+            "polylines": [{"label": "lane", "vertices": TRIANGLE[:2]}],
+            "inputImageProperties": SIZE_PROPS,
+        },
+        {
+            "polylines": [{"label": "lane", "vertices": SQUARE[:2]}],
+            "inputImageProperties": SIZE_PROPS,
+        },
+    ),
+    "keypoint": (
+        ["eye", "nose"],
+        "image",
+        {"image_size": IMAGE_SIZE, "annotations": [{"class_id": 1, "x": 20, "y": 25}]},
+        {"class-map": {"1": "nose"}},
+        {"keypoints": [{"label": "nose", "x": 20, "y": 25}], "inputImageProperties": SIZE_PROPS},
+        {"keypoints": [{"label": "nose", "x": 21, "y": 25}], "inputImageProperties": SIZE_PROPS},
+    ),
+    "named-entity-recognition": (
+        ["PER", "LOC"],
+        "text",
+        {
+            "annotations": {
+                "labels": [{"label": "PER"}, {"label": "LOC"}],
+                "entities": [
+                    {"label": "PER", "startOffset": 0, "endOffset": 5},
+                    {"label": "LOC", "startOffset": 17, "endOffset": 22},
+                ],
+            }
+        },
+        {"entities": [{"confidence": 0.7}, {"confidence": 0.9}]},
+        {
+            "entities": [
+                {"label": "PER", "startOffset": 0, "endOffset": 5},
+                {"label": "LOC", "startOffset": 17, "endOffset": 22},
+            ]
+        },
+        {"entities": [{"label": "PER", "startOffset": 0, "endOffset": 5}]},
+    ),
+    "audio-transcription": (
+        [],
+        "audio",
+        "hello there",
+        {"confidence": 0.5},
+        {"transcription": "hello there"},
+        {"transcription": "hello here"},
+    ),
+}
+
+
+def _media_items(ws, media: str, n: int) -> list[dict]:
+    """`n` items of the kind a task type takes: inline text, PNG images, WAV files."""
+    import wave
+
+    from PIL import Image
+
+    folder = ws.settings.media_dir / "media"
+    folder.mkdir(parents=True, exist_ok=True)
+    items = []
+    for i in range(n):
+        if media == "text":
+            items.append({"source": NER_TEXT if i == 0 else f"{NER_TEXT}, again {i}"})
+            continue
+        if media == "image":
+            path = folder / f"img{i}.png"
+            Image.new("RGB", (64, 48), (i * 40, 90, 200)).save(path)
+        else:
+            path = folder / f"clip{i}.wav"
+            with wave.open(str(path), "wb") as w:
+                w.setnchannels(1)
+                w.setsampwidth(2)
+                w.setframerate(8000)
+                w.writeframes(b"\0\0" * 800)
+        items.append({"source-ref": str(path)})
+    return items
+
+
+@pytest.mark.parametrize("task_type", sorted(GT_SHAPED))
+def test_a_ground_truth_shaped_prediction_kept_as_is_counts_as_unchanged(ws, client, task_type):
+    """A manifest's `<attr>-prediction` in Ground Truth's output shape (with its
+    `-metadata`) reaches the tool as the answer it starts from, and a worker who sends that
+    back counts as having kept it; a corrected answer does not."""
+    from support import Setup, bearer, write_manifest
+    from truthset.datasets.importer import import_source
+
+    labels, media, value, meta, kept, corrected = GT_SHAPED[task_type]
+    setup = Setup(ws, n_items=0, n_workers=1)
+    rows = []
+    for i, item in enumerate(_media_items(ws, media, 2)):
+        row = {"id": f"p{i}", **item, "j-prediction": value}
+        if meta is not None:
+            row["j-prediction-metadata"] = meta
+        rows.append(row)
+    manifest = write_manifest(ws.settings.media_dir / "pre.manifest", rows)
+    with ws.db.session_scope() as s:
+        import_source(s, "pre", str(manifest), allowed_roots=ws.allowed_roots)
+    setup.job("j", task_type=task_type, label_config=labels, dataset="pre", workers_per_item=1)
+    worker = bearer(setup.worker_tokens["w00"])
+    for answer in (kept, corrected):
+        task = client.post("/api/jobs/j/next", headers=worker).json()
+        assert task["prediction"] == kept
+        done = client.post(
+            f"/api/assignments/{task['assignment_id']}/submit",
+            headers=worker,
+            json={"answer": answer, "time_spent": 2.0},
+        )
+        assert done.status_code == 200, done.json()
+    report = client.get("/api/jobs/j/prelabeling", headers=bearer(setup.admin_token)).json()
+    assert report["with_prediction"]["answers"] == 2
+    assert report["with_prediction"]["kept_unchanged"] == 1
+    assert report["without_prediction"]["answers"] == 0

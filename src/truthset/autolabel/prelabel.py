@@ -3,8 +3,10 @@ correct them instead of drawing from scratch.
 
 The boxes go into the item as `<label attribute>-prediction` in the worker-answer shape
 (`{"boundingBoxes": [...], "inputImageProperties": {...}}`), the key the work API hands
-to the tool and a manifest may also bring. `GET /api/jobs/{name}/prelabeling` then shows
-their effect on time per task.
+to the tool and a manifest may also bring, in that shape or in Ground Truth's output
+shape with `<label attribute>-prediction-metadata` (truthset.tasktypes.predictions reads
+both, for the tool and for the report). An item that has a prediction of either shape
+keeps it. `GET /api/jobs/{name}/prelabeling` then shows their effect on time per task.
 """
 
 from __future__ import annotations

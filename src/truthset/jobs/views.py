@@ -13,6 +13,7 @@ from truthset.jobs import repository, service
 from truthset.store.models import Dataset, Job
 from truthset.store.raw import stored_json
 from truthset.tasktypes import get_task_type
+from truthset.tasktypes.predictions import item_prediction
 
 
 def job_summary(session: Session, job: Job, *, for_staff: bool) -> dict[str, Any]:
@@ -217,17 +218,18 @@ def prelabel_report(session: Session, job: Job) -> dict[str, Any]:
     """The effect of showing model predictions to workers (pre-labeling): time per answer
     on items that carried a prediction (`<attr>-prediction`) beside items that did not,
     and how many answers kept the prediction as it was (equal after the task type's own
-    validation, so key order and number formatting do not count as a change)."""
+    validation, so key order and number formatting do not count as a change). A
+    prediction in Ground Truth's output shape is compared as the answer the tool starts
+    from (truthset.tasktypes.predictions)."""
     task_type = get_task_type(job.task_type)
     config = task_type.parse_label_config(job.label_config)
-    key = f"{job.label_attribute}-prediction"
     rows = repository.counted_answers_with_items(session, job.id)
     with_times: list[float] = []
     without_times: list[float] = []
     unchanged = 0
     for content, spent, data in rows:
         item = orjson.loads(data)
-        prediction = item.get(key)
+        prediction = item_prediction(task_type, item, job.label_attribute, config)
         if prediction is None:
             without_times.append(float(spent or 0.0))
             continue

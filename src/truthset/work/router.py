@@ -11,6 +11,7 @@ from truthset.api.deps import CurrentUser, ReadSession, get_db
 from truthset.jobs import snapshot as jobs_snapshot
 from truthset.jobs.views import label_for_tool
 from truthset.tasktypes import get_task_type
+from truthset.tasktypes.predictions import item_prediction
 from truthset.work import answers, leases, repository
 from truthset.work.schemas import SubmitRequest
 
@@ -60,7 +61,7 @@ def next_task_body(session: Any, name: str, user: Any) -> dict[str, Any] | None:
         "leased_at": leased.leased_at,
         "time_limit": job.task_time_limit,
         "item": _item_view(leased.item_id, leased.item_external_id, leased.item),
-        "prediction": leased.item.get(f"{job.label_attribute}-prediction"),
+        "prediction": item_prediction(task_type, leased.item, job.label_attribute, config),
         "prior_label": _prior_label(session, job, leased.item_id),
     }
 
