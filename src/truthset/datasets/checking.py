@@ -12,14 +12,21 @@ import pickle
 import struct
 import subprocess
 import sys
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from hashlib import blake2b
 from typing import Any
 
 import orjson
-from orjson import OPT_SORT_KEYS, dumps
+from orjson import dumps
 
+from truthset.datasets.gt_labels import (
+    ImportedLabel,
+    LabelLineError,
+    labeled_attributes,
+    read_label,
+)
 from truthset.datasets.sources import Record, SourceSpec, iter_records
 from truthset.media.storage import AllowedRoots
 
@@ -35,18 +42,40 @@ class LineError(Exception):
 
 @dataclass(slots=True)
 class CheckedBatch:
-    """Up to BATCH good lines as rows (external id, content hash, stored JSON) with their
-    line numbers, and the bad lines met on the way as (line number, reason)."""
+    """Up to BATCH good lines as rows (external id, identity hash, stored JSON) with their
+    line numbers, the Ground Truth labels they carry as (row index, label), and the bad
+    lines met on the way as (line number, reason)."""
 
     lines: int = 0
     rows: list[tuple[str, str, str]] = field(default_factory=list)
     line_nos: list[int] = field(default_factory=list)
     invalid: list[tuple[int, str]] = field(default_factory=list)
+    labels: list[tuple[int, ImportedLabel]] = field(default_factory=list)
+    # Set by the importer: how many of the rows its insert added.
+    added: int = 0
+
+    def without_lines(self, bad: set[int]) -> None:
+        """Drop the rows of these line numbers (lines refused after checking)."""
+        keep = [i for i, n in enumerate(self.line_nos) if n not in bad]
+        new_index = {old: new for new, old in enumerate(keep)}
+        self.rows = [self.rows[i] for i in keep]
+        self.line_nos = [self.line_nos[i] for i in keep]
+        self.labels = [(new_index[i], lab) for i, lab in self.labels if i in new_index]
 
 
-def content_hash(obj: dict[str, Any]) -> str:
-    """The dedupe key of an item: BLAKE2b of its canonical (sorted-key) JSON."""
-    return blake2b(dumps(obj, option=OPT_SORT_KEYS), digest_size=16).hexdigest()
+def item_identity(obj: dict[str, Any], id_key: str) -> str:
+    """The dedupe key of an item: which object it is (its `source-ref`, or its `source`
+    text) and its id, not the whole line, so that a job's input manifest and its output
+    manifest (the same objects, with labels added) are the same items. The migration
+    0004 holds a copy of this function: change both or neither."""
+    if "source-ref" in obj:
+        kind, value = "source-ref", obj["source-ref"]
+    else:
+        kind, value = "source", obj.get("source")
+    ident = obj.get(id_key)
+    return blake2b(
+        dumps([kind, value, None if ident is None else str(ident)]), digest_size=16
+    ).hexdigest()
 
 
 def check_record(rec: Record, roots: AllowedRoots, id_key: str) -> tuple[str, dict[str, Any]]:
@@ -101,10 +130,12 @@ def check_record(rec: Record, roots: AllowedRoots, id_key: str) -> tuple[str, di
 
 
 def checked_batches(
-    records: Iterable[Record], roots: AllowedRoots, id_key: str
+    records: Iterable[Record], roots: AllowedRoots, id_key: str, *, labels: bool = True
 ) -> Iterator[CheckedBatch]:
-    """The records checked and hashed, in batches (the last may be empty)."""
+    """The records checked and hashed, in batches (the last may be empty); with `labels`,
+    the Ground Truth labels of each line read too."""
     batch = CheckedBatch()
+    now = time.time()
     for rec in records:
         text_ = rec.text
         if text_ is not None and (not text_ or text_.isspace()):
@@ -115,8 +146,18 @@ def checked_batches(
         except LineError as exc:
             batch.invalid.append((rec.line_no, str(exc)))
             continue
-        digest = content_hash(obj)
+        found: list[ImportedLabel] = []
+        # Only a line with a `...-metadata"` key can hold a label: the text tells cheaply.
+        if labels and (rec.text is None or '-metadata"' in stored):
+            try:
+                found = [read_label(obj, attr, now=now) for attr in labeled_attributes(obj)]
+            except LabelLineError as exc:
+                batch.invalid.append((rec.line_no, str(exc)))
+                continue
+        digest = item_identity(obj, id_key)
         ident = obj.get(id_key)
+        for label in found:
+            batch.labels.append((len(batch.rows), label))
         batch.rows.append((str(ident) if ident is not None else digest[:16], digest, stored))
         batch.line_nos.append(rec.line_no)
         if len(batch.rows) >= BATCH:
@@ -126,7 +167,7 @@ def checked_batches(
 
 
 def checked_batches_in_child(
-    spec: SourceSpec, roots: AllowedRoots, id_key: str
+    spec: SourceSpec, roots: AllowedRoots, id_key: str, *, labels: bool = True
 ) -> Iterator[CheckedBatch]:
     """`checked_batches` of a local source, computed by a child process
     (`python -m truthset.datasets.checking`: a fresh interpreter, so nothing of the
@@ -141,7 +182,7 @@ def checked_batches_in_child(
     )
     assert child.stdin is not None and child.stdout is not None
     try:
-        child.stdin.write(pickle.dumps((spec, roots, id_key)))
+        child.stdin.write(pickle.dumps((spec, roots, id_key, labels)))
         child.stdin.close()
         while True:
             head = child.stdout.read(_HEAD.size)
@@ -173,10 +214,10 @@ def _send(out: Any, message: tuple[str, Any]) -> None:
 
 
 def _child_main() -> None:
-    spec, roots, id_key = pickle.loads(sys.stdin.buffer.read())
+    spec, roots, id_key, labels = pickle.loads(sys.stdin.buffer.read())
     out = sys.stdout.buffer
     try:
-        for batch in checked_batches(iter_records(spec), roots, id_key):
+        for batch in checked_batches(iter_records(spec), roots, id_key, labels=labels):
             _send(out, ("batch", batch))
     except Exception as exc:  # noqa: BLE001 - raised again in the importing process
         _send(out, ("error", exc))

@@ -29,6 +29,7 @@ from truthset.datasets.checking import (
     checked_batches,
     checked_batches_in_child,
 )
+from truthset.datasets.label_import import LabelImport
 from truthset.datasets.service import create_dataset
 from truthset.datasets.sources import SourceSpec, detect_source, iter_records
 from truthset.errors import BadInput
@@ -41,6 +42,18 @@ MAX_LISTED_ERRORS = 100
 CHILD_FROM_BYTES = 16 << 20
 
 
+@dataclass(frozen=True)
+class LabelOptions:
+    """How an import reads the Ground Truth labels of its lines (`labels=None`: it keeps
+    them in the lines only, as keys like any other)."""
+
+    roots: AllowedRoots
+    # Label attribute (or "*" for all) -> its label category file, as given.
+    configs: dict[str, Any] = field(default_factory=dict)
+    endpoint_url: str | None = None
+    created_by: int | None = None
+
+
 @dataclass
 class ImportResult:
     dataset: str
@@ -51,11 +64,20 @@ class ImportResult:
     errors: list[dict[str, Any]] = field(default_factory=list)
     report_path: str | None = None
     seconds: float = 0.0
+    # Lines whose object the dataset held already and whose new keys were merged into it.
+    merged: int = 0
+    # Label attribute -> {"job", "task_type", "labels"}: the imported jobs written to.
+    labels: dict[str, Any] = field(default_factory=dict)
+    # Label attributes left in the lines only, with why (no task type writes their type).
+    skipped_attributes: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "dataset": self.dataset,
             "added": self.added,
+            "merged": self.merged,
+            "labels": self.labels,
+            "skipped_attributes": self.skipped_attributes,
             "duplicates": self.duplicates,
             "invalid": self.invalid,
             "lines": self.lines,
@@ -71,37 +93,79 @@ def _flush_batch(
     line_nos: list[int],
     errors: list[dict[str, Any]],
     report: Any,
-) -> int:
-    """Insert a batch; returns how many lines were refused. A duplicate id (same id, other
-    content) fails the batch, which is then retried row by row to name the line."""
+) -> tuple[int, int]:
+    """Insert a batch; returns (lines refused, rows added). A duplicate id (same id, other
+    object) fails the batch, which is then retried row by row to name the line."""
     if not rows:
-        return 0
+        return 0, 0
     try:
         if session.get_bind().dialect.name == "sqlite":
             # No savepoint: a failing executemany keeps the rows before the bad one, which
-            # the retry below skips by content hash; a savepoint around every batch made a
+            # the retry below skips by identity; a savepoint around every batch made a
             # 1,000,000-line import ~20% slower (SQLite journals the savepoint's pages).
-            repository.insert_items(session, rows)
-        else:
-            # PostgreSQL aborts the transaction on a failed statement: only a savepoint
-            # lets the retry go on.
-            with session.begin_nested():
-                repository.insert_items(session, rows)
-        return 0
+            return 0, repository.insert_items(session, rows)
+        # PostgreSQL aborts the transaction on a failed statement: only a savepoint
+        # lets the retry go on.
+        with session.begin_nested():
+            return 0, repository.insert_items(session, rows)
     except IntegrityError:
         pass
-    refused = 0
+    refused = added = 0
     for row, line_no in zip(rows, line_nos, strict=True):
         try:
             with session.begin_nested():
-                repository.insert_items(session, [row])
+                added += repository.insert_items(session, [row])
         except IntegrityError:
             refused += 1
             err = {"line": line_no, "reason": f"id {row[1]!r} is already used by another item"}
             errors.append(err)
             if report is not None:
                 report.write(orjson.dumps(err) + b"\n")
-    return refused
+    return refused, added
+
+
+def _settle_batch(
+    session: Session,
+    dataset_id: int,
+    rows: list[tuple[Any, ...]],
+    batch: CheckedBatch,
+    labels: LabelImport | None,
+) -> int:
+    """After a batch's insert: merge the lines whose object the dataset already held (the
+    later keys are added to the item, a later value replaces an earlier one), and write
+    the batch's labels to their items. Returns how many items were changed by a merge.
+
+    Cheap when nothing needs it: a batch that added all its rows and carries no labels
+    reads nothing back."""
+    all_added = batch.rows and len(batch.rows) == batch.added
+    if all_added and not batch.labels:
+        return 0
+    wanted = [rows[i][2] for i, _ in batch.labels] if all_added else [r[2] for r in rows]
+    found = repository.items_by_identity(session, dataset_id, wanted)
+    merged = 0
+    if not all_added:
+        merged_into: set[int] = set()
+        for (_d, _ext, digest, position, stored), _line in zip(rows, batch.line_nos, strict=True):
+            hit = found.get(digest)
+            if hit is None or hit[1] == position:
+                continue  # refused (a taken id), or this row is the one that was added
+            item_id = hit[0]
+            old = orjson.loads(repository.item_data(session, item_id))
+            new = orjson.loads(stored)
+            if all(k in old and old[k] == v for k, v in new.items()):
+                continue
+            old.update(new)
+            repository.set_item_data(session, item_id, orjson.dumps(old).decode())
+            merged_into.add(item_id)
+        merged = len(merged_into)
+    if labels is not None and batch.labels:
+        label_rows = []
+        for index, label in batch.labels:
+            hit = found.get(rows[index][2])
+            if hit is not None:
+                label_rows.append((hit[0], hit[1], label, batch.line_nos[index]))
+        labels.write(label_rows)
+    return merged
 
 
 def _import_batches(
@@ -119,6 +183,20 @@ def _import_batches(
     return result
 
 
+def _check_labels(label_import: LabelImport, batch: CheckedBatch) -> list[tuple[int, str]]:
+    """The batch's lines whose labels disagree with the label config (class ids), as
+    (line number, reason); those lines are dropped from the batch."""
+    bad: list[tuple[int, str]] = []
+    for index, label in batch.labels:
+        line_no = batch.line_nos[index]
+        reason = label_import.check(label, line_no)
+        if reason is not None:
+            bad.append((line_no, reason))
+    if bad:
+        batch.without_lines({n for n, _ in bad})
+    return bad
+
+
 def _import_records(
     session: Session,
     dataset_name: str,
@@ -128,6 +206,7 @@ def _import_records(
     report_path: Path | None = None,
     progress: Callable[[int], None] | None = None,
     now: float | None = None,
+    labels: LabelOptions | None = None,
 ) -> ImportResult:
     started = time.perf_counter()
     now = time.time() if now is None else now
@@ -140,6 +219,21 @@ def _import_records(
     errors: list[dict[str, Any]] = []
     n_invalid = 0
     lines = 0
+    merged = 0
+    label_import = (
+        LabelImport(
+            session,
+            dataset.id,
+            dataset_name,
+            label_configs=labels.configs,
+            roots=labels.roots,
+            endpoint_url=labels.endpoint_url,
+            created_by=labels.created_by,
+            now=now,
+        )
+        if labels is not None
+        else None
+    )
     report = open(report_path, "wb") if (report_path and skip_invalid) else None  # noqa: SIM115
     dataset_id = dataset.id
     try:
@@ -154,12 +248,26 @@ def _import_records(
                     report.write(orjson.dumps(err) + b"\n")
             if n_invalid and not skip_invalid:
                 continue  # keep validating, but this import will be refused
+            if label_import is not None:
+                bad_labels = _check_labels(label_import, batch)
+                if bad_labels:
+                    for line_no, reason in bad_labels:
+                        n_invalid += 1
+                        err = {"line": line_no, "reason": reason}
+                        if len(errors) < 10 * MAX_LISTED_ERRORS:
+                            errors.append(err)
+                        if report is not None:
+                            report.write(orjson.dumps(err) + b"\n")
+                    if not skip_invalid:
+                        continue
             rows = [
                 (dataset_id, external_id, digest, next_pos + i, stored)
                 for i, (external_id, digest, stored) in enumerate(batch.rows)
             ]
             next_pos += len(rows)
-            n_invalid += _flush_batch(session, rows, batch.line_nos, errors, report)
+            refused, batch.added = _flush_batch(session, rows, batch.line_nos, errors, report)
+            n_invalid += refused
+            merged += _settle_batch(session, dataset_id, rows, batch, label_import)
             if progress:
                 progress(lines)
     finally:
@@ -174,15 +282,19 @@ def _import_records(
                 "invalid_lines": n_invalid,
             }
         )
+    imported = label_import.finish() if label_import is not None else {}
     added = repository.item_count(session, dataset.id) - before
-    if added:
+    if added or merged:
         dataset.version += 1
         _extend_streaming_jobs(session, dataset.id, now)
     session.flush()
     return ImportResult(
         dataset=dataset_name,
         added=added,
-        duplicates=max(lines - n_invalid - added, 0),
+        duplicates=max(lines - n_invalid - added - merged, 0),
+        merged=merged,
+        labels=imported,
+        skipped_attributes=label_import.skipped if label_import is not None else {},
         invalid=n_invalid,
         lines=lines,
         errors=sorted(errors, key=lambda e: e["line"]),
@@ -211,17 +323,38 @@ def import_source(
     endpoint_url: str | None = None,
     progress: Callable[[int], None] | None = None,
     spec: SourceSpec | None = None,
+    labels: bool = True,
+    label_configs: dict[str, Any] | None = None,
+    created_by: int | None = None,
 ) -> ImportResult:
+    """Import a source into a dataset. With `labels` (the default) the Ground Truth labels
+    of its lines become labels (`truthset.datasets.label_import`); `label_configs` maps a
+    label attribute (or "*") to its label category file, which the lines' class ids are
+    checked against."""
     spec = spec or detect_source(source, endpoint_url=endpoint_url)
     roots = AllowedRoots(allowed_roots)
     if spec.implicit_root:
         roots.add(spec.implicit_root)
     if skip_invalid and report_path is None:
         raise BadInput("skip_invalid needs a report path for the bad lines")
+    if label_configs and not labels:
+        raise BadInput("label configs are for the labels of the lines: do not turn labels off")
     if spec.kind in ("manifest", "csv") and os.path.getsize(spec.location) >= CHILD_FROM_BYTES:
-        batches = checked_batches_in_child(spec, roots, id_key)
+        batches = checked_batches_in_child(spec, roots, id_key, labels=labels)
     else:
-        batches = checked_batches(iter_records(spec, endpoint_url=endpoint_url), roots, id_key)
+        batches = checked_batches(
+            iter_records(spec, endpoint_url=endpoint_url), roots, id_key, labels=labels
+        )
+    options = (
+        LabelOptions(
+            roots=roots,
+            configs=dict(label_configs or {}),
+            endpoint_url=endpoint_url,
+            created_by=created_by,
+        )
+        if labels
+        else None
+    )
     try:
         return _import_batches(
             session,
@@ -230,6 +363,7 @@ def import_source(
             skip_invalid=skip_invalid,
             report_path=report_path,
             progress=progress,
+            labels=options,
         )
     finally:
         if isinstance(batches, Generator):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.orm import Session
 
 from truthset.store.lookup import find_by_name
@@ -91,7 +91,7 @@ def delete_items(session: Session, dataset_id: int) -> None:
     )
 
 
-def insert_items(session: Session, rows: list[tuple[Any, ...]]) -> None:
+def insert_items(session: Session, rows: list[tuple[Any, ...]]) -> int:
     """Insert (dataset id, external id, content hash, position, stored JSON) rows; a row
     whose content the dataset already holds is skipped. Raises IntegrityError when an
     external id is already used by other content.
@@ -99,11 +99,42 @@ def insert_items(session: Session, rows: list[tuple[Any, ...]]) -> None:
     Raw SQL on purpose: this is the import's hot path (millions of rows for a large
     manifest), and one fixed statement sent as a DB-API executemany costs a fraction of
     building ORM objects or Core inserts. The ON CONFLICT clause is the dedupe by content
-    hash, which SQLite and PostgreSQL both understand."""
+    hash, which SQLite and PostgreSQL both understand. Returns how many rows were added."""
     ph = "?" if session.get_bind().dialect.name == "sqlite" else "%s"
     sql = (
         "INSERT INTO items (dataset_id, external_id, content_hash, position, data) "
         f"VALUES ({ph}, {ph}, {ph}, {ph}, {ph}) "
         "ON CONFLICT (dataset_id, content_hash) DO NOTHING"
     )
-    session.connection().exec_driver_sql(sql, rows)
+    return int(session.connection().exec_driver_sql(sql, rows).rowcount or 0)
+
+
+def items_by_identity(
+    session: Session, dataset_id: int, hashes: list[str]
+) -> dict[str, tuple[int, int]]:
+    """Identity hash -> (item id, position) of those of the dataset's items that exist."""
+    found: dict[str, tuple[int, int]] = {}
+    for start in range(0, len(hashes), 900):
+        chunk = hashes[start : start + 900]
+        marks = ", ".join(f":h{n}" for n in range(len(chunk)))
+        params: dict[str, Any] = {f"h{n}": h for n, h in enumerate(chunk)}
+        params["d"] = dataset_id
+        for digest, item_id, position in session.execute(
+            text(
+                "SELECT content_hash, id, position FROM items "
+                f"WHERE dataset_id = :d AND content_hash IN ({marks})"
+            ),
+            params,
+        ):
+            found[digest] = (int(item_id), int(position))
+    return found
+
+
+def item_data(session: Session, item_id: int) -> str:
+    return str(session.scalar(select(Item.data).where(Item.id == item_id)))
+
+
+def set_item_data(session: Session, item_id: int, data: str) -> None:
+    session.execute(
+        text("UPDATE items SET data = :data WHERE id = :i"), {"data": data, "i": item_id}
+    )

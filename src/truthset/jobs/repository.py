@@ -36,6 +36,17 @@ def name_of_job_fed_by(session: Session, job_id: int) -> str | None:
     return session.scalar(select(Job.name).where(Job.input_job_id == job_id))
 
 
+def jobs_of_dataset_with_attribute(session: Session, dataset_id: int, attribute: str) -> list[Job]:
+    """The jobs over a dataset (directly or chained) that write `attribute`, newest first."""
+    return list(
+        session.scalars(
+            select(Job)
+            .where(Job.dataset_id == dataset_id, Job.label_attribute == attribute)
+            .order_by(Job.id.desc())
+        )
+    )
+
+
 # -- a job's tasks --------------------------------------------------------------------------
 
 _INSERT_TASKS = (
@@ -90,6 +101,39 @@ def insert_tasks_from_dataset(
     )
     result = session.execute(
         text(sql), {"j": job_id, "d": dataset_id, "n": target_answers, "now": now}
+    )
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def copy_imported_labels(session: Session, job_id: int, imported_job_id: int, now: float) -> int:
+    """Give a job's open, unstarted tasks the labels an imported job holds for their items
+    (the task becomes complete or auto as the imported one is, and keeps the label's
+    value, metadata, confidence and date): Ground Truth's rule that a job on a label
+    attribute the lines already carry works only the lines that lack it. Returns how many
+    tasks were labeled so."""
+    params = {"j": job_id, "ij": imported_job_id, "now": now}
+    session.execute(
+        text(
+            "INSERT INTO labels (task_id, job_id, value, meta, confidence, human, reviewed, "
+            "method, created_at, artifact) "
+            "SELECT t.id, :j, l.value, l.meta, l.confidence, l.human, l.reviewed, l.method, "
+            "l.created_at, l.artifact FROM tasks t "
+            "JOIN tasks it ON it.job_id = :ij AND it.item_id = t.item_id "
+            "JOIN labels l ON l.task_id = it.id "
+            "WHERE t.job_id = :j AND t.status = 'open' AND t.started = 0 "
+            "AND it.status IN ('complete', 'auto') "
+            "AND NOT EXISTS (SELECT 1 FROM labels l2 WHERE l2.task_id = t.id)"
+        ),
+        params,
+    )
+    result = session.execute(
+        text(
+            "UPDATE tasks SET status = (SELECT it.status FROM tasks it "
+            "WHERE it.job_id = :ij AND it.item_id = tasks.item_id), updated_at = :now "
+            "WHERE job_id = :j AND status = 'open' AND started = 0 "
+            "AND EXISTS (SELECT 1 FROM labels l WHERE l.task_id = tasks.id)"
+        ),
+        params,
     )
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 

@@ -76,26 +76,67 @@ def create_job(
     if check_settings is not None:
         check_settings(spec.settings)
     settings_sections.check_settings(session, spec.task_type, spec.settings)
-    if getattr(task_type, "requires_input_job", False) and spec.input_job is None:
-        raise BadInput(f"a {spec.task_type} job reviews another job's labels: give input_job")
+    audit = (
+        spec.label_config.get("auditLabelAttributeName")
+        if isinstance(spec.label_config, dict)
+        else None
+    )
+    reviewed_given = spec.input_job is not None or (
+        spec.dataset is not None and isinstance(audit, str)
+    )
+    if getattr(task_type, "requires_input_job", False) and not reviewed_given:
+        raise BadInput(
+            f"a {spec.task_type} job reviews another job's labels: give input_job (or the "
+            "label config's auditLabelAttributeName)"
+        )
     if spec.settings.get("adjustment"):
-        if spec.input_job is None:
-            raise BadInput("an adjustment job corrects another job's labels: give input_job")
+        if not reviewed_given:
+            raise BadInput(
+                "an adjustment job corrects another job's labels: give input_job (or the "
+                "label config's auditLabelAttributeName)"
+            )
         if not getattr(task_type, "supports_adjustment", False):
             raise BadInput(f"{spec.task_type} has no adjustment jobs")
 
     if (spec.dataset is None) == (spec.input_job is None):
         raise BadInput("give exactly one input: a dataset or another job (chaining)")
     input_job: Job | None = None
-    if spec.dataset is not None:
+    reviews = bool(spec.settings.get("adjustment")) or getattr(
+        task_type, "requires_input_job", False
+    )
+    if spec.dataset is not None and reviews and isinstance(audit, str):
+        # Ground Truth names the reviewed labels by their attribute
+        # (`auditLabelAttributeName`): the dataset's newest job writing it is the input.
+        dataset = get_by_name(session, Dataset, spec.dataset)
+        found = repository.jobs_of_dataset_with_attribute(session, dataset.id, audit)
+        if not found:
+            raise BadInput(
+                f"auditLabelAttributeName {audit!r}: no job or imported labels of dataset "
+                f"{spec.dataset!r} write that attribute"
+            )
+        input_job = found[0]
+        dataset_id = dataset.id
+    elif spec.dataset is not None:
         dataset_id = get_by_name(session, Dataset, spec.dataset).id
+        imported = imported_job_of(session, dataset_id, label_attribute)
+        if imported is not None:
+            if imported.task_type != spec.task_type:
+                raise BadInput(
+                    f"dataset {spec.dataset!r} holds {imported.task_type} labels imported "
+                    f"under {label_attribute!r}; a {spec.task_type} job must use another "
+                    "label attribute"
+                )
+            check_classes_agree(imported, config, what="label config")
     else:
         input_job = get_by_name(session, Job, spec.input_job, "input job")
         dataset_id = input_job.dataset_id  # type: ignore[assignment]
+    if input_job is not None:
         if input_job.task_type != spec.task_type and input_job.label_attribute == label_attribute:
             raise BadInput(
                 "a chained job that keeps the input job's label attribute must have its task type"
             )
+        if is_imported(input_job) and input_job.task_type == spec.task_type:
+            check_classes_agree(input_job, config, what="label config")
 
     teams = [get_by_name(session, Team, team_name) for team_name in spec.teams]
 
@@ -157,9 +198,100 @@ def add_tasks(session: Session, job: Job, *, now: float | None = None) -> int:
             input_status=input_status,
             now=now,
         )
-    return repository.insert_tasks_from_dataset(
+    added = repository.insert_tasks_from_dataset(
         session, job.id, job.dataset_id, target_answers=job.workers_per_item, now=now
     )
+    imported = imported_job_of(session, job.dataset_id, job.label_attribute)
+    if added and imported is not None and imported.id != job.id:
+        repository.copy_imported_labels(session, job.id, imported.id, now)
+    return added
+
+
+def is_imported(job: Job) -> bool:
+    """Whether a job holds labels that came with its items (a Ground Truth output manifest)
+    rather than labels people or models made here."""
+    return bool((job.settings or {}).get("imported"))
+
+
+def imported_job_of(session: Session, dataset_id: int | None, attribute: str) -> Job | None:
+    """The job holding a dataset's imported labels under `attribute`, if any."""
+    if dataset_id is None:
+        return None
+    for job in repository.jobs_of_dataset_with_attribute(session, dataset_id, attribute):
+        if is_imported(job):
+            return job
+    return None
+
+
+def create_imported_job(
+    session: Session,
+    *,
+    name: str,
+    dataset_id: int,
+    task_type: str,
+    label_attribute: str,
+    settings: dict[str, Any],
+    created_by: int | None = None,
+    now: float | None = None,
+) -> Job:
+    """A finished job for labels that came with a dataset's items; its label config is set
+    once the import has seen every label (`settings["imported"]` marks it)."""
+    now = time.time() if now is None else now
+    job = Job(
+        name=name,
+        dataset_id=dataset_id,
+        task_type=task_type,
+        label_attribute=label_attribute,
+        label_config={"document-version": "2018-11-28", "labels": []},
+        instructions="",
+        workers_per_item=1,
+        task_time_limit=300,
+        task_availability=864_000,
+        max_concurrent_tasks=1000,
+        state="completed",
+        settings={**settings, "imported": settings.get("imported") or {"source": "ground-truth"}},
+        created_by=created_by,
+        created_at=now,
+        updated_at=now,
+        in_flight=0,
+    )
+    session.add(job)
+    session.flush()
+    return job
+
+
+def free_job_name(session: Session, wanted: str | None, fallback: str) -> str:
+    """A valid, unused job name: `wanted` if it is one, else `fallback` made valid, with
+    `-2`, `-3`, ... when taken."""
+    for candidate in (wanted, fallback):
+        if not candidate:
+            continue
+        base = re.sub(r"[^A-Za-z0-9-]+", "-", candidate).strip("-")[:60] or "imported"
+        if not NAME_RE.match(base):
+            continue
+        name, n = base, 1
+        while repository.job_id_named(session, name) is not None:
+            n += 1
+            name = f"{base[: 60 - len(str(n))]}-{n}"
+        if candidate == wanted and name != base:
+            continue  # a taken Ground Truth name: the dataset's name says more than "-2"
+        return name
+    raise AssertionError("the fallback name is always valid")
+
+
+def check_classes_agree(imported: Job, config: Any, *, what: str) -> None:
+    """A job that takes over imported labels must number the classes as they do: Ground
+    Truth wrote class ids, and they are never renumbered silently."""
+    theirs = tuple(
+        e["label"] for e in (imported.label_config or {}).get("labels", []) if isinstance(e, dict)
+    )
+    for class_id, (mine, other) in enumerate(zip(config.labels, theirs, strict=False)):
+        if mine != other:
+            raise BadInput(
+                f"{what}: class id {class_id} is {mine!r} here but {other!r} in the labels "
+                f"imported under {imported.label_attribute!r} (job {imported.name!r}); give a "
+                "label config that keeps Ground Truth's class ids"
+            )
 
 
 def get_job(session: Session, name_or_id: str | int) -> Job:

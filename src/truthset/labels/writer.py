@@ -93,3 +93,64 @@ def flag_label_issues(
                 for task_id, (at, issue) in issues.items()
             ],
         )
+
+
+# -- labels imported with their items (a Ground Truth output manifest) --------------------
+
+_IMPORT_TASK = (
+    "INSERT INTO tasks (job_id, item_id, status, position, is_gold, started, priority, "
+    "target_answers, live_leases, answers, declines, updated_at) "
+    "VALUES (:j, :i, :s, :p, 0, 0, 0.0, 1, 0, 0, 0, :now) "
+    "ON CONFLICT (job_id, item_id) DO UPDATE SET status = excluded.status, "
+    "updated_at = excluded.updated_at"
+)
+
+
+def write_imported_labels(
+    session: Session, job_id: int, rows: list[tuple[Any, ...]], *, now: float
+) -> None:
+    """Labels that came with their items, as tasks of an imported (finished) job: `rows`
+    are (item id, item position, task status, value JSON, meta JSON, confidence, human,
+    created at, artifact). A label imported again replaces the earlier one. A failed label
+    (status `failed`, value None) is a failed task without a label row, as a job leaves it.
+
+    Three executemany statements per batch, not one call per label: this is the import's
+    hot path when a million-line output manifest comes in."""
+    if not rows:
+        return
+    sql = raw(session)
+    sql.executemany(
+        _IMPORT_TASK,
+        [{"j": job_id, "i": r[0], "s": r[2], "p": r[1], "now": now} for r in rows],
+    )
+    item_ids = [r[0] for r in rows]
+    task_of: dict[int, int] = {}
+    for start in range(0, len(item_ids), 900):
+        chunk = item_ids[start : start + 900]
+        marks = ", ".join(f":i{n}" for n in range(len(chunk)))
+        params: dict[str, Any] = {f"i{n}": v for n, v in enumerate(chunk)}
+        params["j"] = job_id
+        for item_id, task_id in sql.all(
+            f"SELECT item_id, id FROM tasks WHERE job_id = :j AND item_id IN ({marks})", params
+        ):
+            task_of[item_id] = task_id
+    labels = []
+    for item_id, _pos, status, value, meta, confidence, human, created, artifact in rows:
+        if status == "failed":
+            continue
+        labels.append(
+            {
+                "t": task_of[item_id],
+                "j": job_id,
+                "v": value,
+                "m": meta,
+                "c": confidence,
+                "h": human,
+                "r": False,
+                "method": "imported",
+                "now": created,
+                "art": artifact,
+            }
+        )
+    if labels:
+        sql.executemany(_WRITE_LABEL, labels)

@@ -62,6 +62,13 @@ class RawSQL:
         self.cursor.execute(_pyformat(sql) if self.pg else sql, params or {})
         return self.cursor
 
+    def executemany(self, sql: str, rows: list[dict[str, Any]]) -> None:
+        """One statement over many parameter sets (a bulk write: an import's batch)."""
+        if not rows:
+            return
+        self.writes += 1
+        self.cursor.executemany(_pyformat(sql) if self.pg else sql, rows)
+
     def failed(self) -> bool:
         """Whether the transaction cannot go on: the server aborted it (a statement in it
         failed) or the connection was lost."""

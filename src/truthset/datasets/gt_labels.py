@@ -1,0 +1,213 @@
+"""Reading Ground Truth's labels out of an output manifest line.
+
+A labeled line carries, per label attribute, `<attr>` (the label) and `<attr>-metadata`
+(whose `type` is `groundtruth/...`); a line labeled by chained jobs carries several. A line
+whose labeling failed has only the metadata, with `failure-reason`. This module turns each
+pair into an `ImportedLabel` (no database: it runs in the import's checking process too)
+and knows, per output type, which class ids and names the label uses, so that the importer
+can check them against the label config instead of renumbering anything.
+"""
+
+from __future__ import annotations
+
+import calendar
+import math
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+# The metadata keys every output type has; the rest is the label's own (kept in the label).
+COMMON_META = ("type", "job-name", "human-annotated", "creation-date")
+# Keys that end in -metadata but are not labels: a 3D frame's point-cloud description.
+NOT_LABELS = frozenset({"source-ref", "source"})
+
+
+class LabelLineError(ValueError):
+    """A label attribute of a line that cannot be read as a label."""
+
+
+@dataclass(frozen=True, slots=True)
+class ImportedLabel:
+    attribute: str
+    output_type: str
+    # complete (human-annotated) | auto (machine) | failed (failure-reason, no label)
+    status: str
+    value: Any
+    # The metadata without the common keys (class-name, confidence, class-map ...).
+    meta: dict[str, Any]
+    confidence: float | None
+    created_at: float
+    job_name: str | None
+    # (class id, class name) pairs the label names, for the label-config check.
+    classes: tuple[tuple[int, str], ...]
+
+
+def labeled_attributes(obj: dict[str, Any]) -> list[str]:
+    """The label attributes of a manifest line: keys `<attr>-metadata` holding an object
+    whose `type` is a Ground Truth output type (`groundtruth/...`, `groundTruth/custom`)."""
+    found = []
+    for key, meta in obj.items():
+        if not key.endswith("-metadata") or type(meta) is not dict:
+            continue
+        attr = key[: -len("-metadata")]
+        kind = meta.get("type")
+        if attr in NOT_LABELS or not isinstance(kind, str):
+            continue
+        if kind.lower().startswith("groundtruth/"):
+            found.append(attr)
+    return found
+
+
+def parse_creation_date(value: Any) -> float | None:
+    """Ground Truth's `2018-10-18T22:18:13.527256` (UTC, no zone) as UNIX seconds."""
+    if not isinstance(value, str) or len(value) < 19:
+        return None
+    try:
+        whole = calendar.timegm(time.strptime(value[:19], "%Y-%m-%dT%H:%M:%S"))
+    except ValueError:
+        return None
+    frac = value[19:].rstrip("Z")
+    if frac.startswith(".") and frac[1:].isdigit():
+        return whole + float(frac)
+    return float(whole) if not frac else None
+
+
+def read_label(obj: dict[str, Any], attr: str, *, now: float) -> ImportedLabel:
+    """The label under `attr` of a line (whose `<attr>-metadata` is a Ground Truth one)."""
+    meta_all = obj[f"{attr}-metadata"]
+    output_type = str(meta_all["type"]).lower()
+    human = meta_all.get("human-annotated", "yes")
+    if human not in ("yes", "no"):
+        raise LabelLineError(
+            f"{attr}-metadata.human-annotated must be 'yes' or 'no', got {human!r}"
+        )
+    job_name = meta_all.get("job-name")
+    if job_name is not None and not isinstance(job_name, str):
+        raise LabelLineError(f"{attr}-metadata.job-name must be a string")
+    created = parse_creation_date(meta_all.get("creation-date"))
+    if "creation-date" in meta_all and created is None:
+        raise LabelLineError(
+            f"{attr}-metadata.creation-date {meta_all['creation-date']!r} is not a "
+            "Ground Truth date (2018-10-18T22:18:13.527256)"
+        )
+    meta = {k: v for k, v in meta_all.items() if k not in COMMON_META}
+    if attr not in obj:
+        if "failure-reason" not in meta_all:
+            raise LabelLineError(f"has {attr}-metadata but no {attr!r} and no failure-reason")
+        return ImportedLabel(
+            attr, output_type, "failed", None, meta, None, created or now, job_name, ()
+        )
+    value = obj[attr]
+    classes = _classes(output_type, attr, value, meta)
+    return ImportedLabel(
+        attribute=attr,
+        output_type=output_type,
+        status="complete" if human == "yes" else "auto",
+        value=value,
+        meta=meta,
+        confidence=_confidence(output_type, meta),
+        created_at=created if created is not None else now,
+        job_name=job_name,
+        classes=classes,
+    )
+
+
+def _class_id(value: Any, where: str) -> int:
+    if isinstance(value, bool):
+        raise LabelLineError(f"{where} must be a class id, got {value!r}")
+    if isinstance(value, int) and value >= 0:
+        return value
+    if isinstance(value, str) and value.isdigit():
+        return int(value)
+    raise LabelLineError(f"{where} must be a class id (a whole number >= 0), got {value!r}")
+
+
+def _class_map(meta: dict[str, Any], attr: str, key: str = "class-map") -> list[tuple[int, str]]:
+    found = meta.get(key)
+    if found is None:
+        return []
+    if not isinstance(found, dict):
+        raise LabelLineError(f"{attr}-metadata.{key} must be an object of class id -> name")
+    pairs = []
+    for cid, name in found.items():
+        if isinstance(name, dict):  # internal-color-map: {"class-name", "hex-color"}
+            name = name.get("class-name")
+        if not isinstance(name, str):
+            raise LabelLineError(f"{attr}-metadata.{key}[{cid!r}] must name a class")
+        pairs.append((_class_id(cid, f"{attr}-metadata.{key} key {cid!r}"), name))
+    return pairs
+
+
+def _classes(
+    output_type: str, attr: str, value: Any, meta: dict[str, Any]
+) -> tuple[tuple[int, str], ...]:
+    kind = output_type.split("/", 1)[1]
+    if kind in ("image-classification", "text-classification", "label-verification"):
+        name = meta.get("class-name")
+        if not isinstance(name, str):
+            raise LabelLineError(f"{attr}-metadata.class-name must be the class's name")
+        return ((_class_id(value, attr), name),)
+    if kind.endswith("-multilabel"):
+        if not isinstance(value, list):
+            raise LabelLineError(f"{attr} must be a list of class ids")
+        pairs = dict(_class_map(meta, attr))
+        for i, cid in enumerate(value):
+            cid = _class_id(cid, f"{attr}[{i}]")
+            if cid not in pairs:
+                raise LabelLineError(f"{attr}[{i}]: class id {cid} is not in the class-map")
+        return tuple(sorted(pairs.items()))
+    if kind == "semantic-segmentation":
+        if not isinstance(value, str) or not value:
+            raise LabelLineError(f"{attr} must be the location of the mask file")
+        return tuple(sorted(_class_map(meta, attr, "internal-color-map")))
+    if kind == "text-span":
+        annotations = value.get("annotations") if isinstance(value, dict) else None
+        if not isinstance(annotations, dict) or not isinstance(annotations.get("entities"), list):
+            raise LabelLineError(f"{attr} must be {{'annotations': {{'entities': [...]}}}}")
+        labels = annotations.get("labels") or []
+        names = [x.get("label") for x in labels if isinstance(x, dict)]
+        return tuple((i, n) for i, n in enumerate(names) if isinstance(n, str))
+    if isinstance(value, dict) and "annotations" in value:
+        used = dict(_class_map(meta, attr))
+        for i, ann in enumerate(value.get("annotations") or []):
+            if isinstance(ann, dict) and "class_id" in ann:
+                cid = _class_id(ann["class_id"], f"{attr}.annotations[{i}].class_id")
+                if used and cid not in used:
+                    raise LabelLineError(
+                        f"{attr}.annotations[{i}]: class id {cid} is not in the class-map"
+                    )
+        return tuple(sorted(used.items()))
+    return tuple(sorted(_class_map(meta, attr)))
+
+
+def _number(value: Any) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return float(value) if math.isfinite(value) else None
+
+
+def _confidence(output_type: str, meta: dict[str, Any]) -> float | None:
+    """One confidence per label (the review queue's order): the label's own, else the
+    lowest of its parts (classes, objects, entities), as Ground Truth gives them."""
+    own = _number(meta.get("confidence"))
+    if own is not None:
+        return own
+    parts: list[float | None] = []
+    for key in ("confidence-map", "internal-color-map"):
+        found = meta.get(key)
+        if isinstance(found, dict):
+            parts.extend(
+                _number(v.get("confidence") if isinstance(v, dict) else v) for v in found.values()
+            )
+    for key in ("objects", "entities"):
+        found = meta.get(key)
+        if isinstance(found, list):
+            parts.extend(_number(o.get("confidence")) for o in found if isinstance(o, dict))
+    known = [p for p in parts if p is not None]
+    return min(known) if known else None
+
+
+def dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()

@@ -1,0 +1,284 @@
+"""The labels an import brings with its items: each label attribute of a Ground Truth
+output manifest becomes (or extends) an *imported job* of the dataset, a finished job whose
+tasks hold those labels, so that jobs chained on them, counters, reviews and exports read
+them as labels and not as opaque keys of the line.
+
+Class ids are Ground Truth's and are never renumbered: the label config is either given
+(`label_configs`, a label category file per attribute or for all) and every line's ids are
+checked against it, or built from the ids and names the lines use, which must agree with
+each other and leave no id unnamed. A disagreement is an error naming the line, the id and
+both names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy.orm import Session
+
+from truthset.datasets.gt_labels import ImportedLabel
+from truthset.errors import BadInput
+from truthset.jobs.service import (
+    create_imported_job,
+    free_job_name,
+    imported_job_of,
+)
+from truthset.labels.writer import write_imported_labels
+from truthset.media.storage import AllowedRoots, open_ref
+from truthset.store.models import Job
+from truthset.tasktypes import all_task_types, get_task_type
+
+# A mask file larger than this is refused (Ground Truth's masks are a few hundred KB).
+MAX_MASK_BYTES = 32 << 20
+# Output types whose class ids start at 1 in the label config's order (0 is BACKGROUND).
+BACKGROUND_FIRST = frozenset({"groundtruth/semantic-segmentation"})
+# Task types read the classes from the label value itself (the entity labels of a span).
+LABELS_IN_VALUE = frozenset({"groundtruth/text-span"})
+
+
+def task_type_for(output_type: str) -> str | None:
+    """The task type whose output type this is (`groundtruth/object-detection` ->
+    `object-detection`), or None when no installed task type writes it."""
+    for name, task_type in all_task_types().items():
+        if task_type.output_type.lower() == output_type:
+            return name
+    return None
+
+
+@dataclass
+class _Attribute:
+    job: Job
+    output_type: str
+    # Given: from a label category file (or an earlier import); else built from the lines.
+    given: tuple[str, ...] | None
+    extensible: bool
+    names: dict[int, tuple[str, int]] = field(default_factory=dict)  # id -> (name, line)
+    raw_labels: list[dict[str, Any]] | None = None
+    job_names: set[str] = field(default_factory=set)
+    added: int = 0
+
+
+class LabelImport:
+    """One import's labels: the imported job of each attribute, the class checks, and the
+    batched writes (`write(batch rows)`); `finish()` sets each job's label config."""
+
+    def __init__(
+        self,
+        session: Session,
+        dataset_id: int,
+        dataset_name: str,
+        *,
+        label_configs: dict[str, Any] | None,
+        roots: AllowedRoots,
+        endpoint_url: str | None,
+        created_by: int | None,
+        now: float,
+    ) -> None:
+        self.session = session
+        self.dataset_id = dataset_id
+        self.dataset_name = dataset_name
+        self.label_configs = label_configs or {}
+        self.roots = roots
+        self.endpoint_url = endpoint_url
+        self.created_by = created_by
+        self.now = now
+        self.attributes: dict[str, _Attribute] = {}
+        # Attribute -> why its labels stay only in the lines (no task type writes them).
+        self.skipped: dict[str, str] = {}
+
+    def _attribute(self, label: ImportedLabel) -> _Attribute | None:
+        found = self.attributes.get(label.attribute)
+        if found is not None or label.attribute in self.skipped:
+            return found
+        task_type = task_type_for(label.output_type)
+        if task_type is None:
+            self.skipped[label.attribute] = (
+                f"no task type writes {label.output_type!r}: its labels stay in the lines only"
+            )
+            return None
+        job = imported_job_of(self.session, self.dataset_id, label.attribute)
+        given: tuple[str, ...] | None = None
+        extensible = False
+        raw_config = self.label_configs.get(label.attribute, self.label_configs.get("*"))
+        if job is None:
+            short = (label.job_name or "").removeprefix("labeling-job/")
+            job = create_imported_job(
+                self.session,
+                name=free_job_name(self.session, short, f"{self.dataset_name}-{label.attribute}"),
+                dataset_id=self.dataset_id,
+                task_type=task_type,
+                label_attribute=label.attribute,
+                settings={"imported": {"source": "ground-truth", "job_names": []}},
+                created_by=self.created_by,
+                now=self.now,
+            )
+            if raw_config is not None:
+                config = get_task_type(task_type).parse_label_config(raw_config)
+                given = config.labels
+                job.label_config = config.raw
+        else:
+            if job.task_type != task_type:
+                raise BadInput(
+                    f"labels under {label.attribute!r} are {label.output_type} here but the "
+                    f"dataset's earlier ones are {job.task_type}"
+                )
+            given = tuple(e["label"] for e in job.label_config.get("labels", []))
+            extensible = not job.settings["imported"].get("label_config_given", False)
+        if given is not None and raw_config is not None and job.label_config != raw_config:
+            # Checked like the lines: the given file must agree with the earlier labels.
+            given = get_task_type(task_type).parse_label_config(raw_config).labels
+        job.settings = {
+            **job.settings,
+            "imported": {
+                **job.settings["imported"],
+                "label_config_given": bool(
+                    job.settings["imported"].get("label_config_given") or raw_config is not None
+                ),
+            },
+        }
+        found = _Attribute(job, label.output_type, given, extensible)
+        found.job_names.update(job.settings["imported"].get("job_names", []))
+        self.attributes[label.attribute] = found
+        return found
+
+    def check(self, label: ImportedLabel, line_no: int) -> str | None:
+        """Why this line's label cannot be imported (its class ids), or None."""
+        attr = self._attribute(label)
+        if attr is None:
+            return None
+        offset = 1 if label.output_type in BACKGROUND_FIRST else 0
+        if label.output_type in LABELS_IN_VALUE and attr.raw_labels is None:
+            labels = label.value["annotations"].get("labels")
+            if isinstance(labels, list) and labels:
+                attr.raw_labels = labels
+        for class_id, name in label.classes:
+            if offset and class_id == 0:
+                continue  # BACKGROUND
+            index = class_id - offset
+            if attr.given is not None and index < len(attr.given):
+                if attr.given[index] != name:
+                    return (
+                        f"{label.attribute}: class id {class_id} is {name!r} in this line "
+                        f"but {attr.given[index]!r} in the label config"
+                    )
+                continue
+            if attr.given is not None and not attr.extensible:
+                return (
+                    f"{label.attribute}: class id {class_id} ({name!r}) is not in the label "
+                    f"config, which has {len(attr.given)} labels"
+                )
+            seen = attr.names.get(index)
+            if seen is None:
+                attr.names[index] = (name, line_no)
+            elif seen[0] != name:
+                return (
+                    f"{label.attribute}: class id {class_id} is {name!r} in this line but "
+                    f"{seen[0]!r} on line {seen[1]}"
+                )
+        if label.job_name:
+            attr.job_names.add(label.job_name)
+        return None
+
+    def write(self, rows: list[tuple[Any, ...]]) -> None:
+        """Write a batch's labels: (item id, item position, label, line number) rows."""
+        by_job: dict[str, list[tuple[Any, ...]]] = {}
+        for item_id, position, label, line_no in rows:
+            attr = self.attributes.get(label.attribute)
+            if attr is None:
+                continue
+            artifact = self._mask(label, line_no) if label.status != "failed" else None
+            value = None if label.status == "failed" else orjson.dumps(label.value).decode()
+            by_job.setdefault(label.attribute, []).append(
+                (
+                    item_id,
+                    position,
+                    label.status,
+                    value,
+                    orjson.dumps(label.meta).decode(),
+                    label.confidence,
+                    label.status == "complete",
+                    label.created_at,
+                    artifact,
+                )
+            )
+        for attribute, entries in by_job.items():
+            attr = self.attributes[attribute]
+            write_imported_labels(self.session, attr.job.id, entries, now=self.now)
+            attr.added += len(entries)
+
+    def _mask(self, label: ImportedLabel, line_no: int) -> bytes | None:
+        """A segmentation label's mask file, kept with the label (review and adjustment
+        tools show it; exports write it again): read once, here, from S3 or an allowed
+        local root."""
+        if label.output_type not in BACKGROUND_FIRST:
+            return None
+        ref = label.value
+        if not self.roots.allows(ref):
+            raise BadInput(
+                f"line {line_no}: mask {ref!r} of {label.attribute!r} is outside the allowed "
+                "roots and buckets"
+            )
+        try:
+            with open_ref(ref, self.roots, endpoint_url=self.endpoint_url) as fh:
+                data = fh.read(MAX_MASK_BYTES + 1)
+        except Exception as exc:  # noqa: BLE001 - named with the line below
+            raise BadInput(
+                f"line {line_no}: cannot read mask {ref!r} of {label.attribute!r} ({exc})"
+            ) from None
+        if len(data) > MAX_MASK_BYTES:
+            raise BadInput(f"line {line_no}: mask {ref!r} is larger than 32 MB")
+        if not data.startswith(b"\x89PNG\r\n\x1a\n"):
+            raise BadInput(f"line {line_no}: mask {ref!r} is not a PNG file")
+        return data
+
+    def finish(self) -> dict[str, Any]:
+        """Set each imported job's label config (given, or built from the lines' class
+        ids) and what it records; returns a summary per attribute."""
+        summary: dict[str, Any] = {}
+        for attribute, attr in self.attributes.items():
+            job = attr.job
+            task_type = get_task_type(job.task_type)
+            if attr.raw_labels is not None and attr.given is None:
+                # The entity labels (with their short names) as the lines give them.
+                raw_config: Any = {"document-version": "2018-11-28", "labels": attr.raw_labels}
+            elif attr.names or attr.given is None:
+                names = list(attr.given or ())
+                for index in sorted(attr.names):
+                    if index >= len(names):
+                        names.extend([""] * (index + 1 - len(names)))
+                        names[index] = attr.names[index][0]
+                missing = [str(i) for i, n in enumerate(names) if not n]
+                if missing:
+                    offset = 1 if attr.output_type in BACKGROUND_FIRST else 0
+                    ids = ", ".join(str(int(i) + offset) for i in missing[:10])
+                    raise BadInput(
+                        f"{attribute}: no line names class id(s) {ids}; give the label "
+                        "category file (--labels) so that class ids stay Ground Truth's"
+                    )
+                raw_config = {
+                    "document-version": "2018-11-28",
+                    "labels": [{"label": n} for n in names],
+                }
+            else:
+                raw_config = job.label_config
+            try:
+                config = task_type.parse_label_config(raw_config)
+            except BadInput as exc:
+                raise BadInput(
+                    f"{attribute}: the classes its labels name do not make a label config "
+                    f"for {job.task_type} ({exc.detail}); give the label category file "
+                    "(--labels)"
+                ) from None
+            job.label_config = config.raw
+            job.settings = {
+                **job.settings,
+                "imported": {
+                    **job.settings["imported"],
+                    "job_names": sorted(attr.job_names)[:100],
+                },
+            }
+            summary[attribute] = {"job": job.name, "task_type": job.task_type, "labels": attr.added}
+        self.session.flush()
+        return summary
