@@ -98,7 +98,39 @@ def _attrs_for(
     }
 
 
-ArtifactSink = Callable[[str, bytes], str]
+# Writes a label's file (a segmentation mask) and returns its location, which becomes the
+# label's value. Called with the job the label belongs to (the exported job, or one it is
+# chained on), the item's position (Ground Truth's datasetObjectId), the label's creation
+# time and the file's bytes.
+ArtifactSink = Callable[[Job, int, float, bytes], str]
+
+
+def _ancestor_files(
+    session: Session, chain: list[Job], item_ids: list[int], sink: ArtifactSink | None
+) -> dict[int, dict[int, float]]:
+    """For each job the exported one is chained on: {item id: label created at} of its
+    labels that are files (only read when there is a sink to write them)."""
+    if sink is None or not item_ids:
+        return {}
+    return {j.id: repository.label_files_of_items(session, j.id, item_ids) for j in chain[:-1]}
+
+
+def _write_ancestor_file(
+    session: Session,
+    sink: ArtifactSink | None,
+    anc: Job,
+    attrs: dict[str, Any],
+    files: dict[int, dict[int, float]],
+    item_id: int,
+    position: int,
+) -> None:
+    """An earlier job's mask: written, and its location as that job's label value (not the
+    placeholder the label row holds)."""
+    created = files.get(anc.id, {}).get(item_id)
+    if sink is None or created is None or anc.label_attribute not in attrs:
+        return
+    blob = repository.label_artifact(session, anc.id, item_id)
+    attrs[anc.label_attribute] = sink(anc, position, created, bytes(blob))
 
 
 def iter_output_lines(
@@ -111,8 +143,9 @@ def iter_output_lines(
 ) -> Iterator[bytes]:
     """One output-manifest line (bytes, with newline) per task of the job, in import order.
 
-    A label with a file (a segmentation mask) is handed to `artifact_sink(item_id, bytes)`,
-    which writes it and returns its location; that location becomes the label's value."""
+    A label with a file (a segmentation mask), the job's own or an earlier job's in the
+    chain, is handed to `artifact_sink(job, position, created_at, bytes)`, which writes it
+    and returns its location; that location becomes the label's value."""
     chain = _job_chain(session, job)
     types = {j.id: get_task_type(j.task_type).output_type for j in chain}
     simple = len(chain) == 1
@@ -130,7 +163,8 @@ def iter_output_lines(
             return
         last_pos = rows[-1][0]
         ancestors = {j.id: _label_rows(session, j, [r[1] for r in rows]) for j in chain[:-1]}
-        for _pos, item_id, data, *label, external_id, has_artifact in rows:
+        files = _ancestor_files(session, chain, [r[1] for r in rows], artifact_sink)
+        for pos, item_id, data, *label, _external_id, has_artifact in rows:
             status, value, meta, human, created, reviewed = label
             if (
                 simple
@@ -153,13 +187,16 @@ def iter_output_lines(
             own = _attrs_for(job, types[job.id], tuple(label), now)
             if has_artifact and own and artifact_sink is not None:
                 blob = repository.label_artifact(session, job.id, item_id)
-                own[job.label_attribute] = artifact_sink(external_id, bytes(blob))
+                own[job.label_attribute] = artifact_sink(job, pos, label[4], bytes(blob))
             if labeled_only and (own is None or job.label_attribute not in own):
                 continue
             attrs: dict[str, Any] = {}
             for anc in chain[:-1]:
                 anc_attrs = _attrs_for(anc, types[anc.id], ancestors[anc.id].get(item_id), now)
                 if anc_attrs:
+                    _write_ancestor_file(
+                        session, artifact_sink, anc, anc_attrs, files, item_id, pos
+                    )
                     attrs.update(anc_attrs)
             if own:
                 attrs.update(own)

@@ -8,10 +8,11 @@ from typing import Any
 
 from truthset.exports import repository
 from truthset.exports.formats import get_exporter
-from truthset.exports.labels import file_name
+from truthset.exports.layout import mask_path
 from truthset.jobs.service import get_job
 from truthset.media.storage import write_bytes
 from truthset.runs.registry import run_kind
+from truthset.store.models import Job
 
 
 @run_kind("export", resumable=True)  # writes to a temp name and renames: safe to redo
@@ -37,11 +38,14 @@ def export_run(
         def write(chunks: Iterator[bytes]) -> None:
             write_bytes(dest, chunks, endpoint_url=ctx.settings.s3_endpoint_url)
 
-        # Label files go where Ground Truth puts them, beside the manifest.
-        base = dest.rsplit("/", 1)[0] + "/annotations/consolidated-annotation/output/"
+        # Label files go where Ground Truth puts them, in a folder of the job they belong
+        # to beside the manifest (`<job>/annotations/consolidated-annotation/output/`,
+        # named by object and label date): an adjustment job's masks never replace the
+        # first job's, and a chained export points at the earlier job's real file.
+        base = dest.rsplit("/", 1)[0]
 
-        def artifact_sink(item_id: str, data: bytes) -> str:
-            location = f"{base}{file_name(item_id)}.png"
+        def artifact_sink(owner: Job, position: int, created: float, data: bytes) -> str:
+            location = f"{base}/{owner.name}/{mask_path(position, created)}"
             write_bytes(location, [data], endpoint_url=ctx.settings.s3_endpoint_url)
             return location
 

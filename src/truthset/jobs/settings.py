@@ -40,6 +40,7 @@ JOB_SETTINGS: Registry[SettingsSection] = Registry(
     {
         "auto_label": "truthset.autolabel.settings:AUTO_LABEL_SECTION",
         "gold_key": "truthset.quality.gold:GOLD_KEY_SECTION",
+        "output": "truthset.exports.output_settings:OUTPUT_SECTION",
         "quality": "truthset.quality.methods:QUALITY_SECTION",
     },
     instance_of=SettingsSection,

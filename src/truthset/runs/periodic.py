@@ -24,7 +24,10 @@ def _as_hook(name: str, obj: Any) -> PeriodicHook:
 PERIODIC_RUNS: Registry[PeriodicHook] = Registry(
     "periodic run hook",
     "truthset.periodic_runs",
-    {"autolabel": "truthset.autolabel.runs:schedule_due"},
+    {
+        "autolabel": "truthset.autolabel.runs:schedule_due",
+        "groundtruth_output": "truthset.exports.output_runs:schedule_due",
+    },
     check=_as_hook,
 )
 

@@ -31,6 +31,7 @@ BUILTIN_KIND_MODULES = {
     "autolabel": "truthset.autolabel.runs",
     "consolidate": "truthset.quality.runs",
     "export": "truthset.exports.runs",
+    "groundtruth_output": "truthset.exports.output_runs",
     "import": "truthset.datasets.runs",
     "label_issues": "truthset.autolabel.runs",
     "prelabel": "truthset.autolabel.runs",
