@@ -541,3 +541,71 @@ def test_imported_jobs_are_finished_and_a_real_job_keeps_its_name(ws):
     with ws.db.session_scope(write=False) as s:
         names = sorted(s.scalars(select(Job.name)))
     assert names == ["ds2-species", "gt-job"]
+
+
+# -- the command line and the API ------------------------------------------------------------
+
+
+def test_cli_import_with_label_files_from_disk_and_s3(tmp_path, bucket):
+    from typer.testing import CliRunner
+
+    from truthset.cli.main import app
+
+    rows = [classification_line(0, 2, "bird"), classification_line(1, 0, "cat")]
+    manifest = write_manifest(tmp_path / "out.manifest", rows)
+    names = {
+        "document-version": "2018-11-28",
+        "labels": [{"label": n} for n in ("cat", "dog", "bird")],
+    }
+    local = tmp_path / "labels.json"
+    local.write_text(json.dumps(names))
+    s3_client().put_object(Bucket=bucket, Key="labels.json", Body=json.dumps(names).encode())
+    runner = CliRunner()
+    for n, labels in enumerate((f"species={local}", f"s3://{bucket}/labels.json")):
+        args = ["dataset", "import", f"ds{n}", str(manifest), "--labels", labels]
+        args += ["--allow-root", "s3://bucket", "--data-dir", str(tmp_path / "data")]
+        r = runner.invoke(app, args)
+        assert r.exit_code == 0, r.output
+        assert "2 image-classification labels in imported job" in r.stderr
+        assert json.loads(r.stdout)["labels"]["species"]["labels"] == 2
+    r = runner.invoke(
+        app,
+        ["dataset", "import", "plain", str(manifest), "--no-labels", "--allow-root", "s3://bucket"]
+        + ["--data-dir", str(tmp_path / "data")],
+    )
+    assert r.exit_code == 0 and json.loads(r.stdout)["labels"] == {}
+    r = runner.invoke(
+        app,
+        ["dataset", "import", "bad", str(manifest), "--labels", str(tmp_path / "none.json")]
+        + ["--data-dir", str(tmp_path / "data")],
+    )
+    assert r.exit_code == 2 and "label category file" in r.output
+
+
+def test_upload_reads_labels_and_a_disagreement_is_a_json_error(client, ws):
+    from support import bearer
+    from truthset.api.tokens import issue_token
+
+    with ws.db.session_scope() as s:
+        token = issue_token(s, create_user(s, "boss", role="admin"))
+    rows = [classification_line(0, 0, "cat"), classification_line(1, 1, "dog")]
+    body = "\n".join(json.dumps(r) for r in rows).replace("s3://bucket", "/nowhere")
+    files = {"file": ("out.manifest", body.encode(), "application/octet-stream")}
+    r = client.post("/api/datasets/up/upload", files=files, headers=bearer(token))
+    assert r.status_code == 400 and r.json()["error"] == "bad_input"
+    path = ws.settings.media_dir / "up.manifest"
+    write_manifest(
+        path, [{**r_, "source-ref": str(ws.settings.media_dir / "a.jpg")} for r_ in rows]
+    )
+    r = client.post(
+        "/api/datasets/up/imports",
+        json={"source": str(path), "wait": True, "label_configs": {"species": ["dog", "cat"]}},
+        headers=bearer(token),
+    )
+    assert r.status_code == 400
+    assert "class id 0 is 'cat' in this line but 'dog'" in json.dumps(r.json()["detail"])
+    r = client.post(
+        "/api/datasets/up/imports", json={"source": str(path), "wait": True}, headers=bearer(token)
+    )
+    assert r.status_code == 202
+    assert r.json()["result"]["labels"]["species"]["labels"] == 2

@@ -16,6 +16,7 @@ from truthset.cli.common import (
 )
 from truthset.datasets import service
 from truthset.datasets.importer import import_source
+from truthset.datasets.sources import read_json_document
 
 app = typer.Typer(help="Datasets: import and inspect items.", no_args_is_help=True)
 
@@ -36,11 +37,34 @@ def import_cmd(
             help="extra folder, s3://bucket or s3://bucket/prefix that source-refs may use"
         ),
     ] = None,
+    labels: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="label category file (local or s3://) the lines' class ids must follow; "
+            "ATTRIBUTE=FILE for one label attribute, FILE for all; repeatable"
+        ),
+    ] = None,
+    read_labels: Annotated[
+        bool,
+        typer.Option(
+            "--read-labels/--no-labels",
+            help="read Ground Truth labels (attr and attr-metadata) of the lines as labels",
+        ),
+    ] = True,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Import a Ground Truth input manifest, a CSV, a folder, or an S3 prefix/manifest."""
+    """Import a Ground Truth input or output manifest, a CSV, a folder, or an S3
+    prefix/manifest. The labels of an output manifest become labels of the dataset."""
     ws = workspace(data_dir, database_url, allow_root)
+    label_configs = {}
+    for entry in labels or []:
+        attribute, sep, ref = entry.partition("=")
+        if not sep or "/" in attribute or attribute.startswith("s3:"):
+            attribute, ref = "*", entry
+        label_configs[attribute] = read_json_document(
+            ref, "label category file", endpoint_url=ws.settings.s3_endpoint_url
+        )
     if skip_invalid and report is None:
         report = Path(f"{name}-import-errors-{time.strftime('%Y%m%dT%H%M%S')}.jsonl")
     with ws.db.session_scope() as session:
@@ -54,13 +78,24 @@ def import_cmd(
             report_path=report,
             endpoint_url=ws.settings.s3_endpoint_url,
             progress=stderr_progress("lines"),
+            labels=read_labels,
+            label_configs=label_configs,
         )
     r = result.as_dict()
     typer.echo(
-        f"\n{name}: {r['added']:,} items added, {r['duplicates']:,} duplicates, "
+        f"\n{name}: {r['added']:,} items added, {r['merged']:,} merged, "
+        f"{r['duplicates']:,} duplicates, "
         f"{r['invalid']:,} invalid lines, {r['lines']:,} lines in {r['seconds']:.2f} s",
         err=True,
     )
+    for attribute, summary in r["labels"].items():
+        typer.echo(
+            f"{attribute}: {summary['labels']:,} {summary['task_type']} labels in imported "
+            f"job {summary['job']!r}",
+            err=True,
+        )
+    for attribute, why in r["skipped_attributes"].items():
+        typer.echo(f"{attribute}: not read as labels: {why}", err=True)
     if r["report_path"]:
         typer.echo(f"bad lines written to {r['report_path']}", err=True)
     echo_json(r)

@@ -83,6 +83,9 @@ def start_import(
             skip_invalid=body.skip_invalid,
             report_path=report,
             endpoint_url=ws.settings.s3_endpoint_url,
+            labels=body.labels,
+            label_configs=body.label_configs,
+            created_by=user.id,
         )
         return {"run": None, "result": result.as_dict()}
     run = runs_service.enqueue(
@@ -94,6 +97,8 @@ def start_import(
             "id_key": body.id_key,
             "skip_invalid": body.skip_invalid,
             "report_path": str(report) if report else None,
+            "labels": body.labels,
+            "label_configs": body.label_configs,
         },
         created_by=user.id,
     )
@@ -105,12 +110,14 @@ def upload_manifest(
     name: str,
     file: UploadFile,
     request: Request,
-    _user: StaffUser,
+    user: StaffUser,
     session: WriteSession,
     id_key: str = "id",
     skip_invalid: bool = False,
+    labels: bool = True,
 ) -> dict[str, Any]:
-    """Upload a manifest (.manifest/.jsonl) or CSV and import it in this request."""
+    """Upload a manifest (.manifest/.jsonl) or CSV and import it in this request; the
+    labels of a Ground Truth output manifest become labels (`labels=false`: kept as keys)."""
     ws = get_workspace(request)
     uploads = ws.settings.data_dir / "uploads"
     uploads.mkdir(parents=True, exist_ok=True)
@@ -138,6 +145,8 @@ def upload_manifest(
             skip_invalid=skip_invalid,
             report_path=_report_path(request, name) if skip_invalid else None,
             spec=SourceSpec(kind, str(dest)),
+            labels=labels,
+            created_by=user.id,
         )
     finally:
         dest.unlink(missing_ok=True)

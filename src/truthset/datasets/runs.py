@@ -20,6 +20,8 @@ def import_run(
     skip_invalid: bool = False,
     report_path: str | None = None,
     extra_roots: list[str] | None = None,
+    labels: bool = True,
+    label_configs: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     ws = Workspace(ctx.settings, ctx.db)
     with ctx.db.session_scope() as session:
@@ -33,5 +35,7 @@ def import_run(
             report_path=Path(report_path) if report_path else None,
             endpoint_url=ctx.settings.s3_endpoint_url,
             progress=lambda n: ctx.progress(n, message="lines read"),
+            labels=labels,
+            label_configs=label_configs,
         )
     return result.as_dict()

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -14,3 +16,11 @@ class ImportRequest(BaseModel):
     id_key: str = Field(default="id", max_length=100)
     skip_invalid: bool = False
     wait: bool = Field(default=False, description="import inside the request instead of a run")
+    labels: bool = Field(
+        default=True,
+        description="read the lines' Ground Truth labels (attr / attr-metadata) as labels",
+    )
+    label_configs: dict[str, Any] = Field(
+        default_factory=dict,
+        description="label attribute (or '*') -> label category file the class ids follow",
+    )
