@@ -51,6 +51,7 @@ LAYERS: dict[str, int] = {
     "truthset.autolabel": 5,
     "truthset.simulate": 5,
     "truthset.demo": 5,
+    "truthset.sagemaker": 5,
     # 6: the composition root, then the command line
     "truthset.server": 6,
     "truthset.cli": 6,

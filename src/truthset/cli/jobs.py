@@ -34,9 +34,26 @@ def _read_json(path: Path, what: str) -> Any:
 @app.command("create")
 @handle_errors
 def create_cmd(
-    name: str,
-    task_type: Annotated[str, typer.Option("--task-type", help="e.g. text-classification")],
-    labels: Annotated[Path, typer.Option(help="Ground Truth label category file (JSON)")],
+    name: Annotated[
+        str | None, typer.Argument(help="job name (a Ground Truth request names its own)")
+    ] = None,
+    task_type: Annotated[
+        str | None, typer.Option("--task-type", help="e.g. text-classification")
+    ] = None,
+    labels: Annotated[
+        Path | None, typer.Option(help="Ground Truth label category file (JSON)")
+    ] = None,
+    from_ground_truth: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-ground-truth",
+            help="a SageMaker CreateLabelingJob request (JSON, as the API or boto3 takes it)",
+        ),
+    ] = None,
+    allow_root: Annotated[
+        list[str] | None,
+        typer.Option(help="extra folder or s3://bucket[/prefix] the request may read from"),
+    ] = None,
     dataset: Annotated[str | None, typer.Option(help="input dataset")] = None,
     input_job: Annotated[str | None, typer.Option(help="chain from this job's output")] = None,
     workers_per_item: int = 1,
@@ -65,7 +82,41 @@ def create_cmd(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Create a labeling job over a dataset or another job's output."""
+    """Create a labeling job over a dataset or another job's output, or from a Ground
+    Truth CreateLabelingJob request (--from-ground-truth: its manifest is imported into a
+    dataset named after the job; fields without an equivalent are listed as warnings)."""
+    if from_ground_truth is not None:
+        given = {
+            "NAME": name,
+            "--task-type": task_type,
+            "--labels": labels,
+            "--dataset": dataset,
+            "--input-job": input_job,
+            "--team": team,
+            "--max-human-labeled": max_human_labeled,
+            "--max-percentage-labeled": max_percentage_labeled,
+            "--label-attribute": label_attribute,
+            "--settings": settings,
+            "--auto-label": auto_label or None,
+            "--workers-per-item": None if workers_per_item == 1 else workers_per_item,
+            "--task-time-limit": None if task_time_limit == 300 else task_time_limit,
+            "--task-availability": None if task_availability == 864000 else task_availability,
+            "--max-concurrent-tasks": None
+            if max_concurrent_tasks == 1000
+            else max_concurrent_tasks,
+        }
+        clashing = [option for option, value in given.items() if value]
+        if clashing:
+            raise BadInput(
+                f"--from-ground-truth takes the job from the request; {', '.join(clashing)} "
+                "cannot be given with it (only --instructions and --allow-root)"
+            )
+        _create_from_ground_truth(
+            from_ground_truth, instructions, allow_root or [], data_dir, database_url
+        )
+        return
+    if name is None or task_type is None or labels is None:
+        raise BadInput("give NAME, --task-type and --labels (or --from-ground-truth REQUEST.json)")
     job_settings = _read_json(settings, "settings") if settings else {}
     if auto_label:
         # Other auto-labeling keys (features, batch_size, warm_start) may come from --settings.
@@ -97,6 +148,42 @@ def create_cmd(
     with ws.db.session_scope() as session:
         job = service.create_job(session, spec)
         echo_json(views.job_summary(session, job, for_staff=True))
+
+
+def _create_from_ground_truth(
+    request_path: Path,
+    instructions: Path | None,
+    allow_root: list[str],
+    data_dir: str | None,
+    database_url: str | None,
+) -> None:
+    from truthset.sagemaker.service import create_from_request, env_region
+
+    request = _read_json(request_path, "request")
+    ws = workspace(data_dir, database_url, allow_root)
+    base_dir = request_path.resolve().parent
+    # Local files the request names may also lie beside the request file.
+    roots = ws.roots()
+    roots.add(str(base_dir))
+    with ws.db.session_scope() as session:
+        created = create_from_request(
+            session,
+            request,
+            roots=roots,
+            allowed_roots=ws.allowed_roots,
+            endpoint_url=ws.settings.s3_endpoint_url,
+            created_by=None,
+            region=env_region(),
+            instructions=instructions.read_text(encoding="utf-8") if instructions else None,
+            base_dir=base_dir,
+        )
+        echo_json(
+            {
+                "job": views.job_summary(session, created.job, for_staff=True),
+                "import": created.imported,
+                "warnings": created.mapped.warnings,
+            }
+        )
 
 
 @app.command("list")

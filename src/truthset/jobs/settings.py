@@ -42,6 +42,8 @@ JOB_SETTINGS: Registry[SettingsSection] = Registry(
         "gold_key": "truthset.quality.gold:GOLD_KEY_SECTION",
         "output": "truthset.exports.output_settings:OUTPUT_SECTION",
         "quality": "truthset.quality.methods:QUALITY_SECTION",
+        "sagemaker": "truthset.sagemaker.settings:SAGEMAKER_SECTION",
+        "task": "truthset.sagemaker.settings:TASK_SECTION",
     },
     instance_of=SettingsSection,
 )

@@ -339,3 +339,21 @@ class Run(Base):
     started_at: Mapped[float | None] = mapped_column(Float)
     finished_at: Mapped[float | None] = mapped_column(Float)
     heartbeat_at: Mapped[float | None] = mapped_column(Float)
+
+
+class AccessKey(Base):
+    """An AWS-style access key of a user, for the SageMaker API (Signature Version 4).
+
+    The secret is never stored: it is HMAC-SHA256(workspace master key, key_id), derived
+    again to check each signature (truthset.sagemaker.keys). `secret_hash` (SHA-256 of
+    the secret) tells which key a shown secret belongs to, and whether the master key has
+    changed since the key was issued."""
+
+    __tablename__ = "access_keys"
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    key_id: Mapped[str] = mapped_column(String(20), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[float] = mapped_column(Float)
+    expires_at: Mapped[float | None] = mapped_column(Float)
