@@ -3,19 +3,23 @@
  * Bounding boxes. Draw by dragging on the image; click a box to select it; drag it to
  * move; drag a handle to resize; Delete removes it; number keys set the label (of the
  * selected box, else of the next one drawn); arrow keys nudge by 1 px (Shift: 10 px);
- * h hides / shows every box. Coordinates are image pixels.
+ * h hides / shows every box. Coordinates are image pixels. A 2020 label config's attributes
+ * are a form beside the image (attributes.js).
  * Answer: {"boundingBoxes": [{label, left, top, width, height}], "inputImageProperties":
- * {width, height}} (+ "initialValueModified" when the boxes started from an earlier label).
+ * {width, height}} (+ "initialValueModified" when the boxes started from an earlier label;
+ * + "label-category-attributes" per box and "frame-attributes" with attributes).
  */
 import { svg } from "../js/dom.js";
 import { labelColor, labelIndexFromKey } from "../js/store.js";
 import { labelBar } from "../js/labelbar.js";
 import { ImageView, VIEW_SHORTCUTS } from "./imageview.js";
 import { clamp, initialObjects, objectList } from "./common.js";
+import { attributePanel, attributeSpecs, attributesProblem, frameAnswer, initialFrame, initialValues, objectAnswer } from "./attributes.js";
 
 /**
- * @typedef {{id: number, label: string, left: number, top: number, width: number, height: number}} Box
- * @typedef {{boxes: Box[], next: number, fromPrior: boolean}} State
+ * @typedef {import("./attributes.js").Values} Values
+ * @typedef {{id: number, label: string, left: number, top: number, width: number, height: number, attrs?: Values}} Box
+ * @typedef {{boxes: Box[], next: number, fromPrior: boolean, frame?: Values}} State
  */
 
 const HANDLES = ["nw", "n", "ne", "e", "se", "s", "sw", "w"];
@@ -25,8 +29,9 @@ export function initialState(task) {
   const { objects, fromPrior } = initialObjects(task, "boundingBoxes");
   const boxes = objects.map((o, i) => ({
     id: i + 1, label: o.label, left: +o.left, top: +o.top, width: +o.width, height: +o.height,
+    attrs: initialValues(o),
   }));
-  return { boxes, next: boxes.length + 1, fromPrior };
+  return { boxes, next: boxes.length + 1, fromPrior, frame: initialFrame(task) };
 }
 
 /** @param {import("../js/types.js").ToolContext} ctx @returns {import("../js/types.js").Tool} */
@@ -42,9 +47,16 @@ export function create(ctx) {
   const crossH = svg("line", { class: "crosshair", visibility: "hidden" });
   view.overlay.append(layer, draft, crossV, crossH);
 
+  const specs = attributeSpecs(task.label_config);
   ctx.side.append(
     labelBar(store, { shortNames: ctx.shortNames }).el,
     objectList(store, () => st().boxes, relabel, remove, "Box"));
+  if (specs.any) {
+    ctx.side.append(attributePanel({
+      store, specs, noun: "Box", objects: () => st().boxes,
+      objectsOf: (/** @type {State} */ s) => s.boxes, locked: () => st().fromPrior,
+    }));
+  }
 
   /** @param {number} id @param {string} label */
   function relabel(id, label) {
@@ -231,15 +243,17 @@ export function create(ctx) {
       const out = {
         boundingBoxes: st().boxes.map((b) => ({
           label: b.label, left: Math.round(b.left), top: Math.round(b.top),
-          width: Math.round(b.width), height: Math.round(b.height),
+          width: Math.round(b.width), height: Math.round(b.height), ...objectAnswer(specs, b),
         })),
         inputImageProperties: { width: view.width, height: view.height },
+        ...frameAnswer(specs, st()),
       };
       if (st().fromPrior) out.initialValueModified = store.modified;
       return out;
     },
     problem() {
-      return view.width ? null : "The image has not loaded yet.";
+      if (!view.width) return "The image has not loaded yet.";
+      return attributesProblem(store, specs, () => st().boxes, "Box");
     },
     onKey(e) {
       const i = labelIndexFromKey(e);

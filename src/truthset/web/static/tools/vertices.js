@@ -5,18 +5,20 @@
  * point or with Enter, a polyline ends with Enter; Backspace removes the last vertex while
  * drawing, Esc cancels. A selected shape shows its vertices (drag to move them, click one
  * and press Delete to remove it) and the midpoints of its edges (drag one to insert a
- * vertex). Keypoints: click to place, drag to move. Coordinates are image pixels.
+ * vertex). Keypoints: click to place, drag to move. Coordinates are image pixels. A 2020
+ * label config's attributes are a form beside the image (attributes.js).
  */
 import { svg } from "../js/dom.js";
 import { labelColor, labelIndexFromKey } from "../js/store.js";
 import { labelBar } from "../js/labelbar.js";
 import { ImageView, VIEW_SHORTCUTS } from "./imageview.js";
 import { clamp, initialObjects, objectList } from "./common.js";
+import { attributePanel, attributeSpecs, attributesProblem, frameAnswer, initialFrame, initialValues, objectAnswer } from "./attributes.js";
 
 /**
  * @typedef {{x: number, y: number}} Pt
- * @typedef {{id: number, label: string, vertices: Pt[]}} Shape
- * @typedef {{objects: Shape[], next: number, fromPrior: boolean}} State
+ * @typedef {{id: number, label: string, vertices: Pt[], attrs?: import("./attributes.js").Values}} Shape
+ * @typedef {{objects: Shape[], next: number, fromPrior: boolean, frame?: import("./attributes.js").Values}} State
  * @typedef {"polygon" | "polyline" | "keypoint"} Kind
  */
 
@@ -32,8 +34,9 @@ export function makeInitialState(kind) {
     const shapes = objects.map((o, i) => ({
       id: i + 1, label: o.label,
       vertices: kind === "keypoint" ? [{ x: +o.x, y: +o.y }] : (o.vertices || []).map((/** @type {Pt} */ v) => ({ x: +v.x, y: +v.y })),
+      attrs: initialValues(o),
     }));
-    return { objects: shapes, next: shapes.length + 1, fromPrior };
+    return { objects: shapes, next: shapes.length + 1, fromPrior, frame: initialFrame(task) };
   };
 }
 
@@ -52,6 +55,13 @@ export function createVertexTool(kind, ctx) {
   view.overlay.append(layer, preview);
   const noun = kind === "keypoint" ? "Point" : kind === "polygon" ? "Polygon" : "Line";
   ctx.side.append(labelBar(store, { shortNames: ctx.shortNames }).el, objectList(store, () => st().objects, relabel, remove, noun));
+  const specs = attributeSpecs(task.label_config);
+  if (specs.any) {
+    ctx.side.append(attributePanel({
+      store, specs, noun, objects: () => st().objects,
+      objectsOf: (/** @type {State} */ s) => s.objects, locked: () => st().fromPrior,
+    }));
+  }
 
   /** @type {Pt[] | null} vertices of the shape being drawn */
   let drawing = null;
@@ -271,16 +281,17 @@ export function createVertexTool(kind, ctx) {
       const objs = st().objects;
       /** @type {any} */
       const out = kind === "keypoint"
-        ? { keypoints: objs.map((o) => ({ label: o.label, x: o.vertices[0].x, y: o.vertices[0].y })) }
-        : { [KEY[kind]]: objs.map((o) => ({ label: o.label, vertices: o.vertices.map((v) => ({ x: v.x, y: v.y })) })) };
+        ? { keypoints: objs.map((o) => ({ label: o.label, x: o.vertices[0].x, y: o.vertices[0].y, ...objectAnswer(specs, o) })) }
+        : { [KEY[kind]]: objs.map((o) => ({ label: o.label, vertices: o.vertices.map((v) => ({ x: v.x, y: v.y })), ...objectAnswer(specs, o) })) };
       out.inputImageProperties = { width: view.width, height: view.height };
+      Object.assign(out, frameAnswer(specs, st()));
       if (st().fromPrior) out.initialValueModified = store.modified;
       return out;
     },
     problem() {
       if (!view.width) return "The image has not loaded yet.";
       if (drawing) return kind === "polygon" ? "Close the polygon first (click its first point or press Enter)." : "Finish the line first (Enter).";
-      return null;
+      return attributesProblem(store, specs, () => st().objects, noun);
     },
     onKey(e) {
       const i = labelIndexFromKey(e);
