@@ -115,3 +115,29 @@ def test_box_attributes_are_set_checked_undone_and_submitted(pages: Pages, site:
     page.mouse.click(*to_client(page, 200, 300))
     page.wait_for_function(f"document.querySelector('{OCCLUDED}')?.value === 'partly'")
     assert page.locator('#frame-attributes select[data-attr="weather"]').input_value() == "rain"
+
+
+def test_polygon_tool_takes_attributes_and_a_free_text_typed_then_submitted(
+    pages: Pages, site: Site
+) -> None:
+    config = {
+        "documentVersion": "2020-03-01",
+        "labels": [{"label": "roof", "categoryAttributes": [{"name": "colour", "type": "string"}]}],
+    }
+    ref = site.image("attrs-polygon", 800, 600)
+    job = site.job("polygon", config, [{"id": "img1", "source-ref": ref}])
+    page = pages.open("worker1", f"/work/{job}")
+    wait_for_task(page)
+    page.wait_for_function("document.querySelector('svg.overlay')?.getAttribute('width') === '800'")
+    assert page.locator("#frame-attributes [data-attr]").count() == 0
+    for x, y in ((100, 100), (300, 100), (300, 300)):
+        page.mouse.click(*to_client(page, x, y))
+    page.keyboard.press("Enter")  # closes the polygon, which is selected
+    field = page.locator('#object-attributes input[data-attr="colour"]')
+    field.fill("red tiles")
+    page.keyboard.press("Control+Enter")  # submit straight from the field keeps the text
+    page.wait_for_selector("#no-work")
+    (answer,) = site.answers(job, "img1")
+    (polygon,) = answer["answer"]["polygons"]
+    assert polygon["label-category-attributes"] == {"colour": "red tiles"}
+    assert "frame-attributes" not in answer["answer"]

@@ -135,6 +135,8 @@ function fields(specs, values, set, opts) {
     }
     input.dataset.attr = s.name;
     input.addEventListener("keydown", (/** @type {KeyboardEvent} */ e) => {
+      // Ctrl+Enter goes on to the page (submit); plain Enter and Esc only leave the field
+      if (e.ctrlKey || e.metaKey || e.altKey) return;
       if (e.key === "Escape" || (e.key === "Enter" && input.tagName === "INPUT")) {
         e.preventDefault();
         e.stopPropagation();
