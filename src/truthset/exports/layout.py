@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from truthset.errors import AppError
@@ -144,10 +144,30 @@ class OutputLocation:
     def uri(self, rel: str) -> str:
         return f"{self.path}/{rel}"
 
+    def check_reachable(self) -> None:
+        """Fail early, with the reason, when the bucket is missing or refuses us (some S3
+        servers would create a missing bucket on the first write; Ground Truth never
+        creates its output bucket either)."""
+        if not self.is_s3:
+            return
+        bucket = parse_s3_uri(self.path + "/").bucket
+        try:
+            s3_client(self.endpoint_url).head_bucket(Bucket=bucket)
+        except Exception as exc:
+            status = str((getattr(exc, "response", None) or {}).get("Error", {}).get("Code"))
+            reason = {
+                "404": f"the bucket {bucket!r} does not exist",
+                "NoSuchBucket": f"the bucket {bucket!r} does not exist",
+                "403": f"access denied to the bucket {bucket!r}",
+            }.get(status) or describe_error(exc)
+            raise OutputWriteError(f"cannot write {self.path}/: {reason}") from exc
+
     def write(self, rel: str, chunks: Iterable[bytes]) -> str:
         dest = self.uri(rel)
         try:
-            write_bytes(dest, chunks, endpoint_url=self.endpoint_url)
+            write_bytes(dest, _marked(chunks), endpoint_url=self.endpoint_url)
+        except _FromContent as marked:
+            raise marked.error from None  # the content's own failure, not the storage's
         except AppError:
             raise
         except Exception as exc:  # boto's, the file system's
@@ -180,6 +200,20 @@ class OutputLocation:
             where = self.uri(prefix)
             raise OutputWriteError(f"cannot list {where}: {describe_error(exc)}") from exc
         return names
+
+
+class _FromContent(Exception):
+    def __init__(self, error: BaseException):
+        self.error = error
+
+
+def _marked(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """The chunks, with an error raised while making them (a query, a label) told apart
+    from one of the storage they are written to."""
+    try:
+        yield from chunks
+    except Exception as exc:
+        raise _FromContent(exc) from exc
 
 
 def describe_error(exc: BaseException) -> str:

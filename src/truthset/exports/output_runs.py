@@ -103,7 +103,7 @@ def schedule_due(session: Session, *, now: float | None = None, every: float = 2
     """Enqueue the output writes that are due (called by the executors between runs)."""
     global _last_check
     now = time.time() if now is None else now
-    if now - _last_check < every:
+    if 0.0 <= now - _last_check < every:
         return []
     _last_check = now
     names = []

@@ -281,6 +281,7 @@ def write_output(
         previous = last_state(session, job.id)
         state = OutputState(**previous.as_dict())
         location = OutputLocation(opts["path"], endpoint_url=settings.s3_endpoint_url)
+        location.check_reachable()
         out = JobOutput(session, job, location)
         finished = job.state not in LIVE_STATES
         through = now if finished else now - SETTLE_SECONDS

@@ -25,9 +25,12 @@ def job_by_id(session: Session, job_id: int) -> Job | None:
 def manifest_rows(session: Session, job_id: int, after_position: int, limit: int) -> list[Any]:
     """Up to `limit` of the job's non-gold tasks after `after_position`, in import order:
     (position, item id, item data, task status, label value, meta, human, created at,
-    reviewed, item external id, 1 when the label has a file else 0)."""
+    reviewed, item external id, 1 when the label has a file else 0). The label's value and
+    meta come as their JSON text on both stores (PostgreSQL's driver would parse them, and
+    a value that is a JSON string, a mask's placeholder, would then read as bare text)."""
     return raw(session).all(
-        "SELECT t.position, i.id, i.data, t.status, l.value, l.meta, l.human, "
+        "SELECT t.position, i.id, i.data, t.status, "
+        "CAST(l.value AS TEXT), CAST(l.meta AS TEXT), l.human, "
         "l.created_at, l.reviewed, i.external_id, "
         "CASE WHEN l.artifact IS NULL THEN 0 ELSE 1 END "
         "FROM tasks t JOIN items i ON i.id = t.item_id "
@@ -40,10 +43,11 @@ def manifest_rows(session: Session, job_id: int, after_position: int, limit: int
 
 def item_label_rows(session: Session, job_id: int, item_ids: list[int]) -> Sequence[Any]:
     """(item id, task status, label value, meta, human, created at, reviewed) of the job's
-    tasks on these items (`item_ids` not empty)."""
+    tasks on these items (`item_ids` not empty); value and meta as JSON text, as above."""
     return session.execute(
         text(
-            "SELECT t.item_id, t.status, l.value, l.meta, l.human, l.created_at, l.reviewed "
+            "SELECT t.item_id, t.status, CAST(l.value AS TEXT), CAST(l.meta AS TEXT), "
+            "l.human, l.created_at, l.reviewed "
             "FROM tasks t LEFT JOIN labels l ON l.task_id = t.id "
             "WHERE t.job_id = :j AND t.item_id IN (" + ",".join(str(int(i)) for i in item_ids) + ")"
         ),
