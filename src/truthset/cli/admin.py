@@ -38,13 +38,38 @@ def user_add(
 def user_token(
     name: str,
     label: Annotated[str | None, typer.Option("--name")] = None,
+    aws: Annotated[
+        bool,
+        typer.Option(
+            "--aws",
+            help="an access key id and secret for the SageMaker API (boto3), instead",
+        ),
+    ] = False,
+    expires_days: Annotated[
+        float | None, typer.Option(help="with --aws: the key stops working after this")
+    ] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Issue an API token (printed once; only its hash is stored)."""
+    """Issue an API token (printed once; only its hash is stored), or with --aws an access
+    key for the SageMaker API (the secret is printed once and never stored)."""
     ws = workspace(data_dir, database_url)
     with ws.db.session_scope() as session:
-        typer.echo(tokens.issue_token(session, service.get_user(session, name), name=label))
+        user = service.get_user(session, name)
+        if not aws:
+            typer.echo(tokens.issue_token(session, user, name=label))
+            return
+        from truthset.sagemaker.keys import issue_access_key, master_key
+
+        key = issue_access_key(
+            session,
+            user,
+            master_key(ws.settings.data_dir),
+            name=label,
+            expires_in=None if expires_days is None else expires_days * 86400,
+        )
+    typer.echo(f"aws_access_key_id = {key.key_id}")
+    typer.echo(f"aws_secret_access_key = {key.secret}")
 
 
 @users.command("password")

@@ -52,7 +52,7 @@ def create_cmd(
     ] = None,
     allow_root: Annotated[
         list[str] | None,
-        typer.Option(help="extra folder or s3://bucket[/prefix] the request may read from"),
+        typer.Option(help="extra folder or s3://bucket/prefix the request may read from"),
     ] = None,
     dataset: Annotated[str | None, typer.Option(help="input dataset")] = None,
     input_job: Annotated[str | None, typer.Option(help="chain from this job's output")] = None,

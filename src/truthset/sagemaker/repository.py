@@ -109,5 +109,9 @@ def list_teams(
     return list(session.scalars(query.order_by(*order).offset(offset).limit(limit)))
 
 
+def team_named(session: Session, name: str) -> Team | None:
+    return session.scalar(select(Team).where(Team.name == name))
+
+
 def member_count(session: Session, team_id: int) -> int:
     return int(session.scalar(select(func.count()).where(TeamMember.team_id == team_id)) or 0)

@@ -24,9 +24,9 @@ from truthset.errors import BadInput, Conflict, Forbidden
 from truthset.jobs import repository as jobs_repository
 from truthset.jobs import service as jobs_service
 from truthset.media.storage import AllowedRoots, local_path_of, parse_s3_uri, s3_client
+from truthset.sagemaker.repository import team_named
 from truthset.sagemaker.request import GroundTruthJob, check_request, map_request
-from truthset.store.models import Job, Team
-from truthset.workforce.repository import team_named
+from truthset.store.models import Job
 
 # The account in ARNs of what a request did not name (teams, jobs made without one).
 DEFAULT_ACCOUNT = "000000000000"
@@ -90,6 +90,19 @@ def read_label_file(location: str, *, endpoint_url: str | None) -> Any:
         raise BadInput(f"{field}: {location!r} is not a JSON label category file: {exc}") from None
 
 
+def check_s3_object(uri: str, field: str, *, endpoint_url: str | None) -> None:
+    """A clear error naming the field when an s3:// object cannot be read."""
+    loc = parse_s3_uri(uri)
+    try:
+        s3_client(endpoint_url).head_object(Bucket=loc.bucket, Key=loc.key)
+    except Exception as exc:  # botocore's ClientError: no such bucket or key, no access
+        code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+        if code is None:
+            raise
+        reason = "it does not exist" if code in ("404", "NoSuchKey", "NoSuchBucket") else code
+        raise BadInput(f"{field}: {uri!r} cannot be read ({reason})") from None
+
+
 def job_arn(region: str, account: str, name: str) -> str:
     return f"arn:aws:sagemaker:{region}:{account}:labeling-job/{name.lower()}"
 
@@ -140,6 +153,8 @@ def create_from_request(
     if mapped.manifest is not None:
         field = "InputConfig.DataSource.S3DataSource.ManifestS3Uri"
         source = resolve_location(mapped.manifest, roots, field, base_dir=base_dir)
+        if source.startswith("s3://"):
+            check_s3_object(source, field, endpoint_url=endpoint_url)
         result = import_source(
             session, spec.name, source, allowed_roots=allowed_roots, endpoint_url=endpoint_url
         )
@@ -176,7 +191,3 @@ def filters_fingerprint(params: dict[str, Any]) -> str:
 
 def env_region() -> str:
     return os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or DEFAULT_REGION
-
-
-def team_or_none(session: Session, name: str) -> Team | None:
-    return team_named(session, name)

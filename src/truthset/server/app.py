@@ -43,6 +43,9 @@ def create_app(workspace: Workspace, *, run_executor: bool = True) -> FastAPI:
     from truthset.work.hot_routes import HotWorkRoutes
 
     app.add_middleware(HotWorkRoutes)
+    from truthset.sagemaker.router import SageMakerRoutes
+
+    app.add_middleware(SageMakerRoutes)  # POST / with X-Amz-Target: SageMaker.* only
 
     from truthset.autolabel import router as autolabel_router
     from truthset.datasets import router as datasets_router
