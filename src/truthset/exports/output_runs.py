@@ -33,7 +33,8 @@ RETRY_AFTER = 60.0
 RECHECK_AFTER = 30.0
 _ACTIVE = ("queued", "running")
 _last_check = 0.0
-_next_look: dict[tuple[str, int], float] = {}
+# (database, job, job's updated_at) -> when to look at an unchanged job again.
+_next_look: dict[tuple[str, int, float], float] = {}
 
 
 @run_kind(RUN_KIND, resumable=True)  # files under fixed names from the last state: redo-safe
@@ -58,6 +59,11 @@ def due_reason(session: Session, row: Any, now: float) -> str | None:
     opts = output_settings(settings or {})
     if opts is None:
         return None
+    key = (str(session.get_bind().engine.url), int(job_id), updated_at)
+    if _next_look.get(key, 0.0) > now:
+        return None
+    if len(_next_look) > 10_000:
+        _next_look.clear()  # keys of jobs changed since; cheap to learn again
     newest = repository.job_runs_of_kind(session, job_id, RUN_KIND, limit=1)
     latest = newest[0] if newest else None
     if latest is not None and latest.state in _ACTIVE:
@@ -84,12 +90,11 @@ def due_reason(session: Session, row: Any, now: float) -> str | None:
             and (last_consolidation.finished_at or 0.0) > (done.started_at or 0.0)
         ):
             return "relabeled"
+        # Written and settled: looked at again only now and then (a later consolidation).
+        _next_look[key] = now + RECHECK_AFTER
         return None
     since = done.started_at if done is not None and done.started_at else created_at
     if now - since < float(opts["interval"]):
-        return None
-    key = (str(session.get_bind().engine.url), int(job_id))
-    if _next_look.get(key, 0.0) > now:
         return None
     fingerprint = repository.output_fingerprint(session, job_id)
     nothing_yet = fingerprint[0] == 0 and fingerprint[1] == 0 and fingerprint[3] == 0
