@@ -51,8 +51,10 @@ class CheckedBatch:
     line_nos: list[int] = field(default_factory=list)
     invalid: list[tuple[int, str]] = field(default_factory=list)
     labels: list[tuple[int, ImportedLabel]] = field(default_factory=list)
-    # Set by the importer: how many of the rows its insert added.
+    # Set by the importer: how many of the rows its insert added, and the id of the first
+    # when they are known to be numbered in order (SQLite, every row added).
     added: int = 0
+    first_id: int | None = None
 
     def without_lines(self, bad: set[int]) -> None:
         """Drop the rows of these line numbers (lines refused after checking)."""

@@ -140,8 +140,12 @@ def _settle_batch(
     all_added = batch.rows and len(batch.rows) == batch.added
     if all_added and not batch.labels:
         return 0
-    wanted = [rows[i][2] for i, _ in batch.labels] if all_added else [r[2] for r in rows]
-    found = repository.items_by_identity(session, dataset_id, wanted)
+    if all_added and batch.first_id is not None:
+        # SQLite numbered the batch's new rows in order after the largest id: no read.
+        found = {rows[i][2]: (batch.first_id + i, rows[i][3]) for i in {i for i, _ in batch.labels}}
+    else:
+        wanted = [rows[i][2] for i, _ in batch.labels] if all_added else [r[2] for r in rows]
+        found = repository.items_by_identity(session, dataset_id, wanted)
     merged = 0
     if not all_added:
         merged_into: set[int] = set()
@@ -236,6 +240,7 @@ def _import_records(
     )
     report = open(report_path, "wb") if (report_path and skip_invalid) else None  # noqa: SIM115
     dataset_id = dataset.id
+    sqlite = session.get_bind().dialect.name == "sqlite"
     try:
         for batch in batches:
             lines += batch.lines
@@ -265,7 +270,11 @@ def _import_records(
                 for i, (external_id, digest, stored) in enumerate(batch.rows)
             ]
             next_pos += len(rows)
+            last_id = repository.max_item_id(session) if sqlite and batch.labels else None
             refused, batch.added = _flush_batch(session, rows, batch.line_nos, errors, report)
+            batch.first_id = None
+            if last_id is not None and repository.max_item_id(session) == last_id + batch.added:
+                batch.first_id = last_id + 1
             n_invalid += refused
             merged += _settle_batch(session, dataset_id, rows, batch, label_import)
             if progress:

@@ -15,7 +15,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-import orjson
 from sqlalchemy.orm import Session
 
 from truthset.datasets.gt_labels import ImportedLabel
@@ -34,8 +33,6 @@ from truthset.tasktypes import all_task_types, get_task_type
 MAX_MASK_BYTES = 32 << 20
 # Output types whose class ids start at 1 in the label config's order (0 is BACKGROUND).
 BACKGROUND_FIRST = frozenset({"groundtruth/semantic-segmentation"})
-# Task types read the classes from the label value itself (the entity labels of a span).
-LABELS_IN_VALUE = frozenset({"groundtruth/text-span"})
 
 
 def task_type_for(output_type: str) -> str | None:
@@ -149,10 +146,8 @@ class LabelImport:
         if attr is None:
             return None
         offset = 1 if label.output_type in BACKGROUND_FIRST else 0
-        if label.output_type in LABELS_IN_VALUE and attr.raw_labels is None:
-            labels = label.value["annotations"].get("labels")
-            if isinstance(labels, list) and labels:
-                attr.raw_labels = labels
+        if label.value_labels is not None and attr.raw_labels is None:
+            attr.raw_labels = label.value_labels
         for class_id, name in label.classes:
             if offset and class_id == 0:
                 continue  # BACKGROUND
@@ -188,15 +183,14 @@ class LabelImport:
             attr = self.attributes.get(label.attribute)
             if attr is None:
                 continue
-            artifact = self._mask(label, line_no) if label.status != "failed" else None
-            value = None if label.status == "failed" else orjson.dumps(label.value).decode()
+            artifact = self._mask(label, line_no) if label.file_ref is not None else None
             by_job.setdefault(label.attribute, []).append(
                 (
                     item_id,
                     position,
                     label.status,
-                    value,
-                    orjson.dumps(label.meta).decode(),
+                    label.value,
+                    label.meta,
                     label.confidence,
                     label.status == "complete",
                     label.created_at,
@@ -212,9 +206,9 @@ class LabelImport:
         """A segmentation label's mask file, kept with the label (review and adjustment
         tools show it; exports write it again): read once, here, from S3 or an allowed
         local root."""
-        if label.output_type not in BACKGROUND_FIRST:
+        ref = label.file_ref
+        if label.output_type not in BACKGROUND_FIRST or ref is None:
             return None
-        ref = label.value
         if not self.roots.allows(ref):
             raise BadInput(
                 f"line {line_no}: mask {ref!r} of {label.attribute!r} is outside the allowed "

@@ -7,6 +7,7 @@ transaction.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import delete, func, select, text
@@ -14,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from truthset.store.lookup import find_by_name
 from truthset.store.models import Dataset, Item, Job
+from truthset.store.raw import raw
 
 # -- datasets ------------------------------------------------------------------------------
 
@@ -112,22 +114,41 @@ def insert_items(session: Session, rows: list[tuple[Any, ...]]) -> int:
 def items_by_identity(
     session: Session, dataset_id: int, hashes: list[str]
 ) -> dict[str, tuple[int, int]]:
-    """Identity hash -> (item id, position) of those of the dataset's items that exist."""
+    """Identity hash -> (item id, position) of those of the dataset's items that exist.
+    Raw SQL: an import with labels asks this for batches of 5,000 lines."""
+    sql = raw(session)
     found: dict[str, tuple[int, int]] = {}
+    if sql.pg:
+        for digest, item_id, position in sql.all(
+            "SELECT content_hash, id, position FROM items WHERE dataset_id = :d "
+            "AND content_hash = ANY(:h)",
+            {"d": dataset_id, "h": hashes},
+        ):
+            found[digest] = (item_id, position)
+        return found
     for start in range(0, len(hashes), 900):
         chunk = hashes[start : start + 900]
-        marks = ", ".join(f":h{n}" for n in range(len(chunk)))
         params: dict[str, Any] = {f"h{n}": h for n, h in enumerate(chunk)}
         params["d"] = dataset_id
-        for digest, item_id, position in session.execute(
-            text(
-                "SELECT content_hash, id, position FROM items "
-                f"WHERE dataset_id = :d AND content_hash IN ({marks})"
-            ),
+        marks = _marks(len(chunk))
+        for digest, item_id, position in sql.all(
+            f"SELECT content_hash, id, position FROM items WHERE dataset_id = :d "
+            f"AND content_hash IN ({marks})",
             params,
         ):
-            found[digest] = (int(item_id), int(position))
+            found[digest] = (item_id, position)
     return found
+
+
+def max_item_id(session: Session) -> int:
+    """The largest item id (0 without items): SQLite gives the rows an insert adds the ids
+    after it, in order, so an import knows them without reading them back."""
+    return int(raw(session).scalar("SELECT max(id) FROM items") or 0)
+
+
+@lru_cache(maxsize=8)
+def _marks(n: int) -> str:
+    return ", ".join(f":h{i}" for i in range(n))
 
 
 def item_data(session: Session, item_id: int) -> str:

@@ -100,9 +100,17 @@ def flag_label_issues(
 _IMPORT_TASK = (
     "INSERT INTO tasks (job_id, item_id, status, position, is_gold, started, priority, "
     "target_answers, live_leases, answers, declines, updated_at) "
-    "VALUES (:j, :i, :s, :p, 0, 0, 0.0, 1, 0, 0, 0, :now) "
+    "VALUES (?, ?, ?, ?, 0, 0, 0.0, 1, 0, 0, 0, ?) "
     "ON CONFLICT (job_id, item_id) DO UPDATE SET status = excluded.status, "
     "updated_at = excluded.updated_at"
+)
+_IMPORT_LABEL = (
+    "INSERT INTO labels (task_id, job_id, value, meta, confidence, human, reviewed, "
+    "method, created_at, artifact) VALUES (?, ?, ?, ?, ?, ?, ?, 'imported', ?, ?) "
+    "ON CONFLICT (task_id) DO UPDATE SET value = excluded.value, meta = excluded.meta, "
+    "confidence = excluded.confidence, human = excluded.human, "
+    "reviewed = excluded.reviewed, method = excluded.method, "
+    "created_at = excluded.created_at, artifact = excluded.artifact"
 )
 
 
@@ -114,43 +122,49 @@ def write_imported_labels(
     created at, artifact). A label imported again replaces the earlier one. A failed label
     (status `failed`, value None) is a failed task without a label row, as a job leaves it.
 
-    Three executemany statements per batch, not one call per label: this is the import's
-    hot path when a million-line output manifest comes in."""
+    Two executemany statements per batch, not one call per label, and on SQLite the new
+    tasks' ids are known without reading them back: this is the import's hot path when a
+    million-line output manifest comes in."""
     if not rows:
         return
     sql = raw(session)
-    sql.executemany(
-        _IMPORT_TASK,
-        [{"j": job_id, "i": r[0], "s": r[2], "p": r[1], "now": now} for r in rows],
+    before = None if sql.pg else int(sql.scalar("SELECT max(id) FROM tasks") or 0)
+    added = sql.executemany_rows(_IMPORT_TASK, [(job_id, r[0], r[2], r[1], now) for r in rows])
+    task_of: dict[int, int]
+    if (
+        before is not None
+        and added == len(rows)
+        and sql.scalar("SELECT max(id) FROM tasks") == before + len(rows)
+    ):
+        # Every row was a new task, numbered in order after the largest id.
+        task_of = {r[0]: before + 1 + n for n, r in enumerate(rows)}
+    else:
+        task_of = _task_ids(sql, job_id, [r[0] for r in rows])
+    sql.executemany_rows(
+        _IMPORT_LABEL,
+        [
+            (task_of[item_id], job_id, value, meta, confidence, human, False, created, artifact)
+            for item_id, _pos, status, value, meta, confidence, human, created, artifact in rows
+            if status != "failed"
+        ],
     )
-    item_ids = [r[0] for r in rows]
+
+
+def _task_ids(sql: Any, job_id: int, item_ids: list[int]) -> dict[int, int]:
+    """Item id -> the job's task id for these items."""
+    if sql.pg:
+        found = sql.all(
+            "SELECT item_id, id FROM tasks WHERE job_id = :j AND item_id = ANY(:i)",
+            {"j": job_id, "i": item_ids},
+        )
+        return {item_id: task_id for item_id, task_id in found}
     task_of: dict[int, int] = {}
     for start in range(0, len(item_ids), 900):
         chunk = item_ids[start : start + 900]
-        marks = ", ".join(f":i{n}" for n in range(len(chunk)))
-        params: dict[str, Any] = {f"i{n}": v for n, v in enumerate(chunk)}
-        params["j"] = job_id
+        marks = ", ".join(str(int(i)) for i in chunk)
         for item_id, task_id in sql.all(
-            f"SELECT item_id, id FROM tasks WHERE job_id = :j AND item_id IN ({marks})", params
+            f"SELECT item_id, id FROM tasks WHERE job_id = :j AND item_id IN ({marks})",
+            {"j": job_id},
         ):
             task_of[item_id] = task_id
-    labels = []
-    for item_id, _pos, status, value, meta, confidence, human, created, artifact in rows:
-        if status == "failed":
-            continue
-        labels.append(
-            {
-                "t": task_of[item_id],
-                "j": job_id,
-                "v": value,
-                "m": meta,
-                "c": confidence,
-                "h": human,
-                "r": False,
-                "method": "imported",
-                "now": created,
-                "art": artifact,
-            }
-        )
-    if labels:
-        sql.executemany(_WRITE_LABEL, labels)
+    return task_of

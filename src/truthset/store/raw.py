@@ -69,6 +69,15 @@ class RawSQL:
         self.writes += 1
         self.cursor.executemany(_pyformat(sql) if self.pg else sql, rows)
 
+    def executemany_rows(self, sql: str, rows: list[tuple[Any, ...]]) -> int:
+        """`executemany` with positional `?` parameters (cheaper than names for SQLite's
+        driver on many rows); returns how many rows it changed."""
+        if not rows:
+            return 0
+        self.writes += 1
+        self.cursor.executemany(sql.replace("?", "%s") if self.pg else sql, rows)
+        return int(self.cursor.rowcount or 0)
+
     def failed(self) -> bool:
         """Whether the transaction cannot go on: the server aborted it (a statement in it
         failed) or the connection was lost."""
