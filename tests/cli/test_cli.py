@@ -126,3 +126,29 @@ def test_auto_label_flags_merge_with_a_settings_file(tmp_path):
     auto = json.loads(r.stdout)["settings"]["auto_label"]
     assert auto["batch_size"] == 60 and auto["features"] == "tfidf"
     assert auto["target_accuracy"] == 0.9 and auto["strategy"] == "margin"
+
+
+def test_job_labels_from_s3_and_a_missing_s3_manifest_is_a_clear_error(tmp_path):
+    import os
+    import uuid
+
+    from conftest import require
+    from truthset.media.storage import s3_client
+
+    require(bool(os.environ.get("S3_ENDPOINT_URL")), "S3_ENDPOINT_URL is not set (no S3 server)")
+    bucket = f"b-{uuid.uuid4().hex[:10]}"
+    s3 = s3_client()
+    s3.create_bucket(Bucket=bucket)
+    config = {"document-version": "2018-11-28", "labels": [{"label": "a"}, {"label": "b"}]}
+    s3.put_object(Bucket=bucket, Key="labels.json", Body=json.dumps(config).encode())
+    data = tmp_path / "data"
+    manifest = write_manifest(tmp_path / "in.manifest", [{"source": "one"}, {"source": "two"}])
+    assert cli("dataset", "import", "d", str(manifest), data_dir=data).exit_code == 0
+    r = cli(
+        "job", "create", "j", "--task-type", "text-classification", "--dataset", "d",
+        "--labels", f"s3://{bucket}/labels.json", data_dir=data,
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["counters"]["total"] == 2
+    r = cli("dataset", "import", "e", f"s3://{bucket}/missing.manifest", data_dir=data)
+    assert r.exit_code == 2 and "cannot be read" in r.output

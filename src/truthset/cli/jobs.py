@@ -15,6 +15,7 @@ from truthset.cli.common import (
     run_here,
     workspace,
 )
+from truthset.datasets.sources import read_json_document
 from truthset.errors import BadInput
 from truthset.jobs import service, views
 from truthset.jobs.schemas import JobCreate
@@ -41,7 +42,8 @@ def create_cmd(
         str | None, typer.Option("--task-type", help="e.g. text-classification")
     ] = None,
     labels: Annotated[
-        Path | None, typer.Option(help="Ground Truth label category file (JSON)")
+        str | None,
+        typer.Option(help="Ground Truth label category file (JSON): a path or s3://bucket/key"),
     ] = None,
     from_ground_truth: Annotated[
         Path | None,
@@ -127,10 +129,13 @@ def create_cmd(
             "confidence_level": confidence_level,
             "strategy": al_strategy,
         }
+    ws = workspace(data_dir, database_url)
     spec = JobCreate(
         name=name,
         task_type=task_type,
-        label_config=_read_json(labels, "labels"),
+        label_config=read_json_document(
+            labels, "label category file", endpoint_url=ws.settings.s3_endpoint_url
+        ),
         dataset=dataset,
         input_job=input_job,
         workers_per_item=workers_per_item,
@@ -144,7 +149,6 @@ def create_cmd(
         label_attribute=label_attribute,
         settings=job_settings,
     )
-    ws = workspace(data_dir, database_url)
     with ws.db.session_scope() as session:
         job = service.create_job(session, spec)
         echo_json(views.job_summary(session, job, for_staff=True))

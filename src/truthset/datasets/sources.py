@@ -97,7 +97,10 @@ def iter_records(spec: SourceSpec, *, endpoint_url: str | None = None) -> Iterat
         yield from _folder_files(Path(spec.location))
     elif spec.kind in ("s3-manifest", "s3-csv"):
         loc = parse_s3_uri(spec.location)
-        body = s3_client(endpoint_url).get_object(Bucket=loc.bucket, Key=loc.key)["Body"]
+        try:
+            body = s3_client(endpoint_url).get_object(Bucket=loc.bucket, Key=loc.key)["Body"]
+        except Exception as exc:  # noqa: BLE001 - botocore's errors: a missing key, bucket
+            raise BadInput(f"source {spec.location!r} cannot be read ({exc})") from None
         if spec.kind == "s3-manifest":
             yield from _manifest_lines(body)
         else:
