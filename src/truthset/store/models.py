@@ -42,6 +42,10 @@ class User(Base):
     password_hash: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[float] = mapped_column(Float)
+    # The id an imported account had where its work was done (a Ground Truth `workerId`,
+    # truthset.gtimport); None for accounts made here. Imported accounts are made without
+    # a password and disabled, so nobody signs in as them.
+    imported_as: Mapped[str | None] = mapped_column(String(300), unique=True, index=True)
 
 
 class AuthToken(Base):
