@@ -19,6 +19,7 @@ import hashlib
 import os
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any
 
 from truthset.errors import AppError
@@ -135,11 +136,24 @@ class OutputLocation:
     """The folder a job's output goes to, `<path>/` (local or `s3://bucket/prefix/`); paths
     below it are relative (`<job>/manifests/...`)."""
 
+    # Small files (a worker response, a mask) in flight to S3 at once: one request each,
+    # ~30 ms apiece, so they go out in parallel.
+    PARALLEL_PUTS = 16
+
     def __init__(self, path: str, *, endpoint_url: str | None = None):
         self.path = path.rstrip("/")
         self.is_s3 = path.startswith("s3://")
         self.endpoint_url = endpoint_url
         self._listed: dict[str, set[str]] = {}
+        self._client: Any = None
+        self._pool: ThreadPoolExecutor | None = None
+        self._pending: list[Future[None]] = []
+        self._made_dirs: set[str] = set()
+
+    def client(self) -> Any:
+        if self._client is None:
+            self._client = s3_client(self.endpoint_url)
+        return self._client
 
     def uri(self, rel: str) -> str:
         return f"{self.path}/{rel}"
@@ -152,7 +166,7 @@ class OutputLocation:
             return
         bucket = parse_s3_uri(self.path + "/").bucket
         try:
-            s3_client(self.endpoint_url).head_bucket(Bucket=bucket)
+            self.client().head_bucket(Bucket=bucket)
         except Exception as exc:
             status = str((getattr(exc, "response", None) or {}).get("Error", {}).get("Code"))
             reason = {
@@ -172,10 +186,64 @@ class OutputLocation:
             raise
         except Exception as exc:  # boto's, the file system's
             raise OutputWriteError(f"cannot write {dest}: {describe_error(exc)}") from exc
+        self._known(rel)
+        return dest
+
+    def put(self, rel: str, data: bytes) -> str:
+        """A small file, whole: on S3 one PUT, sent in parallel with the others (`flush`
+        waits for them and raises the first failure); locally written at once, without the
+        fsync a manifest gets (a run that stops half-way is done again from the start)."""
+        dest = self.uri(rel)
+        self._known(rel)
+        if not self.is_s3:
+            try:
+                folder = os.path.dirname(dest)
+                if folder not in self._made_dirs:
+                    os.makedirs(folder, exist_ok=True)
+                    self._made_dirs.add(folder)
+                tmp = f"{dest}.partial"
+                with open(tmp, "wb") as fh:
+                    fh.write(data)
+                os.replace(tmp, dest)
+            except OSError as exc:
+                raise OutputWriteError(f"cannot write {dest}: {describe_error(exc)}") from exc
+            return dest
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.PARALLEL_PUTS, thread_name_prefix="gt-output")
+        if len(self._pending) >= 4 * self.PARALLEL_PUTS:
+            self._wait(self._pending[: self.PARALLEL_PUTS])
+            del self._pending[: self.PARALLEL_PUTS]
+        loc = parse_s3_uri(dest)
+        self._pending.append(self._pool.submit(self._put_s3, loc.bucket, loc.key, data, dest))
+        return dest
+
+    def _put_s3(self, bucket: str, key: str, data: bytes, dest: str) -> None:
+        try:
+            self.client().put_object(Bucket=bucket, Key=key, Body=data)
+        except Exception as exc:
+            raise OutputWriteError(f"cannot write {dest}: {describe_error(exc)}") from exc
+
+    @staticmethod
+    def _wait(futures: list[Future[None]]) -> None:
+        for future in futures:
+            future.result()
+
+    def flush(self) -> None:
+        """Wait for the small files in flight; the first failure is raised."""
+        pending, self._pending = self._pending, []
+        self._wait(pending)
+
+    def close(self) -> None:
+        """Stop the senders (after a failure, those still queued are dropped)."""
+        self._pending = []
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def _known(self, rel: str) -> None:
         for prefix, names in self._listed.items():
             if rel.startswith(prefix):
                 names.add(rel)
-        return dest
 
     def exists(self, rel: str) -> bool:
         """Whether `rel` was written already; on S3 one listing of its folder answers for
@@ -192,7 +260,7 @@ class OutputLocation:
         base = parse_s3_uri(self.path + "/").key
         names: set[str] = set()
         try:
-            pages = s3_client(self.endpoint_url).get_paginator("list_objects_v2")
+            pages = self.client().get_paginator("list_objects_v2")
             for page in pages.paginate(Bucket=loc.bucket, Prefix=loc.key):
                 for obj in page.get("Contents", []):
                     names.add(obj["Key"][len(base) :])

@@ -115,7 +115,7 @@ class JobOutput:
         job's folder); written once, whoever asks for it again gets its location."""
         rel = self.rel(mask_path(position, created), owner)
         if not self.location.exists(rel):
-            self.location.write(rel, [data() if callable(data) else data])
+            self.location.put(rel, data() if callable(data) else data)
             self.masks += 1
         return self.location.uri(rel)
 
@@ -150,6 +150,8 @@ class JobOutput:
                     )
                 written += 1
             progress(min(start + CHUNK, len(task_ids)))
+        # Every object's files first: the consolidation files say the iteration is whole.
+        self.location.flush()
         self.write(consolidation_path("request", iteration, at), request.chunks())
         self.write(consolidation_path("response", iteration, at), response.chunks())
         return written
@@ -162,7 +164,10 @@ class JobOutput:
         named by the time of the last one."""
         body = {"answers": [self._answer(row) for row in answers]}
         finished = max(float(row[6]) for row in answers)
-        self.write(worker_response_path(iteration, position, finished), [orjson.dumps(body)])
+        self.files += 1
+        self.location.put(
+            self.rel(worker_response_path(iteration, position, finished)), orjson.dumps(body)
+        )
 
     def _answer(self, row: Any) -> dict[str, Any]:
         _task, user_id, user_name, user_created, content, leased_at, submitted_at, spent = row
@@ -230,7 +235,9 @@ class JobOutput:
         def write(chunks: Iterator[bytes]) -> None:
             self.write(path, chunks)
 
-        return write_pieces(write, lines)
+        count = write_pieces(write, lines)
+        self.location.flush()  # the masks it named
+        return count
 
 
 class JsonArraySpool:
@@ -269,7 +276,6 @@ def write_output(
     """Write what is due of one job's output folder; returns the run's result (with the
     new state)."""
     now = time.time() if now is None else now
-    report = progress or (lambda *a, **k: None)
     started = time.perf_counter()
     with db.session_scope(write=False) as session:
         job = get_job(session, job_name)
@@ -278,48 +284,63 @@ def write_output(
             raise BadInput(f"job {job.name!r} has no output path (settings.output.path)")
         # The allowed roots may have changed since the job was created.
         check_output_path(opts["path"], settings)
-        previous = last_state(session, job.id)
-        state = OutputState(**previous.as_dict())
         location = OutputLocation(opts["path"], endpoint_url=settings.s3_endpoint_url)
-        location.check_reachable()
-        out = JobOutput(session, job, location)
-        finished = job.state not in LIVE_STATES
-        through = now if finished else now - SETTLE_SECONDS
-        task_ids = repository.finished_task_ids(session, job.id, previous.through, through)
-        objects = 0
-        if task_ids:
-            state.iteration += 1
-            report(0, len(task_ids), f"iteration {state.iteration}: {len(task_ids)} objects")
-            objects = out.write_iteration(
-                state.iteration, task_ids, now, lambda n: report(n, len(task_ids))
+        try:
+            location.check_reachable()
+            result = _write_due(
+                JobOutput(session, job, location),
+                last_state(session, job.id),
+                now,
+                progress or (lambda *a, **k: None),
             )
-        state.through = max(previous.through, through)
-        fingerprint = repository.output_fingerprint(session, job.id)
-        manifest = None
-        lines = 0
-        if finished:
-            report(0, None, "output manifest", force=True)
-            lines = out.write_manifest(OUTPUT_MANIFEST, now)
-            manifest = location.uri(out.rel(OUTPUT_MANIFEST))
-            state.final_for = job.updated_at
-        elif fingerprint != previous.fingerprint:
-            state.intermediate += 1
-            path = intermediate_manifest_path(state.intermediate)
-            report(0, None, f"intermediate manifest {state.intermediate}", force=True)
-            lines = out.write_manifest(path, now)
-            manifest = location.uri(out.rel(path))
-        state.fingerprint = fingerprint
-        state.masks = previous.masks + out.masks
-        state.files = previous.files + out.files
-        folder = location.uri(job.name)
+        finally:
+            location.close()
     return {
         "job": job_name,
-        "folder": folder,
+        "folder": location.uri(job_name),
+        **result,
+        "seconds": round(time.perf_counter() - started, 3),
+    }
+
+
+def _write_due(
+    out: JobOutput, previous: OutputState, now: float, report: Callable[..., None]
+) -> dict[str, Any]:
+    """The next iteration (when people finished tasks), then the final manifest of a
+    finished job or an intermediate one of a running job that changed."""
+    session, job = out.session, out.job
+    state = OutputState(**previous.as_dict())
+    finished = job.state not in LIVE_STATES
+    through = now if finished else now - SETTLE_SECONDS
+    task_ids = repository.finished_task_ids(session, job.id, previous.through, through)
+    objects = 0
+    if task_ids:
+        state.iteration += 1
+        report(0, len(task_ids), f"iteration {state.iteration}: {len(task_ids)} objects")
+        objects = out.write_iteration(
+            state.iteration, task_ids, now, lambda n: report(n, len(task_ids))
+        )
+    state.through = max(previous.through, through)
+    fingerprint = repository.output_fingerprint(session, job.id)
+    manifest: str | None = None
+    if finished:
+        manifest = OUTPUT_MANIFEST
+        state.final_for = job.updated_at
+    elif fingerprint != previous.fingerprint:
+        state.intermediate += 1
+        manifest = intermediate_manifest_path(state.intermediate)
+    lines = 0
+    if manifest is not None:
+        report(0, None, f"writing {manifest}", force=True)
+        lines = out.write_manifest(manifest, now)
+    state.fingerprint = fingerprint
+    state.masks = previous.masks + out.masks
+    state.files = previous.files + out.files
+    return {
         "iteration": state.iteration if task_ids else None,
         "objects": objects,
-        "manifest": manifest,
+        "manifest": out.location.uri(out.rel(manifest)) if manifest else None,
         "lines": lines,
         "final": finished,
-        "seconds": round(time.perf_counter() - started, 3),
         "state": state.as_dict(),
     }
