@@ -7,6 +7,8 @@ import json
 import re
 from pathlib import Path
 
+import pytest
+
 from exports.conftest import (
     MASK_FILE,
     decoded,
@@ -14,7 +16,9 @@ from exports.conftest import (
     output_runs_of,
     schedule,
     segmentation_and_adjustment,
+    workspace_with_roots,
 )
+from truthset.media.storage import s3_client
 from truthset.runs.executor import run_pending
 from truthset.workspace import Workspace
 
@@ -127,3 +131,40 @@ def test_times_ids_and_element_names_as_ground_truth_writes_them():
 
     assert element_name("plugin-type", Plugin()) == "my-element"
     assert element_name("plugin-type") == "plugin-type"
+
+
+def test_masks_on_s3_per_job_and_written_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bucket: str
+):
+    from truthset.exports.output_writer import write_output
+
+    ws = workspace_with_roots(tmp_path, monkeypatch, [f"s3://{bucket}"])
+    try:
+        first, second = segmentation_and_adjustment(ws, f"s3://{bucket}/gt")
+        schedule(ws)
+        run_pending(ws.db, ws.settings)
+        client = s3_client()
+        keys = {
+            job: [
+                o["Key"]
+                for o in client.list_objects_v2(
+                    Bucket=bucket, Prefix=f"gt/{job}/annotations/consolidated-annotation/output/"
+                ).get("Contents", [])
+            ]
+            for job in (first, second)
+        }
+        assert [len(keys[first]), len(keys[second])] == [1, 1]
+        body = client.get_object(Bucket=bucket, Key=f"gt/{second}/manifests/output/output.manifest")
+        line = json.loads(body["Body"].read())
+        assert line["masks-ref"] == f"s3://{bucket}/{keys[first][0]}"
+        assert line["adjusted-ref"] == f"s3://{bucket}/{keys[second][0]}"
+        mask = client.get_object(Bucket=bucket, Key=keys[second][0])["Body"].read()
+        assert (decoded(mask) == mask_of(6)).all()
+        # Written again (a later consolidation, say): the masks already there are not sent.
+        before = output_runs_of(ws, second)[-1].result["state"]["masks"]
+        again = write_output(ws.db, ws.settings, second)
+        # Its own mask (the earlier job's was in its folder already, from that job's run).
+        assert again["state"]["masks"] == before == 1
+        assert again["lines"] == 1
+    finally:
+        ws.close()
