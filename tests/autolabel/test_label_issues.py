@@ -114,7 +114,9 @@ def test_a_label_rewritten_after_the_check_is_no_longer_suspected(ws):
 
 def test_what_cannot_be_checked_is_refused(ws, setup_factory):
     setup = setup_factory(ws, n_items=6, n_workers=1)
-    setup.job("boxes", task_type="bounding-box", label_config=["cat"])
+    # A boxes job needs images: one image item (the refusal is about the task type).
+    cat = [{"source-ref": str(ws.settings.media_dir / "cat.jpg")}]
+    job_over_items(ws, "boxes", cat, ["cat"], task_type="bounding-box", teams=("crew",))
     with ws.db.session_scope(write=False) as s, pytest.raises(BadInput, match="bounding-box"):
         plan_label_issues(s, get_job(s, "boxes"))
     setup.job("few", workers_per_item=1)

@@ -117,8 +117,10 @@ def test_reviewed_labels_stay_and_other_types_are_refused(ws, setup_factory):
         ).scalar_one()
     assert "reviewer-said" in str(meta)
     assert truth  # the job had answers
-    setup = setup_factory(ws, n_items=4, n_workers=1)
-    setup.job("boxes", task_type="bounding-box", label_config=["cat"])
+    setup_factory(ws, n_items=4, n_workers=1)
+    # A boxes job needs images: one image item (the refusal is about the task type).
+    cat = [{"source-ref": str(ws.settings.media_dir / "cat.jpg")}]
+    job_over_items(ws, "boxes", cat, ["cat"], task_type="bounding-box", teams=("crew",))
     with ws.db.session_scope() as s, pytest.raises(BadInput, match="bounding-box"):
         reconsolidate_job(s, get_job(s, "boxes"), method="crowdlab")
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from truthset.errors import BadInput, Conflict, NotFound
 from truthset.jobs import repository
 from truthset.jobs import settings as settings_sections
+from truthset.jobs.data_fit import check_task_type_fits
 from truthset.jobs.schemas import JobCreate
 from truthset.jobs.snapshot import forget_job_views
 from truthset.store.lookup import get_by_name
@@ -130,6 +131,7 @@ def create_job(
     else:
         input_job = get_by_name(session, Job, spec.input_job, "input job")
         dataset_id = input_job.dataset_id  # type: ignore[assignment]
+    check_task_type_fits(session, task_type, dataset_id)
     if input_job is not None:
         if input_job.task_type != spec.task_type and input_job.label_attribute == label_attribute:
             raise BadInput(
