@@ -63,8 +63,13 @@ start_s3() {
 {"identities":[{"name":"test","credentials":[{"accessKey":"testaccesskey","secretKey":"testsecretkey"}],
   "actions":["Admin","Read","List","Tagging","Write"]}]}
 JSON
+  # Every test bucket is a collection that grows volumes of its own: with the default
+  # count (free disk / 128 MB) a suite creating many buckets ran out of volumes ("No
+  # writable volumes") on a small disk. Volumes are sparse files, so many small ones cost
+  # nothing.
   "$venv/bin/weed" mini -dir="$SVC_TMP/s3" -ip=127.0.0.1 -ip.bind=127.0.0.1 -s3.port="$S3_PORT" \
     -s3.config="$SVC_TMP/s3/s3.json" -webdav=false -admin.ui=false -s3.port.iceberg=0 -s3.port.lance=0 \
+    -volume.max=3000 -master.volumeSizeLimitMB=32 \
     >"$SVC_TMP/s3/weed.log" 2>&1 &
   echo $! > "$SVC_TMP/weed.pid"
   export AWS_ACCESS_KEY_ID=testaccesskey AWS_SECRET_ACCESS_KEY=testsecretkey AWS_DEFAULT_REGION=us-east-1

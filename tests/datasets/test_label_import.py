@@ -609,3 +609,80 @@ def test_upload_reads_labels_and_a_disagreement_is_a_json_error(client, ws):
     )
     assert r.status_code == 202
     assert r.json()["result"]["labels"]["species"]["labels"] == 2
+
+
+def test_round_trip_from_s3_same_attribute_then_adjustment_keeps_earlier_bytes(ws, bucket):
+    """Import a Ground Truth output manifest from S3, label the lines it left unlabeled
+    with a job on the same attribute, adjust every label in a chained job, export: each
+    line is the imported line byte for byte, then the new attributes."""
+    boxes = {
+        "image_size": [{"width": 100, "height": 80, "depth": 3}],
+        "annotations": [{"class_id": 1, "left": 10, "top": 10, "width": 20, "height": 20}],
+    }
+    rows = [
+        {
+            "source-ref": f"s3://{bucket}/{i}.jpg",
+            "boxes": boxes,
+            "boxes-metadata": meta(
+                "object-detection", objects=[{"confidence": 0.7}], **{"class-map": {"1": "car"}}
+            ),
+        }
+        if i < 4
+        else {"source-ref": f"s3://{bucket}/{i}.jpg"}
+        for i in range(6)
+    ]
+    text_ = "".join(json.dumps(r) + "\n" for r in rows)
+    s3_client().put_object(Bucket=bucket, Key="out.manifest", Body=text_.encode())
+    labels = ["bus", "car"]
+    with ws.db.session_scope() as s:
+        import_source(
+            s,
+            "ds",
+            f"s3://{bucket}/out.manifest",
+            allowed_roots=[f"s3://{bucket}"],
+            label_configs={"boxes": labels},
+        )
+        create_user(s, "wa", role="worker", teams=["t"])
+        create_job(
+            s,
+            JobCreate(
+                name="more",
+                task_type="bounding-box",
+                label_config=labels,
+                dataset="ds",
+                label_attribute="boxes",
+                teams=["t"],
+            ),
+        )
+    answer = {
+        "boundingBoxes": [{"label": "bus", "left": 12, "top": 10, "width": 20, "height": 20}],
+        "inputImageProperties": {"width": 100, "height": 80},
+    }
+    assert len(lease_all(ws, "more", "wa", answer)) == 2
+    with ws.db.session_scope() as s:
+        create_job(
+            s,
+            JobCreate(
+                name="fix",
+                task_type="bounding-box",
+                label_config=labels,
+                input_job="more",
+                label_attribute="fixed",
+                teams=["t"],
+                settings={"adjustment": True},
+            ),
+        )
+    seen = lease_all(ws, "fix", "wa", {**answer, "initialValueModified": True})
+    assert len(seen) == 6 and seen[0][1]["value"] == boxes
+    with ws.db.session_scope(write=False) as s:
+        lines = list(iter_output_lines(s, get_job(s, "fix")))
+    originals = text_.splitlines()
+    for n, (line, original) in enumerate(zip(lines, originals, strict=True)):
+        parsed = json.loads(line)
+        assert parsed["fixed-metadata"]["job-name"] == "labeling-job/fix"
+        if n < 4:
+            # Imported: the line as it came, then only the new attribute.
+            assert line.startswith(original[:-1].encode() + b',"fixed":'), line
+        else:
+            assert parsed["boxes-metadata"]["job-name"] == "labeling-job/more"
+            assert parsed["boxes"]["annotations"][0]["class_id"] == 0
