@@ -227,6 +227,18 @@ def test_verification_and_adjustment_outputs_keep_their_own_keys(ws):
         assert verify.meta["worker-feedback"] == [{"comment": "wide"}]
 
 
+def test_a_prediction_in_ground_truth_shape_is_not_a_label(ws):
+    line = {
+        **classification_line(0, 1, "dog"),
+        "species-prediction": 0,
+        "species-prediction-metadata": meta("image-classification", **{"class-name": "cat"}),
+    }
+    result = run_import(ws, [line], label_configs={"species": ["cat", "dog"]})
+    assert set(result["labels"]) == {"species"}
+    with ws.db.session_scope(write=False) as s:
+        assert s.scalar(select(Label.value)) == 1
+
+
 def test_output_types_without_a_task_type_stay_in_the_lines_and_are_named(ws):
     line = {
         "source-ref": "s3://bucket/seq.json",

@@ -58,8 +58,8 @@ def labeled_attributes(obj: dict[str, Any]) -> list[str]:
             continue
         attr = key[: -len("-metadata")]
         kind = meta.get("type")
-        if attr in NOT_LABELS or not isinstance(kind, str):
-            continue
+        if attr in NOT_LABELS or attr.endswith("-prediction") or not isinstance(kind, str):
+            continue  # a prediction (`<attr>-prediction`) is what a tool starts from
         if kind.lower().startswith("groundtruth/"):
             found.append(attr)
     return found
