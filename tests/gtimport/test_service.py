@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -369,11 +370,18 @@ def test_stray_files_objects_past_the_manifest_and_escapes_are_refused(ws, tmp_p
 
 
 @pytest.fixture
-def bucket() -> str:
+def bucket() -> Iterator[str]:
     require(bool(os.environ.get("S3_ENDPOINT_URL")), "S3_ENDPOINT_URL is not set (no S3 server)")
-    name = f"gt-{uuid.uuid4().hex[:10]}"
-    s3_client().create_bucket(Bucket=name)
-    return name
+    name = f"gtimport-{uuid.uuid4().hex[:10]}"
+    client = s3_client()
+    client.create_bucket(Bucket=name)
+    yield name
+    # SeaweedFS gives every bucket volumes of its own: buckets left behind use them up.
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=name):
+        keys = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
+        if keys:
+            client.delete_objects(Bucket=name, Delete={"Objects": keys})
+    client.delete_bucket(Bucket=name)
 
 
 @pytest.mark.s3
