@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+import truthset.cli.gtimport  # noqa: F401 - adds `job import-ground-truth`
 from truthset.cli import admin, datasets, gold, jobs, simulate
 from truthset.cli.common import (
     DatabaseUrl,
