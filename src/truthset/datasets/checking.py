@@ -9,9 +9,11 @@ about as much as SQLite's insert of it, and the two now run on two cores.
 from __future__ import annotations
 
 import pickle
+import queue
 import struct
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -34,6 +36,8 @@ MAX_LINE_CHARS = 100_000
 MAX_ATTRIBUTE_CHARS = 20_000
 MAX_ID_CHARS = 200
 BATCH = 5000
+# How many checked batches the importer holds, read ahead of its inserts.
+READ_AHEAD = 3
 
 
 class LineError(Exception):
@@ -173,37 +177,62 @@ def checked_batches_in_child(
 ) -> Iterator[CheckedBatch]:
     """`checked_batches` of a local source, computed by a child process
     (`python -m truthset.datasets.checking`: a fresh interpreter, so nothing of the
-    importing program, such as a script without a main guard, runs again in it). The pipe
-    holds a batch or two, so the child waits when the importer falls behind: memory stays
-    flat. An error the source raises (bad UTF-8, a bad CSV header) is raised here; when
-    the importer stops early, the child is stopped."""
+    importing program, such as a script without a main guard, runs again in it). A reader
+    thread takes the child's batches off the pipe as they come, up to READ_AHEAD of them,
+    so the child checks the next batches while the importer inserts (with the pipe alone,
+    the child waited for every batch to be read): memory stays bounded. An error the
+    source raises (bad UTF-8, a bad CSV header) is raised here; when the importer stops
+    early, the child is stopped."""
     child = subprocess.Popen(
         [sys.executable, "-m", "truthset.datasets.checking"],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
     )
     assert child.stdin is not None and child.stdout is not None
+    out = child.stdout
+    ahead: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=READ_AHEAD)
+
+    def read() -> None:
+        try:
+            while True:
+                head = out.read(_HEAD.size)
+                if len(head) < _HEAD.size:
+                    ahead.put(("ended", None))
+                    return
+                message = pickle.loads(out.read(_HEAD.unpack(head)[0]))
+                ahead.put(message)
+                if message[0] != "batch":
+                    return
+        except (OSError, ValueError):  # the pipe closed under it: the import stopped early
+            ahead.put(("ended", None))
+
+    reader = threading.Thread(target=read, name="import-checking-reader", daemon=True)
     try:
         child.stdin.write(pickle.dumps((spec, roots, id_key, labels)))
         child.stdin.close()
+        reader.start()
         while True:
-            head = child.stdout.read(_HEAD.size)
-            if len(head) < _HEAD.size:
-                raise RuntimeError(
-                    f"the import's checking process ended unexpectedly (exit {child.wait()})"
-                )
-            kind, value = pickle.loads(child.stdout.read(_HEAD.unpack(head)[0]))
+            kind, value = ahead.get()
             if kind == "batch":
                 yield value
             elif kind == "error":
                 raise value
+            elif kind == "ended":
+                raise RuntimeError(
+                    f"the import's checking process ended unexpectedly (exit {child.wait()})"
+                )
             else:
                 return
     finally:
-        child.stdout.close()
         if child.poll() is None:
             child.kill()
         child.wait()
+        while reader.is_alive():  # let a reader blocked on a full queue see the end
+            try:
+                ahead.get_nowait()
+            except queue.Empty:
+                reader.join(0.05)
+        out.close()
 
 
 _HEAD = struct.Struct("<Q")  # each message: its length, then the pickle
