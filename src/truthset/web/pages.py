@@ -15,6 +15,7 @@ from pathlib import Path
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.types import Scope
 
 from truthset import __version__
 from truthset.api.deps import SESSION_COOKIE
@@ -68,12 +69,27 @@ def _to_login(request: Request) -> RedirectResponse:
     return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
 
 
+class _PublicStaticFiles(StaticFiles):
+    """The static files, readable from any origin.
+
+    A worker task template runs in a sandboxed frame of an opaque origin and loads the
+    crowd elements (static/crowd/) as module scripts, which need CORS; they import the
+    tools and helpers under static/tools/ and static/js/, so those need it too. These are
+    the same public files for everyone, sent without cookies, so `*` gives nothing away.
+    """
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        response.headers["Access-Control-Allow-Origin"] = "*"
+        return response
+
+
 def mount(app: FastAPI) -> None:
     """Add the UI's routes to the API app (called by ``create_app``)."""
     from truthset.web.ui_api import router as ui_router
 
     app.include_router(ui_router)
-    app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
+    app.mount("/static", _PublicStaticFiles(directory=STATIC_DIR), name="static")
 
     def page(title: str, module: str, body_class: str = "") -> Callable[[Request], Response]:
         def handler(request: Request) -> Response:
