@@ -47,6 +47,7 @@ LAYERS: dict[str, int] = {
     "truthset.workforce": 4,
     "truthset.media": 4,
     "truthset.web": 4,
+    "truthset.templates": 4,
     # 5: orchestration over several domains
     "truthset.autolabel": 5,
     "truthset.simulate": 5,

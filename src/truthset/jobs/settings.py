@@ -44,6 +44,7 @@ JOB_SETTINGS: Registry[SettingsSection] = Registry(
         "quality": "truthset.quality.methods:QUALITY_SECTION",
         "sagemaker": "truthset.sagemaker.settings:SAGEMAKER_SECTION",
         "task": "truthset.sagemaker.settings:TASK_SECTION",
+        "template": "truthset.templates.settings:TEMPLATE_SECTION",
     },
     instance_of=SettingsSection,
 )

@@ -55,6 +55,7 @@ def create_app(workspace: Workspace, *, run_executor: bool = True) -> FastAPI:
     from truthset.quality import router as quality_router
     from truthset.runs import router as runs_router
     from truthset.server import meta_router
+    from truthset.templates import router as templates_router
     from truthset.work import router as work_router
     from truthset.workforce import router as workforce_router
 
@@ -69,6 +70,7 @@ def create_app(workspace: Workspace, *, run_executor: bool = True) -> FastAPI:
         media_router,
         quality_router,
         autolabel_router,
+        templates_router,
     ):
         app.include_router(module.router, prefix="/api")
     try:

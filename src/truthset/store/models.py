@@ -361,3 +361,18 @@ class AccessKey(Base):
     name: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[float] = mapped_column(Float)
     expires_at: Mapped[float | None] = mapped_column(Float)
+
+
+class TaskInput(Base):
+    """A task's `task.input` for a custom job's template: the pre-annotation hook's
+    `taskInput` and `isHumanAnnotationRequired`, or the error that failed the item
+    (truthset.templates.repository). No row: Ground Truth's default task input."""
+
+    __tablename__ = "task_inputs"
+    task_id: Mapped[int] = mapped_column(
+        ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True
+    )
+    task_input: Mapped[Any] = mapped_column(JSON)
+    human_required: Mapped[bool] = mapped_column(Boolean)
+    error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[float] = mapped_column(Float)

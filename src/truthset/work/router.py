@@ -49,7 +49,7 @@ def next_task_body(session: Any, name: str, user: Any) -> dict[str, Any] | None:
     task_type = get_task_type(job.task_type)
     config = task_type.parse_label_config(job.label_config)
     # Gold items are served exactly like other items: the worker cannot tell them apart.
-    return {
+    body = {
         "assignment_id": leased.assignment_id,
         "job": job.name,
         "task_type": job.task_type,
@@ -64,6 +64,10 @@ def next_task_body(session: Any, name: str, user: Any) -> dict[str, Any] | None:
         "prediction": item_prediction(task_type, leased.item, job.label_attribute, config),
         "prior_label": _prior_label(session, job, leased.item_id),
     }
+    if getattr(task_type, "serves_template_page", False):
+        # A custom job's tool shows its rendered template (truthset.templates.router).
+        body["template_url"] = f"/api/assignments/{leased.assignment_id}/task.html"
+    return body
 
 
 def _prior_label(session: Any, job: Any, item_id: int) -> dict[str, Any] | None:
