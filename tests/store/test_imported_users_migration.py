@@ -57,4 +57,4 @@ def test_imported_as_upgrades_downgrades_and_matches_the_model(migrated: Databas
     _downgrade(migrated, "0005")
     assert "imported_as" not in _user_columns(migrated)
     migrate.upgrade(migrated)
-    assert migrate.current_revision(migrated) == migrate.head_revision() == "0006"
+    assert migrate.current_revision(migrated) == migrate.head_revision()

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -33,11 +34,26 @@ class ResponseAnswer:
     time_spent: float
 
 
+def parse_time(value: Any) -> float | None:
+    """A worker-response time, `2020-12-28T18:59:15.191Z` (UTC), as UNIX seconds; None
+    when it is not one. (`fromisoformat` is ~40x faster than `strptime`: a big job has
+    hundreds of thousands of these.)"""
+    if not isinstance(value, str) or len(value) < 19 or value[10:11] != "T":
+        return None
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return parse_creation_date(value)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
 def _time(answer: dict[str, Any], key: str, where: str) -> float | None:
     value = answer.get(key)
     if value is None:
         return None
-    parsed = parse_creation_date(value)
+    parsed = parse_time(value)
     if parsed is None:
         raise BadInput(
             f"{where}: {key} {value!r} is not a Ground Truth time (2020-12-28T18:59:15.191Z)"

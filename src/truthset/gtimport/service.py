@@ -442,51 +442,46 @@ def _write_answers(
 ) -> dict[int, int]:
     """Assignments, answers and the activity log (accept, submit) of the answers;
     returns the answer count per task."""
-    assignment_ids = repository.insert_assignments(
+    ids = repository.new_assignment_ids(session, len(pending))
+    worker_of = [users[p.worker].id for p in pending]
+    repository.insert_assignments(
         session,
         [
-            {
-                "task_id": p.task_id,
-                "job_id": job.id,
-                "worker_id": users[p.worker].id,
-                "status": "submitted",
-                "leased_at": p.answer.accepted_at,
-                "deadline": p.answer.submitted_at,
-                "last_seen_at": p.answer.submitted_at,
-                "ended_at": p.answer.submitted_at,
-            }
-            for p in pending
+            (
+                assignment_id,
+                p.task_id,
+                job.id,
+                worker,
+                "submitted",
+                p.answer.accepted_at,
+                p.answer.submitted_at,  # its deadline: it was answered in time
+                p.answer.submitted_at,
+                p.answer.submitted_at,
+            )
+            for p, assignment_id, worker in zip(pending, ids, worker_of, strict=True)
         ],
     )
     repository.insert_answers(
         session,
         [
-            {
-                "assignment_id": assignment_id,
-                "task_id": p.task_id,
-                "job_id": job.id,
-                "worker_id": users[p.worker].id,
-                "client_key": None,
-                "content": p.content,
-                "submitted_at": p.answer.submitted_at,
-                "time_spent": p.answer.time_spent,
-                "excluded": False,
-            }
-            for p, assignment_id in zip(pending, assignment_ids, strict=True)
+            (
+                assignment_id,
+                p.task_id,
+                job.id,
+                worker,
+                orjson.dumps(p.content).decode(),
+                p.answer.submitted_at,
+                p.answer.time_spent,
+                False,
+            )
+            for p, assignment_id, worker in zip(pending, ids, worker_of, strict=True)
         ],
     )
     repository.insert_activity(
         session,
         [
-            {
-                "job_id": job.id,
-                "task_id": p.task_id,
-                "assignment_id": assignment_id,
-                "worker_id": users[p.worker].id,
-                "event": event,
-                "at": at,
-            }
-            for p, assignment_id in zip(pending, assignment_ids, strict=True)
+            (job.id, p.task_id, assignment_id, worker, event, at)
+            for p, assignment_id, worker in zip(pending, ids, worker_of, strict=True)
             for event, at in (("accept", p.answer.accepted_at), ("submit", p.answer.submitted_at))
         ],
     )
