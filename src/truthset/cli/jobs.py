@@ -81,6 +81,10 @@ def create_cmd(
     ] = "margin",
     label_attribute: str | None = None,
     settings: Annotated[Path | None, typer.Option(help="JSON file of job settings")] = None,
+    template: Annotated[
+        str | None,
+        typer.Option(help="worker task template (HTML + Liquid): a path or s3://; a custom job"),
+    ] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -99,6 +103,7 @@ def create_cmd(
             "--max-percentage-labeled": max_percentage_labeled,
             "--label-attribute": label_attribute,
             "--settings": settings,
+            "--template": template,
             "--auto-label": auto_label or None,
             "--workers-per-item": None if workers_per_item == 1 else workers_per_item,
             "--task-time-limit": None if task_time_limit == 300 else task_time_limit,
@@ -117,7 +122,9 @@ def create_cmd(
             from_ground_truth, instructions, allow_root or [], data_dir, database_url
         )
         return
-    if name is None or task_type is None or labels is None:
+    if template is not None:
+        task_type = task_type or "custom"
+    if name is None or task_type is None or (labels is None and template is None):
         raise BadInput("give NAME, --task-type and --labels (or --from-ground-truth REQUEST.json)")
     job_settings = _read_json(settings, "settings") if settings else {}
     if auto_label:
@@ -130,10 +137,17 @@ def create_cmd(
             "strategy": al_strategy,
         }
     ws = workspace(data_dir, database_url)
+    if template is not None:
+        from truthset.templates.sources import read_text_document
+
+        html = read_text_document(template, "template", endpoint_url=ws.settings.s3_endpoint_url)
+        job_settings["template"] = {"html": html, "source": template}
     spec = JobCreate(
         name=name,
         task_type=task_type,
-        label_config=read_json_document(
+        label_config=None
+        if labels is None
+        else read_json_document(
             labels, "label category file", endpoint_url=ws.settings.s3_endpoint_url
         ),
         dataset=dataset,

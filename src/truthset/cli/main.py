@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 import truthset.cli.gtimport  # noqa: F401 - adds `job import-ground-truth`
-from truthset.cli import admin, datasets, gold, jobs, simulate
+from truthset.cli import admin, datasets, gold, jobs, simulate, templates
 from truthset.cli.common import (
     DatabaseUrl,
     DataDir,
@@ -27,6 +27,7 @@ app = typer.Typer(
 app.add_typer(datasets.app, name="dataset")
 app.add_typer(jobs.app, name="job")
 app.add_typer(gold.app, name="gold")
+app.add_typer(templates.app, name="template")
 app.command("simulate")(simulate.simulate)
 app.add_typer(admin.users, name="user")
 app.add_typer(admin.teams, name="team")
