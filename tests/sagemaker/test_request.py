@@ -153,7 +153,7 @@ BAD = [
     (
         "HumanTaskConfig.PreHumanTaskLambdaArn",
         "arn:aws:lambda:us-east-1:123456789012:function:my-pre",
-        "custom workflows",
+        "the template's text is needed for a custom job",
     ),
     (
         "HumanTaskConfig.PreHumanTaskLambdaArn",

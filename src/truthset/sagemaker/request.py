@@ -100,9 +100,14 @@ class GroundTruthJob:
     warnings: list[str] = field(default_factory=list)
 
 
+# A request whose Lambdas are the team's own: a custom job running UiTemplateS3Uri.
+CUSTOM_TASK = "Custom"
+TEMPLATE_FIELD = "HumanTaskConfig.UiConfig.UiTemplateS3Uri"
+
+
 def lambda_task(arn: str, field_name: str, prefix: str) -> str:
     """The built-in task name an ARN of Ground Truth's Lambdas ends in (PRE-BoundingBox ->
-    BoundingBox); anything else is a custom workflow, which has no equivalent here."""
+    BoundingBox); any other function is a custom workflow (CUSTOM_TASK)."""
     function = arn.split(":function:", 1)[-1].split(":", 1)[0]
     suffix = function[len(prefix) :] if function.startswith(prefix) else None
     if suffix in NOT_AVAILABLE:
@@ -111,11 +116,7 @@ def lambda_task(arn: str, field_name: str, prefix: str) -> str:
             f"yet; available: {', '.join(TASK_TYPES)}"
         )
     if suffix not in TASK_TYPES:
-        raise BadInput(
-            f"{field_name}: {function!r} is not a built-in Ground Truth Lambda ({prefix}<task>: "
-            f"{', '.join(TASK_TYPES)}); custom workflows (your own Lambdas and templates) "
-            "cannot run here"
-        )
+        return CUSTOM_TASK
     return suffix
 
 
@@ -144,6 +145,13 @@ def task_of(human: dict[str, Any]) -> str:
             "HumanTaskConfig.PreHumanTaskLambdaArn is required: its PRE-<task> name tells the "
             "built-in task type"
         )
+    if CUSTOM_TASK in found:
+        if not (human.get("UiConfig") or {}).get("UiTemplateS3Uri"):
+            raise BadInput(
+                f"{TEMPLATE_FIELD} is required for a custom workflow (your own Lambdas): the "
+                "worker task template the job shows"
+            )
+        return CUSTOM_TASK
     if len(set(found)) > 1:
         raise BadInput(
             f"HumanTaskConfig: PreHumanTaskLambdaArn is PRE-{found[0]} but "
@@ -222,7 +230,7 @@ def check_request(request: Any) -> str:
     check_input(OPERATION, request)
     human = request["HumanTaskConfig"]
     task = task_of(human)
-    task_type = TASK_TYPES[task][0]
+    task_type = "custom" if task == CUSTOM_TASK else TASK_TYPES[task][0]
     team_of(human["WorkteamArn"])
     attribute = request["LabelAttributeName"]
     if task_type == "semantic-segmentation" and not attribute.endswith("-ref"):
@@ -248,7 +256,7 @@ def check_request(request: Any) -> str:
             "streaming jobs (SnsDataSource), as in Ground Truth"
         )
     _auto_label(request, task_type, [])
-    if request.get("LabelCategoryConfigS3Uri") is None:
+    if request.get("LabelCategoryConfigS3Uri") is None and task != CUSTOM_TASK:
         raise BadInput(
             f"LabelCategoryConfigS3Uri is required for {task} jobs (the label categories)"
         )
@@ -260,19 +268,48 @@ def check_request(request: Any) -> str:
 
 
 def map_request(
-    request: Any, label_config: Any, *, instructions: str | None = None
+    request: Any,
+    label_config: Any,
+    *,
+    instructions: str | None = None,
+    template_html: str | None = None,
 ) -> GroundTruthJob:
     """The job a request asks for. `label_config` is the content of the file the request's
-    LabelCategoryConfigS3Uri names; `instructions` replaces the instructions built from
-    the task title, description and label file."""
+    LabelCategoryConfigS3Uri names (None: a custom job without one); `instructions`
+    replaces the instructions built from the task title, description and label file;
+    `template_html` is the text UiTemplateS3Uri names, for a custom workflow."""
     task = check_request(request)
     human = request["HumanTaskConfig"]
-    task_type, extra_settings = TASK_TYPES[task]
+    custom = task == CUSTOM_TASK
+    task_type, extra_settings = ("custom", {}) if custom else TASK_TYPES[task]
     warnings = [
         f"{path} has no equivalent here ({why}); it was not applied"
         for path, why in NO_EQUIVALENT.items()
-        if _present(request, path)
+        if _present(request, path) and not (custom and path == "HumanTaskConfig.UiConfig")
     ]
+    if custom:
+        if template_html is None:
+            raise BadInput(f"{TEMPLATE_FIELD}: the template's text is needed for a custom job")
+        extra_settings = {
+            "template": {"html": template_html, "source": human["UiConfig"]["UiTemplateS3Uri"]}
+        }
+        consolidation = human.get("AnnotationConsolidationConfig") or {}
+        for where, arn, prefix in (
+            ("HumanTaskConfig.PreHumanTaskLambdaArn", human.get("PreHumanTaskLambdaArn"), "PRE-"),
+            (
+                "HumanTaskConfig.AnnotationConsolidationConfig.AnnotationConsolidationLambdaArn",
+                consolidation.get("AnnotationConsolidationLambdaArn"),
+                "ACS-",
+            ),
+        ):
+            if arn and lambda_task(arn, where, prefix) == CUSTOM_TASK:
+                warnings.append(
+                    f"{where}: the Lambda {arn} cannot be called from here; the job renders its"
+                    " template over Ground Truth's default task.input and consolidates each"
+                    " element by majority until it is given a hook (docs/templates.md)"
+                )
+    if label_config is None and custom:
+        label_config = {"document-version": "2018-11-28", "labels": []}
     name = request["LabelingJobName"]
     attribute = request["LabelAttributeName"]
     if not isinstance(label_config, dict):

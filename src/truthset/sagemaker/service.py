@@ -25,7 +25,13 @@ from truthset.jobs import repository as jobs_repository
 from truthset.jobs import service as jobs_service
 from truthset.media.storage import AllowedRoots, local_path_of, parse_s3_uri, s3_client
 from truthset.sagemaker.repository import team_named
-from truthset.sagemaker.request import GroundTruthJob, check_request, map_request
+from truthset.sagemaker.request import (
+    CUSTOM_TASK,
+    TEMPLATE_FIELD,
+    GroundTruthJob,
+    check_request,
+    map_request,
+)
 from truthset.store.models import Job
 
 # The account in ARNs of what a request did not name (teams, jobs made without one).
@@ -135,11 +141,29 @@ def create_from_request(
     label attribute the label file's auditLabelAttributeName names."""
     now = time.time() if now is None else now
     check_request(request)  # every check that needs no I/O, before any download
-    where = resolve_location(
-        request["LabelCategoryConfigS3Uri"], roots, "LabelCategoryConfigS3Uri", base_dir=base_dir
+    label_config = None
+    if request.get("LabelCategoryConfigS3Uri") is not None:
+        where = resolve_location(
+            request["LabelCategoryConfigS3Uri"],
+            roots,
+            "LabelCategoryConfigS3Uri",
+            base_dir=base_dir,
+        )
+        label_config = read_label_file(where, endpoint_url=endpoint_url)
+    template_html = None
+    if check_request(request) == CUSTOM_TASK:
+        from truthset.templates.sources import read_text_document
+
+        location = resolve_location(
+            request["HumanTaskConfig"]["UiConfig"]["UiTemplateS3Uri"],
+            roots,
+            TEMPLATE_FIELD,
+            base_dir=base_dir,
+        )
+        template_html = read_text_document(location, TEMPLATE_FIELD, endpoint_url=endpoint_url)
+    mapped = map_request(
+        request, label_config, instructions=instructions, template_html=template_html
     )
-    label_config = read_label_file(where, endpoint_url=endpoint_url)
-    mapped = map_request(request, label_config, instructions=instructions)
     spec = mapped.spec
     if team_named(session, mapped.team) is None:
         raise BadInput(
