@@ -54,6 +54,7 @@ LAYERS: dict[str, int] = {
     "truthset.demo": 5,
     "truthset.sagemaker": 5,
     "truthset.gtimport": 5,
+    "truthset.hooks": 5,
     # 6: the composition root, then the command line
     "truthset.server": 6,
     "truthset.cli": 6,

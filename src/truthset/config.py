@@ -18,6 +18,13 @@ class Settings:
     allowed_roots: tuple[str, ...] = field(default_factory=tuple)
     s3_endpoint_url: str | None = None
     embedded_runs: bool = True
+    # Pre-/post-annotation hooks and webhooks (truthset.hooks): the hosts an HTTP hook may
+    # call (`host` or `host:port`; `*.example.com` for its subdomains), the folders a
+    # Python handler file may be loaded from, and the URL the server is reached at (the
+    # consolidation payload's signed link when a job's output is not on S3).
+    hook_hosts: tuple[str, ...] = field(default_factory=tuple)
+    hook_handler_dirs: tuple[str, ...] = field(default_factory=tuple)
+    public_url: str | None = None
 
     @property
     def media_dir(self) -> Path:
@@ -54,4 +61,11 @@ def load_settings(
         s3_endpoint_url=os.environ.get("TRUTHSET_S3_ENDPOINT_URL")
         or os.environ.get("S3_ENDPOINT_URL"),
         embedded_runs=os.environ.get("TRUTHSET_EMBEDDED_RUNS", "1") != "0",
+        hook_hosts=_env_list("TRUTHSET_HOOK_HOSTS"),
+        hook_handler_dirs=_env_list("TRUTHSET_HOOK_HANDLER_DIRS"),
+        public_url=os.environ.get("TRUTHSET_PUBLIC_URL") or None,
     )
+
+
+def _env_list(name: str) -> tuple[str, ...]:
+    return tuple(v.strip() for v in os.environ.get(name, "").split(",") if v.strip())

@@ -182,11 +182,12 @@ def complete_task_count(session: Session, job_id: int) -> int:
 
 
 def has_unfinished_task(session: Session, job_id: int) -> bool:
-    """Whether an open or full task is left, gold items aside."""
+    """Whether an open or full task is left, or one waiting for its pre-annotation hook
+    (pending), gold items aside."""
     return (
         session.execute(
             text(
-                "SELECT 1 FROM tasks WHERE job_id = :j AND status IN ('open', 'full') "
+                "SELECT 1 FROM tasks WHERE job_id = :j AND status IN ('open', 'full', 'pending') "
                 "AND is_gold = 0 LIMIT 1"
             ),
             {"j": job_id},

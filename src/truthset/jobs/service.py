@@ -192,7 +192,7 @@ def add_tasks(session: Session, job: Job, *, now: float | None = None) -> int:
         input_status: Literal["labeled", "unlabeled"] | None = (
             "labeled" if reviews else "unlabeled" if only_unlabeled else None
         )
-        return repository.insert_tasks_from_job(
+        added = repository.insert_tasks_from_job(
             session,
             job.id,
             input_job.id,
@@ -200,12 +200,17 @@ def add_tasks(session: Session, job: Job, *, now: float | None = None) -> int:
             input_status=input_status,
             now=now,
         )
+        if added:
+            settings_sections.tasks_added(session, job)
+        return added
     added = repository.insert_tasks_from_dataset(
         session, job.id, job.dataset_id, target_answers=job.workers_per_item, now=now
     )
     imported = imported_job_of(session, job.dataset_id, job.label_attribute)
     if added and imported is not None and imported.id != job.id:
         repository.copy_imported_labels(session, job.id, imported.id, now)
+    if added:
+        settings_sections.tasks_added(session, job)
     return added
 
 
@@ -331,7 +336,7 @@ def counters(session: Session, job_id: int) -> dict[str, int]:
         "human_labeled": by.get("complete", 0),
         "machine_labeled": by.get("auto", 0),
         "failed": by.get("failed", 0),
-        "unlabeled": by.get("open", 0) + by.get("full", 0),
+        "unlabeled": by.get("open", 0) + by.get("full", 0) + by.get("pending", 0),
     }
 
 

@@ -25,13 +25,16 @@ class SettingsSection:
     the owner cannot do, on create and on every change; it sees the whole settings object
     since a rule may depend on another key (no auto-labeling on a streaming job).
     `check_change(session, job, settings)` runs on a change only, with the job as it was.
-    `after_create(session, job)` runs once the new job's tasks exist."""
+    `after_create(session, job)` runs once the new job's tasks exist.
+    `tasks_added(session, job)` runs in the transaction that added tasks to a job (its
+    creation, a streaming job's new items), before anyone can lease them."""
 
     key: str
     description: str
     check: Callable[[Session, str, dict[str, Any]], None] | None = None
     check_change: Callable[[Session, Job, dict[str, Any]], None] | None = None
     after_create: Callable[[Session, Job], None] | None = None
+    tasks_added: Callable[[Session, Job], None] | None = None
 
 
 JOB_SETTINGS: Registry[SettingsSection] = Registry(
@@ -41,10 +44,13 @@ JOB_SETTINGS: Registry[SettingsSection] = Registry(
         "auto_label": "truthset.autolabel.settings:AUTO_LABEL_SECTION",
         "gold_key": "truthset.quality.gold:GOLD_KEY_SECTION",
         "output": "truthset.exports.output_settings:OUTPUT_SECTION",
+        "post_annotation": "truthset.hooks.settings:POST_ANNOTATION_SECTION",
+        "pre_annotation": "truthset.hooks.settings:PRE_ANNOTATION_SECTION",
         "quality": "truthset.quality.methods:QUALITY_SECTION",
         "sagemaker": "truthset.sagemaker.settings:SAGEMAKER_SECTION",
         "task": "truthset.sagemaker.settings:TASK_SECTION",
         "template": "truthset.templates.settings:TEMPLATE_SECTION",
+        "webhooks": "truthset.hooks.settings:WEBHOOKS_SECTION",
     },
     instance_of=SettingsSection,
 )
@@ -65,3 +71,9 @@ def after_create(session: Session, job: Job) -> None:
     for _name, section in sorted(JOB_SETTINGS.load_all().items()):
         if section.after_create is not None:
             section.after_create(session, job)
+
+
+def tasks_added(session: Session, job: Job) -> None:
+    for _name, section in sorted(JOB_SETTINGS.load_all().items()):
+        if section.tasks_added is not None:
+            section.tasks_added(session, job)

@@ -27,6 +27,9 @@ PERIODIC_RUNS: Registry[PeriodicHook] = Registry(
     {
         "autolabel": "truthset.autolabel.runs:schedule_due",
         "groundtruth_output": "truthset.exports.output_runs:schedule_due",
+        "post_annotation": "truthset.hooks.post:schedule_due",
+        "pre_annotation": "truthset.hooks.pre:schedule_due",
+        "webhooks": "truthset.hooks.webhooks:schedule_due",
     },
     check=_as_hook,
 )

@@ -34,8 +34,11 @@ BUILTIN_KIND_MODULES = {
     "groundtruth_output": "truthset.exports.output_runs",
     "import": "truthset.datasets.runs",
     "label_issues": "truthset.autolabel.runs",
+    "post_annotation": "truthset.hooks.post",
+    "pre_annotation": "truthset.hooks.pre",
     "prelabel": "truthset.autolabel.runs",
     "sweep": "truthset.work.runs",
+    "webhooks": "truthset.hooks.webhooks",
 }
 
 

@@ -50,6 +50,7 @@ def create_app(workspace: Workspace, *, run_executor: bool = True) -> FastAPI:
     from truthset.autolabel import router as autolabel_router
     from truthset.datasets import router as datasets_router
     from truthset.exports import router as exports_router
+    from truthset.hooks import router as hooks_router
     from truthset.jobs import router as jobs_router
     from truthset.media import router as media_router
     from truthset.quality import router as quality_router
@@ -70,6 +71,7 @@ def create_app(workspace: Workspace, *, run_executor: bool = True) -> FastAPI:
         media_router,
         quality_router,
         autolabel_router,
+        hooks_router,
         templates_router,
     ):
         app.include_router(module.router, prefix="/api")

@@ -376,3 +376,73 @@ class TaskInput(Base):
     human_required: Mapped[bool] = mapped_column(Boolean)
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[float] = mapped_column(Float)
+
+
+# -- hooks and webhooks (truthset.hooks) ----------------------------------------------------
+
+# A task of a job with a pre-annotation hook waits in this status, which `next` never
+# picks, until the hook's task input is saved (then open, or complete without people).
+TASK_PENDING = "pending"
+
+
+class TaskFailure(Base):
+    """Why a hook failed a task (Ground Truth's FailedNonRetryableError for the item)."""
+
+    __tablename__ = "task_failures"
+    task_id: Mapped[int] = mapped_column(
+        ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True
+    )
+    # pre_annotation | post_annotation
+    hook: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(Text)
+    at: Mapped[float] = mapped_column(Float)
+
+
+class WebhookEvent(Base):
+    """The outbox: one event for one webhook of a job, delivered by the `webhooks` run."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (Index("ix_webhook_events_due", "state", "next_attempt_at"),)
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    # The webhook's place in settings["webhooks"]; its url at the time the event was made.
+    hook_index: Mapped[int] = mapped_column(Integer)
+    url: Mapped[str] = mapped_column(Text)
+    # job_state | item_labeled
+    event_type: Mapped[str] = mapped_column(String(20))
+    # The exact JSON text sent and signed.
+    body: Mapped[str] = mapped_column(Text)
+    # pending | delivered | failed
+    state: Mapped[str] = mapped_column(String(10))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[float] = mapped_column(Float)
+    created_at: Mapped[float] = mapped_column(Float)
+    delivered_at: Mapped[float | None] = mapped_column(Float)
+    last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class WebhookDelivery(Base):
+    """The delivery log: one row per attempt to deliver an event."""
+
+    __tablename__ = "webhook_deliveries"
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    event_id: Mapped[int] = mapped_column(
+        ForeignKey("webhook_events.id", ondelete="CASCADE"), index=True
+    )
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), index=True)
+    attempt: Mapped[int] = mapped_column(Integer)
+    at: Mapped[float] = mapped_column(Float)
+    status_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+    duration: Mapped[float] = mapped_column(Float)
+
+
+class HookCursor(Base):
+    """How far the webhooks scan has looked at a job: the last label seen (its created_at,
+    then task id) and the job state last reported."""
+
+    __tablename__ = "hook_cursors"
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    labels_at: Mapped[float] = mapped_column(Float)
+    labels_task: Mapped[int] = mapped_column(BigInteger)
+    job_state: Mapped[str | None] = mapped_column(String(20))

@@ -46,6 +46,11 @@ def consolidate_task(
         answers = task_answers(session, task_id)
     if not answers:
         return False
+    if job.settings.get("post_annotation"):
+        # The job's post-annotation hook makes the label, in a run (truthset.hooks.post):
+        # the task waits, full and unlabeled, and leaves the in-flight window now.
+        _left_window(session, job, now)
+        return False
     task_type = get_task_type(job.task_type)
     if isinstance(job, jobs_snapshot.JobView):
         config = job.parsed_label_config
@@ -55,6 +60,12 @@ def consolidate_task(
     if _wants_more_workers(session, job, task_id, result, len(answers)):
         return False
     write_label(session, job.id, task_id, result, human=True, now=now, complete=True)
+    _left_window(session, job, now)
+    return True
+
+
+def _left_window(session: Session, job: Any, now: float) -> None:
+    """A task of the job is done with people: its in-flight slot is given back."""
     budget = job.max_human_labeled is not None or job.max_percentage_labeled is not None
     ledger = None if budget else window_ledger(session)
     if ledger is not None:  # in a PostgreSQL batch: the count is written before its commit
@@ -66,7 +77,6 @@ def consolidate_task(
     # While tasks are in flight the job cannot be done, unless a stopping condition is set.
     if in_flight <= 0 or budget:
         jobs_service.refresh_state(session, job.id, now=now)
-    return True
 
 
 def _wants_more_workers(
