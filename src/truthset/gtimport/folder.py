@@ -55,6 +55,7 @@ class JobFolder:
         self.is_s3 = path.startswith("s3://")
         self.endpoint_url = endpoint_url
         self.roots = roots
+        self._client: Any = None
         if self.is_s3:
             loc = parse_s3_uri(path.rstrip("/") + "/")
             self.bucket = loc.bucket
@@ -68,6 +69,13 @@ class JobFolder:
                 raise BadInput(f"Ground Truth job folder {path!r} is not a folder")
         if not roots.allows(self.path):
             raise BadInput(f"{self.path} is outside the allowed roots and buckets")
+
+    def _s3(self) -> Any:
+        """One client for the folder's reads (making one costs more than a small GET;
+        botocore's clients may be shared between threads)."""
+        if self._client is None:
+            self._client = s3_client(self.endpoint_url)
+        return self._client
 
     @property
     def name(self) -> str:
@@ -106,9 +114,9 @@ class JobFolder:
         self._checked(OUTPUT_MANIFEST)
         spool = tempfile.NamedTemporaryFile(suffix=".manifest")  # noqa: SIM115 - closed by caller
         try:
-            body = s3_client(self.endpoint_url).get_object(
-                Bucket=self.bucket, Key=self.prefix + OUTPUT_MANIFEST
-            )["Body"]
+            body = self._s3().get_object(Bucket=self.bucket, Key=self.prefix + OUTPUT_MANIFEST)[
+                "Body"
+            ]
             shutil.copyfileobj(body, spool, 1 << 20)
             spool.flush()
         except Exception as exc:
@@ -145,7 +153,7 @@ class JobFolder:
             names = []
             key_prefix = self.prefix + rel_prefix
             try:
-                pages = s3_client(self.endpoint_url).get_paginator("list_objects_v2")
+                pages = self._s3().get_paginator("list_objects_v2")
                 for page in pages.paginate(Bucket=self.bucket, Prefix=key_prefix):
                     for obj in page.get("Contents", []):
                         rel = obj["Key"][len(self.prefix) :]
@@ -178,9 +186,7 @@ class JobFolder:
         where = self._checked(rel)
         try:
             if self.is_s3:
-                body = s3_client(self.endpoint_url).get_object(
-                    Bucket=self.bucket, Key=self.prefix + rel
-                )["Body"]
+                body = self._s3().get_object(Bucket=self.bucket, Key=self.prefix + rel)["Body"]
                 data: bytes = body.read(MAX_RESPONSE_BYTES + 1)
             else:
                 with open(where, "rb") as fh:
@@ -211,6 +217,7 @@ class JobFolder:
                     raise BadInput(f"{self.uri(f.rel)} is larger than 64 MB")
                 yield f, data
             return
+        self._s3()  # made here, not by racing threads
         with ThreadPoolExecutor(S3_READERS) as pool:
             window: list[Any] = []
             it = iter(files)
