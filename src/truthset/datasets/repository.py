@@ -11,6 +11,7 @@ from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import delete, func, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from truthset.store.lookup import find_by_name
@@ -100,15 +101,23 @@ def insert_items(session: Session, rows: list[tuple[Any, ...]]) -> int:
 
     Raw SQL on purpose: this is the import's hot path (millions of rows for a large
     manifest), and one fixed statement sent as a DB-API executemany costs a fraction of
-    building ORM objects or Core inserts. The ON CONFLICT clause is the dedupe by content
-    hash, which SQLite and PostgreSQL both understand. Returns how many rows were added."""
-    ph = "?" if session.get_bind().dialect.name == "sqlite" else "%s"
+    building ORM objects or Core inserts (`RawSQL.executemany_rows`: multi-row VALUES on
+    SQLite). The ON CONFLICT clause is the dedupe by identity hash, which SQLite and
+    PostgreSQL both understand. Returns how many rows were added."""
     sql = (
         "INSERT INTO items (dataset_id, external_id, content_hash, position, data) "
-        f"VALUES ({ph}, {ph}, {ph}, {ph}, {ph}) "
-        "ON CONFLICT (dataset_id, content_hash) DO NOTHING"
+        "VALUES (?, ?, ?, ?, ?) ON CONFLICT (dataset_id, content_hash) DO NOTHING"
     )
-    return int(session.connection().exec_driver_sql(sql, rows).rowcount or 0)
+    if session.get_bind().dialect.name != "sqlite":
+        # Through SQLAlchemy: a failed statement then leaves the savepoint the importer
+        # retries in usable (the driver's executemany alone left it aborted).
+        pg_sql = sql.replace("?", "%s")
+        return int(session.connection().exec_driver_sql(pg_sql, rows).rowcount or 0)
+    driver = session.get_bind().dialect.loaded_dbapi
+    try:
+        return raw(session).executemany_rows(sql, rows)
+    except driver.IntegrityError as exc:  # the driver's own, as SQLAlchemy would raise it
+        raise IntegrityError(sql, None, exc) from exc
 
 
 def items_by_identity(

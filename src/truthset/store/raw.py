@@ -70,13 +70,27 @@ class RawSQL:
         self.cursor.executemany(_pyformat(sql) if self.pg else sql, rows)
 
     def executemany_rows(self, sql: str, rows: list[tuple[Any, ...]]) -> int:
-        """`executemany` with positional `?` parameters (cheaper than names for SQLite's
-        driver on many rows); returns how many rows it changed."""
+        """An `INSERT ... VALUES (?, ...) [ON CONFLICT ...]` over many rows, with
+        positional `?` parameters; returns how many rows it changed. SQLite gets it as
+        multi-row VALUES statements of up to 500 rows (half the cost of an executemany,
+        which binds and steps one row at a time); PostgreSQL's driver pipelines an
+        executemany by itself."""
         if not rows:
             return 0
         self.writes += 1
-        self.cursor.executemany(sql.replace("?", "%s") if self.pg else sql, rows)
-        return int(self.cursor.rowcount or 0)
+        if self.pg:
+            self.cursor.executemany(sql.replace("?", "%s"), rows)
+            return int(self.cursor.rowcount or 0)
+        head, values, tail = _split_values(sql)
+        width = len(rows[0])
+        per = max(1, min(500, 32000 // width))
+        changed = 0
+        for start in range(0, len(rows), per):
+            chunk = rows[start : start + per]
+            statement = _multi_values(head, values, tail, len(chunk))
+            self.cursor.execute(statement, [v for row in chunk for v in row])
+            changed += self.cursor.rowcount
+        return changed
 
     def failed(self) -> bool:
         """Whether the transaction cannot go on: the server aborted it (a statement in it
@@ -113,6 +127,23 @@ class RawSQL:
 
 
 _COLUMN_NAMES: dict[str, tuple[str, ...]] = {}
+
+
+@lru_cache(maxsize=64)
+def _split_values(sql: str) -> tuple[str, str, str]:
+    """`INSERT ... VALUES (...) rest` as (`INSERT ... VALUES `, `(...)`, ` rest`)."""
+    head, _, after = sql.partition(" VALUES ")
+    depth = 0
+    for end, char in enumerate(after):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0:
+            return head + " VALUES ", after[: end + 1], after[end + 1 :]
+    raise ValueError(f"no VALUES (...) in {sql[:60]!r}")
+
+
+@lru_cache(maxsize=64)
+def _multi_values(head: str, values: str, tail: str, n: int) -> str:
+    return head + ", ".join([values] * n) + tail
 
 
 class _Row(dict[str, Any]):
