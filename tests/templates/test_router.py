@@ -113,7 +113,7 @@ def test_next_names_the_task_page_and_the_page_is_rendered_sandboxed(ws, client,
     csp = page.headers["content-security-policy"]
     assert csp.startswith("sandbox allow-scripts allow-forms; default-src 'none'")
     assert "allow-same-origin" not in csp and "connect-src 'none'" in csp
-    assert "script-src http://testserver/static/crowd/ 'unsafe-inline'" in csp
+    assert "script-src http://testserver/static/ 'unsafe-inline'" in csp
     assert page.headers["x-content-type-options"] == "nosniff"
     html = page.text
     head = html.split("</head>")[0]
