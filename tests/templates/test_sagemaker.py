@@ -113,3 +113,38 @@ def test_a_custom_workflow_needs_a_template():
     }
     with pytest.raises(BadInput, match="UiTemplateS3Uri is required for a custom workflow"):
         check_request(body)
+
+
+def test_the_team_s_lambda_code_in_an_allowed_folder_runs_as_its_hooks(
+    tmp_path, bucket, monkeypatch
+):
+    s3 = s3_client()
+    lines = [{"source-ref": f"s3://{bucket}/img/{i}.jpg"} for i in range(2)]
+    s3.put_object(Bucket=bucket, Key="in/input.manifest", Body="\n".join(map(json.dumps, lines)))
+    s3.put_object(Bucket=bucket, Key="in/labels.json", Body=json.dumps(label_file("car", "bus")))
+    s3.put_object(Bucket=bucket, Key="ui/boxes.liquid.html", Body=TEMPLATE.encode())
+    handlers = tmp_path / "lambdas"
+    (handlers / "my-consolidation").mkdir(parents=True)
+    code = "def lambda_handler(event, context):\n    return []\n"
+    (handlers / "my-pre-annotation.py").write_text(code)
+    (handlers / "my-consolidation" / "lambda_function.py").write_text(code)
+    monkeypatch.setenv("TRUTHSET_HOOK_HANDLER_DIRS", str(handlers))
+    make_workspace(tmp_path).close()
+    ws = open_workspace(load_settings(tmp_path / "data", None, [f"s3://{bucket}"]))
+    with ws.db.session_scope() as s:
+        create_team(s, "crew")
+        created = create_from_request(
+            s,
+            _custom(bucket),
+            roots=ws.roots(),
+            allowed_roots=ws.allowed_roots,
+            endpoint_url=ws.settings.s3_endpoint_url,
+            created_by=None,
+        )
+        settings = get_job(s, created.job.name).settings
+    assert settings["pre_annotation"] == {"handler": str(handlers / "my-pre-annotation.py")}
+    assert settings["post_annotation"] == {
+        "handler": str(handlers / "my-consolidation" / "lambda_function.py")
+    }
+    assert not any("cannot be called" in w for w in created.mapped.warnings)
+    ws.close()

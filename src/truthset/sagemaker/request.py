@@ -120,6 +120,11 @@ def lambda_task(arn: str, field_name: str, prefix: str) -> str:
     return suffix
 
 
+def lambda_function_name(arn: str) -> str:
+    """`arn:aws:lambda:<region>:<account>:function:<name>[:<version>]` -> its name."""
+    return arn.split(":function:", 1)[-1].split(":", 1)[0]
+
+
 def task_of(human: dict[str, Any]) -> str:
     """The built-in task, from the pre-annotation and consolidation Lambda ARNs."""
     found = []
@@ -273,11 +278,14 @@ def map_request(
     *,
     instructions: str | None = None,
     template_html: str | None = None,
+    handlers: dict[str, str] | None = None,
 ) -> GroundTruthJob:
     """The job a request asks for. `label_config` is the content of the file the request's
     LabelCategoryConfigS3Uri names (None: a custom job without one); `instructions`
     replaces the instructions built from the task title, description and label file;
-    `template_html` is the text UiTemplateS3Uri names, for a custom workflow."""
+    `template_html` is the text UiTemplateS3Uri names, for a custom workflow; `handlers`
+    maps a custom Lambda's ARN to the handler file (its code, in a folder the admin
+    allowed) that runs in its place."""
     task = check_request(request)
     human = request["HumanTaskConfig"]
     custom = task == CUSTOM_TASK
@@ -303,10 +311,17 @@ def map_request(
             ),
         ):
             if arn and lambda_task(arn, where, prefix) == CUSTOM_TASK:
+                handler = (handlers or {}).get(arn)
+                if handler is not None:
+                    section = "pre_annotation" if prefix == "PRE-" else "post_annotation"
+                    extra_settings[section] = {"handler": handler}
+                    continue
                 warnings.append(
-                    f"{where}: the Lambda {arn} cannot be called from here; the job renders its"
-                    " template over Ground Truth's default task.input and consolidates each"
-                    " element by majority until it is given a hook (docs/templates.md)"
+                    f"{where}: the Lambda {arn} cannot be called from here, and no handler file"
+                    f" {lambda_function_name(arn)}.py is in the allowed handler folders"
+                    " (TRUTHSET_HOOK_HANDLER_DIRS); the job renders its template over Ground"
+                    " Truth's default task.input and consolidates each element by majority"
+                    " until it is given a hook (docs/hooks.md)"
                 )
     if label_config is None and custom:
         label_config = {"document-version": "2018-11-28", "labels": []}

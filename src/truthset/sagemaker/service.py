@@ -30,9 +30,11 @@ from truthset.sagemaker.request import (
     TEMPLATE_FIELD,
     GroundTruthJob,
     check_request,
+    lambda_function_name,
     map_request,
 )
 from truthset.store.models import Job
+from truthset.workspace import settings_of_session
 
 # The account in ARNs of what a request did not name (teams, jobs made without one).
 DEFAULT_ACCOUNT = "000000000000"
@@ -162,7 +164,11 @@ def create_from_request(
         )
         template_html = read_text_document(location, TEMPLATE_FIELD, endpoint_url=endpoint_url)
     mapped = map_request(
-        request, label_config, instructions=instructions, template_html=template_html
+        request,
+        label_config,
+        instructions=instructions,
+        template_html=template_html,
+        handlers=lambda_handlers(session, request),
     )
     spec = mapped.spec
     if team_named(session, mapped.team) is None:
@@ -196,6 +202,31 @@ def create_from_request(
     }
     job = jobs_service.create_job(session, spec, created_by=created_by, now=now)
     return CreatedJob(job=job, mapped=mapped, imported=imported)
+
+
+def lambda_handlers(session: Session, request: Any) -> dict[str, str]:
+    """A custom workflow's Lambda ARNs -> the handler files that run their code here: a
+    function `my-pre` is `<folder>/my-pre.py` or `<folder>/my-pre/lambda_function.py` (a
+    Lambda's default file name) in a folder the admin allowed for handlers."""
+    settings = settings_of_session(session)
+    folders = [Path(d) for d in (settings.hook_handler_dirs if settings else ())]
+    human = request.get("HumanTaskConfig") or {}
+    arns = [
+        human.get("PreHumanTaskLambdaArn"),
+        (human.get("AnnotationConsolidationConfig") or {}).get("AnnotationConsolidationLambdaArn"),
+    ]
+    found: dict[str, str] = {}
+    for arn in arns:
+        if not isinstance(arn, str):
+            continue
+        name = lambda_function_name(arn)
+        if not name or "/" in name or name.startswith("."):
+            continue
+        for folder in folders:
+            for candidate in (folder / f"{name}.py", folder / name / "lambda_function.py"):
+                if candidate.is_file():
+                    found.setdefault(arn, str(candidate.resolve()))
+    return found
 
 
 def _reference_code(account: str) -> str:
