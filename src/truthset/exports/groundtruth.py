@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
+from truthset.datasets.gt_labels import parse_creation_date
 from truthset.exports import repository
 from truthset.exports.formats import Exporter
 from truthset.exports.labels import BATCH, write_pieces
@@ -184,15 +185,19 @@ def iter_output_lines(
                     f'{creation_date(created)}"}}}}\n'
                 ).encode()
                 continue
-            own = _attrs_for(job, types[job.id], tuple(label), now)
+            carried = _carried_by_line(data, job.label_attribute, status, value, meta, created)
+            own = None if carried else _attrs_for(job, types[job.id], tuple(label), now)
             if has_artifact and own and artifact_sink is not None:
                 blob = repository.label_artifact(session, job.id, item_id)
                 own[job.label_attribute] = artifact_sink(job, pos, label[4], bytes(blob))
-            if labeled_only and (own is None or job.label_attribute not in own):
+            if labeled_only and not carried and (own is None or job.label_attribute not in own):
                 continue
             attrs: dict[str, Any] = {}
             for anc in chain[:-1]:
-                anc_attrs = _attrs_for(anc, types[anc.id], ancestors[anc.id].get(item_id), now)
+                anc_row = ancestors[anc.id].get(item_id)
+                if _line_has(data, anc, anc_row):
+                    continue  # labels that came with the lines: the line already has them
+                anc_attrs = _attrs_for(anc, types[anc.id], anc_row, now)
                 if anc_attrs:
                     _write_ancestor_file(
                         session, artifact_sink, anc, anc_attrs, files, item_id, pos
@@ -201,6 +206,44 @@ def iter_output_lines(
             if own:
                 attrs.update(own)
             yield _merge_line(data, attrs)
+
+
+# The metadata keys this export writes itself (`label_metadata`); the rest is the label's.
+_WRITTEN_META = ("type", "job-name", "human-annotated", "creation-date")
+
+
+def _carried_by_line(
+    data: str, attr: str, status: str, value: Any, meta: Any, created: float
+) -> bool:
+    """Whether the item's line already carries this very label under `attr` (labels that
+    came with a Ground Truth output manifest, kept by a job on the same attribute): the
+    line is then written as it came, byte for byte, not rebuilt. A label made again here
+    (a job consolidated again, a review) is not the line's, even with the same value and
+    metadata: it is newer than the line's `creation-date`."""
+    if status not in ("complete", "auto") or f'"{attr}-metadata"' not in data:
+        return False
+    line = orjson.loads(data)
+    carried = line.get(f"{attr}-metadata")
+    if not isinstance(carried, dict) or attr not in line:
+        return False
+    if "creation-date" in carried:
+        date = parse_creation_date(carried["creation-date"])
+        if date is None or abs(date - created) > 1e-5:
+            return False
+    value = orjson.loads(value) if isinstance(value, str) else value
+    meta = orjson.loads(meta) if isinstance(meta, str) else meta
+    own_meta = {k: v for k, v in carried.items() if k not in _WRITTEN_META}
+    return bool(line[attr] == value and own_meta == meta)
+
+
+def _line_has(data: str, job: Job, row: tuple[Any, ...] | None) -> bool:
+    """Whether the item's line already holds what an earlier job of the chain would add:
+    its label, as it came with the line (not one made again here), or, for an imported
+    job without a label, the failure the line records itself."""
+    if row is None or row[1] is None:
+        return bool((job.settings or {}).get("imported"))
+    status, value, meta, _human, created, _reviewed = row
+    return _carried_by_line(data, job.label_attribute, status, value, meta, created)
 
 
 def _merge_line(data: str, attrs: dict[str, Any]) -> bytes:
