@@ -105,8 +105,27 @@ def hooks_workspace(
     return make_workspace(tmp_path, url)
 
 
+@pytest.fixture(params=["sqlite", "postgres"])
+def hws(
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    handler_dir: Path,
+) -> Iterator[Workspace]:
+    """A hooks workspace on the embedded store and on PostgreSQL (JSON columns come back
+    as text on one and parsed on the other; locking differs)."""
+    url = request.getfixturevalue("pg_url") if request.param == "postgres" else None
+    workspace = hooks_workspace(tmp_path, monkeypatch, handler_dir=handler_dir, url=url)
+    add_workers(workspace, "w1", "w2")
+    yield workspace
+    workspace.close()
+
+
 @pytest.fixture
-def hws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, handler_dir: Path) -> Iterator[Workspace]:
+def sqlite_hws(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, handler_dir: Path
+) -> Iterator[Workspace]:
+    """A hooks workspace on SQLite only (measurements)."""
     workspace = hooks_workspace(tmp_path, monkeypatch, handler_dir=handler_dir)
     add_workers(workspace, "w1", "w2")
     yield workspace

@@ -122,13 +122,17 @@ def check_labels(ws: Workspace) -> None:
         assert job.state == "completed"
 
 
-@pytest.fixture
-def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Workspace]:
-    """A workspace behind a real server (uvicorn on a socket) that its public URL names."""
+@pytest.fixture(params=["sqlite", "postgres"])
+def served(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Workspace]:
+    """A workspace behind a real server (uvicorn on a socket) that its public URL names,
+    on each store."""
+    url = request.getfixturevalue("pg_url") if request.param == "postgres" else None
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     monkeypatch.setenv("TRUTHSET_PUBLIC_URL", f"http://127.0.0.1:{sock.getsockname()[1]}")
-    ws = hooks_workspace(tmp_path, monkeypatch)
+    ws = hooks_workspace(tmp_path, monkeypatch, url=url)
     add_workers(ws, "w1", "w2")
     uv = uvicorn.Server(uvicorn.Config(create_app(ws, run_executor=False), log_level="warning"))
     thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)

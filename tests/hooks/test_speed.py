@@ -38,8 +38,9 @@ def p95(times: list[float]) -> float:
 
 
 def test_next_with_a_50ms_hook_costs_what_it_costs_without(
-    hws: Workspace, server: HookServer
+    sqlite_hws: Workspace, server: HookServer
 ) -> None:
+    hws = sqlite_hws
     server.delay = 0.05
     server.replies = [(200, {"taskInput": {"x": 1}, "isHumanAnnotationRequired": True})]
     items = [{"id": f"i{n}", "source": f"text {n}"} for n in range(N)]
