@@ -21,9 +21,11 @@ from truthset.errors import NotFound
 from truthset.media.router import INLINE_TYPES, MEDIA_SECURITY_HEADERS
 from truthset.media.storage import local_path_of, open_item_media
 from truthset.templates import service
+from truthset.templates.preview_router import router as preview_router
 from truthset.templates.signing import check_grant, grant_key
 
 router = APIRouter(tags=["templates"])
+router.include_router(preview_router)  # the console's template preview (staff)
 
 
 def origin_of(request: Request) -> str:
