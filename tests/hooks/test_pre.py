@@ -7,18 +7,22 @@ import hashlib
 import hmac
 import json
 import re
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select, text
 
-from hooks.conftest import HookServer, run_all, write_handler
+from hooks.conftest import HookServer, hooks_workspace, run_all, write_handler
 from support import job_over_items
 from truthset.errors import BadInput
-from truthset.hooks import pre
+from truthset.hooks import pre, repository
 from truthset.jobs.service import counters, get_job
-from truthset.store.models import Label, TaskInput, User
+from truthset.runs.executor import RunContext
+from truthset.runs.service import enqueue
+from truthset.store.models import Label, Run, TaskInput, User
 from truthset.work.leases import lease_next_task
 from truthset.workspace import Workspace
 
@@ -174,3 +178,113 @@ def test_the_periodic_hook_queues_jobs_left_waiting(hws: Workspace, server: Hook
         assert pre.schedule_due(s, every=0.0) == ["pre"]
     run_all(hws)
     assert set(statuses(hws, "pre").values()) == {"open"}
+
+
+def test_two_runs_at_once_call_the_hook_once_per_task(
+    hws: Workspace, server: HookServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two executors (two processes) running the job's run at the same time: each claims
+    # tasks the other has not, so no item is sent to the hook twice.
+    monkeypatch.setattr(pre, "BATCH", 4)
+    server.delay = 0.03
+    server.replies = [(200, {"taskInput": {"n": 1}})]
+    items = [{"id": f"i{n:02d}", "source": f"text {n}"} for n in range(40)]
+    job_over_items(hws, "pre", items, ["x", "y"], settings={"pre_annotation": {"url": server.url}})
+    with hws.db.session_scope() as s:
+        job_id = get_job(s, "pre").id
+        run_ids = [enqueue(s, pre.PRE_RUN, {"job": "pre"}, job_id=job_id).id for _ in range(2)]
+    barrier = threading.Barrier(2)
+    results: list[dict[str, Any]] = []
+
+    def run(run_id: int) -> None:
+        ctx = RunContext(hws.db, hws.settings, run_id)
+        barrier.wait()
+        results.append(pre.pre_annotation_run(ctx, job="pre"))
+
+    threads = [threading.Thread(target=run, args=(r,)) for r in run_ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    sent = [e["dataObject"]["id"] for e in server.bodies()]
+    assert sorted(sent) == [item["id"] for item in items]  # every item once, none twice
+    assert len(results) == 2 and all(r["opened"] > 0 for r in results), results
+    assert sum(r["opened"] for r in results) == len(items)
+    assert set(statuses(hws, "pre").values()) == {"open"}
+    with hws.db.session_scope(write=False) as s:
+        assert s.execute(text("SELECT count(*) FROM hook_claims")).scalar_one() == 0
+
+
+def test_a_claim_keeps_other_runs_off_until_it_lapses(hws: Workspace, server: HookServer) -> None:
+    job_over_items(hws, "pre", ITEMS, ["x", "y"], settings={"pre_annotation": {"url": server.url}})
+    now = time.time()
+    with hws.db.session_scope() as s:
+        job_id = get_job(s, "pre").id
+        mine = repository.claim_pending_tasks(s, job_id, "a", 10, now, now + 100)
+        assert len(mine) == 3
+    with hws.db.session_scope() as s:
+        assert repository.claim_pending_tasks(s, job_id, "b", 10, now + 1, now + 101) == []
+        assert not repository.has_pending_task(s, job_id, now + 1)  # nothing to queue
+        assert pre.schedule_due(s, now=now + 1, every=0.0) == []
+    with hws.db.session_scope() as s:
+        # "a" died: past its claim's end another run takes the tasks.
+        assert repository.has_pending_task(s, job_id, now + 100)
+        taken = repository.claim_pending_tasks(s, job_id, "b", 10, now + 100, now + 200)
+        assert [r[0] for r in taken] == [r[0] for r in mine]
+        assert not repository.holds_claim(s, mine[0][0], "a")
+        assert repository.holds_claim(s, mine[0][0], "b")
+
+
+def test_a_narrowed_allow_list_backs_the_requeue_off(
+    hws: Workspace, server: HookServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server.replies = [(200, {"taskInput": {"n": 1}})]
+    job_over_items(hws, "pre", ITEMS, ["x", "y"], settings={"pre_annotation": {"url": server.url}})
+    # The admin narrows the list (the server restarted with it): the job's host is off it.
+    narrowed = hooks_workspace(
+        tmp_path / "again", monkeypatch, hosts="hooks.example.com", url=hws.settings.database_url
+    )
+    try:
+        assert run_all(narrowed) == 1
+        with narrowed.db.session_scope(write=False) as s:
+            run = s.scalars(select(Run).where(Run.kind == pre.PRE_RUN)).one()
+            assert run.state == "failed"
+            assert run.error is not None
+            assert "job 'pre': its pre_annotation hook cannot be called now" in run.error
+            assert f"host '127.0.0.1:{server.port}' is not one the admin allowed" in run.error
+        assert server.requests == []
+        assert statuses(hws, "pre") == dict.fromkeys("abc", "pending")  # waiting, not failed
+        finished = run.finished_at
+        assert finished is not None
+        # Queued again after 10 s, then 20 s, 40 s... (up to 10 minutes), not every 5 s.
+        waits = []
+        for _ in range(3):
+            with narrowed.db.session_scope() as s:
+                job_id = get_job(s, "pre").id
+                wait = repository.cooldown_left(s, job_id, pre.PRE_RUN, finished)
+                assert pre.schedule_due(s, now=finished + wait - 1, every=0.0) == []
+                assert pre.schedule_due(s, now=finished + wait + 0.01, every=0.0) == ["pre"]
+            waits.append(round(wait))
+            run_all(narrowed)
+            with narrowed.db.session_scope(write=False) as s:
+                last = s.scalars(select(Run).order_by(Run.id.desc()).limit(1)).one()
+                assert last.state == "failed" and last.finished_at is not None
+                finished = last.finished_at
+        assert waits == [10, 20, 40]
+        with narrowed.db.session_scope(write=False) as s:
+            job_id = get_job(s, "pre").id
+            assert repository.cooldown_left(s, job_id, pre.PRE_RUN, finished) == 80
+    finally:
+        narrowed.close()
+    # The list is widened again: the next run (after the cooldown) opens the items.
+    with hws.db.session_scope() as s:
+        job_id = get_job(s, "pre").id
+        later = time.time() + repository.cooldown_left(s, job_id, pre.PRE_RUN, time.time()) + 1
+    reopened = hooks_workspace(tmp_path / "third", monkeypatch, url=hws.settings.database_url)
+    try:
+        with reopened.db.session_scope() as s:
+            assert pre.schedule_due(s, now=later, every=0.0) == ["pre"]
+        run_all(reopened)
+        assert set(statuses(reopened, "pre").values()) == {"open"}
+    finally:
+        reopened.close()

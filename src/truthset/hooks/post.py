@@ -176,6 +176,8 @@ def schedule_due(session: Session, *, now: float | None = None, every: float = 2
             continue
         if repository.has_active_run(session, job.id, POST_RUN):
             continue
+        if repository.cooldown_left(session, job.id, POST_RUN, now) > 0:
+            continue  # its last runs failed (the hook no longer allowed...): back off
         if repository.tasks_awaiting_consolidation(session, job.id, 1):
             enqueue(session, POST_RUN, {"job": job.name}, job_id=job.id, now=now)
             names.append(job.name)

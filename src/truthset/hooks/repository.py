@@ -33,6 +33,33 @@ def has_active_run(session: Session, job_id: int, kind: str) -> bool:
     )
 
 
+# A job's hook run that failed (its hook no longer allowed, say) is queued again only after
+# a cooldown that doubles with each failed run in a row, so a narrowed allow list does not
+# make a failing run every few seconds.
+COOLDOWN_START = 10.0
+COOLDOWN_MAX = 600.0
+
+
+def cooldown_left(session: Session, job_id: int, kind: str, now: float) -> float:
+    """Seconds before the job's `kind` run may be queued again (0: now)."""
+    rows = session.execute(
+        select(Run.state, Run.finished_at)
+        .where(Run.job_id == job_id, Run.kind == kind)
+        .order_by(Run.id.desc())
+        .limit(8)
+    ).all()
+    failed = 0
+    for state, _finished in rows:
+        if state != "failed":
+            break
+        failed += 1
+    if not failed:
+        return 0.0
+    last_finished = rows[0][1] or now
+    wait = min(COOLDOWN_START * 2 ** (failed - 1), COOLDOWN_MAX)
+    return max(0.0, last_finished + wait - now)
+
+
 # -- pre-annotation -----------------------------------------------------------------------
 
 
@@ -49,28 +76,74 @@ def hold_new_tasks(session: Session, job_id: int, now: float) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def has_pending_task(session: Session, job_id: int) -> bool:
+_UNCLAIMED = "NOT EXISTS (SELECT 1 FROM hook_claims c WHERE c.task_id = t.id AND c.until > :now)"
+
+
+def has_pending_task(session: Session, job_id: int, now: float) -> bool:
+    """Whether a task of the job waits for its hook with no run calling it (no live
+    claim)."""
     return (
         session.execute(
-            text("SELECT 1 FROM tasks WHERE job_id = :j AND status = 'pending' LIMIT 1"),
-            {"j": job_id},
+            text(
+                "SELECT 1 FROM tasks t WHERE t.job_id = :j AND t.status = 'pending' "
+                f"AND {_UNCLAIMED} LIMIT 1"
+            ),
+            {"j": job_id, "now": now},
         ).first()
         is not None
     )
 
 
-def pending_tasks(session: Session, job_id: int, limit: int) -> list[Any]:
-    """(task id, the item's manifest line as JSON text) of waiting tasks, in job order."""
-    return list(
+def claim_pending_tasks(
+    session: Session, job_id: int, owner: str, limit: int, now: float, until: float
+) -> list[Any]:
+    """(task id, the item's manifest line as JSON text) of waiting tasks, in job order,
+    that no other run has claimed, now claimed by `owner` until `until`.
+
+    The claim itself is the upsert: it sees the latest committed claims (not the
+    statement's snapshot), so of two runs racing for a task only one gets it back. On
+    PostgreSQL the rows another run is claiming are skipped (FOR UPDATE SKIP LOCKED)
+    rather than waited for; SQLite's write transactions take turns anyway."""
+    lock = " FOR UPDATE OF t SKIP LOCKED" if session.get_bind().dialect.name != "sqlite" else ""
+    rows = session.execute(
+        text(
+            "SELECT t.id, i.data FROM tasks t JOIN items i ON i.id = t.item_id "
+            f"WHERE t.job_id = :j AND t.status = 'pending' AND {_UNCLAIMED} "
+            f"ORDER BY t.position, t.id LIMIT :n{lock}"
+        ),
+        {"j": job_id, "n": limit, "now": now},
+    ).all()
+    if not rows:
+        return []
+    ids = ", ".join(str(int(r[0])) for r in rows)
+    claimed = set(
         session.execute(
             text(
-                "SELECT t.id, i.data FROM tasks t JOIN items i ON i.id = t.item_id "
-                "WHERE t.job_id = :j AND t.status = 'pending' ORDER BY t.position, t.id "
-                "LIMIT :n"
+                "INSERT INTO hook_claims (task_id, owner, until) "
+                f"SELECT t.id, :owner, :until FROM tasks t WHERE t.id IN ({ids}) "
+                "ON CONFLICT (task_id) DO UPDATE SET owner = excluded.owner, "
+                "until = excluded.until WHERE hook_claims.until <= :now RETURNING task_id"
             ),
-            {"j": job_id, "n": limit},
-        ).all()
+            {"owner": owner, "until": until, "now": now},
+        ).scalars()
     )
+    return [r for r in rows if int(r[0]) in claimed]
+
+
+def holds_claim(session: Session, task_id: int, owner: str) -> bool:
+    """The task is still pending and its claim is still `owner`'s."""
+    found = session.execute(
+        text(
+            "SELECT 1 FROM tasks t JOIN hook_claims c ON c.task_id = t.id "
+            "WHERE t.id = :t AND t.status = 'pending' AND c.owner = :o"
+        ),
+        {"t": task_id, "o": owner},
+    ).first()
+    return found is not None
+
+
+def drop_claims(session: Session, owner: str) -> None:
+    session.execute(text("DELETE FROM hook_claims WHERE owner = :o"), {"o": owner})
 
 
 def release_task(session: Session, task_id: int, now: float) -> bool:
@@ -83,13 +156,6 @@ def release_task(session: Session, task_id: int, now: float) -> bool:
         {"t": task_id, "now": now},
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-def is_pending(session: Session, task_id: int) -> bool:
-    status = session.execute(
-        text("SELECT status FROM tasks WHERE id = :t"), {"t": task_id}
-    ).scalar()
-    return status == "pending"
 
 
 # -- failures (both hooks) ----------------------------------------------------------------

@@ -42,7 +42,13 @@ def hook_target(session: Session, job: Job, key: str) -> HookTarget | None:
     raw = (job.settings or {}).get(key)
     if not raw:
         return None
-    return parse_target(raw, workspace_settings(session, f"settings.{key}"), f"settings.{key}")
+    field = f"settings.{key}"
+    try:
+        return parse_target(raw, workspace_settings(session, field), field)
+    except BadInput as exc:
+        # The run fails with this text, naming the host or folder that went off the list.
+        reason = f"job {job.name!r}: its {key} hook cannot be called now: {exc.detail}"
+        raise BadInput(reason) from None
 
 
 def _check_target(key: str) -> Any:

@@ -446,3 +446,16 @@ class HookCursor(Base):
     labels_at: Mapped[float] = mapped_column(Float)
     labels_task: Mapped[int] = mapped_column(BigInteger)
     job_state: Mapped[str | None] = mapped_column(String(20))
+
+
+class HookClaim(Base):
+    """A pending task whose pre-annotation hook call one run has taken on, until `until`
+    (two runs of one job, in two processes, never call the hook twice for a task; a claim
+    left by a run that died lapses)."""
+
+    __tablename__ = "hook_claims"
+    task_id: Mapped[int] = mapped_column(
+        ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True
+    )
+    owner: Mapped[str] = mapped_column(String(80))
+    until: Mapped[float] = mapped_column(Float)
