@@ -23,10 +23,11 @@ from conftest import require
 from hooks.conftest import HookServer, add_workers, hooks_workspace, run_all
 from support import answer_tasks, job_over_items
 from truthset.hooks import post
-from truthset.jobs.service import get_job
+from truthset.jobs.service import counters, get_job
 from truthset.media.storage import parse_s3_uri, s3_client
 from truthset.server.app import create_app
 from truthset.store.models import Label
+from truthset.work.maintenance import sweep_job
 from truthset.workspace import Workspace
 
 ITEMS = [
@@ -290,3 +291,36 @@ def test_a_hook_that_keeps_failing_fails_the_batch_not_the_job(
         assert len(reasons) == 3
         assert all(r.startswith("post-annotation hook failed: HTTP 502") for r in reasons)
         assert get_job(s, "sent").state == "completed"  # every item is done, 3 failed
+
+
+def test_tasks_closed_at_their_availability_go_to_the_hook_with_their_answers(
+    served: Workspace, server: HookServer
+) -> None:
+    # As Ground Truth: an item whose availability ends with fewer answers than it asked
+    # for is consolidated with what it has, here by the job's hook.
+    seen: list[Any] = []
+    server.respond = consolidating(seen, fetch)
+    settings = {"post_annotation": {"url": server.url}}
+    job_over_items(served, "sent", ITEMS, ["x", "y"], workers_per_item=2, settings=settings)
+    answer_tasks(served, "sent", "w1", lambda item: {"label": "x"})  # one answer of two each
+    with served.db.session_scope() as s:
+        job = get_job(s, "sent")
+        assert post.schedule_due(s, every=0.0) == []  # nothing is done with people yet
+        past = job.created_at + job.task_availability + 1
+        assert sweep_job(s, job, now=past)["closed_tasks"] == 3
+        assert job.in_flight == 0
+    with served.db.session_scope() as s:
+        # The next sweep leaves them waiting: the window is not given back twice.
+        assert sweep_job(s, get_job(s, "sent"), now=past + 60)["closed_tasks"] == 0
+        assert get_job(s, "sent").in_flight == 0
+        assert post.schedule_due(s, every=0.0) == ["sent"]
+    run_all(served)
+    [(_event, payload)] = seen
+    assert sorted(e["datasetObjectId"] for e in payload) == ["0", "1", "2"]
+    assert [len(e["annotations"]) for e in payload] == [1, 1, 1]
+    with served.db.session_scope(write=False) as s:
+        job = get_job(s, "sent")
+        labels = list(s.scalars(select(Label).where(Label.job_id == job.id)))
+        assert [lab.value for lab in labels] == [{"labels": ["x"]}] * 2
+        assert counters(s, job.id)["failed"] == 1  # the item the hook left out
+        assert job.state == "completed"

@@ -22,9 +22,14 @@ def sweep_job(session: Session, job: Job, *, now: float | None = None) -> dict[s
     if now > job.created_at + job.task_availability:
         # As Ground Truth: when a task's availability ends, items with some answers are
         # consolidated with what they have; items nobody answered are marked failed.
-        for task_id, answers, started in repository.unfinished_tasks(session, job.id):
+        hooked = bool(job.settings.get("post_annotation"))
+        for task_id, answers, started, done in repository.unfinished_tasks(session, job.id):
+            if hooked and done:
+                continue  # it waits for the post-annotation hook, its slot given back
             repository.end_task_leases(session, task_id, now)
             if answers:
+                if hooked:
+                    repository.close_with_its_answers(session, task_id)
                 consolidate_task(session, job, task_id, now=now)
             else:
                 repository.fail_unanswered_task(session, task_id, now)

@@ -69,15 +69,28 @@ def count_decline(session: Session, task_id: int, declines: int) -> None:
 
 
 def unfinished_tasks(session: Session, job_id: int) -> list[Any]:
-    """(id, answers, started) of the job's open and full tasks, gold items aside."""
+    """(id, answers, started, done with people) of the job's open and full tasks, gold
+    items aside; done with people: full with every answer it asks for and no lease (a
+    task waiting for the job's post-annotation hook)."""
     return list(
         session.execute(
             text(
-                "SELECT id, answers, started FROM tasks WHERE job_id = :j AND is_gold = 0 "
-                "AND status IN ('open', 'full')"
+                "SELECT id, answers, started, CASE WHEN status = 'full' AND live_leases = 0 "
+                "AND answers >= target_answers THEN 1 ELSE 0 END FROM tasks "
+                "WHERE job_id = :j AND is_gold = 0 AND status IN ('open', 'full')"
             ),
             {"j": job_id},
         ).all()
+    )
+
+
+def close_with_its_answers(session: Session, task_id: int) -> None:
+    """A task closed at the job's availability asks for no more answers than it has: it
+    is full, so the post-annotation hook gets it with those answers (as Ground Truth
+    sends them)."""
+    session.execute(
+        text("UPDATE tasks SET target_answers = answers, status = 'full' WHERE id = :t"),
+        {"t": task_id},
     )
 
 
