@@ -5,10 +5,14 @@
  * Ground Truth label category file), Markdown instructions with a preview, workers per
  * item, time limits, teams, quality and auto-labeling settings.
  * `?clone=<job>` starts from a copy of that job; `?input_job=<job>` chains from it.
+ * A custom job (task type `custom`) is a worker task template, written in the template
+ * editor (template-editor.js) with a live preview of the dataset's first item; its
+ * labels are optional (they reach the template as `task.input.labels`).
  */
 import { api, me, isStaff, enc } from "./api.js";
 import { h, byId, replace, topbar, toast } from "./dom.js";
 import { renderMarkdown } from "./markdown.js";
+import { templateEditor } from "./template-editor.js";
 
 /** @param {unknown} err */
 const message = (err) => (err instanceof Error ? err.message : String(err));
@@ -91,6 +95,7 @@ async function main() {
   };
   sourceKind.addEventListener("change", showSource);
 
+  if (!types.some((/** @type {any} */ t) => t.name === "custom")) types.push({ name: "custom", media: "any" });
   const taskType = h("select", { id: "f-task-type" }, types.map((/** @type {any} */ t) =>
     h("option", { value: t.name, selected: base ? base.task_type === t.name : t.name === "image-classification" }, `${t.name} (${t.media})`)));
   const labels = h("textarea", { id: "f-labels", rows: "6", placeholder: "one label per line, or a Ground Truth label category file (JSON)" });
@@ -102,6 +107,36 @@ async function main() {
     if (f) labels.value = await f.text();
   });
   const settings0 = (base && base.settings) || {};
+  const labelsLabel = /** @type {HTMLElement} */ (field("Labels", labels, "label order gives the class ids")[0]);
+  const editor = templateEditor({
+    initial: (settings0.template && settings0.template.html) || "",
+    source: () => {
+      const k = sourceKind.value;
+      if (k === "dataset" && dataset.value) return { dataset: dataset.value, note: `The first item of ${dataset.value}, as a worker sees it.` };
+      const chained = k === "chain" && jobs.find((/** @type {any} */ j) => j.name === inputJob.value);
+      if (chained && chained.dataset) return { dataset: chained.dataset, note: `The first item of ${chained.dataset}, as a worker sees it.` };
+      return { note: "No dataset yet: the preview renders over an empty manifest line." };
+    },
+    labels: () => {
+      const parsed = parseLabels(labels.value);
+      return Array.isArray(parsed) || (parsed.labels && parsed.labels.length) ? parsed : undefined;
+    },
+  });
+  const templateRow = h("div", { id: "f-template-row", class: "template-row", style: { gridColumn: "1 / -1" } },
+    h("label", { for: "f-template" }, "Worker task template",
+      h("span", { class: "hint" }, "HTML + Liquid with Crowd HTML Elements, as on Ground Truth; task.input is {taskObject, manifestLine, labels}")),
+    editor.root);
+  const isCustom = () => taskType.value === "custom";
+  const showTaskType = () => {
+    templateRow.hidden = !isCustom();
+    const hint = labelsLabel.querySelector(".hint");
+    if (hint) hint.textContent = isCustom() ? "optional: task.input.labels of the template" : "label order gives the class ids";
+    if (isCustom()) editor.refresh();
+  };
+  taskType.addEventListener("change", showTaskType);
+  for (const control of [sourceKind, dataset, inputJob, labels]) {
+    control.addEventListener(control === labels ? "input" : "change", () => { if (isCustom()) editor.refresh(); });
+  }
   const shortInstr = h("input", { id: "f-short", maxlength: "255", value: settings0.short_instructions || "" });
   const instr = h("textarea", { id: "f-instructions", rows: "10" });
   instr.value = base ? base.instructions || "" : "# Instructions\n\nExplain the labels here. Show examples with images whose alt text starts with good: or bad:,\ne.g. `![good: a tight box](https://your-bucket.example/good.jpg)` (list that origin below).\n";
@@ -138,7 +173,8 @@ async function main() {
       ...field("Name", name, "letters, digits, . _ -"),
       ...field("Data", sourceKind), h("span"), sourceBox,
       ...field("Task type", taskType),
-      ...field("Labels", labels, "label order gives the class ids"), h("span"), labelFile,
+      templateRow,
+      labelsLabel, labels, h("span"), labelFile,
       ...field("Short instructions", shortInstr, "shown beside the tool"),
       ...field("Full instructions", instr, "Markdown; images whose alt text starts with good: or bad: are framed as examples"),
       ...field("Example image origins", origins, "sites the instructions may load images from"),
@@ -176,6 +212,10 @@ async function main() {
         else delete auto.model_params;
         settings.auto_label = auto;
       } else delete settings.auto_label;
+      if (isCustom()) {
+        if (!editor.value().trim()) throw new Error("Write the worker task template (or start from a sample).");
+        settings.template = { html: editor.value(), source: editor.source() };
+      } else delete settings.template;
       /** @type {Record<string, any>} */
       const body = {
         name: name.value.trim(),
@@ -224,6 +264,7 @@ async function main() {
   replace(byId("app"), h("h1", null, base ? `Clone ${base.name}` : chainFrom ? `Chain a job from ${chainFrom}` : "New labeling job"), form);
   showSource();
   showPreview();
+  showTaskType();
 }
 
 main().catch((err) => toast(message(err), "error", 0));
