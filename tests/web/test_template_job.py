@@ -22,7 +22,7 @@ from truthset.server.app import create_app
 from truthset.workforce import service as workforce
 from truthset.workspace import open_workspace
 from web.crowd_support import to_screen
-from web.ui_support import TEAM, WORKERS, Pages, Site, wait_for_task
+from web.ui_support import TEAM, WORKERS, Pages, Site, wait_for_prefetch, wait_for_task
 
 LABELS = ["Positive", "Negative", "Neutral"]
 
@@ -369,3 +369,45 @@ def test_hostile_manifest_line_is_text_in_the_frame_and_runs_nothing(
         assert [a["answer"] for a in site.answers("hostile", row["id"])] == [
             {"sentiment": {"label": "Neutral"}, "product": "none"}
         ]
+
+
+def test_next_tasks_frame_is_loaded_ahead_and_shown_without_reloading(
+    pages: Pages, site: Site
+) -> None:
+    rows = [{"id": f"n{i}", "source": f"Review {i} of the kettle."} for i in range(3)]
+    custom_job(site, "ahead", TEXT_TEMPLATE, rows, labels=LABELS)
+    ctx = pages.context("worker1")
+    fetched: list[str] = []
+    ctx.on(
+        "request",
+        lambda r: "/task.html" in r.url and fetched.append(r.url.split("/api/assignments/")[1]),
+    )
+    page = ctx.new_page()
+    page.on("pageerror", lambda e: pages.errors.append(str(e)))
+    page.goto(site.base + "/work/ahead")
+    previous = wait_for_task(page)
+    for n in range(len(rows)):
+        frame = task_frame(page)
+        if n < len(rows) - 1:
+            wait_for_prefetch(page)
+            ahead = page.evaluate("document.body.dataset.prefetched")
+            # The prefetched task's page is loading already, out of sight.
+            deadline = time.monotonic() + 10
+            while f"{ahead}/task.html" not in fetched:
+                assert time.monotonic() < deadline, fetched
+                page.wait_for_timeout(20)
+            assert page.locator("iframe.template-frame").count() == 2
+        frame.locator("crowd-classifier .label-btn[data-label='Neutral']").click()
+        frame.locator("crowd-input input").fill("kettle")
+        submit_in_frame(frame)
+        if n < len(rows) - 1:
+            previous = wait_for_task(page, previous)
+            assert previous == ahead
+            # Shown as it was loaded: the same document, ready at once, not fetched again.
+            task_frame(page).locator("crowd-classifier .review").wait_for(timeout=1000)
+    page.wait_for_selector("#no-work")
+    assert sorted(fetched) == sorted(set(fetched)) and len(fetched) == len(rows), fetched
+    assert page.locator("iframe.template-frame").count() == 0
+    answer = {"sentiment": {"label": "Neutral"}, "product": "kettle"}
+    for row in rows:
+        assert stored(site, "ahead", row["id"]) == [{"worker": "worker1", "answer": answer}]

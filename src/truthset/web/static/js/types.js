@@ -25,7 +25,8 @@
  *
  * @typedef {{
  *   initialState: (task: Task) => any,
- *   create: (ctx: ToolContext) => Tool
+ *   create: (ctx: ToolContext) => Tool,
+ *   prefetch?: (task: Task) => void
  * }} ToolModule
  */
 export {};

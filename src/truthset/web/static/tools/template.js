@@ -35,16 +35,73 @@ function templateUrl(url) {
 /** @param {any} v */
 const isPlainObject = (v) => !!v && typeof v === "object" && !Array.isArray(v) && Object.getPrototypeOf(v) === Object.prototype;
 
+/** @param {string} src */
+function makeFrame(src) {
+  const frame = /** @type {HTMLIFrameElement} */ (h("iframe", {
+    class: "template-frame", title: "task",
+    sandbox: "allow-scripts allow-forms", referrerpolicy: "same-origin", src,
+  }));
+  Object.assign(frame.style, { flex: "1", width: "100%", minHeight: "0", border: "0", background: "#fff" });
+  return frame;
+}
+
+/**
+ * The next task's frame, loaded ahead while the worker answers this one (see prefetch).
+ * @type {{url: string, frame: HTMLIFrameElement, holder: HTMLElement} | null}
+ */
+let preloaded = null;
+
+/**
+ * Load the prefetched task's page in a frame kept out of sight, so that showing it is a
+ * move, not a load. A sandboxed frame has a new opaque origin each time, and Chromium
+ * keys its HTTP cache by the frame's origin too: every page fetches its task.html and
+ * the crowd modules (some 25 files, imports of imports) from the server again, which is
+ * most of the time from Submit to a usable task. `Element.moveBefore` moves the loaded
+ * frame into the tool without reloading it; where it is missing the frame is made anew.
+ * @param {import("../js/types.js").Task} task
+ */
+export function prefetch(task) {
+  let url;
+  try {
+    url = templateUrl(/** @type {any} */ (task).template_url);
+  } catch {
+    return;
+  }
+  if (preloaded && preloaded.url === url) return;
+  if (preloaded) preloaded.holder.remove();
+  if (!("moveBefore" in Element.prototype)) return;
+  const root = document.getElementById("tool-root");
+  const size = root ? root.getBoundingClientRect() : { width: 1000, height: 700 };
+  // Laid out at the tool's size (image elements fit themselves to it), but not shown.
+  const holder = h("div", { "aria-hidden": "true" });
+  Object.assign(holder.style, {
+    position: "fixed", left: "-20000px", top: "0", display: "flex",
+    width: `${size.width}px`, height: `${size.height}px`, visibility: "hidden", pointerEvents: "none",
+  });
+  const frame = makeFrame(url);
+  frame.tabIndex = -1;
+  holder.appendChild(frame);
+  document.body.appendChild(holder);
+  preloaded = { url, frame, holder };
+}
+
+/** The preloaded frame of this url, moved into `root`; null if there is none. @param {string} url @param {HTMLElement} root */
+function adopt(url, root) {
+  const p = preloaded;
+  if (!p || p.url !== url || !p.holder.isConnected) return null;
+  preloaded = null;
+  /** @type {any} */ (root).moveBefore(p.frame, null);
+  p.holder.remove();
+  p.frame.removeAttribute("tabindex");
+  return p.frame;
+}
+
 /** @param {import("../js/types.js").ToolContext} ctx @returns {import("../js/types.js").Tool} */
 export function create(ctx) {
   const { task, store } = ctx;
-  const frame = /** @type {HTMLIFrameElement} */ (h("iframe", {
-    class: "template-frame", id: "template-frame", title: "task",
-    sandbox: "allow-scripts allow-forms", referrerpolicy: "same-origin",
-    src: templateUrl(/** @type {any} */ (task).template_url),
-  }));
-  Object.assign(frame.style, { flex: "1", width: "100%", minHeight: "0", border: "0", background: "#fff" });
-  ctx.root.appendChild(frame);
+  const url = templateUrl(/** @type {any} */ (task).template_url);
+  const frame = adopt(url, ctx.root) || ctx.root.appendChild(makeFrame(url));
+  frame.id = "template-frame";
 
   /** @type {Record<string, any> | null} the answer the frame sent, until it is submitted */
   let pending = null;

@@ -115,6 +115,8 @@ export class TaskLoop {
         this.prefetched = held;
         keep(this.keyNext, held);
         this.view.markPrefetched(held ? String(held.task.assignment_id) : "none");
+        // A tool may load the next task ahead (tools/template.js: its frame).
+        if (held) loadTool(held.task.ui_module).then((mod) => mod.prefetch && mod.prefetch(held.task)).catch(() => {});
         if (held && held.task.item.media_url) {
           // Warm the image cache so the next task paints at once.
           const img = new Image();
