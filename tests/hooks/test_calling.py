@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import json
 import time
 from pathlib import Path
@@ -14,9 +15,9 @@ import pytest
 from hooks.conftest import HookServer, write_handler
 from truthset.config import load_settings
 from truthset.errors import BadInput
-from truthset.hooks import calling
+from truthset.hooks import calling, targets
 from truthset.hooks.calling import HookError, call_target
-from truthset.hooks.targets import HookTarget, host_allowed, parse_target
+from truthset.hooks.targets import HookTarget, call_address, host_allowed, parse_target
 
 
 def target(url: str | None = None, handler: str | None = None, **kw: object) -> HookTarget:
@@ -141,3 +142,43 @@ def test_hosts_and_folders_are_the_admins(
         parse_target({"lambda": "x"}, settings, "f")
     with pytest.raises(BadInput, match="timeout"):
         parse_target({"url": "https://hooks.example.com", "timeout": 0}, settings, "f")
+
+
+def test_a_name_resolving_inside_the_network_is_refused_at_call_time(
+    server: HookServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # DNS rebinding: hosts are allowed by name, and "localhost" answers 127.0.0.1 now.
+    monkeypatch.delenv("TRUTHSET_HOOK_ALLOW_PRIVATE", raising=False)
+    by_name = f"http://localhost:{server.port}/pre"
+    with pytest.raises(HookError, match=r"host 'localhost' resolves to .*127\.0\.0\.1.*inside"):
+        call_target(target(by_name), {"a": 1})
+    assert server.requests == []  # refused before anything was sent, and not tried again
+    with pytest.raises(PermissionError, match="TRUTHSET_HOOK_ALLOW_PRIVATE=1"):
+        call_address("localhost", server.port)
+    # An allow-list entry naming the IP is the admin's choice: 127.0.0.1 is called.
+    assert call_address("127.0.0.1", server.port) == "127.0.0.1"
+    call_target(target(server.url), {"a": 1})
+    assert len(server.requests) == 1
+    # So is a private address the admin allowed for every name.
+    monkeypatch.setenv("TRUTHSET_HOOK_ALLOW_PRIVATE", "1")
+    call_target(target(by_name), {"a": 2})
+    path, headers, body = server.requests[-1]
+    assert (path, json.loads(body)) == ("/pre", {"a": 2})
+    assert headers["Host"] == f"localhost:{server.port}"  # the name, not the address
+
+
+def test_public_addresses_pass_and_private_ones_do_not() -> None:
+    assert not targets._reachable_only_inside(ipaddress.ip_address("93.184.216.34"))
+    for inside in ("10.1.2.3", "192.168.0.1", "169.254.169.254", "::1", "fd00::1", "100.64.0.1"):
+        assert targets._reachable_only_inside(ipaddress.ip_address(inside)), inside
+    assert targets._reachable_only_inside(ipaddress.ip_address("::ffff:127.0.0.1"))
+    # A wildcard entry covers names only, never an IP address.
+    assert not host_allowed("127.0.0.1", None, ("*.0.0.1",))
+    assert host_allowed("::1", 80, ("[::1]",))
+
+
+def test_a_redirect_is_not_followed(server: HookServer) -> None:
+    server.replies = [(302, {"to": "elsewhere"})]
+    with pytest.raises(HookError, match="HTTP 302 .*redirects are not followed"):
+        call_target(target(server.url), {})
+    assert len(server.requests) == 1

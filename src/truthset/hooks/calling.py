@@ -9,22 +9,23 @@ gets a `HookError` whose text says what happened on the last try.
 
 from __future__ import annotations
 
+import http.client
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import orjson
 
 from truthset import __version__
 from truthset.hooks.signing import SIGNATURE_HEADER, signature
-from truthset.hooks.targets import HookTarget
+from truthset.hooks.targets import HookTarget, call_address
 
 # Seconds before the second try; doubled before each next one.
 BACKOFF = 0.5
@@ -40,46 +41,65 @@ class _Final(Exception):
     """A failure another try would not cure."""
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    # A redirect could lead to a host the admin did not allow: it is an error instead.
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-_opener = urllib.request.build_opener(_NoRedirects)
-
-
 def post_json(
     url: str, body: bytes, secret: str, timeout: float, headers: dict[str, str] | None = None
 ) -> bytes:
     """One signed POST; the response body, or an exception (`_Final` for what a retry
-    cannot cure)."""
-    request = urllib.request.Request(
-        url,
-        data=body,
-        method="POST",
-        headers={
-            "Content-Type": "application/json",
-            "User-Agent": f"truthset/{__version__}",
-            SIGNATURE_HEADER: signature(body, secret),
-            **(headers or {}),
-        },
-    )
+    cannot cure).
+
+    The host is resolved here, at call time, and the connection goes to the address that
+    was checked (`targets.call_address`), so a name the admin allowed cannot be rebound to
+    an address inside the network between the check and the call. Redirects are not
+    followed (they could lead to a host nobody allowed); no proxy is used."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    https = parts.scheme == "https"
+    port = parts.port or (443 if https else 80)
     try:
-        with _opener.open(request, timeout=timeout) as response:
-            data: bytes = response.read(MAX_RESPONSE_BYTES + 1)
-    except urllib.error.HTTPError as exc:
-        detail = exc.read(300).decode("utf-8", "replace").strip()
-        reason = f"HTTP {exc.code} from {url}" + (f": {detail}" if detail else "")
-        if exc.code in (429,) or exc.code >= 500:
-            raise OSError(reason) from None
-        raise _Final(reason) from None
+        address = call_address(host, port)
+    except PermissionError as exc:
+        raise _Final(f"{url}: {exc}") from None
+    except OSError as exc:
+        raise OSError(f"{url} cannot be reached: {exc}") from None
+    connection_class = http.client.HTTPSConnection if https else http.client.HTTPConnection
+    # The name stays the connection's host (the Host header, TLS's server name and its
+    # certificate check); only the socket goes to the checked address.
+    connection = connection_class(host, port, timeout=timeout)
+    connection._create_connection = (  # type: ignore[attr-defined]
+        lambda addr, conn_timeout, source=None: socket.create_connection(
+            (address, addr[1]), conn_timeout, source
+        )
+    )
+    path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        connection.request(
+            "POST",
+            path,
+            body=body,
+            headers={
+                "Content-Type": "application/json",
+                "User-Agent": f"truthset/{__version__}",
+                SIGNATURE_HEADER: signature(body, secret),
+                **(headers or {}),
+            },
+        )
+        response = connection.getresponse()
+        status = response.status
+        data: bytes = response.read(MAX_RESPONSE_BYTES + 1)
     except TimeoutError:
         raise OSError(f"no answer from {url} within {timeout:g} s") from None
-    except urllib.error.URLError as exc:
-        if isinstance(exc.reason, TimeoutError):
-            raise OSError(f"no answer from {url} within {timeout:g} s") from None
-        raise OSError(f"{url} cannot be reached: {exc.reason}") from None
+    except (OSError, http.client.HTTPException) as exc:
+        raise OSError(f"{url} cannot be reached: {exc or type(exc).__name__}") from None
+    finally:
+        connection.close()
+    if not 200 <= status < 300:
+        detail = data[:300].decode("utf-8", "replace").strip()
+        reason = f"HTTP {status} from {url}" + (f": {detail}" if detail else "")
+        if status == 429 or status >= 500:
+            raise OSError(reason)
+        if 300 <= status < 400:
+            reason += " (redirects are not followed)"
+        raise _Final(reason)
     if len(data) > MAX_RESPONSE_BYTES:
         raise _Final(f"the response of {url} is over {MAX_RESPONSE_BYTES} bytes")
     return data

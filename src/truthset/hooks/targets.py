@@ -9,7 +9,9 @@ must lie inside a folder of `TRUTHSET_HOOK_HANDLER_DIRS` (both read into `Settin
 
 from __future__ import annotations
 
+import ipaddress
 import os
+import socket
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,17 +40,62 @@ class HookTarget:
         return self.url or f"handler {self.handler}"
 
 
+ALLOW_PRIVATE_ENV = "TRUTHSET_HOOK_ALLOW_PRIVATE"
+
+
+def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    try:
+        return ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return None
+
+
 def host_allowed(host: str, port: int | None, allowed: tuple[str, ...]) -> bool:
-    """`host` (or `host:port`) is listed, or a `*.domain` entry covers it."""
+    """`host` (or `host:port`) is listed, or a `*.domain` entry covers it (a name: an IP
+    address is allowed only by an entry that is that address)."""
     host = host.lower().rstrip(".")
+    is_ip = _ip(host) is not None
     for entry in allowed:
         entry = entry.lower().strip()
         name, _, want_port = entry.partition(":") if not entry.startswith("[") else (entry, "", "")
         if want_port and (port is None or str(port) != want_port):
             continue
-        if name == host or (name.startswith("*.") and host.endswith(name[1:])):
+        if name.strip("[]") == host or (
+            not is_ip and name.startswith("*.") and host.endswith(name[1:])
+        ):
             return True
     return False
+
+
+def _reachable_only_inside(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return not address.is_global or address.is_multicast
+
+
+def call_address(host: str, port: int) -> str:
+    """The address to connect to for a hook call to `host`, resolved now.
+
+    Hosts are allowed by name, and a name's DNS answer can change after it was checked (DNS
+    rebinding): a name that resolves to a private, loopback, link-local or otherwise
+    non-public address is refused (PermissionError) unless the admin set
+    TRUTHSET_HOOK_ALLOW_PRIVATE=1. An IP address in the URL was allowed by an allow-list
+    entry naming that very address, so the admin chose it: it is used as it is."""
+    literal = _ip(host)
+    if literal is not None:
+        return str(literal)
+    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    addresses = [str(info[4][0]) for info in infos]
+    if os.environ.get(ALLOW_PRIVATE_ENV) == "1":
+        return addresses[0]
+    for address in addresses:
+        if not _reachable_only_inside(ipaddress.ip_address(address.split("%")[0])):
+            return address
+    raise PermissionError(
+        f"host {host!r} resolves to {', '.join(sorted(set(addresses)))}, an address inside"
+        f" the network: hooks reach such addresses only through an allow-list entry that"
+        f" names the IP, or with {ALLOW_PRIVATE_ENV}=1"
+    )
 
 
 def check_url(url: Any, settings: Settings, field: str) -> str:
