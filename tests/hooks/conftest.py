@@ -5,6 +5,7 @@ handler files, and the runs executed as the executors execute them."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -13,10 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import uvicorn
 
 from conftest import make_workspace
 from truthset.hooks import calling
 from truthset.runs.executor import run_pending
+from truthset.server.app import create_app
 from truthset.workforce.service import create_user
 from truthset.workspace import Workspace
 
@@ -146,3 +149,28 @@ def write_handler(folder: Path, name: str, source: str) -> Path:
 
 def run_all(ws: Workspace) -> int:
     return run_pending(ws.db, ws.settings)
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def served(
+    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Workspace]:
+    """A workspace behind a real server (uvicorn on a socket) that its public URL names,
+    on each store."""
+    url = request.getfixturevalue("pg_url") if request.param == "postgres" else None
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    monkeypatch.setenv("TRUTHSET_PUBLIC_URL", f"http://127.0.0.1:{sock.getsockname()[1]}")
+    ws = hooks_workspace(tmp_path, monkeypatch, url=url)
+    add_workers(ws, "w1", "w2")
+    uv = uvicorn.Server(uvicorn.Config(create_app(ws, run_executor=False), log_level="warning"))
+    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.time() + 20
+    while not uv.started:
+        assert time.time() < deadline, "the test server did not start"
+        time.sleep(0.05)
+    yield ws
+    uv.should_exit = True
+    thread.join(10)
+    ws.close()

@@ -6,17 +6,12 @@ from __future__ import annotations
 
 import json
 import os
-import socket
-import threading
-import time
 import urllib.request
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from sqlalchemy import select, text
 
 from conftest import require
@@ -25,7 +20,6 @@ from support import answer_tasks, job_over_items
 from truthset.hooks import post
 from truthset.jobs.service import counters, get_job
 from truthset.media.storage import parse_s3_uri, s3_client
-from truthset.server.app import create_app
 from truthset.store.models import Label
 from truthset.work.maintenance import sweep_job
 from truthset.workspace import Workspace
@@ -121,31 +115,6 @@ def check_labels(ws: Workspace) -> None:
             ("c", "failed", "the post-annotation hook's answer has no datasetObjectId 2"),
         ]
         assert job.state == "completed"
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def served(
-    request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Workspace]:
-    """A workspace behind a real server (uvicorn on a socket) that its public URL names,
-    on each store."""
-    url = request.getfixturevalue("pg_url") if request.param == "postgres" else None
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    monkeypatch.setenv("TRUTHSET_PUBLIC_URL", f"http://127.0.0.1:{sock.getsockname()[1]}")
-    ws = hooks_workspace(tmp_path, monkeypatch, url=url)
-    add_workers(ws, "w1", "w2")
-    uv = uvicorn.Server(uvicorn.Config(create_app(ws, run_executor=False), log_level="warning"))
-    thread = threading.Thread(target=uv.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.time() + 20
-    while not uv.started:
-        assert time.time() < deadline, "the test server did not start"
-        time.sleep(0.05)
-    yield ws
-    uv.should_exit = True
-    thread.join(10)
-    ws.close()
 
 
 def fetch(url: str) -> Any:

@@ -6,11 +6,15 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import os
 import time
+import urllib.request
+import uuid
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from hooks.conftest import HookServer, run_all
 from support import answer_tasks, bearer, job_over_items
@@ -154,3 +158,81 @@ def test_delivery_log_for_staff_and_hosts_refused(hws: Workspace, server: HookSe
         assert r.status_code == 403 and r.json()["error"]
         r = client.get("/api/jobs/nope/webhook-deliveries", headers=bearer(admin_token))
         assert r.status_code == 404
+
+
+def upload_line(base_url: str, token: str, dataset: str, line: dict[str, Any]) -> int:
+    """Import one manifest line into a dataset through truthset's own upload route."""
+    boundary = uuid.uuid4().hex
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="line.manifest"'
+            f"\r\nContent-Type: application/json\r\n\r\n"
+        ).encode()
+        + json.dumps(line).encode()
+        + f"\n\r\n--{boundary}--\r\n".encode()
+    )
+    request = urllib.request.Request(
+        f"{base_url}/api/datasets/{dataset}/upload?labels=false",
+        data=body,
+        method="POST",
+        headers={
+            "Authorization": f"Bearer {token}",
+            "Content-Type": f"multipart/form-data; boundary={boundary}",
+        },
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return int(response.status)
+
+
+def test_a_streaming_job_is_fed_by_the_previous_jobs_webhook(
+    served: Workspace, server: HookServer
+) -> None:
+    # Job A's labeled items go out as output manifest lines; a small receiver puts each
+    # into job B's dataset through the API, and B (streaming) hands it out as a task.
+    base_url = os.environ["TRUTHSET_PUBLIC_URL"]
+    with served.db.session_scope() as s:
+        token = issue_token(s, create_user(s, "pipeline", role="admin"))
+    imported: list[int] = []
+
+    def receive(line: dict[str, Any]) -> tuple[int, Any]:
+        imported.append(upload_line(base_url, token, "b-items", line))
+        return 200, {}
+
+    server.respond = receive
+    hooks = [{"url": server.url + "/labeled", "events": ["item_labeled"]}]
+    job_over_items(served, "a", ITEMS, ["x", "y"], settings={"webhooks": hooks})
+    job_over_items(
+        served,
+        "b",
+        [{"id": "seed", "source": "already here"}],
+        ["good", "bad"],
+        dataset="b-items",
+        settings={"streaming": True},
+    )
+    assert answer_tasks(served, "b", "w2", lambda item: {"label": "good"}) == ["seed"]
+    answer_tasks(served, "a", "w1", lambda item: {"label": "y" if item == "b" else "x"})
+    assert scan(served) == 2
+    run_all(served)
+    assert imported == [201, 201]
+    with served.db.session_scope(write=False) as s:
+        assert {e.state for e in s.scalars(select(WebhookEvent))} == {"delivered"}
+    lines: dict[str, Any] = {}
+
+    def label_b(item: str) -> dict[str, str]:
+        return {"label": "good"}
+
+    assert sorted(answer_tasks(served, "b", "w2", label_b)) == ["a", "b"]
+    with served.db.session_scope(write=False) as s:
+        job = get_job(s, "b")
+        assert job.state == "in_progress"  # streaming: it waits for more
+        for external_id, data in s.execute(
+            text(
+                "SELECT i.external_id, i.data FROM tasks t JOIN items i ON i.id = t.item_id "
+                "WHERE t.job_id = :j"
+            ),
+            {"j": job.id},
+        ):
+            lines[external_id] = json.loads(data)
+    # B's items are A's output lines: the source and A's label with its metadata.
+    assert lines["a"]["source"] == "one" and lines["a"]["a"] == 0
+    assert lines["b"]["a"] == 1 and lines["b"]["a-metadata"]["class-name"] == "y"
