@@ -14,6 +14,12 @@ SCRIPT = b"<html><body><script>fetch('/api/users', {method: 'POST'})</script></b
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
 
 
+# A custom job takes any media, so hostile files (HTML, SVG) can be items of one.
+ANY_MEDIA = {
+    "template": {"html": '<crowd-form><crowd-input name="note"></crowd-input></crowd-form>'}
+}
+
+
 def _items(ws):
     media = ws.settings.media_dir
     Image.new("RGB", (8, 8), "red").save(media / "photo.png")
@@ -25,7 +31,13 @@ def _items(ws):
             create_team(s, team)
     # The same three files in two jobs of two teams; one dataset each.
     job_over_items(
-        ws, "a", [{"source-ref": str(media / r)} for r in refs], ["x", "y"], teams=("ours",)
+        ws,
+        "a",
+        [{"source-ref": str(media / r)} for r in refs],
+        ["x", "y"],
+        teams=("ours",),
+        task_type="custom",
+        settings=ANY_MEDIA,
     )
     job_over_items(
         ws,
@@ -33,6 +45,8 @@ def _items(ws):
         [{"source-ref": str(media / r), "copy": 1} for r in refs],
         ["x", "y"],
         teams=("theirs",),
+        task_type="custom",
+        settings=ANY_MEDIA,
     )
     with ws.db.session_scope() as s:
         rows = s.execute(
