@@ -142,7 +142,10 @@ def _settle_batch(
         return 0
     if all_added and batch.first_id is not None:
         # SQLite numbered the batch's new rows in order after the largest id: no read.
-        found = {rows[i][2]: (batch.first_id + i, rows[i][3]) for i in {i for i, _ in batch.labels}}
+        if labels is not None:
+            first, line_nos = batch.first_id, batch.line_nos
+            labels.write([(first + i, rows[i][3], label, line_nos[i]) for i, label in batch.labels])
+        return 0
     else:
         wanted = [rows[i][2] for i, _ in batch.labels] if all_added else [r[2] for r in rows]
         found = repository.items_by_identity(session, dataset_id, wanted)

@@ -78,13 +78,23 @@ class AllowedRoots:
     def __init__(self, roots: Iterable[str]):
         self.local: list[Path] = []
         self.s3: list[tuple[str, str]] = []
+        # "s3://bucket/prefix/" of each S3 root: a plain ref is checked against these
+        # strings without being parsed (a manifest's refs are checked one by one).
+        self._s3_heads: tuple[str, ...] = ()
         for root in roots:
             self.add(root)
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._s3_heads = tuple(
+            f"s3://{bucket}/{prefix + '/' if prefix else ''}" for bucket, prefix in self.s3
+        )
 
     def add(self, root: str) -> None:
         if root.startswith("s3://"):
             loc = parse_s3_uri(root)
             self.s3.append((loc.bucket, loc.key.rstrip("/")))
+            self.__setstate__({})
         else:
             path = local_path_of(root)
             assert path is not None
@@ -92,6 +102,13 @@ class AllowedRoots:
 
     def allows(self, ref: str) -> bool:
         if ref.startswith("s3://"):
+            if (
+                ref.startswith(self._s3_heads)
+                and "//" not in ref[5:]
+                and "/.." not in ref
+                and not _NOT_PLAIN.search(ref)
+            ):
+                return True  # the plain case: inside a root, nothing to parse
             try:
                 loc = parse_s3_uri(ref)
             except BadInput:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -88,7 +89,7 @@ class RawSQL:
         for start in range(0, len(rows), per):
             chunk = rows[start : start + per]
             statement = _multi_values(head, values, tail, len(chunk))
-            self.cursor.execute(statement, [v for row in chunk for v in row])
+            self.cursor.execute(statement, list(chain.from_iterable(chunk)))
             changed += self.cursor.rowcount
         return changed
 
