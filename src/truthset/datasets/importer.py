@@ -148,22 +148,25 @@ def _settle_batch(
         return 0
     else:
         wanted = [rows[i][2] for i, _ in batch.labels] if all_added else [r[2] for r in rows]
-        found = repository.items_by_identity(session, dataset_id, wanted)
+        found = repository.items_by_identity(session, dataset_id, wanted, with_data=not all_added)
     merged = 0
     if not all_added:
-        merged_into: set[int] = set()
-        for (_d, _ext, digest, position, stored), _line in zip(rows, batch.line_nos, strict=True):
+        merged_into: dict[int, str] = {}  # item id -> its data after this batch's merges
+        for _d, _ext, digest, position, stored in rows:
             hit = found.get(digest)
             if hit is None or hit[1] == position:
                 continue  # refused (a taken id), or this row is the one that was added
             item_id = hit[0]
-            old = orjson.loads(repository.item_data(session, item_id))
-            new = orjson.loads(stored)
+            current = merged_into.get(item_id, hit[2])
+            if current == stored:
+                continue  # the same line again (a re-import): nothing to merge
+            old, new = orjson.loads(current), orjson.loads(stored)
             if all(k in old and old[k] == v for k, v in new.items()):
                 continue
             old.update(new)
-            repository.set_item_data(session, item_id, orjson.dumps(old).decode())
-            merged_into.add(item_id)
+            merged_into[item_id] = orjson.dumps(old).decode()
+        for item_id, data in merged_into.items():
+            repository.set_item_data(session, item_id, data)
         merged = len(merged_into)
     if labels is not None and batch.labels:
         label_rows = []

@@ -121,31 +121,30 @@ def insert_items(session: Session, rows: list[tuple[Any, ...]]) -> int:
 
 
 def items_by_identity(
-    session: Session, dataset_id: int, hashes: list[str]
-) -> dict[str, tuple[int, int]]:
-    """Identity hash -> (item id, position) of those of the dataset's items that exist.
-    Raw SQL: an import with labels asks this for batches of 5,000 lines."""
+    session: Session, dataset_id: int, hashes: list[str], *, with_data: bool = False
+) -> dict[str, tuple[Any, ...]]:
+    """Identity hash -> (item id, position[, stored JSON]) of those of the dataset's items
+    that exist. Raw SQL: an import asks this for batches of 5,000 lines."""
     sql = raw(session)
-    found: dict[str, tuple[int, int]] = {}
+    columns = "content_hash, id, position" + (", data" if with_data else "")
+    found: dict[str, tuple[Any, ...]] = {}
     if sql.pg:
-        for digest, item_id, position in sql.all(
-            "SELECT content_hash, id, position FROM items WHERE dataset_id = :d "
-            "AND content_hash = ANY(:h)",
+        for digest, *rest in sql.all(
+            f"SELECT {columns} FROM items WHERE dataset_id = :d AND content_hash = ANY(:h)",
             {"d": dataset_id, "h": hashes},
         ):
-            found[digest] = (item_id, position)
+            found[digest] = tuple(rest)
         return found
     for start in range(0, len(hashes), 900):
         chunk = hashes[start : start + 900]
         params: dict[str, Any] = {f"h{n}": h for n, h in enumerate(chunk)}
         params["d"] = dataset_id
         marks = _marks(len(chunk))
-        for digest, item_id, position in sql.all(
-            f"SELECT content_hash, id, position FROM items WHERE dataset_id = :d "
-            f"AND content_hash IN ({marks})",
+        for digest, *rest in sql.all(
+            f"SELECT {columns} FROM items WHERE dataset_id = :d AND content_hash IN ({marks})",
             params,
         ):
-            found[digest] = (item_id, position)
+            found[digest] = tuple(rest)
     return found
 
 
@@ -158,10 +157,6 @@ def max_item_id(session: Session) -> int:
 @lru_cache(maxsize=8)
 def _marks(n: int) -> str:
     return ", ".join(f":h{i}" for i in range(n))
-
-
-def item_data(session: Session, item_id: int) -> str:
-    return str(session.scalar(select(Item.data).where(Item.id == item_id)))
 
 
 def set_item_data(session: Session, item_id: int, data: str) -> None:
