@@ -19,7 +19,6 @@ from truthset.tasktypes._spatial import (
     agreed_image_size,
     check_job_settings,
     checked,
-    class_names,
     initial_value_modified,
     object_list,
     overall_confidence,
@@ -33,6 +32,7 @@ from truthset.tasktypes.base import (
     Consolidation,
     LabelConfig,
     WorkerAnswer,
+    class_names,
     parse_gt_label_config,
 )
 

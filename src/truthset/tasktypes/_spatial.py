@@ -23,7 +23,7 @@ from truthset.consensus.spatial._common import unwrap_answer
 from truthset.consensus.spatial.masks import _png_bytes
 from truthset.errors import BadInput
 from truthset.media.info import UnreadableMedia, image_size
-from truthset.tasktypes.base import LabelConfig, WorkerAnswer
+from truthset.tasktypes.base import WorkerAnswer
 
 # Bounds on one answer, so that a hostile or buggy client cannot make validation or
 # consolidation expensive.
@@ -222,14 +222,6 @@ def overall_confidence(
         return 0.0
     agree = sum(max(float(a.weight), 0.0) for a in answers if empty(a.content))
     return round(agree / total, 4)
-
-
-def class_names(meta: Mapping[str, Any], config: LabelConfig) -> dict[int, str]:
-    """Class id to name: the label's ``class-map``, else the label config's order."""
-    names = dict(enumerate(config.labels))
-    for key, name in (meta.get("class-map") or {}).items():
-        names[int(key)] = str(name)
-    return names
 
 
 # -- job settings ------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -175,3 +176,11 @@ def _parse_2020(raw: dict[str, Any], *, min_labels: int, with_attributes: bool) 
         instructions=doc.instructions,
         audit_label_attribute_name=doc.audit_label_attribute_name,
     )
+
+
+def class_names(meta: Mapping[str, Any], config: LabelConfig) -> dict[int, str]:
+    """Class id to name: the label's ``class-map``, else the label config's order."""
+    names = dict(enumerate(config.labels))
+    for key, name in (meta.get("class-map") or {}).items():
+        names[int(key)] = str(name)
+    return names

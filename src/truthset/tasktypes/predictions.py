@@ -24,8 +24,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from truthset.tasktypes._spatial import class_names
-from truthset.tasktypes.base import LabelConfig, TaskType
+from truthset.tasktypes.base import LabelConfig, TaskType, class_names
 
 
 def prediction_of(item: Mapping[str, Any], label_attribute: str) -> tuple[Any, dict[str, Any]]:
