@@ -20,10 +20,10 @@ from web.ui_support import Pages, Site
 WIDGETS = """
 <crowd-form>
   <crowd-instructions link-text="View instructions" link-type="button">
-    <short-summary slot="short-summary"><p id="summary">Describe the photo.</p></short-summary>
-    <detailed-instructions slot="detailed-instructions"><p>Be precise.</p></detailed-instructions>
-    <positive-example slot="positive-example"><p id="good">A red car.</p></positive-example>
-    <negative-example slot="negative-example"><p>A thing.</p></negative-example>
+    <short-summary><p id="summary">Describe the photo.</p></short-summary>
+    <detailed-instructions><p>Be precise.</p></detailed-instructions>
+    <positive-example><p id="good">A red car.</p></positive-example>
+    <negative-example><p>A thing.</p></negative-example>
   </crowd-instructions>
   <crowd-alert type="warning" dismissible>Careful</crowd-alert>
   <crowd-card heading="The item"><span id="badge-anchor">Item</span></crowd-card>

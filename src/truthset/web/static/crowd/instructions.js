@@ -2,15 +2,18 @@
 /**
  * <crowd-instructions link-text="..." link-type="button|link">: the short summary shown in
  * the page, and the detailed instructions with positive and negative examples behind a
- * link, from the slots short-summary, detailed-instructions, positive-example and
- * negative-example (as attributes of child elements: <div slot="short-summary">).
+ * link, from the parts short-summary, detailed-instructions, positive-example and
+ * negative-example: child elements of those names (<short-summary>, as Ground Truth's
+ * element reference and most templates write them) or with that slot
+ * (<div slot="short-summary">).
  */
 import { CrowdElement } from "./base.js";
 
 export class CrowdInstructions extends CrowdElement {
   render() {
     /** @param {string} slot */
-    const part = (slot) => Array.from(this.children).find((c) => c.getAttribute("slot") === slot) || null;
+    const part = (slot) =>
+      Array.from(this.children).find((c) => c.localName === slot || c.getAttribute("slot") === slot) || null;
     const summary = part("short-summary");
     const detailed = part("detailed-instructions");
     const positive = part("positive-example");
