@@ -288,3 +288,23 @@ def test_a_narrowed_allow_list_backs_the_requeue_off(
         assert set(statuses(reopened, "pre").values()) == {"open"}
     finally:
         reopened.close()
+
+
+def test_items_still_waiting_for_their_input_fail_when_the_availability_ends(
+    hws: Workspace, server: HookServer
+) -> None:
+    from truthset.work.maintenance import sweep_job
+
+    server.replies = [(200, {"taskInput": {"n": 1}})]
+    job_over_items(hws, "pre", ITEMS, ["x", "y"], settings={"pre_annotation": {"url": server.url}})
+    assert set(statuses(hws, "pre").values()) == {"pending"}
+    with hws.db.session_scope() as s:
+        job = get_job(s, "pre")
+        result = sweep_job(s, job, now=job.created_at + job.task_availability + 1)
+    assert result["closed_tasks"] == 3
+    assert set(statuses(hws, "pre").values()) == {"failed"}
+    with hws.db.session_scope(write=False) as s:
+        assert get_job(s, "pre").state == "completed"
+    # A hook answering late changes nothing: its tasks are no longer pending.
+    run_all(hws)
+    assert set(statuses(hws, "pre").values()) == {"failed"}

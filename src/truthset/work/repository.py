@@ -69,15 +69,16 @@ def count_decline(session: Session, task_id: int, declines: int) -> None:
 
 
 def unfinished_tasks(session: Session, job_id: int) -> list[Any]:
-    """(id, answers, started, done with people) of the job's open and full tasks, gold
-    items aside; done with people: full with every answer it asks for and no lease (a
-    task waiting for the job's post-annotation hook)."""
+    """(id, answers, started, done with people) of the job's open, full and pending
+    tasks (pending: waiting for a pre-annotation hook's task input), gold items aside;
+    done with people: full with every answer it asks for and no lease (a task waiting for
+    the job's post-annotation hook)."""
     return list(
         session.execute(
             text(
                 "SELECT id, answers, started, CASE WHEN status = 'full' AND live_leases = 0 "
                 "AND answers >= target_answers THEN 1 ELSE 0 END FROM tasks "
-                "WHERE job_id = :j AND is_gold = 0 AND status IN ('open', 'full')"
+                "WHERE job_id = :j AND is_gold = 0 AND status IN ('open', 'full', 'pending')"
             ),
             {"j": job_id},
         ).all()
