@@ -174,16 +174,17 @@ def fail_task(session: Session, task_id: int, hook: str, reason: str, now: float
     )
 
 
-def failures_of_job(session: Session, job_id: int) -> list[Any]:
-    """(external id, hook, reason, at) of the job's tasks a hook failed."""
+def failures_of_job(session: Session, job_id: int, limit: int | None = None) -> list[Any]:
+    """(external id, hook, reason, at) of the job's tasks a hook failed, the first `limit`."""
     return list(
         session.execute(
             text(
                 "SELECT i.external_id, f.hook, f.reason, f.at FROM task_failures f "
                 "JOIN tasks t ON t.id = f.task_id JOIN items i ON i.id = t.item_id "
                 "WHERE t.job_id = :j ORDER BY t.position"
+                + ("" if limit is None else " LIMIT :limit")
             ),
-            {"j": job_id},
+            {"j": job_id, "limit": limit},
         ).all()
     )
 

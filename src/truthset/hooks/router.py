@@ -1,5 +1,6 @@
 """HTTP of the hooks: the consolidation payload behind its signed URL (read by a hook, so
-no account: the signature is the credential) and a job's webhook delivery log (staff)."""
+no account: the signature is the credential), a job's webhook delivery log and the items
+its hooks failed (staff)."""
 
 from __future__ import annotations
 
@@ -36,3 +37,18 @@ def webhook_deliveries(
     job = get_job(session, name)
     rows = repository.deliveries_of_job(session, job.id, limit=limit, before=before)
     return [delivery_as_dict(d, e) for d, e in rows]
+
+
+@router.get("/jobs/{name}/hook-failures")
+def hook_failures(
+    name: str,
+    _user: StaffUser,
+    session: ReadSession,
+    limit: int = Query(100, ge=1, le=1000),
+) -> list[dict[str, Any]]:
+    """The job's items a pre- or post-annotation hook failed, with the reason, in item order."""
+    job = get_job(session, name)
+    return [
+        {"item": row.external_id, "hook": row.hook, "reason": row.reason, "at": row.at}
+        for row in repository.failures_of_job(session, job.id, limit=limit)
+    ]

@@ -2,7 +2,8 @@
 /**
  * A job in the console: state and counters, the settings that may change while it runs,
  * throughput over time, time per task, workers, agreement, automated labeling, teams,
- * exports with progress, and the labels with filters (kept in the URL).
+ * exports with progress, hooks and webhook deliveries, and the labels with filters (kept in
+ * the URL).
  *
  * This module fetches what the panels show and lays them out; each panel is its own module
  * under console-job/. A panel that changes the job asks for the whole page to be drawn
@@ -22,6 +23,16 @@ import { labelIssuesPanel } from "./console-job/label-issues.js";
 import { teamsPanel } from "./console-job/teams.js";
 import { exportsPanel } from "./console-job/exports.js";
 import { labelsPanel } from "./console-job/labels.js";
+import { webhooksPanel, refreshHooks } from "./console-job/webhooks.js";
+
+/** The job as last drawn: the refresh tick re-reads what changes in the background. @type {any} */
+let shown = null;
+
+/** The panels that change while nobody touches the page, redrawn in place. */
+function refresh() {
+  refreshCounters();
+  if (shown) refreshHooks(shown).catch(() => { /* try again at the next tick */ });
+}
 
 async function render() {
   const app = byId("app");
@@ -36,19 +47,20 @@ async function render() {
     ]);
     document.title = `${job.name} · truthset`;
     // The panels that fetch more of their own, all at once.
-    const [issues, ...blocks] = await Promise.all([
-      labelIssuesPanel(job), teamsPanel(job, render), exportsPanel(job), labelsPanel(job, render)]);
+    const [issues, hooks, ...blocks] = await Promise.all([
+      labelIssuesPanel(job), webhooksPanel(job), teamsPanel(job, render), exportsPanel(job), labelsPanel(job, render)]);
+    shown = job;
     replace(app, headerPanel(job, render), countersPanel(job, workers), settingsPanel(job, render),
       throughputPanel(points, 300),
       workersPanel(workers), agreementPanel(agreement.report, agreement.problem), autolabelPanel(autolabel),
-      issues, ...blocks);
+      issues, hooks, ...blocks);
   } catch (err) {
     replace(app, h("p", { class: "error" }, err instanceof ApiError && err.status === 404 ? `No job named ${jobName}.` : errorText(err)));
   }
 }
 
 async function main() {
-  window.setInterval(refreshCounters, 10000);
+  window.setInterval(refresh, 10000);
   const user = await me();
   topbar(user);
   if (!isStaff(user)) {
