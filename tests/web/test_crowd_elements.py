@@ -364,3 +364,40 @@ def test_attribute_values_read_as_ground_truth_writes_them(pages: Pages, site: S
         "UNREADABLE",
         "UNREADABLE",
     ]
+
+
+def test_semantic_segmentation_initial_value_is_a_mask_behind_a_grant_url(
+    pages: Pages, site: Site
+) -> None:
+    """Ground Truth's initial-value names the earlier mask by URL ({{ ... | grant_read_access
+    }}): the opaque-origin frame reads it back through CORS and the answer keeps its pixels."""
+    from PIL import Image, ImageChops
+
+    from truthset.templates.signing import grant_expiry, grant_key, grant_url
+
+    mask_path = site.ws.settings.media_dir / "test-images" / "earlier-mask.png"
+    mask_path.parent.mkdir(parents=True, exist_ok=True)
+    mask = Image.new("RGB", (200, 160), "#ffffff")
+    mask.paste((0xFF, 0x7F, 0x0E), (0, 0, 90, 70))  # sky
+    mask.paste((0x1F, 0x77, 0xB4), (120, 100, 200, 160))  # road
+    mask.save(mask_path)
+    url = grant_url(
+        grant_key(site.ws.settings.data_dir), str(mask_path), grant_expiry(), origin=site.base
+    )
+    mappings = {"road": {"color": "#1f77b4"}, "sky": {"color": "#ff7f0e"}}
+    initial = attr_json({"labelMappings": mappings, "src": url})
+    body = f"""<crowd-form>
+  <crowd-semantic-segmentation name="seg" src="{png_data_url(200, 160)}"
+    labels="['road', 'sky']" initial-value="{initial}">
+  </crowd-semantic-segmentation>
+</crowd-form>"""
+    page, frame = open_template(pages, site, body)
+    frame.locator("crowd-semantic-segmentation svg.overlay[viewBox]").wait_for()
+    assert frame.locator("crowd-semantic-segmentation p").filter(has_text="could not").count() == 0
+    click_submit(frame)
+    seg = submitted(page)["seg"]
+    assert seg["labelMappings"] == mappings
+    assert seg["initialValueModified"] is False
+    got = Image.open(io.BytesIO(base64.b64decode(seg["labeledImage"]["pngImageData"])))
+    assert got.size == (200, 160)
+    assert ImageChops.difference(got.convert("RGB"), mask).getbbox() is None  # every pixel

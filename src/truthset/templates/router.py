@@ -58,7 +58,18 @@ def media_grant(request: Request, ref: str, expires: str, signature: str) -> Res
     media_type = mimetypes.guess_type(ref)[0] or "application/octet-stream"
     if media_type not in INLINE_TYPES:
         media_type = "application/octet-stream"
-    headers = {**MEDIA_SECURITY_HEADERS, "Cache-Control": "private, max-age=600"}
+    headers = {
+        **MEDIA_SECURITY_HEADERS,
+        "Cache-Control": "private, max-age=600",
+        # The template's frame has an opaque origin, so its reads are cross-origin: a
+        # crowd element that decodes an earlier mask (crowd-semantic-segmentation's
+        # initial-value src) must read the image's pixels back, which a canvas allows only
+        # for a CORS-approved image. `*` is safe here: the response is the same for anyone
+        # holding the URL, which needs no cookie or token (none is sent or honoured: `*`
+        # never allows credentials), and the URL itself is the short-lived, signed
+        # permission for one reference, so any page that can name it could already fetch it.
+        "Access-Control-Allow-Origin": "*",
+    }
     if path is not None:
         real = os.path.realpath(path)
         if not os.path.isfile(real):

@@ -12,7 +12,7 @@ import * as polyline from "../tools/polyline.js";
 import * as keypoint from "../tools/keypoint.js";
 import * as segment from "../tools/segment.js";
 import { PALETTE } from "../js/store.js";
-import { CrowdElement } from "./base.js";
+import { CrowdElement, parseLiteral } from "./base.js";
 import { hostTool } from "./toolhost.js";
 
 /** @typedef {import("../js/types.js").ToolModule} ToolModule */
@@ -91,6 +91,68 @@ export class CrowdSemanticSegmentation extends ImageAnnotator {
   get toolSpec() {
     return /** @type {[ToolModule, string, string]} */ ([segment, "semantic-segmentation", "labeledImage"]);
   }
+
+  /**
+   * Ground Truth's initial-value names the earlier mask by URL (`{"labelMappings": {...},
+   * "src": "{{ ... | grant_read_access }}"}`); the tool reads a mask as base64 PNG
+   * (`labeledImage.pngImageData`, the answer's own shape). So a URL is loaded first, and
+   * the tool starts once it is read (or without it, saying why, if it cannot be).
+   */
+  render() {
+    const prior = parseLiteral(this.getAttribute("initial-value"));
+    const url = prior && typeof prior === "object" && !Array.isArray(prior) && typeof prior.src === "string"
+      && !(prior.labeledImage && prior.labeledImage.pngImageData) ? prior.src : null;
+    if (!url) {
+      super.render();
+      return;
+    }
+    this.loadingMask = true;
+    maskAsPng(url).then((png) => {
+      // The tool host reads the earlier answer from the attribute: give it the mask inline.
+      this.setAttribute("initial-value", JSON.stringify({ ...prior, labeledImage: { pngImageData: png } }));
+      this.loadingMask = false;
+      super.render();
+    }, (/** @type {unknown} */ err) => {
+      this.loadingMask = false;
+      this.removeAttribute("initial-value");
+      super.render();
+      const note = Object.assign(document.createElement("p"), {
+        className: "crowd-error",
+        textContent: `The earlier mask could not be loaded (${err instanceof Error ? err.message : String(err)}): start from an empty one.`,
+      });
+      note.style.color = "#b3261e";
+      this.prepend(note);
+    });
+  }
+
+  crowdProblem() {
+    if (this.loadingMask) return `${this.getAttribute("name") || this.localName}: the earlier mask is still loading`;
+    return super.crowdProblem();
+  }
+}
+
+/**
+ * The image at `url` as base64 PNG, through a canvas. The template's frame has an opaque
+ * origin, so the image is cross-origin to it and a canvas it is drawn on could not be read
+ * back; `crossOrigin = "anonymous"` asks for it with CORS and no credentials, which the
+ * signed media route (`/api/media/grant`) allows.
+ * @param {string} url @returns {Promise<string>}
+ */
+async function maskAsPng(url) {
+  const img = new Image();
+  img.crossOrigin = "anonymous";
+  img.src = url;
+  try {
+    await img.decode();
+  } catch {
+    throw new Error("the image did not load or is not readable here");
+  }
+  const c = document.createElement("canvas");
+  c.width = img.naturalWidth;
+  c.height = img.naturalHeight;
+  const g = /** @type {CanvasRenderingContext2D} */ (c.getContext("2d"));
+  g.drawImage(img, 0, 0);
+  return c.toDataURL("image/png").split(",")[1];
 }
 
 /** The colour of instance `i`: the palette, then further distinct hues. @param {number} i */
