@@ -24,6 +24,7 @@ LAYERS: dict[str, int] = {
     "truthset.errors": 0,
     "truthset.config": 0,
     "truthset.registry": 0,
+    "truthset.master_key": 0,
     # 1: storage and pure libraries (numpy / scipy / scikit-learn, nothing of the platform)
     "truthset.store": 1,
     "truthset.consensus": 1,

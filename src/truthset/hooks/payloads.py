@@ -26,7 +26,7 @@ def payload_dir(settings: Settings) -> Path:
 
 
 def _key(settings: Settings) -> bytes:
-    from truthset.sagemaker.keys import master_key
+    from truthset.master_key import master_key
 
     return hmac.new(
         master_key(settings.data_dir), b"truthset hooks payload", hashlib.sha256

@@ -15,64 +15,25 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import os
 import secrets
-import threading
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from truthset.errors import BadInput, NotFound
+from truthset.master_key import (  # noqa: F401 - re-exported for the key's users
+    MASTER_KEY_ENV,
+    MASTER_KEY_FILE,
+    forget_master_keys,
+    master_key,
+)
 from truthset.sagemaker import repository
 from truthset.store.models import AccessKey, User
 
-MASTER_KEY_ENV = "TRUTHSET_MASTER_KEY"
-MASTER_KEY_FILE = "master.key"
 KEY_ID_PREFIX = "AKIA"
 # AWS key ids are 20 characters of A-Z and 2-7 (base32): "AKIA" + 16.
 _KEY_ID_RANDOM_BYTES = 10
-_lock = threading.Lock()
-_cache: dict[str, bytes] = {}
-
-
-def master_key(data_dir: Path) -> bytes:
-    """The workspace's master key: from the environment, else the data directory's file
-    (created with mode 0600 the first time; two processes racing both read one file)."""
-    env = os.environ.get(MASTER_KEY_ENV)
-    if env:
-        try:
-            key = bytes.fromhex(env.strip())
-        except ValueError:
-            key = b""
-        if len(key) != 32:
-            raise BadInput(f"{MASTER_KEY_ENV} must be 64 hexadecimal digits (32 bytes)")
-        return key
-    path = Path(data_dir) / MASTER_KEY_FILE
-    cached = _cache.get(str(path))
-    if cached is not None:
-        return cached
-    with _lock:
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(secrets.token_bytes(32))
-                fh.flush()
-                os.fsync(fh.fileno())
-        key = path.read_bytes()
-        if len(key) != 32:
-            raise BadInput(f"{path} must hold 32 bytes (the workspace's master key)")
-        _cache[str(path)] = key
-        return key
-
-
-def forget_master_keys() -> None:
-    """Drop cached master keys (tests that replace a workspace's file)."""
-    _cache.clear()
 
 
 def derive_secret(master: bytes, key_id: str) -> str:

@@ -13,50 +13,19 @@ from __future__ import annotations
 import hashlib
 import hmac
 import os
-import secrets
-import threading
 import time
 from pathlib import Path
 from urllib.parse import quote
 
-from truthset.errors import BadInput, Forbidden
+from truthset.errors import Forbidden
+from truthset.master_key import MASTER_KEY_ENV, master_key
 
-MASTER_KEY_ENV = "TRUTHSET_MASTER_KEY"
-MASTER_KEY_FILE = "master.key"
 GRANT_ROUTE = "/api/media/grant"
 # A signed URL lives at least this long; expiries are rounded up to GRANT_STEP so the
 # URLs (and the rendered pages that hold them) stay the same for a while and cache.
 GRANT_LIFETIME = 3600
 GRANT_STEP = 600
-_lock = threading.Lock()
 _keys: dict[str, bytes] = {}
-
-
-def _master_key(data_dir: Path) -> bytes:
-    env = os.environ.get(MASTER_KEY_ENV)
-    if env:
-        try:
-            key = bytes.fromhex(env.strip())
-        except ValueError:
-            key = b""
-        if len(key) != 32:
-            raise BadInput(f"{MASTER_KEY_ENV} must be 64 hexadecimal digits (32 bytes)")
-        return key
-    path = Path(data_dir) / MASTER_KEY_FILE
-    with _lock:
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            pass
-        else:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(secrets.token_bytes(32))
-                fh.flush()
-                os.fsync(fh.fileno())
-        key = path.read_bytes()
-    if len(key) != 32:
-        raise BadInput(f"{path} must hold 32 bytes (the workspace's master key)")
-    return key
 
 
 def grant_key(data_dir: Path) -> bytes:
@@ -64,7 +33,7 @@ def grant_key(data_dir: Path) -> bytes:
     cache_key = f"{os.environ.get(MASTER_KEY_ENV, '')}|{data_dir}"
     key = _keys.get(cache_key)
     if key is None:
-        key = hmac.new(_master_key(data_dir), b"truthset media grant", hashlib.sha256).digest()
+        key = hmac.new(master_key(data_dir), b"truthset media grant", hashlib.sha256).digest()
         _keys[cache_key] = key
     return key
 
