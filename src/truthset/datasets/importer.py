@@ -193,6 +193,17 @@ def _import_batches(
     return result
 
 
+def _record_bad_lines(bad: list[tuple[int, str]], errors: list[dict[str, Any]], report: Any) -> int:
+    """Note (line number, reason) pairs: listed (up to a bound) and in the report file."""
+    for line_no, reason in bad:
+        err = {"line": line_no, "reason": reason}
+        if len(errors) < 10 * MAX_LISTED_ERRORS:
+            errors.append(err)
+        if report is not None:
+            report.write(orjson.dumps(err) + b"\n")
+    return len(bad)
+
+
 def _check_labels(label_import: LabelImport, batch: CheckedBatch) -> list[tuple[int, str]]:
     """The batch's lines whose labels disagree with the label config (class ids), as
     (line number, reason); those lines are dropped from the batch."""
@@ -250,27 +261,14 @@ def _import_records(
     try:
         for batch in batches:
             lines += batch.lines
-            for line_no, reason in batch.invalid:
-                n_invalid += 1
-                err = {"line": line_no, "reason": reason}
-                if len(errors) < 10 * MAX_LISTED_ERRORS:
-                    errors.append(err)
-                if report is not None:
-                    report.write(orjson.dumps(err) + b"\n")
+            n_invalid += _record_bad_lines(batch.invalid, errors, report)
             if n_invalid and not skip_invalid:
                 continue  # keep validating, but this import will be refused
             if label_import is not None:
                 bad_labels = _check_labels(label_import, batch)
-                if bad_labels:
-                    for line_no, reason in bad_labels:
-                        n_invalid += 1
-                        err = {"line": line_no, "reason": reason}
-                        if len(errors) < 10 * MAX_LISTED_ERRORS:
-                            errors.append(err)
-                        if report is not None:
-                            report.write(orjson.dumps(err) + b"\n")
-                    if not skip_invalid:
-                        continue
+                n_invalid += _record_bad_lines(bad_labels, errors, report)
+                if bad_labels and not skip_invalid:
+                    continue
             rows = [
                 (dataset_id, external_id, digest, next_pos + i, stored)
                 for i, (external_id, digest, stored) in enumerate(batch.rows)
