@@ -218,8 +218,9 @@ def test_polygon_polyline_line_keypoint(pages: Pages, site: Site) -> None:
         click("crowd-polyline", x, y)
     page.keyboard.press("Enter")
     click("crowd-line", 30, 30)
-    click("crowd-line", 30, 120)
-    page.keyboard.press("Enter")
+    click("crowd-line", 30, 120)  # a line ends by itself at its second point
+    click("crowd-line", 200, 30)
+    click("crowd-line", 200, 120)
     frame.locator("crowd-keypoint .label-btn[data-label=b]").click()
     click("crowd-keypoint", 150, 50)
     click_submit(frame)
@@ -237,8 +238,9 @@ def test_polygon_polyline_line_keypoint(pages: Pages, site: Site) -> None:
     assert poly["label"] == "a" and near(poly["vertices"], [(20, 20), (120, 20), (70, 100)])
     (pl,) = a["polyline"]["polylines"]
     assert near(pl["vertices"], [(10, 150), (100, 160), (200, 150)])
-    (line,) = a["line"]["lines"]
-    assert "polylines" not in a["line"] and near(line["vertices"], [(30, 30), (30, 120)])
+    first, second = a["line"]["lines"]
+    assert "polylines" not in a["line"] and near(first["vertices"], [(30, 30), (30, 120)])
+    assert near(second["vertices"], [(200, 30), (200, 120)])
     (kp,) = a["keypoint"]["keypoints"]
     assert kp["label"] == "b" and abs(kp["x"] - 150) <= 2 and abs(kp["y"] - 50) <= 2
 

@@ -8,6 +8,7 @@
  */
 import * as bbox from "../tools/bbox.js";
 import * as polygon from "../tools/polygon.js";
+import * as line from "../tools/line.js";
 import * as polyline from "../tools/polyline.js";
 import * as keypoint from "../tools/keypoint.js";
 import * as segment from "../tools/segment.js";
@@ -59,10 +60,11 @@ export class CrowdPolyline extends ImageAnnotator {
   }
 }
 
-/** Lines of exactly two points, drawn with the polyline tool; answer key "lines". */
+/** Lines of exactly two points (the line tool ends a line at its second click); answer
+ * key "lines". */
 export class CrowdLine extends ImageAnnotator {
   get toolSpec() {
-    return /** @type {[ToolModule, string, string]} */ ([polyline, "polyline", "polylines"]);
+    return /** @type {[ToolModule, string, string]} */ ([line, "polyline", "polylines"]);
   }
 
   crowdAnswer() {
@@ -77,7 +79,7 @@ export class CrowdLine extends ImageAnnotator {
     if (p) return p;
     const a = super.crowdAnswer();
     const bad = a && a.polylines.findIndex((/** @type {any} */ l) => l.vertices.length !== 2);
-    return bad >= 0 ? `${this.getAttribute("name")}: line ${bad + 1} has ${a.polylines[bad].vertices.length} points; a line has two (click two points, then Enter)` : null;
+    return bad >= 0 ? `${this.getAttribute("name")}: line ${bad + 1} has ${a.polylines[bad].vertices.length} points; a line has two points` : null;
   }
 }
 

@@ -43,9 +43,11 @@ export function makeInitialState(kind) {
 /**
  * @param {Kind} kind
  * @param {import("../js/types.js").ToolContext} ctx
+ * @param {{maxVertices?: number}} [options] maxVertices: a shape ends by itself once it
+ *   has that many (a line: two)
  * @returns {import("../js/types.js").Tool}
  */
-export function createVertexTool(kind, ctx) {
+export function createVertexTool(kind, ctx, options = {}) {
   const { task, store } = ctx;
   const st = () => /** @type {State} */ (store.state);
   const view = new ImageView(ctx.root, String(task.item.media_url), { onTransform: () => render() });
@@ -190,7 +192,8 @@ export function createVertexTool(kind, ctx) {
       if (t.getAttribute("data-first") && kind === "polygon" && drawing.length >= 3) finishDrawing();
       else {
         drawing.push(p);
-        render();
+        if (options.maxVertices && drawing.length >= options.maxVertices) finishDrawing();
+        else render();
       }
       return;
     }
