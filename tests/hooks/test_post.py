@@ -293,3 +293,45 @@ def test_tasks_closed_at_their_availability_go_to_the_hook_with_their_answers(
         assert [lab.value for lab in labels] == [{"labels": ["x"]}] * 2
         assert counters(s, job.id)["failed"] == 1  # the item the hook left out
         assert job.state == "completed"
+
+
+def test_two_runs_at_once_send_each_item_to_the_hook_once(
+    hws: Workspace, server: HookServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    from truthset.runs.executor import RunContext
+    from truthset.runs.service import enqueue
+
+    # Two executors (two processes) running the job's run at once: each claims the items
+    # the other has not, so every batch goes to the hook once.
+    monkeypatch.setattr(post, "BATCH", 3)
+    server.delay = 0.05
+    server.replies = [(200, [])]  # no labels: every item sent fails, once
+    items = [{"id": f"i{n:02d}", "source": f"text {n}"} for n in range(12)]
+    job_over_items(
+        hws, "sent", items, ["x", "y"], settings={"post_annotation": {"url": server.url}}
+    )
+    answer_tasks(hws, "sent", "w1", lambda item: {"label": "x"})
+    with hws.db.session_scope() as s:
+        job_id = get_job(s, "sent").id
+        run_ids = [enqueue(s, post.POST_RUN, {"job": "sent"}, job_id=job_id).id for _ in range(2)]
+    barrier = threading.Barrier(2)
+    results: list[dict[str, Any]] = []
+
+    def run(run_id: int) -> None:
+        ctx = RunContext(hws.db, hws.settings, run_id)
+        barrier.wait()
+        results.append(post.post_annotation_run(ctx, job="sent"))
+
+    threads = [threading.Thread(target=run, args=(r,)) for r in run_ids]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(server.requests) == 4  # 12 items in batches of 3, none sent twice
+    assert sorted(r["failed"] for r in results) != [0, 12], results  # both runs worked
+    assert sum(r["failed"] for r in results) == 12
+    with hws.db.session_scope(write=False) as s:
+        assert s.execute(text("SELECT count(*) FROM hook_claims")).scalar_one() == 0
+        assert s.execute(text("SELECT count(*) FROM task_failures")).scalar_one() == 12

@@ -15,6 +15,7 @@ every try fails the batch's items. The job goes on either way.
 from __future__ import annotations
 
 import time
+import uuid
 from typing import Any
 
 import orjson
@@ -26,6 +27,7 @@ from truthset.hooks import repository
 from truthset.hooks.calling import HookError, call_target
 from truthset.hooks.events import post_annotation_request
 from truthset.hooks.payloads import store_payload
+from truthset.hooks.pre import claim_lifetime
 from truthset.hooks.settings import POST_RUN, hook_target
 from truthset.jobs.service import get_job, refresh_state
 from truthset.labels.writer import write_label
@@ -109,14 +111,28 @@ def labels_of_response(
 
 @run_kind(POST_RUN, resumable=True)  # only unlabeled waiting tasks are sent: redo-safe
 def post_annotation_run(ctx: Any, *, job: str) -> dict[str, Any]:
+    owner = f"run {ctx.run_id} {uuid.uuid4().hex[:12]}"
+    try:
+        return _post_annotation(ctx, job, owner)
+    finally:
+        with ctx.db.session_scope() as session:
+            repository.drop_claims(session, owner)
+
+
+def _post_annotation(ctx: Any, job: str, owner: str) -> dict[str, Any]:
     labeled = failed = 0
     while True:
-        with ctx.db.session_scope(write=False) as session:
+        now = time.time()
+        with ctx.db.session_scope() as session:
             the_job = get_job(session, job)
             target = hook_target(session, the_job, "post_annotation")
             if target is None:
                 break
-            rows = repository.tasks_awaiting_consolidation(session, the_job.id, BATCH)
+            # Claimed, as the pre-annotation run claims: another run of the job (another
+            # process) skips these items, so none is sent to the hook twice.
+            rows = repository.claim_tasks_awaiting_consolidation(
+                session, the_job.id, owner, BATCH, now, now + claim_lifetime(target, 1)
+            )
             if not rows:
                 break
             entries = payload_entries(session, rows)
@@ -142,6 +158,8 @@ def post_annotation_run(ctx: Any, *, job: str) -> dict[str, Any]:
         with ctx.db.session_scope() as session:
             for task_id, position, _external, _data in rows:
                 object_id = str(position)
+                if not repository.holds_post_claim(session, task_id, owner):
+                    continue  # decided meanwhile, or our claim lapsed and was taken
                 if object_id in labels:
                     write_label(
                         session,
@@ -158,6 +176,7 @@ def post_annotation_run(ctx: Any, *, job: str) -> dict[str, Any]:
                         session, task_id, "post_annotation", reasons[object_id], now
                     )
                     failed += 1
+            repository.drop_claims(session, owner)
             refresh_state(session, the_job.id, now=now)
         ctx.progress(labeled + failed, message=f"{len(rows)} items sent to the hook")
     return {"job": job, "labeled": labeled, "failed": failed}

@@ -192,22 +192,66 @@ def failures_of_job(session: Session, job_id: int, limit: int | None = None) -> 
 # -- post-annotation ----------------------------------------------------------------------
 
 
-def tasks_awaiting_consolidation(session: Session, job_id: int, limit: int) -> list[Any]:
+_AWAITING = (
+    "t.job_id = :j AND t.status = 'full' AND t.is_gold = 0 "
+    "AND t.live_leases = 0 AND t.answers >= t.target_answers "
+    "AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.task_id = t.id)"
+)
+
+
+def tasks_awaiting_consolidation(
+    session: Session, job_id: int, limit: int, *, now: float | None = None
+) -> list[Any]:
     """(task id, item position, external id, item data) of tasks with all their answers
-    in, no live lease and no label: they wait for the post-annotation hook."""
+    in, no live lease and no label: they wait for the post-annotation hook (with `now`,
+    only those no run has a live claim on)."""
+    unclaimed = f" AND {_UNCLAIMED}" if now is not None else ""
     return list(
         session.execute(
             text(
                 "SELECT t.id, i.position, i.external_id, i.data FROM tasks t "
-                "JOIN items i ON i.id = t.item_id "
-                "WHERE t.job_id = :j AND t.status = 'full' AND t.is_gold = 0 "
-                "AND t.live_leases = 0 AND t.answers >= t.target_answers "
-                "AND NOT EXISTS (SELECT 1 FROM labels l WHERE l.task_id = t.id) "
+                f"JOIN items i ON i.id = t.item_id WHERE {_AWAITING}{unclaimed} "
                 "ORDER BY t.position, t.id LIMIT :n"
             ),
-            {"j": job_id, "n": limit},
+            {"j": job_id, "n": limit, "now": now},
         ).all()
     )
+
+
+def claim_tasks_awaiting_consolidation(
+    session: Session, job_id: int, owner: str, limit: int, now: float, until: float
+) -> list[Any]:
+    """`tasks_awaiting_consolidation`'s rows that no other run has claimed, now claimed by
+    `owner` until `until` (the same upsert as `claim_pending_tasks`), so that two runs of
+    one job (two processes) never send an item to the hook twice."""
+    rows = tasks_awaiting_consolidation(session, job_id, limit, now=now)
+    if not rows:
+        return []
+    ids = ", ".join(str(int(r[0])) for r in rows)
+    claimed = set(
+        session.execute(
+            text(
+                "INSERT INTO hook_claims (task_id, owner, until) "
+                f"SELECT t.id, :owner, :until FROM tasks t WHERE t.id IN ({ids}) "
+                "ON CONFLICT (task_id) DO UPDATE SET owner = excluded.owner, "
+                "until = excluded.until WHERE hook_claims.until <= :now RETURNING task_id"
+            ),
+            {"owner": owner, "until": until, "now": now},
+        ).scalars()
+    )
+    return [r for r in rows if int(r[0]) in claimed]
+
+
+def holds_post_claim(session: Session, task_id: int, owner: str) -> bool:
+    """The task still waits for its consolidation and its claim is still `owner`'s."""
+    found = session.execute(
+        text(
+            "SELECT 1 FROM tasks t JOIN hook_claims c ON c.task_id = t.id "
+            f"WHERE t.id = :t AND c.owner = :o AND {_AWAITING.replace(':j', 't.job_id')}"
+        ),
+        {"t": task_id, "o": owner},
+    ).first()
+    return found is not None
 
 
 def answers_of_tasks(session: Session, task_ids: list[int]) -> list[Any]:
