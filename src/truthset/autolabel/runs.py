@@ -8,10 +8,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from truthset.jobs.service import get_job
+from truthset.runs.periodic import Throttle
 from truthset.runs.registry import run_kind
 from truthset.runs.service import enqueue
 
-_last_check = 0.0
+_turns = Throttle()
 
 
 @run_kind("autolabel", resumable=True)  # writes in one transaction: safe to start again
@@ -74,11 +75,9 @@ def label_issues_run(ctx: Any, *, job: str, folds: int = 5) -> dict[str, Any]:
 
 def schedule_due(session: Session, *, every: float = 2.0) -> list[str]:
     """Enqueue the iterations that are due (called by the executors between runs)."""
-    global _last_check
     now = time.time()
-    if now - _last_check < every:
+    if not _turns.due(session, now, every):
         return []
-    _last_check = now
     # Imported here: the models pull in scikit-learn, which most processes never need.
     from truthset.autolabel.queue import due_jobs
 

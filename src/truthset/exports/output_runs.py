@@ -25,6 +25,7 @@ from truthset.exports import repository
 from truthset.exports.output_settings import output_settings
 from truthset.exports.output_writer import RUN_KIND, OutputState, last_state, write_output
 from truthset.jobs.service import LIVE_STATES, get_job
+from truthset.runs.periodic import Throttle
 from truthset.runs.registry import run_kind
 from truthset.runs.service import enqueue
 
@@ -32,7 +33,7 @@ RETRY_AFTER = 60.0
 # An unchanged running job is looked at again after at most this long.
 RECHECK_AFTER = 30.0
 _ACTIVE = ("queued", "running")
-_last_check = 0.0
+_turns = Throttle()
 # (database, job, job's updated_at) -> when to look at an unchanged job again.
 _next_look: dict[tuple[str, int, float], float] = {}
 
@@ -106,11 +107,9 @@ def due_reason(session: Session, row: Any, now: float) -> str | None:
 
 def schedule_due(session: Session, *, now: float | None = None, every: float = 2.0) -> list[str]:
     """Enqueue the output writes that are due (called by the executors between runs)."""
-    global _last_check
     now = time.time() if now is None else now
-    if 0.0 <= now - _last_check < every:
+    if not _turns.due(session, now, every):
         return []
-    _last_check = now
     names = []
     for row in repository.jobs_for_output(session):
         if due_reason(session, row, now) is not None:

@@ -31,6 +31,7 @@ from truthset.hooks.pre import claim_lifetime
 from truthset.hooks.settings import POST_RUN, hook_target
 from truthset.jobs.service import get_job, refresh_state
 from truthset.labels.writer import write_label
+from truthset.runs.periodic import Throttle
 from truthset.runs.registry import run_kind
 from truthset.runs.service import enqueue
 from truthset.store.models import Job
@@ -38,7 +39,7 @@ from truthset.store.raw import stored_json
 from truthset.tasktypes import Consolidation
 
 BATCH = 100
-_last_check = 0.0
+_turns = Throttle()
 
 
 def payload_entries(session: Session, rows: list[Any]) -> list[dict[str, Any]]:
@@ -184,11 +185,9 @@ def _post_annotation(ctx: Any, job: str, owner: str) -> dict[str, Any]:
 
 def schedule_due(session: Session, *, now: float | None = None, every: float = 2.0) -> list[str]:
     """Queue the run for jobs with tasks waiting for their consolidation hook."""
-    global _last_check
     now = time.time() if now is None else now
-    if 0.0 <= now - _last_check < every:
+    if not _turns.due(session, now, every):
         return []
-    _last_check = now
     names = []
     for job in repository.jobs_with_setting(session, "post_annotation", live_only=False):
         if job.state not in ("in_progress", "stopping", "stopped"):

@@ -29,6 +29,7 @@ from truthset.hooks.events import pre_annotation_request
 from truthset.hooks.settings import PRE_RUN, hook_target
 from truthset.jobs.service import get_job, refresh_state
 from truthset.labels.writer import write_label
+from truthset.runs.periodic import Throttle
 from truthset.runs.registry import run_kind
 from truthset.runs.service import enqueue
 from truthset.tasktypes import Consolidation
@@ -39,7 +40,7 @@ from truthset.templates.repository import save_task_input
 BATCH = 64
 PARALLEL = 8
 CLAIM_MARGIN = 60.0
-_last_check = 0.0
+_turns = Throttle()
 
 
 class BadResponse(Exception):
@@ -147,11 +148,9 @@ def pre_annotation_run(ctx: Any, *, job: str) -> dict[str, Any]:
 def schedule_due(session: Session, *, now: float | None = None, every: float = 5.0) -> list[str]:
     """Queue the run for jobs with tasks still waiting for their hook (unclaimed) and no
     run of it; after a failed run, only once its cooldown is over."""
-    global _last_check
     now = time.time() if now is None else now
-    if 0.0 <= now - _last_check < every:
+    if not _turns.due(session, now, every):
         return []
-    _last_check = now
     names = []
     for job in repository.jobs_with_setting(session, "pre_annotation"):
         if job.state == "stopping" or repository.has_active_run(session, job.id, PRE_RUN):

@@ -34,6 +34,7 @@ from truthset.hooks.settings import (
 )
 from truthset.hooks.targets import DEFAULT_TIMEOUT, check_url
 from truthset.jobs.service import counters
+from truthset.runs.periodic import Throttle
 from truthset.runs.registry import run_kind
 from truthset.runs.service import enqueue
 from truthset.store.models import HookCursor, Job, Run, WebhookDelivery, WebhookEvent
@@ -45,7 +46,7 @@ SETTLE = 2.0
 BACKOFF = 2.0  # seconds before the second try, doubled before each next one
 SCAN_LIMIT = 1000
 PARALLEL = 8
-_last_check = 0.0
+_turns = Throttle()
 
 
 def _events_for(job: Job, kind: str) -> list[tuple[int, dict[str, Any]]]:
@@ -124,11 +125,9 @@ def _webhooks_run_active(session: Session) -> bool:
 
 def schedule_due(session: Session, *, now: float | None = None, every: float = 2.0) -> int:
     """Scan the jobs with webhooks and queue the delivery run when events are due."""
-    global _last_check
     now = time.time() if now is None else now
-    if 0.0 <= now - _last_check < every:
+    if not _turns.due(session, now, every):
         return 0
-    _last_check = now
     added = 0
     for job in repository.jobs_with_setting(session, "webhooks", live_only=False):
         added += scan_job(session, job, now)

@@ -14,6 +14,29 @@ from truthset.registry import Registry
 PeriodicHook = Callable[[Session], Any]
 
 
+class Throttle:
+    """How often a periodic hook really works, per database: one process may serve
+    several workspaces (an executor per app in tests, the CLI beside a server), and a
+    module-wide "last time" let one workspace's executor take every turn of another's."""
+
+    def __init__(self) -> None:
+        self._last: dict[str, float] = {}
+
+    def due(self, session: Session, now: float, every: float) -> bool:
+        """True (and the turn is taken) when `every` seconds have passed for this
+        session's database since its last turn; a clock that went back is due."""
+        bind = session.get_bind()
+        key = str(bind.engine.url)
+        last = self._last.get(key)
+        if last is not None and 0.0 <= now - last < every:
+            return False
+        self._last[key] = now
+        return True
+
+    def reset(self) -> None:
+        self._last.clear()
+
+
 def _as_hook(name: str, obj: Any) -> PeriodicHook:
     if not callable(obj):
         raise TypeError(f"periodic run entry point {name!r} is not callable")
