@@ -18,7 +18,13 @@ from typing import Any
 import orjson
 
 from truthset.errors import BadInput
-from truthset.media.storage import AllowedRoots, iter_s3_keys, open_ref, parse_s3_uri, s3_client
+from truthset.media.storage import (
+    AllowedRoots,
+    iter_s3_keys,
+    parse_s3_uri,
+    read_document,
+    s3_client,
+)
 
 # A label category file or job request is small; a larger one is not what it claims.
 MAX_JSON_DOCUMENT = 4 << 20
@@ -194,25 +200,9 @@ def _folder_files(root: Path) -> Iterator[Record]:
 def read_json_document(
     ref: str, what: str, *, roots: AllowedRoots | None = None, endpoint_url: str | None = None
 ) -> object:
-    """A JSON file (a label category file) from a local path or an s3:// URI. With `roots`
-    the location must be inside them (what an API caller names); without, any path the
-    process can read (what an operator names on the command line)."""
-    try:
-        if roots is not None:
-            with open_ref(ref, roots, endpoint_url=endpoint_url) as fh:
-                data = fh.read(MAX_JSON_DOCUMENT + 1)
-        elif ref.startswith("s3://"):
-            loc = parse_s3_uri(ref)
-            body = s3_client(endpoint_url).get_object(Bucket=loc.bucket, Key=loc.key)["Body"]
-            data = body.read(MAX_JSON_DOCUMENT + 1)
-        else:
-            data = Path(ref).read_bytes()
-    except BadInput:
-        raise
-    except Exception as exc:  # noqa: BLE001 - any failure to read is the user's to fix
-        raise BadInput(f"{what} {ref!r} cannot be read ({exc})") from None
-    if len(data) > MAX_JSON_DOCUMENT:
-        raise BadInput(f"{what} {ref!r} is larger than 4 MB")
+    """A JSON file (a label category file) from a local path or an s3:// URI
+    (`truthset.media.storage.read_document` says where it may be)."""
+    data = read_document(ref, what, limit=MAX_JSON_DOCUMENT, roots=roots, endpoint_url=endpoint_url)
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:

@@ -211,3 +211,35 @@ def write_bytes(dest: str, data_iter: Iterable[bytes], *, endpoint_url: str | No
         fh.flush()
         os.fsync(fh.fileno())
     os.replace(tmp, path)
+
+
+def read_document(
+    ref: str,
+    what: str,
+    *,
+    limit: int,
+    roots: AllowedRoots | None = None,
+    endpoint_url: str | None = None,
+) -> bytes:
+    """A small file (a label category file, a template) from a local path or an s3:// URI,
+    at most `limit` bytes. With `roots` the location must be inside them (what an API
+    caller names); without, any the process can read (what an operator names on the
+    command line). Any failure to read is a BadInput naming `what` and where."""
+    try:
+        if roots is not None:
+            with open_ref(ref, roots, endpoint_url=endpoint_url) as fh:
+                data = fh.read(limit + 1)
+        elif ref.startswith("s3://"):
+            loc = parse_s3_uri(ref)
+            body = s3_client(endpoint_url).get_object(Bucket=loc.bucket, Key=loc.key)["Body"]
+            data = body.read(limit + 1)
+        else:
+            with open(ref, "rb") as fh:
+                data = fh.read(limit + 1)
+    except (BadInput, Forbidden):
+        raise
+    except Exception as exc:  # noqa: BLE001 - any failure to read is the user's to fix
+        raise BadInput(f"{what} {ref!r} cannot be read ({exc})") from None
+    if len(data) > limit:
+        raise BadInput(f"{what} {ref!r} is larger than {limit:,} bytes")
+    return bytes(data)
