@@ -8,7 +8,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from truthset import __version__
+from truthset.api.body_limit import BodyLimit
 from truthset.api.errors import install_error_handlers
+from truthset.api.out_of_range import install_out_of_range_handlers
 from truthset.runs.executor import EmbeddedExecutor
 from truthset.workspace import Workspace
 
@@ -38,6 +40,7 @@ def create_app(workspace: Workspace, *, run_executor: bool = True) -> FastAPI:
     app.state.workspace = workspace
     app.state.user_names = {}
     install_error_handlers(app)
+    install_out_of_range_handlers(app)
     # Routers are imported here, not at the top: the command line imports this module for
     # `serve` and every other command should not wait for scikit-learn and friends.
     from truthset.work.hot_routes import HotWorkRoutes
@@ -46,6 +49,7 @@ def create_app(workspace: Workspace, *, run_executor: bool = True) -> FastAPI:
     from truthset.sagemaker.router import SageMakerRoutes
 
     app.add_middleware(SageMakerRoutes)  # POST / with X-Amz-Target: SageMaker.* only
+    app.add_middleware(BodyLimit)  # outermost: caps the bodies the two above read too
 
     from truthset.autolabel import router as autolabel_router
     from truthset.datasets import router as datasets_router

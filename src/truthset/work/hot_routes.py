@@ -26,7 +26,9 @@ from truthset.work.router import next_task_body, submit_durably
 from truthset.work.schemas import SubmitRequest
 
 _NEXT = re.compile(r"/api/jobs/([^/]+)/next")
-_SUBMIT = re.compile(r"/api/assignments/(\d+)/submit")
+# At most 18 digits, always a 64-bit id; a longer one goes to the FastAPI route, whose
+# handlers answer an out-of-range id with a 400.
+_SUBMIT = re.compile(r"/api/assignments/(\d{1,18})/submit")
 _JSON = [(b"content-type", b"application/json")]
 
 
