@@ -17,9 +17,9 @@ from truthset.workforce import service
 NOW = 1_700_000_000.0
 
 
-def test_a_password_is_kept_as_a_salted_scrypt_hash():
+def test_a_password_is_kept_as_a_salted_argon2id_hash():
     first, second = service.hash_password("correct horse"), service.hash_password("correct horse")
-    assert first.startswith("scrypt$") and "correct horse" not in first
+    assert first.startswith("$argon2id$") and "correct horse" not in first
     assert first != second  # a fresh salt each time
     assert service.verify_password("correct horse", first)
     assert service.verify_password("correct horse", second)

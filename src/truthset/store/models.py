@@ -57,6 +57,8 @@ class AuthToken(Base):
     kind: Mapped[str] = mapped_column(String(10))
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     name: Mapped[str | None] = mapped_column(String(100))
+    # The token's first characters (not enough to use it): how one names it to revoke it.
+    prefix: Mapped[str | None] = mapped_column(String(16))
     created_at: Mapped[float] = mapped_column(Float)
     expires_at: Mapped[float | None] = mapped_column(Float)
 
@@ -459,3 +461,15 @@ class HookClaim(Base):
     )
     owner: Mapped[str] = mapped_column(String(80))
     until: Mapped[float] = mapped_column(Float)
+
+
+class LoginFailure(Base):
+    """Failed sign-ins of one user name (known or not) since `first_at`; the name is locked
+    until `locked_until` once there are too many (kept in the database so that every app
+    process sees the same count)."""
+
+    __tablename__ = "login_failures"
+    user_name: Mapped[str] = mapped_column(String(100), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer)
+    first_at: Mapped[float] = mapped_column(Float)
+    locked_until: Mapped[float | None] = mapped_column(Float)

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from truthset.api import tokens
 from truthset.api.deps import (
@@ -16,7 +16,9 @@ from truthset.api.deps import (
     WriteSession,
     forget_all_tokens,
     forget_token,
+    get_db,
 )
+from truthset.errors import Unauthorized
 from truthset.store.models import User
 from truthset.workforce import service
 from truthset.workforce.schemas import (
@@ -45,9 +47,18 @@ def _user_read(session: Any, user: User) -> UserRead:
 
 @router.post("/auth/login")
 def login(
-    body: LoginRequest, request: Request, response: Response, session: WriteSession
+    body: LoginRequest, request: Request, response: Response, db: Annotated[Any, Depends(get_db)]
 ) -> UserRead:
-    user, token = service.login(session, body.name, body.password)
+    # Its own transaction: a failed sign-in must still commit its count (the lockout).
+    with db.session_scope() as session:
+        try:
+            user, token = service.login(session, body.name, body.password)
+        except Unauthorized as exc:
+            failed: Unauthorized | None = exc
+        else:
+            failed, user_read = None, _user_read(session, user)
+    if failed is not None:
+        raise failed
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -57,7 +68,7 @@ def login(
         max_age=tokens.SESSION_LIFETIME,
         path="/",
     )
-    return _user_read(session, user)
+    return user_read
 
 
 @router.post("/auth/logout", status_code=204)

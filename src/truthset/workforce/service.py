@@ -1,7 +1,8 @@
 """Accounts, teams, roles, passwords and tokens.
 
-Passwords are hashed with scrypt; API tokens and browser sessions are random strings of
-which only a SHA-256 is stored, so a copy of the database grants nobody access.
+Passwords are hashed with argon2id (`truthset.workforce.passwords`); API tokens and browser
+sessions are random strings of which only a SHA-256 is stored, so a copy of the database
+grants nobody access.
 
 The rules live here; the queries in `truthset.workforce.repository`. Functions flush and
 never commit: the caller's session scope (the request, the CLI command) owns the
@@ -10,10 +11,7 @@ transaction.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import re
-import secrets
 import time
 from typing import Any
 
@@ -23,26 +21,11 @@ from truthset.api.tokens import issue_token, revoke_token
 from truthset.errors import BadInput, Conflict, Forbidden, NotFound, Unauthorized
 from truthset.store.lookup import get_by_name
 from truthset.store.models import Team, TeamMember, User
-from truthset.workforce import repository
+from truthset.workforce import lockout, repository
+from truthset.workforce.passwords import hash_password, needs_rehash, verify_password
 
 ROLES = ("admin", "requester", "reviewer", "worker")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,99}$")
-
-
-def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=2**14, r=8, p=1, dklen=32)
-    return f"scrypt${salt.hex()}${digest.hex()}"
-
-
-def verify_password(password: str, stored: str | None) -> bool:
-    if not stored or not stored.startswith("scrypt$"):
-        return False
-    _, salt_hex, digest_hex = stored.split("$")
-    digest = hashlib.scrypt(
-        password.encode(), salt=bytes.fromhex(salt_hex), n=2**14, r=8, p=1, dklen=32
-    )
-    return hmac.compare_digest(digest.hex(), digest_hex)
 
 
 def _check_role(role: str) -> None:
@@ -185,9 +168,20 @@ def team_names_of(session: Session, user_id: int) -> list[str]:
 def login(
     session: Session, name: str, password: str, *, now: float | None = None
 ) -> tuple[User, str]:
+    """Sign in: the user and a new session token. A locked name raises LockedOut (429)
+    before any password is checked. A wrong password records the failure (flushed) and then
+    raises Unauthorized: a caller that wants failures to count commits its session even so.
+    An unknown name costs the same hash verification as a wrong password."""
+    now = time.time() if now is None else now
+    lockout.check_not_locked(session, name, now=now)
     user = repository.user_named(session, name)
-    if user is None or not user.active or not verify_password(password, user.password_hash):
+    stored = user.password_hash if user is not None else None
+    if not verify_password(password, stored) or user is None or not user.active:
+        lockout.record_failure(session, name, now=now)
         raise Unauthorized("wrong user name or password")
+    lockout.clear_failures(session, name)
+    if stored is not None and needs_rehash(stored):
+        user.password_hash = hash_password(password)  # an scrypt hash upgraded to argon2id
     return user, issue_token(session, user, kind="session", now=now)
 
 
