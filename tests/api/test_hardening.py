@@ -104,3 +104,51 @@ def test_ids_and_offsets_above_64_bits_are_a_400(any_ws, setup_factory, any_clie
         assert r.json()["error"] in ("bad_request", "not_found", "validation_error"), path
         if r.status_code == 400:
             assert str(BIG) in r.json()["detail"], (path, r.json())
+
+
+# -- NUL characters, deep lines, TRACE ------------------------------------------------
+
+
+def test_a_nul_in_instructions_or_a_token_name_is_a_400_naming_the_field(
+    any_ws, setup_factory, any_client
+):
+    setup = make(any_ws, setup_factory)
+    admin = bearer(setup.admin_token)
+    job = {"name": "j2", "task_type": "text-classification", "labels": ["a", "b"]}
+    job |= {"dataset": "texts", "instructions": "read\x00this"}
+    r = any_client.post("/api/jobs", json=job, headers=admin)
+    assert r.status_code == 400, r.text
+    assert "'instructions'" in r.json()["detail"] and "NUL" in r.json()["detail"]
+    r = any_client.post("/api/users/boss/tokens", json={"name": "ci\x00"}, headers=admin)
+    assert r.status_code == 400 and "'name'" in r.json()["detail"], r.text
+    r = any_client.get("/api/jobs/job/labels?worker=w%00", headers=admin)
+    assert r.status_code == 400 and "'worker'" in r.json()["detail"], r.text
+    assert [j["name"] for j in any_client.get("/api/jobs", headers=admin).json()] == ["job"]
+
+
+def test_a_manifest_line_with_a_nul_or_nested_1000_deep_is_a_400_naming_it(
+    any_ws, setup_factory, any_client
+):
+    setup = make(any_ws, setup_factory)
+    admin = bearer(setup.admin_token)
+    deep = '{"source": "x", "a": ' + "[" * 1000 + "]" * 1000 + "}"
+    lines = ['{"source": "fine"}', '{"source-ref": "s3://b/a\\u0000.png"}', deep]
+    body = ("\n".join(lines) + "\n").encode()
+    r = any_client.post(
+        "/api/datasets/up/upload",
+        headers=admin,
+        files={"file": ("m.manifest", body, "application/x-ndjson")},
+    )
+    assert r.status_code == 400, r.text
+    errors = r.json()["detail"]["errors"]
+    assert errors[0]["line"] == 2 and "'source-ref'" in errors[0]["reason"]
+    assert "NUL" in errors[0]["reason"]
+    assert errors[1] == {"line": 3, "reason": "nests deeper than 64 levels of objects and arrays"}
+    names = [d["name"] for d in any_client.get("/api/datasets", headers=admin).json()]
+    assert "up" not in names
+
+
+def test_trace_is_a_405_with_allow(client):
+    r = client.request("TRACE", "/api/health")
+    assert r.status_code == 405 and r.json()["error"] == "method_not_allowed"
+    assert "GET" in r.headers["allow"]

@@ -23,6 +23,7 @@ from typing import Any
 import orjson
 from orjson import dumps
 
+from truthset.api.nul_guard import nul_field
 from truthset.datasets.gt_labels import (
     ImportedLabel,
     LabelLineError,
@@ -35,6 +36,9 @@ from truthset.media.storage import AllowedRoots
 MAX_LINE_CHARS = 100_000
 MAX_ATTRIBUTE_CHARS = 20_000
 MAX_ID_CHARS = 200
+# Far below orjson's own limit of 254 on writing (a deeper line parses, then cannot be
+# stored), and deeper than any manifest Ground Truth writes.
+MAX_DEPTH = 64
 BATCH = 5000
 # How many checked batches the importer holds, read ahead of its inserts.
 READ_AHEAD = 3
@@ -98,10 +102,20 @@ def check_record(rec: Record, roots: AllowedRoots, id_key: str) -> tuple[str, di
         if type(obj) is not dict:
             raise LineError("a manifest line must be a JSON object")
         stored = rec.text.strip()
+        # Cheap looks at the raw text first: almost no line has enough brackets to be
+        # deep, or an escaped NUL.
+        if stored.count("[") + stored.count("{") > MAX_DEPTH and _deeper_than(obj, MAX_DEPTH):
+            raise LineError(f"nests deeper than {MAX_DEPTH} levels of objects and arrays")
+        nul_suspect = "\\u0000" in stored
     else:
         assert rec.obj is not None
         obj = rec.obj
         stored = ""
+        nul_suspect = True
+    if nul_suspect:
+        where = nul_field(obj)
+        if where is not None:
+            raise LineError(f"{where} contains a NUL character (\\u0000), which cannot be stored")
     has_source, has_ref = "source" in obj, "source-ref" in obj
     if not has_source and not has_ref:
         raise LineError("has neither 'source' nor 'source-ref'")
@@ -133,6 +147,20 @@ def check_record(rec: Record, roots: AllowedRoots, id_key: str) -> tuple[str, di
     if not stored:
         stored = orjson.dumps(obj).decode()
     return stored, obj
+
+
+def _deeper_than(obj: Any, limit: int) -> bool:
+    level = [obj]
+    for _ in range(limit):
+        level = [
+            child
+            for node in level
+            if isinstance(node, (dict, list))
+            for child in (node.values() if isinstance(node, dict) else node)
+        ]
+        if not level:
+            return False
+    return any(isinstance(node, (dict, list)) for node in level)
 
 
 def checked_batches(

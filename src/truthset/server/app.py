@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from truthset import __version__
 from truthset.api.body_limit import BodyLimit
 from truthset.api.errors import install_error_handlers
+from truthset.api.nul_guard import NulGuard
 from truthset.api.out_of_range import install_out_of_range_handlers
 from truthset.runs.executor import EmbeddedExecutor
 from truthset.workspace import Workspace
@@ -49,6 +50,7 @@ def create_app(workspace: Workspace, *, run_executor: bool = True) -> FastAPI:
     from truthset.sagemaker.router import SageMakerRoutes
 
     app.add_middleware(SageMakerRoutes)  # POST / with X-Amz-Target: SageMaker.* only
+    app.add_middleware(NulGuard)  # reads JSON bodies the two above read
     app.add_middleware(BodyLimit)  # outermost: caps the bodies the two above read too
 
     from truthset.autolabel import router as autolabel_router
