@@ -88,11 +88,15 @@ def test_a_disabled_account_cannot_sign_in_and_its_token_stops_at_once(client, p
     r = client.patch("/api/users/wen", json={"active": False}, headers=people["admin"])
     assert r.status_code == 200 and r.json()["active"] is False
     r = client.get("/api/me", headers=people["worker"])
-    assert error(r, 401, "unauthorized") == "this account is disabled"
+    # Deactivation deleted the account's tokens and sessions.
+    assert error(r, 401, "unauthorized") == "invalid or expired token"
     r = client.post("/api/auth/login", json={"name": "wen", "password": "worker-pass"})
     assert error(r, 401, "unauthorized") == "wrong user name or password"
     client.patch("/api/users/wen", json={"active": True}, headers=people["admin"])
-    assert client.get("/api/me", headers=people["worker"]).status_code == 200
+    # Reactivating lets the user sign in again, but the old token stays dead.
+    assert client.get("/api/me", headers=people["worker"]).status_code == 401
+    r = client.post("/api/auth/login", json={"name": "wen", "password": "worker-pass"})
+    assert r.status_code == 200
 
 
 def test_a_new_role_counts_from_the_next_request(client, people):

@@ -18,7 +18,10 @@ from truthset.workspace import Workspace
 
 SESSION_COOKIE = "truthset_session"
 CSRF_HEADER = "x-truthset-csrf"
-_TOKEN_CACHE_TTL = 10.0
+# A cached identity is re-read from the database after this long: a token revoked, or an
+# account deactivated or changed, in another app process stops working within it (one
+# indexed lookup per token per second is the cost).
+_TOKEN_CACHE_TTL = 1.0
 # token -> (expiry, user). The cached User is transient and only read: callers must not
 # attach it to a session.
 _token_cache: dict[str, tuple[float, User]] = {}

@@ -46,18 +46,31 @@ def user_token(
         ),
     ] = False,
     expires_days: Annotated[
-        float | None, typer.Option(help="with --aws: the key stops working after this")
+        float | None, typer.Option(help="the token (or --aws key) stops working after this")
+    ] = None,
+    revoke: Annotated[
+        str | None,
+        typer.Option(
+            "--revoke",
+            metavar="TOKEN_NAME_OR_PREFIX",
+            help="revoke the user's API token of this name, or starting with these characters",
+        ),
     ] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
     """Issue an API token (printed once; only its hash is stored), or with --aws an access
-    key for the SageMaker API (the secret is printed once and never stored)."""
+    key for the SageMaker API (the secret is printed once and never stored); with --revoke,
+    end one API token instead (every app process stops accepting it within a second)."""
     ws = workspace(data_dir, database_url)
+    expires_in = None if expires_days is None else expires_days * 86400
     with ws.db.session_scope() as session:
         user = service.get_user(session, name)
+        if revoke is not None:
+            typer.echo(f"revoked {tokens.revoke_api_token(session, user, revoke)}")
+            return
         if not aws:
-            typer.echo(tokens.issue_token(session, user, name=label))
+            typer.echo(tokens.issue_token(session, user, name=label, expires_in=expires_in))
             return
         from truthset.sagemaker.keys import issue_access_key, master_key
 
@@ -66,7 +79,7 @@ def user_token(
             user,
             master_key(ws.settings.data_dir),
             name=label,
-            expires_in=None if expires_days is None else expires_days * 86400,
+            expires_in=expires_in,
         )
     typer.echo(f"aws_access_key_id = {key.key_id}")
     typer.echo(f"aws_secret_access_key = {key.secret}")

@@ -114,7 +114,7 @@ def update_user(name: str, body: UserUpdate, _user: AdminUser, session: WriteSes
         password=body.password,
         active=body.active,
     )
-    # Cached identities would keep the old role or a disabled account for up to 10 s.
+    # This process forgets at once; others re-read within deps._TOKEN_CACHE_TTL.
     forget_all_tokens()
     return _user_read(session, user)
 
@@ -124,7 +124,8 @@ def create_token(
     name: str, body: TokenCreate, user: CurrentUser, session: WriteSession
 ) -> TokenRead:
     target = service.get_user(session, name)
-    token = service.create_token(session, user, target, name=body.name)
+    expires_in = None if body.expires_days is None else body.expires_days * 86400
+    token = service.create_token(session, user, target, name=body.name, expires_in=expires_in)
     return TokenRead(token=token, user=target.name)
 
 

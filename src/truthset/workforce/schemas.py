@@ -43,6 +43,7 @@ class TeamMemberAdd(Strict):
 
 class TokenCreate(Strict):
     name: str | None = Field(default=None, max_length=100)
+    expires_days: float | None = Field(default=None, gt=0, le=36500)
 
 
 class TokenRead(BaseModel):

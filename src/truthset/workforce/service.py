@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from truthset.api.tokens import issue_token, revoke_token
+from truthset.api.tokens import issue_token, revoke_token, revoke_user_tokens
 from truthset.errors import BadInput, Conflict, Forbidden, NotFound, Unauthorized
 from truthset.store.lookup import get_by_name
 from truthset.store.models import Team, TeamMember, User
@@ -90,8 +90,10 @@ def list_users(session: Session) -> list[User]:
 
 
 def set_password(session: Session, user: User, password: str) -> None:
+    """A new password ends every browser session of the user (API tokens stay)."""
     _check_password(password)
     user.password_hash = hash_password(password)
+    revoke_user_tokens(session, user.id, ("session",))
     session.flush()
 
 
@@ -103,14 +105,17 @@ def update_user(
     password: str | None = None,
     active: bool | None = None,
 ) -> User:
-    """Change what is given (None leaves a field as it is). Signed-in callers keep their
-    cached identity until the caller forgets the token cache."""
+    """Change what is given (None leaves a field as it is). Deactivating deletes every
+    session and API token of the user: reactivating does not bring them back. Other app
+    processes stop accepting them within the token cache's lifetime (truthset.api.deps)."""
     if role is not None:
         _check_role(role)
         user.role = role
     if password is not None:
         set_password(session, user, password)
     if active is not None:
+        if not active and user.active:
+            revoke_user_tokens(session, user.id, ("session", "api"))
         user.active = active
     session.flush()
     return user
@@ -190,8 +195,16 @@ def logout(session: Session, token: str) -> None:
     revoke_token(session, token)
 
 
-def create_token(session: Session, caller: User, target: User, *, name: str | None = None) -> str:
-    """A new API token for `target`; only an admin may create one for someone else."""
+def create_token(
+    session: Session,
+    caller: User,
+    target: User,
+    *,
+    name: str | None = None,
+    expires_in: float | None = None,
+) -> str:
+    """A new API token for `target` (expiring after `expires_in` seconds, or never); only an
+    admin may create one for someone else."""
     if caller.role != "admin" and caller.id != target.id:
         raise Forbidden("only an admin can create tokens for another user")
-    return issue_token(session, target, name=name)
+    return issue_token(session, target, name=name, expires_in=expires_in)
