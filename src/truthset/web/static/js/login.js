@@ -2,11 +2,12 @@
 /** The sign-in page. */
 import { api, ApiError } from "./api.js";
 import { h, byId, replace } from "./dom.js";
+import { sitePath } from "./urls.js";
 
 function nextUrl() {
   const next = new URLSearchParams(location.search).get("next") || "/";
   // Only same-site paths: never send someone to another site after sign-in.
-  return next.startsWith("/") && !next.startsWith("//") ? next : "/";
+  return sitePath(next) ?? "/";
 }
 
 function render() {

@@ -9,6 +9,7 @@
  * **bold**, *italic*, [links](url), ![images](url), --- rules.
  */
 import { h } from "./dom.js";
+import { sitePath } from "./urls.js";
 
 /**
  * @typedef {{allowedImageOrigins?: string[]}} MarkdownOptions
@@ -21,7 +22,7 @@ import { h } from "./dom.js";
  */
 function safeUrl(url, opts, image) {
   url = url.trim();
-  if (url.startsWith("/") && !url.startsWith("//")) return url;
+  if (sitePath(url) !== null) return url;
   let parsed;
   try {
     parsed = new URL(url, location.href);
