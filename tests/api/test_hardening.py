@@ -36,7 +36,8 @@ def test_a_body_over_the_limit_is_refused_by_its_length(ws, setup_factory, clien
     setup = make(ws, setup_factory)
     admin = bearer(setup.admin_token)
     body = b'{"name": "' + b"x" * 11_000_000 + b'"}'
-    for path in ("/api/users", "/api/assignments/1/submit", "/api/jobs/job/next"):
+    paths = ("/api/users", "/api/assignments/1/submit", "/api/jobs/job/next")
+    for path in (*paths, "/api/datasets/texts/upload"):  # an upload only as multipart
         r = client.post(path, content=body, headers={**admin, "content-type": "application/json"})
         assert r.status_code == 413, (path, r.status_code)
         assert r.json()["error"] == "too_large" and "10000000 bytes" in r.json()["detail"]
@@ -59,6 +60,24 @@ def test_a_chunked_body_over_the_limit_is_cut_off_as_it_streams(ws, setup_factor
         )
         assert r.status_code == 413, (path, r.status_code, r.text[:200])
         assert r.json()["error"] == "too_large"
+
+
+def test_a_multipart_upload_keeps_its_own_larger_limit(ws, setup_factory, monkeypatch):
+    from fastapi.testclient import TestClient
+
+    from truthset.server.app import create_app
+
+    setup = make(ws, setup_factory)
+    monkeypatch.setenv("TRUTHSET_MAX_BODY_BYTES", "1000")
+    lines = b"".join(b'{"source": "line %d of a longer manifest"}\n' % i for i in range(100))
+    assert len(lines) > 1000
+    with TestClient(create_app(ws, run_executor=False)) as c:
+        r = c.post(
+            "/api/datasets/up/upload",
+            headers=bearer(setup.admin_token),
+            files={"file": ("m.manifest", lines, "application/x-ndjson")},
+        )
+        assert r.status_code == 201, r.text
 
 
 def test_the_limit_is_configurable_and_small_bodies_pass(ws, setup_factory, monkeypatch):

@@ -55,7 +55,7 @@ class BodyLimit:
         self.max_bytes = max_body_bytes_from_env() if max_bytes is None else max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or _EXEMPT.fullmatch(scope["path"]):
+        if scope["type"] != "http" or (_EXEMPT.fullmatch(scope["path"]) and _is_multipart(scope)):
             return await self.app(scope, receive, send)
         limit = self.max_bytes
         length = _content_length(scope)
@@ -87,6 +87,13 @@ class BodyLimit:
             if started:
                 raise
             await _too_large(send, limit)
+
+
+def _is_multipart(scope: Scope) -> bool:
+    for name, value in scope["headers"]:
+        if name == b"content-type":
+            return value.lower().startswith(b"multipart/form-data")
+    return False
 
 
 def _content_length(scope: Scope) -> int | None:
