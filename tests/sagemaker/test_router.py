@@ -299,9 +299,36 @@ def test_a_worker_key_acts_as_its_worker(server):
     )
 
 
+def test_list_labeling_jobs_for_workteam(server):
+    sm = server.client()
+    for name in ("team-a", "team-b"):
+        sm.create_labeling_job(**job_request(server, name))
+    found = sm.list_labeling_jobs_for_workteam(
+        WorkteamArn=TEAM.format("crew"), SortOrder="Ascending"
+    )["LabelingJobSummaryList"]
+    mine = [j for j in found if j["LabelingJobName"] in ("team-a", "team-b")]
+    assert [j["LabelingJobName"] for j in mine] == ["team-a", "team-b"]
+    first = mine[0]
+    assert first["LabelCounters"] == {"HumanLabeled": 0, "PendingHuman": 4, "Total": 4}
+    assert first["NumberOfHumanWorkersPerDataObject"] >= 1
+    assert isinstance(first["CreationTime"], datetime.datetime)
+    by_code = sm.list_labeling_jobs_for_workteam(
+        WorkteamArn=TEAM.format("crew"), JobReferenceCodeContains=first["JobReferenceCode"]
+    )["LabelingJobSummaryList"]
+    assert [j["LabelingJobName"] for j in by_code] == ["team-a"]
+    page = sm.list_labeling_jobs_for_workteam(WorkteamArn=TEAM.format("crew"), MaxResults=1)
+    assert len(page["LabelingJobSummaryList"]) == 1 and page["NextToken"]
+    night = sm.list_labeling_jobs_for_workteam(WorkteamArn=TEAM.format("night-shift"))
+    assert all(
+        j["LabelingJobName"] not in ("team-a", "team-b") for j in night["LabelingJobSummaryList"]
+    )
+    code, _ = code_of(sm.list_labeling_jobs_for_workteam, WorkteamArn=TEAM.format("nobody"))
+    assert code == "ResourceNotFound"
+
+
 def test_other_operations_and_routes(server):
     sm = server.client()
-    code, message = code_of(sm.list_labeling_jobs_for_workteam, WorkteamArn=TEAM.format("crew"))
+    code, message = code_of(sm.list_training_jobs)
     assert code == "UnknownOperationException" and "CreateLabelingJob" in message
     # The rest of the app is untouched: the API and a POST / without the header.
     assert httpx.get(server.url + "/api/health").status_code == 200

@@ -17,6 +17,7 @@ from truthset.jobs import access as jobs_access
 from truthset.jobs import repository as jobs_repository
 from truthset.jobs import service as jobs_service
 from truthset.sagemaker import repository, views
+from truthset.sagemaker.request import team_of
 from truthset.sagemaker.service import (
     check_can_change_jobs,
     create_from_request,
@@ -148,6 +149,39 @@ def list_workteams(session: Session, caller: Caller, params: dict[str, Any]) -> 
     }
 
 
+def list_labeling_jobs_for_workteam(
+    session: Session, caller: Caller, params: dict[str, Any]
+) -> dict[str, Any]:
+    """The jobs a work team works on, as a worker portal lists them."""
+    _check_staff(caller)
+    offset, limit = _page(params)
+    name = team_of(params["WorkteamArn"])
+    team = repository.team_named(session, name)
+    if team is None:
+        raise NotFound(f"Could not find work team {name!r}")
+    jobs = repository.list_jobs(
+        session,
+        visible_to_worker=None,
+        name_contains=None,
+        states=None,
+        created_after=_time(params.get("CreationTimeAfter")),
+        created_before=_time(params.get("CreationTimeBefore")),
+        modified_after=None,
+        modified_before=None,
+        sort_by="CreationTime",
+        descending=params.get("SortOrder") == "Descending",
+        offset=0,
+        limit=1_000_000,
+        of_team=team.id,
+    )
+    wanted = params.get("JobReferenceCodeContains")
+    summaries = [views.job_for_workteam(session, job, region=caller.region) for job in jobs]
+    if wanted:
+        summaries = [s for s in summaries if wanted in s["JobReferenceCode"]]
+    page = summaries[offset : offset + limit]
+    return {"LabelingJobSummaryList": page, **_next_token(params, offset, limit, len(page))}
+
+
 def describe_workteam(session: Session, caller: Caller, params: dict[str, Any]) -> dict[str, Any]:
     _check_staff(caller)
     name = params["WorkteamName"]
@@ -173,6 +207,7 @@ OPERATIONS: dict[str, Operation] = {
     "DescribeLabelingJob": Operation(describe_labeling_job, writes=False),
     "ListLabelingJobs": Operation(list_labeling_jobs, writes=False),
     "StopLabelingJob": Operation(stop_labeling_job, writes=True),
+    "ListLabelingJobsForWorkteam": Operation(list_labeling_jobs_for_workteam, writes=False),
     "ListWorkteams": Operation(list_workteams, writes=False),
     "DescribeWorkteam": Operation(describe_workteam, writes=False),
 }

@@ -53,9 +53,13 @@ def list_jobs(
     descending: bool,
     offset: int,
     limit: int,
+    of_team: int | None = None,
 ) -> list[Job]:
-    """One page of jobs. `visible_to_worker`: only the jobs of that worker's teams."""
+    """One page of jobs. `visible_to_worker`: only the jobs of that worker's teams;
+    `of_team`: only the jobs that team works on."""
     query: Select[Any] = select(Job)
+    if of_team is not None:
+        query = query.where(Job.id.in_(select(JobTeam.job_id).where(JobTeam.team_id == of_team)))
     if visible_to_worker is not None:
         teams = select(TeamMember.team_id).where(TeamMember.user_id == visible_to_worker)
         query = query.where(Job.id.in_(select(JobTeam.job_id).where(JobTeam.team_id.in_(teams))))

@@ -123,6 +123,25 @@ def job_summary(session: Session, job: Job, *, region: str) -> dict[str, Any]:
     return {k: flat[k] for k in SUMMARY_KEYS if flat.get(k) is not None}
 
 
+def job_for_workteam(session: Session, job: Job, *, region: str) -> dict[str, Any]:
+    """ListLabelingJobsForWorkteam's LabelingJobForWorkteamSummary."""
+    described = describe_job(session, job, region=region)
+    c = counters(session, job.id)
+    account = described["JobReferenceCode"][:12] if described.get("JobReferenceCode") else ""
+    return {
+        "LabelingJobName": job.name,
+        "JobReferenceCode": described["JobReferenceCode"],
+        "WorkRequesterAccountId": account or DEFAULT_ACCOUNT,
+        "CreationTime": job.created_at,
+        "LabelCounters": {
+            "HumanLabeled": c["human_labeled"],
+            "PendingHuman": c["unlabeled"],
+            "Total": c["total"],
+        },
+        "NumberOfHumanWorkersPerDataObject": job.workers_per_item,
+    }
+
+
 def describe_team(session: Session, team: Team, *, region: str, host: str) -> dict[str, Any]:
     members = repository.member_count(session, team.id)
     return {
