@@ -110,6 +110,9 @@ def test_invalid_answer_shows_the_servers_error(pages: Pages, site: Site) -> Non
 
     page.route("**/submit", tamper)
     page.keyboard.press("1")
+    # The label is on before Enter: a key the page had not yet taken left the earlier
+    # "Pick a label" error up and the submit unsent (seen once in CI on a loaded machine).
+    page.wait_for_selector(".label-btn[aria-pressed='true']")
     page.keyboard.press("Enter")
     error = page.locator("#task-error")
     error.wait_for(state="visible")
