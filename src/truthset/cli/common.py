@@ -6,12 +6,13 @@ import functools
 import json
 import sys
 from collections.abc import Callable
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 
 from truthset.config import load_settings
-from truthset.errors import AppError
+from truthset.errors import AppError, BadInput
 from truthset.workspace import Workspace, open_workspace
 
 DataDir = Annotated[
@@ -104,3 +105,13 @@ def run_here(
         typer.echo(f"error: {what} failed: {run['error']}", err=True)
         raise typer.Exit(2)
     return dict(run["result"])
+
+
+def read_json_file(path: Path, what: str) -> Any:
+    """A JSON file the operator names (settings, a request, a manifest line)."""
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise BadInput(f"{what} file {str(path)!r} does not exist") from None
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"{what} file {str(path)!r} is not valid JSON: {exc}") from None

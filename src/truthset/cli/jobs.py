@@ -1,9 +1,8 @@
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -12,6 +11,7 @@ from truthset.cli.common import (
     DataDir,
     echo_json,
     handle_errors,
+    read_json_file,
     run_here,
     workspace,
 )
@@ -21,15 +21,6 @@ from truthset.jobs import service, views
 from truthset.jobs.schemas import JobCreate
 
 app = typer.Typer(help="Labeling jobs.", no_args_is_help=True)
-
-
-def _read_json(path: Path, what: str) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BadInput(f"{what} file {str(path)!r} does not exist") from None
-    except json.JSONDecodeError as exc:
-        raise BadInput(f"{what} file {str(path)!r} is not valid JSON: {exc}") from None
 
 
 @app.command("create")
@@ -126,7 +117,7 @@ def create_cmd(
         task_type = task_type or "custom"
     if name is None or task_type is None or (labels is None and template is None):
         raise BadInput("give NAME, --task-type and --labels (or --from-ground-truth REQUEST.json)")
-    job_settings = _read_json(settings, "settings") if settings else {}
+    job_settings = read_json_file(settings, "settings") if settings else {}
     if auto_label:
         # Other auto-labeling keys (features, batch_size, warm_start) may come from --settings.
         from_file = job_settings.get("auto_label")
@@ -177,7 +168,7 @@ def _create_from_ground_truth(
 ) -> None:
     from truthset.sagemaker.service import create_from_request, env_region
 
-    request = _read_json(request_path, "request")
+    request = read_json_file(request_path, "request")
     ws = workspace(data_dir, database_url, allow_root)
     base_dir = request_path.resolve().parent
     # Local files the request names may also lie beside the request file.

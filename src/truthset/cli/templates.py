@@ -3,28 +3,18 @@ RenderUiTemplate), to check a template before a job runs it."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-from truthset.cli.common import DataDir, handle_errors, workspace
+from truthset.cli.common import DataDir, handle_errors, read_json_file, workspace
 from truthset.errors import BadInput
 from truthset.templates.sources import read_text_document
 
 app = typer.Typer(
     help="Worker task templates (Ground Truth's HTML + Liquid).", no_args_is_help=True
 )
-
-
-def _json_file(path: Path, what: str) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BadInput(f"{what} {str(path)!r} does not exist") from None
-    except json.JSONDecodeError as exc:
-        raise BadInput(f"{what} {str(path)!r} is not valid JSON: {exc}") from None
 
 
 @app.command("render")
@@ -59,9 +49,9 @@ def render_cmd(
     parse_template(html)
     declared_elements(html)
     if task_input is not None:
-        value = _json_file(task_input, "task input file")
+        value = read_json_file(task_input, "task input")
     else:
-        line = _json_file(input_line, "manifest line file")  # type: ignore[arg-type]
+        line = read_json_file(input_line, "manifest line")  # type: ignore[arg-type]
         if not isinstance(line, dict):
             raise BadInput("the manifest line must be a JSON object")
         names = [x.strip() for x in (labels or "").split(",") if x.strip()]

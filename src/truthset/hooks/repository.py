@@ -3,6 +3,7 @@ the webhook outbox and its delivery log, the scan cursor."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select, text
@@ -115,6 +116,15 @@ def claim_pending_tasks(
     ).all()
     if not rows:
         return []
+    return _claim(session, rows, owner, now, until)
+
+
+def _claim(
+    session: Session, rows: Sequence[Any], owner: str, now: float, until: float
+) -> list[Any]:
+    """The rows (task id first) whose tasks `owner` now claims until `until`. The claim is
+    the upsert: it sees the latest committed claims (not the statement's snapshot), so of
+    two runs racing for a task only one gets it back."""
     ids = ", ".join(str(int(r[0])) for r in rows)
     claimed = set(
         session.execute(
@@ -227,19 +237,7 @@ def claim_tasks_awaiting_consolidation(
     rows = tasks_awaiting_consolidation(session, job_id, limit, now=now)
     if not rows:
         return []
-    ids = ", ".join(str(int(r[0])) for r in rows)
-    claimed = set(
-        session.execute(
-            text(
-                "INSERT INTO hook_claims (task_id, owner, until) "
-                f"SELECT t.id, :owner, :until FROM tasks t WHERE t.id IN ({ids}) "
-                "ON CONFLICT (task_id) DO UPDATE SET owner = excluded.owner, "
-                "until = excluded.until WHERE hook_claims.until <= :now RETURNING task_id"
-            ),
-            {"owner": owner, "until": until, "now": now},
-        ).scalars()
-    )
-    return [r for r in rows if int(r[0]) in claimed]
+    return _claim(session, rows, owner, now, until)
 
 
 def holds_post_claim(session: Session, task_id: int, owner: str) -> bool:
