@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from support import bearer
-from truthset.api.deps import SESSION_COOKIE
+from truthset.api.deps import CSRF_HEADER, SESSION_COOKIE
 from truthset.api.tokens import issue_token
 from truthset.workforce import service
 
@@ -73,7 +73,7 @@ def test_logout_revokes_the_session_token(client, people):
     client.post("/api/auth/login", json={"name": "wen", "password": "worker-pass"})
     token = client.cookies[SESSION_COOKIE]
     assert client.get("/api/me", headers=bearer(token)).json()["name"] == "wen"
-    r = client.post("/api/auth/logout")
+    r = client.post("/api/auth/logout", headers={CSRF_HEADER: "1"})
     assert r.status_code == 204
     assert SESSION_COOKIE not in client.cookies
     # The token itself is dead, not just the cookie gone.
@@ -81,6 +81,21 @@ def test_logout_revokes_the_session_token(client, people):
     assert error(r, 401, "unauthorized") == "invalid or expired token"
     # The worker's API token is another credential and goes on working.
     assert client.get("/api/me", headers=people["worker"]).status_code == 200
+
+
+def test_logout_by_cookie_without_the_csrf_header_is_refused_and_signs_nobody_out(client, people):
+    client.post("/api/auth/login", json={"name": "wen", "password": "worker-pass"})
+    token = client.cookies[SESSION_COOKIE]
+    # What another site's form can send: the cookie, no custom header.
+    r = client.post("/api/auth/logout")
+    assert error(r, 403, "forbidden") == (
+        f"requests signed in by cookie must send the header {CSRF_HEADER}: 1"
+    )
+    assert client.cookies[SESSION_COOKIE] == token
+    assert client.get("/api/me", headers=bearer(token)).json()["name"] == "wen"
+    # Without a session there is nothing to protect: the no-op answers 204.
+    client.cookies.clear()
+    assert client.post("/api/auth/logout").status_code == 204
 
 
 def test_a_disabled_account_cannot_sign_in_and_its_token_stops_at_once(client, people):

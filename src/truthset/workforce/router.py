@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from truthset.api import tokens
 from truthset.api.deps import (
+    CSRF_HEADER,
     SESSION_COOKIE,
     AdminUser,
     CurrentUser,
@@ -18,7 +19,7 @@ from truthset.api.deps import (
     forget_token,
     get_db,
 )
-from truthset.errors import Unauthorized
+from truthset.errors import Forbidden, Unauthorized
 from truthset.store.models import User
 from truthset.workforce import service
 from truthset.workforce.schemas import (
@@ -74,6 +75,10 @@ def login(
 @router.post("/auth/logout", status_code=204)
 def logout(request: Request, response: Response, session: WriteSession) -> None:
     token = request.cookies.get(SESSION_COOKIE)
+    # The rule of every cookie-authenticated POST (api.deps.authenticate): another site's
+    # form cannot add the header, so it cannot sign a visitor out.
+    if token and request.headers.get(CSRF_HEADER) != "1":
+        raise Forbidden(f"requests signed in by cookie must send the header {CSRF_HEADER}: 1")
     if token:
         service.logout(session, token)
         forget_token(token)
