@@ -21,6 +21,7 @@ from .masks import (
 from .overlap import box_iou, class_mask_iou, mask_iou, span_jaccard
 from .polygons import PolygonConsolidator, instances_to_png, rasterize_polygon
 from .polylines import PolylineConsolidator
+from .segments import SegmentConsolidator, match_intervals, temporal_iou, temporal_iou_matrix
 from .spans import NamedEntityConsolidator
 from .transcripts import TranscriptionConsolidator
 from .validate import VALIDATORS
@@ -45,6 +46,7 @@ __all__ = [
     "NamedEntityConsolidator",
     "PolygonConsolidator",
     "PolylineConsolidator",
+    "SegmentConsolidator",
     "SemanticSegmentationConsolidator",
     "TranscriptionConsolidator",
     "box_iou",
@@ -57,7 +59,10 @@ __all__ = [
     "instances_to_png",
     "internal_color_map",
     "mask_iou",
+    "match_intervals",
     "rasterize_polygon",
     "span_jaccard",
+    "temporal_iou",
+    "temporal_iou_matrix",
     "unwrap_answer",
 ]
