@@ -473,3 +473,97 @@ class LoginFailure(Base):
     failures: Mapped[int] = mapped_column(Integer)
     first_at: Mapped[float] = mapped_column(Float)
     locked_until: Mapped[float | None] = mapped_column(Float)
+
+
+class OidcProvider(Base):
+    """An OpenID Connect identity provider people sign in through (truthset.workforce.oidc).
+    `group_map` maps a value of the groups claim to {"teams": [...], "role": ...}; the
+    client secret is kept sealed with a key derived from the workspace's master key."""
+
+    __tablename__ = "oidc_providers"
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    issuer: Mapped[str] = mapped_column(String(500))
+    discovery_url: Mapped[str | None] = mapped_column(String(1000))
+    client_id: Mapped[str] = mapped_column(String(300))
+    client_secret_sealed: Mapped[str | None] = mapped_column(Text)
+    scopes: Mapped[str] = mapped_column(String(500))
+    groups_claim: Mapped[str] = mapped_column(String(100))
+    group_map: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    default_role: Mapped[str] = mapped_column(String(20))
+    require_group: Mapped[bool] = mapped_column(Boolean, default=False)
+    redirect_base: Mapped[str | None] = mapped_column(String(500))
+    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+class OidcIdentity(Base):
+    """Which account a provider's subject (`sub`) signs in as."""
+
+    __tablename__ = "oidc_identities"
+    provider_id: Mapped[int] = mapped_column(
+        ForeignKey("oidc_providers.id", ondelete="CASCADE"), primary_key=True
+    )
+    subject: Mapped[str] = mapped_column(String(255), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    last_sign_in_at: Mapped[float] = mapped_column(Float)
+
+
+class OidcLogin(Base):
+    """A sign-in sent to a provider and not back yet: its state, nonce and PKCE verifier
+    (in the database, so that the callback may reach any app process); used once."""
+
+    __tablename__ = "oidc_logins"
+    state: Mapped[str] = mapped_column(String(100), primary_key=True)
+    provider_id: Mapped[int] = mapped_column(ForeignKey("oidc_providers.id", ondelete="CASCADE"))
+    nonce: Mapped[str] = mapped_column(String(100))
+    code_verifier: Mapped[str] = mapped_column(String(128))
+    next_path: Mapped[str] = mapped_column(String(2000))
+    created_at: Mapped[float] = mapped_column(Float, index=True)
+
+
+class WorkforceSetting(Base):
+    """Workforce-wide settings an admin sets: `source_ip` (the CIDRs workers may work
+    from, as Ground Truth's SourceIpConfig) and `trusted_proxies` (the CIDRs whose
+    X-Forwarded-For is believed)."""
+
+    __tablename__ = "workforce_settings"
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    value: Mapped[list[Any]] = mapped_column(JSON)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+class TeamSourceIp(Base):
+    """The CIDRs a team's members may work from, on top of the workforce's."""
+
+    __tablename__ = "team_source_ips"
+    team_id: Mapped[int] = mapped_column(
+        ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True
+    )
+    cidrs: Mapped[list[Any]] = mapped_column(JSON)
+    updated_at: Mapped[float] = mapped_column(Float)
+
+
+class AuditEvent(Base):
+    """One admin or requester action (truthset.audit): who, what, on what, when, from where,
+    and how it ended."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (
+        Index("ix_audit_actor", "actor_name", "at"),
+        Index("ix_audit_action", "action", "at"),
+    )
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    at: Mapped[float] = mapped_column(Float, index=True)
+    actor_id: Mapped[int | None] = mapped_column(BigInteger)
+    actor_name: Mapped[str | None] = mapped_column(String(100))
+    actor_role: Mapped[str | None] = mapped_column(String(20))
+    action: Mapped[str] = mapped_column(String(100))
+    target: Mapped[str | None] = mapped_column(String(500))
+    # ok | refused (the caller may not, or the input was wrong) | failed (the server's fault)
+    outcome: Mapped[str] = mapped_column(String(10))
+    status: Mapped[int | None] = mapped_column(Integer)
+    address: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)

@@ -6,11 +6,11 @@ The service holds the rules and calls these; a get-by-name-or-404 is
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from truthset.store.lookup import find_by_name
-from truthset.store.models import Team, TeamMember, User
+from truthset.store.models import OidcIdentity, OidcLogin, OidcProvider, Team, TeamMember, User
 
 # -- users ---------------------------------------------------------------------------------
 
@@ -72,3 +72,47 @@ def teams_with_members(session: Session) -> list[tuple[Team, list[str]]]:
         (team, members.get(team.id, []))
         for team in session.scalars(select(Team).order_by(Team.name))
     ]
+
+
+# -- OIDC providers, their subjects, pending sign-ins ---------------------------------------
+
+
+def oidc_provider_named(session: Session, name: str) -> OidcProvider | None:
+    return session.scalar(select(OidcProvider).where(OidcProvider.name == name))
+
+
+def oidc_providers(session: Session, *, enabled_only: bool = False) -> list[OidcProvider]:
+    query = select(OidcProvider).order_by(OidcProvider.name)
+    if enabled_only:
+        query = query.where(OidcProvider.enabled.is_(True))
+    return list(session.scalars(query))
+
+
+def oidc_identity(session: Session, provider_id: int, subject: str) -> OidcIdentity | None:
+    return session.get(OidcIdentity, (provider_id, subject))
+
+
+def take_oidc_login(session: Session, state: str) -> OidcLogin | None:
+    """The pending sign-in of `state`, deleted as it is read: a state is used once, even
+    by two callbacks racing in two app processes (one of them gets None)."""
+    login = session.scalar(select(OidcLogin).where(OidcLogin.state == state).with_for_update())
+    if login is None:
+        return None
+    deleted = session.execute(delete(OidcLogin).where(OidcLogin.state == state))
+    return login if getattr(deleted, "rowcount", 1) == 1 else None
+
+
+def delete_oidc_logins_before(session: Session, before: float) -> None:
+    session.execute(delete(OidcLogin).where(OidcLogin.created_at < before))
+
+
+def memberships_of_user(session: Session, user_id: int) -> dict[str, TeamMember]:
+    """The user's memberships by team name."""
+    return {
+        name: member
+        for member, name in session.execute(
+            select(TeamMember, Team.name)
+            .join(Team, Team.id == TeamMember.team_id)
+            .where(TeamMember.user_id == user_id)
+        )
+    }

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import RedirectResponse
 
 from truthset.api import tokens
 from truthset.api.deps import (
@@ -18,12 +20,17 @@ from truthset.api.deps import (
     forget_all_tokens,
     forget_token,
     get_db,
+    get_workspace,
 )
-from truthset.errors import Forbidden, Unauthorized
+from truthset.errors import AppError, Forbidden, Unauthorized
+from truthset.master_key import master_key
 from truthset.store.models import User
-from truthset.workforce import service
+from truthset.workforce import oidc, oidc_accounts, oidc_config, service
 from truthset.workforce.schemas import (
     LoginRequest,
+    OidcProviderPut,
+    OidcProviderRead,
+    OidcSignInOption,
     TeamCreate,
     TeamMemberAdd,
     TokenCreate,
@@ -60,6 +67,11 @@ def login(
             failed, user_read = None, _user_read(session, user)
     if failed is not None:
         raise failed
+    _set_session_cookie(request, response, token)
+    return user_read
+
+
+def _set_session_cookie(request: Request, response: Response, token: str) -> None:
     response.set_cookie(
         SESSION_COOKIE,
         token,
@@ -69,7 +81,126 @@ def login(
         max_age=tokens.SESSION_LIFETIME,
         path="/",
     )
-    return user_read
+
+
+# -- OIDC sign-in -------------------------------------------------------------------------
+
+# Binds a sign-in to the browser that started it; Lax, so the provider's redirect (a
+# top-level GET from its site) carries it back.
+OIDC_STATE_COOKIE = "truthset_oidc_state"
+_OIDC_COOKIE_PATH = "/api/auth/oidc"
+# A path on this site: one '/', then neither '/' nor '\\', no control characters.
+_SITE_PATH = re.compile(r"^/(?![/\\])[^\x00-\x1f\x7f\\]{0,1999}$")
+
+
+def _master_key(request: Request) -> bytes:
+    return master_key(get_workspace(request).settings.data_dir)
+
+
+@router.get("/auth/oidc/providers")
+def oidc_sign_in_options(session: ReadSession) -> list[OidcSignInOption]:
+    """The providers one may sign in through (for the sign-in page; no sign-in needed)."""
+    return [
+        OidcSignInOption(
+            name=p.name, display_name=p.display_name, start=f"/api/auth/oidc/{p.name}/start"
+        )
+        for p in service.oidc_providers(session, enabled_only=True)
+    ]
+
+
+@router.get("/auth/oidc/{name}/start", status_code=303, response_class=RedirectResponse)
+def oidc_start(
+    name: str, request: Request, session: WriteSession, next: str = "/"
+) -> RedirectResponse:
+    """Send the browser to the provider (authorization code with PKCE); `next` is where it
+    lands after signing in (a path on this site, else /)."""
+    url, state = oidc.start(
+        session,
+        name,
+        next_path=next if _SITE_PATH.match(next) else "/",
+        base_url=str(request.base_url),
+        master_key=_master_key(request),
+    )
+    response = RedirectResponse(url, status_code=303)
+    response.set_cookie(
+        OIDC_STATE_COOKIE,
+        state,
+        httponly=True,
+        samesite="lax",
+        secure=request.url.scheme == "https",
+        max_age=int(oidc.PENDING_LIFETIME),
+        path=_OIDC_COOKIE_PATH,
+    )
+    return response
+
+
+@router.get("/auth/oidc/{name}/callback", status_code=303, response_class=RedirectResponse)
+def oidc_callback(
+    name: str, request: Request, db: Annotated[Any, Depends(get_db)]
+) -> RedirectResponse:
+    """Where the provider sends the browser back: the code is exchanged, the ID token
+    verified, the account found or made, and a session cookie set."""
+    failed: AppError | None = None
+    # Its own transaction: a refused sign-in still uses up its state.
+    with db.session_scope() as session:
+        try:
+            with session.begin_nested():
+                verified = oidc.finish(
+                    session,
+                    name,
+                    params=dict(request.query_params),
+                    browser_state=request.cookies.get(OIDC_STATE_COOKIE),
+                    base_url=str(request.base_url),
+                    master_key=_master_key(request),
+                )
+                user, token, _created = oidc_accounts.sign_in(
+                    session, verified.provider, verified.claims
+                )
+        except AppError as exc:
+            failed = exc
+    if failed is not None:
+        raise failed
+    response = RedirectResponse(verified.next_path, status_code=303)
+    _set_session_cookie(request, response, token)
+    response.delete_cookie(OIDC_STATE_COOKIE, path=_OIDC_COOKIE_PATH)
+    return response
+
+
+@router.get("/oidc/providers")
+def list_oidc_providers(_user: AdminUser, session: ReadSession) -> list[OidcProviderRead]:
+    return [OidcProviderRead(**oidc_config.describe(p)) for p in service.oidc_providers(session)]
+
+
+@router.get("/oidc/providers/{name}")
+def get_oidc_provider(name: str, _user: AdminUser, session: ReadSession) -> OidcProviderRead:
+    return OidcProviderRead(**oidc_config.describe(oidc_config.get_provider(session, name)))
+
+
+@router.put("/oidc/providers/{name}")
+def put_oidc_provider(
+    name: str,
+    body: OidcProviderPut,
+    request: Request,
+    response: Response,
+    _user: AdminUser,
+    session: WriteSession,
+) -> OidcProviderRead:
+    """Create or replace a provider (leave client_secret out to keep the stored one)."""
+    provider, created = oidc_config.put_provider(
+        session,
+        name,
+        oidc_config.ProviderSettings(**body.model_dump()),
+        master_key=_master_key(request),
+    )
+    oidc.forget_discovery()
+    if created:
+        response.status_code = 201
+    return OidcProviderRead(**oidc_config.describe(provider))
+
+
+@router.delete("/oidc/providers/{name}", status_code=204)
+def delete_oidc_provider(name: str, _user: AdminUser, session: WriteSession) -> None:
+    oidc_config.delete_provider(session, name)
 
 
 @router.post("/auth/logout", status_code=204)

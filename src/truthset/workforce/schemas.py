@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel, ConfigDict, Field
 
 
@@ -49,3 +51,40 @@ class TokenCreate(Strict):
 class TokenRead(BaseModel):
     token: str
     user: str
+
+
+class OidcProviderPut(Strict):
+    issuer: str = Field(max_length=500)
+    client_id: str = Field(max_length=300)
+    client_secret: str | None = Field(default=None, max_length=2000)
+    display_name: str | None = Field(default=None, max_length=100)
+    discovery_url: str | None = Field(default=None, max_length=1000)
+    scopes: str = Field(default="openid profile email", max_length=500)
+    groups_claim: str = Field(default="groups", max_length=100)
+    group_map: dict[str, Any] = Field(default_factory=dict)
+    default_role: str = "worker"
+    require_group: bool = False
+    redirect_base: str | None = Field(default=None, max_length=500)
+    enabled: bool = True
+
+
+class OidcProviderRead(BaseModel):
+    name: str
+    display_name: str
+    issuer: str
+    discovery_url: str | None
+    client_id: str
+    has_client_secret: bool
+    scopes: str
+    groups_claim: str
+    group_map: dict[str, Any]
+    default_role: str
+    require_group: bool
+    redirect_base: str | None
+    enabled: bool
+
+
+class OidcSignInOption(BaseModel):
+    name: str
+    display_name: str
+    start: str

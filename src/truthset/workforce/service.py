@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from truthset.api.tokens import issue_token, revoke_token, revoke_user_tokens
 from truthset.errors import BadInput, Conflict, Forbidden, NotFound, Unauthorized
 from truthset.store.lookup import get_by_name
-from truthset.store.models import Team, TeamMember, User
+from truthset.store.models import OidcProvider, Team, TeamMember, User
 from truthset.workforce import lockout, repository
 from truthset.workforce.passwords import hash_password, needs_rehash, verify_password
 
@@ -38,7 +38,7 @@ def _check_password(password: str) -> None:
         raise BadInput("password must have at least 8 characters")
 
 
-def _check_name(kind: str, name: Any) -> str:
+def check_name(kind: str, name: Any) -> str:
     if not isinstance(name, str) or not NAME_RE.match(name):
         raise BadInput(
             f"{kind} name {name!r} must be 1-100 letters, digits, '_', '.', '@' or '-', "
@@ -57,7 +57,7 @@ def create_user(
     now: float | None = None,
 ) -> User:
     now = time.time() if now is None else now
-    _check_name("user", name)
+    check_name("user", name)
     _check_role(role)
     if password is not None:
         _check_password(password)
@@ -122,7 +122,7 @@ def update_user(
 
 
 def create_team(session: Session, name: str, *, now: float | None = None) -> Team:
-    _check_name("team", name)
+    check_name("team", name)
     if repository.team_name_taken(session, name):
         raise Conflict(f"a team named {name!r} already exists")
     team = Team(name=name, created_at=time.time() if now is None else now)
@@ -164,6 +164,10 @@ def remove_member(session: Session, team_name: str, user: User) -> None:
     if member is not None:
         session.delete(member)
         session.flush()
+
+
+def oidc_providers(session: Session, *, enabled_only: bool = False) -> list[OidcProvider]:
+    return repository.oidc_providers(session, enabled_only=enabled_only)
 
 
 def team_names_of(session: Session, user_id: int) -> list[str]:
