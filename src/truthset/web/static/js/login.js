@@ -32,8 +32,35 @@ function render() {
         : `Could not sign in: ${err instanceof Error ? err.message : err}`;
     }
   });
+  const providers = h("div", {
+    class: "login-providers", id: "login-providers", style: { display: "flex", flexDirection: "column", gap: ".5rem" },
+  });
   replace(byId("app"), form);
+  form.append(providers);
   name.focus();
+  showProviders(providers);
+}
+
+/**
+ * A "Sign in with <provider>" link per OIDC provider an admin has set up: the server
+ * sends the browser to the provider and back, then on to `next`.
+ * @param {HTMLElement} box
+ */
+async function showProviders(box) {
+  /** @type {{name: string, display_name: string, start: string}[]} */
+  let providers;
+  try {
+    providers = await api("/api/auth/oidc/providers", { noRedirect: true });
+  } catch {
+    return; // password sign-in still works without the list
+  }
+  const next = encodeURIComponent(nextUrl());
+  for (const p of providers) {
+    box.append(h("a", {
+      class: "button", href: `${p.start}?next=${next}`, dataset: { provider: p.name },
+      style: { justifyContent: "center" },
+    }, `Sign in with ${p.display_name}`));
+  }
 }
 
 render();
