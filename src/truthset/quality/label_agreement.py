@@ -1,5 +1,5 @@
 """Pairwise agreement per label for the spatial task types (boxes, polygons, instance and
-semantic masks, keypoints, polylines, entity spans).
+semantic masks, keypoints, polylines, entity spans, audio segments).
 
 Definition. For each item and each pair of its counted answers, and for each label L that
 either answer uses, the pair's agreement on L is the task type's own measure applied to
@@ -32,7 +32,15 @@ from truthset.consensus.spatial import class_mask_iou, decode_label_png
 from truthset.tasktypes import LabelConfig
 
 # The list of labelled objects in an answer, by task type.
-OBJECT_KEYS = ("boundingBoxes", "polygons", "instances", "keypoints", "polylines", "lines")
+OBJECT_KEYS = (
+    "boundingBoxes",
+    "polygons",
+    "instances",
+    "keypoints",
+    "polylines",
+    "lines",
+    "segments",
+)
 SPAN_KEY = "entities"
 
 Measure = Callable[[Any, Any, LabelConfig], float]

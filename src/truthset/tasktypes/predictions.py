@@ -9,7 +9,8 @@ a worker keeps or corrects (pre-labeling). It comes in either of two shapes:
 * Ground Truth's output shape for the task type, as a manifest written for (or by) Ground
   Truth holds it: a class index (``0``), a list of class indices, an object-detection
   ``{"annotations": [{"class_id", ...}], "image_size": [...]}``, a text-span
-  ``{"annotations": {"entities": [...]}}``, a transcript string. Class ids are named by
+  ``{"annotations": {"entities": [...]}}``, a transcript string, audio segments
+  ``{"segments": [{..., "confidence"}]}``. Class ids are named by
   ``<label attribute>-prediction-metadata`` (``class-name``, ``class-map``) when it is
   given, else by the job's label order, as Ground Truth's class ids are.
 
@@ -62,6 +63,22 @@ def _transcript(value: Any, meta: dict[str, Any], config: LabelConfig) -> Any:
     return {"transcription": value} if isinstance(value, str) else value
 
 
+def _segments(value: Any, meta: dict[str, Any], config: LabelConfig) -> Any:
+    """Audio segments in the label's shape: the same segments without their confidences,
+    and the clip attributes of the metadata (``dataset-object-attributes``)."""
+    if not isinstance(value, Mapping) or not isinstance(value.get("segments"), list):
+        return value
+    out = dict(value)
+    out["segments"] = [
+        {k: v for k, v in s.items() if k != "confidence"} if isinstance(s, Mapping) else s
+        for s in value["segments"]
+    ]
+    frame = meta.get("dataset-object-attributes")
+    if "frame-attributes" not in out and isinstance(frame, Mapping):
+        out["frame-attributes"] = dict(frame)
+    return out
+
+
 # Ground Truth's output `type` -> turning its value back into an answer. The object types
 # and text spans already do it for adjustment jobs (`initial_answer`).
 _FROM_OUTPUT: dict[str, Callable[[Any, dict[str, Any], LabelConfig], Any]] = {
@@ -71,6 +88,8 @@ _FROM_OUTPUT: dict[str, Callable[[Any, dict[str, Any], LabelConfig], Any]] = {
     "groundtruth/image-classification-multilabel": _multi_label,
     "groundtruth/text-classification-multilabel": _multi_label,
     "groundtruth/audio-transcription": _transcript,
+    "groundtruth/audio-segmentation": _segments,
+    "groundtruth/audio-segment-transcription": _segments,
 }
 
 # What marks Ground Truth's output shape of a type that has `initial_answer`.

@@ -113,6 +113,10 @@ def submit_answer(
         asg.data,
     )
     content = task_type.validate_answer(answer, config, orjson.loads(task.data))
+    # A type whose answers depend on the job's settings (audio segments: allow_overlap).
+    check_settings = getattr(task_type, "check_answer_settings", None)
+    if check_settings is not None:
+        check_settings(content, job.settings)
 
     lease_live = asg.status == "leased" and asg.deadline >= now
     if asg.status == "leased" and not lease_live:

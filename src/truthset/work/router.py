@@ -64,6 +64,9 @@ def next_task_body(session: Any, name: str, user: Any) -> dict[str, Any] | None:
         "prediction": item_prediction(task_type, leased.item, job.label_attribute, config),
         "prior_label": _prior_label(session, job, leased.item_id),
     }
+    tool_settings = getattr(task_type, "tool_settings", None)
+    if tool_settings is not None:  # the job settings its tool follows (audio segments)
+        body["tool_settings"] = tool_settings(job.settings)
     if getattr(task_type, "serves_template_page", False):
         # A custom job's tool shows its rendered template (truthset.templates.router).
         body["template_url"] = f"/api/assignments/{leased.assignment_id}/task.html"

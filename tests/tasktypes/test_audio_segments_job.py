@@ -1,0 +1,131 @@
+"""An audio-segmentation job over HTTP with generated audio of known truth: the task names
+the tool and its settings, a bad or overlapping answer is a 400 naming the field, three
+workers' answers consolidate close to the truth, the output manifest has Ground Truth's
+keys, agreement is reported per label and per worker, and an adjustment job starts from
+the label."""
+
+import json
+
+from fastapi.testclient import TestClient
+
+from audio_support import dialogue, write_wav
+from truthset.api.tokens import issue_token
+from truthset.consensus.spatial import temporal_iou
+from truthset.media.audio_windows import clear_caches
+from truthset.server.app import create_app
+from truthset.workforce.service import create_user
+
+JITTER = (0.0, 0.03, -0.03)  # seconds each worker's boundaries are off by
+
+
+def test_audio_segmentation_job_over_http(engine):
+    clear_caches()
+    ws = engine.ws
+    truth, seconds = dialogue(6, seed=4)
+    ref = write_wav(ws.settings.media_dir / "talk.wav", truth, seconds)
+    manifest = ws.settings.media_dir / "talk.manifest"
+    manifest.write_text(json.dumps({"id": "talk", "source-ref": ref}) + "\n")
+    with ws.db.session_scope() as s:
+        admin = {"Authorization": f"Bearer {issue_token(s, create_user(s, 'boss', role='admin'))}"}
+        workers = [
+            {"Authorization": f"Bearer {issue_token(s, create_user(s, f'x{i}', teams=['t']))}"}
+            for i in range(3)
+        ]
+    with TestClient(create_app(ws)) as c:
+        r = c.post(
+            "/api/datasets/d/imports", json={"source": str(manifest), "wait": True}, headers=admin
+        )
+        assert r.status_code < 300, r.text
+        job = {
+            "name": "talk",
+            "task_type": "audio-segmentation",
+            "labels": ["alice", "bob"],
+            "dataset": "d",
+            "teams": ["t"],
+            "workers_per_item": 3,
+            "settings": {"allow_overlap": False},
+        }
+        bad = c.post("/api/jobs", json={**job, "settings": {"allow_overlap": 1}}, headers=admin)
+        assert bad.status_code == 400 and "settings.allow_overlap" in bad.json()["detail"]
+        assert c.post("/api/jobs", json=job, headers=admin).status_code < 300
+        for w, (worker, jitter) in enumerate(zip(workers, JITTER, strict=True)):
+            task = c.post("/api/jobs/talk/next", headers=worker).json()
+            assert task["ui_module"] == "tools/audio-segments.js" and task["media"] == "audio"
+            assert task["tool_settings"] == {"allow_overlap": False}
+            url = f"/api/assignments/{task['assignment_id']}/submit"
+            if w == 0:
+                far = {"segments": [{"start": 0, "end": seconds + 1, "label": "bob"}]}
+                r = c.post(url, json={"answer": far}, headers=worker)
+                assert r.status_code == 400, r.text
+                assert "answer.segments[0].end" in r.json()["detail"]
+                both = {
+                    "segments": [
+                        {"start": 0.5, "end": 1.5, "label": "alice"},
+                        {"start": 1.0, "end": 2.0, "label": "bob"},
+                    ]
+                }
+                r = c.post(url, json={"answer": both}, headers=worker)
+                assert r.status_code == 400 and "overlaps" in r.json()["detail"], r.text
+            segments = [
+                {"start": round(max(0, s + jitter), 3), "end": round(e + jitter, 3), "label": lab}
+                for lab, s, e in truth
+            ]
+            answer = {"segments": segments, "duration": seconds}
+            r = c.post(url, json={"answer": answer}, headers=worker)
+            assert r.status_code == 200, r.text
+
+        report = c.get("/api/jobs/talk/agreement", headers=admin).json()
+        assert set(report["per_label"]) == {"alice", "bob"}
+        assert all(0.9 < v <= 1 for v in report["per_label"].values()), report
+        assert set(report["per_worker"]) == {"x0", "x1", "x2"}
+
+        r = c.post(
+            "/api/jobs",
+            json={
+                "name": "fix",
+                "task_type": "audio-segmentation",
+                "labels": ["alice", "bob"],
+                "input_job": "talk",
+                "label_attribute": "fix",
+                "teams": ["t"],
+                "settings": {"adjustment": True},
+            },
+            headers=admin,
+        )
+        assert r.status_code < 300, r.text
+        task = c.post("/api/jobs/fix/next", headers=workers[0]).json()
+        prior = task["prior_label"]["value"]["segments"]
+        assert len(prior) == len(truth)
+        # The prior segments, confidences and all, submit as they are.
+        r = c.post(
+            f"/api/assignments/{task['assignment_id']}/submit",
+            json={"answer": {"segments": prior, "initialValueModified": False}},
+            headers=workers[0],
+        )
+        assert r.status_code == 200, r.text
+
+    (line,) = engine.export("talk")
+    assert line["source-ref"] == ref
+    got = line["talk"]["segments"]
+    assert len(got) == len(truth)
+    for (label, start, end), out in zip(truth, got, strict=True):
+        assert out["label"] == label
+        assert abs(out["start"] - start) <= 0.001 and abs(out["end"] - end) <= 0.001
+        assert temporal_iou((start, end), (out["start"], out["end"])) > 0.99
+        assert set(out) == {"start", "end", "label", "confidence"}
+    meta = line["talk-metadata"]
+    assert meta["type"] == "groundtruth/audio-segmentation"
+    assert meta["class-map"] == {"0": "alice", "1": "bob"}
+    assert meta["human-annotated"] == "yes" and meta["job-name"] == "labeling-job/talk"
+    assert 0.9 < meta["confidence"] <= 1
+    assert set(meta) == {
+        "class-map",
+        "confidence",
+        "type",
+        "job-name",
+        "human-annotated",
+        "creation-date",
+    }
+    (fixed,) = engine.export("fix")
+    assert fixed["fix-metadata"]["adjustment-status"] == "unadjusted"
+    assert [s["start"] for s in fixed["fix"]["segments"]] == [s["start"] for s in got]
