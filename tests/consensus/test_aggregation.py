@@ -105,7 +105,9 @@ def test_skills_follow_simulated_accuracy(method, crowd):
     assert spearmanr(skills, crowd.skills).statistic > 0.8
 
 
-@pytest.mark.parametrize("method", ["ds", "onecoin", "glad", "wawa", "gt-mds"])
+@pytest.mark.parametrize(
+    "method", ["ds", "onecoin", "glad", "wawa", "gt-mds", "mace", "bcc", "zbs"]
+)
 def test_weighted_methods_beat_majority_vote_with_spammers(method):
     noisy = simulate_crowd(
         n_tasks=400,

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from truthset.consensus.aggregation import AnswerMatrix, AutoAggregator, aggregate
+from truthset.consensus.aggregation import AGGREGATORS, AnswerMatrix, AutoAggregator, aggregate
 from truthset.consensus.aggregation.checks import keeps_class_meaning
+from truthset.consensus.aggregation.families import simulate_family
 from truthset.consensus.aggregation.simulate import simulate_crowd
 
 
@@ -30,37 +31,84 @@ def test_class_meaning_check_rejects_swapped_classes(crowd):
     assert not keeps_class_meaning(crowd.answers, truth[:, [1, 2, 0]])
 
 
-def test_without_gold_prefers_dawid_skene_when_its_classes_keep_their_meaning(crowd):
+def test_without_gold_chooses_the_best_held_out_likelihood(crowd):
     auto = AutoAggregator().fit(crowd.answers)
-    assert auto.method_ == "ds"
-    assert auto.report_["ds"]["keeps_class_meaning"] is True
+    scores = {n: r["held_out_log_likelihood"] for n, r in auto.report_.items()}
+    assert auto.method_ == max(scores, key=scores.get)
+    assert auto.report_[auto.method_]["std_error"] == 0.0
+    assert auto.report_[auto.method_]["keeps_class_meaning"] in (True, None)
+    assert auto.criterion_["answers_scored"] == crowd.answers.n_answers  # 5 folds, all scored
 
 
-def test_without_gold_falls_back_when_the_first_choice_fails_the_check(crowd, monkeypatch):
+def test_held_out_likelihood_prefers_the_generating_model_over_an_over_fitted_one():
+    # Sparse one-coin workers: full confusion matrices over-fit, one coin does not.
+    crowd = simulate_family("sparse", n_tasks=1500, random_state=3)
+    auto = AutoAggregator(candidates=("ds", "onecoin")).fit(crowd.answers)
+    report = auto.report_
+    assert report["onecoin"]["held_out_log_likelihood"] > report["ds"]["held_out_log_likelihood"]
+    assert auto.method_ == "onecoin"
+
+
+def test_a_solution_that_relabels_a_class_is_not_chosen(crowd, monkeypatch):
     import truthset.consensus.aggregation.auto as auto_module
 
     monkeypatch.setattr(auto_module, "keeps_class_meaning", lambda answers, post: False)
     auto = AutoAggregator().fit(crowd.answers)
-    assert auto.method_ == "wawa"  # the last preference is accepted unconditionally
+    # Every model-based candidate "fails" now; the best vote-based one is taken.
+    assert auto.method_ in auto_module.VOTE_BASED
+    failed = [n for n, r in auto.report_.items() if r["keeps_class_meaning"] is False]
+    assert failed and all(
+        auto.report_[n]["held_out_log_likelihood"]
+        >= auto.report_[auto.method_]["held_out_log_likelihood"]
+        for n in failed
+    )
+
+
+def test_one_fold_is_enough_on_many_answers(crowd):
+    auto = AutoAggregator(max_scored=100).fit(crowd.answers)
+    assert auto.criterion_["folds_fitted"] == 1
+    assert auto.criterion_["answers_scored"] == pytest.approx(crowd.answers.n_answers / 5, abs=1)
+
+
+def test_confidences_are_calibrated_by_a_temperature(crowd):
+    auto = AutoAggregator().fit(crowd.answers)
+    assert auto.calibration_["source"] == "held-out answers"
+    np.testing.assert_array_equal(auto.predict(), auto.estimator_.predict())
+    np.testing.assert_allclose(auto.predict_proba().sum(axis=1), 1.0)
+    raw = AutoAggregator(calibrate=False).fit(crowd.answers)
+    assert raw.temperature_ == 1.0
+    np.testing.assert_array_equal(raw.predict_proba(), raw.estimator_.posteriors_)
 
 
 def test_gold_switches_only_on_clear_evidence(crowd):
     answers = with_adversaries(crowd, 8)
     tasks = np.arange(answers.n_tasks)
-    auto = AutoAggregator(preference=("mv",), candidates=("mv", "ds"))
-    chosen = auto.fit(answers, tasks, crowd.truth).method_
+    fitted = {n: AGGREGATORS[n](random_state=0).fit(answers) for n in ("mv", "ds")}
+    auto = AutoAggregator()
+    report: dict = {}
+    # Majority vote as the no-gold choice; DS handles the adversaries, and all gold says so.
+    chosen = auto._choose_with_gold(
+        "mv", ["mv", "ds"], fitted.__getitem__, tasks, crowd.truth, report
+    )
     assert chosen == "ds"
-    assert auto.report_["ds"]["gold_accuracy"] > auto.report_["mv"]["gold_accuracy"]
+    assert report["ds"]["gold_accuracy"] > report["mv"]["gold_accuracy"]
     # Two gold items are not enough evidence to leave the no-gold choice.
-    few = AutoAggregator(preference=("mv",), candidates=("mv", "ds"))
-    assert few.fit(answers, tasks[:2], crowd.truth[:2]).method_ == "mv"
+    assert (
+        auto._choose_with_gold(
+            "mv", ["mv", "ds"], fitted.__getitem__, tasks[:2], crowd.truth[:2], {}
+        )
+        == "mv"
+    )
 
 
 def test_gold_ties_keep_the_no_gold_choice(crowd):
     tasks = np.arange(crowd.answers.n_tasks)
     auto = AutoAggregator().fit(crowd.answers, tasks, crowd.truth)
     accuracies = {n: r["gold_accuracy"] for n, r in auto.report_.items()}
-    assert auto.method_ == "ds" or accuracies[auto.method_] > accuracies["ds"]
+    choice = auto.no_gold_choice_
+    assert auto.method_ == choice or accuracies[auto.method_] > accuracies[choice]
+    assert auto.calibration_["source"] == "gold"
+    assert auto.calibration_["ece_calibrated"] <= auto.calibration_["ece_raw"] + 0.01
 
 
 def test_unknown_candidate_is_a_clear_error(crowd):
@@ -75,7 +123,7 @@ def test_aggregate_reports_the_choice_and_gold_accuracy(crowd):
     labels = [f"c{lab}" for lab in a.labels]
     gold = {f"t{t}": f"c{crowd.truth[t]}" for t in range(50)}
     result = aggregate(tasks, workers, labels, gold=gold)
-    assert result.method in {"ds", "wawa", "mv", "gt-mds", "onecoin", "glad"}
+    assert result.method in AGGREGATORS
     assert result.details["gold_tasks"] == 50
     assert result.details["gold_accuracy"] >= 0.8
     assert "candidates" in result.details

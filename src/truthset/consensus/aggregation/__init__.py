@@ -12,15 +12,18 @@ import numpy as np
 
 from truthset.consensus.aggregation.auto import AutoAggregator
 from truthset.consensus.aggregation.base import BaseAggregator
+from truthset.consensus.aggregation.bcc import BCC
 from truthset.consensus.aggregation.dawid_skene import DawidSkene
 from truthset.consensus.aggregation.encoding import AnswerMatrix, DuplicatePolicy, encode_answers
 from truthset.consensus.aggregation.glad import GLAD
 from truthset.consensus.aggregation.gt_mds import GroundTruthMDS
+from truthset.consensus.aggregation.mace import MACE
 from truthset.consensus.aggregation.majority_vote import MajorityVote
 from truthset.consensus.aggregation.multilabel import MultiLabelAggregator
 from truthset.consensus.aggregation.one_coin import OneCoinDawidSkene
 from truthset.consensus.aggregation.result import AggregationResult
 from truthset.consensus.aggregation.wawa import Wawa
+from truthset.consensus.aggregation.zero_based_skill import ZeroBasedSkill
 
 AGGREGATORS: dict[str, Callable[..., BaseAggregator]] = {
     "mv": MajorityVote,
@@ -29,12 +32,17 @@ AGGREGATORS: dict[str, Callable[..., BaseAggregator]] = {
     "gt-mds": GroundTruthMDS,
     "onecoin": OneCoinDawidSkene,
     "glad": GLAD,
+    "mace": MACE,
+    "zbs": ZeroBasedSkill,
+    "bcc": BCC,
     "auto": AutoAggregator,
 }
 
 __all__ = [
     "AGGREGATORS",
+    "BCC",
     "GLAD",
+    "MACE",
     "AggregationResult",
     "AnswerMatrix",
     "AutoAggregator",
@@ -45,6 +53,7 @@ __all__ = [
     "MultiLabelAggregator",
     "OneCoinDawidSkene",
     "Wawa",
+    "ZeroBasedSkill",
     "aggregate",
     "encode_answers",
 ]

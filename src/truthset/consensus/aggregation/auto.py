@@ -1,12 +1,16 @@
-"""``auto``: pick a consolidation method per dataset, with or without gold.
+"""``auto``: choose a consolidation method per dataset by how well it predicts answers it
+has not seen, with or without gold.
 
-Without gold: the first method in ``preference`` (richest model first) whose solution
-keeps the meaning of every class (:func:`keeps_class_meaning`); the last one is always
-accepted. With gold: every candidate is scored on the gold tasks, and ``auto`` moves away
-from the no-gold choice only when a candidate is better on the gold items by a paired
-sign test (more gold items it alone gets right than the reverse, by ``switch_z``
-standard deviations), so a handful of gold items cannot flip the choice on noise.
-See docs/quality-aggregation.md for the measurements behind these rules.
+Without gold: every candidate is scored by its held-out answer log-likelihood
+(``selection``: cross-validation over answers); the best-scoring candidate whose
+solution keeps the meaning of every class (:func:`keeps_class_meaning`) is chosen.
+Likelihood alone cannot tell which latent class is "cat": a model can fit the answers
+well with a class turned into a cluster of other tasks, so that check is a constraint on
+the answer, not a preference. Vote-based methods (``VOTE_BASED``) label a task with a
+label its workers gave and are not checked. With gold: ``auto`` moves away from the
+no-gold choice only when a candidate is better on the gold items by a paired sign test.
+The chosen posteriors are then calibrated by one temperature (``calibration``).
+See docs/quality-aggregation.md.
 """
 
 from __future__ import annotations
@@ -16,42 +20,72 @@ from collections.abc import Callable
 import numpy as np
 
 from truthset.consensus.aggregation.base import BaseAggregator, check_answers
+from truthset.consensus.aggregation.bcc import BCC
+from truthset.consensus.aggregation.calibration import (
+    expected_calibration_error,
+    temperature_from_answers,
+    temperature_from_gold,
+    tempered,
+)
 from truthset.consensus.aggregation.checks import keeps_class_meaning
 from truthset.consensus.aggregation.dawid_skene import DawidSkene
 from truthset.consensus.aggregation.encoding import AnswerMatrix, FloatArray, IntArray
 from truthset.consensus.aggregation.glad import GLAD
 from truthset.consensus.aggregation.gt_mds import GroundTruthMDS
+from truthset.consensus.aggregation.mace import MACE
 from truthset.consensus.aggregation.majority_vote import MajorityVote
 from truthset.consensus.aggregation.one_coin import OneCoinDawidSkene
+from truthset.consensus.aggregation.selection import (
+    HeldOut,
+    fold_assignment,
+    folds_to_run,
+    held_out,
+    paired_std_error,
+)
 from truthset.consensus.aggregation.wawa import Wawa
+from truthset.consensus.aggregation.zero_based_skill import ZeroBasedSkill
 
 CANDIDATES: dict[str, Callable[[int], BaseAggregator]] = {
     "ds": lambda seed: DawidSkene(random_state=seed),
-    "wawa": lambda seed: Wawa(random_state=seed),
-    "mv": lambda seed: MajorityVote(random_state=seed),
-    "gt-mds": lambda seed: GroundTruthMDS(random_state=seed),
+    "bcc": lambda seed: BCC(random_state=seed),
+    "mace": lambda seed: MACE(random_state=seed),
     "onecoin": lambda seed: OneCoinDawidSkene(random_state=seed),
     "glad": lambda seed: GLAD(random_state=seed),
+    "gt-mds": lambda seed: GroundTruthMDS(random_state=seed),
+    "zbs": lambda seed: ZeroBasedSkill(random_state=seed),
+    "wawa": lambda seed: Wawa(random_state=seed),
+    "mv": lambda seed: MajorityVote(random_state=seed),
 }
-NO_GOLD_PREFERENCE = ("ds", "wawa")
+VOTE_BASED = frozenset({"mv", "wawa", "zbs"})
+
+Report = dict[str, dict[str, float | bool | None]]
 
 
 class AutoAggregator(BaseAggregator):
-    """Choose among ``CANDIDATES``; fitted ``method_``, ``estimator_``, ``report_``.
+    """Choose among ``CANDIDATES``; fitted ``method_``, ``estimator_``, ``report_``
+    (per candidate: ``held_out_log_likelihood``, ``std_error`` of its difference to the
+    best, ``keeps_class_meaning``, ``gold_accuracy``), ``criterion_`` (folds, answers
+    scored), ``temperature_`` and ``calibration_``.
 
     ``fit(answers, gold_tasks=None, gold_labels=None)``: gold as task and class codes.
+    ``n_folds``: folds of the answers; only as many are fitted as needed to score
+    ``max_scored`` answers. ``calibrate=False`` keeps the chosen method's posteriors.
     """
 
     def __init__(
         self,
         *,
-        preference: tuple[str, ...] = NO_GOLD_PREFERENCE,
         candidates: tuple[str, ...] | None = None,
+        n_folds: int = 5,
+        max_scored: int = 100_000,
+        calibrate: bool = True,
         switch_z: float = 2.0,
         random_state: int = 0,
     ) -> None:
-        self.preference = preference
         self.candidates = candidates
+        self.n_folds = n_folds
+        self.max_scored = max_scored
+        self.calibrate = calibrate
         self.switch_z = switch_z
         self.random_state = random_state
 
@@ -63,9 +97,11 @@ class AutoAggregator(BaseAggregator):
     ) -> AutoAggregator:
         check_answers(answers)
         names = list(self.candidates or CANDIDATES)
-        unknown = [n for n in [*names, *self.preference] if n not in CANDIDATES]
+        unknown = [n for n in names if n not in CANDIDATES]
         if unknown:
             raise ValueError(f"unknown method {unknown[0]!r}; choose from {sorted(CANDIDATES)}")
+        if self.n_folds < 2:
+            raise ValueError(f"n_folds must be at least 2, got {self.n_folds}")
         fitted: dict[str, BaseAggregator] = {}
 
         def get(name: str) -> BaseAggregator:
@@ -73,26 +109,75 @@ class AutoAggregator(BaseAggregator):
                 fitted[name] = CANDIDATES[name](self.random_state).fit(answers)
             return fitted[name]
 
-        report: dict[str, dict[str, float | bool]] = {}
-        choice = self.preference[-1]
-        for name in self.preference:
-            ok = keeps_class_meaning(answers, get(name).posteriors_)
-            report.setdefault(name, {})["keeps_class_meaning"] = ok
-            if ok:
-                choice = name
-                break
-        if gold_tasks is not None and gold_labels is not None and len(gold_tasks):
+        scores = self._held_out_scores(answers, names)
+        report: Report = {}
+        best = max(names, key=lambda n: scores[n].mean)
+        for name in names:
+            report[name] = {
+                "held_out_log_likelihood": round(scores[name].mean, 5),
+                "std_error": round(
+                    paired_std_error(scores[best].log_likelihood, scores[name].log_likelihood),
+                    5,
+                )
+                if name != best
+                else 0.0,
+                "keeps_class_meaning": None,
+            }
+        choice = self._choose_without_gold(answers, names, scores, get, report)
+        self.no_gold_choice_ = choice
+        has_gold = gold_tasks is not None and gold_labels is not None and len(gold_tasks) > 0
+        if has_gold:
+            assert gold_tasks is not None and gold_labels is not None
             choice = self._choose_with_gold(
                 choice, names, get, np.asarray(gold_tasks), np.asarray(gold_labels), report
             )
         self.method_ = choice
         self.estimator_ = get(choice)
         self.report_ = report
-        self.posteriors_ = self.estimator_.posteriors_
+        self.criterion_ = {
+            "name": "held-out answer log-likelihood",
+            "folds": self.n_folds,
+            "folds_fitted": self._n_run,
+            "answers_scored": int(scores[choice].log_likelihood.shape[0]),
+        }
+        self._calibrate(scores[choice], gold_tasks, gold_labels, has_gold)
         self.labels_ = self.estimator_.labels_
         self.skills_ = self.estimator_.skills_
         self.worker_answer_counts_ = answers.answers_per_worker.copy()
         return self
+
+    def _held_out_scores(self, answers: AnswerMatrix, names: list[str]) -> dict[str, HeldOut]:
+        folds = fold_assignment(answers.n_answers, self.n_folds, self.random_state)
+        self._n_run = folds_to_run(answers.n_answers, self.n_folds, self.max_scored)
+        return {
+            name: held_out(
+                lambda name=name: CANDIDATES[name](self.random_state),  # type: ignore[misc]
+                answers,
+                folds,
+                self._n_run,
+            )
+            for name in names
+        }
+
+    @staticmethod
+    def _choose_without_gold(
+        answers: AnswerMatrix,
+        names: list[str],
+        scores: dict[str, HeldOut],
+        get: Callable[[str], BaseAggregator],
+        report: Report,
+    ) -> str:
+        """The best held-out score among solutions that keep their classes' meaning."""
+        ranked = sorted(names, key=lambda n: -scores[n].mean)
+        for name in ranked:
+            if name in VOTE_BASED:
+                return name
+            ok = keeps_class_meaning(answers, get(name).posteriors_)
+            report[name]["keeps_class_meaning"] = ok
+            if ok:
+                return name
+        # Every model-based candidate relabelled a class and no vote was a candidate.
+        return ranked[0]
 
     def _choose_with_gold(
         self,
@@ -101,7 +186,7 @@ class AutoAggregator(BaseAggregator):
         get: Callable[[str], BaseAggregator],
         gold_tasks: IntArray,
         gold_labels: IntArray,
-        report: dict[str, dict[str, float | bool]],
+        report: Report,
     ) -> str:
         right = {n: get(n).labels_[gold_tasks] == gold_labels for n in {*names, default}}
         for name, hits in right.items():
@@ -115,6 +200,41 @@ class AutoAggregator(BaseAggregator):
             if significant and right[name].mean() > best_accuracy:
                 best, best_accuracy = name, float(right[name].mean())
         return best
+
+    def _calibrate(
+        self,
+        score: HeldOut,
+        gold_tasks: IntArray | None,
+        gold_labels: IntArray | None,
+        has_gold: bool,
+    ) -> None:
+        raw = self.estimator_.posteriors_
+        source = "none"
+        temperature = 1.0
+        if self.calibrate and raw.shape[1] > 1:
+            if has_gold:
+                assert gold_tasks is not None and gold_labels is not None
+                temperature = temperature_from_gold(raw, gold_tasks, gold_labels)
+                source = "gold" if temperature != 1.0 else source
+            if source == "none":
+                temperature = temperature_from_answers(score.posteriors, score.likelihoods)
+                source = "held-out answers"
+        self.temperature_ = temperature
+        self.posteriors_ = tempered(raw, temperature)
+        # p^(1/T) is monotone in p: every task keeps its label (and its ties).
+        calibration: dict[str, float | str | int | None] = {
+            "temperature": round(temperature, 4),
+            "source": source,
+        }
+        if has_gold:
+            assert gold_tasks is not None and gold_labels is not None
+            for key, post in (("raw", raw), ("calibrated", self.posteriors_)):
+                right = post[gold_tasks].argmax(axis=1) == gold_labels
+                calibration[f"ece_{key}"] = round(
+                    expected_calibration_error(post[gold_tasks].max(axis=1), right), 4
+                )
+            calibration["gold_tasks"] = len(gold_tasks)
+        self.calibration_ = calibration
 
     def _fit(self, answers: AnswerMatrix) -> None:  # pragma: no cover - fit is overridden
         raise NotImplementedError
