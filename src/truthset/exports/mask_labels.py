@@ -1,0 +1,127 @@
+"""A job's label masks for the exports: the batched walk over its labels that are files
+(segmentation masks, the label row's `artifact`: consolidated here or imported with a
+Ground Truth manifest), each mask read back as class ids, and the check that an export
+has something to write.
+
+Like `labels.labeled_items`, the walk is the exports' streaming read (one of the
+documented hot paths with raw SQL): by position, BATCH labels at a time, so memory holds
+one batch of masks whatever the job's size.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from PIL import Image
+from sqlalchemy.orm import Session
+
+from truthset.errors import BadInput
+from truthset.exports.labels import BATCH
+from truthset.store.models import Job
+from truthset.store.raw import raw, stored_json
+
+# Masks are few per batch compared with label rows, and each may be megabytes.
+MASK_BATCH = min(BATCH, 200)
+WHITE = 0xFFFFFF
+
+
+@dataclass(frozen=True, slots=True)
+class LabeledMask:
+    external_id: str
+    data: dict[str, Any]
+    meta: dict[str, Any]
+    png: bytes
+
+
+def labeled_masks(session: Session, job: Job) -> Iterator[LabeledMask]:
+    """Every labeled, non-gold item of the job whose label is a file, in import order."""
+    last_pos = -1
+    while True:
+        rows = raw(session).all(
+            "SELECT t.position, i.external_id, i.data, l.meta, l.artifact "
+            "FROM tasks t JOIN items i ON i.id = t.item_id JOIN labels l ON l.task_id = t.id "
+            "WHERE t.job_id = :j AND t.position > :p AND t.is_gold = 0 "
+            "AND t.status IN ('complete', 'auto') AND l.artifact IS NOT NULL "
+            "ORDER BY t.position LIMIT :n",
+            {"j": job.id, "p": last_pos, "n": MASK_BATCH},
+        )
+        if not rows:
+            return
+        last_pos = rows[-1][0]
+        for _pos, external_id, data, meta, artifact in rows:
+            yield LabeledMask(
+                str(external_id), stored_json(data), stored_json(meta) or {}, bytes(artifact)
+            )
+
+
+def class_mask(mask: LabeledMask, n_labels: int) -> np.ndarray:
+    """The mask as class ids (H x W uint8: 0 background, k the label config's k-th label),
+    read by the colours of its metadata's `internal-color-map` (Ground Truth's, which this
+    server writes too): white and transparent pixels are background. A colour the map does
+    not name, or a class past the label config, is refused naming the item."""
+    table = {WHITE: 0}
+    for key, entry in (mask.meta.get("internal-color-map") or {}).items():
+        color = entry.get("hex-color") if isinstance(entry, dict) else None
+        if not isinstance(color, str) or not str(key).isdigit():
+            continue
+        class_id = int(key)
+        if class_id > n_labels:
+            raise BadInput(
+                f"item {mask.external_id!r}: its mask's class {class_id} is past the job's "
+                f"{n_labels} labels"
+            )
+        table[int(color.strip().lstrip("#"), 16)] = class_id
+    try:
+        image = Image.open(io.BytesIO(mask.png))
+        rgba = np.asarray(image.convert("RGBA"))
+    except Exception as exc:  # noqa: BLE001 - PIL raises several types for a bad file
+        raise BadInput(
+            f"item {mask.external_id!r}: its mask is not a readable PNG ({exc})"
+        ) from None
+    packed = (
+        rgba[..., 0].astype(np.uint32) << 16 | rgba[..., 1].astype(np.uint32) << 8 | rgba[..., 2]
+    )
+    values, inverse = np.unique(packed, return_inverse=True)
+    lut = np.zeros(len(values), dtype=np.uint8)
+    transparent = rgba[..., 3] == 0
+    for k, v in enumerate(values.tolist()):
+        if v in table:
+            lut[k] = table[v]
+        elif not transparent.ravel()[inverse.ravel() == k].all():
+            raise BadInput(
+                f"item {mask.external_id!r}: its mask has the colour #{v:06x}, which its "
+                "internal-color-map does not name"
+            )
+    out = lut[inverse.reshape(packed.shape)]
+    out[transparent] = 0
+    return out
+
+
+def has_labels(session: Session, job: Job, *, files: bool = False) -> bool:
+    """Whether the job has a labeled non-gold item (`files`: whose label is a file)."""
+    found = raw(session).all(
+        "SELECT 1 FROM tasks t JOIN labels l ON l.task_id = t.id "
+        "WHERE t.job_id = :j AND t.is_gold = 0 AND t.status IN ('complete', 'auto')"
+        + (" AND l.artifact IS NOT NULL" if files else "")
+        + " LIMIT 1",
+        {"j": job.id},
+    )
+    return bool(found)
+
+
+def nothing_to_write(session: Session, job: Job, what: str, *, files: bool = False) -> str | None:
+    """Why an export of the job in format `what` would be empty, or None."""
+    if has_labels(session, job, files=files):
+        return None
+    total = raw(session).all(
+        "SELECT count(*) FROM tasks WHERE job_id = :j AND is_gold = 0", {"j": job.id}
+    )[0][0]
+    kind = "mask" if files else "consolidated label"
+    return (
+        f"job {job.name!r} has nothing to export as {what}: none of its {int(total)} items "
+        f"has a {kind} yet (complete or auto-labeled)"
+    )
