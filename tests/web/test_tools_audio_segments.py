@@ -1,0 +1,201 @@
+"""The audio segments tool in the real Chromium: draw, resize, snap to silence, label by
+key, transcribe in a segment's box (whose keys stay its own), undo, zoom to the samples,
+the spectrogram, a prediction to start from, and the saved answer read back from the API.
+The audio is generated: tones with known onsets in silence."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from web.ui_support import Pages, Site, wait_for_task
+
+RATE = 16_000
+# (onset s, length s, frequency Hz): a "speaker" per pitch.
+TONES = [(1.0, 1.0, 440.0), (4.0, 2.0, 660.0), (7.5, 1.0, 440.0)]
+LENGTH = 10.0
+
+
+def _clip(site: Site, name: str) -> str:
+    path = Path(site.ws.settings.media_dir) / "test-audio" / f"{name}.wav"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    samples = np.zeros(round(LENGTH * RATE), dtype=np.float32)
+    for onset, length, freq in TONES:
+        first, n = round(onset * RATE), round(length * RATE)
+        samples[first : first + n] = 0.5 * np.sin(2 * np.pi * freq * np.arange(n) / RATE)
+    sf.write(path, samples, RATE, subtype="PCM_16")
+    return str(path)
+
+
+def _open(pages: Pages, site: Site, job: str, worker: str) -> Any:
+    page = pages.open(worker, f"/work/{job}")
+    wait_for_task(page)
+    page.wait_for_selector("#audio-segments[data-ready='1']")
+    page.wait_for_function("Number(document.getElementById('seg-wave').dataset.draws) > 0")
+    return page
+
+
+def _x(page: Any, t: float) -> float:
+    """The page x of time t in the view now shown."""
+    return float(
+        page.evaluate(
+            """(t) => { const c = document.getElementById('seg-wave');
+                const r = c.getBoundingClientRect();
+                const x = (t - Number(c.dataset.start)) / Number(c.dataset.spp);
+                return r.left + x * r.width / c.width; }""",
+            t,
+        )
+    )
+
+
+def _drag(page: Any, t0: float, t1: float, y_offset: float = 160) -> None:
+    box = page.locator("#seg-wave").bounding_box()
+    y = box["y"] + y_offset
+    page.mouse.move(_x(page, t0), y)
+    page.mouse.down()
+    page.mouse.move((_x(page, t0) + _x(page, t1)) / 2, y, steps=3)
+    page.mouse.move(_x(page, t1), y, steps=3)
+    page.mouse.up()
+
+
+def _state(page: Any) -> list[dict[str, Any]]:
+    return list(
+        page.evaluate(
+            """() => [...document.querySelectorAll('#segment-list li')].map((li) => ({
+                  time: li.querySelector('.seg-time').textContent,
+                  label: li.querySelector('select').value,
+                  text: li.querySelector('textarea')?.value ?? null }))"""
+        )
+    )
+
+
+def test_draw_resize_label_transcribe_undo_and_submit(pages: Pages, site: Site) -> None:
+    job = site.job(
+        "audio-segment-transcription",
+        ["alice", "bob"],
+        [{"id": "s1", "source-ref": _clip(site, "s1")}],
+    )
+    page = _open(pages, site, job, "worker1")
+    # Draw [1.0, 2.0) roughly, then the second segment, then a third that is undone.
+    _drag(page, 1.02, 1.98)
+    page.keyboard.press("2")  # label the selected segment: bob
+    _drag(page, 4.0, 5.5)
+    # Resize: drag the second segment's end edge to 6.0.
+    box = page.locator("#seg-wave").bounding_box()
+    page.mouse.move(_x(page, 5.5), box["y"] + 200)
+    page.mouse.down()
+    page.mouse.move(_x(page, 6.0), box["y"] + 200, steps=4)
+    page.mouse.up()
+    _drag(page, 7.4, 8.6)
+    assert len(_state(page)) == 3
+    page.keyboard.press("Control+z")
+    rows = _state(page)
+    assert [r["label"] for r in rows] == ["bob", "bob"]  # "2" also made bob the next label
+    assert (
+        rows[1]["time"].endswith("0:06.000")
+        or abs(float(rows[1]["time"].split(":")[-1]) - 6.0) < 0.05
+    )
+    # Transcribe the first segment: `t` opens its box; digits and Space are text there.
+    page.keyboard.press("Tab")  # select the first segment in time order
+    page.keyboard.press("t")
+    assert page.evaluate("document.activeElement.classList.contains('seg-text')")
+    page.keyboard.type("hi 2 you")
+    assert page.evaluate("document.getElementById('seg-audio').paused")
+    assert [r["label"] for r in _state(page)] == ["bob", "bob"]  # "2" was typed, not a label
+    # The player's keys still work from the box, with a modifier.
+    page.keyboard.press("Control+Space")
+    page.wait_for_function("!document.getElementById('seg-audio').paused")
+    page.keyboard.press("Control+Space")
+    page.wait_for_function("document.getElementById('seg-audio').paused")
+    page.keyboard.press("Escape")  # back to the waveform: keys are the tool's again
+    assert page.evaluate("document.activeElement.id") == "seg-wave"
+    page.keyboard.press("Tab")
+    page.keyboard.press("t")
+    page.keyboard.type("second")
+    page.keyboard.press("Escape")
+    page.keyboard.press("1")  # relabel the second segment: alice
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("#no-work")
+    assert pages.errors == []
+    (answer,) = site.answers(job, "s1")
+    saved = answer["answer"]
+    assert saved["duration"] == LENGTH
+    first, second = saved["segments"]
+    assert (first["label"], first["text"]) == ("bob", "hi 2 you")
+    assert (second["label"], second["text"]) == ("alice", "second")
+    assert abs(first["start"] - 1.02) < 0.03 and abs(first["end"] - 1.98) < 0.03
+    assert abs(second["start"] - 4.0) < 0.03 and abs(second["end"] - 6.0) < 0.03
+    assert set(first) == {"start", "end", "label", "text"}
+
+
+def test_snap_to_silence_zoom_to_the_samples_and_spectrogram(pages: Pages, site: Site) -> None:
+    job = site.job("audio-segmentation", ["tone"], [{"id": "s2", "source-ref": _clip(site, "s2")}])
+    page = _open(pages, site, job, "worker2")
+    assert page.evaluate("document.getElementById('seg-wave').dataset.source") == "overview"
+    page.select_option("#seg-snap", "silence")
+    # Drawn loosely around the tone at [4, 6): the edges move to where it starts and stops.
+    _drag(page, 3.8, 6.2)
+    page.wait_for_function(
+        "document.querySelector('#segment-list .seg-time').textContent.includes('0:04.0')"
+    )
+    # Zoom in at the playhead (the segment's start) to single samples.
+    page.keyboard.press("Tab")
+    for _ in range(14):
+        page.keyboard.press("=")
+    page.wait_for_function(
+        "document.getElementById('seg-wave').dataset.source === 'samples'", timeout=5000
+    )
+    spp = float(page.evaluate("Number(document.getElementById('seg-wave').dataset.spp)"))
+    assert spp == pytest.approx(1 / (RATE * 20))
+    page.keyboard.press("f")
+    for _ in range(3):
+        page.keyboard.press("=")
+    page.keyboard.press("v")
+    page.wait_for_function(
+        "document.getElementById('seg-wave').dataset.source === 'spectrogram'", timeout=5000
+    )
+    page.keyboard.press("v")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#no-work")
+    (answer,) = site.answers(job, "s2")
+    (seg,) = answer["answer"]["segments"]
+    assert seg["label"] == "tone" and "text" not in seg
+    assert abs(seg["start"] - 4.0) <= 0.011 and abs(seg["end"] - 6.0) <= 0.011
+
+
+def test_starts_from_the_prediction_and_deletes_with_the_key(pages: Pages, site: Site) -> None:
+    name = "audio-seg-prediction"
+    predicted = {
+        "segments": [
+            {"start": 1.0, "end": 2.0, "label": "b"},
+            {"start": 4.0, "end": 6.0, "label": "a"},
+            {"start": 7.5, "end": 8.5, "label": "a"},
+        ]
+    }
+    job = site.job(
+        "audio-segmentation",
+        ["a", "b"],
+        [{"id": "s3", "source-ref": _clip(site, "s3"), f"{name}-prediction": predicted}],
+        name=name,
+        settings={"allow_overlap": False},
+    )
+    page = _open(pages, site, job, "worker3")
+    assert [r["label"] for r in _state(page)] == ["b", "a", "a"]
+    page.locator("#segment-list li").nth(1).locator(".seg-time").click()
+    page.keyboard.press("Delete")
+    # Without overlaps, a segment drawn from inside free time stops at its neighbour.
+    _drag(page, 3.0, 8.0)
+    rows = _state(page)
+    assert len(rows) == 3 and rows[1]["time"].endswith("0:07.500")
+    page.keyboard.press("Control+z")
+    page.keyboard.press("Control+Enter")
+    page.wait_for_selector("#no-work")
+    (answer,) = site.answers(job, "s3")
+    assert [(s["start"], s["end"], s["label"]) for s in answer["answer"]["segments"]] == [
+        (1, 2, "b"),
+        (7.5, 8.5, "a"),
+    ]
