@@ -161,6 +161,7 @@ def test_a_reviewer_adjusts_a_box(pages: Pages, site: Site, reviewer: str) -> No
     page.wait_for_selector("g.boxes rect.shape")
     assert page.locator("g.boxes rect.shape").count() == 1
     right, bottom = box["left"] + box["width"], box["top"] + box["height"]
+    page.keyboard.press("v")  # edit mode: a drag on a handle resizes (draw mode draws)
     page.mouse.click(*to_client(page, box["left"] + 20, box["top"] + 20))  # select it...
     drag(page, (right, bottom), (right + 40, bottom + 30))  # ...and pull its SE corner
     page.keyboard.press("Enter")

@@ -40,8 +40,10 @@ def test_bounding_boxes_draw_move_resize_nudge_relabel_delete_undo(
     page.keyboard.press("2")
     drag(page, (100, 150), (300, 400))
     assert page.locator("g.boxes rect.shape").count() == 1
+    page.keyboard.down("Shift")  # Shift: a drag edits instead of drawing
     drag(page, (200, 200), (250, 220))  # move by the body
     drag(page, (350, 420), (400, 450))  # resize by the south-east handle
+    page.keyboard.up("Shift")
     for _ in range(3):
         page.keyboard.press("ArrowRight")
     page.keyboard.press("Shift+ArrowDown")
@@ -101,10 +103,12 @@ def test_polygon_click_close_drag_insert_and_delete_vertices(pages: Pages, site:
         click(page, x, y)
     click(page, 100, 100)  # the first point closes it
     assert page.locator("g.shapes polygon").count() == 1
+    page.keyboard.press("v")  # edit mode: presses on the polygon edit it
     drag(page, (300, 250), (320, 260))  # move a vertex
     drag(page, (200, 100), (200, 80))  # drag an edge midpoint: a new vertex
     click(page, 100, 100)  # select that vertex...
     page.keyboard.press("Delete")  # ...and remove it
+    page.keyboard.press("v")  # back to drawing
     for x, y in ((500, 300), (600, 300), (550, 400)):
         click(page, x, y)
     page.keyboard.press("Enter")  # Enter closes too
@@ -119,6 +123,82 @@ def test_polygon_click_close_drag_insert_and_delete_vertices(pages: Pages, site:
             "label": "wall",
             "vertices": [{"x": 200, "y": 80}, {"x": 300, "y": 100}, {"x": 320, "y": 260}],
         }
+    ]
+
+
+def test_a_box_drawn_inside_a_box_is_a_new_box_and_edit_mode_moves(
+    pages: Pages, site: Site
+) -> None:
+    job, page = open_image_job(pages, site, "bounding-box", ["person", "face"])
+    drag(page, (100, 100), (500, 500))
+    page.keyboard.press("2")  # the selected box becomes a face...
+    page.keyboard.press("1")  # ...and a person again
+    page.keyboard.press("Escape")
+    page.keyboard.press("2")
+    drag(page, (200, 150), (300, 250))  # inside the person box: a face box, nothing moves
+    assert page.locator("g.boxes rect.shape").count() == 2
+    page.keyboard.press("Escape")
+    page.mouse.click(*to_client(page, 250, 200))  # a click selects the innermost box
+    assert page.evaluate("document.querySelector('rect.shape.selected').dataset.box") == "2"
+    page.mouse.click(*to_client(page, 450, 450))  # the person box around it
+    assert page.evaluate("document.querySelector('rect.shape.selected').dataset.box") == "1"
+    assert page.locator("#tool-mode").get_attribute("data-mode") == "draw"
+    page.keyboard.press("v")  # edit mode: a drag on a box moves it
+    assert page.locator("#tool-mode").get_attribute("data-mode") == "edit"
+    drag(page, (250, 200), (260, 210))  # the face box (innermost under the cursor)
+    page.locator("#tool-mode button[data-mode=draw]").click()
+    page.keyboard.press("?")
+    help_text = page.locator("#help-body").inner_text()
+    assert "switch draw / edit mode" in help_text and "inside another box" in help_text
+    page.keyboard.press("?")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#no-work")
+    (answer,) = site.answers(job, "img1")
+    assert answer["answer"]["boundingBoxes"] == [
+        {"label": "person", "left": 100, "top": 100, "width": 400, "height": 400},
+        {"label": "face", "left": 210, "top": 160, "width": 100, "height": 100},
+    ]
+
+
+def test_a_click_on_a_polygon_starts_a_new_one_and_a_held_enter_never_submits(
+    pages: Pages, site: Site
+) -> None:
+    job, page = open_image_job(pages, site, "polygon", ["field", "house"])
+    for x, y in ((100, 100), (500, 100), (500, 400), (100, 400)):
+        click(page, x, y)
+    page.keyboard.press("Enter")  # closes the field
+    assert page.locator("g.shapes polygon").count() == 1
+    page.keyboard.press("Escape")  # deselect, so that 2 is the next shape's label
+    page.keyboard.press("2")
+    assignment = page.evaluate("document.body.dataset.assignment")
+    # Clicks inside the field, one on its vertex: a new polygon, the field stays as it was.
+    for x, y in ((500, 100), (300, 200), (250, 300)):
+        click(page, x, y)
+    page.keyboard.down("Enter")  # closes the house; the key held down repeats...
+    page.keyboard.down("Enter")
+    page.keyboard.down("Enter")
+    page.keyboard.up("Enter")  # ...and none of the repeats submitted
+    page.wait_for_timeout(300)
+    assert page.locator("g.shapes polygon").count() == 2
+    assert page.evaluate("document.body.dataset.assignment") == assignment
+    assert page.locator("#no-work").count() == 0
+    page.keyboard.press("Enter")  # no shape open: Enter submits
+    page.wait_for_selector("#no-work")
+    (answer,) = site.answers(job, "img1")
+    assert answer["answer"]["polygons"] == [
+        {
+            "label": "field",
+            "vertices": [
+                {"x": 100, "y": 100},
+                {"x": 500, "y": 100},
+                {"x": 500, "y": 400},
+                {"x": 100, "y": 400},
+            ],
+        },
+        {
+            "label": "house",
+            "vertices": [{"x": 500, "y": 100}, {"x": 300, "y": 200}, {"x": 250, "y": 300}],
+        },
     ]
 
 
@@ -234,6 +314,7 @@ def test_adjustment_loads_the_earlier_label_and_predictions_preload(
     page = pages.open("worker1", f"/work/{job}")
     wait_for_task(page)
     page.wait_for_selector("g.boxes rect.shape")
+    page.keyboard.press("v")  # edit mode
     page.mouse.click(*to_client(page, 150, 150))  # select the box...
     drag(page, (300, 200), (320, 210))  # ...and pull its south-east corner
     page.keyboard.press("Enter")

@@ -99,7 +99,8 @@ export function toast(message, kind = "info", ms = 5000) {
 
 /** True when the key event comes from a text field (keys then belong to the field). @param {KeyboardEvent} e */
 export function inTextField(e) {
-  const t = /** @type {HTMLElement | null} */ (e.target);
+  // The element typed into, also inside a shadow root (where e.target is the host).
+  const t = /** @type {HTMLElement | null} */ (e.composedPath ? e.composedPath()[0] || e.target : e.target);
   if (!t || !t.tagName) return false;
   const tag = t.tagName;
   return tag === "TEXTAREA" || (tag === "INPUT" && !["checkbox", "radio", "button", "range"].includes(/** @type {HTMLInputElement} */ (t).type)) || tag === "SELECT" || t.isContentEditable;

@@ -4,6 +4,11 @@
  * reviewer's page), in one place: the keys every tool answers to the same way (Ctrl+Enter,
  * the tool's own keys, undo and redo), then the page's own single keys (Enter, s, q…),
  * which each page lists as a key map.
+ *
+ * A key held down repeats: the repeats never reach a tool's Enter or a page's key, so an
+ * Enter that closed a polygon cannot go on to submit it, and a held s skips one task.
+ * Keys typed into a text field (anywhere on the page, the tool's attribute fields too)
+ * are the field's, never a shortcut.
  */
 import { inTextField } from "./dom.js";
 
@@ -70,6 +75,10 @@ export function listenForShortcuts({ shortcuts, current, submit }) {
   /** @param {Shortcut} s @param {KeyboardEvent} e */
   const matches = (s, e) => s.key === e.key && (!s.when || s.when());
   document.addEventListener("keydown", (e) => {
+    if (e.repeat && (shortcuts.some((s) => s.key === e.key) || e.key === "Enter") && (!inTextField(e) || e.ctrlKey || e.metaKey)) {
+      e.preventDefault();
+      return;
+    }
     const dialogOpen = document.querySelector("dialog[open]");
     const first = shortcuts.find((s) => s.overDialogs && !inTextField(e) && matches(s, e));
     if (first) {

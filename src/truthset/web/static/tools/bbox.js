@@ -1,10 +1,12 @@
 // @ts-check
 /**
- * Bounding boxes. Draw by dragging on the image; click a box to select it; drag it to
- * move; drag a handle to resize; Delete removes it; number keys set the label (of the
- * selected box, else of the next one drawn); arrow keys nudge by 1 px (Shift: 10 px);
- * h hides / shows every box. Coordinates are image pixels. A 2020 label config's attributes
- * are a form beside the image (attributes.js).
+ * Bounding boxes. In draw mode a drag on the image draws a box, also inside another box
+ * (nested boxes), and a click selects the smallest box under the cursor; in edit mode (v),
+ * or with Shift held, a drag on a box moves it and a drag on a handle of the selected box
+ * resizes it. Delete removes the selected box; number keys set the label (of the selected
+ * box, else of the next one drawn); arrow keys nudge by 1 px (Shift: 10 px); h hides /
+ * shows every box. Coordinates are image pixels. A 2020 label config's attributes are a
+ * form beside the image (attributes.js).
  * Answer: {"boundingBoxes": [{label, left, top, width, height}], "inputImageProperties":
  * {width, height}} (+ "initialValueModified" when the boxes started from an earlier label;
  * + "label-category-attributes" per box and "frame-attributes" with attributes).
@@ -13,7 +15,7 @@ import { svg } from "../js/dom.js";
 import { labelColor, labelIndexFromKey } from "../js/store.js";
 import { labelBar } from "../js/labelbar.js";
 import { ImageView, VIEW_SHORTCUTS } from "./imageview.js";
-import { clamp, initialObjects, objectList } from "./common.js";
+import { clamp, initialObjects, MODE_SHORTCUTS, modeSwitch, objectList } from "./common.js";
 import { attributePanel, attributeSpecs, attributesProblem, frameAnswer, initialFrame, initialValues, objectAnswer } from "./attributes.js";
 
 /**
@@ -48,7 +50,9 @@ export function create(ctx) {
   view.overlay.append(layer, draft, crossV, crossH);
 
   const specs = attributeSpecs(task.label_config);
+  const modes = modeSwitch(() => render());
   ctx.side.append(
+    modes.el,
     labelBar(store, { shortNames: ctx.shortNames }).el,
     objectList(store, () => st().boxes, relabel, remove, "Box"));
   if (specs.any) {
@@ -81,13 +85,15 @@ export function create(ctx) {
     crossH.setAttribute("x2", String(W));
     layer.replaceChildren();
     if (store.hidden) return;
+    // In draw mode the boxes do not look movable: a drag over them draws.
+    const cursor = modes.mode === "draw" ? "cursor: crosshair" : null;
     for (const b of st().boxes) {
       const color = labelColor(store.labels.indexOf(b.label));
       const selected = store.selected === b.id;
       const g = svg("g", { "data-box": b.id });
       g.appendChild(svg("rect", {
         class: `shape${selected ? " selected" : ""}`, x: b.left, y: b.top, width: b.width, height: b.height,
-        stroke: color, fill: color, "data-box": b.id,
+        stroke: color, fill: color, "data-box": b.id, style: cursor,
       }));
       const tag = svg("text", { class: "tag", x: b.left + 3 * k, y: b.top - 4 * k, "font-size": 13 * k });
       tag.textContent = ctx.shortNames[b.label] || b.label;
@@ -99,7 +105,7 @@ export function create(ctx) {
           const hy = hd.includes("n") ? b.top : hd.includes("s") ? b.top + b.height : b.top + b.height / 2;
           g.appendChild(svg("rect", {
             class: "handle", x: hx - s / 2, y: hy - s / 2, width: s, height: s,
-            "data-handle": hd, "data-box": b.id, style: `cursor: ${hd}-resize`,
+            "data-handle": hd, "data-box": b.id, style: cursor || `cursor: ${hd}-resize`,
           }));
         }
       }
@@ -114,6 +120,14 @@ export function create(ctx) {
   /** @type {{mode: "draw" | "move" | "resize", id: number, start: {x: number, y: number}, orig?: Box, handle?: string, moved: boolean} | null} */
   let drag = null;
 
+  /** The smallest box under `p` (the innermost of nested boxes), if any. @param {{x: number, y: number}} p */
+  function boxAt(p) {
+    if (store.hidden) return null;
+    const under = st().boxes.filter((b) => p.x >= b.left && p.x <= b.left + b.width && p.y >= b.top && p.y <= b.top + b.height);
+    under.sort((a, b) => a.width * a.height - b.width * b.height);
+    return under[0] || null;
+  }
+
   /** @param {{x: number, y: number}} p */
   const clampPt = (p) => ({ x: clamp(p.x, 0, view.width), y: clamp(p.y, 0, view.height) });
 
@@ -125,16 +139,16 @@ export function create(ctx) {
     const handle = t.getAttribute("data-handle");
     const boxId = Number(t.getAttribute("data-box") || t.parentElement?.getAttribute("data-box") || 0);
     view.overlay.setPointerCapture(e.pointerId);
-    if (handle && boxId) {
+    const editing = modes.editing(e);
+    if (editing && handle && boxId) {
       const orig = st().boxes.find((b) => b.id === boxId);
       drag = { mode: "resize", id: boxId, start: p, orig: orig && { ...orig }, handle, moved: false };
-    } else if (boxId && !store.hidden) {
+    } else if (editing && boxId && !store.hidden) {
       store.select(boxId);
       const orig = st().boxes.find((b) => b.id === boxId);
       if (orig) store.setActiveLabel(orig.label);
       drag = { mode: "move", id: boxId, start: p, orig: orig && { ...orig }, moved: false };
     } else {
-      store.select(null);
       drag = { mode: "draw", id: 0, start: p, moved: false };
     }
     e.preventDefault();
@@ -199,13 +213,19 @@ export function create(ctx) {
     drag = null;
     if (view.overlay.hasPointerCapture(e.pointerId)) view.overlay.releasePointerCapture(e.pointerId);
     draft.setAttribute("visibility", "hidden");
-    if (d.mode !== "draw" || !d.moved) return;
+    if (d.mode !== "draw") return;
     const p = clampPt(view.toImage(e.clientX, e.clientY));
     const left = Math.round(Math.min(p.x, d.start.x));
     const top = Math.round(Math.min(p.y, d.start.y));
     const width = Math.round(Math.max(p.x, d.start.x)) - left;
     const height = Math.round(Math.max(p.y, d.start.y)) - top;
-    if (width < minSize || height < minSize) return; // a click or a slip, not a box
+    if (!d.moved || width < minSize || height < minSize) {
+      // A click or a slip, not a box: it selects the innermost box under it (or none).
+      const under = boxAt(d.start);
+      store.select(under ? under.id : null);
+      if (under) store.setActiveLabel(under.label);
+      return;
+    }
     const id = st().next;
     store.update((/** @type {State} */ s) => {
       s.boxes.push({ id, label: store.activeLabel, left, top, width, height });
@@ -256,6 +276,7 @@ export function create(ctx) {
       return attributesProblem(store, specs, () => st().boxes, "Box");
     },
     onKey(e) {
+      if (modes.onKey(e)) return true;
       const i = labelIndexFromKey(e);
       if (i >= 0 && i < store.labels.length) {
         const label = store.labels[i];
@@ -282,7 +303,9 @@ export function create(ctx) {
       return true;
     },
     shortcuts: [
-      ["drag on the image", "draw a box"], ["1–9, 0", "label of the selected / next box"],
+      ["drag on the image", "draw a box (also inside another box)"], ["click a box", "select it (the innermost one)"],
+      ...MODE_SHORTCUTS, ["drag a box / a handle (edit mode or Shift)", "move / resize it"],
+      ["1–9, 0", "label of the selected / next box"],
       ["Tab / Shift+Tab", "select the next / previous box"], ["arrows (Shift: ×10)", "nudge the selected box"],
       ["Delete", "delete the selected box"], ["Esc", "deselect"], ["h", "hide / show all boxes"],
       ...VIEW_SHORTCUTS,

@@ -83,5 +83,59 @@ export function objectList(store, objects, relabel, remove, noun) {
   return el;
 }
 
+/** @typedef {"draw" | "edit"} Mode */
+
+/** The mode the last tool was left in: the next task of the page starts in it. */
+let lastMode = /** @type {Mode} */ ("draw");
+
+/**
+ * Draw or edit, for the box and vertex tools. In draw mode a press on the image always
+ * starts a new shape, also over an existing one (a box inside a box, a polygon against
+ * its neighbour); in edit mode, or with Shift held, a press on a shape selects it and a
+ * drag moves or reshapes it. `v` switches (onKey). The buttons show the mode.
+ * @param {() => void} onChange
+ */
+export function modeSwitch(onChange) {
+  /** @type {Record<Mode, HTMLButtonElement>} */
+  const buttons = {
+    draw: h("button", { type: "button", dataset: { mode: "draw" }, title: "Draw: a drag or click always makes a new shape (v switches)", onclick: () => set("draw") }, "Draw"),
+    edit: h("button", { type: "button", dataset: { mode: "edit" }, title: "Edit: select, move and reshape (v switches; or hold Shift)", onclick: () => set("edit") }, "Edit ", h("kbd", null, "v")),
+  };
+  const el = h("div", { class: "seg-tools tool-modes", id: "tool-mode", role: "group", "aria-label": "Mode" },
+    h("div", { class: "modes" }, buttons.draw, buttons.edit));
+  let mode = lastMode;
+  function paint() {
+    for (const [k, b] of Object.entries(buttons)) {
+      b.classList.toggle("on", k === mode);
+      b.setAttribute("aria-pressed", k === mode ? "true" : "false");
+    }
+    el.dataset.mode = mode;
+  }
+  /** @param {Mode} m */
+  function set(m) {
+    mode = lastMode = m;
+    paint();
+    onChange();
+  }
+  paint();
+  return {
+    el,
+    get mode() { return mode; },
+    /** Whether this press edits (edit mode, or Shift held). @param {{shiftKey: boolean}} e */
+    editing: (e) => mode === "edit" || e.shiftKey,
+    /** `v` switches the mode. @param {KeyboardEvent} e @returns {boolean} handled */
+    onKey(e) {
+      if (e.key !== "v" || e.ctrlKey || e.metaKey || e.altKey) return false;
+      set(mode === "draw" ? "edit" : "draw");
+      return true;
+    },
+  };
+}
+
+/** The help rows of the mode switch. @type {[string, string][]} */
+export const MODE_SHORTCUTS = [
+  ["v", "switch draw / edit mode"], ["Shift + drag (draw mode)", "edit: move or reshape the shape under the cursor"],
+];
+
 /** @param {number} v @param {number} lo @param {number} hi */
 export const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));

@@ -6,7 +6,7 @@
  * or with the middle button, fit to the screen with `f`. Only a CSS transform changes while
  * zooming and panning, so a 4000×3000 image moves without repainting the overlay.
  */
-import { h, svg } from "../js/dom.js";
+import { h, inTextField, svg } from "../js/dom.js";
 
 export class ImageView {
   /**
@@ -156,8 +156,7 @@ export class ImageView {
 
   /** @param {KeyboardEvent} e */
   onKeyDown(e) {
-    const t = /** @type {HTMLElement} */ (e.target);
-    if (t && (t.tagName === "INPUT" || t.tagName === "TEXTAREA")) return;
+    if (inTextField(e)) return; // a space typed into a field is the field's
     if (e.code === "Space") {
       e.preventDefault();
       this.spaceHeld = true;

@@ -1,18 +1,21 @@
 // @ts-check
 /**
  * The vertex tools: polygons (also instance segmentation), polylines and keypoints, one
- * implementation. Polygon / polyline: click to add vertices; a polygon closes on its first
- * point or with Enter, a polyline ends with Enter; Backspace removes the last vertex while
- * drawing, Esc cancels. A selected shape shows its vertices (drag to move them, click one
- * and press Delete to remove it) and the midpoints of its edges (drag one to insert a
- * vertex). Keypoints: click to place, drag to move. Coordinates are image pixels. A 2020
- * label config's attributes are a form beside the image (attributes.js).
+ * implementation. Polygon / polyline: in draw mode every click adds a vertex, also on or
+ * near an existing shape (a new shape starts there); a polygon closes on its first point
+ * or with Enter, a polyline ends with Enter; Backspace removes the last vertex while
+ * drawing, Esc cancels. Enter closes only while a shape is open (the page's Enter submits
+ * otherwise). In edit mode (v), or with Shift held, a click selects a shape; a selected
+ * shape shows its vertices (drag to move them, click one and press Delete to remove it)
+ * and the midpoints of its edges (drag one to insert a vertex), and a drag on it moves it.
+ * Keypoints: click to place, drag to move. Coordinates are image pixels. A 2020 label
+ * config's attributes are a form beside the image (attributes.js).
  */
 import { svg } from "../js/dom.js";
 import { labelColor, labelIndexFromKey } from "../js/store.js";
 import { labelBar } from "../js/labelbar.js";
 import { ImageView, VIEW_SHORTCUTS } from "./imageview.js";
-import { clamp, initialObjects, objectList } from "./common.js";
+import { clamp, initialObjects, MODE_SHORTCUTS, modeSwitch, objectList } from "./common.js";
 import { attributePanel, attributeSpecs, attributesProblem, frameAnswer, initialFrame, initialValues, objectAnswer } from "./attributes.js";
 
 /**
@@ -56,6 +59,9 @@ export function createVertexTool(kind, ctx, options = {}) {
   const preview = svg("g", { class: "preview" });
   view.overlay.append(layer, preview);
   const noun = kind === "keypoint" ? "Point" : kind === "polygon" ? "Polygon" : "Line";
+  // Keypoints have nothing to nest: a press on a point moves it, elsewhere places one.
+  const modes = kind === "keypoint" ? null : modeSwitch(() => render());
+  if (modes) ctx.side.append(modes.el);
   ctx.side.append(labelBar(store, { shortNames: ctx.shortNames }).el, objectList(store, () => st().objects, relabel, remove, noun));
   const specs = attributeSpecs(task.label_config);
   if (specs.any) {
@@ -96,6 +102,8 @@ export function createVertexTool(kind, ctx, options = {}) {
     layer.replaceChildren();
     preview.replaceChildren();
     if (!store.hidden) {
+      // In draw mode the shapes do not look movable: a click on them adds a vertex.
+      const cursor = modes && modes.mode === "draw" ? "cursor: crosshair" : null;
       for (const o of st().objects) {
         const color = labelColor(store.labels.indexOf(o.label));
         const selected = store.selected === o.id;
@@ -106,7 +114,7 @@ export function createVertexTool(kind, ctx, options = {}) {
         } else {
           g.appendChild(svg(kind, {
             class: `shape${selected ? " selected" : ""}`, points: pts(o.vertices), stroke: color,
-            fill: kind === "polygon" ? color : "none", "data-obj": o.id,
+            fill: kind === "polygon" ? color : "none", "data-obj": o.id, style: cursor,
           }));
           if (selected) {
             const n = o.vertices.length;
@@ -114,10 +122,10 @@ export function createVertexTool(kind, ctx, options = {}) {
             for (let i = 0; i < edges; i++) {
               const a = o.vertices[i];
               const b = o.vertices[(i + 1) % n];
-              g.appendChild(svg("circle", { class: "handle mid", cx: (a.x + b.x) / 2, cy: (a.y + b.y) / 2, r: 3.5 * k, "data-obj": o.id, "data-mid": i, style: "opacity:.7;cursor:copy" }));
+              g.appendChild(svg("circle", { class: "handle mid", cx: (a.x + b.x) / 2, cy: (a.y + b.y) / 2, r: 3.5 * k, "data-obj": o.id, "data-mid": i, style: `opacity:.7;${cursor || "cursor:copy"}` }));
             }
             o.vertices.forEach((v, i) => {
-              g.appendChild(svg("circle", { class: "handle vertex", cx: v.x, cy: v.y, r: (selVertex === i ? 6.5 : 5) * k, "data-obj": o.id, "data-v": i, style: selVertex === i ? "fill:#ffd400" : "" }));
+              g.appendChild(svg("circle", { class: "handle vertex", cx: v.x, cy: v.y, r: (selVertex === i ? 6.5 : 5) * k, "data-obj": o.id, "data-v": i, style: `${selVertex === i ? "fill:#ffd400;" : ""}${cursor || ""}` }));
             });
           }
         }
@@ -197,9 +205,11 @@ export function createVertexTool(kind, ctx, options = {}) {
       }
       return;
     }
+    // Draw mode: a press on a shape starts a new one there, as anywhere else.
+    const editing = modes !== null && modes.editing(e);
     const v = t.getAttribute("data-v");
     const mid = t.getAttribute("data-mid");
-    if (objId && (v !== null || mid !== null)) {
+    if (editing && objId && (v !== null || mid !== null)) {
       const o = st().objects.find((x) => x.id === objId);
       if (!o) return;
       let index = Number(v);
@@ -217,12 +227,16 @@ export function createVertexTool(kind, ctx, options = {}) {
       render();
       return;
     }
-    if (objId) {
+    if (editing && objId) {
       store.select(objId);
       const o = st().objects.find((x) => x.id === objId);
       if (o) store.setActiveLabel(o.label);
       drag = { kind: "move", id: objId, v: 0, start: p, orig: o ? o.vertices.map((x) => ({ ...x })) : [], moved: false };
       view.overlay.setPointerCapture(e.pointerId);
+      return;
+    }
+    if (editing) {
+      store.select(null); // edit mode: a click beside every shape only deselects
       return;
     }
     store.select(null);
@@ -297,6 +311,7 @@ export function createVertexTool(kind, ctx, options = {}) {
       return attributesProblem(store, specs, () => st().objects, noun);
     },
     onKey(e) {
+      if (!drawing && modes && modes.onKey(e)) return true;
       const i = labelIndexFromKey(e);
       if (i >= 0 && i < store.labels.length) {
         const label = store.labels[i];
@@ -345,8 +360,10 @@ export function createVertexTool(kind, ctx, options = {}) {
     },
     shortcuts: kind === "keypoint"
       ? [["click", "place a point"], ["drag a point", "move it"], ["1–9, 0", "label of the selected / next point"], ["Delete", "remove the selected point"], ["arrows", "nudge"], ["h", "hide / show"], ...VIEW_SHORTCUTS]
-      : [["click", "add a vertex"], [kind === "polygon" ? "first point / Enter" : "Enter", "finish the shape"], ["Backspace (drawing)", "remove the last vertex"],
-        ["Esc", "cancel drawing / deselect"], ["drag a vertex", "move it"], ["drag an edge midpoint", "insert a vertex"],
+      : [["click", "add a vertex (also on another shape: a new one starts)"],
+        [kind === "polygon" ? "first point / Enter" : "Enter", "finish the shape (Enter submits only when no shape is open)"], ["Backspace (drawing)", "remove the last vertex"],
+        ["Esc", "cancel drawing / deselect"], ...MODE_SHORTCUTS, ["click a shape (edit mode or Shift)", "select it"], ["drag a vertex (edit)", "move it"],
+        ["drag an edge midpoint (edit)", "insert a vertex"], ["drag a shape (edit)", "move it"],
         ["click a vertex, Delete", "remove the vertex"], ["Delete", "remove the selected shape"], ["1–9, 0", "label"], ["h", "hide / show"], ...VIEW_SHORTCUTS],
     destroy() {
       view.destroy();

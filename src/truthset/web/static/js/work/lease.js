@@ -111,7 +111,11 @@ export class TaskLoop {
   prefetch() {
     if (this.prefetched || this.prefetching || this.noMoreWork) return;
     this.prefetching = this.fetchNext()
-      .then((held) => {
+      .then((fetched) => {
+        // A server that lets a worker hold one lease of a job answers with the lease
+        // already shown: that is no task ahead (the next one is leased after the submit).
+        const shown = this.current && this.current.held.task.assignment_id;
+        const held = fetched && fetched.task.assignment_id === shown ? null : fetched;
         this.prefetched = held;
         keep(this.keyNext, held);
         this.view.markPrefetched(held ? String(held.task.assignment_id) : "none");
