@@ -23,11 +23,12 @@ from sqlalchemy.orm import Session
 
 from truthset.exports.formats import Exporter
 from truthset.exports.labels import LabeledItem, file_name, labeled_items
+from truthset.exports.mask_labels import nothing_to_write
 from truthset.store.models import Job
 from truthset.tasktypes import get_task_type
 
 
-class _Sink:
+class ZipSink:
     """A write-only file for zipfile whose bytes are taken out as they come."""
 
     def __init__(self) -> None:
@@ -53,7 +54,7 @@ class _Sink:
         return out
 
 
-def _zip_export(
+def zip_export(
     session: Session,
     job: Job,
     write: Callable[[Iterator[bytes]], None],
@@ -66,7 +67,7 @@ def _zip_export(
 
     def chunks() -> Iterator[bytes]:
         nonlocal count
-        sink = _Sink()
+        sink = ZipSink()
         with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             for item in labeled_items(session, job):
                 if not isinstance(item.value, dict) or not item.value.get("image_size"):
@@ -120,7 +121,7 @@ def export_yolo(
             ("images.txt", ("\n".join(sources) + "\n").encode()),
         ]
 
-    return _zip_export(session, job, write, files_for, extra, progress)
+    return zip_export(session, job, write, files_for, extra, progress)
 
 
 def export_voc(
@@ -157,7 +158,7 @@ def export_voc(
         )
         return [(f"Annotations/{file_name(item.external_id)}.xml", xml.encode())]
 
-    return _zip_export(session, job, write, files_for, lambda _names: [], progress)
+    return zip_export(session, job, write, files_for, lambda _names: [], progress)
 
 
 YOLO = Exporter(
@@ -166,6 +167,7 @@ YOLO = Exporter(
     "YOLO label files, classes.txt and images.txt, zipped (box jobs)",
     export_yolo,
     ("bounding-box",),
+    missing=lambda session, job: nothing_to_write(session, job, "YOLO"),
 )
 VOC = Exporter(
     "voc",
@@ -173,4 +175,5 @@ VOC = Exporter(
     "Pascal VOC annotation XML per image, zipped (box jobs)",
     export_voc,
     ("bounding-box",),
+    missing=lambda session, job: nothing_to_write(session, job, "Pascal VOC"),
 )

@@ -48,6 +48,7 @@ EXPORT_FORMATS: Registry[Exporter] = Registry(
         "groundtruth": "truthset.exports.groundtruth:GROUNDTRUTH",
         "coco": "truthset.exports.coco:COCO",
         "yolo": "truthset.exports.archives:YOLO",
+        "yolo-seg": "truthset.exports.yolo_seg:YOLO_SEG",
         "voc": "truthset.exports.archives:VOC",
         "conll": "truthset.exports.conll:CONLL",
         "rttm": "truthset.exports.audio_segments:RTTM",
