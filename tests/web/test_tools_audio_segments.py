@@ -199,3 +199,69 @@ def test_starts_from_the_prediction_and_deletes_with_the_key(pages: Pages, site:
         (1, 2, "b"),
         (7.5, 8.5, "a"),
     ]
+
+
+def _voices(site: Site, name: str) -> str:
+    """Two "voices" (harmonic stacks at 140 and 230 Hz, gliding) over faint noise: what a
+    spectrogram of speech looks like, roughly."""
+    path = Path(site.ws.settings.media_dir) / "test-audio" / f"{name}.wav"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(3)
+    samples = rng.standard_normal(round(LENGTH * RATE)).astype(np.float32) * 0.005
+    for (onset, length, _), f0 in zip(TONES, (140.0, 230.0, 140.0), strict=True):
+        first, n = round(onset * RATE), round(length * RATE)
+        t = np.arange(n) / RATE
+        phase = 2 * np.pi * np.cumsum(f0 * (1 + 0.15 * np.sin(2 * np.pi * 1.5 * t))) / RATE
+        voice = sum(np.sin(k * phase) / k for k in range(1, 12))
+        samples[first : first + n] += (0.25 * voice * np.hanning(n)).astype(np.float32)
+    sf.write(path, np.clip(samples, -1, 1), RATE, subtype="PCM_16")
+    return str(path)
+
+
+def test_screenshots(pages: Pages, site: Site) -> None:
+    """docs/screenshots/audio-segmentation*.png with TRUTHSET_UPDATE_SCREENSHOTS=1 (as
+    test_docs_screenshots.py makes the others); otherwise only that both tools render."""
+    import os
+
+    write = os.environ.get("TRUTHSET_UPDATE_SCREENSHOTS") == "1"
+    docs = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+    name = "audio-seg-shot"
+    predicted = {
+        "segments": [
+            {"start": 1.0, "end": 2.0, "label": "alice", "text": "good morning"},
+            {"start": 4.0, "end": 6.0, "label": "bob", "text": "and good morning to you"},
+            {"start": 7.5, "end": 8.5, "label": "alice", "text": "shall we start"},
+        ]
+    }
+    job = site.job(
+        "audio-segment-transcription",
+        ["alice", "bob", "noise"],
+        [{"id": "shot", "source-ref": _voices(site, "shot"), f"{name}-prediction": predicted}],
+        name=name,
+    )
+    page = _open(pages, site, job, "worker1")
+    page.set_viewport_size({"width": 1400, "height": 800})
+    page.locator("#segment-list li").nth(1).locator(".seg-time").click()
+    page.wait_for_timeout(300)
+    if write:
+        page.screenshot(path=str(docs / "audio-segment-transcription.png"))
+    job = site.job(
+        "audio-segmentation",
+        ["speech", "music", "noise"],
+        [{"id": "shot2", "source-ref": _voices(site, "shot2")}],
+    )
+    page = _open(pages, site, job, "worker2")
+    page.set_viewport_size({"width": 1400, "height": 800})
+    _drag(page, 1.0, 2.0)
+    page.keyboard.press("1")
+    _drag(page, 4.0, 6.0)
+    page.keyboard.press("2")
+    page.keyboard.press("=")
+    page.keyboard.press("v")
+    page.wait_for_function(
+        "document.getElementById('seg-wave').dataset.source === 'spectrogram'", timeout=5000
+    )
+    page.wait_for_timeout(300)
+    if write:
+        page.screenshot(path=str(docs / "audio-segmentation.png"))
+    assert pages.errors == []

@@ -57,13 +57,13 @@ export function segmentList(store, opts) {
     const li = h("li", {
       class: store.selected === seg.id ? "selected" : "", dataset: { id: String(seg.id) },
     },
-    h("div", { class: "row" },
+    h("div", { class: "seg-row" },
       h("span", { class: "swatch", style: { background: labelColor(store.labels.indexOf(seg.label)) } }),
       h("button", { class: "link seg-time", type: "button", title: "select and go to the segment", onclick: () => opts.select(seg.id) },
         `#${i + 1} ${formatTime(seg.start)}–${formatTime(seg.end)}`),
-      select,
       h("button", { class: "link", type: "button", title: "play the segment", "aria-label": `play segment ${i + 1}`, onclick: () => opts.play(seg.id) }, "▶"),
-      h("button", { class: "link danger", type: "button", title: "delete the segment", "aria-label": `delete segment ${i + 1}`, onclick: () => opts.remove(seg.id) }, "×")));
+      h("button", { class: "link danger", type: "button", title: "delete the segment", "aria-label": `delete segment ${i + 1}`, onclick: () => opts.remove(seg.id) }, "×")),
+    select);
     if (opts.transcribe) {
       const box = h("textarea", {
         class: "seg-text", rows: "2", placeholder: "What is said…", "aria-label": `text of segment ${i + 1}`,

@@ -442,12 +442,17 @@ function fft(re, im) {
   }
 }
 
-/** Dark blue through red to yellow. @param {number} v 0..1 @returns {[number, number, number]} */
+// Magma's colours at five levels, interpolated: quiet is dark, loud is pale yellow.
+const STOPS = [[0, 0, 4], [80, 18, 123], [182, 54, 121], [251, 136, 97], [252, 253, 191]];
+
+/** @param {number} v 0..1 @returns {[number, number, number]} */
 function heat(v) {
-  const r = Math.round(255 * Math.min(1, Math.max(0, 1.8 * v - 0.3)));
-  const g = Math.round(255 * Math.min(1, Math.max(0, 2 * v - 1)));
-  const b = Math.round(255 * Math.min(1, Math.max(0, v < 0.4 ? 0.3 + v * 1.5 : 1.5 - 2 * v)));
-  return [r, g, b];
+  const f = Math.min(0.9999, Math.max(0, v)) * (STOPS.length - 1);
+  const i = Math.floor(f);
+  const w = f - i;
+  const a = STOPS[i];
+  const b = STOPS[i + 1];
+  return [a[0] + (b[0] - a[0]) * w, a[1] + (b[1] - a[1]) * w, a[2] + (b[2] - a[2]) * w];
 }
 
 /** m:ss or m:ss.mmm (h:mm:ss past an hour). @param {number} t @param {number} [digits] */
