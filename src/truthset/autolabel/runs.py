@@ -44,7 +44,12 @@ def autolabel_run(ctx: Any, *, job: str) -> dict[str, Any]:
 
 @run_kind("prelabel", resumable=True)  # skips items that have a prediction: safe to redo
 def prelabel_run(ctx: Any, *, job: str, detector: str, label: str | None = None) -> dict[str, Any]:
-    from truthset.autolabel.prelabel import apply_predictions, check_request, plan_predictions
+    from truthset.autolabel.prelabel import (
+        apply_predictions,
+        check_request,
+        plan_predictions,
+        prediction_counts,
+    )
 
     with ctx.db.session_scope(write=False) as session:
         the_job = get_job(session, job)
@@ -54,8 +59,8 @@ def prelabel_run(ctx: Any, *, job: str, detector: str, label: str | None = None)
         )
     with ctx.db.session_scope() as session:
         written = apply_predictions(session, get_job(session, job), predictions)
-    boxes = sum(len(p["boundingBoxes"]) for p in predictions.values())
-    return {"job": job, "detector": detector, "label": chosen, "items": written, "boxes": boxes}
+    counts = prediction_counts(detector, predictions)
+    return {"job": job, "detector": detector, "label": chosen, "items": written, **counts}
 
 
 @run_kind("label_issues", resumable=True)  # rewrites every flag of the job: safe to redo

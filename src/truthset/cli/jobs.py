@@ -259,13 +259,20 @@ def delete_cmd(
 @handle_errors
 def prelabel_cmd(
     name: str,
-    detector: Annotated[str, typer.Option(help="face or cat-face (OpenCV Haar cascades)")],
-    label: Annotated[str | None, typer.Option(help="the job label the boxes get")] = None,
+    detector: Annotated[
+        str,
+        typer.Option(
+            help="face or cat-face (OpenCV Haar cascades) for box jobs; energy or webrtcvad"
+            " (voice activity) for audio segment jobs"
+        ),
+    ],
+    label: Annotated[str | None, typer.Option(help="the job label the proposals get")] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Put a detector's boxes into a bounding-box job's unstarted items, for workers to
-    correct (runs as a background run; `job show` and the API report the time it saves)."""
+    """Put a detector's boxes into a bounding-box job's unstarted items, or voice-activity
+    segments into an audio segment job's, for workers to correct (runs as a background
+    run; `job show` and the API report the time it saves)."""
     from truthset.autolabel.prelabel import check_request
 
     ws = workspace(data_dir, database_url)
