@@ -442,3 +442,29 @@ def test_segmentation_adjustment_loads_the_earlier_mask(pages: Pages, site: Site
         if rgb != (255, 255, 255)
     }
     assert got == expected
+
+
+def test_an_empty_answer_asks_first_unless_the_job_says_not_to(pages: Pages, site: Site) -> None:
+    job, page = open_image_job(pages, site, "bounding-box", ["car"])
+    page.keyboard.press("Enter")  # no box drawn: the page asks
+    dialog = page.locator("#confirm-empty")
+    dialog.wait_for(state="visible")
+    assert "no boxes" in page.locator("#confirm-empty-text").inner_text()
+    page.keyboard.press("Escape")  # go back: nothing was sent
+    dialog.wait_for(state="hidden")
+    page.wait_for_timeout(200)
+    assert site.answers(job, "img1") == []
+    page.keyboard.press("Enter")
+    dialog.wait_for(state="visible")
+    page.keyboard.press("Enter")  # Enter again: submit it empty
+    page.wait_for_selector("#no-work")
+    (answer,) = site.answers(job, "img1")
+    assert answer["answer"]["boundingBoxes"] == []
+    # A job where most images show nothing turns the question off.
+    job, page = open_image_job(
+        pages, site, "polygon", ["car"], settings={"confirm_empty_answer": False}
+    )
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#no-work")
+    assert site.answers(job, "img1")[0]["answer"]["polygons"] == []
+    assert page.locator("#confirm-empty").is_visible() is False

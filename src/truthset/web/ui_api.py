@@ -14,6 +14,7 @@ from truthset.jobs import access as jobs_access
 from truthset.jobs import service as jobs_service
 from truthset.jobs import views
 from truthset.store.raw import stored_json
+from truthset.web.tool_settings import confirm_empty_answer
 
 router = APIRouter(prefix="/api/ui", tags=["ui"])
 
@@ -44,6 +45,7 @@ def job_instructions(name: str, user: CurrentUser, session: ReadSession) -> dict
         "full": job.instructions or "",
         "allowed_image_origins": [o for o in origins if isinstance(o, str)],
         "min_box_size": settings.get("min_box_size", 4),
+        "confirm_empty_answer": confirm_empty_answer(settings),
     }
 
 

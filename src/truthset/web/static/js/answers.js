@@ -54,3 +54,22 @@ export function describe(value, meta, nShapes) {
   if (nShapes) return h("p", { class: "muted" }, `${nShapes} objects`);
   return h("pre", { class: "json" }, JSON.stringify(value, null, 1));
 }
+
+/** The object lists of the worker-answer shapes, and what the page calls their items. */
+const OBJECT_LISTS = /** @type {[string, string][]} */ ([
+  ["boundingBoxes", "boxes"], ["polygons", "polygons"], ["polylines", "lines"], ["lines", "lines"],
+  ["keypoints", "points"], ["entities", "spans"],
+]);
+
+/**
+ * What an answer with no objects lacks ("boxes", "spans"…), or null when it has some or is
+ * not an answer of objects (a class, a transcript, a mask).
+ * @param {any} answer @returns {string | null}
+ */
+export function missingObjects(answer) {
+  if (!answer || typeof answer !== "object") return null;
+  for (const [key, noun] of OBJECT_LISTS) {
+    if (Array.isArray(answer[key])) return answer[key].length ? null : noun;
+  }
+  return null;
+}

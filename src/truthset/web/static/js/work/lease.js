@@ -9,6 +9,7 @@
 import { api, ApiError, enc } from "../api.js";
 import { loadTool } from "../toolhost.js";
 import { sendEntry } from "../outbox.js";
+import { missingObjects } from "../answers.js";
 
 /** @typedef {import("../types.js").Task} Task */
 /** @typedef {import("../types.js").Tool} Tool */
@@ -30,6 +31,8 @@ import { sendEntry } from "../outbox.js";
  * @property {(mod: ToolModule, task: Task, initial: any) => {store: AnnotationStore, tool: Tool}} mountTask
  *   put the task's tool on the page, starting from `initial`
  * @property {() => void} focusTask give the keyboard to the tool
+ * @property {(missing: string) => Promise<boolean>} confirmEmpty whether an answer with no
+ *   `missing` ("boxes"…) is to be submitted (the job may not want it asked: then true)
  * @property {(why: string) => void} showNoWork no task to show: `why` says what went wrong, empty when none is left
  * @property {(message: string) => void} showError a problem with the task shown; "" clears it
  * @property {(secondsLeft: number | null) => void} showTimer the time left on the lease; null: no task
@@ -260,13 +263,23 @@ export class TaskLoop {
       this.view.showError(problem);
       return;
     }
+    const answer = c.tool.answer();
+    const missing = missingObjects(answer);
+    if (missing) {
+      this.busy = true; // no second submit while the question is open
+      const yes = await this.view.confirmEmpty(missing).finally(() => (this.busy = false));
+      if (!yes || this.current !== c) {
+        this.view.focusTask();
+        return;
+      }
+    }
     const startedAt = performance.now();
     const entry = {
       client_key: randomKey(),
       assignment_id: c.held.task.assignment_id,
       job: this.job,
       item: c.held.task.item.id,
-      answer: c.tool.answer(),
+      answer,
       time_spent: this.timeSpent(),
       queued_at: Date.now(),
     };

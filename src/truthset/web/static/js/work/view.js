@@ -15,7 +15,8 @@ import { mountTool } from "../toolhost.js";
 /** @typedef {import("../types.js").ToolModule} ToolModule */
 /**
  * The job's instructions and tool settings (GET /api/ui/jobs/{name}/instructions).
- * @typedef {{short: string, full: string, allowed_image_origins: string[], min_box_size?: number}} Instructions
+ * @typedef {{short: string, full: string, allowed_image_origins: string[], min_box_size?: number,
+ *   confirm_empty_answer?: boolean}} Instructions
  */
 /** @typedef {import("./lease.js").LoopView} LoopView */
 /**
@@ -70,6 +71,13 @@ export class WorkView {
         h("div", { class: "dialog-head" }, h("h2", null, "Instructions"),
           h("button", { class: "link", onclick: () => this.closeDialog("instructions") }, "Close (Esc)")),
         h("div", { id: "instructions-body", class: "markdown" })),
+      h("dialog", { id: "confirm-empty", "aria-labelledby": "confirm-empty-title" },
+        h("h2", { id: "confirm-empty-title" }, "Submit an empty answer?"),
+        h("p", { id: "confirm-empty-text" }),
+        h("p", { class: "row" },
+          h("button", { type: "button", id: "confirm-empty-yes", class: "primary" }, "Submit it empty ", h("kbd", null, "↵")),
+          " ",
+          h("button", { type: "button", id: "confirm-empty-no" }, "Go back ", h("kbd", null, "Esc")))),
       h("dialog", { id: "help" },
         h("div", { class: "dialog-head" }, h("h2", null, "Your progress and shortcuts"),
           h("button", { class: "link", onclick: () => this.closeDialog("help") }, "Close (Esc)")),
@@ -79,6 +87,34 @@ export class WorkView {
       h("button", { class: "link", onclick: () => this.openDialog("instructions") }, "Full instructions"));
     byId("instructions-body").appendChild(
       renderMarkdown(instructions.full || "No instructions were given for this job.", { allowedImageOrigins: instructions.allowed_image_origins }));
+  }
+
+  /**
+   * Ask before an answer with no objects goes out, unless the job does not want it asked
+   * (settings.confirm_empty_answer = false). Enter confirms, Esc goes back.
+   * @param {string} missing what the answer has none of ("boxes", "spans"…)
+   * @returns {Promise<boolean>} true: submit it
+   */
+  confirmEmpty(missing) {
+    if (this.instructions.confirm_empty_answer === false) return Promise.resolve(true);
+    const d = /** @type {HTMLDialogElement} */ (byId("confirm-empty"));
+    byId("confirm-empty-text").textContent = `This answer has no ${missing}. Submit it as it is, or go back and add them?`;
+    return new Promise((resolve) => {
+      /** @param {boolean} yes */
+      const done = (yes) => {
+        d.removeEventListener("close", onClose);
+        byId("confirm-empty-yes").onclick = null;
+        byId("confirm-empty-no").onclick = null;
+        if (d.open) d.close();
+        resolve(yes);
+      };
+      const onClose = () => done(false); // Esc, or the dialog closed otherwise
+      d.addEventListener("close", onClose);
+      byId("confirm-empty-yes").onclick = () => done(true);
+      byId("confirm-empty-no").onclick = () => done(false);
+      d.showModal();
+      byId("confirm-empty-yes").focus();
+    });
   }
 
   /** @param {"instructions" | "help"} id */
