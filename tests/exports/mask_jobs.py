@@ -157,3 +157,36 @@ def labels_json(ws: Workspace, job: str) -> list[Any]:
                 .order_by(Task.position)
             )
         )
+
+
+def adjustment_of(ws: Workspace, input_job: str, name: str, masks: dict[Any, np.ndarray]) -> str:
+    """An adjustment job chained on `input_job` (its own `-ref` attribute), each item's
+    mask replaced by `masks[item]` (or, for items without ids of their own, the masks in
+    the order the tasks are handed out: import order)."""
+    from truthset.jobs.schemas import JobCreate
+    from truthset.jobs.service import create_job
+
+    with ws.db.session_scope() as s:
+        create_job(
+            s,
+            JobCreate(
+                name=name,
+                task_type="semantic-segmentation",
+                label_config=["cat", "dog"],
+                input_job=input_job,
+                label_attribute=f"{name}-ref",
+                workers_per_item=1,
+                teams=["t"],
+                settings={"adjustment": True},
+            ),
+        )
+    in_order = iter(list(masks.values()))
+    answer_tasks(
+        ws,
+        name,
+        "w",
+        lambda item: seg_answer(
+            masks[item] if item in masks else next(in_order), initialValueModified=True
+        ),
+    )
+    return name

@@ -34,10 +34,12 @@ class ZipSink:
     def __init__(self) -> None:
         self.parts: list[bytes] = []
         self.size = 0
+        self.pending = 0  # bytes written since the last take
 
     def write(self, data: bytes) -> int:
         self.parts.append(bytes(data))
         self.size += len(data)
+        self.pending += len(data)
         return len(data)
 
     def tell(self) -> int:
@@ -50,7 +52,7 @@ class ZipSink:
         pass
 
     def take(self) -> bytes:
-        out, self.parts = b"".join(self.parts), []
+        out, self.parts, self.pending = b"".join(self.parts), [], 0
         return out
 
 

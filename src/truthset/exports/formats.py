@@ -46,6 +46,7 @@ EXPORT_FORMATS: Registry[Exporter] = Registry(
     "truthset.export_formats",
     {
         "groundtruth": "truthset.exports.groundtruth:GROUNDTRUTH",
+        "groundtruth-zip": "truthset.exports.gt_archive:GROUNDTRUTH_ZIP",
         "coco": "truthset.exports.coco:COCO",
         "yolo": "truthset.exports.archives:YOLO",
         "yolo-seg": "truthset.exports.yolo_seg:YOLO_SEG",

@@ -141,12 +141,16 @@ def iter_output_lines(
     labeled_only: bool = False,
     now: float = 0.0,
     artifact_sink: ArtifactSink | None = None,
+    carried_files: bool = False,
 ) -> Iterator[bytes]:
     """One output-manifest line (bytes, with newline) per task of the job, in import order.
 
     A label with a file (a segmentation mask), the job's own or an earlier job's in the
     chain, is handed to `artifact_sink(job, position, created_at, bytes)`, which writes it
-    and returns its location; that location becomes the label's value."""
+    and returns its location; that location becomes the label's value. `carried_files`:
+    so are the files of labels the line carries (imported with a Ground Truth manifest),
+    whose lines are otherwise written as they came, pointing where Ground Truth wrote
+    them (an archive carries its own copy)."""
     chain = _job_chain(session, job)
     types = {j.id: get_task_type(j.task_type).output_type for j in chain}
     simple = len(chain) == 1
@@ -187,6 +191,8 @@ def iter_output_lines(
                 continue
             carried = _carried_by_line(data, job.label_attribute, status, value, meta, created)
             own = None if carried else _attrs_for(job, types[job.id], tuple(label), now)
+            if has_artifact and carried and carried_files and artifact_sink is not None:
+                own = {job.label_attribute: None}
             if has_artifact and own and artifact_sink is not None:
                 blob = repository.label_artifact(session, job.id, item_id)
                 own[job.label_attribute] = artifact_sink(job, pos, label[4], bytes(blob))
@@ -196,7 +202,14 @@ def iter_output_lines(
             for anc in chain[:-1]:
                 anc_row = ancestors[anc.id].get(item_id)
                 if _line_has(data, anc, anc_row):
-                    continue  # labels that came with the lines: the line already has them
+                    # Labels that came with the lines: the line already has them (and,
+                    # with carried_files, the copy of its file replaces the location).
+                    if carried_files and item_id in files.get(anc.id, {}):
+                        attrs[anc.label_attribute] = None
+                        _write_ancestor_file(
+                            session, artifact_sink, anc, attrs, files, item_id, pos
+                        )
+                    continue
                 anc_attrs = _attrs_for(anc, types[anc.id], anc_row, now)
                 if anc_attrs:
                     _write_ancestor_file(

@@ -8,6 +8,7 @@ from typing import Any
 
 from truthset.exports import repository
 from truthset.exports.formats import get_exporter
+from truthset.exports.gt_archive import archive_instead
 from truthset.exports.layout import mask_path
 from truthset.jobs.service import get_job
 from truthset.media.storage import write_bytes
@@ -29,6 +30,7 @@ def export_run(
     with ctx.db.session_scope(write=False) as session:
         the_job = get_job(session, job)
         exporter.check_job(the_job)
+        exporter = archive_instead(session, the_job, exporter, out)
         dest = out or str(
             ctx.settings.exports_dir / f"{the_job.name}-{ctx.run_id}{exporter.suffix}"
         )
@@ -61,7 +63,7 @@ def export_run(
     ctx.progress(lines, total, "done", force=True)
     return {
         "job": job,
-        "format": format,
+        "format": exporter.name,
         "out": dest,
         "lines": lines,
         "seconds": round(time.perf_counter() - started, 3),

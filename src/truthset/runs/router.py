@@ -13,6 +13,8 @@ from truthset.errors import NotFound
 from truthset.runs import service
 
 router = APIRouter(tags=["runs"])
+# What an export file is, by its suffix (a manifest, CoNLL and the rest are lines of text).
+DOWNLOAD_TYPES = {".zip": "application/zip", ".json": "application/json"}
 
 
 @router.get("/runs")
@@ -49,4 +51,5 @@ def download(run_id: int, _user: StaffUser, session: ReadSession) -> FileRespons
     path = Path(out)
     if not path.exists():
         raise NotFound(f"the export file of run {run_id} is gone")
-    return FileResponse(path, filename=path.name, media_type="application/x-ndjson")
+    media_type = DOWNLOAD_TYPES.get(path.suffix, "application/x-ndjson")
+    return FileResponse(path, filename=path.name, media_type=media_type)
