@@ -34,8 +34,23 @@ def test_audio_transcription_with_player_keys(pages: Pages, site: Site) -> None:
     page = pages.open("worker1", f"/work/{job}")
     wait_for_task(page)
     page.wait_for_function("document.getElementById('audio').duration > 1.9")
+    # The keyboard starts on the player: k and Space play and pause, nothing is typed.
+    assert page.evaluate("document.activeElement.id") == "play"
+    page.keyboard.press("k")
+    page.wait_for_function("!document.getElementById('audio').paused")
+    page.keyboard.press(" ")
+    page.wait_for_function("document.getElementById('audio').paused")
+    page.keyboard.press("k")
+    page.wait_for_function("!document.getElementById('audio').paused")
+    page.keyboard.press("k")
+    page.wait_for_function("document.getElementById('audio').paused")
     box = page.locator("#transcript")
-    box.type("hello   world")
+    assert box.input_value() == ""
+    page.keyboard.press("t")  # to the box: keys type from here on
+    page.keyboard.type("hello   world")
+    page.keyboard.press("Escape")  # back to the player
+    assert page.evaluate("document.activeElement.id") == "play"
+    page.keyboard.press("t")
     page.keyboard.press("Alt+ArrowRight")  # seek 5 s (to the end) while typing
     assert page.evaluate("document.getElementById('audio').currentTime") > 1.5
     page.select_option("#speed", "1.5")
@@ -44,6 +59,36 @@ def test_audio_transcription_with_player_keys(pages: Pages, site: Site) -> None:
     page.wait_for_selector("#no-work")
     (answer,) = site.answers(job, "a1")
     assert answer["answer"] == {"transcription": "hello   world"}
+
+
+def test_shortcuts_never_fire_into_a_text_field(pages: Pages, site: Site) -> None:
+    """Keys typed into a tool's text field (here a verification comment, then a box
+    attribute's) are the field's: s, q, h, v, Enter and the label keys do nothing else."""
+    ref = site.image("fields", 400, 300)
+    config = {
+        "documentVersion": "2020-03-01",
+        "labels": [{"label": "car"}],
+        "categoryGlobalAttributes": [{"name": "note", "type": "string"}],
+    }
+    job = site.job("bounding-box", config, [{"id": "f1", "source-ref": ref}])
+    page = pages.open("worker1", f"/work/{job}")
+    assignment = wait_for_task(page)
+    page.wait_for_function("document.querySelector('svg.overlay')?.getAttribute('width') === '400'")
+    overlay = page.locator("svg.overlay").bounding_box()
+    assert overlay is not None
+    k = overlay["width"] / 400
+    page.mouse.move(overlay["x"] + 50 * k, overlay["y"] + 50 * k)
+    page.mouse.down()
+    page.mouse.move(overlay["x"] + 150 * k, overlay["y"] + 120 * k, steps=5)
+    page.mouse.up()
+    field = page.locator("#object-attributes input").first
+    field.click()
+    field.type("1 v h s q ")
+    page.wait_for_timeout(200)
+    assert field.input_value() == "1 v h s q "
+    assert page.evaluate("document.body.dataset.assignment") == assignment
+    assert page.locator("g.boxes rect.shape").count() == 1  # h did not hide the box
+    assert page.locator("#tool-mode").get_attribute("data-mode") == "draw"
 
 
 def test_audio_classification(pages: Pages, site: Site) -> None:

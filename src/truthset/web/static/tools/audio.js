@@ -77,6 +77,11 @@ export class AudioPlayer {
     c.fillRect(Math.round(at * W), 0, 2, H);
   }
 
+  /** Give the keyboard to the player (its play button): Space and k play, not type. */
+  focus() {
+    this.playBtn.focus({ preventScroll: true });
+  }
+
   toggle() {
     if (this.audio.paused) this.audio.play().catch(() => {});
     else this.audio.pause();

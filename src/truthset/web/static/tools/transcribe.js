@@ -1,6 +1,8 @@
 // @ts-check
 /**
- * Audio transcription: the player with its waveform and a transcript box.
+ * Audio transcription: the player with its waveform and a transcript box. The task starts
+ * with the keyboard on the player, so Space and k play and pause (they would type into a
+ * focused box); t (or a click) goes to the box, Esc back to the player.
  * Answer: {"transcription": "<text>"}. Ctrl+Enter submits from the box.
  */
 import { h } from "../js/dom.js";
@@ -35,12 +37,16 @@ export function create(ctx) {
   let pause = 0;
   box.addEventListener("keydown", (e) => {
     if (player.handleFieldKey(e)) e.preventDefault();
+    else if (e.key === "Escape") {
+      e.preventDefault();
+      player.focus();
+    }
   });
   store.on("change", (/** @type {{reason: string}} */ d) => {
     if (d.reason !== "type") box.value = /** @type {State} */ (store.state).text;
   });
-  ctx.root.appendChild(h("div", { class: "transcript-box" }, box, h("p", { class: "muted" }, "Ctrl+Enter submits.")));
-  setTimeout(() => box.focus(), 0);
+  ctx.root.appendChild(h("div", { class: "transcript-box" }, box, h("p", { class: "muted" }, "t: type here · Esc: back to the player · Ctrl+Enter submits.")));
+  setTimeout(() => player.focus(), 0); // after the page has given the keyboard to the tool
   return {
     answer() {
       return { transcription: /** @type {State} */ (store.state).text.trim() };
@@ -55,7 +61,7 @@ export function create(ctx) {
       }
       return player.handleKey(e);
     },
-    shortcuts: [["t", "go to the transcript box"], ["Ctrl+Enter", "submit"], ...AUDIO_SHORTCUTS],
+    shortcuts: [["t", "go to the transcript box"], ["Esc (in the box)", "back to the player"], ["Ctrl+Enter", "submit"], ...AUDIO_SHORTCUTS],
     destroy() {
       player.destroy();
     },
