@@ -153,3 +153,60 @@ def test_the_media_route_answers_range_requests(client, audio, ws):
     assert last.status_code == 206 and last.content == whole[-10:]
     beyond = client.get(f"/api/items/{item}/media", headers={**admin, "Range": "bytes=99999999-"})
     assert beyond.status_code == 416
+
+
+def test_audio_of_an_s3_item_is_read_by_ranges(ws, client, tmp_path):
+    import os
+    import uuid
+
+    from conftest import require
+    from truthset.datasets.importer import import_source
+    from truthset.jobs.schemas import JobCreate
+    from truthset.jobs.service import create_job
+    from truthset.media.storage import s3_client
+
+    require(bool(os.environ.get("S3_ENDPOINT_URL")), "S3_ENDPOINT_URL is not set (no S3 server)")
+    audio_windows.clear_caches()
+    bucket = f"b-{uuid.uuid4().hex[:10]}"
+    s3 = s3_client()
+    s3.create_bucket(Bucket=bucket)
+    samples = np.zeros(30 * RATE, dtype=np.float32)
+    samples[20 * RATE + 1600 : 21 * RATE - 1600] = 0.25  # inside its second at any bucket
+    local = tmp_path / "s3clip.flac"
+    sf.write(local, samples, RATE, subtype="PCM_16")
+    s3.put_object(Bucket=bucket, Key="audio/clip.flac", Body=local.read_bytes())
+    s3.put_object(
+        Bucket=bucket,
+        Key="in/input.manifest",
+        Body=f'{{"source-ref": "s3://{bucket}/audio/clip.flac"}}\n'.encode(),
+    )
+    with ws.db.session_scope() as s:
+        create_team(s, "ours")
+        import_source(
+            s, "s3audio", f"s3://{bucket}/in/input.manifest", allowed_roots=[f"s3://{bucket}"]
+        )
+        create_job(
+            s,
+            JobCreate(
+                name="s3a",
+                task_type="audio-classification",
+                label_config=["x", "y"],
+                dataset="s3audio",
+                teams=["ours"],
+            ),
+        )
+        item = s.execute(text("SELECT id FROM items")).scalar_one()
+        admin = bearer(issue_token(s, create_user(s, "admin", role="admin")))
+    info = client.get(f"/api/items/{item}/audio", headers=admin).json()
+    assert (info["duration"], info["format"]) == (30.0, "FLAC")
+    peaks = client.get(f"/api/items/{item}/audio/peaks?bins=30", headers=admin).json()
+    assert [i for i, v in enumerate(peaks["max"]) if v > 0.2] == [20]
+    got = client.get(f"/api/items/{item}/audio/samples?start=20.5&end=20.6", headers=admin)
+    assert np.frombuffer(got.content, dtype="<f4").min() == pytest.approx(0.25, abs=1e-4)
+    # <audio> gets the object store's URL, which answers Range requests itself.
+    media = client.get(f"/api/items/{item}/media", headers=admin, follow_redirects=False)
+    assert media.status_code == 307
+    import httpx
+
+    part = httpx.get(media.headers["location"], headers={"Range": "bytes=0-99"})
+    assert part.status_code == 206 and part.content == local.read_bytes()[:100]

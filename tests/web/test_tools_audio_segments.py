@@ -201,6 +201,44 @@ def test_starts_from_the_prediction_and_deletes_with_the_key(pages: Pages, site:
     ]
 
 
+def test_play_a_segment_loop_it_and_change_speed(pages: Pages, site: Site) -> None:
+    predicted = {"segments": [{"start": 4.0, "end": 5.0, "label": "tone"}]}
+    name = "audio-seg-play"
+    job = site.job(
+        "audio-segmentation",
+        ["tone"],
+        [{"id": "p1", "source-ref": _clip(site, "p1"), f"{name}-prediction": predicted}],
+        name=name,
+    )
+    page = _open(pages, site, job, "worker1")
+    page.wait_for_function("document.getElementById('seg-audio').duration > 9")
+    page.locator("#seg-wave").focus()
+    page.keyboard.press("Tab")  # select the segment (the playhead goes to its start)
+    page.keyboard.press("]")
+    page.keyboard.press("]")
+    assert page.evaluate("document.getElementById('seg-audio').playbackRate") == 1.5
+    page.keyboard.press("p")
+    # It plays the segment and stops at its end.
+    page.wait_for_function("!document.getElementById('seg-audio').paused")
+    page.wait_for_function("document.getElementById('seg-audio').paused", timeout=5000)
+    assert 4.95 <= page.evaluate("document.getElementById('seg-audio').currentTime") <= 5.1
+    # Looped, it goes round: the playhead comes back to the start after passing 4.8.
+    page.keyboard.press("l")
+    times = page.evaluate(
+        """() => new Promise((done) => { const a = document.getElementById('seg-audio');
+            const seen = []; const t0 = performance.now();
+            (function look() { seen.push(a.currentTime);
+              if (performance.now() - t0 > 2000) done(seen); else requestAnimationFrame(look);
+            })(); })"""
+    )
+    page.keyboard.press("l")
+    page.keyboard.press(" ")
+    assert max(times) <= 5.1 and min(times) >= 3.99
+    wraps = sum(1 for a, b in zip(times, times[1:], strict=False) if b < a - 0.3)
+    assert wraps >= 2  # 1 s at 1.5x: a round every ~0.7 s
+    assert pages.errors == []
+
+
 def _voices(site: Site, name: str) -> str:
     """Two "voices" (harmonic stacks at 140 and 230 Hz, gliding) over faint noise: what a
     spectrogram of speech looks like, roughly."""
