@@ -41,6 +41,7 @@ LAYERS: dict[str, int] = {
     # 3: jobs and the one label writer
     "truthset.jobs": 3,
     "truthset.labels": 3,
+    "truthset.audit": 3,
     # 4: domain services
     "truthset.work": 4,
     "truthset.quality": 4,

@@ -119,6 +119,24 @@ def test_the_full_flow_signs_in_with_pkce_and_lands_on_next(client, corp, ws):
     assert "client_secret" not in token_request
 
 
+def test_sign_ins_and_refusals_are_in_the_audit_log(client, corp, admin):
+    assert sign_in(client).status_code == 303
+    corp.id_token_claims = {"aud": "another-app"}
+    client.cookies.clear()
+    refused(sign_in(client))
+    events = client.get("/api/audit", params={"action": "auth.oidc"}, headers=admin).json()
+    assert [(e["actor"], e["target"], e["outcome"]) for e in events] == [
+        (None, "corp", "refused"),
+        ("ana", "corp", "ok"),
+    ]
+    assert events[0]["detail"]["reason"].startswith("the ID token is meant for audience")
+    assert events[1]["detail"] == {"subject": "u-1", "new_account": True}
+    [configured] = client.get("/api/audit", params={"action": "oidc."}, headers=admin).json()
+    assert (configured["action"], configured["actor"]) == ("oidc.provider.create", "root")
+    assert configured["detail"]["client_secret"] == "set"
+    assert "client-secret-1" not in str(configured)
+
+
 def test_a_next_off_this_site_lands_on_the_home_page(client, corp):
     assert sign_in(client, "//evil.example/x").headers["location"] == "/"
 

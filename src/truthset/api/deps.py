@@ -93,13 +93,15 @@ async def authenticate(
 
 
 async def current_user(request: Request) -> User:
-    return await authenticate(
+    user = await authenticate(
         get_workspace(request),
         method=request.method,
         authorization=request.headers.get("authorization", ""),
         cookie=request.cookies.get(SESSION_COOKIE),
         csrf=request.headers.get(CSRF_HEADER),
     )
+    request.state.user = user  # who acted, for the audit trail (truthset.audit.middleware)
+    return user
 
 
 def _lookup_token(ws: Workspace, token: str, now: float) -> tuple[int, str, bool, str]:

@@ -51,10 +51,15 @@ def create_app(workspace: Workspace, *, run_executor: bool = True) -> FastAPI:
 
     app.add_middleware(SageMakerRoutes)  # POST / with X-Amz-Target: SageMaker.* only
     app.add_middleware(NulGuard)  # reads JSON bodies the two above read
-    app.add_middleware(BodyLimit)  # outermost: caps the bodies the two above read too
+    app.add_middleware(BodyLimit)  # caps the bodies the two above read too
+    from truthset.audit.middleware import AuditTrail
 
+    app.add_middleware(AuditTrail)  # outermost: every request's address, the audit trail
+
+    from truthset.audit import router as audit_router
     from truthset.autolabel import router as autolabel_router
     from truthset.datasets import router as datasets_router
+    from truthset.exports import mask_router
     from truthset.exports import router as exports_router
     from truthset.hooks import router as hooks_router
     from truthset.jobs import router as jobs_router
@@ -72,6 +77,7 @@ def create_app(workspace: Workspace, *, run_executor: bool = True) -> FastAPI:
         datasets_router,
         jobs_router,
         exports_router,
+        mask_router,
         work_router,
         runs_router,
         media_router,
@@ -79,6 +85,7 @@ def create_app(workspace: Workspace, *, run_executor: bool = True) -> FastAPI:
         autolabel_router,
         hooks_router,
         templates_router,
+        audit_router,
     ):
         app.include_router(module.router, prefix="/api")
     try:
