@@ -51,6 +51,11 @@ def test_keyboard_only_loop_prefetches_the_next_task(pages: Pages, site: Site) -
             wait_for_task(page, previous)
             switch_ms.append(float(page.evaluate("document.body.dataset.lastSwitchMs")))
     page.wait_for_selector("#no-work")
+    # Nothing left to answer: Submit and Skip are off, and their keys do nothing.
+    assert page.locator("#btn-submit").is_disabled() and page.locator("#btn-skip").is_disabled()
+    page.keyboard.press("Enter")
+    page.keyboard.press("s")
+    assert page.locator("#no-work").is_visible()
     for item, label in chosen.items():
         answers = site.answers(job, item)
         assert [a["answer"] for a in answers] == [{"label": label}]

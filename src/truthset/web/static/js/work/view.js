@@ -161,6 +161,7 @@ export class WorkView {
   mountTask(mod, task, initial) {
     const { store, tool } = mountTool(mod, task, initial, this.instructions);
     byId("item-id").textContent = `item ${task.item.id}`;
+    this.enableTaskButtons(true);
     // The assignment and item on the body let tests (and a curious worker) see what is shown.
     document.body.dataset.assignment = String(task.assignment_id);
     document.body.dataset.item = task.item.id;
@@ -171,8 +172,18 @@ export class WorkView {
     byId("tool-root").focus({ preventScroll: true });
   }
 
+  /** Submit and Skip act on a task: without one they are off. @param {boolean} on */
+  enableTaskButtons(on) {
+    for (const id of ["btn-submit", "btn-skip"]) {
+      const b = /** @type {HTMLButtonElement} */ (byId(id));
+      b.disabled = !on;
+      b.title = on ? (id === "btn-submit" ? "Submit (Enter)" : "Skip this task (s)") : "No task to answer";
+    }
+  }
+
   /** @param {string} why */
   showNoWork(why) {
+    this.enableTaskButtons(false);
     document.body.dataset.assignment = "none";
     byId("tool-side").replaceChildren();
     byId("item-id").textContent = "";
