@@ -30,7 +30,6 @@ from truthset.exports.formats import Exporter
 from truthset.exports.groundtruth import iter_output_lines
 from truthset.exports.labels import CHUNK_BYTES
 from truthset.exports.layout import mask_path
-from truthset.exports.mask_labels import has_labels
 from truthset.store.models import Job
 
 MANIFEST = "output.manifest"
@@ -102,7 +101,7 @@ def has_files(session: Session, job: Job) -> bool:
     on, is a mask."""
     current: Job | None = job
     while current is not None:
-        if has_labels(session, current, files=True):
+        if repository.has_labels(session, current.id, files=True):
             return True
         parent = current.input_job_id
         current = repository.job_by_id(session, parent) if parent is not None else None

@@ -20,6 +20,7 @@ from PIL import Image
 from sqlalchemy.orm import Session
 
 from truthset.errors import BadInput
+from truthset.exports import repository
 from truthset.exports.labels import BATCH
 from truthset.store.models import Job
 from truthset.store.raw import raw, stored_json
@@ -101,27 +102,13 @@ def class_mask(mask: LabeledMask, n_labels: int) -> np.ndarray:
     return out
 
 
-def has_labels(session: Session, job: Job, *, files: bool = False) -> bool:
-    """Whether the job has a labeled non-gold item (`files`: whose label is a file)."""
-    found = raw(session).all(
-        "SELECT 1 FROM tasks t JOIN labels l ON l.task_id = t.id "
-        "WHERE t.job_id = :j AND t.is_gold = 0 AND t.status IN ('complete', 'auto')"
-        + (" AND l.artifact IS NOT NULL" if files else "")
-        + " LIMIT 1",
-        {"j": job.id},
-    )
-    return bool(found)
-
-
 def nothing_to_write(session: Session, job: Job, what: str, *, files: bool = False) -> str | None:
     """Why an export of the job in format `what` would be empty, or None."""
-    if has_labels(session, job, files=files):
+    if repository.has_labels(session, job.id, files=files):
         return None
-    total = raw(session).all(
-        "SELECT count(*) FROM tasks WHERE job_id = :j AND is_gold = 0", {"j": job.id}
-    )[0][0]
+    total = repository.non_gold_task_count(session, job.id)
     kind = "mask" if files else "consolidated label"
     return (
-        f"job {job.name!r} has nothing to export as {what}: none of its {int(total)} items "
+        f"job {job.name!r} has nothing to export as {what}: none of its {total} items "
         f"has a {kind} yet (complete or auto-labeled)"
     )

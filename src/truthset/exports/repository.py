@@ -203,3 +203,33 @@ def last_succeeded_run(session: Session, job_id: int, kind: str) -> Run | None:
         .limit(1)
     )
     return session.scalar(q)
+
+
+# -- masks (exports/masks.py, mask_labels.py) ----------------------------------------------
+
+
+def label_file_of_item(session: Session, job_id: int, item_id: int) -> bytes | None:
+    """The file of the job's label of the item (its mask), or None: no label, or a label
+    that is not a file."""
+    found = session.execute(
+        text(
+            "SELECT l.artifact FROM labels l JOIN tasks t ON t.id = l.task_id "
+            "WHERE t.job_id = :j AND t.item_id = :i"
+        ),
+        {"j": job_id, "i": item_id},
+    ).scalar()
+    return bytes(found) if found is not None else None
+
+
+def has_labels(session: Session, job_id: int, *, files: bool = False) -> bool:
+    """Whether the job has a labeled non-gold item (`files`: whose label is a file)."""
+    found = session.execute(
+        text(
+            "SELECT 1 FROM tasks t JOIN labels l ON l.task_id = t.id "
+            "WHERE t.job_id = :j AND t.is_gold = 0 AND t.status IN ('complete', 'auto')"
+            + (" AND l.artifact IS NOT NULL" if files else "")
+            + " LIMIT 1"
+        ),
+        {"j": job_id},
+    ).first()
+    return found is not None
