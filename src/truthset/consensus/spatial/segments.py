@@ -145,6 +145,13 @@ def _members(group_of: np.ndarray, groups: np.ndarray) -> dict[int, np.ndarray]:
 def weighted_median(values: Sequence[float], weights: Sequence[float]) -> float:
     """The weighted median; the midpoint of the two middle values when the weight below
     and above splits exactly in half (two equal workers: the mean of their values)."""
+    n = len(values)
+    if n == 1:
+        return float(values[0])
+    if all(w == weights[0] for w in weights):  # equal weights: the ordinary median
+        ordered = sorted(values)
+        mid = n // 2
+        return float(ordered[mid]) if n % 2 else (ordered[mid - 1] + ordered[mid]) / 2
     pairs = sorted(zip(values, weights, strict=True))
     total = sum(w for _, w in pairs)
     half = total / 2
