@@ -129,7 +129,12 @@ def migrate(data_dir: DataDir = None, database_url: DatabaseUrl = None) -> None:
 def export_cmd(
     job: str,
     format: Annotated[
-        str, typer.Option(help="groundtruth, coco, yolo, voc (box jobs), conll (entity jobs)")
+        str,
+        typer.Option(
+            help="groundtruth (a zip with its masks for a job with masks and no --out, or an"
+            " --out ending .zip), groundtruth-zip, coco, yolo, voc (box jobs), yolo-seg"
+            " (polygon jobs), conll (entity jobs)"
+        ),
     ] = "groundtruth",
     out: Annotated[str | None, typer.Option(help="file path or s3://bucket/key")] = None,
     labeled_only: bool = False,
