@@ -18,6 +18,7 @@ from truthset.consensus.aggregation.base import (
     EPS,
     BaseAggregator,
     argmax_labels,
+    confusion_counts,
     e_step,
     mv_posteriors,
 )
@@ -101,15 +102,20 @@ class MACE(BaseAggregator):
         variational: bool,
     ) -> tuple[FloatArray, FloatArray]:
         """Expected "knew it" counts and spamming counts per worker and label, from the
-        current parameters' split of each answer between the two ways it can arise."""
-        n_workers, k = answers.n_workers, answers.n_classes
-        w, lab = answers.workers, answers.labels
-        p_true = posteriors[answers.tasks, lab]  # P(truth == given label)
-        spam_part = (1.0 - theta[w]) * xi[w, lab]
-        # Given truth == label, the answer came from knowing with this share:
-        knew = p_true * theta[w] / np.maximum(theta[w] + spam_part, EPS)
-        known = np.bincount(w, knew, n_workers)
-        spam_counts = np.bincount(w * k + lab, 1.0 - knew, n_workers * k).reshape(n_workers, k)
+        current parameters' split of each answer between the two ways it can arise.
+
+        Given truth == the label l it gave, a worker's answer came from knowing with share
+        theta / (theta + (1 - theta) xi[l]), which depends on (worker, l) only; so the
+        sums over answers are the diagonals of the expected confusion counts (one sparse
+        product, as in Dawid-Skene's M-step).
+        """
+        k = answers.n_classes
+        counts = confusion_counts(answers, posteriors)  # (W, K_true, K_given)
+        right = np.einsum("wll->wl", counts)  # expected answers l on tasks whose truth is l
+        share = theta[:, None] / np.maximum(theta[:, None] + (1.0 - theta[:, None]) * xi, EPS)
+        knew = right * share
+        known = knew.sum(axis=1)
+        spam_counts = np.maximum(counts.sum(axis=1) - knew, 0.0)
         n = answers.answers_per_worker
         a, b, s = self.alpha, self.beta, self.strategy_prior
         if variational:
