@@ -25,6 +25,9 @@ class Settings:
     hook_hosts: tuple[str, ...] = field(default_factory=tuple)
     hook_handler_dirs: tuple[str, ...] = field(default_factory=tuple)
     public_url: str | None = None
+    # How many live leases of one job a worker may hold when the job does not say
+    # (TRUTHSET_MAX_LEASES_PER_WORKER; the job setting `max_leases_per_worker`).
+    max_leases_per_worker: int = 1
 
     @property
     def media_dir(self) -> Path:
@@ -64,8 +67,18 @@ def load_settings(
         hook_hosts=_env_list("TRUTHSET_HOOK_HOSTS"),
         hook_handler_dirs=_env_list("TRUTHSET_HOOK_HANDLER_DIRS"),
         public_url=os.environ.get("TRUTHSET_PUBLIC_URL") or None,
+        max_leases_per_worker=_env_count("TRUTHSET_MAX_LEASES_PER_WORKER", 1),
     )
 
 
 def _env_list(name: str) -> tuple[str, ...]:
     return tuple(v.strip() for v in os.environ.get(name, "").split(",") if v.strip())
+
+
+def _env_count(name: str, default: int) -> int:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
+    return int(value)

@@ -37,7 +37,13 @@ from truthset.store.raw import raw
 from truthset.work import repository
 from truthset.work import statements as sql
 from truthset.work.window import window_ledger
+from truthset.workspace import settings_of_session
 
+# A job setting: how many live leases of the job one worker may hold (default: the
+# workspace's TRUTHSET_MAX_LEASES_PER_WORKER, itself 1); checked by work/settings.py.
+MAX_LEASES_SETTING = "max_leases_per_worker"
+# Per database (engine): the workspace's default of that limit.
+_DEFAULT_LEASE_LIMIT: WeakKeyDictionary[Any, int] = WeakKeyDictionary()
 # Per database (engine) and job: when this process last swept its expired leases.
 _LAST_EXPIRY_SWEEP: WeakKeyDictionary[Any, dict[int, float]] = WeakKeyDictionary()
 # Expired leases are swept lazily by `lease_next_task` at most this often per job and
@@ -134,10 +140,50 @@ def _pick(
     return raw(session).first(sql.PICK_PG if is_postgresql(session) else sql.PICK, params)
 
 
-def _check_worker(session: Session, job: Any, worker: User) -> None:
-    """Team membership and the quality bar, in one query."""
-    member, blocked = raw(session).first(sql.CHECK_WORKER, {"j": job.id, "w": worker.id})
+def _check_worker(session: Session, job: Any, worker: User, now: float) -> tuple[Any, int]:
+    """Team membership and the quality bar, then the worker's live leases of the job, in
+    one query: the oldest live lease (or None) and how many there are."""
+    if is_postgresql(session):
+        raw(session).execute(sql.LOCK_WORKER_PG, {"w": worker.id})
+    member, blocked, *held = raw(session).first(
+        sql.CHECK_WORKER_AND_HELD, {"j": job.id, "w": worker.id, "now": now}
+    )
     _judge_worker(job, worker, member, blocked)
+    return _held_lease(job, held)
+
+
+def _held_lease(job: Any, held: list[Any]) -> tuple[LeasedTask | None, int]:
+    """The held-lease columns of statements._HELD_LEASE as a LeasedTask, and the count."""
+    asg_id, task_id, item_id, ext_id, data, deadline, leased_at, is_gold, n = held
+    if asg_id is None:
+        return None, 0
+    lease = LeasedTask(
+        asg_id,
+        task_id,
+        job.id,
+        item_id,
+        ext_id,
+        orjson.loads(data),
+        deadline,
+        leased_at,
+        bool(is_gold),
+    )
+    return lease, int(n)
+
+
+def lease_limit(session: Session, job: Any) -> int:
+    """How many live leases of this job one worker may hold: the job's
+    `max_leases_per_worker`, else the workspace's default (1)."""
+    value = job.settings.get(MAX_LEASES_SETTING)
+    if value is not None:
+        return int(value)
+    engine = session.get_bind().engine
+    default = _DEFAULT_LEASE_LIMIT.get(engine)
+    if default is None:
+        settings = settings_of_session(session)
+        default = settings.max_leases_per_worker if settings is not None else 1
+        _DEFAULT_LEASE_LIMIT[engine] = default
+    return default
 
 
 def _judge_worker(job: Any, worker: User, member: Any, blocked: Any) -> None:
@@ -160,16 +206,24 @@ def lease_next_task(
     now: float | None = None,
     rng: random.Random | None = None,
 ) -> LeasedTask | None:
-    """Pick the next task for this worker by priority and lease it. None when no work."""
+    """Pick the next task for this worker by priority and lease it. None when no work.
+
+    A worker holding as many live leases of the job as `lease_limit` allows gets the
+    oldest of them back (the same assignment and deadline) instead of a new one, and so
+    does one for whom no new task is left: a `next` whose response was lost is answered
+    again by the next `next`."""
     now = time.time() if now is None else now
     gold_rate = float(job.settings.get("gold_rate") or 0.0)
     qualification = job.settings.get("qualification")
     pg = is_postgresql(session)
+    limit = lease_limit(session, job)
     if pg and job.state == "in_progress" and not gold_rate and not qualification:
-        return _lease_pg(session, job, worker, now)
-    _check_worker(session, job, worker)
+        return _lease_pg(session, job, worker, now, limit)
+    held, n_held = _check_worker(session, job, worker, now)
     if job.state != "in_progress":
         return None
+    if n_held >= limit:
+        return held
     _maybe_sweep(session, job.id, now)
 
     row = None
@@ -179,7 +233,7 @@ def lease_next_task(
             session, job.id, worker.id, gold=1, started=0
         )
         if row is None and qualifying:
-            return None
+            return held
     if row is None:
         row = _pick(session, job.id, worker.id, gold=0, started=1)
     claims_window = False
@@ -195,7 +249,7 @@ def lease_next_task(
         )
         claims_window = row is not None
     if row is None:
-        return None
+        return held
     task_id, item_id, started, is_gold, ext_id, data = row
 
     deadline = now + job.task_time_limit
@@ -209,23 +263,27 @@ def lease_next_task(
             log_event(session, job.id, task_id, asg_id, worker.id, "accept", now)
     if asg_id is None:
         # The same worker raced itself to this task in two requests; the other one won.
-        return None
+        return held
     # Last, because on PostgreSQL the job row stays locked from here to the commit.
     if claims_window and not _claim_window_slot(session, job):
         _undo_lease(session, job, task_id, asg_id, now)
-        return None
+        return held
     return LeasedTask(
         asg_id, task_id, job.id, item_id, ext_id, orjson.loads(data), deadline, now, bool(is_gold)
     )
 
 
-def _lease_pg(session: Session, job: Any, worker: User, now: float) -> LeasedTask | None:
+def _lease_pg(
+    session: Session, job: Any, worker: User, now: float, limit: int
+) -> LeasedTask | None:
     """`lease_next_task` on PostgreSQL for a job without gold items or qualification: the
-    check, the pick and the lease are one statement (statements.PICK_AND_LEASE); the
-    window is looked at before it and claimed after it, as on the general path."""
+    check, the held leases, the pick and the lease are one statement
+    (statements.PICK_AND_LEASE), after the worker's row is locked; the window is looked at
+    before it and claimed after it, as on the general path."""
+    raw_sql = raw(session)
+    raw_sql.execute(sql.LOCK_WORKER_PG, {"w": worker.id})
     _maybe_sweep(session, job.id, now)
     may_start = _may_start_new_task(session, job)
-    raw_sql = raw(session)
     deadline = now + job.task_time_limit
     row = raw_sql.first(
         sql.PICK_AND_LEASE,
@@ -237,21 +295,23 @@ def _lease_pg(session: Session, job: Any, worker: User, now: float) -> LeasedTas
             # An auto-labeling job holds back tasks below priority 0 (HELD_BACK).
             "min_priority": 0.0 if job.settings.get("auto_label") else -1e300,
             "may_start": may_start,
+            "max_leases": limit,
             "now": now,
             "d": deadline,
         },
         write=False,  # counted below, when it leased
     )
-    member, blocked, task_id, item_id, started, ext_id, data, asg_id = row
+    member, blocked, task_id, item_id, started, ext_id, data, asg_id, *held_row = row
     if asg_id is not None:
         raw_sql.writes += 1
     _judge_worker(job, worker, member, blocked)
+    held, _ = _held_lease(job, held_row)
     if asg_id is None:
-        # No task for this worker, or the same worker raced itself to one.
-        return None
+        # No new task for this worker (or it holds its limit): its oldest live lease.
+        return held
     if not started and not _claim_window_slot(session, job):
         _undo_lease(session, job, task_id, asg_id, now)
-        return None
+        return held
     return LeasedTask(
         asg_id, task_id, job.id, item_id, ext_id, orjson.loads(data), deadline, now, False
     )

@@ -47,6 +47,23 @@ CHECK_WORKER = (
     "WHERE jt.job_id = :j AND tm.user_id = :w LIMIT 1) AS member, "
     "(SELECT blocked FROM worker_stats WHERE job_id = :j AND worker_id = :w) AS blocked"
 )
+# The worker's live leases of the job: the oldest one and how many (`n`). A worker holds
+# at most the job's max-leases-per-worker; at the limit `next` hands back the oldest.
+_HELD_LEASE = (
+    "SELECT a.id, a.task_id, t.item_id, i.external_id, i.data, a.deadline, a.leased_at, "
+    "t.is_gold, count(*) OVER () AS n FROM assignments a JOIN tasks t ON t.id = a.task_id "
+    "JOIN items i ON i.id = t.item_id WHERE a.worker_id = :w AND a.job_id = :j "
+    "AND a.status = 'leased' AND a.deadline >= :now ORDER BY a.leased_at, a.id LIMIT 1"
+)
+# The check and the held leases, in one query: member, blocked, then _HELD_LEASE's columns.
+CHECK_WORKER_AND_HELD = (
+    f"SELECT c.member, c.blocked, h.* FROM ({CHECK_WORKER}) c LEFT JOIN ({_HELD_LEASE}) h ON 1 = 1"
+)
+# PostgreSQL: one worker's `next` calls queue on the worker's row, so two of them at once
+# (on two connections) cannot both see fewer live leases than the limit and both lease.
+# It is its own statement: a statement that waited for a lock still reads the snapshot
+# it started with, and the held leases must be read after the other call's commit.
+LOCK_WORKER_PG = "SELECT id FROM users WHERE id = :w FOR NO KEY UPDATE"
 # The pick of one task, by priority then import order. On PostgreSQL the NOT EXISTS stays
 # a probe of (task_id, worker_id) per candidate task (`OFFSET 0`): planned as an anti-join
 # (on a freshly filled table's statistics) it read all of the worker's assignments for
@@ -96,12 +113,28 @@ LEASE_PG = f"WITH pk AS (SELECT CAST(:t AS BIGINT) AS id), {_LEASE_WRITES_PG}SEL
 # in one statement, one round trip for the whole of "next task". The second pick runs
 # only when the first found nothing (its `s.id IS NULL` is a one-time filter), and nothing
 # is picked for a worker the check turns away.
-_ADMITTED = " AND (c.member IS NOT NULL OR :admin) AND c.blocked IS NOT TRUE"
+_ADMITTED = (
+    " AND (c.member IS NOT NULL OR :admin) AND c.blocked IS NOT TRUE"
+    " AND COALESCE(h.n, 0) < :max_leases"
+)
+# _HELD_LEASE's columns, as pk carries them through (held_id, ...).
+_HELD_COLUMNS = (
+    "id",
+    "task_id",
+    "item_id",
+    "external_id",
+    "data",
+    "deadline",
+    "leased_at",
+    "is_gold",
+    "n",
+)
 PICK_AND_LEASE = (
     "WITH pk AS (SELECT c.member, c.blocked, COALESCE(s.id, u.id) AS id, "
     "COALESCE(s.item_id, u.item_id) AS item_id, COALESCE(s.started, u.started) AS started, "
-    "COALESCE(s.external_id, u.external_id) AS external_id, COALESCE(s.data, u.data) AS data "
-    f"FROM ({CHECK_WORKER} OFFSET 0) c LEFT JOIN LATERAL ("
+    "COALESCE(s.external_id, u.external_id) AS external_id, COALESCE(s.data, u.data) AS data, "
+    + ", ".join(f"h.{c} AS held_{c}" for c in _HELD_COLUMNS)
+    + f" FROM ({CHECK_WORKER} OFFSET 0) c LEFT JOIN ({_HELD_LEASE}) h ON true LEFT JOIN LATERAL ("
     + _PICK_TEMPLATE.format(
         gold="0", started="1", min_priority=":any_priority", gate=_ADMITTED, **_PG_PICK
     )
@@ -115,7 +148,7 @@ PICK_AND_LEASE = (
     )
     + f") u ON true), {_LEASE_WRITES_PG}"
     "SELECT pk.member, pk.blocked, pk.id, pk.item_id, pk.started, pk.external_id, pk.data, "
-    "asg.id FROM pk LEFT JOIN asg ON true"
+    "asg.id, " + ", ".join(f"pk.held_{c}" for c in _HELD_COLUMNS) + " FROM pk LEFT JOIN asg ON true"
 )
 # Taking back a lease that started a task the window had no room for.
 UNDO_LEASE_EVENT = (
