@@ -49,9 +49,13 @@ def export(ws, job: str, fmt: str) -> tuple[int, bytes]:
 
 @pytest.fixture
 def job(any_ws):
-    """A transcription job over three clips, each labeled by one worker."""
+    return any_ws, _calls_job(any_ws)
+
+
+def _calls_job(ws):
+    """A transcription job over three clips, each labeled by one worker; item id ->
+    source-ref."""
     clear_caches()
-    ws = any_ws
     with ws.db.session_scope() as s:
         create_user(s, "w", role="worker", teams=["t"])
     ref = write_wav(ws.settings.media_dir / "call 1.wav", [], 4.0)
@@ -64,7 +68,7 @@ def job(any_ws):
     ]
     job_over_items(ws, "calls", items, LABELS, task_type="audio-segment-transcription")
     answer_tasks(ws, "calls", "w", lambda i: {"segments": SEGMENTS[i], "duration": 3800})
-    return ws, {item["id"]: item["source-ref"] for item in items}
+    return {item["id"]: item["source-ref"] for item in items}
 
 
 def _sorted(item_id):
@@ -176,7 +180,8 @@ def test_formats_refuse_other_task_types(any_ws):
         ["dog"],
         task_type="audio-segmentation",
     )
-    export(ws, "events", "rttm")
+    with pytest.raises(BadInput, match="job 'events' has nothing to export as RTTM: none of"):
+        export(ws, "events", "rttm")
     with pytest.raises(BadInput, match="the srt format is for audio-segment-transcription"):
         export(ws, "events", "srt")
 
@@ -186,3 +191,30 @@ def test_cue_writers_alone():
     assert webvtt_file(segments) == "WEBVTT\n\n00:00:00.000 --> 00:00:00.500\n<v a&lt;b&gt;>x\n"
     assert webvtt_file([]) == "WEBVTT\n\n"
     assert srt_file(segments) == "1\n00:00:00,000 --> 00:00:00,500\na<b>: x\n"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "content_type"),
+    [
+        ("rttm", "text/plain; charset=utf-8"),
+        ("events-csv", "text/csv; charset=utf-8"),
+        ("webvtt", "application/zip"),
+    ],
+)
+def test_the_api_download_says_what_the_file_is(ws, client, fmt, content_type):
+    from truthset.api.tokens import issue_token
+    from truthset.runs.executor import run_pending
+
+    _calls_job(ws)
+    with ws.db.session_scope() as s:
+        admin = {"Authorization": f"Bearer {issue_token(s, create_user(s, 'boss', role='admin'))}"}
+    r = client.post("/api/jobs/calls/exports", json={"format": fmt}, headers=admin)
+    assert r.status_code == 202, r.text
+    run_pending(ws.db, ws.settings)
+    got = client.get(f"/api/runs/{r.json()['id']}/download", headers=admin)
+    assert got.status_code == 200 and got.headers["content-type"] == content_type
+    direct = export(ws, "calls", fmt)[1]
+    if fmt == "webvtt":  # a zip's entries carry the time they were written
+        assert _zip(got.content) == _zip(direct)
+    else:
+        assert got.content == direct

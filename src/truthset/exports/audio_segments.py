@@ -13,6 +13,7 @@ formats speech and sound-event tools read. Each is written from the labels as th
 - **Events CSV** (`events-csv`, sound events): `file,start,end,label`, a row per segment,
   the file the item's `source-ref` (else its id).
 
+An export of a job without a consolidated label yet is refused before any run starts.
 Segments are written in time order. In a cue, lines of text stay lines (empty ones are
 dropped: an empty line ends a cue), `-->` becomes `->`, and WebVTT's `&`, `<`, `>` are
 escaped.
@@ -30,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from truthset.exports.formats import Exporter
 from truthset.exports.labels import LabeledItem, file_name, labeled_items, write_pieces
+from truthset.exports.mask_labels import nothing_to_write
 from truthset.store.models import Job
 
 SEGMENT_TYPES = ("audio-segmentation", "audio-segment-transcription")
@@ -251,6 +253,7 @@ RTTM = Exporter(
     "RTTM speaker turns, one line per segment (audio segment jobs)",
     export_rttm,
     SEGMENT_TYPES,
+    missing=lambda session, job: nothing_to_write(session, job, "RTTM"),
 )
 EVENTS_CSV = Exporter(
     "events-csv",
@@ -258,6 +261,7 @@ EVENTS_CSV = Exporter(
     "CSV of events: file, start, end, label (audio segment jobs)",
     export_events_csv,
     SEGMENT_TYPES,
+    missing=lambda session, job: nothing_to_write(session, job, "an events CSV"),
 )
 WEBVTT = Exporter(
     "webvtt",
@@ -265,6 +269,7 @@ WEBVTT = Exporter(
     "WebVTT subtitles per item, the speaker as a voice span, zipped (segment transcripts)",
     export_webvtt,
     TRANSCRIPT_TYPES,
+    missing=lambda session, job: nothing_to_write(session, job, "WebVTT"),
 )
 SRT = Exporter(
     "srt",
@@ -272,4 +277,5 @@ SRT = Exporter(
     "SRT subtitles per item, 'speaker: text', zipped (segment transcripts)",
     export_srt,
     TRANSCRIPT_TYPES,
+    missing=lambda session, job: nothing_to_write(session, job, "SRT"),
 )

@@ -14,7 +14,12 @@ from truthset.runs import service
 
 router = APIRouter(tags=["runs"])
 # What an export file is, by its suffix (a manifest, CoNLL and the rest are lines of text).
-DOWNLOAD_TYPES = {".zip": "application/zip", ".json": "application/json"}
+DOWNLOAD_TYPES = {
+    ".zip": "application/zip",
+    ".json": "application/json",
+    ".csv": "text/csv; charset=utf-8",
+    ".rttm": "text/plain; charset=utf-8",
+}
 
 
 @router.get("/runs")
