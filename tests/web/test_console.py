@@ -82,6 +82,41 @@ def test_create_a_job_by_uploading_a_manifest(pages: Pages, site: Site, tmp_path
     page.wait_for_url("**/console/jobs/reviews-sentiment-copy")
 
 
+def test_new_job_form_has_no_console_error_and_names_the_servers_rule(
+    pages: Pages, site: Site
+) -> None:
+    context = pages.context("admin")
+    page = context.new_page()
+    console: list[str] = []
+    page.on("console", lambda m: m.type in ("error", "warning") and console.append(m.text))
+    page.on("pageerror", lambda e: console.append(str(e)))
+    page.goto(site.base + "/console/new")
+    page.wait_for_selector("#new-job")
+    page.wait_for_timeout(200)
+    assert console == []  # the pattern attribute compiles (Chromium: with the v flag)
+    hint = page.locator("label[for=f-name] .hint").inner_text()
+    assert "letters, digits and -" in hint and "_" not in hint
+    # The browser's check is the server's: each name below is accepted by both or neither.
+    for value in ("ab-1", "A9", "a_b", "a.b", "-ab", "a" * 63):
+        page.fill("#f-name", value)
+        browser_ok = page.evaluate("document.getElementById('f-name').checkValidity()")
+        res = site.api(
+            "admin",
+            "POST",
+            "/api/jobs",
+            json={"name": value, "task_type": "text-classification", "labels": ["x"]},
+        )
+        server_refuses_name = res.status_code == 400 and "job name" in res.text
+        assert browser_ok is not server_refuses_name, (value, res.text)
+    assert console == []
+    # Every label sits on the row of its field (a stray grid cell pushed them aside).
+    for field in ("f-model", "f-model-params", "f-confirm-empty"):
+        label = page.locator(f"#new-job .form-grid > label[for={field}]").bounding_box()
+        control = page.locator(f"#{field}").bounding_box()
+        assert label and control and abs(label["y"] - control["y"]) < 12, field
+        assert label["x"] < control["x"], field
+
+
 def test_job_page_counters_workers_labels_item_and_export(pages: Pages, site: Site) -> None:
     labels = ["cat", "dog"]
     job = site.job(

@@ -70,7 +70,9 @@ async function main() {
   if (q.get("clone")) base = await api(`/api/jobs/${enc(String(q.get("clone")))}`);
   const chainFrom = q.get("input_job") || (base && base.input_job) || "";
 
-  const name = h("input", { id: "f-name", required: true, maxlength: "63", pattern: "[A-Za-z0-9][A-Za-z0-9._-]*", value: base ? `${base.name}-copy` : chainFrom ? `${chainFrom}-review` : "" });
+  // The server's rule (jobs/service.NAME_RE). Browsers compile `pattern` with the v flag,
+  // where a "-" in a class must be escaped: "[._-]" there is no regular expression at all.
+  const name = h("input", { id: "f-name", required: true, maxlength: "63", pattern: "[A-Za-z0-9][A-Za-z0-9\\-]{0,62}", value: base ? `${base.name}-copy` : chainFrom ? `${chainFrom}-review` : "" });
   const sourceKind = h("select", { id: "f-source-kind" },
     h("option", { value: "dataset" }, "an existing dataset"),
     h("option", { value: "upload" }, "a manifest or CSV file to upload"),
@@ -165,12 +167,13 @@ async function main() {
   const modelParams = h("textarea", { id: "f-model-params", rows: "2", placeholder: '{"url": "http://127.0.0.1:9000/predict"}' });
   modelParams.value = auto0.model_params ? JSON.stringify(auto0.model_params) : "";
   const adjustment = h("input", { id: "f-adjust", type: "checkbox", checked: !!settings0.adjustment });
+  const confirmEmpty = h("input", { id: "f-confirm-empty", type: "checkbox", checked: settings0.confirm_empty_answer !== false });
   const error = h("p", { class: "error", id: "f-error", role: "alert" });
   const submit = h("button", { type: "submit", class: "primary", id: "f-submit" }, "Create job");
 
   const form = h("form", { id: "new-job", class: "card" },
     h("div", { class: "form-grid" },
-      ...field("Name", name, "letters, digits, . _ -"),
+      ...field("Name", name, "letters, digits and -, starting with a letter or digit (at most 63)"),
       ...field("Data", sourceKind), h("span"), sourceBox,
       ...field("Task type", taskType),
       templateRow,
@@ -187,8 +190,11 @@ async function main() {
       ...field("Gold item rate", goldRate, "share of tasks that are gold items (0–1)"),
       ...field("Qualification", qualGold, "gold items a worker answers first"),
       h("label", null, "Automated labeling"), h("div", { class: "row" }, autoLabel, " label confident items with a model, at accuracy ", target),
-      ...field("Model", model, "with automated labeling: a registered name, python:module:Class, or http"), h("span"), modelNames,
-      ...field("Model parameters", modelParams, "JSON object, optional (http: url, fit_url)")),
+      ...field("Model", model, "with automated labeling: a registered name, python:module:Class, or http"),
+      ...field("Model parameters", modelParams, "JSON object, optional (http: url, fit_url)"),
+      h("label", { for: "f-confirm-empty" }, "Empty answers"),
+      h("label", { class: "row" }, confirmEmpty, " ask workers to confirm an answer with no boxes, polygons, points or spans (turn off where most items have nothing to mark)")),
+    modelNames, // outside the grid: a cell of its own would push the rows after it aside
     h("p", { class: "row" }, submit, h("a", { href: "/console" }, "Cancel")), error);
 
   form.addEventListener("submit", async (e) => {
@@ -198,6 +204,8 @@ async function main() {
     try {
       /** @type {Record<string, any>} */
       const settings = { ...settings0 };
+      if (confirmEmpty.checked) delete settings.confirm_empty_answer;
+      else settings.confirm_empty_answer = false;
       if (shortInstr.value.trim()) settings.short_instructions = shortInstr.value.trim();
       else delete settings.short_instructions;
       if (originList().length) settings.instruction_image_origins = originList();
