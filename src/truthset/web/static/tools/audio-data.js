@@ -40,11 +40,12 @@ export class AudioSource {
   }
 
   /**
-   * @param {number} start @param {number} end seconds @param {number} bins
-   * @param {AbortSignal} [signal] @returns {Promise<PeakRun>}
+   * @param {number} start @param {number | null} end seconds (null: the end of the recording)
+   * @param {number} bins @param {AbortSignal} [signal] @returns {Promise<PeakRun>}
    */
   async peaks(start, end, bins, signal) {
-    const q = new URLSearchParams({ start: start.toFixed(6), end: end.toFixed(6), bins: String(Math.max(1, Math.round(bins))) });
+    const q = new URLSearchParams({ start: start.toFixed(6), bins: String(Math.max(1, Math.round(bins))) });
+    if (end !== null) q.set("end", end.toFixed(6));
     const body = await (await this.get(`${this.base}/peaks?${q}`, signal)).json();
     const n = Math.max(1, body.bins);
     return {

@@ -19,7 +19,7 @@ import { h } from "../js/dom.js";
 import { labelColor, labelIndexFromKey } from "../js/store.js";
 import { labelBar } from "../js/labelbar.js";
 import { AudioSource, snapTime } from "./audio-data.js";
-import { WaveformView, formatTime } from "./waveform-view.js";
+import { OVERVIEW_BINS, WaveformView, formatTime } from "./waveform-view.js";
 import { inTimeOrder, segmentList } from "./segment-list.js";
 import { attributePanel, attributeSpecs, attributesProblem, frameAnswer, initialFrame, initialValues, objectAnswer } from "./attributes.js";
 
@@ -483,12 +483,15 @@ export function create(ctx) {
   // --- loading -----------------------------------------------------------------------
   const ready = (async () => {
     try {
+      // Both at once: one round trip before the waveform, not two.
+      const overview = source.peaks(0, null, OVERVIEW_BINS);
+      overview.catch(() => {}); // a failure is reported once, by whichever is awaited first
       const info = await source.info();
       duration = info.duration;
       view = new WaveformView(source, info, overlay, minimapOverlay);
       waveHolder.append(view.el, view.note);
       wirePointer();
-      await view.load();
+      await view.load(overview);
       status.textContent = transcribe
         ? "Drag on the waveform to mark a segment, then type what is said in its box (t)."
         : "Drag on the waveform to mark a segment; 1–9 label it.";

@@ -21,7 +21,8 @@ import { peakRange, sampleIndex } from "./audio-data.js";
  */
 
 export const RULER = 18;
-const OVERVIEW_BINS = 8192;
+/** Bins of the whole recording's overview (the server allows 16,384). */
+export const OVERVIEW_BINS = 8192;
 const FFT = 512;
 
 export class WaveformView {
@@ -62,12 +63,14 @@ export class WaveformView {
     this.wireMinimap();
   }
 
-  /** The overview first: the tool is usable once it is drawn. */
-  async load() {
+  /**
+   * The overview first: the tool is usable once it is drawn.
+   * @param {Promise<PeakRun>} overview asked for with the header facts, not after them
+   */
+  async load(overview) {
     this.resize();
     this.fit();
-    const bins = Math.min(this.info.max_peak_bins, OVERVIEW_BINS, Math.max(1, this.info.frames));
-    this.overview = await this.source.peaks(0, this.info.duration, bins);
+    this.overview = await overview;
     this.requestDraw();
   }
 
