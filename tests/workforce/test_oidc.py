@@ -358,3 +358,26 @@ def test_only_an_admin_configures_providers(client, ws, provider):
 def test_a_provider_can_be_removed(client, admin, corp):
     assert client.delete("/api/oidc/providers/corp", headers=admin).status_code == 204
     assert client.get("/api/oidc/providers", headers=admin).json() == []
+
+
+def test_the_flow_on_postgresql(pg_url, tmp_path, provider):
+    from fastapi.testclient import TestClient
+
+    from conftest import make_workspace
+    from truthset.server.app import create_app
+
+    pg_ws = make_workspace(tmp_path, pg_url)
+    try:
+        with pg_ws.db.session_scope() as s:
+            admin = bearer(issue_token(s, service.create_user(s, "root", role="admin")))
+        with TestClient(create_app(pg_ws, run_executor=False)) as client:
+            assert configure(client, admin, provider).status_code == 201
+            callback = provider_redirect(to_provider(client))
+            assert client.get(callback, follow_redirects=False).status_code == 303
+            me = client.get("/api/me").json()
+            assert (me["name"], me["teams"]) == ("ana", ["eu"])
+            # The state was taken once: the same redirect again is refused.
+            assert "already used" in refused(client.get(callback, follow_redirects=False))
+        assert users(pg_ws) == ["root", "ana"]
+    finally:
+        pg_ws.close()

@@ -52,6 +52,9 @@ def create_app(workspace: Workspace, *, run_executor: bool = True) -> FastAPI:
     app.add_middleware(SageMakerRoutes)  # POST / with X-Amz-Target: SageMaker.* only
     app.add_middleware(NulGuard)  # reads JSON bodies the two above read
     app.add_middleware(BodyLimit)  # caps the bodies the two above read too
+    from truthset.workforce.ip_guard import SourceIpGuard
+
+    app.add_middleware(SourceIpGuard)  # workers' source-IP allow-lists, hot routes included
     from truthset.audit.middleware import AuditTrail
 
     app.add_middleware(AuditTrail)  # outermost: every request's address, the audit trail

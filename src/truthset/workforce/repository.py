@@ -6,11 +6,22 @@ The service holds the rules and calls these; a get-by-name-or-404 is
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from truthset.store.lookup import find_by_name
-from truthset.store.models import OidcIdentity, OidcLogin, OidcProvider, Team, TeamMember, User
+from truthset.store.models import (
+    OidcIdentity,
+    OidcLogin,
+    OidcProvider,
+    Team,
+    TeamMember,
+    TeamSourceIp,
+    User,
+    WorkforceSetting,
+)
 
 # -- users ---------------------------------------------------------------------------------
 
@@ -116,3 +127,44 @@ def memberships_of_user(session: Session, user_id: int) -> dict[str, TeamMember]
             .where(TeamMember.user_id == user_id)
         )
     }
+
+
+# -- source-IP allow-lists -------------------------------------------------------------------
+
+
+def workforce_setting(session: Session, name: str) -> WorkforceSetting | None:
+    return session.get(WorkforceSetting, name)
+
+
+def team_source_ip(session: Session, team_id: int) -> TeamSourceIp | None:
+    return session.get(TeamSourceIp, team_id)
+
+
+def team_source_ips(session: Session) -> list[tuple[str, list[Any]]]:
+    """Every team's list, by team name."""
+    return [
+        (name, cidrs)
+        for name, cidrs in session.execute(
+            select(Team.name, TeamSourceIp.cidrs)
+            .join(Team, Team.id == TeamSourceIp.team_id)
+            .order_by(Team.name)
+        )
+    ]
+
+
+def restricted_teams_of_user(session: Session, user_id: int) -> list[tuple[str, list[Any]]]:
+    """The teams of `user_id` that have a source-IP list, with their lists."""
+    return [
+        (name, cidrs)
+        for name, cidrs in session.execute(
+            select(Team.name, TeamSourceIp.cidrs)
+            .join(TeamSourceIp, TeamSourceIp.team_id == Team.id)
+            .join(TeamMember, TeamMember.team_id == Team.id)
+            .where(TeamMember.user_id == user_id)
+            .order_by(Team.name)
+        )
+    ]
+
+
+def any_team_source_ip(session: Session) -> bool:
+    return session.scalar(select(TeamSourceIp.team_id).limit(1)) is not None

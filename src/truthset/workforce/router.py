@@ -23,10 +23,12 @@ from truthset.api.deps import (
 from truthset.audit.middleware import record_request
 from truthset.errors import AppError, Forbidden, Unauthorized
 from truthset.store.models import User
-from truthset.workforce import service
+from truthset.workforce import ip_allow, service
 from truthset.workforce.cookies import set_session_cookie
 from truthset.workforce.schemas import (
     LoginRequest,
+    SourceIpPut,
+    SourceIpRead,
     TeamCreate,
     TeamMemberAdd,
     TokenCreate,
@@ -233,6 +235,71 @@ def my_activity(
     from truthset.jobs.views import worker_activity
 
     return worker_activity(session, user.id, limit=limit, offset=offset)
+
+
+# -- source-IP allow-lists ------------------------------------------------------------------
+
+
+@router.get("/workforce/source-ip")
+def get_source_ip(_user: AdminUser, session: ReadSession) -> SourceIpRead:
+    """The workforce's allowed source CIDRs, each team's, and the trusted proxies."""
+    return SourceIpRead(**ip_allow.describe(session))
+
+
+@router.put("/workforce/source-ip")
+def put_source_ip(
+    body: SourceIpPut, request: Request, admin: AdminUser, session: WriteSession
+) -> SourceIpRead:
+    """Where every worker and reviewer may work from ([] for anywhere)."""
+    cidrs = ip_allow.set_workforce_cidrs(session, body.cidrs)
+    record_request(
+        session,
+        request,
+        actor=admin,
+        action="source_ip.set",
+        target="workforce",
+        detail={"cidrs": cidrs},
+    )
+    return SourceIpRead(**ip_allow.describe(session))
+
+
+@router.put("/workforce/trusted-proxies")
+def put_trusted_proxies(
+    body: SourceIpPut, request: Request, admin: AdminUser, session: WriteSession
+) -> SourceIpRead:
+    """The proxies whose X-Forwarded-For names the client ([] believes none)."""
+    cidrs = ip_allow.set_trusted_proxies(session, body.cidrs)
+    record_request(
+        session,
+        request,
+        actor=admin,
+        action="trusted_proxies.set",
+        target="workforce",
+        detail={"cidrs": cidrs},
+    )
+    return SourceIpRead(**ip_allow.describe(session))
+
+
+@router.get("/teams/{team}/source-ip")
+def get_team_source_ip(team: str, _user: AdminUser, session: ReadSession) -> dict[str, Any]:
+    return {"team": team, "cidrs": ip_allow.team_cidrs(session, team)}
+
+
+@router.put("/teams/{team}/source-ip")
+def put_team_source_ip(
+    team: str, body: SourceIpPut, request: Request, admin: AdminUser, session: WriteSession
+) -> dict[str, Any]:
+    """Where the team's members may work from ([] lifts the team's restriction)."""
+    cidrs = ip_allow.set_team_cidrs(session, team, body.cidrs)
+    record_request(
+        session,
+        request,
+        actor=admin,
+        action="source_ip.set",
+        target=f"team:{team}",
+        detail={"cidrs": cidrs},
+    )
+    return {"team": team, "cidrs": cidrs}
 
 
 from truthset.workforce import oidc_router  # noqa: E402 - its routes join this router

@@ -88,3 +88,13 @@ class OidcSignInOption(BaseModel):
     name: str
     display_name: str
     start: str
+
+
+class SourceIpPut(Strict):
+    cidrs: list[str] = Field(max_length=100)
+
+
+class SourceIpRead(BaseModel):
+    cidrs: list[str]
+    trusted_proxies: list[str]
+    teams: dict[str, list[str]]
