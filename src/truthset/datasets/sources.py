@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import codecs
 import csv
-import io
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -97,8 +97,8 @@ def iter_records(spec: SourceSpec, *, endpoint_url: str | None = None) -> Iterat
         with open(spec.location, "rb") as fh:
             yield from _manifest_lines(fh)
     elif spec.kind == "csv":
-        with open(spec.location, encoding="utf-8-sig", newline="") as fh:
-            yield from _csv_rows(fh)
+        with open(spec.location, "rb") as fh:
+            yield from _csv_rows(_utf8_lines(fh, "CSV"))
     elif spec.kind == "folder":
         yield from _folder_files(Path(spec.location))
     elif spec.kind in ("s3-manifest", "s3-csv"):
@@ -110,8 +110,7 @@ def iter_records(spec: SourceSpec, *, endpoint_url: str | None = None) -> Iterat
         if spec.kind == "s3-manifest":
             yield from _manifest_lines(body)
         else:
-            text = io.TextIOWrapper(body, encoding="utf-8-sig", newline="")
-            yield from _csv_rows(text)
+            yield from _csv_rows(_utf8_lines(body, "CSV"))
     elif spec.kind == "s3-prefix":
         loc = parse_s3_uri(spec.location)
         for n, key in enumerate(iter_s3_keys(spec.location, endpoint_url=endpoint_url), start=1):
@@ -154,8 +153,54 @@ def _manifest_lines(fh: Any) -> Iterator[Record]:
         yield Record(line_no + 1, text=pending.rstrip("\r"))
 
 
-def _csv_rows(fh: Any) -> Iterator[Record]:
-    reader = csv.reader(fh)
+# Where a line ends, as universal newlines see it: after "\n", or after a "\r" that no
+# "\n" follows.
+_LINE_END = re.compile(r"(?<=\n)|(?<=\r)(?!\n)")
+
+
+def _utf8_lines(fh: Any, what: str) -> Iterator[str]:
+    """The lines of a binary stream of UTF-8 text (a leading BOM dropped), with their line
+    ends, read in large blocks; invalid UTF-8 is a BadInput naming the line and the byte
+    offset of the first bad byte (a text-mode file would raise UnicodeDecodeError from
+    deep inside the reader, with neither)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0  # bytes read before this block
+    lines = 0  # lines handed out so far
+    pending = ""
+    first = True
+    while True:
+        block = fh.read(1 << 20)
+        final = not block
+        buffered = decoder.getstate()[0]  # the start of a character the last block split
+        try:
+            text = decoder.decode(block, final=final)
+        except UnicodeDecodeError as exc:
+            data = buffered + block
+            at = max(exc.start, 0)
+            before = pending + data[:at].decode("utf-8")
+            line = lines + len(_LINE_END.split(before))
+            raise BadInput(
+                f"line {line}: the {what} is not valid UTF-8 (byte offset "
+                f"{offset - len(buffered) + at}: {exc.reason})"
+            ) from None
+        offset += len(block)
+        if first and text:
+            text, first = text.removeprefix("\ufeff"), False
+        text = pending + text
+        # A "\r" at the end may be the first half of a "\r\n" split across blocks.
+        cut = len(text) - 1 if text.endswith("\r") and not final else len(text)
+        pieces = _LINE_END.split(text[:cut])
+        pending = pieces.pop() + text[cut:]
+        lines += len(pieces)
+        yield from pieces
+        if final:
+            break
+    if pending:
+        yield pending
+
+
+def _csv_rows(lines: Iterator[str]) -> Iterator[Record]:
+    reader = csv.reader(lines)
     try:
         header = next(reader)
     except StopIteration:
