@@ -54,6 +54,16 @@ export function initialState(task) {
   return { segments, next: segments.length + 1, fromPrior, frame: initialFrame(task) };
 }
 
+/**
+ * The next task's overview, asked for while the worker is on this one: the server scans
+ * the recording now (the first scan of an hour is most of a cold open), and the browser
+ * keeps the answer (Cache-Control) for when the task opens.
+ * @param {import("../js/types.js").Task} task
+ */
+export function prefetch(task) {
+  if (task.item.media_url) new AudioSource(task.item.media_url).peaks(0, null, OVERVIEW_BINS).catch(() => {});
+}
+
 /** @param {import("../js/types.js").ToolContext} ctx @returns {import("../js/types.js").Tool} */
 export function create(ctx) {
   const { task, store } = ctx;
