@@ -1,4 +1,5 @@
-"""COCO and CoNLL exports, from labels made through the work engine."""
+"""COCO, YOLO and VOC exports, from labels made through the work engine (CoNLL:
+test_conll.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ from sqlalchemy import text
 
 from support import answer_tasks, job_over_items
 from truthset.errors import BadInput
-from truthset.exports.conll import conll_block
 from truthset.exports.formats import get_exporter, list_exporters
 from truthset.jobs.service import get_job
 from truthset.workforce.service import create_user
@@ -155,58 +155,6 @@ def test_boxes_as_yolo_and_pascal_voc_archives(ws):
     box = [obj.findtext(f"bndbox/{k}") for k in ("xmin", "ymin", "xmax", "ymax")]
     assert box == ["11", "21", "40", "60"]
     assert ET.fromstring(archive.read("Annotations/img_1.xml")).findall("object") == []
-
-
-def test_entities_as_conll(any_ws):
-    ws = any_ws
-    worker(ws)
-    texts = {"a": "Ada Lovelace met Charles Babbage in London.", "b": "Nothing here"}
-    job_over_items(
-        ws,
-        "ner",
-        [{"id": k, "source": v} for k, v in texts.items()],
-        ["PER", "LOC"],
-        task_type="named-entity-recognition",
-    )
-    spans = {
-        "a": [
-            {"label": "PER", "startOffset": 0, "endOffset": 12},
-            {"label": "PER", "startOffset": 17, "endOffset": 32},
-            {"label": "LOC", "startOffset": 36, "endOffset": 42},
-        ],
-        "b": [],
-    }
-    answer_tasks(ws, "ner", "w", lambda i: {"entities": spans[i]})
-    n, body = export(ws, "ner", "conll")
-    assert n == 2
-    assert body.decode() == (
-        "# id = a\nAda\tB-PER\nLovelace\tI-PER\nmet\tO\nCharles\tB-PER\nBabbage\tI-PER\n"
-        "in\tO\nLondon.\tB-LOC\n\n# id = b\nNothing\tO\nhere\tO\n\n"
-    )
-
-
-def test_conll_tags_adjacent_and_overlapping_spans():
-    text = "New York City"
-    # Two spans of one label side by side are two entities; where spans overlap, the one
-    # that starts first (the longer when tied) takes the tokens.
-    adjacent = [
-        {"label": "LOC", "startOffset": 0, "endOffset": 3},
-        {"label": "LOC", "startOffset": 4, "endOffset": 13},
-    ]
-    assert conll_block("x", text, adjacent).splitlines()[1:-1] == [
-        "New\tB-LOC",
-        "York\tB-LOC",
-        "City\tI-LOC",
-    ]
-    overlapping = [
-        {"label": "ORG", "startOffset": 4, "endOffset": 8},
-        {"label": "LOC", "startOffset": 0, "endOffset": 13},
-    ]
-    assert conll_block("x", text, overlapping).splitlines()[1:-1] == [
-        "New\tB-LOC",
-        "York\tI-LOC",
-        "City\tI-LOC",
-    ]
 
 
 def test_a_format_refuses_a_job_it_cannot_express(ws):
