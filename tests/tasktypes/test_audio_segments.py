@@ -1,9 +1,15 @@
+import os
+import uuid
+from pathlib import Path
+
 import pytest
 
 from audio_support import dialogue, write_wav
+from conftest import require
 from truthset.consensus.spatial import temporal_iou
 from truthset.errors import BadInput
 from truthset.media.audio_windows import clear_caches
+from truthset.media.storage import s3_client
 from truthset.tasktypes import TaskType, WorkerAnswer, all_task_types, get_task_type
 from truthset.tasktypes.predictions import predicted_answer
 
@@ -134,6 +140,31 @@ def test_duration_comes_from_the_audio_file(tmp_path):
     missing = {"source-ref": str(tmp_path / "gone.wav")}
     out = SEG.validate_answer({"segments": [], "duration": 3.25}, config, missing)
     assert out["duration"] == 3.25
+
+
+def test_duration_of_an_s3_recording_is_read_once(tmp_path, monkeypatch):
+    require(bool(os.environ.get("S3_ENDPOINT_URL")), "S3_ENDPOINT_URL is not set (no S3 server)")
+    from truthset.media import audio_windows
+    from truthset.tasktypes import audio_segments
+
+    truth, seconds = dialogue(3, seed=5)
+    path = write_wav(tmp_path / "s3.wav", truth, seconds)
+    bucket = f"seg-{uuid.uuid4().hex[:10]}"
+    client = s3_client()
+    client.create_bucket(Bucket=bucket)
+    client.put_object(Bucket=bucket, Key="calls/a.wav", Body=Path(path).read_bytes())
+    item = {"source-ref": f"s3://{bucket}/calls/a.wav"}
+    config = SEG.parse_label_config(SPEAKERS)
+    calls = []
+    real = audio_windows.duration_of
+    monkeypatch.setattr(audio_windows, "duration_of", lambda ref: calls.append(ref) or real(ref))
+    for _ in range(3):
+        out = SEG.validate_answer({"segments": [seg("bob", 0, seconds)]}, config, item)
+        assert out["duration"] == seconds
+    assert calls == [item["source-ref"]]  # one HEAD and header read, not one per answer
+    with pytest.raises(BadInput, match="is after the end of the clip"):
+        SEG.validate_answer({"segments": [seg("bob", 0, seconds + 1)]}, config, item)
+    audio_segments._s3_duration.cache_clear()
 
 
 def test_transcription_text():

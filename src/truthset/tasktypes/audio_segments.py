@@ -31,6 +31,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -99,14 +100,29 @@ def clip_duration(payload: Mapping[str, Any], item: Mapping[str, Any]) -> float 
             raise BadInput(f"answer.duration: {given!r} must be positive")
     ref = item.get("source-ref")
     if isinstance(ref, str):
-        from truthset.media.audio_windows import duration_of
         from truthset.media.info import UnreadableMedia
 
         try:
-            return duration_of(ref)
+            return _s3_duration(ref) if ref.startswith("s3://") else _file_duration(ref)
         except (UnreadableMedia, BadInput):
             pass
     return answered
+
+
+def _file_duration(ref: str) -> float:
+    from truthset.media.audio_windows import duration_of
+
+    # Cached by audio_windows per path, size and modification time: a stat per answer.
+    return duration_of(ref)
+
+
+@lru_cache(maxsize=4096)
+def _s3_duration(ref: str) -> float:
+    """An object's duration, once per process: a submit must not wait on a HEAD request
+    each time (as image sizes, media.info caches S3 objects per reference)."""
+    from truthset.media.audio_windows import duration_of
+
+    return duration_of(ref)
 
 
 @dataclass(frozen=True)
