@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 import truthset.cli.gtimport  # noqa: F401 - adds `job import-ground-truth`
-from truthset.cli import admin, datasets, gold, jobs, simulate, templates
+from truthset.cli import admin, datasets, gold, identity, jobs, simulate, templates
 from truthset.cli.common import (
     DatabaseUrl,
     DataDir,
@@ -32,6 +32,9 @@ app.command("simulate")(simulate.simulate)
 app.add_typer(admin.users, name="user")
 app.add_typer(admin.teams, name="team")
 app.add_typer(admin.runs, name="run")
+app.add_typer(identity.oidc, name="oidc")
+app.add_typer(identity.source_ip, name="source-ip")
+app.add_typer(identity.audit_log, name="audit")
 
 
 @app.command()
