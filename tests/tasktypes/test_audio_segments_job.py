@@ -7,12 +7,16 @@ the label."""
 import json
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from audio_support import dialogue, write_wav
 from truthset.api.tokens import issue_token
 from truthset.consensus.spatial import temporal_iou
+from truthset.datasets.importer import import_source
+from truthset.exports.groundtruth import iter_output_lines
 from truthset.media.audio_windows import clear_caches
 from truthset.server.app import create_app
+from truthset.store.models import Job
 from truthset.workforce.service import create_user
 
 JITTER = (0.0, 0.03, -0.03)  # seconds each worker's boundaries are off by
@@ -129,3 +133,19 @@ def test_audio_segmentation_job_over_http(engine):
     (fixed,) = engine.export("fix")
     assert fixed["fix-metadata"]["adjustment-status"] == "unadjusted"
     assert [s["start"] for s in fixed["fix"]["segments"]] == [s["start"] for s in got]
+
+    # The output manifest imports unchanged: its labels become an imported job's, which
+    # writes the line back as it came.
+    again = ws.settings.media_dir / "again.manifest"
+    again.write_text(json.dumps(line) + "\n")
+    with ws.db.session_scope() as s:
+        import_source(s, "again", str(again), allowed_roots=ws.allowed_roots)
+    with ws.db.session_scope(write=False) as s:
+        imported = s.scalar(
+            select(Job).where(
+                Job.dataset_id.is_not(None), Job.name != "talk", Job.label_attribute == "talk"
+            )
+        )
+        assert imported is not None and imported.task_type == "audio-segmentation"
+        (back,) = [json.loads(x) for x in iter_output_lines(s, imported)]
+    assert back == line
