@@ -239,6 +239,52 @@ def test_play_a_segment_loop_it_and_change_speed(pages: Pages, site: Site) -> No
     assert pages.errors == []
 
 
+def test_a_reviewer_corrects_the_consolidated_segments(pages: Pages, site: Site) -> None:
+    """The review page loads the consolidated label (segments with their confidence) into
+    the tool; the reviewer deletes one and relabels another."""
+    from truthset.workforce import service as workforce
+    from web.test_console import answer_all
+    from web.ui_support import TEAM
+
+    with site.ws.db.session_scope() as s:
+        try:
+            workforce.get_user(s, "seg-reviewer")
+        except Exception:
+            workforce.create_user(
+                s, "seg-reviewer", role="reviewer", password="seg-reviewer-pass", teams=[TEAM]
+            )
+    job = site.job(
+        "audio-segmentation",
+        ["a", "b"],
+        [{"id": "r1", "source-ref": _clip(site, "r1")}],
+        workers_per_item=2,
+        settings={"quality": {"review": {"disputed": True, "min_agreement": 0.99}}},
+    )
+    for worker, end in (("worker1", 2.0), ("worker2", 2.1)):
+        answer = {
+            "segments": [
+                {"start": 1.0, "end": end, "label": "a"},
+                {"start": 4.0, "end": 6.0, "label": "b"},
+            ]
+        }
+        assert answer_all(site, job, worker, answer) == 1
+    page = pages.open("seg-reviewer", f"/review/{job}")
+    page.wait_for_function("document.body.dataset.item === 'r1'")
+    page.wait_for_selector("#audio-segments[data-ready='1']")
+    assert [r["label"] for r in _state(page)] == ["a", "b"]
+    page.locator("#segment-list li").nth(0).locator(".seg-time").click()
+    page.keyboard.press("Delete")
+    page.locator("#segment-list li").nth(0).locator(".seg-time").click()
+    page.keyboard.press("1")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#no-review")
+    res = site.api("admin", "GET", f"/api/jobs/{job}/items/r1")
+    label = res.json()["label"]
+    assert label["reviewed"] is True
+    assert [(s["start"], s["end"], s["label"]) for s in label["value"]["segments"]] == [(4, 6, "a")]
+    assert pages.errors == []
+
+
 def _voices(site: Site, name: str) -> str:
     """Two "voices" (harmonic stacks at 140 and 230 Hz, gliding) over faint noise: what a
     spectrogram of speech looks like, roughly."""
