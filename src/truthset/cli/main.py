@@ -136,7 +136,8 @@ def export_cmd(
         typer.Option(
             help="groundtruth (a zip with its masks for a job with masks and no --out, or an"
             " --out ending .zip), groundtruth-zip, coco, yolo, voc (box jobs), yolo-seg"
-            " (polygon jobs), conll (entity jobs)"
+            " (polygon jobs), conll (entity jobs), rttm, events-csv (audio segment jobs),"
+            " webvtt, srt (segment transcripts)"
         ),
     ] = "groundtruth",
     out: Annotated[str | None, typer.Option(help="file path or s3://bucket/key")] = None,
