@@ -34,7 +34,7 @@ def create_app(workspace: Workspace, *, run_executor: bool = True) -> FastAPI:
         version=__version__,
         description="Self-hosted data labeling: datasets, labeling jobs, workers, labels.",
         lifespan=lifespan,
-        docs_url="/api/docs",
+        docs_url=None,  # /api/docs is web.pages' (Swagger UI from the package, not a CDN)
         openapi_url="/api/openapi.json",
         redoc_url=None,
     )

@@ -23,6 +23,7 @@ from truthset.api.deps import SESSION_COOKIE
 WEB_DIR = Path(__file__).parent
 STATIC_DIR = WEB_DIR / "static"
 TEMPLATE = WEB_DIR / "templates" / "page.html"
+API_DOCS = WEB_DIR / "templates" / "api-docs.html"
 
 # Content-Security-Policy: scripts only from this origin (no inline script can run even if
 # some text slipped through unescaped), images from here, data: and blob: (masks, previews).
@@ -54,6 +55,19 @@ def render_page(title: str, module: str, *, body_class: str = "") -> HTMLRespons
             "X-Content-Type-Options": "nosniff",
             "Referrer-Policy": "same-origin",
             "Cache-Control": "no-store",
+        },
+    )
+
+
+def api_docs_page() -> HTMLResponse:
+    """/api/docs: Swagger UI from the package's own files (static/vendor/swagger-ui/, npm's
+    swagger-ui-dist), so the reference renders offline; FastAPI's page loads it from a CDN."""
+    return HTMLResponse(
+        API_DOCS.read_text(encoding="utf-8"),
+        headers={
+            "Content-Security-Policy": CSP,
+            "X-Content-Type-Options": "nosniff",
+            "Referrer-Policy": "same-origin",
         },
     )
 
@@ -99,6 +113,7 @@ def mount(app: FastAPI) -> None:
 
         return handler
 
+    app.add_api_route("/api/docs", api_docs_page, methods=["GET"], include_in_schema=False)
     app.add_api_route(
         "/login",
         lambda: render_page("Sign in", "login.js", body_class="narrow"),
