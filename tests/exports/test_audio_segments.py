@@ -218,3 +218,17 @@ def test_the_api_download_says_what_the_file_is(ws, client, fmt, content_type):
         assert _zip(got.content) == _zip(direct)
     else:
         assert got.content == direct
+
+
+def test_export_from_the_cli(ws, tmp_path):
+    from typer.testing import CliRunner
+
+    from truthset.cli.main import app
+
+    _calls_job(ws)
+    out = tmp_path / "calls.rttm"
+    data = ["--data-dir", str(ws.settings.data_dir)]
+    r = CliRunner().invoke(app, ["export", "calls", "--format", "rttm", "--out", str(out), *data])
+    assert r.exit_code == 0, r.output
+    assert set(load_rttm(str(out))) == {"call_1", "call-2"}
+    assert out.read_bytes() == export(ws, "calls", "rttm")[1]
