@@ -237,7 +237,9 @@ def test_the_query_parameter_overrides_the_setting(any_ws):
     assert order == ["item-00000", "item-00002", "item-00001"]
 
 
-def _box_job(ws, min_agreement: float | None) -> None:
+def _box_job(
+    ws, min_agreement: float | None, workers_per_item: int = 2, review: dict | None = None
+) -> None:
     from PIL import Image
 
     from support import write_manifest
@@ -251,7 +253,7 @@ def _box_job(ws, min_agreement: float | None) -> None:
         Image.new("RGB", (100, 80)).save(img)
         rows.append({"source-ref": str(img)})
     path = write_manifest(ws.settings.media_dir / "b.manifest", rows)
-    settings: dict = {"quality": {"review": {"max_confidence": 0.0, "disputed": True}}}
+    settings: dict = {"quality": {"review": review or {"max_confidence": 0.0, "disputed": True}}}
     if min_agreement is not None:
         settings["quality"]["review"]["min_agreement"] = min_agreement
     with ws.db.session_scope() as s:
@@ -265,7 +267,7 @@ def _box_job(ws, min_agreement: float | None) -> None:
                 task_type="bounding-box",
                 label_config=["car", "person"],
                 dataset="imgs",
-                workers_per_item=2,
+                workers_per_item=workers_per_item,
                 teams=["t"],
                 settings=settings,
             ),
@@ -612,3 +614,55 @@ def test_a_stopping_job_stops_when_review_finishes_its_last_leased_task(any_ws):
     assert job_state(any_ws, "j") == ("stopping", 1)
     submit(any_ws, "j", "boss", "item-00000", "pos")
     assert job_state(any_ws, "j") == ("stopped", 0)
+
+
+def test_a_single_workers_box_is_queued_at_the_prior_and_a_reviewed_box_exports_certain(ws):
+    """One worker per item, skill unknown: the label's confidence is the job's prior (0.5),
+    under the default bar (0.7), so it is queued; once a reviewer sets it, the export's
+    object confidences say 1.0, as the console does."""
+    _box_job(ws, None, workers_per_item=1, review={"max_confidence": 0.7})
+    size = {"width": 100, "height": 80}
+    for objects in BOXES["w1"]:
+        with ws.db.session_scope() as s:
+            j = get_job(s, "boxes")
+            u = user(s, "w1")
+            t = lease_next_task(s, j, u)
+            submit_answer(
+                s, t.assignment_id, u, {"boundingBoxes": objects, "inputImageProperties": size}
+            )
+    with ws.db.session_scope() as s:
+        confidences = s.execute(text("SELECT confidence FROM labels")).scalars().all()
+    assert confidences == [0.5, 0.5]
+    got = lease(ws, "boxes", "r1")
+    assert got is not None and got["review"]["reason"] == "low_confidence"
+    assert got["review"]["confidence"] == 0.5
+    with ws.db.session_scope() as s:
+        review.review_item(
+            s,
+            get_job(s, "boxes"),
+            got["item"],
+            {"boundingBoxes": [box("car", 1, 1, 20, 20)], "inputImageProperties": size},
+            user(s, "r1"),
+            now=T0,
+        )
+    out: list[bytes] = []
+    with ws.db.session_scope(write=False) as s:
+        export_groundtruth(s, get_job(s, "boxes"), lambda chunks: out.extend(chunks), now=0.0)
+    lines = [json.loads(line) for line in b"".join(out).split(b"\n") if line]
+    reviewed = [x["boxes-metadata"] for x in lines if x["boxes-metadata"].get("reviewed")]
+    assert len(reviewed) == 1
+    assert [o["confidence"] for o in reviewed[0]["objects"]] == [1.0]
+
+
+def test_reviewed_meta_makes_every_confidence_certain():
+    meta = {
+        "confidence": 0.2,
+        "objects": [{"confidence": 0.0}, {"confidence": 0.5, "label": "x"}],
+        "internal-color-map": {"0": {"class-name": "bg", "confidence": 0.0}},
+        "class-name": "confidence",
+    }
+    out = review.reviewed_meta(meta)
+    assert out["confidence"] == 1.0
+    assert [o["confidence"] for o in out["objects"]] == [1.0, 1.0]
+    assert out["internal-color-map"]["0"] == {"class-name": "bg", "confidence": 1.0}
+    assert out["class-name"] == "confidence" and meta["objects"][0]["confidence"] == 0.0

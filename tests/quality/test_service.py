@@ -319,3 +319,45 @@ def test_agreement_of_boxes_by_iou(ws, client):
     assert report["pairs"] == 1 and set(report["per_worker"]) == {"w1", "w2"}
     # Two 40x40 boxes 5 px apart: IoU = 1400 / 1800.
     assert report["mean_pairwise_agreement"] == pytest.approx(1400 / 1800, abs=0.01), report
+
+
+@pytest.mark.parametrize("bad", [0, 1.5, -0.2, "0.5", True, float("nan")])
+def test_a_prior_skill_outside_0_1_is_refused_naming_the_field(bad):
+    from truthset.quality.methods import QUALITY_SECTION
+
+    with pytest.raises(BadInput, match=r"settings.quality.prior_skill must be a number in"):
+        QUALITY_SECTION.check(None, "image-classification", {"quality": {"prior_skill": bad}})
+    QUALITY_SECTION.check(None, "image-classification", {"quality": {"prior_skill": 0.8}})
+
+
+def test_the_consolidation_report_says_what_was_chosen_and_why(ws, setup_factory, client):
+    setup = setup_factory(ws, n_items=12, n_workers=3)
+    setup.job("j", workers_per_item=3)
+    for w in ("w00", "w01", "w02"):
+        while answer(
+            ws, "j", w, lambda i, w=w: "neg" if (w == "w02" and i.endswith(("0", "5"))) else "pos"
+        ):
+            pass
+    a = bearer(setup.admin_token)
+    assert client.get("/api/jobs/j/consolidation", headers=a).json() == {
+        "run": None,
+        "report": None,
+    }
+    r = client.post("/api/jobs/j/consolidate", headers=a, json={"method": "auto", "wait": True})
+    assert r.status_code == 202, r.text
+    got = client.get("/api/jobs/j/consolidation", headers=a).json()
+    assert got["run"] == r.json()["run"] and got["tasks"] == 12
+    report = got["report"]
+    assert report["requested"] == "auto" and report["method"] in report["candidates"]
+    assert report["criterion"]["name"] == "held-out answer log-likelihood"
+    scores = {n: c["held_out_log_likelihood"] for n, c in report["candidates"].items()}
+    assert report["no_gold_choice"] == max(scores, key=scores.get)
+    assert report["no_gold_choice"] in report["why"]
+    assert report["calibration"]["source"] == "held-out answers"
+    # Another method: the report says so; workers cannot read it.
+    client.post("/api/jobs/j/consolidate", headers=a, json={"method": "mv", "wait": True})
+    report = client.get("/api/jobs/j/consolidation", headers=a).json()["report"]
+    assert report["method"] == "mv" and report["why"] == "the job's method is mv"
+    w = bearer(setup.worker_tokens["w00"])
+    assert client.get("/api/jobs/j/consolidation", headers=w).status_code == 403
+    assert client.get("/api/jobs/nope/consolidation", headers=a).status_code == 404

@@ -153,10 +153,15 @@ def test_workers_disagreeing_on_an_unreadable_image_size_do_not_break_consolidat
     assert result.value["image_size"] == [{"width": 500, "height": 400, "depth": 3}]
 
 
-def test_single_worker_confidence_is_zero():
+def test_single_worker_confidence_is_the_workers_skill_or_the_jobs_prior():
     result = BB.consolidate([WorkerAnswer(1, answer(("dog", 1, 1, 9, 9)))], CONFIG, {})
-    assert result.meta["objects"] == [{"confidence": 0.0}]
-    assert result.confidence == 0.0
+    assert result.meta["objects"] == [{"confidence": 0.0}]  # per object, as Ground Truth
+    assert result.confidence == 0.5  # the label: skill unknown, the default prior
+    skilled = BB.consolidate([WorkerAnswer(1, answer(("dog", 1, 1, 9, 9)), 0.85)], CONFIG, {})
+    assert skilled.confidence == 0.85
+    prior = {"quality": {"prior_skill": 0.75}}
+    one = [WorkerAnswer(1, answer(("dog", 1, 1, 9, 9)))]
+    assert BB.consolidate(one, CONFIG, prior).confidence == 0.75
 
 
 def test_end_to_end_through_the_work_engine(engine):

@@ -177,10 +177,16 @@ def test_a_mask_of_another_size_is_left_out():
     assert result.meta["adjustment-status"] == "adjusted"
 
 
-def test_single_worker_confidence_zero():
+def test_single_worker_confidence_is_the_workers_skill_or_the_jobs_prior():
     result = SEG.consolidate([WorkerAnswer(1, seg_answer(mask_of()))], CONFIG, {})
-    assert result.confidence == 0.0
-    assert {c["confidence"] for c in result.meta["internal-color-map"].values()} == {0.0}
+    assert result.confidence == 0.5  # skill unknown: the default prior
+    assert {c["confidence"] for c in result.meta["internal-color-map"].values()} == {0.5}
+    skilled = SEG.consolidate([WorkerAnswer(1, seg_answer(mask_of()), 0.9)], CONFIG, {})
+    assert skilled.confidence == 0.9
+    prior = {"quality": {"prior_skill": 0.8}}
+    assert (
+        SEG.consolidate([WorkerAnswer(1, seg_answer(mask_of()))], CONFIG, prior).confidence == 0.8
+    )
 
 
 def test_end_to_end_label_attribute_and_artifact(engine):

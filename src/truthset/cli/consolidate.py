@@ -18,7 +18,7 @@ import typer
 
 # The method names, without importing numpy and scipy when the CLI starts (checked against
 # the registry by tests/cli/test_consolidate.py).
-METHODS = ("mv", "wawa", "ds", "gt-mds", "onecoin", "glad", "auto")
+METHODS = ("mv", "wawa", "ds", "gt-mds", "onecoin", "glad", "mace", "zbs", "bcc", "auto")
 
 ANSWER_COLUMNS = ("task", "worker", "label")
 GOLD_COLUMNS = ("task", "label")

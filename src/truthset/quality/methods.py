@@ -12,6 +12,7 @@ whose plan is nothing and whose apply refits the aggregator; methods of higher l
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,17 @@ def _check_quality(_session: Session, _task_type: str, settings: dict[str, Any])
     if method is not None and (not isinstance(method, str) or method not in CONSOLIDATION_METHODS):
         known = ", ".join(CONSOLIDATION_METHODS.names())
         raise BadInput(f"settings.quality.method {method!r} is not one of: {known}")
+    prior = quality.get("prior_skill")
+    if prior is not None and (
+        isinstance(prior, bool)
+        or not isinstance(prior, int | float)
+        or not math.isfinite(prior)
+        or not 0 < prior <= 1
+    ):
+        raise BadInput(
+            f"settings.quality.prior_skill must be a number in (0, 1] (the confidence of a "
+            f"single answer by a worker of unknown skill), got {prior!r}"
+        )
 
 
 QUALITY_SECTION = SettingsSection(

@@ -255,9 +255,7 @@ def review_item(
     result = task_type.consolidate(
         [WorkerAnswer(worker_id=0, content=content)], config, job.settings
     )
-    meta = dict(result.meta)
-    if "confidence" in meta:
-        meta["confidence"] = 1.0
+    meta = reviewed_meta(result.meta)
     write_label(
         session,
         job.id,
@@ -287,6 +285,25 @@ def review_item(
         refresh_state(session, job.id, now=now)
     session.flush()
     return {"item": item_id, "reviewed": True}
+
+
+def reviewed_meta(meta: dict[str, Any]) -> dict[str, Any]:
+    """A reviewer's label is certain: every confidence in its metadata (the label's, each
+    object's, each mask class's) becomes 1.0, so that the export says what the console
+    shows (a box set by a reviewer used to export its single-answer object confidence 0.0)."""
+
+    def certain(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {
+                k: 1.0 if k == "confidence" and isinstance(v, int | float) else certain(v)
+                for k, v in value.items()
+            }
+        if isinstance(value, list):
+            return [certain(v) for v in value]
+        return value
+
+    out: dict[str, Any] = certain(meta)
+    return out
 
 
 def review_queue(

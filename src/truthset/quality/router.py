@@ -59,7 +59,17 @@ def consolidate(
     if body.wait:
         cache_dir = get_workspace(request).settings.data_dir / "autolabel"
         result = service.reconsolidate_job(session, job, method=body.method, cache_dir=cache_dir)
-        return {"run": None, "result": result}
+        # Kept as a finished run, as a background consolidation is, so that the job's
+        # consolidation report shows the newest one however it was made.
+        run = runs_service.enqueue(
+            session,
+            "consolidate",
+            {"job": job.name, "method": body.method, "wait": True},
+            job_id=job.id,
+            created_by=user.id,
+        )
+        runs_service.finish(session, run.id, result=result)
+        return {"run": run.id, "result": result}
     run = runs_service.enqueue(
         session,
         "consolidate",
@@ -68,6 +78,13 @@ def consolidate(
         created_by=user.id,
     )
     return {"run": runs_service.run_as_dict(run), "result": None}
+
+
+@router.get("/jobs/{name}/consolidation")
+def consolidation_report(name: str, _user: StaffUser, session: ReadSession) -> dict[str, Any]:
+    """The job's newest job-level consolidation: the method chosen and why (for ``auto``,
+    each candidate's held-out answer log-likelihood), calibration on gold where it exists."""
+    return service.consolidation_report(session, get_job(session, name))
 
 
 @router.get("/jobs/{name}/agreement")

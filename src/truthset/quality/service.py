@@ -34,6 +34,7 @@ from truthset.quality.gold import gold_map
 from truthset.quality.label_agreement import per_label_pairwise_agreement
 from truthset.quality.methods import CONSOLIDATION_METHODS, ConsolidationMethod, get_method
 from truthset.quality.review import SINGLE_LABEL_TYPES
+from truthset.runs import service as runs_service
 from truthset.store.models import Job, WorkerStat
 from truthset.store.raw import stored_json
 from truthset.tasktypes import get_task_type
@@ -92,9 +93,6 @@ def aggregate_job(session: Session, job: Job, *, method: str, now: float) -> dic
     }
     # A reviewer's label is final: refitting the workers' answers must not replace it.
     reviewed = labels_repository.reviewed_task_ids(session, job.id)
-    counts: dict[int, int] = {}
-    for r in rows:
-        counts[r[0]] = counts.get(r[0], 0) + 1
     changed = 0
     for task_key, label, conf in zip(
         result.task_ids, result.labels, result.confidences, strict=True
@@ -102,7 +100,9 @@ def aggregate_job(session: Session, job: Job, *, method: str, now: float) -> dic
         task_id = task_of[task_key]
         if task_id not in complete or task_id in reviewed:
             continue
-        confidence = 0.0 if counts[task_id] <= 1 else float(conf)
+        # The (calibrated) posterior, also for a task one worker answered: under the model
+        # it is that worker's estimated reliability, not Ground Truth's uninformative 0.
+        confidence = float(conf)
         changed += int(old.get(task_id) != label)
         write_label(
             session,
@@ -127,12 +127,54 @@ def aggregate_job(session: Session, job: Job, *, method: str, now: float) -> dic
         stat.skill = round(float(skill), 4)
     session.flush()
     blocked = apply_quality_bar(session, job)
+    details = _plain(result.details)
     return {
         "method": result.method,
         "tasks": len(result.task_ids),
         "changed": changed,
         "blocked_workers": blocked,
-        "details": _plain(result.details),
+        "details": details,
+        "report": consolidation_summary(method, result.method, details, len(rows)),
+    }
+
+
+def consolidation_summary(
+    requested: str, chosen: str, details: dict[str, Any], answers: int
+) -> dict[str, Any]:
+    """What the console's consolidation report shows: the method asked for and the one
+    used, why (the criterion's value per candidate), and calibration where gold exists."""
+    summary: dict[str, Any] = {"requested": requested, "method": chosen, "answers": answers}
+    if requested == "auto":
+        summary.update(
+            why=details.get("why"),
+            no_gold_choice=details.get("no_gold_choice"),
+            criterion=details.get("criterion"),
+            candidates=details.get("candidates"),
+            calibration=details.get("calibration"),
+        )
+    else:
+        summary["why"] = f"the job's method is {requested}"
+    if "gold_accuracy" in details:
+        summary["gold_accuracy"] = details["gold_accuracy"]
+        summary["gold_tasks"] = details["gold_tasks"]
+    return summary
+
+
+def consolidation_report(session: Session, job: Job) -> dict[str, Any]:
+    """The newest finished job-level consolidation of the job (kept in its run's result):
+    ``{"run", "finished_at", "report"}``, or ``{"run": None}`` when there was none."""
+    # Runs of a job are few (imports, exports, consolidations): the newest 200 hold it.
+    runs = runs_service.list_runs(session, limit=200, job_id=job.id)
+    run = next((r for r in runs if r.kind == "consolidate" and r.state == "succeeded"), None)
+    if run is None:
+        return {"run": None, "report": None}
+    result = run.result or {}
+    return {
+        "run": run.id,
+        "finished_at": run.finished_at,
+        "report": result.get("report"),
+        "tasks": result.get("tasks"),
+        "changed": result.get("changed"),
     }
 
 

@@ -141,6 +141,7 @@ class ImageObjectsType:
             [o["confidence"] for o in fitted.metadata_["objects"]],
             answers,
             lambda content: not content.get(self._list_key(content)),
+            settings,
         )
         value, meta = self._with_attributes(fitted, answers, skills, config, meta)
         return Consolidation(value=value, meta=meta, confidence=confidence, method=self.method)

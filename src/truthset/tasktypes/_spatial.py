@@ -207,14 +207,45 @@ def total_weight(answers: Sequence[WorkerAnswer]) -> float:
     return sum(max(float(a.weight), 0.0) for a in answers)
 
 
+# The confidence of a single answer by a worker of unknown skill, unless the job says
+# (settings["quality"]["prior_skill"]): a coin between right and wrong, so that it stays
+# under the review queue's default bar (0.7) until the worker's skill is known.
+DEFAULT_PRIOR_SKILL = 0.5
+
+
+def prior_skill(settings: Mapping[str, Any] | None) -> float:
+    """The job's prior on a worker's skill: ``settings.quality.prior_skill`` or 0.5."""
+    quality = (settings or {}).get("quality") or {}
+    value = quality.get("prior_skill") if isinstance(quality, Mapping) else None
+    if value is not None and _unit(value):
+        return float(value)
+    return DEFAULT_PRIOR_SKILL
+
+
+def single_worker_confidence(answer: WorkerAnswer, settings: Mapping[str, Any] | None) -> float:
+    """A label made from one worker's answer is as trustworthy as that worker: their
+    estimated skill (``weight``, which consolidation reads from the job's worker skills)
+    when it is known, the job's prior otherwise (``weight`` 1.0 means nothing is known)."""
+    weight = float(answer.weight)
+    if 0.0 < weight < 1.0:
+        return round(weight, 4)
+    return round(prior_skill(settings), 4)
+
+
 def overall_confidence(
-    object_confidences: Sequence[float], answers: Sequence[WorkerAnswer], empty: Callable
+    object_confidences: Sequence[float],
+    answers: Sequence[WorkerAnswer],
+    empty: Callable,
+    settings: Mapping[str, Any] | None = None,
 ) -> float:
     """One number per label: the mean object confidence; for a label without objects, the
-    weight share of the workers who marked nothing (``empty(content)``). 0.0 with a
-    single worker, as Ground Truth reports."""
-    if len(answers) <= 1:
+    weight share of the workers who marked nothing (``empty(content)``). With a single
+    worker, the worker's skill or the job's prior (:func:`single_worker_confidence`): not
+    Ground Truth's 0.0, which sent every single-worker label to review whoever made it."""
+    if not answers:
         return 0.0
+    if len(answers) == 1:
+        return single_worker_confidence(answers[0], settings)
     if object_confidences:
         return round(float(sum(object_confidences)) / len(object_confidences), 4)
     total = total_weight(answers)

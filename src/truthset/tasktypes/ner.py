@@ -123,6 +123,7 @@ class NamedEntityType:
             [e["confidence"] for e in fitted.metadata_["entities"]],
             answers,
             lambda content: not content.get("entities"),
+            settings,
         )
         return Consolidation(
             value=fitted.label_, meta=meta, confidence=confidence, method="span-vote"

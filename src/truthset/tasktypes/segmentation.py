@@ -44,6 +44,7 @@ from truthset.tasktypes._spatial import (
     initial_value_modified,
     payload_of,
     resolve_image_size,
+    single_worker_confidence,
     size_props,
     usable_params,
     worker_skills,
@@ -166,7 +167,11 @@ class SemanticSegmentationType:
             masks, worker_ids=ids, skills=skills
         )
         mask, share = fitted.mask_, fitted.vote_share_
-        confidence = 0.0 if len(answers) <= 1 else round(float(share.mean()), 4)
+        confidence = (
+            single_worker_confidence(answers[0], settings)
+            if len(answers) <= 1
+            else round(float(share.mean()), 4)
+        )
         meta: dict[str, Any] = {
             "internal-color-map": internal_color_map(labels, colors, confidence)
         }

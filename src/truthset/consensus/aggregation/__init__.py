@@ -87,7 +87,11 @@ def aggregate(
     if isinstance(estimator, AutoAggregator):
         estimator.fit(answers, gold_tasks, gold_labels)
         chosen = estimator.method_
+        details["why"] = estimator.explanation_
+        details["no_gold_choice"] = estimator.no_gold_choice_
+        details["criterion"] = estimator.criterion_
         details["candidates"] = estimator.report_
+        details["calibration"] = estimator.calibration_
     else:
         estimator.fit(answers)
         chosen = method

@@ -141,6 +141,7 @@ class AutoAggregator(BaseAggregator):
             "answers_scored": int(scores[choice].log_likelihood.shape[0]),
         }
         self._calibrate(scores[choice], gold_tasks, gold_labels, has_gold)
+        self.explanation_ = self._explain()
         self.labels_ = self.estimator_.labels_
         self.skills_ = self.estimator_.skills_
         self.worker_answer_counts_ = answers.answers_per_worker.copy()
@@ -235,6 +236,34 @@ class AutoAggregator(BaseAggregator):
                 )
             calibration["gold_tasks"] = len(gold_tasks)
         self.calibration_ = calibration
+
+    def _explain(self) -> str:
+        """One sentence: why ``method_``, in the criterion's own figures."""
+        report, chosen, base = self.report_, self.method_, self.no_gold_choice_
+        ranked = sorted(report, key=lambda n: -float(report[n]["held_out_log_likelihood"] or 0))
+        rejected = [n for n in ranked if report[n]["keeps_class_meaning"] is False]
+        score = report[base]["held_out_log_likelihood"]
+        text = (
+            f"{base} predicts held-out answers best ({score} log-likelihood per answer"
+            + (
+                f"; next {ranked[1]} {report[ranked[1]]['held_out_log_likelihood']}"
+                if len(ranked) > 1 and ranked[0] == base
+                else ""
+            )
+            + ")"
+        )
+        if rejected:
+            text += (
+                f" among solutions that keep their classes' meaning ({', '.join(rejected)} "
+                "scored higher but relabel a class)"
+            )
+        if chosen != base:
+            text += (
+                f"; on the gold items {chosen} is right significantly more often "
+                f"({report[chosen]['gold_accuracy']:.3f} vs {report[base]['gold_accuracy']:.3f}, "
+                f"sign test at z = {self.switch_z:g}), so it replaces {base}"
+            )
+        return text + "."
 
     def _fit(self, answers: AnswerMatrix) -> None:  # pragma: no cover - fit is overridden
         raise NotImplementedError
