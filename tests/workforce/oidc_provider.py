@@ -7,8 +7,8 @@ Who is signed in at the provider is `provider.person` (the authorize endpoint co
 them at once). What a hostile or broken provider does is set on it: `id_token_claims`
 (claims laid over the ID token's: a wrong audience, issuer, nonce, an expiry in the past),
 `tamper` ("payload": the signed token's payload altered afterwards; "foreign_key": signed
-by a key the JWKS does not hold), `discovery_issuer` (the issuer its discovery document
-names) and `userinfo_claims`.
+by a key the JWKS does not hold; "alg_none": unsigned; "garbage": not a JWT),
+`discovery_issuer` (the issuer its discovery document names) and `userinfo_claims`.
 """
 
 from __future__ import annotations
@@ -256,6 +256,11 @@ class TestProvider:
             header, payload, _ = signed.split(".")
             claims = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
             return jwt.encode({"alg": "RS256", "kid": "key-1"}, claims, self.rogue_key)
+        if self.tamper == "alg_none":  # the same claims, unsigned
+            _, payload, _ = signed.split(".")
+            return f"{_b64(json.dumps({'alg': 'none'}).encode())}.{payload}."
+        if self.tamper == "garbage":
+            return "not-a-jwt"
         return signed
 
     # -- HTTP ---------------------------------------------------------------------------

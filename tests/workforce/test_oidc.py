@@ -222,6 +222,23 @@ def test_an_id_token_signed_by_a_key_the_provider_does_not_publish_is_refused(cl
     assert "signature does not verify" in refused(sign_in(client))
 
 
+@pytest.mark.parametrize(
+    ("tamper", "message"),
+    [
+        (
+            "alg_none",
+            "the ID token cannot be read: unsupported_algorithm: Algorithm of 'none' is not "
+            "allowed",
+        ),
+        ("garbage", "the ID token cannot be read: decode_error: Invalid JSON Web Signature"),
+    ],
+)
+def test_an_unsigned_or_unreadable_id_token_is_refused(client, corp, ws, tamper, message):
+    corp.tamper = tamper
+    assert refused(sign_in(client)) == message
+    assert users(ws) == ["root"]
+
+
 def test_a_wrong_audience_is_refused(client, corp, ws):
     corp.id_token_claims = {"aud": "another-app"}
     assert refused(sign_in(client)) == (
@@ -331,6 +348,8 @@ def test_the_client_secret_is_sealed_and_never_read_back(client, admin, corp, ws
     ("change", "message"),
     [
         ({"issuer": "http://idp.example"}, "issuer 'http://idp.example' must use https"),
+        ({"issuer": "https://[idp"}, "issuer 'https://[idp' is not a URL"),
+        ({"discovery_url": "https://idp:port/x"}, "discovery_url 'https://idp:port/x' is not"),
         ({"scopes": "profile"}, "scopes 'profile' must include 'openid'"),
         ({"default_role": "boss"}, "default_role 'boss' is not one of"),
         (

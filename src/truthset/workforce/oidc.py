@@ -287,6 +287,8 @@ def _decode(provider: OidcProvider, found: _Discovered, id_token: str) -> Any:
             raise Unauthorized(
                 f"the ID token cannot be read: {exc.error}: {exc.description}"
             ) from None
+        except (ValueError, TypeError):
+            raise Unauthorized("the ID token cannot be read: it is not a signed JWT") from None
     raise AssertionError("unreachable")
 
 
@@ -307,6 +309,8 @@ def verify_id_token(
         )
     decoded = _decode(provider, found, id_token)
     claims = decoded.claims
+    if not isinstance(claims, dict):
+        raise Unauthorized("the ID token's payload is not a JSON object of claims")
     checked = CodeIDToken(
         claims,
         decoded.header,

@@ -71,7 +71,11 @@ def unseal_secret(master_key: bytes, sealed: str | None) -> str | None:
 
 
 def _check_url(field: str, value: str) -> str:
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a port that is not a number
+    except ValueError:
+        raise BadInput(f"{field} {value!r} is not a URL") from None
     if parts.scheme not in ("https", "http") or not parts.hostname:
         raise BadInput(f"{field} {value!r} must be an http(s) URL with a host")
     if parts.scheme == "http" and parts.hostname not in ("localhost", "127.0.0.1", "::1"):
