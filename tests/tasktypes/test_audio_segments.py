@@ -112,6 +112,10 @@ def test_answer_is_rounded_to_ms_and_sorted():
         ({"segments": [seg("bob", 2, 1)]}, r"segments\[0\]\.end: 1 must be after start 2"),
         ({"segments": [seg("bob", 1, 1.0004)]}, r"segments\[0\]: shorter than a millisecond"),
         ({"segments": [seg("carol", 0, 1)]}, r"segments\[0\]\.label: 'carol' is not one of"),
+        (
+            {"segments": [seg("carol", 0, 1, **{"label-category-attributes": {"x": 1}})]},
+            r"segments\[0\]\.label: 'carol' is not one of",
+        ),
         ({"segments": [seg("bob", 0, 1, id=7)]}, r"segments\[0\]\.id: not a segment field"),
         ({"segments": [seg("bob", 0, 1, text="hi")]}, r"segments\[0\]\.text: an audio-segm"),
         ({"segments": [seg("bob", 0, 5)], "duration": 4}, r"segments\[0\]\.end: 5 is after"),

@@ -174,10 +174,10 @@ class AudioSegmentsType:
             )
         duration = clip_duration(payload, item)
         labels = set(config.labels)
+        segments = [self._segment(i, seg, labels, duration) for i, seg in enumerate(given)]
+        # After the times and labels: a segment's attributes are those of its label.
         values = attrs.check_object_attributes(given, "segments", config)
-        segments = []
-        for i, seg in enumerate(given):
-            segments.append(self._segment(i, seg, labels, duration, values[i]))
+        segments = [attrs.with_attributes(seg, v) for seg, v in zip(segments, values, strict=True)]
         order = {name: k for k, name in enumerate(config.labels)}
         ranked = sorted(
             range(len(segments)),
@@ -203,7 +203,6 @@ class AudioSegmentsType:
         seg: Any,
         labels: set[str],
         duration: float | None,
-        values: dict[str, Any],
     ) -> dict[str, Any]:
         field = f"answer.segments[{i}]"
         if not isinstance(seg, Mapping):
@@ -245,7 +244,7 @@ class AudioSegmentsType:
                     f"{field}.text: {len(text):,} characters, at most {MAX_TEXT:,} are allowed"
                 )
             out["text"] = text
-        return attrs.with_attributes(out, values)
+        return out
 
     def check_answer_settings(self, content: Mapping[str, Any], settings: Any) -> None:
         """The job's rules on a validated answer: with ``allow_overlap`` false, no two
