@@ -2,7 +2,12 @@
 /**
  * Semantic segmentation: paint a class mask over the image. Brush (b) and eraser (e) with
  * an adjustable size ([ and ]), polygon fill (p: click the vertices, close on the first
- * point or Enter), per-label colours, an opacity slider. The mask is one label index per
+ * point or Enter), per-label colours, an opacity slider. Assisted modes (assist.js, the
+ * server's routes): 4 points (a: click an object's top, bottom, left and right extreme
+ * points in any order; GrabCut's mask lands in the active label; then a click adds to it,
+ * a Shift+click takes away, Enter or Esc ends the object) and grow (g: a click paints the
+ * region of similar colour around it, Shift+click erases it; a tolerance slider). The
+ * mask is one label index per
  * image pixel, painted without anti-aliasing so that the PNG holds only the label colours.
  * Each stroke or fill is one step in the store (undo/redo replays the steps).
  * Answer: {"labeledImage": {"pngImageData": <base64 PNG of the image's exact size, white
@@ -12,9 +17,14 @@ import { h, svg } from "../js/dom.js";
 import { labelColor, labelIndexFromKey } from "../js/store.js";
 import { labelBar } from "../js/labelbar.js";
 import { ImageView, VIEW_SHORTCUTS } from "./imageview.js";
+import { assistUrl, drawClicks, fetchMask, forEachMaskPixel } from "./assist.js";
 
 /**
- * @typedef {{t: "brush" | "erase" | "fill", label: string, r: number, pts: number[]}} Op
+ * @typedef {{x: number, y: number}} Pt
+ * @typedef {{t: "brush" | "erase" | "fill" | "mask", label: string, r: number, pts: number[],
+ *   rle?: import("./assist.js").Rle, erase?: boolean, ext?: Pt[], pos?: Pt[], neg?: Pt[]}} Op
+ *   a "mask" op is an assisted mask (its extreme points and clicks kept for refining)
+ * @typedef {"brush" | "erase" | "fill" | "points" | "grow"} Mode
  * @typedef {{ops: Op[], fromPrior: boolean}} State
  */
 
@@ -52,16 +62,23 @@ export function create(ctx) {
   let image = null;
   /** @type {CanvasRenderingContext2D | null} */
   let g2 = null;
-  let mode = /** @type {"brush" | "erase" | "fill"} */ ("brush");
+  let mode = /** @type {Mode} */ ("brush");
   let radius = 8;
   /** @type {{x: number, y: number}[] | null} */
   let poly = null;
   /** @type {Op | null} */
   let stroke = null;
+  /** @type {Pt[]} extreme points clicked so far (4 points mode) */
+  let pending = [];
+  // The last op is an assisted mask that clicks refine (until Enter, Esc or another mode).
+  let refining = false;
+  let busy = false;
+  const pointsUrl = assistUrl(task, "extreme-points");
+  const growUrl = assistUrl(task, "grow");
 
   // -- side panel ----------------------------------------------------------------------------
   const modeBtns = /** @type {Record<string, HTMLButtonElement>} */ ({});
-  for (const [m, text, key] of [["brush", "Brush", "b"], ["erase", "Eraser", "e"], ["fill", "Polygon fill", "p"]]) {
+  for (const [m, text, key] of [["brush", "Brush", "b"], ["erase", "Eraser", "e"], ["fill", "Polygon fill", "p"], ["points", "4 points", "a"], ["grow", "Grow", "g"]]) {
     modeBtns[m] = h("button", { type: "button", dataset: { mode: m }, onclick: () => setMode(/** @type {any} */ (m)) }, `${text} `, h("kbd", null, key));
   }
   const size = h("input", { type: "range", id: "brush-size", min: "1", max: "150", value: String(radius), "aria-label": "brush size" });
@@ -70,16 +87,26 @@ export function create(ctx) {
   const opacity = h("input", { type: "range", id: "mask-opacity", min: "0", max: "100", value: "55", "aria-label": "mask opacity" });
   opacity.addEventListener("input", () => (canvas.style.opacity = String(Number(opacity.value) / 100)));
   canvas.style.opacity = "0.55";
+  const tolerance = h("input", { type: "range", id: "grow-tolerance", min: "2", max: "80", value: "25", "aria-label": "grow tolerance" });
+  const toleranceLabel = h("span", { class: "muted" }, "25");
+  tolerance.addEventListener("input", () => (toleranceLabel.textContent = tolerance.value));
+  const status = h("p", { class: "muted assist-status", id: "assist-status", "aria-live": "polite" });
   ctx.side.append(labelBar(store, { shortNames: ctx.shortNames }).el,
     h("div", { class: "seg-tools" },
       h("div", { class: "modes" }, Object.values(modeBtns)),
       h("label", null, "Brush size ", sizeLabel), size,
-      h("label", null, "Opacity"), opacity));
+      h("label", null, "Grow tolerance ", toleranceLabel), tolerance,
+      h("label", null, "Opacity"), opacity, status));
+  if (!pointsUrl) for (const m of ["points", "grow"]) modeBtns[m].disabled = true;
 
-  /** @param {"brush" | "erase" | "fill"} m */
+  /** @param {Mode} m */
   function setMode(m) {
+    if ((m === "points" || m === "grow") && !pointsUrl) return;
     mode = m;
     poly = null;
+    pending = [];
+    refining = false;
+    status.textContent = m === "points" ? "Click the object's top, bottom, left and right points." : m === "grow" ? "Click a region to paint it (Shift+click erases)." : "";
     for (const [k, b] of Object.entries(modeBtns)) b.classList.toggle("on", k === m);
     drawPreview();
   }
@@ -159,8 +186,10 @@ export function create(ctx) {
   }
   /** @param {Op} op */
   function apply(op) {
-    const v = op.t === "erase" ? 0 : store.labels.indexOf(op.label) + 1;
-    if (op.t === "fill") fillPolygon(op.pts, v);
+    const v = op.t === "erase" || op.erase ? 0 : store.labels.indexOf(op.label) + 1;
+    if (op.t === "mask") {
+      if (op.rle) forEachMaskPixel(op.rle, W, (i) => setPixel(i, v));
+    } else if (op.t === "fill") fillPolygon(op.pts, v);
     else for (let i = 0; i < op.pts.length; i += 2) segment(op.pts, i, op.r, v);
   }
   function rebuild() {
@@ -223,14 +252,90 @@ export function create(ctx) {
 
   store.on("change", (/** @type {{reason: string}} */ d) => {
     if (d.reason !== "stroke") rebuild();
+    drawPreview();
   });
+
+  // -- assisted masks ------------------------------------------------------------------------
+  /** The assisted mask that clicks refine now, if any. */
+  function refined() {
+    const ops = st().ops;
+    const last = ops[ops.length - 1];
+    return refining && last && last.t === "mask" && last.ext ? last : null;
+  }
+  /** @param {string} url @param {Record<string, unknown>} body @param {(rle: import("./assist.js").Rle) => void} land */
+  async function ask(url, body, land) {
+    busy = true;
+    view.overlay.style.cursor = "progress";
+    status.textContent = "Working…";
+    try {
+      const answer = await fetchMask(url, body);
+      land(answer.rle);
+      status.textContent = `${answer.area.toLocaleString()} px (${Math.round(answer.millis)} ms)`;
+    } catch (err) {
+      status.textContent = `No mask: ${err instanceof Error ? err.message : String(err)}`;
+    } finally {
+      busy = false;
+      view.overlay.style.cursor = "";
+      drawPreview();
+    }
+  }
+  /** @param {Pt} pt @param {boolean} negative */
+  function pointsClick(pt, negative) {
+    const base = refined();
+    if (base && pointsUrl) {
+      const pos = [...(base.pos || []), ...(negative ? [] : [pt])];
+      const neg = [...(base.neg || []), ...(negative ? [pt] : [])];
+      const ext = base.ext || [];
+      ask(pointsUrl, { extreme_points: ext, positive: pos, negative: neg }, (rle) => {
+        store.update((/** @type {State} */ s) => {
+          const last = s.ops[s.ops.length - 1];
+          const op = { t: /** @type {"mask"} */ ("mask"), label: base.label, r: 0, pts: [], rle, ext, pos, neg };
+          // Replace the mask being refined (one undo step per click); if it was undone
+          // meanwhile, the refined mask is a new one.
+          if (last && last.t === "mask" && JSON.stringify(last.ext) === JSON.stringify(ext)) s.ops[s.ops.length - 1] = op;
+          else s.ops.push(op);
+        }, { reason: "assist" });
+      });
+      return;
+    }
+    pending = [...pending, pt];
+    drawPreview();
+    if (pending.length < 4 || !pointsUrl) return;
+    const ext = pending;
+    const label = store.activeLabel;
+    ask(pointsUrl, { extreme_points: ext }, (rle) => {
+      pending = [];
+      refining = true;
+      store.update((/** @type {State} */ s) => {
+        s.ops.push({ t: "mask", label, r: 0, pts: [], rle, ext, pos: [], neg: [] });
+      }, { reason: "assist" });
+      status.textContent = "Click to add, Shift+click to take away; Enter ends the object.";
+    }).then(() => {
+      // A refused set of points is dropped, so the next click starts again.
+      if (pending.length >= 4) pending = [];
+      drawPreview();
+    });
+  }
+  /** @param {Pt} pt @param {boolean} erase */
+  function growClick(pt, erase) {
+    if (!growUrl) return;
+    const label = store.activeLabel;
+    ask(growUrl, { point: pt, tolerance: Number(tolerance.value) }, (rle) => {
+      store.update((/** @type {State} */ s) => {
+        s.ops.push({ t: "mask", label, r: 0, pts: [], rle, erase });
+      }, { reason: "assist" });
+    });
+  }
 
   // -- pointer input -------------------------------------------------------------------------
   function drawPreview() {
     preview.replaceChildren();
-    if (!poly || !poly.length) return;
     const k = 1 / view.scale;
     const color = colors[store.labels.indexOf(store.activeLabel)];
+    const base = refined();
+    if (base) drawClicks(preview, base, k, colors[store.labels.indexOf(base.label)]);
+    if (pending.length) drawClicks(preview, { ext: pending }, k, color);
+    if (!poly || !poly.length) return;
     preview.appendChild(svg("polyline", { class: "shape", points: poly.map((p) => `${p.x},${p.y}`).join(" "), stroke: color, fill: "none", "stroke-dasharray": "6 4" }));
     poly.forEach((p, i) => preview.appendChild(svg("circle", { class: "handle", cx: p.x, cy: p.y, r: (i === 0 ? 7 : 4) * k, "data-first": i === 0 ? "1" : null })));
   }
@@ -251,6 +356,13 @@ export function create(ctx) {
     e.preventDefault();
     const p = view.toImage(e.clientX, e.clientY);
     const pt = { x: Math.round(p.x * 10) / 10, y: Math.round(p.y * 10) / 10 };
+    if (mode === "points" || mode === "grow") {
+      if (busy) return;
+      const inside = { x: Math.max(0, Math.min(W, pt.x)), y: Math.max(0, Math.min(H, pt.y)) };
+      if (mode === "points") pointsClick(inside, e.shiftKey);
+      else growClick(inside, e.shiftKey);
+      return;
+    }
     if (mode === "fill") {
       if (poly && poly.length >= 3 && /** @type {Element} */ (e.target).getAttribute("data-first")) closePolygon();
       else {
@@ -271,7 +383,7 @@ export function create(ctx) {
     const p = view.toImage(e.clientX, e.clientY);
     cursorEl.setAttribute("cx", String(p.x));
     cursorEl.setAttribute("cy", String(p.y));
-    cursorEl.setAttribute("visibility", mode === "fill" ? "hidden" : "visible");
+    cursorEl.setAttribute("visibility", mode === "brush" || mode === "erase" ? "visible" : "hidden");
     if (!stroke) return;
     const pts = stroke.pts;
     const lx = pts[pts.length - 2], ly = pts[pts.length - 1];
@@ -337,17 +449,34 @@ export function create(ctx) {
     problem() {
       if (!W) return "The image has not loaded yet.";
       if (poly) return "Close the polygon first (click its first point or press Enter).";
+      if (busy) return "Wait for the mask being computed.";
+      if (pending.length) return `Click the object's ${4 - pending.length} other extreme point(s) first, or press Esc.`;
       return null;
     },
     onKey(e) {
       const i = labelIndexFromKey(e);
       if (i >= 0 && i < store.labels.length) {
         store.setActiveLabel(store.labels[i]);
+        refining = false;
         drawPreview();
         return true;
       }
       if (e.ctrlKey || e.metaKey || e.altKey) return false;
       if (poly && e.key === "Enter") return closePolygon();
+      if ((refined() || pending.length) && (e.key === "Enter" || e.key === "Escape")) {
+        // Enter ends the object (a click then starts a new one); Esc also drops the
+        // extreme points clicked so far.
+        refining = false;
+        if (e.key === "Escape") pending = [];
+        if (mode === "points") status.textContent = "Click the next object's four extreme points.";
+        drawPreview();
+        return true;
+      }
+      if (pending.length && e.key === "Backspace") {
+        pending = pending.slice(0, -1);
+        drawPreview();
+        return true;
+      }
       if (poly && e.key === "Escape") {
         poly = null;
         drawPreview();
@@ -362,6 +491,8 @@ export function create(ctx) {
       if (e.key === "b") setMode("brush");
       else if (e.key === "e") setMode("erase");
       else if (e.key === "p") setMode("fill");
+      else if (e.key === "a") setMode("points");
+      else if (e.key === "g") setMode("grow");
       else if (e.key === "[") setRadius(radius / 1.25 < radius - 1 ? radius / 1.25 : radius - 1);
       else if (e.key === "]") setRadius(Math.max(radius + 1, radius * 1.25));
       else if (e.key === "h") {
@@ -371,7 +502,12 @@ export function create(ctx) {
     },
     shortcuts: [
       ["b / e / p", "brush / eraser / polygon fill"], ["[ ]", "smaller / larger brush"], ["1–9, 0", "label"],
-      ["click the first point / Enter", "fill the polygon"], ["h", "hide / show the mask"], ...VIEW_SHORTCUTS,
+      ["click the first point / Enter", "fill the polygon"],
+      ["a", "4 points: click the object's top, bottom, left and right points"],
+      ["click / Shift+click (after 4 points)", "add to / take away from the mask"],
+      ["Enter / Esc", "end the object (Esc also drops its points)"],
+      ["g", "grow: click a region to paint it, Shift+click to erase it"],
+      ["h", "hide / show the mask"], ...VIEW_SHORTCUTS,
     ],
     destroy() {
       view.destroy();
