@@ -92,8 +92,16 @@ def test_semantic_masks_as_rle_decode_to_the_consolidated_masks(any_ws, tmp_path
     coco = load(tmp_path, body)
     check_semantic(coco, masks, refs)
     assert [im["truthset_id"] for im in coco.dataset["images"]] == ["a", "b", "c"]
-    scores = {a["score"] for a in json.loads(body)["annotations"]}
-    assert scores == {0.0}  # one worker: Ground Truth's confidence of a lone answer
+    # Each annotation's score is its mask's confidence, as the label's metadata has it.
+    from sqlalchemy import select
+
+    from truthset.store.models import Label, Task
+
+    with ws.db.session_scope(write=False) as s:
+        metas = s.scalars(select(Label.meta).join(Task).order_by(Task.position)).all()
+    confidence = {m["internal-color-map"]["1"]["confidence"] for m in metas}
+    assert len(confidence) == 1
+    assert {a["score"] for a in json.loads(body)["annotations"]} == confidence
     assert labels_json(ws, "seg") == ["label.png"] * 3  # the placeholder, not a path
 
 
@@ -172,3 +180,28 @@ def test_rle_is_pycocotools_encoding():
         if mask.any():
             assert rle.bbox(mask) == [float(v) for v in coco_mask.toBbox(theirs)]
         assert (coco_mask.decode({**ours, "counts": ours["counts"].encode()}) == mask).all()
+
+
+def test_a_mask_colour_its_map_does_not_name_fails_naming_the_item(ws):
+    from exports.mask_jobs import rgb_png
+
+    masks = {"a": masks_by_item()["a"]}
+    job, refs = imported_masks(ws, "cats-ref", masks)
+    # The file on disk is what the label import read; its copy in the store is replaced
+    # by a painting with a third colour, as a mask edited outside Ground Truth would be.
+    from sqlalchemy import update
+
+    from truthset.store.models import Label
+
+    stray = masks["a"].copy()
+    stray[0, 0] = 3
+    with ws.db.session_scope() as s:
+        s.execute(
+            update(Label).values(
+                artifact=rgb_png(stray, {1: "#ff7f0e", 2: "#9467bd", 3: "#123456"})
+            )
+        )
+    with pytest.raises(
+        BadInput, match=r"its mask has the colour #123456, which its internal-color-map"
+    ):
+        export(ws, job, "coco")

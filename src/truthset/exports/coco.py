@@ -170,7 +170,8 @@ def _semantic_annotations(session: Session, job: Job, n_labels: int) -> Iterator
     for image_id, mask in enumerate(labeled_masks(session, job), start=1):
         classes = class_mask(mask, n_labels)
         confidence = _mask_confidence(mask.meta)
-        for class_id in np.unique(classes).tolist():
+        present = np.flatnonzero(np.bincount(classes.ravel(), minlength=256))
+        for class_id in present.tolist():
             if class_id == 0:
                 continue
             pixels = classes == class_id
