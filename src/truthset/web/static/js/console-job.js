@@ -18,6 +18,7 @@ import { settingsPanel } from "./console-job/settings.js";
 import { throughputPanel } from "./console-job/throughput.js";
 import { workersPanel } from "./console-job/workers.js";
 import { agreementPanel } from "./console-job/agreement.js";
+import { consolidationPanel } from "./console-job/consolidation-report.js";
 import { autolabelPanel } from "./console-job/autolabel.js";
 import { labelIssuesPanel } from "./console-job/label-issues.js";
 import { teamsPanel } from "./console-job/teams.js";
@@ -47,12 +48,12 @@ async function render() {
     ]);
     document.title = `${job.name} · truthset`;
     // The panels that fetch more of their own, all at once.
-    const [issues, hooks, ...blocks] = await Promise.all([
-      labelIssuesPanel(job), webhooksPanel(job), teamsPanel(job, render), exportsPanel(job), labelsPanel(job, render)]);
+    const [issues, hooks, consolidation, ...blocks] = await Promise.all([
+      labelIssuesPanel(job), webhooksPanel(job), consolidationPanel(job), teamsPanel(job, render), exportsPanel(job), labelsPanel(job, render)]);
     shown = job;
     replace(app, headerPanel(job, render), countersPanel(job, workers), settingsPanel(job, render),
       throughputPanel(points, 300),
-      workersPanel(workers), agreementPanel(agreement.report, agreement.problem), autolabelPanel(autolabel),
+      workersPanel(workers, agreement.report), agreementPanel(agreement.report, agreement.problem), consolidation, autolabelPanel(autolabel),
       issues, hooks, ...blocks);
   } catch (err) {
     replace(app, h("p", { class: "error" }, err instanceof ApiError && err.status === 404 ? `No job named ${jobName}.` : errorText(err)));
