@@ -30,18 +30,23 @@ def run_lengths(mask: np.ndarray) -> list[int]:
 
 def compress(counts: list[int]) -> str:
     """COCO's counts string of uncompressed counts."""
-    out: list[str] = []
-    for i, count in enumerate(counts):
-        x = count - counts[i - 2] if i > 2 else count
-        more = True
-        while more:
-            c = x & 0x1F
-            x >>= 5  # arithmetic: a negative difference keeps its sign bits
-            more = x != -1 if c & 0x10 else x != 0
-            if more:
-                c |= 0x20
-            out.append(chr(c + 48))
-    return "".join(out)
+    if not counts:
+        return ""
+    values = np.asarray(counts, dtype=np.int64)
+    x = values.copy()
+    x[3:] -= values[1:-2]
+    # Every count's 5-bit groups at once: row g holds each count's g-th group (or -1 once
+    # the count has none left); read column by column, they are the string.
+    groups = []
+    active = np.ones(x.size, dtype=bool)
+    while active.any():
+        c = x & 0x1F
+        x >>= 5  # arithmetic: a negative difference keeps its sign bits
+        more = np.where(c & 0x10, x != -1, x != 0)
+        groups.append(np.where(active, c | np.where(more, 0x20, 0), -1))
+        active &= more
+    table = np.stack(groups).T.ravel()
+    return (table[table >= 0] + 48).astype(np.uint8).tobytes().decode("ascii")
 
 
 def encode(mask: np.ndarray) -> dict[str, Any]:
