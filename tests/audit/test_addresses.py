@@ -29,6 +29,7 @@ PROXIES = parse_networks("trusted_proxies", ["10.0.0.0/8", "fd00::/8"])
         ("10.0.0.2", "garbage, 10.1.1.1", PROXIES, "10.1.1.1"),
         ("fd00::1", "2001:db8::7", PROXIES, "2001:db8::7"),
         ("::ffff:10.0.0.2", "198.51.100.4", PROXIES, "198.51.100.4"),
+        ("::ffff:203.0.113.9", None, [], "::ffff:203.0.113.9"),
         ("testclient", "1.2.3.4", PROXIES, "testclient"),
         (None, "1.2.3.4", PROXIES, None),
     ],

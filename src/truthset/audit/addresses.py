@@ -9,11 +9,14 @@ X-Forwarded-For is ignored) an admin sets; every app process re-reads it within
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import threading
 import time
 from collections.abc import MutableMapping
 from typing import Any
+
+from starlette.concurrency import run_in_threadpool
 
 from truthset.audit import repository
 from truthset.errors import BadInput
@@ -42,6 +45,7 @@ def parse_networks(field: str, values: Any) -> list[Network]:
     return networks
 
 
+@functools.lru_cache(maxsize=4096)  # the same few thousand clients ask all day
 def parse_address(value: str | None) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
     if not value:
         return None
@@ -61,11 +65,11 @@ def within(address: ipaddress.IPv4Address | ipaddress.IPv6Address, networks: lis
 def client_address(
     peer: str | None, forwarded_for: str | None, trusted: list[Network]
 ) -> str | None:
+    if not trusted or not forwarded_for:
+        return peer
     address = parse_address(peer)
     if address is None:
         return peer  # not an IP (a test client's name, a Unix socket): as it is
-    if not trusted or not forwarded_for:
-        return str(address)
     for hop in reversed([h for h in forwarded_for.split(",") if h.strip()]):
         if not within(address, trusted):
             break
@@ -111,10 +115,10 @@ def _forwarded_for(scope: MutableMapping[str, Any]) -> str | None:
 async def request_address(db: Any, scope: MutableMapping[str, Any]) -> str | None:
     """The client address of an ASGI request (the settings read off the event loop when
     the cache has lapsed, about once a second)."""
-    from starlette.concurrency import run_in_threadpool
-
     trusted = cached_trusted_proxies(db)
     if trusted is None:
         trusted = await run_in_threadpool(trusted_proxies, db)
     peer = scope.get("client")
+    if not trusted:  # the common case: no header to read
+        return peer[0] if peer else None
     return client_address(peer[0] if peer else None, _forwarded_for(scope), trusted)
