@@ -6,6 +6,7 @@ the label."""
 
 import json
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
@@ -13,6 +14,7 @@ from audio_support import dialogue, write_wav
 from truthset.api.tokens import issue_token
 from truthset.consensus.spatial import temporal_iou
 from truthset.datasets.importer import import_source
+from truthset.errors import BadInput
 from truthset.exports.groundtruth import iter_output_lines
 from truthset.media.audio_windows import clear_caches
 from truthset.server.app import create_app
@@ -149,3 +151,35 @@ def test_audio_segmentation_job_over_http(engine):
         assert imported is not None and imported.task_type == "audio-segmentation"
         (back,) = [json.loads(x) for x in iter_output_lines(s, imported)]
     assert back == line
+
+
+def test_a_reviewers_segments_follow_the_job_and_are_certain(engine):
+    from truthset.quality.review import review_item
+    from truthset.store.models import User
+
+    clear_caches()
+    truth, seconds = dialogue(3, seed=6)
+    ref = write_wav(engine.media / "r.wav", truth, seconds)
+    engine.dataset("rev", [{"id": "r", "source-ref": ref}])
+    engine.job(
+        "rev",
+        "audio-segmentation",
+        ["alice", "bob"],
+        dataset="rev",
+        workers_per_item=1,
+        settings={"allow_overlap": False},
+    )
+    segments = [{"start": s, "end": e, "label": lab} for lab, s, e in truth]
+    engine.work("rev", lambda w, item: {"segments": segments}, workers=["w0"])
+    with engine.ws.db.session_scope() as s:
+        create_user(s, "chief", role="admin")
+    overlapping = {"segments": [*segments, {"start": 0, "end": seconds, "label": "bob"}]}
+    with engine.ws.db.session_scope() as s:
+        job = s.scalar(select(Job).where(Job.name == "rev"))
+        chief = s.scalar(select(User).where(User.name == "chief"))
+        with pytest.raises(BadInput, match="overlaps"):
+            review_item(s, job, "r", overlapping, chief)
+        review_item(s, job, "r", {"segments": segments[:2]}, chief)
+    (line,) = engine.export("rev")
+    assert [s["confidence"] for s in line["rev"]["segments"]] == [1.0, 1.0]
+    assert line["rev-metadata"]["confidence"] == 1.0 and line["rev-metadata"]["reviewed"] == "yes"

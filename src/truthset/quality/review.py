@@ -242,6 +242,10 @@ def review_item(
     found = job_item(session, job, item_id)
     task_id, data = found.task_id, found.data
     content = task_type.validate_answer(answer, config, orjson.loads(data))
+    # A type whose answers depend on the job's settings (audio segments: allow_overlap).
+    check_settings = getattr(task_type, "check_answer_settings", None)
+    if check_settings is not None:
+        check_settings(content, job.settings)
     lease = repository.review_lease(session, task_id, pg=_is_pg(session))
     if (
         lease is not None
@@ -261,7 +265,8 @@ def review_item(
         job.id,
         task_id,
         Consolidation(
-            value=result.value,
+            # Audio segments keep each segment's confidence in the value itself.
+            value=reviewed_meta(result.value) if isinstance(result.value, dict) else result.value,
             meta=meta,
             confidence=1.0,
             method="review",

@@ -286,6 +286,7 @@ class AudioSegmentsType:
             [s["confidence"] for s in value["segments"]],
             answers,
             lambda content: not content.get("segments"),
+            settings,
         )
         meta["confidence"] = confidence
         meta.update(adjustment_meta(answers, settings))
