@@ -117,6 +117,30 @@ def test_new_job_form_has_no_console_error_and_names_the_servers_rule(
         assert label["x"] < control["x"], field
 
 
+def test_upload_errors_are_sentences_naming_the_file_and_lines(
+    pages: Pages, site: Site, tmp_path: Path
+) -> None:
+    manifest = tmp_path / "broken.jsonl"
+    manifest.write_text('{"source": "fine"}\nnot json\n{"source-ref": 5}\n')
+    page = pages.open("admin", "/console/new")
+    page.wait_for_selector("#new-job")
+    page.fill("#f-name", "broken-upload")
+    page.select_option("#f-source-kind", "upload")
+    page.fill("#f-new-dataset", "broken")
+    page.set_input_files("#f-upload", str(manifest))
+    page.select_option("#f-task-type", "text-classification")
+    page.fill("#f-labels", "good\nbad\n")
+    page.click("#f-submit")
+    error = page.locator("#f-error")
+    error.wait_for(state="visible")
+    page.wait_for_function("document.getElementById('f-error').textContent.length > 0")
+    text = error.inner_text()
+    assert text.startswith("The file broken.jsonl was not imported: 2 invalid line(s)"), text
+    assert "line 2: not valid JSON" in text
+    assert "line 3: 'source-ref' must be a non-empty string" in text
+    assert "{" not in text and '"errors"' not in text  # a sentence, not the raw JSON
+
+
 def test_job_page_counters_workers_labels_item_and_export(pages: Pages, site: Site) -> None:
     labels = ["cat", "dog"]
     job = site.job(
@@ -162,7 +186,7 @@ def test_job_page_counters_workers_labels_item_and_export(pages: Pages, site: Si
     page.click("#btn-stop")
     page.wait_for_selector("#job-state:has-text('stop')")
     page.click("#btn-resume")
-    page.wait_for_selector("#job-state:has-text('in_progress')")
+    page.wait_for_selector("#job-state[data-state=in_progress]")
 
 
 def test_item_page_draws_every_answer_on_the_image(pages: Pages, site: Site) -> None:

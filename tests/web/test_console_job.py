@@ -122,6 +122,62 @@ def test_agreement_of_a_box_job_is_the_mean_pairwise_agreement(pages: Pages, sit
     assert page.locator("#agreement-labels tr[data-label=car] td").nth(1).inner_text() == "80%"
 
 
+def test_the_workers_table_says_what_the_agreement_section_says(pages: Pages, site: Site) -> None:
+    ref = site.image("agree-table", 400, 300)
+    items = [{"id": f"t{i}", "source-ref": ref} for i in range(2)]
+    job = site.job("bounding-box", ["car"], items, workers_per_item=3)
+    widths = {"worker1": 100, "worker2": 80, "worker3": 50}
+    for worker, width in widths.items():
+        box = {"label": "car", "left": 10, "top": 10, "width": width, "height": 50}
+        answer_all(
+            site,
+            job,
+            worker,
+            {"boundingBoxes": [box], "inputImageProperties": {"width": 400, "height": 300}},
+        )
+    page = pages.open("admin", f"/console/jobs/{job}")
+    page.wait_for_selector("#agreement-workers")
+    assert page.locator("#workers-agreement").text_content() == "Agreement with the others"
+    for worker in widths:
+        below = page.locator(f"#agreement-workers tr[data-worker={worker}] td").nth(1)
+        table = page.locator(f"#workers tr[data-worker={worker}] td.agreement")
+        assert table.inner_text() == below.inner_text() != "–", worker
+
+
+def test_a_finished_job_offers_only_what_it_can_do_in_plain_words(pages: Pages, site: Site) -> None:
+    job = site.job("text-classification", ["a", "b"], [{"id": "f1", "source": "x"}])
+    answer_all(site, job, "worker1", {"label": "a"})
+    assert site.api("admin", "GET", f"/api/jobs/{job}").json()["state"] == "completed"
+    page = pages.open("admin", f"/console/jobs/{job}")
+    page.wait_for_selector("#job-state")
+    assert page.locator("#job-state").inner_text() == "completed"
+    # Nothing to stop, resume or edit on a completed job; review, clone and chain remain.
+    for absent in ("#btn-resume", "#btn-stop", "#job-edit"):
+        assert page.locator(absent).count() == 0, absent
+    for present in ("#btn-review", "#btn-clone", "#btn-chain", "#btn-delete"):
+        assert page.locator(present).count() == 1, present
+    cell = page.locator("#labels tr[data-item=f1] td[data-status]")
+    assert cell.get_attribute("data-status") == "complete"
+    assert cell.inner_text() == "labeled by people"
+    page.click("#labels tr[data-item=f1] a")
+    page.wait_for_selector("#item-status")
+    assert page.locator("#item-status").inner_text() == "labeled by people"
+    # A stopped job is resumed; its settings can be edited first, and it says so.
+    running = site.job("text-classification", ["a", "b"], [{"id": "r1", "source": "y"}])
+    page.goto(f"{site.base}/console/jobs/{running}")
+    assert page.locator("#job-state").inner_text() == "in progress"
+    assert page.locator("#job-edit summary").inner_text() == "Edit the running job"
+    page.click("#btn-stop")
+    page.wait_for_selector("#btn-resume")
+    assert page.locator("#job-state").get_attribute("data-state") in ("stopping", "stopped")
+    assert page.locator("#job-edit summary").inner_text() == "Edit the job before resuming it"
+    words = page.evaluate(
+        "import('/static/js/words.js').then((w) => [w.taskStatusWords('full'),"
+        " w.taskStatusWords('open'), w.jobStateWords('initializing')])"
+    )
+    assert words == ["all answers in, waiting for consolidation", "waiting for answers", "starting"]
+
+
 def test_autolabel_report_of_a_job_with_automated_labeling(pages: Pages, site: Site) -> None:
     items = [{"id": f"al{i}", "source": f"text {i}"} for i in range(3)]
     job = site.job(

@@ -19,20 +19,47 @@ export class ApiError extends Error {
   }
 }
 
+/** How many problems of a list a message names before "and N more". */
+const PROBLEMS_SHOWN = 5;
+
 /**
- * A readable sentence from an API error detail (a string, or a list of field problems).
+ * A readable sentence from an API error detail, never raw JSON: a string as it is; a list
+ * of field problems as "field: message (given: value)"; an import's report
+ * ({message, errors: [{line, reason}]}) as its message and the first lines' reasons.
  * @param {unknown} detail
  * @returns {string}
  */
 export function describeDetail(detail) {
   if (typeof detail === "string") return detail;
-  if (Array.isArray(detail)) {
-    return detail
-      .map((d) => (d && typeof d === "object" ? `${d.field || ""}: ${d.message || ""}` : String(d)))
+  if (Array.isArray(detail)) return problems(detail);
+  if (detail && typeof detail === "object") {
+    const d = /** @type {Record<string, unknown>} */ (detail);
+    const head = typeof d.message === "string" ? d.message : typeof d.detail === "string" ? d.detail : "";
+    const list = Array.isArray(d.errors) ? d.errors : Array.isArray(d.problems) ? d.problems : null;
+    if (list && list.length) return head ? `${head}: ${problems(list)}` : problems(list);
+    if (head) return head;
+    return Object.entries(d)
+      .map(([k, v]) => `${k}: ${v !== null && typeof v === "object" ? describeDetail(v) : String(v)}`)
       .join("; ");
   }
-  if (detail && typeof detail === "object") return JSON.stringify(detail);
   return "";
+}
+
+/** @param {unknown[]} list */
+function problems(list) {
+  const shown = list.slice(0, PROBLEMS_SHOWN).map(problem);
+  if (list.length > PROBLEMS_SHOWN) shown.push(`and ${list.length - PROBLEMS_SHOWN} more`);
+  return shown.join("; ");
+}
+
+/** One problem: where (a field, a line), what, and the value given. @param {unknown} p */
+function problem(p) {
+  if (!p || typeof p !== "object") return String(p);
+  const d = /** @type {Record<string, unknown>} */ (p);
+  const where = d.field ? String(d.field) : d.line !== undefined && d.line !== null ? `line ${d.line}` : "";
+  const what = String(d.message ?? d.reason ?? d.error ?? "");
+  const given = d.value !== undefined && (d.value === null || typeof d.value !== "object") ? ` (given: ${JSON.stringify(d.value)})` : "";
+  return `${where ? `${where}: ` : ""}${what}${given}`;
 }
 
 /**

@@ -6,6 +6,7 @@
 import { api, me, isStaff, enc } from "./api.js";
 import { h, byId, replace, topbar, toast, formatDuration } from "./dom.js";
 import { picture } from "./answers.js";
+import { taskStatusWords } from "./words.js";
 
 const parts = location.pathname.split("/");
 const jobName = decodeURIComponent(parts[3] || "");
@@ -27,7 +28,7 @@ async function main() {
   const label = detail.label;
   replace(byId("app"),
     h("p", null, h("a", { href: "/console" }, "Console"), " / ", h("a", { href: `/console/jobs/${enc(jobName)}` }, jobName), " / "),
-    h("div", { class: "row" }, h("h1", null, `Item ${detail.item}`), h("span", { class: "pill" }, detail.status),
+    h("div", { class: "row" }, h("h1", null, `Item ${detail.item}`), h("span", { class: "pill", id: "item-status", dataset: { status: detail.status } }, taskStatusWords(detail.status)),
       detail.is_gold ? h("span", { class: "pill" }, "gold") : null),
     typeof data.source === "string" ? h("blockquote", { class: "text-item", id: "item-text" }, data.source) : null,
     h("div", { class: "answers-grid", id: "answers" },

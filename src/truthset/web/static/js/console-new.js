@@ -254,7 +254,9 @@ async function main() {
           if (!f) throw new Error("Choose a manifest or CSV file to upload.");
           const fd = new FormData();
           fd.append("file", f);
-          const res = await api(`/api/datasets/${enc(ds)}/upload`, { form: fd });
+          const res = await api(`/api/datasets/${enc(ds)}/upload`, { form: fd }).catch((err) => {
+            throw new Error(`The file ${f.name} was not imported: ${message(err)}`);
+          });
           toast(`Imported ${res.added} items into ${ds} (${res.duplicates} duplicates, ${res.invalid} invalid).`, "ok");
         } else {
           await api(`/api/datasets/${enc(ds)}/imports`, { body: { source: path.value.trim(), wait: true } });

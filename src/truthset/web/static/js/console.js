@@ -2,6 +2,7 @@
 /** The requester console: every job with its state and counters. */
 import { api, me, isStaff, enc } from "./api.js";
 import { h, byId, replace, topbar, toast } from "./dom.js";
+import { jobStateWords } from "./words.js";
 
 /** @param {unknown} err */
 const message = (err) => (err instanceof Error ? err.message : String(err));
@@ -61,7 +62,7 @@ async function main() {
     const done = c.human_labeled + c.machine_labeled + c.failed;
     return h("tr", { dataset: { job: j.name } },
       h("td", null, h("a", { href: `/console/jobs/${enc(j.name)}` }, j.name)),
-      h("td", null, h("span", { class: `pill state-${j.state}` }, j.state)),
+      h("td", null, h("span", { class: `pill state-${j.state}`, dataset: { state: j.state } }, jobStateWords(j.state))),
       h("td", null, j.task_type),
       h("td", { class: "num" }, String(c.human_labeled)),
       h("td", { class: "num" }, String(c.machine_labeled)),

@@ -7,6 +7,7 @@ import { api, enc } from "../api.js";
 import { h, svg } from "../dom.js";
 import { shapesOf, drawShapes } from "../draw.js";
 import { jobName, num } from "./common.js";
+import { taskStatusWords } from "../words.js";
 
 /** A small picture of an image item with its label drawn on it. @param {any} r @param {any} job */
 function thumbnail(r, job) {
@@ -38,7 +39,7 @@ export async function labelsPanel(job, reload) {
   const humanSel = h("select", { name: "human" },
     [["", "human or machine"], ["true", "human"], ["false", "machine"]].map(([v, t]) => h("option", { value: v, selected: (q.get("human") || "") === v }, t)));
   const statusSel = h("select", { name: "status" },
-    [["", "any status"], ["complete", "labeled by people"], ["auto", "labeled by the model"], ["open", "open"], ["failed", "failed"]]
+    [["", "any status"], ["complete", "labeled by people"], ["auto", "labeled by the model"], ["open", "waiting for answers"], ["failed", "failed"]]
       .map(([v, t]) => h("option", { value: v, selected: (q.get("status") || "") === v }, t)));
   const conf = h("input", { name: "max_confidence", type: "number", min: "0", max: "1", step: "0.05", placeholder: "max confidence", value: q.get("max_confidence") || "" });
   const dis = h("input", { name: "disagreement", type: "checkbox", value: "1", checked: disagree });
@@ -77,7 +78,7 @@ export async function labelsPanel(job, reload) {
       h("tbody", null, shown.map((/** @type {any} */ r) => h("tr", { dataset: { item: r.item } },
         h("td", null, h("a", { href: `/console/jobs/${enc(job.name)}/items/${enc(r.item)}` }, r.item)),
         h("td", null, preview(r)),
-        h("td", null, r.status),
+        h("td", { dataset: { status: r.status } }, taskStatusWords(r.status)),
         h("td", null, summary(r)),
         h("td", { class: "num" }, r.confidence === null ? "–" : num(r.confidence)),
         h("td", null, r.human === null ? "–" : r.human ? "people" : "model"),

@@ -4,6 +4,7 @@ import { api } from "../api.js";
 import { h, replace, toast } from "../dom.js";
 import { renderMarkdown } from "../markdown.js";
 import { jobApi, errorText } from "./common.js";
+import { canResume, isRunning } from "../words.js";
 
 /**
  * What may change while the job runs (the API's PATCH /api/jobs/{name}): instructions,
@@ -12,6 +13,8 @@ import { jobApi, errorText } from "./common.js";
  * @param {any} job @param {import("./common.js").Reload} reload
  */
 export function settingsPanel(job, reload) {
+  // A completed or failed job runs no more: nothing of it to edit.
+  if (!isRunning(job) && !canResume(job)) return null;
   const settings = job.settings || {};
   const origins = (settings.instruction_image_origins || []).filter((/** @type {unknown} */ o) => typeof o === "string");
   const instr = h("textarea", { id: "e-instructions", rows: "10" });
@@ -80,5 +83,5 @@ export function settingsPanel(job, reload) {
     }
   });
   return h("section", { class: "block" },
-    h("details", { id: "job-edit" }, h("summary", null, h("h2", { class: "inline" }, "Edit the running job")), form));
+    h("details", { id: "job-edit" }, h("summary", null, h("h2", { class: "inline" }, isRunning(job) ? "Edit the running job" : "Edit the job before resuming it")), form));
 }
