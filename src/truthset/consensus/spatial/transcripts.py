@@ -61,28 +61,31 @@ class _Slot:
 def align(slots: Sequence[_Slot], keys: Sequence[str]) -> list[tuple[int | None, int | None]]:
     """Edit-distance alignment of words to slots: pairs (slot or None, word or None)."""
     n, m = len(slots), len(keys)
-    cost = np.zeros((n + 1, m + 1))
-    cost[1:, 0] = np.cumsum([0.0 if None in s.votes else 1.0 for s in slots])
-    cost[0, 1:] = np.arange(1, m + 1)
+    # Plain lists, not a numpy matrix: the cells are filled one at a time, and numpy's
+    # per-element indexing made this the cost of consolidating transcripts (5x slower).
+    # Costs are sums of 0s and 1s, so they compare exactly.
+    skips = [0.0 if None in s.votes else 1.0 for s in slots]
+    cost = [[0.0] * (m + 1) for _ in range(n + 1)]
+    cost[0] = [float(j) for j in range(m + 1)]
+    for i in range(1, n + 1):
+        cost[i][0] = cost[i - 1][0] + skips[i - 1]
     for i in range(1, n + 1):
         votes = slots[i - 1].votes
-        skip = 0.0 if None in votes else 1.0
+        skip = skips[i - 1]
+        prev, cur = cost[i - 1], cost[i]
         for j in range(1, m + 1):
             sub = 0.0 if keys[j - 1] in votes else 1.0
-            cost[i, j] = min(cost[i - 1, j - 1] + sub, cost[i - 1, j] + skip, cost[i, j - 1] + 1.0)
+            cur[j] = min(prev[j - 1] + sub, prev[j] + skip, cur[j - 1] + 1.0)
     pairs: list[tuple[int | None, int | None]] = []
     i, j = n, m
     while i > 0 or j > 0:
         if i > 0 and j > 0:
-            votes = slots[i - 1].votes
-            sub = 0.0 if keys[j - 1] in votes else 1.0
-            if np.isclose(cost[i, j], cost[i - 1, j - 1] + sub):
+            sub = 0.0 if keys[j - 1] in slots[i - 1].votes else 1.0
+            if cost[i][j] == cost[i - 1][j - 1] + sub:
                 pairs.append((i - 1, j - 1))
                 i, j = i - 1, j - 1
                 continue
-        if i > 0 and np.isclose(
-            cost[i, j], cost[i - 1, j] + (0.0 if None in slots[i - 1].votes else 1.0)
-        ):
+        if i > 0 and cost[i][j] == cost[i - 1][j] + skips[i - 1]:
             pairs.append((i - 1, None))
             i -= 1
         else:
