@@ -71,3 +71,162 @@ export function drawClicks(layer, clicks, k, color) {
     }
   }
 }
+
+/**
+ * @typedef {{ext: Pt[], pos: Pt[], neg: Pt[], label: string}} Clicks
+ * @typedef {{
+ *   task: import("../js/types.js").Task,
+ *   store: import("../js/store.js").AnnotationStore<any>,
+ *   status: HTMLElement,
+ *   overlay: SVGSVGElement,
+ *   polygons?: boolean,
+ *   current: () => Clicks | null,
+ *   land: (answer: MaskAnswer, clicks: Clicks, replace: boolean, erase: boolean) => void,
+ *   changed: () => void,
+ * }} AssistOptions
+ *   current: the clicks of the assisted mask that is last in the tool's state, if any;
+ *   land: put an answer into the state (replace: instead of that last assisted mask);
+ *   changed: redraw the markers
+ */
+
+/**
+ * The assisted modes of an image tool: "points" (four extreme points, then refinement
+ * clicks: Shift+click is negative; Enter / Esc end the object) and "grow" (a click grows
+ * a region; Shift+click is the tool's erase). The tool keeps the masks in its state; this
+ * keeps the points clicked so far and whether clicks refine the last mask.
+ * @param {AssistOptions} o
+ */
+export function createAssist(o) {
+  const pointsUrl = assistUrl(o.task, "extreme-points");
+  const growUrl = assistUrl(o.task, "grow");
+  /** @type {Pt[]} */
+  let pending = [];
+  let refining = false;
+  let busy = false;
+  let tolerance = 25;
+
+  function refined() {
+    return refining ? o.current() : null;
+  }
+  /** @param {string} url @param {Record<string, unknown>} body @param {(a: MaskAnswer) => void} then */
+  async function ask(url, body, then) {
+    busy = true;
+    o.overlay.style.cursor = "progress";
+    o.status.textContent = "Working…";
+    try {
+      const answer = await fetchMask(url, { ...body, polygons: !!o.polygons });
+      then(answer);
+      o.status.textContent = `${answer.area.toLocaleString()} px (${Math.round(answer.millis)} ms)`;
+      return true;
+    } catch (err) {
+      o.status.textContent = `No mask: ${err instanceof Error ? err.message : String(err)}`;
+      return false;
+    } finally {
+      busy = false;
+      o.overlay.style.cursor = "";
+      o.changed();
+    }
+  }
+  /** @param {Pt} pt @param {boolean} negative */
+  function pointsClick(pt, negative) {
+    if (!pointsUrl) return;
+    const base = refined();
+    if (base) {
+      const clicks = {
+        ...base,
+        pos: [...base.pos, ...(negative ? [] : [pt])],
+        neg: [...base.neg, ...(negative ? [pt] : [])],
+      };
+      const body = { extreme_points: clicks.ext, positive: clicks.pos, negative: clicks.neg };
+      // Replace the mask being refined (one undo step per click), unless it was undone
+      // meanwhile: then the refined mask is a new one.
+      ask(pointsUrl, body, (a) => {
+        const last = o.current();
+        o.land(a, clicks, !!last && JSON.stringify(last.ext) === JSON.stringify(clicks.ext), false);
+      });
+      return;
+    }
+    pending = [...pending, pt];
+    o.changed();
+    if (pending.length < 4) return;
+    const clicks = { ext: pending, pos: [], neg: [], label: o.store.activeLabel };
+    ask(pointsUrl, { extreme_points: clicks.ext }, (a) => {
+      refining = true;
+      o.land(a, clicks, false, false);
+    }).then((ok) => {
+      // A refused set of points is dropped too: the next click starts again.
+      pending = [];
+      if (ok) o.status.textContent += ". Click to add, Shift+click to take away; Enter ends the object.";
+      o.changed();
+    });
+  }
+  /** @param {Pt} pt @param {boolean} erase */
+  function growClick(pt, erase) {
+    if (!growUrl) return;
+    const clicks = { ext: [], pos: [pt], neg: [], label: o.store.activeLabel };
+    ask(growUrl, { point: pt, tolerance }, (a) => o.land(a, clicks, false, erase));
+  }
+
+  return {
+    available: !!pointsUrl,
+    /** @param {"points" | "grow"} mode @param {Pt} pt @param {boolean} shift */
+    click(mode, pt, shift) {
+      if (busy) return;
+      if (mode === "points") pointsClick(pt, shift);
+      else growClick(pt, shift);
+    },
+    /** @param {string | null} mode the tool's new mode */
+    reset(mode) {
+      pending = [];
+      refining = false;
+      o.status.textContent = mode === "points" ? "Click the object's top, bottom, left and right points." : mode === "grow" ? "Click a region to take it in (Shift+click: take it away)." : "";
+      o.changed();
+    },
+    /** The label changed: the next click starts a new object. */
+    endObject() {
+      refining = false;
+      o.changed();
+    },
+    /** @param {KeyboardEvent} e @returns {boolean} handled */
+    onKey(e) {
+      if ((refined() || pending.length) && (e.key === "Enter" || e.key === "Escape")) {
+        // Enter ends the object (a click then starts a new one); Esc also drops the
+        // extreme points clicked so far.
+        refining = false;
+        if (e.key === "Escape") pending = [];
+        o.status.textContent = "Click the next object's four extreme points.";
+        o.changed();
+        return true;
+      }
+      if (pending.length && e.key === "Backspace") {
+        pending = pending.slice(0, -1);
+        o.changed();
+        return true;
+      }
+      return false;
+    },
+    /** @param {SVGElement} layer @param {number} k @param {(label: string) => string} colorOf */
+    draw(layer, k, colorOf) {
+      const base = refined();
+      if (base) drawClicks(layer, base, k, colorOf(base.label));
+      if (pending.length) drawClicks(layer, { ext: pending }, k, colorOf(o.store.activeLabel));
+    },
+    /** @returns {string | null} */
+    problem() {
+      if (busy) return "Wait for the mask being computed.";
+      if (pending.length) return `Click the object's ${4 - pending.length} other extreme point(s) first, or press Esc.`;
+      return null;
+    },
+    /** @param {number} t */
+    setTolerance(t) {
+      tolerance = t;
+    },
+  };
+}
+
+/** The assisted modes' lines of the help. @type {[string, string][]} */
+export const ASSIST_SHORTCUTS = [
+  ["a", "4 points: click the object's top, bottom, left and right points"],
+  ["click / Shift+click (after 4 points)", "add to / take away from the mask"],
+  ["Enter / Esc", "end the object (Esc also drops its points)"],
+];

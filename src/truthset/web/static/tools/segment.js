@@ -17,7 +17,7 @@ import { h, svg } from "../js/dom.js";
 import { labelColor, labelIndexFromKey } from "../js/store.js";
 import { labelBar } from "../js/labelbar.js";
 import { ImageView, VIEW_SHORTCUTS } from "./imageview.js";
-import { assistUrl, drawClicks, fetchMask, forEachMaskPixel } from "./assist.js";
+import { ASSIST_SHORTCUTS, createAssist, forEachMaskPixel } from "./assist.js";
 
 /**
  * @typedef {{x: number, y: number}} Pt
@@ -68,13 +68,6 @@ export function create(ctx) {
   let poly = null;
   /** @type {Op | null} */
   let stroke = null;
-  /** @type {Pt[]} extreme points clicked so far (4 points mode) */
-  let pending = [];
-  // The last op is an assisted mask that clicks refine (until Enter, Esc or another mode).
-  let refining = false;
-  let busy = false;
-  const pointsUrl = assistUrl(task, "extreme-points");
-  const growUrl = assistUrl(task, "grow");
 
   // -- side panel ----------------------------------------------------------------------------
   const modeBtns = /** @type {Record<string, HTMLButtonElement>} */ ({});
@@ -89,24 +82,44 @@ export function create(ctx) {
   canvas.style.opacity = "0.55";
   const tolerance = h("input", { type: "range", id: "grow-tolerance", min: "2", max: "80", value: "25", "aria-label": "grow tolerance" });
   const toleranceLabel = h("span", { class: "muted" }, "25");
-  tolerance.addEventListener("input", () => (toleranceLabel.textContent = tolerance.value));
   const status = h("p", { class: "muted assist-status", id: "assist-status", "aria-live": "polite" });
+  const assist = createAssist({
+    task, store, status, overlay: view.overlay,
+    current() {
+      const ops = st().ops;
+      const last = ops[ops.length - 1];
+      return last && last.t === "mask" && last.ext
+        ? { ext: last.ext, pos: last.pos || [], neg: last.neg || [], label: last.label } : null;
+    },
+    land(answer, clicks, replace, erase) {
+      const op = /** @type {Op} */ ({ t: "mask", label: clicks.label, r: 0, pts: [], rle: answer.rle });
+      if (clicks.ext.length) Object.assign(op, { ext: clicks.ext, pos: clicks.pos, neg: clicks.neg });
+      else op.erase = erase;
+      store.update((/** @type {State} */ s) => {
+        if (replace) s.ops[s.ops.length - 1] = op;
+        else s.ops.push(op);
+      }, { reason: "assist" });
+    },
+    changed: () => drawPreview(),
+  });
+  tolerance.addEventListener("input", () => {
+    toleranceLabel.textContent = tolerance.value;
+    assist.setTolerance(Number(tolerance.value));
+  });
   ctx.side.append(labelBar(store, { shortNames: ctx.shortNames }).el,
     h("div", { class: "seg-tools" },
       h("div", { class: "modes" }, Object.values(modeBtns)),
       h("label", null, "Brush size ", sizeLabel), size,
       h("label", null, "Grow tolerance ", toleranceLabel), tolerance,
       h("label", null, "Opacity"), opacity, status));
-  if (!pointsUrl) for (const m of ["points", "grow"]) modeBtns[m].disabled = true;
+  if (!assist.available) for (const m of ["points", "grow"]) modeBtns[m].disabled = true;
 
   /** @param {Mode} m */
   function setMode(m) {
-    if ((m === "points" || m === "grow") && !pointsUrl) return;
+    if ((m === "points" || m === "grow") && !assist.available) return;
     mode = m;
     poly = null;
-    pending = [];
-    refining = false;
-    status.textContent = m === "points" ? "Click the object's top, bottom, left and right points." : m === "grow" ? "Click a region to paint it (Shift+click erases)." : "";
+    assist.reset(m);
     for (const [k, b] of Object.entries(modeBtns)) b.classList.toggle("on", k === m);
     drawPreview();
   }
@@ -255,86 +268,12 @@ export function create(ctx) {
     drawPreview();
   });
 
-  // -- assisted masks ------------------------------------------------------------------------
-  /** The assisted mask that clicks refine now, if any. */
-  function refined() {
-    const ops = st().ops;
-    const last = ops[ops.length - 1];
-    return refining && last && last.t === "mask" && last.ext ? last : null;
-  }
-  /** @param {string} url @param {Record<string, unknown>} body @param {(rle: import("./assist.js").Rle) => void} land */
-  async function ask(url, body, land) {
-    busy = true;
-    view.overlay.style.cursor = "progress";
-    status.textContent = "Working…";
-    try {
-      const answer = await fetchMask(url, body);
-      land(answer.rle);
-      status.textContent = `${answer.area.toLocaleString()} px (${Math.round(answer.millis)} ms)`;
-    } catch (err) {
-      status.textContent = `No mask: ${err instanceof Error ? err.message : String(err)}`;
-    } finally {
-      busy = false;
-      view.overlay.style.cursor = "";
-      drawPreview();
-    }
-  }
-  /** @param {Pt} pt @param {boolean} negative */
-  function pointsClick(pt, negative) {
-    const base = refined();
-    if (base && pointsUrl) {
-      const pos = [...(base.pos || []), ...(negative ? [] : [pt])];
-      const neg = [...(base.neg || []), ...(negative ? [pt] : [])];
-      const ext = base.ext || [];
-      ask(pointsUrl, { extreme_points: ext, positive: pos, negative: neg }, (rle) => {
-        store.update((/** @type {State} */ s) => {
-          const last = s.ops[s.ops.length - 1];
-          const op = { t: /** @type {"mask"} */ ("mask"), label: base.label, r: 0, pts: [], rle, ext, pos, neg };
-          // Replace the mask being refined (one undo step per click); if it was undone
-          // meanwhile, the refined mask is a new one.
-          if (last && last.t === "mask" && JSON.stringify(last.ext) === JSON.stringify(ext)) s.ops[s.ops.length - 1] = op;
-          else s.ops.push(op);
-        }, { reason: "assist" });
-      });
-      return;
-    }
-    pending = [...pending, pt];
-    drawPreview();
-    if (pending.length < 4 || !pointsUrl) return;
-    const ext = pending;
-    const label = store.activeLabel;
-    ask(pointsUrl, { extreme_points: ext }, (rle) => {
-      pending = [];
-      refining = true;
-      store.update((/** @type {State} */ s) => {
-        s.ops.push({ t: "mask", label, r: 0, pts: [], rle, ext, pos: [], neg: [] });
-      }, { reason: "assist" });
-      status.textContent = "Click to add, Shift+click to take away; Enter ends the object.";
-    }).then(() => {
-      // A refused set of points is dropped, so the next click starts again.
-      if (pending.length >= 4) pending = [];
-      drawPreview();
-    });
-  }
-  /** @param {Pt} pt @param {boolean} erase */
-  function growClick(pt, erase) {
-    if (!growUrl) return;
-    const label = store.activeLabel;
-    ask(growUrl, { point: pt, tolerance: Number(tolerance.value) }, (rle) => {
-      store.update((/** @type {State} */ s) => {
-        s.ops.push({ t: "mask", label, r: 0, pts: [], rle, erase });
-      }, { reason: "assist" });
-    });
-  }
-
   // -- pointer input -------------------------------------------------------------------------
   function drawPreview() {
     preview.replaceChildren();
     const k = 1 / view.scale;
     const color = colors[store.labels.indexOf(store.activeLabel)];
-    const base = refined();
-    if (base) drawClicks(preview, base, k, colors[store.labels.indexOf(base.label)]);
-    if (pending.length) drawClicks(preview, { ext: pending }, k, color);
+    assist.draw(preview, k, (label) => colors[store.labels.indexOf(label)]);
     if (!poly || !poly.length) return;
     preview.appendChild(svg("polyline", { class: "shape", points: poly.map((p) => `${p.x},${p.y}`).join(" "), stroke: color, fill: "none", "stroke-dasharray": "6 4" }));
     poly.forEach((p, i) => preview.appendChild(svg("circle", { class: "handle", cx: p.x, cy: p.y, r: (i === 0 ? 7 : 4) * k, "data-first": i === 0 ? "1" : null })));
@@ -357,10 +296,7 @@ export function create(ctx) {
     const p = view.toImage(e.clientX, e.clientY);
     const pt = { x: Math.round(p.x * 10) / 10, y: Math.round(p.y * 10) / 10 };
     if (mode === "points" || mode === "grow") {
-      if (busy) return;
-      const inside = { x: Math.max(0, Math.min(W, pt.x)), y: Math.max(0, Math.min(H, pt.y)) };
-      if (mode === "points") pointsClick(inside, e.shiftKey);
-      else growClick(inside, e.shiftKey);
+      assist.click(mode, { x: Math.max(0, Math.min(W, pt.x)), y: Math.max(0, Math.min(H, pt.y)) }, e.shiftKey);
       return;
     }
     if (mode === "fill") {
@@ -449,45 +385,19 @@ export function create(ctx) {
     problem() {
       if (!W) return "The image has not loaded yet.";
       if (poly) return "Close the polygon first (click its first point or press Enter).";
-      if (busy) return "Wait for the mask being computed.";
-      if (pending.length) return `Click the object's ${4 - pending.length} other extreme point(s) first, or press Esc.`;
-      return null;
+      return assist.problem();
     },
     onKey(e) {
       const i = labelIndexFromKey(e);
       if (i >= 0 && i < store.labels.length) {
         store.setActiveLabel(store.labels[i]);
-        refining = false;
+        assist.endObject();
         drawPreview();
         return true;
       }
       if (e.ctrlKey || e.metaKey || e.altKey) return false;
       if (poly && e.key === "Enter") return closePolygon();
-      if ((refined() || pending.length) && (e.key === "Enter" || e.key === "Escape")) {
-        // Enter ends the object (a click then starts a new one); Esc also drops the
-        // extreme points clicked so far.
-        refining = false;
-        if (e.key === "Escape") pending = [];
-        if (mode === "points") status.textContent = "Click the next object's four extreme points.";
-        drawPreview();
-        return true;
-      }
-      if (pending.length && e.key === "Backspace") {
-        pending = pending.slice(0, -1);
-        drawPreview();
-        return true;
-      }
-      if (poly && e.key === "Escape") {
-        poly = null;
-        drawPreview();
-        return true;
-      }
-      if (poly && e.key === "Backspace") {
-        poly.pop();
-        if (!poly.length) poly = null;
-        drawPreview();
-        return true;
-      }
+      if (assist.onKey(e)) return true;
       if (e.key === "b") setMode("brush");
       else if (e.key === "e") setMode("erase");
       else if (e.key === "p") setMode("fill");
@@ -503,9 +413,7 @@ export function create(ctx) {
     shortcuts: [
       ["b / e / p", "brush / eraser / polygon fill"], ["[ ]", "smaller / larger brush"], ["1–9, 0", "label"],
       ["click the first point / Enter", "fill the polygon"],
-      ["a", "4 points: click the object's top, bottom, left and right points"],
-      ["click / Shift+click (after 4 points)", "add to / take away from the mask"],
-      ["Enter / Esc", "end the object (Esc also drops its points)"],
+      ...ASSIST_SHORTCUTS,
       ["g", "grow: click a region to paint it, Shift+click to erase it"],
       ["h", "hide / show the mask"], ...VIEW_SHORTCUTS,
     ],
