@@ -3,11 +3,15 @@ server blocked (no CDN), under the site's Content-Security-Policy."""
 
 from __future__ import annotations
 
+import os
 from importlib import resources
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from web.ui_support import Pages, Site
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def test_api_docs_render_offline(pages: Pages, site: Site) -> None:
@@ -33,6 +37,8 @@ def test_api_docs_render_offline(pages: Pages, site: Site) -> None:
     page.wait_for_selector(".swagger-ui .info .title", timeout=15000)
     assert "truthset" in page.locator(".swagger-ui .info .title").inner_text()
     page.wait_for_function("document.querySelectorAll('.opblock').length > 20")
+    if os.environ.get("TRUTHSET_UPDATE_SCREENSHOTS") == "1":  # docs/ui.md's picture of it
+        page.screenshot(path=str(DOCS / "api-docs.png"))
     # Open one operation: its parameters and responses render too.
     page.locator(".opblock-summary-path", has_text="/api/jobs/{name}/next").first.click()
     page.wait_for_selector(".opblock.is-open .responses-wrapper")

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from web.ui_support import Pages, Site, wait_for_task
+
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
 def to_client(page: Any, x: float, y: float) -> tuple[float, float]:
@@ -450,6 +454,8 @@ def test_an_empty_answer_asks_first_unless_the_job_says_not_to(pages: Pages, sit
     dialog = page.locator("#confirm-empty")
     dialog.wait_for(state="visible")
     assert "no boxes" in page.locator("#confirm-empty-text").inner_text()
+    if os.environ.get("TRUTHSET_UPDATE_SCREENSHOTS") == "1":  # docs/ui.md's picture of it
+        page.screenshot(path=str(DOCS / "empty-answer.png"))
     page.keyboard.press("Escape")  # go back: nothing was sent
     dialog.wait_for(state="hidden")
     page.wait_for_timeout(200)
