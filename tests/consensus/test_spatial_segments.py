@@ -162,6 +162,8 @@ def test_confidence_is_support_times_mean_iou():
     model = SegmentConsolidator(labels=LABELS).fit(answers)
     assert model.label_["segments"][0]["confidence"] == round(2 / 3, 4)
     assert model.confidences_[0] == pytest.approx(2 / 3)
+    # Whole seconds come out as ints, as answers store them.
+    assert [type(model.label_["segments"][0][k]) for k in ("start", "end")] == [int, int]
     single = SegmentConsolidator(labels=LABELS).fit(answers[:1])
     assert single.label_["segments"][0]["confidence"] == 0.0  # one worker, as Ground Truth
     assert single.metadata_ == {"class-map": {"0": "alice"}}

@@ -292,8 +292,8 @@ class SegmentConsolidator(Consolidator):
         out = []
         for r in results:
             seg: dict[str, Any] = {
-                "start": round(r["start"], DECIMALS),
-                "end": round(r["end"], DECIMALS),
+                "start": _seconds(r["start"]),
+                "end": _seconds(r["end"]),
                 "label": names[r["class_id"]],
             }
             if self.with_text:
@@ -379,6 +379,12 @@ class SegmentConsolidator(Consolidator):
         )
         result["confidence"] *= float(fitted.confidence_)
         return str(fitted.label_["transcription"])
+
+
+def _seconds(value: float) -> int | float:
+    """Milliseconds kept; whole seconds as ints, as answers store them."""
+    rounded = round(float(value), DECIMALS)
+    return int(rounded) if rounded.is_integer() else rounded
 
 
 def _disjoint(results: list[dict[str, Any]]) -> tuple[list[dict[str, Any]], int]:
