@@ -25,7 +25,6 @@ from exports.mask_jobs import (
     semantic_job,
 )
 from truthset.errors import BadInput
-from truthset.exports import rle
 
 
 def drawn_shape(vertices: list[dict[str, float]]) -> np.ndarray:
@@ -167,19 +166,6 @@ def test_an_export_with_nothing_to_write_is_refused(ws, client):
     r = client.post("/api/jobs/empty-boxes/exports", json={"format": "coco"}, headers=bearer(admin))
     assert r.status_code == 400 and r.json()["error"] == "bad_input"
     assert "'empty-boxes' has nothing to export as COCO" in r.json()["detail"]
-
-
-def test_rle_is_pycocotools_encoding():
-    rng = np.random.default_rng(7)
-    for trial in range(200):
-        h, w = (int(v) for v in rng.integers(1, 50, 2))
-        mask = rng.random((h, w)) < [0.0, 1.0, 0.05, 0.5, 0.95][trial % 5]
-        theirs = coco_mask.encode(np.asfortranarray(mask.astype(np.uint8)))
-        ours = rle.encode(mask)
-        assert ours == {"counts": theirs["counts"].decode(), "size": [h, w]}
-        if mask.any():
-            assert rle.bbox(mask) == [float(v) for v in coco_mask.toBbox(theirs)]
-        assert (coco_mask.decode({**ours, "counts": ours["counts"].encode()}) == mask).all()
 
 
 def test_a_mask_colour_its_map_does_not_name_fails_naming_the_item(ws):

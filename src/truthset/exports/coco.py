@@ -27,7 +27,6 @@ import io
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-import numpy as np
 import orjson
 from PIL import Image
 from sqlalchemy.orm import Session
@@ -170,20 +169,16 @@ def _semantic_annotations(session: Session, job: Job, n_labels: int) -> Iterator
     for image_id, mask in enumerate(labeled_masks(session, job), start=1):
         classes = class_mask(mask, n_labels)
         confidence = _mask_confidence(mask.meta)
-        present = np.flatnonzero(np.bincount(classes.ravel(), minlength=256))
-        for class_id in present.tolist():
-            if class_id == 0:
-                continue
-            pixels = classes == class_id
+        for class_id, segmentation, area, box in rle.encode_classes(classes):
             ann_id += 1
             out: dict[str, Any] = {
                 "id": ann_id,
                 "image_id": image_id,
-                "category_id": int(class_id),
+                "category_id": class_id,
                 "iscrowd": 0,
-                "segmentation": rle.encode(pixels),
-                "area": float(np.count_nonzero(pixels)),
-                "bbox": rle.bbox(pixels),
+                "segmentation": segmentation,
+                "area": float(area),
+                "bbox": box,
             }
             if confidence is not None:
                 out["score"] = confidence

@@ -11,6 +11,7 @@ set on every group but the last, 0x10 the sign of the last.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -65,3 +66,36 @@ def bbox(mask: np.ndarray) -> list[float]:
         return [0.0, 0.0, 0.0, 0.0]
     x, y = int(cols[0]), int(rows[0])
     return [float(x), float(y), float(cols[-1] - x + 1), float(rows[-1] - y + 1)]
+
+
+def encode_classes(classes: np.ndarray) -> Iterator[tuple[int, dict[str, Any], int, list[float]]]:
+    """(class id, RLE, area, bbox) of each class but 0 present in a class-id mask, in
+    class order: the runs of all classes found in one pass over the pixels, each class's
+    counts, area and extent made from its runs alone (what `encode`, a pixel count and
+    `bbox` of `classes == k` give, without a pass over the pixels per class)."""
+    height, width = classes.shape
+    flat = np.asarray(classes).ravel(order="F")
+    if flat.size == 0:
+        return
+    starts = np.concatenate(([0], np.flatnonzero(flat[1:] != flat[:-1]) + 1))
+    ends = np.concatenate((starts[1:], [flat.size]))
+    values = flat[starts]
+    for class_id in np.unique(values).tolist():
+        if class_id == 0:
+            continue
+        pick = values == class_id
+        s, e = starts[pick], ends[pick]
+        counts = np.empty(2 * s.size, dtype=np.int64)
+        counts[0::2] = s - np.concatenate(([0], e[:-1]))  # the gap before each run
+        counts[1::2] = e - s
+        tail = int(flat.size - e[-1])
+        listed = counts.tolist() + ([tail] if tail else [])
+        first_col, last_col = s // height, (e - 1) // height
+        # A run that goes on into the next column covers the last row and the first.
+        crossing = first_col != last_col
+        top = 0 if crossing.any() else int((s % height).min())
+        bottom = height - 1 if crossing.any() else int(((e - 1) % height).max())
+        left, right = int(first_col.min()), int(last_col.max())
+        box = [float(left), float(top), float(right - left + 1), float(bottom - top + 1)]
+        rle = {"counts": compress(listed), "size": [int(height), int(width)]}
+        yield int(class_id), rle, int((e - s).sum()), box
