@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import uuid
+from typing import Any
 
 import pytest
 
@@ -52,11 +54,19 @@ def test_import_folder_like_prefix_and_serve_presigned(ws, bucket, setup_factory
     setup.job("pics", task_type="image-classification", dataset="photos", workers_per_item=1)
     task = client.post("/api/jobs/pics/next", headers=bearer(setup.worker_tokens["w00"])).json()
     assert task["item"]["data"]["source-ref"] == f"s3://{bucket}/photos/a.jpg"
-    r = client.get(
-        task["item"]["media_url"],
-        headers=bearer(setup.worker_tokens["w00"]),
-        follow_redirects=False,
-    )
+
+    def media() -> Any:
+        return client.get(
+            task["item"]["media_url"],
+            headers=bearer(setup.worker_tokens["w00"]),
+            follow_redirects=False,
+        )
+
+    # The import's own prefix was allowed for its refs; the server presigns only for its
+    # configured roots.
+    assert media().status_code == 403
+    ws.settings = dataclasses.replace(ws.settings, allowed_roots=(f"s3://{bucket}/photos",))
+    r = media()
     assert r.status_code == 307 and "X-Amz-Signature=" in r.headers["location"]
     import httpx
 

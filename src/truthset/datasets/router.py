@@ -67,11 +67,7 @@ def start_import(
 ) -> dict[str, Any]:
     """Import from a path or s3:// URI the server can read (inside its allowed roots)."""
     ws = get_workspace(request)
-    # Through the API a local source must itself lie inside the allowed roots.
-    if not body.source.startswith("s3://") and not ws.roots().allows(
-        str(Path(body.source).resolve())
-    ):
-        raise BadInput(f"source {body.source!r} is outside the server's allowed roots")
+    service.check_api_source(body.source, ws.roots())
     report = _report_path(request, name) if body.skip_invalid else None
     if body.wait:
         result = import_source(

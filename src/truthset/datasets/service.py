@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import time
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -16,10 +17,24 @@ from sqlalchemy.orm import Session
 
 from truthset.datasets import repository
 from truthset.errors import BadInput, Conflict
+from truthset.media.storage import AllowedRoots, parse_s3_uri
 from truthset.store.lookup import get_by_name
 from truthset.store.models import Dataset
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,199}$")
+
+
+def check_api_source(source: str, roots: AllowedRoots) -> None:
+    """What an API caller imports from must itself lie inside the server's allowed roots:
+    a local manifest, CSV or folder, an S3 object, or an S3 prefix (whose listing would
+    otherwise make every object under it an item, and the media route serve them)."""
+    if source.startswith("s3://"):
+        parse_s3_uri(source)  # a malformed URI, a bad bucket name or '..' is named as such
+        inside = roots.allows(source.rstrip("/"))
+    else:
+        inside = roots.allows(str(Path(source).resolve()))
+    if not inside:
+        raise BadInput(f"source {source!r} is outside the server's allowed roots")
 
 
 def create_dataset(session: Session, name: str, *, now: float | None = None) -> Dataset:

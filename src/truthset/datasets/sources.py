@@ -24,6 +24,7 @@ from truthset.media.storage import (
     parse_s3_uri,
     read_document,
     s3_client,
+    s3_error_reason,
 )
 
 # A label category file or job request is small; a larger one is not what it claims.
@@ -106,7 +107,8 @@ def iter_records(spec: SourceSpec, *, endpoint_url: str | None = None) -> Iterat
         try:
             body = s3_client(endpoint_url).get_object(Bucket=loc.bucket, Key=loc.key)["Body"]
         except Exception as exc:  # noqa: BLE001 - botocore's errors: a missing key, bucket
-            raise BadInput(f"source {spec.location!r} cannot be read ({exc})") from None
+            reason = s3_error_reason(exc) or str(exc)
+            raise BadInput(f"source {spec.location!r} cannot be read ({reason})") from None
         if spec.kind == "s3-manifest":
             yield from _manifest_lines(body)
         else:

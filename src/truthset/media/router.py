@@ -22,10 +22,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from truthset.api.deps import CurrentUser, ReadSession, get_workspace
-from truthset.errors import BadInput, NotFound
+from truthset.errors import BadInput, Forbidden, NotFound
 from truthset.media import audio_windows, repository
 from truthset.media.info import UnreadableMedia
 from truthset.media.storage import local_path_of, presigned_url
+from truthset.workspace import Workspace
 
 router = APIRouter(tags=["media"])
 
@@ -76,6 +77,16 @@ def _media_ref(item_id: int, user: CurrentUser, session: ReadSession) -> str:
     return ref
 
 
+def _check_s3_served(ws: Workspace, item_id: int, ref: str) -> None:
+    """An S3 object is served (presigned, or read here for the audio tools) with the
+    server's own credentials: only from buckets it is configured to serve, whatever an
+    import once allowed (a prefix imported from the command line, a root since removed)."""
+    if not ws.roots().allows(ref):
+        raise Forbidden(
+            f"the media of item {item_id} ({ref!r}) is outside the server's allowed roots"
+        )
+
+
 @router.get("/items/{item_id}/media")
 def item_media(item_id: int, request: Request, user: CurrentUser, session: ReadSession) -> Response:
     # Starlette's FileResponse answers Range requests (206), so <audio> and <video> stream
@@ -85,6 +96,7 @@ def item_media(item_id: int, request: Request, user: CurrentUser, session: ReadS
     ws = get_workspace(request)
     path = local_path_of(ref)
     if path is None:
+        _check_s3_served(ws, item_id, ref)
         # Another origin (the object store) serves it: nothing runs in the app's origin.
         return RedirectResponse(presigned_url(ref, endpoint_url=ws.settings.s3_endpoint_url))
     real = os.path.realpath(path)
@@ -127,7 +139,10 @@ def _audio_of(
     item_id: int, request: Request, user: CurrentUser, session: ReadSession
 ) -> tuple[str, audio_windows.AudioInfo, str | None]:
     ref = _media_ref(item_id, user, session)
-    endpoint = get_workspace(request).settings.s3_endpoint_url
+    ws = get_workspace(request)
+    if ref.startswith("s3://"):
+        _check_s3_served(ws, item_id, ref)
+    endpoint = ws.settings.s3_endpoint_url
     try:
         return ref, audio_windows.audio_info(ref, endpoint_url=endpoint), endpoint
     except UnreadableMedia as exc:

@@ -32,18 +32,53 @@ class S3Location:
 _NOT_PLAIN = re.compile(r"[%?#;\\\s]")
 
 
+# The bucket names botocore sends a request for (anything else is its ParamValidationError,
+# raised where no caller expects it); S3 itself is stricter, and says so in its answer.
+_BUCKET_NAME = re.compile(r"[A-Za-z0-9.\-_]{1,255}")
+
+
 def parse_s3_uri(uri: str) -> S3Location:
+    """An s3://bucket/key URI's parts. BadInput for anything else, a bucket name no S3
+    request can carry, or a key with "." or ".." segments (an S3 server or a proxy may
+    resolve them, so the key would name another object than the one checked)."""
     if uri.startswith("s3://") and not _NOT_PLAIN.search(uri):
         # The plain case, without urlparse: a manifest's refs are checked one by one, and
         # urlparse was most of the cost of importing a million-line manifest of S3 refs.
         bucket, _, key = uri[5:].partition("/")
-        if not bucket:
+        key = key.lstrip("/")
+    else:
+        parsed = urlparse(uri)
+        if parsed.scheme != "s3":
             raise BadInput(f"{uri!r} is not an s3://bucket/key URI")
-        return S3Location(bucket=bucket, key=key.lstrip("/"))
-    parsed = urlparse(uri)
-    if parsed.scheme != "s3" or not parsed.netloc:
+        bucket, key = parsed.netloc, unquote(parsed.path.lstrip("/"))
+    if not bucket:
         raise BadInput(f"{uri!r} is not an s3://bucket/key URI")
-    return S3Location(bucket=parsed.netloc, key=unquote(parsed.path.lstrip("/")))
+    if not _BUCKET_NAME.fullmatch(bucket):
+        raise BadInput(
+            f"{uri!r}: {bucket!r} is not an S3 bucket name (letters, digits, '.', '-' and '_')"
+        )
+    if ("/." in key or key.startswith(".")) and {".", ".."} & set(key.split("/")):
+        raise BadInput(f"{uri!r}: an S3 key may not hold '.' or '..' segments")
+    return S3Location(bucket=bucket, key=key)
+
+
+def s3_error_reason(exc: BaseException) -> str | None:
+    """What a botocore error says went wrong, in words (a missing key or bucket, no
+    access, no server), or None when `exc` is not one of botocore's."""
+    if not type(exc).__module__.startswith("botocore"):
+        return None
+    error = (getattr(exc, "response", None) or {}).get("Error") or {}
+    code = str(error.get("Code") or "")
+    if code in ("NoSuchKey", "404", "NotFound"):
+        return "it does not exist"
+    if code == "NoSuchBucket":
+        bucket = error.get("BucketName")
+        return f"the bucket {bucket!r} does not exist" if bucket else "its bucket does not exist"
+    if code in ("AccessDenied", "403", "InvalidAccessKeyId", "SignatureDoesNotMatch"):
+        return f"access denied ({code})"
+    if code:
+        return f"{code}: {error.get('Message') or 'the S3 server refused it'}"
+    return str(exc)  # no answer: the server cannot be reached, a bad parameter
 
 
 def s3_client(endpoint_url: str | None = None) -> Any:
@@ -105,7 +140,7 @@ class AllowedRoots:
             if (
                 ref.startswith(self._s3_heads)
                 and "//" not in ref[5:]
-                and "/.." not in ref
+                and "/." not in ref  # "." and ".." segments: parse_s3_uri refuses them
                 and not _NOT_PLAIN.search(ref)
             ):
                 return True  # the plain case: inside a root, nothing to parse
@@ -166,8 +201,17 @@ def iter_s3_keys(uri: str, *, endpoint_url: str | None = None) -> Iterator[str]:
     """Every object key under an s3:// prefix, in key order (folder-like listing)."""
     loc = parse_s3_uri(uri)
     paginator = s3_client(endpoint_url).get_paginator("list_objects_v2")
-    prefix = loc.key
-    for page in paginator.paginate(Bucket=loc.bucket, Prefix=prefix):
+    pages = iter(paginator.paginate(Bucket=loc.bucket, Prefix=loc.key))
+    while True:
+        try:
+            page = next(pages)
+        except StopIteration:
+            return
+        except Exception as exc:
+            reason = s3_error_reason(exc)
+            if reason is None:
+                raise
+            raise BadInput(f"{uri!r} cannot be listed ({reason})") from None
         for obj in page.get("Contents", []):
             yield obj["Key"]
 
