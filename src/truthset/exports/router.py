@@ -3,13 +3,12 @@ the run's, under /api/runs)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
 
 from truthset.api.deps import StaffUser, WriteSession, get_workspace
-from truthset.errors import Forbidden
+from truthset.exports.destinations import check_export_destination
 from truthset.exports.formats import get_exporter
 from truthset.exports.schemas import ExportRequest
 from truthset.jobs import service as jobs_service
@@ -25,12 +24,7 @@ def start_export(
     job = jobs_service.get_job(session, name)
     get_exporter(body.format).check_job(job)
     if body.out is not None:
-        ws = get_workspace(request)
-        roots = ws.roots()
-        roots.add(str(ws.settings.exports_dir))
-        target = body.out if body.out.startswith("s3://") else str(Path(body.out).resolve())
-        if not roots.allows(target):
-            raise Forbidden(f"export destination {body.out!r} is outside the allowed roots")
+        check_export_destination(body.out, get_workspace(request).settings, from_api=True)
     run = runs_service.enqueue(
         session,
         "export",

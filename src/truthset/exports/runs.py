@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from truthset.exports import repository
+from truthset.exports.destinations import check_export_destination
 from truthset.exports.formats import get_exporter
 from truthset.exports.gt_archive import archive_instead
 from truthset.exports.layout import mask_path
@@ -26,6 +27,8 @@ def export_run(
     labeled_only: bool = False,
 ) -> dict[str, Any]:
     exporter = get_exporter(format)
+    if out is not None:
+        out = check_export_destination(out, ctx.settings, from_api=False)
     started = time.perf_counter()
     with ctx.db.session_scope(write=False) as session:
         the_job = get_job(session, job)
