@@ -74,7 +74,7 @@ def main() -> None:
         "\n| family | generating model | answers | MV | generating model fitted | auto | "
         "worst auto - model | auto chose | ECE raw | ECE calibrated |"
     )
-    print("| --- | --- |" + " ---: |" * 6 + " --- | ---: | ---: |")
+    print("| --- | --- |" + " ---: |" * 5 + " --- | ---: | ---: |")
     for name, family in FAMILIES.items():
         got = [r for r in rows if r["family"] == name]
         worst = min(r["auto"] - r["generating"] for r in got)

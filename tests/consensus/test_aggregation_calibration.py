@@ -75,3 +75,14 @@ def test_held_out_scores_every_answer_once_and_likelihood_rows_are_probabilities
     full = DawidSkene().fit(a).answer_model(a)
     np.testing.assert_allclose(full.sum(axis=2), 1.0)
     np.testing.assert_allclose(lik, full[np.arange(a.n_answers), :, a.labels])
+
+
+def test_answer_temperature_stays_one_without_clear_evidence():
+    rng = np.random.default_rng(5)
+    post = rng.dirichlet([1.0, 1.0], 20)
+    lik = rng.uniform(0.2, 0.8, (20, 2))
+    assert temperature_from_answers(post, lik) == 1.0
+    # Far too sure, on many answers: a clear gain, so the temperature moves.
+    sure = np.tile([[0.999, 0.001]], (4000, 1))
+    lik = np.where(rng.random((4000, 1)) < 0.7, [[0.8, 0.2]], [[0.2, 0.8]])
+    assert temperature_from_answers(sure, lik) > 2.0

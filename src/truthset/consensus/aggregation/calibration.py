@@ -12,6 +12,8 @@ new worker's answer badly); with enough gold, ``T`` minimises the gold labels' l
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from scipy.optimize import minimize_scalar
 
@@ -46,24 +48,31 @@ def tempered(posteriors: FloatArray, temperature: float) -> FloatArray:
     return out
 
 
-def _fit_temperature(loss: object) -> float:
+def _fit_temperature(loss: Callable[[float], float]) -> float:
     result = minimize_scalar(loss, bounds=(-3.0, 3.0), method="bounded")  # over log T
     return float(np.exp(result.x))
 
 
-def temperature_from_answers(posteriors: np.ndarray, likelihoods: np.ndarray) -> float:
+def temperature_from_answers(
+    posteriors: np.ndarray, likelihoods: np.ndarray, min_z: float = 2.0
+) -> float:
     """T maximising sum_a log sum_t tempered(post)[a, t] * P(label_a | t) over held-out
-    answers (``posteriors``: their tasks' fold posteriors)."""
+    answers (``posteriors``: their tasks' fold posteriors). T stays 1 unless it predicts
+    the held-out answers better by more than ``min_z`` standard errors of the per-answer
+    difference: a temperature learnt on noise would only move calibrated posteriors."""
     post = np.asarray(posteriors, dtype=np.float64)
     lik = np.asarray(likelihoods, dtype=np.float64)
-    if post.shape[1] < 2 or post.shape[0] == 0:
+    if post.shape[1] < 2 or post.shape[0] < 2:
         return 1.0
 
-    def loss(log_t: float) -> float:
-        p = tempered(post, float(np.exp(log_t)))
-        return -float(np.log(np.maximum(np.einsum("at,at->a", p, lik), EPS)).sum())
+    def per_answer(t: float) -> FloatArray:
+        return np.log(np.maximum(np.einsum("at,at->a", tempered(post, t), lik), EPS))
 
-    return _fit_temperature(loss)
+    temperature = _fit_temperature(lambda log_t: -float(per_answer(np.exp(log_t)).sum()))
+    gain = per_answer(temperature) - per_answer(1.0)
+    if gain.mean() <= min_z * gain.std(ddof=1) / np.sqrt(len(gain)):
+        return 1.0
+    return temperature
 
 
 def temperature_from_gold(posteriors: FloatArray, gold_tasks: IntArray, gold: IntArray) -> float:
