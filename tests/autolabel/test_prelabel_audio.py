@@ -101,3 +101,21 @@ def test_requests_refused_before_a_run(ws):
 def test_unreadable_audio_is_named(tmp_path):
     with pytest.raises(OSError, match="gone.wav"):
         detected_segments(str(tmp_path / "gone.wav"), "energy", "speech")
+
+
+def test_presegment_from_the_cli(ws):
+    import json
+
+    from typer.testing import CliRunner
+
+    from truthset.cli.main import app
+
+    _audio_job(ws, task_type="audio-segmentation")
+    data = ["--data-dir", str(ws.settings.data_dir)]
+    args = ["job", "prelabel", "talks", "--detector", "energy", "--label", "alice", *data]
+    r = CliRunner().invoke(app, args)
+    assert r.exit_code == 0, r.output
+    result = json.loads(r.stdout)
+    assert (result["items"], result["segments"], result["label"]) == (2, 12, "alice")
+    r = CliRunner().invoke(app, ["job", "prelabel", "talks", "--detector", "face", *data])
+    assert r.exit_code == 2 and "detector 'face' is not one of energy, webrtcvad" in r.output
