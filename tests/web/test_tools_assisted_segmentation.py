@@ -135,3 +135,42 @@ def test_grow_paints_and_shift_click_erases(pages: Pages, site: Site) -> None:
     help_text = page.locator("#help-body").inner_text()
     assert "4 points: click the object's top, bottom, left and right points" in help_text
     assert "grow: click a region to paint it, Shift+click to erase it" in help_text
+
+
+def test_instance_segmentation_four_points_give_an_editable_polygon(
+    pages: Pages, site: Site
+) -> None:
+    from skimage import draw
+
+    sc = scene(5, 480)
+    folder = site.ws.settings.media_dir / "test-images"
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / "scene-inst-5.png"
+    Image.fromarray(sc.image).save(path)
+    job = site.job("instance-segmentation", ["cat", "dog"], [{"id": "s1", "source-ref": str(path)}])
+    page = pages.open("worker1", f"/work/{job}")
+    wait_for_task(page)
+    page.wait_for_function("document.querySelector('svg.overlay')?.getAttribute('width') === '480'")
+    page.keyboard.press("2")
+    page.keyboard.press("a")
+    for x, y in extreme_points(sc.mask):
+        click(page, x, y)
+    _wait_idle(page)
+    assert page.locator("g.shapes polygon, g.shapes .shape").count() >= 1
+    page.keyboard.press("Enter")  # ends the object
+    page.keyboard.press("a")  # back to drawing polygons: a click adds a vertex again
+    for x, y in ((5, 5), (40, 5), (40, 30)):
+        click(page, x, y)
+    page.keyboard.press("Enter")
+    page.keyboard.press("Escape")
+    page.keyboard.press("Enter")  # submits
+    page.wait_for_selector("#no-work")
+    (answer,) = site.answers(job, "s1")
+    polygons = answer["answer"]["polygons"]
+    assert [p["label"] for p in polygons] == ["dog", "dog"]
+    assert len(polygons[1]["vertices"]) == 3
+    got = np.zeros(sc.mask.shape, bool)
+    vs = polygons[0]["vertices"]
+    rr, cc = draw.polygon([v["y"] - 0.5 for v in vs], [v["x"] - 0.5 for v in vs], sc.mask.shape)
+    got[rr, cc] = True
+    assert iou(got, sc.mask) >= 0.85

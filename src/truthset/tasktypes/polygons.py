@@ -249,7 +249,8 @@ POLYGON = PolygonType(
 INSTANCE_SEGMENTATION = InstanceSegmentationType(
     name="instance-segmentation",
     output_type="groundtruth/instance-segmentation",
-    ui_module="tools/polygon.js",
+    # The polygon tool with the assisted modes (four extreme points, grow).
+    ui_module="tools/instance.js",
     key="polygons",
     annotation_type="Polygon",
     method="polygon-mask-vote",
