@@ -101,3 +101,19 @@ def test_long_text_labels_without_lag(pages: Pages, site: Site) -> None:
     assert page.locator("#entity-list li").count() == 30
     # Three key presses each (selection, label, move), including Playwright's round trips.
     assert sorted(timings)[len(timings) // 2] < 150, timings
+
+
+def test_an_entity_answer_with_no_spans_asks_first(pages: Pages, site: Site) -> None:
+    job = site.job("named-entity-recognition", NER_LABELS, [{"id": "e1", "source": TEXT}])
+    page = pages.open("worker3", f"/work/{job}")
+    wait_for_task(page)
+    page.keyboard.press("Enter")
+    page.locator("#confirm-empty").wait_for(state="visible")
+    assert "no spans" in page.locator("#confirm-empty-text").inner_text()
+    page.click("#confirm-empty-no")  # go back: the task stays, nothing is sent
+    page.locator("#confirm-empty").wait_for(state="hidden")
+    assert site.answers(job, "e1") == []
+    page.keyboard.press("Enter")
+    page.click("#confirm-empty-yes")
+    page.wait_for_selector("#no-work")
+    assert site.answers(job, "e1")[0]["answer"] == {"entities": []}
