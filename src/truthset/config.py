@@ -28,6 +28,10 @@ class Settings:
     # How many live leases of one job a worker may hold when the job does not say
     # (TRUTHSET_MAX_LEASES_PER_WORKER; the job setting `max_leases_per_worker`).
     max_leases_per_worker: int = 1
+    # Module prefixes a job's `auto_label.model = "python:module:Class"` may name
+    # (TRUTHSET_MODEL_MODULES, comma-separated, e.g. "acme.models"); none by default, so a
+    # job names only registered models unless the operator opens a package to them.
+    model_modules: tuple[str, ...] = field(default_factory=tuple)
 
     @property
     def media_dir(self) -> Path:
@@ -68,6 +72,7 @@ def load_settings(
         hook_handler_dirs=_env_list("TRUTHSET_HOOK_HANDLER_DIRS"),
         public_url=os.environ.get("TRUTHSET_PUBLIC_URL") or None,
         max_leases_per_worker=_env_count("TRUTHSET_MAX_LEASES_PER_WORKER", 1),
+        model_modules=_env_list("TRUTHSET_MODEL_MODULES"),
     )
 
 

@@ -27,9 +27,21 @@ def run_until_machine_labels(ws, truth: dict[str, str], rounds: int = 8) -> dict
     raise AssertionError(f"no machine labels after {rounds} rounds: {result}")
 
 
-def test_a_python_class_is_trained_on_the_job_features(ws):
+@pytest.fixture
+def ws_with_sklearn(tmp_path, monkeypatch):
+    """A workspace whose operator lets jobs name models from scikit-learn's modules."""
+    from conftest import make_workspace
+
+    monkeypatch.setenv("TRUTHSET_MODEL_MODULES", "sklearn")
+    workspace = make_workspace(tmp_path)
+    yield workspace
+    workspace.close()
+
+
+def test_a_python_class_is_trained_on_the_job_features(ws_with_sklearn):
     """scikit-learn's naive Bayes stands in for a user's class: the job names it by import
     path and the loop trains it on the TF-IDF features."""
+    ws = ws_with_sklearn
     truth = _easy_job(ws, 1500, 150, model="python:sklearn.naive_bayes:MultinomialNB")
     result = run_until_machine_labels(ws, truth)
     assert result["auto_labeled"] > 0 and result["accuracy_interval"][0] > 0.8
@@ -172,8 +184,8 @@ def test_a_model_that_cannot_be_reached_fails_the_iteration_with_its_url(ws):
     ("auto_label", "message"),
     [
         ({"model": "no-such-model"}, "unknown model"),
-        ({"model": "python:json:JSONDecoder"}, "no fit, predict_proba"),
-        ({"model": "python:not_a_module_anywhere:X"}, "cannot import"),
+        ({"model": "python:json:JSONDecoder"}, "not one the server allows"),
+        ({"model": "python:sklearn.naive_bayes:MultinomialNB"}, "not one the server allows"),
         ({"model": "linear", "model_params": {"bogus": 1}}, "cannot create"),
         ({"model": "linear", "model_params": [1]}, "must be an object"),
         ({"model": "http", "model_params": {}}, "cannot create"),
@@ -184,6 +196,19 @@ def test_model_settings_are_checked_when_the_job_is_created(ws, setup_factory, a
     setup = setup_factory(ws, n_items=3, n_workers=1)
     with pytest.raises(BadInput, match=message):
         setup.job("j", settings={"auto_label": auto_label})
+
+
+@pytest.mark.parametrize(
+    ("model", "message"),
+    [
+        ("python:sklearn.utils:Bunch", "no fit, predict_proba"),
+        ("python:sklearn.not_a_module_anywhere:X", "cannot import"),
+    ],
+)
+def test_an_allowed_module_is_still_checked(ws_with_sklearn, setup_factory, model, message):
+    setup = setup_factory(ws_with_sklearn, n_items=3, n_workers=1)
+    with pytest.raises(BadInput, match=message):
+        setup.job("j", settings={"auto_label": {"model": model}})
 
 
 def test_a_box_job_takes_no_classifier(ws, setup_factory):

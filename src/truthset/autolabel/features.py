@@ -10,8 +10,9 @@ from typing import Any
 import joblib
 import numpy as np
 import orjson
+from sqlalchemy.orm import object_session
 
-from truthset.autolabel.settings import user_model
+from truthset.autolabel.settings import allowed_model_modules, user_model
 from truthset.learning.models import (
     LinearClassifier,
     MLPProbe,
@@ -133,7 +134,9 @@ def image_features(refs: list[str], progress: Progress | None = None) -> tuple[A
 def model_for(job: Job, opts: dict[str, Any]) -> Any:
     if opts.get("model") is not None:
         config = get_task_type(job.task_type).parse_label_config(job.label_config)
-        return user_model(opts, len(config.labels))
+        # Checked again at every iteration: the operator may have closed the module since.
+        allowed = allowed_model_modules(object_session(job))
+        return user_model(opts, len(config.labels), allowed)
     if job.task_type == "text-classification":
         # Sparse TF-IDF features want less regularisation than dense embeddings (the
         # setting the library's text benchmarks use).

@@ -15,6 +15,7 @@ from truthset.learning.loop import DIVERSITY_STRATEGIES
 from truthset.learning.models import ModelError
 from truthset.store.models import Job
 from truthset.tasktypes import all_task_types, get_task_type
+from truthset.workspace import settings_of_session
 
 DEFAULTS: dict[str, Any] = {
     "target_accuracy": 0.95,
@@ -103,7 +104,7 @@ def check_settings(
     elif opts["detector"] is not None:
         raise BadInput("settings.auto_label.detector is for bounding-box jobs")
     if opts["model"] is not None or opts["model_params"] is not None:
-        check_model_settings(task_type, opts)
+        check_model_settings(task_type, opts, session)
     source = opts["warm_start"]
     if source is not None:
         if not isinstance(source, str) or not source:
@@ -146,21 +147,32 @@ def validation_settings(opts: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def user_model(opts: dict[str, Any], n_classes: int) -> Any:
-    """The model named by ``auto_label.model`` with ``model_params``. An HTTP model's
-    probability columns are the job's classes in label order (class ids 0..K-1)."""
+def allowed_model_modules(session: Session | None) -> tuple[str, ...]:
+    """The module prefixes a `python:` model may come from: the workspace's
+    TRUTHSET_MODEL_MODULES (none when no workspace is known)."""
+    workspace = settings_of_session(session) if session is not None else None
+    return workspace.model_modules if workspace is not None else ()
+
+
+def user_model(opts: dict[str, Any], n_classes: int, allowed_modules: tuple[str, ...] = ()) -> Any:
+    """The model named by ``auto_label.model`` with ``model_params``: a registered name,
+    or ``python:module:Class`` from a module inside ``allowed_modules`` (refused before
+    it is imported). An HTTP model's probability columns are the job's classes in label
+    order (class ids 0..K-1)."""
     from truthset.learning.models import create_model
 
     params = dict(opts.get("model_params") or {})
     if opts["model"] == "http":
         params.setdefault("classes", list(range(n_classes)))
     try:
-        return create_model(str(opts["model"]), **params)
+        return create_model(str(opts["model"]), allowed_modules=allowed_modules, **params)
     except ModelError as exc:
         raise BadInput(f"settings.auto_label.model: {exc}") from exc
 
 
-def check_model_settings(task_type: str, opts: dict[str, Any]) -> None:
+def check_model_settings(
+    task_type: str, opts: dict[str, Any], session: Session | None = None
+) -> None:
     name, params = opts["model"], opts["model_params"]
     if task_type == "bounding-box":
         raise BadInput("settings.auto_label.model is for classification jobs (boxes: detector)")
@@ -176,8 +188,8 @@ def check_model_settings(task_type: str, opts: dict[str, Any]) -> None:
             "http model is sent the raw items: choose margin, least-confidence or entropy"
         )
     # Creating it checks the name, the class's methods and the parameters now, not at the
-    # first iteration.
-    user_model(opts, 2)
+    # first iteration (a `python:` module outside the allowed prefixes is not imported).
+    user_model(opts, 2, allowed_model_modules(session))
 
 
 def check_box_settings(opts: dict[str, Any]) -> None:

@@ -13,6 +13,7 @@ third-party package registers one with
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from importlib.metadata import EntryPoint
 from typing import Any
 
@@ -61,13 +62,16 @@ def model_entry_points() -> dict[str, EntryPoint]:
     return MODELS.entry_points()
 
 
-def create_model(name: str, **params: Any) -> Any:
+def create_model(name: str, *, allowed_modules: Sequence[str] | None = None, **params: Any) -> Any:
     """Instantiate the model registered as ``name`` (built-in or plugin) with ``params``.
 
     ``name`` may also be ``"python:package.module:Class"`` for a class that is not
-    registered (bring your own)."""
+    registered (bring your own), from a module inside ``allowed_modules`` when given
+    (checked before the module is imported; see `byo.load_class`)."""
     if name.startswith("python:"):
-        return load_user_model(name.removeprefix("python:"), **params)
+        return load_user_model(
+            name.removeprefix("python:"), allowed_modules=allowed_modules, **params
+        )
     ep = model_entry_points().get(name)
     if ep is None:
         raise ModelError(f"unknown model {name!r}; available: {', '.join(MODELS.names())}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import re
 from collections.abc import Sequence
 from typing import Any
 
@@ -12,14 +13,38 @@ from numpy.typing import ArrayLike, NDArray
 
 from truthset.learning.models.base import ModelError
 
+_DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)*")
 
-def load_class(spec: str) -> type:
-    """Import ``"package.module:ClassName"`` (dots after the colon reach nested names)."""
+
+def module_allowed(module_name: str, allowed_modules: Sequence[str]) -> bool:
+    """Whether a module is one of the allowed prefixes or inside one (`acme.models` allows
+    `acme.models` and `acme.models.text`, not `acme.modelsx`)."""
+    return any(
+        module_name == prefix or module_name.startswith(prefix + ".")
+        for prefix in (p.strip().rstrip(".") for p in allowed_modules)
+        if prefix
+    )
+
+
+def load_class(spec: str, allowed_modules: Sequence[str] | None = None) -> type:
+    """Import ``"package.module:ClassName"`` (dots after the colon reach nested names).
+
+    With ``allowed_modules`` (what the platform always passes: the operator's list of
+    module prefixes) a module outside them is refused before anything is imported, since
+    importing runs the module's code; None is for library use, where the caller is the
+    program's author."""
     if not isinstance(spec, str) or spec.count(":") != 1:
         raise ModelError(f"model spec {spec!r} must look like 'package.module:ClassName'")
     module_name, _, attr_path = spec.partition(":")
-    if not module_name or not attr_path:
+    if not _DOTTED_NAME.fullmatch(module_name) or not _DOTTED_NAME.fullmatch(attr_path):
         raise ModelError(f"model spec {spec!r} must look like 'package.module:ClassName'")
+    if allowed_modules is not None and not module_allowed(module_name, allowed_modules):
+        allowed = ", ".join(allowed_modules) or "none are (TRUTHSET_MODEL_MODULES is not set)"
+        raise ModelError(
+            f"module {module_name!r} is not one the server allows models from ({allowed}); "
+            "name a registered model, or ask the operator to add its package to "
+            "TRUTHSET_MODEL_MODULES"
+        )
     try:
         obj: Any = importlib.import_module(module_name)
     except ImportError as exc:
@@ -34,13 +59,20 @@ def load_class(spec: str) -> type:
     return obj
 
 
-def load_user_model(spec: str, *, task: str = "classification", **params: Any) -> Any:
+def load_user_model(
+    spec: str,
+    *,
+    task: str = "classification",
+    allowed_modules: Sequence[str] | None = None,
+    **params: Any,
+) -> Any:
     """Instantiate a user class given as ``module:Class`` with ``params`` and check its shape.
 
     ``task="classification"`` needs ``fit`` and ``predict_proba``; ``task="detection"``
-    needs ``predict`` (returning Ground Truth bounding-box answers).
+    needs ``predict`` (returning Ground Truth bounding-box answers). ``allowed_modules``:
+    as `load_class`.
     """
-    cls = load_class(spec)
+    cls = load_class(spec, allowed_modules)
     required = {"classification": ("fit", "predict_proba"), "detection": ("predict",)}
     if task not in required:
         raise ModelError(f"task must be 'classification' or 'detection', got {task!r}")
