@@ -56,7 +56,9 @@ def _workspace(tmp_path: Path, monkeypatch, modules: str | None):
 
 
 @pytest.mark.parametrize("modules", [None, "acme", "tripwire", "os,json"])
-def test_a_module_outside_the_allow_list_is_never_imported(tmp_path, monkeypatch, tripwire, modules):
+def test_a_module_outside_the_allow_list_is_never_imported(
+    tmp_path, monkeypatch, tripwire, modules
+):
     name, marker = tripwire
     ws = _workspace(tmp_path, monkeypatch, modules)
     try:
