@@ -297,6 +297,14 @@ def test_a_callback_works_once(client, corp):
     assert "already used" in refused(client.get(callback, follow_redirects=False))
 
 
+def test_a_refused_callback_uses_its_state_up(client, corp):
+    corp.id_token_claims = {"nonce": "someone-elses-nonce"}
+    callback = provider_redirect(to_provider(client))
+    assert "nonce" in refused(client.get(callback, follow_redirects=False))
+    corp.id_token_claims = {}
+    assert "already used" in refused(client.get(callback, follow_redirects=False))
+
+
 def test_a_callback_opened_in_another_browser_is_refused(client, corp):
     """Login CSRF: an attacker's own redirect, opened in the victim's browser, would sign
     the victim in as the attacker."""
@@ -398,5 +406,53 @@ def test_the_flow_on_postgresql(pg_url, tmp_path, provider):
             # The state was taken once: the same redirect again is refused.
             assert "already used" in refused(client.get(callback, follow_redirects=False))
         assert users(pg_ws) == ["root", "ana"]
+    finally:
+        pg_ws.close()
+
+
+def test_two_first_sign_ins_at_once_make_one_account(pg_url, tmp_path):
+    """One person, two tabs, two app processes: the second sign-in's insert waits on the
+    first's, collides when it commits, and the second try finds the account it made."""
+    import threading
+
+    from conftest import make_workspace
+    from truthset.workforce import oidc_accounts, oidc_config
+    from truthset.workforce.oidc_router import _sign_in
+
+    pg_ws = make_workspace(tmp_path, pg_url)
+    settings = oidc_config.ProviderSettings(
+        issuer="https://idp.example", client_id="c", client_secret="s", group_map=GROUP_MAP
+    )
+    with pg_ws.db.session_scope() as s:
+        oidc_config.put_provider(s, "corp", settings, master_key=b"k" * 32)
+    claims = dict(ANA, groups=["leads"])
+    flushed, release = threading.Event(), threading.Event()
+    results: dict[str, Any] = {}
+
+    def first() -> None:
+        with pg_ws.db.session_scope() as s:
+            provider = oidc_config.get_provider(s, "corp")
+            results["first"] = oidc_accounts.sign_in(s, provider, claims)[0].id
+            flushed.set()
+            release.wait(10)  # holds its uncommitted account until the second one waits
+
+    def second() -> None:
+        with pg_ws.db.session_scope() as s:
+            provider = oidc_config.get_provider(s, "corp")
+            verified = oidc.Verified(provider=provider, claims=claims, next_path="/")
+            results["second"] = _sign_in(s, verified)[0].id
+
+    try:
+        a = threading.Thread(target=first)
+        a.start()
+        assert flushed.wait(10)
+        b = threading.Thread(target=second)
+        b.start()
+        time.sleep(0.5)  # the second's insert now waits on the first's row
+        release.set()
+        a.join(10)
+        b.join(10)
+        assert results["first"] == results["second"]
+        assert users(pg_ws) == ["ana"]
     finally:
         pg_ws.close()

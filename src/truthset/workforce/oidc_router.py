@@ -8,10 +8,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import RedirectResponse
+from sqlalchemy.exc import IntegrityError
 
 from truthset.api.deps import AdminUser, ReadSession, WriteSession, get_db, get_workspace
 from truthset.audit.middleware import record_request
-from truthset.errors import AppError
+from truthset.errors import AppError, Conflict
 from truthset.master_key import master_key
 from truthset.workforce import oidc, oidc_accounts, oidc_config, service
 from truthset.workforce.cookies import set_session_cookie
@@ -78,18 +79,16 @@ def oidc_callback(
     # Its own transaction: a refused sign-in still uses up its state.
     with db.session_scope() as session:
         try:
-            with session.begin_nested():
-                verified = oidc.finish(
-                    session,
-                    name,
-                    params=dict(request.query_params),
-                    browser_state=request.cookies.get(OIDC_STATE_COOKIE),
-                    base_url=str(request.base_url),
-                    master_key=_master_key(request),
-                )
-                user, token, created = oidc_accounts.sign_in(
-                    session, verified.provider, verified.claims
-                )
+            # Not in a savepoint: the pending sign-in is used up even when it is refused.
+            verified = oidc.finish(
+                session,
+                name,
+                params=dict(request.query_params),
+                browser_state=request.cookies.get(OIDC_STATE_COOKIE),
+                base_url=str(request.base_url),
+                master_key=_master_key(request),
+            )
+            user, token, created = _sign_in(session, verified)
         except AppError as exc:
             failed = exc
             record_request(
@@ -119,6 +118,23 @@ def oidc_callback(
     set_session_cookie(request, response, token)
     response.delete_cookie(OIDC_STATE_COOKIE, path=_OIDC_COOKIE_PATH)
     return response
+
+
+def _sign_in(session: Any, verified: oidc.Verified) -> tuple[Any, str, bool]:
+    """The account's writes in a savepoint, tried twice: the same person's (or a same-named
+    person's) first sign-in completing at the same moment in another process makes this
+    one's insert collide; the second try finds what that one made."""
+    for attempt in (1, 2):
+        try:
+            with session.begin_nested():
+                return oidc_accounts.sign_in(session, verified.provider, verified.claims)
+        except IntegrityError:
+            if attempt == 2:
+                raise Conflict(
+                    "another sign-in of this person was completing at the same moment: "
+                    "sign in again"
+                ) from None
+    raise AssertionError("unreachable")
 
 
 @router.get("/oidc/providers")
