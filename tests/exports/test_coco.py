@@ -191,3 +191,46 @@ def test_a_mask_colour_its_map_does_not_name_fails_naming_the_item(ws):
         BadInput, match=r"its mask has the colour #123456, which its internal-color-map"
     ):
         export(ws, job, "coco")
+
+
+def test_transparent_pixels_and_many_colours_are_read_alike(ws, tmp_path):
+    """An RGBA mask (transparent pixels are background, whatever their colour) and an
+    RGB mask of more than 256 colours take the per-pixel path; both export the same
+    classes as the map names them."""
+    import io
+
+    from PIL import Image
+    from sqlalchemy import update
+
+    from tasktypes.conftest import paint
+    from truthset.store.models import Label
+
+    masks = {"a": masks_by_item()["a"]}
+    job, _refs = imported_masks(ws, "cats-ref", masks)
+    colors = {1: "#ff7f0e", 2: "#9467bd"}
+    rgba = np.dstack([paint(masks["a"], colors), np.full(masks["a"].shape, 255, np.uint8)])
+    rgba[0:3, :, :] = [0x12, 0x34, 0x56, 0]  # transparent: background, colour unnamed
+    expected = masks["a"].copy()
+    expected[0:3, :] = 0
+    buf = io.BytesIO()
+    Image.fromarray(rgba, "RGBA").save(buf, format="PNG")
+    with ws.db.session_scope() as s:
+        s.execute(update(Label).values(artifact=buf.getvalue()))
+    _, body = export(ws, job, "coco")
+    coco = load(tmp_path, body)
+    assert (class_masks_of(coco, 1) == expected).all()
+
+    # Hundreds of colours (a mask saved with smoothing): past the few-colours path, and
+    # the colours the map does not name are still found.
+    many = np.dstack([paint(masks["a"], colors), np.full(masks["a"].shape, 255, np.uint8)])
+    many[29, :, :3] = [[i, 0, 0] for i in range(40)]
+    many[28, :, :3] = [[0, i, 0] for i in range(40)]
+    many[27, :, :3] = [[0, 0, i] for i in range(40)]
+    for row in range(20, 27):
+        many[row, :, :3] = [[row, i, 7] for i in range(40)]
+    buf = io.BytesIO()
+    Image.fromarray(many, "RGBA").save(buf, format="PNG")
+    with ws.db.session_scope() as s:
+        s.execute(update(Label).values(artifact=buf.getvalue()))
+    with pytest.raises(BadInput, match="its mask has the colour #"):
+        export(ws, job, "coco")

@@ -70,6 +70,10 @@ def class_mask(mask: LabeledMask, n_labels: int) -> np.ndarray:
         image.load()
         if image.mode == "P" and "transparency" not in image.info:
             return _palette_classes(mask, image, table)
+        opaque = image.convert("RGB") if _is_opaque(image) else None
+        colors = opaque.getcolors(maxcolors=256) if opaque is not None else None
+        if opaque is not None and colors is not None:
+            return _few_colors_classes(mask, opaque, colors, table)
         # One C pass to 4 bytes a pixel, read as little-endian words: 0xAABBGGRR.
         words = np.frombuffer(image.convert("RGBA").tobytes(), dtype="<u4")
     except BadInput:
@@ -91,6 +95,34 @@ def class_mask(mask: LabeledMask, n_labels: int) -> np.ndarray:
         _refuse_color(mask, _swap(int(bgr[unknown][0])))
     out = np.where(known & opaque, classes[at], 0).astype(np.uint8)
     return out.reshape(image.height, image.width)
+
+
+def _is_opaque(image: Image.Image) -> bool:
+    if "transparency" in image.info:
+        return False
+    if "A" not in image.getbands():
+        return True
+    return bool(image.getchannel("A").getextrema()[0] == 255)
+
+
+def _few_colors_classes(
+    mask: LabeledMask, image: Image.Image, colors: list[Any], table: dict[int, int]
+) -> np.ndarray:
+    """An opaque RGB mask of at most 256 colours (Ground Truth's): every colour checked
+    against the map once, then the pixels mapped onto the map's palette by PIL (an exact
+    colour is its own nearest)."""
+    for _count, (r, g, b) in colors:
+        if (r << 16 | g << 8 | b) not in table:
+            _refuse_color(mask, r << 16 | g << 8 | b)
+    keys = list(table)
+    rgb = [v for c in keys for v in (c >> 16, (c >> 8) & 0xFF, c & 0xFF)]
+    # Padding repeats the first colour, so no pixel maps to a colour the map lacks.
+    palette = Image.new("P", (1, 1))
+    palette.putpalette(rgb + rgb[:3] * (256 - len(keys)))
+    indices = np.asarray(image.quantize(palette=palette, dither=Image.Dither.NONE))
+    lut = np.full(256, table[keys[0]], dtype=np.uint8)
+    lut[: len(keys)] = [table[c] for c in keys]
+    return lut[indices]
 
 
 def _swap(color: int) -> int:
