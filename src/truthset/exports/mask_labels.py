@@ -70,10 +70,10 @@ def class_mask(mask: LabeledMask, n_labels: int) -> np.ndarray:
         image.load()
         if image.mode == "P" and "transparency" not in image.info:
             return _palette_classes(mask, image, table)
-        opaque = image.convert("RGB") if _is_opaque(image) else None
-        colors = opaque.getcolors(maxcolors=256) if opaque is not None else None
-        if opaque is not None and colors is not None:
-            return _few_colors_classes(mask, opaque, colors, table)
+        solid = image.convert("RGB") if _is_opaque(image) else None
+        counted = solid.getcolors(maxcolors=256) if solid is not None else None
+        if solid is not None and counted is not None:
+            return _few_colors_classes(mask, solid, list(counted), table)
         # One C pass to 4 bytes a pixel, read as little-endian words: 0xAABBGGRR.
         words = np.frombuffer(image.convert("RGBA").tobytes(), dtype="<u4")
     except BadInput:
