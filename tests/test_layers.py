@@ -31,6 +31,7 @@ LAYERS: dict[str, int] = {
     "truthset.learning": 1,
     "truthset.media.storage": 1,
     "truthset.media.info": 1,
+    "truthset.media.audio_source": 1,
     "truthset.media.audio_windows": 1,
     "truthset.workspace": 1,
     "truthset.sdk": 1,

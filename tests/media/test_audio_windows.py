@@ -15,6 +15,7 @@ import soundfile as sf
 from conftest import require
 from truthset.errors import BadInput
 from truthset.media import audio_windows as aw
+from truthset.media.audio_source import S3_BLOCK_BYTES, S3RangeReader
 from truthset.media.info import UnreadableMedia
 from truthset.media.storage import parse_s3_uri, s3_client
 
@@ -160,6 +161,33 @@ def test_hour_overview_is_scanned_fast_and_a_minute_reads_only_its_frames(tmp_pa
     assert len(minute) == 60 * RATE and time.perf_counter() - t0 < 0.2
 
 
+def test_overviews_of_long_recordings_are_kept_in_the_cache_dir(tmp_path):
+    path = tmp_path / "ten-minutes.wav"
+    sf.write(path, tones(600.0, [(300.0, 10.0, 440.0)]), RATE, subtype="PCM_16")
+    cache = tmp_path / "cache"
+    first = aw.overview(str(path), cache_dir=cache)
+    (stored,) = cache.glob("*.npz")
+    # Another process (here: the memory cache forgotten) reads it instead of scanning; the
+    # stored values are what it shows (changed here to tell them from a scan's).
+    with np.load(stored) as f:
+        np.savez(stored, bucket=f["bucket"], min=f["min"], max=f["max"] * 0 + 0.125)
+    aw.clear_caches()
+    again = aw.window_peaks(str(path), 0.0, 600.0, 100, cache_dir=cache)
+    assert np.all(again.max == np.float32(0.125))
+    # A broken file is scanned again, and rewritten.
+    stored.write_bytes(b"half a file")
+    aw.clear_caches()
+    rescanned = aw.overview(str(path), cache_dir=cache)
+    np.testing.assert_array_equal(rescanned.max, first.max)
+    with np.load(stored) as f:
+        np.testing.assert_array_equal(f["max"], first.max)
+    # Short recordings scan in milliseconds: they are not stored.
+    short = tmp_path / "short.wav"
+    sf.write(short, tones(5.0, []), RATE, subtype="PCM_16")
+    aw.overview(str(short), cache_dir=cache)
+    assert len(list(cache.glob("*.npz"))) == 1
+
+
 def test_unreadable_references(tmp_path):
     with pytest.raises(UnreadableMedia, match="No such file"):
         aw.duration_of(str(tmp_path / "missing.wav"))
@@ -213,13 +241,13 @@ def test_s3_reader_fetches_only_the_blocks_of_the_window(tmp_path):
     client.put_object(Bucket=bucket, Key="long.wav", Body=path.read_bytes())
     loc = parse_s3_uri(f"s3://{bucket}/long.wav")
     size = path.stat().st_size  # 19.2 MB
-    reader = aw.S3RangeReader(client, loc.bucket, loc.key, size, block_bytes=aw.S3_BLOCK_BYTES)
+    reader = S3RangeReader(client, loc.bucket, loc.key, size, block_bytes=S3_BLOCK_BYTES)
     with sf.SoundFile(reader) as f:
         f.seek(300 * RATE)
         second = f.read(RATE, dtype="float32")
     assert np.abs(second).max() > 0.45
     # The header's block and the second's one or two: nowhere near the object's 19 MB.
-    assert reader.requests <= 3 and reader.bytes_fetched <= 3 * aw.S3_BLOCK_BYTES < size / 6
+    assert reader.requests <= 3 and reader.bytes_fetched <= 3 * S3_BLOCK_BYTES < size / 6
 
 
 def test_s3_missing_object_is_unreadable(s3_wav):

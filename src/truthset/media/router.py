@@ -204,7 +204,8 @@ def item_audio_peaks(
         raise BadInput(f"bins: {bins!r} is not a whole number") from None
     if not 1 <= n <= MAX_PEAK_BINS:
         raise BadInput(f"bins: {n} must be between 1 and {MAX_PEAK_BINS}")
-    peaks = audio_windows.window_peaks(ref, first, last, n, endpoint_url=endpoint)
+    cache = get_workspace(request).settings.data_dir / "cache" / "audio-overviews"
+    peaks = audio_windows.window_peaks(ref, first, last, n, endpoint_url=endpoint, cache_dir=cache)
     body = {
         "rate": peaks.rate,
         "duration": info.duration,
