@@ -93,8 +93,9 @@ def test_silence_and_thresholds():
     assert detect_segments(np.zeros(RATE, np.float32), RATE, "webrtcvad") == []
     levels = frame_levels(quiet, RATE)
     assert levels.shape == (300,)
-    assert energy_threshold(levels) == pytest.approx(np.percentile(levels, 10) + 12)
+    assert energy_threshold(levels) == pytest.approx(np.percentile(levels, 2) + 12)
     assert energy_threshold(np.full(10, -100.0)) == -60.0
+    assert energy_threshold(np.full(10, -120.0)) == -60.0  # digital silence only
     # An explicit threshold overrides the floor: everything louder than -80 dBFS is heard.
     assert detect_segments(quiet, RATE, "energy", threshold_db=-80) == [(0.0, 3.0)]
 
@@ -121,3 +122,17 @@ def test_bad_parameters():
         detect_segments(np.zeros(10, np.float32), RATE, "webrtcvad", aggressiveness=7)
     with pytest.raises(ValueError, match="pad_s: -1"):
         SegmentRules(pad_s=-1)
+
+
+def test_energy_hears_a_recording_that_is_mostly_speech():
+    """95 % speech with 0.3 s pauses, after half a second of digital silence (zeros) and
+    over a noise floor: the floor is the pauses', not the speech's or the zeros'."""
+    truth, t = [], 0.8
+    for k in range(9):
+        truth.append(("alice" if k % 2 == 0 else "bob", round(t, 3), round(t + 6.5, 3)))
+        t += 6.8
+    x = render(truth, t)
+    x[: RATE // 2] = 0.0
+    found = detect_segments(x, RATE, "energy", duration=t, rules=EXACT)
+    matched, worst_ms, _ = _score(truth, found)
+    assert matched == len(truth) == len(found) and worst_ms < 15

@@ -4,9 +4,11 @@ something is heard, as ``(start, end)`` seconds, for pre-segmentation.
 Two detectors mark fixed frames active or not:
 
 - ``energy``: the RMS level of each 10 ms frame in dBFS against a threshold. Unless given,
-  the threshold is the recording's noise floor (the 10th percentile of the frame levels)
-  plus ``margin_db`` (12 dB), and never below -60 dBFS, so that a faint hiss stays silent
-  in a quiet file. It hears any sound: speech, music, a door.
+  the threshold is the recording's noise floor plus ``margin_db`` (12 dB), and never below
+  -60 dBFS, so that a faint hiss stays silent in a quiet file. The floor is the 2nd
+  percentile of the levels of the frames that are not digital silence (zeros padding a
+  file would pull it down to nothing): a recording needs pauses for 2 % of its time, so
+  that one of 95 % speech is still heard. It hears any sound: speech, music, a door.
 - ``webrtcvad``: WebRTC's voice activity detector (the ``webrtcvad-wheels`` package) on 30
   ms frames of 16-bit PCM; ``aggressiveness`` 0-3 (3 rejects the most non-speech). Rates
   other than 8, 16, 32 or 48 kHz are resampled to 16 kHz by linear interpolation (enough
@@ -30,7 +32,7 @@ import numpy as np
 ENERGY_FRAME_S = 0.01
 WEBRTC_FRAME_MS = 30
 WEBRTC_RATES = (8000, 16000, 32000, 48000)
-FLOOR_PERCENTILE = 10.0
+FLOOR_PERCENTILE = 2.0
 MIN_THRESHOLD_DB = -60.0
 # The level of a frame of digital silence (log of zero).
 SILENCE_DB = -120.0
@@ -91,9 +93,10 @@ def frame_levels(
 
 def energy_threshold(levels: np.ndarray, margin_db: float = 12.0) -> float:
     """The noise floor of the levels plus ``margin_db``, at least -60 dBFS."""
-    if levels.size == 0:
+    sounding = levels[levels > SILENCE_DB + 1.0]
+    if sounding.size == 0:
         return MIN_THRESHOLD_DB
-    floor = float(np.percentile(levels, FLOOR_PERCENTILE))
+    floor = float(np.percentile(sounding, FLOOR_PERCENTILE))
     return max(floor + margin_db, MIN_THRESHOLD_DB)
 
 
