@@ -192,6 +192,10 @@ def test_starts_from_the_prediction_and_deletes_with_the_key(pages: Pages, site:
     rows = _state(page)
     assert len(rows) == 3 and rows[1]["time"].endswith("0:07.500")
     page.keyboard.press("Control+z")
+    assert len(_state(page)) == 2
+    page.keyboard.press("Control+Shift+z")  # redo, then undo again
+    assert len(_state(page)) == 3
+    page.keyboard.press("Control+z")
     page.keyboard.press("Control+Enter")
     page.wait_for_selector("#no-work")
     (answer,) = site.answers(job, "s3")

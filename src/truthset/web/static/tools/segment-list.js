@@ -71,7 +71,8 @@ export function segmentList(store, opts) {
       });
       box.value = seg.text || "";
       box.addEventListener("input", () => typed(seg.id, box.value));
-      box.addEventListener("focus", () => opts.select(seg.id));
+      // Typing in a box selects its segment, without moving the playhead (it may be playing).
+      box.addEventListener("focus", () => store.select(seg.id));
       box.addEventListener("keydown", (e) => {
         if (e.key === "Escape") {
           e.preventDefault();
