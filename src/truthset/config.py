@@ -9,6 +9,10 @@ from pathlib import Path
 DEFAULT_DATA_DIR = "./truthset-data"
 
 
+class SettingsError(ValueError):
+    """A setting from the environment that cannot be used; the message names it."""
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -85,5 +89,5 @@ def _env_count(name: str, default: int) -> int:
     if not value:
         return default
     if not value.isdigit() or int(value) < 1:
-        raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
+        raise SettingsError(f"{name} must be a whole number of at least 1, not {value!r}")
     return int(value)

@@ -58,7 +58,10 @@ def print_error(exc: AppError) -> None:
 
 
 def handle_errors(fn: F) -> F:
-    """Turn AppErrors into a clear message and exit status 2."""
+    """Turn AppErrors into a clear message and exit status 2, and the failures a command
+    meets through no fault of its code (the database cannot be opened, is locked or
+    refuses the connection; a bad database URL or setting; a file that cannot be read or
+    written) into one line and exit status 1, without a traceback."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -67,8 +70,47 @@ def handle_errors(fn: F) -> F:
         except AppError as exc:
             print_error(exc)
             raise typer.Exit(2) from None
+        except Exception as exc:
+            line = expected_failure(exc)
+            if line is None:
+                raise
+            typer.echo(line, err=True)
+            raise typer.Exit(1) from None
 
+    wrapper.handles_errors = True  # type: ignore[attr-defined]  # checked by tests/cli
     return wrapper  # type: ignore[return-value]
+
+
+# What the driver's words mean for the person at the command line.
+_DATABASE_HINTS = (
+    ("database is locked", "another process holds its write lock; try again when it is done"),
+    ("unable to open database file", "check that its folder exists and can be written"),
+    ("connection refused", "is the database server running, at that host and port?"),
+    ("password authentication failed", "check the user and password in the URL"),
+    ("does not exist", "create it first, or check its name in the URL"),
+)
+
+
+def expected_failure(exc: BaseException) -> str | None:
+    """The one line a command prints for a failure it was not written to prevent, or None
+    for anything else (a bug: its traceback is what a report needs)."""
+    from sqlalchemy.exc import ArgumentError, DBAPIError
+
+    from truthset.config import SettingsError
+
+    if isinstance(exc, DBAPIError):
+        words = str(exc.orig).strip().splitlines()
+        said = words[0].strip() if words else type(exc.orig).__name__
+        hint = next((h for key, h in _DATABASE_HINTS if key in said.lower()), None)
+        return f"error (database): {said}" + (f" ({hint})" if hint else "")
+    if isinstance(exc, ArgumentError):  # the URL: unparseable, or an unknown dialect
+        return f"error (database): bad database URL: {str(exc).strip().splitlines()[0]}"
+    if isinstance(exc, SettingsError):
+        return f"error (settings): {exc}"
+    if isinstance(exc, OSError):
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"error: {exc.strerror or exc}{where}"
+    return None
 
 
 def echo_json(obj: Any) -> None:

@@ -16,6 +16,8 @@ from typing import Annotated
 
 import typer
 
+from truthset.cli.common import handle_errors
+
 # The method names, without importing numpy and scipy when the CLI starts (checked against
 # the registry by tests/cli/test_consolidate.py).
 METHODS = ("mv", "wawa", "ds", "gt-mds", "onecoin", "glad", "mace", "zbs", "bcc", "auto")
@@ -140,6 +142,7 @@ def register(app: typer.Typer) -> None:
     """Add ``truthset consolidate`` to the main command."""
 
     @app.command("consolidate")
+    @handle_errors
     def consolidate(
         answers: Annotated[Path, typer.Argument(help="CSV with columns task,worker,label")],
         out: Annotated[Path, typer.Option("--out", help="Where to write task,label,confidence")],
