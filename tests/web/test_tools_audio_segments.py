@@ -159,6 +159,17 @@ def test_snap_to_silence_zoom_to_the_samples_and_spectrogram(pages: Pages, site:
         "document.getElementById('seg-wave').dataset.source === 'spectrogram'", timeout=5000
     )
     page.keyboard.press("v")
+    # Zero crossings: the 440 Hz tone at [1, 2) crosses zero every 1/880 s from its onset.
+    snapped = page.evaluate(
+        """async () => { const m = await import('/static/tools/audio-data.js');
+            const url = document.getElementById('seg-audio').getAttribute('src');
+            const src = new m.AudioSource(url);
+            return [await m.snapTime(src, 1.0123, 'zero', 'start', 10),
+                    await m.snapTime(src, 3.0, 'zero', 'start', 10)]; }"""
+    )
+    cycles = (snapped[0] - 1.0) * 880
+    assert abs(snapped[0] - 1.0123) < 1 / 880 and abs(cycles - round(cycles)) < 880 / RATE
+    assert snapped[1] == 3.0  # silence has no crossing: the edge stays
     page.keyboard.press("Enter")
     page.wait_for_selector("#no-work")
     (answer,) = site.answers(job, "s2")
