@@ -109,7 +109,8 @@ class AutoAggregator(BaseAggregator):
                 fitted[name] = CANDIDATES[name](self.random_state).fit(answers)
             return fitted[name]
 
-        scores = self._held_out_scores(answers, names)
+        n_run = folds_to_run(answers.n_answers, self.n_folds, self.max_scored)
+        scores = self._held_out_scores(answers, names, n_run)
         report: Report = {}
         best = max(names, key=lambda n: scores[n].mean)
         for name in names:
@@ -137,7 +138,7 @@ class AutoAggregator(BaseAggregator):
         self.criterion_ = {
             "name": "held-out answer log-likelihood",
             "folds": self.n_folds,
-            "folds_fitted": self._n_run,
+            "folds_fitted": n_run,
             "answers_scored": int(scores[choice].log_likelihood.shape[0]),
         }
         self._calibrate(scores[choice], gold_tasks, gold_labels, has_gold)
@@ -147,15 +148,16 @@ class AutoAggregator(BaseAggregator):
         self.worker_answer_counts_ = answers.answers_per_worker.copy()
         return self
 
-    def _held_out_scores(self, answers: AnswerMatrix, names: list[str]) -> dict[str, HeldOut]:
+    def _held_out_scores(
+        self, answers: AnswerMatrix, names: list[str], n_run: int
+    ) -> dict[str, HeldOut]:
         folds = fold_assignment(answers.n_answers, self.n_folds, self.random_state)
-        self._n_run = folds_to_run(answers.n_answers, self.n_folds, self.max_scored)
         return {
             name: held_out(
                 lambda name=name: CANDIDATES[name](self.random_state),  # type: ignore[misc]
                 answers,
                 folds,
-                self._n_run,
+                n_run,
             )
             for name in names
         }
