@@ -124,6 +124,15 @@ def test_media_that_is_not_audio_is_a_400(client, audio):
     assert f"item {broken}: the media is not audio this server decodes" in r.json()["detail"]
 
 
+def test_a_missing_file_is_a_404(client, audio, ws):
+    item, _, tokens, _ = audio
+    (ws.settings.media_dir / "clip.wav").unlink()
+    for route in ("audio", "audio/peaks", "audio/samples?start=0&end=1"):
+        r = client.get(f"/api/items/{item}/{route}", headers=bearer(tokens["admin"]))
+        assert r.status_code == 404, r.text
+        assert r.json()["detail"] == f"the file of item {item} is missing"
+
+
 def test_the_same_access_rules_as_the_media_route(client, audio):
     item, _, tokens, _ = audio
     for who, status in (("reviewer", 200), ("outsider", 404), ("worker", 404)):
@@ -214,3 +223,10 @@ def test_audio_of_an_s3_item_is_read_by_ranges(ws, client, tmp_path):
 
     part = httpx.get(media.headers["location"], headers={"Range": "bytes=0-99"})
     assert part.status_code == 206 and part.content == local.read_bytes()[:100]
+    # An object deleted since is a 404, as a missing file is.
+    s3.delete_object(Bucket=bucket, Key="audio/clip.flac")
+    audio_windows.clear_caches()
+    gone = client.get(f"/api/items/{item}/audio/peaks", headers=admin)
+    assert (
+        gone.status_code == 404 and gone.json()["detail"] == f"the file of item {item} is missing"
+    )

@@ -131,6 +131,15 @@ class Source:
     endpoint_url: str | None
 
 
+class MissingMedia(UnreadableMedia):
+    """The file or object is not there (a 404 to the browser, not a 400)."""
+
+
+def _is_missing(exc: Exception) -> bool:
+    code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+    return str(code) in ("404", "NoSuchKey", "NotFound")
+
+
 def source_of(ref: str, endpoint_url: str | None) -> Source:
     try:
         path = local_path_of(ref)
@@ -140,6 +149,8 @@ def source_of(ref: str, endpoint_url: str | None) -> Source:
         real = os.path.realpath(path)
         try:
             st = os.stat(real)
+        except FileNotFoundError as exc:
+            raise MissingMedia(f"{ref}: {exc.strerror or exc}") from None
         except OSError as exc:
             raise UnreadableMedia(f"{ref}: {exc.strerror or exc}") from None
         return Source(ref, real, st.st_size, (real, st.st_size, st.st_mtime_ns), endpoint_url)
@@ -147,7 +158,8 @@ def source_of(ref: str, endpoint_url: str | None) -> Source:
     try:
         head = _client(endpoint_url).head_object(Bucket=loc.bucket, Key=loc.key)
     except Exception as exc:
-        raise UnreadableMedia(f"{ref}: cannot read the object ({exc})") from None
+        kind = MissingMedia if _is_missing(exc) else UnreadableMedia
+        raise kind(f"{ref}: cannot read the object ({exc})") from None
     size = int(head["ContentLength"])
     return Source(ref, None, size, (ref, endpoint_url, head.get("ETag"), size), endpoint_url)
 

@@ -24,6 +24,7 @@ from fastapi.responses import FileResponse, RedirectResponse, Response
 from truthset.api.deps import CurrentUser, ReadSession, get_workspace
 from truthset.errors import BadInput, Forbidden, NotFound
 from truthset.media import audio_windows, repository
+from truthset.media.audio_source import MissingMedia
 from truthset.media.info import UnreadableMedia
 from truthset.media.storage import local_path_of, presigned_url
 from truthset.workspace import Workspace
@@ -145,10 +146,9 @@ def _audio_of(
     endpoint = ws.settings.s3_endpoint_url
     try:
         return ref, audio_windows.audio_info(ref, endpoint_url=endpoint), endpoint
+    except MissingMedia:
+        raise NotFound(f"the file of item {item_id} is missing") from None
     except UnreadableMedia as exc:
-        path = local_path_of(ref)
-        if path is not None and not os.path.isfile(os.path.realpath(path)):
-            raise NotFound(f"the file of item {item_id} is missing") from None
         raise BadInput(
             f"item {item_id}: the media is not audio this server decodes ({exc})"
         ) from None
