@@ -159,10 +159,18 @@ def labels_json(ws: Workspace, job: str) -> list[Any]:
         )
 
 
-def adjustment_of(ws: Workspace, input_job: str, name: str, masks: dict[Any, np.ndarray]) -> str:
+def adjustment_of(
+    ws: Workspace,
+    input_job: str,
+    name: str,
+    masks: dict[Any, np.ndarray],
+    teams: tuple[str, ...] | list[str] = ("t",),
+    worker: str | None = "w",
+) -> str:
     """An adjustment job chained on `input_job` (its own `-ref` attribute), each item's
-    mask replaced by `masks[item]` (or, for items without ids of their own, the masks in
-    the order the tasks are handed out: import order)."""
+    mask replaced by `worker` with `masks[item]` (or, for items without ids of their own,
+    the masks in the order the tasks are handed out: import order); no worker, no
+    answers."""
     from truthset.jobs.schemas import JobCreate
     from truthset.jobs.service import create_job
 
@@ -176,15 +184,17 @@ def adjustment_of(ws: Workspace, input_job: str, name: str, masks: dict[Any, np.
                 input_job=input_job,
                 label_attribute=f"{name}-ref",
                 workers_per_item=1,
-                teams=["t"],
+                teams=list(teams),
                 settings={"adjustment": True},
             ),
         )
+    if worker is None:
+        return name
     in_order = iter(list(masks.values()))
     answer_tasks(
         ws,
         name,
-        "w",
+        worker,
         lambda item: seg_answer(
             masks[item] if item in masks else next(in_order), initialValueModified=True
         ),

@@ -84,6 +84,19 @@ def test_label_and_answer_masks_to_those_who_may_see_them(ws, client):
     r = client.get("/api/jobs/seg/items/b/answers/w2/mask", headers=who["w2"])
     assert r.status_code == 404 and "'w2' has no answer to item 'b'" in r.json()["detail"]
     assert client.get("/api/jobs/seg/items/a/mask").status_code == 401
+
+    # A reviewer of a job chained on this one (given to other teams) sees the label its
+    # adjustment starts from, and the answers it was made of; not other jobs' masks.
+    from exports.mask_jobs import adjustment_of
+
+    adjustment_of(ws, "seg", "fix", masks, teams=["u"], worker=None)
+    r = client.get("/api/jobs/seg/items/a/mask", headers=who["rev-elsewhere"])
+    assert r.status_code == 200 and (pixels(r.content) == paint(masks["a"], COLORS)).all()
+    r = client.get("/api/jobs/seg/items/b/answers/w/mask", headers=who["rev-elsewhere"])
+    assert r.status_code == 200
+    semantic_job(ws, "other", {"a": masks["a"]})
+    r = client.get("/api/jobs/other/items/a/mask", headers=who["rev-elsewhere"])
+    assert r.status_code == 404
     r = client.get("/api/jobs/seg/items/nope/mask", headers=who["boss"])
     assert r.status_code == 404 and "'nope' is not part of job 'seg'" in r.json()["detail"]
     r = client.get("/api/jobs/nope/items/a/mask", headers=who["boss"])

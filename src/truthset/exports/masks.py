@@ -2,7 +2,8 @@
 file) and a worker's painted answer, each to those who may see it.
 
 Who may see a mask follows who may see the item's media (`media/router.py`): admins and
-requesters every mask; a reviewer the masks of items in jobs given to their teams; a
+requesters every mask; a reviewer the masks of a job given to one of their teams, or of
+the job such a job is chained on (the label an adjustment job's reviewer starts from); a
 worker only their own answers (never the consolidated label, which is made of others'
 answers too). A mask someone may not see is answered as one that does not exist.
 """
@@ -17,9 +18,9 @@ from sqlalchemy.orm import Session
 
 from truthset.errors import NotFound
 from truthset.exports import repository
+from truthset.jobs import access as jobs_access
 from truthset.jobs import repository as jobs_repository
 from truthset.jobs import service as jobs_service
-from truthset.media import repository as media_repository
 from truthset.store.models import User
 from truthset.store.raw import stored_json
 
@@ -32,8 +33,12 @@ def _item(session: Session, job_name: str, item: str, user: User) -> tuple[Any, 
     row = jobs_service.job_item(session, job, item)
     if user.role in ("admin", "requester"):
         return job, row
-    if user.role == "reviewer" and media_repository.item_in_a_job_of_users_teams(
-        session, user.id, row.item_id
+    if user.role == "reviewer" and (
+        jobs_access.can_see_job(session, job, user)
+        or any(
+            jobs_access.can_see_job(session, chained, user)
+            for chained in repository.jobs_chained_on(session, job.id)
+        )
     ):
         return job, row
     raise NotFound(f"item {item!r} is not part of job {job_name!r}")

@@ -233,3 +233,8 @@ def has_labels(session: Session, job_id: int, *, files: bool = False) -> bool:
         {"j": job_id},
     ).first()
     return found is not None
+
+
+def jobs_chained_on(session: Session, job_id: int) -> list[Job]:
+    """The jobs that take this job's labels as their input (verification, adjustment)."""
+    return list(session.scalars(select(Job).where(Job.input_job_id == job_id)))
