@@ -39,10 +39,12 @@ def _texture(
     return colour[None, None, :] + amp * stripes[:, :, None] + 12 * blotches
 
 
-def _distinct_colours(rng: np.random.Generator) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+def _distinct_colours(
+    rng: np.random.Generator, contrast: tuple[float, float]
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
     while True:
         fg, bg = rng.uniform(40, 215, size=3), rng.uniform(40, 215, size=3)
-        if np.linalg.norm(fg - bg) >= 30:
+        if contrast[0] <= np.linalg.norm(fg - bg) <= contrast[1]:
             return fg, bg
 
 
@@ -71,12 +73,18 @@ def _shape_mask(rng: np.random.Generator, size: int, kind: str) -> NDArray[np.bo
 KINDS = ("ellipse", "rectangle", "blob")
 
 
-def scene(seed: int, size: int = 512) -> Scene:
+# The distance of the object's mean colour from the background's, in RGB units: the
+# default set, and a low-contrast one where texture and noise are as strong as the step.
+CONTRAST = (30.0, 1000.0)
+LOW_CONTRAST = (12.0, 30.0)
+
+
+def scene(seed: int, size: int = 512, contrast: tuple[float, float] = CONTRAST) -> Scene:
     """A textured object on a textured background, with noise; its kind cycles with the seed."""
     rng = np.random.default_rng(seed)
     kind = KINDS[seed % len(KINDS)]
     mask = _shape_mask(rng, size, kind)
-    fg_colour, bg_colour = _distinct_colours(rng)
+    fg_colour, bg_colour = _distinct_colours(rng, contrast)
     fg = _texture(rng, size, size, fg_colour)
     bg = _texture(rng, size, size, bg_colour)
     # A slightly soft edge, as a camera gives.

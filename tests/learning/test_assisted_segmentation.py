@@ -7,7 +7,14 @@ import numpy as np
 import pytest
 from skimage import draw
 
-from segmentation_scenes import extreme_points, iou, next_click, scene, skimage_objects
+from segmentation_scenes import (
+    LOW_CONTRAST,
+    extreme_points,
+    iou,
+    next_click,
+    scene,
+    skimage_objects,
+)
 from truthset.learning.assisted_segmentation import (
     ExtremePointSegmenter,
     RegionGrower,
@@ -22,6 +29,17 @@ def test_four_extreme_points_find_the_generated_object(seed: int) -> None:
     mask = ExtremePointSegmenter().segment(sc.image, pts)
     assert mask.shape == sc.mask.shape and mask.dtype == bool
     assert iou(mask, sc.mask) >= 0.9, sc.name
+
+
+@pytest.mark.parametrize("seed", [0, 1, 4])
+def test_low_contrast_objects_are_found_by_the_smoothed_second_try(seed: int) -> None:
+    sc = scene(seed, 384, LOW_CONTRAST)
+    pts = extreme_points(sc.mask)
+    # GrabCut on the crop as it is keeps little more than the seeds here...
+    first = ExtremePointSegmenter(retry_blur=0).segment(sc.image, pts)
+    assert iou(first, sc.mask) < 0.2
+    # ...and the smoothed second try finds the object.
+    assert iou(ExtremePointSegmenter().segment(sc.image, pts), sc.mask) >= 0.85
 
 
 def test_four_extreme_points_find_skimage_objects() -> None:
