@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
@@ -240,7 +241,7 @@ class ExtremePointSegmenter:
         return out
 
     def _cut(
-        self, work: NDArray[np.uint8], seed_labels: NDArray[np.uint8], seeds: NDArray[np.uint8]
+        self, work: NDArray[Any], seed_labels: NDArray[np.uint8], seeds: NDArray[np.uint8]
     ) -> NDArray[np.uint8]:
         """GrabCut's foreground (the components that hold a seed), as 0/1."""
         labels = seed_labels.copy()
