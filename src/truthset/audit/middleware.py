@@ -2,11 +2,13 @@
 
 Every HTTP request gets its client address in `scope["state"]["client_address"]` (the
 allow-lists and the routes read it there). A request that changes something (POST, PUT,
-PATCH, DELETE under /api/) made by an admin or a requester, or refused to anyone with 403,
-is recorded once it has been answered: action "METHOD /api/route/{template}", target the
-path, the outcome from the status. Routes that record their own event inside their
-transaction (`record_request`) set `audited` and are not recorded twice; when such a route
-fails its transaction rolls back with its event, and the failure is recorded here.
+PATCH, DELETE under /api/, and the SageMaker API's calls) made by an admin or a requester
+is recorded in the transaction
+that makes the change (`truthset.audit.transactions`: action "METHOD /api/route/{template}",
+target the path); routes that record a more precise event of their own
+(`record_request`, the workforce's) set `audited` and are not recorded twice. What did
+not commit — a refused or failed request, and any 403 to anyone — is recorded here once
+it has been answered, in a transaction of its own, with the status.
 
 The actor is the one `truthset.api.deps.current_user` found (`scope["state"]["user"]`).
 """
@@ -20,16 +22,20 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from truthset.audit import addresses, service
+from truthset.audit import addresses, service, transactions
+from truthset.audit.transactions import (
+    ADDRESS,
+    AUDIT_COMMITTED,
+    AUDITED,
+    READ_ONLY,
+    STAFF,
+    USER,
+)
 from truthset.store.models import User
 
 log = logging.getLogger(__name__)
 _WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-_STAFF = frozenset({"admin", "requester"})
-ADDRESS = "client_address"
-USER = "user"
-AUDITED = "audited"
-AUDIT_COMMITTED = "audit_committed"
+__all__ = ["ADDRESS", "USER", "AuditTrail", "record_request"]
 
 
 def record_request(
@@ -75,7 +81,8 @@ class AuditTrail:
         db = scope["app"].state.workspace.db
         state = scope.setdefault("state", {})
         state[ADDRESS] = await addresses.request_address(db, scope)
-        if scope["method"] not in _WRITES or not scope["path"].startswith("/api/"):
+        path = scope["path"]
+        if scope["method"] not in _WRITES or not (path.startswith("/api/") or path == "/"):
             await self.app(scope, receive, send)
             return
         status = 500
@@ -87,45 +94,27 @@ class AuditTrail:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_status)
+            with transactions.request_context(scope):
+                await self.app(scope, receive, send_status)
         finally:
             await self._record(db, scope, status)
 
     async def _record(self, db: Any, scope: Scope, status: int) -> None:
         state = scope["state"]
         user = state.get(USER)
-        if not isinstance(user, User) or (user.role not in _STAFF and status != 403):
+        if not isinstance(user, User) or (user.role not in STAFF and status != 403):
             return
         if state.get(AUDITED) and (status < 400 or state.get(AUDIT_COMMITTED)):
             return
-        template = _template(scope)
+        if state.get(READ_ONLY) and status != 403:
+            return
+        action, target = transactions.action_of(scope)
         try:
-            await run_in_threadpool(
-                _write,
-                db,
-                user,
-                f"{scope['method']} {template}",
-                scope["path"],
-                status,
-                state.get(ADDRESS),
-            )
+            await run_in_threadpool(_write, db, user, action, target, status, state.get(ADDRESS))
         except Exception:  # the answer has gone: a lost event must not turn it into an error
             log.exception(
                 "could not record the audit event of %s %s", scope["method"], scope["path"]
             )
-
-
-def _template(scope: Scope) -> str:
-    """The route's template ("/api/jobs/{name}/stop") from the path and the parameters
-    the router matched in it, in order (independent of how routers were included)."""
-    segments = str(scope["path"]).split("/")
-    at = 0
-    for name, value in (scope.get("path_params") or {}).items():
-        for n in range(at, len(segments)):
-            if segments[n] == str(value):
-                segments[n], at = "{" + name + "}", n + 1
-                break
-    return "/".join(segments)
 
 
 def _write(db: Any, user: User, action: str, target: str, status: int, address: str | None) -> None:

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from truthset.api.errors import database_unavailable
+from truthset.audit.transactions import set_actor as audit_actor
 from truthset.errors import AppError, BadInput, Conflict, Forbidden, NotFound, Unauthorized
 from truthset.sagemaker import keys
 from truthset.sagemaker.auth import AwsError, IncomingRequest, verify
@@ -126,6 +127,10 @@ def handle(ws: Workspace, operation: str, incoming: IncomingRequest) -> tuple[in
             region=verified.region,
             host=incoming.header("host") or "",
             workspace=ws,
+        )
+        target = params.get("LabelingJobName")  # the audit log's (truthset.audit)
+        audit_actor(
+            caller.user, action=f"SageMaker.{operation}", target=target, writes=found.writes
         )
         with ws.db.session_scope(write=found.writes) as session:
             return 200, found.run(session, caller, params)
