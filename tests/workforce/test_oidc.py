@@ -305,6 +305,15 @@ def test_a_refused_callback_uses_its_state_up(client, corp):
     assert "already used" in refused(client.get(callback, follow_redirects=False))
 
 
+def test_two_sign_ins_from_two_tabs_of_one_browser_both_complete(client, corp):
+    first = provider_redirect(to_provider(client))
+    second = provider_redirect(to_provider(client))
+    assert client.get(first, follow_redirects=False).status_code == 303
+    client.cookies.delete(SESSION_COOKIE)
+    assert client.get(second, follow_redirects=False).status_code == 303
+    assert client.get("/api/me").json()["name"] == "ana"
+
+
 def test_a_callback_opened_in_another_browser_is_refused(client, corp):
     """Login CSRF: an attacker's own redirect, opened in the victim's browser, would sign
     the victim in as the attacker."""

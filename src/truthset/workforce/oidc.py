@@ -11,6 +11,9 @@ claims into an account. Every refusal says what did not hold.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import hmac
 import secrets
 import threading
 import time
@@ -129,6 +132,14 @@ def _key_set(provider: OidcProvider, found: _Discovered, *, refresh: bool) -> Ke
         raise ProviderError(f"provider {provider.name!r}: its JWKS cannot be read: {exc}") from None
 
 
+def _browser_nonce(browser: str, state: str) -> str:
+    """The sign-in's nonce, keyed by the browser's secret cookie: unguessable without it,
+    and what binds the callback to the browser that started the sign-in (several tabs of
+    one browser share the cookie, so each of their sign-ins completes)."""
+    digest = hmac.new(browser.encode(), state.encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
 def redirect_uri(provider: OidcProvider, base_url: str) -> str:
     """The callback the provider sends the browser back to: under `redirect_base` when the
     admin set one (the public address behind a proxy), else under this request's base."""
@@ -154,15 +165,17 @@ def start(
     next_path: str,
     base_url: str,
     master_key: bytes,
+    browser: str,
     now: float | None = None,
 ) -> tuple[str, str]:
-    """Begin a sign-in through provider `name`: the URL to send the browser to, and the
-    state (which the caller also binds to the browser, in a cookie)."""
+    """Begin a sign-in through provider `name` from the browser whose sign-in cookie is
+    `browser`: the URL to send the browser to, and the state."""
     now = time.time() if now is None else now
     provider = get_provider(session, name, enabled_only=True)
     found = _discover(provider, now=now)
     repository.delete_oidc_logins_before(session, now - PENDING_LIFETIME)
-    state, nonce = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+    state = secrets.token_urlsafe(32)
+    nonce = _browser_nonce(browser, state)
     verifier = secrets.token_urlsafe(64)  # 86 characters: RFC 7636 asks for 43-128
     session.add(
         OidcLogin(
@@ -200,7 +213,7 @@ def finish(
     name: str,
     *,
     params: dict[str, str],
-    browser_state: str | None,
+    browser: str | None,
     base_url: str,
     master_key: bytes,
     now: float | None = None,
@@ -223,7 +236,7 @@ def finish(
             f"this sign-in was started more than {PENDING_LIFETIME / 60:.0f} minutes ago: "
             "start it again"
         )
-    if browser_state is None or not secrets.compare_digest(browser_state, state):
+    if browser is None or not secrets.compare_digest(_browser_nonce(browser, state), login.nonce):
         # Someone else's redirect opened in this browser (login CSRF): not this browser's.
         raise Unauthorized("this sign-in was started in another browser: start it again here")
     if params.get("error"):

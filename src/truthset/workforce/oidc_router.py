@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request, Response
@@ -20,9 +21,10 @@ from truthset.workforce.schemas import OidcProviderPut, OidcProviderRead, OidcSi
 
 router = APIRouter(tags=["workforce"])
 
-# Binds a sign-in to the browser that started it; Lax, so the provider's redirect (a
-# top-level GET from its site) carries it back.
-OIDC_STATE_COOKIE = "truthset_oidc_state"
+# Binds a sign-in to the browser that started it (several tabs share it); Lax, so the
+# provider's redirect (a top-level GET from its site) carries it back.
+OIDC_BROWSER_COOKIE = "truthset_oidc_browser"
+_BROWSER_ID = re.compile(r"^[A-Za-z0-9_-]{43}$")
 _OIDC_COOKIE_PATH = "/api/auth/oidc"
 # A path on this site: one '/', then neither '/' nor '\\', no control characters.
 _SITE_PATH = re.compile(r"^/(?![/\\])[^\x00-\x1f\x7f\\]{0,1999}$")
@@ -49,17 +51,21 @@ def oidc_start(
 ) -> RedirectResponse:
     """Send the browser to the provider (authorization code with PKCE); `next` is where it
     lands after signing in (a path on this site, else /)."""
-    url, state = oidc.start(
+    browser = request.cookies.get(OIDC_BROWSER_COOKIE, "")
+    if not _BROWSER_ID.match(browser):
+        browser = secrets.token_urlsafe(32)
+    url, _state = oidc.start(
         session,
         name,
         next_path=next if _SITE_PATH.match(next) else "/",
         base_url=str(request.base_url),
         master_key=_master_key(request),
+        browser=browser,
     )
     response = RedirectResponse(url, status_code=303)
     response.set_cookie(
-        OIDC_STATE_COOKIE,
-        state,
+        OIDC_BROWSER_COOKIE,
+        browser,
         httponly=True,
         samesite="lax",
         secure=request.url.scheme == "https",
@@ -84,7 +90,7 @@ def oidc_callback(
                 session,
                 name,
                 params=dict(request.query_params),
-                browser_state=request.cookies.get(OIDC_STATE_COOKIE),
+                browser=request.cookies.get(OIDC_BROWSER_COOKIE),
                 base_url=str(request.base_url),
                 master_key=_master_key(request),
             )
@@ -116,7 +122,6 @@ def oidc_callback(
         raise failed
     response = RedirectResponse(verified.next_path, status_code=303)
     set_session_cookie(request, response, token)
-    response.delete_cookie(OIDC_STATE_COOKIE, path=_OIDC_COOKIE_PATH)
     return response
 
 
