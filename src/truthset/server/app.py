@@ -62,6 +62,7 @@ def create_app(workspace: Workspace, *, run_executor: bool = True) -> FastAPI:
     from truthset.audit import router as audit_router
     from truthset.autolabel import router as autolabel_router
     from truthset.datasets import router as datasets_router
+    from truthset.datasets import upload_router
     from truthset.exports import mask_router
     from truthset.exports import router as exports_router
     from truthset.hooks import router as hooks_router
@@ -79,6 +80,7 @@ def create_app(workspace: Workspace, *, run_executor: bool = True) -> FastAPI:
         meta_router,
         workforce_router,
         datasets_router,
+        upload_router,
         jobs_router,
         exports_router,
         mask_router,

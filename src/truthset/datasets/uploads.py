@@ -1,0 +1,298 @@
+"""Media files uploaded from the browser: resumable chunked uploads that become items.
+
+An upload is named by an id the browser chooses (so a request that died before its answer
+can still be asked about) and is written in chunks at explicit offsets: a chunk whose
+offset is not the bytes held so far is refused with that number, so a resumed upload sends
+only what is missing. The first chunk's bytes are sniffed at once (a file that is no image,
+audio or video is refused before the rest is sent). Committing uploads checks each file
+again, stores it in the media folder under its content hash (the same bytes twice are one
+file and, as any import dedupes by `source-ref`, one item) and imports the lot into a
+dataset; a file refused is named with the reason, the others are still imported.
+
+Parts wait in ``<data>/upload-parts/<id>`` (bytes) and ``<id>.json`` (who, name, size).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import orjson
+from sqlalchemy.orm import Session
+
+from truthset.config import Settings
+from truthset.datasets import repository
+from truthset.datasets.importer import import_source
+from truthset.datasets.service import create_dataset
+from truthset.datasets.sources import SourceSpec
+from truthset.errors import BadInput, Conflict, NotFound
+
+# Ids are the browser's: random enough not to collide, and safe as a file name.
+UPLOAD_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+MAX_FILE_BYTES = 4 << 30  # a long video; larger media is imported from a path or S3
+MAX_NAME_CHARS = 500
+MAX_FILES_PER_COMMIT = 1000
+# Unfinished parts older than this are deleted when the next upload starts.
+STALE_AFTER_S = 7 * 24 * 3600
+# The sniffer needs this many leading bytes (the longest signature read).
+SNIFF_BYTES = 16
+
+# One lock for the offset check and the write: two requests carrying the same chunk (a
+# retry racing its original) must not both append it.
+_WRITE_LOCK = threading.Lock()
+
+
+def sniff_media(head: bytes) -> tuple[str, str] | None:
+    """(kind, file extension) of media recognised from its first bytes, or None. Read from
+    the bytes, never the name: a renamed text file is not an image."""
+    if head.startswith(b"\xff\xd8\xff"):
+        return "image", ".jpg"
+    if head.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "image", ".png"
+    if head[:6] in (b"GIF87a", b"GIF89a"):
+        return "image", ".gif"
+    if head.startswith(b"BM") and len(head) >= 14:
+        return "image", ".bmp"
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return "image", ".tiff"
+    if head.startswith(b"RIFF") and head[8:12] == b"WEBP":
+        return "image", ".webp"
+    if head.startswith(b"RIFF") and head[8:12] == b"WAVE":
+        return "audio", ".wav"
+    if head.startswith(b"fLaC"):
+        return "audio", ".flac"
+    if head.startswith(b"OggS"):
+        return "audio", ".ogg"
+    if head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0):
+        return "audio", ".mp3"
+    if head[4:8] == b"ftyp":
+        brand = head[8:12]
+        return ("audio", ".m4a") if brand in (b"M4A ", b"M4B ") else ("video", ".mp4")
+    if head.startswith(b"\x1a\x45\xdf\xa3"):
+        return "video", ".webm"
+    return None
+
+
+@dataclass(frozen=True)
+class UploadState:
+    upload_id: str
+    name: str
+    size: int
+    received: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "upload": self.upload_id,
+            "name": self.name,
+            "size": self.size,
+            "received": self.received,
+            "complete": self.received == self.size,
+        }
+
+
+def parts_dir(settings: Settings) -> Path:
+    return settings.data_dir / "upload-parts"
+
+
+def _paths(settings: Settings, upload_id: str) -> tuple[Path, Path]:
+    if not isinstance(upload_id, str) or not UPLOAD_ID.match(upload_id):
+        raise BadInput(f"upload id {upload_id!r} must be 16-64 letters, digits, '_' or '-'")
+    folder = parts_dir(settings)
+    return folder / upload_id, folder / f"{upload_id}.json"
+
+
+def _read_meta(settings: Settings, upload_id: str, user_id: int) -> dict[str, Any]:
+    _data, meta_path = _paths(settings, upload_id)
+    try:
+        meta: dict[str, Any] = orjson.loads(meta_path.read_bytes())
+    except FileNotFoundError:
+        raise NotFound(f"no upload {upload_id!r} is in progress") from None
+    if meta.get("user") != user_id:
+        # Another person's upload is not theirs to see or extend.
+        raise NotFound(f"no upload {upload_id!r} is in progress")
+    return meta
+
+
+def upload_state(settings: Settings, upload_id: str, user_id: int) -> UploadState:
+    """How much of an upload the server holds (what a resumed upload sends from)."""
+    meta = _read_meta(settings, upload_id, user_id)
+    data_path, _ = _paths(settings, upload_id)
+    received = data_path.stat().st_size if data_path.exists() else 0
+    return UploadState(upload_id, meta["name"], meta["size"], received)
+
+
+def _check_name_and_size(name: str, size: int) -> None:
+    if not name or len(name) > MAX_NAME_CHARS or "\x00" in name:
+        raise BadInput(f"file name {name[:80]!r} must be 1-{MAX_NAME_CHARS} characters")
+    if size < 1:
+        raise BadInput(f"{name}: the file is empty")
+    if size > MAX_FILE_BYTES:
+        raise BadInput(
+            f"{name}: the file is {size:,} bytes, over the upload limit of {MAX_FILE_BYTES:,}; "
+            "import it from a folder or S3 prefix on the server instead"
+        )
+
+
+def write_chunk(
+    settings: Settings,
+    upload_id: str,
+    user_id: int,
+    *,
+    name: str,
+    size: int,
+    offset: int,
+    body: BinaryIO,
+) -> UploadState:
+    """Write the chunk `body` at `offset` of the upload (offset 0 starts it). A chunk at an
+    offset other than the bytes held is refused (Conflict, naming the offset to resume
+    from); a chunk going past the declared size is refused too."""
+    data_path, meta_path = _paths(settings, upload_id)
+    _check_name_and_size(name, size)
+    with _WRITE_LOCK:
+        if offset == 0 and not meta_path.exists():
+            parts_dir(settings).mkdir(parents=True, exist_ok=True)
+            _remove_stale_parts(settings)
+            meta = {"user": user_id, "name": name, "size": size, "started": time.time()}
+            meta_path.write_bytes(orjson.dumps(meta))
+            data_path.write_bytes(b"")
+        meta = _read_meta(settings, upload_id, user_id)
+        if meta["size"] != size or meta["name"] != name:
+            raise Conflict(
+                f"upload {upload_id!r} is of {meta['name']!r} ({meta['size']:,} bytes), "
+                f"not {name!r} ({size:,} bytes)"
+            )
+        held = data_path.stat().st_size
+        if offset != held:
+            raise Conflict(
+                {
+                    "message": f"{name}: the server holds {held:,} bytes of it; "
+                    f"send from offset {held}, not {offset}",
+                    "received": held,
+                }
+            )
+        written = 0
+        with open(data_path, "ab") as fh:
+            while piece := body.read(1 << 20):
+                written += len(piece)
+                if held + written > size:
+                    fh.truncate(held)
+                    raise BadInput(f"{name}: more bytes were sent than its size of {size:,}")
+                fh.write(piece)
+        if held == 0 and written:
+            _refuse_unless_media(data_path, name, upload_id, settings)
+    return UploadState(upload_id, name, size, held + written)
+
+
+def _refuse_unless_media(data_path: Path, name: str, upload_id: str, settings: Settings) -> None:
+    with open(data_path, "rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+    if sniff_media(head) is None:
+        discard(settings, upload_id)
+        raise BadInput(
+            f"{name}: not an image, audio or video file the server knows (its first bytes "
+            "are no JPEG, PNG, GIF, BMP, TIFF, WebP, WAV, FLAC, Ogg, MP3, MP4/M4A or WebM)"
+        )
+
+
+def discard(settings: Settings, upload_id: str) -> None:
+    for path in _paths(settings, upload_id):
+        path.unlink(missing_ok=True)
+
+
+def _remove_stale_parts(settings: Settings) -> None:
+    cutoff = time.time() - STALE_AFTER_S
+    for path in parts_dir(settings).glob("*.json"):
+        try:
+            if path.stat().st_mtime < cutoff:
+                discard(settings, path.stem)
+        except (FileNotFoundError, BadInput):
+            continue
+
+
+def _store_in_media(settings: Settings, data_path: Path, name: str) -> Path:
+    """Move a complete upload into the media folder under its content hash; the same
+    bytes uploaded again land on the same path (and the part is dropped)."""
+    with open(data_path, "rb") as fh:
+        head = fh.read(SNIFF_BYTES)
+        sniffed = sniff_media(head)
+        if sniffed is None:
+            raise BadInput(f"{name}: not an image, audio or video file the server knows")
+        fh.seek(0)
+        digest = hashlib.file_digest(fh, "sha256").hexdigest()
+    dest = settings.media_dir / "uploads" / digest[:2] / f"{digest}{sniffed[1]}"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    if dest.exists():
+        data_path.unlink()
+    else:
+        os.replace(data_path, dest)
+    return dest
+
+
+def commit_uploads(
+    session: Session,
+    settings: Settings,
+    allowed_roots: list[str],
+    dataset: str,
+    upload_ids: list[str],
+    user_id: int,
+) -> dict[str, Any]:
+    """Turn complete uploads into items of `dataset` (created when new). Returns the
+    import's counts plus `files`: per upload, its item's `source-ref` or the sentence that
+    says why it was refused. A refused upload keeps its part (it may be resumed); a stored
+    one is gone from the parts."""
+    if not upload_ids:
+        raise BadInput("uploads: name at least one upload to add")
+    if len(upload_ids) > MAX_FILES_PER_COMMIT:
+        raise BadInput(f"uploads: at most {MAX_FILES_PER_COMMIT} files in one request")
+    if repository.dataset_named(session, dataset) is None:
+        # Named and checked before any file moves: a bad name refuses the whole request.
+        create_dataset(session, dataset)
+    files: list[dict[str, Any]] = []
+    lines: list[bytes] = []
+    for upload_id in upload_ids:
+        try:
+            state = upload_state(settings, upload_id, user_id)
+            if state.received != state.size:
+                raise BadInput(
+                    f"{state.name}: {state.received:,} of {state.size:,} bytes arrived; "
+                    "send the rest before adding it"
+                )
+            data_path, meta_path = _paths(settings, upload_id)
+            dest = _store_in_media(settings, data_path, state.name)
+            meta_path.unlink(missing_ok=True)
+        except (BadInput, NotFound) as exc:
+            files.append({"upload": upload_id, "error": str(exc.detail)})
+            continue
+        ref = str(dest)
+        files.append({"upload": upload_id, "name": state.name, "source-ref": ref})
+        lines.append(orjson.dumps({"source-ref": ref, "file-name": state.name}))
+    result: dict[str, Any] = {"dataset": dataset, "added": 0, "duplicates": 0, "lines": 0}
+    if lines:
+        manifest = parts_dir(settings) / f"commit-{os.getpid()}-{threading.get_ident()}.jsonl"
+        manifest.write_bytes(b"\n".join(lines) + b"\n")
+        try:
+            imported = import_source(
+                session,
+                dataset,
+                str(manifest),
+                allowed_roots=allowed_roots,
+                spec=SourceSpec("manifest", str(manifest)),
+                labels=False,
+                created_by=user_id,
+            )
+        finally:
+            manifest.unlink(missing_ok=True)
+        result.update(
+            added=imported.added,
+            duplicates=imported.duplicates + imported.merged,
+            lines=imported.lines,
+        )
+    result["files"] = files
+    result["refused"] = sum(1 for f in files if "error" in f)
+    return result

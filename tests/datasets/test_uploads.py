@@ -1,0 +1,194 @@
+"""Media uploads through the HTTP API: chunks at offsets, resuming, sniffing, limits,
+dedupe by content, and the items they become."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from pathlib import Path
+
+import pytest
+from PIL import Image
+
+from support import bearer
+from truthset.api.tokens import issue_token
+from truthset.datasets import uploads
+from truthset.workforce.service import create_user
+
+
+@pytest.fixture
+def setup(ws, setup_factory):
+    made = setup_factory(ws, n_items=1, n_workers=1)
+    made.a = bearer(made.admin_token)
+    made.w = bearer(made.worker_tokens["w00"])
+    return made
+
+
+def png(seed: int, side: int = 64) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (side, side), (seed % 256, (seed * 7) % 256, 40)).save(out, "PNG")
+    return out.getvalue()
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def put(client, headers, upload_id, name, data, *, size=None, offset=0):
+    return client.put(
+        f"/api/uploads/{upload_id}",
+        params={"name": name, "size": len(data) if size is None else size, "offset": offset},
+        content=data,
+        headers=headers,
+    )
+
+
+def detail(response, status: int, kind: str):
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert body["error"] == kind, body
+    return body["detail"]
+
+
+def test_files_in_one_chunk_become_items_of_a_new_dataset(client, setup, ws):
+    ids = [new_id(), new_id()]
+    for i, upload_id in enumerate(ids):
+        r = put(client, setup.a, upload_id, f"cat-{i}.png", png(i))
+        assert r.status_code == 200, r.text
+        assert r.json()["complete"] is True
+    r = client.post("/api/datasets/photos/media", json={"uploads": ids}, headers=setup.a)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["added"], body["duplicates"], body["refused"]) == (2, 0, 0)
+    items = client.get("/api/datasets/photos/items", headers=setup.a).json()
+    assert [i["data"]["file-name"] for i in items] == ["cat-0.png", "cat-1.png"]
+    for item, data in zip(items, [png(0), png(1)], strict=True):
+        ref = Path(item["data"]["source-ref"])
+        assert ref.parent.parent == ws.settings.media_dir / "uploads"
+        assert ref.suffix == ".png" and ref.read_bytes() == data
+    # The parts are gone once stored.
+    assert list(uploads.parts_dir(ws.settings).iterdir()) == []
+
+
+def test_a_resumed_upload_sends_only_what_is_missing(client, setup):
+    data = png(3, side=300)
+    upload_id = new_id()
+    half = len(data) // 2
+    assert (
+        put(client, setup.a, upload_id, "big.png", data[:half], size=len(data)).status_code == 200
+    )
+    # The browser lost the answer: it asks how much arrived, then sends the rest.
+    state = client.get(f"/api/uploads/{upload_id}", headers=setup.a).json()
+    assert (state["received"], state["complete"]) == (half, False)
+    # A repeat of the first chunk is refused with the offset to resume from.
+    r = put(client, setup.a, upload_id, "big.png", data[:half], size=len(data))
+    d = detail(r, 409, "conflict")
+    assert d["received"] == half and f"send from offset {half}" in d["message"]
+    r = put(client, setup.a, upload_id, "big.png", data[half:], size=len(data), offset=half)
+    assert r.json()["complete"] is True
+    r = client.post("/api/datasets/photos/media", json={"uploads": [upload_id]}, headers=setup.a)
+    ref = r.json()["files"][0]["source-ref"]
+    assert Path(ref).read_bytes() == data
+
+
+def test_an_incomplete_upload_is_refused_by_name_and_kept(client, setup):
+    data = png(4, side=200)
+    upload_id = new_id()
+    put(client, setup.a, upload_id, "half.png", data[:100], size=len(data))
+    r = client.post("/api/datasets/photos/media", json={"uploads": [upload_id]}, headers=setup.a)
+    body = r.json()
+    assert body["added"] == 0 and body["refused"] == 1
+    assert body["files"][0]["error"] == (
+        f"half.png: 100 of {len(data):,} bytes arrived; send the rest before adding it"
+    )
+    assert client.get(f"/api/uploads/{upload_id}", headers=setup.a).json()["received"] == 100
+
+
+def test_the_same_bytes_twice_are_one_item(client, setup):
+    first, second = new_id(), new_id()
+    put(client, setup.a, first, "a.png", png(5))
+    put(client, setup.a, second, "a.png", png(5))
+    r = client.post("/api/datasets/photos/media", json={"uploads": [first]}, headers=setup.a)
+    assert r.json()["added"] == 1
+    r = client.post("/api/datasets/photos/media", json={"uploads": [second]}, headers=setup.a)
+    assert (r.json()["added"], r.json()["duplicates"]) == (0, 1)
+    assert client.get("/api/datasets/photos", headers=setup.a).json()["items"] == 1
+
+
+def test_the_type_is_read_from_the_bytes_not_the_name(client, setup, ws):
+    upload_id = new_id()
+    r = put(client, setup.a, upload_id, "holiday.jpg", b"this is a text file, not a photo\n")
+    message = detail(r, 400, "bad_input")
+    assert message.startswith("holiday.jpg: not an image, audio or video file")
+    assert not (uploads.parts_dir(ws.settings) / upload_id).exists()
+    # A real JPEG named .png is stored as what it is.
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8)).save(out, "JPEG")
+    upload_id = new_id()
+    put(client, setup.a, upload_id, "named-wrong.png", out.getvalue())
+    r = client.post("/api/datasets/photos/media", json={"uploads": [upload_id]}, headers=setup.a)
+    assert r.json()["files"][0]["source-ref"].endswith(".jpg")
+
+
+@pytest.mark.parametrize(
+    ("head", "found"),
+    [
+        (b"\xff\xd8\xff\xe0" + b"\0" * 12, ("image", ".jpg")),
+        (b"RIFF\0\0\0\0WAVEfmt ", ("audio", ".wav")),
+        (b"RIFF\0\0\0\0WEBPVP8 ", ("image", ".webp")),
+        (b"\0\0\0\x20ftypisom\0\0\0\0", ("video", ".mp4")),
+        (b"\0\0\0\x20ftypM4A \0\0\0\0", ("audio", ".m4a")),
+        (b"\x1a\x45\xdf\xa3\x9f\x42\x86\x81", ("video", ".webm")),
+        (b"ID3\x04\0\0\0\0", ("audio", ".mp3")),
+        (b"fLaC\0\0\0\x22", ("audio", ".flac")),
+        (b"OggS\0\x02", ("audio", ".ogg")),
+        (b'{"source-ref": 1}', None),
+        (b"", None),
+    ],
+)
+def test_sniffing(head, found):
+    assert uploads.sniff_media(head) == found
+
+
+def test_sizes_offsets_and_names_are_checked(client, setup):
+    data = png(6)
+    r = put(client, setup.a, new_id(), "huge.mp4", data, size=uploads.MAX_FILE_BYTES + 1)
+    assert "over the upload limit" in detail(r, 400, "bad_input")
+    r = put(client, setup.a, new_id(), "empty.png", b"", size=0)
+    assert detail(r, 400, "bad_input") == "empty.png: the file is empty"
+    upload_id = new_id()
+    r = put(client, setup.a, upload_id, "short.png", data, size=10)
+    assert detail(r, 400, "bad_input") == "short.png: more bytes were sent than its size of 10"
+    r = put(client, setup.a, "..passwd..0123456789", "x.png", data)
+    assert "upload id '..passwd..0123456789' must be" in detail(r, 400, "bad_input")
+    # A chunk for an upload that was never started is not found.
+    r = put(client, setup.a, new_id(), "x.png", data[10:], size=len(data), offset=10)
+    assert "is in progress" in detail(r, 404, "not_found")
+    # A bad dataset name refuses the request before any file moves.
+    upload_id = new_id()
+    put(client, setup.a, upload_id, "ok.png", data)
+    r = client.post("/api/datasets/no spaces/media", json={"uploads": [upload_id]}, headers=setup.a)
+    assert "dataset name 'no spaces' must be" in detail(r, 400, "bad_input")
+    assert client.get(f"/api/uploads/{upload_id}", headers=setup.a).json()["complete"] is True
+
+
+def test_an_upload_is_its_uploaders_and_staff_only(client, setup, ws):
+    upload_id = new_id()
+    put(client, setup.a, upload_id, "mine.png", png(7))
+    r = put(client, setup.w, new_id(), "w.png", png(8))
+    assert r.status_code == 403
+    # Another staff member neither sees nor extends it.
+    with ws.db.session_scope() as s:
+        other = bearer(issue_token(s, create_user(s, "req2", role="requester")))
+    assert client.get(f"/api/uploads/{upload_id}", headers=other).status_code == 404
+    r = put(client, other, upload_id, "mine.png", png(7)[10:], size=len(png(7)), offset=10)
+    assert r.status_code == 404
+    r = client.post("/api/datasets/x/media", json={"uploads": [upload_id]}, headers=other)
+    assert r.json()["refused"] == 1
+
+
+def test_import_roots_are_shown(client, setup, ws):
+    body = client.get("/api/import-roots", headers=setup.a).json()
+    assert body["media_dir"] == str(ws.settings.media_dir)
+    assert body["roots"] == list(ws.settings.allowed_roots)
+    assert "TRUTHSET_ALLOWED_ROOTS" in body["setting"]
