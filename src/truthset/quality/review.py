@@ -27,6 +27,7 @@ second submit of the same answer by the same reviewer is answered as the first.
 
 from __future__ import annotations
 
+import re
 import time
 from itertools import combinations
 from typing import Any
@@ -38,7 +39,7 @@ from truthset.errors import BadInput, Conflict, Gone
 from truthset.jobs import repository as jobs_repository
 from truthset.jobs.service import job_item, refresh_state
 from truthset.labels.writer import write_label
-from truthset.quality import repository
+from truthset.quality import comments, repository, review_repository
 from truthset.store.models import Job, User
 from truthset.store.raw import stored_json
 from truthset.tasktypes import Consolidation, WorkerAnswer, get_task_type
@@ -51,6 +52,7 @@ SINGLE_LABEL_TYPES = (
 )
 DEFAULT_MAX_CONFIDENCE = 0.7
 DEFAULT_MIN_AGREEMENT = 0.5
+_STARTED_FROM = re.compile(r"consolidated|empty|worker:.{1,100}")
 # Candidates checked for disagreement per query while walking the queue.
 _BATCH = 200
 
@@ -230,13 +232,26 @@ def review_item(
     answer: Any,
     reviewer: User,
     *,
+    started_from: str | None = None,
+    comment: str | None = None,
     now: float | None = None,
 ) -> dict[str, Any]:
     """The reviewer sets the final label (reviewed: exports say ``"reviewed": "yes"``) and
     the lease ends. Needs the caller's live lease, or the admin role. An unfinished task
     (an admin may label items nobody answered) is finished by it, and the job's state is
-    refreshed: the last such label completes the job."""
+    refreshed: the last such label completes the job.
+
+    The label's metadata names the reviewer (``reviewed-by``) and says whether the label
+    changed (``adjustment-status``: ``adjusted`` or ``unadjusted``, as Ground Truth's
+    adjustment jobs do); the item's thread gets an ``accepted`` or ``corrected`` entry
+    with where the edit started (``started_from``: ``consolidated`` or ``worker:<name>``),
+    the label before, and the reviewer's comment if any."""
     now = time.time() if now is None else now
+    note = comments.comment_body(comment) if comment is not None and comment.strip() else ""
+    if started_from is not None and not _STARTED_FROM.fullmatch(started_from):
+        raise BadInput(
+            f"started_from: 'consolidated', 'empty' or 'worker:<name>', got {started_from!r}"
+        )
     task_type = get_task_type(job.task_type)
     config = task_type.parse_label_config(job.label_config)
     found = job_item(session, job, item_id)
@@ -259,7 +274,16 @@ def review_item(
     result = task_type.consolidate(
         [WorkerAnswer(worker_id=0, content=content)], config, job.settings
     )
-    meta = reviewed_meta(result.meta)
+    before = review_repository.label_value_and_artifact(session, task_id)
+    changed = before is None or (
+        stored_json(before[0]) != orjson.loads(orjson.dumps(result.value))
+        or (before[1] is not None and bytes(before[1]) != (result.artifact or b""))
+    )
+    meta = {
+        **reviewed_meta(result.meta),
+        "reviewed-by": reviewer.name,
+        "adjustment-status": "adjusted" if changed else "unadjusted",
+    }
     write_label(
         session,
         job.id,
@@ -278,6 +302,20 @@ def review_item(
     )
     repository.record_review_submitted(
         session, task_id, job.id, reviewer.id, now, orjson.dumps(content).decode()
+    )
+    comments.record(
+        session,
+        job,
+        task_id,
+        reviewer,
+        "corrected" if changed else "accepted",
+        note,
+        {
+            "started_from": started_from or "consolidated",
+            "changed": changed,
+            "before": None if before is None else stored_json(before[0]),
+        },
+        now=now,
     )
     status, in_window = repository.task_status_in_window(session, task_id)
     if status in ("open", "full", "failed"):

@@ -11,7 +11,7 @@ from truthset.api.deps import CurrentUser, ReadSession, StaffUser, WriteSession,
 from truthset.errors import Forbidden, NotFound
 from truthset.jobs.access import can_see_job
 from truthset.jobs.service import get_job
-from truthset.quality import gold, review, service
+from truthset.quality import comments, gold, review, review_return, service
 from truthset.runs import service as runs_service
 
 router = APIRouter(tags=["quality"])
@@ -37,6 +37,20 @@ class ConsolidateRequest(BaseModel):
 class ReviewRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     answer: Any
+    # consolidated | empty | worker:<name>: where the reviewer's edit started.
+    started_from: str | None = Field(None, max_length=120)
+    comment: str | None = Field(None, max_length=comments.MAX_COMMENT)
+
+
+class ReturnRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    comment: str = Field(max_length=comments.MAX_COMMENT)
+    workers: list[str] | None = Field(None, max_length=1000)
+
+
+class CommentRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    body: str = Field(max_length=comments.MAX_COMMENT)
 
 
 @router.post("/jobs/{name}/gold", status_code=201)
@@ -145,7 +159,38 @@ def review_submit(
     """Set the item's final label. 409 when the caller does not hold its lease, 410 when
     the caller's lease expired; admins need no lease."""
     job = _reviewable_job(session, name, user)
-    return review.review_item(session, job, item, body.answer, user)
+    return review.review_item(
+        session, job, item, body.answer, user, started_from=body.started_from, comment=body.comment
+    )
+
+
+@router.post("/jobs/{name}/review/items/{item}/return")
+def review_return_item(
+    name: str, item: str, body: ReturnRequest, user: CurrentUser, session: WriteSession
+) -> dict[str, Any]:
+    """Reject the item's label and return it to its workers (all, or ``workers``) with a
+    comment they see on their next task of it (quality/review_return.py)."""
+    job = _reviewable_job(session, name, user)
+    return review_return.return_item(session, job, item, user, body.comment, workers=body.workers)
+
+
+@router.get("/jobs/{name}/items/{item}/comments")
+def item_comments(name: str, item: str, user: CurrentUser, session: ReadSession) -> dict[str, Any]:
+    """The item's review thread (quality/comments.py): comments and review decisions."""
+    return comments.thread(session, get_job(session, name), item, user)
+
+
+@router.post("/jobs/{name}/items/{item}/comments", status_code=201)
+def add_item_comment(
+    name: str, item: str, body: CommentRequest, user: CurrentUser, session: WriteSession
+) -> dict[str, Any]:
+    return comments.add_comment(session, get_job(session, name), item, user, body.body)
+
+
+@router.get("/me/returned")
+def returned_to_me(user: CurrentUser, session: ReadSession) -> list[dict[str, Any]]:
+    """The items reviewers returned to the caller, newest first, with their comments."""
+    return comments.returned_to_me(session, user)
 
 
 @router.post("/jobs/{name}/review/items/{item}/release")

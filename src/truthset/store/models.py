@@ -567,3 +567,24 @@ class AuditEvent(Base):
     status: Mapped[int | None] = mapped_column(Integer)
     address: Mapped[str | None] = mapped_column(String(64))
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class ReviewComment(Base):
+    """One entry of an item's review thread (quality/comments.py): a comment by its
+    reviewer or one of its annotators, or a reviewer's decision (accepted, corrected,
+    returned) with what changed in ``detail``."""
+
+    __tablename__ = "review_comments"
+    __table_args__ = (
+        Index("ix_review_comments_task", "task_id", "id"),
+        Index("ix_review_comments_job", "job_id", "created_at"),
+    )
+    id: Mapped[int] = mapped_column(IdType, primary_key=True)
+    task_id: Mapped[int] = mapped_column(ForeignKey("tasks.id", ondelete="CASCADE"))
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    # comment | accepted | corrected | returned
+    kind: Mapped[str] = mapped_column(String(10))
+    body: Mapped[str] = mapped_column(Text)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[float] = mapped_column(Float)
