@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 
 from typer.testing import CliRunner
 
@@ -121,6 +122,12 @@ def test_source_ip_lists_and_the_audit_log(tmp_path):
     assert "  source_ip.set  team:crew  ok  -" in line
     r = cli("audit", "list", "--since", "2999-01-01", data_dir=data)
     assert r.exit_code == 0 and r.stdout == ""
+    r = cli("audit", "prune", "--before", "2999-01-01", data_dir=data)
+    assert r.exit_code == 2 and "before must not be in the future" in r.output
+    r = cli("audit", "prune", "--before", str(time.time()), data_dir=data)
+    assert r.exit_code == 0 and "deleted 4 audit event(s)" in r.output
+    [pruned] = json.loads(cli("audit", "list", "--json", data_dir=data).stdout)
+    assert pruned["action"] == "audit.prune" and pruned["detail"]["deleted"] == 4
     r = cli("audit", "list", "--since", "yesterday", data_dir=data)
     assert r.exit_code == 2
     assert "--since 'yesterday' is neither UNIX seconds nor an ISO 8601 time" in r.output

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from truthset.store.models import AuditEvent, WorkforceSetting
@@ -38,6 +38,11 @@ def events(
         query = query.where(AuditEvent.at < until)
     query = query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     return list(session.scalars(query.offset(offset).limit(limit)))
+
+
+def delete_events_before(session: Session, before: float) -> int:
+    result = session.execute(delete(AuditEvent).where(AuditEvent.at < before))
+    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def setting(session: Session, name: str) -> Any:

@@ -90,6 +90,15 @@ def list_events(
     )
 
 
+def prune(session: Session, *, before: float, now: float | None = None) -> int:
+    """Delete the events older than `before` (the log keeps everything until an operator
+    prunes it); returns how many went. The caller records the pruning."""
+    now = time.time() if now is None else now
+    if before > now:
+        raise BadInput("before must not be in the future: that would delete today's events")
+    return repository.delete_events_before(session, before)
+
+
 def describe(event: AuditEvent) -> dict[str, Any]:
     return {
         "id": event.id,

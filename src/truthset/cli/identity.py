@@ -223,6 +223,23 @@ def _seconds(option: str, value: str | None) -> float | None:
     return parsed.timestamp()
 
 
+@audit_log.command("prune")
+@handle_errors
+def audit_prune(
+    before: Annotated[str, typer.Option(help="UNIX seconds or ISO 8601: older events go")],
+    data_dir: DataDir = None,
+    database_url: DatabaseUrl = None,
+) -> None:
+    """Delete old events (nothing is deleted otherwise); the pruning is itself recorded."""
+    cutoff = _seconds("--before", before)
+    assert cutoff is not None
+    ws = workspace(data_dir, database_url)
+    with ws.db.session_scope() as session:
+        deleted = audit.prune(session, before=cutoff)
+        _record(session, "audit.prune", "audit", {"before": cutoff, "deleted": deleted})
+    typer.echo(f"deleted {deleted} audit event(s) older than {before}")
+
+
 @audit_log.command("list")
 @handle_errors
 def audit_list(
