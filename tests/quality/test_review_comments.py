@@ -11,7 +11,7 @@ from quality.test_review import T0, answer_all, lease, make_job, reviewers, user
 from support import bearer
 from truthset.errors import BadInput, Conflict, NotFound
 from truthset.jobs.service import get_job
-from truthset.quality import comments, review, review_return
+from truthset.quality import comments, review, review_accept, review_return
 from truthset.work.leases import lease_next_task
 from truthset.workforce.service import create_user
 
@@ -169,3 +169,28 @@ def test_thread_routes_over_http(ws, client):
     )
     r = client.get("/api/jobs/j/items/nope/comments", headers=w00)
     assert r.status_code == 404 and r.json()["error"] == "not_found"
+
+
+def test_accepting_keeps_the_label_and_marks_it_reviewed(any_ws):
+    make_job(any_ws)
+    reviewers(any_ws, "r1", "r2")
+    assert lease(any_ws, "j", "r1")["item"] == "item-00000"
+    with any_ws.db.session_scope() as s:
+        job, r1, r2 = get_job(s, "j"), user(s, "r1"), user(s, "r2")
+        with pytest.raises(Conflict, match="leased to reviewer 'r1'"):
+            review_accept.accept_item(s, job, "item-00000", r2, now=T0)
+        got = review_accept.accept_item(s, job, "item-00000", r1, comment="Fine.", now=T0)
+        assert got == {"item": "item-00000", "reviewed": True, "accepted": True}
+        # Asked again, answered the same, and nothing more is written.
+        assert review_accept.accept_item(s, job, "item-00000", r1, now=T0 + 1) == got
+    value, meta, reviewed = label_of(any_ws, "item-00000")
+    meta = meta if isinstance(meta, dict) else __import__("json").loads(meta)
+    assert value == 0 and reviewed
+    assert meta["class-name"] == "pos" and meta["confidence"] == 1.0
+    assert meta["reviewed-by"] == "r1" and meta["adjustment-status"] == "unadjusted"
+    [entry] = thread(any_ws, "item-00000", "r1")
+    assert (entry["kind"], entry["body"]) == ("accepted", "Fine.")
+    with any_ws.db.session_scope() as s:
+        assert review.review_queue(s, get_job(s, "j"), now=T0)["reviewed"] == 1
+        # The next item is item 2: item 0 left the queue.
+    assert lease(any_ws, "j", "r2")["item"] == "item-00002"

@@ -317,17 +317,21 @@ def review_item(
         },
         now=now,
     )
+    finish_reviewed_task(session, job, task_id, now)
+    return {"item": item_id, "reviewed": True}
+
+
+def finish_reviewed_task(session: Session, job: Job, task_id: int, now: float) -> None:
+    """The reviewer's label finishes the task, as a worker's last answer would: a started
+    task leaves the in-flight window, and the job may be done now."""
     status, in_window = repository.task_status_in_window(session, task_id)
     if status in ("open", "full", "failed"):
-        # The reviewer's label finishes the task, as a worker's last answer would: a
-        # started task leaves the in-flight window, and the job may be done now.
         repository.complete_task(session, task_id)
         if in_window:
             jobs_repository.leave_window(session, job.id)
         session.flush()
         refresh_state(session, job.id, now=now)
     session.flush()
-    return {"item": item_id, "reviewed": True}
 
 
 def reviewed_meta(meta: dict[str, Any]) -> dict[str, Any]:

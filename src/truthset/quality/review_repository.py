@@ -145,3 +145,10 @@ def label_value_and_artifact(session: Session, task_id: int) -> Any:
     return session.execute(
         text("SELECT value, artifact FROM labels WHERE task_id = :t"), {"t": task_id}
     ).first()
+
+
+def full_label(session: Session, task_id: int) -> Any:
+    """(value, meta, artifact) of the task's label, or None."""
+    return session.execute(
+        text("SELECT value, meta, artifact FROM labels WHERE task_id = :t"), {"t": task_id}
+    ).first()

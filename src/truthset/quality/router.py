@@ -11,7 +11,7 @@ from truthset.api.deps import CurrentUser, ReadSession, StaffUser, WriteSession,
 from truthset.errors import Forbidden, NotFound
 from truthset.jobs.access import can_see_job
 from truthset.jobs.service import get_job
-from truthset.quality import comments, gold, review, review_return, service
+from truthset.quality import comments, gold, review, review_accept, review_return, service
 from truthset.runs import service as runs_service
 
 router = APIRouter(tags=["quality"])
@@ -46,6 +46,11 @@ class ReturnRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     comment: str = Field(max_length=comments.MAX_COMMENT)
     workers: list[str] | None = Field(None, max_length=1000)
+
+
+class AcceptRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    comment: str | None = Field(None, max_length=comments.MAX_COMMENT)
 
 
 class CommentRequest(BaseModel):
@@ -162,6 +167,15 @@ def review_submit(
     return review.review_item(
         session, job, item, body.answer, user, started_from=body.started_from, comment=body.comment
     )
+
+
+@router.post("/jobs/{name}/review/items/{item}/accept")
+def review_accept_item(
+    name: str, item: str, body: AcceptRequest, user: CurrentUser, session: WriteSession
+) -> dict[str, Any]:
+    """Accept the item's label as it is (quality/review_accept.py)."""
+    job = _reviewable_job(session, name, user)
+    return review_accept.accept_item(session, job, item, user, comment=body.comment)
 
 
 @router.post("/jobs/{name}/review/items/{item}/return")
