@@ -187,6 +187,21 @@ def test_bad_cidrs_are_refused_by_place(at, setup, cidrs, message):
     assert at(INSIDE).get("/api/workforce/source-ip", headers=admin(setup)).json()["cidrs"] == []
 
 
+def test_trusting_every_address_as_a_proxy_is_refused(at, setup):
+    for everything in ("0.0.0.0/0", "::/0"):
+        r = at(INSIDE).put(
+            "/api/workforce/trusted-proxies", json={"cidrs": [everything]}, headers=admin(setup)
+        )
+        assert r.status_code == 400
+        assert r.json()["detail"].startswith(
+            f"trusted_proxies must name the proxies, not {everything}"
+        )
+    r = at(INSIDE).put(
+        "/api/workforce/source-ip", json={"cidrs": ["1" * 5000]}, headers=admin(setup)
+    )
+    assert r.status_code == 400 and len(r.json()["detail"]) < 200
+
+
 def test_cidrs_are_normalised_and_only_admins_set_them(at, setup):
     read = put(at(INSIDE), setup, "/api/workforce/source-ip", ["10.9.8.7/8", "2001:db8::1/32"])
     assert read["cidrs"] == ["10.0.0.0/8", "2001:db8::/32"]

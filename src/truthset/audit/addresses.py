@@ -38,9 +38,9 @@ def parse_networks(field: str, values: Any) -> list[Network]:
         try:
             networks.append(ipaddress.ip_network(str(value).strip(), strict=False))
         except ValueError:
+            shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
             raise BadInput(
-                f"{field}[{n}] {value!r} is not a CIDR (such as '203.0.113.0/24' or "
-                "'2001:db8::/32')"
+                f"{field}[{n}] {shown} is not a CIDR (such as '203.0.113.0/24' or '2001:db8::/32')"
             ) from None
     return networks
 

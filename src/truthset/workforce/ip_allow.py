@@ -64,6 +64,13 @@ def set_workforce_cidrs(session: Session, cidrs: Any, *, now: float | None = Non
 
 def set_trusted_proxies(session: Session, cidrs: Any, *, now: float | None = None) -> list[str]:
     checked = _checked("trusted_proxies", cidrs)
+    for cidr in checked:
+        if cidr.endswith("/0"):
+            # Every client would be a trusted proxy and could name its own address.
+            raise BadInput(
+                f"trusted_proxies must name the proxies, not {cidr} (every address): any "
+                "client could then write its own X-Forwarded-For past the allow-lists"
+            )
     _put_setting(session, TRUSTED_PROXIES, checked, time.time() if now is None else now)
     forget()
     return checked
