@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from truthset.store.lookup import find_by_name
-from truthset.store.models import Dataset, Item, Job
+from truthset.store.models import AuditEvent, Dataset, Item, Job, Run
 from truthset.store.raw import raw
 
 # -- datasets ------------------------------------------------------------------------------
@@ -162,4 +162,64 @@ def _marks(n: int) -> str:
 def set_item_data(session: Session, item_id: int, data: str) -> None:
     session.execute(
         text("UPDATE items SET data = :data WHERE id = :i"), {"data": data, "i": item_id}
+    )
+
+
+# -- the console's datasets page -------------------------------------------------------------
+
+
+def items_after(session: Session, dataset_id: int, *, after: str | None, limit: int) -> list[Any]:
+    """(external id, stored JSON) of the dataset's items after `after` in external-id order,
+    one page. Keyset order on the (dataset, external id) unique index: the page costs the
+    same on the first page and the ten-thousandth, and on a million-item dataset (an OFFSET
+    reads every row before the page; `position` has no index to sort by)."""
+    query = select(Item.external_id, Item.data).where(Item.dataset_id == dataset_id)
+    if after is not None:
+        query = query.where(Item.external_id > after)
+    return list(session.execute(query.order_by(Item.external_id).limit(limit)).all())
+
+
+def sample_items(session: Session, dataset_id: int, limit: int) -> list[str]:
+    """The stored JSON of up to `limit` items spread over the dataset: the first in content
+    hash order (which does not follow import order), read from the (dataset, hash) index."""
+    return list(
+        session.scalars(
+            select(Item.data)
+            .where(Item.dataset_id == dataset_id)
+            .order_by(Item.content_hash)
+            .limit(limit)
+        )
+    )
+
+
+def import_runs(session: Session, dataset: str, *, limit: int = 200) -> list[Run]:
+    """The dataset's import runs, newest first. The dataset is a key of the run's JSON
+    params, read here: a workspace has few import runs, and JSON paths differ by dialect."""
+    runs = session.scalars(
+        select(Run).where(Run.kind == "import").order_by(Run.id.desc()).limit(5000)
+    )
+    return [r for r in runs if (r.params or {}).get("dataset") == dataset][:limit]
+
+
+def import_requests(session: Session, dataset: str, *, limit: int = 200) -> list[AuditEvent]:
+    """The audit log's records of the POSTs made to the dataset's routes (in-request
+    imports, uploads; the run-starting ones too), newest first."""
+    prefix = f"/api/datasets/{dataset}/"
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return list(
+        session.scalars(
+            select(AuditEvent)
+            .where(
+                AuditEvent.action.like("POST %"),
+                AuditEvent.target.like(f"{escaped}%", escape="\\"),
+            )
+            .order_by(AuditEvent.at.desc())
+            .limit(limit)
+        )
+    )
+
+
+def job_names_using(session: Session, dataset_id: int) -> list[str]:
+    return list(
+        session.scalars(select(Job.name).where(Job.dataset_id == dataset_id).order_by(Job.id))
     )

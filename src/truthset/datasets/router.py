@@ -147,3 +147,46 @@ def upload_manifest(
     finally:
         dest.unlink(missing_ok=True)
     return result.as_dict()
+
+
+# -- the console's datasets page -------------------------------------------------------------
+
+
+@router.get("/datasets/{name}/overview")
+def dataset_overview(name: str, _user: StaffUser, session: ReadSession) -> dict[str, Any]:
+    """The dataset, what its items hold (`kinds`, counted on `sampled` items spread over
+    it), the task types a job over it may have, and the jobs that read it."""
+    return service.overview(session, service.get_dataset(session, name))
+
+
+@router.get("/datasets/{name}/page")
+def dataset_page(
+    name: str,
+    _user: StaffUser,
+    session: ReadSession,
+    after: str | None = Query(None, max_length=200, description="the last id of the page before"),
+    limit: int = Query(50, ge=1, le=500),
+) -> dict[str, Any]:
+    """Items in id order, one page (keyset: as fast deep in a million items as on page 1);
+    `next` is the `after` of the next page, null on the last."""
+    return service.items_page(session, service.get_dataset(session, name), after=after, limit=limit)
+
+
+@router.get("/datasets/{name}/import-history")
+def import_history(
+    name: str, request: Request, _user: StaffUser, session: ReadSession
+) -> list[dict[str, Any]]:
+    """The dataset's imports, newest first, each with its bad-line report's name if any."""
+    dataset = service.get_dataset(session, name)
+    data_dir = get_workspace(request).settings.data_dir
+    return service.import_history(session, dataset.name, data_dir)
+
+
+@router.get("/datasets/{name}/import-reports/{file}")
+def import_report(
+    name: str, file: str, request: Request, _user: StaffUser, session: ReadSession
+) -> dict[str, Any]:
+    """The bad lines of one import (line number and reason), the first 1,000."""
+    dataset = service.get_dataset(session, name)
+    data_dir = get_workspace(request).settings.data_dir
+    return service.read_import_report(data_dir, dataset.name, file)

@@ -23,7 +23,7 @@ from truthset.api.deps import (
 from truthset.audit.middleware import record_request
 from truthset.errors import AppError, Forbidden, Unauthorized
 from truthset.store.models import User
-from truthset.workforce import ip_allow, service
+from truthset.workforce import api_tokens, ip_allow, service
 from truthset.workforce.cookies import set_session_cookie
 from truthset.workforce.schemas import (
     LoginRequest,
@@ -305,3 +305,30 @@ def put_team_source_ip(
 from truthset.workforce import oidc_router  # noqa: E402 - its routes join this router
 
 router.include_router(oidc_router.router)
+
+
+# -- API tokens in the console ----------------------------------------------------------------
+
+
+@router.get("/users/{name}/tokens")
+def list_tokens(name: str, user: CurrentUser, session: ReadSession) -> list[dict[str, Any]]:
+    """The user's API tokens: name, first characters, when made, when they expire."""
+    return api_tokens.list_api_tokens(session, user, service.get_user(session, name))
+
+
+@router.delete("/users/{name}/tokens/{token_id}", status_code=204)
+def revoke_token(
+    name: str, token_id: int, request: Request, user: CurrentUser, session: WriteSession
+) -> None:
+    target = service.get_user(session, name)
+    what = api_tokens.revoke_api_token_id(session, user, target, token_id)
+    # This process forgets at once; others re-read within deps._TOKEN_CACHE_TTL.
+    forget_all_tokens()
+    record_request(
+        session,
+        request,
+        actor=user,
+        action="token.revoke",
+        target=target.name,
+        detail={"token": what},
+    )
