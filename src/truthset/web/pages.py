@@ -128,6 +128,8 @@ def mount(app: FastAPI) -> None:
         ("/console/new", "New job", "console-new.js", ""),
         ("/console/jobs/{job}", "Job", "console-job.js", ""),
         ("/console/jobs/{job}/items/{item}", "Item", "console-item.js", ""),
+        ("/console/datasets", "Datasets", "console-datasets.js", ""),
+        ("/console/people", "People", "console-people.js", ""),
     ]
     for path, title, module, body_class in routes:
         app.add_api_route(
