@@ -13,6 +13,7 @@ import { api, me, isStaff, enc } from "./api.js";
 import { h, byId, replace, topbar, toast } from "./dom.js";
 import { renderMarkdown } from "./markdown.js";
 import { templateEditor } from "./template-editor.js";
+import { mediaDropZone } from "./upload.js";
 
 /** @param {unknown} err */
 const message = (err) => (err instanceof Error ? err.message : String(err));
@@ -62,8 +63,9 @@ async function main() {
     return;
   }
   const q = new URLSearchParams(location.search);
-  const [types, datasets, jobs, teams] = await Promise.all([
+  const [types, datasets, jobs, teams, importRoots] = await Promise.all([
     api("/api/task-types"), api("/api/datasets"), api("/api/jobs"), api("/api/teams").catch(() => []),
+    api("/api/import-roots").catch(() => null),
   ]);
   /** @type {any} */
   let base = null;
@@ -75,14 +77,24 @@ async function main() {
   const name = h("input", { id: "f-name", required: true, maxlength: "63", pattern: "[A-Za-z0-9][A-Za-z0-9\\-]{0,62}", value: base ? `${base.name}-copy` : chainFrom ? `${chainFrom}-review` : "" });
   const sourceKind = h("select", { id: "f-source-kind" },
     h("option", { value: "dataset" }, "an existing dataset"),
+    h("option", { value: "media" }, "images, audio or video from this computer (drag and drop)"),
     h("option", { value: "upload" }, "a manifest or CSV file to upload"),
     h("option", { value: "path" }, "a folder, manifest path or s3:// prefix on the server"),
     h("option", { value: "chain", selected: !!chainFrom }, "another job's output (chain)"));
   const dataset = h("select", { id: "f-dataset" }, datasets.map((/** @type {any} */ d) =>
-    h("option", { value: d.name, selected: base && base.dataset === d.name }, `${d.name} (${d.items} items)`)));
+    h("option", { value: d.name, selected: base ? base.dataset === d.name : q.get("dataset") === d.name }, `${d.name} (${d.items} items)`)));
   const newDataset = h("input", { id: "f-new-dataset", placeholder: "name of the new dataset" });
   const upload = h("input", { id: "f-upload", type: "file", accept: ".manifest,.jsonl,.json,.ndjson,.csv" });
   const path = h("input", { id: "f-path", placeholder: "/data/photos or s3://bucket/prefix/" });
+  const mediaDataset = h("input", { id: "f-media-dataset", placeholder: "a new or existing dataset", list: "f-dataset-names" });
+  const datasetNames = h("datalist", { id: "f-dataset-names" }, datasets.map((/** @type {any} */ d) => h("option", { value: d.name })));
+  const dropZone = mediaDropZone();
+  let mediaAddedTo = "";
+  const rootsHint = h("p", { class: "hint", id: "f-import-roots" }, importRoots
+    ? `The server imports from its media folder (${importRoots.media_dir})`
+      + (importRoots.roots.length ? ` and its allowed roots: ${importRoots.roots.join(", ")}.` : "; no other roots are allowed.")
+      + ` Set ${importRoots.setting}.`
+    : "");
   const inputJob = h("select", { id: "f-input-job" }, jobs.map((/** @type {any} */ j) =>
     h("option", { value: j.name, selected: j.name === chainFrom }, j.name)));
   const sourceBox = h("div");
@@ -91,7 +103,8 @@ async function main() {
     replace(sourceBox,
       k === "dataset" ? dataset : null,
       k === "upload" ? h("div", { class: "row" }, newDataset, upload) : null,
-      k === "path" ? h("div", { class: "row" }, newDataset, path) : null,
+      k === "media" ? h("div", null, h("div", { class: "row" }, mediaDataset, datasetNames), dropZone.root) : null,
+      k === "path" ? h("div", null, h("div", { class: "row" }, newDataset, path), rootsHint) : null,
       k === "chain" ? h("div", { class: "row" }, inputJob,
         h("label", null, adjustment, " adjust the earlier labels (otherwise: verify them or label afresh)")) : null);
   };
@@ -99,7 +112,7 @@ async function main() {
 
   if (!types.some((/** @type {any} */ t) => t.name === "custom")) types.push({ name: "custom", media: "any" });
   const taskType = h("select", { id: "f-task-type" }, types.map((/** @type {any} */ t) =>
-    h("option", { value: t.name, selected: base ? base.task_type === t.name : t.name === "image-classification" }, `${t.name} (${t.media})`)));
+    h("option", { value: t.name, selected: base ? base.task_type === t.name : t.name === (q.get("task_type") || "image-classification") }, `${t.name} (${t.media})`)));
   const labels = h("textarea", { id: "f-labels", rows: "6", placeholder: "one label per line, or a Ground Truth label category file (JSON)" });
   if (base) labels.value = base.label_config && typeof base.label_config === "object" && !Array.isArray(base.label_config)
     ? JSON.stringify(base.label_config, null, 2) : (base.labels || []).join("\n");
@@ -246,7 +259,22 @@ async function main() {
         if (adjustment.checked) settings.adjustment = true;
         else delete settings.adjustment;
       } else if (kind === "dataset") body.dataset = dataset.value;
-      else {
+      else if (kind === "media") {
+        const ds = mediaDataset.value.trim();
+        if (!ds) throw new Error("Name the dataset the files go into (a new or an existing one).");
+        // Files already added (a press of Create that stopped at refused files) are not sent again.
+        if (!(mediaAddedTo === ds && !dropZone.files().length)) {
+          const summary = await dropZone.upload(ds);
+          if (!summary.added && !summary.duplicates) throw new Error(`No file was added to ${ds}: see the list below the drop zone.`);
+          mediaAddedTo = ds;
+          if (summary.refused) {
+            dropZone.clear();
+            throw new Error(`${summary.refused} file(s) were refused (listed below the drop zone); the others are in ${ds}. Press Create again to make the job without them.`);
+          }
+          toast(`Added ${summary.added} items to ${ds} (${summary.duplicates} already there).`, "ok");
+        }
+        body.dataset = ds;
+      } else {
         const ds = newDataset.value.trim();
         if (!ds) throw new Error("Give the new dataset a name.");
         if (kind === "upload") {

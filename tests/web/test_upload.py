@@ -1,0 +1,100 @@
+"""Media files uploaded from the new-job form in a real browser: 200 images sent through
+the drop zone while connections drop (route interception), resumed, and the items they
+become; a file that is no image is refused with a sentence and the job made without it."""
+
+from __future__ import annotations
+
+import io
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+from PIL import Image
+
+from web.ui_support import Pages, Site
+
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
+
+
+def photos(folder: Path, n: int) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(n):
+        out = io.BytesIO()
+        Image.new("RGB", (48, 32), (i % 256, (i * 37) % 256, (i * 91) % 256)).save(out, "PNG")
+        path = folder / f"photo-{i:03d}.png"
+        path.write_bytes(out.getvalue())
+        paths.append(path)
+    return paths
+
+
+def test_two_hundred_files_resume_after_dropped_connections(
+    pages: Pages, site: Site, tmp_path: Path
+) -> None:
+    files = photos(tmp_path / "photos", 200)
+    not_media = tmp_path / "notes.jpg"
+    not_media.write_text("meeting notes, not a photo\n")
+    page = pages.open("admin", "/console/new")
+    page.wait_for_selector("#new-job")
+
+    puts: Counter[str] = Counter()  # file name -> PUTs that reached the server
+    dropped: set[str] = set()
+
+    def intercept(route: Any) -> None:
+        request = route.request
+        if request.method != "PUT":
+            route.continue_()
+            return
+        name = parse_qs(urlparse(request.url).query)["name"][0]
+        number = int(name[6:9]) if name.startswith("photo-") else -1
+        if number % 20 == 3 and name not in dropped:
+            dropped.add(name)
+            route.abort("connectionreset")  # lost before the server saw it: sent again
+            return
+        if number % 20 == 7 and name not in dropped:
+            dropped.add(name)
+            puts[name] += 1
+            route.fetch()  # the server has it all; its answer is lost
+            route.abort("connectionreset")
+            return
+        puts[name] += 1
+        route.continue_()
+
+    page.route("**/api/uploads/**", intercept)
+    page.fill("#f-name", "uploaded-photos")
+    page.select_option("#f-source-kind", "media")
+    page.fill("#f-media-dataset", "shots")
+    page.set_input_files(
+        "#media-upload input[aria-label='choose media files']",
+        [str(p) for p in files] + [str(not_media)],
+    )
+    page.wait_for_selector(".upload-count:has-text('201 file(s)')")
+    page.select_option("#f-task-type", "image-classification")
+    page.fill("#f-labels", "cat\ndog\n")
+    page.click("#f-submit")
+    page.wait_for_selector("#f-error:has-text('1 file(s) were refused')", timeout=60000)
+    refused = page.locator(".upload-errors li").all_inner_texts()
+    assert len(refused) == 1 and refused[0].startswith("notes.jpg: not an image, audio or video")
+    assert "Added 200 item(s) to shots" in page.inner_text(".upload-status")
+    if os.environ.get("TRUTHSET_UPDATE_SCREENSHOTS") == "1":  # docs/ui.md's picture of it
+        page.locator("#new-job").screenshot(path=str(SHOTS / "media-upload.png"))
+
+    # Every dropped chunk was resumed; one whose answer was lost was not sent again.
+    assert len(dropped) == 20
+    photo_puts = {n: c for n, c in puts.items() if n.startswith("photo-")}
+    assert len(photo_puts) == 200 and set(photo_puts.values()) == {1}
+
+    items = site.api("admin", "GET", "/api/datasets/shots/items?limit=1000").json()
+    assert len(items) == 200
+    by_name = {i["data"]["file-name"]: Path(i["data"]["source-ref"]) for i in items}
+    for path in files:
+        assert by_name[path.name].read_bytes() == path.read_bytes()
+
+    # Create again: the job is made over what was added, nothing is sent twice.
+    page.click("#f-submit")
+    page.wait_for_url("**/console/jobs/uploaded-photos", timeout=20000)
+    job = site.api("admin", "GET", "/api/jobs/uploaded-photos").json()
+    assert job["dataset"] == "shots"
+    assert site.api("admin", "GET", "/api/datasets/shots").json()["items"] == 200
