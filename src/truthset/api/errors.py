@@ -51,7 +51,93 @@ def _error(status: int, kind: str, detail: Any) -> JSONResponse:
     return JSONResponse({"error": kind, "detail": detail}, status_code=status)
 
 
+# The error model every operation answers with, as the OpenAPI document states it.
+ERROR_BODY: dict[str, Any] = {
+    "title": "ErrorBody",
+    "type": "object",
+    "description": "An error: its kind (bad_input, not_found, ...) and what went wrong.",
+    "properties": {
+        "error": {"type": "string", "description": "the kind of error"},
+        "detail": {"description": "a message, or an object / list naming what was wrong"},
+    },
+    "required": ["error", "detail"],
+    "additionalProperties": False,
+}
+VALIDATION_ERROR_BODY: dict[str, Any] = {
+    "title": "ValidationErrorBody",
+    "type": "object",
+    "description": "The request did not match the operation's parameters or body.",
+    "properties": {
+        "error": {"type": "string", "enum": ["validation_error"]},
+        "detail": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "field": {"type": "string"},
+                    "message": {"type": "string"},
+                    "value": {},
+                },
+                "required": ["field", "message"],
+                "additionalProperties": False,
+            },
+        },
+    },
+    "required": ["error", "detail"],
+    "additionalProperties": False,
+}
+
+
+def _json_body(ref: str, description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{ref}"}}},
+    }
+
+
+def document_error_model(doc: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI document with the error model on every operation: a 422 is a
+    ValidationErrorBody (FastAPI documents its own HTTPValidationError, which these
+    handlers never send), every other 4xx and 5xx an ErrorBody, documented or not
+    (`4XX` / `5XX`)."""
+    schemas = doc.setdefault("components", {}).setdefault("schemas", {})
+    schemas["ErrorBody"] = ERROR_BODY
+    schemas["ValidationErrorBody"] = VALIDATION_ERROR_BODY
+    for schema in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(schema, None)
+    for item in doc.get("paths", {}).values():
+        for method, operation in item.items():
+            if method not in ("get", "put", "post", "delete", "patch", "head", "options"):
+                continue
+            responses = operation.setdefault("responses", {})
+            for code, response in list(responses.items()):
+                if code == "422":
+                    responses[code] = _json_body(
+                        "ValidationErrorBody", "the request's parameters or body are invalid"
+                    )
+                elif code[:1] in ("4", "5"):
+                    responses[code] = _json_body(
+                        "ErrorBody", response.get("description") or "an error"
+                    )
+            responses.setdefault("4XX", _json_body("ErrorBody", "a refused request"))
+            responses.setdefault("5XX", _json_body("ErrorBody", "the server cannot answer now"))
+    return doc
+
+
+def _install_error_model(app: FastAPI) -> None:
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_error_model(build())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    _install_error_model(app)
+
     @app.exception_handler(AppError)
     async def app_error(_request: Request, exc: AppError) -> JSONResponse:
         return _error(exc.status_code, exc.kind, exc.detail)

@@ -68,7 +68,9 @@ def store_payload(
 
 def read_payload(settings: Settings, name: str, expires: int, signature: str, now: float) -> bytes:
     """The payload behind a signed URL (Forbidden when the signature is wrong or old)."""
-    if not hmac.compare_digest(_signature(settings, name, expires), signature):
+    # As bytes: compare_digest refuses str with non-ASCII characters (a TypeError, a 500).
+    expected = _signature(settings, name, expires).encode()
+    if not hmac.compare_digest(expected, signature.encode("utf-8", "surrogatepass")):
         raise Forbidden("the payload link's signature is not valid")
     if now > expires:
         raise Forbidden("the payload link has expired")
