@@ -12,7 +12,7 @@ import pytest
 from truthset.workforce import service as workforce
 from web.test_console import answer_all, one_wrong_label_job
 from web.test_tools_image import drag, to_client
-from web.ui_support import TEAM, Pages, Site
+from web.ui_support import ARTIFACTS, TEAM, Pages, Site
 
 REVIEWER = "reviewer1"
 LABELS = ["pos", "neg", "<b>odd</b>"]
@@ -261,3 +261,127 @@ def test_a_label_the_model_suspects_comes_first_with_its_suggestion(
     page.wait_for_function("document.body.dataset.item !== 'pos3'")
     assert item_label(site, job, "pos3")["meta"]["class-name"] == "pos"
     assert site.api("admin", "GET", f"/api/jobs/{job}/label-issues").json()["flagged"] == 0
+
+
+def shot(page: Any, name: str) -> None:
+    """A picture of the page for the docs (kept with the test's artifacts)."""
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+
+
+def box_answer(left: int) -> dict[str, Any]:
+    return {
+        "boundingBoxes": [{"label": "car", "left": left, "top": 100, "width": 150, "height": 100}],
+        "inputImageProperties": {"width": 800, "height": 600},
+    }
+
+
+def thread_of(site: Site, job: str, item: str, user: str = "admin") -> list[dict[str, Any]]:
+    res = site.api(user, "GET", f"/api/jobs/{job}/items/{item}/comments")
+    res.raise_for_status()
+    return list(res.json()["comments"])
+
+
+def test_review_like_an_editor_from_a_worker_answer_return_accept(
+    pages: Pages, site: Site, reviewer: str
+) -> None:
+    """Three disputed box items: one corrected from worker2's answer, one returned to its
+    workers with a comment that worker1 then sees on its task and answers, one accepted."""
+    ref = site.image("review-editor", 800, 600)
+    job = site.job(
+        "bounding-box",
+        ["car", "person"],
+        [{"id": f"e{i}", "source-ref": ref} for i in range(3)],
+        workers_per_item=2,
+        settings={"quality": {"review": {"disputed": True, "min_agreement": 0.95}}},
+    )
+    assert answer_all(site, job, "worker1", box_answer(100)) == 3
+    assert answer_all(site, job, "worker2", box_answer(420)) == 3
+    page = pages.open(reviewer, f"/review/{job}")
+    page.wait_for_function("/^e\\d$/.test(document.body.dataset.item || '')")
+    first = page.evaluate("document.body.dataset.item")
+    assert page.evaluate("document.body.dataset.startedFrom") == "consolidated"
+
+    # Both workers' boxes over the image, each in its worker's colour, with a legend.
+    page.wait_for_selector("#disagreement .review-overlay-stage[data-drawn='1']")
+    shapes = page.locator("#disagreement rect.worker-shape")
+    assert shapes.count() == 2
+    strokes = {shapes.nth(i).get_attribute("stroke") for i in range(2)}
+    assert len(strokes) == 2
+    assert [t.strip() for t in page.locator(".review-legend li").all_inner_texts()] == [
+        "worker1 · 1 shapes",
+        "worker2 · 1 shapes",
+    ]
+    page.locator("#disagreement input[data-worker='worker1']").uncheck()
+    assert page.locator("#disagreement rect.worker-shape[hidden]").count() == 1
+
+    # Start from worker2's answer: the tool now holds worker2's box; submit it.
+    page.click("#answers .answer[data-worker='worker2'] button.start-from")
+    page.wait_for_function("document.body.dataset.startedFrom === 'worker:worker2'")
+    page.wait_for_selector("g.boxes rect.shape")
+    assert float(page.locator("g.boxes rect.shape").first.get_attribute("x") or 0) == 420
+    assert page.locator(
+        "#answers .answer[data-worker='worker2'] button.start-from.active"
+    ).inner_text() == ("Editing this")
+    shot(page, "review-editor")
+    page.keyboard.press("Enter")
+    page.wait_for_function(f"document.body.dataset.item !== {json.dumps(first)}")
+    label = item_label(site, job, first)
+    assert label["reviewed"] is True
+    assert label["value"]["annotations"][0]["left"] == 420
+    assert label["meta"]["reviewed-by"] == REVIEWER
+    assert label["meta"]["adjustment-status"] == "adjusted"
+    [decision] = thread_of(site, job, first)
+    assert decision["kind"] == "corrected"
+    assert decision["detail"]["started_from"] == "worker:worker2"
+
+    # Return the second item: the comment is required, then both workers get it back.
+    second = page.evaluate("document.body.dataset.item")
+    page.keyboard.press("r")
+    page.wait_for_selector("#return-dialog[open]")
+    assert page.locator("#return-workers input:checked").count() == 2
+    page.click("#return-send")
+    page.wait_for_selector("#return-error:has-text('Write what the workers should change')")
+    page.fill("#return-comment", "The car is the <b>red</b> one on the left.")
+    page.click("#return-send")
+    page.wait_for_function(f"document.body.dataset.item !== {json.dumps(second)}")
+    assert site.api("admin", "GET", f"/api/jobs/{job}/items/{second}").json()["label"] is None
+    [returned] = thread_of(site, job, second)
+    assert returned["kind"] == "returned" and returned["detail"]["workers"] == [
+        "worker1",
+        "worker2",
+    ]
+
+    # Accept the third as it is, with the key.
+    third = page.evaluate("document.body.dataset.item")
+    assert third not in (first, second)
+    before = item_label(site, job, third)["value"]
+    page.keyboard.press("a")
+    page.wait_for_selector("#no-review")
+    label = item_label(site, job, third)
+    assert label["value"] == before and label["reviewed"] is True
+    assert label["meta"]["adjustment-status"] == "unadjusted"
+    assert [e["kind"] for e in thread_of(site, job, third)] == ["accepted"]
+
+    # worker1 gets the returned item again and sees the comment beside the task (as text).
+    work = pages.open("worker1", f"/work/{job}")
+    wait_for_item(work, second)
+    work.wait_for_selector("#review-thread:not([hidden]) .thread-entry[data-kind='returned']")
+    body = work.locator("#review-thread .thread-body").inner_text()
+    assert body == "The car is the <b>red</b> one on the left."
+    assert work.locator("#review-thread .thread-body b").count() == 0
+    assert "returned the item to worker1, worker2" in work.locator("#review-thread").inner_text()
+    shot(work, "review-returned-task")
+    work.fill("#review-thread textarea", "Redrawn around the red car.")
+    work.click("#review-thread button.thread-post")
+    work.wait_for_selector("#review-thread .thread-entry[data-author='worker1']")
+    assert [e["author"] for e in thread_of(site, job, second, "worker1")] == [
+        REVIEWER,
+        "worker1",
+    ]
+    returned_list = site.api("worker1", "GET", "/api/me/returned").json()
+    assert returned_list[0]["item"] == second and returned_list[0]["reviewer"] == REVIEWER
+    # Shortcuts do not fire while typing in the thread's box.
+    work.fill("#review-thread textarea", "")
+    work.locator("#review-thread textarea").press("s")
+    assert work.evaluate("document.body.dataset.item") == second

@@ -1,16 +1,22 @@
 // @ts-check
 /**
  * The review page: one queued item after another (low confidence or disputed), every
- * worker's answer beside the consolidated label, and the job's own tool, loaded with the
- * consolidated label, to set the final label. The server's review queue holds one lease
- * per reviewer: `POST review/next` answers the held item again until it is submitted or
- * released.
+ * worker's answer beside the consolidated label, and the job's own tool to set the final
+ * label, like an editor: the tool starts from the consolidated label, or from one worker's
+ * answer, or empty (the answers panel's "Start from" buttons); the workers' shapes and
+ * masks are overlaid in worker colours (review-overlay.js). The reviewer accepts the label
+ * as it is (a), saves a correction (Enter), or returns the item to its workers with a
+ * comment (r); the item's thread (review-thread.js) holds the comments and decisions.
+ * The server's review queue holds one lease per reviewer: `POST review/next` answers the
+ * held item again until it is submitted, accepted, returned or released.
  */
 import { api, ApiError, me, enc, isStaff } from "./api.js";
 import { h, byId, replace, toast, topbar, formatDuration } from "./dom.js";
 import { picture } from "./answers.js";
 import { loadTool, mountTool } from "./toolhost.js";
 import { listenForShortcuts } from "./keymap.js";
+import { disagreementOverlay, workerColor } from "./review-overlay.js";
+import { mountThread } from "./review-thread.js";
 
 /** @typedef {import("./types.js").Task} Task */
 /** @typedef {import("./types.js").Tool} Tool */
@@ -34,7 +40,11 @@ let job = null;
 let user = null;
 /** @type {{short: string, min_box_size?: number}} */
 let instructions = { short: "" };
-/** @type {{item: ReviewItem, context: ReviewContext, store: import("./store.js").AnnotationStore<any>, tool: Tool, deadlineLocal: number, lost: boolean} | null} */
+/**
+ * Where the tool's label started: the consolidated label, a worker's answer, or nothing.
+ * @typedef {"consolidated" | "empty" | `worker:${string}`} StartFrom
+ */
+/** @type {{item: ReviewItem, context: ReviewContext, store: import("./store.js").AnnotationStore<any>, tool: Tool, deadlineLocal: number, lost: boolean, from: StartFrom} | null} */
 let current = null;
 let busy = false;
 let reviewedHere = 0;
@@ -50,7 +60,9 @@ function layout() {
   const buttons = h("div", { class: "actions" },
     h("button", { type: "button", id: "btn-skip", title: "Give this item back and show the next (s)", onclick: () => skip() }, "Skip ", h("kbd", null, "s")),
     h("button", { type: "button", id: "btn-release", title: "Give this item back and stop (q)", onclick: () => releaseAndStop() }, "Release and stop ", h("kbd", null, "q")),
-    h("button", { type: "button", id: "btn-submit", class: "primary", title: "Set the final label (Enter)", onclick: () => submit() }, "Submit ", h("kbd", null, "↵")));
+    h("button", { type: "button", id: "btn-return", title: "Reject: return the item to its workers with a comment (r)", onclick: () => openReturn() }, "Return to workers… ", h("kbd", null, "r")),
+    h("button", { type: "button", id: "btn-accept", title: "Keep the consolidated label as it is (a)", onclick: () => accept() }, "Accept as is ", h("kbd", null, "a")),
+    h("button", { type: "button", id: "btn-submit", class: "primary", title: "Set the final label as the tool shows it (Enter)", onclick: () => submit() }, "Submit ", h("kbd", null, "↵")));
   replace(byId("app"),
     h("div", { class: "work-bar" },
       h("h1", null, h("a", { href: backHref() }, isStaff(user) ? "Console" : "Jobs"), " / ", jobName, " / review"),
@@ -65,7 +77,18 @@ function layout() {
         instructions.short ? h("section", { class: "short-instructions" }, h("p", null, instructions.short)) : null,
         h("div", { id: "tool-side" })),
       h("section", { id: "tool-root", class: "tool-root", tabindex: "-1" }),
-      h("aside", { class: "side review-answers", id: "answers", "aria-label": "answers" })));
+      h("aside", { class: "side review-answers", "aria-label": "answers" },
+        h("div", { id: "answers" }),
+        h("section", { id: "thread-box", class: "card review-thread" }))),
+    h("dialog", { id: "return-dialog", "aria-labelledby": "return-title" },
+      h("h2", { id: "return-title" }, "Return the item to its workers"),
+      h("p", { class: "muted" }, "Their answers are taken off the item (the thread keeps them) and they label it again; they see your comment on their next task of it."),
+      h("div", { id: "return-workers", class: "return-workers" }),
+      h("textarea", { id: "return-comment", rows: "4", maxlength: "5000", placeholder: "What should they change? (required)", "aria-label": "comment to the workers" }),
+      h("p", { id: "return-error", class: "error", hidden: true }),
+      h("p", { class: "row" },
+        h("button", { type: "button", id: "return-send", class: "primary", onclick: () => sendReturn() }, "Return"), " ",
+        h("button", { type: "button", id: "return-cancel", onclick: () => closeReturn() }, "Cancel"))));
 }
 
 /** @param {string} message */
@@ -91,28 +114,52 @@ function whyText(review) {
   return "low confidence";
 }
 
+/**
+ * A "Start from this" button: remounts the tool from that label or answer.
+ * @param {StartFrom} from @param {string} what
+ */
+function startButton(from, what) {
+  const on = current !== null && current.from === from;
+  return h("button", { type: "button", class: `start-from${on ? " active" : ""}`, dataset: { from }, "aria-pressed": on ? "true" : "false",
+    title: `Load ${what} into the tool to edit it`, onclick: () => startFrom(from) }, on ? "Editing this" : "Start from this");
+}
+
 /** The answers beside the tool: the consolidated label first, then every worker's answer. @param {ReviewItem} item @param {ReviewContext} context */
 function renderAnswers(item, context) {
   const label = item.label;
   replace(byId("answers"),
     h("p", { id: "review-why" }, `Why: ${whyText(item.review)} · confidence ${formatConfidence(item.review.confidence)}`),
+    disagreementOverlay(item.answers.filter((a) => !a.excluded), job, context.media_url),
     h("div", { class: "card", id: "consolidated" },
       h("h3", null, "Consolidated label"),
       label ? h("p", { class: "muted" }, `${label.method} · confidence ${formatConfidence(label.confidence)}`) : null,
-      label ? picture(label.value, label.meta, job, context.media_url, item.data) : h("p", { class: "muted" }, "No label yet.")),
+      label ? picture(label.value, label.meta, job, context.media_url, item.data) : h("p", { class: "muted" }, "No label yet."),
+      h("p", { class: "row" }, label ? startButton("consolidated", "the consolidated label") : null, " ", startButton("empty", "nothing"))),
     h("h3", null, `Answers (${item.answers.length})`),
-    item.answers.map((a) => h("div", { class: "card answer", dataset: { worker: a.worker } },
-      h("p", { class: "answer-worker" }, h("b", null, a.worker),
+    item.answers.map((a, i) => h("div", { class: "card answer", dataset: { worker: a.worker } },
+      h("p", { class: "answer-worker" }, h("span", { class: "swatch", style: { background: workerColor(i) } }), " ", h("b", null, a.worker),
         h("span", { class: "muted" }, ` · ${formatDuration(a.time_spent)}${a.excluded ? " · excluded" : ""}`)),
-      picture(a.answer, null, job, context.media_url, item.data))));
+      picture(a.answer, null, job, context.media_url, item.data),
+      h("p", { class: "row" }, startButton(`worker:${a.worker}`, `${a.worker}'s answer`)))));
 }
 
 /**
- * The task the tool module is given: the reviewed item, with the consolidated label as the
- * tool's starting point (as adjustment jobs start from `prior_label`).
- * @param {ReviewItem} item @param {ReviewContext} context @returns {Task}
+ * The task the tool module is given: the reviewed item, starting from the consolidated
+ * label (as adjustment jobs start from `prior_label`), from one worker's answer (given as
+ * the prediction, in the worker-answer shape every tool reads; a mask as the prior label,
+ * which is where the brush tool reads one), or from nothing.
+ * @param {ReviewItem} item @param {ReviewContext} context @param {StartFrom} from @returns {Task}
  */
-function taskFor(item, context) {
+function taskFor(item, context, from) {
+  const base = consolidatedTask(item, context);
+  if (from === "consolidated") return base;
+  const answer = from.startsWith("worker:") ? (item.answers.find((a) => `worker:${a.worker}` === from) || { answer: null }).answer : null;
+  const mask = answer && answer.labeledImage;
+  return { ...base, prediction: mask ? null : answer, prior_label: mask ? { value: answer, meta: {} } : null };
+}
+
+/** @param {ReviewItem} item @param {ReviewContext} context @returns {Task} */
+function consolidatedTask(item, context) {
   const verification = job.ui_module === "tools/verify.js";
   return {
     assignment_id: 0,
@@ -146,25 +193,49 @@ async function show(item, context) {
   if (current) current.tool.destroy();
   current = null;
   showError("");
-  const task = taskFor(item, context);
-  const mod = await loadTool(task.ui_module);
-  const { store, tool, root } = mountTool(mod, task, mod.initialState(task), instructions);
+  /** @type {StartFrom} */
+  const from = item.label ? "consolidated" : item.answers.length ? `worker:${item.answers[0].worker}` : "empty";
+  const { store, tool, root } = await mountFrom(item, context, from);
   // The lease runs to the server's deadline; trust this device's clock for that only while
   // it agrees with the job's time per task (a fresh lease lasts exactly that long).
   const limit = Number(job.task_time_limit) || 0;
   let left = item.review.deadline - Date.now() / 1000;
   if (!(left > 0 && left <= limit + 5)) left = limit;
-  current = { item, context, store, tool, deadlineLocal: Date.now() + left * 1000, lost: false };
+  current = { item, context, store, tool, deadlineLocal: Date.now() + left * 1000, lost: false, from };
   byId("item-id").textContent = `item ${item.item}`;
   const reason = byId("review-reason");
   reason.hidden = false;
   reason.textContent = REASON_PILLS[item.review.reason] || item.review.reason;
   renderAnswers(item, context);
+  mountThread(byId("thread-box"), jobName, item.item, { placeholder: "A comment to the annotators of this item" });
   document.body.dataset.item = item.item;
+  document.body.dataset.startedFrom = from;
   tickTimer();
   if (skipped.has(item.item)) {
     showError("No other item is waiting for review: this is the one you skipped.");
   }
+  root.focus({ preventScroll: true });
+}
+
+/**
+ * Mount the job's tool for the item, starting from `from`.
+ * @param {ReviewItem} item @param {ReviewContext} context @param {StartFrom} from
+ */
+async function mountFrom(item, context, from) {
+  const task = taskFor(item, context, from);
+  const mod = await loadTool(task.ui_module);
+  return mountTool(mod, task, mod.initialState(task), instructions);
+}
+
+/** Load another starting point into the tool (edits made so far are dropped). @param {StartFrom} from */
+async function startFrom(from) {
+  const c = current;
+  if (!c || busy || c.from === from) return;
+  c.tool.destroy();
+  const { store, tool, root } = await mountFrom(c.item, c.context, from);
+  Object.assign(c, { store, tool, from });
+  document.body.dataset.startedFrom = from;
+  renderAnswers(c.item, c.context);
   root.focus({ preventScroll: true });
 }
 
@@ -192,6 +263,8 @@ function showNothing(why) {
   document.body.dataset.item = "none";
   byId("tool-side").replaceChildren();
   byId("answers").replaceChildren();
+  byId("thread-box").replaceChildren();
+  byId("thread-box").hidden = true;
   byId("item-id").textContent = "";
   byId("review-reason").hidden = true;
   tickTimer();
@@ -259,15 +332,91 @@ function submit() {
   }
   return exclusive(async () => {
     try {
-      await api(`${reviewPath()}/items/${enc(c.item.item)}`, { body: { answer: c.tool.answer() } });
-      reviewedHere++;
-      byId("reviewed-count").textContent = `${reviewedHere} reviewed`;
-      skipped.delete(c.item.item);
-      toast(`Item ${c.item.item}: final label saved.`, "ok", 2000);
-      await advance();
+      await api(`${reviewPath()}/items/${enc(c.item.item)}`, { body: { answer: c.tool.answer(), started_from: c.from } });
+      await done(c, "final label saved");
     } catch (err) {
-      if (err instanceof ApiError && (err.status === 409 || err.status === 410)) c.lost = true;
-      showError(explain(err, "Not saved"));
+      failed(c, err, "Not saved");
+    }
+  });
+}
+
+/** After a decision: count it, say it, take the next item. @param {NonNullable<typeof current>} c @param {string} what */
+async function done(c, what) {
+  reviewedHere++;
+  byId("reviewed-count").textContent = `${reviewedHere} reviewed`;
+  skipped.delete(c.item.item);
+  toast(`Item ${c.item.item}: ${what}.`, "ok", 2000);
+  await advance();
+}
+
+/** @param {NonNullable<typeof current>} c @param {unknown} err @param {string} what */
+function failed(c, err, what) {
+  if (err instanceof ApiError && (err.status === 409 || err.status === 410)) c.lost = true;
+  showError(explain(err, what));
+}
+
+/** Keep the consolidated label as it is. */
+function accept() {
+  const c = current;
+  if (busy || !c) return;
+  if (!c.item.label) {
+    showError("This item has no consolidated label to accept: set one with the tool and submit it.");
+    return;
+  }
+  return exclusive(async () => {
+    try {
+      await api(`${reviewPath()}/items/${enc(c.item.item)}/accept`, { body: {} });
+      await done(c, "label accepted as it was");
+    } catch (err) {
+      failed(c, err, "Not accepted");
+    }
+  });
+}
+
+const returnDialog = () => /** @type {HTMLDialogElement} */ (byId("return-dialog"));
+
+/** Ask for the comment (and which workers) before returning the item. */
+function openReturn() {
+  const c = current;
+  if (busy || !c) return;
+  const answered = c.item.answers.map((a) => a.worker);
+  if (!answered.length) {
+    showError("No worker answered this item: there is nobody to return it to.");
+    return;
+  }
+  replace(byId("return-workers"), answered.map((w) => h("label", { class: "return-worker" },
+    h("input", { type: "checkbox", checked: true, value: w }), ` ${w}`)));
+  byId("return-error").hidden = true;
+  returnDialog().showModal();
+  byId("return-comment").focus();
+}
+
+function closeReturn() {
+  if (returnDialog().open) returnDialog().close();
+}
+
+function sendReturn() {
+  const c = current;
+  if (!c) return;
+  const comment = /** @type {HTMLTextAreaElement} */ (byId("return-comment")).value.trim();
+  const workers = Array.from(byId("return-workers").querySelectorAll("input:checked")).map((el) => /** @type {HTMLInputElement} */ (el).value);
+  const error = byId("return-error");
+  const problem = !comment ? "Write what the workers should change: they see it on their next task of this item."
+    : !workers.length ? "Pick at least one worker to return the item to." : "";
+  if (problem) {
+    error.textContent = problem;
+    error.hidden = false;
+    return;
+  }
+  return exclusive(async () => {
+    try {
+      await api(`${reviewPath()}/items/${enc(c.item.item)}/return`, { body: { comment, workers } });
+      closeReturn();
+      /** @type {HTMLTextAreaElement} */ (byId("return-comment")).value = "";
+      await done(c, `returned to ${workers.join(", ")}`);
+    } catch (err) {
+      error.textContent = explain(err, "Not returned");
+      error.hidden = false;
     }
   });
 }
@@ -313,6 +462,8 @@ const shortcuts = [
   { key: "Enter", does: "set the final label", run: () => submit() },
   { key: "s", does: "give this item back and show the next", run: () => skip() },
   { key: "q", does: "give this item back and stop", run: () => releaseAndStop() },
+  { key: "a", does: "accept the consolidated label as it is", run: () => accept(), when: () => !!current && !current.lost },
+  { key: "r", does: "return the item to its workers with a comment", run: () => openReturn(), when: () => !!current && !current.lost },
   // Only when no lease is held: while one is, review/next answers the same item again (s gives it back first).
   { key: "n", does: "take the next item", run: () => next(), when: () => !current || current.lost },
 ];

@@ -10,6 +10,7 @@ import { api } from "../api.js";
 import { h, byId, replace, toast, formatDuration } from "../dom.js";
 import { renderMarkdown } from "../markdown.js";
 import { mountTool } from "../toolhost.js";
+import { mountThread } from "../review-thread.js";
 
 /** @typedef {import("../types.js").Task} Task */
 /** @typedef {import("../types.js").ToolModule} ToolModule */
@@ -65,6 +66,7 @@ export class WorkView {
       h("div", { class: "work-body" },
         h("aside", { class: "side" },
           h("section", { id: "short-instructions", class: "short-instructions" }),
+          h("section", { id: "review-thread", class: "card review-thread", hidden: true }),
           h("div", { id: "tool-side" })),
         h("section", { id: "tool-root", class: "tool-root", tabindex: "-1" })),
       h("dialog", { id: "instructions" },
@@ -165,6 +167,8 @@ export class WorkView {
     // The assignment and item on the body let tests (and a curious worker) see what is shown.
     document.body.dataset.assignment = String(task.assignment_id);
     document.body.dataset.item = task.item.id;
+    // A reviewer's comments on this item (it was returned to this worker): shown only when there are some.
+    mountThread(byId("review-thread"), task.job, task.item.id, { onlyIfAny: true, title: "The reviewer's comments", placeholder: "Answer the reviewer" });
     return { store, tool };
   }
 
