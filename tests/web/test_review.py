@@ -3,11 +3,15 @@ sets the final label with the job's own tool and the keyboard; checked through t
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import time
 from typing import Any
 
+import numpy as np
 import pytest
+from PIL import Image
 
 from truthset.workforce import service as workforce
 from web.test_console import answer_all, one_wrong_label_job
@@ -385,3 +389,65 @@ def test_review_like_an_editor_from_a_worker_answer_return_accept(
     work.fill("#review-thread textarea", "")
     work.locator("#review-thread textarea").press("s")
     assert work.evaluate("document.body.dataset.item") == second
+
+
+def mask_answer(box: tuple[int, int, int, int], width: int = 240, height: int = 160) -> Any:
+    """A sky mask (white background) covering rows box[0]:box[1], columns box[2]:box[3]."""
+    pixels = np.full((height, width, 3), 255, dtype=np.uint8)
+    pixels[box[0] : box[1], box[2] : box[3]] = (0x12, 0x34, 0x56)
+    buf = io.BytesIO()
+    Image.fromarray(pixels).save(buf, format="PNG")
+    return {
+        "labeledImage": {"pngImageData": base64.b64encode(buf.getvalue()).decode()},
+        "labelMappings": {"sky": {"color": "#123456"}},
+        "inputImageProperties": {"width": width, "height": height},
+    }
+
+
+def test_workers_masks_overlaid_in_their_colours_and_edited_from_one(
+    pages: Pages, site: Site, reviewer: str
+) -> None:
+    ref = site.image("review-masks", 240, 160)
+    job = site.job(
+        "semantic-segmentation",
+        ["sky", "road"],
+        [{"id": "m1", "source-ref": ref}],
+        workers_per_item=2,
+        settings={"quality": {"review": {"disputed": True, "min_agreement": 0.95}}},
+    )
+    assert answer_all(site, job, "worker1", mask_answer((0, 40, 0, 100))) == 1
+    assert answer_all(site, job, "worker2", mask_answer((100, 160, 140, 240))) == 1
+    page = pages.open(reviewer, f"/review/{job}")
+    wait_for_item(page, "m1")
+    page.wait_for_selector(
+        "#disagreement canvas.review-mask[data-worker='worker2'][data-tinted='1']"
+    )
+    page.wait_for_selector(
+        "#disagreement canvas.review-mask[data-worker='worker1'][data-tinted='1']"
+    )
+    pixel = (
+        "([w, x, y]) => Array.from(document.querySelector(`canvas.review-mask[data-worker='${w}']`)"
+        ".getContext('2d').getImageData(x, y, 1, 1).data)"
+    )
+    # Each worker's sky in that worker's colour, and nothing where the worker drew nothing.
+    w1 = page.evaluate(pixel, ["worker1", 10, 10])
+    w2 = page.evaluate(pixel, ["worker2", 200, 150])
+    assert w1[3] > 0 and w2[3] > 0 and w1[:3] != w2[:3]
+    assert page.evaluate(pixel, ["worker1", 200, 150])[3] == 0
+    assert page.evaluate(pixel, ["worker2", 10, 10])[3] == 0
+    # Start from worker2's mask: the brush tool holds exactly its pixels; submit it.
+    page.click("#answers .answer[data-worker='worker2'] button.start-from")
+    page.wait_for_function(
+        "(window.truthsetMaskCounts && window.truthsetMaskCounts().sky) === 6000"
+    )
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#no-review")
+    label = item_label(site, job, "m1")
+    assert label["reviewed"] is True and label["meta"]["reviewed-by"] == REVIEWER
+    png = site.api("admin", "GET", f"/api/jobs/{job}/items/m1/mask")
+    assert png.status_code == 200
+    # worker2's sky is the label's; worker1's corner is background (white) in it.
+    mask = np.array(Image.open(io.BytesIO(png.content)).convert("RGB"))
+    background = np.array([255, 255, 255])
+    assert (mask[:40, :100] == background).all()
+    assert not (mask[100:, 140:] == background).all(axis=-1).any()
