@@ -38,6 +38,23 @@ def corp(site: Site) -> Iterator[TestProvider]:
     oidc.forget_discovery()
 
 
+def test_a_refused_sign_in_shows_why_on_the_sign_in_page(pages: Pages, site: Site, corp) -> None:
+    corp.tamper = "payload"
+    page = pages.open(None, "/login")
+    page.get_by_role("link", name="Sign in with Corp SSO").click()
+    page.wait_for_url(f"{site.base}/login")
+    error = page.locator("#login-error")
+    error.wait_for()
+    assert error.inner_text() == (
+        "Signing in through your provider was refused: the ID token's signature does not "
+        "verify against provider 'corp''s keys: it was altered or signed by someone else"
+    )
+    # Shown once: the page took the reason and cleared it.
+    page.reload()
+    page.get_by_role("link", name="Sign in with Corp SSO").wait_for()
+    assert page.locator("#login-error").inner_text() == ""
+
+
 def test_the_provider_button_signs_in_and_lands_on_next(pages: Pages, site: Site, corp) -> None:
     page = pages.open(None, "/login?next=/api/me")
     button = page.get_by_role("link", name="Sign in with Corp SSO")

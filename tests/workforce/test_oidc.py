@@ -239,6 +239,21 @@ def test_an_unsigned_or_unreadable_id_token_is_refused(client, corp, ws, tamper,
     assert users(ws) == ["root"]
 
 
+def test_a_browser_refused_goes_back_to_the_sign_in_page_with_the_reason(client, corp):
+    import base64
+
+    corp.id_token_claims = {"aud": "another-app"}
+    callback = provider_redirect(to_provider(client))
+    r = client.get(callback, headers={"Accept": "text/html"}, follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/login"
+    assert SESSION_COOKIE not in r.cookies
+    cookie = r.headers["set-cookie"]
+    assert "Path=/login" in cookie and "HttpOnly" not in cookie
+    value = r.cookies["truthset_sso_error"]
+    reason = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
+    assert reason.startswith("the ID token is meant for audience 'another-app'")
+
+
 def test_a_wrong_audience_is_refused(client, corp, ws):
     corp.id_token_claims = {"aud": "another-app"}
     assert refused(sign_in(client)) == (

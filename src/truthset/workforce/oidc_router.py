@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 import secrets
 from typing import Annotated, Any
@@ -24,6 +25,7 @@ router = APIRouter(tags=["workforce"])
 # Binds a sign-in to the browser that started it (several tabs share it); Lax, so the
 # provider's redirect (a top-level GET from its site) carries it back.
 OIDC_BROWSER_COOKIE = "truthset_oidc_browser"
+SSO_ERROR_COOKIE = "truthset_sso_error"
 _BROWSER_ID = re.compile(r"^[A-Za-z0-9_-]{43}$")
 _OIDC_COOKIE_PATH = "/api/auth/oidc"
 # A path on this site: one '/', then neither '/' nor '\\', no control characters.
@@ -119,9 +121,28 @@ def oidc_callback(
                 committed_anyway=True,
             )
     if failed is not None:
+        if "text/html" in request.headers.get("accept", ""):
+            return _back_to_sign_in(request, failed)
         raise failed
     response = RedirectResponse(verified.next_path, status_code=303)
     set_session_cookie(request, response, token)
+    return response
+
+
+def _back_to_sign_in(request: Request, failed: AppError) -> RedirectResponse:
+    """A browser whose sign-in was refused goes back to the sign-in page, which shows why.
+    The reason travels in a cookie only this site can set (never in the URL, where anyone
+    could write a message for the page to show), read once by the page's script."""
+    response = RedirectResponse("/login", status_code=303)
+    reason = base64.urlsafe_b64encode(str(failed.detail)[:1000].encode()).rstrip(b"=")
+    response.set_cookie(
+        SSO_ERROR_COOKIE,
+        reason.decode(),
+        max_age=120,
+        path="/login",
+        samesite="lax",
+        secure=request.url.scheme == "https",
+    )
     return response
 
 

@@ -37,8 +37,27 @@ function render() {
   });
   replace(byId("app"), form);
   form.append(providers);
+  error.textContent = takeSsoError();
   name.focus();
   showProviders(providers);
+}
+
+/**
+ * Why a sign-in through a provider was just refused: the server leaves it in a cookie for
+ * this page (never in the URL, where anyone could write a message for it), read once.
+ * @returns {string}
+ */
+function takeSsoError() {
+  const found = document.cookie.split("; ").find((c) => c.startsWith("truthset_sso_error="));
+  if (!found) return "";
+  document.cookie = "truthset_sso_error=; Max-Age=0; path=/login";
+  try {
+    const b64 = found.slice("truthset_sso_error=".length).replace(/-/g, "+").replace(/_/g, "/");
+    const bytes = Uint8Array.from(atob(b64 + "===".slice((b64.length + 3) % 4)), (ch) => ch.charCodeAt(0));
+    return `Signing in through your provider was refused: ${new TextDecoder().decode(bytes)}`;
+  } catch {
+    return "Signing in through your provider was refused.";
+  }
 }
 
 /**
