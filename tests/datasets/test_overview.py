@@ -64,7 +64,13 @@ def test_items_come_in_keyset_pages_to_the_last(ws, client, setup):
             break
     assert (pages, seen) == (3, sorted(r["id"] for r in rows))
     first = client.get("/api/datasets/many/page?limit=2", headers=setup.a).json()
-    assert first["items"][0] == {"id": "n000", "data": rows[0]} and first["next"] == "n001"
+    assert first["next"] == "n001"
+    assert {k: first["items"][0][k] for k in ("id", "data", "kind", "media_url")} == {
+        "id": "n000",
+        "data": rows[0],
+        "kind": "text",
+        "media_url": None,
+    }
     r = client.get("/api/datasets/many/page?limit=501", headers=setup.a)
     assert r.status_code == 422
     r = client.get("/api/datasets/nope/page", headers=setup.a)
@@ -97,11 +103,20 @@ def test_the_import_history_keeps_each_import_and_its_bad_lines(ws, client, setu
         ("run", "queued", "boss"),
         ("upload", "refused", "boss"),
         ("upload", "succeeded", "boss"),
-        ("request (imports)", "succeeded", "boss"),
+        ("request", "succeeded", "boss"),
     ]
     assert history[0]["source"] == str(good) and history[1]["error"] == "answered 400"
     report = history[2]["report"]
     assert report and report.startswith("texts-") and history[3]["report"] is None
+    assert history[2]["counts"] == {
+        "lines": 3,
+        "added": 1,
+        "merged": 0,
+        "duplicates": 0,
+        "invalid": 2,
+    }
+    assert history[2]["source"] == "batch.jsonl" and len(history[2]["errors"]) == 2
+    assert history[3]["counts"]["added"] == 1 and history[3]["source"] == str(good)
     bad = client.get(f"/api/datasets/texts/import-reports/{report}", headers=setup.a).json()
     assert bad["more"] is False and [b["line"] for b in bad["lines"]] == [2, 3][: len(bad["lines"])]
     assert all(b["reason"] for b in bad["lines"]), json.dumps(bad)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import delete, func, select, text
+from sqlalchemy import and_, delete, func, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -167,13 +167,16 @@ def set_item_data(session: Session, item_id: int, data: str) -> None:
 
 # -- the console's datasets page -------------------------------------------------------------
 
+# The audit actions of the imports made in a request (datasets.router records them).
+IMPORT_ACTIONS = ("dataset.import", "dataset.upload")
+
 
 def items_after(session: Session, dataset_id: int, *, after: str | None, limit: int) -> list[Any]:
-    """(external id, stored JSON) of the dataset's items after `after` in external-id order,
+    """(item id, external id, stored JSON) of the dataset's items after `after` in id order,
     one page. Keyset order on the (dataset, external id) unique index: the page costs the
     same on the first page and the ten-thousandth, and on a million-item dataset (an OFFSET
     reads every row before the page; `position` has no index to sort by)."""
-    query = select(Item.external_id, Item.data).where(Item.dataset_id == dataset_id)
+    query = select(Item.id, Item.external_id, Item.data).where(Item.dataset_id == dataset_id)
     if after is not None:
         query = query.where(Item.external_id > after)
     return list(session.execute(query.order_by(Item.external_id).limit(limit)).all())
@@ -202,16 +205,22 @@ def import_runs(session: Session, dataset: str, *, limit: int = 200) -> list[Run
 
 
 def import_requests(session: Session, dataset: str, *, limit: int = 200) -> list[AuditEvent]:
-    """The audit log's records of the POSTs made to the dataset's routes (in-request
-    imports, uploads; the run-starting ones too), newest first."""
+    """The audit log's records of the dataset's in-request imports and uploads (with what
+    they did), and of the other POSTs made to its routes (refused imports, the
+    run-starting ones), newest first."""
     prefix = f"/api/datasets/{dataset}/"
     escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return list(
         session.scalars(
             select(AuditEvent)
             .where(
-                AuditEvent.action.like("POST %"),
-                AuditEvent.target.like(f"{escaped}%", escape="\\"),
+                or_(
+                    and_(
+                        AuditEvent.action.like("POST %"),
+                        AuditEvent.target.like(f"{escaped}%", escape="\\"),
+                    ),
+                    and_(AuditEvent.action.in_(IMPORT_ACTIONS), AuditEvent.target == dataset),
+                )
             )
             .order_by(AuditEvent.at.desc())
             .limit(limit)

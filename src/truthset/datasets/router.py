@@ -10,8 +10,9 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, UploadFile
 
 from truthset.api.deps import ReadSession, StaffUser, WriteSession, get_workspace
+from truthset.audit.middleware import record_request
 from truthset.datasets import service
-from truthset.datasets.importer import import_source
+from truthset.datasets.importer import ImportResult, import_source
 from truthset.datasets.schemas import DatasetCreate, ImportRequest
 from truthset.datasets.sources import SourceSpec
 from truthset.errors import BadInput
@@ -83,6 +84,7 @@ def start_import(
             label_configs=body.label_configs,
             created_by=user.id,
         )
+        _record_import(session, request, user, "dataset.import", name, body.source, result)
         return {"run": None, "result": result.as_dict()}
     run = runs_service.enqueue(
         session,
@@ -146,10 +148,32 @@ def upload_manifest(
         )
     finally:
         dest.unlink(missing_ok=True)
+    _record_import(session, request, user, "dataset.upload", name, file.filename, result)
     return result.as_dict()
 
 
 # -- the console's datasets page -------------------------------------------------------------
+
+
+def _record_import(
+    session: Any,
+    request: Request,
+    user: Any,
+    action: str,
+    dataset: str,
+    source: str | None,
+    result: ImportResult,
+) -> None:
+    """The import's audit event, with what it did: the dataset's import history reads it
+    (an import that fails is recorded by the audit middleware, with its status)."""
+    record_request(
+        session,
+        request,
+        actor=user,
+        action=action,
+        target=dataset,
+        detail=service.import_event_detail(source, result.as_dict()),
+    )
 
 
 @router.get("/datasets/{name}/overview")

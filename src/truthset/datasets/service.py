@@ -102,10 +102,15 @@ REPORTS_FOLDER = "import-reports"
 def items_page(
     session: Session, dataset: Dataset, *, after: str | None = None, limit: int = 50
 ) -> dict[str, Any]:
-    """One page of items in external-id order and the id to ask the next page after (None
-    on the last page)."""
+    """One page of items in external-id order (each with what it holds and where the media
+    route serves its file) and the id to ask the next page after (None on the last page)."""
     rows = repository.items_after(session, dataset.id, after=after, limit=limit + 1)
-    items = [{"id": ext, "data": orjson.loads(data)} for ext, data in rows[:limit]]
+    items = []
+    for item_id, ext, stored in rows[:limit]:
+        data = orjson.loads(stored)
+        ref = data.get("source-ref") if isinstance(data, dict) else None
+        media = f"/api/items/{item_id}/media" if isinstance(ref, str) else None
+        items.append({"id": ext, "data": data, "kind": item_kind(data), "media_url": media})
     return {"items": items, "next": items[-1]["id"] if len(rows) > limit else None}
 
 
@@ -192,6 +197,19 @@ def read_import_report(data_dir: Path, dataset: str, file: str) -> dict[str, Any
 
 
 _COUNTS = ("lines", "added", "merged", "duplicates", "invalid")
+# How many of an import's bad lines its audit event keeps (its report file has them all).
+EVENT_ERRORS = 5
+
+
+def import_event_detail(source: str | None, result: dict[str, Any]) -> dict[str, Any]:
+    """What the audit event of an in-request import keeps of its result."""
+    report = result.get("report_path")
+    return {
+        "source": source,
+        **{k: result[k] for k in _COUNTS if k in result},
+        "errors": result.get("errors", [])[:EVENT_ERRORS],
+        "report": Path(report).name if report else None,
+    }
 
 
 def import_history(session: Session, dataset: str, data_dir: Path) -> list[dict[str, Any]]:
@@ -242,6 +260,23 @@ def import_history(session: Session, dataset: str, data_dir: Path) -> list[dict[
             claimed.add(min(near, key=lambda ev: abs(ev.at - run_at)).id)
     for event in events:
         if event.id in claimed:
+            continue
+        if event.action in repository.IMPORT_ACTIONS:
+            detail = event.detail or {}
+            entries.append(
+                {
+                    "at": event.at,
+                    "by": event.actor_name,
+                    "how": "upload" if event.action == "dataset.upload" else "request",
+                    "run": None,
+                    "source": detail.get("source"),
+                    "state": "succeeded",
+                    "error": None,
+                    "counts": {k: detail[k] for k in _COUNTS if k in detail},
+                    "errors": detail.get("errors", []),
+                    "report": detail.get("report") if detail.get("report") in reports else None,
+                }
+            )
             continue
         route = (event.target or "").rsplit("/", 1)[-1]
         entries.append(

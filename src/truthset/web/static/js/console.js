@@ -73,7 +73,9 @@ async function main() {
   });
   replace(byId("app"),
     h("div", { class: "row" }, h("h1", null, "Labeling jobs"),
-      h("a", { class: "button primary", href: "/console/new", id: "new-job" }, "New job")),
+      h("a", { class: "button primary", href: "/console/new", id: "new-job" }, "New job"),
+      h("a", { class: "button", href: "/console/datasets", id: "to-datasets" }, "Datasets"),
+      h("a", { class: "button", href: "/console/people", id: "to-people" }, "People")),
     jobs.length
       ? h("table", { class: "data", id: "jobs" },
         h("thead", null, h("tr", null, ["Job", "State", "Task type", "Human", "Machine", "Failed", "Unlabeled", "Progress"].map((t) => h("th", null, t)))),
