@@ -121,6 +121,15 @@ def test_bad_points_are_refused_by_name(points: list, kwargs: dict, message: str
         ExtremePointSegmenter().segment(img, points, **kwargs)
 
 
+@pytest.mark.parametrize("shape", [(2, 2), (3, 3), (2, 50), (50, 2), (5, 7)])
+def test_tiny_images_get_masks_and_regions(shape: tuple[int, int]) -> None:
+    h, w = shape
+    img = np.random.default_rng(0).integers(0, 255, (h, w, 3), dtype=np.uint8)
+    corners = [(0, 0), (w, h), (0, h), (w, 0)]
+    assert ExtremePointSegmenter().segment(img, corners).shape == shape
+    assert RegionGrower().grow(img, (w, h)).any()
+
+
 def test_bad_parameters_and_images_are_refused() -> None:
     pts = [(1, 1), (20, 2), (3, 30), (40, 3)]
     with pytest.raises(ValueError, match="iterations"):

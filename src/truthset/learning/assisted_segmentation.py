@@ -248,15 +248,19 @@ class ExtremePointSegmenter:
         bgd_model = np.zeros((1, 65), np.float64)
         fgd_model = np.zeros((1, 65), np.float64)
         cv2.setRNGSeed(int(self.random_state))
-        cv2.grabCut(
-            cv2.cvtColor(work, cv2.COLOR_RGB2BGR),
-            labels,
-            (0, 0, 0, 0),  # unused with a mask
-            bgd_model,
-            fgd_model,
-            int(self.iterations),
-            cv2.GC_INIT_WITH_MASK,
-        )
+        try:
+            cv2.grabCut(
+                cv2.cvtColor(work, cv2.COLOR_RGB2BGR),
+                labels,
+                (0, 0, 0, 0),  # unused with a mask
+                bgd_model,
+                fgd_model,
+                int(self.iterations),
+                cv2.GC_INIT_WITH_MASK,
+            )
+        except cv2.error as exc:
+            # Not seen in the tests; an answer that names the cause beats a server error.
+            raise ValueError(f"GrabCut cannot cut with these points ({exc.msg})") from None
         fg = ((labels == cv2.GC_FGD) | (labels == cv2.GC_PR_FGD)).astype(np.uint8)
         return _keep_seeded(fg, seeds)
 
@@ -307,13 +311,17 @@ def _superpixels(lab: NDArray[np.uint8], step: int) -> NDArray[np.int32]:
     """Compact watershed regions from a grid of markers ``step`` pixels apart (labels 0..K-1)."""
     h, w = lab.shape[:2]
     markers = np.zeros((h, w), np.int32)
-    ys = np.arange(step // 2, h, step)
-    xs = np.arange(step // 2, w, step)
+    # At least one marker on each axis, however small the image.
+    ys = np.arange(min(step // 2, h // 2), h, step)
+    xs = np.arange(min(step // 2, w // 2), w, step)
     grid_y, grid_x = np.meshgrid(ys, xs, indexing="ij")
     markers[grid_y, grid_x] = np.arange(1, grid_y.size + 1).reshape(grid_y.shape)
     cv2.watershed(lab, markers)
     # Watershed lines (-1, also the image's border) join a neighbouring region.
     markers[markers < 1] = 0
+    if not markers.any():
+        # A sliver of an image is all border: one region.
+        return np.zeros((h, w), np.int32)
     kernel = np.ones((3, 3), np.uint8)
     while not markers.all():
         grown = cv2.dilate(markers.astype(np.float32), kernel).astype(np.int32)
