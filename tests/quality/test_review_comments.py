@@ -4,12 +4,15 @@ comment they see, the item's thread and who may read it; on both stores and over
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from sqlalchemy import text
 
 from quality.test_review import T0, answer_all, lease, make_job, reviewers, user
 from support import bearer
 from truthset.errors import BadInput, Conflict, NotFound
+from truthset.exports.groundtruth import export_groundtruth
 from truthset.jobs.service import get_job
 from truthset.quality import comments, review, review_accept, review_return
 from truthset.work.leases import lease_next_task
@@ -41,7 +44,7 @@ def test_the_label_and_the_thread_say_who_reviewed_and_what_changed(any_ws):
             s, get_job(s, "j"), "item-00000", {"label": "pos"}, user(s, "r1"), now=T0
         )
     value, meta, reviewed = label_of(any_ws, "item-00000")
-    meta = meta if isinstance(meta, dict) else __import__("json").loads(meta)
+    meta = meta if isinstance(meta, dict) else json.loads(meta)
     assert meta["reviewed-by"] == "r1" and meta["adjustment-status"] == "unadjusted"
     [entry] = thread(any_ws, "item-00000", "r1")
     assert entry["kind"] == "accepted" and entry["author"] == "r1"
@@ -60,12 +63,22 @@ def test_the_label_and_the_thread_say_who_reviewed_and_what_changed(any_ws):
             now=T0,
         )
     meta = label_of(any_ws, "item-00002")[1]
-    meta = meta if isinstance(meta, dict) else __import__("json").loads(meta)
+    meta = meta if isinstance(meta, dict) else json.loads(meta)
     assert meta["adjustment-status"] == "adjusted" and meta["class-name"] == "neg"
     [entry] = thread(any_ws, "item-00002", "r1")
     assert entry["kind"] == "corrected"
     assert entry["body"] == "w02 was right: the second sentence is negative"
     assert entry["detail"]["started_from"] == "worker:w02" and entry["detail"]["changed"]
+    # The output manifest says who reviewed each label and whether it changed.
+    out: list[bytes] = []
+    with any_ws.db.session_scope(write=False) as s:
+        export_groundtruth(s, get_job(s, "j"), lambda chunks: out.extend(chunks), now=0.0)
+    rows = [json.loads(line) for line in b"".join(out).split(b"\n") if line]
+    lines = {x["source"]: x["j-metadata"] for x in rows}
+    assert lines
+    reviewed = [m for m in lines.values() if m.get("reviewed") == "yes"]
+    assert sorted(m["adjustment-status"] for m in reviewed) == ["adjusted", "unadjusted"]
+    assert {m["reviewed-by"] for m in reviewed} == {"r1"}
     with any_ws.db.session_scope() as s, pytest.raises(BadInput, match="started_from"):
         review.review_item(
             s, get_job(s, "j"), "item-00002", {"label": "pos"}, user(s, "r1"), started_from="x"
@@ -184,7 +197,7 @@ def test_accepting_keeps_the_label_and_marks_it_reviewed(any_ws):
         # Asked again, answered the same, and nothing more is written.
         assert review_accept.accept_item(s, job, "item-00000", r1, now=T0 + 1) == got
     value, meta, reviewed = label_of(any_ws, "item-00000")
-    meta = meta if isinstance(meta, dict) else __import__("json").loads(meta)
+    meta = meta if isinstance(meta, dict) else json.loads(meta)
     assert value == 0 and reviewed
     assert meta["class-name"] == "pos" and meta["confidence"] == 1.0
     assert meta["reviewed-by"] == "r1" and meta["adjustment-status"] == "unadjusted"

@@ -327,6 +327,7 @@ def test_review_like_an_editor_from_a_worker_answer_return_accept(
     assert page.locator(
         "#answers .answer[data-worker='worker2'] button.start-from.active"
     ).inner_text() == ("Editing this")
+    page.locator("#disagreement").scroll_into_view_if_needed()
     shot(page, "review-editor")
     page.keyboard.press("Enter")
     page.wait_for_function(f"document.body.dataset.item !== {json.dumps(first)}")
