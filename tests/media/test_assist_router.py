@@ -164,3 +164,37 @@ def _setup_more(ws):
     with ws.db.session_scope() as s:
         item = s.execute(text("SELECT max(id) FROM items")).scalar_one()
     return sc, item, None, None
+
+
+def test_clicks_are_in_the_turned_image_of_an_exif_rotated_jpeg(ws, client):
+    # Stored 200 wide, 120 high, with orientation 6 (a quarter turn): browsers show it
+    # 120 wide and 200 high, and the worker's clicks are in that image.
+    stored = np.zeros((120, 200, 3), np.uint8)
+    stored[20:60, 100:180] = (230, 60, 40)
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    path = ws.settings.media_dir / "turned.jpg"
+    Image.fromarray(stored).save(path, exif=exif, quality=95)
+    with ws.db.session_scope() as s:
+        create_team(s, "t")
+        admin = bearer(issue_token(s, create_user(s, "a", role="admin")))
+    job_over_items(
+        ws,
+        "turn",
+        [{"source-ref": str(path)}],
+        ["thing"],
+        task_type="semantic-segmentation",
+        label_attribute="turn-ref",
+    )
+    with ws.db.session_scope() as s:
+        item = s.execute(text("SELECT id FROM items")).scalar_one()
+    assist.clear_cache()
+    shown = np.rot90(stored, k=-1)  # orientation 6: turned 90 degrees clockwise
+    truth = shown[:, :, 0] > 128
+    pts = [{"x": x, "y": y} for x, y in extreme_points(truth)]
+    r = client.post(
+        f"/api/items/{item}/assist/extreme-points", json={"extreme_points": pts}, headers=admin
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["width"], r.json()["height"]) == (120, 200)
+    assert iou(_decode_rle(r.json()), truth) >= 0.9
