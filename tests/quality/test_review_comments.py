@@ -141,7 +141,7 @@ def test_returning_and_commenting_are_refused_with_reasons(any_ws):
             review_return.return_item(s, job, "item-00000", r1, "  ", now=T0)
         with pytest.raises(Conflict, match="leased to reviewer 'r1'"):
             review_return.return_item(s, job, "item-00000", r2, "redo", now=T0)
-        with pytest.raises(BadInput, match="'w09' did not answer"):
+        with pytest.raises(BadInput, match="'w09' has no counted answer"):
             review_return.return_item(s, job, "item-00000", r1, "redo", workers=["w09"], now=T0)
         with pytest.raises(BadInput, match="at most 5000"):
             comments.add_comment(s, job, "item-00000", r1, "x" * 5001)
@@ -207,3 +207,28 @@ def test_accepting_keeps_the_label_and_marks_it_reviewed(any_ws):
         assert review.review_queue(s, get_job(s, "j"), now=T0)["reviewed"] == 1
         # The next item is item 2: item 0 left the queue.
     assert lease(any_ws, "j", "r2")["item"] == "item-00002"
+
+
+def test_an_excluded_answer_is_not_returned(ws):
+    """An admin returns an item without a lease; an excluded worker's answer stays."""
+    from truthset.quality.service import exclude_worker_answers
+
+    make_job(ws, n_items=2)
+    with ws.db.session_scope() as s:
+        exclude_worker_answers(s, get_job(s, "j"), user(s, "w02").id)
+    with ws.db.session_scope() as s:
+        got = review_return.return_item(
+            s, get_job(s, "j"), "item-00000", user(s, "boss"), "Look again.", now=T0
+        )
+        assert got["workers"] == ["w00", "w01"]
+        answers = s.execute(
+            text(
+                "SELECT t.answers FROM tasks t JOIN items i ON i.id = t.item_id "
+                "WHERE i.external_id = 'item-00000'"
+            )
+        ).scalar_one()
+        assert answers == 0
+        with pytest.raises(BadInput, match="'w02' has no counted answer"):
+            review_return.return_item(
+                s, get_job(s, "j"), "item-00001", user(s, "boss"), "x", workers=["w02"], now=T0
+            )

@@ -9,7 +9,8 @@ stopped job is refused (resume it first). The workers see the comment on their n
 of the item and in their portal (GET /api/me/returned).
 
 Only the reviewer holding the item's lease (or an admin) may return it; the answers of
-named workers only when ``workers`` is given, else of every worker who answered.
+named workers only when ``workers`` is given, else of every worker who answered. Excluded
+answers (a worker below the quality bar) stay where they are: they no longer count.
 """
 
 from __future__ import annotations
@@ -48,12 +49,17 @@ def return_item(
     lease = repository.review_lease(session, task_id, pg=_is_pg(session))
     if reviewer.role != "admin":
         _check_holder(lease, reviewer, item_id, now)
-    answers = review_repository.submitted_answers_of_task(session, task_id)
+    # An excluded answer (its worker fell below the quality bar) no longer counts: there is
+    # nothing to send back to that worker.
+    answers = [a for a in review_repository.submitted_answers_of_task(session, task_id) if not a[4]]
     if workers is not None:
         known = {str(a[2]) for a in answers}
         unknown = [w for w in workers if w not in known]
         if unknown:
-            raise BadInput(f"workers: {unknown[0]!r} did not answer item {item_id!r}")
+            raise BadInput(
+                f"workers: {unknown[0]!r} has no counted answer on item {item_id!r} "
+                "(did not answer it, or the answer is excluded)"
+            )
         answers = [a for a in answers if a[2] in workers]
     if not answers:
         raise BadInput(f"item {item_id!r} has no worker answer to return")
