@@ -111,6 +111,9 @@ def test_a_returned_item_goes_back_to_its_workers_with_the_comment(any_ws):
     [entry] = thread(any_ws, "item-00000", "w01")
     assert entry["kind"] == "returned" and entry["body"] == "Look at the last word."
     assert entry["detail"]["workers"] == ["w00", "w01", "w02"]
+    # A worker sees their own answer as it was, not the others'; the reviewer sees all.
+    assert entry["detail"]["answers"] == {"w01": {"label": "pos"}}
+    [entry] = thread(any_ws, "item-00000", "r1")
     assert entry["detail"]["answers"]["w02"] == {"label": "neg"}
     with any_ws.db.session_scope() as s:
         mine = comments.returned_to_me(s, user(s, "w01"))

@@ -61,10 +61,13 @@ def _task_for(session: Session, job: Job, item_id: str, user: User) -> int:
 def thread(session: Session, job: Job, item_id: str, user: User) -> dict[str, Any]:
     """The item's thread, oldest entry first."""
     task_id = _task_for(session, job, item_id, user)
-    return {"item": item_id, "comments": entries(session, task_id)}
+    return {"item": item_id, "comments": entries(session, task_id, user)}
 
 
-def entries(session: Session, task_id: int) -> list[dict[str, Any]]:
+def entries(session: Session, task_id: int, viewer: User) -> list[dict[str, Any]]:
+    """The thread as the viewer may see it: a worker sees only their own answer among the
+    returned ones (the others' would tell them how to answer)."""
+    reviewer = viewer.role in REVIEWER_ROLES
     out = []
     for cid, name, role, kind, body, detail, created_at in repository.comments_of_task(
         session, task_id
@@ -82,6 +85,9 @@ def entries(session: Session, task_id: int) -> list[dict[str, Any]]:
             if kind == "returned":
                 # Names only: the ids are the server's business.
                 value = {**value, "workers": [w["name"] for w in value.get("workers", [])]}
+                if not reviewer:
+                    answers = value.get("answers") or {}
+                    value["answers"] = {k: v for k, v in answers.items() if k == viewer.name}
             entry["detail"] = value
         out.append(entry)
     return out
@@ -95,7 +101,7 @@ def add_comment(
     task_id = _task_for(session, job, item_id, user)
     record(session, job, task_id, user, "comment", text, None, now=now)
     session.flush()
-    return {"item": item_id, "comments": entries(session, task_id)}
+    return {"item": item_id, "comments": entries(session, task_id, user)}
 
 
 def record(
