@@ -69,7 +69,8 @@ def demo(
     database_url: DatabaseUrl = None,
     seed_only: Annotated[bool, typer.Option(help="seed the workspace and exit")] = False,
 ) -> None:
-    """Seed a demo workspace (tweets and photos, an admin and three workers) and serve it."""
+    """Seed a demo workspace (tweets and photos, an admin, three workers, a reviewer) and
+    serve it."""
     from truthset.demo.seed import seed_demo
 
     ws = workspace(data_dir, database_url)

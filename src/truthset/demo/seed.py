@@ -1,5 +1,6 @@
 """A demo workspace: a text job over real tweets and an image job over sample photos that
-ship inside installed wheels, an admin and three workers. Seeding twice changes nothing."""
+ship inside installed wheels, an admin, three workers and a reviewer in their team (the
+review pages of the demo's jobs work from the start). Seeding twice changes nothing."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from truthset.workspace import Workspace
 TEAM = "demo-labelers"
 ADMIN = ("admin", "admin", "admin-demo-pass")
 WORKERS = [(f"worker{i}", "worker", f"worker{i}-demo-pass") for i in (1, 2, 3)]
+REVIEWER = ("reviewer1", "reviewer", "reviewer1-demo-pass")
 WEATHER_LABELS = [
     "Positive",
     "Negative",
@@ -75,13 +77,17 @@ def _write_photos(folder: Path) -> int:
 
 
 def seed_demo(ws: Workspace) -> list[tuple[str, str, str]]:
-    logins = [ADMIN, *WORKERS]
+    logins = [ADMIN, *WORKERS, REVIEWER]
     with ws.db.session_scope() as session:
         if session.scalar(select(User.id).where(User.name == ADMIN[0])) is None:
             workforce.create_user(session, ADMIN[0], role="admin", password=ADMIN[2])
             workforce.create_team(session, TEAM)
             for name, role, password in WORKERS:
                 workforce.create_user(session, name, role=role, password=password, teams=[TEAM])
+        # Apart: a workspace seeded before the demo had a reviewer gets one too.
+        if session.scalar(select(User.id).where(User.name == REVIEWER[0])) is None:
+            name, role, password = REVIEWER
+            workforce.create_user(session, name, role=role, password=password, teams=[TEAM])
         if session.scalar(select(Job.id).where(Job.name == "weather-sentiment")) is None:
             tweets = resources.files("truthset.demo") / "data" / "weather-tweets.jsonl"
             with resources.as_file(tweets) as path:
