@@ -12,11 +12,11 @@
  */
 import { api, ApiError, me, enc, isStaff } from "./api.js";
 import { h, byId, replace, toast, topbar, formatDuration } from "./dom.js";
-import { picture } from "./answers.js";
 import { loadTool, mountTool } from "./toolhost.js";
 import { listenForShortcuts } from "./keymap.js";
-import { disagreementOverlay, workerColor } from "./review-overlay.js";
 import { mountThread } from "./review-thread.js";
+import { renderAnswers as fillAnswers, REASON_PILLS } from "./review-answers.js";
+import { returnDialog, askReturn } from "./review-return.js";
 
 /** @typedef {import("./types.js").Task} Task */
 /** @typedef {import("./types.js").Tool} Tool */
@@ -80,15 +80,7 @@ function layout() {
       h("aside", { class: "side review-answers", "aria-label": "answers" },
         h("div", { id: "answers" }),
         h("section", { id: "thread-box", class: "card review-thread" }))),
-    h("dialog", { id: "return-dialog", "aria-labelledby": "return-title" },
-      h("h2", { id: "return-title" }, "Return the item to its workers"),
-      h("p", { class: "muted" }, "Their answers are taken off the item (the thread keeps them) and they label it again; they see your comment on their next task of it."),
-      h("div", { id: "return-workers", class: "return-workers" }),
-      h("textarea", { id: "return-comment", rows: "4", maxlength: "5000", placeholder: "What should they change? (required)", "aria-label": "comment to the workers" }),
-      h("p", { id: "return-error", class: "error", hidden: true }),
-      h("p", { class: "row" },
-        h("button", { type: "button", id: "return-send", class: "primary", onclick: () => sendReturn() }, "Return"), " ",
-        h("button", { type: "button", id: "return-cancel", onclick: () => closeReturn() }, "Cancel"))));
+    returnDialog());
 }
 
 /** @param {string} message */
@@ -96,51 +88,6 @@ function showError(message) {
   const el = byId("task-error");
   el.textContent = message;
   el.hidden = !message;
-}
-
-/** @param {number | null | undefined} c */
-const formatConfidence = (c) => (typeof c === "number" ? c.toFixed(2) : "–");
-
-/** @type {Record<string, string>} */
-const REASON_PILLS = { disputed: "disputed", low_confidence: "low confidence", suspected_error: "suspected error" };
-
-/** Why the item is in the queue, in words (text only: names come from the job). @param {ReviewItem["review"]} review */
-function whyText(review) {
-  if (review.reason === "disputed") return "the workers disagree";
-  if (review.reason === "suspected_error" && review.issue) {
-    const { label, suggested, label_probability: pl, suggested_probability: ps } = review.issue;
-    return `a model trained on the other labels thinks "${label}" is wrong (p = ${pl.toFixed(2)}) and suggests "${suggested}" (p = ${ps.toFixed(2)})`;
-  }
-  return "low confidence";
-}
-
-/**
- * A "Start from this" button: remounts the tool from that label or answer.
- * @param {StartFrom} from @param {string} what
- */
-function startButton(from, what) {
-  const on = current !== null && current.from === from;
-  return h("button", { type: "button", class: `start-from${on ? " active" : ""}`, dataset: { from }, "aria-pressed": on ? "true" : "false",
-    title: `Load ${what} into the tool to edit it`, onclick: () => startFrom(from) }, on ? "Editing this" : "Start from this");
-}
-
-/** The answers beside the tool: the consolidated label first, then every worker's answer. @param {ReviewItem} item @param {ReviewContext} context */
-function renderAnswers(item, context) {
-  const label = item.label;
-  replace(byId("answers"),
-    h("p", { id: "review-why" }, `Why: ${whyText(item.review)} · confidence ${formatConfidence(item.review.confidence)}`),
-    disagreementOverlay(item.answers.filter((a) => !a.excluded), job, context.media_url),
-    h("div", { class: "card", id: "consolidated" },
-      h("h3", null, "Consolidated label"),
-      label ? h("p", { class: "muted" }, `${label.method} · confidence ${formatConfidence(label.confidence)}`) : null,
-      label ? picture(label.value, label.meta, job, context.media_url, item.data) : h("p", { class: "muted" }, "No label yet."),
-      h("p", { class: "row" }, label ? startButton("consolidated", "the consolidated label") : null, " ", startButton("empty", "nothing"))),
-    h("h3", null, `Answers (${item.answers.length})`),
-    item.answers.map((a, i) => h("div", { class: "card answer", dataset: { worker: a.worker } },
-      h("p", { class: "answer-worker" }, h("span", { class: "swatch", style: { background: workerColor(i) } }), " ", h("b", null, a.worker),
-        h("span", { class: "muted" }, ` · ${formatDuration(a.time_spent)}${a.excluded ? " · excluded" : ""}`)),
-      picture(a.answer, null, job, context.media_url, item.data),
-      h("p", { class: "row" }, startButton(`worker:${a.worker}`, `${a.worker}'s answer`)))));
 }
 
 /**
@@ -206,7 +153,7 @@ async function show(item, context) {
   const reason = byId("review-reason");
   reason.hidden = false;
   reason.textContent = REASON_PILLS[item.review.reason] || item.review.reason;
-  renderAnswers(item, context);
+  fillAnswers(byId("answers"), item, context, job, from, startFrom);
   mountThread(byId("thread-box"), jobName, item.item, { placeholder: "A comment to the annotators of this item" });
   document.body.dataset.item = item.item;
   document.body.dataset.startedFrom = from;
@@ -235,7 +182,7 @@ async function startFrom(from) {
   const { store, tool, root } = await mountFrom(c.item, c.context, from);
   Object.assign(c, { store, tool, from });
   document.body.dataset.startedFrom = from;
-  renderAnswers(c.item, c.context);
+  fillAnswers(byId("answers"), c.item, c.context, job, from, startFrom);
   root.focus({ preventScroll: true });
 }
 
@@ -373,51 +320,27 @@ function accept() {
   });
 }
 
-const returnDialog = () => /** @type {HTMLDialogElement} */ (byId("return-dialog"));
-
-/** Ask for the comment (and which workers) before returning the item. */
+/** Reject: ask for the comment and the workers, then return the item to them. */
 function openReturn() {
   const c = current;
   if (busy || !c) return;
-  const answered = c.item.answers.map((a) => a.worker);
+  const answered = c.item.answers.filter((a) => !a.excluded).map((a) => a.worker);
   if (!answered.length) {
-    showError("No worker answered this item: there is nobody to return it to.");
+    showError("No worker's answer counts on this item: there is nobody to return it to.");
     return;
   }
-  replace(byId("return-workers"), answered.map((w) => h("label", { class: "return-worker" },
-    h("input", { type: "checkbox", checked: true, value: w }), ` ${w}`)));
-  byId("return-error").hidden = true;
-  returnDialog().showModal();
-  byId("return-comment").focus();
-}
-
-function closeReturn() {
-  if (returnDialog().open) returnDialog().close();
-}
-
-function sendReturn() {
-  const c = current;
-  if (!c) return;
-  const comment = /** @type {HTMLTextAreaElement} */ (byId("return-comment")).value.trim();
-  const workers = Array.from(byId("return-workers").querySelectorAll("input:checked")).map((el) => /** @type {HTMLInputElement} */ (el).value);
-  const error = byId("return-error");
-  const problem = !comment ? "Write what the workers should change: they see it on their next task of this item."
-    : !workers.length ? "Pick at least one worker to return the item to." : "";
-  if (problem) {
-    error.textContent = problem;
-    error.hidden = false;
-    return;
-  }
-  return exclusive(async () => {
+  askReturn(answered, async (comment, workers) => {
+    if (busy) return "Wait a moment: another action is on its way.";
+    busy = true;
     try {
       await api(`${reviewPath()}/items/${enc(c.item.item)}/return`, { body: { comment, workers } });
-      closeReturn();
-      /** @type {HTMLTextAreaElement} */ (byId("return-comment")).value = "";
-      await done(c, `returned to ${workers.join(", ")}`);
     } catch (err) {
-      error.textContent = explain(err, "Not returned");
-      error.hidden = false;
+      return explain(err, "Not returned");
+    } finally {
+      busy = false;
     }
+    void exclusive(() => done(c, `returned to ${workers.join(", ")}`));
+    return null;
   });
 }
 
