@@ -156,3 +156,15 @@ def test_a_job_from_the_dataset_and_delete(pages: Pages, site: Site) -> None:
     assert site.api("admin", "GET", "/api/datasets/ds-tweets").status_code == 404
     if SHOTS:
         page.screenshot(path=str(DOCS / "console-datasets.png"), full_page=True)
+
+
+def test_media_files_dropped_on_the_page_become_items(pages: Pages, site: Site) -> None:
+    _import(site, "ds-more", [{"source-ref": site.image("ds-more-0", 64, 48)}])
+    page = pages.open("admin", "/console/datasets?dataset=ds-more")
+    page.wait_for_selector("#media-upload")
+    files = [site.image(f"ds-more-new-{i}", 40 + i, 30, "#3a7") for i in range(3)]
+    page.locator("#media-upload input[type=file]:not([webkitdirectory])").set_input_files(files)
+    page.click("#ds-upload")
+    page.wait_for_function("document.querySelectorAll('#ds-items img.ds-thumb').length === 4")
+    assert "4 items · image" in page.locator("#ds-facts").inner_text()
+    assert site.api("admin", "GET", "/api/datasets/ds-more").json()["items"] == 4

@@ -78,6 +78,7 @@ def test_an_admin_adds_and_manages_a_person(pages: Pages, site: Site) -> None:
     me = httpx.get(site.base + "/api/me", headers={"Authorization": f"Bearer {secret}"})
     assert me.json()["name"] == "rita"
     if SHOTS:
+        page.evaluate("document.getElementById('toasts')?.remove()")
         page.screenshot(path=str(DOCS / "console-people.png"), full_page=True)
     page.click("#t-list tr[data-token='rita-laptop'] .t-revoke")
     _ok(page, "The token rita-laptop was revoked.")
