@@ -129,3 +129,16 @@ def test_aggregate_reports_the_choice_and_gold_accuracy(crowd):
     assert "candidates" in result.details
     with pytest.raises(ValueError, match="gold label"):
         aggregate(tasks, workers, labels, gold={"t0": "zz"}, classes=["c0", "c1", "c2"])
+
+
+@pytest.mark.parametrize("n_answers", [1, 2, 3])
+def test_too_few_answers_to_hold_out_still_consolidate(n_answers):
+    tasks = [f"t{i % 2}" for i in range(n_answers)]
+    workers = [f"w{i}" for i in range(n_answers)]
+    labels = ["a" if i % 2 else "b" for i in range(n_answers)]
+    result = aggregate(tasks, workers, labels)
+    assert len(result.labels) == len(set(tasks))
+    assert result.details["why"].startswith(result.details["no_gold_choice"])
+    if n_answers == 1:
+        assert result.method == "mv"
+        assert result.details["candidates"]["ds"]["held_out_log_likelihood"] is None

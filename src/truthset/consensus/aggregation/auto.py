@@ -114,14 +114,15 @@ class AutoAggregator(BaseAggregator):
         report: Report = {}
         best = max(names, key=lambda n: scores[n].mean)
         for name in names:
+            scored = scores[name].log_likelihood.size > 0
             report[name] = {
-                "held_out_log_likelihood": round(scores[name].mean, 5),
+                "held_out_log_likelihood": round(scores[name].mean, 5) if scored else None,
                 "std_error": round(
                     paired_std_error(scores[best].log_likelihood, scores[name].log_likelihood),
                     5,
                 )
-                if name != best
-                else 0.0,
+                if name != best and scored
+                else (0.0 if scored else None),
                 "keeps_class_meaning": None,
             }
         choice = self._choose_without_gold(answers, names, scores, get, report)
@@ -171,6 +172,10 @@ class AutoAggregator(BaseAggregator):
         report: Report,
     ) -> str:
         """The best held-out score among solutions that keep their classes' meaning."""
+        if all(scores[n].log_likelihood.size == 0 for n in names):
+            # Too few answers to hold any out (one answer): nothing to compare, so the
+            # plainest reading of the answers.
+            return "mv" if "mv" in names else names[0]
         ranked = sorted(names, key=lambda n: -scores[n].mean)
         for name in ranked:
             if name in VOTE_BASED:
@@ -242,9 +247,16 @@ class AutoAggregator(BaseAggregator):
     def _explain(self) -> str:
         """One sentence: why ``method_``, in the criterion's own figures."""
         report, chosen, base = self.report_, self.method_, self.no_gold_choice_
-        ranked = sorted(report, key=lambda n: -float(report[n]["held_out_log_likelihood"] or 0))
+
+        def score_of(name: str) -> float:
+            value = report[name]["held_out_log_likelihood"]
+            return float("-inf") if value is None else float(value)
+
+        ranked = sorted(report, key=score_of, reverse=True)
         rejected = [n for n in ranked if report[n]["keeps_class_meaning"] is False]
         score = report[base]["held_out_log_likelihood"]
+        if score is None:
+            return f"{base}: too few answers to hold any out, so the plainest reading."
         text = (
             f"{base} predicts held-out answers best ({score} log-likelihood per answer"
             + (

@@ -36,6 +36,9 @@ class HeldOut:
 
     @property
     def mean(self) -> float:
+        """Mean per scored answer; -inf when no answer could be scored."""
+        if self.log_likelihood.size == 0:
+            return float("-inf")
         return float(self.log_likelihood.mean())
 
 
@@ -74,10 +77,14 @@ def held_out(
     folds: IntArray,
     n_run: int,
 ) -> HeldOut:
-    """Fit ``make()`` without each of the first ``n_run`` folds and score that fold."""
-    logs, posts, liks = [], [], []
+    """Fit ``make()`` without each of the first ``n_run`` folds and score that fold (a
+    fold that is empty, or holds every answer, as with one or two answers, is skipped)."""
+    k = answers.n_classes
+    logs, posts, liks = [np.zeros(0)], [np.zeros((0, k), np.float32)], [np.zeros((0, k))]
     for fold in range(n_run):
         test = folds == fold
+        if not test.any() or test.all():
+            continue
         fitted = make().fit(answers.subset(~test))
         scored = answers.subset(test)
         post = fitted.posteriors_[scored.tasks]
@@ -85,7 +92,11 @@ def held_out(
         logs.append(np.log(np.maximum(np.einsum("at,at->a", post, lik), EPS)))
         posts.append(post.astype(np.float32))
         liks.append(lik.astype(np.float32))
-    return HeldOut(np.concatenate(logs), np.concatenate(posts), np.concatenate(liks))
+    return HeldOut(
+        np.concatenate(logs),
+        np.concatenate(posts).astype(np.float32),
+        np.concatenate(liks).astype(np.float32),
+    )
 
 
 def paired_std_error(a: FloatArray, b: FloatArray) -> float:
