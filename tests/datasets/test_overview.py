@@ -11,6 +11,12 @@ from support import bearer, write_manifest
 
 
 @pytest.fixture
+def ws(any_ws):
+    """Every test on SQLite and on PostgreSQL (the app's client fixture takes `ws`)."""
+    return any_ws
+
+
+@pytest.fixture
 def setup(ws, setup_factory):
     """Dataset "texts" (3 items) and a job "reader" over it; an admin and a worker."""
     made = setup_factory(ws, n_items=3, n_workers=1)

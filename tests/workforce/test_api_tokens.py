@@ -9,6 +9,12 @@ from support import bearer
 
 
 @pytest.fixture
+def ws(any_ws):
+    """Every test on SQLite and on PostgreSQL (the app's client fixture takes `ws`)."""
+    return any_ws
+
+
+@pytest.fixture
 def setup(ws, setup_factory):
     made = setup_factory(ws, n_items=1, n_workers=2)
     made.a = bearer(made.admin_token)
