@@ -361,3 +361,19 @@ def test_the_consolidation_report_says_what_was_chosen_and_why(ws, setup_factory
     w = bearer(setup.worker_tokens["w00"])
     assert client.get("/api/jobs/j/consolidation", headers=w).status_code == 403
     assert client.get("/api/jobs/nope/consolidation", headers=a).status_code == 404
+
+
+def test_a_consolidation_without_a_report_still_names_its_method(ws, setup_factory):
+    from truthset.runs import service as runs_service
+
+    setup_factory(ws, n_items=1, n_workers=1).job("j", workers_per_item=1)
+    with ws.db.session_scope() as s:
+        job = get_job(s, "j")
+        run = runs_service.enqueue(
+            s, "consolidate", {"job": "j", "method": "crowdlab"}, job_id=job.id
+        )
+        runs_service.finish(s, run.id, result={"method": "crowdlab", "tasks": 1, "changed": 0})
+    with ws.db.session_scope(write=False) as s:
+        got = service.consolidation_report(s, get_job(s, "j"))
+    assert got["run"] == run.id and got["tasks"] == 1
+    assert got["report"]["method"] == "crowdlab" and got["report"]["requested"] == "crowdlab"

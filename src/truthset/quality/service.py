@@ -169,10 +169,17 @@ def consolidation_report(session: Session, job: Job) -> dict[str, Any]:
     if run is None:
         return {"run": None, "report": None}
     result = run.result or {}
+    # Methods of other layers (crowdlab) return their own summary: the report then says
+    # at least which method made the labels.
+    report = result.get("report") or {
+        "requested": (run.params or {}).get("method"),
+        "method": result.get("method"),
+        "why": "a model-assisted method: see the run's result",
+    }
     return {
         "run": run.id,
         "finished_at": run.finished_at,
-        "report": result.get("report"),
+        "report": report,
         "tasks": result.get("tasks"),
         "changed": result.get("changed"),
     }
