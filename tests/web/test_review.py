@@ -368,6 +368,16 @@ def test_review_like_an_editor_from_a_worker_answer_return_accept(
     assert label["meta"]["adjustment-status"] == "unadjusted"
     assert [e["kind"] for e in thread_of(site, job, third)] == ["accepted"]
 
+    # worker1's portal lists the returned item with the comment and a link to redo it.
+    portal = pages.open("worker1", "/")
+    returned_item = portal.locator(f"#returned-items li[data-item='{second}']")
+    returned_item.wait_for()
+    assert "to redo" in portal.locator("#returned-items h1").inner_text()
+    assert returned_item.locator(".thread-body").inner_text() == (
+        "The car is the <b>red</b> one on the left."
+    )
+    assert returned_item.locator("a").get_attribute("href") == f"/work/{job}"
+    shot(portal, "review-returned-portal")
     # worker1 gets the returned item again and sees the comment beside the task (as text).
     work = pages.open("worker1", f"/work/{job}")
     wait_for_item(work, second)

@@ -3,6 +3,7 @@
 import { api, me, enc } from "./api.js";
 import { h, byId, replace, topbar, toast } from "./dom.js";
 import { Outbox, sendEntry } from "./outbox.js";
+import { returnedSection } from "./review-returned.js";
 
 /** Answers saved on this device while the server was unreachable go out from here too. @param {string} user */
 async function flushSavedAnswers(user) {
@@ -75,6 +76,7 @@ async function main() {
   });
   replace(byId("app"),
     user.role === "reviewer" ? reviewSection(jobs) : null,
+    returnedSection(),
     h("h1", null, "Your jobs"),
     rows.length ? h("ul", { class: "job-list", id: "jobs" }, rows)
       : h("p", { class: "empty" }, "No job is open for your teams right now."));
