@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from truthset.api.deps import StaffUser, WriteSession, get_workspace
+from truthset.audit.transactions import AUDITED
 from truthset.datasets import uploads
 from truthset.errors import BadInput
 
@@ -43,6 +44,10 @@ async def put_chunk(
         body += piece
         if len(body) > MAX_CHUNK_BYTES:
             raise BadInput(f"a chunk may be at most {MAX_CHUNK_BYTES:,} bytes")
+    # Uploads are audited once, when their files are added to a dataset (POST .../media,
+    # in its transaction): an event of its own for each chunk was a write transaction per
+    # file (a thousand per folder), which queued up behind each other on SQLite.
+    request.scope.setdefault("state", {})[AUDITED] = True
     settings = get_workspace(request).settings
     state = await run_in_threadpool(
         uploads.write_chunk,

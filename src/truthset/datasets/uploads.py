@@ -38,8 +38,11 @@ UPLOAD_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 MAX_FILE_BYTES = 4 << 30  # a long video; larger media is imported from a path or S3
 MAX_NAME_CHARS = 500
 MAX_FILES_PER_COMMIT = 1000
-# Unfinished parts older than this are deleted when the next upload starts.
+# Unfinished parts older than this are deleted when an upload starts, at most once an
+# hour (looking at every part on each start made a folder's upload quadratic).
 STALE_AFTER_S = 7 * 24 * 3600
+_SWEEP_EVERY_S = 3600
+_last_sweep = 0.0
 # The sniffer needs this many leading bytes (the longest signature read).
 SNIFF_BYTES = 16
 
@@ -206,6 +209,10 @@ def discard(settings: Settings, upload_id: str) -> None:
 
 
 def _remove_stale_parts(settings: Settings) -> None:
+    global _last_sweep
+    if time.time() - _last_sweep < _SWEEP_EVERY_S:
+        return
+    _last_sweep = time.time()
     cutoff = time.time() - STALE_AFTER_S
     for path in parts_dir(settings).glob("*.json"):
         try:
