@@ -156,7 +156,19 @@ def test_instance_segmentation_four_points_give_an_editable_polygon(
     for x, y in extreme_points(sc.mask):
         click(page, x, y)
     _wait_idle(page)
-    assert page.locator("g.shapes polygon, g.shapes .shape").count() >= 1
+    shapes = page.locator("g.shapes polygon, g.shapes .shape")
+    assert shapes.count() >= 1
+    first = shapes.count()
+    # A negative click far outside the object changes nothing it covers, and replaces the
+    # object's polygons rather than adding more (Control+z takes that step back).
+    page.keyboard.down("Shift")
+    click(page, 2, 2)
+    page.keyboard.up("Shift")
+    _wait_idle(page)
+    assert shapes.count() == first
+    assert page.locator("circle.assist-point[data-kind=negative]").count() == 1
+    page.keyboard.press("Control+z")
+    assert shapes.count() == first
     page.keyboard.press("Enter")  # ends the object
     page.keyboard.press("a")  # back to drawing polygons: a click adds a vertex again
     for x, y in ((5, 5), (40, 5), (40, 30)):

@@ -39,6 +39,8 @@ from truthset.media.storage import local_path_of, open_item_media
 # The largest mask an answer may carry (tasktypes._spatial): 8K by 5K.
 MAX_PIXELS = 8192 * 5120
 CACHE_IMAGES = 8
+# Components smaller than this (pixels) become no polygon: specks, not objects.
+MIN_POLYGON_AREA = 16
 S3_CACHE_SECONDS = 300.0
 
 _cache: OrderedDict[tuple[Any, ...], NDArray[np.uint8]] = OrderedDict()
@@ -156,7 +158,8 @@ def _answer(
         "method": method,
     }
     if polygons:
-        body["polygons"] = [[{"x": x, "y": y} for x, y in poly] for poly in mask_to_polygons(mask)]
+        outlines = mask_to_polygons(mask, min_area=MIN_POLYGON_AREA)
+        body["polygons"] = [[{"x": x, "y": y} for x, y in poly] for poly in outlines]
     if png:
         body["png"] = _png(mask)
     body["millis"] = round((time.perf_counter() - started) * 1000, 1)

@@ -80,13 +80,15 @@ export function drawClicks(layer, clicks, k, color) {
  *   status: HTMLElement,
  *   overlay: SVGSVGElement,
  *   polygons?: boolean,
+ *   growErases?: boolean,
  *   current: () => Clicks | null,
  *   land: (answer: MaskAnswer, clicks: Clicks, replace: boolean, erase: boolean) => void,
  *   changed: () => void,
  * }} AssistOptions
  *   current: the clicks of the assisted mask that is last in the tool's state, if any;
  *   land: put an answer into the state (replace: instead of that last assisted mask);
- *   changed: redraw the markers
+ *   changed: redraw the markers; polygons: ask for outlines too; growErases: Shift+click in
+ *   grow mode erases (said in the status line)
  */
 
 /**
@@ -179,7 +181,7 @@ export function createAssist(o) {
     reset(mode) {
       pending = [];
       refining = false;
-      o.status.textContent = mode === "points" ? "Click the object's top, bottom, left and right points." : mode === "grow" ? "Click a region to take it in (Shift+click: take it away)." : "";
+      o.status.textContent = mode === "points" ? "Click the object's top, bottom, left and right points." : mode === "grow" ? `Click a region to take it in${o.growErases ? " (Shift+click: take it away)" : ""}.` : "";
       o.changed();
     },
     /** The label changed: the next click starts a new object. */

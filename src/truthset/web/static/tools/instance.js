@@ -19,7 +19,9 @@ import { createVertexTool, makeInitialState } from "./vertices.js";
 
 /**
  * @typedef {import("./assist.js").Pt} Pt
- * @typedef {{id: number, label: string, vertices: Pt[]}} Shape
+ * @typedef {{id: number, label: string, vertices: Pt[], assist?: import("./assist.js").Clicks & {group: number}}} Shape
+ *   assist: the clicks an assisted object came from (kept in the state, so undo / redo
+ *   bring them back with it; the answer leaves them out)
  * @typedef {{objects: Shape[], next: number}} State
  */
 
@@ -35,9 +37,12 @@ export function create(ctx) {
   overlay.append(markers);
   /** @type {"points" | "grow" | null} */
   let mode = null;
-  // The objects the last assisted mask became, and its clicks (refinement replaces them).
-  /** @type {{ids: number[], clicks: import("./assist.js").Clicks} | null} */
-  let last = null;
+  /** The assisted object last in the state: its group (one per mask) and clicks. */
+  function lastAssisted() {
+    const objs = st().objects;
+    const tail = objs[objs.length - 1];
+    return tail && tail.assist ? tail.assist : null;
+  }
 
   const status = h("p", { class: "muted assist-status", id: "assist-status", "aria-live": "polite" });
   const buttons = /** @type {Record<string, HTMLButtonElement>} */ ({});
@@ -49,24 +54,24 @@ export function create(ctx) {
   const assist = createAssist({
     task: ctx.task, store, status, overlay, polygons: true,
     current() {
-      if (!last) return null;
-      const ids = new Set(st().objects.map((o) => o.id));
-      return last.ids.length && last.ids.every((id) => ids.has(id)) ? last.clicks : null;
+      const a = lastAssisted();
+      return a && a.ext.length ? { ext: a.ext, pos: a.pos, neg: a.neg, label: a.label } : null;
     },
     land(answer, clicks, replace) {
       const polys = (answer.polygons || []).filter((p) => p.length >= 3);
-      const drop = new Set(replace && last ? last.ids : []);
-      /** @type {number[]} */
-      const ids = [];
+      const before = lastAssisted();
+      const drop = replace && before ? before.group : null;
       store.update((/** @type {State} */ s) => {
-        s.objects = s.objects.filter((o) => !drop.has(o.id));
+        if (drop !== null) s.objects = s.objects.filter((o) => !o.assist || o.assist.group !== drop);
+        // The group is the first new object's id: unique, and never reused.
+        const group = s.next;
         for (const p of polys) {
-          ids.push(s.next);
-          s.objects.push({ id: s.next, label: clicks.label, vertices: p.map((v) => ({ x: v.x, y: v.y })) });
+          const shape = /** @type {Shape} */ ({ id: s.next, label: clicks.label, vertices: p.map((v) => ({ x: v.x, y: v.y })) });
+          if (clicks.ext.length) shape.assist = { ...clicks, group };
+          s.objects.push(shape);
           s.next += 1;
         }
       }, { reason: "draw" });
-      last = clicks.ext.length ? { ids, clicks } : null;
     },
     changed: () => drawMarkers(),
   });

@@ -84,7 +84,7 @@ export function create(ctx) {
   const toleranceLabel = h("span", { class: "muted" }, "25");
   const status = h("p", { class: "muted assist-status", id: "assist-status", "aria-live": "polite" });
   const assist = createAssist({
-    task, store, status, overlay: view.overlay,
+    task, store, status, overlay: view.overlay, growErases: true,
     current() {
       const ops = st().ops;
       const last = ops[ops.length - 1];
