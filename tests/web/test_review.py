@@ -462,3 +462,32 @@ def test_workers_masks_overlaid_in_their_colours_and_edited_from_one(
     background = np.array([255, 255, 255])
     assert (mask[:40, :100] == background).all()
     assert not (mask[100:, 140:] == background).all(axis=-1).any()
+
+
+def test_the_console_item_page_shows_the_review_thread(
+    pages: Pages, site: Site, reviewer: str
+) -> None:
+    job = disputed_text_job(site)
+    taken = site.api(reviewer, "POST", f"/api/jobs/{job}/review/next").json()
+    item = taken["item"]
+    site.api(
+        reviewer,
+        "POST",
+        f"/api/jobs/{job}/review/items/{item}/return",
+        json={"comment": "Read the second sentence.", "workers": ["worker2"]},
+    ).raise_for_status()
+    site.api(
+        "worker2", "POST", f"/api/jobs/{job}/items/{item}/comments", json={"body": "Will do."}
+    ).raise_for_status()
+    page = pages.open("admin", f"/console/jobs/{job}/items/{item}")
+    page.wait_for_selector("#item-thread .thread-entry[data-author='worker2']")
+    entries = page.locator("#item-thread .thread-entry")
+    assert [entries.nth(i).get_attribute("data-kind") for i in range(2)] == [
+        "returned",
+        "comment",
+    ]
+    assert "returned the item to worker2" in entries.nth(0).inner_text()
+    assert "Read the second sentence." in entries.nth(0).inner_text()
+    # Two answers are left on the item (worker2's went back), and no label until it is redone.
+    assert page.locator("#answers .answer").count() == 2
+    assert "No label yet." in page.locator("#consolidated").inner_text()

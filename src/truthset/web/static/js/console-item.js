@@ -7,6 +7,7 @@ import { api, me, isStaff, enc } from "./api.js";
 import { h, byId, replace, topbar, toast, formatDuration } from "./dom.js";
 import { picture } from "./answers.js";
 import { taskStatusWords } from "./words.js";
+import { mountThread } from "./review-thread.js";
 
 const parts = location.pathname.split("/");
 const jobName = decodeURIComponent(parts[3] || "");
@@ -39,7 +40,9 @@ async function main() {
       detail.answers.map((/** @type {any} */ a) => h("div", { class: "card answer", dataset: { worker: a.worker } },
         h("h2", null, a.worker),
         h("p", { class: "muted" }, `${new Date(a.submitted_at * 1000).toLocaleString()} · ${formatDuration(a.time_spent)}${a.excluded ? " · excluded" : ""}`),
-        picture(a.answer, null, job, media.media_url, data)))));
+        picture(a.answer, null, job, media.media_url, data)))),
+    h("section", { class: "card review-thread", id: "item-thread" }));
+  mountThread(byId("item-thread"), jobName, itemId, { title: "Review thread" });
 }
 
 main().catch((err) => toast(String(err.message || err), "error", 0));
