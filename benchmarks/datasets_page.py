@@ -6,6 +6,8 @@ asks three routes at once (overview: count, kinds and fitting task types; the fi
 page of 24 items; the import history); this prints each one's median and worst time
 through the app (in-process HTTP, the whole FastAPI stack), their sum (the page's time if
 the browser asked them one after another), a page deep in the dataset, and the list page.
+The first overview after an import counts the items; later ones reuse the count of that
+dataset version ("first" is that visit).
 """
 
 from __future__ import annotations
@@ -52,6 +54,9 @@ def main() -> None:
             "deep page": f"/api/datasets/big/page?limit=24&after={deep}",
             "list": "/api/datasets",
         }
+        # The app's first request pays its own start (imports, the address cache): not the
+        # page's cost. The database's pages are as the import left them.
+        assert client.get("/api/me").status_code == 200
         times: dict[str, list[float]] = {k: [] for k in routes}
         for _ in range(args.repeat):
             for key, path in routes.items():
@@ -65,7 +70,10 @@ def main() -> None:
     print(f"machine: {machine()}")
     print(f"dataset: {args.lines:,} text items (imported in {secs:.1f} s)")
     for key, ms in times.items():
-        print(f"{key:15} median {statistics.median(ms):7.1f} ms   worst {max(ms):7.1f} ms")
+        print(
+            f"{key:15} median {statistics.median(ms):7.1f} ms   worst {max(ms):7.1f} ms"
+            f"   first {ms[0]:7.1f} ms"
+        )
     three = zip(times["overview"], times["first page"], times["import history"], strict=True)
     page = [sum(t) for t in three]
     print(

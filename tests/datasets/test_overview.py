@@ -54,11 +54,19 @@ def test_the_overview_names_the_kinds_and_the_task_types_that_fit(ws, client, se
 
 def test_items_come_in_keyset_pages_to_the_last(ws, client, setup):
     rows = [{"id": f"n{i:03d}", "source": f"text {i}"} for i in range(120)]
-    path = write_manifest(ws.settings.media_dir / "many.manifest", rows)
+    path = write_manifest(ws.settings.media_dir / "many.manifest", rows[:100])
     r = client.post(
         "/api/datasets/many/imports", json={"source": str(path), "wait": True}, headers=setup.a
     )
     assert r.status_code == 202, r.text
+    assert client.get("/api/datasets/many/overview", headers=setup.a).json()["items"] == 100
+    # The count follows the next import (and a dataset made again under the same name).
+    path = write_manifest(ws.settings.media_dir / "many.manifest", rows)
+    r = client.post(
+        "/api/datasets/many/imports", json={"source": str(path), "wait": True}, headers=setup.a
+    )
+    assert r.json()["result"]["added"] == 20
+    assert client.get("/api/datasets/many/overview", headers=setup.a).json()["items"] == 120
     seen, after, pages = [], None, 0
     while True:
         params = {"limit": 50, **({"after": after} if after else {})}
@@ -81,6 +89,12 @@ def test_items_come_in_keyset_pages_to_the_last(ws, client, setup):
     assert r.status_code == 422
     r = client.get("/api/datasets/nope/page", headers=setup.a)
     assert r.status_code == 404 and r.json()["detail"] == "dataset 'nope' not found"
+    assert client.delete("/api/datasets/many", headers=setup.a).status_code == 204
+    path = write_manifest(ws.settings.media_dir / "few.manifest", rows[:7])
+    r = client.post(
+        "/api/datasets/many/imports", json={"source": str(path), "wait": True}, headers=setup.a
+    )
+    assert client.get("/api/datasets/many/overview", headers=setup.a).json()["items"] == 7
 
 
 def test_the_import_history_keeps_each_import_and_its_bad_lines(ws, client, setup):
