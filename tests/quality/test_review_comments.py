@@ -235,3 +235,18 @@ def test_an_excluded_answer_is_not_returned(ws):
             review_return.return_item(
                 s, get_job(s, "j"), "item-00001", user(s, "boss"), "x", workers=["w02"], now=T0
             )
+
+
+def test_a_returned_item_answered_again_is_queued_as_a_new_one(any_ws):
+    make_job(any_ws, n_items=4)  # items 0 and 2 are queued (w02 disagrees)
+    reviewers(any_ws, "r1")
+    assert lease(any_ws, "j", "r1")["item"] == "item-00000"
+    with any_ws.db.session_scope() as s:
+        review_return.return_item(
+            s, get_job(s, "j"), "item-00000", user(s, "r1"), "Sure?", workers=["w02"], now=T0
+        )
+    answer_all(any_ws, "j", ["w02"], lambda w, item: "neg")  # still disagrees
+    # Queued again in its place (import order), not last as an item r1 had skipped.
+    again = lease(any_ws, "j", "r1")
+    assert again is not None and again["item"] == "item-00000"
+    assert [a["worker"] for a in again["answers"]] == ["w00", "w01", "w02"]

@@ -108,15 +108,11 @@ def forget_answers(session: Session, task_id: int, assignment_ids: list[int], no
     )
 
 
-def end_review_lease(session: Session, task_id: int, now: float) -> None:
-    """The review of a returned item ends; its next label queues it again."""
-    session.execute(
-        text(
-            "UPDATE review_leases SET status = 'released', ended_at = :now, answer = NULL "
-            "WHERE task_id = :t"
-        ),
-        {"t": task_id, "now": now},
-    )
+def end_review_lease(session: Session, task_id: int) -> None:
+    """The review of a returned item ends without a trace in the queue: its next label
+    queues it as a new one (a released row would put it last for its reviewer, as an
+    item they skipped)."""
+    session.execute(text("DELETE FROM review_leases WHERE task_id = :t"), {"t": task_id})
 
 
 def returned_to_worker(session: Session, worker_id: int, limit: int) -> list[Any]:

@@ -80,7 +80,7 @@ def return_item(
         now=now,
     )
     review_repository.forget_answers(session, task_id, [int(a[0]) for a in answers], now)
-    review_repository.end_review_lease(session, task_id, now)
+    review_repository.end_review_lease(session, task_id)
     if not in_window:
         # A finished task is in flight again, as when a worker first took it.
         jobs_repository.enter_window(session, job.id)
