@@ -79,7 +79,12 @@ def test_two_hundred_files_resume_after_dropped_connections(
     assert len(refused) == 1 and refused[0].startswith("notes.jpg: not an image, audio or video")
     assert "Added 200 item(s) to shots" in page.inner_text(".upload-status")
     if os.environ.get("TRUTHSET_UPDATE_SCREENSHOTS") == "1":  # docs/ui.md's picture of it
-        page.locator("#new-job").screenshot(path=str(SHOTS / "media-upload.png"))
+        form = page.locator("#new-job").bounding_box()
+        errors = page.locator(".upload-errors").bounding_box()
+        height = errors["y"] + errors["height"] - form["y"] + 12
+        top = form["y"] + page.evaluate("window.scrollY")  # boxes are the viewport's
+        clip = {"x": form["x"], "y": top, "width": form["width"], "height": height}
+        page.screenshot(path=str(SHOTS / "media-upload.png"), clip=clip, full_page=True)
 
     # Every dropped chunk was resumed; one whose answer was lost was not sent again.
     assert len(dropped) == 20

@@ -17,7 +17,7 @@ import { queued, uploadAll } from "./upload-send.js";
 /** @typedef {import("./upload-send.js").UploadSummary} UploadSummary */
 
 /** @param {number} n */
-const mb = (n) => `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0)} MB`;
+const mb = (n) => (n < 1e5 ? `${(n / 1e3).toFixed(0)} KB` : `${(n / 1e6).toFixed(n < 1e7 ? 1 : 0)} MB`);
 
 /**
  * Every file under a dropped entry, with its path inside the drop.
