@@ -44,6 +44,7 @@ JOB_SETTINGS: Registry[SettingsSection] = Registry(
         "auto_label": "truthset.autolabel.settings:AUTO_LABEL_SECTION",
         "confirm_empty_answer": "truthset.web.tool_settings:CONFIRM_EMPTY_ANSWER_SECTION",
         "gold_key": "truthset.quality.gold:GOLD_KEY_SECTION",
+        "max_leases_per_worker": "truthset.work.settings:MAX_LEASES_SECTION",
         "output": "truthset.exports.output_settings:OUTPUT_SECTION",
         "post_annotation": "truthset.hooks.settings:POST_ANNOTATION_SECTION",
         "pre_annotation": "truthset.hooks.settings:PRE_ANNOTATION_SECTION",
