@@ -250,3 +250,32 @@ def test_a_returned_item_answered_again_is_queued_as_a_new_one(any_ws):
     again = lease(any_ws, "j", "r1")
     assert again is not None and again["item"] == "item-00000"
     assert [a["worker"] for a in again["answers"]] == ["w00", "w01", "w02"]
+
+
+def test_returned_to_me_lists_only_the_items_returned_to_the_caller(ws):
+    from truthset.quality import review_repository
+
+    make_job(ws, n_items=2)
+    reviewers(ws, "r1")
+    with ws.db.session_scope() as s:
+        w00, w01 = user(s, "w00"), user(s, "w01")
+        task_id = s.execute(text("SELECT min(id) FROM tasks")).scalar_one()
+        # Returned to w00 only, with an answer whose own "id" is w01's id.
+        review_repository.insert_comment(
+            s,
+            task_id=task_id,
+            job_id=get_job(s, "j").id,
+            author_id=user(s, "r1").id,
+            kind="returned",
+            body="Only for w00.",
+            detail={
+                "workers": [{"id": w00.id, "name": "w00"}],
+                "answers": {"w00": {"id": w01.id, "n": 1}},
+            },
+            now=T0,
+        )
+    with ws.db.session_scope() as s:
+        assert [r["comment"] for r in comments.returned_to_me(s, user(s, "w00"))] == [
+            "Only for w00."
+        ]
+        assert comments.returned_to_me(s, user(s, "w01")) == []

@@ -130,16 +130,21 @@ def record(
 def returned_to_me(session: Session, user: User, *, limit: int = 50) -> list[dict[str, Any]]:
     """The items reviewers returned to this worker, newest first, and whether the worker
     has answered each again since."""
-    return [
-        {
-            "job": job,
-            "item": item,
-            "reviewer": reviewer,
-            "comment": body,
-            "at": float(at),
-            "answered_again": bool(again),
-        }
-        for job, item, reviewer, body, at, again in repository.returned_to_worker(
-            session, user.id, limit
+    out = []
+    for job, item, reviewer, body, at, again, detail in repository.returned_to_worker(
+        session, user.id, limit
+    ):
+        workers = (stored_json(detail) or {}).get("workers", [])
+        if not any(int(w["id"]) == user.id for w in workers):
+            continue
+        out.append(
+            {
+                "job": job,
+                "item": item,
+                "reviewer": reviewer,
+                "comment": body,
+                "at": float(at),
+                "answered_again": bool(again),
+            }
         )
-    ]
+    return out

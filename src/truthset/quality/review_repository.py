@@ -116,15 +116,16 @@ def end_review_lease(session: Session, task_id: int) -> None:
 
 
 def returned_to_worker(session: Session, worker_id: int, limit: int) -> list[Any]:
-    """(job name, item external id, reviewer name, body, created at, answered again) of the
-    newest 'returned' entries naming the worker, newest first."""
+    """(job name, item external id, reviewer name, body, created at, answered again, detail)
+    of the newest 'returned' entries that may name the worker (the text match can also hit
+    an answer's own "id": the caller checks the detail's workers), newest first."""
     like = f'%"id":{worker_id},%'
     return list(
         session.execute(
             text(
                 "SELECT j.name, i.external_id, u.name, c.body, c.created_at, "
                 "(SELECT count(*) FROM answers a WHERE a.task_id = c.task_id "
-                "AND a.worker_id = :w AND a.submitted_at > c.created_at) "
+                "AND a.worker_id = :w AND a.submitted_at > c.created_at), c.detail "
                 "FROM review_comments c JOIN tasks t ON t.id = c.task_id "
                 "JOIN items i ON i.id = t.item_id JOIN jobs j ON j.id = c.job_id "
                 "JOIN users u ON u.id = c.author_id "
