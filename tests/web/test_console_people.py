@@ -112,3 +112,30 @@ def test_a_requester_sees_people_but_changes_nothing(pages: Pages, site: Site) -
     # The tokens of someone else are the server's to refuse, in words.
     refused = page.locator("#t-refused").inner_text()
     assert refused == "only an admin can see or revoke another user's tokens"
+
+
+def test_a_requester_makes_and_revokes_their_own_token(pages: Pages, site: Site) -> None:
+    if site.api("admin", "GET", "/api/users/reqb").status_code == 404:
+        made = site.api(
+            "admin",
+            "POST",
+            "/api/users",
+            json={"name": "reqb", "role": "requester", "password": "reqb-pass"},
+        )
+        assert made.status_code == 201, made.text
+    page = pages.open("reqb", "/console/people?user=reqb")
+    page.wait_for_selector("#person[data-user='reqb']")
+    assert page.locator("#pp-role").count() == 0
+    page.fill("#t-name", "reqb-script")
+    page.fill("#t-days", "30")
+    page.click("#t-create")
+    secret = page.locator("#t-secret").inner_text()
+    row = page.locator("#t-list tr[data-token='reqb-script']")
+    row.wait_for()
+    assert "never" not in row.inner_text()  # it expires in 30 days
+    me = httpx.get(site.base + "/api/me", headers={"Authorization": f"Bearer {secret}"})
+    assert me.json()["name"] == "reqb"
+    row.locator(".t-revoke").click()
+    _ok(page, "The token reqb-script was revoked.")
+    me = httpx.get(site.base + "/api/me", headers={"Authorization": f"Bearer {secret}"})
+    assert me.status_code == 401

@@ -52,8 +52,11 @@ function addForm(teams) {
   } }, name, role, password, team, h("button", { type: "submit", class: "primary" }, "Add person"));
 }
 
-/** A person's tokens: listed, revoked, and a new one shown once. @param {any} person @param {boolean} admin */
-async function tokensBlock(person, admin) {
+/**
+ * A person's tokens: listed, revoked, and a new one shown once. Admins manage anyone's,
+ * everyone their own. @param {any} person @param {boolean} mayManage
+ */
+async function tokensBlock(person, mayManage) {
   /** @type {any[]} */
   let tokens;
   try {
@@ -65,7 +68,7 @@ async function tokensBlock(person, admin) {
   const name = h("input", { id: "t-name", placeholder: "token name (e.g. laptop)", maxlength: "100" });
   const days = h("input", { id: "t-days", type: "number", min: "1", placeholder: "expires in days (empty: never)" });
   const make = h("button", {
-    type: "button", id: "t-create", disabled: !admin,
+    type: "button", id: "t-create", disabled: !mayManage,
     onclick: async () => {
       try {
         /** @type {Record<string, unknown>} */
@@ -84,7 +87,7 @@ async function tokensBlock(person, admin) {
     ? all.map((t) => h("tr", { dataset: { token: t.name || t.prefix } },
       h("td", null, t.name || "–"), h("td", null, h("code", null, `${t.prefix}…`)), h("td", null, when(t.created_at)),
       h("td", null, t.expires_at ? when(t.expires_at) : "never"),
-      h("td", null, admin ? h("button", {
+      h("td", null, mayManage ? h("button", {
         type: "button", class: "link danger t-revoke",
         onclick: () => act(() => api(`/api/users/${enc(person.name)}/tokens/${t.id}`, { method: "DELETE" }), `The token ${t.name || t.prefix} was revoked.`),
       }, "Revoke") : null)))
@@ -92,11 +95,11 @@ async function tokensBlock(person, admin) {
   const list = h("tbody", { id: "t-list" }, rows(tokens));
   return h("div", { id: "tokens" }, h("h3", null, "API tokens"),
     h("table", { class: "data" }, h("thead", null, h("tr", null, ["Name", "Starts with", "Made", "Expires", ""].map((t) => h("th", null, t)))), list),
-    admin ? h("p", { class: "row" }, name, days, make) : null, shown);
+    mayManage ? h("p", { class: "row" }, name, days, make) : null, shown);
 }
 
-/** One person's panel. @param {any} person @param {any[]} teams @param {boolean} admin */
-async function personPanel(person, teams, admin) {
+/** One person's panel. @param {any} person @param {any[]} teams @param {boolean} admin @param {boolean} self */
+async function personPanel(person, teams, admin, self) {
   const role = h("select", { id: "pp-role", "aria-label": "role", disabled: !admin },
     ROLES.map((r) => h("option", { value: r, selected: r === person.role }, r)));
   const password = h("input", { id: "pp-password", type: "password", placeholder: "new password", autocomplete: "new-password", disabled: !admin });
@@ -132,7 +135,7 @@ async function personPanel(person, teams, admin) {
     h("div", { class: "row" }, h("h2", null, person.name),
       h("span", { class: `pill ${person.active ? "" : "state-stopped"}` }, person.active ? `${person.role}` : `${person.role}, deactivated`),
       h("button", { type: "button", class: "link", onclick: () => openPerson("") }, "close")),
-    h("h3", null, "Teams"), memberships, controls, await tokensBlock(person, admin));
+    h("h3", null, "Teams"), memberships, controls, await tokensBlock(person, admin || self));
 }
 
 /** The teams and their members; admins make new ones. @param {any[]} teams @param {boolean} admin */
@@ -165,7 +168,7 @@ async function main() {
       h("td", null, u.role), h("td", null, u.active ? "yes" : "no (deactivated)"), h("td", null, u.teams.join(", ") || "–")))));
   replace(byId("app"), consoleNav("people"), h("h1", null, "People"),
     admin ? addForm(teams) : h("p", { class: "muted" }, "Only admins add people and change accounts."),
-    person ? await personPanel(person, teams, admin) : null, table, teamsBlock(teams, admin));
+    person ? await personPanel(person, teams, admin, person.name === user.name) : null, table, teamsBlock(teams, admin));
 }
 
 main().catch((err) => toast(message(err), "error", 0));
