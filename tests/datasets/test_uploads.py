@@ -4,7 +4,9 @@ dedupe by content, and the items they become."""
 from __future__ import annotations
 
 import io
+import threading
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ from PIL import Image
 from support import bearer
 from truthset.api.tokens import issue_token
 from truthset.datasets import uploads
+from truthset.errors import Conflict
 from truthset.workforce.service import create_user
 
 
@@ -192,3 +195,30 @@ def test_import_roots_are_shown(client, setup, ws):
     assert body["media_dir"] == str(ws.settings.media_dir)
     assert body["roots"] == list(ws.settings.allowed_roots)
     assert "TRUTHSET_ALLOWED_ROOTS" in body["setting"]
+
+
+def test_a_chunk_sent_twice_at_once_is_written_once(ws):
+    data = png(9, side=400)
+    upload_id = new_id()
+    start = threading.Barrier(8)
+
+    def send() -> str:
+        start.wait()
+        try:
+            uploads.write_chunk(
+                ws.settings,
+                upload_id,
+                1,
+                name="x.png",
+                size=len(data),
+                offset=0,
+                body=io.BytesIO(data),
+            )
+        except Conflict:
+            return "refused"
+        return "written"
+
+    with ThreadPoolExecutor(8) as pool:
+        outcomes = sorted(pool.map(lambda _: send(), range(8)))
+    assert outcomes == ["refused"] * 7 + ["written"]
+    assert (uploads.parts_dir(ws.settings) / upload_id).read_bytes() == data

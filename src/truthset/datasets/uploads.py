@@ -14,6 +14,7 @@ Parts wait in ``<data>/upload-parts/<id>`` (bytes) and ``<id>.json`` (who, name,
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import os
 import re
@@ -31,7 +32,7 @@ from truthset.datasets import repository
 from truthset.datasets.importer import import_source
 from truthset.datasets.service import create_dataset
 from truthset.datasets.sources import SourceSpec
-from truthset.errors import BadInput, Conflict, NotFound
+from truthset.errors import BadInput, Conflict, NotFound, Unavailable
 
 # Ids are the browser's: random enough not to collide, and safe as a file name.
 UPLOAD_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -45,10 +46,6 @@ _SWEEP_EVERY_S = 3600
 _last_sweep = 0.0
 # The sniffer needs this many leading bytes (the longest signature read).
 SNIFF_BYTES = 16
-
-# One lock for the offset check and the write: two requests carrying the same chunk (a
-# retry racing its original) must not both append it.
-_WRITE_LOCK = threading.Lock()
 
 
 def sniff_media(head: bytes) -> tuple[str, str] | None:
@@ -116,6 +113,9 @@ def _read_meta(settings: Settings, upload_id: str, user_id: int) -> dict[str, An
         meta: dict[str, Any] = orjson.loads(meta_path.read_bytes())
     except FileNotFoundError:
         raise NotFound(f"no upload {upload_id!r} is in progress") from None
+    except orjson.JSONDecodeError:
+        # Caught between another request's creating and writing it: that one goes on.
+        raise Unavailable(f"upload {upload_id!r} is being started; try again") from None
     if meta.get("user") != user_id:
         # Another person's upload is not theirs to see or extend.
         raise NotFound(f"no upload {upload_id!r} is in progress")
@@ -157,20 +157,20 @@ def write_chunk(
     from); a chunk going past the declared size is refused too."""
     data_path, meta_path = _paths(settings, upload_id)
     _check_name_and_size(name, size)
-    with _WRITE_LOCK:
-        if offset == 0 and not meta_path.exists():
-            parts_dir(settings).mkdir(parents=True, exist_ok=True)
-            _remove_stale_parts(settings)
-            meta = {"user": user_id, "name": name, "size": size, "started": time.time()}
-            meta_path.write_bytes(orjson.dumps(meta))
-            data_path.write_bytes(b"")
-        meta = _read_meta(settings, upload_id, user_id)
-        if meta["size"] != size or meta["name"] != name:
-            raise Conflict(
-                f"upload {upload_id!r} is of {meta['name']!r} ({meta['size']:,} bytes), "
-                f"not {name!r} ({size:,} bytes)"
-            )
-        held = data_path.stat().st_size
+    if offset == 0 and not meta_path.exists():
+        _start(settings, meta_path, {"user": user_id, "name": name, "size": size})
+    meta = _read_meta(settings, upload_id, user_id)
+    if meta["size"] != size or meta["name"] != name:
+        raise Conflict(
+            f"upload {upload_id!r} is of {meta['name']!r} ({meta['size']:,} bytes), "
+            f"not {name!r} ({size:,} bytes)"
+        )
+    # The offset check and the write under a lock on the part: two requests carrying the
+    # same chunk (a retry racing its original, maybe in another server process) must not
+    # both append it.
+    with open(data_path, "ab") as fh:
+        fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+        held = os.fstat(fh.fileno()).st_size
         if offset != held:
             raise Conflict(
                 {
@@ -180,21 +180,30 @@ def write_chunk(
                 }
             )
         written = 0
-        with open(data_path, "ab") as fh:
-            while piece := body.read(1 << 20):
-                written += len(piece)
-                if held + written > size:
-                    fh.truncate(held)
-                    raise BadInput(f"{name}: more bytes were sent than its size of {size:,}")
-                fh.write(piece)
-        if held == 0 and written:
-            _refuse_unless_media(data_path, name, upload_id, settings)
+        while piece := body.read(1 << 20):
+            if held == 0 and written == 0:
+                _refuse_unless_media(piece[:SNIFF_BYTES], name, upload_id, settings)
+            written += len(piece)
+            if held + written > size:
+                fh.truncate(held)
+                raise BadInput(f"{name}: more bytes were sent than its size of {size:,}")
+            fh.write(piece)
     return UploadState(upload_id, name, size, held + written)
 
 
-def _refuse_unless_media(data_path: Path, name: str, upload_id: str, settings: Settings) -> None:
-    with open(data_path, "rb") as fh:
-        head = fh.read(SNIFF_BYTES)
+def _start(settings: Settings, meta_path: Path, meta: dict[str, Any]) -> None:
+    """Write a new upload's facts; a request that started it first (a retry) wins."""
+    parts_dir(settings).mkdir(parents=True, exist_ok=True)
+    _remove_stale_parts(settings)
+    try:
+        fd = os.open(meta_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(orjson.dumps({**meta, "started": time.time()}))
+
+
+def _refuse_unless_media(head: bytes, name: str, upload_id: str, settings: Settings) -> None:
     if sniff_media(head) is None:
         discard(settings, upload_id)
         raise BadInput(
