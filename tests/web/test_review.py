@@ -305,6 +305,8 @@ def test_review_like_an_editor_from_a_worker_answer_return_accept(
     page.wait_for_function("/^e\\d$/.test(document.body.dataset.item || '')")
     first = page.evaluate("document.body.dataset.item")
     assert page.evaluate("document.body.dataset.startedFrom") == "consolidated"
+    # The boxes did not overlap: the consolidated label has none, and the page says so.
+    assert "start from a worker's answer" in page.locator("#empty-consolidation").inner_text()
 
     # Both workers' boxes over the image, each in its worker's colour, with a legend.
     page.wait_for_selector("#disagreement .review-overlay-stage[data-drawn='1']")

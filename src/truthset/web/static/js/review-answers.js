@@ -7,6 +7,7 @@
 import { h, replace, formatDuration } from "./dom.js";
 import { picture } from "./answers.js";
 import { disagreementOverlay, workerColor } from "./review-overlay.js";
+import { shapesOf } from "./draw.js";
 
 /** @typedef {import("./review.js").ReviewItem} ReviewItem */
 /** @typedef {import("./review.js").ReviewContext} ReviewContext */
@@ -42,6 +43,9 @@ export function renderAnswers(panel, item, context, job, active, startFrom) {
       title: `Load ${what} into the tool to edit it`, onclick: () => startFrom(from) }, on ? "Editing this" : "Start from this");
   };
   const label = item.label;
+  // Boxes that did not agree leave a consolidated label with no object: say where to start.
+  const emptyConsolidation = !!label && !shapesOf(label.value, label.meta, job.labels).length
+    && item.answers.some((a) => shapesOf(a.answer, null, job.labels).length > 0);
   replace(panel,
     h("p", { id: "review-why" }, `Why: ${whyText(item.review)} · confidence ${formatConfidence(item.review.confidence)}`),
     disagreementOverlay(item.answers.filter((a) => !a.excluded), job, context.media_url),
@@ -49,6 +53,7 @@ export function renderAnswers(panel, item, context, job, active, startFrom) {
       h("h3", null, "Consolidated label"),
       label ? h("p", { class: "muted" }, `${label.method} · confidence ${formatConfidence(label.confidence)}`) : null,
       label ? picture(label.value, label.meta, job, context.media_url, item.data) : h("p", { class: "muted" }, "No label yet."),
+      emptyConsolidation ? h("p", { class: "hint", id: "empty-consolidation" }, "The workers' objects did not agree, so the consolidated label has none: start from a worker's answer below to edit it.") : null,
       h("p", { class: "row" }, label ? startButton("consolidated", "the consolidated label") : null, " ", startButton("empty", "nothing"))),
     h("h3", null, `Answers (${item.answers.length})`),
     item.answers.map((a, i) => h("div", { class: "card answer", dataset: { worker: a.worker } },
