@@ -36,6 +36,9 @@ class Settings:
     # (TRUTHSET_MODEL_MODULES, comma-separated, e.g. "acme.models"); none by default, so a
     # job names only registered models unless the operator opens a package to them.
     model_modules: tuple[str, ...] = field(default_factory=tuple)
+    # Where files uploaded from the browser are stored (TRUTHSET_UPLOAD_PREFIX): an
+    # s3://bucket/prefix inside the allowed roots; unset, the media folder's uploads/.
+    upload_prefix: str | None = None
 
     @property
     def media_dir(self) -> Path:
@@ -77,6 +80,7 @@ def load_settings(
         public_url=os.environ.get("TRUTHSET_PUBLIC_URL") or None,
         max_leases_per_worker=_env_count("TRUTHSET_MAX_LEASES_PER_WORKER", 1),
         model_modules=_env_list("TRUTHSET_MODEL_MODULES"),
+        upload_prefix=os.environ.get("TRUTHSET_UPLOAD_PREFIX", "").strip() or None,
     )
 
 

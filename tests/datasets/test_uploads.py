@@ -4,19 +4,28 @@ dedupe by content, and the items they become."""
 from __future__ import annotations
 
 import io
+import os
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from PIL import Image
 
-from support import bearer
+from conftest import require
+from support import Setup, bearer
+from truthset.api.deps import forget_all_tokens
 from truthset.api.tokens import issue_token
+from truthset.config import load_settings
 from truthset.datasets import uploads
 from truthset.errors import Conflict
+from truthset.media.storage import s3_client
+from truthset.server.app import create_app
 from truthset.workforce.service import create_user
+from truthset.workspace import open_workspace
 
 
 @pytest.fixture
@@ -222,3 +231,46 @@ def test_a_chunk_sent_twice_at_once_is_written_once(ws):
         outcomes = sorted(pool.map(lambda _: send(), range(8)))
     assert outcomes == ["refused"] * 7 + ["written"]
     assert (uploads.parts_dir(ws.settings) / upload_id).read_bytes() == data
+
+
+def test_uploads_go_to_the_configured_s3_prefix(tmp_path):
+    require(bool(os.environ.get("S3_ENDPOINT_URL")), "S3_ENDPOINT_URL is not set (no S3 server)")
+    bucket = f"up-{uuid.uuid4().hex[:10]}"
+    s3_client().create_bucket(Bucket=bucket)
+    settings = load_settings(tmp_path / "data", None, allowed_roots=[f"s3://{bucket}"])
+    ws = open_workspace(replace(settings, upload_prefix=f"s3://{bucket}/uploads/"))
+    forget_all_tokens()
+    try:
+        with TestClient(create_app(ws), raise_server_exceptions=False) as client:
+            admin = bearer(Setup(ws, n_items=1, n_workers=1).admin_token)
+            roots = client.get("/api/import-roots", headers=admin).json()
+            assert roots["uploads_to"] == f"s3://{bucket}/uploads/"
+            ids = [new_id(), new_id()]
+            for upload_id in ids:
+                put(client, admin, upload_id, "same.png", png(11))
+            r = client.post("/api/datasets/s3ups/media", json={"uploads": ids}, headers=admin)
+            body = r.json()
+            assert (body["added"], body["duplicates"]) == (1, 1), body
+            ref = body["files"][0]["source-ref"]
+            assert ref.startswith(f"s3://{bucket}/uploads/") and ref.endswith(".png")
+            key = ref.split("/", 3)[3]
+            assert s3_client().get_object(Bucket=bucket, Key=key)["Body"].read() == png(11)
+            assert list(uploads.parts_dir(ws.settings).iterdir()) == []
+    finally:
+        ws.close()
+    # A prefix outside the allowed roots is refused by name, and the parts are kept.
+    ws = open_workspace(replace(settings, upload_prefix="s3://elsewhere/x"))
+    forget_all_tokens()
+    try:
+        with TestClient(create_app(ws), raise_server_exceptions=False) as client:
+            with ws.db.session_scope() as s:
+                admin = bearer(issue_token(s, create_user(s, "boss2", role="admin")))
+            upload_id = new_id()
+            put(client, admin, upload_id, "a.png", png(12))
+            r = client.post("/api/datasets/s3b/media", json={"uploads": [upload_id]}, headers=admin)
+            assert "TRUTHSET_UPLOAD_PREFIX 's3://elsewhere/x' must be" in detail(
+                r, 400, "bad_input"
+            )
+            assert client.get(f"/api/uploads/{upload_id}", headers=admin).json()["complete"]
+    finally:
+        ws.close()

@@ -94,5 +94,6 @@ def import_roots(request: Request, _user: StaffUser) -> dict[str, Any]:
     return {
         "media_dir": str(ws.settings.media_dir),
         "roots": list(ws.settings.allowed_roots),
+        "uploads_to": ws.settings.upload_prefix or str(ws.settings.media_dir / "uploads"),
         "setting": "TRUTHSET_ALLOWED_ROOTS (comma-separated folders and s3://bucket/prefix)",
     }

@@ -33,6 +33,7 @@ from truthset.datasets.importer import import_source
 from truthset.datasets.service import create_dataset
 from truthset.datasets.sources import SourceSpec
 from truthset.errors import BadInput, Conflict, NotFound, Unavailable
+from truthset.media.storage import AllowedRoots, parse_s3_uri, s3_client, s3_error_reason
 
 # Ids are the browser's: random enough not to collide, and safe as a file name.
 UPLOAD_ID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -231,9 +232,26 @@ def _remove_stale_parts(settings: Settings) -> None:
             continue
 
 
-def _store_in_media(settings: Settings, data_path: Path, name: str) -> Path:
-    """Move a complete upload into the media folder under its content hash; the same
-    bytes uploaded again land on the same path (and the part is dropped)."""
+def upload_destination(settings: Settings, roots: AllowedRoots) -> str | None:
+    """The S3 prefix uploads are stored under, or None for the media folder. BadInput
+    when the configured prefix is outside the allowed roots (its items could not be
+    read)."""
+    prefix = settings.upload_prefix
+    if not prefix:
+        return None
+    parse_s3_uri(prefix)
+    if not prefix.startswith("s3://") or not roots.allows(prefix.rstrip("/") + "/x"):
+        raise BadInput(
+            f"TRUTHSET_UPLOAD_PREFIX {prefix!r} must be an s3://bucket/prefix inside the "
+            "server's allowed roots (TRUTHSET_ALLOWED_ROOTS)"
+        )
+    return prefix.rstrip("/")
+
+
+def _store(settings: Settings, data_path: Path, name: str, s3_prefix: str | None) -> str:
+    """Move a complete upload into the media store (the media folder, or the S3 prefix)
+    under its content hash; the same bytes uploaded again land on the same path (and the
+    part is dropped). Returns the item's `source-ref`."""
     with open(data_path, "rb") as fh:
         head = fh.read(SNIFF_BYTES)
         sniffed = sniff_media(head)
@@ -241,13 +259,40 @@ def _store_in_media(settings: Settings, data_path: Path, name: str) -> Path:
             raise BadInput(f"{name}: not an image, audio or video file the server knows")
         fh.seek(0)
         digest = hashlib.file_digest(fh, "sha256").hexdigest()
-    dest = settings.media_dir / "uploads" / digest[:2] / f"{digest}{sniffed[1]}"
+    relative = f"{digest[:2]}/{digest}{sniffed[1]}"
+    if s3_prefix is not None:
+        ref = f"{s3_prefix}/{relative}"
+        _put_unless_there(settings, data_path, ref)
+        data_path.unlink()
+        return ref
+    dest = settings.media_dir / "uploads" / relative
     dest.parent.mkdir(parents=True, exist_ok=True)
     if dest.exists():
         data_path.unlink()
     else:
         os.replace(data_path, dest)
-    return dest
+    return str(dest)
+
+
+def _put_unless_there(settings: Settings, data_path: Path, ref: str) -> None:
+    loc = parse_s3_uri(ref)
+    client = s3_client(settings.s3_endpoint_url)
+    try:
+        client.head_object(Bucket=loc.bucket, Key=loc.key)
+        return  # the same bytes are stored already
+    except Exception as exc:  # noqa: BLE001 - botocore's errors, told apart below
+        reason = s3_error_reason(exc)
+        if reason is None:
+            raise
+        if reason != "it does not exist":
+            raise BadInput(f"the upload store {ref!r} cannot be read ({reason})") from None
+    try:
+        client.upload_file(str(data_path), loc.bucket, loc.key)
+    except Exception as exc:  # noqa: BLE001
+        reason = s3_error_reason(exc)
+        if reason is None:
+            raise
+        raise BadInput(f"the upload store {ref!r} cannot be written ({reason})") from None
 
 
 def commit_uploads(
@@ -266,6 +311,7 @@ def commit_uploads(
         raise BadInput("uploads: name at least one upload to add")
     if len(upload_ids) > MAX_FILES_PER_COMMIT:
         raise BadInput(f"uploads: at most {MAX_FILES_PER_COMMIT} files in one request")
+    s3_prefix = upload_destination(settings, AllowedRoots(allowed_roots))
     if repository.dataset_named(session, dataset) is None:
         # Named and checked before any file moves: a bad name refuses the whole request.
         create_dataset(session, dataset)
@@ -280,12 +326,11 @@ def commit_uploads(
                     "send the rest before adding it"
                 )
             data_path, meta_path = _paths(settings, upload_id)
-            dest = _store_in_media(settings, data_path, state.name)
+            ref = _store(settings, data_path, state.name, s3_prefix)
             meta_path.unlink(missing_ok=True)
         except (BadInput, NotFound) as exc:
             files.append({"upload": upload_id, "error": str(exc.detail)})
             continue
-        ref = str(dest)
         files.append({"upload": upload_id, "name": state.name, "source-ref": ref})
         lines.append(orjson.dumps({"source-ref": ref, "file-name": state.name}))
     result: dict[str, Any] = {"dataset": dataset, "added": 0, "duplicates": 0, "lines": 0}
