@@ -32,6 +32,7 @@ def test_the_overview_names_the_kinds_and_the_task_types_that_fit(ws, client, se
     assert texts["jobs"] == ["reader"]
     assert {"text-classification", "named-entity-recognition", "custom"} <= set(texts["task_types"])
     assert not {"bounding-box", "audio-transcription"} & set(texts["task_types"])
+    assert texts["task_types"][-1] == "custom"
     media = ws.settings.media_dir
     rows = [{"source-ref": f"{media}/p{i}.jpg"} for i in range(4)]
     rows.append({"source-ref": f"{media}/a.wav"})

@@ -124,6 +124,8 @@ def test_the_import_history_shows_the_bad_lines(pages: Pages, site: Site) -> Non
     assert page.locator("#ds-items .ds-text").first.inner_text().startswith("note")
     offered = page.locator("#ds-task-type option").all_inner_texts()
     assert "named-entity-recognition" in offered and "bounding-box" not in offered
+    assert page.locator("#ds-task-type").input_value() != "custom"
+    assert page.locator("#media-upload").count() == 0  # no media drop zone on texts
     if SHOTS:
         page.screenshot(path=str(DOCS / "console-dataset-imports.png"), full_page=True)
 

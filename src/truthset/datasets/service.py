@@ -179,7 +179,8 @@ def fitting_task_types(sample: list[dict[str, Any]], kinds: set[str]) -> list[st
             fits = media in kinds
         if fits:
             offered.append(task_type.name)
-    return offered
+    # The task types made for the data first; a custom template is the fallback.
+    return sorted(offered, key=lambda name: name == "custom")
 
 
 def _report_name_re(dataset: str) -> re.Pattern[str]:

@@ -197,7 +197,9 @@ async function show(name) {
     ? h("p", { id: "ds-jobs" }, "Jobs reading it: ", ds.jobs.map((/** @type {string} */ j, /** @type {number} */ i) =>
       [i ? ", " : "", h("a", { href: `/console/jobs/${enc(j)}` }, j)]).flat())
     : h("p", { id: "ds-jobs", class: "muted" }, "No job reads it.");
-  const [hist, add] = await Promise.all([importHistory(name), addFiles(name)]);
+  // Media files join a dataset of media (or an empty one), not one of inline texts.
+  const holdsText = Object.keys(ds.kinds).includes("text");
+  const [hist, add] = await Promise.all([importHistory(name), holdsText ? null : addFiles(name)]);
   replace(byId("app"), consoleNav("datasets"),
     h("p", null, h("a", { href: "/console/datasets" }, "← All datasets")),
     h("div", { class: "row" }, h("h1", { id: "ds-name" }, name), jobFrom(ds), del),
