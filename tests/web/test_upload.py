@@ -64,7 +64,13 @@ def test_two_hundred_files_resume_after_dropped_connections(
 
     page.route("**/api/uploads/**", intercept)
     page.fill("#f-name", "uploaded-photos")
+    # A path import names the roots the server imports from, and how to add one.
+    page.select_option("#f-source-kind", "path")
+    hint = page.inner_text("#f-import-roots")
+    media = str(site.ws.settings.media_dir)
+    assert f"media folder ({media})" in hint and "TRUTHSET_ALLOWED_ROOTS" in hint
     page.select_option("#f-source-kind", "media")
+    assert f"{media}/uploads" in page.inner_text("#f-uploads-to")
     page.fill("#f-media-dataset", "shots")
     page.set_input_files(
         "#media-upload input[aria-label='choose media files']",

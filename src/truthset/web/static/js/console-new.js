@@ -103,7 +103,8 @@ async function main() {
     replace(sourceBox,
       k === "dataset" ? dataset : null,
       k === "upload" ? h("div", { class: "row" }, newDataset, upload) : null,
-      k === "media" ? h("div", null, h("div", { class: "row" }, mediaDataset, datasetNames), dropZone.root) : null,
+      k === "media" ? h("div", null, h("div", { class: "row" }, mediaDataset, datasetNames), dropZone.root,
+        importRoots ? h("p", { class: "hint", id: "f-uploads-to" }, `Stored once per content in ${importRoots.uploads_to}.`) : null) : null,
       k === "path" ? h("div", null, h("div", { class: "row" }, newDataset, path), rootsHint) : null,
       k === "chain" ? h("div", { class: "row" }, inputJob,
         h("label", null, adjustment, " adjust the earlier labels (otherwise: verify them or label afresh)")) : null);
