@@ -112,7 +112,8 @@ LEASE_PG = f"WITH pk AS (SELECT CAST(:t AS BIGINT) AS id), {_LEASE_WRITES_PG}SEL
 # (a started task first, else a new one when the window has room) and the lease's writes
 # in one statement, one round trip for the whole of "next task". The second pick runs
 # only when the first found nothing (its `s.id IS NULL` is a one-time filter), and nothing
-# is picked for a worker the check turns away.
+# is picked for a worker the check turns away or one holding its limit of live leases (it
+# gets back the oldest, `held_*`).
 _ADMITTED = (
     " AND (c.member IS NOT NULL OR :admin) AND c.blocked IS NOT TRUE"
     " AND COALESCE(h.n, 0) < :max_leases"
