@@ -144,3 +144,26 @@ def test_the_import_history_keeps_each_import_and_its_bad_lines(ws, client, setu
     for wrong in ("..%2Fsecret.jsonl", "reader-20260101T000000-abcdef.jsonl"):
         r = client.get(f"/api/datasets/texts/import-reports/{wrong}", headers=setup.a)
         assert r.status_code == 404, wrong
+
+
+def test_the_batches_of_one_media_upload_are_one_entry():
+    from truthset.datasets.service import _one_entry_per_media_upload
+
+    def media(at, by="ann"):
+        return {"at": at, "by": by, "how": "media upload", "state": "succeeded"}
+
+    newest_first = [
+        media(1000),
+        media(990),
+        media(900),  # 90 s after the one before it: still the same upload
+        {"at": 800, "by": "ann", "how": "upload", "state": "succeeded"},
+        media(700, by="bob"),
+        media(400, by="bob"),  # 300 s apart: two uploads
+    ]
+    out = _one_entry_per_media_upload(newest_first)
+    assert [(e["how"], e["at"], e.get("batches")) for e in out] == [
+        ("media upload", 1000, 3),
+        ("upload", 800, None),
+        ("media upload", 700, 1),
+        ("media upload", 400, 1),
+    ]

@@ -170,3 +170,7 @@ def test_media_files_dropped_on_the_page_become_items(pages: Pages, site: Site) 
     page.wait_for_function("document.querySelectorAll('#ds-items img.ds-thumb').length === 4")
     assert "4 items · image" in page.locator("#ds-facts").inner_text()
     assert site.api("admin", "GET", "/api/datasets/ds-more").json()["items"] == 4
+    page.wait_for_selector("#ds-history-table tr[data-how='media upload']")
+    newest = page.locator("#ds-history-table tbody tr").first
+    assert newest.get_attribute("data-how") == "media upload"
+    assert "imported" in newest.inner_text()

@@ -299,11 +299,12 @@ def import_history(session: Session, dataset: str, data_dir: Path) -> list[dict[
             )
             continue
         route = (event.target or "").rsplit("/", 1)[-1]
+        how = {"upload": "upload", "media": "media upload"}.get(route, f"request ({route})")
         entries.append(
             {
                 "at": event.at,
                 "by": event.actor_name,
-                "how": "upload" if route == "upload" else f"request ({route})",
+                "how": how,
                 "run": None,
                 "source": None,
                 "state": "succeeded" if event.outcome == "ok" else event.outcome,
@@ -338,4 +339,26 @@ def import_history(session: Session, dataset: str, data_dir: Path) -> list[dict[
                 }
             )
     entries.sort(key=lambda e: -e["at"])
-    return entries
+    return _one_entry_per_media_upload(entries)
+
+
+def _one_entry_per_media_upload(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The browser adds uploaded media 200 files a request: the requests of one upload
+    (one person's, each within two minutes of the one before) are one entry, with how
+    many batches it took. `entries` is newest first."""
+    out: list[dict[str, Any]] = []
+    oldest_at = 0.0
+    for entry in entries:
+        last = out[-1] if out else None
+        if (
+            last is not None
+            and entry["how"] == "media upload"
+            and last["how"] == "media upload"
+            and (last["by"], last["state"]) == (entry["by"], entry["state"])
+            and oldest_at - entry["at"] < 120
+        ):
+            last["batches"] += 1
+        else:
+            out.append({**entry, "batches": 1} if entry["how"] == "media upload" else entry)
+        oldest_at = entry["at"]
+    return out

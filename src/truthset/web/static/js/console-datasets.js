@@ -110,7 +110,7 @@ async function importHistory(name) {
     const cell = h("td");
     const row = h("tr", { dataset: { state: e.state, how: e.how } },
       h("td", null, when(e.at)), h("td", null, e.by || "–"),
-      h("td", null, e.how === "run" ? `run ${e.run}` : e.how, e.source ? h("div", { class: "muted ds-source" }, e.source) : null),
+      h("td", null, e.how === "run" ? `run ${e.run}` : e.batches > 1 ? `${e.how} (${e.batches} batches)` : e.how, e.source ? h("div", { class: "muted ds-source" }, e.source) : null),
       h("td", { class: `ds-outcome ${e.state}` }, outcomeWords(e)), cell);
     body.appendChild(row);
     if (e.report) {
