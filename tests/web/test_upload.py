@@ -109,3 +109,55 @@ def test_two_hundred_files_resume_after_dropped_connections(
     job = site.api("admin", "GET", "/api/jobs/uploaded-photos").json()
     assert job["dataset"] == "shots"
     assert site.api("admin", "GET", "/api/datasets/shots").json()["items"] == 200
+
+
+DROP = """async ([pngs]) => {
+  const dt = new DataTransfer();
+  pngs.forEach((b64, i) => {
+    const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+    dt.items.add(new File([bytes], `dropped-${i}.png`, { type: "image/png" }));
+  });
+  const zone = document.querySelector(".upload-zone");
+  const init = { dataTransfer: dt, bubbles: true, cancelable: true };
+  zone.dispatchEvent(new DragEvent("dragover", init));
+  const over = zone.classList.contains("over");
+  zone.dispatchEvent(new DragEvent("drop", init));
+  return over;
+}"""
+
+
+def test_files_dropped_on_the_zone_go_into_an_existing_dataset(
+    pages: Pages, site: Site, tmp_path: Path
+) -> None:
+    import base64
+
+    pngs = [p.read_bytes() for p in photos(tmp_path / "drop", 3)]
+    first = site.api(
+        "admin",
+        "PUT",
+        "/api/uploads/0123456789abcdef0123",
+        params={"name": "already.png", "size": len(pngs[0]), "offset": 0},
+        content=pngs[0],
+    )
+    assert first.status_code == 200, first.text
+    added = site.api(
+        "admin",
+        "POST",
+        "/api/datasets/dropped/media",
+        json={"uploads": ["0123456789abcdef0123"]},
+    )
+    assert added.json()["added"] == 1, added.text
+    page = pages.open("admin", "/console/new")
+    page.wait_for_selector("#new-job")
+    page.fill("#f-name", "dropped-photos")
+    page.select_option("#f-source-kind", "media")
+    page.fill("#f-media-dataset", "dropped")
+    over = page.evaluate(DROP, [[base64.b64encode(b).decode() for b in pngs]])
+    assert over is True  # the zone shows that it takes the drop
+    page.wait_for_selector(".upload-count:has-text('3 file(s)')")
+    page.select_option("#f-task-type", "image-classification")
+    page.fill("#f-labels", "cat\ndog\n")
+    page.click("#f-submit")
+    page.wait_for_url("**/console/jobs/dropped-photos", timeout=20000)
+    # The first file's bytes were in the dataset already: one item, not two.
+    assert site.api("admin", "GET", "/api/datasets/dropped").json()["items"] == 3
