@@ -1,6 +1,7 @@
 """Uploading media files from the browser (the new-job form's drop zone) to the local store.
 
-    .venv/bin/python benchmarks/browser_upload.py [--files 1000] [--kb 200] [--json out.json]
+    .venv/bin/python benchmarks/browser_upload.py [--files 1000] [--kb 200] [--processes N]
+        [--json out.json]
 
 Writes `--files` distinct PNGs of about `--kb` KB (random pixels, stored uncompressed, so
 every file is its size), starts a real server (uvicorn, SQLite in a temporary folder),
@@ -16,6 +17,7 @@ import argparse
 import json
 import re
 import socket
+import subprocess
 import tempfile
 import threading
 import time
@@ -23,10 +25,12 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import httpx
 import numpy as np
 import uvicorn
 from PIL import Image
 
+from _common import TRUTHSET
 from truthset.config import load_settings
 from truthset.server.app import create_app
 from truthset.workforce import service as workforce
@@ -57,11 +61,29 @@ def write_photos(folder: Path, n: int, kb: int) -> list[Path]:
     return paths
 
 
+def wait_until_up(base: str) -> None:
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        try:
+            if httpx.get(base + "/api/health", timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("the server did not start")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--files", type=int, default=1000)
     ap.add_argument("--kb", type=int, default=200)
     ap.add_argument("--json", type=Path)
+    ap.add_argument(
+        "--processes",
+        type=int,
+        default=0,
+        help="run `truthset serve --workers N` (0: the app in a thread of this process)",
+    )
     args = ap.parse_args()
     from playwright.sync_api import sync_playwright
 
@@ -73,11 +95,20 @@ def main() -> None:
         workforce.create_user(s, "boss", role="admin", password="boss-pass")
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
-    base = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server = uvicorn.Server(uvicorn.Config(create_app(ws), log_level="warning"))
-    threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True).start()
-    while not server.started:
-        time.sleep(0.05)
+    port = sock.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    child = None
+    if args.processes:
+        sock.close()
+        ws.close()
+        serve = [TRUTHSET, "serve", "--port", str(port), "--data-dir", str(tmp / "data")]
+        child = subprocess.Popen([*serve, "--workers", str(args.processes)])
+        wait_until_up(base)
+    else:
+        server = uvicorn.Server(uvicorn.Config(create_app(ws), log_level="warning"))
+        threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True).start()
+        while not server.started:
+            time.sleep(0.05)
     results: dict[str, Any] = {"files": args.files, "bytes": total}
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
@@ -116,7 +147,12 @@ def main() -> None:
         results["chunks_done_s"] = last["chunks"] - t0
         results["items_added_s"] = last["media"] - t0
         browser.close()
-    server.should_exit = True
+    if child is not None:
+        child.terminate()
+        child.wait(timeout=30)
+        ws = open_workspace(load_settings(tmp / "data"))
+    else:
+        server.should_exit = True
     with ws.db.session_scope() as s:
         from truthset.datasets.repository import dataset_named, item_count
 
@@ -139,6 +175,7 @@ def main() -> None:
     print(
         f"| throughput until the last item (without the job's creation) | {upload_rate:.0f} MB/s |"
     )
+    print(f"| app processes | {args.processes or '1 (in this process)'} |")
     print(f"| responses by method and status | {results['responses']} |")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
