@@ -32,7 +32,7 @@ from truthset.datasets import repository
 from truthset.datasets.importer import import_source
 from truthset.datasets.service import create_dataset
 from truthset.datasets.sources import SourceSpec
-from truthset.errors import BadInput, Conflict, NotFound, Unavailable
+from truthset.errors import BadInput, Conflict, NotFound
 from truthset.media.storage import AllowedRoots, parse_s3_uri, s3_client, s3_error_reason
 
 # Ids are the browser's: random enough not to collide, and safe as a file name.
@@ -114,9 +114,6 @@ def _read_meta(settings: Settings, upload_id: str, user_id: int) -> dict[str, An
         meta: dict[str, Any] = orjson.loads(meta_path.read_bytes())
     except FileNotFoundError:
         raise NotFound(f"no upload {upload_id!r} is in progress") from None
-    except orjson.JSONDecodeError:
-        # Caught between another request's creating and writing it: that one goes on.
-        raise Unavailable(f"upload {upload_id!r} is being started; try again") from None
     if meta.get("user") != user_id:
         # Another person's upload is not theirs to see or extend.
         raise NotFound(f"no upload {upload_id!r} is in progress")
@@ -193,15 +190,19 @@ def write_chunk(
 
 
 def _start(settings: Settings, meta_path: Path, meta: dict[str, Any]) -> None:
-    """Write a new upload's facts; a request that started it first (a retry) wins."""
+    """Write a new upload's facts; a request that started it first (a retry) wins. The
+    facts are written aside and linked into place, so no reader sees a half-written
+    file (link, unlike rename, fails when the name exists)."""
     parts_dir(settings).mkdir(parents=True, exist_ok=True)
     _remove_stale_parts(settings)
+    aside = meta_path.with_name(f"{meta_path.name}.{os.getpid()}.{threading.get_ident()}")
+    aside.write_bytes(orjson.dumps({**meta, "started": time.time()}))
     try:
-        fd = os.open(meta_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        os.link(aside, meta_path)
     except FileExistsError:
-        return
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(orjson.dumps({**meta, "started": time.time()}))
+        pass
+    finally:
+        aside.unlink()
 
 
 def _refuse_unless_media(head: bytes, name: str, upload_id: str, settings: Settings) -> None:
