@@ -50,6 +50,10 @@ def _script(client: TestClient, setup: Setup) -> list[tuple[int, Any]]:
     record(client.post("/api/auth/login", json={"name": "w01", "password": "secret-pass"}))
     record(client.post("/api/jobs/ours/next"))
     record(client.post("/api/jobs/ours/next", headers={"X-Truthset-CSRF": "1"}))
+    # A lease ahead of the one w01 holds: nothing new is left, and never the one held.
+    record(client.post("/api/jobs/ours/next?ahead=true", headers={"X-Truthset-CSRF": "1"}))
+    # Not a boolean: the hot path leaves it to FastAPI's 422.
+    record(client.post("/api/jobs/ours/next?ahead=maybe", headers={"X-Truthset-CSRF": "1"}))
     return seen
 
 
@@ -83,8 +87,8 @@ def _run(tmp_path: Path, *, hot: bool) -> tuple[list[tuple[int, Any]], int]:
 def test_hot_path_answers_as_the_fastapi_routes(tmp_path: Path) -> None:
     fast, fast_served = _run(tmp_path / "hot", hot=True)
     slow, slow_served = _run(tmp_path / "plain", hot=False)
-    assert slow_served == 0 and fast_served == 16
-    expected = "401 401 404 200 422 422 422 422 400 404 200 200 404 204 200 403 200"
+    assert slow_served == 0 and fast_served == 17
+    expected = "401 401 404 200 422 422 422 422 400 404 200 200 404 204 200 403 200 204 422"
     assert [s for s, _ in fast] == [int(x) for x in expected.split()]
     for (fs, fb), (ss, sb) in zip(fast, slow, strict=True):
         assert fs == ss

@@ -39,10 +39,12 @@ def write(request: pytest.FixtureRequest, any_ws: Any):
     return run
 
 
-def _lease(write: Any, setup: Any, worker: str, now: float = T0, job: str = "job") -> Any:
+def _lease(
+    write: Any, setup: Any, worker: str, now: float = T0, job: str = "job", ahead: bool = False
+) -> Any:
     def fn(s: Any) -> Any:
         j, u = setup.load(s, job, worker)
-        return lease_next_task(s, j, u, now=now)
+        return lease_next_task(s, j, u, now=now, ahead=ahead)
 
     return write(fn)
 
@@ -240,3 +242,27 @@ def test_one_workers_calls_at_once_through_two_batch_writers(pg_url, tmp_path, s
     finally:
         other.dispose()
         ws.close()
+
+
+def test_the_task_page_leases_one_task_ahead_of_the_one_on_screen(any_ws, setup_factory, write):
+    """The portal shows the next task the moment one is submitted because it holds it
+    already: an `ahead` lease may go one over the limit of 1, and is never answered with
+    the task on screen; a lost one comes back to the next `ahead` call."""
+    setup = setup_factory(any_ws, n_items=3, n_workers=1)
+    setup.job(workers_per_item=1)
+    shown = _lease(write, setup, "w00", now=T0)
+    ahead = _lease(write, setup, "w00", now=T0 + 1, ahead=True)
+    assert ahead.assignment_id != shown.assignment_id
+    assert ahead.item_external_id == "item-00001"
+    # Its answer was lost: the next `ahead` call gets it back, not a third lease.
+    assert _lease(write, setup, "w00", now=T0 + 2, ahead=True) == ahead
+    # A reload asks without `ahead`: the task that was on screen first.
+    assert _lease(write, setup, "w00", now=T0 + 3) == shown
+    assert len(_live_leases(any_ws)) == 2
+    _submit(write, setup, "w00", shown.assignment_id, now=T0 + 4)
+    last = _lease(write, setup, "w00", now=T0 + 5, ahead=True)
+    assert last.item_external_id == "item-00002"
+    _submit(write, setup, "w00", ahead.assignment_id, now=T0 + 6)
+    # Nothing left beyond the task on screen: no task ahead, never the one shown.
+    assert _lease(write, setup, "w00", now=T0 + 7, ahead=True) is None
+    assert _lease(write, setup, "w00", now=T0 + 8) == last

@@ -42,8 +42,9 @@ class HotWorkRoutes:
         if scope["type"] == "http" and scope["method"] == "POST":
             path = scope["path"]
             found = _NEXT.fullmatch(path)
-            if found is not None:
-                return await self._respond(send, self._next(scope, found[1]))
+            ahead = _flag(scope, b"ahead") if found is not None else None
+            if found is not None and ahead is not None:
+                return await self._respond(send, self._next(scope, found[1], ahead))
             found = _SUBMIT.fullmatch(path)
             if found is not None:
                 return await self._respond(send, self._submit(scope, receive, int(found[1])))
@@ -87,10 +88,10 @@ class HotWorkRoutes:
             csrf=csrf.decode("latin-1") if csrf is not None else None,
         )
 
-    async def _next(self, scope: Scope, name: str) -> tuple[int, Any]:
+    async def _next(self, scope: Scope, name: str, ahead: bool) -> tuple[int, Any]:
         user = await self._user(scope)
         db = scope["app"].state.workspace.db
-        body = await db.run_write(lambda session: next_task_body(session, name, user))
+        body = await db.run_write(lambda session: next_task_body(session, name, user, ahead=ahead))
         return (204, None) if body is None else (200, body)
 
     async def _submit(self, scope: Scope, receive: Receive, assignment_id: int) -> tuple[int, Any]:
@@ -99,6 +100,19 @@ class HotWorkRoutes:
         request = SubmitRequest.model_validate_json(raw)
         db = scope["app"].state.workspace.db
         return 200, await submit_durably(db, assignment_id, user, request)
+
+
+def _flag(scope: Scope, name: bytes) -> bool | None:
+    """A boolean query parameter as FastAPI reads one; None for a value that is not one,
+    which the FastAPI route then refuses with its own 422."""
+    for pair in scope.get("query_string", b"").split(b"&"):
+        key, _, value = pair.partition(b"=")
+        if key == name:
+            value = value.lower()
+            if value in (b"1", b"true", b"yes", b"on"):
+                return True
+            return False if value in (b"0", b"false", b"no", b"off") else None
+    return False
 
 
 async def _read_body(receive: Receive) -> bytes:

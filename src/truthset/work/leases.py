@@ -140,13 +140,17 @@ def _pick(
     return raw(session).first(sql.PICK_PG if is_postgresql(session) else sql.PICK, params)
 
 
-def _check_worker(session: Session, job: Any, worker: User, now: float) -> tuple[Any, int]:
+def _check_worker(
+    session: Session, job: Any, worker: User, now: float, *, newest: bool = False
+) -> tuple[Any, int]:
     """Team membership and the quality bar, then the worker's live leases of the job, in
-    one query: the oldest live lease (or None) and how many there are."""
+    one query: the oldest (`newest`: the newest) live lease, or None, and how many there
+    are."""
     if is_postgresql(session):
         raw(session).execute(sql.LOCK_WORKER_PG, {"w": worker.id})
     member, blocked, *held = raw(session).first(
-        sql.CHECK_WORKER_AND_HELD, {"j": job.id, "w": worker.id, "now": now}
+        sql.CHECK_WORKER_AND_HELD,
+        {"j": job.id, "w": worker.id, "now": now, "newest": int(newest)},
     )
     _judge_worker(job, worker, member, blocked)
     return _held_lease(job, held)
@@ -205,23 +209,33 @@ def lease_next_task(
     *,
     now: float | None = None,
     rng: random.Random | None = None,
+    ahead: bool = False,
 ) -> LeasedTask | None:
     """Pick the next task for this worker by priority and lease it. None when no work.
 
     A worker holding as many live leases of the job as `lease_limit` allows gets the
     oldest of them back (the same assignment and deadline) instead of a new one, and so
     does one for whom no new task is left: a `next` whose response was lost is answered
-    again by the next `next`."""
+    again by the next `next`.
+
+    `ahead`: the task page leasing one task beyond the one on screen, so that the next
+    task shows the moment this one is submitted. It may hold one lease over the limit;
+    at that, or with no new task left, it gets back its newest live lease if that is its
+    lease ahead (a lost answer), else nothing: never the task on screen."""
     now = time.time() if now is None else now
     gold_rate = float(job.settings.get("gold_rate") or 0.0)
     qualification = job.settings.get("qualification")
     pg = is_postgresql(session)
-    limit = lease_limit(session, job)
+    base_limit = lease_limit(session, job)
+    limit = base_limit + 1 if ahead else base_limit
     if pg and job.state == "in_progress" and not gold_rate and not qualification:
-        return _lease_pg(session, job, worker, now, limit)
-    held, n_held = _check_worker(session, job, worker, now)
+        return _lease_pg(session, job, worker, now, limit, ahead=ahead)
+    held, n_held = _check_worker(session, job, worker, now, newest=ahead)
     if job.state != "in_progress":
         return None
+    # What the worker gets when no new lease is made.
+    if ahead and n_held < limit:
+        held = None
     if n_held >= limit:
         return held
     _maybe_sweep(session, job.id, now)
@@ -274,7 +288,7 @@ def lease_next_task(
 
 
 def _lease_pg(
-    session: Session, job: Any, worker: User, now: float, limit: int
+    session: Session, job: Any, worker: User, now: float, limit: int, *, ahead: bool
 ) -> LeasedTask | None:
     """`lease_next_task` on PostgreSQL for a job without gold items or qualification: the
     check, the held leases, the pick and the lease are one statement
@@ -296,6 +310,7 @@ def _lease_pg(
             "min_priority": 0.0 if job.settings.get("auto_label") else -1e300,
             "may_start": may_start,
             "max_leases": limit,
+            "newest": int(ahead),
             "now": now,
             "d": deadline,
         },
@@ -305,7 +320,9 @@ def _lease_pg(
     if asg_id is not None:
         raw_sql.writes += 1
     _judge_worker(job, worker, member, blocked)
-    held, _ = _held_lease(job, held_row)
+    held, n_held = _held_lease(job, held_row)
+    if ahead and n_held < limit:
+        held = None  # a lease ahead gets back only itself, never the task on screen
     if asg_id is None:
         # No new task for this worker (or it holds its limit): its oldest live lease.
         return held

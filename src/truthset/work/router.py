@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Query, Response
 
 from truthset.api.deps import CurrentUser, ReadSession, get_db
 from truthset.jobs import snapshot as jobs_snapshot
@@ -31,19 +31,33 @@ def _item_view(item_id: int, external_id: str, data: dict[str, Any]) -> dict[str
     responses={200: {"description": "a leased task"}, 204: {"description": "no task for you now"}},
     response_class=Response,
 )
-async def next_task(name: str, user: CurrentUser, db: Db) -> Response:
+async def next_task(
+    name: str,
+    user: CurrentUser,
+    db: Db,
+    ahead: Annotated[
+        bool,
+        Query(
+            description="lease one task beyond the one on screen (the task page's prefetch): "
+            "allowed one lease over max_leases_per_worker; never answers with the task "
+            "already held on screen"
+        ),
+    ] = False,
+) -> Response:
     # Served by truthset.work.hot_routes in the running app; this route documents it and
     # serves requests the hot path leaves alone.
-    body = await db.run_write(lambda session: next_task_body(session, name, user))
+    body = await db.run_write(lambda session: next_task_body(session, name, user, ahead=ahead))
     if body is None:
         return Response(status_code=204)
     return Response(orjson.dumps(body), media_type="application/json")
 
 
-def next_task_body(session: Any, name: str, user: Any) -> dict[str, Any] | None:
+def next_task_body(
+    session: Any, name: str, user: Any, *, ahead: bool = False
+) -> dict[str, Any] | None:
     """Lease the worker's next task of a job; the response body, or None for 204."""
     job = jobs_snapshot.job_view(session, name)
-    leased = leases.lease_next_task(session, job, user)
+    leased = leases.lease_next_task(session, job, user, ahead=ahead)
     if leased is None:
         return None
     task_type = get_task_type(job.task_type)

@@ -53,7 +53,11 @@ _HELD_LEASE = (
     "SELECT a.id, a.task_id, t.item_id, i.external_id, i.data, a.deadline, a.leased_at, "
     "t.is_gold, count(*) OVER () AS n FROM assignments a JOIN tasks t ON t.id = a.task_id "
     "JOIN items i ON i.id = t.item_id WHERE a.worker_id = :w AND a.job_id = :j "
-    "AND a.status = 'leased' AND a.deadline >= :now ORDER BY a.leased_at, a.id LIMIT 1"
+    "AND a.status = 'leased' AND a.deadline >= :now "
+    # The oldest, or with :newest = 1 the newest (the portal's lease ahead whose answer
+    # was lost); a worker's live leases of a job are a handful, so no index is needed.
+    "ORDER BY CASE WHEN :newest = 1 THEN -a.leased_at ELSE a.leased_at END, "
+    "CASE WHEN :newest = 1 THEN -a.id ELSE a.id END LIMIT 1"
 )
 # The check and the held leases, in one query: member, blocked, then _HELD_LEASE's columns.
 CHECK_WORKER_AND_HELD = (

@@ -101,9 +101,14 @@ export class TaskLoop {
     this.retryTimer = 0;
   }
 
-  /** Lease the next task. @returns {Promise<Held | null>} */
-  async fetchNext() {
-    const task = /** @type {Task | null} */ (await api(`/api/jobs/${enc(this.job)}/next`, { method: "POST" }));
+  /**
+   * Lease the next task; `ahead`: one beyond the task on screen (the server allows that one
+   * lease over the job's per-worker limit and never answers it with the task shown).
+   * @param {boolean} [ahead] @returns {Promise<Held | null>}
+   */
+  async fetchNext(ahead = false) {
+    const query = ahead ? "?ahead=true" : "";
+    const task = /** @type {Task | null} */ (await api(`/api/jobs/${enc(this.job)}/next${query}`, { method: "POST" }));
     if (!task) return null;
     const now = Date.now();
     loadTool(task.ui_module).catch(() => {});
@@ -113,10 +118,10 @@ export class TaskLoop {
 
   prefetch() {
     if (this.prefetched || this.prefetching || this.noMoreWork) return;
-    this.prefetching = this.fetchNext()
+    this.prefetching = this.fetchNext(true)
       .then((fetched) => {
-        // A server that lets a worker hold one lease of a job answers with the lease
-        // already shown: that is no task ahead (the next one is leased after the submit).
+        // Never the lease already shown (an older server answers an ahead lease with it):
+        // that is no task ahead (the next one is leased after the submit).
         const shown = this.current && this.current.held.task.assignment_id;
         const held = fetched && fetched.task.assignment_id === shown ? null : fetched;
         this.prefetched = held;
