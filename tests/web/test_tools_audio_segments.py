@@ -132,6 +132,27 @@ def test_draw_resize_label_transcribe_undo_and_submit(pages: Pages, site: Site) 
     assert set(first) == {"start", "end", "label", "text"}
 
 
+def test_an_answer_with_no_segments_asks_first(pages: Pages, site: Site) -> None:
+    """Nothing heard is a valid answer, but an easy slip: the page asks before sending it,
+    as it does for boxes and spans."""
+    job = site.job(
+        "audio-segmentation", ["alice", "bob"], [{"id": "e1", "source-ref": _clip(site, "e1")}]
+    )
+    page = _open(pages, site, job, "worker1")
+    page.keyboard.press("Control+Enter")
+    page.locator("#confirm-empty").wait_for(state="visible")
+    assert "no segments" in page.locator("#confirm-empty-text").inner_text()
+    page.keyboard.press("Escape")
+    page.wait_for_timeout(200)
+    assert site.answers(job, "e1") == []
+    page.keyboard.press("Control+Enter")
+    page.locator("#confirm-empty").wait_for(state="visible")
+    page.keyboard.press("Enter")  # yes: send it empty
+    page.wait_for_selector("#no-work")
+    (answer,) = site.answers(job, "e1")
+    assert answer["answer"]["segments"] == []
+
+
 def test_snap_to_silence_zoom_to_the_samples_and_spectrogram(pages: Pages, site: Site) -> None:
     job = site.job("audio-segmentation", ["tone"], [{"id": "s2", "source-ref": _clip(site, "s2")}])
     page = _open(pages, site, job, "worker2")

@@ -58,7 +58,7 @@ export function describe(value, meta, nShapes) {
 /** The object lists of the worker-answer shapes, and what the page calls their items. */
 const OBJECT_LISTS = /** @type {[string, string][]} */ ([
   ["boundingBoxes", "boxes"], ["polygons", "polygons"], ["polylines", "lines"], ["lines", "lines"],
-  ["keypoints", "points"], ["entities", "spans"],
+  ["keypoints", "points"], ["entities", "spans"], ["segments", "segments"],
 ]);
 
 /**
