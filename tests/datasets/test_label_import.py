@@ -698,3 +698,47 @@ def test_round_trip_from_s3_same_attribute_then_adjustment_keeps_earlier_bytes(w
         else:
             assert parsed["boxes-metadata"]["job-name"] == "labeling-job/more"
             assert parsed["boxes"]["annotations"][0]["class_id"] == 0
+
+
+def test_each_output_type_names_its_task_type_without_loading_the_others():
+    """Every installed type is found by its output type (the likely one is loaded alone
+    first), and an output type no task type writes is None."""
+    from truthset.datasets.label_import import task_type_for
+    from truthset.tasktypes import all_task_types
+
+    for name, task_type in all_task_types().items():
+        if name != "custom":  # groundtruth/custom: many templates, no one task type
+            assert task_type_for(task_type.output_type.lower()) == name
+    assert task_type_for("groundtruth/video-object-tracking") is None
+
+
+def test_a_labeled_import_loads_only_its_own_task_type(tmp_path):
+    """Loading every task type imports scipy's optimizers and the spatial consolidators,
+    1.5 s a labeled import of image classes does not need."""
+    import subprocess
+    import sys
+
+    manifest = tmp_path / "out.manifest"
+    lines = [
+        {
+            "source-ref": f"s3://b/{i}.jpg",
+            "animal": i,
+            "animal-metadata": {"class-name": name, "type": "groundtruth/image-classification"},
+        }
+        for i, name in enumerate(["cat", "dog"])
+    ]
+    manifest.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    args = ["dataset", "import", "d", str(manifest), "--allow-root", "s3://b"]
+    args += ["--data-dir", str(tmp_path / "data")]
+    code = (
+        "import atexit, json, sys\n"
+        "from truthset.cli.main import app\n"
+        "atexit.register(lambda: print(json.dumps("
+        "{'spatial': 'truthset.consensus.spatial' in sys.modules})))\n"
+        f"sys.argv = ['truthset', *{args!r}]\n"
+        "app()\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert "2 image-classification labels" in out.stderr
+    assert json.loads(out.stdout.splitlines()[-1]) == {"spatial": False}
