@@ -149,3 +149,17 @@ def run_coroutine(coro: Any) -> Any:
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         return pool.submit(asyncio.run, coro).result()
+
+
+def wait_run(client: Any, run_id: int, headers: dict[str, str], timeout: float = 20.0) -> Any:
+    """The run once it has finished. An app under TestClient runs its own embedded run
+    worker, which may take a run before the test's `run_pending` does."""
+    import time
+
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        run = client.get(f"/api/runs/{run_id}", headers=headers).json()
+        if run["state"] in ("succeeded", "failed"):
+            return run
+        time.sleep(0.1)
+    raise AssertionError(f"run {run_id} did not finish")

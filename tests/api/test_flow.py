@@ -3,19 +3,8 @@
 from __future__ import annotations
 
 import json
-import time
 
-from support import bearer, write_manifest
-
-
-def wait_run(client, run_id, headers, timeout=20.0):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        run = client.get(f"/api/runs/{run_id}", headers=headers).json()
-        if run["state"] in ("succeeded", "failed"):
-            return run
-        time.sleep(0.1)
-    raise AssertionError(f"run {run_id} did not finish")
+from support import bearer, wait_run, write_manifest
 
 
 def test_import_label_export_over_http(ws, setup_factory, client):

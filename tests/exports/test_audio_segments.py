@@ -17,7 +17,7 @@ from pyannote.core import Segment
 from pyannote.database.util import load_rttm
 
 from audio_support import write_wav
-from support import answer_tasks, job_over_items
+from support import answer_tasks, job_over_items, wait_run
 from truthset.errors import BadInput
 from truthset.exports.audio_segments import srt_file, webvtt_file
 from truthset.exports.formats import get_exporter
@@ -211,6 +211,7 @@ def test_the_api_download_says_what_the_file_is(ws, client, fmt, content_type):
     r = client.post("/api/jobs/calls/exports", json={"format": fmt}, headers=admin)
     assert r.status_code == 202, r.text
     run_pending(ws.db, ws.settings)
+    assert wait_run(client, r.json()["id"], admin)["state"] == "succeeded"
     got = client.get(f"/api/runs/{r.json()['id']}/download", headers=admin)
     assert got.status_code == 200 and got.headers["content-type"] == content_type
     direct = export(ws, "calls", fmt)[1]

@@ -23,7 +23,7 @@ from exports.mask_jobs import (
     masks_by_item,
     semantic_job,
 )
-from support import bearer, job_over_items
+from support import bearer, job_over_items, wait_run
 from truthset.api.tokens import issue_token
 from truthset.media.storage import s3_client
 from truthset.runs.executor import run_pending
@@ -65,7 +65,7 @@ def test_the_api_download_of_a_segmentation_export_is_a_zip_with_its_masks(ws, c
     r = client.post("/api/jobs/fix/exports", json={}, headers=admin)
     assert r.status_code == 202, r.text
     run_pending(ws.db, ws.settings)
-    run = client.get(f"/api/runs/{r.json()['id']}", headers=admin).json()
+    run = wait_run(client, r.json()["id"], admin)
     assert run["state"] == "succeeded", run
     assert run["result"]["format"] == "groundtruth-zip"
     assert run["result"]["out"].endswith(".zip") and run["result"]["lines"] == 3

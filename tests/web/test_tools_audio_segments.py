@@ -9,7 +9,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pytest
 import soundfile as sf
 
 from web.ui_support import Pages, Site, wait_for_task
@@ -167,11 +166,13 @@ def test_snap_to_silence_zoom_to_the_samples_and_spectrogram(pages: Pages, site:
     page.keyboard.press("Tab")
     for _ in range(14):
         page.keyboard.press("=")
+    # The view redraws on the next frame: wait for the last zoom step's drawing.
     page.wait_for_function(
-        "document.getElementById('seg-wave').dataset.source === 'samples'", timeout=5000
+        """(target) => { const c = document.getElementById('seg-wave').dataset;
+            return c.source === 'samples' && Math.abs(Number(c.spp) - target) < 1e-12; }""",
+        arg=1 / (RATE * 20),
+        timeout=5000,
     )
-    spp = float(page.evaluate("Number(document.getElementById('seg-wave').dataset.spp)"))
-    assert spp == pytest.approx(1 / (RATE * 20))
     page.keyboard.press("f")
     for _ in range(3):
         page.keyboard.press("=")
