@@ -8,7 +8,7 @@ import json
 import pytest
 from PIL import Image
 
-from support import Setup, bearer, write_manifest
+from support import Setup, bearer, wait_run, write_manifest
 from truthset.datasets.importer import import_source
 from truthset.jobs.service import get_job
 
@@ -46,7 +46,7 @@ def test_detector_boxes_become_the_workers_prediction(ws, client):
     assert r.status_code == 202, r.json()
     run_id = r.json()["id"]
     run_pending(ws.db, ws.settings)
-    run = client.get(f"/api/runs/{run_id}", headers=admin).json()
+    run = wait_run(client, run_id, admin)
     assert run["state"] == "succeeded", run
     assert run["result"]["items"] == 2 and run["result"]["label"] == "face"
     worker = bearer(setup.worker_tokens["w00"])
@@ -78,7 +78,7 @@ def test_detector_boxes_become_the_workers_prediction(ws, client):
     # A second run finds nothing left to do: predictions are not replaced.
     r = client.post("/api/jobs/boxes/prelabel", headers=admin, json={"detector": "face"})
     run_pending(ws.db, ws.settings)
-    assert client.get(f"/api/runs/{r.json()['id']}", headers=admin).json()["result"]["items"] == 0
+    assert wait_run(client, r.json()["id"], admin)["result"]["items"] == 0
     with ws.db.session_scope(write=False) as s:
         assert get_job(s, "boxes").label_attribute == "boxes"
 

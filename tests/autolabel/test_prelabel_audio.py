@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from audio_support import dialogue, write_wav
-from support import Setup, bearer, write_manifest
+from support import Setup, bearer, wait_run, write_manifest
 from truthset.autolabel.prelabel import check_request, detected_segments
 from truthset.consensus.spatial import match_intervals
 from truthset.datasets.importer import import_source
@@ -50,7 +50,7 @@ def test_voice_activity_becomes_the_workers_prediction(ws, client, detector):
     assert r.status_code == 202, r.json()
     run_id = r.json()["id"]
     run_pending(ws.db, ws.settings)
-    run = client.get(f"/api/runs/{run_id}", headers=admin).json()
+    run = wait_run(client, run_id, admin)
     assert run["state"] == "succeeded", run
     assert run["result"]["items"] == 2 and run["result"]["label"] == "speech"
     assert run["result"]["segments"] == 12
