@@ -28,6 +28,7 @@ LAYERS: dict[str, int] = {
     # 1: storage and pure libraries (numpy / scipy / scikit-learn, nothing of the platform)
     "truthset.store": 1,
     "truthset.consensus": 1,
+    "truthset.geometry": 1,
     "truthset.learning": 1,
     "truthset.media.storage": 1,
     "truthset.media.info": 1,
@@ -63,8 +64,9 @@ LAYERS: dict[str, int] = {
     "truthset.server": 6,
     "truthset.cli": 6,
 }
-# The pure libraries import nothing of the platform but the ground floor.
-PURE = ("truthset.consensus", "truthset.learning")
+# The pure libraries import nothing of the platform but the ground floor and each other
+# (consensus matches video tracks expanded by geometry).
+PURE = ("truthset.consensus", "truthset.geometry", "truthset.learning")
 
 
 def layer_of(module: str) -> int:
@@ -190,7 +192,9 @@ def test_pure_libraries_import_only_the_ground_floor():
         for module, targets in sorted(GRAPH.items())
         if module.startswith(PURE)
         for target in sorted(targets)
-        if domain_of(target) != domain_of(module) and layer_of(target) > 0
+        if domain_of(target) != domain_of(module)
+        and layer_of(target) > 0
+        and not target.startswith(PURE)
     ]
     assert not leaks, "\n".join(leaks)
 
