@@ -89,6 +89,7 @@ def test_unknown_keys_are_kept_for_point_cloud_frames():
     seq = parse_sequence(doc, ref="s3://b/seq.json")
     frame = seq.frames[0]
     assert frame.frame_no == 0 and frame.unix_timestamp == 1566861644.5
+    assert frame.frame_no_given == "0"
     assert frame.extra == {
         "format": "binary/xyzi",
         "ego-vehicle-pose": pose,

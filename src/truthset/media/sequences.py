@@ -63,6 +63,8 @@ class SequenceFrame:
     ref: str
     unix_timestamp: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # The file's own value (Ground Truth's examples write "0" as often as 0): outputs echo it.
+    frame_no_given: int | str | None = None
 
 
 @dataclass(frozen=True)
@@ -236,7 +238,7 @@ def parse_sequence(
                 f"says {data.get('number-of-frames')!r} but 'frames' lists {len(frames_in)}",
             )
 
-    parsed: list[tuple[bytes, int, str, float | None, dict[str, Any]]] = []
+    parsed: list[tuple[bytes, int, str, float | None, dict[str, Any], Any]] = []
     names: dict[str, int] = {}
     numbers: dict[int, int] = {}
     for i, item in enumerate(frames_in):
@@ -257,7 +259,7 @@ def parse_sequence(
         numbers[number] = i
         stamp = _timestamp(ref, f"{where}.unix-timestamp", item.get("unix-timestamp"))
         extra = {k: v for k, v in item.items() if k not in _KNOWN_FRAME}
-        parsed.append((name.encode("utf-8"), number, name, stamp, extra))
+        parsed.append((name.encode("utf-8"), number, name, stamp, extra, item["frame-no"]))
 
     parsed.sort(key=lambda row: row[0])
     frames = tuple(
@@ -268,8 +270,9 @@ def parse_sequence(
             ref=frame_ref(prefix, name),
             unix_timestamp=stamp,
             extra=extra,
+            frame_no_given=given,
         )
-        for index, (_key, number, name, stamp, extra) in enumerate(parsed)
+        for index, (_key, number, name, stamp, extra, given) in enumerate(parsed)
     )
     sequence = Sequence(
         ref=ref,
