@@ -588,3 +588,16 @@ class ReviewComment(Base):
     body: Mapped[str] = mapped_column(Text)
     detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[float] = mapped_column(Float)
+
+
+class AssignmentDraft(Base):
+    """A worker's unsaved answer while the lease lives (work/drafts.py): the tool's JSON
+    as it sent it. Migration 0013's trigger deletes it when the assignment leaves
+    'leased' (submitted, released, skipped, expired)."""
+
+    __tablename__ = "assignment_drafts"
+    assignment_id: Mapped[int] = mapped_column(
+        ForeignKey("assignments.id", ondelete="CASCADE"), primary_key=True
+    )
+    content: Mapped[str] = mapped_column(Text)
+    saved_at: Mapped[float] = mapped_column(Float)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import Annotated, Any
 
 import orjson
@@ -12,7 +13,7 @@ from truthset.jobs import snapshot as jobs_snapshot
 from truthset.jobs.views import label_for_tool
 from truthset.tasktypes import get_task_type
 from truthset.tasktypes.predictions import item_prediction
-from truthset.work import answers, leases, repository
+from truthset.work import answers, drafts, leases, repository
 from truthset.work.schemas import SubmitRequest
 
 router = APIRouter(tags=["work"])
@@ -57,6 +58,7 @@ def next_task_body(
 ) -> dict[str, Any] | None:
     """Lease the worker's next task of a job; the response body, or None for 204."""
     job = jobs_snapshot.job_view(session, name)
+    started = time.time()
     leased = leases.lease_next_task(session, job, user, ahead=ahead)
     if leased is None:
         return None
@@ -77,6 +79,11 @@ def next_task_body(
         "item": _item_view(leased.item_id, leased.item_external_id, leased.item),
         "prediction": item_prediction(task_type, leased.item, job.label_attribute, config),
         "prior_label": _prior_label(session, job, leased.item_id),
+        # Only a lease made by an earlier request (handed back again) can hold a draft:
+        # a new lease costs no query for it.
+        "draft": drafts.saved_draft(session, leased.assignment_id)
+        if leased.leased_at < started
+        else None,
     }
     tool_settings = getattr(task_type, "tool_settings", None)
     if tool_settings is not None:  # the job settings its tool follows (audio segments)
