@@ -73,6 +73,7 @@ def create_app(workspace: Workspace, *, run_executor: bool = True) -> FastAPI:
     from truthset.runs import router as runs_router
     from truthset.server import meta_router
     from truthset.templates import router as templates_router
+    from truthset.work import drafts_router
     from truthset.work import router as work_router
     from truthset.workforce import router as workforce_router
 
@@ -85,6 +86,7 @@ def create_app(workspace: Workspace, *, run_executor: bool = True) -> FastAPI:
         exports_router,
         mask_router,
         work_router,
+        drafts_router,
         runs_router,
         media_router,
         assist_router,
