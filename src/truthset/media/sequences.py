@@ -389,7 +389,7 @@ def _read_whole(ref: str, what: str, limit: int, endpoint_url: str | None) -> tu
     return data, (ref, endpoint_url, response.get("ETag"), len(data))
 
 
-def _version_of(ref: str, endpoint_url: str | None) -> Any:
+def _version_of(ref: str, endpoint_url: str | None, what: str = "sequence file") -> Any:
     """What changes when the file changes (local: path, size, mtime; S3: the ETag)."""
     path = local_path_of(ref)
     if path is not None:
@@ -397,9 +397,9 @@ def _version_of(ref: str, endpoint_url: str | None) -> Any:
         try:
             st = os.stat(real)
         except FileNotFoundError:
-            raise NotFound(f"sequence file {ref}: no such file") from None
+            raise NotFound(f"{what} {ref}: no such file") from None
         except OSError as exc:
-            raise BadInput(f"sequence file {ref}: cannot be read ({exc.strerror or exc})") from None
+            raise BadInput(f"{what} {ref}: cannot be read ({exc.strerror or exc})") from None
         return (real, st.st_size, st.st_mtime_ns)
     loc = parse_s3_uri(ref)
     try:
@@ -409,8 +409,8 @@ def _version_of(ref: str, endpoint_url: str | None) -> Any:
         if reason is None:
             raise
         if reason == "it does not exist":
-            raise NotFound(f"sequence file {ref}: {reason}") from None
-        raise BadInput(f"sequence file {ref}: cannot be read ({reason})") from None
+            raise NotFound(f"{what} {ref}: {reason}") from None
+        raise BadInput(f"{what} {ref}: cannot be read ({reason})") from None
     return (ref, endpoint_url, head.get("ETag"), int(head.get("ContentLength") or 0))
 
 
@@ -489,6 +489,12 @@ def read_frame_bytes(
         frame.ref, f"frame {index} of {sequence.ref}:", limit, endpoint_url
     )
     return data
+
+
+def frame_version(sequence: Sequence, index: int, *, endpoint_url: str | None = None) -> Any:
+    """What changes when the frame's file changes (a stat, or an S3 HEAD): an ETag's source."""
+    frame = sequence.frame_at(index)
+    return _version_of(frame.ref, endpoint_url, f"frame {index} of {sequence.ref}:")
 
 
 def decode_rgb(data: bytes, what: str) -> np.ndarray:
