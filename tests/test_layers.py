@@ -34,6 +34,9 @@ LAYERS: dict[str, int] = {
     "truthset.media.info": 1,
     "truthset.media.audio_source": 1,
     "truthset.media.audio_windows": 1,
+    "truthset.media.sequences": 1,
+    "truthset.media.point_clouds": 1,
+    "truthset.media.point_cloud_frames": 1,
     "truthset.workspace": 1,
     "truthset.sdk": 1,
     # 2: request plumbing, task types, background runs
