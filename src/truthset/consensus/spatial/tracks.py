@@ -1,0 +1,418 @@
+"""Video tracks from several workers: match tracks, then consolidate them frame by frame.
+
+Each answer is a validated video answer (``{"tracks": [{"object-id", "label", "number",
+"label-category-attributes"?, "keyframes": [...]}]}``, see ``truthset.geometry.tracks``),
+expanded here into one shape per frame (tracking interpolates, detection does not).
+
+Algorithm, per label:
+
+1. Similarity of two tracks = the mean per-frame similarity over the frames both are
+   present on (0 when they share none): boxes by IoU; polygons by mask IoU (on at most
+   ``max_sampled_frames`` shared frames, evenly spread, so that long polygon tracks cost
+   a bounded number of rasterisations); polylines ``1 - d / r`` (d: mean distance of
+   the lines resampled to 32 points, r: 3% of the frame diagonal); keypoints a gaussian of
+   their distance (sigma 2.5% of the diagonal), as the image agreement measures do.
+2. Workers are taken by decreasing skill; each one's tracks are matched to the clusters
+   so far by Hungarian assignment on similarity with each cluster's first (highest-skill)
+   track, pairs under ``iou_threshold`` never matching; unmatched tracks open clusters.
+3. A cluster is kept when its support passes ``min_support`` (default: more than half
+   of all workers' weight), as for image objects.
+4. The consolidated track is present on a frame when members holding at least half of
+   the cluster's weight are present there; its shape there is the image consolidators'
+   per-object merge of the present members (boxes: weighted mean edges,
+   ``combine_boxes``; keypoints: weighted mean; polylines: weighted mean of the resampled
+   lines, simplified; polygons: a weighted pixel vote over the rasterised members, traced
+   back to an outline), and each attribute the present members' weighted majority.
+5. Confidence per track = support share x the members' skill-weighted mean similarity
+   with the consolidated track. Agreement per worker = soft F1 of its tracks against the
+   consolidated ones (summed similarity over ``(own + consolidated) / 2``).
+
+With one worker its tracks are the label as drawn, each with ``single_confidence`` (the
+worker's skill or the job's prior, which the task type passes) as confidence: never 0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from skimage.measure import approximate_polygon
+
+from truthset.geometry.tracks import BOX_KEYS, expand_track
+
+from ._common import (
+    Consolidator,
+    match_across_workers,
+    require_answers,
+    support_threshold,
+    worker_ids_of,
+    worker_order,
+    worker_weights,
+)
+from .boxes import combine_boxes
+from .polygons import mask_to_polygon, rasterize_polygon, vote_crop
+from .polylines import line_distance, resample
+
+LINE_SAMPLES = 32
+
+
+@dataclass
+class WorkerTrack:
+    """One worker's track expanded: the frames it is on, a shape and attributes each."""
+
+    worker: int
+    index: int
+    label: str
+    object_id: str
+    number: int
+    frames: np.ndarray
+    geometries: list[dict[str, Any]]
+    attributes: list[dict[str, Any]]
+
+    def at(self) -> dict[int, int]:
+        return {int(f): i for i, f in enumerate(self.frames)}
+
+
+@dataclass
+class ConsolidatedTrack:
+    label: str
+    object_id: str
+    number: int
+    frames: list[int]
+    geometries: list[dict[str, Any]]
+    attributes: list[dict[str, Any]]
+    confidence: float
+    support: float
+    members: list[tuple[int, int]]
+
+
+def _box_rows(geometries: Sequence[Mapping[str, Any]]) -> np.ndarray:
+    return np.array([[float(g[k]) for k in BOX_KEYS] for g in geometries], dtype=float).reshape(
+        -1, 4
+    )
+
+
+def paired_box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """IoU of ``a[i]`` with ``b[i]`` for (n, 4) arrays of ``(left, top, width, height)``."""
+    iw = np.clip(
+        np.minimum(a[:, 0] + a[:, 2], b[:, 0] + b[:, 2]) - np.maximum(a[:, 0], b[:, 0]), 0, None
+    )
+    ih = np.clip(
+        np.minimum(a[:, 1] + a[:, 3], b[:, 1] + b[:, 3]) - np.maximum(a[:, 1], b[:, 1]), 0, None
+    )
+    inter = iw * ih
+    union = a[:, 2] * a[:, 3] + b[:, 2] * b[:, 3] - inter
+    return np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+
+
+def _vertices(points: Sequence[Sequence[float]]) -> list[dict[str, float]]:
+    return [{"x": float(x), "y": float(y)} for x, y in points]
+
+
+def _majority(votes: list[tuple[Any, float]]) -> Any:
+    totals: dict[Any, float] = {}
+    for value, weight in votes:
+        totals[value] = totals.get(value, 0.0) + weight
+    return max(totals, key=lambda v: totals[v])
+
+
+class TrackConsolidator(Consolidator):
+    """Consolidate the video tracks of one sequence from several workers.
+
+    Parameters: ``shape`` ("box" | "polygon" | "polyline" | "keypoint"), ``interpolate``
+    (tracking; False for detection), ``iou_threshold`` (0.5: least track similarity to
+    match), ``min_support`` (None: a majority of worker weight; a count; a share),
+    ``frame_size`` ((width, height) of the frames, for the polygon masks and the
+    distance scales; default: the extent of the shapes), ``single_confidence`` (0.5),
+    ``max_sampled_frames`` (16).
+
+    Fitted: ``tracks_`` (list of :class:`ConsolidatedTrack`), ``clusters_`` (per output
+    track, its ``(worker position, track index)`` members), ``agreement_`` (worker id ->
+    soft F1), ``n_dropped_``.
+    """
+
+    def __init__(
+        self,
+        *,
+        shape: str = "box",
+        interpolate: bool = True,
+        iou_threshold: float = 0.5,
+        min_support: int | float | None = None,
+        frame_size: tuple[int, int] | None = None,
+        single_confidence: float = 0.5,
+        max_sampled_frames: int = 16,
+    ):
+        self.shape = shape
+        self.interpolate = interpolate
+        self.iou_threshold = iou_threshold
+        self.min_support = min_support
+        self.frame_size = frame_size
+        self.single_confidence = single_confidence
+        self.max_sampled_frames = max_sampled_frames
+
+    # -- expansion ------------------------------------------------------------------------
+
+    def _expand(self, answers: Sequence[Mapping[str, Any]]) -> list[list[WorkerTrack]]:
+        out = []
+        for w, answer in enumerate(answers):
+            tracks = []
+            for i, track in enumerate(answer.get("tracks") or []):
+                shapes = expand_track(
+                    track["keyframes"],
+                    self.shape,
+                    interpolate=self.interpolate,
+                    track_attributes=track.get("label-category-attributes"),
+                )
+                tracks.append(
+                    WorkerTrack(
+                        worker=w,
+                        index=i,
+                        label=str(track["label"]),
+                        object_id=str(track["object-id"]),
+                        number=int(track["number"]),
+                        frames=np.array([s.frame for s in shapes], dtype=np.int64),
+                        geometries=[s.geometry for s in shapes],
+                        attributes=[s.attributes for s in shapes],
+                    )
+                )
+            out.append(tracks)
+        return out
+
+    def _size(self, tracks: Sequence[WorkerTrack]) -> tuple[int, int]:
+        if self.frame_size is not None:
+            return int(self.frame_size[0]), int(self.frame_size[1])
+        right, bottom = 1.0, 1.0
+        for t in tracks:
+            for g in t.geometries:
+                if "points" in g:
+                    pts = np.asarray(g["points"], dtype=float)
+                    right, bottom = max(right, pts[:, 0].max()), max(bottom, pts[:, 1].max())
+                elif "width" in g:
+                    right = max(right, float(g["left"]) + float(g["width"]))
+                    bottom = max(bottom, float(g["top"]) + float(g["height"]))
+                else:
+                    right, bottom = max(right, float(g["x"])), max(bottom, float(g["y"]))
+        return int(np.ceil(right)) + 1, int(np.ceil(bottom)) + 1
+
+    # -- similarity ------------------------------------------------------------------------
+
+    def _frame_similarity(
+        self, a: Sequence[dict[str, Any]], b: Sequence[dict[str, Any]]
+    ) -> np.ndarray:
+        """Per-frame similarity of two equally long lists of shapes."""
+        width, height = self.size_
+        diagonal = float(np.hypot(width, height))
+        if self.shape == "box":
+            return paired_box_iou(_box_rows(a), _box_rows(b))
+        if self.shape == "keypoint":
+            pa = np.array([[g["x"], g["y"]] for g in a], dtype=float)
+            pb = np.array([[g["x"], g["y"]] for g in b], dtype=float)
+            sigma = 0.025 * diagonal
+            d2 = ((pa - pb) ** 2).sum(axis=1)
+            return np.exp(-d2 / (2 * sigma**2)) if sigma > 0 else (d2 == 0).astype(float)
+        if self.shape == "polyline":
+            radius = 0.03 * diagonal
+            out = []
+            for ga, gb in zip(a, b, strict=True):
+                la = resample(np.asarray(ga["points"], dtype=float), LINE_SAMPLES)
+                lb = resample(np.asarray(gb["points"], dtype=float), LINE_SAMPLES)
+                out.append(max(0.0, 1.0 - line_distance(la, lb)[0] / radius) if radius else 0.0)
+            return np.array(out)
+        from .polygons import crop_iou
+
+        return np.array(
+            [
+                crop_iou(
+                    rasterize_polygon(_vertices(ga["points"]), width, height),
+                    rasterize_polygon(_vertices(gb["points"]), width, height),
+                )
+                for ga, gb in zip(a, b, strict=True)
+            ]
+        )
+
+    def _sampled(self, n: int) -> np.ndarray:
+        if self.shape in ("box", "keypoint") or n <= self.max_sampled_frames:
+            return np.arange(n)
+        return np.unique(np.linspace(0, n - 1, self.max_sampled_frames).round().astype(int))
+
+    def track_similarity(
+        self,
+        a_frames: np.ndarray,
+        a_geoms: Sequence[dict],
+        b_frames: np.ndarray,
+        b_geoms: Sequence[dict],
+    ) -> float:
+        """Mean per-frame similarity over the frames both tracks are on (0 if none)."""
+        _, ia, ib = np.intersect1d(a_frames, b_frames, assume_unique=True, return_indices=True)
+        if len(ia) == 0:
+            return 0.0
+        pick = self._sampled(len(ia))
+        sims = self._frame_similarity(
+            [a_geoms[i] for i in ia[pick]], [b_geoms[i] for i in ib[pick]]
+        )
+        return float(sims.mean())
+
+    # -- merging ------------------------------------------------------------------------------
+
+    def _merge(self, geoms: Sequence[dict[str, Any]], weights: np.ndarray) -> dict[str, Any]:
+        if len(geoms) == 1:
+            return dict(geoms[0])
+        if self.shape == "box":
+            row = combine_boxes(_box_rows(geoms), weights)
+            return dict(zip(BOX_KEYS, (float(v) for v in row), strict=True))
+        if self.shape == "keypoint":
+            pts = np.array([[g["x"], g["y"]] for g in geoms], dtype=float)
+            x, y = (pts * weights[:, None]).sum(axis=0) / weights.sum()
+            return {"x": float(x), "y": float(y)}
+        if self.shape == "polyline":
+            lines = [resample(np.asarray(g["points"], dtype=float), LINE_SAMPLES) for g in geoms]
+            first = lines[0]
+            aligned = [first] + [
+                line[::-1] if line_distance(first, line)[1] else line for line in lines[1:]
+            ]
+            mean = (np.stack(aligned) * weights[:, None, None]).sum(axis=0) / weights.sum()
+            simple = approximate_polygon(mean, tolerance=1.0)
+            return {"points": simple.tolist()}
+        width, height = self.size_
+        crops = [rasterize_polygon(_vertices(g["points"]), width, height) for g in geoms]
+        outline = mask_to_polygon(vote_crop(crops, weights, 0.5), tolerance=1.0)
+        if len(outline) < 3:  # the vote left nothing: the most trusted member's outline
+            return dict(geoms[int(np.argmax(weights))])
+        return {"points": [[v["x"], v["y"]] for v in outline]}
+
+    def _consolidate_cluster(
+        self, members: list[WorkerTrack], weights: np.ndarray
+    ) -> tuple[list[int], list[dict], list[dict]]:
+        lookups = [m.at() for m in members]
+        all_frames = sorted(set().union(*(lk.keys() for lk in lookups)))
+        member_weight = np.array([weights[m.worker] for m in members])
+        half = 0.5 * float(member_weight.sum()) - 1e-12
+        frames, geometries, attributes = [], [], []
+        for f in all_frames:
+            present = [k for k, lk in enumerate(lookups) if f in lk]
+            w = member_weight[present]
+            if float(w.sum()) < half:
+                continue
+            geoms = [members[k].geometries[lookups[k][f]] for k in present]
+            frames.append(f)
+            geometries.append(self._merge(geoms, w))
+            votes: dict[str, list[tuple[Any, float]]] = {}
+            for k, weight in zip(present, w, strict=True):
+                for name, value in members[k].attributes[lookups[k][f]].items():
+                    votes.setdefault(name, []).append((value, float(weight)))
+            attributes.append({name: _majority(v) for name, v in votes.items()})
+        return frames, geometries, attributes
+
+    # -- fit ----------------------------------------------------------------------------------
+
+    def fit(self, answers, worker_ids=None, skills=None) -> TrackConsolidator:
+        require_answers(answers)
+        ids = worker_ids_of(answers, worker_ids)
+        weights = worker_weights(ids, skills)
+        per_worker = self._expand(answers)
+        self.size_ = self._size([t for ts in per_worker for t in ts])
+        keep = support_threshold(self.min_support, weights)
+        total = float(weights.sum())
+        labels = sorted({t.label for ts in per_worker for t in ts})
+        results: list[ConsolidatedTrack] = []
+        clusters_out: list[list[tuple[str, int]]] = []
+        dropped = 0
+        similarity_to_output: dict[tuple[int, int], float] = {}
+        for label in labels:
+            own = [[t for t in ts if t.label == label] for ts in per_worker]
+
+            def similarity(w: int, reps: list[WorkerTrack], own=own) -> np.ndarray:
+                return np.array(
+                    [
+                        [
+                            self.track_similarity(t.frames, t.geometries, r.frames, r.geometries)
+                            for r in reps
+                        ]
+                        for t in own[w]
+                    ]
+                ).reshape(len(own[w]), len(reps))
+
+            def represent(
+                members: list[tuple[int, int]], own: list[list[WorkerTrack]] = own
+            ) -> WorkerTrack:
+                return own[members[0][0]][members[0][1]]
+
+            clusters = match_across_workers(
+                [len(x) for x in own],
+                worker_order(weights),
+                similarity,
+                represent,
+                self.iou_threshold,
+            )
+            for cluster in clusters:
+                workers = [w for w, _ in cluster]
+                if len(answers) > 1 and not keep(workers):
+                    dropped += 1
+                    continue
+                members = [own[w][r] for w, r in cluster]
+                frames, geometries, attributes = self._consolidate_cluster(members, weights)
+                if not frames:
+                    dropped += 1
+                    continue
+                out_frames = np.array(frames, dtype=np.int64)
+                sims = np.array(
+                    [
+                        self.track_similarity(m.frames, m.geometries, out_frames, geometries)
+                        for m in members
+                    ]
+                )
+                w = np.array([weights[m.worker] for m in members])
+                for m, s in zip(members, sims, strict=True):
+                    similarity_to_output[(m.worker, m.index)] = float(s)
+                support = float(w.sum()) / total if total > 0 else 0.0
+                if len(answers) == 1:
+                    confidence = float(self.single_confidence)
+                else:
+                    confidence = support * float((sims * w).sum() / w.sum())
+                top = members[0]
+                results.append(
+                    ConsolidatedTrack(
+                        label=label,
+                        object_id=top.object_id,
+                        number=top.number,
+                        frames=frames,
+                        geometries=geometries,
+                        attributes=attributes,
+                        confidence=round(confidence, 4),
+                        support=round(support, 4),
+                        members=[(m.worker, m.index) for m in members],
+                    )
+                )
+                clusters_out.append([(str(m.worker), m.index) for m in members])
+        _unique_numbers(results)
+        self.tracks_ = results
+        self.clusters_ = clusters_out
+        self.n_dropped_ = dropped
+        self.agreement_ = {
+            ids[w]: _soft_f1(
+                sum(similarity_to_output.get((w, t.index), 0.0) for t in per_worker[w]),
+                len(per_worker[w]),
+                len(results),
+            )
+            for w in range(len(answers))
+        }
+        self.label_ = results
+        return self
+
+
+def _soft_f1(matched: float, own: int, consolidated: int) -> float:
+    if own == 0 and consolidated == 0:
+        return 1.0
+    return round(2.0 * matched / (own + consolidated), 4)
+
+
+def _unique_numbers(tracks: list[ConsolidatedTrack]) -> None:
+    """Keep each track's number unless another of its label has it; then the next free."""
+    taken: dict[str, set[int]] = {}
+    for track in tracks:
+        used = taken.setdefault(track.label, set())
+        if track.number in used:
+            track.number = max(used) + 1
+        used.add(track.number)
