@@ -7,6 +7,7 @@ The tool's per-frame lookup (shapeAt, what the player draws) agrees with both.""
 from __future__ import annotations
 
 import json
+import math
 import random
 import shutil
 import subprocess
@@ -36,7 +37,9 @@ const out = cases.map((c) => {
   const looked = [];
   for (let f = 0; f < c.frames; f++) {
     const at = m.shapeAt(track, f, c.shape, c.interpolate);
-    if (at) looked.push({frame: f, geometry: at.geometry, keyframe: at.keyframe, attrs: m.attrsAt(track, f)});
+    if (!at) continue;
+    const attrs = m.attrsAt(track, f);
+    looked.push({frame: f, geometry: at.geometry, keyframe: at.keyframe, attrs});
   }
   return {expanded, looked};
 });
@@ -57,26 +60,14 @@ def _geometry(rng: random.Random, shape: str, count: int) -> dict[str, Any]:
     cx, cy = rng.uniform(100, 500), rng.uniform(100, 300)
     points = []
     for k in range(count):
-        angle = 2 * 3.141592653589793 * k / count + rng.uniform(-0.2, 0.2)
+        angle = 2 * math.pi * k / count + rng.uniform(-0.2, 0.2)
         radius = rng.uniform(20, 90)
-        points.append([cx + radius * _cos(angle), cy + radius * _sin(angle)])
+        points.append([cx + radius * math.cos(angle), cy + radius * math.sin(angle)])
     if rng.random() < 0.5:
         points.reverse()  # the other winding
     if shape == "polyline" and rng.random() < 0.3:
         points.append(list(points[-1]))  # a zero-length edge
     return {"points": points}
-
-
-def _cos(a: float) -> float:
-    import math
-
-    return math.cos(a)
-
-
-def _sin(a: float) -> float:
-    import math
-
-    return math.sin(a)
 
 
 def _cases() -> list[dict[str, Any]]:
