@@ -99,11 +99,30 @@ def _attrs_for(
     }
 
 
-# Writes a label's file (a segmentation mask) and returns its location, which becomes the
-# label's value. Called with the job the label belongs to (the exported job, or one it is
-# chained on), the item's position (Ground Truth's datasetObjectId), the label's creation
-# time and the file's bytes.
-ArtifactSink = Callable[[Job, int, float, bytes], str]
+# Writes a label's file and returns its location, which becomes the label's value. Called
+# with the job the label belongs to (the exported job, or one it is chained on), the item's
+# position (Ground Truth's datasetObjectId), the label's creation time, the file's bytes and
+# its name: None for a mask (named by object and date), else the task type's
+# `label_file_name` (`<datasetObjectId>/SeqLabel.json`; `layout.label_file_path`).
+ArtifactSink = Callable[[Job, int, float, bytes, "str | None"], str]
+
+
+def label_file_name(task_type: Any) -> str | None:
+    """The LABEL-FILE RULE: a task type with a class attribute `label_file_name` has its
+    label written to `<job>/annotations/consolidated-annotation/output/<object>/<name>`
+    (the label row's file when it has one, else the label value as JSON) and the label
+    attribute (which ends in `-ref`) set to that file's location, as Ground Truth writes
+    video frame and point-cloud tracking labels."""
+    name = getattr(task_type, "label_file_name", None)
+    return name if isinstance(name, str) and name else None
+
+
+def _label_file_bytes(value: Any) -> bytes | None:
+    """A label-file type's value as its file: the document as JSON. A string is the
+    location of a file already written (a label imported from Ground Truth): None."""
+    if value is None or isinstance(value, str):
+        return None
+    return orjson.dumps(value)
 
 
 def _ancestor_files(
@@ -131,7 +150,25 @@ def _write_ancestor_file(
     if sink is None or created is None or anc.label_attribute not in attrs:
         return
     blob = repository.label_artifact(session, anc.id, item_id)
-    attrs[anc.label_attribute] = sink(anc, position, created, bytes(blob))
+    name = label_file_name(get_task_type(anc.task_type))
+    attrs[anc.label_attribute] = sink(anc, position, created, bytes(blob), name)
+
+
+def _write_ancestor_document(
+    sink: ArtifactSink | None,
+    anc: Job,
+    name: str | None,
+    attrs: dict[str, Any],
+    created: float,
+    position: int,
+) -> None:
+    """An earlier job's label of a label-file type (no file of its own): its document
+    written, and its location as that job's label value."""
+    if sink is None or name is None or anc.label_attribute not in attrs:
+        return
+    data = _label_file_bytes(attrs[anc.label_attribute])
+    if data is not None:
+        attrs[anc.label_attribute] = sink(anc, position, created, data, name)
 
 
 def iter_output_lines(
@@ -153,7 +190,9 @@ def iter_output_lines(
     them (an archive carries its own copy)."""
     chain = _job_chain(session, job)
     types = {j.id: get_task_type(j.task_type).output_type for j in chain}
-    simple = len(chain) == 1
+    file_names = {j.id: label_file_name(get_task_type(j.task_type)) for j in chain}
+    own_file = file_names[job.id]
+    simple = len(chain) == 1 and own_file is None
     attr_key = orjson.dumps(job.label_attribute).decode()
     head = (
         f'"type":{orjson.dumps(types[job.id]).decode()},'
@@ -195,7 +234,11 @@ def iter_output_lines(
                 own = {job.label_attribute: None}
             if has_artifact and own and artifact_sink is not None:
                 blob = repository.label_artifact(session, job.id, item_id)
-                own[job.label_attribute] = artifact_sink(job, pos, label[4], bytes(blob))
+                own[job.label_attribute] = artifact_sink(job, pos, label[4], bytes(blob), own_file)
+            elif own_file and own and artifact_sink is not None:
+                document = _label_file_bytes(own.get(job.label_attribute))
+                if document is not None:
+                    own[job.label_attribute] = artifact_sink(job, pos, label[4], document, own_file)
             if labeled_only and not carried and (own is None or job.label_attribute not in own):
                 continue
             attrs: dict[str, Any] = {}
@@ -212,9 +255,14 @@ def iter_output_lines(
                     continue
                 anc_attrs = _attrs_for(anc, types[anc.id], anc_row, now)
                 if anc_attrs:
-                    _write_ancestor_file(
-                        session, artifact_sink, anc, anc_attrs, files, item_id, pos
-                    )
+                    if item_id in files.get(anc.id, {}):
+                        _write_ancestor_file(
+                            session, artifact_sink, anc, anc_attrs, files, item_id, pos
+                        )
+                    elif anc_row is not None:
+                        _write_ancestor_document(
+                            artifact_sink, anc, file_names[anc.id], anc_attrs, anc_row[4], pos
+                        )
                     attrs.update(anc_attrs)
             if own:
                 attrs.update(own)

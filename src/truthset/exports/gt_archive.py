@@ -29,14 +29,14 @@ from truthset.exports.archives import ZipSink
 from truthset.exports.formats import Exporter
 from truthset.exports.groundtruth import iter_output_lines
 from truthset.exports.labels import CHUNK_BYTES
-from truthset.exports.layout import mask_path
+from truthset.exports.layout import label_file_path
 from truthset.store.models import Job
 
 MANIFEST = "output.manifest"
 
 
-def archive_mask_name(owner: Job, position: int, created: float) -> str:
-    return f"{owner.name}/{mask_path(position, created).replace(':', '-')}"
+def archive_mask_name(owner: Job, position: int, created: float, name: str | None = None) -> str:
+    return f"{owner.name}/{label_file_path(position, created, name).replace(':', '-')}"
 
 
 def export_groundtruth_zip(
@@ -61,10 +61,14 @@ def export_groundtruth_zip(
             tempfile.TemporaryFile() as manifest,
         ):
 
-            def to_archive(owner: Job, position: int, created: float, data: bytes) -> str:
-                name = archive_mask_name(owner, position, created)
+            def to_archive(
+                owner: Job, position: int, created: float, data: bytes, file_name: str | None
+            ) -> str:
+                name = archive_mask_name(owner, position, created, file_name)
                 if name not in written:  # a chained job's mask is on every line of it
-                    archive.writestr(name, data, compress_type=zipfile.ZIP_STORED)
+                    # A PNG is compressed already; a label document (JSON) is not.
+                    method = zipfile.ZIP_STORED if file_name is None else zipfile.ZIP_DEFLATED
+                    archive.writestr(name, data, compress_type=method)
                     written.add(name)
                 return name
 

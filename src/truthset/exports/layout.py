@@ -118,6 +118,15 @@ def mask_path(object_id: int, created_at: float) -> str:
     return f"{MASKS}{object_id}_{creation_date(created_at)}.png"
 
 
+def label_file_path(object_id: int, created_at: float, name: str | None = None) -> str:
+    """Where a label's file goes: a task type's `label_file_name` in the object's folder
+    (`0/SeqLabel.json`, as Ground Truth writes video and point-cloud labels: a newer label
+    of the same object replaces it), else a mask named by object and creation date."""
+    if name is None:
+        return mask_path(object_id, created_at)
+    return f"{MASKS}{object_id}/{name}"
+
+
 def data_object(item: dict[str, Any]) -> dict[str, Any]:
     """The consolidation request's `dataObject`: an S3 URI (a path here) or inline text."""
     if "source-ref" in item:

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 from truthset.config import Settings
 from truthset.errors import BadInput
 from truthset.exports import repository
-from truthset.exports.groundtruth import iter_output_lines, label_metadata
+from truthset.exports.groundtruth import iter_output_lines, label_file_name, label_metadata
 from truthset.exports.labels import write_pieces
 from truthset.exports.layout import (
     OUTPUT_MANIFEST,
@@ -35,7 +35,7 @@ from truthset.exports.layout import (
     element_name,
     intermediate_manifest_path,
     iso_time,
-    mask_path,
+    label_file_path,
     worker_id,
     worker_metadata,
     worker_response_path,
@@ -98,8 +98,11 @@ class JobOutput:
         self.location = location
         self.task_type = get_task_type(job.task_type)
         self.element = element_name(job.task_type, self.task_type)
+        self.label_file_name = label_file_name(self.task_type)
         self.files = 0
         self.masks = 0
+        # The label files written in this call, by path: their label's creation time.
+        self._label_files: dict[str, float] = {}
 
     def rel(self, path: str, job: Job | None = None) -> str:
         return f"{(job or self.job).name}/{path}"
@@ -109,13 +112,26 @@ class JobOutput:
         return self.location.write(self.rel(path), chunks)
 
     def mask(
-        self, owner: Job, position: int, created: float, data: bytes | Callable[[], bytes]
+        self,
+        owner: Job,
+        position: int,
+        created: float,
+        data: bytes | Callable[[], bytes],
+        name: str | None = None,
     ) -> str:
-        """A label's mask in its job's folder (an earlier job's in a chain goes to that
-        job's folder); written once, whoever asks for it again gets its location."""
-        rel = self.rel(mask_path(position, created), owner)
-        if not self.location.exists(rel):
+        """A label's file in its job's folder (an earlier job's in a chain goes to that
+        job's folder). A mask (named by its date) is written once, whoever asks for it
+        again gets its location; a task type's `label_file_name` (`<object>/SeqLabel.json`,
+        one name for every version of the label) is written again when its label is newer
+        than the last written, so the file is the current label."""
+        rel = self.rel(label_file_path(position, created, name), owner)
+        if name is None:
+            if not self.location.exists(rel):
+                self.location.put(rel, data() if callable(data) else data)
+                self.masks += 1
+        elif self._label_files.get(rel) != created:
             self.location.put(rel, data() if callable(data) else data)
+            self._label_files[rel] = created
             self.masks += 1
         return self.location.uri(rel)
 
@@ -143,7 +159,19 @@ class JobOutput:
                 if value is not None:
                     if has_file:
                         value = self.mask(
-                            self.job, int(position), float(created), self._file_of(int(task_id))
+                            self.job,
+                            int(position),
+                            float(created),
+                            self._file_of(int(task_id)),
+                            self.label_file_name,
+                        )
+                    elif self.label_file_name and not isinstance(value, str):
+                        value = self.mask(
+                            self.job,
+                            int(position),
+                            float(created),
+                            orjson.dumps(value),
+                            self.label_file_name,
                         )
                     response.append(
                         self._response_entry(int(position), value, meta, human, created)
@@ -227,8 +255,8 @@ class JobOutput:
     def write_manifest(self, path: str, now: float) -> int:
         """The output manifest, every line (unlabeled ones as they came), masks written."""
 
-        def sink(owner: Job, position: int, created: float, data: bytes) -> str:
-            return self.mask(owner, position, created, data)
+        def sink(owner: Job, position: int, created: float, data: bytes, name: str | None) -> str:
+            return self.mask(owner, position, created, data, name)
 
         lines = iter_output_lines(self.session, self.job, now=now, artifact_sink=sink)
 

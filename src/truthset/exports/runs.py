@@ -10,7 +10,7 @@ from truthset.exports import repository
 from truthset.exports.destinations import check_export_destination
 from truthset.exports.formats import get_exporter
 from truthset.exports.gt_archive import archive_instead
-from truthset.exports.layout import mask_path
+from truthset.exports.layout import label_file_path
 from truthset.jobs.service import get_job
 from truthset.media.storage import write_bytes
 from truthset.runs.registry import run_kind
@@ -49,8 +49,10 @@ def export_run(
         # first job's, and a chained export points at the earlier job's real file.
         base = dest.rsplit("/", 1)[0]
 
-        def artifact_sink(owner: Job, position: int, created: float, data: bytes) -> str:
-            location = f"{base}/{owner.name}/{mask_path(position, created)}"
+        def artifact_sink(
+            owner: Job, position: int, created: float, data: bytes, name: str | None
+        ) -> str:
+            location = f"{base}/{owner.name}/{label_file_path(position, created, name)}"
             write_bytes(location, [data], endpoint_url=ctx.settings.s3_endpoint_url)
             return location
 

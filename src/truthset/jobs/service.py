@@ -37,7 +37,11 @@ def validate_label_attribute(attr: str, task_type: str) -> None:
         raise BadInput(f"label attribute {attr!r} must be 1-127 letters, digits, '-', '_' or '.'")
     if attr in ("source", "source-ref", "id") or attr.endswith("-metadata"):
         raise BadInput(f"label attribute {attr!r} is reserved (source, source-ref, *-metadata)")
-    needs_ref = task_type in ("semantic-segmentation",)
+    # A label that is a file (a mask; a task type's `label_file_name`, such as video
+    # tracking's SeqLabel.json) is its file's location: Ground Truth names it `*-ref`.
+    needs_ref = task_type in ("semantic-segmentation",) or bool(
+        getattr(get_task_type(task_type), "label_file_name", None)
+    )
     if needs_ref and not attr.endswith("-ref"):
         raise BadInput(f"label attribute {attr!r} must end with '-ref' for {task_type}")
     if not needs_ref and attr.endswith("-ref"):
