@@ -111,6 +111,16 @@ def test_export_run_writes_each_label_as_its_file(ws, tmp_path, filed_type):
         assert meta["class-name"] == ("b" if pos == 1 else "a")
 
 
+def test_without_a_destination_the_export_is_the_zip(ws, filed_type):
+    make_job(ws)
+    result = CliRunner().invoke(app, ["export", "filed", "--data-dir", str(ws.settings.data_dir)])
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.stdout)
+    assert out["format"] == "groundtruth-zip" and out["out"].endswith(".zip")
+    names = zipfile.ZipFile(out["out"]).namelist()
+    assert "filed/annotations/consolidated-annotation/output/2/Label.json" in names
+
+
 def test_zip_carries_the_files_by_relative_path(ws, filed_type):
     from exports.mask_jobs import export
 

@@ -27,10 +27,11 @@ from sqlalchemy.orm import Session
 from truthset.exports import repository
 from truthset.exports.archives import ZipSink
 from truthset.exports.formats import Exporter
-from truthset.exports.groundtruth import iter_output_lines
+from truthset.exports.groundtruth import iter_output_lines, label_file_name
 from truthset.exports.labels import CHUNK_BYTES
 from truthset.exports.layout import label_file_path
 from truthset.store.models import Job
+from truthset.tasktypes import get_task_type
 
 MANIFEST = "output.manifest"
 
@@ -102,10 +103,12 @@ def export_groundtruth_zip(
 
 def has_files(session: Session, job: Job) -> bool:
     """Whether the job's export carries files: a label of it, or of a job it is chained
-    on, is a mask."""
+    on, is a mask or a task type's label file."""
     current: Job | None = job
     while current is not None:
-        if repository.has_labels(session, current.id, files=True):
+        # A label-file type's labels are all files (SeqLabel.json), whatever the row holds.
+        every_label_a_file = label_file_name(get_task_type(current.task_type)) is not None
+        if repository.has_labels(session, current.id, files=not every_label_a_file):
             return True
         parent = current.input_job_id
         current = repository.job_by_id(session, parent) if parent is not None else None
