@@ -10,7 +10,8 @@ a worker keeps or corrects (pre-labeling). It comes in either of two shapes:
   Truth holds it: a class index (``0``), a list of class indices, an object-detection
   ``{"annotations": [{"class_id", ...}], "image_size": [...]}``, a text-span
   ``{"annotations": {"entities": [...]}}``, a transcript string, audio segments
-  ``{"segments": [{..., "confidence"}]}``. Class ids are named by
+  ``{"segments": [{..., "confidence"}]}``, a video SeqLabel document
+  (``{"tracking-annotations": [...]}``). Class ids are named by
   ``<label attribute>-prediction-metadata`` (``class-name``, ``class-map``) when it is
   given, else by the job's label order, as Ground Truth's class ids are.
 
@@ -92,8 +93,9 @@ _FROM_OUTPUT: dict[str, Callable[[Any, dict[str, Any], LabelConfig], Any]] = {
     "groundtruth/audio-segment-transcription": _segments,
 }
 
-# What marks Ground Truth's output shape of a type that has `initial_answer`.
-_OUTPUT_KEY = "annotations"
+# What marks Ground Truth's output shape of a type that has `initial_answer`; a type may
+# name its own (`output_keys`: the video types' SeqLabel lists).
+_OUTPUT_KEYS = ("annotations",)
 
 
 def predicted_answer(
@@ -108,7 +110,8 @@ def predicted_answer(
         return convert(value, meta, config)
     initial = getattr(task_type, "initial_answer", None)
     # (A semantic-segmentation value is a mask's location, never an object: it is left as is.)
-    if initial is not None and isinstance(value, Mapping) and _OUTPUT_KEY in value:
+    keys = getattr(task_type, "output_keys", _OUTPUT_KEYS)
+    if initial is not None and isinstance(value, Mapping) and any(k in value for k in keys):
         try:
             return initial(value, meta, config)
         except (KeyError, IndexError, TypeError, ValueError, AttributeError):
