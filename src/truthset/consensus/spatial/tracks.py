@@ -180,12 +180,13 @@ class TrackConsolidator(Consolidator):
             out.append(tracks)
         return out
 
-    def _size(self, tracks: Sequence[WorkerTrack]) -> tuple[int, int]:
+    def frame_extent(self, shapes: Sequence[Sequence[Mapping[str, Any]]]) -> tuple[int, int]:
+        """``frame_size``, else the extent of the shapes (lists of geometries)."""
         if self.frame_size is not None:
             return int(self.frame_size[0]), int(self.frame_size[1])
         right, bottom = 1.0, 1.0
-        for t in tracks:
-            for g in t.geometries:
+        for geometries in shapes:
+            for g in geometries:
                 if "points" in g:
                     pts = np.asarray(g["points"], dtype=float)
                     right, bottom = max(right, pts[:, 0].max()), max(bottom, pts[:, 1].max())
@@ -312,7 +313,7 @@ class TrackConsolidator(Consolidator):
         ids = worker_ids_of(answers, worker_ids)
         weights = worker_weights(ids, skills)
         per_worker = self._expand(answers)
-        self.size_ = self._size([t for ts in per_worker for t in ts])
+        self.size_ = self.frame_extent([t.geometries for ts in per_worker for t in ts])
         keep = support_threshold(self.min_support, weights)
         total = float(weights.sum())
         labels = sorted({t.label for ts in per_worker for t in ts})

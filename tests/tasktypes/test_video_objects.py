@@ -1,0 +1,384 @@
+"""Video frame object detection and tracking: config, answers, SeqLabel labels, adjustment."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from PIL import Image
+
+from truthset.errors import BadInput
+from truthset.geometry.tracks import expand_track
+from truthset.media.info import clear_caches
+from truthset.media.sequences import clear_cache
+from truthset.tasktypes import WorkerAnswer, get_task_type
+from truthset.tasktypes.predictions import predicted_answer
+
+TRACKING = get_task_type("video-object-tracking")
+DETECTION = get_task_type("video-object-detection")
+WIDTH, HEIGHT = 160, 120
+
+
+def config_2020(annotation_type: str | None = None, **extra: Any) -> dict[str, Any]:
+    raw: dict[str, Any] = {
+        "documentVersion": "2020-03-01",
+        "labels": [
+            {
+                "label": "car",
+                "categoryAttributes": [
+                    {"name": "occluded", "type": "string", "enum": ["no", "yes"]}
+                ],
+            },
+            {"label": "bus"},
+        ],
+        "frameAttributes": [
+            {"name": "weather", "description": "the sky", "type": "string", "enum": ["sun", "rain"]}
+        ],
+    }
+    if annotation_type:
+        raw["annotationType"] = annotation_type
+    raw.update(extra)
+    return raw
+
+
+CONFIG = TRACKING.parse_label_config(config_2020())
+
+
+def write_sequence(folder: Path, n: int = 10, *, frame_no_as_text: bool = False) -> str:
+    clear_cache()
+    clear_caches()
+    folder.mkdir(parents=True, exist_ok=True)
+    frames = []
+    for i in range(n):
+        name = f"frame_{i:04d}.jpg"
+        Image.new("RGB", (WIDTH, HEIGHT), (10 * i, 50, 90)).save(folder / name)
+        frames.append({"frame-no": str(i) if frame_no_as_text else i, "frame": name})
+    # Listed out of order: Ground Truth sorts by name.
+    doc = {"seq-no": 1, "prefix": str(folder) + "/", "number-of-frames": n, "frames": frames[::-1]}
+    path = folder / "seq.json"
+    path.write_text(json.dumps(doc))
+    return str(path)
+
+
+@pytest.fixture
+def item(tmp_path: Path) -> dict[str, Any]:
+    return {"source-ref": write_sequence(tmp_path / "seq")}
+
+
+def box(left, top, width=20, height=20):
+    return {"left": left, "top": top, "width": width, "height": height}
+
+
+def car(oid="c1", number=1, keyframes=None, **extra):
+    return {
+        "object-id": oid,
+        "label": "car",
+        "number": number,
+        "keyframes": keyframes
+        or [{"frame": 0, "box": box(0, 10)}, {"frame": 9, "box": box(90, 10)}],
+        **extra,
+    }
+
+
+def answer(*tracks, n=10, **extra):
+    return {"number-of-frames": n, "tracks": list(tracks), **extra}
+
+
+def test_the_types_are_registered_with_their_label_file():
+    assert TRACKING.media == DETECTION.media == "video-frames"
+    assert TRACKING.ui_module == "tools/video.js"
+    assert TRACKING.label_file_name == "SeqLabel.json"
+    assert TRACKING.output_type == "groundtruth/video-object-tracking"
+    assert DETECTION.output_type == "groundtruth/video-object-detection"
+
+
+def test_label_configs():
+    assert TRACKING.parse_label_config(["car"]).labels == ("car",)
+    polygon = TRACKING.parse_label_config(config_2020("Polygon"))
+    assert polygon.annotation_type == "Polygon"
+    assert TRACKING.parse_label_config(
+        {"labels": [{"label": "a"}], "annotationType": "BoundingBox"}
+    )
+    with pytest.raises(BadInput, match="annotationType: 'Polygon' needs the 2020 format"):
+        TRACKING.parse_label_config({"labels": [{"label": "a"}], "annotationType": "Polygon"})
+    with pytest.raises(BadInput, match="annotationType: 'Cuboid' is not one of"):
+        TRACKING.parse_label_config(config_2020("Cuboid"))
+
+
+def test_a_valid_answer_is_normalised_with_the_sequence_facts(item):
+    given = answer(
+        car(
+            **{"label-category-attributes": {"occluded": "no"}},
+            keyframes=[
+                {"frame": 0, "box": box(0.0, 10)},
+                {"frame": 5, "box": box(50, 10), "label-category-attributes": {"occluded": "yes"}},
+                {"frame": 7, "outside": True},
+            ],
+        ),
+        **{"frame-attributes": {"3": {"weather": "rain"}}},
+    )
+    out = TRACKING.validate_answer(given, CONFIG, item)
+    assert out["tracks"][0]["keyframes"][0] == {"frame": 0, "box": box(0, 10)}
+    assert out["frame-attributes"] == {"3": {"weather": "rain"}}
+    assert out["sequence-frames"][0] == [0, "frame_0000.jpg"]
+    assert len(out["sequence-frames"]) == 10
+    assert out["frame-size"] == {"width": WIDTH, "height": HEIGHT}
+    assert TRACKING.validate_answer(answer(), CONFIG, item)["tracks"] == []
+
+
+@pytest.mark.parametrize(
+    ("bad", "message"),
+    [
+        (answer(n=11), r"answer\.number-of-frames: 11 differs from the sequence's 10 frames"),
+        (
+            answer(car(keyframes=[{"frame": 0, "box": box(150, 10)}])),
+            r"answer\.tracks\[0\]\.keyframes\[0\]\.box\.width: .*outside the frame",
+        ),
+        (
+            answer(car(keyframes=[{"frame": 0, "box": box(1, 1, width=0)}])),
+            r"keyframes\[0\]\.box\.width: 0 must be positive",
+        ),
+        (
+            answer(car(keyframes=[{"frame": 3, "box": box(1, 1)}, {"frame": 3, "box": box(1, 1)}])),
+            r"keyframes\[1\]\.frame: 3 does not come after",
+        ),
+        (
+            answer(car(keyframes=[{"frame": 10, "box": box(1, 1)}])),
+            r"keyframes\[0\]\.frame: 10 is not a frame of the sequence \(0 to 9\)",
+        ),
+        (
+            answer(car(keyframes=[{"frame": 0, "outside": True}])),
+            r"keyframes\[0\]: the first keyframe must place the object",
+        ),
+        (
+            answer(car(keyframes=[{"frame": 0, "box": box(1, 1), "outside": True}])),
+            r"keyframes\[0\]: a keyframe has either a 'box' or",
+        ),
+        (answer(car(), car(number=2)), r"answer\.tracks\[1\]\.object-id: 'c1' is also tracks\[0\]"),
+        (answer(car(), car(oid="c2")), r"answer\.tracks\[1\]\.number: car:1 is also tracks\[0\]"),
+        (
+            answer({**car(), "label": "tram"}),
+            r"answer\.tracks\[0\]\.label: 'tram' is not in the label list",
+        ),
+        (
+            answer(car(**{"label-category-attributes": {"occluded": "maybe"}})),
+            r"tracks\[0\]\.label-category-attributes\.occluded: 'maybe' is not one of",
+        ),
+        (
+            answer(**{"frame-attributes": {"12": {"weather": "sun"}}}),
+            r"answer\.frame-attributes\.12: not a frame of the sequence",
+        ),
+        (
+            answer(**{"frame-attributes": {"x": {"weather": "sun"}}}),
+            r"answer\.frame-attributes\.x: not a frame index",
+        ),
+        (answer(tracks=None), r"answer\.tracks: None is not a list"),
+        ({"tracks": [], "number-of-frames": 10, "color": 1}, r"answer\.color: not a field"),
+    ],
+)
+def test_bad_answers_name_the_field(item, bad, message):
+    with pytest.raises(BadInput, match=message):
+        TRACKING.validate_answer(bad, CONFIG, item)
+
+
+def test_shapes_other_than_boxes(item):
+    polygon = TRACKING.parse_label_config(config_2020("Polygon"))
+    square = {"points": [[0, 0], [10, 0], [10, 10], [0, 10]]}
+    ok = answer(car(keyframes=[{"frame": 0, "polygon": square}]))
+    assert TRACKING.validate_answer(ok, polygon, item)["tracks"][0]["keyframes"][0]["polygon"]
+    flat = answer(car(keyframes=[{"frame": 0, "polygon": {"points": [[0, 0], [5, 0], [9, 0]]}}]))
+    with pytest.raises(BadInput, match=r"polygon\.points: the polygon has no area"):
+        TRACKING.validate_answer(flat, polygon, item)
+    with pytest.raises(BadInput, match=r"keyframes\[0\]\.box: not a keyframe field|keyframe field"):
+        TRACKING.validate_answer(answer(car()), polygon, item)
+    keypoint = TRACKING.parse_label_config(config_2020("Keypoint"))
+    with pytest.raises(BadInput, match=r"keypoint\.x: 170 is outside the frame"):
+        TRACKING.validate_answer(
+            answer(car(keyframes=[{"frame": 0, "keypoint": {"x": 170, "y": 3}}])), keypoint, item
+        )
+
+
+def seqlabel_objects(value, key="tracking-annotations", list_key="annotations"):
+    return {e["frame"]: e[list_key] for e in value[key]}
+
+
+def test_one_worker_tracking_label_is_the_seqlabel_with_every_frame(item):
+    content = TRACKING.validate_answer(
+        answer(car(), **{"frame-attributes": {"2": {"weather": "sun"}}}), CONFIG, item
+    )
+    result = TRACKING.consolidate([WorkerAnswer(1, content, weight=1.0)], CONFIG, {})
+    entries = result.value["tracking-annotations"]
+    assert len(entries) == 10
+    assert entries[0]["frame-no"] == 0 and entries[0]["frame"] == "frame_0000.jpg"
+    assert entries[2]["frame-attributes"] == {"weather": "sun"}
+    mid = entries[5]["annotations"][0]
+    assert mid == {
+        "height": 20,
+        "width": 20,
+        "top": 10,
+        "left": 50,
+        "class-id": "0",
+        "label-category-attributes": {},
+        "object-id": "c1",
+        "object-name": "car:1",
+    }
+    # One worker of unknown skill: the prior, never 0.
+    assert result.confidence == 0.5
+    assert result.meta["class-map"] == {"0": "car"}
+    assert result.meta["tracks"] == [{"object-id": "c1", "object-name": "car:1", "confidence": 0.5}]
+    skilled = TRACKING.consolidate([WorkerAnswer(1, content, weight=0.8)], CONFIG, {})
+    assert skilled.confidence == 0.8
+
+
+def test_detection_writes_keyframes_only(item):
+    content = DETECTION.validate_answer(answer(car()), CONFIG, item)
+    result = DETECTION.consolidate([WorkerAnswer(1, content)], CONFIG, {})
+    objects = seqlabel_objects(result.value, "detection-annotations")
+    assert [name for name, objs in objects.items() if objs] == ["frame_0000.jpg", "frame_0009.jpg"]
+
+
+def test_three_workers_make_one_track(item):
+    contents = [
+        TRACKING.validate_answer(
+            answer(
+                car(
+                    oid=f"w{i}",
+                    keyframes=[
+                        {"frame": 0, "box": box(i, 10)},
+                        {"frame": 9, "box": box(90 + i, 10)},
+                    ],
+                )
+            ),
+            CONFIG,
+            item,
+        )
+        for i in range(3)
+    ]
+    result = TRACKING.consolidate(
+        [WorkerAnswer(i, c, weight=1.0) for i, c in enumerate(contents)], CONFIG, {}
+    )
+    objects = seqlabel_objects(result.value)
+    assert all(len(o) == 1 for o in objects.values())
+    assert objects["frame_0000.jpg"][0]["left"] == 1
+    assert 0.8 < result.confidence <= 1.0
+
+
+def test_polygon_label_uses_vertices(item):
+    polygon = TRACKING.parse_label_config(config_2020("Polygon"))
+    square = {"points": [[0, 0], [10, 0], [10, 10], [0, 10]]}
+    moved = {"points": [[20, 0], [30, 0], [30, 10], [20, 10]]}
+    content = TRACKING.validate_answer(
+        answer(car(keyframes=[{"frame": 0, "polygon": square}, {"frame": 2, "polygon": moved}])),
+        polygon,
+        item,
+    )
+    result = TRACKING.consolidate([WorkerAnswer(1, content)], polygon, {})
+    entry = result.value["tracking-annotations"][1]
+    assert entry["polygons"][0]["vertices"] == [
+        {"x": 10, "y": 0},
+        {"x": 20, "y": 0},
+        {"x": 20, "y": 10},
+        {"x": 10, "y": 10},
+    ]
+
+
+def expanded(content):
+    return {
+        t["object-id"]: [
+            (s.frame, s.geometry, s.attributes)
+            for s in expand_track(
+                t["keyframes"],
+                "box",
+                interpolate=True,
+                track_attributes=t.get("label-category-attributes"),
+            )
+        ]
+        for t in content["tracks"]
+    }
+
+
+def test_an_adjustment_job_starts_from_our_own_label(item):
+    given = answer(
+        car(
+            keyframes=[
+                {"frame": 0, "box": box(0, 10), "label-category-attributes": {"occluded": "no"}},
+                {"frame": 4, "box": box(40, 10)},
+                {"frame": 6, "outside": True},
+                {"frame": 8, "box": box(80, 30)},
+            ]
+        ),
+        **{"frame-attributes": {"1": {"weather": "rain"}}},
+    )
+    content = TRACKING.validate_answer(given, CONFIG, item)
+    label = TRACKING.consolidate([WorkerAnswer(1, content)], CONFIG, {})
+    initial = TRACKING.initial_answer(label.value, label.meta, CONFIG)
+    assert initial["number-of-frames"] == 10
+    assert initial["frame-attributes"] == {"1": {"weather": "rain"}}
+    again = TRACKING.validate_answer(initial, CONFIG, item)
+    assert expanded(again) == expanded(content)
+    keyframes = again["tracks"][0]["keyframes"]
+    # Frame 5 had no shape (no blend into an outside keyframe): it leaves there.
+    assert [k["frame"] for k in keyframes] == [0, 4, 5, 8]
+    assert keyframes[2] == {"frame": 5, "outside": True}
+
+
+def test_an_adjustment_job_reads_ground_truths_seqlabel_by_its_uri(tmp_path, item):
+    doc = {
+        "tracking-annotations": [
+            {
+                "annotations": [
+                    {
+                        "height": 20,
+                        "width": 20,
+                        "top": 10,
+                        "left": 10 * i,
+                        "class-id": "1",
+                        "label-category-attributes": {},
+                        "object-id": "480dc450",
+                        "object-name": "bus:1",
+                    }
+                ],
+                "frame-no": str(i),
+                "frame": f"frame_{i:04d}.jpg",
+            }
+            for i in range(3, 8)
+        ]
+    }
+    path = tmp_path / "out" / "0" / "SeqLabel.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(json.dumps(doc))
+    meta = {"class-map": {"0": "car", "1": "bus"}, "type": "groundtruth/video-object-tracking"}
+    initial = TRACKING.initial_answer(str(path), meta, CONFIG)
+    (track,) = initial["tracks"]
+    assert track["label"] == "bus" and track["number"] == 1 and track["object-id"] == "480dc450"
+    assert [k["frame"] for k in track["keyframes"]] == [3, 7]
+    initial["number-of-frames"] = 10  # the tool takes the count from the sequence
+    assert TRACKING.validate_answer(initial, CONFIG, item)["tracks"][0]["keyframes"][1] == {
+        "frame": 7,
+        "box": box(70, 10),
+    }
+
+
+def test_a_seqlabel_prediction_becomes_an_answer(item):
+    content = TRACKING.validate_answer(answer(car()), CONFIG, item)
+    label = TRACKING.consolidate([WorkerAnswer(1, content)], CONFIG, {})
+    predicted = predicted_answer(TRACKING, label.value, {}, CONFIG)
+    assert [k["frame"] for k in predicted["tracks"][0]["keyframes"]] == [0, 9]
+    # The answer shape passes as it is.
+    assert predicted_answer(TRACKING, answer(car()), {}, CONFIG) == answer(car())
+
+
+def test_agreement(item):
+    a = TRACKING.validate_answer(answer(car()), CONFIG, item)
+    far = TRACKING.validate_answer(
+        answer(
+            car(keyframes=[{"frame": 0, "box": box(100, 90)}, {"frame": 9, "box": box(130, 90)}])
+        ),
+        CONFIG,
+        item,
+    )
+    assert TRACKING.agreement(a, a, CONFIG) == pytest.approx(1.0)
+    assert TRACKING.agreement(a, far, CONFIG) == 0.0
+    assert TRACKING.agreement(answer(), answer(), CONFIG) == 1.0
