@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
-from truthset.errors import NotFound
+from truthset.errors import BadInput, NotFound
 from truthset.jobs import repository, service
 from truthset.store.models import Dataset, Job
 from truthset.store.raw import stored_json
@@ -272,6 +272,20 @@ def _time_stats(times: list[float]) -> dict[str, Any]:
     }
 
 
+def _as_answer(task_type_name: str, value: Any, meta: Any, label_config: Any) -> Any:
+    """A label a tool starts from in the answer shape, for the types that ask for it (the
+    video types: a SeqLabel document, or the URI of Ground Truth's, becomes keyframes). A
+    label that cannot be read so is handed over as stored rather than failing the lease."""
+    task_type = get_task_type(task_type_name)
+    if not getattr(task_type, "prior_label_as_answer", False):
+        return value
+    try:
+        config = task_type.parse_label_config(label_config)
+        return task_type.initial_answer(value, meta, config)  # type: ignore[attr-defined]
+    except (BadInput, KeyError, TypeError, ValueError):
+        return value
+
+
 def label_for_tool(session: Session, job_id: int, item_id: int) -> dict[str, Any] | None:
     """A job's label of an item in the shape tools load as ``prior_label`` (value, meta,
     and for masks the mask itself as a worker answer's ``labeledImage``)."""
@@ -286,6 +300,8 @@ def label_for_tool(session: Session, job_id: int, item_id: int) -> dict[str, Any
         config = task_type.parse_label_config(label_config)
         value = dict(initial(value, meta, config)) if initial is not None else {}
         value["labeledImage"] = {"pngImageData": base64.b64encode(bytes(artifact)).decode()}
+    else:
+        value = _as_answer(task_type_name, value, meta, label_config)
     return {
         "attribute": attribute,
         "task_type": task_type_name,
