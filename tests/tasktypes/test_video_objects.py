@@ -382,3 +382,50 @@ def test_agreement(item):
     assert TRACKING.agreement(a, a, CONFIG) == pytest.approx(1.0)
     assert TRACKING.agreement(a, far, CONFIG) == 0.0
     assert TRACKING.agreement(answer(), answer(), CONFIG) == 1.0
+
+
+def test_a_tracking_job_and_its_adjustment_through_the_work_engine(engine):
+    from sqlalchemy import select
+
+    from truthset.jobs.views import label_for_tool
+    from truthset.store.models import Item, Job
+
+    ref = write_sequence(engine.media / "clip")
+    engine.dataset("clips", [{"id": "clip-1", "source-ref": ref}])
+    engine.job(
+        "track", "video-object-tracking", config_2020(), dataset="clips", label_attribute="cars-ref"
+    )
+    engine.work("track", lambda w, item: answer(car()), workers=["w0"])
+    (row,) = engine.labels("track")
+    entries = row["value"]["tracking-annotations"]
+    assert len(entries) == 10 and entries[9]["annotations"][0]["left"] == 90
+    assert row["confidence"] == 0.5
+    engine.job(
+        "adjust",
+        "video-object-tracking",
+        config_2020(),
+        input_job="track",
+        label_attribute="adjusted-ref",
+        settings={"adjustment": True},
+    )
+    with engine.ws.db.session_scope() as s:
+        job = s.scalar(select(Job).where(Job.name == "track"))
+        item = s.scalar(select(Item))
+        assert job is not None and item is not None
+        prior = label_for_tool(s, job.id, item.id)
+    assert prior is not None
+    # The tool starts from keyframes, not from the per-frame document.
+    (track,) = prior["value"]["tracks"]
+    assert [k["frame"] for k in track["keyframes"]] == [0, 9]
+
+    def moved(w, item):
+        adjusted = answer(car(keyframes=[{"frame": 0, "box": box(5, 10)}]))
+        adjusted["initialValueModified"] = True
+        return adjusted
+
+    engine.work("adjust", moved, workers=["w1"])
+    (line,) = engine.export("adjust")
+    meta = line["adjusted-ref-metadata"]
+    assert meta["adjustment-status"] == "adjusted"
+    assert meta["type"] == "groundtruth/video-object-tracking"
+    assert meta["tracks"][0]["object-name"] == "car:1"

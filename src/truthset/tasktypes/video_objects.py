@@ -89,6 +89,9 @@ class VideoObjectsType:
     label_file_name: str = "SeqLabel.json"
     # What marks Ground Truth's output shape in a prediction (tasktypes.predictions).
     output_keys: tuple[str, ...] = ("tracking-annotations", "detection-annotations")
+    # The tool starts from an earlier label in the answer shape (jobs.views.label_for_tool
+    # turns the stored SeqLabel document into keyframes with `initial_answer`).
+    prior_label_as_answer: bool = True
     # Least track similarity at which two tracks count as one in `agreement`.
     match_threshold: float = 0.5
 
