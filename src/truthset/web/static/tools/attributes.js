@@ -108,7 +108,7 @@ export function initialFrame(task) {
  * @param {(name: string, value: string | number | null) => void} set
  * @param {{maxText: number, locked: boolean, prefix: string}} opts
  */
-function fields(specs, values, set, opts) {
+export function fields(specs, values, set, opts) {
   return specs.map((s) => {
     const id = `${opts.prefix}-${s.name.replace(/[^A-Za-z0-9_-]/g, "_")}`;
     const locked = opts.locked && s.editsAllowed === "none";
