@@ -172,26 +172,39 @@ def ground_height(plane: tuple[np.ndarray, float], x: float, y: float) -> float:
     return float(-(d + normal[0] * x + normal[1] * y) / normal[2])
 
 
-def _neighbourhood(points: np.ndarray, c: np.ndarray, reach: float) -> np.ndarray:
-    """The points whose ground projection is within the footprint grown by ``reach``, at
-    any height."""
+def _column(points: np.ndarray, c: np.ndarray, grow: float) -> np.ndarray:
+    """Whether each point's ground projection is within the footprint grown by ``grow``
+    (at any height)."""
     grown = c.copy()
-    grown[3:5] += 2 * reach
+    grown[3:5] += 2 * grow
     grown[5] = 1e9
-    return np.asarray(points)[points_inside(points, grown)]
+    return points_inside(points, grown)
+
+
+def ground_around(
+    points: np.ndarray, c: np.ndarray, *, reach: float = 2.0, keep_out: float = 0.3
+) -> tuple[tuple[np.ndarray, float] | None, np.ndarray]:
+    """The ground plane around a cuboid, from the ring of points within ``reach`` of its
+    footprint but outside it (grown by ``keep_out``): the object's own points, its roof
+    above all, are never taken for the ground. The whole neighbourhood when the ring is
+    nearly empty. Returns the plane (None when none fits) and the points used."""
+    pts = np.asarray(points)
+    near = _column(pts, c, reach)
+    ring = near & ~_column(pts, c, keep_out)
+    used = pts[ring] if np.count_nonzero(ring) >= 20 else pts[near]
+    return ground_plane(used), used
 
 
 def snap_to_ground(
     points: np.ndarray, c: Sequence[float] | np.ndarray, *, reach: float = 2.0
 ) -> np.ndarray:
     """The cuboid moved up or down so that its bottom lies on the ground under its centre:
-    a RANSAC ground plane of the points around it, else the lowest of them (their 2nd
-    percentile). ValueError when no point lies around it."""
+    a RANSAC ground plane of the points around it (:func:`ground_around`), else the lowest
+    of them (their 2nd percentile). ValueError when no point lies around it."""
     c = np.asarray(c, dtype=np.float64).copy()
-    near = _neighbourhood(points, c, reach)
+    plane, near = ground_around(points, c, reach=reach)
     if len(near) == 0:
         raise ValueError("no points around the cuboid to find the ground")
-    plane = ground_plane(near)
     ground = (
         ground_height(plane, c[0], c[1])
         if plane is not None
@@ -258,14 +271,15 @@ def object_points(
     ground_clearance: float = 0.15,
 ) -> tuple[np.ndarray, tuple[np.ndarray, float] | None]:
     """The points a fit uses: inside the cuboid grown by ``margin``, without the ground
-    (those within ``ground_clearance`` of a ground plane found around the cuboid); and
+    (those within ``ground_clearance`` of the ground plane around it, see
+    :func:`ground_around`); and
     that plane (None when none was found)."""
     c = np.asarray(c, dtype=np.float64)
     pts = np.asarray(points, dtype=np.float64)[:, :3]
     inside = pts[points_inside(pts, c, margin)]
     if len(inside) == 0:
         return inside, None
-    plane = ground_plane(_neighbourhood(pts, c, max(margin, 1.0) + 1.0))
+    plane, _ = ground_around(pts, c, reach=max(margin, 1.0) + 1.0, keep_out=margin)
     if plane is not None:
         normal, d = plane
         inside = inside[inside @ normal + d > ground_clearance]
