@@ -73,7 +73,13 @@ def test_transcription_rover_with_weights():
     ]
     assert TR.consolidate(weighted, config, {}).value == "recognize speech"
     single = TR.consolidate(answers[:1], config, {})
-    assert single.meta == {"confidence": 0.0} and single.value == "the cat sat on the mat"
+    # One worker: their skill, or the job's prior when it is unknown (not 0.0).
+    assert single.meta == {"confidence": 0.5} and single.value == "the cat sat on the mat"
+    assert single.confidence == 0.5
+    skilled = [WorkerAnswer(1, {"transcription": "a cat"}, weight=0.9)]
+    assert TR.consolidate(skilled, config, {}).confidence == 0.9
+    prior = {"quality": {"prior_skill": 0.6}}
+    assert TR.consolidate(answers[:1], config, prior).meta == {"confidence": 0.6}
 
 
 def test_transcription_end_to_end(engine):

@@ -239,6 +239,9 @@ def test_consolidation_label_and_metadata():
     assert 0 < result.confidence < 1
     nothing = SEG.consolidate([WorkerAnswer(1, {"segments": []})] * 2, config, {})
     assert nothing.value == {"segments": []} and nothing.confidence == 1.0
+    # One worker: each segment carries the worker's skill (the job's prior here), not 0.0.
+    one = SEG.consolidate(answers[:1], config, {"quality": {"prior_skill": 0.6}})
+    assert [s["confidence"] for s in one.value["segments"]] == [0.6, 0.6] == [one.confidence] * 2
 
 
 def test_consolidated_attributes_and_adjustment_status():

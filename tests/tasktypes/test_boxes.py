@@ -155,10 +155,14 @@ def test_workers_disagreeing_on_an_unreadable_image_size_do_not_break_consolidat
 
 def test_single_worker_confidence_is_the_workers_skill_or_the_jobs_prior():
     result = BB.consolidate([WorkerAnswer(1, answer(("dog", 1, 1, 9, 9)))], CONFIG, {})
-    assert result.meta["objects"] == [{"confidence": 0.0}]  # per object, as Ground Truth
     assert result.confidence == 0.5  # the label: skill unknown, the default prior
+    # Each object too (Ground Truth gives 0.0, which sends every object to review).
+    assert result.meta["objects"] == [{"confidence": 0.5}]
     skilled = BB.consolidate([WorkerAnswer(1, answer(("dog", 1, 1, 9, 9)), 0.85)], CONFIG, {})
     assert skilled.confidence == 0.85
+    assert skilled.meta["objects"] == [{"confidence": 0.85}]
+    two = [WorkerAnswer(w, answer(("dog", 1, 1, 9, 9))) for w in (1, 2)]
+    assert BB.consolidate(two, CONFIG, {}).meta["objects"][0]["confidence"] > 0.9  # agreement
     prior = {"quality": {"prior_skill": 0.75}}
     one = [WorkerAnswer(1, answer(("dog", 1, 1, 9, 9)))]
     assert BB.consolidate(one, CONFIG, prior).confidence == 0.75

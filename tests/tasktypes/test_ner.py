@@ -113,6 +113,14 @@ def test_consolidation_matches_gt_shape():
     assert conf[1] == pytest.approx(2 / 3, abs=1e-3)  # all 3 found it, 2 agree on the label
 
 
+def test_a_single_workers_entities_carry_the_workers_confidence():
+    one = [WorkerAnswer(1, ents(span("Thing", "Amazon SageMaker")), 0.8)]
+    result = T.consolidate(one, CONFIG, {})
+    assert [e["confidence"] for e in result.meta["entities"]] == [0.8]  # not 0.0
+    prior = T.consolidate([WorkerAnswer(1, ents(span("Date", "29 November 2017")))], CONFIG, {})
+    assert [e["confidence"] for e in prior.meta["entities"]] == [0.5] == [prior.confidence]
+
+
 def test_end_to_end(engine):
     engine.dataset("texts", [{"id": "t", "source": TEXT}])
     engine.job("ner", "named-entity-recognition", RAW, dataset="texts", workers_per_item=2)

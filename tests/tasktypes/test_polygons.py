@@ -254,4 +254,5 @@ def test_polyline_end_to_end(engine):
     assert out["lanes"]["annotations"] == [
         {"class_id": 0, "vertices": [{"x": 1.0, "y": 1.0}, {"x": 50.0, "y": 50.0}]}
     ]
-    assert out["lanes-metadata"]["objects"] == [{"confidence": 0.0}]
+    # One worker of unknown skill: the job's prior (0.5), not Ground Truth's 0.0.
+    assert out["lanes-metadata"]["objects"] == [{"confidence": 0.5}]

@@ -24,6 +24,7 @@ from truthset.tasktypes._spatial import (
     overall_confidence,
     payload_of,
     resolve_image_size,
+    single_worker_objects,
     size_props,
     usable_params,
     worker_skills,
@@ -136,6 +137,7 @@ class ImageObjectsType:
             [a.content for a in answers], worker_ids=ids, skills=skills
         )
         meta: dict[str, Any] = dict(fitted.metadata_)
+        meta["objects"] = single_worker_objects(meta["objects"], answers, settings)
         meta.update(adjustment_meta(answers, settings))
         confidence = overall_confidence(
             [o["confidence"] for o in fitted.metadata_["objects"]],

@@ -232,6 +232,20 @@ def single_worker_confidence(answer: WorkerAnswer, settings: Mapping[str, Any] |
     return round(prior_skill(settings), 4)
 
 
+def single_worker_objects(
+    objects: Sequence[Mapping[str, Any]],
+    answers: Sequence[WorkerAnswer],
+    settings: Mapping[str, Any] | None,
+) -> list[dict[str, Any]]:
+    """The per-object entries (``{"confidence", ...}``) of a label: made from one worker's
+    answer, every object is as trustworthy as that worker (:func:`single_worker_confidence`,
+    the label's own confidence), not Ground Truth's 0.0; with more workers, unchanged."""
+    if len(answers) != 1:
+        return [dict(o) for o in objects]
+    confidence = single_worker_confidence(answers[0], settings)
+    return [{**o, "confidence": confidence} for o in objects]
+
+
 def overall_confidence(
     object_confidences: Sequence[float],
     answers: Sequence[WorkerAnswer],

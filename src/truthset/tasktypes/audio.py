@@ -26,6 +26,7 @@ from truthset.tasktypes._agreement import word_agreement
 from truthset.tasktypes._spatial import (
     check_job_settings,
     checked,
+    single_worker_confidence,
     usable_params,
     worker_skills,
 )
@@ -88,7 +89,11 @@ class AudioTranscriptionType:
         fitted = TranscriptionConsolidator(**params).fit(
             [a.content for a in answers], worker_ids=ids, skills=skills
         )
-        confidence = 0.0 if len(answers) <= 1 else round(float(fitted.confidence_), 2)
+        confidence = (
+            single_worker_confidence(answers[0], settings)
+            if len(answers) <= 1
+            else round(float(fitted.confidence_), 2)
+        )
         return Consolidation(
             value=fitted.label_["transcription"],
             meta={"confidence": confidence},

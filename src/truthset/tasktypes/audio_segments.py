@@ -46,6 +46,7 @@ from truthset.tasktypes._spatial import (
     initial_value_modified,
     overall_confidence,
     payload_of,
+    single_worker_objects,
     usable_params,
     worker_skills,
 )
@@ -280,7 +281,8 @@ class AudioSegmentsType:
             allow_overlap=allows_overlap(settings),
             **params,
         ).fit(contents, worker_ids=ids, skills=skills)
-        value: dict[str, Any] = fitted.label_
+        value: dict[str, Any] = dict(fitted.label_)
+        value["segments"] = single_worker_objects(value["segments"], answers, settings)
         meta: dict[str, Any] = dict(fitted.metadata_)
         confidence = overall_confidence(
             [s["confidence"] for s in value["segments"]],

@@ -31,6 +31,7 @@ from truthset.tasktypes._spatial import (
     object_list,
     overall_confidence,
     payload_of,
+    single_worker_objects,
     usable_params,
     worker_skills,
 )
@@ -118,6 +119,7 @@ class NamedEntityType:
             [a.content for a in answers], worker_ids=ids, skills=skills
         )
         meta: dict[str, Any] = dict(fitted.metadata_)
+        meta["entities"] = single_worker_objects(meta["entities"], answers, settings)
         meta.update(adjustment_meta(answers, settings))
         confidence = overall_confidence(
             [e["confidence"] for e in fitted.metadata_["entities"]],
