@@ -1,0 +1,289 @@
+"""3D point cloud answers of several workers: cuboids, cuboid tracks and point labels.
+
+**Cuboids** (one frame), per class:
+
+1. Workers by decreasing skill; each worker's cuboids are matched to the clusters so far
+   by Hungarian assignment on 3D IoU with each cluster's current consolidated cuboid
+   (pairs under ``iou_threshold`` never match; when either cuboid is flatter than
+   ``min_height`` the bird's-eye-view IoU stands in), one cuboid per worker a cluster.
+2. A cluster is kept when its support passes ``min_support`` (default: more than half of
+   the total worker weight).
+3. The consolidated cuboid: the skill-weighted mean of centres and sizes, each angle the
+   weighted circular mean (the direction of the weighted sum of unit vectors).
+4. Confidence = support share x the weighted mean IoU of the members with the result.
+
+**Tracks** (a sequence): tracks matched across workers the same way, the similarity of
+two tracks being their mean IoU over the frames both are present on (0 without one);
+per frame where most of a kept track's members' weight is present, its cuboid is the
+consolidation of theirs. Confidence per track = support share x the mean over its frames
+of the members' weighted mean IoU with the consolidated cuboid.
+
+**Point labels**: a weighted vote per point over the classes (0 = unlabeled); ties go to
+the lowest class id. Per class, a confidence: the mean winning vote share over the points
+that got it.
+
+Inputs are numpy arrays, not answers: the task types (tasktypes/point_clouds.py) turn
+validated answers into them and the results back into Ground Truth's labels.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from truthset.geometry.cuboids import bev_iou, iou_3d, wrap_angle
+
+from ._common import match_across_workers, support_threshold, worker_order
+
+
+def cuboid_similarity(a: np.ndarray, b: np.ndarray, min_height: float = 0.05) -> float:
+    """3D IoU; the bird's-eye-view IoU when either cuboid is flatter than ``min_height``
+    (a sign, a road marking: the volume says nothing)."""
+    if min(float(a[5]), float(b[5])) < min_height:
+        return bev_iou(a, b)
+    return iou_3d(a, b)
+
+
+def combine_cuboids(cuboids: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """One cuboid from several (rows of nine): weighted mean centre and size, weighted
+    circular mean of each angle."""
+    c = np.asarray(cuboids, dtype=np.float64).reshape(-1, 9)
+    w = np.asarray(weights, dtype=np.float64)
+    w = w / w.sum()
+    out = np.empty(9)
+    out[:6] = w @ c[:, :6]
+    for j in (6, 7, 8):
+        s, co = float(w @ np.sin(c[:, j])), float(w @ np.cos(c[:, j]))
+        out[j] = float(np.arctan2(s, co)) if abs(s) + abs(co) > 1e-12 else float(c[0, j])
+    out[6:9] = wrap_angle(out[6:9])
+    return out
+
+
+@dataclass(frozen=True)
+class ConsolidatedCuboid:
+    label: str
+    cuboid: np.ndarray
+    confidence: float
+    # (worker position, index of the cuboid in that worker's list)
+    members: list[tuple[int, int]]
+
+
+class CuboidConsolidator:
+    """Cuboids of one frame across workers (see the module doc). ``fit(per_worker,
+    weights)`` with ``per_worker[w]`` = list of ``(label, nine numbers)``."""
+
+    def __init__(
+        self,
+        *,
+        iou_threshold: float = 0.3,
+        min_support: int | float | None = None,
+        min_height: float = 0.05,
+    ):
+        self.iou_threshold = iou_threshold
+        self.min_support = min_support
+        self.min_height = min_height
+
+    def fit(
+        self,
+        per_worker: Sequence[Sequence[tuple[str, np.ndarray]]],
+        weights: Sequence[float] | np.ndarray,
+    ) -> CuboidConsolidator:
+        w = np.asarray(weights, dtype=np.float64)
+        if len(per_worker) == 0 or len(w) != len(per_worker):
+            raise ValueError("per_worker: one list of cuboids per worker, and one weight each")
+        keep = support_threshold(self.min_support, w)
+        order = worker_order(w)
+        labels = sorted({label for objects in per_worker for label, _ in objects})
+        results: list[ConsolidatedCuboid] = []
+        for label in labels:
+            # Per worker, the positions of this label's cuboids in its list.
+            own = [[i for i, (lab, _) in enumerate(objs) if lab == label] for objs in per_worker]
+
+            def arr(worker: int, k: int, own: list[list[int]] = own) -> np.ndarray:
+                return np.asarray(per_worker[worker][own[worker][k]][1], dtype=np.float64)
+
+            def represent(members: list[tuple[int, int]], arr=arr) -> np.ndarray:
+                return combine_cuboids(
+                    np.array([arr(m, k) for m, k in members]), w[[m for m, _ in members]]
+                )
+
+            def similarity(worker: int, reps: list[np.ndarray], arr=arr, own=own) -> np.ndarray:
+                return np.array(
+                    [
+                        [cuboid_similarity(arr(worker, k), rep, self.min_height) for rep in reps]
+                        for k in range(len(own[worker]))
+                    ]
+                ).reshape(len(own[worker]), len(reps))
+
+            clusters = match_across_workers(
+                [len(o) for o in own], order, similarity, represent, self.iou_threshold
+            )
+            for members in clusters:
+                workers = [m for m, _ in members]
+                if not keep(workers):
+                    continue
+                result = represent(members)
+                ious = np.array(
+                    [cuboid_similarity(arr(m, k), result, self.min_height) for m, k in members]
+                )
+                share = float(w[workers].sum() / w.sum())
+                mean_iou = float((w[workers] * ious).sum() / w[workers].sum())
+                results.append(
+                    ConsolidatedCuboid(
+                        label=label,
+                        cuboid=result,
+                        confidence=round(share * mean_iou, 4),
+                        members=[(m, own[m][k]) for m, k in members],
+                    )
+                )
+        self.cuboids_ = results
+        return self
+
+
+@dataclass(frozen=True)
+class TrackInput:
+    """One worker's track, expanded: its cuboid on each frame it is present on."""
+
+    label: str
+    frames: Mapping[int, np.ndarray]
+
+
+@dataclass(frozen=True)
+class ConsolidatedTrack:
+    label: str
+    frames: dict[int, np.ndarray]
+    confidence: float
+    members: list[tuple[int, int]]  # (worker position, track index)
+
+
+def track_similarity(a: TrackInput, b: TrackInput, min_height: float = 0.05) -> float:
+    shared = sorted(set(a.frames) & set(b.frames))
+    if not shared:
+        return 0.0
+    return float(np.mean([cuboid_similarity(a.frames[f], b.frames[f], min_height) for f in shared]))
+
+
+class CuboidTrackConsolidator:
+    """Cuboid tracks of one sequence across workers (see the module doc)."""
+
+    def __init__(
+        self,
+        *,
+        iou_threshold: float = 0.3,
+        min_support: int | float | None = None,
+        min_height: float = 0.05,
+    ):
+        self.iou_threshold = iou_threshold
+        self.min_support = min_support
+        self.min_height = min_height
+
+    def _combine(
+        self, tracks: list[TrackInput], weights: np.ndarray
+    ) -> tuple[dict[int, np.ndarray], list[float]]:
+        """Per frame where most of the members' weight is present, their consolidated
+        cuboid; and each such frame's weighted mean IoU of the members present."""
+        frames: dict[int, np.ndarray] = {}
+        quality: list[float] = []
+        total = float(weights.sum())
+        for f in sorted({f for t in tracks for f in t.frames}):
+            present = [i for i, t in enumerate(tracks) if f in t.frames]
+            wp = weights[present]
+            if float(wp.sum()) * 2 < total - 1e-12:
+                continue
+            cube = combine_cuboids(np.array([tracks[i].frames[f] for i in present]), wp)
+            frames[f] = cube
+            ious = np.array(
+                [cuboid_similarity(tracks[i].frames[f], cube, self.min_height) for i in present]
+            )
+            quality.append(float((wp * ious).sum() / wp.sum()))
+        return frames, quality
+
+    def fit(
+        self,
+        per_worker: Sequence[Sequence[TrackInput]],
+        weights: Sequence[float] | np.ndarray,
+    ) -> CuboidTrackConsolidator:
+        w = np.asarray(weights, dtype=np.float64)
+        if len(per_worker) == 0 or len(w) != len(per_worker):
+            raise ValueError("per_worker: one list of tracks per worker, and one weight each")
+        keep = support_threshold(self.min_support, w)
+        order = worker_order(w)
+        results: list[ConsolidatedTrack] = []
+        for label in sorted({t.label for tracks in per_worker for t in tracks}):
+            own = [[i for i, t in enumerate(tracks) if t.label == label] for tracks in per_worker]
+
+            def track(worker: int, k: int, own: list[list[int]] = own) -> TrackInput:
+                return per_worker[worker][own[worker][k]]
+
+            def represent(
+                members: list[tuple[int, int]], track=track, label: str = label
+            ) -> TrackInput:
+                frames, _ = self._combine(
+                    [track(m, k) for m, k in members], w[[m for m, _ in members]]
+                )
+                return TrackInput(label=label, frames=frames)
+
+            def similarity(worker: int, reps: list[TrackInput], track=track, own=own) -> np.ndarray:
+                return np.array(
+                    [
+                        [track_similarity(track(worker, k), rep, self.min_height) for rep in reps]
+                        for k in range(len(own[worker]))
+                    ]
+                ).reshape(len(own[worker]), len(reps))
+
+            clusters = match_across_workers(
+                [len(o) for o in own], order, similarity, represent, self.iou_threshold
+            )
+            for members in clusters:
+                workers = [m for m, _ in members]
+                if not keep(workers):
+                    continue
+                frames, quality = self._combine([track(m, k) for m, k in members], w[workers])
+                if not frames:
+                    continue
+                share = float(w[workers].sum() / w.sum())
+                results.append(
+                    ConsolidatedTrack(
+                        label=label,
+                        frames=frames,
+                        confidence=round(share * float(np.mean(quality)), 4),
+                        members=[(m, own[m][k]) for m, k in members],
+                    )
+                )
+        self.tracks_ = results
+        return self
+
+
+class PointLabelConsolidator:
+    """Per-point class ids (uint8, 0 = unlabeled) across workers by weighted vote."""
+
+    def __init__(self, *, n_classes: int):
+        self.n_classes = n_classes
+
+    def fit(
+        self, labels: Sequence[np.ndarray], weights: Sequence[float] | np.ndarray
+    ) -> PointLabelConsolidator:
+        w = np.asarray(weights, dtype=np.float64)
+        if not labels or len(w) != len(labels):
+            raise ValueError("labels: one array per worker, and one weight each")
+        n = len(labels[0])
+        if any(len(x) != n for x in labels):
+            raise ValueError(f"labels: every worker must label the same {n} points")
+        k = self.n_classes + 1
+        votes = np.zeros((k, n), dtype=np.float64)
+        for x, weight in zip(labels, w, strict=True):
+            votes[np.asarray(x, dtype=np.intp), np.arange(n)] += weight
+        # argmax takes the first of equal maxima: ties go to the lowest class id.
+        winner = votes.argmax(axis=0)
+        share = votes[winner, np.arange(n)] / float(w.sum())
+        self.labels_ = winner.astype(np.uint8)
+        self.vote_share_ = share
+        counts = np.bincount(winner, minlength=k)
+        sums = np.bincount(winner, weights=share, minlength=k)
+        self.class_confidence_ = {
+            c: round(float(sums[c] / counts[c]), 4) for c in range(k) if counts[c]
+        }
+        self.confidence_ = round(float(share.mean()), 4) if n else 1.0
+        return self
