@@ -5,7 +5,7 @@
  * a cuboid's rotation (Ground Truth's convention: right-handed, z up, roll then pitch then
  * yaw about the fixed axes, R = Rz(yaw) · Ry(pitch) · Rx(roll); length along the cuboid's
  * x, width along y, height along z), its corners, the points inside it, and interpolating
- * between keyframes. Fitting a cuboid to its points and snapping it to the ground are the
+ * between keyframes, and projecting into a camera image. Fitting a cuboid to its points and snapping it to the ground are the
  * server's (POST .../frames/{k}/fit and /ground), so both fit the same way.
  *
  * Points are the frame's interleaved float32 x, y, z, intensity (4 floats a point), as
@@ -101,12 +101,10 @@ export function pointsInside(points, c, margin = 0) {
   return Uint32Array.from(out);
 }
 
-/** An angle in (-pi, pi]. @param {number} a */
+/** An angle in [-pi, pi), as geometry/cuboids.py's wrap_angle. @param {number} a */
 export function wrapAngle(a) {
   const t = 2 * Math.PI;
-  let r = ((a + Math.PI) % t + t) % t - Math.PI;
-  if (r === -Math.PI) r = Math.PI;
-  return r;
+  return (((a + Math.PI) % t) + t) % t - Math.PI;
 }
 
 /**
@@ -137,3 +135,74 @@ export function cuboidOf(c) {
   }
   return out;
 }
+
+/**
+ * @typedef {{fx: number, fy: number, cx: number, cy: number, skew?: number, "camera-model"?: string,
+ *   k1?: number, k2?: number, k3?: number, k4?: number, p1?: number, p2?: number,
+ *   position: {x: number, y: number, z: number}, heading: {qx: number, qy: number, qz: number, qw: number}}} Camera
+ * @typedef {{position: {x: number, y: number, z: number}, heading: {qx: number, qy: number, qz: number, qw: number}}} Pose
+ */
+
+/** The rotation of a unit quaternion, row-major 3x3. @param {{qx: number, qy: number, qz: number, qw: number}} q */
+export function quaternionMatrix(q) {
+  let [x, y, z, w] = [Number(q.qx), Number(q.qy), Number(q.qz), Number(q.qw)];
+  const n = Math.hypot(x, y, z, w) || 1;
+  [x, y, z, w] = [x / n, y / n, z / n, w / n];
+  return [
+    1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w),
+    2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w),
+    2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y),
+  ];
+}
+
+/**
+ * A point of the cloud in a camera image, geometry/cuboids.py's project: into the
+ * camera's frame (x right, y down, z the optical axis; the camera's position and heading
+ * are its pose in the cloud's frame, or, with an ego pose, the points are the vehicle's
+ * and the pose moves them into the world first), through the lens (pinhole:
+ * Brown-Conrady k1-k4, p1, p2; fisheye: Kannala-Brandt), then u = fx xd + skew yd + cx,
+ * v = fy yd + cy.
+ * @param {number[]} p x, y, z @param {Camera} cam @param {Pose | null} [ego]
+ * @returns {{u: number, v: number, depth: number}} depth <= 0: behind the camera
+ */
+export function projectPoint(p, cam, ego = null) {
+  let [x, y, z] = p;
+  if (ego) {
+    const E = quaternionMatrix(ego.heading);
+    [x, y, z] = [
+      E[0] * x + E[1] * y + E[2] * z + Number(ego.position.x),
+      E[3] * x + E[4] * y + E[5] * z + Number(ego.position.y),
+      E[6] * x + E[7] * y + E[8] * z + Number(ego.position.z),
+    ];
+  }
+  const R = quaternionMatrix(cam.heading);
+  const dx = x - Number(cam.position.x), dy = y - Number(cam.position.y), dz = z - Number(cam.position.z);
+  const X = R[0] * dx + R[3] * dy + R[6] * dz;
+  const Y = R[1] * dx + R[4] * dy + R[7] * dz;
+  const depth = R[2] * dx + R[5] * dy + R[8] * dz;
+  const safe = Math.abs(depth) > 1e-9 ? depth : 1e-9;
+  const [xd, yd] = distort(X / safe, Y / safe, cam);
+  return { u: Number(cam.fx) * xd + Number(cam.skew || 0) * yd + Number(cam.cx), v: Number(cam.fy) * yd + Number(cam.cy), depth };
+}
+
+/** @param {number} xn @param {number} yn @param {Camera} cam @returns {[number, number]} */
+function distort(xn, yn, cam) {
+  const [k1, k2, k3, k4, p1, p2] = ["k1", "k2", "k3", "k4", "p1", "p2"].map((k) => Number(/** @type {any} */ (cam)[k] || 0));
+  const r2 = xn * xn + yn * yn;
+  if (cam["camera-model"] === "fisheye") {
+    const r = Math.sqrt(r2);
+    const theta = Math.atan(r);
+    const t2 = theta * theta;
+    const thetaD = theta * (1 + t2 * (k1 + t2 * (k2 + t2 * (k3 + t2 * k4))));
+    const scale = r > 1e-12 ? thetaD / r : 1;
+    return [xn * scale, yn * scale];
+  }
+  const radial = 1 + r2 * (k1 + r2 * (k2 + r2 * (k3 + r2 * k4)));
+  return [
+    xn * radial + 2 * p1 * xn * yn + p2 * (r2 + 2 * xn * xn),
+    yn * radial + p1 * (r2 + 2 * yn * yn) + 2 * p2 * xn * yn,
+  ];
+}
+
+/** The 12 edges of a cuboid as pairs of corner indexes (corners()' order). */
+export const EDGES = [[0, 1], [1, 2], [2, 3], [3, 0], [4, 5], [5, 6], [6, 7], [7, 4], [0, 4], [1, 5], [2, 6], [3, 7]];

@@ -31,6 +31,8 @@ import { attributePanel, attributeSpecs, attributesProblem, frameAnswer, initial
 import { CloudSource } from "./pc-data.js";
 import { CloudScene } from "./pc-scene.js";
 import { CuboidViews } from "./pc-views.js";
+import { CameraStrip } from "./pc-cameras.js";
+import { autosave, draftContent } from "./drafts.js";
 import { Painter } from "./pc-paint.js";
 import { cuboidOf, MIN_SIZE, wrapAngle } from "./pc-math.js";
 import { autofill, cuboidAt, initialObjects, isKeyframe, newObjectId, nextNumber, setCuboidAt, setKeyframe } from "./pc-objects.js";
@@ -51,8 +53,15 @@ const DEG = Math.PI / 180;
 const kindOf = (task) =>
   task.task_type.includes("segmentation") ? "segmentation" : task.task_type.includes("tracking") ? "tracking" : "detection";
 
+/** How often the answer in progress is saved to the server (a draft), at most. */
+const DRAFT_EVERY_MS = 5000;
+
 /** @param {import("../js/types.js").Task} task */
 export function initialState(task) {
+  const draft = draftContent(task);
+  if (draft && draft.tool === "pointcloud" && draft.kind === kindOf(task) && draft.state && typeof draft.state === "object") {
+    return draft.state; // the worker stopped and came back: their saved work
+  }
   if (kindOf(task) === "segmentation") {
     const v = (task.prior_label && task.prior_label.value) || task.prediction;
     const labels = v && typeof v.labels === "string" ? v.labels : null;
@@ -208,6 +217,13 @@ export function create(ctx) {
     }
   }
 
+  const cameras = new CameraStrip();
+  tool.append(cameras.el);
+  const drafts = autosave(task, {
+    content: () => ({ tool: "pointcloud", kind, state: store.state }),
+    intervalMs: DRAFT_EVERY_MS,
+  });
+
   // ---- loading ---------------------------------------------------------------------
   source.info().then((i) => {
     if (destroyed) return;
@@ -232,6 +248,7 @@ export function create(ctx) {
     if (segmentation) await loadLabels();
     scene.setPoints(points, segmentation ? work : null);
     loadedFrame = k;
+    cameras.setFrame((info && info.frames[k].images) || [], (i) => source.imageUrl(k, i));
     if (first) scene.resetView(info ? info.frames[k].bounds : undefined);
     renderCuboids();
     if (views) views.draw();
@@ -277,6 +294,7 @@ export function create(ctx) {
   // ---- cuboids ---------------------------------------------------------------------
   function renderCuboids() {
     if (segmentation) return;
+    /** @type {{id: number, color: string, cuboid: Cuboid, selected: boolean}[]} */
     const list = [];
     if (!store.hidden) {
       for (const o of cs().objects) {
@@ -285,6 +303,7 @@ export function create(ctx) {
       }
     }
     scene.setCuboids(list);
+    cameras.draw(list);
   }
 
   /**
@@ -504,6 +523,7 @@ export function create(ctx) {
     if (views) views.draw();
   };
   store.on("change", (/** @type {{reason: string}} */ d) => {
+    drafts.touch();
     if (segmentation) {
       if (d.reason !== "paint" && loadedFrame >= 0) {
         loadLabels().then(() => scene.recolor(work));
@@ -653,6 +673,7 @@ export function create(ctx) {
     shortcuts: SHORTCUTS[kind],
     destroy() {
       destroyed = true;
+      drafts.stop();
       if (painter) painter.destroy();
       scene.destroy();
     },
