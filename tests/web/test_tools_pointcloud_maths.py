@@ -36,9 +36,11 @@ const out = {
   corners: c.cuboids.map((x) => m.corners(x)),
   inside: c.cuboids.map((x) => Array.from(m.pointsInside(pts, x, 0.1))),
   interpolated: c.pairs.map(([a, b, t]) => m.interpolate(a, b, t)),
-  projected: c.cameras.map(([cam, ego]) => c.cuboids.map((x) => m.corners(x).map((p) => m.projectPoint(p, cam, ego)))),
+  projected: c.cameras.map(([cam, ego]) =>
+    c.cuboids.map((x) => m.corners(x).map((p) => m.projectPoint(p, cam, ego)))),
   encoded: c.labels.map((l) => z.encodeLabels(Uint8Array.from(l))),
-  decoded: await Promise.all(c.compressed.map(async ([text, n]) => Array.from(await z.decodeLabels(text, n)))),
+  decoded: await Promise.all(
+    c.compressed.map(async ([text, n]) => Array.from(await z.decodeLabels(text, n)))),
   track: [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((f) => o.cuboidAt(c.track, f, true)),
 };
 process.stdout.write(JSON.stringify(out));
