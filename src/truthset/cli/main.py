@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 import truthset.cli.gtimport  # noqa: F401 - adds `job import-ground-truth`
-from truthset.cli import admin, datasets, gold, identity, jobs, simulate, templates
+from truthset.cli import admin, datasets, gold, identity, jobs, simulate, templates, video
 from truthset.cli.common import (
     DatabaseUrl,
     DataDir,
@@ -35,6 +35,7 @@ app.add_typer(admin.runs, name="run")
 app.add_typer(identity.oidc, name="oidc")
 app.add_typer(identity.source_ip, name="source-ip")
 app.add_typer(identity.audit_log, name="audit")
+app.add_typer(video.app, name="video")
 
 
 @app.command()
