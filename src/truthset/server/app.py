@@ -67,7 +67,7 @@ def create_app(workspace: Workspace, *, run_executor: bool = True) -> FastAPI:
     from truthset.exports import router as exports_router
     from truthset.hooks import router as hooks_router
     from truthset.jobs import router as jobs_router
-    from truthset.media import assist_router, pointcloud_router, video_router
+    from truthset.media import assist_router, pointcloud_router, track_router, video_router
     from truthset.media import router as media_router
     from truthset.quality import router as quality_router
     from truthset.runs import router as runs_router
@@ -90,6 +90,7 @@ def create_app(workspace: Workspace, *, run_executor: bool = True) -> FastAPI:
         runs_router,
         media_router,
         video_router,
+        track_router,
         pointcloud_router,
         assist_router,
         quality_router,
