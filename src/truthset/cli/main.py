@@ -102,8 +102,22 @@ def worker(
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
     once: Annotated[bool, typer.Option(help="run what is queued, then exit")] = False,
+    concurrency: Annotated[
+        int, typer.Option(min=1, max=64, help="runs at a time (PostgreSQL)")
+    ] = 1,
+    stalled_after: Annotated[
+        float | None,
+        typer.Option(
+            min=1.0,
+            help="seconds without a worker's heartbeat before its runs are retried elsewhere"
+            " (PostgreSQL; the same on every worker; default TRUTHSET_WORKER_STALLED_AFTER"
+            " or 30)",
+        ),
+    ] = None,
 ) -> None:
-    """Execute background runs from the database queue (scale-out: one per host)."""
+    """Execute background runs (scale-out: on any host). On PostgreSQL a procrastinate
+    worker (LISTEN/NOTIFY, SKIP LOCKED, retries, the periodic work once per cluster) until
+    SIGINT / SIGTERM; on SQLite the runs table is polled on this host."""
     import time
 
     from truthset.runs.executor import run_pending
@@ -112,12 +126,21 @@ def worker(
     ws = workspace(data_dir, database_url)
     with ws.db.session_scope() as session:
         recover_interrupted(session, data_dir=ws.settings.data_dir)
+    if once:
+        typer.echo(f"ran {run_pending(ws.db, ws.settings)} run(s)")
+        return
+    if not ws.db.is_sqlite:
+        from truthset.runs.procrastinate_app import serve_until_signal, stalled_after_from_env
+
+        serve_until_signal(
+            ws.db,
+            ws.settings,
+            concurrency=concurrency,
+            stalled_after=stalled_after or stalled_after_from_env(),
+        )
+        return
     while True:
-        n = run_pending(ws.db, ws.settings)
-        if once:
-            typer.echo(f"ran {n} run(s)")
-            return
-        if not n:
+        if not run_pending(ws.db, ws.settings):
             time.sleep(0.5)
 
 

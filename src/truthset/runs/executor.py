@@ -1,135 +1,32 @@
-"""Executing runs. The embedded executor is a thread in the server process; `truthset
-worker` runs the same loop as its own process, on any host that reaches the database.
-
-`execute_run(ctx_factory, run_id)` is the single entry point a queue library's worker
-would call (e.g. an RQ or Dramatiq actor taking the run id): the run's definition does
-not change with who executes it.
+"""Executors of runs. On SQLite the embedded executor is a thread in the server process
+that polls the runs table; on PostgreSQL runs are procrastinate jobs
+(`runs/procrastinate_app`), taken by `truthset worker` processes on any host and, unless
+told otherwise (`TRUTHSET_EMBEDDED_RUNS=0`), by procrastinate workers inside each server
+process. What executes one run is `runs/execution`.
 """
 
 from __future__ import annotations
 
 import logging
-import os
 import threading
-import time
-import traceback
 from typing import Any
 
 from truthset.config import Settings
-from truthset.errors import AppError
-from truthset.runs import repository, service
+from truthset.runs import service
+from truthset.runs.execution import RunCancelled, RunContext, execute_run, run_pending
 from truthset.runs.periodic import run_periodic_hooks
-from truthset.runs.registry import get_run_kind
 from truthset.store.db import Database
 
+__all__ = ["EmbeddedExecutor", "RunCancelled", "RunContext", "execute_run", "run_pending"]
+
 log = logging.getLogger("truthset.runs")
-HEARTBEAT_INTERVAL = 5.0
-
-
-class RunContext:
-    """What a run function gets: the database, the settings, and a progress reporter.
-
-    Progress goes to a small file beside the data (always) and to the database (on
-    PostgreSQL). On SQLite a run's own write transaction (an import) holds the single write
-    lock, so progress cannot go through the database until it ends; the file is what the
-    API reads for a running run there, and its mtime is the run's heartbeat.
-    """
-
-    def __init__(self, db: Database, settings: Settings, run_id: int):
-        self.db = db
-        self.settings = settings
-        self.run_id = run_id
-        self._last = 0.0
-        self._total: int | None = None
-        self.progress_file = service.progress_path(settings.data_dir, run_id)
-        self.progress_file.parent.mkdir(parents=True, exist_ok=True)
-
-    def progress(
-        self,
-        done: int,
-        total: int | None = None,
-        message: str | None = None,
-        *,
-        force: bool = False,
-    ) -> None:
-        now = time.time()
-        if total is not None:
-            self._total = total
-        if not force and now - self._last < 0.5:
-            return
-        self._last = now
-        service.write_progress_file(self.progress_file, done, self._total, message, now)
-        if not self.db.is_sqlite:
-            with self.db.session_scope() as session:
-                service.set_progress(session, self.run_id, done, self._total, message, now=now)
-
-    def beat(self) -> None:
-        now = time.time()
-        try:
-            os.utime(self.progress_file, (now, now))
-        except FileNotFoundError:
-            service.write_progress_file(self.progress_file, 0, self._total, None, now)
-        if not self.db.is_sqlite:
-            with self.db.session_scope() as session:
-                repository.record_heartbeat(session, self.run_id, now)
-
-
-def execute_run(db: Database, settings: Settings, run_id: int) -> None:
-    """Run one claimed run to its end and record the outcome."""
-    with db.session_scope(write=False) as session:
-        run = repository.run_by_id(session, run_id)
-        assert run is not None
-        kind, params = run.kind, dict(run.params)
-    ctx = RunContext(db, settings, run_id)
-    ctx.beat()
-    stop = threading.Event()
-
-    def beat() -> None:
-        while not stop.wait(HEARTBEAT_INTERVAL):
-            try:
-                ctx.beat()
-            except Exception:  # pragma: no cover - the next beat retries
-                log.exception("run %s heartbeat failed", run_id)
-
-    beater = threading.Thread(target=beat, name=f"run-{run_id}-heartbeat", daemon=True)
-    beater.start()
-    try:
-        result = get_run_kind(kind).fn(ctx, **params)
-        error = None
-    except AppError as exc:
-        result, error = None, str(exc.detail)
-    except Exception as exc:
-        log.error("run %s failed:\n%s", run_id, traceback.format_exc())
-        result, error = None, f"{type(exc).__name__}: {exc}"
-    finally:
-        stop.set()
-        beater.join()
-    last = service.read_progress_file(ctx.progress_file)
-    with db.session_scope() as session:
-        if last is not None:
-            service.set_progress(session, run_id, last["done"], last["total"], last["message"])
-        service.finish(session, run_id, result=result, error=error)
-    ctx.progress_file.unlink(missing_ok=True)
-
-
-def run_pending(
-    db: Database, settings: Settings, *, owner: str | None = None, max_runs: int | None = None
-) -> int:
-    """Claim and execute queued runs until none is left. Returns how many ran."""
-    owner = owner or service.owner_name()
-    done = 0
-    while max_runs is None or done < max_runs:
-        with db.session_scope() as session:
-            run_id = service.claim_next(session, owner)
-        if run_id is None:
-            break
-        execute_run(db, settings, run_id)
-        done += 1
-    return done
 
 
 class EmbeddedExecutor:
-    """Polls for queued runs in a background thread of the server process."""
+    """Runs inside the server process. On SQLite: a thread polling for queued runs and
+    calling the periodic hooks between them. On PostgreSQL: procrastinate's workers in a
+    thread (`QueueWorkerThread`), the same workers `truthset worker` runs on other hosts,
+    so periodic work is deferred once across the cluster instead of once per process."""
 
     def __init__(
         self, db: Database, settings: Settings, *, poll_interval: float = 0.5, on_tick: Any = None
@@ -140,12 +37,21 @@ class EmbeddedExecutor:
         self.on_tick = on_tick
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._queue: Any = None
 
     def start(self) -> None:
         with self.db.session_scope() as session:
             recovered = service.recover_interrupted(session, data_dir=self.settings.data_dir)
         if recovered:
             log.warning("runs interrupted by a previous stop were recovered: %s", recovered)
+        if not self.db.is_sqlite:
+            from truthset.runs.procrastinate_app import QueueWorkerThread, stalled_after_from_env
+
+            self._queue = QueueWorkerThread(
+                self.db, self.settings, stalled_after=stalled_after_from_env()
+            )
+            self._queue.start()
+            return
         self._thread = threading.Thread(target=self._loop, name="truthset-runs", daemon=True)
         self._thread.start()
 
@@ -165,5 +71,7 @@ class EmbeddedExecutor:
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
+        if self._queue is not None:
+            self._queue.stop(timeout)
         if self._thread is not None:
             self._thread.join(timeout)

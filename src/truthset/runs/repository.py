@@ -23,6 +23,12 @@ def run_by_id(session: Session, run_id: int) -> Run | None:
     return session.get(Run, run_id)
 
 
+def run_state(session: Session, run_id: int) -> str | None:
+    """The run's state read afresh (a running run polls it for a cancel request)."""
+    state = session.execute(text("SELECT state FROM runs WHERE id = :i"), {"i": run_id}).scalar()
+    return None if state is None else str(state)
+
+
 def recent_runs(session: Session, *, limit: int, job_id: int | None = None) -> list[Run]:
     """The newest runs first, of one job when `job_id` is given."""
     q = select(Run).order_by(Run.id.desc()).limit(limit)
@@ -109,6 +115,36 @@ def stale_running_runs(session: Session, cut: float) -> Sequence[Any]:
         ),
         {"cut": cut},
     ).all()
+
+
+def stale_cancelling_runs(session: Session, cut: float) -> list[int]:
+    """Ids of runs asked to stop whose process stopped first (no heartbeat since `cut`)."""
+    rows = session.execute(
+        text(
+            "SELECT id FROM runs WHERE state = 'cancelling' "
+            "AND (heartbeat_at IS NULL OR heartbeat_at < :cut)"
+        ),
+        {"cut": cut},
+    ).all()
+    return [int(r[0]) for r in rows]
+
+
+def request_cancel(session: Session, run_id: int) -> bool:
+    """Ask a running run to stop; False when it is no longer running."""
+    updated = session.execute(
+        text("UPDATE runs SET state = 'cancelling' WHERE id = :id AND state = 'running'"),
+        {"id": run_id},
+    )
+    return bool(updated.rowcount)  # type: ignore[attr-defined]
+
+
+def mark_cancelled(session: Session, run_id: int, message: str, now: float) -> None:
+    session.execute(
+        text(
+            "UPDATE runs SET state = 'cancelled', message = :m, finished_at = :now WHERE id = :id"
+        ),
+        {"m": message, "now": now, "id": run_id},
+    )
 
 
 def requeue_run(session: Session, run_id: int, message: str) -> None:

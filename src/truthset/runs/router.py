@@ -8,7 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import FileResponse
 
-from truthset.api.deps import ReadSession, StaffUser, WriteSession, get_workspace
+from truthset.api.deps import ReadSession, StaffUser, get_workspace
 from truthset.errors import NotFound
 from truthset.runs import service
 
@@ -41,10 +41,21 @@ def get_run(
 
 
 @router.post("/runs/{run_id}/cancel")
-def cancel_run(run_id: int, _user: StaffUser, session: WriteSession) -> dict[str, Any]:
+def cancel_run(
+    run_id: int, request: Request, _user: StaffUser, session: ReadSession
+) -> dict[str, Any]:
+    """A queued run is cancelled; a running one is asked to stop (`cancelling`) and ends
+    `cancelled` at its next progress report, its writes rolled back."""
+    ws = get_workspace(request)
     run = service.get_run(session, run_id)
-    service.cancel(session, run)
-    return service.run_as_dict(run)
+    if ws.db.is_sqlite and run.state == "running":
+        # The run may hold SQLite's write lock: a write here would wait for it to end.
+        service.request_cancel_by_file(ws.settings.data_dir, run)
+        return service.run_as_dict(run, ws.settings.data_dir)
+    with ws.db.session_scope() as write:
+        run = service.get_run(write, run_id)
+        service.cancel(write, run)
+        return service.run_as_dict(run)
 
 
 @router.get("/runs/{run_id}/download")

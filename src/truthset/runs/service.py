@@ -12,7 +12,7 @@ import orjson
 from sqlalchemy.orm import Session
 
 from truthset.errors import BadInput, Conflict, NotFound
-from truthset.runs import repository
+from truthset.runs import queue, repository
 from truthset.runs.registry import get_run_kind
 from truthset.store.models import Run
 
@@ -23,6 +23,19 @@ MAX_ATTEMPTS = 3
 
 def progress_path(data_dir: Path, run_id: int) -> Path:
     return data_dir / "runs" / f"{run_id}.progress.json"
+
+
+def cancel_marker_path(data_dir: Path, run_id: int) -> Path:
+    """On SQLite a running run may hold the one write lock (an import's transaction), so a
+    cancel request cannot be written to the database until it ends: it is this file, on
+    the one host where SQLite's server runs its runs."""
+    return data_dir / "runs" / f"{run_id}.cancel"
+
+
+def request_cancel_by_file(data_dir: Path, run: Run) -> None:
+    path = cancel_marker_path(data_dir, run.id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.touch()
 
 
 def write_progress_file(
@@ -68,6 +81,8 @@ def enqueue(
     )
     session.add(run)
     session.flush()
+    # In this transaction: on PostgreSQL the queue's job commits (or not) with the run.
+    queue.defer_run(session, run.id)
     return run
 
 
@@ -82,9 +97,13 @@ def list_runs(session: Session, *, limit: int = 50, job_id: int | None = None) -
     return repository.recent_runs(session, limit=limit, job_id=job_id)
 
 
-def _claim(session: Session, run_id: int, owner: str, now: float | None) -> bool:
-    """Mark a queued run as running for `owner`; False when another executor was first."""
+def claim(session: Session, run_id: int, owner: str, now: float | None = None) -> bool:
+    """Mark a queued run as running for `owner`; False when another executor was first
+    (or the run is no longer queued: cancelled, or finished by an earlier job)."""
     return repository.claim_queued_run(session, run_id, owner, time.time() if now is None else now)
+
+
+_claim = claim
 
 
 def claim_next(session: Session, owner: str, *, now: float | None = None) -> int | None:
@@ -129,11 +148,26 @@ def finish(
 
 
 def cancel(session: Session, run: Run) -> None:
-    if run.state != "queued":
-        raise Conflict(f"run {run.id} is {run.state}; only a queued run can be cancelled")
-    run.state = "cancelled"
-    run.finished_at = time.time()
-    session.flush()
+    """A queued run is cancelled at once; a running one is asked to stop (`cancelling`):
+    the process running it, on whatever host, sees it within a second and stops at the
+    run's next progress report, its transaction rolled back."""
+    if run.state == "queued":
+        run.state = "cancelled"
+        run.finished_at = time.time()
+        session.flush()
+        return
+    if run.state == "cancelling":
+        return
+    if run.state == "running" and repository.request_cancel(session, run.id):
+        session.refresh(run)
+        return
+    raise Conflict(f"run {run.id} is {run.state}; only a queued or running run can be cancelled")
+
+
+def finish_cancelled(session: Session, run_id: int, *, now: float | None = None) -> None:
+    repository.mark_cancelled(
+        session, run_id, "cancelled while running", time.time() if now is None else now
+    )
 
 
 def recover_interrupted(
@@ -146,21 +180,28 @@ def recover_interrupted(
     """Runs left 'running' by a process that died: start resumable ones again, fail the
     others with the reason. Nothing is silently lost."""
     now = time.time() if now is None else now
-    rows = repository.stale_running_runs(session, now - stale_after)
     touched = []
+    for run_id in repository.stale_cancelling_runs(session, now - stale_after):
+        repository.mark_cancelled(session, run_id, "cancelled: its process stopped first", now)
+        touched.append(run_id)
+    rows = repository.stale_running_runs(session, now - stale_after)
     for run_id, kind, attempts in rows:
         if data_dir is not None:
             beat = read_progress_file(progress_path(data_dir, run_id))
             if beat is not None and beat["mtime"] >= now - stale_after:
                 continue  # alive: its heartbeat is in the progress file (SQLite)
+            marker = cancel_marker_path(data_dir, run_id)
+            if marker.exists():
+                repository.mark_cancelled(session, run_id, "cancelled: its process stopped", now)
+                marker.unlink(missing_ok=True)
+                touched.append(int(run_id))
+                continue
         try:
             resumable = get_run_kind(kind).resumable
         except BadInput:
             resumable = False
         if resumable and attempts < MAX_ATTEMPTS:
-            repository.requeue_run(
-                session, run_id, f"interrupted (attempt {attempts}); queued again"
-            )
+            requeue(session, int(run_id), f"interrupted (attempt {attempts}); queued again")
         else:
             reason = (
                 "interrupted: the process running it stopped before it finished"
@@ -172,8 +213,18 @@ def recover_interrupted(
     return touched
 
 
+def requeue(session: Session, run_id: int, message: str) -> None:
+    """Queue a run again, and hand it to the queue again (a new job on PostgreSQL: the
+    one that ran it died with its worker, or was never the one that claimed it)."""
+    repository.requeue_run(session, run_id, message)
+    queue.defer_run(session, run_id)
+
+
 def run_as_dict(run: Run, data_dir: Path | None = None) -> dict[str, Any]:
     done, total, message = run.progress_done, run.progress_total, run.message
+    state = run.state
+    if state == "running" and data_dir and cancel_marker_path(data_dir, run.id).exists():
+        state = "cancelling"
     if run.state == "running" and data_dir is not None:
         live = read_progress_file(progress_path(data_dir, run.id))
         if live is not None:
@@ -182,7 +233,7 @@ def run_as_dict(run: Run, data_dir: Path | None = None) -> dict[str, Any]:
     return {
         "id": run.id,
         "kind": run.kind,
-        "state": run.state,
+        "state": state,
         "params": run.params,
         "job_id": run.job_id,
         "progress": {"done": done, "total": total},
