@@ -68,21 +68,18 @@ def track_item_box(
             f" (0 to {seq.number_of_frames - 1})"
         )
     box = body.box
+    size: tuple[int, int] | None
     try:
-        width, height = image_size(seq.frames[body.frame].ref, endpoint_url=endpoint)
+        size = image_size(seq.frames[body.frame].ref, endpoint_url=endpoint)
     except UnreadableMedia:
-        width = height = None
-    if (
-        width is not None
-        and height is not None
-        and (
-            box.left < -1
-            or box.top < -1
-            or box.left + box.width > width + 1
-            or box.top + box.height > height + 1
-        )
+        size = None
+    if size is not None and (
+        box.left < -1
+        or box.top < -1
+        or box.left + box.width > size[0] + 1
+        or box.top + box.height > size[1] + 1
     ):
-        raise BadInput(f"box: {box.model_dump()} is outside the {width}x{height} frame")
+        raise BadInput(f"box: {box.model_dump()} is outside the {size[0]}x{size[1]} frame")
     last = min(seq.number_of_frames - 1, body.frame + body.count)
 
     def frames() -> Iterator[np.ndarray]:
