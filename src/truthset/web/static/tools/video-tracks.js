@@ -303,6 +303,21 @@ export function ensureKeyframe(track, frame, shape, interpolating) {
 }
 
 /**
+ * A keyframe on `frame` for a track that is not there (before its first keyframe, after its
+ * last, or while outside): the nearest drawn shape, the last one before else the first one
+ * after, held there. Returns whether the track had a shape to hold.
+ * @param {Track} track @param {number} frame @param {Shape} shape
+ */
+export function extendTo(track, frame, shape) {
+  const before = track.keyframes.filter((k) => k.frame < frame && k[shape]);
+  const from = before.length ? before[before.length - 1] : track.keyframes.find((k) => k.frame > frame && k[shape]);
+  const g = from && from[shape];
+  if (!g) return false;
+  setKeyframe(track, { frame, [shape]: copyGeometry(g) });
+  return true;
+}
+
+/**
  * The object leaves the picture at `frame` (until a later keyframe brings it back).
  * @param {Track} track @param {number} frame
  */

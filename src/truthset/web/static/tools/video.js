@@ -29,7 +29,7 @@ import { timeline } from "./video-timeline.js";
 import { shapeEditor } from "./video-draw.js";
 import { sidePanel } from "./video-side.js";
 import {
-  applyPrediction, attrsAt, copyToAll, copyToNext, deleteSide, ensureKeyframe, keyframeIndexAtOrBefore,
+  applyPrediction, attrsAt, copyToAll, copyToNext, deleteSide, ensureKeyframe, extendTo, keyframeIndexAtOrBefore,
   markOutside, newObjectId, nextNumber, setKeyframe, shapeAt, shapeOfConfig, trackAnswer, tracksFrom,
 } from "./video-tracks.js";
 
@@ -196,7 +196,8 @@ export function create(ctx) {
   function act(what) {
     const n = source.count;
     if (what === "keyframe") {
-      if (!onSelected((t) => !!ensureKeyframe(t, frame, shape, interpolating), "keyframe")) toast("The selected track is not on this frame.", "info", 2500);
+      // Where the track is not, a keyframe holds its nearest shape here: that extends it.
+      onSelected((t) => !!ensureKeyframe(t, frame, shape, interpolating) || extendTo(t, frame, shape), "keyframe");
     } else if (what === "outside" && interpolating) onSelected((t) => markOutside(t, frame), "outside");
     else if (what === "next") {
       if (onSelected((t) => copyToNext(t, frame, shape, interpolating, n), "copy")) player && player.step(1);
