@@ -11,6 +11,7 @@ from truthset.cli.common import (
     DataDir,
     echo_json,
     handle_errors,
+    run_here,
     stderr_progress,
     workspace,
 )
@@ -51,6 +52,13 @@ def import_cmd(
             help="read Ground Truth labels (attr and attr-metadata) of the lines as labels",
         ),
     ] = True,
+    extract_video_frames: Annotated[
+        str | None,
+        typer.Option(
+            help="folder or s3:// prefix inside the allowed roots: the source's videos are "
+            "extracted there into frame sequences, imported as sequence items"
+        ),
+    ] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
@@ -67,6 +75,27 @@ def import_cmd(
         )
     if skip_invalid and report is None:
         report = Path(f"{name}-import-errors-{time.strftime('%Y%m%dT%H%M%S')}.jsonl")
+    if extract_video_frames is not None:
+        # The run's code, here: extraction first, then the import, undone on failure.
+        summary = run_here(
+            ws,
+            "import",
+            {
+                "dataset": name,
+                "source": source,
+                "id_key": id_key,
+                "skip_invalid": skip_invalid,
+                "report_path": str(report) if report else None,
+                # The operator names the folder, as a folder imported from is allowed.
+                "extra_roots": [*(allow_root or []), extract_video_frames],
+                "labels": read_labels,
+                "label_configs": label_configs,
+                "extract_video_frames": extract_video_frames,
+            },
+            what="import",
+        )
+        echo_json(summary)
+        return
     with ws.db.session_scope() as session:
         result = import_source(
             session,

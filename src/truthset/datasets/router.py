@@ -15,6 +15,7 @@ from truthset.datasets import service
 from truthset.datasets.importer import ImportResult, import_source
 from truthset.datasets.schemas import DatasetCreate, ImportRequest
 from truthset.datasets.sources import SourceSpec
+from truthset.datasets.video_import import check_frames_destination
 from truthset.errors import BadInput
 from truthset.runs import service as runs_service
 
@@ -70,6 +71,12 @@ def start_import(
     ws = get_workspace(request)
     service.check_api_source(body.source, ws.roots())
     report = _report_path(request, name) if body.skip_invalid else None
+    if body.extract_video_frames is not None:
+        if body.wait:
+            raise BadInput(
+                "extract_video_frames: decoding videos runs in the background; omit wait"
+            )
+        check_frames_destination(body.extract_video_frames, ws.allowed_roots)
     if body.wait:
         result = import_source(
             session,
@@ -97,6 +104,11 @@ def start_import(
             "report_path": str(report) if report else None,
             "labels": body.labels,
             "label_configs": body.label_configs,
+            **(
+                {"extract_video_frames": body.extract_video_frames}
+                if body.extract_video_frames is not None
+                else {}
+            ),
         },
         created_by=user.id,
     )

@@ -24,3 +24,10 @@ class ImportRequest(BaseModel):
         default_factory=dict,
         description="label attribute (or '*') -> label category file the class ids follow",
     )
+    extract_video_frames: str | None = Field(
+        default=None,
+        max_length=2000,
+        description="a folder or s3:// prefix inside the allowed roots: the source's videos "
+        "are extracted there into frame sequences and imported as sequence items "
+        "(a background run: not with wait)",
+    )

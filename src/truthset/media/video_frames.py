@@ -388,14 +388,8 @@ def read_video_lines(
             line = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise BadInput(f"manifest {source}: line {number}: not JSON ({exc})") from None
-        ref = line.get("source-ref") if isinstance(line, dict) else None
-        if not isinstance(ref, str) or not ref:
-            raise BadInput(f"manifest {source}: line {number}: needs a source-ref to a video")
-        if not is_video_ref(ref):
-            raise BadInput(
-                f"manifest {source}: line {number}: source-ref {ref!r} is not a video file"
-                f" ({', '.join(sorted(VIDEO_EXTENSIONS))})"
-            )
+        line = check_video_line(line, f"manifest {source}: line {number}")
+        ref = line["source-ref"]
         if not ref.startswith("s3://") and not os.path.isabs(ref):
             base = source.rsplit("/", 1)[0] if "/" in source else "."
             line = {**line, "source-ref": _join(base, ref)}
@@ -421,8 +415,47 @@ def extract_manifest(
     one line per video, `{"source-ref": <its sequence file>, ...}` with the video line's
     other keys kept and `video-source` naming the video. Nothing is left behind when a
     video fails: the sequences already written are removed with it."""
-    folder = check_destination(dest, roots)
     lines = read_video_lines(source, roots=roots, endpoint_url=endpoint_url)
+    return extract_lines(
+        lines,
+        dest,
+        roots=roots,
+        endpoint_url=endpoint_url,
+        step=step,
+        quality=quality,
+        threads=threads,
+        progress=progress,
+    )
+
+
+def check_video_line(line: Any, where: str) -> dict[str, Any]:
+    """A line to extract: an object whose `source-ref` is a video file."""
+    ref = line.get("source-ref") if isinstance(line, dict) else None
+    if not isinstance(ref, str) or not ref:
+        raise BadInput(f"{where}: needs a source-ref to a video")
+    if not is_video_ref(ref):
+        raise BadInput(
+            f"{where}: source-ref {ref!r} is not a video file"
+            f" ({', '.join(sorted(VIDEO_EXTENSIONS))})"
+        )
+    return dict(line)
+
+
+def extract_lines(
+    lines: list[dict[str, Any]],
+    dest: str,
+    *,
+    roots: AllowedRoots | None = None,
+    endpoint_url: str | None = None,
+    step: int = 1,
+    quality: int = DEFAULT_QUALITY,
+    threads: int | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> dict[str, Any]:
+    """`extract_manifest` of lines already read (each `check_video_line`d)."""
+    folder = check_destination(dest, roots)
+    if not lines:
+        raise BadInput("no videos to extract")
     for number, line in enumerate(lines, start=1):
         if roots is not None and not roots.allows(line["source-ref"]):
             raise BadInput(
@@ -473,6 +506,24 @@ def extract_manifest(
         "frames": written_frames,
         "sequences": [e.as_dict() for e in done],
     }
+
+
+def remove_sequences(result: dict[str, Any], *, endpoint_url: str | None = None) -> None:
+    """Undo `extract_manifest` / `extract_lines`: every sequence and the manifest (what
+    an import that failed after the extraction leaves)."""
+    for entry in result["sequences"]:
+        done = Extracted(
+            video=entry["video"],
+            sequence_ref=entry["sequence"],
+            frames=entry["frames"],
+            frame_rate=entry["frame-rate"],
+            width=entry["width"],
+            height=entry["height"],
+            seconds=entry["seconds"],
+        )
+        _remove_sequence(done, endpoint_url)
+    manifest = result["manifest"]
+    _Writer(manifest.rsplit("/", 1)[0], endpoint_url).remove([manifest], folder_too=False)
 
 
 def _remove_sequence(extracted: Extracted, endpoint_url: str | None) -> None:
