@@ -25,8 +25,8 @@ from orjson import dumps
 
 from truthset.api.nul_guard import nul_field
 from truthset.datasets.gt_labels import (
-    ImportedLabel,
     LabelLineError,
+    LabelShape,
     labeled_attributes,
     read_label,
 )
@@ -48,29 +48,39 @@ class LineError(Exception):
     pass
 
 
+# A line's label in a batch: (row index, shape index, status, value JSON, meta JSON,
+# confidence, created at, file ref), the fields of `gt_labels.ImportedLabel` with its
+# shape numbered. A plain tuple: a big import's checking process pickles one per labeled
+# line to the importer, and a named tuple costs ~15x more to pickle and unpickle.
+BatchLabel = tuple[int, int, str, str | None, str, float | None, float, str | None]
+
+
 @dataclass(slots=True)
 class CheckedBatch:
     """Up to BATCH good lines as rows (external id, identity hash, stored JSON) with their
-    line numbers, the Ground Truth labels they carry as (row index, label), and the bad
+    line numbers, the Ground Truth labels they carry (`BatchLabel`s, in line order), the
+    distinct label shapes those name as (shape, row index of its first line), and the bad
     lines met on the way as (line number, reason)."""
 
     lines: int = 0
     rows: list[tuple[str, str, str]] = field(default_factory=list)
     line_nos: list[int] = field(default_factory=list)
     invalid: list[tuple[int, str]] = field(default_factory=list)
-    labels: list[tuple[int, ImportedLabel]] = field(default_factory=list)
+    labels: list[BatchLabel] = field(default_factory=list)
+    shapes: list[tuple[LabelShape, int]] = field(default_factory=list)
     # Set by the importer: how many of the rows its insert added, and the id of the first
     # when they are known to be numbered in order (SQLite, every row added).
     added: int = 0
     first_id: int | None = None
 
     def without_lines(self, bad: set[int]) -> None:
-        """Drop the rows of these line numbers (lines refused after checking)."""
+        """Drop the rows of these line numbers (lines refused after checking). The shapes
+        stay: they were checked already, and a shape no row names any more costs nothing."""
         keep = [i for i, n in enumerate(self.line_nos) if n not in bad]
         new_index = {old: new for new, old in enumerate(keep)}
         self.rows = [self.rows[i] for i in keep]
         self.line_nos = [self.line_nos[i] for i in keep]
-        self.labels = [(new_index[i], lab) for i, lab in self.labels if i in new_index]
+        self.labels = [(new_index[lab[0]], *lab[1:]) for lab in self.labels if lab[0] in new_index]
 
 
 def item_identity(obj: dict[str, Any], id_key: str) -> str:
@@ -169,6 +179,7 @@ def checked_batches(
     """The records checked and hashed, in batches (the last may be empty); with `labels`,
     the Ground Truth labels of each line read too."""
     batch = CheckedBatch()
+    shape_index: dict[LabelShape, int] = {}
     now = time.time()
     for rec in records:
         text_ = rec.text
@@ -180,7 +191,7 @@ def checked_batches(
         except LineError as exc:
             batch.invalid.append((rec.line_no, str(exc)))
             continue
-        found: list[ImportedLabel] = []
+        row = len(batch.rows)
         # Only a line with a `...-metadata"` key can hold a label: the text tells cheaply.
         if labels and (rec.text is None or '-metadata"' in stored):
             try:
@@ -188,15 +199,20 @@ def checked_batches(
             except LabelLineError as exc:
                 batch.invalid.append((rec.line_no, str(exc)))
                 continue
+            for shape, status, value, meta, confidence, created, ref in found:
+                index = shape_index.get(shape)
+                if index is None:
+                    index = shape_index[shape] = len(batch.shapes)
+                    batch.shapes.append((shape, row))
+                batch.labels.append((row, index, status, value, meta, confidence, created, ref))
         digest = item_identity(obj, id_key)
         ident = obj.get(id_key)
-        for label in found:
-            batch.labels.append((len(batch.rows), label))
         batch.rows.append((str(ident) if ident is not None else digest[:16], digest, stored))
         batch.line_nos.append(rec.line_no)
-        if len(batch.rows) >= BATCH:
+        if row + 1 >= BATCH:
             yield batch
             batch = CheckedBatch()
+            shape_index = {}
     yield batch
 
 

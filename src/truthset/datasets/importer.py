@@ -143,11 +143,12 @@ def _settle_batch(
     if all_added and batch.first_id is not None:
         # SQLite numbered the batch's new rows in order after the largest id: no read.
         if labels is not None:
-            first, line_nos = batch.first_id, batch.line_nos
-            labels.write([(first + i, rows[i][3], label, line_nos[i]) for i, label in batch.labels])
+            first = batch.first_id
+            labels.write(batch, [(first + i, row[3]) for i, row in enumerate(rows)], new_items=True)
         return 0
     else:
-        wanted = [rows[i][2] for i, _ in batch.labels] if all_added else [r[2] for r in rows]
+        labeled = [rows[label[0]] for label in batch.labels] if all_added else rows
+        wanted = [r[2] for r in labeled]
         found = repository.items_by_identity(session, dataset_id, wanted, with_data=not all_added)
     merged = 0
     if not all_added:
@@ -169,12 +170,11 @@ def _settle_batch(
             repository.set_item_data(session, item_id, data)
         merged = len(merged_into)
     if labels is not None and batch.labels:
-        label_rows = []
-        for index, label in batch.labels:
-            hit = found.get(rows[index][2])
-            if hit is not None:
-                label_rows.append((hit[0], hit[1], label, batch.line_nos[index]))
-        labels.write(label_rows)
+        items: list[tuple[int, int] | None] = []
+        for row in rows:
+            hit = found.get(row[2])
+            items.append(None if hit is None else (hit[0], hit[1]))
+        labels.write(batch, items, new_items=bool(all_added))
     return merged
 
 
@@ -206,16 +206,23 @@ def _record_bad_lines(bad: list[tuple[int, str]], errors: list[dict[str, Any]], 
 
 def _check_labels(label_import: LabelImport, batch: CheckedBatch) -> list[tuple[int, str]]:
     """The batch's lines whose labels disagree with the label config (class ids), as
-    (line number, reason); those lines are dropped from the batch."""
-    bad: list[tuple[int, str]] = []
-    for index, label in batch.labels:
-        line_no = batch.line_nos[index]
-        reason = label_import.check(label, line_no)
+    (line number, reason of its first bad label); those lines are dropped from the batch.
+    The config is checked once per label shape, and the labels are looked at one by one
+    only when a shape is refused."""
+    refused: dict[int, str] = {}
+    for index, (shape, first_row) in enumerate(batch.shapes):
+        reason = label_import.check(shape, batch.line_nos[first_row])
         if reason is not None:
-            bad.append((line_no, reason))
-    if bad:
-        batch.without_lines({n for n, _ in bad})
-    return bad
+            refused[index] = reason
+    if not refused:
+        return []
+    bad: dict[int, str] = {}
+    for label in batch.labels:
+        reason = refused.get(label[1])
+        if reason is not None:
+            bad.setdefault(batch.line_nos[label[0]], reason)
+    batch.without_lines(set(bad))
+    return list(bad.items())
 
 
 def _import_records(

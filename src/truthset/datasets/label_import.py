@@ -12,12 +12,15 @@ both names.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from sqlalchemy.orm import Session
 
-from truthset.datasets.gt_labels import ImportedLabel
+from truthset.datasets.checking import CheckedBatch
+from truthset.datasets.gt_labels import LabelShape
 from truthset.errors import BadInput
 from truthset.jobs.service import (
     create_imported_job,
@@ -100,8 +103,11 @@ class LabelImport:
         self.attributes: dict[str, _Attribute] = {}
         # Attribute -> why its labels stay only in the lines (no task type writes them).
         self.skipped: dict[str, str] = {}
+        # Shape -> why its lines' labels cannot be imported, or None: a shape's verdict
+        # never changes once given (a class name, once seen, stays that id's name).
+        self._verdicts: dict[LabelShape, str | None] = {}
 
-    def _attribute(self, label: ImportedLabel) -> _Attribute | None:
+    def _attribute(self, label: LabelShape) -> _Attribute | None:
         found = self.attributes.get(label.attribute)
         if found is not None or label.attribute in self.skipped:
             return found
@@ -156,14 +162,24 @@ class LabelImport:
         self.attributes[label.attribute] = found
         return found
 
-    def check(self, label: ImportedLabel, line_no: int) -> str | None:
-        """Why this line's label cannot be imported (its class ids), or None."""
+    def check(self, shape: LabelShape, line_no: int) -> str | None:
+        """Why the labels of this shape cannot be imported (their class ids), or None;
+        `line_no` is the first line that has it. Each shape is judged once: the lines
+        after it that share it get the same verdict, which is what judging each of them
+        in line order would give (names are only ever added, never changed)."""
+        if shape in self._verdicts:
+            return self._verdicts[shape]
+        verdict = self._judge(shape, line_no)
+        self._verdicts[shape] = verdict
+        return verdict
+
+    def _judge(self, label: LabelShape, line_no: int) -> str | None:
         attr = self._attribute(label)
         if attr is None:
             return None
         offset = 1 if label.output_type in BACKGROUND_FIRST else 0
         if label.value_labels is not None and attr.raw_labels is None:
-            attr.raw_labels = label.value_labels
+            attr.raw_labels = orjson.loads(label.value_labels)
         for class_id, name in label.classes:
             if offset and class_id == 0:
                 continue  # BACKGROUND
@@ -192,38 +208,55 @@ class LabelImport:
             attr.job_names.add(label.job_name)
         return None
 
-    def write(self, rows: list[tuple[Any, ...]]) -> None:
-        """Write a batch's labels: (item id, item position, label, line number) rows."""
+    def write(
+        self,
+        batch: CheckedBatch,
+        items: Sequence[tuple[int, int] | None],
+        *,
+        new_items: bool = False,
+    ) -> None:
+        """Write a batch's labels; `items[row]` is the (item id, position) of the batch's
+        row, None for a row whose item is not there (its id was refused). `new_items`:
+        the batch added every one of its rows, so no item has labels yet."""
+        attrs = [self.attributes.get(shape.attribute) for shape, _first in batch.shapes]
         by_job: dict[str, list[tuple[Any, ...]]] = {}
-        for item_id, position, label, line_no in rows:
-            attr = self.attributes.get(label.attribute)
-            if attr is None:
+        for row, index, status, value, meta, confidence, created, file_ref in batch.labels:
+            attr = attrs[index]
+            target = items[row]
+            if attr is None or target is None:
                 continue
-            artifact = self._mask(label, line_no) if label.file_ref is not None else None
-            by_job.setdefault(label.attribute, []).append(
+            artifact = None
+            if file_ref is not None:
+                artifact = self._mask(batch.shapes[index][0], file_ref, batch.line_nos[row])
+            entries = by_job.get(attr.job.name)
+            if entries is None:
+                entries = by_job[attr.job.name] = []
+            entries.append(
                 (
-                    item_id,
-                    position,
-                    label.status,
-                    label.value,
-                    label.meta,
-                    label.confidence,
-                    label.status == "complete",
-                    label.created_at,
+                    target[0],
+                    target[1],
+                    status,
+                    value,
+                    meta,
+                    confidence,
+                    status == "complete",
+                    created,
                     artifact,
                 )
             )
-        for attribute, entries in by_job.items():
-            attr = self.attributes[attribute]
-            write_imported_labels(self.session, attr.job.id, entries, now=self.now)
-            attr.added += len(entries)
+        for attr in {id(a): a for a in attrs if a is not None}.values():
+            entries = by_job.get(attr.job.name)
+            if entries:
+                write_imported_labels(
+                    self.session, attr.job.id, entries, now=self.now, new_items=new_items
+                )
+                attr.added += len(entries)
 
-    def _mask(self, label: ImportedLabel, line_no: int) -> bytes | None:
+    def _mask(self, label: LabelShape, ref: str, line_no: int) -> bytes | None:
         """A segmentation label's mask file, kept with the label (review and adjustment
         tools show it; exports write it again): read once, here, from S3 or an allowed
         local root."""
-        ref = label.file_ref
-        if label.output_type not in BACKGROUND_FIRST or ref is None:
+        if label.output_type not in BACKGROUND_FIRST:
             return None
         if not self.roots.allows(ref):
             raise BadInput(

@@ -114,13 +114,26 @@ _IMPORT_LABEL = (
 )
 
 
+# The same two statements for items the import has just added: they cannot have a task
+# yet, and a plain insert skips the conflict search of every row.
+_IMPORT_TASK_NEW = _IMPORT_TASK.partition(" ON CONFLICT")[0]
+_IMPORT_LABEL_NEW = _IMPORT_LABEL.partition(" ON CONFLICT")[0]
+
+
 def write_imported_labels(
-    session: Session, job_id: int, rows: list[tuple[Any, ...]], *, now: float
+    session: Session,
+    job_id: int,
+    rows: list[tuple[Any, ...]],
+    *,
+    now: float,
+    new_items: bool = False,
 ) -> None:
     """Labels that came with their items, as tasks of an imported (finished) job: `rows`
     are (item id, item position, task status, value JSON, meta JSON, confidence, human,
     created at, artifact). A label imported again replaces the earlier one. A failed label
     (status `failed`, value None) is a failed task without a label row, as a job leaves it.
+    `new_items`: every item was added by this import's current batch, so none has a task
+    of this job yet, nor two rows here (plain inserts).
 
     Two executemany statements per batch, not one call per label, and on SQLite the new
     tasks' ids are known without reading them back: this is the import's hot path when a
@@ -129,25 +142,31 @@ def write_imported_labels(
         return
     sql = raw(session)
     before = None if sql.pg else int(sql.scalar("SELECT max(id) FROM tasks") or 0)
-    added = sql.executemany_rows(_IMPORT_TASK, [(job_id, r[0], r[2], r[1], now) for r in rows])
-    task_of: dict[int, int]
+    added = sql.executemany_rows(
+        _IMPORT_TASK_NEW if new_items else _IMPORT_TASK,
+        [(job_id, r[0], r[2], r[1], now) for r in rows],
+    )
+    label_sql = _IMPORT_LABEL_NEW if new_items else _IMPORT_LABEL
     if (
         before is not None
         and added == len(rows)
         and sql.scalar("SELECT max(id) FROM tasks") == before + len(rows)
     ):
         # Every row was a new task, numbered in order after the largest id.
-        task_of = {r[0]: before + 1 + n for n, r in enumerate(rows)}
+        first = before + 1
+        labels = [
+            (first + n, job_id, r[3], r[4], r[5], r[6], False, r[7], r[8])
+            for n, r in enumerate(rows)
+            if r[2] != "failed"
+        ]
     else:
         task_of = _task_ids(sql, job_id, [r[0] for r in rows])
-    sql.executemany_rows(
-        _IMPORT_LABEL,
-        [
-            (task_of[item_id], job_id, value, meta, confidence, human, False, created, artifact)
-            for item_id, _pos, status, value, meta, confidence, human, created, artifact in rows
-            if status != "failed"
-        ],
-    )
+        labels = [
+            (task_of[r[0]], job_id, r[3], r[4], r[5], r[6], False, r[7], r[8])
+            for r in rows
+            if r[2] != "failed"
+        ]
+    sql.executemany_rows(label_sql, labels)
 
 
 def _task_ids(sql: Any, job_id: int, item_ids: list[int]) -> dict[int, int]:
