@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from truthset.consensus.aggregation import AGGREGATORS, AnswerMatrix, AutoAggregator, aggregate
+from truthset.consensus.aggregation.auto import n_parameters
 from truthset.consensus.aggregation.checks import keeps_class_meaning
 from truthset.consensus.aggregation.families import simulate_family
+from truthset.consensus.aggregation.selection import HeldOut, Profiled, profile
 from truthset.consensus.aggregation.simulate import simulate_crowd
 
 
@@ -34,19 +36,100 @@ def test_class_meaning_check_rejects_swapped_classes(crowd):
 def test_without_gold_chooses_the_best_held_out_likelihood(crowd):
     auto = AutoAggregator().fit(crowd.answers)
     scores = {n: r["held_out_log_likelihood"] for n, r in auto.report_.items()}
-    assert auto.method_ == max(scores, key=scores.get)
-    assert auto.report_[auto.method_]["std_error"] == 0.0
-    assert auto.report_[auto.method_]["keeps_class_meaning"] in (True, None)
+    best = max(scores, key=scores.get)
+    chosen = auto.report_[auto.method_]
+    if auto.method_ != best:  # a simpler model that the held-out answers cannot tell apart
+        assert chosen["within_tie_of"] == best
+        assert n_parameters(auto.method_, crowd.answers) < n_parameters(best, crowd.answers)
+        gap = scores[best] - scores[auto.method_]
+        assert 0 <= gap <= chosen["std_error"] + 1e-5
+    assert chosen["keeps_class_meaning"] in (True, None)
     assert auto.criterion_["answers_scored"] == crowd.answers.n_answers  # 5 folds, all scored
+    assert auto.criterion_["answer_models"] == "best per truth estimate"
+
+
+def test_each_truth_estimate_is_scored_with_the_best_answer_model(crowd):
+    auto = AutoAggregator().fit(crowd.answers)
+    joint = AutoAggregator(criterion="joint").fit(crowd.answers)
+    for name, row in auto.report_.items():
+        # The own answer model is one of those tried, so the profiled score is never lower.
+        assert row["held_out_log_likelihood"] >= row["own_log_likelihood"] - 1e-9
+        assert row["own_log_likelihood"] == joint.report_[name]["held_out_log_likelihood"]
+        assert row["answer_model"] in auto.report_
+        if row["answer_model"] == name:
+            assert row["held_out_log_likelihood"] == row["own_log_likelihood"]
+    assert all(r["answer_model"] == n for n, r in joint.report_.items())
+    assert joint.criterion_["answer_models"] == "own"
+
+
+def test_profile_takes_the_best_answer_model_per_posterior():
+    # Two answers, two classes: m's posterior is right, r's answer model is the sharper one.
+    post_m = np.array([[0.9, 0.1], [0.2, 0.8]], np.float32)
+    post_r = np.array([[0.5, 0.5], [0.5, 0.5]], np.float32)
+    lik_m = np.array([[0.6, 0.4], [0.4, 0.6]], np.float32)  # P(given label | t)
+    lik_r = np.array([[0.9, 0.1], [0.1, 0.9]], np.float32)
+
+    def scored(post, lik):
+        return HeldOut(np.log(np.einsum("at,at->a", post, lik).astype(np.float64)), post, lik)
+
+    got = profile({"m": scored(post_m, lik_m), "r": scored(post_r, lik_r)})
+    assert got["m"].answer_model == "r"
+    expected = np.log(np.einsum("at,at->a", post_m, lik_r).astype(np.float64)).mean()
+    assert got["m"].mean == pytest.approx(expected)
+    assert got["r"].answer_model == "r"  # m's model does not help r's flat posterior
+    np.testing.assert_array_equal(got["m"].scores.likelihoods, lik_r)
 
 
 def test_held_out_likelihood_prefers_the_generating_model_over_an_over_fitted_one():
     # Sparse one-coin workers: full confusion matrices over-fit, one coin does not.
     crowd = simulate_family("sparse", n_tasks=1500, random_state=3)
-    auto = AutoAggregator(candidates=("ds", "onecoin")).fit(crowd.answers)
-    report = auto.report_
+    joint = AutoAggregator(candidates=("ds", "onecoin"), criterion="joint").fit(crowd.answers)
+    report = joint.report_
     assert report["onecoin"]["held_out_log_likelihood"] > report["ds"]["held_out_log_likelihood"]
+    assert joint.method_ == "onecoin"
+    # Profiled, DS's truth estimate with the one-coin answer model predicts the held-out
+    # answers within noise of one coin's: the simpler model is kept.
+    auto = AutoAggregator(candidates=("ds", "onecoin")).fit(crowd.answers)
     assert auto.method_ == "onecoin"
+    assert auto.report_["ds"]["answer_model"] == "onecoin"
+
+
+def test_the_one_standard_error_rule_keeps_the_simpler_model_only_within_the_tie(crowd):
+    a = crowd.answers
+    fitted = {n: AGGREGATORS[n](random_state=0).fit(a) for n in ("ds", "onecoin")}
+    rng = np.random.default_rng(0)
+    base = rng.normal(-0.7, 0.3, 400)
+    noise = rng.normal(0.0, 0.05, 400)  # per-answer differences: standard error 0.0025
+    post = np.full((400, a.n_classes), 1 / a.n_classes, np.float32)
+
+    def scores(gap: float) -> dict[str, Profiled]:
+        return {
+            "ds": Profiled("ds", HeldOut(base, post, post)),
+            "onecoin": Profiled("onecoin", HeldOut(base - gap + noise - noise.mean(), post, post)),
+        }
+
+    def choose(gap: float, tie_se: float = 1.0) -> tuple[str, dict]:
+        report = {n: {"keeps_class_meaning": None} for n in ("ds", "onecoin")}
+        auto = AutoAggregator(tie_se=tie_se)
+        return auto._choose_without_gold(
+            a, ["ds", "onecoin"], scores(gap), fitted.__getitem__, report
+        ), report
+
+    assert n_parameters("onecoin", a) < n_parameters("ds", a)
+    chosen, report = choose(0.001)
+    assert chosen == "onecoin" and report["onecoin"]["within_tie_of"] == "ds"
+    assert choose(0.02)[0] == "ds"  # eight standard errors: a real difference
+    assert choose(0.001, tie_se=0.0)[0] == "ds"  # the rule switched off
+
+
+def test_parameters_count_what_each_answer_model_estimates(crowd):
+    a = crowd.answers
+    w, t, k = a.n_workers, a.n_tasks, a.n_classes
+    assert n_parameters("mv", a) == 0
+    assert n_parameters("onecoin", a) == n_parameters("wawa", a) == w
+    assert n_parameters("glad", a) == w + t
+    assert n_parameters("mace", a) == w * k
+    assert n_parameters("ds", a) == n_parameters("bcc", a) == w * k * (k - 1)
 
 
 def test_a_solution_that_relabels_a_class_is_not_chosen(crowd, monkeypatch):
@@ -114,6 +197,8 @@ def test_gold_ties_keep_the_no_gold_choice(crowd):
 def test_unknown_candidate_is_a_clear_error(crowd):
     with pytest.raises(ValueError, match="unknown method 'best'"):
         AutoAggregator(candidates=("best",)).fit(crowd.answers)
+    with pytest.raises(ValueError, match="unknown criterion 'gold'"):
+        AutoAggregator(criterion="gold").fit(crowd.answers)
 
 
 def test_aggregate_reports_the_choice_and_gold_accuracy(crowd):

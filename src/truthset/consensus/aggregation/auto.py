@@ -1,9 +1,12 @@
 """``auto``: choose a consolidation method per dataset by how well it predicts answers it
 has not seen, with or without gold.
 
-Without gold: every candidate is scored by its held-out answer log-likelihood
-(``selection``: cross-validation over answers); the best-scoring candidate whose
-solution keeps the meaning of every class (:func:`keeps_class_meaning`) is chosen.
+Without gold: every candidate's truth estimate is scored by the held-out log-likelihood
+of the answers (``selection``: cross-validation over answers) under the answer model,
+among all candidates', that predicts them best with it (``selection.profile``;
+``criterion="joint"`` scores each with its own answer model only); the best-scoring
+candidate whose solution keeps the meaning of every class (:func:`keeps_class_meaning`)
+is chosen.
 Likelihood alone cannot tell which latent class is "cat": a model can fit the answers
 well with a class turned into a cluster of other tasks, so that check is a constraint on
 the answer, not a preference. Vote-based methods (``VOTE_BASED``) label a task with a
@@ -37,10 +40,12 @@ from truthset.consensus.aggregation.majority_vote import MajorityVote
 from truthset.consensus.aggregation.one_coin import OneCoinDawidSkene
 from truthset.consensus.aggregation.selection import (
     HeldOut,
+    Profiled,
     fold_assignment,
     folds_to_run,
     held_out,
     paired_std_error,
+    profile,
 )
 from truthset.consensus.aggregation.wawa import Wawa
 from truthset.consensus.aggregation.zero_based_skill import ZeroBasedSkill
@@ -58,18 +63,35 @@ CANDIDATES: dict[str, Callable[[int], BaseAggregator]] = {
 }
 VOTE_BASED = frozenset({"mv", "wawa", "zbs"})
 
-Report = dict[str, dict[str, float | bool | None]]
+
+def n_parameters(name: str, answers: AnswerMatrix) -> int:
+    """Free parameters of a candidate's answer model on these answers (W workers and T
+    tasks that have answers, K classes): what the one-standard-error rule calls simpler."""
+    w = int(np.count_nonzero(answers.answers_per_worker))
+    t = int(np.count_nonzero(answers.answers_per_task))
+    k = answers.n_classes
+    per_worker = {"mv": 0, "wawa": 1, "zbs": 1, "onecoin": 1, "glad": 1, "mace": k}
+    return w * per_worker.get(name, k * (k - 1)) + (t if name == "glad" else 0)
+
+
+CRITERIA = ("profile", "joint")
+
+Report = dict[str, dict[str, float | bool | str | None]]
 
 
 class AutoAggregator(BaseAggregator):
     """Choose among ``CANDIDATES``; fitted ``method_``, ``estimator_``, ``report_``
-    (per candidate: ``held_out_log_likelihood``, ``std_error`` of its difference to the
-    best, ``keeps_class_meaning``, ``gold_accuracy``), ``criterion_`` (folds, answers
-    scored), ``temperature_`` and ``calibration_``.
+    (per candidate: ``held_out_log_likelihood``, the criterion's value, with
+    ``answer_model`` the candidate whose answer model gave it; ``own_log_likelihood``
+    with its own answer model; ``std_error`` of its difference to the best,
+    ``keeps_class_meaning``, ``gold_accuracy``), ``criterion_`` (folds, answers scored),
+    ``temperature_`` and ``calibration_``.
 
     ``fit(answers, gold_tasks=None, gold_labels=None)``: gold as task and class codes.
     ``n_folds``: folds of the answers; only as many are fitted as needed to score
     ``max_scored`` answers. ``calibrate=False`` keeps the chosen method's posteriors.
+    ``criterion``: ``"profile"`` (each truth estimate with the best answer model) or
+    ``"joint"`` (each with its own; the rule of issue 16's first session).
     """
 
     def __init__(
@@ -80,8 +102,12 @@ class AutoAggregator(BaseAggregator):
         max_scored: int = 100_000,
         calibrate: bool = True,
         switch_z: float = 2.0,
+        criterion: str = "profile",
+        tie_se: float = 1.0,
         random_state: int = 0,
     ) -> None:
+        self.criterion = criterion
+        self.tie_se = tie_se
         self.candidates = candidates
         self.n_folds = n_folds
         self.max_scored = max_scored
@@ -102,6 +128,8 @@ class AutoAggregator(BaseAggregator):
             raise ValueError(f"unknown method {unknown[0]!r}; choose from {sorted(CANDIDATES)}")
         if self.n_folds < 2:
             raise ValueError(f"n_folds must be at least 2, got {self.n_folds}")
+        if self.criterion not in CRITERIA:
+            raise ValueError(f"unknown criterion {self.criterion!r}; choose from {list(CRITERIA)}")
         fitted: dict[str, BaseAggregator] = {}
 
         def get(name: str) -> BaseAggregator:
@@ -110,15 +138,23 @@ class AutoAggregator(BaseAggregator):
             return fitted[name]
 
         n_run = folds_to_run(answers.n_answers, self.n_folds, self.max_scored)
-        scores = self._held_out_scores(answers, names, n_run)
+        joint = self._held_out_scores(answers, names, n_run)
+        scores = (
+            profile(joint)
+            if self.criterion == "profile"
+            else {n: Profiled(n, joint[n]) for n in names}
+        )
         report: Report = {}
         best = max(names, key=lambda n: scores[n].mean)
         for name in names:
-            scored = scores[name].log_likelihood.size > 0
+            got = scores[name].scores.log_likelihood
+            scored = got.size > 0
             report[name] = {
                 "held_out_log_likelihood": round(scores[name].mean, 5) if scored else None,
+                "answer_model": scores[name].answer_model if scored else None,
+                "own_log_likelihood": round(joint[name].mean, 5) if scored else None,
                 "std_error": round(
-                    paired_std_error(scores[best].log_likelihood, scores[name].log_likelihood),
+                    paired_std_error(scores[best].scores.log_likelihood, got),
                     5,
                 )
                 if name != best and scored
@@ -138,11 +174,15 @@ class AutoAggregator(BaseAggregator):
         self.report_ = report
         self.criterion_ = {
             "name": "held-out answer log-likelihood",
+            "answer_models": "best per truth estimate" if self.criterion == "profile" else "own",
             "folds": self.n_folds,
             "folds_fitted": n_run,
-            "answers_scored": int(scores[choice].log_likelihood.shape[0]),
+            "answers_scored": int(scores[choice].scores.log_likelihood.shape[0]),
         }
-        self._calibrate(scores[choice], gold_tasks, gold_labels, has_gold)
+        # The temperature is learnt with the chosen method's own answer model: its
+        # posterior is coherent with that model (with the profiled one, the GLAD family's
+        # temperatures over-shot: ECE 0.05 against 0.03).
+        self._calibrate(joint[choice], gold_tasks, gold_labels, has_gold)
         self.explanation_ = self._explain()
         self.labels_ = self.estimator_.labels_
         self.skills_ = self.estimator_.skills_
@@ -163,29 +203,52 @@ class AutoAggregator(BaseAggregator):
             for name in names
         }
 
-    @staticmethod
     def _choose_without_gold(
+        self,
         answers: AnswerMatrix,
         names: list[str],
-        scores: dict[str, HeldOut],
+        scores: dict[str, Profiled],
         get: Callable[[str], BaseAggregator],
         report: Report,
     ) -> str:
-        """The best held-out score among solutions that keep their classes' meaning."""
-        if all(scores[n].log_likelihood.size == 0 for n in names):
+        """The simplest solution that keeps its classes' meaning among those within
+        ``tie_se`` standard errors of the best-scoring one that does."""
+        if all(scores[n].scores.log_likelihood.size == 0 for n in names):
             # Too few answers to hold any out (one answer): nothing to compare, so the
             # plainest reading of the answers.
             return "mv" if "mv" in names else names[0]
-        ranked = sorted(names, key=lambda n: -scores[n].mean)
-        for name in ranked:
+
+        def admissible(name: str) -> bool:
             if name in VOTE_BASED:
+                return True
+            if report[name]["keeps_class_meaning"] is None:
+                report[name]["keeps_class_meaning"] = keeps_class_meaning(
+                    answers, get(name).posteriors_
+                )
+            return bool(report[name]["keeps_class_meaning"])
+
+        ranked = sorted(names, key=lambda n: -scores[n].mean)
+        top = next((n for n in ranked if admissible(n)), None)
+        if top is None:
+            # Every model-based candidate relabelled a class and no vote was a candidate.
+            return ranked[0]
+        best = scores[top].scores.log_likelihood
+        size = {n: n_parameters(n, answers) for n in names}
+        tied = []
+        for name in ranked:
+            got = scores[name].scores.log_likelihood
+            if got.size != best.size or name == top:
+                continue
+            gap = float(np.mean(best - got))
+            if gap <= self.tie_se * paired_std_error(best, got):
+                tied.append(name)
+        # The one-standard-error rule: a difference the held-out answers cannot resolve
+        # does not justify more parameters (they only over-fit sparse workers).
+        for name in sorted(tied, key=lambda n: size[n]):
+            if size[name] < size[top] and admissible(name):
+                report[name]["within_tie_of"] = top
                 return name
-            ok = keeps_class_meaning(answers, get(name).posteriors_)
-            report[name]["keeps_class_meaning"] = ok
-            if ok:
-                return name
-        # Every model-based candidate relabelled a class and no vote was a candidate.
-        return ranked[0]
+        return top
 
     def _choose_with_gold(
         self,
@@ -257,15 +320,26 @@ class AutoAggregator(BaseAggregator):
         score = report[base]["held_out_log_likelihood"]
         if score is None:
             return f"{base}: too few answers to hold any out, so the plainest reading."
-        text = (
-            f"{base} predicts held-out answers best ({score} log-likelihood per answer"
-            + (
-                f"; next {ranked[1]} {report[ranked[1]]['held_out_log_likelihood']}"
-                if len(ranked) > 1 and ranked[0] == base
-                else ""
+        model = report[base].get("answer_model")
+        with_model = f", with {model}'s answer model" if model not in (None, base) else ""
+        tie = report[base].get("within_tie_of")
+        if tie is not None:
+            text = (
+                f"{base} is the simplest model within {self.tie_se:g} standard error of the "
+                f"best, {tie} ({score} against {report[str(tie)]['held_out_log_likelihood']} "
+                f"log-likelihood per held-out answer{with_model})"
             )
-            + ")"
-        )
+        else:
+            text = (
+                f"{base} predicts held-out answers best ({score} log-likelihood per answer"
+                + with_model
+                + (
+                    f"; next {ranked[1]} {report[ranked[1]]['held_out_log_likelihood']}"
+                    if len(ranked) > 1 and ranked[0] == base
+                    else ""
+                )
+                + ")"
+            )
         if rejected:
             text += (
                 f" among solutions that keep their classes' meaning ({', '.join(rejected)} "

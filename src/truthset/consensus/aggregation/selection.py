@@ -9,6 +9,13 @@ quantity cross-validation estimates for model choice in general: a model that ov
 its confusion matrices (full Dawid-Skene on sparse workers) predicts new answers badly,
 one that is too rigid (one coin for a worker with a systematic confusion) too. Workers
 that a fold's training answers never saw get the method's crowd-level answer model.
+
+``profile`` turns those joint scores into scores of each method's *truth estimate*: the
+held-out answers are predicted from method m's fold posterior with every candidate's fold
+answer model r (all fitted on the same training answers), and m is scored by its best r.
+The answer model is a nuisance: a joint score lets a flexible one explain the answers
+around a truth estimate that drifted (BCC putting neighbouring grades together); with r
+profiled out, every truth estimate is scored on the same footing.
 """
 
 from __future__ import annotations
@@ -97,6 +104,39 @@ def held_out(
         np.concatenate(posts).astype(np.float32),
         np.concatenate(liks).astype(np.float32),
     )
+
+
+@dataclass(frozen=True)
+class Profiled:
+    """A truth estimate's held-out score under the answer model that predicts best with it."""
+
+    answer_model: str
+    """The candidate whose fold answer model gave the best score."""
+    scores: HeldOut
+    """Per scored answer: log P(label), the estimate's fold posterior, that model's P(label | t)."""
+
+    @property
+    def mean(self) -> float:
+        return self.scores.mean
+
+
+def profile(scores: dict[str, HeldOut]) -> dict[str, Profiled]:
+    """Per candidate m: max over candidates r of the mean held-out log-likelihood of the
+    answers under m's fold posteriors and r's fold answer models. Every ``HeldOut`` must
+    score the same answers (the same folds), as ``held_out`` does given one assignment."""
+    out: dict[str, Profiled] = {}
+    for m, own in scores.items():
+        best = Profiled(m, own)
+        for r, other in scores.items():
+            if r == m or other.log_likelihood.size != own.log_likelihood.size:
+                continue
+            # float32 products (both are stored so) summed over K, the log in float64
+            p_label = np.einsum("at,at->a", own.posteriors, other.likelihoods)
+            logs = np.log(np.maximum(p_label.astype(np.float64), EPS))
+            if logs.size and logs.mean() > best.mean:
+                best = Profiled(r, HeldOut(logs, own.posteriors, other.likelihoods))
+        out[m] = best
+    return out
 
 
 def paired_std_error(a: FloatArray, b: FloatArray) -> float:
