@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -138,8 +139,15 @@ class CuboidConsolidator:
                         members=[(m, own[m][k]) for m, k in members],
                     )
                 )
-        self.cuboids_ = results
+        self.cuboids_ = _in_answer_order(results, order)
         return self
+
+
+def _in_answer_order(results: list[Any], order: list[int]) -> list[Any]:
+    """Results in the order of their best member's worker (matching order), then of its
+    object in that worker's answer: one worker's answer comes back in its own order."""
+    rank = {w: i for i, w in enumerate(order)}
+    return sorted(results, key=lambda r: (rank[r.members[0][0]], r.members[0][1]))
 
 
 @dataclass(frozen=True)
@@ -252,7 +260,7 @@ class CuboidTrackConsolidator:
                         members=[(m, own[m][k]) for m, k in members],
                     )
                 )
-        self.tracks_ = results
+        self.tracks_ = _in_answer_order(results, order)
         return self
 
 
