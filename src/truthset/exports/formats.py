@@ -56,6 +56,7 @@ EXPORT_FORMATS: Registry[Exporter] = Registry(
         "webvtt": "truthset.exports.audio_segments:WEBVTT",
         "srt": "truthset.exports.audio_segments:SRT",
         "events-csv": "truthset.exports.audio_segments:EVENTS_CSV",
+        "kitti": "truthset.exports.kitti:KITTI",
     },
     instance_of=Exporter,
 )
