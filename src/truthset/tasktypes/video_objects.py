@@ -29,7 +29,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import orjson
 
 from truthset.errors import BadInput
@@ -38,7 +37,6 @@ from truthset.geometry.tracks import (
     ATTRIBUTES_KEY,
     SHAPE_LIST_KEY,
     FrameShape,
-    expand_track,
     from_seqlabel_geometry,
     keyframes_from_frames,
     to_seqlabel_geometry,
@@ -270,24 +268,18 @@ class VideoObjectsType:
     ) -> float:
         """Soft F1 in [0, 1] of an answer's tracks against a reference's (track similarity
         as in consolidation: mean per-frame IoU over shared frames)."""
-        shape = shape_of(config)
         consolidator = self._consolidator(config, [answer, reference])
 
-        def expanded(content: Mapping[str, Any]) -> list[tuple[str, Any, list[dict]]]:
-            out = []
-            for track in content.get("tracks") or []:
-                shapes = expand_track(track["keyframes"], shape, interpolate=self.interpolate)
-                frames = np.array([s.frame for s in shapes], dtype=np.int64)
-                out.append((track["label"], frames, [s.geometry for s in shapes]))
-            return out
+        def expanded(content: Mapping[str, Any]) -> list[Any]:
+            return [consolidator.expand(t) for t in content.get("tracks") or []]
 
         mine, theirs = expanded(answer), expanded(reference)
-        consolidator.size_ = consolidator.frame_extent([t[2] for t in mine + theirs])
+        consolidator.size_ = consolidator.frame_extent([t.geometries for t in mine + theirs])
         return soft_f1(
             mine,
             theirs,
-            lambda t: t[0],
-            lambda a, b: consolidator.track_similarity(a[1], a[2], b[1], b[2]),
+            lambda t: t.label,
+            consolidator.track_similarity,
             self.match_threshold,
         )
 

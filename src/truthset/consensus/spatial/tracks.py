@@ -70,6 +70,8 @@ class WorkerTrack:
     frames: np.ndarray
     geometries: list[dict[str, Any]]
     attributes: list[dict[str, Any]]
+    # Boxes and keypoints as an (n, 4) / (n, 2) array, for the vectorised paths.
+    values: np.ndarray | None = None
 
     def at(self) -> dict[int, int]:
         return {int(f): i for i, f in enumerate(self.frames)}
@@ -88,9 +90,13 @@ class ConsolidatedTrack:
     members: list[tuple[int, int]]
 
 
-def _box_rows(geometries: Sequence[Mapping[str, Any]]) -> np.ndarray:
-    return np.array([[float(g[k]) for k in BOX_KEYS] for g in geometries], dtype=float).reshape(
-        -1, 4
+# The shapes whose geometry is a few numbers, merged and compared as arrays.
+NUMERIC = {"box": BOX_KEYS, "keypoint": ("x", "y")}
+
+
+def _rows(geometries: Sequence[Mapping[str, Any]], keys: Sequence[str]) -> np.ndarray:
+    return np.array([[float(g[k]) for k in keys] for g in geometries], dtype=float).reshape(
+        -1, len(keys)
     )
 
 
@@ -154,31 +160,54 @@ class TrackConsolidator(Consolidator):
 
     # -- expansion ------------------------------------------------------------------------
 
+    def expand(self, track: Mapping[str, Any], worker: int = 0, index: int = 0) -> WorkerTrack:
+        """One (validated) answer track expanded per frame."""
+        shapes = expand_track(
+            track["keyframes"],
+            self.shape,
+            interpolate=self.interpolate,
+            track_attributes=track.get("label-category-attributes"),
+        )
+        return self._worker_track(
+            worker,
+            index,
+            str(track["label"]),
+            str(track["object-id"]),
+            int(track["number"]),
+            [s.frame for s in shapes],
+            [s.geometry for s in shapes],
+            [s.attributes for s in shapes],
+        )
+
+    def _worker_track(
+        self,
+        worker: int,
+        index: int,
+        label: str,
+        object_id: str,
+        number: int,
+        frames: Sequence[int],
+        geometries: list[dict[str, Any]],
+        attributes: list[dict[str, Any]],
+    ) -> WorkerTrack:
+        keys = NUMERIC.get(self.shape)
+        return WorkerTrack(
+            worker=worker,
+            index=index,
+            label=label,
+            object_id=object_id,
+            number=number,
+            frames=np.asarray(frames, dtype=np.int64),
+            geometries=geometries,
+            attributes=attributes,
+            values=_rows(geometries, keys) if keys else None,
+        )
+
     def _expand(self, answers: Sequence[Mapping[str, Any]]) -> list[list[WorkerTrack]]:
-        out = []
-        for w, answer in enumerate(answers):
-            tracks = []
-            for i, track in enumerate(answer.get("tracks") or []):
-                shapes = expand_track(
-                    track["keyframes"],
-                    self.shape,
-                    interpolate=self.interpolate,
-                    track_attributes=track.get("label-category-attributes"),
-                )
-                tracks.append(
-                    WorkerTrack(
-                        worker=w,
-                        index=i,
-                        label=str(track["label"]),
-                        object_id=str(track["object-id"]),
-                        number=int(track["number"]),
-                        frames=np.array([s.frame for s in shapes], dtype=np.int64),
-                        geometries=[s.geometry for s in shapes],
-                        attributes=[s.attributes for s in shapes],
-                    )
-                )
-            out.append(tracks)
-        return out
+        return [
+            [self.expand(track, w, i) for i, track in enumerate(answer.get("tracks") or [])]
+            for w, answer in enumerate(answers)
+        ]
 
     def frame_extent(self, shapes: Sequence[Sequence[Mapping[str, Any]]]) -> tuple[int, int]:
         """``frame_size``, else the extent of the shapes (lists of geometries)."""
@@ -200,23 +229,24 @@ class TrackConsolidator(Consolidator):
     # -- similarity ------------------------------------------------------------------------
 
     def _frame_similarity(
-        self, a: Sequence[dict[str, Any]], b: Sequence[dict[str, Any]]
+        self, a: WorkerTrack, ia: np.ndarray, b: WorkerTrack, ib: np.ndarray
     ) -> np.ndarray:
-        """Per-frame similarity of two equally long lists of shapes."""
+        """Per-frame similarity of ``a``'s shapes ``ia`` with ``b``'s shapes ``ib``."""
         width, height = self.size_
         diagonal = float(np.hypot(width, height))
         if self.shape == "box":
-            return paired_box_iou(_box_rows(a), _box_rows(b))
+            assert a.values is not None and b.values is not None
+            return paired_box_iou(a.values[ia], b.values[ib])
         if self.shape == "keypoint":
-            pa = np.array([[g["x"], g["y"]] for g in a], dtype=float)
-            pb = np.array([[g["x"], g["y"]] for g in b], dtype=float)
+            assert a.values is not None and b.values is not None
             sigma = 0.025 * diagonal
-            d2 = ((pa - pb) ** 2).sum(axis=1)
+            d2 = ((a.values[ia] - b.values[ib]) ** 2).sum(axis=1)
             return np.exp(-d2 / (2 * sigma**2)) if sigma > 0 else (d2 == 0).astype(float)
+        pairs = [(a.geometries[i], b.geometries[j]) for i, j in zip(ia, ib, strict=True)]
         if self.shape == "polyline":
             radius = 0.03 * diagonal
             out = []
-            for ga, gb in zip(a, b, strict=True):
+            for ga, gb in pairs:
                 la = resample(np.asarray(ga["points"], dtype=float), LINE_SAMPLES)
                 lb = resample(np.asarray(gb["points"], dtype=float), LINE_SAMPLES)
                 out.append(max(0.0, 1.0 - line_distance(la, lb)[0] / radius) if radius else 0.0)
@@ -229,31 +259,22 @@ class TrackConsolidator(Consolidator):
                     rasterize_polygon(_vertices(ga["points"]), width, height),
                     rasterize_polygon(_vertices(gb["points"]), width, height),
                 )
-                for ga, gb in zip(a, b, strict=True)
+                for ga, gb in pairs
             ]
         )
 
     def _sampled(self, n: int) -> np.ndarray:
-        if self.shape in ("box", "keypoint") or n <= self.max_sampled_frames:
+        if self.shape in NUMERIC or n <= self.max_sampled_frames:
             return np.arange(n)
         return np.unique(np.linspace(0, n - 1, self.max_sampled_frames).round().astype(int))
 
-    def track_similarity(
-        self,
-        a_frames: np.ndarray,
-        a_geoms: Sequence[dict],
-        b_frames: np.ndarray,
-        b_geoms: Sequence[dict],
-    ) -> float:
+    def track_similarity(self, a: WorkerTrack, b: WorkerTrack) -> float:
         """Mean per-frame similarity over the frames both tracks are on (0 if none)."""
-        _, ia, ib = np.intersect1d(a_frames, b_frames, assume_unique=True, return_indices=True)
+        _, ia, ib = np.intersect1d(a.frames, b.frames, assume_unique=True, return_indices=True)
         if len(ia) == 0:
             return 0.0
         pick = self._sampled(len(ia))
-        sims = self._frame_similarity(
-            [a_geoms[i] for i in ia[pick]], [b_geoms[i] for i in ib[pick]]
-        )
-        return float(sims.mean())
+        return float(self._frame_similarity(a, ia[pick], b, ib[pick]).mean())
 
     # -- merging ------------------------------------------------------------------------------
 
@@ -261,7 +282,7 @@ class TrackConsolidator(Consolidator):
         if len(geoms) == 1:
             return dict(geoms[0])
         if self.shape == "box":
-            row = combine_boxes(_box_rows(geoms), weights)
+            row = combine_boxes(_rows(geoms, BOX_KEYS), weights)
             return dict(zip(BOX_KEYS, (float(v) for v in row), strict=True))
         if self.shape == "keypoint":
             pts = np.array([[g["x"], g["y"]] for g in geoms], dtype=float)
@@ -283,28 +304,71 @@ class TrackConsolidator(Consolidator):
             return dict(geoms[int(np.argmax(weights))])
         return {"points": [[v["x"], v["y"]] for v in outline]}
 
+    def _numeric_cluster(
+        self, members: list[WorkerTrack], member_weight: np.ndarray
+    ) -> tuple[list[int], list[dict]]:
+        """Boxes and keypoints merged for all frames at once: the same weighted means as
+        ``_merge`` (box edges, ``combine_boxes``; keypoint coordinates)."""
+        keys = NUMERIC[self.shape]
+        all_frames = np.unique(np.concatenate([m.frames for m in members]))
+        stack = np.zeros((len(members), len(all_frames), len(keys)))
+        present = np.zeros((len(members), len(all_frames)), dtype=bool)
+        for k, m in enumerate(members):
+            at = np.searchsorted(all_frames, m.frames)
+            assert m.values is not None
+            stack[k, at] = m.values
+            present[k, at] = True
+        w = member_weight[:, None] * present
+        total = w.sum(axis=0)
+        kept = total >= 0.5 * float(member_weight.sum()) - 1e-12
+        if self.shape == "box":
+            stack[..., 2] += stack[..., 0]  # right, bottom: the edges are averaged
+            stack[..., 3] += stack[..., 1]
+        mean = (stack * w[..., None]).sum(axis=0)[kept] / total[kept][:, None]
+        if self.shape == "box":
+            mean[:, 2] -= mean[:, 0]
+            mean[:, 3] -= mean[:, 1]
+        frames = all_frames[kept].tolist()
+        return frames, [dict(zip(keys, row, strict=True)) for row in mean.tolist()]
+
     def _consolidate_cluster(
         self, members: list[WorkerTrack], weights: np.ndarray
     ) -> tuple[list[int], list[dict], list[dict]]:
-        lookups = [m.at() for m in members]
-        all_frames = sorted(set().union(*(lk.keys() for lk in lookups)))
         member_weight = np.array([weights[m.worker] for m in members])
+        lookups = [m.at() for m in members]
+        if self.shape in NUMERIC:
+            frames, geometries = self._numeric_cluster(members, member_weight)
+        else:
+            frames, geometries = self._shape_cluster(members, member_weight, lookups)
+        if not any(any(a) for m in members for a in m.attributes):
+            return frames, geometries, [{} for _ in frames]
+        attributes = []
+        for f in frames:
+            votes: dict[str, list[tuple[Any, float]]] = {}
+            for k, lookup in enumerate(lookups):
+                if f in lookup:
+                    for name, value in members[k].attributes[lookup[f]].items():
+                        votes.setdefault(name, []).append((value, float(member_weight[k])))
+            attributes.append({name: _majority(v) for name, v in votes.items()})
+        return frames, geometries, attributes
+
+    def _shape_cluster(
+        self, members: list[WorkerTrack], member_weight: np.ndarray, lookups: list[dict[int, int]]
+    ) -> tuple[list[int], list[dict]]:
+        """Polygons and polylines, frame by frame."""
+        all_frames = sorted(set().union(*(lk.keys() for lk in lookups)))
         half = 0.5 * float(member_weight.sum()) - 1e-12
-        frames, geometries, attributes = [], [], []
+        frames, geometries = [], []
         for f in all_frames:
             present = [k for k, lk in enumerate(lookups) if f in lk]
             w = member_weight[present]
             if float(w.sum()) < half:
                 continue
-            geoms = [members[k].geometries[lookups[k][f]] for k in present]
             frames.append(f)
-            geometries.append(self._merge(geoms, w))
-            votes: dict[str, list[tuple[Any, float]]] = {}
-            for k, weight in zip(present, w, strict=True):
-                for name, value in members[k].attributes[lookups[k][f]].items():
-                    votes.setdefault(name, []).append((value, float(weight)))
-            attributes.append({name: _majority(v) for name, v in votes.items()})
-        return frames, geometries, attributes
+            geometries.append(
+                self._merge([members[k].geometries[lookups[k][f]] for k in present], w)
+            )
+        return frames, geometries
 
     # -- fit ----------------------------------------------------------------------------------
 
@@ -326,13 +390,7 @@ class TrackConsolidator(Consolidator):
 
             def similarity(w: int, reps: list[WorkerTrack], own=own) -> np.ndarray:
                 return np.array(
-                    [
-                        [
-                            self.track_similarity(t.frames, t.geometries, r.frames, r.geometries)
-                            for r in reps
-                        ]
-                        for t in own[w]
-                    ]
+                    [[self.track_similarity(t, r) for r in reps] for t in own[w]]
                 ).reshape(len(own[w]), len(reps))
 
             def represent(
@@ -357,13 +415,8 @@ class TrackConsolidator(Consolidator):
                 if not frames:
                     dropped += 1
                     continue
-                out_frames = np.array(frames, dtype=np.int64)
-                sims = np.array(
-                    [
-                        self.track_similarity(m.frames, m.geometries, out_frames, geometries)
-                        for m in members
-                    ]
-                )
+                output = self._worker_track(-1, -1, label, "", 0, frames, geometries, attributes)
+                sims = np.array([self.track_similarity(m, output) for m in members])
                 w = np.array([weights[m.worker] for m in members])
                 for m, s in zip(members, sims, strict=True):
                     similarity_to_output[(m.worker, m.index)] = float(s)
