@@ -140,6 +140,11 @@ def test_access_follows_media(client, world):
     assert client.get(url, headers=h["worker"]).status_code == 404
     assert client.get(url + "/frames/0/points", headers=h["worker"]).status_code == 404
     assert client.get(url).status_code == 401
+    # Once assigned one of the item's tasks, the worker may read it.
+    task = client.post("/api/jobs/pc/next", headers=h["worker"]).json()
+    leased = task["item"]["media_url"].replace("/media", "/pointcloud")
+    assert client.get(leased, headers=h["worker"]).status_code == 200
+    assert client.get(leased + "/frames/0/points?stride=50", headers=h["worker"]).status_code == 200
 
 
 def test_fit_and_ground(client, world):
@@ -173,3 +178,56 @@ def test_fit_and_ground(client, world):
         url + "/fit", json={"cuboid": cuboids.to_json(CAR), "mode": "x"}, headers=h["admin"]
     )
     assert r.status_code == 400 and r.json()["detail"].startswith("mode")
+
+
+def test_frames_on_s3(ws, client):
+    """A sequence file and its frames in a real S3 bucket (SeaweedFS), read through
+    media/storage; a frame outside the server's roots is refused."""
+    import dataclasses
+    import os
+    import uuid
+
+    from conftest import require
+    from truthset.media.storage import s3_client
+
+    require(bool(os.environ.get("S3_ENDPOINT_URL")), "S3_ENDPOINT_URL is not set (no S3 server)")
+    bucket = f"pc-{uuid.uuid4().hex[:10]}"
+    s3 = s3_client()
+    s3.create_bucket(Bucket=bucket)
+    truth = scene(seed=9, ground_points=1000, per_object=100)
+    from truthset.media.point_clouds import encode_binary
+
+    for i in range(2):
+        s3.put_object(Bucket=bucket, Key=f"lidar/f{i}.bin", Body=encode_binary(truth.points[i:]))
+    document = {
+        "prefix": f"s3://{bucket}/lidar/",
+        "frames": [{"frame-no": i, "frame": f"f{i}.bin", "unix-timestamp": i} for i in range(2)],
+    }
+    s3.put_object(Bucket=bucket, Key="lidar/seq.json", Body=json.dumps(document).encode())
+    ws.settings = dataclasses.replace(ws.settings, allowed_roots=(f"s3://{bucket}/lidar",))
+    clear_cache()
+    with ws.db.session_scope() as s:
+        create_team(s, "ours")
+    job_over_items(
+        ws,
+        "s3pc",
+        [{"source-ref": f"s3://{bucket}/lidar/seq.json"}],
+        ["Car"],
+        teams=("ours",),
+        task_type="point-cloud-object-tracking",
+        label_attribute="s3pc-ref",
+    )
+    from sqlalchemy import text
+
+    with ws.db.session_scope() as s:
+        (item_id,) = s.execute(text("SELECT id FROM items")).one()
+        admin = bearer(issue_token(s, create_user(s, "admin", role="admin")))
+    frames = client.get(f"/api/items/{item_id}/pointcloud", headers=admin).json()["frames"]
+    assert [f["point-count"] for f in frames] == [len(truth.points), len(truth.points) - 1]
+    r = client.get(f"/api/items/{item_id}/pointcloud/frames/1/points", headers=admin)
+    np.testing.assert_array_equal(
+        np.frombuffer(r.content, dtype="<f4").reshape(-1, 4), truth.points[1:]
+    )
+    ws.settings = dataclasses.replace(ws.settings, allowed_roots=(f"s3://{bucket}/other",))
+    r = client.get(f"/api/items/{item_id}/pointcloud", headers=admin)
+    assert r.status_code in (400, 403) and "outside the allowed roots" in r.json()["detail"]
