@@ -8,6 +8,7 @@ process. What executes one run is `runs/execution`.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from typing import Any
 
@@ -40,6 +41,10 @@ class EmbeddedExecutor:
         self._queue: Any = None
 
     def start(self) -> None:
+        if os.environ.get("TRUTHSET_EMBEDDED_RUNS", "1") == "0":
+            # An app host of a cluster whose runs go to dedicated `truthset worker`s.
+            log.info("TRUTHSET_EMBEDDED_RUNS=0: this process executes no runs")
+            return
         with self.db.session_scope() as session:
             recovered = service.recover_interrupted(session, data_dir=self.settings.data_dir)
         if recovered:
