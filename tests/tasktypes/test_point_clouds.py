@@ -91,6 +91,25 @@ def test_detection_answer_is_checked():
         DETECTION.parse_label_config({**LABELS_2020, "annotationType": "Polygon"})
 
 
+def gt_zip(engine, job_name):
+    """The job's groundtruth-zip export: the archive and its manifest lines."""
+    import io
+    import zipfile
+
+    from sqlalchemy import select
+
+    from truthset.exports.gt_archive import export_groundtruth_zip
+    from truthset.store.models import Job
+
+    out: list[bytes] = []
+    with engine.ws.db.session_scope() as s:
+        job = s.scalar(select(Job).where(Job.name == job_name))
+        export_groundtruth_zip(s, job, lambda chunks: out.extend(chunks), now=1.0e9)
+    archive = zipfile.ZipFile(io.BytesIO(b"".join(out)))
+    lines = [json.loads(x) for x in archive.read("output.manifest").decode().splitlines()]
+    return archive, lines
+
+
 def _noisy(c, rng):
     out = np.asarray(c, dtype=float).copy()
     out[:3] += rng.normal(0, 0.08, 3)
@@ -278,6 +297,10 @@ def test_tracking_job_writes_seqlabel(engine):
     assert {t["object-name"] for t in meta["tracks"]} == {"Car:1", "Person:1"}
     (line,) = engine.export("trk-ref")
     assert line["trk-ref-metadata"]["type"] == "groundtruth/point_cloud_object_tracking"
+    # The label-file rule: SeqLabel.json beside the manifest, the -ref pointing at it.
+    archive, (zipped,) = gt_zip(engine, "trk-ref")
+    assert zipped["trk-ref"] == "trk-ref/annotations/consolidated-annotation/output/0/SeqLabel.json"
+    assert json.loads(archive.read(zipped["trk-ref"])) == document
     config = TRACKING.parse_label_config(LABELS_2020)
     # Back into an answer: it validates against the same sequence and expands the same.
     item = {"source-ref": str(engine.media / "seq.json")}
@@ -367,6 +390,14 @@ def test_segmentation_job_votes_points(engine):
     assert cmap["0"]["class-name"] == "Background" and cmap["2"]["class-name"] == "Van"
     assert all(entry["hex-color"].startswith("#") for entry in cmap.values())
     assert 0.8 < label["confidence"] <= 1
+    archive, (zipped,) = gt_zip(engine, "seg-ref")
+    name = f"seg-ref/annotations/consolidated-annotation/output/0/{SEGMENTATION.label_file_name}"
+    assert zipped["seg-ref"] == name
+    assert zipped["seg-ref-metadata"]["type"] == (
+        "groundtruth/point_cloud_single_frame_semantic_segmentation"
+    )
+    # Read as Ground Truth's guide reads it: array('B', zlib.decompress(...)).
+    assert array("B", zlib.decompress(archive.read(name))).tolist() == voted.tolist()
     config = SEGMENTATION.parse_label_config(["Car", "Van", "Person"])
     item = frame_item(engine.media / "frame.bin")
     with pytest.raises(BadInput, match="differs from the frame's"):
