@@ -61,10 +61,20 @@ _KINDS: dict[str, tuple[str, frozenset[str]]] = {
     "archive": ("an archive", _exts("zip tar gz tgz bz2 xz 7z rar")),
 }
 # The file kinds each media takes. An audio element plays the audio of .mp4 and .webm.
-_TAKES = {"image": {"image"}, "audio": {"audio"}}
+_TAKES = {"image": {"image"}, "audio": {"audio"}, "video-frames": {"sequence"}}
 _AUDIO_IN_VIDEO = frozenset({"mp4", "m4v", "webm", "ogv"})
-_NEEDS_KEY = {"text": "source", "image": "source-ref", "audio": "source-ref"}
-_WHAT = {"text": "inline text (source)", "image": "images", "audio": "audio files"}
+_NEEDS_KEY = {
+    "text": "source",
+    "image": "source-ref",
+    "audio": "source-ref",
+    "video-frames": "source-ref",
+}
+_WHAT = {
+    "text": "inline text (source)",
+    "image": "images",
+    "audio": "audio files",
+    "video-frames": "frame sequence files (.json)",
+}
 
 
 def check_task_type_fits(session: Session, task_type: TaskType, dataset_id: int | None) -> None:
