@@ -429,3 +429,10 @@ def test_a_tracking_job_and_its_adjustment_through_the_work_engine(engine):
     assert meta["adjustment-status"] == "adjusted"
     assert meta["type"] == "groundtruth/video-object-tracking"
     assert meta["tracks"][0]["object-name"] == "car:1"
+
+
+def test_a_video_job_over_images_is_refused_naming_the_item(engine):
+    ref = engine.image("still.png", 40, 30)
+    engine.dataset("stills", [{"id": "still-1", "source-ref": ref}])
+    with pytest.raises(BadInput, match=r"work on frame sequence files .* 'still-1' .* is an image"):
+        engine.job("t", "video-object-tracking", ["car"], dataset="stills", label_attribute="t-ref")
