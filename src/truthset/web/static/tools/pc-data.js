@@ -5,7 +5,7 @@
  * x, y, z, intensity (GET .../frames/{k}/points, X-Point-Count), kept in a small cache so
  * that scrubbing back and forth through a sequence does not fetch a frame twice.
  */
-import { api, ApiError, enc } from "../js/api.js";
+import { api, ApiError } from "../js/api.js";
 
 /**
  * @typedef {{index: number, "camera-model"?: string, fx: number, fy: number, cx: number, cy: number,
@@ -21,9 +21,14 @@ import { api, ApiError, enc } from "../js/api.js";
 const KEPT_FRAMES = 24;
 
 export class CloudSource {
-  /** @param {string} itemId */
-  constructor(itemId) {
-    this.base = `/api/items/${enc(itemId)}/pointcloud`;
+  /**
+   * @param {import("../js/types.js").Task} task its item's media_url, /api/items/{id}/media,
+   *   names the item (its id in the manifest is another thing)
+   */
+  constructor(task) {
+    const item = String(task.item.media_url || "").replace(/\/media$/, "");
+    if (!item) throw new Error("this task's item has no source-ref: there is no point cloud to show");
+    this.base = `${item}/pointcloud`;
     /** @type {Map<number, Promise<Float32Array>>} */
     this.frames = new Map();
   }

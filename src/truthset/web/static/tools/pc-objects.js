@@ -51,6 +51,18 @@ export function cuboidAt(o, frame, tracking) {
   return interpolate(a.cuboid, b.cuboid, (frame - a.frame) / (b.frame - a.frame));
 }
 
+/**
+ * Tracking: the cuboid of the object's last keyframe on a frame after it (the object is
+ * not there, as the answer goes; the tool shows it faintly, and an edit there makes the
+ * frame a keyframe, which carries the object on).
+ * @param {PcObject} o @param {number} frame @returns {Cuboid | null}
+ */
+export function ghostAt(o, frame) {
+  const kfs = o.keyframes || [];
+  const last = kfs[kfs.length - 1];
+  return last && !last.outside && last.cuboid && last.frame < frame ? last.cuboid : null;
+}
+
 /** Whether the object has a keyframe on this frame. @param {PcObject} o @param {number} frame */
 export function isKeyframe(o, frame) {
   return (o.keyframes || []).some((k) => k.frame === frame);

@@ -175,8 +175,9 @@ export class CloudScene {
 
   /**
    * Draw the cuboids: a wire box each (the selected one thicker and white), a line from
-   * the centre to the front face (the heading), and an invisible solid box for picking.
-   * @param {{id: number, color: string, cuboid: Cuboid, selected: boolean}[]} list
+   * the centre to the front face (the heading), and an invisible solid box for picking;
+   * a ghost (a track's object after its last keyframe) faintly.
+   * @param {{id: number, color: string, cuboid: Cuboid, selected: boolean, ghost?: boolean}[]} list
    */
   setCuboids(list) {
     for (const child of [...this.cuboidLayer.children]) {
@@ -192,11 +193,12 @@ export class CloudScene {
       g.position.set(c["center-x"], c["center-y"], c["center-z"]);
       g.rotation.set(c.roll, c.pitch, c.yaw, "ZYX");
       const color = item.selected ? 0xffffff : new THREE.Color(item.color).getHex();
-      const wire = new THREE.LineSegments(this.edgeGeometry, new THREE.LineBasicMaterial({ color }));
+      const opacity = item.ghost ? 0.35 : 1;
+      const wire = new THREE.LineSegments(this.edgeGeometry, new THREE.LineBasicMaterial({ color, transparent: item.ghost, opacity }));
       wire.scale.set(c.length, c.width, c.height);
       const heading = new THREE.Line(
         new THREE.BufferGeometry().setFromPoints([new THREE.Vector3(0, 0, 0), new THREE.Vector3(c.length / 2, 0, 0)]),
-        new THREE.LineBasicMaterial({ color }));
+        new THREE.LineBasicMaterial({ color, transparent: item.ghost, opacity }));
       const pick = new THREE.Mesh(this.boxGeometry, new THREE.MeshBasicMaterial({ visible: false }));
       pick.scale.copy(wire.scale);
       pick.userData.cuboidId = item.id;

@@ -22,7 +22,7 @@
  * [{frame, cuboid} | {frame, outside: true}]}]}; segmentation {"point-count", "labels":
  * base64 of zlib of uint8 per point, 0 unlabeled, k the label k-1}.
  */
-import { api, enc } from "../js/api.js";
+import { api } from "../js/api.js";
 import { h, toast } from "../js/dom.js";
 import { labelColor, labelIndexFromKey } from "../js/store.js";
 import { labelBar } from "../js/labelbar.js";
@@ -35,7 +35,7 @@ import { CameraStrip } from "./pc-cameras.js";
 import { autosave, draftContent } from "./drafts.js";
 import { Painter } from "./pc-paint.js";
 import { cuboidOf, MIN_SIZE, wrapAngle } from "./pc-math.js";
-import { autofill, cuboidAt, initialObjects, isKeyframe, newObjectId, nextNumber, setCuboidAt, setKeyframe } from "./pc-objects.js";
+import { autofill, cuboidAt, ghostAt, initialObjects, isKeyframe, newObjectId, nextNumber, setCuboidAt, setKeyframe } from "./pc-objects.js";
 import { decodeLabels, encodeLabels } from "./pc-zlib.js";
 
 /**
@@ -77,7 +77,7 @@ export function create(ctx) {
   const kind = kindOf(task);
   const tracking = kind === "tracking";
   const segmentation = kind === "segmentation";
-  const source = new CloudSource(task.item.id);
+  const source = new CloudSource(task);
   const main = h("div", { class: "pc-main", id: "pc-main" });
   const status = h("div", { class: "pc-status muted", id: "pc-status" }, "Loading the point cloud…");
   const tool = h("div", { class: `pc-tool pc-${kind}` }, main);
@@ -106,9 +106,11 @@ export function create(ctx) {
   const colorOf = (/** @type {string} */ label) => labelColor(store.labels.indexOf(label));
   /** @param {number | string | null} id */
   const objectById = (id) => (segmentation ? undefined : cs().objects.find((o) => o.id === id));
+  /** The object's cuboid on this frame; tracking, after its last keyframe: that one's. @param {PcObject} o */
+  const shownCuboid = (o) => cuboidAt(o, frame, tracking) || (tracking ? ghostAt(o, frame) : null);
   const selectedCuboid = () => {
     const o = objectById(store.selected);
-    const c = o && cuboidAt(o, frame, tracking);
+    const c = o && shownCuboid(o);
     return o && c ? { object: o, cuboid: c } : null;
   };
 
@@ -294,16 +296,17 @@ export function create(ctx) {
   // ---- cuboids ---------------------------------------------------------------------
   function renderCuboids() {
     if (segmentation) return;
-    /** @type {{id: number, color: string, cuboid: Cuboid, selected: boolean}[]} */
+    /** @type {{id: number, color: string, cuboid: Cuboid, selected: boolean, ghost?: boolean}[]} */
     const list = [];
     if (!store.hidden) {
       for (const o of cs().objects) {
         const c = cuboidAt(o, frame, tracking);
-        if (c) list.push({ id: o.id, color: colorOf(o.label), cuboid: c, selected: o.id === store.selected });
+        const shown = c || (tracking ? ghostAt(o, frame) : null);
+        if (shown) list.push({ id: o.id, color: colorOf(o.label), cuboid: shown, selected: o.id === store.selected, ghost: !c });
       }
     }
     scene.setCuboids(list);
-    cameras.draw(list);
+    cameras.draw(list.filter((x) => !x.ghost));
   }
 
   /**
@@ -382,15 +385,25 @@ export function create(ctx) {
    * @returns {Promise<Cuboid | null>}
    */
   async function serverFit(c, mode, ground) {
+    busy(1);
     try {
-      const res = await api(`/api/items/${enc(task.item.id)}/pointcloud/frames/${frame}/fit`, {
+      const res = await api(`${source.base}/frames/${frame}/fit`, {
         method: "POST", body: { cuboid: cuboidOf(c), mode, "snap-to-ground": ground },
       });
       return cuboidOf(res.cuboid);
     } catch (err) {
       toast(`Fit: ${err && /** @type {any} */ (err).message}`, "error");
       return null;
+    } finally {
+      busy(-1);
     }
+  }
+
+  let pendingCalls = 0;
+  /** Calls to the server in flight (the tests wait for none). @param {number} d */
+  function busy(d) {
+    pendingCalls += d;
+    main.dataset.busy = String(pendingCalls);
   }
 
   /** @param {"tighten" | "estimate-yaw"} mode */
@@ -406,13 +419,16 @@ export function create(ctx) {
     const s = selectedCuboid();
     if (!s) return;
     const id = s.object.id;
+    busy(1);
     try {
-      const res = await api(`/api/items/${enc(task.item.id)}/pointcloud/frames/${frame}/ground`, {
+      const res = await api(`${source.base}/frames/${frame}/ground`, {
         method: "POST", body: { cuboid: cuboidOf(s.cuboid) },
       });
       if (store.selected === id) setSelectedCuboid(cuboidOf(res.cuboid), { reason: "ground" });
     } catch (err) {
       toast(`Ground: ${err && /** @type {any} */ (err).message}`, "error");
+    } finally {
+      busy(-1);
     }
   }
 
