@@ -422,3 +422,51 @@ def test_segmentation_job_votes_points(engine):
     assert start["point-count"] == n
     assert base64.b64decode(start["labels"]) == zlib.compress(truth.labels.tobytes())
     assert SEGMENTATION.agreement(start, start, config) == 1.0
+
+
+def test_adjustment_job_starts_from_the_label(engine):
+    """An adjustment job's next body hands the viewer the earlier label as an answer, and a
+    prediction in Ground Truth's SeqLabel shape comes as tracks."""
+    from truthset.tasktypes.predictions import predicted_answer
+
+    truth = scene(seed=1)
+    write_bin(engine.media / "frame.bin", truth.points)
+    engine.dataset("frames", [frame_item(engine.media / "frame.bin")])
+    engine.job(
+        "first",
+        "point-cloud-object-detection",
+        ["Car", "Person"],
+        dataset="frames",
+        workers_per_item=1,
+    )
+    engine.work("first", lambda w, i: {"cuboids": [obj("Car", CAR, 3)]}, workers=["w0"])
+    from sqlalchemy import select
+
+    from truthset.jobs.views import label_for_tool
+    from truthset.store.models import Job
+
+    with engine.ws.db.session_scope() as s:
+        job = s.scalar(select(Job).where(Job.name == "first"))
+        from sqlalchemy import text
+
+        item_id = s.execute(
+            text("SELECT item_id FROM tasks WHERE job_id = :j"), {"j": job.id}
+        ).scalar()
+        prior = label_for_tool(s, job.id, item_id)
+    assert prior is not None
+    (cuboid,) = prior["value"]["cuboids"]
+    assert (cuboid["label"], cuboid["number"]) == ("Car", 3)
+    config = TRACKING.parse_label_config(["Car"])
+    seqlabel = {
+        "tracking-annotations": [
+            {
+                "frame-number": 0,
+                "frame-name": "a.bin",
+                "annotations": [
+                    {"class-id": 0, "object-name": "Car:2", "object-id": "x", **C.to_json(CAR)}
+                ],
+            }
+        ]
+    }
+    predicted = predicted_answer(TRACKING, seqlabel, {}, config)
+    assert predicted["tracks"][0]["object-id"] == "x" and predicted["tracks"][0]["number"] == 2

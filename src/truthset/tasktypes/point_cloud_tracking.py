@@ -107,6 +107,8 @@ def read_seqlabel(value: Any) -> Mapping[str, Any]:
 @dataclass(frozen=True)
 class PointCloudTrackingType(PointCloudType):
     label_file_name: str = "SeqLabel.json"
+    # What marks a prediction in Ground Truth's output shape (tasktypes/predictions.py).
+    output_keys: tuple[str, ...] = (SEQLABEL_KEY, "detection-annotations")
 
     def validate_answer(
         self, answer: Any, config: LabelConfig, item: dict[str, Any]

@@ -127,6 +127,9 @@ class PointCloudType:
     ui_module: str = "tools/pointcloud.js"
     supports_auto_labeling: bool = False
     supports_adjustment: bool = True
+    # The viewer starts an adjustment job from the earlier label in the answer shape
+    # (jobs.views runs `initial_answer` on it).
+    prior_label_as_answer: bool = True
 
     def parse_label_config(self, raw: Any) -> LabelConfig:
         return parse_point_cloud_config(raw)
