@@ -436,3 +436,43 @@ def test_a_video_job_over_images_is_refused_naming_the_item(engine):
     engine.dataset("stills", [{"id": "still-1", "source-ref": ref}])
     with pytest.raises(BadInput, match=r"work on frame sequence files .* 'still-1' .* is an image"):
         engine.job("t", "video-object-tracking", ["car"], dataset="stills", label_attribute="t-ref")
+
+
+def test_a_sequence_on_s3_and_a_ground_truth_seqlabel_read_by_its_s3_uri():
+    import io
+    import os
+    import uuid
+
+    from conftest import require
+    from truthset.media.storage import s3_client
+
+    require(bool(os.environ.get("S3_ENDPOINT_URL")), "S3_ENDPOINT_URL is not set (no S3 server)")
+    clear_cache()
+    clear_caches()
+    bucket = f"v-{uuid.uuid4().hex[:10]}"
+    s3 = s3_client()
+    s3.create_bucket(Bucket=bucket)
+    frames = []
+    for i in range(4):
+        out = io.BytesIO()
+        Image.new("RGB", (WIDTH, HEIGHT), (5, 5, 5)).save(out, format="JPEG")
+        s3.put_object(Bucket=bucket, Key=f"clip/f{i}.jpg", Body=out.getvalue())
+        frames.append({"frame-no": i, "frame": f"f{i}.jpg"})
+    doc = {"prefix": f"s3://{bucket}/clip/", "frames": frames}
+    s3.put_object(Bucket=bucket, Key="clip/seq.json", Body=json.dumps(doc).encode())
+    item = {"source-ref": f"s3://{bucket}/clip/seq.json"}
+    with pytest.raises(BadInput, match=r"keyframes\[1\]\.frame: 9 is not a frame .* \(0 to 3\)"):
+        TRACKING.validate_answer(answer(car(), n=4), CONFIG, item)
+    good = answer(
+        car(keyframes=[{"frame": 0, "box": box(0, 10)}, {"frame": 3, "box": box(30, 10)}]), n=4
+    )
+    content = TRACKING.validate_answer(good, CONFIG, item)
+    assert content["frame-size"] == {"width": WIDTH, "height": HEIGHT}
+    label = TRACKING.consolidate([WorkerAnswer(1, content)], CONFIG, {})
+    s3.put_object(
+        Bucket=bucket, Key="out/job/0/SeqLabel.json", Body=json.dumps(label.value).encode()
+    )
+    meta = {"class-map": {"0": "car"}}  # Ground Truth's: no `tracks`, frames by frame-no
+    initial = TRACKING.initial_answer(f"s3://{bucket}/out/job/0/SeqLabel.json", meta, CONFIG)
+    assert [k["frame"] for k in initial["tracks"][0]["keyframes"]] == [0, 3]
+    assert initial["number-of-frames"] == 4
