@@ -1,5 +1,5 @@
 """Pairwise agreement per label for the spatial task types (boxes, polygons, instance and
-semantic masks, keypoints, polylines, entity spans, audio segments).
+semantic masks, keypoints, polylines, entity spans, audio segments, video tracks).
 
 Definition. For each item and each pair of its counted answers, and for each label L that
 either answer uses, the pair's agreement on L is the task type's own measure applied to
@@ -40,6 +40,8 @@ OBJECT_KEYS = (
     "polylines",
     "lines",
     "segments",
+    # Video (and point cloud) tracks: each track carries its label.
+    "tracks",
 )
 SPAN_KEY = "entities"
 
