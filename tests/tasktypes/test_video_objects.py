@@ -476,3 +476,13 @@ def test_a_sequence_on_s3_and_a_ground_truth_seqlabel_read_by_its_s3_uri():
     initial = TRACKING.initial_answer(f"s3://{bucket}/out/job/0/SeqLabel.json", meta, CONFIG)
     assert [k["frame"] for k in initial["tracks"][0]["keyframes"]] == [0, 3]
     assert initial["number-of-frames"] == 4
+
+
+def test_per_label_agreement_of_two_workers_tracks(item):
+    from truthset.quality.label_agreement import per_label_pairwise_agreement
+
+    bus = {**car(oid="b1"), "label": "bus"}
+    a = TRACKING.validate_answer(answer(car(), bus), CONFIG, item)
+    b = TRACKING.validate_answer(answer(car(oid="x")), CONFIG, item)
+    got = per_label_pairwise_agreement([[a, b]], TRACKING.agreement, CONFIG)
+    assert got == {"car": 1.0, "bus": 0.0}
