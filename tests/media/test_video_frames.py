@@ -64,7 +64,7 @@ def test_bad_input_leaves_nothing(tmp_path):
     assert not (tmp_path / "b").exists()
     with pytest.raises(NotFound, match="no such file"):
         extract_video(str(tmp_path / "none.mp4"), str(tmp_path / "c"))
-    for bad, message in (({"step": 0}, "step: 0"), ({"quality": 100}, "quality: 100")):
+    for bad, message in (({"step": 0}, "step: 0"), ({"qscale": 1}, "qscale: 1")):
         with pytest.raises(BadInput, match=message):
             extract_video(str(video), str(tmp_path / "d"), **bad)
     roots = AllowedRoots([str(tmp_path / "in")])

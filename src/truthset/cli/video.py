@@ -22,7 +22,9 @@ def frames_cmd(
     ],
     to: Annotated[str, typer.Option("--to", help="folder or s3:// prefix the sequences go into")],
     step: Annotated[int, typer.Option(help="keep every n-th frame (1: all)")] = 1,
-    quality: Annotated[int, typer.Option(help="JPEG quality of the frames, 1 to 95")] = 90,
+    qscale: Annotated[
+        int, typer.Option(help="JPEG quantiser scale of the frames (FFmpeg's -q:v): 2 best to 31")
+    ] = 2,
     threads: Annotated[
         int | None, typer.Option(help="encoding threads (default: the CPU count, at least 2)")
     ] = None,
@@ -34,7 +36,7 @@ def frames_cmd(
     from truthset.media.video_frames import extract_manifest
 
     result = extract_manifest(
-        source, to, step=step, quality=quality, threads=threads, progress=stderr_progress("frames")
+        source, to, step=step, qscale=qscale, threads=threads, progress=stderr_progress("frames")
     )
     typer.echo(
         f"\n{result['videos']} videos, {result['frames']:,} frames: {result['manifest']}", err=True

@@ -9,23 +9,25 @@ the container's `creation_time` plus the frame's time when the file has one, els
 time from the start of the video.
 
 PyAV (FFmpeg in its wheel) decodes anything FFmpeg reads, with FFmpeg's own frame and
-slice threads; the JPEG encoding and the writes (local files or S3 objects) run in a pool
-of threads beside the decoder (Pillow and botocore release the GIL), through a bounded
-queue, so memory holds a few frames whatever the video's length.
+slice threads, and FFmpeg's JPEG encoder takes each frame in full-range YUV (as the
+`ffmpeg` command does: converting to RGB for Pillow cost more than everything else, 15
+frames/s of 720p against ~100); the writes (local files or S3 objects) run in a pool of
+threads through a bounded queue, so memory holds a few frames whatever the video's length.
 """
 
 from __future__ import annotations
 
-import io
 import os
 import tempfile
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime
+from fractions import Fraction
 from typing import Any
 
 import orjson
@@ -42,9 +44,10 @@ from truthset.media.storage import (
 
 SEQUENCE_FILE = "sequence.json"
 FRAME_NAME = "frame_{:06d}.jpg"
-DEFAULT_QUALITY = 90
-# Frames waiting for the encoders: bounds memory (a 1080p RGB frame is 6 MB).
-QUEUE_FRAMES = 16
+# FFmpeg's JPEG quantiser scale (`-q:v`): 2 is the best it makes, about Pillow's quality 90.
+DEFAULT_QSCALE = 2
+# JPEGs waiting to be written: bounds memory whatever the video's length.
+QUEUE_FRAMES = 32
 
 
 @dataclass
@@ -191,6 +194,19 @@ def _start_time(container: Any) -> float:
         return 0.0
 
 
+def _jpeg_encoder(frame: Any, qscale: int) -> Any:
+    """FFmpeg's JPEG encoder for frames like `frame`, at a fixed quantiser scale."""
+    import av
+
+    encoder = av.CodecContext.create("mjpeg", "w")
+    encoder.width, encoder.height = frame.width, frame.height
+    encoder.pix_fmt = "yuvj420p"
+    encoder.time_base = frame.time_base or Fraction(1, 1000)
+    encoder.options = {"qmin": str(qscale), "qmax": str(qscale)}
+    encoder.open()
+    return encoder
+
+
 def extract_video(
     video: str,
     dest: str,
@@ -198,7 +214,7 @@ def extract_video(
     roots: AllowedRoots | None = None,
     endpoint_url: str | None = None,
     step: int = 1,
-    quality: int = DEFAULT_QUALITY,
+    qscale: int = DEFAULT_QSCALE,
     max_frames: int | None = None,
     threads: int | None = None,
     seq_no: int | str = 1,
@@ -207,53 +223,47 @@ def extract_video(
     """Decode `video` (a local path or s3:// URI) and write its frames and sequence file
     into the folder or S3 prefix `dest`. With `roots`, the video and `dest` must lie
     inside them. Keeps every `step`-th frame, at most `max_frames`
-    (`sequences.MAX_FRAMES` by default). The sequence file is written last: a sequence
-    file means its frames are all there."""
+    (`sequences.MAX_FRAMES` by default); `qscale` is FFmpeg's JPEG quantiser scale
+    (`-q:v`, 2 best to 31 smallest). The sequence file is written last: a sequence file
+    means its frames are all there."""
     if isinstance(step, bool) or not isinstance(step, int) or step < 1:
         raise BadInput(f"step: {step!r} must be a whole number >= 1")
-    if isinstance(quality, bool) or not isinstance(quality, int) or not 1 <= quality <= 95:
-        raise BadInput(f"quality: {quality!r} must be a JPEG quality from 1 to 95")
+    if isinstance(qscale, bool) or not isinstance(qscale, int) or not 2 <= qscale <= 31:
+        raise BadInput(f"qscale: {qscale!r} must be a JPEG quantiser scale from 2 (best) to 31")
     limit = sequences.MAX_FRAMES if max_frames is None else max_frames
     if roots is not None and not roots.allows(video):
         raise BadInput(f"video {video!r} is outside the allowed roots and buckets")
     folder = check_destination(dest, roots)
     writer = _Writer(folder, endpoint_url)
-    workers = threads or max(2, os.cpu_count() or 2)
-    started = time.perf_counter()
-    frames: list[dict[str, Any]] = []
-
-    def encode(frame: Any, index: int) -> None:
-        # The colour conversion too runs here, beside the decoder, not after it.
-        out = io.BytesIO()
-        frame.to_image().save(out, format="JPEG", quality=quality)
-        writer.put(FRAME_NAME.format(index), out.getvalue(), "image/jpeg")
-
+    options = _Options(step, qscale, limit, threads or max(2, os.cpu_count() or 2), seq_no)
     try:
-        return _extract(
-            video, writer, encode, frames, limit, step, workers, seq_no, progress, started
-        )
+        return _extract(video, writer, options, progress)
     except BaseException:
         writer.undo()
         raise
 
 
+@dataclass(frozen=True)
+class _Options:
+    step: int
+    qscale: int
+    limit: int
+    threads: int
+    seq_no: int | str
+
+
 def _extract(
-    video: str,
-    writer: _Writer,
-    encode: Callable[[Any, int], None],
-    frames: list[dict[str, Any]],
-    limit: int,
-    step: int,
-    workers: int,
-    seq_no: int | str,
-    progress: Callable[[int], None] | None,
-    started: float,
+    video: str, writer: _Writer, options: _Options, progress: Callable[[int], None] | None
 ) -> Extracted:
+    """Decode (FFmpeg's threads), convert to full-range YUV and encode each kept frame
+    with FFmpeg's JPEG encoder here (what `ffmpeg -i video frame_%06d.jpg` does: no RGB
+    step, which costs more than the encoding), and write the JPEGs from a thread pool
+    (files or S3 puts), at most QUEUE_FRAMES of them waiting."""
     import av
 
-    endpoint_url = writer.endpoint_url
-    folder = writer.folder
-    with _local_copy(video, endpoint_url) as local:
+    started = time.perf_counter()
+    frames: list[dict[str, Any]] = []
+    with _local_copy(video, writer.endpoint_url) as local:
         try:
             container = av.open(local)
         except av.error.FFmpegError as exc:
@@ -264,67 +274,61 @@ def _extract(
             stream = container.streams.video[0]
             # FFmpeg's frame threads for codecs that have them (H.264, VP9...), slices else.
             stream.thread_type = "AUTO"
-            stream.thread_count = workers
+            stream.thread_count = options.threads
             rate_fraction = stream.average_rate or stream.guessed_rate or stream.base_rate
             rate = float(rate_fraction) if rate_fraction else sequences.DEFAULT_FRAME_RATE
             base = _start_time(container)
-            time_base = stream.time_base
             first_pts: int | None = None
+            encoder: Any = None
             width = height = 0
-            pending: list[Future[None]] = []
-            gate = threading.BoundedSemaphore(QUEUE_FRAMES)
-            with ThreadPoolExecutor(workers, thread_name_prefix="frames") as pool:
-
-                def submit(frame: Any, index: int) -> None:
-                    gate.acquire()
-                    future = pool.submit(encode, frame, index)
-                    future.add_done_callback(lambda _f: gate.release())
-                    pending.append(future)
-
+            pending: deque[Future[str]] = deque()
+            with ThreadPoolExecutor(options.threads, thread_name_prefix="frames") as pool:
                 try:
-                    decoded = 0
-                    for frame in container.decode(stream):
-                        keep = decoded % step == 0
-                        decoded += 1
-                        if not keep:
+                    for decoded, frame in enumerate(container.decode(stream)):
+                        if decoded % options.step:
                             continue
-                        if len(frames) >= limit:
+                        if len(frames) >= options.limit:
                             raise BadInput(
-                                f"video {video}: more than {limit:,} frames; keep every n-th"
-                                " (step) or split the video"
+                                f"video {video}: more than {options.limit:,} frames; keep "
+                                "every n-th (step) or split the video"
                             )
                         pts = frame.pts if frame.pts is not None else frame.dts
                         if first_pts is None:
                             first_pts = pts or 0
                         seconds = (
-                            float((pts - first_pts) * time_base)
-                            if pts is not None and time_base is not None
-                            else (decoded - 1) / rate
+                            float((pts - first_pts) * frame.time_base)
+                            if pts is not None and frame.time_base is not None
+                            else decoded / rate
+                        )
+                        if encoder is None:
+                            encoder = _jpeg_encoder(frame, options.qscale)
+                            width, height = frame.width, frame.height
+                        jpeg = b"".join(
+                            bytes(p) for p in encoder.encode(frame.reformat(format="yuvj420p"))
                         )
                         index = len(frames)
-                        width, height = frame.width, frame.height
-                        submit(frame, index)
+                        name = FRAME_NAME.format(index)
+                        while len(pending) >= QUEUE_FRAMES or (pending and pending[0].done()):
+                            pending.popleft().result()  # a failed write stops it early
+                        pending.append(pool.submit(writer.put, name, jpeg, "image/jpeg"))
                         frames.append(
                             {
                                 "frame-no": index,
-                                "frame": FRAME_NAME.format(index),
+                                "frame": name,
                                 "unix-timestamp": round(base + seconds, 6),
                             }
                         )
                         if progress and index % 100 == 0:
                             progress(index)
-                        # Surface a failed write early rather than after the whole video.
-                        while pending and pending[0].done():
-                            pending.pop(0).result()
                 except av.error.FFmpegError as exc:
                     raise BadInput(f"video {video}: cannot be decoded ({exc})") from None
-                for future in pending:
-                    future.result()
+                while pending:
+                    pending.popleft().result()
     if not frames:
         raise BadInput(f"video {video}: no frame could be decoded")
-    frame_rate = round(rate / step, 6)
+    frame_rate = round(rate / options.step, 6)
     document = sequences.sequence_document(
-        frames, prefix=_join(folder, ""), seq_no=seq_no, frame_rate=frame_rate
+        frames, prefix=_join(writer.folder, ""), seq_no=options.seq_no, frame_rate=frame_rate
     )
     sequence_ref = writer.put(SEQUENCE_FILE, orjson.dumps(document), "application/json")
     if progress:
@@ -406,7 +410,7 @@ def extract_manifest(
     roots: AllowedRoots | None = None,
     endpoint_url: str | None = None,
     step: int = 1,
-    quality: int = DEFAULT_QUALITY,
+    qscale: int = DEFAULT_QSCALE,
     threads: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
@@ -422,7 +426,7 @@ def extract_manifest(
         roots=roots,
         endpoint_url=endpoint_url,
         step=step,
-        quality=quality,
+        qscale=qscale,
         threads=threads,
         progress=progress,
     )
@@ -448,7 +452,7 @@ def extract_lines(
     roots: AllowedRoots | None = None,
     endpoint_url: str | None = None,
     step: int = 1,
-    quality: int = DEFAULT_QUALITY,
+    qscale: int = DEFAULT_QSCALE,
     threads: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> dict[str, Any]:
@@ -482,7 +486,7 @@ def extract_lines(
                 roots=roots,
                 endpoint_url=endpoint_url,
                 step=step,
-                quality=quality,
+                qscale=qscale,
                 threads=threads,
                 seq_no=seq_no,
                 progress=report,
