@@ -112,14 +112,14 @@ class TemplateTracker:
         index = start
         for frame in iterator:
             index += 1
-            gray = _gray(frame)
             th, tw = template.shape
             x0 = int(round(left - offset[0])) - reach
             y0 = int(round(top - offset[1])) - reach
             x0, y0 = max(x0, 0), max(y0, 0)
-            x1 = min(int(round(left - offset[0])) + tw + reach, gray.shape[1])
-            y1 = min(int(round(top - offset[1])) + th + reach, gray.shape[0])
-            window = gray[y0:y1, x0:x1]
+            x1 = min(int(round(left - offset[0])) + tw + reach, frame.shape[1])
+            y1 = min(int(round(top - offset[1])) + th + reach, frame.shape[0])
+            # Only the search window is turned grey: a 1080p frame costs ms otherwise.
+            window = _gray(frame[y0:y1, x0:x1])
             if window.shape[0] < th or window.shape[1] < tw:
                 return
             result = cv2.matchTemplate(window, template, cv2.TM_CCOEFF_NORMED)
