@@ -486,3 +486,12 @@ def test_per_label_agreement_of_two_workers_tracks(item):
     b = TRACKING.validate_answer(answer(car(oid="x")), CONFIG, item)
     got = per_label_pairwise_agreement([[a, b]], TRACKING.agreement, CONFIG)
     assert got == {"car": 1.0, "bus": 0.0}
+
+
+def test_answers_stored_without_the_sequence_frames_still_consolidate(item):
+    content = TRACKING.validate_answer(answer(car()), CONFIG, item)
+    del content["sequence-frames"]
+    result = TRACKING.consolidate([WorkerAnswer(1, content)], CONFIG, {})
+    entries = result.value["tracking-annotations"]
+    assert [e["frame"] for e in entries[:2]] == ["0", "1"] and len(entries) == 10
+    assert entries[9]["annotations"][0]["left"] == 90

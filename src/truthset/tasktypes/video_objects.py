@@ -146,13 +146,13 @@ class VideoObjectsType:
         ).fit(contents, worker_ids=ids, skills=skills)
         shape = shape_of(config)
         list_key = SHAPE_LIST_KEY[shape]
-        frames = contents[0]["sequence-frames"]
         entries: list[dict[str, Any]] = [
             {"frame-no": no, "frame": name, "frame-attributes": {}, list_key: []}
-            for no, name in frames
+            for no, name in _sequence_frames(contents)
         ]
         for index, values in _frame_attributes(contents, [skills[i] for i in ids]).items():
-            entries[index]["frame-attributes"] = values
+            if index < len(entries):
+                entries[index]["frame-attributes"] = values
         present: dict[str, str] = {}
         summary = []
         for track in fitted.tracks_:
@@ -162,6 +162,8 @@ class VideoObjectsType:
             for frame, geometry, values in zip(
                 track.frames, track.geometries, track.attributes, strict=True
             ):
+                if frame >= len(entries):
+                    break  # a sequence cut short since an answer was checked
                 entries[frame][list_key].append(
                     {
                         **to_seqlabel_geometry(shape, geometry),
@@ -282,6 +284,19 @@ class VideoObjectsType:
             consolidator.track_similarity,
             self.match_threshold,
         )
+
+
+def _sequence_frames(contents: Sequence[Mapping[str, Any]]) -> list[list[Any]]:
+    """``[frame-no, frame]`` per index, as validation recorded them: the first answer's
+    (all answers of a task are checked against the same sequence file; if it was replaced
+    in between, the first answer's view wins). An answer stored without them (made before
+    they were recorded, or imported) gets the indexes as numbers and names."""
+    for content in contents:
+        frames = content.get("sequence-frames")
+        if isinstance(frames, list):
+            return frames
+    count = max(int(c.get("number-of-frames") or 0) for c in contents)
+    return [[i, str(i)] for i in range(count)]
 
 
 def _frame_attributes(
