@@ -10,6 +10,7 @@ import `store.db`, which makes them.
 from __future__ import annotations
 
 import asyncio
+import logging
 import queue
 import threading
 from collections.abc import Callable
@@ -257,7 +258,7 @@ class PgBatchWriter(BatchWriter):
                     if sql.writes != writes or sql.failed():
                         # Its writes cannot be taken back alone (or the server aborted
                         # the transaction): the batch is redone without it.
-                        session.rollback()
+                        _rollback(session)
                         self._redo(batch, index, exc)
                         return
                     # It wrote nothing: the batch goes on as if it had not run.
@@ -274,7 +275,7 @@ class PgBatchWriter(BatchWriter):
                 state.before_commit(session)
             session.commit()
         except Exception:  # noqa: BLE001 - nothing of the batch was written: run each alone
-            session.rollback()
+            _rollback(session)
             self.counts["conflicts"] += 1
             self._carry = []
             for call in batch:
@@ -331,3 +332,15 @@ class PgBatchWriter(BatchWriter):
 def _broken(conn: Connection) -> bool:
     """Whether a PostgreSQL connection was lost (psycopg knows once a call failed on it)."""
     return bool(getattr(conn.connection.dbapi_connection, "broken", False))
+
+
+def _rollback(session: Session) -> None:
+    """Roll a batch back; on a connection the server dropped (a restart) the rollback
+    itself fails, and must not end the writer's thread: the connection is invalidated
+    then, and the next batch opens another (`PgBatchWriter._connection`)."""
+    try:
+        session.rollback()
+    except Exception:  # noqa: BLE001 - the transaction is gone with its connection
+        logging.getLogger("truthset.store").warning(
+            "rollback failed on a lost connection; it will be replaced"
+        )
