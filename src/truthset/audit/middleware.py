@@ -20,8 +20,10 @@ from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from truthset.api.errors import database_unavailable
 from truthset.audit import addresses, service, transactions
 from truthset.audit.transactions import (
     ADDRESS,
@@ -80,7 +82,16 @@ class AuditTrail:
             return
         db = scope["app"].state.workspace.db
         state = scope.setdefault("state", {})
-        state[ADDRESS] = await addresses.request_address(db, scope)
+        try:
+            state[ADDRESS] = await addresses.request_address(db, scope)
+        except Exception as exc:
+            # Outermost: an outage here would pass every error handler and be a 500.
+            unavailable = database_unavailable(exc)
+            if unavailable is None:
+                raise
+            body = {"error": unavailable.kind, "detail": unavailable.detail}
+            await JSONResponse(body, status_code=unavailable.status_code)(scope, receive, send)
+            return
         path = scope["path"]
         if scope["method"] not in _WRITES or not (path.startswith("/api/") or path == "/"):
             await self.app(scope, receive, send)
