@@ -6,9 +6,15 @@
  * when it was prefetched, and plays at the clip's frame rate (waiting for a frame that is
  * not decoded yet rather than skipping it: every frame is one to annotate).
  *
- * Memory: decoded frames are big (1920×1080 is 8 MB), so at most `budgetBytes` of them
- * are kept, those nearest the current frame; the compressed bytes of more frames stay in
- * a second cache, and the browser's HTTP cache (the route's ETag) behind that.
+ * Frames are decoded at the size they are shown (`setScale`: the view's zoom, in steps),
+ * by the browser's decoder thread (createImageBitmap's resize), not at their full size:
+ * a 1920×1080 frame fitted into a 1200-pixel-wide view is decoded at half its size, so
+ * neither the main thread nor the (software) compositor moves 8 MB per frame, and twice
+ * as many frames fit the cache. Zoomed in, they are decoded at full size again.
+ *
+ * Memory: decoded frames are big, so at most `budgetBytes` of them are kept, those
+ * nearest the current frame; the compressed bytes of more frames stay in a second cache,
+ * and the browser's HTTP cache (the route's ETag) behind that.
  */
 
 /**
@@ -17,6 +23,8 @@
  */
 
 const FETCHES_AT_ONCE = 4;
+/** The decode sizes, as fractions of the full frame: the smallest one at or above the shown size. */
+const DECODE_STEPS = [0.125, 0.25, 0.375, 0.5, 0.75, 1];
 
 export class FrameSource {
   /**
@@ -40,6 +48,30 @@ export class FrameSource {
     this.active = 0;
     this.center = 0;
     this.closed = false;
+    /** The decode size (a DECODE_STEPS fraction) and what it was when each pending fetch began. */
+    this.decodeScale = 1;
+  }
+
+  /**
+   * The frames are shown at `shown` device pixels per frame pixel: decode them at the
+   * smallest step at or above it. Returns whether the step changed (the decoded frames
+   * were dropped; the caller shows the next decode when it comes).
+   * @param {number} shown
+   */
+  setScale(shown) {
+    const step = DECODE_STEPS.find((d) => d >= shown - 1e-6) || 1;
+    if (step === this.decodeScale) return false;
+    this.decodeScale = step;
+    for (const b of this.bitmaps.values()) b.close();
+    this.bitmaps.clear();
+    return true;
+  }
+
+  /** The decoded size of a frame now. */
+  get decodeSize() {
+    const w = (this.info && this.info.width) || 0;
+    const h = (this.info && this.info.height) || 0;
+    return { width: Math.max(1, Math.round(w * this.decodeScale)), height: Math.max(1, Math.round(h * this.decodeScale)) };
   }
 
   /** @returns {Promise<SequenceInfo>} */
@@ -100,10 +132,15 @@ export class FrameSource {
         blob = await res.blob();
         this.keepBlob(i, blob);
       }
-      const bitmap = await createImageBitmap(blob);
-      if (this.closed) {
+      const scale = this.decodeScale;
+      const size = this.decodeSize;
+      // Every frame at the first frame's size (scaled): one canvas size for the sequence.
+      const bitmap = this.info && this.info.width
+        ? await createImageBitmap(blob, { resizeWidth: size.width, resizeHeight: size.height, resizeQuality: "medium" })
+        : await createImageBitmap(blob);
+      if (this.closed || scale !== this.decodeScale) {
         bitmap.close();
-        throw new Error("closed");
+        throw new Error(this.closed ? "closed" : "decoded at another size");
       }
       this.bitmaps.set(i, bitmap);
       this.evict();
@@ -128,9 +165,8 @@ export class FrameSource {
 
   /** How many decoded frames fit the budget. */
   get capacity() {
-    const w = (this.info && this.info.width) || 1280;
-    const h = (this.info && this.info.height) || 720;
-    return Math.max(6, Math.floor(this.budgetBytes / (w * h * 4)));
+    const { width, height } = this.info && this.info.width ? this.decodeSize : { width: 1280, height: 720 };
+    return Math.max(6, Math.floor(this.budgetBytes / (width * height * 4)));
   }
 
   /** Drop the decoded frames farthest from the current one while over the budget. */
@@ -222,13 +258,20 @@ export class Player {
 
   /** @param {number} i @param {ImageBitmap} bitmap @param {number} asked */
   paint(i, bitmap, asked) {
+    // The canvas holds the decoded size; CSS stretches it over the frame's pixels.
     if (this.canvas.width !== bitmap.width || this.canvas.height !== bitmap.height) {
-      // A frame of another size than the first: drawn scaled to the stage.
-      this.ctx.drawImage(bitmap, 0, 0, this.canvas.width, this.canvas.height);
-    } else this.ctx.drawImage(bitmap, 0, 0);
+      this.canvas.width = bitmap.width;
+      this.canvas.height = bitmap.height;
+    }
+    this.ctx.drawImage(bitmap, 0, 0);
     this.painted = i;
     this.canvas.dataset.frame = String(i);
     if (this.hooks.onPainted) this.hooks.onPainted(i, performance.now() - asked);
+  }
+
+  /** The view's zoom changed: decode at the new size, and show the frame again when it is. @param {number} shown */
+  rescale(shown) {
+    if (this.source.setScale(shown)) this.seek(this.frame);
   }
 
   /** @param {number} d */

@@ -73,13 +73,22 @@ export function create(ctx) {
   const st = () => /** @type {State} */ (store.state);
   const base = String(task.item.media_url || "").replace(/\/media$/, "");
   const source = new FrameSource(base);
-  const view = new ImageView(ctx.root, source.url(0), { onTransform: () => editor.render() });
+  const view = new ImageView(ctx.root, source.url(0), {
+    onTransform: (scale) => {
+      editor.render();
+      if (player) player.rescale(scale * (devicePixelRatio || 1));
+    },
+  });
   const canvas = h("canvas", { class: "video-frame-canvas", id: "video-canvas" });
   view.stage.insertBefore(canvas, view.overlay);
   const status = h("div", { class: "video-status muted", id: "video-status" }, "Loading the frames…");
   ctx.root.append(status);
   let frame = 0;
   let destroyed = false;
+  /** @type {Player | null} */
+  let player = null;
+  /** @type {ReturnType<typeof timeline> | null} */
+  let line = null;
 
   const modes = modeSwitch(() => editor.render());
   const side = sidePanel({
@@ -280,10 +289,6 @@ export function create(ctx) {
 
   // -- frames -----------------------------------------------------------------------------------
 
-  /** @type {Player | null} */
-  let player = null;
-  /** @type {ReturnType<typeof timeline> | null} */
-  let line = null;
   /** Paint times of prefetched frames, for the benchmark (benchmarks/video_player.py). */
   const paints = /** @type {number[]} */ ([]);
   const startFrame = (() => {
@@ -293,8 +298,6 @@ export function create(ctx) {
 
   Promise.all([source.open(), view.ready]).then(([info]) => {
     if (destroyed) return;
-    canvas.width = view.width;
-    canvas.height = view.height;
     status.textContent = `${info["number-of-frames"]} frames at ${Math.round(source.rate * 100) / 100} per second`;
     line = timeline({
       count: source.count, rate: source.rate, shape, interpolating, labels: store.labels,
@@ -313,12 +316,15 @@ export function create(ctx) {
       },
       onPlaying: (on) => line && line.setPlaying(on),
       onPainted: (f, ms) => {
+        // The first frame's <img> sized the view; under the canvas it would only cost raster.
+        if (view.img.style.visibility !== "hidden") view.img.style.visibility = "hidden";
         paints.push(ms);
         if (paints.length > 2000) paints.shift();
         ctx.root.dataset.painted = String(f);
       },
     });
     /** @type {any} */ (ctx.root).videoPaints = paints;
+    source.setScale(view.scale * (devicePixelRatio || 1));
     player.seek(Math.min(startFrame, source.count - 1));
     ctx.root.dataset.frames = String(source.count);
     ctx.root.dataset.ready = "true";
