@@ -1,0 +1,237 @@
+"""Video frame jobs' exports: Ground Truth's manifest with SeqLabel.json through the
+label-file rule, MOT Challenge CSV read back with motmetrics' reader, COCO for video read
+back with pycocotools; worked through the work engine on real sequence files."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from exports.mask_jobs import export
+from support import answer_tasks, job_over_items
+from truthset.cli.main import app
+from truthset.media.sequences import clear_cache, sequence_document
+from truthset.workforce.service import create_team, create_user
+
+WIDTH, HEIGHT, FRAMES = 160, 120, 10
+CONFIG = {
+    "documentVersion": "2020-03-01",
+    "labels": [
+        {
+            "label": "car",
+            "categoryAttributes": [{"name": "occluded", "type": "string", "enum": ["no", "yes"]}],
+        },
+        {"label": "bus"},
+    ],
+}
+
+
+def write_sequence(folder: Path, n: int = FRAMES) -> str:
+    clear_cache()
+    folder.mkdir(parents=True, exist_ok=True)
+    frames = []
+    for i in range(n):
+        Image.new("RGB", (WIDTH, HEIGHT), (10 * i, 40, 80)).save(folder / f"f{i:03d}.jpg")
+        frames.append({"frame-no": str(i + 1), "frame": f"f{i:03d}.jpg"})
+    path = folder / "seq.json"
+    path.write_text(json.dumps(sequence_document(frames[::-1], prefix=str(folder) + "/")))
+    return str(path)
+
+
+def box(left, top, width=20, height=10):
+    return {"left": left, "top": top, "width": width, "height": height}
+
+
+def tracking_answer(shift: int = 0) -> dict:
+    return {
+        "number-of-frames": FRAMES,
+        "tracks": [
+            {
+                "object-id": "car-uuid",
+                "label": "car",
+                "number": 1,
+                "label-category-attributes": {"occluded": "no"},
+                "keyframes": [
+                    {"frame": 0, "box": box(0 + shift, 10)},
+                    {"frame": 9, "box": box(90 + shift, 10)},
+                ],
+            },
+            {
+                "object-id": "bus-uuid",
+                "label": "bus",
+                "number": 1,
+                "keyframes": [
+                    {"frame": 2, "box": box(50, 60, 30, 20)},
+                    {"frame": 5, "outside": True},
+                ],
+            },
+        ],
+    }
+
+
+def make_job(ws, task_type="video-object-tracking", config=CONFIG, answer=tracking_answer):
+    with ws.db.session_scope() as s:
+        create_team(s, "t")
+        create_user(s, "w", role="worker", teams=["t"])
+    media = ws.settings.media_dir
+    items = [
+        {"id": "clip-a", "source-ref": write_sequence(media / "a")},
+        {"id": "clip-b", "source-ref": write_sequence(media / "b")},
+    ]
+    job_over_items(ws, "cars", items, config, task_type=task_type, label_attribute="cars-ref")
+    answer_tasks(ws, "cars", "w", lambda item: answer(0 if item == "clip-a" else 5))
+    return media
+
+
+def test_the_manifest_points_at_each_sequences_seqlabel(ws, tmp_path):
+    make_job(ws)
+    out = tmp_path / "out" / "output.manifest"
+    result = CliRunner().invoke(
+        app, ["export", "cars", "--out", str(out), "--data-dir", str(ws.settings.data_dir)]
+    )
+    assert result.exit_code == 0, result.output
+    lines = [json.loads(x) for x in out.read_text().splitlines()]
+    for pos, line in enumerate(lines):
+        ref = Path(line["cars-ref"])
+        assert (
+            ref
+            == tmp_path
+            / "out"
+            / "cars"
+            / f"annotations/consolidated-annotation/output/{pos}/SeqLabel.json"
+        )
+        meta = line["cars-ref-metadata"]
+        assert meta["type"] == "groundtruth/video-object-tracking"
+        assert meta["class-map"] == {"0": "car", "1": "bus"}
+        seqlabel = json.loads(ref.read_bytes())
+        frames = seqlabel["tracking-annotations"]
+        assert (
+            len(frames) == FRAMES
+            and frames[0]["frame"] == "f000.jpg"
+            and frames[0]["frame-no"] == "1"
+        )
+        car = [o for o in frames[4]["annotations"] if o["object-name"] == "car:1"]
+        assert (
+            car
+            and car[0]["left"] == pytest.approx(40 + 5 * pos)
+            and car[0]["object-id"] == "car-uuid"
+        )
+
+
+def test_mot_read_back_with_motmetrics(ws):
+    motmetrics = pytest.importorskip("motmetrics")
+    make_job(ws)
+    n, body = export(ws, "cars", "mot")
+    assert n == 2
+    archive = zipfile.ZipFile(io.BytesIO(body))
+    assert sorted(archive.namelist()) == ["clip-a.txt", "clip-b.txt", "sequences.csv", "tracks.csv"]
+    text = archive.read("clip-a.txt").decode()
+    lines = text.splitlines()
+    # Frames from 1, coordinates from 1, sorted by frame then id; the bus is on its keyframe
+    # only (nothing is held towards an outside keyframe: geometry/tracks.py); conf is each
+    # track's confidence (one worker: the skill prior, 0.5).
+    assert lines[0] == "1,1,1,11,20,10,0.5,-1,-1,-1"
+    assert lines[-1] == "10,1,91,11,20,10,0.5,-1,-1,-1"
+    assert "3,2,51,61,30,20,0.5,-1,-1,-1" in lines
+    assert not any(line.startswith(("4,2,", "6,2,")) for line in lines)
+    df = motmetrics.io.loadtxt(io.StringIO(text), fmt="mot15-2D")
+    assert len(df) == FRAMES + 1
+    car = df.xs(1, level="Id")
+    assert list(car.index) == list(range(1, FRAMES + 1))
+    assert np.allclose(car["X"].to_numpy(), np.arange(0, 100, 10))  # back to 0-based pixels
+    assert set(car["Width"]) == {20.0} and set(car["Height"]) == {10.0}
+    bus = df.xs(2, level="Id")
+    assert list(bus.index) == [3] and set(bus["Y"]) == {60.0}
+    # The same boxes against themselves: every object matched, no switch (motmetrics'
+    # accumulator with IoU distances computed here: its own IoU helper needs NumPy < 2).
+    acc = motmetrics.MOTAccumulator(auto_id=True)
+    for _frame, rows in df.groupby(level="FrameId"):
+        ids = list(rows.index.get_level_values("Id"))
+        acc.update(ids, ids, np.where(np.eye(len(ids)) > 0, 0.0, np.nan))
+    summary = motmetrics.metrics.create().compute(acc, metrics=["mota", "num_switches"], name="a")
+    assert summary["mota"]["a"] == 1.0 and summary["num_switches"]["a"] == 0
+    tracks = archive.read("tracks.csv").decode().splitlines()
+    assert tracks[0] == "sequence,id,object-id,object-name,label"
+    assert "clip-a,1,car-uuid,car:1,car" in tracks and "clip-b,2,bus-uuid,bus:1,bus" in tracks
+    assert archive.read("sequences.csv").decode().splitlines()[1].startswith("clip-a,clip-a.txt,")
+
+
+def test_coco_video_read_back_with_pycocotools(ws, tmp_path):
+    from pycocotools.coco import COCO
+
+    media = make_job(ws)
+    n, body = export(ws, "cars", "coco-video")
+    assert n == 2
+    doc = json.loads(body)
+    path = tmp_path / "coco.json"
+    path.write_bytes(body)
+    coco = COCO(str(path))
+    assert [c["name"] for c in coco.loadCats(coco.getCatIds())] == ["car", "bus"]
+    assert [v["name"] for v in doc["videos"]] == ["clip-a", "clip-b"]
+    assert doc["videos"][0]["width"] == WIDTH and doc["videos"][0]["length"] == FRAMES
+    assert len(coco.getImgIds()) == 2 * FRAMES
+    first = coco.loadImgs(coco.getImgIds())[0]
+    assert first["file_name"] == str(media / "a" / "f000.jpg") and first["frame_id"] == 0
+    assert first["frame-no"] == "1" and first["width"] == WIDTH
+    cars = coco.loadAnns(coco.getAnnIds(catIds=[1]))
+    assert len(cars) == 2 * FRAMES
+    assert {a["track_id"] for a in cars} == {1, 3}  # ids unique in the document
+    frame4 = [a for a in cars if a["video_id"] == 2 and coco.imgs[a["image_id"]]["frame_id"] == 4]
+    assert frame4[0]["bbox"] == [45, 10, 20, 10] and frame4[0]["area"] == 200
+    assert frame4[0]["attributes"] == {"occluded": "no"} and frame4[0]["object-id"] == "car-uuid"
+    buses = coco.loadAnns(coco.getAnnIds(catIds=[2]))
+    assert len(buses) == 2 and {a["video_id"] for a in buses} == {1, 2}
+
+
+def test_coco_video_of_polygons(ws):
+    from pycocotools import mask as mask_utils
+
+    def polygon_answer(shift):
+        square = [[10 + shift, 10], [40 + shift, 10], [40 + shift, 30], [10 + shift, 30]]
+        return {
+            "number-of-frames": FRAMES,
+            "tracks": [
+                {
+                    "object-id": "p1",
+                    "label": "car",
+                    "number": 1,
+                    "keyframes": [
+                        {"frame": 0, "polygon": {"points": square}},
+                        {"frame": 3, "outside": True},
+                    ],
+                }
+            ],
+        }
+
+    make_job(ws, config={**CONFIG, "annotationType": "Polygon"}, answer=polygon_answer)
+    _n, body = export(ws, "cars", "coco-video")
+    doc = json.loads(body)
+    [first, *_] = doc["annotations"]
+    assert first["segmentation"] == [[10, 10, 40, 10, 40, 30, 10, 30]] and first["area"] == 600
+    assert first["bbox"] == [10, 10, 30, 20]
+    rle = mask_utils.frPyObjects(first["segmentation"], HEIGHT, WIDTH)
+    assert int(mask_utils.area(mask_utils.merge(rle))) == pytest.approx(600, rel=0.1)
+    assert len(doc["annotations"]) == 2  # frame 0 of each sequence (then outside)
+    from exports.mask_jobs import export as run_export
+    from truthset.errors import BadInput
+
+    with pytest.raises(BadInput, match="the mot format is for boxes"):
+        run_export(ws, "cars", "mot")
+
+
+def test_the_formats_refuse_other_jobs(ws):
+    from truthset.errors import BadInput
+
+    with ws.db.session_scope() as s:
+        create_team(s, "t")
+    job_over_items(ws, "texts", [{"source": "x"}], ["a", "b"], teams=("t",))
+    for fmt in ("mot", "coco-video"):
+        with pytest.raises(BadInput, match=f"the {fmt} format is for video-object-detection"):
+            export(ws, "texts", fmt)
