@@ -57,6 +57,8 @@ EXPORT_FORMATS: Registry[Exporter] = Registry(
         "srt": "truthset.exports.audio_segments:SRT",
         "events-csv": "truthset.exports.audio_segments:EVENTS_CSV",
         "kitti": "truthset.exports.kitti:KITTI",
+        "mot": "truthset.exports.video:MOT",
+        "coco-video": "truthset.exports.video:COCO_VIDEO",
     },
     instance_of=Exporter,
 )
