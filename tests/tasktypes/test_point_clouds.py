@@ -470,3 +470,29 @@ def test_adjustment_job_starts_from_the_label(engine):
     }
     predicted = predicted_answer(TRACKING, seqlabel, {}, config)
     assert predicted["tracks"][0]["object-id"] == "x" and predicted["tracks"][0]["number"] == 2
+
+
+def test_agreement_scores_cuboids_and_tracks():
+    config = DETECTION.parse_label_config(["Car", "Person"])
+    answer = {"cuboids": [obj("Car", CAR), obj("Person", PERSON)]}
+    assert DETECTION.agreement(answer, answer, config) == pytest.approx(1.0)
+    moved = CAR.copy()
+    moved[0] += 0.5
+    half = DETECTION.agreement({"cuboids": [obj("Car", moved)]}, answer, config)
+    # One cuboid against two, matched with its IoU (above the 0.5 a match needs).
+    assert C.iou_3d(moved, CAR) > 0.5
+    assert half == pytest.approx(C.iou_3d(moved, CAR) / 1.5, abs=1e-6)
+    assert DETECTION.agreement({"cuboids": []}, {"cuboids": []}, config) == 1.0
+    track = {
+        "object-id": "a",
+        "label": "Car",
+        "number": 1,
+        "keyframes": [
+            {"frame": 0, "cuboid": C.to_json(CAR)},
+            {"frame": 4, "cuboid": C.to_json(CAR)},
+        ],
+    }
+    ref = {"number-of-frames": 5, "tracks": [track]}
+    assert TRACKING.agreement(ref, ref, config) == pytest.approx(1.0)
+    other = {**track, "label": "Person"}
+    assert TRACKING.agreement({"number-of-frames": 5, "tracks": [other]}, ref, config) == 0.0
