@@ -286,3 +286,103 @@ def test_other_shapes_draw_and_submit(pages: Pages, site: Site, shape: str) -> N
     key = shape.lower()
     assert [k["frame"] for k in track["keyframes"]] == [0, 19]
     assert key in track["keyframes"][1]
+
+
+ATTRIBUTE_LABELS = {
+    "documentVersion": "2020-03-01",
+    "labels": [
+        {
+            "label": "car",
+            "categoryAttributes": [{"name": "color", "type": "string", "enum": ["red", "blue"]}],
+        },
+        {"label": "person"},
+    ],
+    "frameAttributes": [
+        {"name": "weather", "type": "string", "enum": ["sun", "rain"], "description": "Weather"}
+    ],
+}
+
+
+def shapes_shown(page: Any) -> int:
+    return int(page.evaluate("document.querySelectorAll('#tool-root .video-shapes .shape').length"))
+
+
+def test_track_actions_attributes_and_zoom_across_frames(pages: Pages, site: Site) -> None:
+    name = "v-actions"
+    job = make_job(
+        site,
+        "video-object-tracking",
+        ATTRIBUTE_LABELS,
+        [{"id": name, "source-ref": sequence(site, name)}],
+    )
+    page = open_tool(pages, job)
+    drag(page, (20, 40), (70, 80))
+    page.select_option("#attr-color", "red")  # on the track's first frame: the track's own
+    page.keyboard.press("End")
+    page.keyboard.press("k")
+    go(page, 10)
+    page.select_option("#attr-color", "blue")  # from frame 10 on
+    page.select_option("#frame-weather", "rain")
+    assert "from frame 11 on" in page.locator("#object-attributes").inner_text()
+    go(page, 50)
+    page.keyboard.press("o")  # the car leaves here, and comes back on the last frame
+    go(page, 60)
+    assert shapes_shown(page) == 0
+    # Zoom and pan stay as the frames change.
+    page.keyboard.press("+")
+    page.keyboard.press("+")
+    zoomed = page.evaluate("document.querySelector('#tool-root .stage').style.transform")
+    go(page, 99)
+    assert page.evaluate("document.querySelector('#tool-root .stage').style.transform") == zoomed
+    page.keyboard.press("f")
+    assert shapes_shown(page) == 1
+    page.keyboard.press("Shift+H")  # hide the track, then show it again
+    assert shapes_shown(page) == 0
+    page.keyboard.press("Shift+H")
+    page.keyboard.press("l")  # locked: a drag does not move it
+    before = shown_box(page)
+    drag(page, (30, 50), (90, 90), shift=True)
+    assert shown_box(page)["left"] == before["left"]
+    page.keyboard.press("l")
+    go(page, 5)
+    page.keyboard.press("[")  # the track now starts on frame 5
+    go(page, 2)
+    assert shapes_shown(page) == 0
+    page.locator("#btn-submit").click()
+    wait_for_task_gone(page)
+    answer = site.answers(job, name)[0]["answer"]
+    (track,) = answer["tracks"]
+    assert track["label-category-attributes"] == {"color": "red"}
+    frames = [
+        (k["frame"], "outside" in k, k.get("label-category-attributes")) for k in track["keyframes"]
+    ]
+    assert frames == [
+        (5, False, None),
+        (10, False, {"color": "blue"}),
+        (50, True, None),
+        (99, False, None),
+    ]
+    assert answer["frame-attributes"] == {"10": {"weather": "rain"}}
+
+
+def test_detection_shapes_are_on_their_keyframes_only(pages: Pages, site: Site) -> None:
+    name = "v-detect"
+    items = [{"id": name, "source-ref": sequence(site, name, frames=20)}]
+    job = make_job(site, "video-object-detection", ["car"], items)
+    page = open_tool(pages, job)
+    assert page.locator("#video-actions [data-act='outside']").count() == 0
+    drag(page, (20, 20), (60, 50))
+    page.keyboard.press("n")  # copied to the next frame, and the player goes there
+    page.wait_for_function("document.getElementById('tool-root').dataset.painted === '1'")
+    assert shapes_shown(page) == 1
+    go(page, 2)
+    assert shapes_shown(page) == 0
+    go(page, 1)
+    page.keyboard.press("Delete")  # its keyframe on frame 1
+    assert shapes_shown(page) == 0
+    page.keyboard.press("Control+z")
+    assert shapes_shown(page) == 1
+    page.locator("#btn-submit").click()
+    wait_for_task_gone(page)
+    (track,) = site.answers(job, name)[0]["answer"]["tracks"]
+    assert [k["frame"] for k in track["keyframes"]] == [0, 1]
