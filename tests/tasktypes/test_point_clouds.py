@@ -496,3 +496,79 @@ def test_agreement_scores_cuboids_and_tracks():
     assert TRACKING.agreement(ref, ref, config) == pytest.approx(1.0)
     other = {**track, "label": "Person"}
     assert TRACKING.agreement({"number-of-frames": 5, "tracks": [other]}, ref, config) == 0.0
+
+
+def test_adjustment_over_an_imported_ground_truth_job(engine):
+    """Ground Truth's 3D detection output (the developer guide's example line, with
+    class_map) imported with its labels; an adjustment job chained on it hands the worker
+    those cuboids and writes its own label beside them."""
+    from sqlalchemy import select
+
+    from truthset.datasets.importer import import_source
+    from truthset.jobs.views import label_for_tool
+    from truthset.store.models import Job
+
+    write_bin(engine.media / "frame.bin", scene(seed=1).points)
+    line = {
+        "source-ref": str(engine.media / "frame.bin"),
+        "source-ref-metadata": {"format": "binary/xyzi", "unix-timestamp": 1566861644.759115},
+        "3d-bounding-box": {
+            "annotations": [
+                {
+                    "label-category-attributes": {"Occlusion": "Partial"},
+                    "object-name": "Car:1",
+                    "class-id": 0,
+                    **C.to_json(CAR),
+                }
+            ]
+        },
+        "3d-bounding-box-metadata": {
+            "objects": [],
+            "class_map": {"0": "Car"},
+            "type": "groundtruth/point_cloud_object_detection",
+            "human-annotated": "yes",
+            "creation-date": "2020-05-25T02:28:49.045212",
+            "job-name": "identify-3d-objects",
+        },
+    }
+    manifest = engine.media / "gt.manifest"
+    manifest.write_text(json.dumps(line) + "\n")
+    with engine.ws.db.session_scope() as s:
+        result = import_source(
+            s,
+            "gt",
+            str(manifest),
+            allowed_roots=engine.ws.allowed_roots,
+            label_configs={"3d-bounding-box": LABELS_2020},
+        )
+    imported = result.labels["3d-bounding-box"]["job"]
+    engine.job(
+        "adjust",
+        "point-cloud-object-detection",
+        LABELS_2020,
+        input_job=imported,
+        label_attribute="adjusted",
+        settings={"adjustment": True},
+        workers_per_item=1,
+    )
+    with engine.ws.db.session_scope() as s:
+        job = s.scalar(select(Job).where(Job.name == imported))
+        from sqlalchemy import text
+
+        item_id = s.execute(text("SELECT id FROM items")).scalar()
+        prior = label_for_tool(s, job.id, item_id)
+    assert prior is not None
+    (cuboid,) = prior["value"]["cuboids"]
+    assert cuboid["label-category-attributes"] == {"Occlusion": "Partial"}
+
+    def moved(worker, item):
+        answer = json.loads(json.dumps(prior["value"]))
+        answer["cuboids"][0]["center-x"] += 0.2
+        answer["initialValueModified"] = True
+        return answer
+
+    engine.work("adjust", moved, workers=["w0"])
+    (out,) = engine.export("adjust")
+    assert out["3d-bounding-box"]["annotations"][0]["center-x"] == pytest.approx(CAR[0])
+    assert out["adjusted"]["annotations"][0]["center-x"] == pytest.approx(CAR[0] + 0.2)
+    assert out["adjusted-metadata"]["adjustment-status"] == "adjusted"
