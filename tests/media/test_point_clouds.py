@@ -218,3 +218,14 @@ def test_sequence_of_frames(tmp_path, points):
     seq.write_text(json.dumps(document))
     with pytest.raises(BadInput, match=r"frame 'frame1\.bin'\.unix-timestamp: required"):
         item_frames({"source-ref": str(seq)})
+
+
+def test_frame_summary_is_kept_per_version(tmp_path, points):
+    path = write_bin(tmp_path / "f.bin", points)
+    first = pc.frame_summary(str(path))
+    assert first.count == len(points) and not first.has_rgb
+    assert first.bounds[0] == pytest.approx(points[:, :3].min(axis=0).tolist())
+    pc._CACHE.clear()  # the decoded frames evicted: the summary stays
+    assert pc.frame_summary(str(path)) is first
+    write_bin(path, points[:7])
+    assert pc.frame_summary(str(path)).count == 7

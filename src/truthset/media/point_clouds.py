@@ -27,13 +27,19 @@ import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Any
 
 import numpy as np
 
 from truthset.errors import BadInput, NotFound
-from truthset.media.storage import local_path_of, open_item_media, parse_s3_uri, s3_client
+from truthset.media.storage import (
+    local_path_of,
+    open_item_media,
+    parse_s3_uri,
+    s3_client,
+    s3_error_reason,
+)
 
 # A 128-beam sweep holds ~240,000 points; dense survey scans more. Past this the browser
 # cannot hold or draw the frame, so it is refused with the limit named.
@@ -257,6 +263,12 @@ def _decode_las(data: bytes, ref: str) -> PointCloud:
 # -- reading, with a cache -----------------------------------------------------------------
 
 
+@lru_cache(maxsize=8)
+def _client(endpoint_url: str | None) -> Any:
+    # Making a boto3 client costs tens of milliseconds; one is safe to share by threads.
+    return s3_client(endpoint_url)
+
+
 def _version(ref: str, endpoint_url: str | None) -> str:
     """What changes when the file does: a local file's size and mtime, an S3 ETag."""
     path = local_path_of(ref)
@@ -268,10 +280,8 @@ def _version(ref: str, endpoint_url: str | None) -> str:
         return f"{st.st_size}-{st.st_mtime_ns}"
     loc = parse_s3_uri(ref)
     try:
-        head = s3_client(endpoint_url).head_object(Bucket=loc.bucket, Key=loc.key)
+        head = _client(endpoint_url).head_object(Bucket=loc.bucket, Key=loc.key)
     except Exception as exc:  # noqa: BLE001 - a missing object or no access: say which
-        from truthset.media.storage import s3_error_reason
-
         reason = s3_error_reason(exc) or str(exc)
         if "does not exist" in reason:
             raise NotFound(f"point cloud {ref!r} does not exist") from None
@@ -281,12 +291,24 @@ def _version(ref: str, endpoint_url: str | None) -> str:
 
 def _read_bytes(ref: str, endpoint_url: str | None, max_bytes: int) -> bytes:
     try:
-        with open_item_media(ref, endpoint_url=endpoint_url) as fh:
-            data = fh.read(max_bytes + 1)
+        if ref.startswith("s3://"):
+            loc = parse_s3_uri(ref)
+            body = _client(endpoint_url).get_object(Bucket=loc.bucket, Key=loc.key)["Body"]
+            data = body.read(max_bytes + 1)
+        else:
+            with open_item_media(ref, endpoint_url=endpoint_url) as fh:
+                data = fh.read(max_bytes + 1)
     except FileNotFoundError:
         raise NotFound(f"point cloud {ref!r} does not exist") from None
     except OSError as exc:
         raise BadInput(f"point cloud {ref!r} cannot be read ({exc.strerror or exc})") from None
+    except Exception as exc:
+        reason = s3_error_reason(exc)
+        if reason is None:
+            raise
+        if reason == "it does not exist":
+            raise NotFound(f"point cloud {ref!r} does not exist") from None
+        raise BadInput(f"point cloud {ref!r} cannot be read ({reason})") from None
     if len(data) > max_bytes:
         raise BadInput(f"point cloud {ref!r}: the file is larger than {max_bytes:,} bytes")
     return bytes(data)
@@ -357,9 +379,47 @@ def read_points(
     return cloud
 
 
+@dataclass(frozen=True)
+class FrameSummary:
+    """What the viewer's frame list shows of a frame, kept apart from the points: a long
+    sequence's summaries outlive its decoded frames in the cache."""
+
+    version: str
+    count: int
+    bounds: tuple[list[float], list[float]]
+    has_rgb: bool
+
+
+_SUMMARIES: OrderedDict[tuple[str, str, str | None], FrameSummary] = OrderedDict()
+_SUMMARIES_LOCK = threading.Lock()
+MAX_SUMMARIES = 100_000
+
+
+def frame_summary(
+    ref: str, fmt: str | None = None, *, endpoint_url: str | None = None
+) -> FrameSummary:
+    """The frame's point count, bounds and whether it has colours (reading it once per
+    file version)."""
+    version = _version(ref, endpoint_url)
+    key = (ref, version, fmt)
+    with _SUMMARIES_LOCK:
+        found = _SUMMARIES.get(key)
+    if found is not None:
+        return found
+    cloud = read_points(ref, fmt, endpoint_url=endpoint_url)
+    summary = FrameSummary(version, cloud.count, cloud.bounds(), cloud.rgb is not None)
+    with _SUMMARIES_LOCK:
+        _SUMMARIES[key] = summary
+        while len(_SUMMARIES) > MAX_SUMMARIES:
+            _SUMMARIES.popitem(last=False)
+    return summary
+
+
 def clear_cache() -> None:
     """Forget decoded frames (tests; a bucket whose objects were replaced in place)."""
     _CACHE.clear()
+    with _SUMMARIES_LOCK:
+        _SUMMARIES.clear()
 
 
 # -- writing the compact formats (exports, tests, the benchmark) ----------------------------

@@ -17,6 +17,7 @@ import contextlib
 import hashlib
 import mimetypes
 import os
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -30,7 +31,7 @@ from truthset.geometry import cuboids
 from truthset.media import repository
 from truthset.media.info import UnreadableMedia, image_size
 from truthset.media.point_cloud_frames import FrameInfo, item_frames
-from truthset.media.point_clouds import PointCloud, frame_version, read_points
+from truthset.media.point_clouds import PointCloud, frame_summary, frame_version, read_points
 from truthset.media.router import INLINE_TYPES, MEDIA_SECURITY_HEADERS, _media_ref
 from truthset.media.storage import local_path_of, presigned_url
 
@@ -41,6 +42,7 @@ CACHE_HEADERS = {
     "Cache-Control": "private, max-age=3600",
 }
 MAX_STRIDE = 1000
+SUMMARY_THREADS = 4
 
 
 def _frames(
@@ -91,21 +93,27 @@ def item_pointcloud(
     """The item's frames: their numbers, times, point counts and bounds, poses and
     cameras."""
     frames, endpoint = _frames(item_id, request, user, session)
-    versions = [frame_version(f.ref, endpoint_url=endpoint) for f in frames]
-    etag = _etag("info", item_id, *(f"{f.ref}:{v}" for f, v in zip(frames, versions, strict=True)))
+    # A sequence's frames are looked at (stat / HEAD, and read the first time) a few at a
+    # time: on S3 each is a request.
+    with ThreadPoolExecutor(max_workers=min(SUMMARY_THREADS, len(frames))) as pool:
+        summaries = list(
+            pool.map(lambda f: frame_summary(f.ref, f.format, endpoint_url=endpoint), frames)
+        )
+    etag = _etag(
+        "info", item_id, *(f"{f.ref}:{s.version}" for f, s in zip(frames, summaries, strict=True))
+    )
     cached = _not_modified(request, etag)
     if cached is not None:
         return cached
     out = []
-    for frame in frames:
-        cloud = _cloud(frame, endpoint)
-        low, high = cloud.bounds()
+    for frame, summary in zip(frames, summaries, strict=True):
+        low, high = summary.bounds
         entry: dict[str, Any] = {
             "index": frame.index,
             "frame-no": frame.frame_no if frame.frame_no is not None else frame.index,
             "unix-timestamp": frame.unix_timestamp,
-            "point-count": cloud.count,
-            "has-rgb": cloud.rgb is not None,
+            "point-count": summary.count,
+            "has-rgb": summary.has_rgb,
             "bounds": {"min": low, "max": high},
             "images": [_image_entry(image, endpoint) for image in frame.images],
         }
