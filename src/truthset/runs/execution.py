@@ -17,6 +17,7 @@ from truthset.config import Settings
 from truthset.errors import AppError
 from truthset.runs import repository, service
 from truthset.runs.registry import get_run_kind
+from truthset.runs.transient import is_outage, retry_delay
 from truthset.store.db import Database
 
 log = logging.getLogger("truthset.runs")
@@ -101,7 +102,7 @@ def execute_run(db: Database, settings: Settings, run_id: int) -> None:
     with db.session_scope(write=False) as session:
         run = repository.run_by_id(session, run_id)
         assert run is not None
-        kind, params = run.kind, dict(run.params)
+        kind, params, attempts = run.kind, dict(run.params), run.attempts
     ctx = RunContext(db, settings, run_id)
     ctx.beat()
     stop = threading.Event()
@@ -119,16 +120,19 @@ def execute_run(db: Database, settings: Settings, run_id: int) -> None:
 
     beater = threading.Thread(target=beat, name=f"run-{run_id}-heartbeat", daemon=True)
     beater.start()
+    outage: str | None = None
+    resumable = False
     try:
-        result = get_run_kind(kind).fn(ctx, **params)
+        run_kind = get_run_kind(kind)
+        resumable = run_kind.resumable
+        result = run_kind.fn(ctx, **params)
         error, cancelled = None, False
     except RunCancelled:
         result, error, cancelled = None, None, True
-    except AppError as exc:
-        result, error, cancelled = None, str(exc.detail), False
     except Exception as exc:
-        log.error("run %s failed:\n%s", run_id, traceback.format_exc())
-        result, error, cancelled = None, f"{type(exc).__name__}: {exc}", False
+        result, error, cancelled = None, _failure(run_id, exc), False
+        if resumable and is_outage(exc):
+            outage = error
     finally:
         stop.set()
         beater.join()
@@ -138,10 +142,26 @@ def execute_run(db: Database, settings: Settings, run_id: int) -> None:
             service.set_progress(session, run_id, last["done"], last["total"], last["message"])
         if cancelled:
             service.finish_cancelled(session, run_id)
+        elif outage is not None and attempts < service.MAX_ATTEMPTS:
+            delay = retry_delay(attempts)
+            service.retry_later(
+                session, run_id, f"{outage} (attempt {attempts}; tried again in {delay:g} s)", delay
+            )
+        elif outage is not None:
+            service.finish(session, run_id, error=f"{outage} (after {attempts} attempts)")
         else:
             service.finish(session, run_id, result=result, error=error)
     ctx.progress_file.unlink(missing_ok=True)
     service.cancel_marker_path(settings.data_dir, run_id).unlink(missing_ok=True)
+
+
+def _failure(run_id: int, exc: Exception) -> str:
+    """What a failed run's record says: a user's error as it was told, anything else
+    with its type (and its traceback in the log)."""
+    if isinstance(exc, AppError):
+        return str(exc.detail)
+    log.error("run %s failed:\n%s", run_id, "".join(traceback.format_exception(exc)))
+    return f"{type(exc).__name__}: {exc}"
 
 
 def run_pending(

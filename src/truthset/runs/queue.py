@@ -28,16 +28,20 @@ def run_lock(run_id: int) -> str:
     return f"truthset.run.{run_id}"
 
 
-def defer_run(session: Session, run_id: int) -> None:
-    """Queue the run's job in the session's own transaction (PostgreSQL only)."""
+def defer_run(session: Session, run_id: int, *, not_before: float | None = None) -> None:
+    """Queue the run's job in the session's own transaction (PostgreSQL only), to be
+    taken from `not_before` (UNIX seconds) when given."""
     if not is_postgres(session):
         return
-    defer_on_connection(session.connection().connection.driver_connection, run_id)
+    connection = session.connection().connection.driver_connection
+    defer_on_connection(connection, run_id, not_before=not_before)
 
 
-def defer_on_connection(connection: Any, run_id: int) -> None:
+def defer_on_connection(connection: Any, run_id: int, *, not_before: float | None = None) -> None:
     """Write run `run_id`'s job on `connection` (a psycopg connection inside the caller's
     transaction). The lock keeps two jobs of one run from running at once."""
+    import datetime
+
     global _deferrer
     import procrastinate
     from procrastinate import jobs
@@ -53,5 +57,8 @@ def defer_on_connection(connection: Any, run_id: int) -> None:
         queueing_lock=None,
         task_name=RUN_TASK,
         task_kwargs={"run_id": run_id},
+        scheduled_at=None
+        if not_before is None
+        else datetime.datetime.fromtimestamp(not_before, tz=datetime.UTC),
     )
     _deferrer.defer_job(job, connection=connection)

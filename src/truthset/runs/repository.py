@@ -39,15 +39,20 @@ def recent_runs(session: Session, *, limit: int, job_id: int | None = None) -> l
 
 # -- claiming a queued run ------------------------------------------------------------------
 
-_OLDEST_QUEUED = "SELECT id FROM runs WHERE state = 'queued' ORDER BY created_at, id LIMIT 1"
+# A run queued again after an outage (so tried before) has its created_at moved to when
+# it is due; a new run is due whatever time its creator gave it.
+_OLDEST_QUEUED = (
+    "SELECT id FROM runs WHERE state = 'queued' AND (attempts = 0 OR created_at <= :now) "
+    "ORDER BY created_at, id LIMIT 1"
+)
 # Another executor's claim in progress is passed over instead of waited for.
 _OLDEST_QUEUED_PG = _OLDEST_QUEUED + " FOR UPDATE SKIP LOCKED"
 
 
-def oldest_queued_run_id(session: Session, *, pg: bool) -> Any:
-    """The id of the oldest queued run (locked on PostgreSQL, skipping locked ones), or
-    None."""
-    return session.execute(text(_OLDEST_QUEUED_PG if pg else _OLDEST_QUEUED)).scalar()
+def oldest_queued_run_id(session: Session, *, pg: bool, now: float) -> Any:
+    """The id of the oldest queued run due by `now` (locked on PostgreSQL, skipping locked
+    ones), or None."""
+    return session.execute(text(_OLDEST_QUEUED_PG if pg else _OLDEST_QUEUED), {"now": now}).scalar()
 
 
 def claim_queued_run(session: Session, run_id: int, owner: str, now: float) -> bool:
@@ -151,6 +156,16 @@ def requeue_run(session: Session, run_id: int, message: str) -> None:
     session.execute(
         text("UPDATE runs SET state = 'queued', owner = NULL, message = :m WHERE id = :id"),
         {"m": message, "id": run_id},
+    )
+
+
+def requeue_run_at(session: Session, run_id: int, message: str, not_before: float) -> None:
+    session.execute(
+        text(
+            "UPDATE runs SET state = 'queued', owner = NULL, message = :m, created_at = :t "
+            "WHERE id = :id"
+        ),
+        {"m": message, "t": not_before, "id": run_id},
     )
 
 

@@ -107,9 +107,10 @@ _claim = claim
 
 
 def claim_next(session: Session, owner: str, *, now: float | None = None) -> int | None:
-    """Take the oldest queued run; safe with many executors on one database."""
+    """Take the oldest queued run that is due; safe with many executors on one database."""
     pg = session.get_bind().dialect.name == "postgresql"
-    run_id = repository.oldest_queued_run_id(session, pg=pg)
+    due = time.time() if now is None else now
+    run_id = repository.oldest_queued_run_id(session, pg=pg, now=due)
     if run_id is None or not _claim(session, int(run_id), owner, now):
         return None
     return int(run_id)
@@ -218,6 +219,14 @@ def requeue(session: Session, run_id: int, message: str) -> None:
     one that ran it died with its worker, or was never the one that claimed it)."""
     repository.requeue_run(session, run_id, message)
     queue.defer_run(session, run_id)
+
+
+def retry_later(session: Session, run_id: int, message: str, delay: float) -> None:
+    """Queue a run that met an outage again, to be taken no sooner than `delay` seconds
+    from now (its `created_at` moves there: the queue is taken in that order)."""
+    not_before = time.time() + delay
+    repository.requeue_run_at(session, run_id, message, not_before)
+    queue.defer_run(session, run_id, not_before=not_before)
 
 
 def run_as_dict(run: Run, data_dir: Path | None = None) -> dict[str, Any]:
