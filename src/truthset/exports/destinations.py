@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 
 from truthset.config import Settings
-from truthset.errors import BadInput
+from truthset.errors import BadInput, Unavailable
 from truthset.media.storage import AllowedRoots, parse_s3_uri, s3_client, s3_error_reason
 
 FIELD = "out"
@@ -60,6 +60,11 @@ def _check_s3(out: str, settings: Settings, *, from_api: bool) -> str:
     try:
         s3_client(settings.s3_endpoint_url).head_bucket(Bucket=loc.bucket)
     except Exception as exc:
+        from botocore import exceptions as boto
+
+        if isinstance(exc, boto.ConnectionError | boto.HTTPClientError):
+            # An outage, not a bad destination: 503, and a run that meets it is retried.
+            raise Unavailable(f"{FIELD} {out!r}: S3 cannot be reached now ({exc})") from exc
         reason = s3_error_reason(exc)
         if reason is None:
             raise
