@@ -386,3 +386,43 @@ def test_detection_shapes_are_on_their_keyframes_only(pages: Pages, site: Site) 
     wait_for_task_gone(page)
     (track,) = site.answers(job, name)[0]["answer"]["tracks"]
     assert [k["frame"] for k in track["keyframes"]] == [0, 1]
+
+
+def test_screenshots(pages: Pages, site: Site) -> None:
+    """docs/screenshots/video-tracking.png (written with TRUTHSET_UPDATE_SCREENSHOTS=1, as
+    test_docs_screenshots does; otherwise only drawn)."""
+    from web.test_docs_screenshots import _shot
+
+    name = "v-shot"
+    job = make_job(
+        site,
+        "video-object-tracking",
+        ATTRIBUTE_LABELS,
+        [{"id": name, "source-ref": sequence(site, name)}],
+    )
+    page = open_tool(pages, job)
+    start, end = truth(0), truth(FRAMES - 1)
+    drag(page, (start["left"], start["top"]), (start["left"] + 50, start["top"] + 40))
+    page.select_option("#attr-color", "red")
+    page.keyboard.press("End")
+    page.keyboard.press("k")
+    drag(
+        page,
+        (start["left"] + 25, start["top"] + 20),
+        (end["left"] + 25, end["top"] + 20),
+        shift=True,
+    )
+    page.keyboard.press("Escape")
+    page.keyboard.press("2")  # the next track is a person
+    go(page, 20)
+    drag(page, (250, 20), (290, 110))
+    go(page, 60)
+    page.keyboard.press("k")
+    go(page, 45)
+    page.select_option("#frame-weather", "rain")
+    page.mouse.click(*client(page, truth(45)["left"] + 10, truth(45)["top"] + 10))
+    page.keyboard.down("Shift")
+    page.mouse.click(*client(page, truth(45)["left"] + 10, truth(45)["top"] + 10))
+    page.keyboard.up("Shift")
+    assert page.locator("#video-track-list li").count() == 2
+    _shot(page, "video-tracking")

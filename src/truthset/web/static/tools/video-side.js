@@ -75,9 +75,9 @@ export function sidePanel(o) {
       h("button", { class: "link", type: "button", onclick: () => actions.select(t.id) }, `${o.shortNames[t.label] || t.label}:${t.number}`),
       select,
       h("button", { class: `link${t.hidden ? " on" : ""}`, type: "button", dataset: { toggle: "hidden" }, title: t.hidden ? "show this track (H)" : "hide this track (H)",
-        "aria-pressed": t.hidden ? "true" : "false", onclick: () => actions.toggle(t.id, "hidden") }, t.hidden ? "◌" : "◉"),
+        "aria-pressed": t.hidden ? "true" : "false", onclick: () => actions.toggle(t.id, "hidden") }, t.hidden ? "show" : "hide"),
       h("button", { class: `link${t.locked ? " on" : ""}`, type: "button", dataset: { toggle: "locked" }, title: t.locked ? "unlock this track (l)" : "lock this track (l)",
-        "aria-pressed": t.locked ? "true" : "false", onclick: () => actions.toggle(t.id, "locked") }, t.locked ? "🔒" : "🔓"),
+        "aria-pressed": t.locked ? "true" : "false", onclick: () => actions.toggle(t.id, "locked") }, t.locked ? "unlock" : "lock"),
       h("button", { class: "link danger", type: "button", title: "delete the whole track (Shift+Delete)", onclick: () => actions.removeTrack(t.id) }, "×"));
     }));
   }

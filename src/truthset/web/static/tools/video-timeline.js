@@ -30,15 +30,15 @@ export function timeline(o) {
     "aria-label": "frame number (1-based): type one and press Enter to go there", title: "Go to frame (g)" });
   const scrubber = h("input", { type: "range", id: "video-scrubber", min: 0, max: last, step: 1, value: "0",
     "aria-label": "frame scrubber" });
-  const playBtn = h("button", { type: "button", id: "video-play", title: "Play / pause (p)", onclick: () => o.play() }, "▶");
+  const playBtn = h("button", { type: "button", id: "video-play", title: "Play / pause (p)", onclick: () => o.play() }, "Play");
   const clock = h("span", { class: "muted video-clock", id: "video-clock" });
   const canvas = h("canvas", { class: "video-timeline", id: "video-timeline", "aria-label": "tracks over time: click to go to a frame" });
   const rows = h("div", { class: "video-timeline-rows" }, canvas);
   const el = h("div", { class: "video-transport" },
     h("div", { class: "video-controls" },
-      h("button", { type: "button", id: "video-prev", title: "Previous frame (←)", onclick: () => o.step(-1) }, "⏮"),
+      h("button", { type: "button", id: "video-prev", title: "Previous frame (←)", onclick: () => o.step(-1) }, "‹ Prev"),
       playBtn,
-      h("button", { type: "button", id: "video-next", title: "Next frame (→)", onclick: () => o.step(1) }, "⏭"),
+      h("button", { type: "button", id: "video-next", title: "Next frame (→)", onclick: () => o.step(1) }, "Next ›"),
       h("label", { class: "video-frame-label" }, "Frame ", frameInput, h("span", { class: "muted" }, ` / ${o.count}`)),
       scrubber, clock),
     rows);
@@ -177,7 +177,7 @@ export function timeline(o) {
     },
     /** @param {boolean} on */
     setPlaying(on) {
-      playBtn.textContent = on ? "⏸" : "▶";
+      playBtn.textContent = on ? "Pause" : "Play";
       playBtn.setAttribute("aria-pressed", on ? "true" : "false");
     },
     focusFrame() {
