@@ -49,10 +49,12 @@ class LineError(Exception):
 
 
 # A line's label in a batch: (row index, shape index, status, value JSON, meta JSON,
-# confidence, created at, file ref), the fields of `gt_labels.ImportedLabel` with its
-# shape numbered. A plain tuple: a big import's checking process pickles one per labeled
-# line to the importer, and a named tuple costs ~15x more to pickle and unpickle.
-BatchLabel = tuple[int, int, str, str | None, str, float | None, float, str | None]
+# confidence, human, created at, file ref), `gt_labels.ImportedLabel` with its shape
+# numbered and `human` (status complete) worked out. From the status on, it is the row
+# `labels.writer.write_imported_labels` takes after the item's id and position, with the
+# file ref where the mask goes. A plain tuple: a big import's checking process pickles one
+# per labeled line to the importer, and a named tuple costs ~15x more to pickle.
+BatchLabel = tuple[int, int, str, str | None, str, float | None, bool, float, str | None]
 
 
 @dataclass(slots=True)
@@ -179,7 +181,9 @@ def checked_batches(
     """The records checked and hashed, in batches (the last may be empty); with `labels`,
     the Ground Truth labels of each line read too."""
     batch = CheckedBatch()
-    shape_index: dict[LabelShape, int] = {}
+    # id(shape) -> its index in the batch: `read_label` gives equal shapes as one object
+    # (mostly: a second object only costs a second, equal, entry).
+    shape_index: dict[int, int] = {}
     now = time.time()
     for rec in records:
         text_ = rec.text
@@ -200,11 +204,14 @@ def checked_batches(
                 batch.invalid.append((rec.line_no, str(exc)))
                 continue
             for shape, status, value, meta, confidence, created, ref in found:
-                index = shape_index.get(shape)
+                index = shape_index.get(id(shape))
                 if index is None:
-                    index = shape_index[shape] = len(batch.shapes)
+                    index = shape_index[id(shape)] = len(batch.shapes)
                     batch.shapes.append((shape, row))
-                batch.labels.append((row, index, status, value, meta, confidence, created, ref))
+                human = status == "complete"
+                batch.labels.append(
+                    (row, index, status, value, meta, confidence, human, created, ref)
+                )
         digest = item_identity(obj, id_key)
         ident = obj.get(id_key)
         batch.rows.append((str(ident) if ident is not None else digest[:16], digest, stored))

@@ -43,26 +43,37 @@ class LabelShape(NamedTuple):
     value_labels: str | None = None
 
 
-class ImportedLabel(NamedTuple):
-    shape: LabelShape
-    # complete (human-annotated) | auto (machine) | failed (failure-reason, no label)
-    status: str
-    # The label's value and its metadata without the common keys (class-name,
-    # confidence, class-map ...), as JSON text: serialised where the line is read.
-    value: str | None
-    meta: str
-    confidence: float | None
-    created_at: float
-    # The location of the file a value names (a segmentation mask), if any.
-    file_ref: str | None = None
+# A line's label as `read_label` gives it: (shape, status, value JSON, meta JSON,
+# confidence, created at, file ref). The status is complete (human-annotated), auto
+# (machine) or failed (failure-reason, no label); value and meta (the metadata without the
+# common keys: class-name, confidence, class-map ...) are JSON text, serialised where the
+# line is read; the file ref is the location a value names (a segmentation mask), or None.
+# A plain tuple: named tuples cost ~2 us each to make, once per labeled line.
+ImportedLabel = tuple[LabelShape, str, str | None, str, float | None, float, str | None]
 
-    @property
-    def attribute(self) -> str:
-        return self.shape.attribute
+# Shapes met so far, so that a label's shape is looked up rather than made again (a
+# manifest has a handful; the bound is for one with a new class map on every line).
+_SHAPES: dict[tuple[Any, ...], LabelShape] = {}
 
-    @property
-    def output_type(self) -> str:
-        return self.shape.output_type
+
+def _shape(
+    attr: str,
+    output_type: str,
+    job_name: str | None,
+    classes: tuple[tuple[int, str], ...],
+    value_labels: str | None,
+) -> LabelShape:
+    key = (attr, output_type, job_name, classes, value_labels)
+    found = _SHAPES.get(key)
+    if found is None:
+        if len(_SHAPES) > 10_000:
+            _SHAPES.clear()
+        # Interned: the same strings on every line, pickled once per batch to the importer.
+        name = None if job_name is None else sys.intern(job_name)
+        found = _SHAPES[key] = LabelShape(
+            sys.intern(attr), output_type, name, classes, value_labels
+        )
+    return found
 
 
 def labeled_attributes(obj: dict[str, Any]) -> list[str]:
@@ -158,11 +169,8 @@ def read_label(obj: dict[str, Any], attr: str, *, now: float) -> ImportedLabel:
             f"{attr}-metadata.human-annotated must be 'yes' or 'no', got {human!r}"
         )
     job_name = meta_all.get("job-name")
-    if job_name is not None:
-        if type(job_name) is not str:
-            raise LabelLineError(f"{attr}-metadata.job-name must be a string")
-        # Interned: the same string on every line, pickled once per batch to the importer.
-        job_name = sys.intern(job_name)
+    if job_name is not None and type(job_name) is not str:
+        raise LabelLineError(f"{attr}-metadata.job-name must be a string")
     date = meta_all.get("creation-date", _MISSING)
     if date is _MISSING:
         created = now
@@ -179,20 +187,19 @@ def read_label(obj: dict[str, Any], attr: str, *, now: float) -> ImportedLabel:
     meta = meta_all.copy()
     for key in COMMON_META:
         meta.pop(key, None)
-    attr = sys.intern(attr)
     if attr not in obj:
         if "failure-reason" not in meta_all:
             raise LabelLineError(f"has {attr}-metadata but no {attr!r} and no failure-reason")
-        shape = LabelShape(attr, output_type, job_name, ())
-        return ImportedLabel(shape, "failed", None, dumps(meta), None, created)
+        shape = _shape(attr, output_type, job_name, (), None)
+        return (shape, "failed", None, dumps(meta), None, created, None)
     value = obj[attr]
     classes = _classes(kind, attr, value, meta)
     value_labels = None
     if kind == "text-span":
         found = value["annotations"].get("labels")
         value_labels = dumps(found) if isinstance(found, list) and found else None
-    return ImportedLabel(
-        LabelShape(attr, output_type, job_name, classes, value_labels),
+    return (
+        _shape(attr, output_type, job_name, classes, value_labels),
         "complete" if human == "yes" else "auto",
         dumps(value),
         dumps(meta),

@@ -219,34 +219,26 @@ class LabelImport:
         row, None for a row whose item is not there (its id was refused). `new_items`:
         the batch added every one of its rows, so no item has labels yet."""
         attrs = [self.attributes.get(shape.attribute) for shape, _first in batch.shapes]
-        by_job: dict[str, list[tuple[Any, ...]]] = {}
-        for row, index, status, value, meta, confidence, created, file_ref in batch.labels:
-            attr = attrs[index]
-            target = items[row]
-            if attr is None or target is None:
+        # Attribute -> its rows; per shape, the list its labels go to (None: not imported).
+        entries_of: dict[str, list[tuple[Any, ...]]] = {}
+        lists = [
+            None if a is None else entries_of.setdefault(shape.attribute, [])
+            for a, (shape, _first) in zip(attrs, batch.shapes, strict=True)
+        ]
+        for label in batch.labels:
+            entries = lists[label[1]]
+            target = items[label[0]]
+            if entries is None or target is None:
                 continue
-            artifact = None
-            if file_ref is not None:
-                artifact = self._mask(batch.shapes[index][0], file_ref, batch.line_nos[row])
-            entries = by_job.get(attr.job.name)
-            if entries is None:
-                entries = by_job[attr.job.name] = []
-            entries.append(
-                (
-                    target[0],
-                    target[1],
-                    status,
-                    value,
-                    meta,
-                    confidence,
-                    status == "complete",
-                    created,
-                    artifact,
-                )
-            )
-        for attr in {id(a): a for a in attrs if a is not None}.values():
-            entries = by_job.get(attr.job.name)
+            if label[8] is None:
+                entries.append(target + label[2:])  # the last field, None, is the artifact
+            else:
+                shape = batch.shapes[label[1]][0]
+                mask = self._mask(shape, label[8], batch.line_nos[label[0]])
+                entries.append((*target, *label[2:8], mask))
+        for attribute, entries in entries_of.items():
             if entries:
+                attr = self.attributes[attribute]
                 write_imported_labels(
                     self.session, attr.job.id, entries, now=self.now, new_items=new_items
                 )

@@ -97,27 +97,30 @@ def flag_label_issues(
 
 # -- labels imported with their items (a Ground Truth output manifest) --------------------
 
+# The job and the time are the same on every row of a batch: they are written into the
+# statement (numbers, formatted here), so that a row's parameters are a slice of the
+# caller's row rather than a tuple made again (the import's hot path: a million-line
+# output manifest makes a million of each).
 _IMPORT_TASK = (
-    "INSERT INTO tasks (job_id, item_id, status, position, is_gold, started, priority, "
+    "INSERT INTO tasks (job_id, item_id, position, status, is_gold, started, priority, "
     "target_answers, live_leases, answers, declines, updated_at) "
-    "VALUES (?, ?, ?, ?, 0, 0, 0.0, 1, 0, 0, 0, ?) "
-    "ON CONFLICT (job_id, item_id) DO UPDATE SET status = excluded.status, "
-    "updated_at = excluded.updated_at"
+    "VALUES ({job}, ?, ?, ?, 0, 0, 0.0, 1, 0, 0, 0, {now})"
 )
 _IMPORT_LABEL = (
-    "INSERT INTO labels (task_id, job_id, value, meta, confidence, human, reviewed, "
-    "method, created_at, artifact) VALUES (?, ?, ?, ?, ?, ?, ?, 'imported', ?, ?) "
-    "ON CONFLICT (task_id) DO UPDATE SET value = excluded.value, meta = excluded.meta, "
+    "INSERT INTO labels (task_id, value, meta, confidence, human, created_at, artifact, "
+    "job_id, reviewed, method) VALUES (?, ?, ?, ?, ?, ?, ?, {job}, FALSE, 'imported')"
+)
+# A label imported again replaces the earlier one.
+_TASK_AGAIN = (
+    " ON CONFLICT (job_id, item_id) DO UPDATE SET status = excluded.status, "
+    "updated_at = excluded.updated_at"
+)
+_LABEL_AGAIN = (
+    " ON CONFLICT (task_id) DO UPDATE SET value = excluded.value, meta = excluded.meta, "
     "confidence = excluded.confidence, human = excluded.human, "
     "reviewed = excluded.reviewed, method = excluded.method, "
     "created_at = excluded.created_at, artifact = excluded.artifact"
 )
-
-
-# The same two statements for items the import has just added: they cannot have a task
-# yet, and a plain insert skips the conflict search of every row.
-_IMPORT_TASK_NEW = _IMPORT_TASK.partition(" ON CONFLICT")[0]
-_IMPORT_LABEL_NEW = _IMPORT_LABEL.partition(" ON CONFLICT")[0]
 
 
 def write_imported_labels(
@@ -133,7 +136,7 @@ def write_imported_labels(
     created at, artifact). A label imported again replaces the earlier one. A failed label
     (status `failed`, value None) is a failed task without a label row, as a job leaves it.
     `new_items`: every item was added by this import's current batch, so none has a task
-    of this job yet, nor two rows here (plain inserts).
+    of this job yet, nor two rows here: plain inserts, without the conflict search.
 
     Two executemany statements per batch, not one call per label, and on SQLite the new
     tasks' ids are known without reading them back: this is the import's hot path when a
@@ -141,12 +144,11 @@ def write_imported_labels(
     if not rows:
         return
     sql = raw(session)
+    numbers = {"job": int(job_id), "now": repr(float(now))}
+    task_sql = _IMPORT_TASK.format(**numbers) + ("" if new_items else _TASK_AGAIN)
+    label_sql = _IMPORT_LABEL.format(**numbers) + ("" if new_items else _LABEL_AGAIN)
     before = None if sql.pg else int(sql.scalar("SELECT max(id) FROM tasks") or 0)
-    added = sql.executemany_rows(
-        _IMPORT_TASK_NEW if new_items else _IMPORT_TASK,
-        [(job_id, r[0], r[2], r[1], now) for r in rows],
-    )
-    label_sql = _IMPORT_LABEL_NEW if new_items else _IMPORT_LABEL
+    added = sql.executemany_rows(task_sql, [r[:3] for r in rows])
     if (
         before is not None
         and added == len(rows)
@@ -154,18 +156,10 @@ def write_imported_labels(
     ):
         # Every row was a new task, numbered in order after the largest id.
         first = before + 1
-        labels = [
-            (first + n, job_id, r[3], r[4], r[5], r[6], False, r[7], r[8])
-            for n, r in enumerate(rows)
-            if r[2] != "failed"
-        ]
+        labels = [(first + n, *r[3:]) for n, r in enumerate(rows) if r[2] != "failed"]
     else:
         task_of = _task_ids(sql, job_id, [r[0] for r in rows])
-        labels = [
-            (task_of[r[0]], job_id, r[3], r[4], r[5], r[6], False, r[7], r[8])
-            for r in rows
-            if r[2] != "failed"
-        ]
+        labels = [(task_of[r[0]], *r[3:]) for r in rows if r[2] != "failed"]
     sql.executemany_rows(label_sql, labels)
 
 
