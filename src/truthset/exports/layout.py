@@ -41,6 +41,7 @@ ELEMENT_NAMES: dict[str, str] = {
     "text-classification": "crowd-classifier",
     "text-classification-multilabel": "crowd-classifier-multi-select",
     "audio-classification": "crowd-classifier",
+    "video-classification": "crowd-classifier",
     "bounding-box": "boundingBox",
     "semantic-segmentation": "crowd-semantic-segmentation",
     "instance-segmentation": "crowd-instance-segmentation",

@@ -61,18 +61,25 @@ _KINDS: dict[str, tuple[str, frozenset[str]]] = {
     "archive": ("an archive", _exts("zip tar gz tgz bz2 xz 7z rar")),
 }
 # The file kinds each media takes. An audio element plays the audio of .mp4 and .webm.
-_TAKES = {"image": {"image"}, "audio": {"audio"}, "video-frames": {"sequence"}}
+_TAKES = {
+    "image": {"image"},
+    "audio": {"audio"},
+    "video": {"video"},
+    "video-frames": {"sequence"},
+}
 _AUDIO_IN_VIDEO = frozenset({"mp4", "m4v", "webm", "ogv"})
 _NEEDS_KEY = {
     "text": "source",
     "image": "source-ref",
     "audio": "source-ref",
+    "video": "source-ref",
     "video-frames": "source-ref",
 }
 _WHAT = {
     "text": "inline text (source)",
     "image": "images",
     "audio": "audio files",
+    "video": "video files",
     "video-frames": "frame sequence files (.json)",
 }
 
