@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 from truthset.api.deps import CurrentUser, ReadSession, StaffUser, WriteSession
 from truthset.errors import BadInput, NotFound
 from truthset.jobs import access as jobs_access
+from truthset.jobs import charts as job_charts
 from truthset.jobs import service, views
 from truthset.jobs.schemas import JobCreate, JobUpdate, TeamAdd
 
@@ -152,3 +153,10 @@ def throughput(
     name: str, _user: StaffUser, session: ReadSession, bucket: int = Query(60, ge=1, le=86400)
 ) -> list[dict[str, Any]]:
     return views.throughput(session, service.get_job(session, name), bucket_seconds=bucket)
+
+
+@router.get("/jobs/{name}/charts")
+def charts(name: str, _user: StaffUser, session: ReadSession) -> dict[str, Any]:
+    """Progress with an estimated finish, label distribution, worker agreement over time and
+    the confusion matrix, each from a bounded window of the job's newest rows."""
+    return job_charts.job_charts(session, service.get_job(session, name))
