@@ -118,6 +118,10 @@ def test_a_failing_video_removes_the_sequences_before_it(tmp_path):
     with pytest.raises(BadInput, match="b.mp4: not a video"):
         extract_manifest(str(manifest), str(tmp_path / "seqs"))
     assert os.listdir(tmp_path / "seqs") == []
+    # A destination the extraction made is removed with what was in it.
+    with pytest.raises(BadInput, match="b.mp4: not a video"):
+        extract_manifest(str(manifest), str(tmp_path / "new" / "seqs"))
+    assert not (tmp_path / "new" / "seqs").exists()
     for text, message in (
         ("{nope\n", "line 1: not JSON"),
         ('{"source": "text"}\n', "line 1: needs a source-ref"),

@@ -460,6 +460,7 @@ def extract_lines(
     folder = check_destination(dest, roots)
     if not lines:
         raise BadInput("no videos to extract")
+    made_folder = not folder.startswith("s3://") and not os.path.isdir(folder)
     for number, line in enumerate(lines, start=1):
         if roots is not None and not roots.allows(line["source-ref"]):
             raise BadInput(
@@ -503,6 +504,9 @@ def extract_lines(
     except BaseException:
         for extracted in done:
             _remove_sequence(extracted, endpoint_url)
+        if made_folder:
+            with suppress(OSError):
+                os.rmdir(folder)  # made here, and empty again
         raise
     return {
         "manifest": manifest,
