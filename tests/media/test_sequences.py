@@ -278,6 +278,22 @@ def test_roots_are_checked_for_the_file_and_every_frame(tmp_path):
     assert load_sequence(str(inside / "seq.json")).number_of_frames == 1
 
 
+def test_a_frame_is_turned_as_its_exif_orientation_says(tmp_path):
+    image = Image.new("RGB", (40, 20), (0, 0, 0))
+    image.paste((255, 255, 255), (0, 0, 10, 20))  # the left quarter white
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown turned a quarter clockwise: 20 wide, 40 high
+    image.save(tmp_path / "turned.jpg", exif=exif.tobytes(), quality=95)
+    image.save(tmp_path / "plain.jpg", quality=95)
+    doc = {
+        "frames": [{"frame-no": 0, "frame": "plain.jpg"}, {"frame-no": 1, "frame": "turned.jpg"}]
+    }
+    seq = parse_sequence(doc, ref=str(tmp_path / "s.json"))
+    plain, turned = read_frame_rgb(seq, 0), read_frame_rgb(seq, 1)
+    assert plain.shape == (20, 40, 3) and turned.shape == (40, 20, 3)
+    assert plain[:, :10].mean() > 240 and turned[:10, :].mean() > 240  # left became top
+
+
 def test_missing_file_and_missing_frame(tmp_path):
     with pytest.raises(NotFound, match="no such file"):
         load_sequence(str(tmp_path / "none.json"))
