@@ -157,3 +157,27 @@ def test_paired_iou():
     a = np.array([[0, 0, 10, 10], [0, 0, 10, 10]], dtype=float)
     b = np.array([[0, 0, 10, 10], [5, 0, 10, 10]], dtype=float)
     np.testing.assert_allclose(paired_box_iou(a, b), [1.0, 50 / 150])
+
+
+def test_polygon_iou_on_a_grid_is_close_to_the_exact_one():
+    from truthset.consensus.spatial.tracks import polygon_iou
+
+    a = np.array([[0, 0], [10, 0], [10, 10], [0, 10]], dtype=float)
+    assert polygon_iou(a, a) == 1.0
+    assert polygon_iou(a, a + [20, 0]) == 0.0
+    assert polygon_iou(a, a + [5, 0]) == pytest.approx(1 / 3, abs=0.03)
+    big = a * 100
+    assert polygon_iou(big, big + [500, 0]) == pytest.approx(1 / 3, abs=0.03)
+
+
+def test_polygon_outlines_are_aligned_before_they_are_averaged():
+    # The same rectangle drawn from another corner and the other way round: the mean
+    # is the rectangle, corners kept (only outlines of another count are resampled).
+    rect = [[0, 0], [40, 0], [40, 20], [0, 20]]
+    other = [[40, 20], [40, 0], [0, 0], [0, 20]]
+    answers = [
+        {"tracks": [track(f"{w}", "thing", 1, [{"frame": 0, "polygon": {"points": pts}}])]}
+        for w, pts in enumerate((rect, other, rect))
+    ]
+    (only,) = TrackConsolidator(shape="polygon", interpolate=False).fit(answers).tracks_
+    np.testing.assert_allclose(np.array(only.geometries[0]["points"]), rect, atol=1e-9)
