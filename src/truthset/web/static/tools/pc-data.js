@@ -31,11 +31,19 @@ export class CloudSource {
     this.base = `${item}/pointcloud`;
     /** @type {Map<number, Promise<Float32Array>>} */
     this.frames = new Map();
+    /** @type {Promise<CloudInfo> | null} */
+    this.described = null;
   }
 
   /** @returns {Promise<CloudInfo>} */
   info() {
-    return api(this.base);
+    if (!this.described) {
+      this.described = api(this.base);
+      this.described.catch(() => {
+        this.described = null;
+      });
+    }
+    return this.described;
   }
 
   /** @param {number} k @returns {Promise<Float32Array>} */
@@ -81,4 +89,21 @@ async function fetchPoints(url) {
   const count = Number(res.headers.get("X-Point-Count") ?? bytes.byteLength / 16);
   if (count * 16 !== bytes.byteLength) throw new Error(`${url}: X-Point-Count ${count} does not match ${bytes.byteLength} bytes`);
   return new Float32Array(bytes);
+}
+
+/** Sources of the tasks shown or fetched ahead (the next task's first frame is fetched
+ * while the worker answers this one). */
+/** @type {Map<string, CloudSource>} */
+const sources = new Map();
+
+/** The task's source, the one fetched ahead when there was one. @param {import("../js/types.js").Task} task */
+export function sourceFor(task) {
+  const key = String(task.item.media_url || "");
+  let s = sources.get(key);
+  if (!s) {
+    s = new CloudSource(task);
+    sources.set(key, s);
+    while (sources.size > 3) sources.delete(sources.keys().next().value ?? key);
+  }
+  return s;
 }

@@ -14,6 +14,14 @@ import { labelColor } from "../js/store.js";
 
 THREE.Object3D.DEFAULT_UP.set(0, 0, 1);
 
+/**
+ * While the camera moves (a drag, the wheel) at most this many points are drawn, every
+ * k-th of the frame, and the whole frame again 200 ms after the last move: software
+ * WebGL (SwiftShader, the test browser's) spends its time per point.
+ */
+const PREVIEW_POINTS = 30000;
+const SETTLE_MS = 200;
+
 /** Colour ramp (turbo-like) for heights and intensities: t in 0..1 → r, g, b in 0..255. */
 const RAMP = [[48, 18, 59], [70, 130, 248], [26, 228, 182], [164, 252, 60], [250, 186, 57], [228, 70, 14], [122, 4, 3]];
 /** @param {number} t @param {Uint8Array} out @param {number} o */
@@ -34,7 +42,11 @@ export class CloudScene {
   /** @param {HTMLElement} host */
   constructor(host) {
     this.host = host;
-    this.renderer = new THREE.WebGLRenderer({ antialias: false, preserveDrawingBuffer: true });
+    // desynchronized and opaque: a software compositor then copies the canvas less
+    const canvas = document.createElement("canvas");
+    const context = canvas.getContext("webgl2", { antialias: false, alpha: false, desynchronized: true });
+    if (!context) throw new Error("this browser gives no WebGL 2 context: the point cloud cannot be shown");
+    this.renderer = new THREE.WebGLRenderer({ canvas, context, antialias: false, alpha: false });
     this.renderer.setPixelRatio(Math.min(2, window.devicePixelRatio || 1));
     this.renderer.setClearColor(0x101418);
     this.canvas = this.renderer.domElement;
@@ -47,7 +59,7 @@ export class CloudScene {
     this.controls = new OrbitControls(this.camera, this.canvas);
     this.controls.screenSpacePanning = false; // pan along the ground, as a driving scene needs
     this.controls.maxPolarAngle = Math.PI * 0.495;
-    this.controls.addEventListener("change", () => this.requestRender());
+    this.controls.addEventListener("change", () => this.moving());
     this.grid = new THREE.GridHelper(200, 100, 0x4a5866, 0x28313a);
     this.grid.rotation.x = Math.PI / 2; // GridHelper lies in x-z; the ground here is x-y
     this.scene.add(this.grid);
@@ -56,6 +68,11 @@ export class CloudScene {
     this.points = new THREE.Points(this.pointsGeometry, this.pointsMaterial);
     this.points.frustumCulled = false;
     this.scene.add(this.points);
+    /** @type {THREE.Points | null} every k-th point, drawn while the camera moves */
+    this.preview = null;
+    this.movingUntil = 0;
+    /** @type {ReturnType<typeof setTimeout> | undefined} */
+    this.settle = undefined;
     this.cuboidLayer = new THREE.Group();
     this.scene.add(this.cuboidLayer);
     /** @type {Float32Array} */
@@ -74,6 +91,17 @@ export class CloudScene {
     this.boxGeometry = new THREE.BoxGeometry(1, 1, 1);
     this.edgeGeometry = new THREE.EdgesGeometry(this.boxGeometry);
     this.resize();
+    // the shaders compile while the points are fetched (a software GPU takes its time)
+    this.renderer.compileAsync(this.scene, this.camera).catch(() => {});
+  }
+
+  /**
+   * Wait until the GPU has drawn what was asked (a one-pixel read back blocks until then):
+   * "shown" means on the screen, not queued.
+   */
+  drawn() {
+    const gl = this.renderer.getContext();
+    gl.readPixels(0, 0, 1, 1, gl.RGBA, gl.UNSIGNED_BYTE, new Uint8Array(4));
   }
 
   resize() {
@@ -93,12 +121,27 @@ export class CloudScene {
     requestAnimationFrame(() => {
       this.pending = false;
       this.controls.update();
+      const preview = this.preview !== null && performance.now() < this.movingUntil;
+      this.points.visible = !preview;
+      if (this.preview) this.preview.visible = preview;
+      this.canvas.dataset.preview = String(preview);
+      const t0 = performance.now();
       this.renderer.render(this.scene, this.camera);
       this.frameCount++;
+      // the benchmark reads these: frames drawn, and the last one's time in the renderer
       this.canvas.dataset.frames = String(this.frameCount);
+      this.canvas.dataset.renderMs = (performance.now() - t0).toFixed(1);
       const after = this.afterRender.splice(0);
       for (const fn of after) fn();
     });
+  }
+
+  /** The camera moved: draw the preview now, the whole frame once it rests. */
+  moving() {
+    this.movingUntil = performance.now() + SETTLE_MS;
+    clearTimeout(this.settle);
+    this.settle = setTimeout(() => this.requestRender(), SETTLE_MS + 20);
+    this.requestRender();
   }
 
   /**
@@ -116,6 +159,23 @@ export class CloudScene {
     this.colors = new Uint8Array(n * 3);
     this.pointsGeometry.setAttribute("color", new THREE.BufferAttribute(this.colors, 3, true));
     this.points.geometry = this.pointsGeometry;
+    if (this.preview) {
+      this.scene.remove(this.preview);
+      this.preview.geometry.dispose();
+      this.preview = null;
+    }
+    const k = Math.ceil(n / PREVIEW_POINTS);
+    if (k > 1) {
+      // views of the same arrays with a k times longer stride: no copy
+      const m = Math.floor(n / k);
+      const g = new THREE.BufferGeometry();
+      g.setAttribute("position", new THREE.InterleavedBufferAttribute(new THREE.InterleavedBuffer(data.subarray(0, 4 * k * m), 4 * k), 3, 0));
+      g.setAttribute("color", new THREE.InterleavedBufferAttribute(new THREE.InterleavedBuffer(this.colors.subarray(0, 3 * k * m), 3 * k), 3, 0, true));
+      this.preview = new THREE.Points(g, this.pointsMaterial);
+      this.preview.frustumCulled = false;
+      this.preview.visible = false;
+      this.scene.add(this.preview);
+    }
     const step = Math.max(1, Math.floor(n / 5000));
     const zs = [];
     for (let i = 0; i < n; i += step) zs.push(data[4 * i + 2]);
@@ -153,8 +213,14 @@ export class CloudScene {
       const lo = this.groundZ;
       for (let i = 0; i < n; i++) ramp((d[4 * i + 2] - lo) / 4, out, 3 * i);
     }
+    this.colorsChanged();
+  }
+
+  colorsChanged() {
     const attr = this.pointsGeometry.getAttribute("color");
     if (attr) attr.needsUpdate = true;
+    const pv = this.preview && /** @type {THREE.InterleavedBufferAttribute} */ (this.preview.geometry.getAttribute("color"));
+    if (pv) pv.data.needsUpdate = true;
     this.requestRender();
   }
 
@@ -168,9 +234,7 @@ export class CloudScene {
       const [r, g, b] = labels[i] ? rgb(labelColor(labels[i] - 1)) : [150, 150, 150];
       out[3 * i] = r; out[3 * i + 1] = g; out[3 * i + 2] = b;
     }
-    const attr = this.pointsGeometry.getAttribute("color");
-    if (attr) attr.needsUpdate = true;
-    this.requestRender();
+    this.colorsChanged();
   }
 
   /**
@@ -309,7 +373,7 @@ export class CloudScene {
     const step = fwd.multiplyScalar(fy * dist * 0.1).add(left.multiplyScalar(-fx * dist * 0.1));
     t.add(step);
     this.camera.position.add(step);
-    this.requestRender();
+    this.moving();
   }
 
   /** Zoom in (f > 1) or out by moving the camera toward the target. @param {number} f */
@@ -317,7 +381,7 @@ export class CloudScene {
     const t = this.controls.target;
     const off = this.camera.position.clone().sub(t).divideScalar(f);
     this.camera.position.copy(t).add(off);
-    this.requestRender();
+    this.moving();
   }
 
   /** Orbit about the target by an angle (radians) around z (keyboard navigation). @param {number} a */
@@ -326,10 +390,11 @@ export class CloudScene {
     const off = this.camera.position.clone().sub(t);
     off.applyAxisAngle(new THREE.Vector3(0, 0, 1), a);
     this.camera.position.copy(t).add(off);
-    this.requestRender();
+    this.moving();
   }
 
   destroy() {
+    clearTimeout(this.settle);
     this.resizeObserver.disconnect();
     this.controls.dispose();
     this.pointsGeometry.dispose();
