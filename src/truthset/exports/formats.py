@@ -59,6 +59,7 @@ EXPORT_FORMATS: Registry[Exporter] = Registry(
         "kitti": "truthset.exports.kitti:KITTI",
         "mot": "truthset.exports.video:MOT",
         "coco-video": "truthset.exports.video:COCO_VIDEO",
+        "hf": "truthset.exports.hf_datasets:HF",
     },
     instance_of=Exporter,
 )
