@@ -362,61 +362,78 @@ def fit_to_points(
 # -- overlap ----------------------------------------------------------------------------------
 
 
-def _footprint(c: np.ndarray) -> np.ndarray:
-    """The ground projection (counter-clockwise convex polygon) of the cuboid."""
-    xy = corners(c)[:, :2]
+Polygon = list[tuple[float, float]]
+
+
+def _footprint(c: np.ndarray) -> Polygon:
+    """The ground projection (counter-clockwise convex polygon) of the cuboid. Plain
+    floats: a matcher asks for thousands of these, and numpy's cost on four points is
+    mostly its call overhead."""
     if is_flat(c):
-        return xy[[2, 1, 0, 3]]  # (-l-w) (+l-w) (+l+w) (-l+w): counter-clockwise
+        x, y, length, width, yaw = (float(c[i]) for i in (0, 1, 3, 4, 8))
+        cy, sy = math.cos(yaw), math.sin(yaw)
+        out = []
+        for sl, sw in ((-1, -1), (1, -1), (1, 1), (-1, 1)):  # counter-clockwise
+            u, v = sl * length / 2, sw * width / 2
+            out.append((x + cy * u - sy * v, y + sy * u + cy * v))
+        return out
     from scipy.spatial import ConvexHull
 
-    return xy[ConvexHull(xy).vertices]
+    xy = corners(c)[:, :2]
+    return [(float(px), float(py)) for px, py in xy[ConvexHull(xy).vertices]]
 
 
 def is_flat(c: np.ndarray) -> bool:
     return abs(float(c[6])) < FLAT_ANGLE and abs(float(c[7])) < FLAT_ANGLE
 
 
-def polygon_area(poly: np.ndarray) -> float:
-    if len(poly) < 3:
+def polygon_area(poly: Sequence[Sequence[float]] | np.ndarray) -> float:
+    n = len(poly)
+    if n < 3:
         return 0.0
-    x, y = poly[:, 0], poly[:, 1]
-    return 0.5 * abs(float(np.dot(x, np.roll(y, -1)) - np.dot(y, np.roll(x, -1))))
+    twice = 0.0
+    for i in range(n):
+        x0, y0 = poly[i - 1]
+        x1, y1 = poly[i]
+        twice += x0 * y1 - x1 * y0
+    return 0.5 * abs(float(twice))
 
 
-def clip_convex(subject: np.ndarray, clip: np.ndarray) -> np.ndarray:
+def clip_convex(
+    subject: Sequence[Sequence[float]] | np.ndarray, clip: Sequence[Sequence[float]] | np.ndarray
+) -> Polygon:
     """Sutherland-Hodgman: the part of a convex polygon inside another (both
     counter-clockwise)."""
-    out = [tuple(p) for p in subject]
-    for i in range(len(clip)):
-        a, b = clip[i], clip[(i + 1) % len(clip)]
-        edge = b - a
+    out: Polygon = [(float(p[0]), float(p[1])) for p in subject]
+    edges = [(float(p[0]), float(p[1])) for p in clip]
+    for i in range(len(edges)):
         if not out:
             break
+        ax, ay = edges[i]
+        bx, by = edges[(i + 1) % len(edges)]
+        ex, ey = bx - ax, by - ay
         src, out = out, []
-
-        def inside(p: Any, a: np.ndarray = a, edge: np.ndarray = edge) -> bool:
-            return bool(edge[0] * (p[1] - a[1]) - edge[1] * (p[0] - a[0]) >= -1e-12)
-
+        sides = [ex * (py - ay) - ey * (px - ax) for px, py in src]
         for j, cur in enumerate(src):
-            prev = src[j - 1]
-            if inside(cur):
-                if not inside(prev):
-                    out.append(_cross_point(prev, cur, a, b))
+            prev, prev_side, side = src[j - 1], sides[j - 1], sides[j]
+            if side >= -1e-12:
+                if prev_side < -1e-12:
+                    out.append(_cross_point(prev, cur, prev_side, side))
                 out.append(cur)
-            elif inside(prev):
-                out.append(_cross_point(prev, cur, a, b))
-    return np.array(out, dtype=np.float64).reshape(-1, 2)
+            elif prev_side >= -1e-12:
+                out.append(_cross_point(prev, cur, prev_side, side))
+    return out
 
 
-def _cross_point(p: Any, q: Any, a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    p, q = np.asarray(p), np.asarray(q)
-    r, s = q - p, b - a
-    denom = r[0] * s[1] - r[1] * s[0]
+def _cross_point(
+    p: tuple[float, float], q: tuple[float, float], side_p: float, side_q: float
+) -> tuple[float, float]:
+    """Where the segment p-q crosses the clip edge, from the signed distances' ratio."""
+    denom = side_p - side_q
     if abs(denom) < 1e-15:
-        return float(q[0]), float(q[1])
-    t = ((a[0] - p[0]) * s[1] - (a[1] - p[1]) * s[0]) / denom
-    point = p + t * r
-    return float(point[0]), float(point[1])
+        return q
+    t = side_p / denom
+    return p[0] + t * (q[0] - p[0]), p[1] + t * (q[1] - p[1])
 
 
 def bev_iou(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> float:
@@ -429,7 +446,7 @@ def bev_iou(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) ->
 
 
 def volume(c: np.ndarray) -> float:
-    return float(np.prod(np.asarray(c, dtype=np.float64)[3:6]))
+    return float(c[3]) * float(c[4]) * float(c[5])
 
 
 def iou_3d(a: Sequence[float] | np.ndarray, b: Sequence[float] | np.ndarray) -> float:

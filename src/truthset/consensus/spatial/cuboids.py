@@ -13,7 +13,8 @@
 4. Confidence = support share x the weighted mean IoU of the members with the result.
 
 **Tracks** (a sequence): tracks matched across workers the same way, the similarity of
-two tracks being their mean IoU over the frames both are present on (0 without one);
+two tracks being their mean IoU over the frames both are present on (0 without one; at
+most :data:`MATCH_FRAMES` of them, evenly spread, for long tracks);
 per frame where most of a kept track's members' weight is present, its cuboid is the
 consolidation of theirs. Confidence per track = support share x the mean over its frames
 of the members' weighted mean IoU with the consolidated cuboid.
@@ -28,6 +29,7 @@ validated answers into them and the results back into Ground Truth's labels.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -39,9 +41,18 @@ from truthset.geometry.cuboids import bev_iou, iou_3d, wrap_angle
 from ._common import match_across_workers, support_threshold, worker_order
 
 
+def _apart(a: np.ndarray, b: np.ndarray) -> bool:
+    """Whether the cuboids' bounding spheres are disjoint: no overlap, no clipping needed
+    (most pairs a matcher looks at are different objects metres apart)."""
+    reach = 0.5 * (math.hypot(a[3], a[4], a[5]) + math.hypot(b[3], b[4], b[5]))
+    return math.hypot(a[0] - b[0], a[1] - b[1], a[2] - b[2]) >= reach
+
+
 def cuboid_similarity(a: np.ndarray, b: np.ndarray, min_height: float = 0.05) -> float:
     """3D IoU; the bird's-eye-view IoU when either cuboid is flatter than ``min_height``
     (a sign, a road marking: the volume says nothing)."""
+    if _apart(a, b):
+        return 0.0
     if min(float(a[5]), float(b[5])) < min_height:
         return bev_iou(a, b)
     return iou_3d(a, b)
@@ -166,11 +177,30 @@ class ConsolidatedTrack:
     members: list[tuple[int, int]]  # (worker position, track index)
 
 
-def track_similarity(a: TrackInput, b: TrackInput, min_height: float = 0.05) -> float:
+# Two tracks are compared on at most this many of their shared frames, evenly spread: a
+# match needs an estimate, and the IoUs of every frame of long tracks cost seconds.
+MATCH_FRAMES = 64
+
+
+def track_similarity(
+    a: TrackInput, b: TrackInput, min_height: float = 0.05, max_frames: int | None = None
+) -> float:
+    """Mean IoU over the frames both tracks are on (0 without one), over ``max_frames`` of
+    them evenly spread when given; frames where the two cuboids' bounding spheres are
+    apart count 0 without an IoU computed."""
     shared = sorted(set(a.frames) & set(b.frames))
     if not shared:
         return 0.0
-    return float(np.mean([cuboid_similarity(a.frames[f], b.frames[f], min_height) for f in shared]))
+    if max_frames is not None and len(shared) > max_frames:
+        shared = [
+            shared[i] for i in np.linspace(0, len(shared) - 1, max_frames).round().astype(int)
+        ]
+    ca = np.array([a.frames[f] for f in shared])
+    cb = np.array([b.frames[f] for f in shared])
+    reach = 0.5 * (np.linalg.norm(ca[:, 3:6], axis=1) + np.linalg.norm(cb[:, 3:6], axis=1))
+    near = np.flatnonzero(np.linalg.norm(ca[:, :3] - cb[:, :3], axis=1) < reach)
+    total = sum(cuboid_similarity(ca[i], cb[i], min_height) for i in near)
+    return float(total) / len(shared)
 
 
 class CuboidTrackConsolidator:
@@ -188,24 +218,41 @@ class CuboidTrackConsolidator:
         self.min_height = min_height
 
     def _combine(
-        self, tracks: list[TrackInput], weights: np.ndarray
+        self, tracks: list[TrackInput], weights: np.ndarray, *, with_quality: bool = True
     ) -> tuple[dict[int, np.ndarray], list[float]]:
         """Per frame where most of the members' weight is present, their consolidated
-        cuboid; and each such frame's weighted mean IoU of the members present."""
-        frames: dict[int, np.ndarray] = {}
-        quality: list[float] = []
-        total = float(weights.sum())
-        for f in sorted({f for t in tracks for f in t.frames}):
-            present = [i for i, t in enumerate(tracks) if f in t.frames]
-            wp = weights[present]
-            if float(wp.sum()) * 2 < total - 1e-12:
-                continue
-            cube = combine_cuboids(np.array([tracks[i].frames[f] for i in present]), wp)
-            frames[f] = cube
-            ious = np.array(
-                [cuboid_similarity(tracks[i].frames[f], cube, self.min_height) for i in present]
+        cuboid (combine_cuboids, for every frame at once); and each such frame's weighted
+        mean IoU of the members present."""
+        order = sorted({f for t in tracks for f in t.frames})
+        if not order:
+            return {}, []
+        index = {f: k for k, f in enumerate(order)}
+        cubes = np.zeros((len(tracks), len(order), 9))
+        present = np.zeros((len(tracks), len(order)), dtype=bool)
+        for i, t in enumerate(tracks):
+            for f, c in t.frames.items():
+                cubes[i, index[f]] = c
+                present[i, index[f]] = True
+        w = present * weights[:, None]  # (members, frames): a member's weight where present
+        kept = w.sum(axis=0) * 2 >= float(weights.sum()) - 1e-12
+        cubes, present, w = cubes[:, kept], present[:, kept], w[:, kept]
+        share = w / w.sum(axis=0)
+        out = np.einsum("mf,mfk->fk", share, cubes)
+        for j in (6, 7, 8):
+            sin = np.einsum("mf,mf->f", share, np.sin(cubes[:, :, j]))
+            cos = np.einsum("mf,mf->f", share, np.cos(cubes[:, :, j]))
+            out[:, j] = np.where(
+                np.abs(sin) + np.abs(cos) > 1e-12, np.arctan2(sin, cos), cubes[0, :, j]
             )
-            quality.append(float((wp * ious).sum() / wp.sum()))
+        out[:, 6:9] = wrap_angle(out[:, 6:9])
+        kept_frames = [f for f, k in zip(order, kept, strict=True) if k]
+        frames = {f: out[k] for k, f in enumerate(kept_frames)}
+        quality: list[float] = []
+        if with_quality:
+            for k in range(len(kept_frames)):
+                members = np.flatnonzero(present[:, k])
+                ious = [cuboid_similarity(cubes[i, k], out[k], self.min_height) for i in members]
+                quality.append(float(np.dot(w[members, k], ious) / w[members, k].sum()))
         return frames, quality
 
     def fit(
@@ -229,14 +276,19 @@ class CuboidTrackConsolidator:
                 members: list[tuple[int, int]], track=track, label: str = label
             ) -> TrackInput:
                 frames, _ = self._combine(
-                    [track(m, k) for m, k in members], w[[m for m, _ in members]]
+                    [track(m, k) for m, k in members],
+                    w[[m for m, _ in members]],
+                    with_quality=False,
                 )
                 return TrackInput(label=label, frames=frames)
 
             def similarity(worker: int, reps: list[TrackInput], track=track, own=own) -> np.ndarray:
                 return np.array(
                     [
-                        [track_similarity(track(worker, k), rep, self.min_height) for rep in reps]
+                        [
+                            track_similarity(track(worker, k), rep, self.min_height, MATCH_FRAMES)
+                            for rep in reps
+                        ]
                         for k in range(len(own[worker]))
                     ]
                 ).reshape(len(own[worker]), len(reps))
