@@ -11,7 +11,9 @@ Printed: the time of one consolidation through the task type (``consolidate``: e
 the keyframes, matching tracks, merging per frame, building the SeqLabel document of every
 frame), best of --reps, wall clock and CPU; the tracks found and the mean IoU of the
 consolidated boxes with the true ones, against one worker alone; the time of
-``validate_answer`` of one answer (against a real sequence file).
+``validate_answer`` of one answer (against a real sequence file); the time of the same
+tracks consolidated as 8-point polygons (each keyframe's box turned into the polygon
+inscribed in it).
 
 Run:  .venv/bin/python benchmarks/consolidate_tracks.py [--frames 1000] [--objects 20] [--reps 3]
 """
@@ -115,6 +117,17 @@ def worker_answer(rng: np.random.Generator, truth: list[dict], jitter: float, fr
     return {"number-of-frames": frames, "tracks": tracks}
 
 
+def _ellipse(keyframe: dict) -> dict:
+    """A box keyframe as the 8-point polygon inscribed in it."""
+    box = keyframe["box"]
+    cx, cy = box["left"] + box["width"] / 2, box["top"] + box["height"] / 2
+    angles = np.linspace(0, 2 * np.pi, 8, endpoint=False)
+    points = np.column_stack(
+        [cx + box["width"] / 2 * np.cos(angles), cy + box["height"] / 2 * np.sin(angles)]
+    )
+    return {"frame": keyframe["frame"], "polygon": {"points": points.round(2).tolist()}}
+
+
 def accuracy(truth: list[dict], value: dict) -> tuple[int, float]:
     """Tracks matched to a true object (by mean IoU > 0.5) and their mean per-frame IoU."""
     by_object: dict[str, dict[int, list[float]]] = {}
@@ -190,6 +203,34 @@ def main() -> None:
         f" CPU {min(cpu):.2f} s); {len(result.meta['tracks'])} tracks, {shapes:,} boxes;"
         f" found {found}/{len(truth)}, mean IoU with the truth {iou:.3f},"
         f" confidence {result.confidence}"
+    )
+    polygon_type_config = task_type.parse_label_config(
+        {
+            "documentVersion": "2020-03-01",
+            "annotationType": "Polygon",
+            "labels": [{"label": x} for x in LABELS],
+        }
+    )
+    as_polygons = [
+        {
+            **c,
+            "tracks": [
+                {**t, "keyframes": [_ellipse(k) for k in t["keyframes"]]} for t in c["tracks"]
+            ],
+        }
+        for c in contents
+    ]
+    times, cpu = [], []
+    for _ in range(args.reps):
+        started, started_cpu = time.perf_counter(), time.process_time()
+        polygons = task_type.consolidate(
+            [WorkerAnswer(i, c) for i, c in enumerate(as_polygons)], polygon_type_config, {}
+        )
+        times.append(time.perf_counter() - started)
+        cpu.append(time.process_time() - started_cpu)
+    print(
+        f"the same tracks as 8-point polygons: {min(times):.2f} s (CPU {min(cpu):.2f} s);"
+        f" {len(polygons.meta['tracks'])} tracks"
     )
     for w, content in enumerate(contents):
         alone = task_type.consolidate([WorkerAnswer(w, content)], config, {})
