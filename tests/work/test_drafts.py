@@ -53,6 +53,9 @@ def test_a_draft_ends_with_its_lease(any_ws: Any, ending: str) -> None:
     saved = _save(any_ws, setup, "w00", t.assignment_id, DRAFT, now=T0 + 5)
     assert saved["saved_at"] == T0 + 5 and saved["bytes"] > 10
     assert [a for a, _ in _stored(any_ws)] == [t.assignment_id]
+    with any_ws.db.session_scope(write=False) as s:
+        marked = s.execute(text("SELECT has_draft, last_seen_at FROM assignments")).one()
+    assert tuple(marked) == (True, T0 + 5)  # the trigger's mark, and a heartbeat
     with any_ws.db.session_scope() as s:
         job, user = setup.load(s, "job", "w00")
         if ending == "submit":
@@ -168,3 +171,18 @@ def test_the_api_refuses_other_workers_and_bad_bodies(api: Any) -> None:
     assert big.status_code == 413 and big.json()["error"] == "too_large"
     assert "content: the draft is" in big.json()["detail"]
     assert client.get(url, headers=w0).status_code == 404  # nothing half-written
+
+
+def test_the_trigger_passes_over_assignments_that_never_saved_a_draft(any_ws: Any) -> None:
+    """Only an assignment marked by a save runs the trigger's delete: a row put there
+    behind the service's back (no mark) outlives the submit."""
+    setup = Setup(any_ws, n_items=1, n_workers=1)
+    setup.job(workers_per_item=1)
+    t = _lease(any_ws, setup, "w00")
+    with any_ws.db.session_scope() as s:
+        s.execute(
+            text("INSERT INTO assignment_drafts VALUES (:a, '{}', 1)"), {"a": t.assignment_id}
+        )
+        _, user = setup.load(s, "job", "w00")
+        submit_answer(s, t.assignment_id, user, {"label": "pos"}, now=T0 + 1)
+    assert [a for a, _ in _stored(any_ws)] == [t.assignment_id]

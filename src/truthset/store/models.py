@@ -207,6 +207,9 @@ class Assignment(Base):
     deadline: Mapped[float] = mapped_column(Float)
     last_seen_at: Mapped[float] = mapped_column(Float)
     ended_at: Mapped[float | None] = mapped_column(Float)
+    # Set when the worker first saves a draft (work/drafts.py): only then does migration
+    # 0013's trigger look for a draft to delete when the lease ends.
+    has_draft: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
 
 
 class Answer(Base):
@@ -592,8 +595,8 @@ class ReviewComment(Base):
 
 class AssignmentDraft(Base):
     """A worker's unsaved answer while the lease lives (work/drafts.py): the tool's JSON
-    as it sent it. Migration 0013's trigger deletes it when the assignment leaves
-    'leased' (submitted, released, skipped, expired)."""
+    as it sent it. Migration 0013's trigger deletes it when the assignment (marked
+    `has_draft`) leaves 'leased' (submitted, released, skipped, expired)."""
 
     __tablename__ = "assignment_drafts"
     assignment_id: Mapped[int] = mapped_column(

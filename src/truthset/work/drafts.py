@@ -4,7 +4,8 @@ a long task (a video, a point cloud sequence) can be stopped and resumed later.
 Only the worker holding the live lease writes or reads its draft. The draft is handed
 back in the `next` body when the worker gets that lease again (work/router.py), and it
 ends with the lease: migration 0013's trigger deletes it when the assignment is
-submitted, released, declined or expired.
+submitted, released, declined or expired (an assignment is marked `has_draft` by its
+first save, so the trigger works only for those).
 """
 
 from __future__ import annotations
@@ -67,7 +68,6 @@ def save_draft(
     # before this (refused here) or after it (and its trigger deletes what was saved).
     _live_lease(session, assignment_id, worker, now, lock=True)
     drafts_repository.save(session, assignment_id, text.decode(), now)
-    repository.touch_assignment(session, assignment_id, now)
     return {"assignment_id": assignment_id, "saved_at": now, "bytes": len(text)}
 
 

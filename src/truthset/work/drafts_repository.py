@@ -12,12 +12,16 @@ _UPSERT = (
     "ON CONFLICT (assignment_id) DO UPDATE SET content = excluded.content, "
     "saved_at = excluded.saved_at"
 )
+# The first save marks the assignment, so that the trigger deletes its draft at the end.
+_MARK = "UPDATE assignments SET has_draft = true, last_seen_at = :now WHERE id = :a"
 _DRAFT = "SELECT content, saved_at FROM assignment_drafts WHERE assignment_id = :a"
 _DELETE = "DELETE FROM assignment_drafts WHERE assignment_id = :a"
 
 
 def save(session: Session, assignment_id: int, content: str, saved_at: float) -> None:
+    """Save (replace) the draft; the save is also the worker's heartbeat."""
     raw(session).execute(_UPSERT, {"a": assignment_id, "c": content, "at": saved_at})
+    raw(session).execute(_MARK, {"a": assignment_id, "now": saved_at})
 
 
 def draft(session: Session, assignment_id: int) -> tuple[str, float] | None:

@@ -19,11 +19,13 @@ depends_on = None
 # A draft lives only as long as its lease: when the assignment's status leaves 'leased'
 # (submitted, released, skipped, expired) the draft goes in the same statement. A trigger
 # rather than a DELETE in each of those code paths: the submit is the work engine's hot
-# path, and the trigger costs it no extra round trip (nor anything while no draft exists
-# but an index probe).
+# path, and the trigger costs it no extra round trip. `assignments.has_draft` (set by the
+# first save) keeps it off the others: the trigger's WHEN reads the row itself, so an
+# assignment that never had a draft (nearly all) never runs the trigger's body or its
+# probe of assignment_drafts (on PostgreSQL, never calls the plpgsql function).
 _SQLITE_TRIGGER = """
 CREATE TRIGGER trg_assignment_drafts_end AFTER UPDATE OF status ON assignments
-FOR EACH ROW WHEN NEW.status <> 'leased'
+FOR EACH ROW WHEN NEW.status <> 'leased' AND OLD.has_draft
 BEGIN
     DELETE FROM assignment_drafts WHERE assignment_id = NEW.id;
 END
@@ -38,7 +40,8 @@ $$
 """
 _PG_TRIGGER = """
 CREATE TRIGGER trg_assignment_drafts_end AFTER UPDATE OF status ON assignments
-FOR EACH ROW WHEN (NEW.status <> 'leased') EXECUTE FUNCTION assignment_drafts_end()
+FOR EACH ROW WHEN (NEW.status <> 'leased' AND OLD.has_draft)
+EXECUTE FUNCTION assignment_drafts_end()
 """
 
 
@@ -55,6 +58,11 @@ def upgrade() -> None:
         sa.Column("content", sa.Text(), nullable=False),
         sa.Column("saved_at", sa.Float(), nullable=False),
     )
+    # A constant default: PostgreSQL adds the column without rewriting the table.
+    op.add_column(
+        "assignments",
+        sa.Column("has_draft", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
     if op.get_bind().dialect.name == "postgresql":
         op.execute(_PG_FUNCTION)
         op.execute(_PG_TRIGGER)
@@ -68,4 +76,6 @@ def downgrade() -> None:
         op.execute("DROP FUNCTION IF EXISTS assignment_drafts_end()")
     else:
         op.execute("DROP TRIGGER IF EXISTS trg_assignment_drafts_end")
+    # SQLite drops a column itself since 3.35 (no batch copy of the table).
+    op.execute("ALTER TABLE assignments DROP COLUMN has_draft")
     op.drop_table("assignment_drafts")
