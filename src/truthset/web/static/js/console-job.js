@@ -16,6 +16,7 @@ import { headerPanel } from "./console-job/header.js";
 import { countersPanel, refreshCounters } from "./console-job/counters.js";
 import { settingsPanel } from "./console-job/settings.js";
 import { throughputPanel } from "./console-job/throughput.js";
+import { chartsPanel } from "./console-job/charts.js";
 import { workersPanel } from "./console-job/workers.js";
 import { agreementPanel } from "./console-job/agreement.js";
 import { consolidationPanel } from "./console-job/consolidation-report.js";
@@ -52,7 +53,7 @@ async function render() {
       labelIssuesPanel(job), webhooksPanel(job), consolidationPanel(job), teamsPanel(job, render), exportsPanel(job), labelsPanel(job, render)]);
     shown = job;
     replace(app, headerPanel(job, render), countersPanel(job, workers), settingsPanel(job, render),
-      throughputPanel(points, 300),
+      throughputPanel(points, 300), chartsPanel(),
       workersPanel(workers, agreement.report), agreementPanel(agreement.report, agreement.problem), consolidation, autolabelPanel(autolabel),
       issues, hooks, ...blocks);
   } catch (err) {
