@@ -207,3 +207,22 @@ def test_the_output_folder_holds_the_files_and_the_consolidation_response_points
         str(p): str(folder / "filed" / f"annotations/consolidated-annotation/output/{p}/Label.json")
         for p in range(3)
     }
+
+
+def test_an_export_to_s3_writes_the_files_beside_the_manifest(ws, bucket, filed_type):
+    from truthset.media.storage import s3_client
+
+    make_job(ws)
+    run_export_to = f"s3://{bucket}/out/output.manifest"
+    result = CliRunner().invoke(
+        app, ["export", "filed", "--out", run_export_to, "--data-dir", str(ws.settings.data_dir)]
+    )
+    assert result.exit_code == 0, result.output
+    s3 = s3_client()
+    body = s3.get_object(Bucket=bucket, Key="out/output.manifest")["Body"].read()
+    lines = [json.loads(x) for x in body.decode().splitlines()]
+    for pos, line in enumerate(lines):
+        key = f"out/filed/annotations/consolidated-annotation/output/{pos}/Label.json"
+        assert line["filed-ref"] == f"s3://{bucket}/{key}"
+        label = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+        assert label == (1 if pos == 1 else 0)
