@@ -108,6 +108,8 @@ export function create(ctx) {
   /** @type {Float32Array} */
   let points = new Float32Array(0);
   let placing = false;
+  /** What the status line says when the tool asks nothing (the frame, its points). */
+  let frameStatus = "";
   let destroyed = false;
   /** @type {Uint8Array} the segmentation labels being painted */
   let work = new Uint8Array(0);
@@ -269,7 +271,8 @@ export function create(ctx) {
     renderCuboids();
     if (views) views.draw();
     const n = points.length >> 2;
-    status.textContent = `${tracking ? `Frame ${k + 1} of ${frames()} · ` : ""}${n.toLocaleString("en")} points`;
+    frameStatus = `${tracking ? `Frame ${k + 1} of ${frames()} · ` : ""}${n.toLocaleString("en")} points`;
+    status.textContent = frameStatus;
     main.dataset.frame = String(k);
     main.dataset.pointCount = String(n);
     scene.afterRender.push(() => {
@@ -368,6 +371,7 @@ export function create(ctx) {
   function stopPlacing() {
     placing = false;
     main.classList.remove("placing");
+    status.textContent = frameStatus;
   }
 
   /** A new cuboid of the active label on the ground at this screen point, then fitted. @param {number} x @param {number} y */
