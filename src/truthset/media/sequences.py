@@ -504,11 +504,12 @@ def decode_rgb(data: bytes, what: str) -> np.ndarray:
     from PIL import Image, ImageOps, UnidentifiedImageError
 
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with Image.open(io.BytesIO(data)) as opened:
             # exif_transpose copies the picture even when it has nothing to turn (a third
             # of the decode of a 1080p frame): turn only a frame that says so.
-            if image.getexif().get(_EXIF_ORIENTATION, 1) not in (1, None):
-                image = ImageOps.exif_transpose(image)
+            image: Image.Image = opened
+            if opened.getexif().get(_EXIF_ORIENTATION, 1) not in (1, None):
+                image = ImageOps.exif_transpose(opened)
             image.load()
             rgb = image if image.mode == "RGB" else image.convert("RGB")
             return np.asarray(rgb, dtype=np.uint8)
