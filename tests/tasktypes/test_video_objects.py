@@ -495,3 +495,31 @@ def test_answers_stored_without_the_sequence_frames_still_consolidate(item):
     entries = result.value["tracking-annotations"]
     assert [e["frame"] for e in entries[:2]] == ["0", "1"] and len(entries) == 10
     assert entries[9]["annotations"][0]["left"] == 90
+
+
+@pytest.mark.parametrize(
+    ("annotation_type", "shape", "geometry", "list_key", "written"),
+    [
+        (
+            "Polyline",
+            "polyline",
+            {"points": [[1, 2], [30, 40]]},
+            "polylines",
+            {"vertices": [{"x": 1, "y": 2}, {"x": 30, "y": 40}]},
+        ),
+        ("Keypoint", "keypoint", {"x": 7, "y": 8.5}, "keypoints", {"x": 7, "y": 8.5}),
+    ],
+)
+def test_polylines_and_keypoints_in_the_seqlabel(
+    item, annotation_type, shape, geometry, list_key, written
+):
+    config = DETECTION.parse_label_config(config_2020(annotation_type))
+    content = DETECTION.validate_answer(
+        answer(car(keyframes=[{"frame": 4, shape: geometry}])), config, item
+    )
+    label = DETECTION.consolidate([WorkerAnswer(1, content)], config, {})
+    (obj,) = label.value["detection-annotations"][4][list_key]
+    assert {k: obj[k] for k in written} == written
+    assert obj["object-name"] == "car:1"
+    back = DETECTION.initial_answer(label.value, label.meta, config)
+    assert back["tracks"][0]["keyframes"] == [{"frame": 4, shape: geometry}]
