@@ -24,8 +24,8 @@ from truthset.tasktypes import get_task_type
 RATE_WINDOW = 2000
 # Throughput older than this (seconds) says nothing about when the job will finish.
 STALE_AFTER = 3600.0
-LABEL_WINDOW = 50_000
-ANSWER_WINDOW = 20_000
+LABEL_WINDOW = 20_000
+ANSWER_WINDOW = 5_000
 SKILL_BUCKETS = 8
 SKILL_WORKERS = 8
 
