@@ -58,6 +58,27 @@ def cuboid_similarity(a: np.ndarray, b: np.ndarray, min_height: float = 0.05) ->
     return iou_3d(a, b)
 
 
+def similarity_matrix(a: np.ndarray, b: np.ndarray, min_height: float = 0.05) -> np.ndarray:
+    """:func:`cuboid_similarity` of every row of ``a`` with every row of ``b``, computed
+    only for the pairs whose bounding spheres meet (a scene's cuboids are mostly metres
+    apart: thousands of cuboids stay cheap)."""
+    from scipy.spatial import cKDTree
+
+    out = np.zeros((len(a), len(b)))
+    if not len(a) or not len(b):
+        return out
+    radius_a = 0.5 * np.linalg.norm(a[:, 3:6], axis=1)
+    radius_b = 0.5 * np.linalg.norm(b[:, 3:6], axis=1)
+    # Candidates by a k-d tree of the centres (a dense distance matrix of thousands of
+    # cuboids cost seconds), then the exact sphere test.
+    near = cKDTree(b[:, :3]).query_ball_point(a[:, :3], r=radius_a + float(radius_b.max()))
+    for i, candidates in enumerate(near):
+        for j in candidates:
+            if float(np.linalg.norm(a[i, :3] - b[j, :3])) < radius_a[i] + radius_b[j]:
+                out[i, j] = cuboid_similarity(a[i], b[j], min_height)
+    return out
+
+
 def combine_cuboids(cuboids: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """One cuboid from several (rows of nine): weighted mean centre and size, weighted
     circular mean of each angle."""
@@ -122,12 +143,8 @@ class CuboidConsolidator:
                 )
 
             def similarity(worker: int, reps: list[np.ndarray], arr=arr, own=own) -> np.ndarray:
-                return np.array(
-                    [
-                        [cuboid_similarity(arr(worker, k), rep, self.min_height) for rep in reps]
-                        for k in range(len(own[worker]))
-                    ]
-                ).reshape(len(own[worker]), len(reps))
+                mine = np.array([arr(worker, k) for k in range(len(own[worker]))])
+                return similarity_matrix(mine, np.array(reps), self.min_height)
 
             clusters = match_across_workers(
                 [len(o) for o in own], order, similarity, represent, self.iou_threshold
