@@ -226,3 +226,48 @@ def test_an_export_to_s3_writes_the_files_beside_the_manifest(ws, bucket, filed_
         assert line["filed-ref"] == f"s3://{bucket}/{key}"
         label = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
         assert label == (1 if pos == 1 else 0)
+
+
+def test_a_later_output_run_writes_only_newer_or_missing_label_files(
+    ws_out, out_dir, filed_type, monkeypatch
+):
+    import time
+
+    from exports.conftest import schedule
+    from truthset.exports import output_writer
+    from truthset.runs.executor import run_pending
+
+    monkeypatch.setattr(output_writer, "SETTLE_SECONDS", 0.0)
+    ws = ws_out
+    with ws.db.session_scope() as s:
+        create_team(s, "t")
+        create_user(s, "w", role="worker", teams=["t"])
+    items = [{"id": f"i{i}", "source": f"text {i}"} for i in range(3)]
+    job_over_items(
+        ws,
+        "filed",
+        items,
+        ["a", "b"],
+        task_type="filed-classification",
+        label_attribute="filed-ref",
+        settings={"output": {"path": str(out_dir), "interval": 60}},
+    )
+    t0 = time.time()
+    answer_tasks(ws, "filed", "w", lambda item: {"label": "b"}, limit=2)
+    assert schedule(ws, now=t0 + 100) == ["filed"]
+    run_pending(ws.db, ws.settings)
+    root = out_dir / "filed"
+    assert (root / "manifests/intermediate/1/output.manifest").exists()
+    folder = root / "annotations/consolidated-annotation/output"
+    assert sorted(p.name for p in folder.iterdir()) == ["0", "1"]
+    (folder / "0" / "Label.json").write_text("kept: not written again")
+    (folder / "1" / "Label.json").unlink()
+    time.sleep(0.01)
+    answer_tasks(ws, "filed", "w", lambda item: {"label": "a"})
+    assert schedule(ws, now=t0 + 3000) == ["filed"]
+    run_pending(ws.db, ws.settings)
+    # Every task answered: the job is complete, and this is its final manifest.
+    assert (root / "manifests/output/output.manifest").exists()
+    assert (folder / "0" / "Label.json").read_text() == "kept: not written again"
+    assert json.loads((folder / "1" / "Label.json").read_text()) == 1  # missing: written
+    assert json.loads((folder / "2" / "Label.json").read_text()) == 0  # newer: written

@@ -67,6 +67,9 @@ class OutputState:
     final_for: float | None = None
     masks: int = 0
     files: int = 0
+    # Label files (a task type's label_file_name) of labels made up to this time are in the
+    # folder: a later run writes only newer ones (or one that is missing).
+    label_files_through: float = 0.0
     extra: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
@@ -103,6 +106,8 @@ class JobOutput:
         self.masks = 0
         # The label files written in this call, by path: their label's creation time.
         self._label_files: dict[str, float] = {}
+        # Label files of labels made up to this time were written by an earlier run.
+        self.label_files_through = 0.0
 
     def rel(self, path: str, job: Job | None = None) -> str:
         return f"{(job or self.job).name}/{path}"
@@ -129,7 +134,9 @@ class JobOutput:
             if not self.location.exists(rel):
                 self.location.put(rel, data() if callable(data) else data)
                 self.masks += 1
-        elif self._label_files.get(rel) != created:
+        elif self._label_files.get(rel) != created and (
+            created > self.label_files_through or not self.location.exists(rel)
+        ):
             self.location.put(rel, data() if callable(data) else data)
             self._label_files[rel] = created
             self.masks += 1
@@ -337,6 +344,7 @@ def _write_due(
     """The next iteration (when people finished tasks), then the final manifest of a
     finished job or an intermediate one of a running job that changed."""
     session, job = out.session, out.job
+    out.label_files_through = previous.label_files_through
     state = OutputState(**previous.as_dict())
     finished = job.state not in LIVE_STATES
     through = now if finished else now - SETTLE_SECONDS
@@ -364,6 +372,10 @@ def _write_due(
     state.fingerprint = fingerprint
     state.masks = previous.masks + out.masks
     state.files = previous.files + out.files
+    if manifest is not None:
+        # Every label file of the manifest is in the folder now; a label made after this
+        # (its transaction settled: SETTLE_SECONDS, as for finished tasks) is newer.
+        state.label_files_through = max(previous.label_files_through, now - SETTLE_SECONDS)
     return {
         "iteration": state.iteration if task_ids else None,
         "objects": objects,
