@@ -161,8 +161,9 @@ export function create(ctx) {
   if (segmentation) {
     const erase = h("input", { type: "checkbox", id: "pc-erase", onchange: () => paintPanel() });
     const tools = h("div", { class: "seg-tools", id: "pc-paint-tools", role: "group", "aria-label": "Paint tool" },
-      h("button", { type: "button", dataset: { tool: "brush" }, onclick: () => setPaintTool("brush") }, "Brush ", h("kbd", null, "b")),
-      h("button", { type: "button", dataset: { tool: "lasso" }, onclick: () => setPaintTool("lasso") }, "Lasso ", h("kbd", null, "l")),
+      h("div", { class: "modes" },
+        h("button", { type: "button", dataset: { tool: "brush" }, onclick: () => setPaintTool("brush") }, "Brush ", h("kbd", null, "b")),
+        h("button", { type: "button", dataset: { tool: "lasso" }, onclick: () => setPaintTool("lasso") }, "Lasso ", h("kbd", null, "l"))),
       h("label", null, erase, " Erase ", h("kbd", null, "e")));
     const radius = h("span", { id: "pc-brush-size" });
     ctx.side.append(tools, h("p", { class: "muted" }, "Brush size ", radius, " px ", h("kbd", null, "["), " ", h("kbd", null, "]")),
@@ -191,7 +192,10 @@ export function create(ctx) {
     };
     const paintPanel = () => {
       if (!painter) return;
-      for (const b of tools.querySelectorAll("button")) b.classList.toggle("on", b.dataset.tool === painter.tool);
+      for (const b of tools.querySelectorAll("button")) {
+        b.classList.toggle("on", b.dataset.tool === painter.tool);
+        b.setAttribute("aria-pressed", String(b.dataset.tool === painter.tool));
+      }
       radius.textContent = String(painter.radius);
       main.dataset.paint = erase.checked ? "erase" : painter.tool;
     };
