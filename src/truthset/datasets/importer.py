@@ -23,7 +23,7 @@ import orjson
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from truthset.datasets import repository
+from truthset.datasets import counts, repository
 from truthset.datasets.checking import (
     CheckedBatch,
     checked_batches,
@@ -306,6 +306,7 @@ def _import_records(
     added = repository.item_count(session, dataset.id) - before
     if added or merged:
         dataset.version += 1
+        counts.record_added_items(dataset, added)
         _extend_streaming_jobs(session, dataset.id, now)
     session.flush()
     return ImportResult(

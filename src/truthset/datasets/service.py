@@ -67,12 +67,11 @@ def describe(dataset: Dataset, items: int) -> dict[str, Any]:
 
 
 def describe_dataset(session: Session, dataset: Dataset) -> dict[str, Any]:
-    return describe(dataset, repository.item_count(session, dataset.id))
+    return describe(dataset, dataset.item_count)
 
 
 def list_datasets(session: Session) -> list[dict[str, Any]]:
-    counts = repository.item_counts_by_dataset(session)
-    return [describe(d, counts.get(d.id, 0)) for d in repository.all_datasets(session)]
+    return [describe(d, d.item_count) for d in repository.all_datasets(session)]
 
 
 def list_items(
@@ -126,24 +125,6 @@ def item_kind(item: dict[str, Any]) -> str:
     return "other"
 
 
-# (dataset id, created at, version) -> item count. Items are only ever added by an import,
-# which bumps the version in the transaction that adds them, and only removed with their
-# dataset (a new one with a reused id has another creation time): so a count stays true
-# for its key, and the page of a million-item dataset does not count it again each visit.
-_COUNTS_SEEN: dict[tuple[int, float, int], int] = {}
-
-
-def _item_count_of_version(session: Session, dataset: Dataset) -> int:
-    key = (dataset.id, dataset.created_at, dataset.version)
-    count = _COUNTS_SEEN.get(key)
-    if count is None:
-        count = repository.item_count(session, dataset.id)
-        if len(_COUNTS_SEEN) >= 4096:
-            _COUNTS_SEEN.clear()
-        _COUNTS_SEEN[key] = count
-    return count
-
-
 def overview(session: Session, dataset: Dataset) -> dict[str, Any]:
     """The dataset with what its items hold (counted on a sample spread over it), the task
     types whose needs its items meet, and the jobs that read it. Called in a read-only
@@ -154,7 +135,7 @@ def overview(session: Session, dataset: Dataset) -> dict[str, Any]:
         kind = item_kind(item)
         kinds[kind] = kinds.get(kind, 0) + 1
     return {
-        **describe(dataset, _item_count_of_version(session, dataset)),
+        **describe(dataset, dataset.item_count),
         "kinds": dict(sorted(kinds.items(), key=lambda kv: -kv[1])),
         "sampled": len(sample),
         "task_types": fitting_task_types(sample, set(kinds)),

@@ -87,6 +87,8 @@ class Dataset(Base):
     created_at: Mapped[float] = mapped_column(Float)
     # Bumped by every import that adds items; a job records the version it was created on.
     version: Mapped[int] = mapped_column(Integer, default=0)
+    # Kept by the import (truthset.datasets.counts), so nobody counts the items to show it.
+    item_count: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class Item(Base):
