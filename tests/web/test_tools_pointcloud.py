@@ -64,7 +64,14 @@ def sequence_item(site: Site, name: str, frames: list[np.ndarray]) -> dict[str, 
     return {"id": name, "source-ref": str(path)}
 
 
-def make_job(site: Site, task_type: str, items: list[dict[str, Any]]) -> str:
+def make_job(
+    site: Site,
+    task_type: str,
+    items: list[dict[str, Any]],
+    *,
+    workers_per_item: int = 1,
+    settings: dict[str, Any] | None = None,
+) -> str:
     """Site.job, with the label attribute a label-file type needs (its name ends in -ref)."""
     import json
     import uuid
@@ -88,6 +95,8 @@ def make_job(site: Site, task_type: str, items: list[dict[str, Any]]) -> str:
                 teams=[TEAM],
                 instructions="Put a cuboid on every vehicle and person.",
                 task_time_limit=600,
+                workers_per_item=workers_per_item,
+                settings=settings or {},
                 label_attribute=f"{name}-ref" if "detection" not in task_type else None,
             ),
         )
@@ -361,3 +370,43 @@ def test_a_draft_saved_on_the_server_comes_back_in_another_browser(
     other.wait_for_selector("#no-work")
     (cuboid,) = the_answer(site, job, "draft")["cuboids"]
     near(cuboid, CAR)
+
+
+def test_a_reviewer_moves_the_consolidated_cuboid(pages: Pages, site: Site) -> None:
+    from truthset.workforce import service as workforce
+    from web.test_console import answer_all
+    from web.test_review import REVIEWER, wait_for_item
+
+    truth = scene(seed=3)
+    job = make_job(
+        site,
+        "point-cloud-object-detection",
+        [frame_item(site, "rev", truth.points)],
+        workers_per_item=2,
+        settings={"quality": {"review": {"disputed": True, "min_agreement": 0.99}}},
+    )
+    for worker, dx in (("worker1", 0.0), ("worker2", 0.3)):
+        car = {**cuboids.to_json(CAR), "center-x": float(CAR[0] + dx)}
+        cuboid = {"object-id": f"id-{worker}", "label": "Car", "number": 1, **car}
+        assert answer_all(site, job, worker, {"cuboids": [cuboid]}) == 1
+    with site.ws.db.session_scope() as s:
+        try:
+            workforce.get_user(s, REVIEWER)
+        except Exception:
+            workforce.create_user(
+                s, REVIEWER, role="reviewer", password=f"{REVIEWER}-pass", teams=[TEAM]
+            )
+    page = pages.open(REVIEWER, f"/review/{job}")
+    wait_for_item(page, "rev")
+    wait_ready(page)
+    assert page.locator("#object-list li").count() == 1  # the consolidated cuboid
+    page.locator("#object-list li button.link").first.click()  # select it
+    page.keyboard.press("Shift+PageUp")  # 1 m up
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#no-review")
+    res = site.api("admin", "GET", f"/api/jobs/{job}/items/rev")
+    label = res.json()["label"]
+    assert label["reviewed"] is True
+    (annotation,) = label["value"]["annotations"]
+    assert abs(annotation["center-z"] - (CAR[2] + 1.0)) < 0.01
+    assert abs(annotation["center-x"] - (CAR[0] + 0.15)) < 0.05
