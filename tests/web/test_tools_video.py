@@ -426,3 +426,23 @@ def test_screenshots(pages: Pages, site: Site) -> None:
     page.keyboard.up("Shift")
     assert page.locator("#video-track-list li").count() == 2
     _shot(page, "video-tracking")
+
+
+def test_play_at_the_clip_frame_rate_and_pause(pages: Pages, site: Site) -> None:
+    """The sequence's timestamps are 0.1 s apart: 10 frames a second."""
+    job = video_job(site, "v-play")
+    page = open_tool(pages, job)
+    assert "at 10 per second" in page.locator("#video-status").inner_text()
+    page.wait_for_timeout(1000)  # the frames ahead are fetched
+    page.keyboard.press("p")
+    assert page.locator("#video-play").inner_text() == "Pause"
+    page.wait_for_timeout(2000)
+    page.keyboard.press("p")
+    played = int(page.evaluate("document.getElementById('tool-root').dataset.painted"))
+    # 2 s at 10 frames a second: about 20 frames (never faster; a loaded machine may wait
+    # for a frame, never skip one).
+    assert 8 <= played <= 22, played
+    assert page.locator("#video-play").inner_text() == "Play"
+    page.wait_for_timeout(400)
+    assert int(page.evaluate("document.getElementById('tool-root').dataset.painted")) == played
+    assert page.locator("#video-frame").input_value() == str(played + 1)

@@ -22,7 +22,13 @@
  *   frames: {index: number, "frame-no": number | string, frame: string, "unix-timestamp": number | null}[]}} SequenceInfo
  */
 
-const FETCHES_AT_ONCE = 4;
+/**
+ * Frames fetched and decoded at once: one while the worker steps through the frames (a
+ * decode of a 1920×1080 JPEG is tens of milliseconds of a core, and two or four at once on
+ * this 2-core machine delayed the browser's next frame past 100 ms at p95: one decode kept
+ * it at 36-54 ms), two while playing, when throughput counts.
+ */
+const LANES = { stepping: 1, playing: 2 };
 /** The decode sizes, as fractions of the full frame: the smallest one at or above the shown size. */
 const DECODE_STEPS = [0.125, 0.25, 0.375, 0.5, 0.75, 1];
 
@@ -46,6 +52,7 @@ export class FrameSource {
     /** @type {number[]} frames wanted, nearest first */
     this.queue = [];
     this.active = 0;
+    this.lanes = LANES.stepping;
     this.center = 0;
     this.closed = false;
     /** The decode size (a DECODE_STEPS fraction) and what it was when each pending fetch began. */
@@ -201,7 +208,7 @@ export class FrameSource {
   }
 
   pump() {
-    while (!this.closed && this.active < FETCHES_AT_ONCE && this.queue.length) {
+    while (!this.closed && this.active < this.lanes && this.queue.length) {
       const i = /** @type {number} */ (this.queue.shift());
       if (this.bitmaps.has(i) || this.pending.has(i)) continue;
       this.get(i).catch(() => {});
@@ -284,6 +291,7 @@ export class Player {
     if (this.playing || this.source.count < 2) return;
     if (this.frame >= this.source.count - 1) this.seek(0);
     this.playing = true;
+    this.source.lanes = LANES.playing;
     this.playClock = performance.now();
     if (this.hooks.onPlaying) this.hooks.onPlaying(true);
     const tick = (/** @type {number} */ now) => {
@@ -309,6 +317,7 @@ export class Player {
   pause() {
     if (!this.playing) return;
     this.playing = false;
+    this.source.lanes = LANES.stepping;
     cancelAnimationFrame(this.raf);
     if (this.hooks.onPlaying) this.hooks.onPlaying(false);
   }
