@@ -24,6 +24,10 @@ LABELS = {
     "image-classification": ["cat", "dog"],
     "audio-classification": ["speech", "music"],
     "audio-transcription": [],
+    "point-cloud-object-detection": {
+        "documentVersion": "2020-03-01",
+        "labels": [{"label": "Car"}],
+    },
 }
 
 
@@ -92,6 +96,9 @@ def test_a_box_job_over_a_video_frame_sequence_file_is_refused(ws):
         ("bounding-box", ["a.jpg", "scan.pcd"], "it-1"),
         ("audio-classification", ["a.wav", "b.mp3", "c.flac", "talk.mp4"], None),
         ("audio-transcription", ["a.wav", "photo.jpg"], "it-1"),
+        # Ground Truth's frames: .bin (no kind here), text/xyzi .txt, .pcd, .las, sequences.
+        ("point-cloud-object-detection", ["f.bin", "f.txt", "f.pcd", "f.las", "s.json"], None),
+        ("point-cloud-object-detection", ["f.bin", "photo.jpg"], "it-1"),
         # Keys without an extension, or with one not listed, are allowed.
         ("image-classification", ["0001", "frame.raw", "x.y.jpeg"], None),
         ("audio-classification", ["recording", "b.m4a"], None),

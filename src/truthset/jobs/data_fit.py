@@ -66,6 +66,8 @@ _TAKES = {
     "audio": {"audio"},
     "video": {"video"},
     "video-frames": {"sequence"},
+    # Ground Truth's .bin frames have no kind here; a sequence file is JSON.
+    "point-cloud": {"point cloud", "sequence"},
 }
 _AUDIO_IN_VIDEO = frozenset({"mp4", "m4v", "webm", "ogv"})
 _NEEDS_KEY = {
@@ -74,6 +76,7 @@ _NEEDS_KEY = {
     "audio": "source-ref",
     "video": "source-ref",
     "video-frames": "source-ref",
+    "point-cloud": "source-ref",
 }
 _WHAT = {
     "text": "inline text (source)",
@@ -81,6 +84,7 @@ _WHAT = {
     "audio": "audio files",
     "video": "video files",
     "video-frames": "frame sequence files (.json)",
+    "point-cloud": "point cloud frames (.bin, .txt, .pcd, .las) or their sequence files (.json)",
 }
 
 
@@ -128,6 +132,8 @@ def item_misfit(media: str, item: dict[str, Any]) -> str | None:
     if kind is None or kind in _TAKES[media]:
         return None
     if media == "audio" and _extension(ref) in _AUDIO_IN_VIDEO:
+        return None
+    if media == "point-cloud" and _extension(ref) == "txt":  # Ground Truth's text/xyzi frames
         return None
     return f"is {_KINDS[kind][0]} ({_shown(ref)})"
 
