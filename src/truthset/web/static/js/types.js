@@ -18,6 +18,7 @@
  * @typedef {{
  *   answer: () => any,
  *   problem?: () => (string | null),
+ *   missing?: () => (string | null),
  *   onKey?: (e: KeyboardEvent) => boolean,
  *   shortcuts?: [string, string][],
  *   destroy: () => void

@@ -382,6 +382,10 @@ export function create(ctx) {
       if (st().fromPrior) answer.initialValueModified = store.modified;
       return answer;
     },
+    /** An empty mask asks for confirmation like an answer with no boxes (lease.js). */
+    missing() {
+      return mask.some((v) => v !== 0) ? null : "painted pixels";
+    },
     problem() {
       if (!W) return "The image has not loaded yet.";
       if (poly) return "Close the polygon first (click its first point or press Enter).";

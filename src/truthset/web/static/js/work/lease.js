@@ -269,7 +269,8 @@ export class TaskLoop {
       return;
     }
     const answer = c.tool.answer();
-    const missing = missingObjects(answer);
+    // A tool whose answer is not a list of objects (a mask) says itself what it lacks.
+    const missing = c.tool.missing ? c.tool.missing() : missingObjects(answer);
     if (missing) {
       this.busy = true; // no second submit while the question is open
       const yes = await this.view.confirmEmpty(missing).finally(() => (this.busy = false));
