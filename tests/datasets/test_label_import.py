@@ -363,6 +363,68 @@ def test_lines_that_disagree_with_each_other_are_an_error(ws):
     assert "class id 0 is 'dog' in this line but 'cat' on line 1" in error["reason"]
 
 
+def test_a_refused_class_pair_refuses_every_line_with_it_in_every_batch(ws, monkeypatch):
+    """The label config is judged once per label shape: the lines after the first that
+    share a refused shape, in later batches too, are each refused with the same reason,
+    and with skip_invalid the others import."""
+    from truthset.datasets import checking
+
+    monkeypatch.setattr(checking, "BATCH", 2)
+    rows = [
+        classification_line(0, 0, "cat"),
+        classification_line(1, 0, "dog"),
+        classification_line(2, 1, "dog"),
+        classification_line(3, 0, "dog"),
+        classification_line(4, 0, "cat"),
+        classification_line(5, 0, "dog"),
+    ]
+    reason = "species: class id 0 is 'dog' in this line but 'cat' on line 1"
+    with pytest.raises(BadInput) as info:
+        run_import(ws, rows)
+    # Refused: the batches after a bad line are not judged any more.
+    assert info.value.detail["errors"] == [{"line": 2, "reason": reason}]
+    report = ws.settings.data_dir / "bad.jsonl"
+    result = run_import(ws, rows, skip_invalid=True, report_path=report)
+    assert (result["added"], result["invalid"]) == (3, 3)
+    assert result["errors"] == [{"line": n, "reason": reason} for n in (2, 4, 6)]
+    assert result["labels"]["species"]["labels"] == 3
+    assert imported_job(ws, "species")["labels"] == ["cat", "dog"]
+    assert [json.loads(x)["line"] for x in report.read_text().splitlines()] == [2, 4, 6]
+
+
+def test_creation_dates_read_as_their_utc_seconds():
+    import datetime as dt
+
+    from truthset.datasets.gt_labels import parse_creation_date
+
+    for text_ in (
+        "2018-10-18T22:18:13.527256",
+        "2018-10-18T22:18:13",
+        "2020-02-29T23:59:60.5Z",
+        "1999-12-31T00:00:00.1",
+        "2018-10-18T22:18:13.527256",  # again: from the cache of minutes
+    ):
+        day, time_ = text_.rstrip("Z").split("T")
+        hours, minutes, seconds = time_.split(":")
+        midnight = dt.datetime.fromisoformat(day).replace(tzinfo=dt.UTC).timestamp()
+        whole, _, fraction = seconds.partition(".")
+        expected = midnight + int(hours) * 3600 + int(minutes) * 60 + int(whole)
+        expected += float("." + fraction) if fraction else 0.0
+        assert parse_creation_date(text_) == expected, text_
+    for bad in (
+        "2018-10-18T22:18:61",
+        "2018-02-30T22:18:13",
+        "2018-10-18T24:00:00",
+        "2018-10-18T22:18:13.",
+        "2018-10-18T22:18:1",
+        "2018-10-18T22:18:13ZZ",
+        "2018-10-18T22:18:13 ",
+        "2018-10-18",
+        20181018,
+    ):
+        assert parse_creation_date(bad) is None, bad
+
+
 def test_an_id_no_line_names_needs_the_label_file(ws):
     rows = [classification_line(0, 0, "cat"), classification_line(1, 2, "bird")]
     with pytest.raises(BadInput, match=r"no line names class id\(s\) 1; give the label category"):
