@@ -32,7 +32,8 @@ export function autosave(task, opts) {
   const every = opts.intervalMs ?? 5000;
   let last = "";
   let dirty = false;
-  let stopped = false;
+  // A tool mounted without a lease of its own (the review page gives assignment 0) saves nothing.
+  let stopped = !(Number(task.assignment_id) > 0);
   /** @type {Promise<void> | null} */
   let inflight = null;
 
@@ -49,8 +50,9 @@ export function autosave(task, opts) {
         if (opts.onSaved && res) opts.onSaved(res.saved_at);
       })
       .catch((/** @type {unknown} */ err) => {
-        if (err instanceof ApiError && [404, 409, 410].includes(err.status)) stopped = true; // the lease is over
-        else dirty = true; // try again at the next tick
+        if (!(err instanceof ApiError) || err.isNetwork) dirty = true; // try again at the next tick
+        else if ([404, 409, 410].includes(err.status)) stopped = true; // the lease is over
+        else last = text; // refused as it is (too large): not again until it changes
         if (opts.onError) opts.onError(err instanceof Error ? err.message : String(err));
       })
       .finally(() => {
@@ -59,7 +61,7 @@ export function autosave(task, opts) {
     return inflight;
   }
 
-  const timer = setInterval(save, every);
+  const timer = stopped ? 0 : setInterval(save, every);
   return {
     /** Something changed: the next tick saves it. */
     touch() {

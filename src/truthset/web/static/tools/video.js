@@ -454,7 +454,7 @@ export function create(ctx) {
       ["drag on the frame", shape === "box" ? "draw a box: a new track" : shape === "keypoint" ? "click: a new point track" : "click vertices: a new track (Enter closes)"],
       ...MODE_SHORTCUTS, ["drag a shape / a handle (edit mode or Shift)", "move / reshape it: a keyframe on this frame"],
       ["1–9, 0", "label of the selected / next track"], ["Tab / Shift+Tab", "select the next / previous track"],
-      ["k", "keyframe here (from the interpolated shape)"],
+      ["k", "keyframe here (the shape shown; where the track is not, its nearest shape: extends it)"],
       ...(interpolating ? /** @type {[string, string][]} */ ([["o", "the object leaves the picture here"]]) : []),
       ["n", "copy the shape to the next frame"], ["a", "copy the shape to every frame"],
       ["[ / ]", "delete the track before / after this frame"],
