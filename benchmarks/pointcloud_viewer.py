@@ -133,7 +133,7 @@ def main() -> None:
             JobCreate(
                 name="pc",
                 task_type="point-cloud-object-detection",
-                label_config={"document-version": "2020-03-01", "labels": [{"label": "Car"}]},
+                label_config={"documentVersion": "2020-03-01", "labels": [{"label": "Car"}]},
                 dataset="pc",
                 teams=["bench"],
                 task_time_limit=3600,

@@ -24,7 +24,7 @@ from web.ui_support import TEAM, Pages, Site, wait_for_task
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 SHOTS = os.environ.get("TRUTHSET_UPDATE_SCREENSHOTS") == "1"
 LABELS = {
-    "document-version": "2020-03-01",
+    "documentVersion": "2020-03-01",
     "labels": [{"label": "Car"}, {"label": "Van"}, {"label": "Person"}],
 }
 
@@ -71,6 +71,7 @@ def make_job(
     *,
     workers_per_item: int = 1,
     settings: dict[str, Any] | None = None,
+    labels: dict[str, Any] = LABELS,
 ) -> str:
     """Site.job, with the label attribute a label-file type needs (its name ends in -ref)."""
     import json
@@ -90,7 +91,7 @@ def make_job(
             JobCreate(
                 name=name,
                 task_type=task_type,
-                label_config=LABELS,
+                label_config=labels,
                 dataset=f"ds-{name}",
                 teams=[TEAM],
                 instructions="Put a cuboid on every vehicle and person.",
@@ -103,8 +104,10 @@ def make_job(
     return name
 
 
-def open_tool(pages: Pages, site: Site, task_type: str, items: list[dict[str, Any]]) -> Any:
-    job = make_job(site, task_type, items)
+def open_tool(
+    pages: Pages, site: Site, task_type: str, items: list[dict[str, Any]], **kw: Any
+) -> Any:
+    job = make_job(site, task_type, items, **kw)
     page = pages.open("worker1", f"/work/{job}")
     wait_for_task(page)
     wait_ready(page)
@@ -234,6 +237,17 @@ def test_track_keyframes_interpolate_and_fill(pages: Pages, site: Site) -> None:
         site,
         "point-cloud-object-tracking",
         [sequence_item(site, "track", [s.points for s in scenes])],
+        labels={
+            **LABELS,
+            "frameAttributes": [
+                {
+                    "name": "weather",
+                    "description": "the road",
+                    "type": "string",
+                    "enum": ["dry", "rain"],
+                }
+            ],
+        },
     )
     assert page.locator("#pc-frame-label").inner_text() == "Frame 1 / 10"
     page.keyboard.press("1")
@@ -252,6 +266,8 @@ def test_track_keyframes_interpolate_and_fill(pages: Pages, site: Site) -> None:
     page.mouse.up()
     page.keyboard.press("y")
     idle(page)
+    assert page.locator("#pc-frame-attributes h3").text_content() == "Frame 10 attributes"
+    page.locator("#pc-frame-attr-weather").select_option("rain")
     assert page.locator("#pc-frame-bar").get_attribute("data-keyframe") == "true"
     page.locator("#pc-scrubber").fill("0")
     wait_ready(page, 0)
@@ -267,6 +283,7 @@ def test_track_keyframes_interpolate_and_fill(pages: Pages, site: Site) -> None:
     page.wait_for_selector("#no-work")
     answer = the_answer(site, job, "track")
     assert answer["number-of-frames"] == 10
+    assert answer["frame-attributes"] == {"9": {"weather": "rain"}}
     car, person = answer["tracks"]
     assert [k["frame"] for k in car["keyframes"]] == [0, 9]
     assert [k["frame"] for k in person["keyframes"]] == [0, 9]

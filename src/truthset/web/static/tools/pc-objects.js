@@ -14,7 +14,8 @@ import { cuboidOf, interpolate } from "./pc-math.js";
  * @typedef {{frame: number, cuboid?: Cuboid, outside?: boolean}} Keyframe
  * @typedef {{id: number, objectId: string, label: string, number: number, attrs?: Values,
  *   cuboid?: Cuboid, keyframes?: Keyframe[]}} PcObject
- * @typedef {{objects: PcObject[], next: number, frames: number, fromPrior: boolean, frame?: Values}} CuboidState
+ * @typedef {{objects: PcObject[], next: number, frames: number, fromPrior: boolean, frame?: Values,
+ *   frameAttrs?: Record<string, Values>}} CuboidState  frameAttrs: tracking's attributes per frame index
  */
 
 /** A new object id (the answer's "object-id"). */

@@ -67,8 +67,17 @@ export function initialState(task) {
     const labels = v && typeof v.labels === "string" ? v.labels : null;
     return /** @type {PaintState} */ ({ labels, count: labels ? Number(v["point-count"]) || 0 : 0 });
   }
-  const { objects, frames, fromPrior } = initialObjects(task, kindOf(task) === "tracking");
-  return /** @type {CuboidState} */ ({ objects, next: objects.length + 1, frames, fromPrior, frame: initialFrame(task) });
+  const tracking = kindOf(task) === "tracking";
+  const { objects, frames, fromPrior } = initialObjects(task, tracking);
+  const state = /** @type {CuboidState} */ ({ objects, next: objects.length + 1, frames, fromPrior, frame: initialFrame(task) });
+  if (tracking) {
+    // per frame index: {"<k>": {name: value}} (the answer's "frame-attributes")
+    const v = (task.prior_label && task.prior_label.value) || task.prediction;
+    const given = v && v["frame-attributes"];
+    state.frameAttrs = given && typeof given === "object" && !Array.isArray(given) ? { ...given } : {};
+    state.frame = {};
+  }
+  return state;
 }
 
 /**
@@ -156,6 +165,8 @@ export function create(ctx) {
   /** @type {HTMLInputElement | null} */
   let scrubber = null;
   const frameLabel = h("span", { id: "pc-frame-label" });
+  /** Tracking: the attributes of the frame shown (the label config's frameAttributes). */
+  const frameFields = h("section", { class: "attributes", id: "pc-frame-attributes" });
   const keyframeList = h("span", { class: "pc-keyframes muted", id: "pc-keyframes" });
 
   if (segmentation) {
@@ -224,6 +235,7 @@ export function create(ctx) {
       change: (c, first) => setSelectedCuboid(c, { record: first }),
     });
     tool.append(views.el);
+    if (tracking && specs.frame.length) ctx.side.append(frameFields);
     if (tracking) {
       scrubber = h("input", { type: "range", id: "pc-scrubber", min: 0, max: 0, value: 0, "aria-label": "Frame",
         oninput: () => goTo(Number(scrubber && scrubber.value)) });
@@ -263,6 +275,7 @@ export function create(ctx) {
   async function showFrame(k, first) {
     frame = k;
     renderFrameBar();
+    renderFrameFields();
     renderCuboids();
     const data = await source.points(k);
     if (destroyed || frame !== k) return;
@@ -478,6 +491,39 @@ export function create(ctx) {
     keyframeList.textContent = o ? `keyframes: ${(o.keyframes || []).map((k) => `${k.frame + 1}${k.outside ? " (leaves)" : ""}`).join(", ")}` : "";
     frameBar.dataset.keyframe = o && isKeyframe(o, frame) ? "true" : "false";
   }
+  /** The shown frame's attribute fields (tracking). */
+  function renderFrameFields() {
+    if (!tracking || !specs.frame.length) return;
+    const values = (cs().frameAttrs || {})[String(frame)] || {};
+    /** @param {string} name @param {string | number | null} value */
+    const set = (name, value) => store.update((/** @type {CuboidState} */ s) => {
+      const all = { ...(s.frameAttrs || {}) };
+      const here = { ...(all[String(frame)] || {}) };
+      if (value === null) delete here[name];
+      else here[name] = value;
+      if (Object.keys(here).length) all[String(frame)] = here;
+      else delete all[String(frame)];
+      s.frameAttrs = all;
+    }, { reason: "attribute" });
+    frameFields.replaceChildren(h("h3", null, `Frame ${frame + 1} attributes`), ...specs.frame.map((spec) => {
+      const id = `pc-frame-attr-${spec.name.replace(/[^A-Za-z0-9_-]/g, "_")}`;
+      const current = values[spec.name];
+      /** @type {HTMLInputElement | HTMLSelectElement} */
+      let input;
+      if (Array.isArray(spec.enum)) {
+        input = h("select", { id }, h("option", { value: "", selected: current === undefined }, "—"),
+          spec.enum.map((v) => h("option", { value: v, selected: current === v }, v)));
+        input.addEventListener("change", () => { set(spec.name, input.value || null); input.blur(); });
+      } else {
+        input = h("input", { id, type: spec.type === "number" ? "number" : "text", min: spec.minimum, max: spec.maximum,
+          value: current === undefined ? "" : String(current) });
+        input.addEventListener("change", () => set(spec.name, input.value === "" ? null : spec.type === "number" ? Number(input.value) : input.value));
+      }
+      input.dataset.attr = spec.name;
+      return h("div", { class: "attr-field" }, h("label", { for: id }, spec.name), input);
+    }));
+  }
+
   function keyframeHere() {
     const s = selectedCuboid();
     if (s) setSelectedCuboid(s.cuboid, { reason: "keyframe" });
@@ -559,6 +605,7 @@ export function create(ctx) {
   const refresh = () => {
     renderCuboids();
     renderFrameBar();
+    renderFrameFields();
     if (views) views.draw();
   };
   store.on("change", (/** @type {{reason: string}} */ d) => {
@@ -690,6 +737,7 @@ export function create(ctx) {
       if (tracking) {
         return {
           "number-of-frames": frames(),
+          ...(s.frameAttrs && Object.keys(s.frameAttrs).length ? { "frame-attributes": s.frameAttrs } : {}),
           tracks: s.objects.map((o) => ({
             "object-id": o.objectId, label: o.label, number: o.number, ...objectAnswer(specs, o),
             keyframes: (o.keyframes || []).map((k) => (k.outside ? { frame: k.frame, outside: true } : { frame: k.frame, cuboid: cuboidOf(k.cuboid) })),
