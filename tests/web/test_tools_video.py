@@ -446,3 +446,21 @@ def test_play_at_the_clip_frame_rate_and_pause(pages: Pages, site: Site) -> None
     page.wait_for_timeout(400)
     assert int(page.evaluate("document.getElementById('tool-root').dataset.painted")) == played
     assert page.locator("#video-frame").input_value() == str(played + 1)
+
+
+def test_the_reviewer_sees_the_worker_tracks(pages: Pages, site: Site) -> None:
+    """The review page mounts the same tool over the consolidated label (as keyframes),
+    with no lease of its own: it saves no draft."""
+    job = video_job(site, "v-review")
+    page = open_tool(pages, job, "worker2")
+    drag(page, (20, 40), (70, 80))
+    page.keyboard.press("a")
+    page.locator("#btn-submit").click()
+    wait_for_task_gone(page)
+    review = pages.open("admin", f"/review/{job}?max_confidence=1")
+    review.wait_for_selector("#tool-root[data-ready='true']")
+    review.wait_for_function("document.getElementById('tool-root').dataset.painted === '0'")
+    assert review.locator("#video-track-list li").count() == 1
+    assert shapes_shown(review) == 1
+    review.wait_for_timeout(5500)  # an autosave tick: nothing is sent without a lease
+    assert "saved" not in review.locator("#video-draft-status").inner_text()
