@@ -91,7 +91,12 @@ def label_distribution(session: Session, job: Job) -> dict[str, Any]:
     counts = dict.fromkeys(classes, 0)
     rows = repository.recent_labels(session, job.id, LABEL_WINDOW)
     for value, meta in rows:
-        for name in _classes_of_label(stored_json(value), stored_json(meta) or {}):
+        meta = stored_json(meta) or {}
+        # A class's name in the metadata says it all: the value is read only without it.
+        if isinstance(meta.get("class-name"), str):
+            counts[meta["class-name"]] = counts.get(meta["class-name"], 0) + 1
+            continue
+        for name in _classes_of_label(stored_json(value), meta):
             counts[name] = counts.get(name, 0) + 1
     return {
         "counts": [{"label": k, "count": v} for k, v in counts.items()],
