@@ -283,7 +283,8 @@ def test_the_label_is_ground_truth_shaped_and_unchanged_without_attributes():
         ],
     }
     assert result.meta == {
-        "objects": [{"confidence": 0.0}, {"confidence": 0.0}],
+        # One worker: each object carries the worker's skill or the job's prior (0.5).
+        "objects": [{"confidence": 0.5}, {"confidence": 0.5}],
         "class-map": {"0": "Car", "1": "Person"},
         "dataset-object-attributes": {},
     }
