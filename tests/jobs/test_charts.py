@@ -59,6 +59,9 @@ def test_charts_of_a_classification_job(any_ws, setup_factory):
     skill = {w["worker"]: w["points"] for w in got["skill"]["workers"]}
     assert set(skill) == {"w00", "w01", "w02"}
     assert all(p["share"] == 1.0 for p in skill["w00"] + skill["w01"])
+    # Every point lies inside the span the chart draws.
+    span = (got["skill"]["start"], got["skill"]["end"])
+    assert all(span[0] <= p["t"] <= span[1] for pts in skill.values() for p in pts)
     w02 = skill["w02"]
     assert sum(p["answers"] for p in w02) == 6
     assert sum(round(p["share"] * p["answers"]) for p in w02) == 2
@@ -114,7 +117,9 @@ def test_confusion_against_gold_where_gold_exists(ws, client):
     conf = r.json()["confusion"]
     # Only the two gold answers count: one right (pos), one wrong (neg answered pos).
     assert conf["against"] == "gold" and conf["matrix"] == [[1, 0], [1, 0]]
-    assert r.json()["skill"]["workers"][0]["points"][0]["share"] == 0.5
+    points = r.json()["skill"]["workers"][0]["points"]
+    assert sum(p["answers"] for p in points) == 2
+    assert sum(round(p["share"] * p["answers"]) for p in points) == 1
     worker = client.get("/api/jobs/g/charts", headers=bearer(setup.worker_tokens["w00"]))
     assert worker.status_code == 403 and "error" in worker.json()
     missing = client.get("/api/jobs/nope/charts", headers=bearer(setup.admin_token))

@@ -179,7 +179,8 @@ def skill_over_time(answers: dict[str, Any]) -> dict[str, Any]:
         return out
     start = min(t for _w, t, _g, _r in rows)
     end = max(t for _w, t, _g, _r in rows)
-    width = max(1.0, (end - start) / SKILL_BUCKETS)
+    # Equal spans over the answers read; a point sits mid-span, inside the range drawn.
+    width = (end - start) / SKILL_BUCKETS if end > start else 1.0
     tally: dict[str, dict[int, list[int]]] = {}
     for worker, t, given, ref in rows:
         bucket = min(SKILL_BUCKETS - 1, int((t - start) / width))

@@ -74,7 +74,7 @@ function skillBlock(d) {
   if (!d.workers.length) return h("div", null, head, h("p", { class: "muted", id: "skill-none" }, "No answers with a reference yet."));
   const W = 800, H = 200, pad = 34;
   const el = svg("svg", { class: "chart", id: "skill-chart", viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: "xMinYMin meet", role: "img", style: `height: ${H}px` });
-  const span = Math.max(1, d.end - d.start);
+  const span = d.end > d.start ? d.end - d.start : 1;
   const x = (/** @type {number} */ t) => pad + ((W - 2 * pad) * (t - d.start)) / span;
   const y = (/** @type {number} */ v) => H - pad - (H - 2 * pad) * v;
   for (const v of [0, 0.5, 1]) {
