@@ -216,7 +216,7 @@ def test_two_workers_share_the_queue_and_a_killed_one_is_retried_by_the_other(pg
 
 def test_cancel_reaches_a_run_running_in_another_process(pg_ws, tmp_path):
     roots = tmp_path / "sources"
-    big = big_manifest(roots, 60_000)
+    big = big_manifest(roots, 200_000)
     worker = start_worker(pg_ws, tmp_path / "worker", roots)
     try:
         with pg_ws.db.session_scope() as s:
@@ -250,7 +250,7 @@ def test_cancel_reaches_a_run_of_the_embedded_executor(ws):
     """The same on SQLite: the server's own executor stops the run it is running."""
     from truthset.runs.executor import EmbeddedExecutor
 
-    big = big_manifest(ws.settings.media_dir, 60_000)
+    big = big_manifest(ws.settings.media_dir, 200_000)
     executor = EmbeddedExecutor(ws.db, ws.settings, poll_interval=0.05)
     executor.start()
     try:
