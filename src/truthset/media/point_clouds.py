@@ -11,9 +11,8 @@ colour. Ground Truth's formats (``sms-point-cloud-raw-data-types``):
 - ``text/<fields>`` (``.txt``): one point per line, values separated by spaces.
 - the format defaults to ``binary/xyzi`` (and ``text/xyzi`` for a ``.txt`` file).
 
-``.pcd`` (ascii, binary, binary_compressed) and ``.las`` files are read whatever the
-format says; ``.laz`` needs a LAZ backend for laspy (lazrs or laszip), which this
-installation may not have: the error says so.
+``.pcd`` (ascii, binary, binary_compressed), ``.las`` and ``.laz`` files are read whatever
+the format says; ``.laz`` decompresses through laspy's ``lazrs`` backend (a dependency).
 
 Decoded frames are cached per reference and version (a local file's size and mtime, an
 S3 object's ETag), so the viewer's requests for a frame's summary and its points read
@@ -234,13 +233,6 @@ def _decode_las(data: bytes, ref: str) -> PointCloud:
 
     try:
         las = laspy.read(io.BytesIO(data))
-    except laspy.errors.LaspyException as exc:
-        if ref.lower().endswith(".laz") and "backend" in str(exc).lower():
-            raise BadInput(
-                f"point cloud {ref!r}: a LAZ file needs a LAZ backend for laspy (install"
-                " 'lazrs' or 'laszip'); none is installed here, so convert it to .las"
-            ) from None
-        raise BadInput(f"point cloud {ref!r}: not a readable LAS file ({exc})") from None
     except Exception as exc:  # noqa: BLE001 - any parse failure is the file's
         raise BadInput(f"point cloud {ref!r}: not a readable LAS file ({exc})") from None
     n = len(las.points)
