@@ -22,21 +22,22 @@ when it can be read (``frame-size``).
 from __future__ import annotations
 
 import dataclasses
-import math
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from truthset.errors import BadInput, NotFound
-from truthset.geometry.tracks import ATTRIBUTES_KEY, BOX_KEYS, signed_area
-from truthset.tasktypes import _attribute_answers as attrs
+from truthset.geometry.tracks import BOX_KEYS, signed_area
 from truthset.tasktypes._spatial import SIZE_TOLERANCE, initial_value_modified, number
+from truthset.tasktypes._track_answers import (
+    check_frame_attributes,
+    check_number_of_frames,
+    check_tracks,
+)
+from truthset.tasktypes._track_answers import fail as _fail
+from truthset.tasktypes._track_answers import finite as _finite
 from truthset.tasktypes.base import LabelConfig
 
-MAX_TRACKS = 2000
-MAX_KEYFRAMES = 200_000
 MAX_VERTICES = 1000
-MAX_OBJECT_ID = 128
 ANSWER_KEYS = (
     "number-of-frames",
     "tracks",
@@ -46,9 +47,7 @@ ANSWER_KEYS = (
     "sequence-frames",
     "frame-size",
 )
-TRACK_KEYS = ("object-id", "label", "number", ATTRIBUTES_KEY, "keyframes")
 MIN_POINTS = {"polygon": 3, "polyline": 2}
-_INDEX = re.compile(r"^(0|[1-9][0-9]*)$")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -87,16 +86,6 @@ def sequence_facts(item: Mapping[str, Any]) -> SequenceFacts:
         for f in sequence.frames
     ]
     return SequenceFacts(frames=frames, size=size)
-
-
-def _fail(field: str, message: str) -> BadInput:
-    return BadInput(f"{field}: {message}")
-
-
-def _finite(value: Any, field: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise _fail(field, f"{value!r} is not a number")
-    return float(value)
 
 
 def _within(value: float, limit: float | None, field: str, what: str) -> None:
@@ -162,131 +151,6 @@ def check_geometry(
     return {"points": out}
 
 
-def _overrides(config: LabelConfig, label: str) -> tuple[Any, ...]:
-    """A keyframe's attributes override some of the track's: none is required there."""
-    return tuple(dataclasses.replace(s, is_required=False) for s in config.attributes_of(label))
-
-
-def _check_keyframes(
-    raw: Any, field: str, shape: str, label: str, config: LabelConfig, facts: SequenceFacts
-) -> list[dict[str, Any]]:
-    if not isinstance(raw, list) or not raw:
-        raise _fail(field, f"{raw!r} is not a non-empty list of keyframes")
-    out: list[dict[str, Any]] = []
-    previous = -1
-    for k, kf in enumerate(raw):
-        where = f"{field}[{k}]"
-        if not isinstance(kf, Mapping):
-            raise _fail(where, f"{kf!r} is not an object")
-        extra = set(kf) - {"frame", shape, "outside", ATTRIBUTES_KEY}
-        if extra:
-            raise _fail(
-                f"{where}.{sorted(extra)[0]}",
-                f"not a keyframe field (frame, {shape}, outside, {ATTRIBUTES_KEY})",
-            )
-        frame = kf.get("frame")
-        if isinstance(frame, bool) or not isinstance(frame, int):
-            raise _fail(f"{where}.frame", f"{frame!r} is not a frame index")
-        if not 0 <= frame < facts.number_of_frames:
-            raise _fail(
-                f"{where}.frame",
-                f"{frame} is not a frame of the sequence (0 to {facts.number_of_frames - 1})",
-            )
-        if frame <= previous:
-            raise _fail(
-                f"{where}.frame",
-                f"{frame} does not come after the keyframe before it ({previous}):"
-                " keyframes are sorted and one per frame",
-            )
-        previous = frame
-        outside = kf.get("outside", False)
-        if not isinstance(outside, bool):
-            raise _fail(f"{where}.outside", f"{outside!r} is not true or false")
-        if outside == (shape in kf):
-            raise _fail(where, f'a keyframe has either a {shape!r} or "outside": true')
-        if outside and k == 0:
-            raise _fail(where, f"the first keyframe must place the object (a {shape!r})")
-        item: dict[str, Any] = {"frame": frame}
-        if outside:
-            item["outside"] = True
-        else:
-            item[shape] = check_geometry(shape, kf[shape], f"{where}.{shape}", facts.size)
-        values = attrs.check_values(
-            kf.get(ATTRIBUTES_KEY),
-            _overrides(config, label),
-            f"{where}.{ATTRIBUTES_KEY}",
-            owner=f"label {label!r}",
-            max_text=attrs.MAX_LABEL_TEXT,
-        )
-        if values:
-            item[ATTRIBUTES_KEY] = values
-        out.append(item)
-    return out
-
-
-def _check_track(
-    raw: Any, field: str, shape: str, config: LabelConfig, facts: SequenceFacts
-) -> dict[str, Any]:
-    if not isinstance(raw, Mapping):
-        raise _fail(field, f"{raw!r} is not an object")
-    extra = set(raw) - set(TRACK_KEYS)
-    if extra:
-        raise _fail(f"{field}.{sorted(extra)[0]}", f"not a track field ({', '.join(TRACK_KEYS)})")
-    oid = raw.get("object-id")
-    if not isinstance(oid, str) or not oid.strip() or len(oid) > MAX_OBJECT_ID:
-        raise _fail(
-            f"{field}.object-id", f"{oid!r} is not an id of 1 to {MAX_OBJECT_ID} characters"
-        )
-    label = raw.get("label")
-    if label not in config.labels:
-        raise _fail(f"{field}.label", f"{label!r} is not in the label list {list(config.labels)}")
-    n = raw.get("number")
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise _fail(f"{field}.number", f"{n!r} is not a whole number from 1")
-    own = attrs.check_values(
-        raw.get(ATTRIBUTES_KEY),
-        config.attributes_of(str(label)),
-        f"{field}.{ATTRIBUTES_KEY}",
-        owner=f"label {label!r}",
-        max_text=attrs.MAX_LABEL_TEXT,
-    )
-    track: dict[str, Any] = {"object-id": oid, "label": label, "number": n}
-    if own:
-        track[ATTRIBUTES_KEY] = own
-    track["keyframes"] = _check_keyframes(
-        raw.get("keyframes"), f"{field}.keyframes", shape, str(label), config, facts
-    )
-    return track
-
-
-def _check_frame_attributes(
-    raw: Any, config: LabelConfig, facts: SequenceFacts
-) -> dict[str, dict[str, Any]]:
-    if raw is None:
-        return {}
-    if not isinstance(raw, Mapping):
-        raise _fail("answer.frame-attributes", f"{raw!r} is not an object of frame index -> values")
-    if raw and not config.frame_attributes:
-        raise _fail("answer.frame-attributes", "the label config has no frameAttributes")
-    out: dict[str, dict[str, Any]] = {}
-    for key in sorted(raw, key=lambda k: (len(str(k)), str(k))):
-        where = f"answer.frame-attributes.{key}"
-        if not isinstance(key, str) or not _INDEX.match(key):
-            raise _fail(where, 'not a frame index ("0", "57"...)')
-        if int(key) >= facts.number_of_frames:
-            raise _fail(where, f"not a frame of the sequence (0 to {facts.number_of_frames - 1})")
-        values = attrs.check_values(
-            raw[key],
-            config.frame_attributes,
-            where,
-            owner=f"frame {key} (frameAttributes)",
-            max_text=attrs.MAX_FRAME_TEXT,
-        )
-        if values:
-            out[key] = values
-    return out
-
-
 def check_answer(
     answer: Any, shape: str, config: LabelConfig, facts: SequenceFacts
 ) -> dict[str, Any]:
@@ -302,48 +166,17 @@ def check_answer(
             f"answer.{sorted(extra)[0]}",
             "not a field of a video answer (number-of-frames, tracks, frame-attributes)",
         )
-    given = answer.get("number-of-frames")
-    if isinstance(given, bool) or not isinstance(given, int):
-        raise _fail("answer.number-of-frames", f"{given!r} is not a whole number")
-    if given != facts.number_of_frames:
-        raise _fail(
-            "answer.number-of-frames",
-            f"{given} differs from the sequence's {facts.number_of_frames} frames",
-        )
-    tracks = answer.get("tracks")
-    if not isinstance(tracks, list):
-        raise _fail("answer.tracks", f"{tracks!r} is not a list")
-    if len(tracks) > MAX_TRACKS:
-        raise _fail("answer.tracks", f"{len(tracks)} tracks, at most {MAX_TRACKS} are allowed")
-    total = sum(
-        len(t["keyframes"])
-        for t in tracks
-        if isinstance(t, Mapping) and isinstance(t.get("keyframes"), list)
-    )
-    if total > MAX_KEYFRAMES:
-        raise _fail(
-            "answer.tracks", f"{total} keyframes in all, at most {MAX_KEYFRAMES} are allowed"
-        )
-    out_tracks = []
-    ids: dict[str, int] = {}
-    numbers: dict[tuple[str, int], int] = {}
-    for i, raw in enumerate(tracks):
-        track = _check_track(raw, f"answer.tracks[{i}]", shape, config, facts)
-        oid = track["object-id"]
-        if oid in ids:
-            raise _fail(f"answer.tracks[{i}].object-id", f"{oid!r} is also tracks[{ids[oid]}]'s id")
-        ids[oid] = i
-        key = (track["label"], track["number"])
-        if key in numbers:
-            raise _fail(
-                f"answer.tracks[{i}].number",
-                f"{track['label']}:{track['number']} is also tracks[{numbers[key]}]"
-                " (a number is unique per label)",
-            )
-        numbers[key] = i
-        out_tracks.append(track)
-    out: dict[str, Any] = {"number-of-frames": given, "tracks": out_tracks}
-    frame_values = _check_frame_attributes(answer.get("frame-attributes"), config, facts)
+    frames = facts.number_of_frames
+    given = check_number_of_frames(answer.get("number-of-frames"), frames)
+
+    def check_shape(raw: Any, field: str) -> dict[str, Any]:
+        return check_geometry(shape, raw, field, facts.size)
+
+    out: dict[str, Any] = {
+        "number-of-frames": given,
+        "tracks": check_tracks(answer.get("tracks"), shape, check_shape, config, frames),
+    }
+    frame_values = check_frame_attributes(answer.get("frame-attributes"), config, frames)
     if frame_values:
         out["frame-attributes"] = frame_values
     out.update(initial_value_modified(answer))
