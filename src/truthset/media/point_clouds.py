@@ -26,19 +26,13 @@ import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
-from functools import cached_property, lru_cache
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
-from truthset.errors import BadInput, NotFound
-from truthset.media.storage import (
-    local_path_of,
-    open_item_media,
-    parse_s3_uri,
-    s3_client,
-    s3_error_reason,
-)
+from truthset.errors import BadInput
+from truthset.media.storage import file_version, read_limited
 
 # A 128-beam sweep holds ~240,000 points; dense survey scans more. Past this the browser
 # cannot hold or draw the frame, so it is refused with the limit named.
@@ -255,55 +249,12 @@ def _decode_las(data: bytes, ref: str) -> PointCloud:
 # -- reading, with a cache -----------------------------------------------------------------
 
 
-@lru_cache(maxsize=8)
-def _client(endpoint_url: str | None) -> Any:
-    # Making a boto3 client costs tens of milliseconds; one is safe to share by threads.
-    return s3_client(endpoint_url)
-
-
 def _version(ref: str, endpoint_url: str | None) -> str:
-    """What changes when the file does: a local file's size and mtime, an S3 ETag."""
-    path = local_path_of(ref)
-    if path is not None:
-        try:
-            st = os.stat(os.path.realpath(path))
-        except OSError:
-            raise NotFound(f"point cloud {ref!r} does not exist") from None
-        return f"{st.st_size}-{st.st_mtime_ns}"
-    loc = parse_s3_uri(ref)
-    try:
-        head = _client(endpoint_url).head_object(Bucket=loc.bucket, Key=loc.key)
-    except Exception as exc:  # noqa: BLE001 - a missing object or no access: say which
-        reason = s3_error_reason(exc) or str(exc)
-        if "does not exist" in reason:
-            raise NotFound(f"point cloud {ref!r} does not exist") from None
-        raise BadInput(f"point cloud {ref!r} cannot be read ({reason})") from None
-    return f"{head.get('ContentLength')}-{str(head.get('ETag', '')).strip(chr(34))}"
+    return str(file_version(ref, "point cloud", endpoint_url=endpoint_url))
 
 
 def _read_bytes(ref: str, endpoint_url: str | None, max_bytes: int) -> bytes:
-    try:
-        if ref.startswith("s3://"):
-            loc = parse_s3_uri(ref)
-            body = _client(endpoint_url).get_object(Bucket=loc.bucket, Key=loc.key)["Body"]
-            data = body.read(max_bytes + 1)
-        else:
-            with open_item_media(ref, endpoint_url=endpoint_url) as fh:
-                data = fh.read(max_bytes + 1)
-    except FileNotFoundError:
-        raise NotFound(f"point cloud {ref!r} does not exist") from None
-    except OSError as exc:
-        raise BadInput(f"point cloud {ref!r} cannot be read ({exc.strerror or exc})") from None
-    except Exception as exc:
-        reason = s3_error_reason(exc)
-        if reason is None:
-            raise
-        if reason == "it does not exist":
-            raise NotFound(f"point cloud {ref!r} does not exist") from None
-        raise BadInput(f"point cloud {ref!r} cannot be read ({reason})") from None
-    if len(data) > max_bytes:
-        raise BadInput(f"point cloud {ref!r}: the file is larger than {max_bytes:,} bytes")
-    return bytes(data)
+    return read_limited(ref, "point cloud", max_bytes, endpoint_url=endpoint_url)[0]
 
 
 class _FrameCache:

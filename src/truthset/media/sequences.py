@@ -25,7 +25,6 @@ from collections import OrderedDict
 from collections.abc import Mapping
 from collections.abc import Sequence as SequenceOf
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
 
 import numpy as np
@@ -34,10 +33,11 @@ import orjson
 from truthset.errors import BadInput, NotFound
 from truthset.media.storage import (
     AllowedRoots,
+    FileVersion,
+    file_version,
     local_path_of,
     parse_s3_uri,
-    s3_client,
-    s3_error_reason,
+    read_limited,
 )
 
 # Ground Truth's video jobs take 2,000 frames a sequence; an extracted video may hold more.
@@ -347,75 +347,7 @@ def sequence_document(
 # Loading (cached by where the file is and its version)
 
 
-@lru_cache(maxsize=8)
-def _client(endpoint_url: str | None) -> Any:
-    # A boto3 client costs tens of milliseconds to make and is safe to share between threads.
-    return s3_client(endpoint_url)
-
-
-def _read_whole(ref: str, what: str, limit: int, endpoint_url: str | None) -> tuple[bytes, Any]:
-    """The bytes at a local path or s3:// URI (at most `limit`) and a version key."""
-    path = local_path_of(ref)
-    if path is not None:
-        real = os.path.realpath(path)
-        try:
-            with open(real, "rb") as fh:
-                st = os.fstat(fh.fileno())
-                if st.st_size > limit:
-                    raise BadInput(f"{what} {ref}: {st.st_size:,} bytes, at most {limit:,}")
-                return fh.read(), (real, st.st_size, st.st_mtime_ns)
-        except FileNotFoundError:
-            raise NotFound(f"{what} {ref}: no such file") from None
-        except OSError as exc:
-            raise BadInput(f"{what} {ref}: cannot be read ({exc.strerror or exc})") from None
-    loc = parse_s3_uri(ref)
-    try:
-        response = _client(endpoint_url).get_object(Bucket=loc.bucket, Key=loc.key)
-        size = int(response.get("ContentLength") or 0)
-        if size > limit:
-            response["Body"].close()
-            raise BadInput(f"{what} {ref}: {size:,} bytes, at most {limit:,}")
-        data = response["Body"].read(limit + 1)
-    except BadInput:
-        raise
-    except Exception as exc:
-        reason = s3_error_reason(exc)
-        if reason is None:
-            raise
-        if reason == "it does not exist":
-            raise NotFound(f"{what} {ref}: {reason}") from None
-        raise BadInput(f"{what} {ref}: cannot be read ({reason})") from None
-    if len(data) > limit:
-        raise BadInput(f"{what} {ref}: larger than {limit:,} bytes")
-    return data, (ref, endpoint_url, response.get("ETag"), len(data))
-
-
-def _version_of(ref: str, endpoint_url: str | None, what: str = "sequence file") -> Any:
-    """What changes when the file changes (local: path, size, mtime; S3: the ETag)."""
-    path = local_path_of(ref)
-    if path is not None:
-        real = os.path.realpath(path)
-        try:
-            st = os.stat(real)
-        except FileNotFoundError:
-            raise NotFound(f"{what} {ref}: no such file") from None
-        except OSError as exc:
-            raise BadInput(f"{what} {ref}: cannot be read ({exc.strerror or exc})") from None
-        return (real, st.st_size, st.st_mtime_ns)
-    loc = parse_s3_uri(ref)
-    try:
-        head = _client(endpoint_url).head_object(Bucket=loc.bucket, Key=loc.key)
-    except Exception as exc:
-        reason = s3_error_reason(exc)
-        if reason is None:
-            raise
-        if reason == "it does not exist":
-            raise NotFound(f"{what} {ref}: {reason}") from None
-        raise BadInput(f"{what} {ref}: cannot be read ({reason})") from None
-    return (ref, endpoint_url, head.get("ETag"), int(head.get("ContentLength") or 0))
-
-
-_cache: OrderedDict[tuple[str, str | None], tuple[Any, Sequence]] = OrderedDict()
+_cache: OrderedDict[tuple[str, str | None], tuple[FileVersion, Sequence]] = OrderedDict()
 _allowed: dict[tuple[Any, tuple[Any, ...]], None] = {}
 _cache_lock = threading.Lock()
 _CACHE_SIZE = 256
@@ -438,7 +370,7 @@ def load_sequence(
     if roots is not None and not roots.allows(ref):
         raise BadInput(f"sequence file {ref}: outside the allowed roots and buckets")
     key = (ref, endpoint_url)
-    version = _version_of(ref, endpoint_url)
+    version = file_version(ref, "sequence file", endpoint_url=endpoint_url)
     with _cache_lock:
         known = _cache.get(key)
         if known is not None and known[0] == version:
@@ -447,7 +379,9 @@ def load_sequence(
         else:
             sequence = None
     if sequence is None:
-        data, version = _read_whole(ref, "sequence file", MAX_SEQUENCE_FILE_BYTES, endpoint_url)
+        data, version = read_limited(
+            ref, "sequence file", MAX_SEQUENCE_FILE_BYTES, endpoint_url=endpoint_url
+        )
         sequence = parse_sequence(data, ref=ref)
         with _cache_lock:
             _cache[key] = (version, sequence)
@@ -486,16 +420,17 @@ def read_frame_bytes(
     """The bytes of the frame at `index` (0-based, sorted order). NotFound for an index
     past the end or a missing file or object; BadInput for one that cannot be read."""
     frame = sequence.frame_at(index)
-    data, _version = _read_whole(
-        frame.ref, f"frame {index} of {sequence.ref}:", limit, endpoint_url
-    )
-    return data
+    what = f"frame {index} of {sequence.ref}:"
+    return read_limited(frame.ref, what, limit, endpoint_url=endpoint_url)[0]
 
 
-def frame_version(sequence: Sequence, index: int, *, endpoint_url: str | None = None) -> Any:
+def frame_version(
+    sequence: Sequence, index: int, *, endpoint_url: str | None = None
+) -> FileVersion:
     """What changes when the frame's file changes (a stat, or an S3 HEAD): an ETag's source."""
     frame = sequence.frame_at(index)
-    return _version_of(frame.ref, endpoint_url, f"frame {index} of {sequence.ref}:")
+    what = f"frame {index} of {sequence.ref}:"
+    return file_version(frame.ref, what, endpoint_url=endpoint_url)
 
 
 def decode_rgb(data: bytes, what: str) -> np.ndarray:

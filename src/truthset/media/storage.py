@@ -11,11 +11,12 @@ import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, BinaryIO
 from urllib.parse import unquote, urlparse
 
-from truthset.errors import BadInput, Forbidden
+from truthset.errors import BadInput, Forbidden, NotFound
 
 
 @dataclass(frozen=True)
@@ -287,3 +288,89 @@ def read_document(
     if len(data) > limit:
         raise BadInput(f"{what} {ref!r} is larger than {limit:,} bytes")
     return bytes(data)
+
+
+# -- whole small files, with a version to cache by ----------------------------------------
+
+
+@lru_cache(maxsize=8)
+def shared_s3_client(endpoint_url: str | None = None) -> Any:
+    """One client per endpoint for readers called per request: making a boto3 client costs
+    tens of milliseconds, and one is safe to share between threads."""
+    return s3_client(endpoint_url)
+
+
+@dataclass(frozen=True)
+class FileVersion:
+    """What changes when a file does: a local file's real path, size and mtime, an S3
+    object's size and ETag. ``str()`` of it goes into ETags of what is derived from it."""
+
+    where: str
+    size: int
+    stamp: str
+
+    def __str__(self) -> str:
+        return f"{self.size}-{self.stamp}"
+
+
+def _unreadable(what: str, ref: str, exc: BaseException) -> Exception:
+    """The error for a file that cannot be read: NotFound for a missing one."""
+    if isinstance(exc, FileNotFoundError):
+        return NotFound(f"{what} {ref}: no such file")
+    if isinstance(exc, OSError):
+        return BadInput(f"{what} {ref}: cannot be read ({exc.strerror or exc})")
+    reason = s3_error_reason(exc)
+    if reason == "it does not exist":
+        return NotFound(f"{what} {ref}: {reason}")
+    return BadInput(f"{what} {ref}: cannot be read ({reason or exc})")
+
+
+def file_version(ref: str, what: str, *, endpoint_url: str | None = None) -> FileVersion:
+    """The version of the file at a local path or s3:// URI (a stat, or an S3 HEAD)."""
+    path = local_path_of(ref)
+    try:
+        if path is not None:
+            real = os.path.realpath(path)
+            st = os.stat(real)
+            return FileVersion(real, st.st_size, str(st.st_mtime_ns))
+        loc = parse_s3_uri(ref)
+        head = shared_s3_client(endpoint_url).head_object(Bucket=loc.bucket, Key=loc.key)
+    except (BadInput, NotFound):
+        raise
+    except Exception as exc:  # noqa: BLE001 - a missing file or no access: say which
+        raise _unreadable(what, ref, exc) from None
+    etag = str(head.get("ETag") or "").strip('"')
+    return FileVersion(ref, int(head.get("ContentLength") or 0), etag)
+
+
+def read_limited(
+    ref: str, what: str, limit: int, *, endpoint_url: str | None = None
+) -> tuple[bytes, FileVersion]:
+    """The whole file at a local path or s3:// URI, at most `limit` bytes (refused
+    before reading when its size says more), and the version that was read."""
+    path = local_path_of(ref)
+    try:
+        if path is not None:
+            real = os.path.realpath(path)
+            with open(real, "rb") as fh:
+                st = os.fstat(fh.fileno())
+                if st.st_size > limit:
+                    raise BadInput(f"{what} {ref}: larger than {limit:,} bytes")
+                data = fh.read(limit + 1)
+            version = FileVersion(real, st.st_size, str(st.st_mtime_ns))
+        else:
+            loc = parse_s3_uri(ref)
+            response = shared_s3_client(endpoint_url).get_object(Bucket=loc.bucket, Key=loc.key)
+            size = int(response.get("ContentLength") or 0)
+            if size > limit:
+                response["Body"].close()
+                raise BadInput(f"{what} {ref}: larger than {limit:,} bytes")
+            data = response["Body"].read(limit + 1)
+            version = FileVersion(ref, size, str(response.get("ETag") or "").strip('"'))
+    except (BadInput, NotFound):
+        raise
+    except Exception as exc:  # noqa: BLE001 - a missing file or no access: say which
+        raise _unreadable(what, ref, exc) from None
+    if len(data) > limit:
+        raise BadInput(f"{what} {ref}: larger than {limit:,} bytes")
+    return bytes(data), version
