@@ -11,7 +11,7 @@ apt_install_missing postgresql chromium
 # Node.js (for the JSDoc type check) may come from another source than Debian's package.
 command -v npm >/dev/null || apt_install_missing nodejs npm
 _lap "system packages"
-bash scripts/venv.sh "$VENV" "test,demo,vision"
+bash scripts/venv.sh "$VENV" "test,demo,vision,embeddings"
 _lap "virtualenv"
 start_postgres
 start_s3 "$VENV"

