@@ -115,8 +115,20 @@ export async function api(path, opts = {}) {
   return data;
 }
 
+/** Set once signing out has begun: a request of this page that is still in flight then
+ * gets a 401, and its redirect to the sign-in page must not race the sign-out's own. */
+let signingOut = false;
+
+/** End the session and go to the sign-in page. */
+export async function signOut() {
+  signingOut = true;
+  await fetch("/api/auth/logout", { method: "POST", headers: { "X-Truthset-CSRF": "1" } });
+  location.assign("/login");
+}
+
 /** Go to the sign-in page, coming back here afterwards. */
 export function toLogin() {
+  if (signingOut) return;
   const next = location.pathname + location.search;
   location.assign(`/login?next=${encodeURIComponent(next)}`);
 }

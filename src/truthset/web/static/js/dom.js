@@ -4,6 +4,8 @@
  * never parsed as HTML, so item text and label names that contain markup stay text.
  */
 
+import { signOut } from "./api.js";
+
 /**
  * @typedef {string | number | Node | null | undefined | false} Child
  * @typedef {Record<string, any>} Attrs
@@ -128,10 +130,7 @@ export function topbar(user) {
   if (who) {
     replace(who, `${user.name} · `, h("button", {
       class: "link", id: "signout",
-      onclick: async () => {
-        await fetch("/api/auth/logout", { method: "POST", headers: { "X-Truthset-CSRF": "1" } });
-        location.assign("/login");
-      },
+      onclick: signOut,
     }, "Sign out"));
   }
 }
