@@ -295,7 +295,8 @@ def geometries_equal(
     return all(abs(float(a[k]) - float(b[k])) <= tol for k in keys)
 
 
-def _flat(shape: str, geometry: Mapping[str, Any]) -> np.ndarray:
+def flat_geometry(shape: str, geometry: Mapping[str, Any]) -> np.ndarray:
+    """A geometry's numbers in a fixed order (a polygon's points row by row)."""
     if shape in ("polygon", "polyline"):
         return _points(geometry).ravel()
     return np.array([float(geometry[k]) for k in (BOX_KEYS if shape == "box" else ("x", "y"))])
@@ -349,7 +350,7 @@ def keyframes_from_frames(
 def _blocks(shapes: Sequence[FrameShape], shape: str) -> list[list[tuple[FrameShape, np.ndarray]]]:
     blocks: list[list[tuple[FrameShape, np.ndarray]]] = []
     for item in shapes:
-        value = _flat(shape, item.geometry)
+        value = flat_geometry(shape, item.geometry)
         if blocks:
             last, last_value = blocks[-1][-1]
             if (

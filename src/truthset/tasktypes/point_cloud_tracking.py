@@ -38,6 +38,7 @@ from truthset.tasktypes.point_clouds import (
     CONSOLIDATION_KEYS,
     PointCloudType,
     cuboid_array,
+    cuboid_edit_numbers,
     cuboid_json,
     names_of,
     object_name,
@@ -118,6 +119,17 @@ class PointCloudTrackingType(PointCloudType):
         # The label names frames; the consolidator sees answers, not the item.
         out["sequence-frames"] = frames
         return out
+
+    def check_edits(self, content: Mapping[str, Any], prior: Any, config: LabelConfig) -> None:
+        """The label config's editsAllowed against the earlier label (tasktypes/_edits.py)."""
+        from truthset.tasktypes._edits import check_edits, tracks_view
+
+        check_edits(
+            tracks_view(content, expanded, cuboid_edit_numbers),
+            tracks_view(prior, expanded, cuboid_edit_numbers),
+            config,
+            noun="track",
+        )
 
     def consolidate(
         self, answers: list[WorkerAnswer], config: LabelConfig, settings: dict[str, Any]

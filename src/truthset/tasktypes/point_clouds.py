@@ -72,6 +72,13 @@ def cuboid_array(obj: Mapping[str, Any]) -> np.ndarray:
     return from_json(obj)
 
 
+def cuboid_edit_numbers(obj: Mapping[str, Any]) -> np.ndarray:
+    """A cuboid's numbers for the editsAllowed check: centre and size, then each angle's
+    cosine and sine (an angle and itself plus a turn are the same pose)."""
+    c = cuboid_array(obj)
+    return np.concatenate([c[:6], np.cos(c[6:]), np.sin(c[6:])])
+
+
 def cuboid_json(c: np.ndarray) -> dict[str, float]:
     from truthset.geometry.cuboids import to_json
 
@@ -145,6 +152,17 @@ class PointCloudDetectionType(PointCloudType):
     ) -> dict[str, Any]:
         frame_of(item)
         return check_detection(answer, config)
+
+    def check_edits(self, content: Mapping[str, Any], prior: Any, config: LabelConfig) -> None:
+        """The label config's editsAllowed against the earlier label (tasktypes/_edits.py)."""
+        from truthset.tasktypes._edits import check_edits, objects_view
+
+        check_edits(
+            objects_view(content, "cuboids", cuboid_edit_numbers),
+            objects_view(prior, "cuboids", cuboid_edit_numbers),
+            config,
+            noun="cuboid",
+        )
 
     def consolidate(
         self, answers: list[WorkerAnswer], config: LabelConfig, settings: dict[str, Any]

@@ -37,12 +37,15 @@ from truthset.geometry.tracks import (
     ATTRIBUTES_KEY,
     SHAPE_LIST_KEY,
     FrameShape,
+    expand_track,
+    flat_geometry,
     from_seqlabel_geometry,
     keyframes_from_frames,
     to_seqlabel_geometry,
 )
 from truthset.tasktypes import _attribute_answers as attrs
 from truthset.tasktypes._agreement import soft_f1
+from truthset.tasktypes._edits import check_edits, tracks_view
 from truthset.tasktypes._spatial import (
     adjustment_meta,
     check_job_settings,
@@ -119,6 +122,29 @@ class VideoObjectsType:
         return check_answer(answer, shape_of(config), config, sequence_facts(item))
 
     # -- consolidation ---------------------------------------------------------------------
+
+    def check_edits(self, content: Mapping[str, Any], prior: Any, config: LabelConfig) -> None:
+        """The label config's editsAllowed against the earlier label the job started
+        from (tasktypes/_edits.py): BadInput for an edit it does not allow."""
+        shape = shape_of(config)
+
+        def expand(track: Mapping[str, Any]) -> list[Any]:
+            return expand_track(
+                track.get("keyframes") or [],
+                shape,
+                interpolate=self.interpolate,
+                track_attributes=track.get(ATTRIBUTES_KEY),
+            )
+
+        def flatten(geometry: Mapping[str, Any]) -> Any:
+            return flat_geometry(shape, geometry)
+
+        check_edits(
+            tracks_view(content, expand, flatten),
+            tracks_view(prior, expand, flatten),
+            config,
+            noun="track",
+        )
 
     def _consolidator(self, config: LabelConfig, contents: list[Any], **params: Any) -> Any:
         from truthset.consensus.spatial.tracks import TrackConsolidator

@@ -17,10 +17,12 @@ from sqlalchemy.orm import Session
 
 from truthset.errors import BadInput, Conflict, Gone, NotFound
 from truthset.jobs import snapshot as jobs_snapshot
+from truthset.jobs.views import label_for_tool
 from truthset.quality import gold
 from truthset.store.models import User
 from truthset.store.raw import raw
 from truthset.tasktypes import WorkerAnswer, get_task_type
+from truthset.tasktypes._edits import has_edit_rules
 from truthset.work import consolidation
 from truthset.work import statements as sql
 from truthset.work.leases import expire_lease, is_postgresql, log_event
@@ -48,6 +50,19 @@ class _Task:
     is_gold: int
     item_id: int
     data: str
+
+
+def _check_edits_allowed(
+    session: Session, task_type: Any, job: Any, config: Any, content: Any, item_id: int
+) -> None:
+    """In a job chained on an earlier label, the edits its label config does not allow
+    (editsAllowed: none; tasktypes/_edits.py) are refused. Costs nothing for a config
+    without such rules: the earlier label is read only when there is one to keep."""
+    check = getattr(task_type, "check_edits", None)
+    if check is None or not has_edit_rules(config):
+        return
+    prior = label_for_tool(session, job.input_job_id, item_id)
+    check(content, prior["value"] if prior is not None else None, config)
 
 
 def _replay(row: Any) -> SubmitResult:
@@ -117,6 +132,8 @@ def submit_answer(
     check_settings = getattr(task_type, "check_answer_settings", None)
     if check_settings is not None:
         check_settings(content, job.settings)
+    if job.input_job_id is not None:
+        _check_edits_allowed(session, task_type, job, config, content, asg.item_id)
 
     lease_live = asg.status == "leased" and asg.deadline >= now
     if asg.status == "leased" and not lease_live:
