@@ -23,7 +23,7 @@ OPSET = 17
 # has more rows than values, as real detectors' outputs have.
 PADDING_ROWS = 16
 DUPLICATE_SCORE, TRUE_SCORE, LOW_SCORE, UNMAPPED_SCORE = 0.8, 0.9, 0.1, 0.95
-LOW_BOX = (10.0, 10.0, 4.0, 4.0)  # cx, cy, w, h in input pixels
+LOW_BOX = (20.0, 30.0, 4.0, 4.0)  # cx, cy, w, h in input pixels (inside the image)
 UNMAPPED_BOX = (50.0, 50.0, 6.0, 6.0)
 
 
