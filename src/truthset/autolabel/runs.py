@@ -45,12 +45,24 @@ def autolabel_run(ctx: Any, *, job: str) -> dict[str, Any]:
 @run_kind("prelabel", resumable=True)  # skips items that have a prediction: safe to redo
 def prelabel_run(ctx: Any, *, job: str, detector: str, label: str | None = None) -> dict[str, Any]:
     from truthset.autolabel.prelabel import (
+        ONNX,
         apply_predictions,
         check_request,
+        plan_onnx_predictions,
         plan_predictions,
         prediction_counts,
     )
 
+    if detector == ONNX:  # the job's own model (settings.prelabel.onnx)
+        with ctx.db.session_scope(write=False) as session:
+            the_job = get_job(session, job)
+            chosen = check_request(the_job, detector, label)
+            predictions, report = plan_onnx_predictions(
+                session, the_job, chosen, progress=lambda n, total: ctx.progress(n, total)
+            )
+        with ctx.db.session_scope() as session:
+            written = apply_predictions(session, get_job(session, job), predictions)
+        return {"job": job, "detector": detector, "label": chosen, "items": written, **report}
     with ctx.db.session_scope(write=False) as session:
         the_job = get_job(session, job)
         chosen = check_request(the_job, detector, label)
