@@ -47,6 +47,7 @@ JOB_SETTINGS: Registry[SettingsSection] = Registry(
         "max_leases_per_worker": "truthset.work.settings:MAX_LEASES_SECTION",
         "output": "truthset.exports.output_settings:OUTPUT_SECTION",
         "post_annotation": "truthset.hooks.settings:POST_ANNOTATION_SECTION",
+        "prelabel": "truthset.autolabel.prelabel:PRELABEL_SECTION",
         "pre_annotation": "truthset.hooks.settings:PRE_ANNOTATION_SECTION",
         "quality": "truthset.quality.methods:QUALITY_SECTION",
         "sagemaker": "truthset.sagemaker.settings:SAGEMAKER_SECTION",
