@@ -43,9 +43,10 @@ def read_rows(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(handle))
 
 
-def ece(posteriors: np.ndarray, tasks: np.ndarray, gold: np.ndarray) -> float:
-    right = posteriors[tasks].argmax(axis=1) == gold
-    return expected_calibration_error(posteriors[tasks].max(axis=1), right)
+def ece(posteriors: np.ndarray, tasks: np.ndarray, gold: np.ndarray, labels: np.ndarray) -> float:
+    """ECE of the confidence given to each task's label (its posterior's entry)."""
+    right = labels[tasks] == gold
+    return expected_calibration_error(posteriors[tasks, labels[tasks]], right)
 
 
 def evaluate_ours(rows: list[dict[str, str]], gold: dict[str, str]) -> dict[str, object]:
@@ -77,8 +78,8 @@ def evaluate_ours(rows: list[dict[str, str]], gold: dict[str, str]) -> dict[str,
                 "method": guided.method_,
                 "accuracy": float(np.mean(guided.labels_[tasks[scored]] == labels[scored])),
                 "no_gold_accuracy": float(np.mean(auto.labels_[tasks[scored]] == labels[scored])),
-                "ece": ece(guided.posteriors_, tasks[scored], labels[scored]),
-                "no_gold_ece": ece(auto.posteriors_, tasks[scored], labels[scored]),
+                "ece": ece(guided.posteriors_, tasks[scored], labels[scored], guided.labels_),
+                "no_gold_ece": ece(auto.posteriors_, tasks[scored], labels[scored], auto.labels_),
             }
         )
     return {
@@ -87,8 +88,9 @@ def evaluate_ours(rows: list[dict[str, str]], gold: dict[str, str]) -> dict[str,
         "auto_method": auto.method_,
         "auto_report": auto.report_,
         "auto_temperature": auto.temperature_,
-        "auto_ece_raw": ece(auto.estimator_.posteriors_, tasks, labels),
-        "auto_ece": ece(auto.posteriors_, tasks, labels),
+        "auto_confidence_model": auto.confidence_model_,
+        "auto_ece_raw": ece(auto.estimator_.posteriors_, tasks, labels, auto.labels_),
+        "auto_ece": ece(auto.posteriors_, tasks, labels, auto.labels_),
         "gold_splits": split_rows,
     }
 
@@ -193,10 +195,16 @@ def print_tables(report: dict[str, dict[str, object]]) -> None:
     row("auto, 20% gold, on the 80%", [np.mean([s["accuracy"] for s in split[n]]) for n in names])
     for method in ck_names:
         row(f"crowd-kit {method}", [ck(n, method) for n in names])
-    print("\nauto chose: " + ", ".join(f"{n} {ours(n)['auto_method']}" for n in names))
+    print(
+        "\nauto chose (confidence model): "
+        + ", ".join(
+            f"{n} {ours(n)['auto_method']} ({ours(n).get('auto_confidence_model', '-')})"
+            for n in names
+        )
+    )
     print("\n| calibration (ECE) | " + " | ".join(names) + " | mean |")
     print("| --- |" + " ---: |" * (len(names) + 1))
-    row("auto, raw posteriors", [ours(n)["auto_ece_raw"] for n in names])
+    row("auto, the chosen method's own scores", [ours(n)["auto_ece_raw"] for n in names])
     row("auto, calibrated without gold", [ours(n)["auto_ece"] for n in names])
     row("auto, no gold, on the 80%", [np.mean([s["no_gold_ece"] for s in split[n]]) for n in names])
     row(

@@ -16,6 +16,7 @@ import json
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -32,7 +33,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--json", type=Path, default=Path("benchmarks/out/quality_families.json"))
     args = parser.parse_args()
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, family in FAMILIES.items():
         for seed in range(args.seeds):
             crowd = simulate_family(name, n_tasks=args.tasks, random_state=100 + seed)
@@ -41,6 +42,7 @@ def main() -> None:
             seconds = time.perf_counter() - start
             generating = AGGREGATORS[family.model](random_state=0).fit(crowd.answers)
             right = auto.predict() == crowd.truth
+            tasks = np.arange(crowd.answers.n_tasks)
             rows.append(
                 {
                     "family": name,
@@ -56,9 +58,12 @@ def main() -> None:
                         )
                     ),
                     "ece_raw": expected_calibration_error(
-                        auto.estimator_.posteriors_.max(axis=1), right
+                        auto.estimator_.posteriors_[tasks, auto.labels_], right
                     ),
-                    "ece": expected_calibration_error(auto.predict_proba().max(axis=1), right),
+                    "ece": expected_calibration_error(
+                        auto.predict_proba()[tasks, auto.labels_], right
+                    ),
+                    "confidence_model": auto.confidence_model_,
                     "seconds": seconds,
                 }
             )

@@ -139,12 +139,57 @@ def test_a_solution_that_relabels_a_class_is_not_chosen(crowd, monkeypatch):
     auto = AutoAggregator().fit(crowd.answers)
     # Every model-based candidate "fails" now; the best vote-based one is taken.
     assert auto.method_ in auto_module.VOTE_BASED
+    # No model keeps its classes' meaning, so the vote's own shares stay its confidences.
+    assert auto.confidence_model_ == auto.method_
     failed = [n for n, r in auto.report_.items() if r["keeps_class_meaning"] is False]
     assert failed and all(
         auto.report_[n]["held_out_log_likelihood"]
         >= auto.report_[auto.method_]["held_out_log_likelihood"]
         for n in failed
     )
+
+
+def test_a_chosen_vote_takes_its_confidences_and_ties_from_its_profiled_answer_model(
+    monkeypatch,
+):
+    # Four answers per task: many 2-2 ties.
+    even = simulate_crowd(n_tasks=300, n_workers=30, answers_per_task=4, random_state=3)
+    monkeypatch.setattr(AutoAggregator, "_choose_without_gold", lambda self, *args: "mv")
+    import truthset.consensus.aggregation.auto as auto_module
+
+    auto = AutoAggregator().fit(even.answers)
+    assert auto.method_ == "mv"
+    assert auto.confidence_model_ not in auto_module.VOTE_BASED
+    assert auto.report_[auto.confidence_model_]["keeps_class_meaning"] is True
+    assert auto.calibration_["confidence_model"] == auto.confidence_model_
+    assert "posterior of its label under" in auto.explanation_
+    votes = auto.estimator_.posteriors_
+    top = np.isclose(votes, votes.max(axis=1, keepdims=True))
+    tied = top.sum(axis=1) > 1
+    assert tied.sum() > 20
+    np.testing.assert_array_equal(auto.labels_[~tied], auto.estimator_.labels_[~tied])
+    # A tied label is always one of the tied ones, the confidence model's most probable.
+    confidence = AGGREGATORS[auto.confidence_model_](random_state=0).fit(even.answers)
+    assert top[tied, auto.labels_[tied]].all()
+    expected = np.where(top[tied], confidence.posteriors_[tied], -1.0).argmax(axis=1)
+    np.testing.assert_array_equal(auto.labels_[tied], expected)
+    # Confidences are the (calibrated) model posterior, not the vote shares: a 2-2 tie
+    # is not "0.5 sure" when the two sides' workers differ in skill.
+    assert not np.allclose(auto.posteriors_, votes)
+    np.testing.assert_allclose(auto.posteriors_.sum(axis=1), 1.0)
+    chosen = auto.posteriors_[np.arange(even.answers.n_tasks), auto.labels_]
+    assert np.mean(auto.labels_ == even.truth) > np.mean(auto.estimator_.labels_ == even.truth)
+    # aggregate reports the chosen label's probability as its confidence.
+    result = aggregate(
+        [f"t{t}" for t in even.answers.tasks],
+        [f"w{w}" for w in even.answers.workers],
+        [f"c{c}" for c in even.answers.labels],
+        method="auto",
+        classes=[f"c{c}" for c in range(even.answers.n_classes)],
+    )
+    assert result.method == "mv"
+    order = np.array([int(t[1:]) for t in result.task_ids])
+    np.testing.assert_allclose(result.confidences, np.round(chosen[order], 2))
 
 
 def test_one_fold_is_enough_on_many_answers(crowd):

@@ -105,7 +105,9 @@ def aggregate(
     return AggregationResult(
         task_ids=[str(t) for t in answers.task_names],
         labels=[str(c) for c in answers.class_names[codes]],
-        confidences=np.round(posteriors.max(axis=1), 2),
+        # the chosen label's probability (the max, except where auto's vote label is not
+        # its confidence model's most probable class)
+        confidences=np.round(posteriors[np.arange(len(codes)), codes], 2),
         posteriors=posteriors,
         classes=[str(c) for c in answers.class_names],
         method=chosen,

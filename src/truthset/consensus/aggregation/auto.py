@@ -12,8 +12,12 @@ well with a class turned into a cluster of other tasks, so that check is a const
 the answer, not a preference. Vote-based methods (``VOTE_BASED``) label a task with a
 label its workers gave and are not checked. With gold: ``auto`` moves away from the
 no-gold choice only when a candidate is better on the gold items by a paired sign test.
-The chosen posteriors are then calibrated by one temperature (``calibration``).
-See docs/quality-aggregation.md.
+Confidences: a model-based choice reports its own posterior; a vote (whose shares are not
+probabilities of being right: they do not grow with the number of agreeing answers)
+reports the posterior of its label under the answer model that best predicts the held-out
+answers from the vote's truth estimate (the profiled one, among models that keep their
+classes' meaning), and that model's posterior also breaks the vote's ties. Either is then
+calibrated by one temperature (``calibration``). See docs/quality-aggregation.md.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from truthset.consensus.aggregation.selection import (
     fold_assignment,
     folds_to_run,
     held_out,
+    log_likelihood_with,
     paired_std_error,
     profile,
 )
@@ -85,7 +90,12 @@ class AutoAggregator(BaseAggregator):
     ``answer_model`` the candidate whose answer model gave it; ``own_log_likelihood``
     with its own answer model; ``std_error`` of its difference to the best,
     ``keeps_class_meaning``, ``gold_accuracy``), ``criterion_`` (folds, answers scored),
-    ``temperature_`` and ``calibration_``.
+    ``confidence_model_`` (the candidate whose posterior gives the confidences: the
+    chosen one, or for a vote its profiled answer model), ``temperature_`` and
+    ``calibration_``. ``labels_`` are the chosen method's (a vote's ties broken by the
+    confidence model); ``posteriors_`` the confidence model's, calibrated, so that a
+    task's confidence is ``posteriors_[task, labels_[task]]``, which for a vote can be
+    below another class's.
 
     ``fit(answers, gold_tasks=None, gold_labels=None)``: gold as task and class codes.
     ``n_folds``: folds of the answers; only as many are fitted as needed to score
@@ -171,6 +181,11 @@ class AutoAggregator(BaseAggregator):
             )
         self.method_ = choice
         self.estimator_ = get(choice)
+        self.confidence_model_ = self._confidence_model(
+            choice, names, joint, lambda n: _admissible(n, answers, get, report)
+        )
+        confidence = get(self.confidence_model_)
+        self.labels_ = self._labels(confidence)
         self.report_ = report
         self.criterion_ = {
             "name": "held-out answer log-likelihood",
@@ -179,12 +194,13 @@ class AutoAggregator(BaseAggregator):
             "folds_fitted": n_run,
             "answers_scored": int(scores[choice].scores.log_likelihood.shape[0]),
         }
-        # The temperature is learnt with the chosen method's own answer model: its
+        # The temperature is learnt with the confidence model's own answer model: its
         # posterior is coherent with that model (with the profiled one, the GLAD family's
         # temperatures over-shot: ECE 0.05 against 0.03).
-        self._calibrate(joint[choice], gold_tasks, gold_labels, has_gold)
+        self._calibrate(
+            confidence.posteriors_, joint[self.confidence_model_], gold_tasks, gold_labels, has_gold
+        )
         self.explanation_ = self._explain()
-        self.labels_ = self.estimator_.labels_
         self.skills_ = self.estimator_.skills_
         self.worker_answer_counts_ = answers.answers_per_worker.copy()
         return self
@@ -219,13 +235,7 @@ class AutoAggregator(BaseAggregator):
             return "mv" if "mv" in names else names[0]
 
         def admissible(name: str) -> bool:
-            if name in VOTE_BASED:
-                return True
-            if report[name]["keeps_class_meaning"] is None:
-                report[name]["keeps_class_meaning"] = keeps_class_meaning(
-                    answers, get(name).posteriors_
-                )
-            return bool(report[name]["keeps_class_meaning"])
+            return _admissible(name, answers, get, report)
 
         ranked = sorted(names, key=lambda n: -scores[n].mean)
         top = next((n for n in ranked if admissible(n)), None)
@@ -249,6 +259,45 @@ class AutoAggregator(BaseAggregator):
                 report[name]["within_tie_of"] = top
                 return name
         return top
+
+    def _confidence_model(
+        self,
+        choice: str,
+        names: list[str],
+        joint: dict[str, HeldOut],
+        admissible: Callable[[str], bool],
+    ) -> str:
+        """The candidate whose posterior gives the confidences: the chosen one when it is a
+        model; for a vote, the model-based answer model that predicts the held-out answers
+        best from the vote's fold truth estimates (the profile of its truth estimate, among
+        the models that keep their classes' meaning; the vote itself when there is none)."""
+        own = joint[choice]
+        if choice not in VOTE_BASED or own.log_likelihood.size == 0:
+            return choice
+        ranked = sorted(
+            (
+                (float(log_likelihood_with(own, joint[r]).mean()), r)
+                for r in names
+                if r not in VOTE_BASED and joint[r].log_likelihood.size == own.log_likelihood.size
+            ),
+            reverse=True,
+        )
+        return next((r for _, r in ranked if admissible(r)), choice)
+
+    def _labels(self, confidence: BaseAggregator) -> IntArray:
+        """The chosen method's labels; where a vote ties, the tied label the confidence
+        model finds most probable (a tie in votes is resolved by who voted), not a coin."""
+        labels = self.estimator_.labels_
+        if confidence is self.estimator_:
+            return labels
+        votes = self.estimator_.posteriors_
+        top = np.isclose(votes, votes.max(axis=1, keepdims=True), rtol=1e-12, atol=1e-12)
+        tied = top.sum(axis=1) > 1
+        if not tied.any():
+            return labels
+        labels = labels.copy()
+        labels[tied] = np.where(top[tied], confidence.posteriors_[tied], -1.0).argmax(axis=1)
+        return labels
 
     def _choose_with_gold(
         self,
@@ -274,12 +323,12 @@ class AutoAggregator(BaseAggregator):
 
     def _calibrate(
         self,
+        raw: FloatArray,
         score: HeldOut,
         gold_tasks: IntArray | None,
         gold_labels: IntArray | None,
         has_gold: bool,
     ) -> None:
-        raw = self.estimator_.posteriors_
         source = "none"
         temperature = 1.0
         if self.calibrate and raw.shape[1] > 1:
@@ -294,15 +343,20 @@ class AutoAggregator(BaseAggregator):
         self.posteriors_ = tempered(raw, temperature)
         # p^(1/T) is monotone in p: every task keeps its label (and its ties).
         calibration: dict[str, float | str | int | None] = {
+            "confidence_model": self.confidence_model_,
             "temperature": round(temperature, 4),
             "source": source,
         }
         if has_gold:
             assert gold_tasks is not None and gold_labels is not None
-            for key, post in (("raw", raw), ("calibrated", self.posteriors_)):
-                right = post[gold_tasks].argmax(axis=1) == gold_labels
+            labels = self.labels_[gold_tasks]
+            right = labels == gold_labels
+            scored = [("raw", raw), ("calibrated", self.posteriors_)]
+            if self.confidence_model_ != self.method_:
+                scored.insert(0, ("method", self.estimator_.posteriors_))
+            for key, post in scored:
                 calibration[f"ece_{key}"] = round(
-                    expected_calibration_error(post[gold_tasks].max(axis=1), right), 4
+                    expected_calibration_error(post[gold_tasks, labels], right), 4
                 )
             calibration["gold_tasks"] = len(gold_tasks)
         self.calibration_ = calibration
@@ -345,6 +399,12 @@ class AutoAggregator(BaseAggregator):
                 f" among solutions that keep their classes' meaning ({', '.join(rejected)} "
                 "scored higher but relabel a class)"
             )
+        if self.confidence_model_ != chosen:
+            text += (
+                f"; its confidences are the posterior of its label under "
+                f"{self.confidence_model_}'s answer model, which predicts the held-out answers "
+                f"best from {chosen}'s truth estimate"
+            )
         if chosen != base:
             text += (
                 f"; on the gold items {chosen} is right significantly more often "
@@ -358,3 +418,15 @@ class AutoAggregator(BaseAggregator):
 
     def answer_model(self, answers: AnswerMatrix) -> FloatArray:
         return self.estimator_.answer_model(answers)
+
+
+def _admissible(
+    name: str, answers: AnswerMatrix, get: Callable[[str], BaseAggregator], report: Report
+) -> bool:
+    """Votes always; a model when its solution keeps every class's meaning (checked once,
+    recorded in the report)."""
+    if name in VOTE_BASED:
+        return True
+    if report[name]["keeps_class_meaning"] is None:
+        report[name]["keeps_class_meaning"] = keeps_class_meaning(answers, get(name).posteriors_)
+    return bool(report[name]["keeps_class_meaning"])

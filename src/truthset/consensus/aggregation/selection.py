@@ -130,13 +130,19 @@ def profile(scores: dict[str, HeldOut]) -> dict[str, Profiled]:
         for r, other in scores.items():
             if r == m or other.log_likelihood.size != own.log_likelihood.size:
                 continue
-            # float32 products (both are stored so) summed over K, the log in float64
-            p_label = np.einsum("at,at->a", own.posteriors, other.likelihoods)
-            logs = np.log(np.maximum(p_label.astype(np.float64), EPS))
+            logs = log_likelihood_with(own, other)
             if logs.size and logs.mean() > best.mean:
                 best = Profiled(r, HeldOut(logs, own.posteriors, other.likelihoods))
         out[m] = best
     return out
+
+
+def log_likelihood_with(own: HeldOut, other: HeldOut) -> FloatArray:
+    """Per scored answer: log P(label) under ``own``'s fold posteriors and ``other``'s fold
+    answer model (both must score the same answers)."""
+    # float32 products (both are stored so) summed over K, the log in float64
+    p_label = np.einsum("at,at->a", own.posteriors, other.likelihoods)
+    return np.log(np.maximum(p_label.astype(np.float64), EPS))
 
 
 def paired_std_error(a: FloatArray, b: FloatArray) -> float:
