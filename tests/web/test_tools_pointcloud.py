@@ -427,3 +427,57 @@ def test_a_reviewer_moves_the_consolidated_cuboid(pages: Pages, site: Site) -> N
     (annotation,) = label["value"]["annotations"]
     assert abs(annotation["center-z"] - (CAR[2] + 1.0)) < 0.01
     assert abs(annotation["center-x"] - (CAR[0] + 0.15)) < 0.05
+
+
+def test_a_verification_job_keeps_the_earlier_cuboids(pages: Pages, site: Site) -> None:
+    """Car allows no edits in the chained job: its earlier cuboid does not move by key or
+    mouse and is not deleted (the tool says why), and the answer hands it back as it was."""
+    import uuid
+
+    from truthset.jobs.schemas import JobCreate
+    from truthset.jobs.service import create_job
+
+    truth = scene(seed=5)
+    first = make_job(site, "point-cloud-object-detection", [frame_item(site, "ver", truth.points)])
+    car = {"label": "Car", "number": 1, **cuboids.to_json(CAR, 3)}
+    lease = site.api("worker2", "POST", f"/api/jobs/{first}/next").json()
+    done = site.api(
+        "worker2",
+        "POST",
+        f"/api/assignments/{lease['assignment_id']}/submit",
+        json={"answer": {"cuboids": [car]}},
+    )
+    assert done.status_code == 200, done.text
+    locked = {
+        "documentVersion": "2020-03-01",
+        "labels": [{"label": "Car", "editsAllowed": "none"}, {"label": "Van"}],
+    }
+    verify = f"pc-verify-{uuid.uuid4().hex[:8]}"
+    with site.ws.db.session_scope() as s:
+        create_job(
+            s,
+            JobCreate(
+                name=verify,
+                task_type="point-cloud-object-detection",
+                label_config=locked,
+                input_job=first,
+                teams=[TEAM],
+                workers_per_item=1,
+                settings={"adjustment": True},
+            ),
+        )
+    page = pages.open("worker1", f"/work/{verify}")
+    wait_for_task(page)
+    wait_ready(page)
+    page.locator("#object-list li button.link").first.click()  # select it
+    page.evaluate("document.activeElement.blur()")  # the keys go to the tool
+    page.keyboard.press("Shift+ArrowUp")  # 1 m forward: refused
+    page.wait_for_selector("text=allows no edits in this job")
+    page.keyboard.press("Delete")
+    assert page.locator("#object-list li").count() == 1
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#no-work")
+    (kept,) = the_answer(site, verify, "ver")["cuboids"]
+    assert kept["label"] == "Car" and kept["number"] == 1
+    assert abs(kept["center-x"] - car["center-x"]) < 1e-6
+    assert abs(kept["center-y"] - car["center-y"]) < 1e-6

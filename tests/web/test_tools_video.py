@@ -464,3 +464,72 @@ def test_the_reviewer_sees_the_worker_tracks(pages: Pages, site: Site) -> None:
     assert shapes_shown(review) == 1
     review.wait_for_timeout(5500)  # an autosave tick: nothing is sent without a lease
     assert "saved" not in review.locator("#video-draft-status").inner_text()
+
+
+def test_a_verification_job_shows_the_earlier_tracks_locked(pages: Pages, site: Site) -> None:
+    """editsAllowed none on every label: the earlier track comes locked for good (no
+    unlock, no move, no new track of that label), and handing it back is accepted."""
+    from truthset.jobs.schemas import JobCreate
+    from truthset.jobs.service import create_job
+
+    labels = {
+        "documentVersion": "2020-03-01",
+        "labels": [
+            {"label": "car", "editsAllowed": "none"},
+            {"label": "person", "editsAllowed": "none"},
+        ],
+    }
+    first = make_job(
+        site,
+        "video-object-tracking",
+        ["car", "person"],
+        [{"id": "v-verify", "source-ref": sequence(site, "v-verify")}],
+    )
+    start, end = truth(0), truth(FRAMES - 1)
+    track = {
+        "object-id": "car-one",
+        "label": "car",
+        "number": 1,
+        "keyframes": [{"frame": 0, "box": start}, {"frame": FRAMES - 1, "box": end}],
+    }
+    lease = site.api("worker2", "POST", f"/api/jobs/{first}/next").json()
+    done = site.api(
+        "worker2",
+        "POST",
+        f"/api/assignments/{lease['assignment_id']}/submit",
+        json={"answer": {"number-of-frames": FRAMES, "tracks": [track]}},
+    )
+    assert done.status_code == 200, done.text
+    verify = f"verify-{uuid.uuid4().hex[:8]}"
+    with site.ws.db.session_scope() as s:
+        create_job(
+            s,
+            JobCreate(
+                name=verify,
+                task_type="video-object-tracking",
+                label_config=labels,
+                input_job=first,
+                teams=[TEAM],
+                workers_per_item=1,
+                label_attribute=f"{verify}-ref",
+                settings={"adjustment": True},
+            ),
+        )
+    page = open_tool(pages, verify)
+    shape = page.locator("#tool-root .video-shapes rect.shape")
+    assert "locked" in (shape.get_attribute("class") or "")
+    assert page.locator("#video-track-list [data-toggle='locked']").is_disabled()
+    before = shown_box(page)
+    drag(page, (start["left"] + 25, start["top"] + 20), (start["left"] + 65, start["top"] + 50))
+    assert shown_box(page)["left"] == before["left"]  # dragging it moved nothing
+    drag(page, (250, 20), (300, 60))  # a new car where nothing is: refused
+    page.wait_for_selector("text=allows no edits in this job")
+    assert page.locator("#video-track-list li").count() == 1
+    page.locator("#btn-submit").click()
+    wait_for_task_gone(page)
+    item = site.api("admin", "GET", f"/api/jobs/{verify}/items/v-verify").json()
+    (kept,) = item["answers"][0]["answer"]["tracks"]
+    assert kept["object-id"] == "car-one" and [k["frame"] for k in kept["keyframes"]] == [
+        0,
+        FRAMES - 1,
+    ]

@@ -44,6 +44,22 @@ export function attributeSpecs(cfg) {
 }
 
 /**
+ * The labels whose objects a job chained on an earlier label may not change (2020 format,
+ * `editsAllowed: "none"`; every label so: a verification job). The server refuses such
+ * edits too (tasktypes/_edits.py); the tools show those objects locked.
+ * @param {any} cfg the job's label config as given @returns {Set<string>}
+ */
+export function fixedLabels(cfg) {
+  const v2020 = cfg && typeof cfg === "object" && cfg.documentVersion === "2020-03-01";
+  /** @type {Set<string>} */
+  const out = new Set();
+  if (v2020 && Array.isArray(cfg.labels)) {
+    for (const l of cfg.labels) if (l && typeof l.label === "string" && l.editsAllowed === "none") out.add(l.label);
+  }
+  return out;
+}
+
+/**
  * Only the values that belong to `specs` (an object relabelled keeps none of its old
  * label's attributes) and are set.
  * @param {Values | undefined} values @param {AttributeSpec[]} specs @returns {Values}

@@ -7,13 +7,15 @@
  * keyframe). An edit on a frame makes that frame a keyframe of the object.
  */
 import { cuboidOf, interpolate } from "./pc-math.js";
+import { fixedLabels } from "./attributes.js";
 
 /**
  * @typedef {import("./pc-math.js").Cuboid} Cuboid
  * @typedef {import("./attributes.js").Values} Values
  * @typedef {{frame: number, cuboid?: Cuboid, outside?: boolean}} Keyframe
  * @typedef {{id: number, objectId: string, label: string, number: number, attrs?: Values,
- *   cuboid?: Cuboid, keyframes?: Keyframe[]}} PcObject
+ *   cuboid?: Cuboid, keyframes?: Keyframe[], fixed?: boolean}} PcObject  fixed: an earlier
+ *   object of a label that allows no edits in this job (editsAllowed none), not to be changed
  * @typedef {{objects: PcObject[], next: number, frames: number, fromPrior: boolean, frame?: Values,
  *   frameAttrs?: Record<string, Values>}} CuboidState  frameAttrs: tracking's attributes per frame index
  */
@@ -114,7 +116,11 @@ export function autofill(o, frames) {
 export function initialObjects(task, tracking) {
   const prior = task.prior_label;
   const fromPrior = objectsOf(prior && prior.value, prior && prior.meta, task.labels, tracking);
-  if (fromPrior) return { ...fromPrior, fromPrior: true };
+  if (fromPrior) {
+    const fixed = fixedLabels(task.label_config);
+    for (const o of fromPrior.objects) if (fixed.has(o.label)) o.fixed = true;
+    return { ...fromPrior, fromPrior: true };
+  }
   const p = task.prediction;
   const fromPrediction = objectsOf(p, p && p.meta, task.labels, tracking);
   if (fromPrediction) return { ...fromPrediction, fromPrior: false };

@@ -27,7 +27,7 @@ import { h, toast } from "../js/dom.js";
 import { labelColor, labelIndexFromKey } from "../js/store.js";
 import { labelBar } from "../js/labelbar.js";
 import { objectList } from "./common.js";
-import { attributePanel, attributeSpecs, attributesProblem, frameAnswer, initialFrame, objectAnswer } from "./attributes.js";
+import { attributePanel, attributeSpecs, attributesProblem, fixedLabels, frameAnswer, initialFrame, objectAnswer } from "./attributes.js";
 import { sourceFor } from "./pc-data.js";
 import { CloudScene } from "./pc-scene.js";
 import { CuboidViews } from "./pc-views.js";
@@ -160,6 +160,7 @@ export function create(ctx) {
   /** The segmentation controls the key handler needs (set when the panel is built). */
   const paintControls = /** @type {{erase?: HTMLInputElement, setPaintTool?: (t: import("./pc-paint.js").PaintTool) => void, paintPanel?: () => void}} */ ({});
   const specs = attributeSpecs(task.label_config);
+  const fixed = fixedLabels(task.label_config);
   /** @type {HTMLElement | null} */
   let frameBar = null;
   /** @type {HTMLInputElement | null} */
@@ -345,11 +346,23 @@ export function create(ctx) {
   }
 
   /**
+   * Whether the object may be changed: not an earlier object of a label that allows no
+   * edits in this job (the server refuses such a change too). Says why when not.
+   * @param {PcObject | undefined} o
+   */
+  function editable(o) {
+    if (!o || !o.fixed) return true;
+    toast(`${o.label} allows no edits in this job: ${o.label}:${o.number} stays as it was.`, "info", 3000);
+    return false;
+  }
+
+  /**
    * Change the selected object's cuboid on this frame.
    * @param {Cuboid} c @param {{record?: boolean, reason?: string}} [opts]
    */
   function setSelectedCuboid(c, opts = {}) {
     const id = store.selected;
+    if (id !== null && !editable(objectById(Number(id)))) return;
     if (opts.record === false) {
       store.update((/** @type {CuboidState} */ s) => {
         const o = s.objects.find((x) => x.id === id);
@@ -365,6 +378,11 @@ export function create(ctx) {
 
   /** @param {number} id @param {string} label */
   function relabel(id, label) {
+    if (!editable(objectById(id))) return;
+    if (cs().fromPrior && fixed.has(label)) {
+      toast(`${label} allows no edits in this job: no object can become one.`, "info", 3000);
+      return;
+    }
     store.update((/** @type {CuboidState} */ s) => {
       const o = s.objects.find((x) => x.id === id);
       if (!o || o.label === label) return;
@@ -374,6 +392,7 @@ export function create(ctx) {
   }
   /** @param {number} id */
   function remove(id) {
+    if (!editable(objectById(id))) return;
     store.update((/** @type {CuboidState} */ s) => {
       s.objects = s.objects.filter((x) => x.id !== id);
     });
@@ -398,6 +417,10 @@ export function create(ctx) {
     if (!p || loadedFrame !== frame) return;
     const label = store.activeLabel;
     if (!label) return;
+    if (cs().fromPrior && fixed.has(label)) {
+      toast(`${label} allows no edits in this job: no new ${label} can be placed.`, "info", 3000);
+      return;
+    }
     /** @type {Cuboid} */
     const c = cuboidOf({ "center-x": p.x, "center-y": p.y, "center-z": scene.groundZ + DEFAULT_SIZE.height / 2, ...DEFAULT_SIZE, roll: 0, pitch: 0, yaw: 0 });
     const id = cs().next;
@@ -530,7 +553,7 @@ export function create(ctx) {
   }
   function outsideHere() {
     const id = store.selected;
-    if (!tracking || id === null) return;
+    if (!tracking || id === null || !editable(objectById(Number(id)))) return;
     store.update((/** @type {CuboidState} */ s) => {
       const o = s.objects.find((x) => x.id === id);
       if (o) setKeyframe(o, { frame, outside: true });
@@ -540,7 +563,7 @@ export function create(ctx) {
     const id = store.selected;
     if (!tracking || id === null) return;
     const o = objectById(id);
-    if (!o || !(o.keyframes || []).length) return;
+    if (!o || !(o.keyframes || []).length || !editable(o)) return;
     store.update((/** @type {CuboidState} */ s) => {
       const t = s.objects.find((x) => x.id === id);
       if (t) autofill(t, frames());
@@ -563,7 +586,7 @@ export function create(ctx) {
     const s = selectedCuboid();
     if (!s) return;
     const hit = scene.pickCuboid(e.clientX, e.clientY);
-    if (hit !== s.object.id) return;
+    if (hit !== s.object.id || !editable(s.object)) return;
     const p = scene.groundPoint(e.clientX, e.clientY, s.cuboid["center-z"]);
     if (!p) return;
     e.stopPropagation(); // a drag on the selected cuboid moves it, it does not orbit

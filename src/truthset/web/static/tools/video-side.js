@@ -77,7 +77,7 @@ export function sidePanel(o) {
       h("button", { class: `link${t.hidden ? " on" : ""}`, type: "button", dataset: { toggle: "hidden" }, title: t.hidden ? "show this track (H)" : "hide this track (H)",
         "aria-pressed": t.hidden ? "true" : "false", onclick: () => actions.toggle(t.id, "hidden") }, t.hidden ? "show" : "hide"),
       h("button", { class: `link${t.locked ? " on" : ""}`, type: "button", dataset: { toggle: "locked" }, title: t.locked ? "unlock this track (l)" : "lock this track (l)",
-        "aria-pressed": t.locked ? "true" : "false", onclick: () => actions.toggle(t.id, "locked") }, t.locked ? "unlock" : "lock"),
+        "aria-pressed": t.locked ? "true" : "false", disabled: !!t.fixed, onclick: () => actions.toggle(t.id, "locked") }, t.locked ? "unlock" : "lock"),
       h("button", { class: "link danger", type: "button", title: "delete the whole track (Shift+Delete)", onclick: () => actions.removeTrack(t.id) }, "×"));
     }));
   }
@@ -102,7 +102,7 @@ export function sidePanel(o) {
       trackAttrs.replaceChildren(...(t && own.length
         ? [h("h3", null, `${t.label}:${t.number} attributes`),
           h("small", { class: "muted" }, f <= first ? "for the whole track" : `from frame ${f + 1} on`),
-          ...fields(own, values, actions.setTrackAttr, { maxText: 80, locked: !!t.locked, prefix: "attr" })]
+          ...fields(own, values, actions.setTrackAttr, { maxText: 80, locked: !!t.locked || !!t.prior, prefix: "attr" })]
         : []));
     }
     /** @type {Values} */
@@ -112,7 +112,7 @@ export function sidePanel(o) {
       shownFrameKey = frameKey;
       frameAttrs.replaceChildren(...(specs.frame.length
         ? [h("h3", null, `Frame ${f + 1} attributes`),
-          ...fields(specs.frame, frameValues, actions.setFrameAttr, { maxText: 1000, locked: false, prefix: "frame" })]
+          ...fields(specs.frame, frameValues, actions.setFrameAttr, { maxText: 1000, locked: !!store.state.fromPrior, prefix: "frame" })]
         : []));
     }
   }

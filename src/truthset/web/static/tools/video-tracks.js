@@ -28,7 +28,9 @@
  * @typedef {{frame: number, outside?: boolean, attrs?: Values, predicted?: boolean,
  *   box?: Geometry, polygon?: Geometry, polyline?: Geometry, keypoint?: Geometry}} Keyframe
  * @typedef {{id: number, objectId: string, label: string, number: number, attrs?: Values,
- *   keyframes: Keyframe[], hidden?: boolean, locked?: boolean}} Track
+ *   keyframes: Keyframe[], hidden?: boolean, locked?: boolean, prior?: boolean, fixed?: boolean}} Track
+ * (`prior`: from the earlier label an adjustment job starts from; `fixed`: of a label
+ * that allows no edits there, locked for good)
  * @typedef {{frame: number, geometry: Geometry, attrs: Values, keyframe: boolean}} FrameShape
  */
 

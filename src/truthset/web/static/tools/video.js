@@ -22,7 +22,7 @@ import { labelIndexFromKey } from "../js/store.js";
 import { labelBar } from "../js/labelbar.js";
 import { ImageView, VIEW_SHORTCUTS } from "./imageview.js";
 import { MODE_SHORTCUTS, modeSwitch } from "./common.js";
-import { attributeSpecs, keptValues, valuesProblem } from "./attributes.js";
+import { attributeSpecs, fixedLabels, keptValues, valuesProblem } from "./attributes.js";
 import { autosave, draftContent } from "./drafts.js";
 import { FrameSource, Player } from "./video-player.js";
 import { timeline } from "./video-timeline.js";
@@ -54,6 +54,14 @@ export function initialState(task) {
   const prior = task.prior_label && task.prior_label.value;
   let tracks = tracksFrom(prior, shape, task.labels);
   const fromPrior = !!tracks;
+  if (tracks) {
+    // Earlier objects of a label that allows no edits come locked for good.
+    const fixed = fixedLabels(task.label_config);
+    for (const t of tracks) {
+      t.prior = true;
+      if (fixed.has(t.label)) t.locked = t.fixed = true;
+    }
+  }
   if (!tracks) tracks = tracksFrom(task.prediction, shape, task.labels) || [];
   const source = (fromPrior ? prior : task.prediction) || {};
   /** @type {Record<string, Values>} */
@@ -70,6 +78,7 @@ export function create(ctx) {
   const shape = shapeOfConfig(task.label_config);
   const interpolating = interpolatingOf(task);
   const specs = attributeSpecs(task.label_config);
+  const fixed = fixedLabels(task.label_config);
   const st = () => /** @type {State} */ (store.state);
   const base = String(task.item.media_url || "").replace(/\/media$/, "");
   const source = new FrameSource(base);
@@ -148,6 +157,10 @@ export function create(ctx) {
 
   /** @param {import("./video-tracks.js").Geometry} g */
   function createTrack(g) {
+    if (st().fromPrior && fixed.has(store.activeLabel)) {
+      toast(`${store.activeLabel} allows no edits in this job: no new ${store.activeLabel} can be drawn.`, "info", 3000);
+      return;
+    }
     const id = st().next;
     store.update((/** @type {State} */ s) => {
       const label = store.activeLabel;
@@ -162,6 +175,10 @@ export function create(ctx) {
     store.update((/** @type {State} */ s) => {
       const t = s.tracks.find((x) => x.id === id);
       if (!t || t.locked || t.label === label) return;
+      if (s.fromPrior && fixed.has(label)) {
+        toast(`${label} allows no edits in this job: no track can become one.`, "info", 3000);
+        return;
+      }
       t.label = label;
       t.number = nextNumber(s.tracks.filter((x) => x.id !== id), label); // numbers are per label
     }, { reason: "relabel" });
@@ -171,6 +188,10 @@ export function create(ctx) {
   function toggle(id, flag) {
     store.update((/** @type {State} */ s) => {
       const t = s.tracks.find((x) => x.id === id);
+      if (t && flag === "locked" && t.fixed) {
+        toast(`${t.label} allows no edits in this job: ${t.label}:${t.number} stays locked.`, "info", 3000);
+        return;
+      }
       if (t) t[flag] = !t[flag];
     }, { reason: flag });
   }
@@ -190,7 +211,7 @@ export function create(ctx) {
     const t = st().tracks.find((x) => x.id === store.selected);
     if (!t) return false;
     if (t.locked) {
-      toast(`${t.label}:${t.number} is locked (l unlocks it).`, "info", 2500);
+      toast(t.fixed ? `${t.label} allows no edits in this job.` : `${t.label}:${t.number} is locked (l unlocks it).`, "info", 2500);
       return false;
     }
     let ok = true;
