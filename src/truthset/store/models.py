@@ -295,6 +295,46 @@ class GoldLabel(Base):
     answer: Mapped[dict[str, Any]] = mapped_column(JSON)
 
 
+class JobTaskCount(Base):
+    """A job's tasks (gold items aside) by status, kept by triggers on tasks (migration
+    0016); a job's figure is the sum over its shards (one per writing PostgreSQL backend,
+    so that concurrent writers never wait on one row; always 0 on SQLite)."""
+
+    __tablename__ = "job_task_counts"
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(String(10), primary_key=True)
+    tasks: Mapped[int] = mapped_column(BigInteger, server_default="0")
+
+
+class JobWorkerCount(Base):
+    """Per job and worker: answers, seconds spent, answers on labeled tasks and those equal
+    to the label (classification), kept by triggers on answers and labels (0016)."""
+
+    __tablename__ = "job_worker_counts"
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    worker_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True)
+    answers: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    time_spent: Mapped[float] = mapped_column(Float, server_default="0")
+    labeled: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    agreeing: Mapped[int] = mapped_column(BigInteger, server_default="0")
+
+
+class JobAnswerMinute(Base):
+    """A job's answers and seconds spent per minute of submission (UNIX time // 60), kept
+    by triggers on answers (0016): the throughput chart at any multiple of a minute."""
+
+    __tablename__ = "job_answer_minutes"
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
+    minute: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    shard: Mapped[int] = mapped_column(Integer, primary_key=True)
+    answers: Mapped[int] = mapped_column(BigInteger, server_default="0")
+    time_spent: Mapped[float] = mapped_column(Float, server_default="0")
+
+
 class WorkerStat(Base):
     """Per worker per job: skill estimate and quality figures, kept across iterations."""
 
