@@ -306,18 +306,22 @@ def preprocess(image: Any, spec: InputSpec) -> tuple[NDArray[Any], Transform]:
         canvas[pad_y : pad_y + new_h, pad_x : pad_x + new_w] = resized
     if spec.channels == "BGR":
         canvas = canvas[:, :, ::-1]
-    if spec.dtype == "uint8":
-        tensor: NDArray[Any] = np.ascontiguousarray(canvas)
-    else:
+    # The layout is set on the bytes, before they become four times larger as floats.
+    planes = canvas.transpose(2, 0, 1) if spec.layout == "NCHW" else canvas
+    tensor: NDArray[Any] = np.ascontiguousarray(planes)
+    if spec.dtype == "float32":
         mean = np.asarray(spec.mean, dtype=np.float32)
         std = np.asarray(spec.std, dtype=np.float32)
         if spec.channels == "BGR":  # mean and std are given in R, G, B order
             mean, std = mean[::-1], std[::-1]
-        tensor = (canvas.astype(np.float32) * np.float32(spec.scale) - mean) / std
-    if spec.layout == "NCHW":
-        tensor = tensor.transpose(2, 0, 1)
+        if spec.layout == "NCHW":
+            mean, std = mean[:, None, None], std[:, None, None]
+        # (pixel * scale - mean) / std as one multiply and one subtract, in place.
+        tensor = tensor.astype(np.float32)
+        tensor *= np.float32(spec.scale) / std
+        tensor -= mean / std
     transform = Transform(w, h, sx, sy, float(pad_x), float(pad_y))
-    return np.ascontiguousarray(tensor[None]), transform
+    return tensor[None], transform
 
 
 # --- class names ------------------------------------------------------------------------
@@ -377,8 +381,10 @@ def nms(
     """Greedy non-maximum suppression: indices of the boxes kept, best score first.
 
     With ``classes``, only boxes of one class suppress each other (the boxes are moved
-    apart by class, so one IoU matrix serves every class). The IoU matrix is computed once;
-    each kept box then suppresses its row in one vector operation."""
+    apart by class, so one pass serves every class). Each kept box computes its IoU with
+    the boxes still standing in one vector operation and removes those over the
+    threshold: the work shrinks as boxes go, and no N x N matrix is built (at 3,000 boxes
+    that matrix alone took seconds on the 2-core machine)."""
     boxes = np.asarray(boxes, dtype=np.float64).reshape(-1, 4)
     scores = np.asarray(scores, dtype=np.float64).ravel()
     if len(boxes) == 0:
@@ -390,14 +396,19 @@ def nms(
         ranked = (
             ranked + (np.asarray(classes).ravel()[order].astype(np.float64) * 2 * span)[:, None]
         )
-    over = box_iou(ranked, ranked) > iou_threshold
-    suppressed = np.zeros(len(order), dtype=bool)
+    x0, y0, x1, y1 = (np.ascontiguousarray(ranked[:, k]) for k in range(4))
+    area = (x1 - x0).clip(0) * (y1 - y0).clip(0)
+    standing = np.arange(len(order))
     keep = []
-    for i in range(len(order)):
-        if suppressed[i]:
-            continue
+    while len(standing):
+        i, rest = standing[0], standing[1:]
         keep.append(i)
-        suppressed |= over[i]
+        w = (np.minimum(x1[i], x1[rest]) - np.maximum(x0[i], x0[rest])).clip(0)
+        h = (np.minimum(y1[i], y1[rest]) - np.maximum(y0[i], y0[rest])).clip(0)
+        inter = w * h
+        union = area[i] + area[rest] - inter
+        iou = np.divide(inter, union, out=np.zeros_like(inter), where=union > 0)
+        standing = rest[iou <= iou_threshold]
     return order[np.asarray(keep, dtype=np.int64)]
 
 
@@ -531,8 +542,8 @@ class OnnxBoxDetector:
             transposed = self.transposed_
             if transposed is None:
                 transposed = pred.shape[0] < pred.shape[1]
-            if transposed:
-                pred = pred.T
+            if transposed:  # a contiguous copy: the reductions below run along rows
+                pred = np.ascontiguousarray(pred.T)
             first = 5 if self.objectness_ else 4
             if pred.shape[1] <= first:
                 raise ModelError(
