@@ -533,3 +533,54 @@ def test_a_verification_job_shows_the_earlier_tracks_locked(pages: Pages, site: 
         0,
         FRAMES - 1,
     ]
+
+
+def test_a_polygon_track_gets_and_loses_vertices_on_one_frame(pages: Pages, site: Site) -> None:
+    """Edit mode: dragging an edge midpoint inserts a vertex, a clicked vertex goes with
+    Delete; each is a keyframe on the frame shown, and interpolation copes with the
+    changed vertex count."""
+    labels = {
+        "documentVersion": "2020-03-01",
+        "annotationType": "Polygon",
+        "labels": [{"label": "car"}],
+    }
+    name = "v-vertices"
+    job = make_job(
+        site,
+        "video-object-tracking",
+        labels,
+        [{"id": name, "source-ref": sequence(site, name, frames=20)}],
+    )
+    page = open_tool(pages, job)
+    for x, y in ((40, 40), (120, 40), (120, 100)):
+        page.mouse.click(*client(page, x, y))
+    page.keyboard.press("Enter")
+    page.keyboard.press("End")  # the last frame: keyframe the same triangle there
+    page.wait_for_function("document.getElementById('tool-root').dataset.painted === '19'")
+    page.keyboard.press("k")
+    go(page, 10)
+    page.keyboard.press("v")  # edit mode
+    page.mouse.click(*client(page, 100, 50))  # select the track
+    mid = page.locator("#tool-root rect.handle.mid").first  # edge (40,40)-(120,40)
+    box = mid.bounding_box()
+    assert box is not None
+    cx, cy = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+    page.mouse.move(cx, cy)
+    page.mouse.down()
+    page.mouse.move(cx, cy - 15, steps=4)
+    page.mouse.up()
+    assert page.locator("#tool-root rect.handle:not(.mid)").count() == 4
+    go(page, 5)  # between 3 and 4 vertices: shown with 4 (the outlines resampled)
+    page.mouse.click(*client(page, 100, 50))
+    assert page.locator("#tool-root rect.handle:not(.mid)").count() == 4
+    vertex = page.locator("#tool-root rect.handle:not(.mid)").nth(2)
+    vbox = vertex.bounding_box()
+    assert vbox is not None
+    page.mouse.click(vbox["x"] + vbox["width"] / 2, vbox["y"] + vbox["height"] / 2)
+    page.keyboard.press("Delete")
+    assert page.locator("#tool-root rect.handle:not(.mid)").count() == 3
+    page.locator("#btn-submit").click()
+    wait_for_task_gone(page)
+    (track,) = site.answers(job, name)[0]["answer"]["tracks"]
+    counts = {k["frame"]: len(k["polygon"]["points"]) for k in track["keyframes"] if "polygon" in k}
+    assert counts == {0: 3, 5: 3, 10: 4, 19: 3}, counts

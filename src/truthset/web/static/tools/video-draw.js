@@ -5,7 +5,9 @@
  * an interpolated one dashed. In draw mode a drag draws a new box (polygons / polylines:
  * clicks add vertices, Enter or a click on the first vertex closes, Backspace takes the
  * last back, Esc cancels; keypoints: a click places one); in edit mode (v), or with Shift
- * held, a press selects a shape, a drag moves it, a drag on a handle or vertex reshapes it.
+ * held, a press selects a shape, a drag moves it, a drag on a handle or vertex reshapes it;
+ * a polygon's or polyline's edge midpoints insert a vertex when dragged, and a vertex
+ * clicked is selected for Delete to remove (`removeVertex`).
  * Locked tracks are drawn but never edited. The editor keeps no annotation state: it asks
  * for the shapes and reports what the worker did.
  */
@@ -43,8 +45,11 @@ export function shapeEditor(o) {
   /** @type {Pt | null} */
   let cursor = null;
   /** @type {null | {kind: "draw" | "move" | "resize" | "vertex", id: number, start: Pt, orig?: Geometry,
-   *   handle?: string, vertex?: number, moved: boolean}} */
+   *   handle?: string, vertex?: number, moved: boolean, recorded?: boolean}} */
   let drag = null;
+  /** The vertex last clicked, for Delete (polygons, polylines). @type {{id: number, vertex: number} | null} */
+  let selVertex = null;
+  const MIN_VERTICES = shape === "polygon" ? 3 : 2;
 
   const color = (/** @type {string} */ label) => labelColor(o.labels.indexOf(label));
   const name = (/** @type {Track} */ t) => `${o.shortNames[t.label] || t.label}:${t.number}`;
@@ -79,10 +84,15 @@ export function shapeEditor(o) {
         const tag = svg("text", { class: "tag", x: tagAt.x + 3 * k, y: tagAt.y - 4 * k, "font-size": 13 * k });
         tag.textContent = name(s.track) + (s.keyframe ? "" : " ·");
         g.appendChild(tag);
-        if (selected && !s.track.locked) for (const hd of handles(geo)) g.appendChild(svg("rect", {
-          class: "handle", x: hd.x - 4.5 * k, y: hd.y - 4.5 * k, width: 9 * k, height: 9 * k,
-          "data-track": s.track.id, "data-handle": hd.handle, "data-vertex": hd.vertex ?? "",
-        }));
+        if (selected && !s.track.locked) for (const hd of handles(geo)) {
+          const chosen = hd.handle === "vertex" && selVertex !== null && selVertex.id === s.track.id && selVertex.vertex === hd.vertex;
+          const r = (hd.handle === "mid" ? 3 : chosen ? 6 : 4.5) * k;
+          g.appendChild(svg("rect", {
+            class: `handle${hd.handle === "mid" ? " mid" : ""}${chosen ? " chosen" : ""}`, x: hd.x - r, y: hd.y - r, width: 2 * r, height: 2 * r,
+            "data-track": s.track.id, "data-handle": hd.handle, "data-vertex": hd.vertex ?? "",
+            style: hd.handle === "mid" ? "opacity:.7;cursor:copy" : chosen ? "fill:#ffd400" : "",
+          }));
+        }
         layer.appendChild(g);
       }
     }
@@ -103,7 +113,15 @@ export function shapeEditor(o) {
       }));
     }
     if (shape === "keypoint") return [];
-    return geo.points.map((/** @type {number[]} */ p, /** @type {number} */ i) => ({ x: p[0], y: p[1], handle: "vertex", vertex: i }));
+    /** @type {number[][]} */
+    const pts = geo.points;
+    const edges = shape === "polygon" ? pts.length : pts.length - 1;
+    const mids = [];
+    for (let i = 0; i < edges; i++) {
+      const a = pts[i], b = pts[(i + 1) % pts.length];
+      mids.push({ x: (a[0] + b[0]) / 2, y: (a[1] + b[1]) / 2, handle: "mid", vertex: i });
+    }
+    return [...mids, ...pts.map((p, i) => ({ x: p[0], y: p[1], handle: "vertex", vertex: i }))];
   }
 
   /** @param {Pt} p */
@@ -141,8 +159,21 @@ export function shapeEditor(o) {
     if (editing && hit && !hit.track.locked) {
       o.select(hit.track.id);
       const orig = JSON.parse(JSON.stringify(hit.geometry));
-      if (handle === "vertex") drag = { kind: "vertex", id: hit.track.id, start: p, orig, vertex: Number(t.getAttribute("data-vertex")), moved: false };
-      else if (handle) drag = { kind: "resize", id: hit.track.id, start: p, orig, handle, moved: false };
+      if (handle === "vertex") {
+        const vertex = Number(t.getAttribute("data-vertex"));
+        selVertex = { id: hit.track.id, vertex };
+        drag = { kind: "vertex", id: hit.track.id, start: p, orig, vertex, moved: false };
+        render();
+      } else if (handle === "mid") {
+        // A vertex inserted after edge i's start, where the press was: one undo step with
+        // the drag that follows, a keyframe here even if it does not move.
+        const at = Number(t.getAttribute("data-vertex")) + 1;
+        const points = orig.points.map((/** @type {number[]} */ q) => [q[0], q[1]]);
+        points.splice(at, 0, [Math.round(p.x), Math.round(p.y)]);
+        selVertex = { id: hit.track.id, vertex: at };
+        o.change(hit.track.id, { points }, true);
+        drag = { kind: "vertex", id: hit.track.id, start: p, orig: { points }, vertex: at, moved: false, recorded: true };
+      } else if (handle) drag = { kind: "resize", id: hit.track.id, start: p, orig, handle, moved: false };
       else drag = { kind: "move", id: hit.track.id, start: p, orig, moved: false };
       return;
     }
@@ -170,7 +201,7 @@ export function shapeEditor(o) {
     const dx = p.x - d.start.x;
     const dy = p.y - d.start.y;
     if (!d.moved && Math.abs(dx) + Math.abs(dy) < 0.5) return;
-    const first = !d.moved;
+    const first = !d.moved && !d.recorded;
     d.moved = true;
     if (d.kind === "draw") {
       if (shape !== "box") return;
@@ -275,6 +306,23 @@ export function shapeEditor(o) {
       drawing = null;
       cursor = null;
       render();
+    },
+    /**
+     * Remove the vertex last clicked on the selected outline (never below a polygon's 3
+     * or a polyline's 2): a keyframe here. False when there is none to remove.
+     */
+    removeVertex() {
+      const sel = o.selected();
+      if (selVertex === null || selVertex.id !== sel || (shape !== "polygon" && shape !== "polyline")) return false;
+      const here = o.shown().find((x) => x.track.id === sel);
+      if (!here || here.track.locked) return false;
+      /** @type {number[][]} */
+      const pts = here.geometry.points;
+      if (pts.length <= MIN_VERTICES || selVertex.vertex >= pts.length) return false;
+      const points = pts.filter((_q, i) => i !== /** @type {{vertex: number}} */ (selVertex).vertex).map((q) => [q[0], q[1]]);
+      selVertex = null;
+      o.change(sel, { points }, true);
+      return true;
     },
     /** Take back the last vertex drawn. */
     undoVertex() {

@@ -409,7 +409,7 @@ export function create(ctx) {
     else if (e.key === "t") act("predict");
     else if (e.key === "Delete" || e.key === "Backspace") {
       if (e.shiftKey) removeTrack(Number(store.selected));
-      else act("unkey");
+      else if (!editor.removeVertex()) act("unkey");
     } else if (e.key === "H" && store.selected !== null) toggle(Number(store.selected), "hidden");
     else if (e.key === "h") store.toggleHidden();
     else if (e.key === "l" && store.selected !== null) toggle(Number(store.selected), "locked");
@@ -479,6 +479,9 @@ export function create(ctx) {
       ...(interpolating ? /** @type {[string, string][]} */ ([["o", "the object leaves the picture here"]]) : []),
       ["n", "copy the shape to the next frame"], ["a", "copy the shape to every frame"],
       ["[ / ]", "delete the track before / after this frame"],
+      ...(shape === "polygon" || shape === "polyline" ? /** @type {[string, string][]} */ ([
+        ["drag an edge midpoint (edit)", "insert a vertex: a keyframe here"],
+        ["click a vertex, Delete", "remove the vertex: a keyframe here"]]) : []),
       ["Delete / Shift+Delete", "delete the keyframe here / the whole track"],
       ...(shape === "box" ? /** @type {[string, string][]} */ ([["t", "predict next: follow the box with a tracker (never over a frame you drew)"]]) : []),
       ["l", "lock / unlock the selected track"], ["Shift+H / h", "hide the selected track / all tracks"],
