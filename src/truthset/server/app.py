@@ -60,6 +60,7 @@ def create_app(workspace: Workspace, *, run_executor: bool = True) -> FastAPI:
     app.add_middleware(AuditTrail)  # outermost: every request's address, the audit trail
 
     from truthset.audit import router as audit_router
+    from truthset.autolabel import onnx_router
     from truthset.autolabel import router as autolabel_router
     from truthset.datasets import router as datasets_router
     from truthset.datasets import upload_router
@@ -95,6 +96,7 @@ def create_app(workspace: Workspace, *, run_executor: bool = True) -> FastAPI:
         assist_router,
         quality_router,
         autolabel_router,
+        onnx_router,
         hooks_router,
         templates_router,
         audit_router,
