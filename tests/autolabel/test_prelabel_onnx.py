@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import base64
 import io
+import json
 
 import numpy as np
 import pytest
 from PIL import Image
+from typer.testing import CliRunner
 
 from onnx_models_support import (
     box_detector,
@@ -19,10 +21,12 @@ from onnx_models_support import (
     sam_encoder,
 )
 from support import Setup, bearer, require_module, wait_run, write_manifest
+from truthset.autolabel import repository
+from truthset.cli.main import app
 from truthset.datasets.importer import import_source
 from truthset.errors import BadInput
 from truthset.jobs.schemas import JobCreate
-from truthset.jobs.service import create_job
+from truthset.jobs.service import create_job, get_job
 
 require_module("onnxruntime")
 require_module("onnx")
@@ -306,3 +310,42 @@ def test_bad_configurations_are_refused_naming_the_field(ws, client, tmp_path):
     setup.job("plain", task_type="bounding-box", label_config=["rect"], dataset="rects")
     r = client.post("/api/jobs/plain/prelabel", headers=admin, json={"detector": "onnx"})
     assert r.status_code == 400 and "set settings.prelabel.onnx" in r.json()["detail"]
+
+
+def test_multilabel_classifier_and_the_cli(ws):
+    Setup(ws, n_items=0, n_workers=1)
+    # Sigmoid of 10 x each channel's mean: yellow is red and green (0.9998 each), and its
+    # little blue (10/255: 0.60) stays under the 0.7 threshold.
+    colours = {"yellow": (220, 220, 10), "cyan": (10, 220, 220)}
+    _images(
+        ws,
+        "colours",
+        {k: bright_rectangles(30, 20, [(0, 0, 30, 20)], c) for k, c in colours.items()},
+    )
+    path = _save_model(ws, "colours.onnx", colour_classifier())
+    _create(
+        ws,
+        "tags",
+        "image-classification-multilabel",
+        ["green", "blue", "red"],
+        "colours",
+        {
+            "path": path,
+            "kind": "classify",
+            "labels": ["red", "green", "blue"],
+            "score_threshold": 0.7,
+        },
+    )
+    data = ["--data-dir", str(ws.settings.data_dir)]
+    r = CliRunner().invoke(app, ["job", "prelabel", "tags", "--detector", "onnx", *data])
+    assert r.exit_code == 0, r.output
+    result = json.loads(r.stdout)
+    assert result["items"] == 2 and result["classified"] == 2
+    with ws.db.session_scope(write=False) as s:
+        job = get_job(s, "tags")
+        items = [json.loads(d) for _, d in repository.open_unstarted_items(s, job.id)]
+    # In the job's label order, as the answer check keeps them.
+    assert {i["id"]: i["tags-prediction"] for i in items} == {
+        "yellow": {"labels": ["green", "red"]},
+        "cyan": {"labels": ["green", "blue"]},
+    }
