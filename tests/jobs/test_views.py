@@ -277,3 +277,85 @@ def test_a_ground_truth_shaped_prediction_kept_as_is_counts_as_unchanged(ws, cli
     assert report["with_prediction"]["answers"] == 2
     assert report["with_prediction"]["kept_unchanged"] == 1
     assert report["without_prediction"]["answers"] == 0
+
+
+def _answer_all(ws, job_name, workers, label_of):
+    """Every worker answers every task it is offered; `label_of(worker, item)`."""
+    for name in workers:
+        while True:
+            with ws.db.session_scope() as s:
+                job = get_job(s, job_name)
+                user = s.scalar(select(User).where(User.name == name))
+                t = lease_next_task(s, job, user, now=T0)
+                if t is None:
+                    break
+                item = t.item_external_id
+                submit_answer(
+                    s,
+                    t.assignment_id,
+                    user,
+                    {"label": label_of(name, item)},
+                    time_spent=2.0,
+                    now=T0 + 30 * int(item[-2:]),
+                )
+
+
+T0 = 1_800_000_000.0
+
+
+def test_labels_page_walks_by_cursor_both_ways_with_filters(any_ws, setup_factory):
+    from truthset.errors import BadInput
+    from truthset.jobs.views import labels_page
+
+    setup = setup_factory(any_ws, n_items=11, n_workers=2)
+    setup.job("j", workers_per_item=2)
+    # w01 disagrees on items 3 and 7; item 10 stays unanswered by w01 (only w00's lease).
+    _answer_all(any_ws, "j", ["w00"], lambda w, item: "pos")
+    _answer_all(any_ws, "j", ["w01"], lambda w, item: "neg" if item[-2:] in ("03", "07") else "pos")
+    with any_ws.db.session_scope(write=False) as s:
+        job = get_job(s, "j")
+        seen, after, pages = [], None, 0
+        while True:
+            page = labels_page(s, job, limit=3, after=after)
+            seen += [r["item"] for r in page["rows"]]
+            pages += 1
+            assert page["total"] == 11
+            if page["after"] is None:
+                break
+            after = page["after"]
+        assert seen == [f"item-{i:05d}" for i in range(11)] and pages == 4
+        assert all(r["media_url"] is None for r in page["rows"])
+        # Backwards from the last page's first row: the rows before it, in order.
+        back = labels_page(s, job, limit=3, before=page["rows"][0]["task_id"])
+        assert [r["item"] for r in back["rows"]] == ["item-00006", "item-00007", "item-00008"]
+        assert back["before"] == back["rows"][0]["task_id"] and back["after"] is not None
+        disputed = labels_page(s, job, limit=10, disputed=True)
+        assert [r["item"] for r in disputed["rows"]] == ["item-00003", "item-00007"]
+        assert disputed["total"] is None and disputed["after"] is None
+        complete = labels_page(s, job, limit=50, status="complete")
+        assert complete["total"] == len(complete["rows"]) == 11
+        with pytest.raises(BadInput, match="after: job 'j' has no task 99999"):
+            labels_page(s, job, limit=3, after=99999)
+
+
+def test_worker_table_and_throughput_from_the_stored_counts(any_ws, setup_factory):
+    from truthset.jobs.views import throughput, worker_table
+
+    setup = setup_factory(any_ws, n_items=6, n_workers=2)
+    setup.job("j", workers_per_item=2)
+    _answer_all(any_ws, "j", ["w00"], lambda w, item: "pos")
+    _answer_all(any_ws, "j", ["w01"], lambda w, item: "neg" if item.endswith("1") else "pos")
+    with any_ws.db.session_scope(write=False) as s:
+        job = get_job(s, "j")
+        table = {r["worker"]: r for r in worker_table(s, job)}
+        by_minute = throughput(s, job, bucket_seconds=60)
+        by_90s = throughput(s, job, bucket_seconds=90)  # not whole minutes: read from answers
+    assert table["w00"]["answers"] == table["w01"]["answers"] == 6
+    assert table["w00"]["time_spent"] == 12.0 and table["w00"]["mean_time"] == 2.0
+    # Item 1's tie (pos / neg) is consolidated one way: one of the two workers disagrees.
+    assert sorted(r["agreement"] for r in table.values()) == [round(5 / 6, 4), 1.0]
+    # Answers at T0 + 2 + 30 i: two per item, items 0-1 in one minute, 2-3 in the next...
+    assert [(b["t"], b["answers"], b["mean_time"]) for b in by_minute] == [
+        (int(T0 // 60) * 60 + 60 * k, 4, 2.0) for k in range(3)
+    ]
+    assert sum(b["answers"] for b in by_90s) == 12

@@ -152,12 +152,13 @@ def task_of_item(session: Session, job_id: int, external_id: str) -> Any:
 
 
 def task_counts_by_status(session: Session, job_id: int) -> list[Any]:
-    """(status, tasks) of the job's tasks, gold items aside."""
+    """(status, tasks) of the job's tasks, gold items aside, from the stored counts that
+    triggers on tasks keep (migration 0016): a few rows, not a count of the job's tasks."""
     return list(
         session.execute(
             text(
-                "SELECT status, count(*) FROM tasks WHERE job_id = :j AND is_gold = 0 "
-                "GROUP BY status"
+                "SELECT status, sum(tasks) FROM job_task_counts WHERE job_id = :j "
+                "GROUP BY status HAVING sum(tasks) <> 0"
             ),
             {"j": job_id},
         ).all()
@@ -219,6 +220,10 @@ _JOB_TABLES = (
     "gold_labels",
     "worker_stats",
     "job_teams",
+    # Last: the triggers of the deletes above have brought them to zero.
+    "job_task_counts",
+    "job_worker_counts",
+    "job_answer_minutes",
 )
 
 
@@ -267,6 +272,14 @@ def jobs_of_teams(session: Session, team_ids: Iterable[int]) -> list[Job]:
 # -- the read models' lists -----------------------------------------------------------------
 
 
+def task_position(session: Session, job_id: int, task_id: int) -> int | None:
+    """Where a task of the job stands in import order (a label page's cursor), or None."""
+    return session.execute(
+        text("SELECT position FROM tasks WHERE id = :t AND job_id = :j"),
+        {"t": task_id, "j": job_id},
+    ).scalar()
+
+
 def label_rows(
     session: Session,
     job_id: int,
@@ -277,12 +290,26 @@ def label_rows(
     human: bool | None,
     max_confidence: float | None,
     status: str | None,
+    disputed: bool = False,
+    cursor: tuple[int, int] | None = None,
+    backwards: bool = False,
 ) -> list[Any]:
-    """(external id, data, status, answers, value, meta, confidence, human, method) of the
-    job's tasks with their labels, in import order, one page. With `label`, the rows whose
-    label metadata holds that name (and, rarely, others that hold the same text)."""
+    """(external id, data, status, answers, value, meta, confidence, human, method, task
+    id, item id, position) of the job's tasks with their labels, in import order (position,
+    then task id), one page. With `cursor` (a task's position and id) the page starts
+    after that task (before it, `backwards`, the rows then newest first): a walk of the
+    (job_id, position) index from there, where an OFFSET would read every row before the
+    page. With `label`, the rows whose label metadata holds that name (and, rarely, others
+    that hold the same text); with `disputed`, the tasks whose workers gave different
+    answers."""
     where = ["t.job_id = :j", "t.is_gold = 0"]
     params: dict[str, Any] = {"j": job_id, "l": limit, "o": offset}
+    if cursor is not None:
+        params["cp"], params["ct"] = cursor
+        if backwards:
+            where.append("t.position <= :cp AND (t.position < :cp OR t.id < :ct)")
+        else:
+            where.append("t.position >= :cp AND (t.position > :cp OR t.id > :ct)")
     if human is not None:
         where.append("l.human = :h")
         params["h"] = human
@@ -292,6 +319,11 @@ def label_rows(
     if status is not None:
         where.append("t.status = :s")
         params["s"] = status
+    if disputed:
+        where.append(
+            "EXISTS (SELECT 1 FROM answers a1 JOIN answers a2 ON a2.task_id = a1.task_id "
+            "AND CAST(a2.content AS TEXT) <> CAST(a1.content AS TEXT) WHERE a1.task_id = t.id)"
+        )
     if label is not None:
         # In SQL, so that LIMIT/OFFSET page through the matching labels: the stored metadata
         # holds the name as a JSON string value (class-name, or an entry of class-map).
@@ -299,14 +331,15 @@ def label_rows(
         escaped = needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         where.append("CAST(l.meta AS TEXT) LIKE :lp ESCAPE '\\'")
         params["lp"] = f"%{escaped}%"
+    order = "t.position DESC, t.id DESC" if backwards else "t.position, t.id"
     return list(
         session.execute(
             text(
                 "SELECT i.external_id, i.data, t.status, t.answers, l.value, l.meta, "
-                "l.confidence, l.human, l.method FROM tasks t JOIN items i ON i.id = t.item_id "
-                "LEFT JOIN labels l ON l.task_id = t.id WHERE "
+                "l.confidence, l.human, l.method, t.id, t.item_id, t.position FROM tasks t "
+                "JOIN items i ON i.id = t.item_id LEFT JOIN labels l ON l.task_id = t.id WHERE "
                 + " AND ".join(where)
-                + " ORDER BY t.position LIMIT :l OFFSET :o"
+                + f" ORDER BY {order} LIMIT :l OFFSET :o"
             ),
             params,
         ).all()
@@ -338,34 +371,24 @@ def label_of_task(session: Session, task_id: int) -> Any:
 
 
 def worker_stats_of_job(session: Session, job_id: int) -> list[Any]:
-    """(worker name, answers, seconds spent, skill, gold answers, gold correct, blocked) of
-    every worker who answered in the job, by name."""
+    """(worker name, answers, seconds spent, skill, gold answers, gold correct, blocked,
+    answers on labeled tasks, of those equal to the label) of every worker who answered in
+    the job, by name, from the stored counts that triggers on answers and labels keep
+    (migration 0016): one row per worker and writer shard, not the job's answers."""
     return list(
         session.execute(
             text(
-                "SELECT u.name, count(a.id), coalesce(sum(a.time_spent), 0), "
-                "coalesce(ws.skill, NULL), coalesce(ws.gold_answers, 0), "
-                "coalesce(ws.gold_correct, 0), "
-                "coalesce(ws.blocked, :f) FROM answers a JOIN users u ON u.id = a.worker_id "
-                "LEFT JOIN worker_stats ws ON ws.job_id = a.job_id AND ws.worker_id = a.worker_id "
-                "WHERE a.job_id = :j GROUP BY u.name, ws.skill, ws.gold_answers, ws.gold_correct, "
-                "ws.blocked ORDER BY u.name"
+                "SELECT u.name, c.answers, c.time_spent, ws.skill, "
+                "coalesce(ws.gold_answers, 0), coalesce(ws.gold_correct, 0), "
+                "coalesce(ws.blocked, :f), c.labeled, c.agreeing FROM (SELECT worker_id, "
+                "sum(answers) AS answers, sum(time_spent) AS time_spent, sum(labeled) AS labeled, "
+                "sum(agreeing) AS agreeing FROM job_worker_counts WHERE job_id = :j "
+                "GROUP BY worker_id HAVING sum(answers) > 0) c "
+                "JOIN users u ON u.id = c.worker_id "
+                "LEFT JOIN worker_stats ws ON ws.job_id = :j AND ws.worker_id = c.worker_id "
+                "ORDER BY u.name"
             ),
             {"j": job_id, "f": False},
-        ).all()
-    )
-
-
-def answers_with_labels(session: Session, job_id: int) -> list[Any]:
-    """(worker name, answer content, label meta) of the job's answers on labeled tasks."""
-    return list(
-        session.execute(
-            text(
-                "SELECT u.name, a.content, l.meta FROM answers a "
-                "JOIN users u ON u.id = a.worker_id "
-                "JOIN labels l ON l.task_id = a.task_id WHERE a.job_id = :j"
-            ),
-            {"j": job_id},
         ).all()
     )
 
@@ -400,16 +423,27 @@ def activity_of_job(
 
 
 def answers_per_bucket(session: Session, job_id: int, bucket_seconds: int) -> list[Any]:
-    """(bucket, answers, mean seconds spent) of the job's answers, per time bucket."""
-    return list(
-        session.execute(
-            text(
-                "SELECT CAST(submitted_at / :b AS INTEGER) AS bucket, count(*), avg(time_spent) "
-                "FROM answers WHERE job_id = :j GROUP BY bucket ORDER BY bucket"
-            ),
-            {"j": job_id, "b": bucket_seconds},
-        ).all()
-    )
+    """(bucket, answers, seconds spent) of the job's answers, per time bucket (the bucket
+    of time t is t // bucket_seconds). A bucket of whole minutes adds up the stored answers
+    per minute (migration 0016's job_answer_minutes, a row per minute and writer shard);
+    any other reads the job's answers."""
+    if bucket_seconds % 60 == 0:
+        sql = (
+            "SELECT minute / :m AS bucket, sum(answers), sum(time_spent) "
+            "FROM job_answer_minutes WHERE job_id = :j GROUP BY bucket "
+            "HAVING sum(answers) > 0 ORDER BY bucket"
+        )
+        params = {"j": job_id, "m": bucket_seconds // 60}
+    else:
+        bucket = "CAST(floor(submitted_at / :b) AS BIGINT)"
+        if session.get_bind().dialect.name == "sqlite":
+            bucket = "CAST(submitted_at / :b AS INTEGER)"  # positive times: the floor
+        sql = (
+            f"SELECT {bucket} AS bucket, count(*), sum(time_spent) FROM answers "
+            "WHERE job_id = :j GROUP BY bucket ORDER BY bucket"
+        )
+        params = {"j": job_id, "b": bucket_seconds}
+    return list(session.execute(text(sql), params).all())
 
 
 def activity_of_worker(session: Session, worker_id: int, *, limit: int, offset: int) -> list[Any]:

@@ -99,17 +99,21 @@ def list_labels(
     session: ReadSession,
     offset: int = Query(0, ge=0),
     limit: int = Query(100, ge=1, le=1000),
+    after: int | None = Query(None, ge=1, description="a row's task_id: the page after it"),
     label: str | None = None,
     human: bool | None = None,
     max_confidence: float | None = Query(None, ge=0, le=1),
     status: str | None = None,
 ) -> list[dict[str, Any]]:
+    """The job's items with their labels, in import order. Page through a large job with
+    ``after`` (the last row's ``task_id``): an ``offset`` reads every row before it."""
     job = service.get_job(session, name)
     return views.list_labels(
         session,
         job,
         offset=offset,
         limit=limit,
+        after=after,
         label=label,
         human=human,
         max_confidence=max_confidence,

@@ -331,9 +331,13 @@ def job_item(session: Session, job: Job, external_id: str) -> Any:
 # -- counters and state ---------------------------------------------------------------------
 
 
+def tasks_by_status(session: Session, job_id: int) -> dict[str, int]:
+    """The job's tasks (gold items aside) by status, from the stored counts."""
+    return {str(k): int(v) for k, v in repository.task_counts_by_status(session, job_id)}
+
+
 def counters(session: Session, job_id: int) -> dict[str, int]:
-    rows = repository.task_counts_by_status(session, job_id)
-    by: dict[str, int] = {str(k): int(v) for k, v in rows}
+    by = tasks_by_status(session, job_id)
     total = sum(by.values())
     return {
         "total": total,

@@ -59,13 +59,18 @@ def list_labels(
     session: Session,
     job: Job,
     *,
-    offset: int,
+    offset: int = 0,
     limit: int,
+    after: int | None = None,
     label: str | None = None,
     human: bool | None = None,
     max_confidence: float | None = None,
     status: str | None = None,
 ) -> list[dict[str, Any]]:
+    """One page of the job's items with their labels, in import order: from `offset`, or
+    after the task `after` (a row's ``task_id``; the way through a large job, since an
+    offset reads every row before the page)."""
+    cursor = _cursor(session, job, after, "after")
     rows = repository.label_rows(
         session,
         job.id,
@@ -75,34 +80,119 @@ def list_labels(
         human=human,
         max_confidence=max_confidence,
         status=status,
+        cursor=cursor,
     )
-    out = []
-    for ext, data, status_, answers, value, meta, conf, is_human, method in rows:
-        meta = stored_json(meta)
-        # The label's name was matched as text in SQL; this drops any other key that happens
-        # to hold the same text.
-        if label is not None and (
-            meta is None
-            or (
-                meta.get("class-name") != label
-                and label not in (meta.get("class-map") or {}).values()
-            )
-        ):
-            continue
-        out.append(
-            {
-                "item": ext,
-                "data": stored_json(data),
-                "status": status_,
-                "answers": answers,
-                "value": stored_json(value),
-                "meta": meta,
-                "confidence": conf,
-                "human": None if is_human is None else bool(is_human),
-                "method": method,
-            }
-        )
+    out = [r for r in (_label_row(row, label) for row in rows) if r is not None]
+    for row in out:
+        del row["item_id"]
     return out
+
+
+def labels_page(
+    session: Session,
+    job: Job,
+    *,
+    limit: int,
+    after: int | None = None,
+    before: int | None = None,
+    label: str | None = None,
+    human: bool | None = None,
+    max_confidence: float | None = None,
+    status: str | None = None,
+    disputed: bool = False,
+) -> dict[str, Any]:
+    """The console's item browser: `limit` rows after the task `after` (or before the task
+    `before`), walking the job's tasks in import order from there, never counting rows
+    before the page. ``after`` / ``before`` in the answer are the cursors of the next and
+    the previous page (None where there is none). ``total``: how many tasks the filter by
+    status leaves, from the stored counts (None with other filters, which would need a
+    count of the rows)."""
+    if after is not None and before is not None:
+        raise BadInput("give after or before, not both")
+    backwards = before is not None
+    cursor = _cursor(
+        session, job, before if backwards else after, "before" if backwards else "after"
+    )
+    out: list[dict[str, Any]] = []
+    chunk = limit + 1
+    while len(out) <= limit:
+        rows = repository.label_rows(
+            session,
+            job.id,
+            offset=0,
+            limit=chunk,
+            label=label,
+            human=human,
+            max_confidence=max_confidence,
+            status=status,
+            disputed=disputed,
+            cursor=cursor,
+            backwards=backwards,
+        )
+        out.extend(r for r in (_label_row(row, label) for row in rows) if r is not None)
+        if len(rows) < chunk:
+            break
+        cursor = _row_cursor(rows[-1])
+    more = len(out) > limit
+    out = out[:limit]
+    if backwards:
+        out.reverse()
+    # Walking forwards there are rows later when the walk found more; earlier ones, as far
+    # as this walk knows, when it started after a row (backwards the other way round).
+    earlier, later = (more, True) if backwards else (after is not None, more)
+    for row in out:
+        has_media = isinstance(row["data"], dict) and "source-ref" in row["data"]
+        row["media_url"] = f"/api/items/{row.pop('item_id')}/media" if has_media else None
+    total: int | None = None
+    if label is None and human is None and max_confidence is None and not disputed:
+        by_status = service.tasks_by_status(session, job.id)
+        total = by_status.get(status, 0) if status is not None else sum(by_status.values())
+    return {
+        "rows": out,
+        "limit": limit,
+        "after": out[-1]["task_id"] if out and later else None,
+        "before": out[0]["task_id"] if out and earlier else None,
+        "more": bool(out) and later,
+        "total": total,
+    }
+
+
+def _cursor(session: Session, job: Job, task_id: int | None, name: str) -> tuple[int, int] | None:
+    if task_id is None:
+        return None
+    position = repository.task_position(session, job.id, task_id)
+    if position is None:
+        raise BadInput(f"{name}: job {job.name!r} has no task {task_id}")
+    return int(position), int(task_id)
+
+
+def _row_cursor(row: Any) -> tuple[int, int]:
+    return int(row[11]), int(row[9])
+
+
+def _label_row(row: Any, label: str | None) -> dict[str, Any] | None:
+    ext, data, status_, answers, value, meta, conf, is_human, method, task_id, item_id = row[:11]
+    meta = stored_json(meta)
+    # The label's name was matched as text in SQL; this drops any other key that happens
+    # to hold the same text.
+    if label is not None and (
+        meta is None
+        or (meta.get("class-name") != label and label not in (meta.get("class-map") or {}).values())
+    ):
+        return None
+    return {
+        "item": ext,
+        "task_id": int(task_id),
+        "item_id": int(item_id),
+        "data": stored_json(data),
+        "status": status_,
+        "answers": answers,
+        "value": stored_json(value),
+        "meta": meta,
+        "confidence": conf,
+        "human": None if is_human is None else bool(is_human),
+        "method": method,
+    }
 
 
 def item_detail(session: Session, job: Job, item_external_id: str) -> dict[str, Any]:
@@ -139,43 +229,30 @@ def item_detail(session: Session, job: Job, item_external_id: str) -> dict[str, 
 
 
 def worker_table(session: Session, job: Job) -> list[dict[str, Any]]:
+    """Each worker's answers, time and quality figures in the job, from the stored counts
+    (no scan of the job's answers). ``agreement``: the share of the worker's answers on
+    labeled items that equal the consolidated label, for classification jobs (None for a
+    worker with no answer on a labeled item, and for other task types)."""
+    classification = get_task_type(job.task_type).name.endswith("classification")
     rows = repository.worker_stats_of_job(session, job.id)
-    agreement = _agreement_with_labels(session, job)
-    return [
-        {
-            "worker": name,
-            "answers": n,
-            "time_spent": round(float(t), 2),
-            "mean_time": round(float(t) / n, 2) if n else None,
-            "agreement": agreement.get(name),
-            "skill": skill,
-            "gold_answers": ga,
-            "gold_accuracy": (gc / ga) if ga else None,
-            "blocked": bool(blocked),
-        }
-        for name, n, t, skill, ga, gc, blocked in rows
-    ]
-
-
-def _agreement_with_labels(session: Session, job: Job) -> dict[str, float]:
-    """Share of a worker's answers equal to the consolidated label (classification)."""
-    task_type = get_task_type(job.task_type)
-    if not task_type.name.endswith("classification"):
-        return {}
-    rows = repository.answers_with_labels(session, job.id)
-    hits: dict[str, list[int]] = {}
-    for name, content, meta in rows:
-        content, meta = stored_json(content), stored_json(meta)
-        if "label" in content:
-            same = content["label"] == meta.get("class-name")
-        else:
-            same = sorted(content.get("labels", [])) == sorted(
-                (meta.get("class-map") or {}).values()
-            )
-        hits.setdefault(name, [0, 0])
-        hits[name][0] += int(same)
-        hits[name][1] += 1
-    return {k: round(a / b, 4) for k, (a, b) in hits.items()}
+    out = []
+    # int(): PostgreSQL's sum of BIGINT counts is NUMERIC (a Decimal here).
+    for name, n, t, skill, ga, gc, blocked, labeled, agree in rows:
+        n, labeled, spent = int(n), int(labeled), float(t)
+        out.append(
+            {
+                "worker": name,
+                "answers": n,
+                "time_spent": round(spent, 2),
+                "mean_time": round(spent / n, 2) if n else None,
+                "agreement": round(int(agree) / labeled, 4) if classification and labeled else None,
+                "skill": skill,
+                "gold_answers": ga,
+                "gold_accuracy": (gc / ga) if ga else None,
+                "blocked": bool(blocked),
+            }
+        )
+    return out
 
 
 def activity(
@@ -198,8 +275,12 @@ def activity(
 def throughput(session: Session, job: Job, *, bucket_seconds: int = 60) -> list[dict[str, Any]]:
     rows = repository.answers_per_bucket(session, job.id, bucket_seconds)
     return [
-        {"t": int(b) * bucket_seconds, "answers": n, "mean_time": round(float(m or 0), 2)}
-        for b, n, m in rows
+        {
+            "t": int(b) * bucket_seconds,
+            "answers": int(n),
+            "mean_time": round(float(spent or 0) / int(n), 2),
+        }
+        for b, n, spent in rows
     ]
 
 

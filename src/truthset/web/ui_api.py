@@ -64,8 +64,9 @@ def labels_page(
     name: str,
     _user: StaffUser,
     session: ReadSession,
-    offset: int = Query(0, ge=0),
     limit: int = Query(50, ge=1, le=500),
+    after: int | None = Query(None, ge=1, description="the page after this task (a row's task_id)"),
+    before: int | None = Query(None, ge=1, description="the page before this task"),
     label: str | None = None,
     human: bool | None = None,
     max_confidence: float | None = Query(None, ge=0, le=1),
@@ -73,62 +74,22 @@ def labels_page(
     disagreement: bool = False,
 ) -> dict[str, Any]:
     """The console's item browser: the core label list with each item's media URL, and a
-    `disagreement` filter (items whose workers gave different answers)."""
+    `disagreement` filter (items whose workers gave different answers), paged by cursor
+    (``after`` / ``before`` of the answer) so that a page of a million-item job reads only
+    its own rows (jobs/views.labels_page)."""
     job = jobs_service.get_job(session, name)
-    disputed: set[str] | None = None
-    if disagreement:
-        disputed = set(
-            session.scalars(
-                text(
-                    "SELECT i.external_id FROM answers a JOIN tasks t ON t.id = a.task_id "
-                    "JOIN items i ON i.id = t.item_id WHERE a.job_id = :j "
-                    "GROUP BY i.external_id HAVING count(DISTINCT a.content) > 1"
-                ),
-                {"j": job.id},
-            )
-        )
-    total = session.execute(
-        text("SELECT count(*) FROM tasks WHERE job_id = :j AND is_gold = 0"), {"j": job.id}
-    ).scalar_one()
-    rows: list[dict[str, Any]] = []
-    seen = 0
-    # The core list filters label names after its LIMIT, so walk it in chunks.
-    for chunk_at in range(0, total, 1000):
-        chunk = views.list_labels(
-            session,
-            job,
-            offset=chunk_at,
-            limit=1000,
-            label=label,
-            human=human,
-            max_confidence=max_confidence,
-            status=status,
-        )
-        for row in chunk:
-            if disputed is not None and row["item"] not in disputed:
-                continue
-            if seen >= offset and len(rows) < limit:
-                rows.append(row)
-            seen += 1
-        if len(rows) >= limit:
-            break
-    ids: dict[str, int] = {}
-    if rows:
-        ids = {
-            ext: int(item_id)
-            for ext, item_id in session.execute(
-                text(
-                    "SELECT i.external_id, i.id FROM tasks t JOIN items i ON i.id = t.item_id "
-                    "WHERE t.job_id = :j"
-                ),
-                {"j": job.id},
-            ).all()
-        }
-    for row in rows:
-        data = row.get("data") or {}
-        has_media = isinstance(data, dict) and "source-ref" in data
-        row["media_url"] = f"/api/items/{ids[row['item']]}/media" if has_media else None
-    return {"rows": rows, "offset": offset, "limit": limit, "more": len(rows) == limit}
+    return views.labels_page(
+        session,
+        job,
+        limit=limit,
+        after=after,
+        before=before,
+        label=label,
+        human=human,
+        max_confidence=max_confidence,
+        status=status,
+        disputed=disagreement,
+    )
 
 
 @router.get("/jobs/{name}/review/items/{item}")

@@ -24,7 +24,7 @@ function thumbnail(r, job) {
 export async function labelsPanel(job, reload) {
   const q = new URLSearchParams(location.search);
   const params = new URLSearchParams();
-  for (const k of ["label", "human", "max_confidence", "status", "offset"]) {
+  for (const k of ["label", "human", "max_confidence", "status", "after", "before"]) {
     const v = q.get(k);
     if (v) params.set(k, v);
   }
@@ -66,10 +66,14 @@ export async function labelsPanel(job, reload) {
     if (r.media_url && job.media === "image") return thumbnail(r, job);
     return String(d["source-ref"] || "").split("/").pop();
   };
-  const offset = Number(q.get("offset") || 0);
-  const pageUrl = (/** @type {number} */ o) => {
+  // Pages go by cursor (the task a page starts after or ends before): a page of a
+  // million-item job reads only its own rows.
+  const pageUrl = (/** @type {"after" | "before"} */ key, /** @type {number} */ task) => {
     const p = new URLSearchParams(location.search);
-    p.set("offset", String(Math.max(0, o)));
+    p.delete("after");
+    p.delete("before");
+    p.delete("offset");
+    p.set(key, String(task));
     return `?${p}`;
   };
   return h("section", { class: "block" }, h("h2", null, "Items and labels"), form,
@@ -84,6 +88,7 @@ export async function labelsPanel(job, reload) {
         h("td", null, r.human === null ? "–" : r.human ? "people" : "model"),
         h("td", { class: "num" }, String(r.answers)))))),
     h("p", { class: "row" },
-      offset > 0 ? h("a", { href: pageUrl(offset - 50) }, "← previous") : null,
-      page.more ? h("a", { href: pageUrl(offset + 50) }, "next →") : null));
+      page.before ? h("a", { href: pageUrl("before", page.before) }, "← previous") : null,
+      page.after ? h("a", { href: pageUrl("after", page.after) }, "next →") : null,
+      page.total === null ? null : h("span", { class: "muted" }, `${page.total} items`)));
 }
