@@ -222,6 +222,27 @@ def test_agreement_and_review_over_http(ws, setup_factory, client):
     assert first["j-metadata"]["class-name"] == "neg" and first["j-metadata"]["reviewed"] == "yes"
 
 
+def test_agreement_reads_the_newest_answers_with_their_tasks_whole(any_ws, setup_factory):
+    setup = setup_factory(any_ws, n_items=6, n_workers=3)
+    setup.job("j", workers_per_item=3)
+    # Worker by worker: w02's answers are the newest, one per item, and it disagrees on
+    # item 0 only.
+    for w in ("w00", "w01", "w02"):
+        while answer(
+            any_ws, "j", w, lambda i, w=w: "neg" if (w == "w02" and i.endswith("0")) else "pos"
+        ):
+            pass
+    with any_ws.db.session_scope(write=False) as s:
+        job = get_job(s, "j")
+        whole = service.agreement_report(s, job)
+        window = service.agreement_report(s, job, window=2)
+    assert whole["window"] == {"newest_answers": 20_000, "answers": 18, "whole_job": True}
+    # The newest 2 answers are w02's on items 4 and 5: their tasks' 6 answers are read.
+    assert window["window"] == {"newest_answers": 2, "answers": 6, "whole_job": False}
+    assert window["answers"] == 6 and window["fleiss_kappa"] == 1.0
+    assert whole["fleiss_kappa"] < 1.0
+
+
 def test_gold_items_from_a_manifest_column(ws):
     from support import write_manifest
     from truthset.datasets.importer import import_source

@@ -34,17 +34,31 @@ def counted_answers_with_items(session: Session, job_id: int) -> list[Any]:
     )
 
 
-def counted_answers_with_worker_names(session: Session, job_id: int) -> list[Any]:
-    """(task id, worker name, stored content) of the job's counted answers, by task."""
-    return list(
+def newest_counted_answers(session: Session, job_id: int, limit: int) -> tuple[list[Any], bool]:
+    """(task id, worker id, worker name, stored content), in answer order, of every counted
+    answer to the tasks that the job's newest `limit` counted answers belong to (each
+    task's answers whole, so agreement within a task is measured on all of them); and
+    whether that is the whole job (fewer than `limit` counted answers). A bounded read: the
+    newest answers by walking the answers' key downwards (on SQLite `+job_id` keeps the
+    planner off the (job_id, worker_id) index, which would fetch and sort all the job's
+    answers), then the answers of those tasks by ix_answers_task."""
+    job = "+job_id" if session.get_bind().dialect.name == "sqlite" else "job_id"
+    recent = (
+        f"SELECT task_id FROM answers WHERE {job} = :j AND excluded = :f ORDER BY id DESC LIMIT :n"
+    )
+    params = {"j": job_id, "f": False, "n": limit}
+    newest = session.execute(text(f"SELECT count(*) FROM ({recent}) r"), params).scalar_one()
+    rows = list(
         session.execute(
             text(
-                "SELECT a.task_id, u.name, a.content FROM answers a JOIN users u ON u.id = "
-                "a.worker_id WHERE a.job_id = :j AND a.excluded = :f ORDER BY a.task_id, a.id"
+                "SELECT a.task_id, a.worker_id, u.name, a.content FROM answers a "
+                "JOIN users u ON u.id = a.worker_id "
+                f"WHERE a.task_id IN ({recent}) AND a.excluded = :f ORDER BY a.id"
             ),
-            {"j": job_id, "f": False},
+            params,
         ).all()
     )
+    return rows, int(newest) < limit
 
 
 def counted_answers_of_tasks(session: Session, job_id: int, task_ids: list[int]) -> list[Any]:

@@ -243,13 +243,25 @@ def exclude_worker_answers(session: Session, job: Job, worker_id: int) -> int:
 # -- metrics ----------------------------------------------------------------------------------
 
 
-def agreement_report(session: Session, job: Job) -> dict[str, Any]:
+# How many of a job's newest answers (with the other answers to their tasks) the agreement
+# report reads: the measures need every answer's label, kept by no stored count, and a
+# million-item job's answers took seconds to read. ``window`` in the report says so.
+AGREEMENT_WINDOW = 20_000
+
+
+def agreement_report(
+    session: Session, job: Job, *, window: int = AGREEMENT_WINDOW
+) -> dict[str, Any]:
+    """Agreement between the job's workers, measured on the answers to the items of its
+    newest `window` answers (the whole job when it has fewer): ``window`` says which."""
+    answers_read, whole = repository.newest_counted_answers(session, job.id, window)
+    read = {"newest_answers": window, "answers": len(answers_read), "whole_job": whole}
     if job.task_type not in SINGLE_LABEL_TYPES:
-        return _pairwise_agreement_report(session, job)
-    rows = _answer_rows(session, job)
+        return {**_pairwise_agreement_report(session, job, answers_read), "window": read}
+    rows = [(t, "", w, stored_json(c)["label"]) for t, w, _name, c in answers_read]
     config = get_task_type(job.task_type).parse_label_config(job.label_config)
     if not rows:
-        return {"answers": 0}
+        return {"answers": 0, "window": read}
     answers = encode_answers(
         [str(r[0]) for r in rows],
         [str(r[2]) for r in rows],
@@ -289,6 +301,7 @@ def agreement_report(session: Session, job: Job) -> dict[str, Any]:
             "pairwise_cohen_kappa": [],
             "per_label": {lab: None for lab in config.labels},
             "note": "no item has two answers yet: agreement needs several workers per item",
+            "window": read,
         }
     per_label = per_label_agreement(answers)
     return {
@@ -297,10 +310,11 @@ def agreement_report(session: Session, job: Job) -> dict[str, Any]:
         "fleiss_kappa": clean(fleiss_kappa(answers)),
         "pairwise_cohen_kappa": pairs,
         "per_label": {lab: clean(v) for lab, v in zip(config.labels, per_label, strict=True)},
+        "window": read,
     }
 
 
-def _pairwise_agreement_report(session: Session, job: Job) -> dict[str, Any]:
+def _pairwise_agreement_report(session: Session, job: Job, rows: list[Any]) -> dict[str, Any]:
     """For boxes, polygons, masks, keypoints, spans, transcripts: the mean agreement of every
     pair of answers to one item, by the task type's own measure (matched IoU for objects,
     mask IoU, span overlap, 1 - word error rate), overall, per worker, and per label
@@ -312,9 +326,8 @@ def _pairwise_agreement_report(session: Session, job: Job) -> dict[str, Any]:
     if agree is None:
         raise BadInput(f"{job.task_type} defines no agreement measure")
     config = task_type.parse_label_config(job.label_config)
-    rows = repository.counted_answers_with_worker_names(session, job.id)
     by_task: dict[int, list[tuple[str, Any]]] = {}
-    for task_id, name, content in rows:
+    for task_id, _worker_id, name, content in rows:
         by_task.setdefault(task_id, []).append((name, stored_json(content)))
     pairs: list[float] = []
     per_worker: dict[str, list[float]] = {}
