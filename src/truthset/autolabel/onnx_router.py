@@ -25,6 +25,7 @@ from truthset.api.deps import CurrentUser, ReadSession, get_workspace
 from truthset.autolabel import prelabel
 from truthset.errors import BadInput
 from truthset.jobs.service import get_job
+from truthset.learning.models import ModelError
 from truthset.media import assist
 from truthset.media.assist_schemas import MAX_CLICKS, MaskRle, Point
 from truthset.tasktypes import get_task_type
@@ -123,6 +124,8 @@ def onnx_prompt_mask(
         )
     except ValueError as exc:
         raise BadInput(str(exc)) from None
+    except ModelError as exc:  # the decoder refused its input: the model's problem, said
+        raise BadInput(f"{prelabel.ONNX_FIELD}: {exc}") from None
     # The run lengths and PNG of the other assisted routes' answers (media.assist).
     answer: dict[str, Any] = {
         "width": int(mask.shape[1]),

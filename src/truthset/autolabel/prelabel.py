@@ -319,7 +319,9 @@ def load_onnx_model(
     cache_key = (
         orjson.dumps(config, option=orjson.OPT_SORT_KEYS),
         tuple((ref, version[0]) for ref, version in files),
-        tuple(job_labels),
+        # A segmenter's masks do not depend on the labels: the model the job's check
+        # loaded (without them) serves the runs, and a large encoder is loaded once.
+        () if config["kind"] == "sam" else tuple(job_labels),
         multilabel,
     )
     with _models_lock:

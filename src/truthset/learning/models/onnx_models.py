@@ -74,7 +74,7 @@ def load_session(data: bytes, field: str = "path") -> Any:
     try:
         import onnxruntime as ort
     except ImportError as exc:  # a main dependency: only a broken install gets here
-        raise ModelError(f"onnxruntime is not installed ({exc})") from None
+        raise _fail(field, f"onnxruntime is not installed ({exc})") from None
     options = ort.SessionOptions()
     options.log_severity_level = 3  # warnings about unused initialisers are not the user's
     try:
