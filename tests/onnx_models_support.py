@@ -161,11 +161,29 @@ def box_detector(
     return _model(nodes, [image], outs)
 
 
-def colour_classifier(size: int = 32, *, probabilities: bool = False) -> bytes:
-    """Logits 10 x (mean R, mean G, mean B); with ``probabilities``, their softmax."""
-    image = helper.make_tensor_value_info("pixels", TensorProto.FLOAT, [1, 3, size, size])
-    nodes = [
-        helper.make_node("GlobalAveragePool", ["pixels"], ["pooled"]),
+def colour_classifier(
+    size: int = 32, *, probabilities: bool = False, input_type: str = "float"
+) -> bytes:
+    """Logits 10 x (mean R, mean G, mean B); with ``probabilities``, their softmax.
+    ``input_type``: ``float``, ``float16`` (a half-precision export) or ``uint8-nhwc``
+    (raw pixels, channels last; the graph scales them by 1/255 itself)."""
+    nodes = []
+    if input_type == "float16":
+        image = helper.make_tensor_value_info("pixels", TensorProto.FLOAT16, [1, 3, size, size])
+        nodes.append(helper.make_node("Cast", ["pixels"], ["planes"], to=TensorProto.FLOAT))
+    elif input_type == "uint8-nhwc":
+        image = helper.make_tensor_value_info("pixels", TensorProto.UINT8, [1, size, size, 3])
+        nodes += [
+            helper.make_node("Cast", ["pixels"], ["raw"], to=TensorProto.FLOAT),
+            helper.make_node("Transpose", ["raw"], ["raw_planes"], perm=[0, 3, 1, 2]),
+            _const("inv255", np.array(1 / 255, np.float32)),
+            helper.make_node("Mul", ["raw_planes", "inv255"], ["planes"]),
+        ]
+    else:
+        image = helper.make_tensor_value_info("pixels", TensorProto.FLOAT, [1, 3, size, size])
+        nodes.append(helper.make_node("Identity", ["pixels"], ["planes"]))
+    nodes += [
+        helper.make_node("GlobalAveragePool", ["planes"], ["pooled"]),
         helper.make_node("Flatten", ["pooled"], ["means"], axis=1),
         _const("ten", np.array(10.0, np.float32)),
         helper.make_node("Mul", ["means", "ten"], ["logits"]),

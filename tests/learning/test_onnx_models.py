@@ -167,6 +167,16 @@ def test_classifier_softmaxes_logits_and_keeps_probabilities():
     assert sigmoid.predict_proba_one(green)[1] == pytest.approx(1 / (1 + np.exp(-2000 / 255)))
 
 
+@pytest.mark.parametrize("input_type", ["float16", "uint8-nhwc"])
+def test_the_input_type_the_model_declares_is_fed(input_type):
+    green = bright_rectangles(40, 30, [(0, 0, 40, 30)], colour=(10, 200, 30))
+    expected = OnnxClassifier(colour_classifier()).fit().predict_proba_one(green)
+    inputs = {"layout": "NHWC"} if input_type == "uint8-nhwc" else None
+    model = OnnxClassifier(colour_classifier(input_type=input_type), inputs=inputs).fit()
+    assert model.input_.dtype == input_type.split("-")[0]
+    assert model.predict_proba_one(green) == pytest.approx(expected, rel=1e-2)
+
+
 def _segmenter(size: int = 128, **kw) -> OnnxPromptSegmenter:
     return OnnxPromptSegmenter(
         sam_encoder(size),

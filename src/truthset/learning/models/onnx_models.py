@@ -8,7 +8,8 @@ A user brings a model file and a small configuration instead of code:
   fit and padded right and bottom, as Segment-Anything's encoder expects; ``stretch``),
   ``scale`` (pixels are multiplied by it first: 1/255 by default), ``mean`` / ``std``
   (per channel, after ``scale``), ``channels`` (``RGB`` or ``BGR``), ``layout`` (``NCHW``
-  or ``NHWC``), ``dtype`` (``float32`` or ``uint8``), ``pad_value``;
+  or ``NHWC``), ``dtype`` (``float32``, ``float16`` or ``uint8``; default: the type the
+  model declares), ``pad_value``;
 * ``outputs``: which output tensors hold what (by name), and how to read them;
 * ``labels``: the model's class indices to the job's label names (``{"0": "car"}`` or a
   list); a class that is not mapped is dropped and counted.
@@ -123,6 +124,8 @@ class InputSpec:
     pad_value: float = 114.0
 
 
+# onnxruntime's input element types -> the `inputs.dtype` they take.
+_INPUT_TYPES = {"tensor(float)": "float32", "tensor(float16)": "float16", "tensor(uint8)": "uint8"}
 _INPUT_KEYS = (
     "name",
     "size",
@@ -218,9 +221,13 @@ def input_spec(
     channels = opts.get("channels", "RGB")
     if channels not in ("RGB", "BGR"):
         raise _fail(f"{field}.channels", f"must be RGB or BGR, got {channels!r}")
-    dtype = opts.get("dtype", "float32")
-    if dtype not in ("float32", "uint8"):
-        raise _fail(f"{field}.dtype", f"must be float32 or uint8, got {dtype!r}")
+    # The element type the model declares (a half-precision export takes float16).
+    declared = _INPUT_TYPES.get(str(getattr(model_input, "type", "")), "float32")
+    dtype = opts.get("dtype", declared)
+    if dtype not in _INPUT_TYPES.values():
+        raise _fail(
+            f"{field}.dtype", f"must be one of {', '.join(_INPUT_TYPES.values())}, got {dtype!r}"
+        )
     scale = opts.get("scale", 1.0 / 255.0)
     if isinstance(scale, bool) or not isinstance(scale, int | float) or scale <= 0:
         raise _fail(f"{field}.scale", f"must be a positive number, got {scale!r}")
@@ -309,7 +316,7 @@ def preprocess(image: Any, spec: InputSpec) -> tuple[NDArray[Any], Transform]:
     # The layout is set on the bytes, before they become four times larger as floats.
     planes = canvas.transpose(2, 0, 1) if spec.layout == "NCHW" else canvas
     tensor: NDArray[Any] = np.ascontiguousarray(planes)
-    if spec.dtype == "float32":
+    if spec.dtype != "uint8":
         mean = np.asarray(spec.mean, dtype=np.float32)
         std = np.asarray(spec.std, dtype=np.float32)
         if spec.channels == "BGR":  # mean and std are given in R, G, B order
@@ -320,6 +327,8 @@ def preprocess(image: Any, spec: InputSpec) -> tuple[NDArray[Any], Transform]:
         tensor = tensor.astype(np.float32)
         tensor *= np.float32(spec.scale) / std
         tensor -= mean / std
+        if spec.dtype == "float16":
+            tensor = tensor.astype(np.float16)
     transform = Transform(w, h, sx, sy, float(pad_x), float(pad_y))
     return tensor[None], transform
 
