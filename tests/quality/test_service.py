@@ -236,7 +236,7 @@ def test_agreement_reads_the_newest_answers_with_their_tasks_whole(any_ws, setup
         job = get_job(s, "j")
         whole = service.agreement_report(s, job)
         window = service.agreement_report(s, job, window=2)
-    assert whole["window"] == {"newest_answers": 20_000, "answers": 18, "whole_job": True}
+    assert whole["window"] == {"newest_answers": 5_000, "answers": 18, "whole_job": True}
     # The newest 2 answers are w02's on items 4 and 5: their tasks' 6 answers are read.
     assert window["window"] == {"newest_answers": 2, "answers": 6, "whole_job": False}
     assert window["answers"] == 6 and window["fleiss_kappa"] == 1.0
