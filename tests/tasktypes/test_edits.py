@@ -230,3 +230,32 @@ def test_a_verification_job_through_the_work_engine(engine):
     engine.work("verify", lambda w, item: answer(car(), bus()), workers=["w1"])
     (line,) = engine.export("verify")
     assert line["verified-ref-metadata"]["adjustment-status"] == "unadjusted"
+
+
+def test_points_of_a_locked_label_keep_it_and_no_other_point_gets_it():
+    import numpy as np
+
+    from truthset.tasktypes._cuboid_answers import encode_labels
+
+    seg = get_task_type("point-cloud-semantic-segmentation")
+    config = seg.parse_label_config(
+        {
+            "documentVersion": "2020-03-01",
+            "labels": [{"label": "Road", "editsAllowed": "none"}, {"label": "Tree"}],
+        }
+    )
+    before = np.array([1, 1, 0, 2, 0], dtype=np.uint8)
+
+    def answer_of(values):
+        return {"point-count": 5, "labels": encode_labels(np.array(values, dtype=np.uint8))}
+
+    # Ground Truth's label comes as an answer; ours as the file the work API hands over.
+    for prior in (
+        answer_of(before),
+        {"labeledImage": {"pngImageData": answer_of(before)["labels"]}},
+    ):
+        seg.check_edits(answer_of([1, 1, 2, 2, 2]), prior, config)  # Tree may grow
+        with pytest.raises(BadInput, match=r"1 point changed to or from 'Road'"):
+            seg.check_edits(answer_of([1, 0, 0, 2, 0]), prior, config)
+        with pytest.raises(BadInput, match=r"2 points changed to or from 'Road'"):
+            seg.check_edits(answer_of([1, 1, 1, 1, 0]), prior, config)

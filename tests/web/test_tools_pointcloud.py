@@ -481,3 +481,81 @@ def test_a_verification_job_keeps_the_earlier_cuboids(pages: Pages, site: Site) 
     assert kept["label"] == "Car" and kept["number"] == 1
     assert abs(kept["center-x"] - car["center-x"]) < 1e-6
     assert abs(kept["center-y"] - car["center-y"]) < 1e-6
+
+
+def test_a_chained_segmentation_keeps_the_points_of_a_locked_label(
+    pages: Pages, site: Site
+) -> None:
+    """The earlier segmentation (ours: its file handed over as labeledImage) loads into the
+    painter; Car allows no edits: the eraser leaves its points, painting Car is refused with
+    a message, and the answer keeps every car point's class."""
+    import uuid
+
+    from truthset.jobs.schemas import JobCreate
+    from truthset.jobs.service import create_job
+    from truthset.tasktypes._cuboid_answers import encode_labels
+
+    truth = scene(seed=7)
+    first = make_job(
+        site, "point-cloud-semantic-segmentation", [frame_item(site, "seg2", truth.points)]
+    )
+    lease = site.api("worker2", "POST", f"/api/jobs/{first}/next").json()
+    earlier = {
+        "point-count": len(truth.points),
+        "labels": encode_labels(truth.labels.astype(np.uint8)),
+    }
+    done = site.api(
+        "worker2",
+        "POST",
+        f"/api/assignments/{lease['assignment_id']}/submit",
+        json={"answer": earlier},
+    )
+    assert done.status_code == 200, done.text
+    locked = {
+        "documentVersion": "2020-03-01",
+        "labels": [{"label": "Car", "editsAllowed": "none"}, {"label": "Van"}, {"label": "Person"}],
+    }
+    verify = f"pc-seg-{uuid.uuid4().hex[:8]}"
+    with site.ws.db.session_scope() as s:
+        create_job(
+            s,
+            JobCreate(
+                name=verify,
+                task_type="point-cloud-semantic-segmentation",
+                label_config=locked,
+                input_job=first,
+                teams=[TEAM],
+                workers_per_item=1,
+                label_attribute=f"{verify}-ref",
+                settings={"adjustment": True},
+            ),
+        )
+    page = pages.open("worker1", f"/work/{verify}")
+    wait_for_task(page)
+    wait_ready(page)
+    page.keyboard.press("t")  # from the top
+    page.wait_for_timeout(200)
+    page.keyboard.press("e")  # the eraser, lasso round the car
+    page.keyboard.press("l")
+    ring = [
+        (CAR[0] + 3.5 * math.cos(a), CAR[1] + 3.5 * math.sin(a), CAR[2])
+        for a in np.linspace(0, 2 * math.pi, 16)
+    ]
+    page.mouse.move(*at(page, *ring[0]))
+    page.mouse.down()
+    for p in ring[1:]:
+        page.mouse.move(*at(page, *p), steps=2)
+    page.mouse.up()
+    page.keyboard.press("e")  # painting again, with Car: refused
+    page.keyboard.press("1")
+    page.mouse.move(*at(page, PERSON[0], PERSON[1], PERSON[2]))
+    page.mouse.down()
+    page.mouse.up()
+    page.wait_for_selector("text=allows no edits in this job")
+    page.keyboard.press("Enter")
+    page.wait_for_selector("#no-work")
+    answer = the_answer(site, verify, "seg2")
+    got = np.frombuffer(zlib.decompress(base64.b64decode(answer["labels"])), dtype=np.uint8)
+    assert (got[truth.labels == 1] == 1).all()  # every car point kept Car
+    assert (got[truth.labels == 3] == 3).all()  # the person was not painted over
+    assert (got[truth.labels != 1] != 1).all()  # no point became Car

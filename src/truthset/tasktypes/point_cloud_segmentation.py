@@ -89,6 +89,38 @@ class PointCloudSegmentationType(PointCloudType):
     ) -> dict[str, Any]:
         return check_segmentation(answer, config, frame_point_count(item))
 
+    def check_edits(self, content: Mapping[str, Any], prior: Any, config: LabelConfig) -> None:
+        """editsAllowed none on a label: the points the earlier label gave it keep it, and
+        no other point gets it (the earlier label: Ground Truth's file as an answer, or
+        ours, whose file the work API hands over as ``labeledImage``)."""
+        from truthset.tasktypes._edits import locked_labels
+
+        locked = locked_labels(config)
+        if not locked or not isinstance(prior, Mapping):
+            return
+        encoded = prior.get("labels")
+        if encoded is None:
+            encoded = (prior.get("labeledImage") or {}).get("pngImageData")
+        if not isinstance(encoded, str):
+            return
+        count = int(content["point-count"])
+        try:
+            before = decode_labels(encoded, "the earlier label", count)
+        except BadInput:
+            return  # the earlier label is of another point count: nothing to keep
+        after = decode_labels(content["labels"], "answer.labels", count)
+        for label in config.labels:
+            if label not in locked:
+                continue
+            k = config.labels.index(label) + 1
+            changed = int(np.count_nonzero((before == k) != (after == k)))
+            if changed:
+                raise BadInput(
+                    f"answer.labels: {changed:,} point{'s' if changed != 1 else ''} changed to or "
+                    f"from {label!r}; label "
+                    f"{label!r} allows no edits in this job (editsAllowed: none)"
+                )
+
     def consolidate(
         self, answers: list[WorkerAnswer], config: LabelConfig, settings: dict[str, Any]
     ) -> Consolidation:

@@ -17,9 +17,14 @@ export class Painter {
    * @param {() => Uint8Array} o.labels the working labels (changed in place while painting)
    * @param {() => number} o.value the class id a stroke paints (0 when erasing)
    * @param {(changed: number) => void} o.done a stroke ended, `changed` points changed
+   * @param {Set<number>} [o.fixed] class ids a stroke neither takes from a point nor gives
+   *   to one (labels that allow no edits in a job chained on an earlier label)
+   * @param {() => void} [o.refused] a stroke of a fixed class began (to say why nothing paints)
    */
-  constructor({ host, scene, labels, value, done }) {
+  constructor({ host, scene, labels, value, done, fixed = new Set(), refused = () => {} }) {
     this.host = host;
+    this.fixed = fixed;
+    this.refused = refused;
     this.scene = scene;
     this.labels = labels;
     this.value = value;
@@ -73,6 +78,7 @@ export class Painter {
     e.preventDefault();
     e.stopPropagation(); // the orbit controls never see a paint stroke
     this.host.setPointerCapture(e.pointerId);
+    if (this.fixed.has(this.value())) this.refused();
     this.stroke = { screen: this.scene.screenPositions(), lasso: [], changed: new Set() };
     this.onMove(e);
   }
@@ -92,11 +98,13 @@ export class Painter {
     }
     const labels = this.labels();
     const value = this.value();
+    if (this.fixed.has(value)) return;
+    const fixed = this.fixed;
     const r2 = this.radius * this.radius;
     const changed = [];
     for (let i = 0, n = labels.length; i < n; i++) {
       const dx = s.screen[2 * i] - p.x, dy = s.screen[2 * i + 1] - p.y;
-      if (dx * dx + dy * dy <= r2 && labels[i] !== value) {
+      if (dx * dx + dy * dy <= r2 && labels[i] !== value && !(fixed.size && fixed.has(labels[i]))) {
         labels[i] = value;
         changed.push(i);
         s.changed.add(i);
@@ -113,7 +121,7 @@ export class Painter {
     if (this.host.hasPointerCapture(e.pointerId)) this.host.releasePointerCapture(e.pointerId);
     if (this.tool === "lasso") {
       this.path.setAttribute("points", "");
-      const changed = paintInside(s.screen, s.lasso, this.labels(), this.value());
+      const changed = this.fixed.has(this.value()) ? [] : paintInside(s.screen, s.lasso, this.labels(), this.value(), this.fixed);
       if (changed.length) this.scene.recolorLabels(changed, this.labels());
       for (const i of changed) s.changed.add(i);
     }
@@ -129,9 +137,11 @@ export class Painter {
 /**
  * Give `value` to every point whose screen position is inside the outline (even-odd rule).
  * @param {Float32Array} screen x, y per point @param {number[]} poly x, y per vertex
- * @param {Uint8Array} labels @param {number} value @returns {number[]} the points changed
+ * @param {Uint8Array} labels @param {number} value
+ * @param {Set<number>} [fixed] class ids whose points keep them
+ * @returns {number[]} the points changed
  */
-export function paintInside(screen, poly, labels, value) {
+export function paintInside(screen, poly, labels, value, fixed = new Set()) {
   const m = poly.length >> 1;
   if (m < 3) return [];
   let minX = Infinity, minY = Infinity, maxX = -Infinity, maxY = -Infinity;
@@ -143,6 +153,7 @@ export function paintInside(screen, poly, labels, value) {
   for (let i = 0, n = labels.length; i < n; i++) {
     const x = screen[2 * i], y = screen[2 * i + 1];
     if (!(x >= minX && x <= maxX && y >= minY && y <= maxY) || labels[i] === value) continue;
+    if (fixed.size && fixed.has(labels[i])) continue;
     let inside = false;
     for (let a = 0, b = m - 1; a < m; b = a++) {
       const ya = poly[2 * a + 1], yb = poly[2 * b + 1];

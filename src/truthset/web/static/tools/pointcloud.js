@@ -64,7 +64,9 @@ export function initialState(task) {
   }
   if (kindOf(task) === "segmentation") {
     const v = (task.prior_label && task.prior_label.value) || task.prediction;
-    const labels = v && typeof v.labels === "string" ? v.labels : null;
+    // Ground Truth's earlier label comes as an answer; ours as its file (`labeledImage`).
+    const file = v && v.labeledImage && typeof v.labeledImage.pngImageData === "string" ? v.labeledImage.pngImageData : null;
+    const labels = v && typeof v.labels === "string" ? v.labels : file;
     return /** @type {PaintState} */ ({ labels, count: labels ? Number(v["point-count"]) || 0 : 0 });
   }
   const tracking = kindOf(task) === "tracking";
@@ -181,8 +183,11 @@ export function create(ctx) {
     ctx.side.append(tools, h("p", { class: "muted" }, "Brush size ", radius, " px ", h("kbd", null, "["), " ", h("kbd", null, "]")),
       labelBar(store, { shortNames: ctx.shortNames }).el,
       h("p", { class: "muted", id: "pc-paint-count" }));
+    // In a job chained on an earlier label, the classes that allow no edits stay put.
+    const fixedClasses = new Set(task.prior_label ? [...fixed].map((l) => store.labels.indexOf(l) + 1).filter((k) => k > 0) : []);
     painter = new Painter({
-      host: main, scene, labels: () => work,
+      host: main, scene, labels: () => work, fixed: fixedClasses,
+      refused: () => toast(`${store.activeLabel} allows no edits in this job: its points stay as they were.`, "info", 3000),
       value: () => (erase.checked ? 0 : store.labels.indexOf(store.activeLabel) + 1),
       done: (changed) => {
         if (!changed) return;
