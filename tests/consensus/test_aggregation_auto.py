@@ -192,6 +192,21 @@ def test_a_chosen_vote_takes_its_confidences_and_ties_from_its_profiled_answer_m
     np.testing.assert_allclose(result.confidences, np.round(chosen[order], 2))
 
 
+def test_a_chosen_vote_with_gold_reports_the_shares_and_the_model_posterior_ece(monkeypatch):
+    even = simulate_crowd(n_tasks=300, n_workers=30, answers_per_task=4, random_state=3)
+    monkeypatch.setattr(AutoAggregator, "_choose_without_gold", lambda self, *args: "mv")
+    monkeypatch.setattr(AutoAggregator, "_choose_with_gold", lambda self, default, *a: default)
+    tasks = np.arange(even.answers.n_tasks)
+    auto = AutoAggregator().fit(even.answers, tasks, even.truth)
+    calibration = auto.calibration_
+    assert auto.method_ == "mv" and calibration["source"] == "gold"
+    assert calibration["confidence_model"] == auto.confidence_model_ != "mv"
+    # The vote's shares (a 2-2 tie is "0.5", one of one "1.0") are worse calibrated than
+    # the model posterior that replaces them, before and after the gold temperature.
+    assert calibration["ece_method"] > calibration["ece_raw"]
+    assert calibration["ece_calibrated"] <= calibration["ece_raw"] + 0.01
+
+
 def test_one_fold_is_enough_on_many_answers(crowd):
     auto = AutoAggregator(max_scored=100).fit(crowd.answers)
     assert auto.criterion_["folds_fitted"] == 1
