@@ -402,8 +402,9 @@ class AutoAggregator(BaseAggregator):
         if self.confidence_model_ != chosen:
             text += (
                 f"; its confidences are the posterior of its label under "
-                f"{self.confidence_model_}'s answer model, which predicts the held-out answers "
-                f"best from {chosen}'s truth estimate"
+                f"{self.confidence_model_}, whose answer model predicts the held-out answers "
+                f"best from {chosen}'s truth estimate among the models that keep their "
+                "classes' meaning"
             )
         if chosen != base:
             text += (
