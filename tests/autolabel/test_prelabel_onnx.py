@@ -7,12 +7,16 @@ from __future__ import annotations
 import base64
 import io
 import json
+import os
+import uuid
+from collections.abc import Iterator
 
 import numpy as np
 import pytest
 from PIL import Image
 from typer.testing import CliRunner
 
+from conftest import make_workspace, require
 from onnx_models_support import (
     box_detector,
     bright_rectangles,
@@ -22,11 +26,13 @@ from onnx_models_support import (
 )
 from support import Setup, bearer, require_module, wait_run, write_manifest
 from truthset.autolabel import repository
+from truthset.autolabel.prelabel import plan_onnx_predictions
 from truthset.cli.main import app
 from truthset.datasets.importer import import_source
 from truthset.errors import BadInput
 from truthset.jobs.schemas import JobCreate
 from truthset.jobs.service import create_job, get_job
+from truthset.media.storage import s3_client
 
 require_module("onnxruntime")
 require_module("onnx")
@@ -349,3 +355,48 @@ def test_multilabel_classifier_and_the_cli(ws):
         "yellow": {"labels": ["green", "red"]},
         "cyan": {"labels": ["green", "blue"]},
     }
+
+
+@pytest.fixture
+def bucket() -> Iterator[str]:
+    require(bool(os.environ.get("S3_ENDPOINT_URL")), "S3_ENDPOINT_URL is not set (no S3 server)")
+    name = f"onnx-{uuid.uuid4().hex[:10]}"
+    client = s3_client()
+    client.create_bucket(Bucket=name)
+    yield name
+    # SeaweedFS gives every bucket volumes of its own: buckets left behind use them up.
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=name):
+        keys = [{"Key": obj["Key"]} for obj in page.get("Contents", [])]
+        if keys:
+            client.delete_objects(Bucket=name, Delete={"Objects": keys})
+    client.delete_bucket(Bucket=name)
+
+
+@pytest.mark.s3
+def test_a_model_on_s3_inside_the_allowed_roots(tmp_path, monkeypatch, bucket):
+    monkeypatch.setenv("TRUTHSET_ALLOWED_ROOTS", f"s3://{bucket}/models")
+    ws = make_workspace(tmp_path)
+    try:
+        Setup(ws, n_items=0, n_workers=1)
+        _images(ws, "rects", {"a": bright_rectangles(100, 60, [RECTS["a"]])})
+        for key in ("models/yolo.onnx", "other/yolo.onnx"):
+            s3_client().put_object(Bucket=bucket, Key=key, Body=box_detector("yolo"))
+        inside = {
+            "path": f"s3://{bucket}/models/yolo.onnx",
+            "kind": "yolo",
+            "labels": {"1": "rect"},
+        }
+        _create(ws, "boxes", "bounding-box", ["rect"], "rects", inside)
+        with ws.db.session_scope(write=False) as s:
+            predictions, report = plan_onnx_predictions(s, get_job(s, "boxes"), "rect")
+        (prediction,) = predictions.values()
+        (box,) = prediction["boundingBoxes"]
+        assert _near(box, RECTS["a"]) and report["boxes"] == 1
+        outside = {**inside, "path": f"s3://{bucket}/other/yolo.onnx"}
+        with pytest.raises(BadInput, match=r"^settings\.prelabel\.onnx\.path: .* is outside"):
+            _create(ws, "outside", "bounding-box", ["rect"], "rects", outside)
+        missing = {**inside, "path": f"s3://{bucket}/models/none.onnx"}
+        with pytest.raises(BadInput, match=r"^settings\.prelabel\.onnx\.path: .*does not exist"):
+            _create(ws, "missing", "bounding-box", ["rect"], "rects", missing)
+    finally:
+        ws.close()
