@@ -94,7 +94,11 @@ def _prelabel(ws, client, admin, job: str) -> dict:
     return run["result"]
 
 
-def test_yolo_model_boxes_reach_the_tool_and_the_report_counts_the_time(ws, client):
+def test_yolo_model_boxes_reach_the_tool_and_the_report_counts_the_time(ws, client, monkeypatch):
+    from truthset.autolabel import prelabel
+
+    # Two items a batch: the run's report adds the batches up.
+    monkeypatch.setattr(prelabel, "ONNX_BATCH", 2)
     setup = Setup(ws, n_items=0, n_workers=1)
     _images(ws, "rects", {k: bright_rectangles(100, 60, [r]) for k, r in RECTS.items()})
     path = _save_model(ws, "yolo.onnx", box_detector("yolo"))
@@ -115,6 +119,7 @@ def test_yolo_model_boxes_reach_the_tool_and_the_report_counts_the_time(ws, clie
     assert result["items"] == 3 and result["kind"] == "yolo" and result["boxes"] == 3
     # Class 2 is not mapped: one box per image dropped, and said so.
     assert result["dropped_classes"] == {"2": 3} and result["unreadable"] == 0
+    assert result["processed"] == 3 and result["ms_per_item"] > 0
     empty = {"boundingBoxes": [], "inputImageProperties": {"width": 100, "height": 60}}
     r = client.post(
         f"/api/assignments/{first['assignment_id']}/submit",

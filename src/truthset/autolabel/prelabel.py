@@ -29,7 +29,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -62,6 +62,9 @@ ONNX_FIELD = "settings.prelabel.onnx"
 # Loaded models kept by file versions and configuration: the check at job creation and
 # the run that follows load a model once.
 CACHE_MODELS = 2
+# Items a run plans and writes at a time: predictions (a semantic mask's PNG among them)
+# are not all held at once, and a run stopped half-way keeps what it wrote.
+ONNX_BATCH = 256
 # Components of a mask smaller than this (pixels) become no polygon (as assisted masks).
 MIN_POLYGON_AREA = 16
 
@@ -432,15 +435,28 @@ def _merge(counts: dict[str, int], more: Mapping[str, int]) -> None:
         counts[key] = counts.get(key, 0) + int(n)
 
 
+def onnx_todo(session: Session, job: Job) -> list[int]:
+    """The job's unstarted items without a prediction, in import order (their ids)."""
+    key = f"{job.label_attribute}-prediction"
+    return [
+        item_id
+        for item_id, data in repository.open_unstarted_items(session, job.id)
+        if key not in orjson.loads(data)
+    ]
+
+
 def plan_onnx_predictions(
     session: Session,
     job: Job,
     label: str,
+    item_ids: Sequence[int] | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> tuple[dict[int, dict[str, Any]], dict[str, Any]]:
-    """Your own model's predictions for the job's unstarted items that have none yet
-    (reads only): item id -> prediction in the answer shape, and what the run did (counts
-    of boxes / classes / masks, classes dropped as unmapped, unreadable images, time)."""
+    """Your own model's predictions (reads only) for ``item_ids`` (default: `onnx_todo`),
+    leaving out those that have a prediction by now: item id -> prediction in the answer
+    shape, and what was done (`merge_onnx_reports` adds up those of several batches:
+    counts of boxes / classes / masks, classes dropped as unmapped, unreadable images,
+    time)."""
     import numpy as np
 
     task_type = get_task_type(job.task_type)
@@ -455,11 +471,11 @@ def plan_onnx_predictions(
     model = load_onnx_model(session, cfg, job_labels, multilabel=multilabel)
     kind = cfg["kind"]
     key = f"{job.label_attribute}-prediction"
-    rows = repository.open_unstarted_items(session, job.id)
-    todo = [(item_id, orjson.loads(data)) for item_id, data in rows]
+    ids = onnx_todo(session, job) if item_ids is None else list(item_ids)
+    todo = [(item_id, orjson.loads(repository.item_data(session, item_id))) for item_id in ids]
     todo = [(item_id, data) for item_id, data in todo if key not in data]
     dropped: dict[str, int] = {}
-    report: dict[str, Any] = {"kind": kind}
+    report: dict[str, Any] = {"kind": kind, "processed": len(todo)}
     counts = {"boxes": 0} if kind in ("yolo", "ssd") else {}
     if kind == "classify":
         counts = {"classified": 0, "below_threshold": 0}
@@ -531,6 +547,30 @@ def plan_onnx_predictions(
     report["seconds"] = round(seconds, 3)
     report["ms_per_item"] = round(1000 * seconds / len(todo), 2) if todo else None
     return out, report
+
+
+def merge_onnx_reports(first: Mapping[str, Any], second: Mapping[str, Any]) -> dict[str, Any]:
+    """Two batches' reports as one: counts added, dropped classes merged, the listed items
+    kept to 20, the time per item over both."""
+    out = dict(first)
+    for key, value in second.items():
+        before = out.get(key)
+        if key == "dropped_classes":
+            merged = dict(before or {})
+            _merge(merged, value)
+            out[key] = merged
+        elif key.endswith("_items"):
+            out[key] = [*(before or []), *value][:20]
+        elif (
+            isinstance(value, int | float) and not isinstance(value, bool) and key != "ms_per_item"
+        ):
+            out[key] = (before or 0) + value
+        elif key not in out:
+            out[key] = value
+    out["seconds"] = round(float(out.get("seconds", 0.0)), 3)
+    processed = int(out.get("processed", 0))
+    out["ms_per_item"] = round(1000 * out["seconds"] / processed, 2) if processed else None
+    return out
 
 
 def _mask_prediction(

@@ -46,23 +46,46 @@ def autolabel_run(ctx: Any, *, job: str) -> dict[str, Any]:
 def prelabel_run(ctx: Any, *, job: str, detector: str, label: str | None = None) -> dict[str, Any]:
     from truthset.autolabel.prelabel import (
         ONNX,
+        ONNX_BATCH,
         apply_predictions,
         check_request,
+        merge_onnx_reports,
+        onnx_todo,
         plan_onnx_predictions,
         plan_predictions,
         prediction_counts,
     )
 
-    if detector == ONNX:  # the job's own model (settings.prelabel.onnx)
+    if detector == ONNX:  # the job's own model (settings.prelabel.onnx), in batches
         with ctx.db.session_scope(write=False) as session:
             the_job = get_job(session, job)
             chosen = check_request(the_job, detector, label)
-            predictions, report = plan_onnx_predictions(
-                session, the_job, chosen, progress=lambda n, total: ctx.progress(n, total)
-            )
-        with ctx.db.session_scope() as session:
-            written = apply_predictions(session, get_job(session, job), predictions)
-        return {"job": job, "detector": detector, "label": chosen, "items": written, **report}
+            todo = onnx_todo(session, the_job)
+        report: dict[str, Any] | None = None
+        written = 0
+        for start in range(0, max(len(todo), 1), ONNX_BATCH):
+
+            def batch_progress(n: int, _total: int, at: int = start) -> None:
+                ctx.progress(at + n, len(todo))
+
+            with ctx.db.session_scope(write=False) as session:
+                predictions, part = plan_onnx_predictions(
+                    session,
+                    get_job(session, job),
+                    chosen,
+                    todo[start : start + ONNX_BATCH],
+                    progress=batch_progress,
+                )
+            with ctx.db.session_scope() as session:
+                written += apply_predictions(session, get_job(session, job), predictions)
+            report = part if report is None else merge_onnx_reports(report, part)
+        return {
+            "job": job,
+            "detector": detector,
+            "label": chosen,
+            "items": written,
+            **(report or {}),
+        }
     with ctx.db.session_scope(write=False) as session:
         the_job = get_job(session, job)
         chosen = check_request(the_job, detector, label)
