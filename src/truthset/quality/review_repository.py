@@ -108,6 +108,29 @@ def forget_answers(session: Session, task_id: int, assignment_ids: list[int], no
     )
 
 
+def hold_places(
+    session: Session,
+    task_id: int,
+    places: list[tuple[int, str]],
+    *,
+    now: float,
+    until: float,
+) -> None:
+    """Hold the returned task's places for these workers (worker id, their answer as
+    JSON text) until `until`; the work engine's pick then serves it to them only."""
+    for worker_id, answer in places:
+        session.execute(
+            text(
+                "INSERT INTO task_returns (task_id, worker_id, answer, returned_at, until) "
+                "VALUES (:t, :w, :a, :now, :until) ON CONFLICT (task_id, worker_id) DO UPDATE "
+                "SET answer = excluded.answer, returned_at = excluded.returned_at, "
+                "until = excluded.until"
+            ),
+            {"t": task_id, "w": worker_id, "a": answer, "now": now, "until": until},
+        )
+    session.execute(text("UPDATE tasks SET reserved = 1 WHERE id = :t"), {"t": task_id})
+
+
 def end_review_lease(session: Session, task_id: int) -> None:
     """The review of a returned item ends without a trace in the queue: its next label
     queues it as a new one (a released row would put it last for its reviewer, as an

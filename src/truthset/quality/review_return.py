@@ -2,7 +2,11 @@
 
 The workers' answers leave the task (kept, with the label before, in the thread's
 ``returned`` entry, so nothing is lost) and their assignments go, so the same workers may
-take the task again; the task reopens as a started one (served before new items) and the
+take the task again. Their places are held for them (``task_returns``, migration 0017) for
+``hold_hours`` (72 by default; 0: any worker at once): no other worker gets the task
+meanwhile, and each of them finds their own earlier answer in their tool (the next body's
+``prediction``). One who gives the task back (skip, release, expiry) frees the place for
+any worker. The task reopens as a started one (served before new items) and the
 item has no label until the answers are in again, when it is consolidated as any item is
 and, if still doubtful, queued for review again. A completed job is resumed for it; a
 stopped job is refused (resume it first). The workers see the comment on their next task
@@ -18,6 +22,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import orjson
 from sqlalchemy.orm import Session
 
 from truthset.errors import BadInput, Conflict
@@ -28,6 +33,8 @@ from truthset.quality.review import _check_holder, _is_pg
 from truthset.store.models import Job, User
 from truthset.store.raw import stored_json
 
+DEFAULT_HOLD_HOURS = 72.0
+
 
 def return_item(
     session: Session,
@@ -37,6 +44,7 @@ def return_item(
     comment: Any,
     *,
     workers: list[str] | None = None,
+    hold_hours: float = DEFAULT_HOLD_HOURS,
     now: float | None = None,
 ) -> dict[str, Any]:
     now = time.time() if now is None else now
@@ -80,6 +88,14 @@ def return_item(
         now=now,
     )
     review_repository.forget_answers(session, task_id, [int(a[0]) for a in answers], now)
+    if hold_hours > 0:
+        review_repository.hold_places(
+            session,
+            task_id,
+            [(int(a[1]), _as_text(a[3])) for a in answers],
+            now=now,
+            until=now + hold_hours * 3600.0,
+        )
     review_repository.end_review_lease(session, task_id)
     if not in_window:
         # A finished task is in flight again, as when a worker first took it.
@@ -92,4 +108,12 @@ def return_item(
         "returned": True,
         "workers": [a[2] for a in answers],
         "was": status,
+        "held_until": now + hold_hours * 3600.0 if hold_hours > 0 else None,
     }
+
+
+def _as_text(content: Any) -> str:
+    """A stored answer's content as JSON text (it comes as text or as decoded JSON)."""
+    if isinstance(content, str):
+        return content
+    return orjson.dumps(content).decode()

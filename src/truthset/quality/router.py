@@ -46,6 +46,8 @@ class ReturnRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     comment: str = Field(max_length=comments.MAX_COMMENT)
     workers: list[str] | None = Field(None, max_length=1000)
+    # How long the item waits for the workers it goes back to; 0: any worker at once.
+    hold_hours: float = Field(review_return.DEFAULT_HOLD_HOURS, ge=0, le=24 * 365)
 
 
 class AcceptRequest(BaseModel):
@@ -185,7 +187,9 @@ def review_return_item(
     """Reject the item's label and return it to its workers (all, or ``workers``) with a
     comment they see on their next task of it (quality/review_return.py)."""
     job = _reviewable_job(session, name, user)
-    return review_return.return_item(session, job, item, user, body.comment, workers=body.workers)
+    return review_return.return_item(
+        session, job, item, user, body.comment, workers=body.workers, hold_hours=body.hold_hours
+    )
 
 
 @router.get("/jobs/{name}/items/{item}/comments")

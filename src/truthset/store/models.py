@@ -189,6 +189,25 @@ class Task(Base):
     answers: Mapped[int] = mapped_column(Integer, default=0)
     declines: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[float] = mapped_column(Float)
+    # 1 while places are held for workers a reviewer returned the item to (TaskReturn).
+    reserved: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+
+
+class TaskReturn(Base):
+    """A place on a returned task held for one of its workers (quality/review_return.py):
+    only they may take it until `until`; their returned answer starts their tool.
+    Migration 0017; the pick reads `tasks.reserved` first (work/statements.py)."""
+
+    __tablename__ = "task_returns"
+    task_id: Mapped[int] = mapped_column(
+        ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True
+    )
+    worker_id: Mapped[int] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    answer: Mapped[str | None] = mapped_column(Text)
+    returned_at: Mapped[float] = mapped_column(Float)
+    until: Mapped[float] = mapped_column(Float)
 
 
 class Assignment(Base):

@@ -65,6 +65,8 @@ class LeasedTask:
     deadline: float
     leased_at: float
     is_gold: bool
+    # A reviewer returned the item to this worker: their answer then, for their tool.
+    returned_answer: Any = None
 
 
 def is_postgresql(session: Session) -> bool:
@@ -128,11 +130,13 @@ def _pick(
     *,
     gold: int,
     started: int,
+    now: float,
     min_priority: float = float("-inf"),
 ) -> Any:
     params = {
         "j": job_id,
         "w": worker_id,
+        "now": now,
         "gold": gold,
         "started": started,
         "min_priority": max(min_priority, -1e300),
@@ -243,13 +247,13 @@ def lease_next_task(
     row = None
     qualifying = bool(qualification) and gold.needs_qualification(session, job, worker.id)
     if qualifying or (gold_rate > 0 and (rng or random).random() < gold_rate):
-        row = _pick(session, job.id, worker.id, gold=1, started=1) or _pick(
-            session, job.id, worker.id, gold=1, started=0
+        row = _pick(session, job.id, worker.id, gold=1, started=1, now=now) or _pick(
+            session, job.id, worker.id, gold=1, started=0, now=now
         )
         if row is None and qualifying:
             return held
     if row is None:
-        row = _pick(session, job.id, worker.id, gold=0, started=1)
+        row = _pick(session, job.id, worker.id, gold=0, started=1, now=now)
     claims_window = False
     if row is None and _may_start_new_task(session, job):
         gated = bool(job.settings.get("auto_label"))
@@ -259,12 +263,13 @@ def lease_next_task(
             worker.id,
             gold=0,
             started=0,
+            now=now,
             min_priority=0.0 if gated else float("-inf"),
         )
         claims_window = row is not None
     if row is None:
         return held
-    task_id, item_id, started, is_gold, ext_id, data = row
+    task_id, item_id, started, is_gold, ext_id, data, reserved = row
 
     deadline = now + job.task_time_limit
     params = {"t": task_id, "j": job.id, "w": worker.id, "now": now, "d": deadline}
@@ -282,8 +287,18 @@ def lease_next_task(
     if claims_window and not _claim_window_slot(session, job):
         _undo_lease(session, job, task_id, asg_id, now)
         return held
+    returned = _take_return_place(session, task_id, worker.id, now) if reserved else None
     return LeasedTask(
-        asg_id, task_id, job.id, item_id, ext_id, orjson.loads(data), deadline, now, bool(is_gold)
+        asg_id,
+        task_id,
+        job.id,
+        item_id,
+        ext_id,
+        orjson.loads(data),
+        deadline,
+        now,
+        bool(is_gold),
+        returned,
     )
 
 
@@ -316,7 +331,7 @@ def _lease_pg(
         },
         write=False,  # counted below, when it leased
     )
-    member, blocked, task_id, item_id, started, ext_id, data, asg_id, *held_row = row
+    member, blocked, task_id, item_id, started, ext_id, data, reserved, asg_id, *held_row = row
     if asg_id is not None:
         raw_sql.writes += 1
     _judge_worker(job, worker, member, blocked)
@@ -329,9 +344,21 @@ def _lease_pg(
     if not started and not _claim_window_slot(session, job):
         _undo_lease(session, job, task_id, asg_id, now)
         return held
+    returned = _take_return_place(session, task_id, worker.id, now) if reserved else None
     return LeasedTask(
-        asg_id, task_id, job.id, item_id, ext_id, orjson.loads(data), deadline, now, False
+        asg_id, task_id, job.id, item_id, ext_id, orjson.loads(data), deadline, now, False, returned
     )
+
+
+def _take_return_place(session: Session, task_id: int, worker_id: int, now: float) -> Any:
+    """A lease on a returned task: the worker's held place (and any past its time) is
+    taken; their answer as it was returned (for their tool), or None for another worker
+    who got a place past its time. Runs only for a reserved task."""
+    sql_ = raw(session)
+    answer = sql_.scalar(sql.RETURNED_ANSWER, {"t": task_id, "w": worker_id})
+    sql_.execute(sql.TAKE_RETURN_PLACES, {"t": task_id, "w": worker_id, "now": now})
+    sql_.execute(sql.UPDATE_RESERVED, {"t": task_id})
+    return orjson.loads(answer) if answer else None
 
 
 # -- the in-flight window -----------------------------------------------------------------

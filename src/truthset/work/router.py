@@ -85,6 +85,11 @@ def next_task_body(
         if leased.leased_at < started
         else None,
     }
+    if leased.returned_answer is not None:
+        # A reviewer returned the item to this worker: their tool starts from their own
+        # answer, as from a pre-label, to correct what the reviewer's comment says.
+        body["prediction"] = leased.returned_answer
+        body["returned"] = True
     tool_settings = getattr(task_type, "tool_settings", None)
     if tool_settings is not None:  # the job settings its tool follows (audio segments)
         body["tool_settings"] = tool_settings(job.settings)

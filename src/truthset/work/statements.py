@@ -72,12 +72,19 @@ LOCK_WORKER_PG = "SELECT id FROM users WHERE id = :w FOR NO KEY UPDATE"
 # a probe of (task_id, worker_id) per candidate task (`OFFSET 0`): planned as an anti-join
 # (on a freshly filled table's statistics) it read all of the worker's assignments for
 # every candidate, a cost that grew with each answer.
+#
+# A task a reviewer returned (`reserved`, migration 0017) is for the workers it went back
+# to while their places last: the pick probes `task_returns` only for such a task.
+_RESERVED_FOR_WORKER = (
+    "AND (t.reserved = 0 OR EXISTS (SELECT 1 FROM task_returns r WHERE r.task_id = t.id "
+    "AND (r.worker_id = :w OR r.until < :now))) "
+)
 _PICK_TEMPLATE = (
-    "SELECT t.id, t.item_id, t.started, t.is_gold, i.external_id, i.data "
+    "SELECT t.id, t.item_id, t.started, t.is_gold, i.external_id, i.data, t.reserved "
     "FROM tasks t JOIN items i ON i.id = t.item_id "
     "WHERE t.job_id = :j AND t.status = 'open' AND t.is_gold = {gold} AND t.started = {started} "
     "AND NOT EXISTS (SELECT 1 FROM assignments a WHERE a.task_id = t.id AND a.worker_id = :w"
-    "{probe}) AND t.priority >= {min_priority}{gate} "
+    "{probe}) " + _RESERVED_FOR_WORKER + "AND t.priority >= {min_priority}{gate} "
     "ORDER BY t.priority DESC, t.position LIMIT 1{lock}"
 )
 _PG_PICK = {"probe": " OFFSET 0", "lock": " FOR NO KEY UPDATE OF t SKIP LOCKED"}
@@ -138,6 +145,7 @@ PICK_AND_LEASE = (
     "WITH pk AS (SELECT c.member, c.blocked, COALESCE(s.id, u.id) AS id, "
     "COALESCE(s.item_id, u.item_id) AS item_id, COALESCE(s.started, u.started) AS started, "
     "COALESCE(s.external_id, u.external_id) AS external_id, COALESCE(s.data, u.data) AS data, "
+    "COALESCE(s.reserved, u.reserved) AS reserved, "
     + ", ".join(f"h.{c} AS held_{c}" for c in _HELD_COLUMNS)
     + f" FROM ({CHECK_WORKER} OFFSET 0) c LEFT JOIN ({_HELD_LEASE}) h ON true LEFT JOIN LATERAL ("
     + _PICK_TEMPLATE.format(
@@ -153,13 +161,25 @@ PICK_AND_LEASE = (
     )
     + f") u ON true), {_LEASE_WRITES_PG}"
     "SELECT pk.member, pk.blocked, pk.id, pk.item_id, pk.started, pk.external_id, pk.data, "
-    "asg.id, " + ", ".join(f"pk.held_{c}" for c in _HELD_COLUMNS) + " FROM pk LEFT JOIN asg ON true"
+    "pk.reserved, asg.id, "
+    + ", ".join(f"pk.held_{c}" for c in _HELD_COLUMNS)
+    + " FROM pk LEFT JOIN asg ON true"
 )
 # Taking back a lease that started a task the window had no room for.
 UNDO_LEASE_EVENT = (
     "DELETE FROM activity_events WHERE job_id = :j AND at = :now AND assignment_id = :a"
 )
 UNDO_LEASE_ASSIGNMENT = "DELETE FROM assignments WHERE id = :a"
+# A reserved task leased: the worker's place is taken (and any place past its time), its
+# answer handed to the tool; the task stays reserved while other places are held.
+RETURNED_ANSWER = "SELECT answer FROM task_returns WHERE task_id = :t AND worker_id = :w"
+TAKE_RETURN_PLACES = (
+    "DELETE FROM task_returns WHERE task_id = :t AND (worker_id = :w OR until < :now)"
+)
+UPDATE_RESERVED = (
+    "UPDATE tasks SET reserved = CASE WHEN EXISTS (SELECT 1 FROM task_returns r "
+    "WHERE r.task_id = :t) THEN 1 ELSE 0 END WHERE id = :t"
+)
 UNDO_LEASE_TASK = (
     "UPDATE tasks SET live_leases = live_leases - 1, started = 0, status = 'open' WHERE id = :t"
 )
