@@ -224,7 +224,11 @@ export function create(ctx) {
     mask = new Uint8Array(W * H);
     const prior = task.prior_label && task.prior_label.value;
     const png = prior && prior.labeledImage && prior.labeledImage.pngImageData;
+    // Else a model's mask (a pre-label) or the worker's own returned answer, in the
+    // answer's shape: the PNG and the colours of its labels.
+    const predicted = task.prediction && task.prediction.labeledImage && task.prediction.labeledImage.pngImageData;
     if (png) base = await decodeMask(png, prior.labelMappings || (task.prior_label.meta || {})["internal-color-map"]);
+    else if (typeof predicted === "string") base = await decodeMask(predicted, task.prediction.labelMappings);
     rebuild();
   }, () => {});
 
