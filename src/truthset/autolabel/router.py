@@ -19,8 +19,9 @@ router = APIRouter(tags=["autolabel"])
 class PrelabelRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
     detector: str = Field(
-        description="built-in detector: face or cat-face (OpenCV Haar) for bounding-box jobs;"
-        " energy or webrtcvad (voice activity) for audio segment jobs"
+        description="face or cat-face (OpenCV Haar) for bounding-box jobs; energy or webrtcvad"
+        " (voice activity) for audio segment jobs; onnx: the job's own model"
+        " (settings.prelabel.onnx) for box, classification and segmentation jobs"
     )
     label: str | None = Field(default=None, description="the job label its boxes get")
 
@@ -29,9 +30,9 @@ class PrelabelRequest(BaseModel):
 def start_prelabel(
     name: str, body: PrelabelRequest, user: StaffUser, session: WriteSession
 ) -> dict[str, Any]:
-    """Put a detector's boxes (or an audio job's voice-activity segments) into the job's
-    unstarted items as predictions for workers to correct (a background run; see
-    truthset.autolabel.prelabel)."""
+    """Put a detector's boxes (or an audio job's voice-activity segments, or the job's own
+    ONNX model's boxes, classes or masks) into the job's unstarted items as predictions
+    for workers to correct (a background run; see truthset.autolabel.prelabel)."""
     from truthset.runs import service as runs_service
 
     job = get_job(session, name)

@@ -263,15 +263,17 @@ def prelabel_cmd(
         str,
         typer.Option(
             help="face or cat-face (OpenCV Haar cascades) for box jobs; energy or webrtcvad"
-            " (voice activity) for audio segment jobs"
+            " (voice activity) for audio segment jobs; onnx: the job's own model"
+            " (settings.prelabel.onnx) for box, classification and segmentation jobs"
         ),
     ],
     label: Annotated[str | None, typer.Option(help="the job label the proposals get")] = None,
     data_dir: DataDir = None,
     database_url: DatabaseUrl = None,
 ) -> None:
-    """Put a detector's boxes into a bounding-box job's unstarted items, or voice-activity
-    segments into an audio segment job's, for workers to correct (runs as a background
+    """Put a detector's boxes into a bounding-box job's unstarted items, voice-activity
+    segments into an audio segment job's, or the job's own ONNX model's predictions, for
+    workers to correct (runs as a background
     run; `job show` and the API report the time it saves)."""
     from truthset.autolabel.prelabel import check_request
 
