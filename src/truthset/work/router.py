@@ -90,6 +90,8 @@ def next_task_body(
         # answer, as from a pre-label, to correct what the reviewer's comment says.
         body["prediction"] = leased.returned_answer
         body["returned"] = True
+    if _has_click_model(job.settings):
+        body["assist_model"] = True  # tools/assist.js asks the job's own segmenter
     tool_settings = getattr(task_type, "tool_settings", None)
     if tool_settings is not None:  # the job settings its tool follows (audio segments)
         body["tool_settings"] = tool_settings(job.settings)
@@ -97,6 +99,15 @@ def next_task_body(
         # A custom job's tool shows its rendered template (truthset.templates.router).
         body["template_url"] = f"/api/assignments/{leased.assignment_id}/task.html"
     return body
+
+
+def _has_click_model(settings: Any) -> bool:
+    """Whether the job names its own Segment-Anything-style model (`settings.prelabel.onnx`
+    of kind `sam`, checked when the settings were set: docs/onnx-models.md), which the
+    segmentation tools' click mode then asks (autolabel/onnx_router.py)."""
+    block = settings.get("prelabel") if isinstance(settings, dict) else None
+    onnx = block.get("onnx") if isinstance(block, dict) else None
+    return isinstance(onnx, dict) and onnx.get("kind") == "sam"
 
 
 def _prior_label(session: Any, job: Any, item_id: int) -> dict[str, Any] | None:

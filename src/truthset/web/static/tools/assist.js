@@ -4,6 +4,10 @@
  * and click-to-grow routes, and the run-length masks they answer with.
  * POST /api/items/{id}/assist/extreme-points {extreme_points, positive, negative}
  * POST /api/items/{id}/assist/grow {point, tolerance}
+ * POST /api/jobs/{job}/items/{id}/assist/onnx {box, points, point_labels}: the job's own
+ *   Segment-Anything-style model (the next body's `assist_model`), which then takes the
+ *   place of the four points: two clicks give opposite corners of a box round the object,
+ *   later clicks refine it (Shift: outside the object); the corners are kept as `ext`
  * answer {width, height, area, rle: {box: [x, y, w, h], counts}, polygons?, millis}: the
  * counts run over the box's rows, alternating off / on, starting with an off run.
  */
@@ -24,6 +28,29 @@ export function assistUrl(task, kind) {
   const media = task.item.media_url;
   if (!media || !/\/media$/.test(media)) return null;
   return media.replace(/\/media$/, `/assist/${kind}`);
+}
+
+/**
+ * The job's own model's click route for the task's item, or null when the job has none.
+ * @param {import("../js/types.js").Task} task
+ */
+export function modelAssistUrl(task) {
+  const match = /\/api\/items\/(\d+)\/media$/.exec(task.item.media_url || "");
+  if (!match || !(/** @type {any} */ (task).assist_model)) return null;
+  return `/api/jobs/${encodeURIComponent(task.job)}/items/${match[1]}/assist/onnx`;
+}
+
+/**
+ * The model route's prompt for a box (its corners as `ext`) and refining clicks.
+ * @param {{ext: Pt[], pos: Pt[], neg: Pt[]}} c
+ */
+export function modelPrompt(c) {
+  const [a, b] = c.ext;
+  return {
+    box: [Math.min(a.x, b.x), Math.min(a.y, b.y), Math.max(a.x, b.x), Math.max(a.y, b.y)],
+    points: [...c.pos, ...c.neg],
+    point_labels: [...c.pos.map(() => 1), ...c.neg.map(() => 0)],
+  };
 }
 
 /**
@@ -99,7 +126,12 @@ export function drawClicks(layer, clicks, k, color) {
  * @param {AssistOptions} o
  */
 export function createAssist(o) {
-  const pointsUrl = assistUrl(o.task, "extreme-points");
+  const modelUrl = modelAssistUrl(o.task);
+  // With the job's own model, its route answers the points mode: a box, then clicks.
+  const pointsUrl = modelUrl || assistUrl(o.task, "extreme-points");
+  const corners = modelUrl ? 2 : 4;
+  /** @param {{ext: Pt[], pos: Pt[], neg: Pt[]}} c */
+  const promptOf = (c) => (modelUrl ? modelPrompt(c) : { extreme_points: c.ext, positive: c.pos, negative: c.neg });
   const growUrl = assistUrl(o.task, "grow");
   /** @type {Pt[]} */
   let pending = [];
@@ -139,7 +171,7 @@ export function createAssist(o) {
         pos: [...base.pos, ...(negative ? [] : [pt])],
         neg: [...base.neg, ...(negative ? [pt] : [])],
       };
-      const body = { extreme_points: clicks.ext, positive: clicks.pos, negative: clicks.neg };
+      const body = promptOf(clicks);
       // Replace the mask being refined (one undo step per click), unless it was undone
       // meanwhile: then the refined mask is a new one.
       ask(pointsUrl, body, (a) => {
@@ -150,9 +182,9 @@ export function createAssist(o) {
     }
     pending = [...pending, pt];
     o.changed();
-    if (pending.length < 4) return;
+    if (pending.length < corners) return;
     const clicks = { ext: pending, pos: [], neg: [], label: o.store.activeLabel };
-    ask(pointsUrl, { extreme_points: clicks.ext }, (a) => {
+    ask(pointsUrl, promptOf(clicks), (a) => {
       refining = true;
       o.land(a, clicks, false, false);
     }).then((ok) => {
@@ -171,6 +203,8 @@ export function createAssist(o) {
 
   return {
     available: !!pointsUrl,
+    /** Whether the points mode asks the job's own model (a box, then clicks). */
+    model: !!modelUrl,
     /** @param {"points" | "grow"} mode @param {Pt} pt @param {boolean} shift */
     click(mode, pt, shift) {
       if (busy) return;
@@ -181,7 +215,7 @@ export function createAssist(o) {
     reset(mode) {
       pending = [];
       refining = false;
-      o.status.textContent = mode === "points" ? "Click the object's top, bottom, left and right points." : mode === "grow" ? `Click a region to take it in${o.growErases ? " (Shift+click: take it away)" : ""}.` : "";
+      o.status.textContent = mode === "points" ? (modelUrl ? "The job's model: click two opposite corners of a box round the object." : "Click the object's top, bottom, left and right points.") : mode === "grow" ? `Click a region to take it in${o.growErases ? " (Shift+click: take it away)" : ""}.` : "";
       o.changed();
     },
     /** The label changed: the next click starts a new object. */
@@ -196,7 +230,7 @@ export function createAssist(o) {
         // extreme points clicked so far.
         refining = false;
         if (e.key === "Escape") pending = [];
-        o.status.textContent = "Click the next object's four extreme points.";
+        o.status.textContent = modelUrl ? "Click two corners of a box round the next object." : "Click the next object's four extreme points.";
         o.changed();
         return true;
       }
@@ -216,7 +250,7 @@ export function createAssist(o) {
     /** @returns {string | null} */
     problem() {
       if (busy) return "Wait for the mask being computed.";
-      if (pending.length) return `Click the object's ${4 - pending.length} other extreme point(s) first, or press Esc.`;
+      if (pending.length) return modelUrl ? "Click the box's other corner first, or press Esc." : `Click the object's ${4 - pending.length} other extreme point(s) first, or press Esc.`;
       return null;
     },
     /** @param {number} t */
@@ -228,7 +262,7 @@ export function createAssist(o) {
 
 /** The assisted modes' lines of the help. @type {[string, string][]} */
 export const ASSIST_SHORTCUTS = [
-  ["a", "4 points: click the object's top, bottom, left and right points"],
+  ["a", "4 points: click the object's top, bottom, left and right points (a job with its own model: two corners of a box round it)"],
   ["click / Shift+click (after 4 points)", "add to / take away from the mask"],
   ["Enter / Esc", "end the object (Esc also drops its points)"],
 ];
