@@ -332,7 +332,8 @@ def job_item(session: Session, job: Job, external_id: str) -> Any:
 
 
 def tasks_by_status(session: Session, job_id: int) -> dict[str, int]:
-    """The job's tasks (gold items aside) by status, from the stored counts."""
+    """The job's tasks (gold items aside) by status, from the stored counts, where a full
+    task (leased to all the workers it needs) counts as open."""
     return {str(k): int(v) for k, v in repository.task_counts_by_status(session, job_id)}
 
 

@@ -106,7 +106,7 @@ def labels_page(
     before the page. ``after`` / ``before`` in the answer are the cursors of the next and
     the previous page (None where there is none). ``total``: how many tasks the filter by
     status leaves, from the stored counts (None with other filters, which would need a
-    count of the rows)."""
+    count of the rows, and for open or full tasks, which the counts hold as one)."""
     if after is not None and before is not None:
         raise BadInput("give after or before, not both")
     backwards = before is not None
@@ -144,7 +144,14 @@ def labels_page(
         has_media = isinstance(row["data"], dict) and "source-ref" in row["data"]
         row["media_url"] = f"/api/items/{row.pop('item_id')}/media" if has_media else None
     total: int | None = None
-    if label is None and human is None and max_confidence is None and not disputed:
+    # The stored counts hold open and full tasks as one (a lease changes no count).
+    if (
+        label is None
+        and human is None
+        and max_confidence is None
+        and not disputed
+        and status not in ("open", "full")
+    ):
         by_status = service.tasks_by_status(session, job.id)
         total = by_status.get(status, 0) if status is not None else sum(by_status.values())
     return {

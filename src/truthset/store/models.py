@@ -316,8 +316,9 @@ class GoldLabel(Base):
 
 class JobTaskCount(Base):
     """A job's tasks (gold items aside) by status, kept by triggers on tasks (migration
-    0016); a job's figure is the sum over its shards (one per writing PostgreSQL backend,
-    so that concurrent writers never wait on one row; always 0 on SQLite)."""
+    0016; a full task counts as open, so that leases change no count); a job's figure is
+    the sum over its shards (one per writing PostgreSQL backend, so that concurrent
+    writers never wait on one row; always 0 on SQLite)."""
 
     __tablename__ = "job_task_counts"
     job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)

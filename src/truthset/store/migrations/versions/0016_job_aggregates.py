@@ -1,7 +1,7 @@
-"""job aggregates: a job's task counts by status, per-worker answer counts (time spent,
-answers on labeled tasks, answers equal to the label) and answers per minute, kept exact
-by triggers on tasks, answers and labels, so that the console's job page of a
-million-item job reads a few rows instead of scanning the job
+"""job aggregates: a job's task counts by status (full counted as open), per-worker
+answer counts (time spent, answers on labeled tasks, answers equal to the label) and
+answers per minute, kept exact by triggers on tasks, answers and labels, so that the
+console's job page of a million-item job reads a few rows instead of scanning the job
 
 Revision ID: 0016
 Revises: 0015
@@ -49,6 +49,13 @@ depends_on = None
 # and read only for classification jobs.
 
 _SHARD = {"sqlite": "0", "postgresql": "(pg_backend_pid() % 64)"}
+
+
+def _counted_status(status: str) -> str:
+    """The status a task is counted under: a full task (leased to all the workers it needs)
+    counts as open, so that a lease (open -> full) and the end of one (full -> open), the
+    work engine's most frequent status changes, leave the counts alone and fire nothing."""
+    return f"(CASE WHEN {status} = 'full' THEN 'open' ELSE {status} END)"
 
 
 def _minute(dialect: str, t: str) -> str:
@@ -105,7 +112,7 @@ _WORKER_COLUMNS = "(job_id, worker_id, shard, answers, time_spent, labeled, agre
 def _sqlite_task(row: str, sign: int) -> str:
     return (
         f"INSERT INTO job_task_counts (job_id, shard, status, tasks) SELECT {row}.job_id, 0, "
-        f"{row}.status, {sign} WHERE {row}.is_gold = 0 {_ADD_TASKS};"
+        f"{_counted_status(f'{row}.status')}, {sign} WHERE {row}.is_gold = 0 {_ADD_TASKS};"
     )
 
 
@@ -131,7 +138,10 @@ def _sqlite_label(row: str, sign: int) -> str:
     )
 
 
-_TASK_UPDATE_WHEN = "OLD.status IS NOT NEW.status OR OLD.is_gold IS NOT NEW.is_gold"
+_TASK_UPDATE_WHEN = (
+    f"{_counted_status('OLD.status')} IS NOT {_counted_status('NEW.status')} "
+    "OR OLD.is_gold IS NOT NEW.is_gold"
+)
 _ANSWER_UPDATE_COLUMNS = "task_id, job_id, worker_id, content, submitted_at, time_spent"
 _LABEL_UPDATE_WHEN = "OLD.task_id IS NOT NEW.task_id OR OLD.meta IS NOT NEW.meta"
 
@@ -175,26 +185,33 @@ _SQLITE_TRIGGER_NAMES = [
 ]
 
 # -- PostgreSQL: statement triggers over transition tables for INSERT and DELETE, row
-# triggers for UPDATE; bodies written for a set of rows (`rows`) and a sign ---------------
+# triggers for UPDATE; bodies written for a set of rows (`rows`) and a sign. The other
+# table is read through LATERAL (a nested loop on its index, whatever the planner guesses
+# of the transition table: a hash join over all labels per submit was the first draft's
+# cost); a row trigger's body names the row's fields, no set. --------------------------
 
 
 def _pg_tasks(rows: str, sign: int) -> str:
     return (
         "INSERT INTO job_task_counts (job_id, shard, status, tasks) SELECT job_id, "
-        f"{_SHARD['postgresql']}, status, {sign} * count(*) FROM {rows} AS r WHERE is_gold = 0 "
-        f"GROUP BY job_id, status {_ADD_TASKS};"
+        f"{_SHARD['postgresql']}, {_counted_status('status')}, {sign} * count(*) FROM {rows} "
+        f"AS r WHERE is_gold = 0 GROUP BY job_id, {_counted_status('status')} {_ADD_TASKS};"
     )
 
 
 def _pg_answers(rows: str, sign: int) -> str:
+    """Both tables in one statement (a data-modifying WITH): a statement in a trigger
+    costs about what one of the submit's own does."""
     agrees = _agrees("postgresql", "r.content", "l.meta")
     minute = _minute("postgresql", "submitted_at")
     return (
-        f"INSERT INTO job_worker_counts {_WORKER_COLUMNS} SELECT r.job_id, r.worker_id, "
-        f"{_SHARD['postgresql']}, {sign} * count(*), {sign} * coalesce(sum(r.time_spent), 0), "
-        f"{sign} * count(l.task_id), {sign} * coalesce(sum(CASE WHEN l.task_id IS NULL "
-        f"THEN 0 ELSE {agrees} END), 0) FROM {rows} AS r LEFT JOIN labels l "
-        f"ON l.task_id = r.task_id GROUP BY r.job_id, r.worker_id {_ADD_WORKER};\n"
+        f"WITH w AS (INSERT INTO job_worker_counts {_WORKER_COLUMNS} SELECT r.job_id, "
+        f"r.worker_id, {_SHARD['postgresql']}, {sign} * count(*), "
+        f"{sign} * coalesce(sum(r.time_spent), 0), {sign} * count(l.task_id), "
+        f"{sign} * coalesce(sum(CASE WHEN l.task_id IS NULL THEN 0 ELSE {agrees} END), 0) "
+        f"FROM {rows} AS r LEFT JOIN LATERAL (SELECT task_id, meta FROM labels "
+        "WHERE labels.task_id = r.task_id) l ON true "
+        f"GROUP BY r.job_id, r.worker_id {_ADD_WORKER}) "
         "INSERT INTO job_answer_minutes (job_id, minute, shard, answers, time_spent) "
         f"SELECT job_id, {minute}, {_SHARD['postgresql']}, {sign} * count(*), "
         f"{sign} * coalesce(sum(time_spent), 0) FROM {rows} AS r GROUP BY job_id, {minute} "
@@ -207,8 +224,32 @@ def _pg_labels(rows: str, sign: int) -> str:
     return (
         f"INSERT INTO job_worker_counts {_WORKER_COLUMNS} SELECT a.job_id, a.worker_id, "
         f"{_SHARD['postgresql']}, 0, 0, {sign} * count(*), {sign} * sum({agrees}) "
-        f"FROM {rows} AS r JOIN answers a ON a.task_id = r.task_id "
-        f"GROUP BY a.job_id, a.worker_id {_ADD_WORKER};"
+        f"FROM {rows} AS r JOIN LATERAL (SELECT job_id, worker_id, content FROM answers "
+        f"WHERE answers.task_id = r.task_id) a ON true GROUP BY a.job_id, a.worker_id "
+        f"{_ADD_WORKER};"
+    )
+
+
+def _pg_task_row() -> str:
+    """A task's status change: one upsert of both deltas (the trigger's WHEN has it change
+    status or gold, so the two rows never share a key: one statement, not two)."""
+    shard = _SHARD["postgresql"]
+    return (
+        "INSERT INTO job_task_counts (job_id, shard, status, tasks) SELECT v.job_id, "
+        f"{shard}, {_counted_status('v.status')}, v.delta FROM (VALUES (OLD.job_id, "
+        "OLD.status, -1, OLD.is_gold), (NEW.job_id, NEW.status, 1, NEW.is_gold)) "
+        "AS v(job_id, status, delta, is_gold) "
+        f"WHERE v.is_gold = 0 {_ADD_TASKS};"
+    )
+
+
+def _pg_label_row(row: str, sign: int) -> str:
+    agrees = _agrees("postgresql", "a.content", f"{row}.meta")
+    return (
+        f"INSERT INTO job_worker_counts {_WORKER_COLUMNS} SELECT a.job_id, a.worker_id, "
+        f"{_SHARD['postgresql']}, 0, 0, {sign} * count(*), {sign} * sum({agrees}) "
+        f"FROM answers a WHERE a.task_id = {row}.task_id GROUP BY a.job_id, a.worker_id "
+        f"{_ADD_WORKER};"
     )
 
 
@@ -235,9 +276,10 @@ def _pg_objects() -> list[tuple[str, str, str]]:
         ("job_tasks_del", _pg_tasks("changed", -1), f"AFTER DELETE ON tasks {statement_old}"),
         (
             "job_tasks_upd",
-            _pg_tasks(old, -1) + "\n" + _pg_tasks(new, 1),
+            _pg_task_row(),
             "AFTER UPDATE OF status, is_gold ON tasks FOR EACH ROW WHEN "
-            "(OLD.status IS DISTINCT FROM NEW.status OR OLD.is_gold IS DISTINCT FROM NEW.is_gold)",
+            f"({_counted_status('OLD.status')} IS DISTINCT FROM {_counted_status('NEW.status')} "
+            "OR OLD.is_gold IS DISTINCT FROM NEW.is_gold)",
         ),
         ("job_answers_ins", _pg_answers("changed", 1), f"AFTER INSERT ON answers {statement_new}"),
         ("job_answers_del", _pg_answers("changed", -1), f"AFTER DELETE ON answers {statement_old}"),
@@ -250,7 +292,7 @@ def _pg_objects() -> list[tuple[str, str, str]]:
         ("job_labels_del", _pg_labels("changed", -1), f"AFTER DELETE ON labels {statement_old}"),
         (
             "job_labels_upd",
-            _pg_labels(old, -1) + "\n" + _pg_labels(new, 1),
+            _pg_label_row("OLD", -1) + "\n" + _pg_label_row("NEW", 1),
             "AFTER UPDATE OF task_id, meta ON labels FOR EACH ROW WHEN "
             "(OLD.task_id IS DISTINCT FROM NEW.task_id "
             "OR OLD.meta::text IS DISTINCT FROM NEW.meta::text)",
@@ -265,8 +307,9 @@ def _backfill(dialect: str) -> list[str]:
     agrees = _agrees(dialect, "a.content", "l.meta")
     minute = _minute(dialect, "submitted_at")
     return [
-        "INSERT INTO job_task_counts (job_id, shard, status, tasks) SELECT job_id, 0, status, "
-        "count(*) FROM tasks WHERE is_gold = 0 GROUP BY job_id, status",
+        "INSERT INTO job_task_counts (job_id, shard, status, tasks) SELECT job_id, 0, "
+        f"{_counted_status('status')}, count(*) FROM tasks WHERE is_gold = 0 "
+        f"GROUP BY job_id, {_counted_status('status')}",
         f"INSERT INTO job_worker_counts {_WORKER_COLUMNS} SELECT a.job_id, a.worker_id, 0, "
         "count(*), coalesce(sum(a.time_spent), 0), count(l.task_id), "
         f"coalesce(sum(CASE WHEN l.task_id IS NULL THEN 0 ELSE {agrees} END), 0) "
