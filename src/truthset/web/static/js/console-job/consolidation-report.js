@@ -59,9 +59,14 @@ export async function consolidationPanel(job) {
   }
   if (calibration.source) {
     const parts = [`temperature ${num(calibration.temperature, 3)} (from ${calibration.source})`];
+    if (calibration.confidence_model && calibration.confidence_model !== report.method) {
+      // A vote's confidences are its label's probability under an answer model.
+      parts.push(`confidences from ${calibration.confidence_model}'s answer model`);
+    }
     if (calibration.ece_raw !== undefined) {
       parts.push(`expected calibration error on ${calibration.gold_tasks} gold items: `
-        + `${num(calibration.ece_raw, 3)} before, ${num(calibration.ece_calibrated, 3)} after`);
+        + `${num(calibration.ece_raw, 3)} before, ${num(calibration.ece_calibrated, 3)} after`
+        + (calibration.ece_method !== undefined ? ` (the vote shares themselves: ${num(calibration.ece_method, 3)})` : ""));
     }
     box.appendChild(h("p", { id: "c-calibration" }, `Confidences calibrated by ${parts.join("; ")}.`));
   }
