@@ -259,6 +259,15 @@ class Label(Base):
     """The consolidated result for a task."""
 
     __tablename__ = "labels"
+    __table_args__ = (
+        # A job's flagged labels (the label-issues panel) without reading all its labels.
+        Index(
+            "ix_labels_flagged",
+            "job_id",
+            sqlite_where=text("issue IS NOT NULL"),
+            postgresql_where=text("issue IS NOT NULL"),
+        ),
+    )
     task_id: Mapped[int] = mapped_column(
         ForeignKey("tasks.id", ondelete="CASCADE"), primary_key=True
     )

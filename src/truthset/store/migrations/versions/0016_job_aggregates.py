@@ -365,6 +365,15 @@ def upgrade() -> None:
     )
     for statement in _backfill(dialect):
         op.execute(statement)
+    # The job page's label-issues panel asks for a job's flagged labels: a handful, which
+    # the (job_id) index found by reading every label of the job (0.2 s at 700,000).
+    op.create_index(
+        "ix_labels_flagged",
+        "labels",
+        ["job_id"],
+        sqlite_where=sa.text("issue IS NOT NULL"),
+        postgresql_where=sa.text("issue IS NOT NULL"),
+    )
     if dialect == "postgresql":
         for name, body, clause in _pg_objects():
             op.execute(_pg_function(name, body))
@@ -383,5 +392,6 @@ def downgrade() -> None:
     else:
         for name in _SQLITE_TRIGGER_NAMES:
             op.execute(f"DROP TRIGGER IF EXISTS {name}")
+    op.drop_index("ix_labels_flagged", table_name="labels")
     for table in ("job_answer_minutes", "job_worker_counts", "job_task_counts"):
         op.drop_table(table)
