@@ -572,3 +572,45 @@ def test_adjustment_over_an_imported_ground_truth_job(engine):
     assert out["3d-bounding-box"]["annotations"][0]["center-x"] == pytest.approx(CAR[0])
     assert out["adjusted"]["annotations"][0]["center-x"] == pytest.approx(CAR[0] + 0.2)
     assert out["adjusted-metadata"]["adjustment-status"] == "adjusted"
+
+
+def test_ground_truths_3d_output_imports_with_its_class_names_alone(engine):
+    """No label category file given: the class names come from the line's class_map (as
+    Ground Truth's 3D detection output spells it), and a class id outside it is refused
+    naming the annotation."""
+    from truthset.datasets.importer import import_source
+    from truthset.errors import BadInput
+
+    write_bin(engine.media / "frame2.bin", scene(seed=2).points)
+
+    def line(class_id: int) -> dict:
+        return {
+            "source-ref": str(engine.media / "frame2.bin"),
+            "source-ref-metadata": {"format": "binary/xyzi"},
+            "cars": {
+                "annotations": [{"object-name": "Van:1", "class-id": class_id, **C.to_json(CAR)}]
+            },
+            "cars-metadata": {
+                "objects": [],
+                "class_map": {"0": "Car", "1": "Van"},
+                "type": "groundtruth/point_cloud_object_detection",
+                "human-annotated": "yes",
+                "creation-date": "2020-05-25T02:28:49.045212",
+                "job-name": "identify-3d-objects",
+            },
+        }
+
+    manifest = engine.media / "gt3d.manifest"
+    manifest.write_text(json.dumps(line(1)) + "\n")
+    with engine.ws.db.session_scope() as s:
+        result = import_source(s, "gt3d", str(manifest), allowed_roots=engine.ws.allowed_roots)
+    assert result.labels["cars"]["labels"] == 1
+    (row,) = engine.labels(result.labels["cars"]["job"])
+    assert row["value"]["annotations"][0]["class-id"] == 1
+    bad = engine.media / "gt3d-bad.manifest"
+    bad.write_text(json.dumps(line(7)) + "\n")
+    with (
+        engine.ws.db.session_scope() as s,
+        pytest.raises(BadInput, match=r"class id 7 is not in the class-map"),
+    ):
+        import_source(s, "gt3d-bad", str(bad), allowed_roots=engine.ws.allowed_roots)

@@ -221,6 +221,9 @@ def _class_id(value: Any, where: str) -> int:
 
 def _class_map(meta: dict[str, Any], attr: str, key: str = "class-map") -> list[tuple[int, str]]:
     found = meta.get(key)
+    if found is None and key == "class-map" and "class_map" in meta:
+        key = "class_map"  # Ground Truth's 3D point cloud detection output spells it so
+        found = meta[key]
     if found is None:
         return []
     if not isinstance(found, dict):
@@ -265,8 +268,10 @@ def _classes(kind: str, attr: str, value: Any, meta: dict[str, Any]) -> tuple[tu
     if isinstance(value, dict) and "annotations" in value:
         used = dict(_class_map(meta, attr))
         for i, ann in enumerate(value.get("annotations") or []):
-            if isinstance(ann, dict) and "class_id" in ann:
-                cid = _class_id(ann["class_id"], f"{attr}.annotations[{i}].class_id")
+            # Boxes say class_id; 3D cuboids (and video objects) say class-id.
+            field = "class_id" if isinstance(ann, dict) and "class_id" in ann else "class-id"
+            if isinstance(ann, dict) and field in ann:
+                cid = _class_id(ann[field], f"{attr}.annotations[{i}].{field}")
                 if used and cid not in used:
                     raise LabelLineError(
                         f"{attr}.annotations[{i}]: class id {cid} is not in the class-map"
