@@ -39,6 +39,10 @@ class Settings:
     # Where files uploaded from the browser are stored (TRUTHSET_UPLOAD_PREFIX): an
     # s3://bucket/prefix inside the allowed roots; unset, the media folder's uploads/.
     upload_prefix: str | None = None
+    # Where the server keeps the files it makes to hand out later, readable from every
+    # host (TRUTHSET_FILES_PREFIX, an s3://bucket/prefix inside the allowed roots): export
+    # files without a destination, trained models (runs/files.py); unset, the data folder.
+    files_prefix: str | None = None
 
     @property
     def media_dir(self) -> Path:
@@ -81,6 +85,7 @@ def load_settings(
         max_leases_per_worker=_env_count("TRUTHSET_MAX_LEASES_PER_WORKER", 1),
         model_modules=_env_list("TRUTHSET_MODEL_MODULES"),
         upload_prefix=os.environ.get("TRUTHSET_UPLOAD_PREFIX", "").strip() or None,
+        files_prefix=os.environ.get("TRUTHSET_FILES_PREFIX", "").strip() or None,
     )
 
 

@@ -88,6 +88,7 @@ class Cluster:
             "TRUTHSET_MASTER_KEY": self.master_key,
             "TRUTHSET_ALLOWED_ROOTS": f"s3://{self.bucket}",
             "TRUTHSET_UPLOAD_PREFIX": f"s3://{self.bucket}/uploads",
+            "TRUTHSET_FILES_PREFIX": f"s3://{self.bucket}/truthset",
             "TRUTHSET_S3_ENDPOINT_URL": os.environ["S3_ENDPOINT_URL"],
             "AWS_ACCESS_KEY_ID": os.environ["AWS_ACCESS_KEY_ID"],
             "AWS_SECRET_ACCESS_KEY": os.environ["AWS_SECRET_ACCESS_KEY"],

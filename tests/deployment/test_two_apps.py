@@ -162,6 +162,17 @@ def test_two_app_servers_one_worker_the_whole_path(cluster):
     assert sum(m["human-annotated"] == "yes" for m in meta) >= sum(answered.values())
     assert sum(m.get("reviewed") == "yes" for m in meta) == 1
 
+    # Without a destination: the worker writes to the shared files prefix, and app B
+    # (which ran nothing) hands it out; so it does the model the worker trained.
+    r = admin_a.post("/api/jobs/auto/exports", json={"format": "groundtruth"})
+    assert r.status_code == 202, r.text
+    export = wait_run(admin_b, r.json()["id"])
+    assert export["result"]["out"].startswith(f"s3://{cluster.bucket}/truthset/exports/")
+    got = admin_b.get(f"/api/runs/{export['id']}/download", follow_redirects=True)
+    assert got.status_code == 200 and len(got.text.splitlines()) == ITEMS
+    model = admin_b.get("/api/jobs/auto/autolabel/model")
+    assert model.status_code == 200 and len(model.content) > 1000
+
     # Every run was executed by the worker, none by the app servers.
     engine = create_engine(cluster.database_url)
     with engine.connect() as conn:

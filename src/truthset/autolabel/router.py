@@ -12,6 +12,7 @@ from truthset.api.deps import ReadSession, StaffUser, WriteSession, get_workspac
 from truthset.autolabel import features, prelabel, service
 from truthset.errors import NotFound
 from truthset.jobs.service import get_job
+from truthset.runs.files import fetch_model
 
 router = APIRouter(tags=["autolabel"])
 
@@ -99,8 +100,10 @@ def autolabel_model(
     (`truthset.learning.models.load_model` reads it; `predict_proba` takes raw texts or
     image arrays). Another job warm-starts from it with `auto_label.warm_start`."""
     job = get_job(session, name)
-    path = features.model_path(get_workspace(request).settings.data_dir / "autolabel", job.id)
-    if not path.exists():
+    settings = get_workspace(request).settings
+    path = features.model_path(settings.data_dir / "autolabel", job.id)
+    # In a cluster the worker that trained it may be on another host (runs/files.py).
+    if not fetch_model(settings, path):
         raise NotFound(f"job {name!r} has not trained a model yet")
     return FileResponse(
         path, media_type="application/octet-stream", filename=f"{job.name}-model.joblib"

@@ -29,17 +29,40 @@ def autolabel_run(ctx: Any, *, job: str) -> dict[str, Any]:
 
             box_plan = plan_box_iteration(session, the_job, cache_dir=cache_dir)
         else:
+            _fetch_warm_start_model(ctx, session, the_job, cache_dir)
             plan = plan_autolabel_iteration(
                 session,
                 the_job,
                 cache_dir=cache_dir,
                 progress=lambda message: ctx.progress(1, 3, message),
             )
+            _publish_model(ctx, the_job, cache_dir)
     ctx.progress(2, 3, "writing machine labels and priorities", force=True)
     with ctx.db.session_scope() as session:
         if the_job.task_type == "bounding-box":
             return apply_box_plan(session, get_job(session, job), box_plan)
         return apply_autolabel_plan(session, get_job(session, job), plan)
+
+
+def _fetch_warm_start_model(ctx: Any, session: Session, job: Any, cache_dir: Any) -> None:
+    """The model of the job this one warm-starts from, on this host (runs/files.py): in a
+    cluster another host's worker may have trained it."""
+    from truthset.autolabel.features import model_path
+    from truthset.runs.files import fetch_model
+
+    source = ((job.settings or {}).get("auto_label") or {}).get("warm_start")
+    if source:
+        fetch_model(ctx.settings, model_path(cache_dir, get_job(session, str(source)).id))
+
+
+def _publish_model(ctx: Any, job: Any, cache_dir: Any) -> None:
+    """The model the iteration saved, copied where every host reads it (in a cluster)."""
+    from truthset.autolabel.features import model_path
+    from truthset.runs.files import publish_model
+
+    path = model_path(cache_dir, job.id)
+    if path.exists():
+        publish_model(ctx.settings, path)
 
 
 @run_kind("prelabel", resumable=True)  # skips items that have a prediction: safe to redo

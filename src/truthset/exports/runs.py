@@ -13,6 +13,7 @@ from truthset.exports.gt_archive import archive_instead
 from truthset.exports.layout import label_file_path
 from truthset.jobs.service import get_job
 from truthset.media.storage import write_bytes
+from truthset.runs.files import export_location
 from truthset.runs.registry import run_kind
 from truthset.store.models import Job
 
@@ -34,9 +35,9 @@ def export_run(
         the_job = get_job(session, job)
         exporter.check_job(the_job)
         exporter = archive_instead(session, the_job, exporter, out)
-        dest = out or str(
-            ctx.settings.exports_dir / f"{the_job.name}-{ctx.run_id}{exporter.suffix}"
-        )
+        # Without a destination: the data folder, or in a cluster the shared files
+        # prefix, where the app process that serves the download can read it.
+        dest = out or export_location(ctx.settings, f"{the_job.name}-{ctx.run_id}{exporter.suffix}")
         total = repository.non_gold_task_count(session, the_job.id)
         ctx.progress(0, total, "exporting", force=True)
 

@@ -6,11 +6,13 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Query, Request
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, RedirectResponse, Response
 
 from truthset.api.deps import ReadSession, StaffUser, get_workspace
 from truthset.errors import NotFound
+from truthset.media.storage import presigned_url
 from truthset.runs import service
+from truthset.runs.files import is_server_file
 
 router = APIRouter(tags=["runs"])
 # What an export file is, by its suffix (a manifest, CoNLL and the rest are lines of text).
@@ -58,12 +60,26 @@ def cancel_run(
         return service.run_as_dict(run)
 
 
-@router.get("/runs/{run_id}/download")
-def download(run_id: int, _user: StaffUser, session: ReadSession) -> FileResponse:
+@router.get(
+    "/runs/{run_id}/download",
+    response_class=FileResponse,
+    responses={307: {"description": "the file is on S3: a presigned URL to it"}},
+)
+def download(run_id: int, request: Request, _user: StaffUser, session: ReadSession) -> Response:
+    """An export run's file: streamed from this host's exports folder, or, written to the
+    server's shared files prefix (TRUTHSET_FILES_PREFIX, a cluster), a redirect to a
+    presigned URL of it. An export to a destination of the caller's own is not served."""
     run = service.get_run(session, run_id)
     out = (run.result or {}).get("out")
-    if run.kind != "export" or run.state != "succeeded" or not out or out.startswith("s3://"):
+    if run.kind != "export" or run.state != "succeeded" or not out:
         raise NotFound(f"run {run_id} has no file to download")
+    settings = get_workspace(request).settings
+    if out.startswith("s3://"):
+        if not is_server_file(settings, out):
+            raise NotFound(f"run {run_id} wrote to {out}: read it there")
+        return RedirectResponse(
+            presigned_url(out, endpoint_url=settings.s3_endpoint_url), status_code=307
+        )
     path = Path(out)
     if not path.exists():
         raise NotFound(f"the export file of run {run_id} is gone")
