@@ -27,7 +27,10 @@ DEFAULTS: dict[str, Any] = {
     "validation_share_small": 0.2,
     "validation_share_large": 0.1,
     "validation_large_from": 5000,
-    "features": None,  # text: "tfidf" (default) or "minilm"; images: "random-patch"
+    # Text: "tfidf" (default), "minilm" (frozen sentence embeddings) or "minilm-finetune"
+    # (MiniLM's upper layers fine-tuned on the job's labels; model_params tune it, see
+    # FINETUNE_DEFAULTS); images: "random-patch" (the default, the only one).
+    "features": None,
     # The name of a job whose trained model picks this job's first batch for people.
     "warm_start": None,
     # Bring your own model (classification): a name in the model registry (built-in or a
@@ -40,6 +43,25 @@ DEFAULTS: dict[str, Any] = {
     "detector": None,
     "label": None,
     "target_iou": 0.6,
+}
+
+
+TEXT_FEATURES = ("tfidf", "minilm", "minilm-finetune")
+IMAGE_FEATURES = ("random-patch",)
+
+# The fine-tuned model's parameters (`MiniLMUpperLayersClassifier`, and the lower layers'
+# max_seq_length) and their defaults; a job sets any of them in model_params. Three
+# epochs over 2,000 sentences with two trainable layers fit an iteration's budget on two
+# cores; max_train_seconds stops a larger job's training at the budget.
+FINETUNE_DEFAULTS: dict[str, Any] = {
+    "trainable_layers": 2,
+    "epochs": 3,
+    "learning_rate": 1e-4,
+    "batch_size": 32,
+    "max_seq_length": 64,
+    "max_train_seconds": 180.0,
+    "calibration_share": 0.1,
+    "random_state": 0,
 }
 
 
@@ -103,7 +125,10 @@ def check_settings(
         check_box_settings(opts)
     elif opts["detector"] is not None:
         raise BadInput("settings.auto_label.detector is for bounding-box jobs")
-    if opts["model"] is not None or opts["model_params"] is not None:
+    check_features(task_type, opts)
+    if opts["features"] == "minilm-finetune":
+        check_finetune_settings(opts)
+    elif opts["model"] is not None or opts["model_params"] is not None:
         check_model_settings(task_type, opts, session)
     source = opts["warm_start"]
     if source is not None:
@@ -190,6 +215,80 @@ def check_model_settings(
     # Creating it checks the name, the class's methods and the parameters now, not at the
     # first iteration (a `python:` module outside the allowed prefixes is not imported).
     user_model(opts, 2, allowed_model_modules(session))
+
+
+def check_features(task_type: str, opts: dict[str, Any]) -> None:
+    value = opts["features"]
+    if value is None:
+        return
+    if task_type == "text-classification":
+        allowed: tuple[str, ...] = TEXT_FEATURES
+    elif task_type == "image-classification":
+        allowed = IMAGE_FEATURES
+    else:
+        raise BadInput("settings.auto_label.features is for text and image classification jobs")
+    if value not in allowed:
+        raise BadInput(
+            f"settings.auto_label.features {value!r} is not one of {', '.join(allowed)} "
+            f"for {task_type} jobs"
+        )
+
+
+def check_finetune_settings(opts: dict[str, Any]) -> None:
+    """features "minilm-finetune" trains its own model: model_params are its parameters
+    (FINETUNE_DEFAULTS' keys), and another model cannot be named."""
+    if opts["model"] is not None:
+        raise BadInput(
+            "settings.auto_label.model cannot be set with features 'minilm-finetune', which "
+            "trains its own model (tune it with model_params)"
+        )
+    if opts["strategy"] in DIVERSITY_STRATEGIES:
+        raise BadInput(
+            f"settings.auto_label.strategy {opts['strategy']!r} measures distances between "
+            "item features; features 'minilm-finetune' has none to measure: choose margin, "
+            "least-confidence, entropy or random"
+        )
+    params = opts["model_params"]
+    if params is None:
+        return
+    if not isinstance(params, dict):
+        raise BadInput(f"settings.auto_label.model_params must be an object, got {params!r}")
+    unknown = sorted(set(params) - set(FINETUNE_DEFAULTS))
+    if unknown:
+        raise BadInput(
+            f"settings.auto_label.model_params: unknown key(s) {unknown} for features "
+            f"'minilm-finetune'; known: {', '.join(FINETUNE_DEFAULTS)}"
+        )
+    whole = {"trainable_layers": (1, 6), "epochs": (1, 100), "batch_size": (1, 1024)}
+    for key, (lo, hi) in {**whole, "max_seq_length": (8, 512)}.items():
+        v = params.get(key, FINETUNE_DEFAULTS[key])
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            raise BadInput(
+                f"settings.auto_label.model_params.{key} must be a whole number in "
+                f"[{lo}, {hi}], got {v!r}"
+            )
+    shares = {"learning_rate": (0.0, 1.0), "calibration_share": (0.0, 0.5)}
+    for key, (low, high) in shares.items():
+        v = params.get(key, FINETUNE_DEFAULTS[key])
+        if isinstance(v, bool) or not isinstance(v, int | float) or not low <= v <= high:
+            raise BadInput(
+                f"settings.auto_label.model_params.{key} must be a number in [{low}, {high}], "
+                f"got {v!r}"
+            )
+    budget = params.get("max_train_seconds", FINETUNE_DEFAULTS["max_train_seconds"])
+    if budget is not None and (
+        isinstance(budget, bool) or not isinstance(budget, int | float) or budget <= 0
+    ):
+        raise BadInput(
+            "settings.auto_label.model_params.max_train_seconds must be a positive number of "
+            f"seconds or null, got {budget!r}"
+        )
+    seed = params.get("random_state", 0)
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int) or seed < 0):
+        raise BadInput(
+            f"settings.auto_label.model_params.random_state must be a whole number >= 0 or "
+            f"null, got {seed!r}"
+        )
 
 
 def check_box_settings(opts: dict[str, Any]) -> None:
