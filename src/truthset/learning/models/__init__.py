@@ -39,6 +39,7 @@ BUILTIN_MODELS: dict[str, str] = {
     "text-tfidf": "truthset.learning.models.text:TextClassifier",
     "tfidf-features": "truthset.learning.models.text:TfidfFeaturizer",
     "minilm-features": "truthset.learning.models.text:MiniLMFeaturizer",
+    "text-minilm-finetune": "truthset.learning.models.finetune:FineTunedTextClassifier",
     "image-random-patch": "truthset.learning.models.image:ImageClassifier",
     "image-random-patch-features": "truthset.learning.models.image:RandomPatchFeaturizer",
     "haar-cascade": "truthset.learning.models.detection:HaarCascadeDetector",
