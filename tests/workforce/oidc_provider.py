@@ -162,6 +162,9 @@ class TestProvider:
         self.tamper: str | None = None
         self.discovery_issuer: str | None = None
         self.token_requests: list[dict[str, str]] = []
+        # RP-initiated logout: offered unless a test takes it away; the calls it got.
+        self.offers_end_session = True
+        self.end_sessions: list[dict[str, str]] = []
         self.url = ""
         self._server: uvicorn.Server | None = None
         self._thread: threading.Thread | None = None
@@ -281,6 +284,11 @@ class TestProvider:
                     "client_secret_basic",
                     "client_secret_post",
                 ],
+                **(
+                    {"end_session_endpoint": f"{self.url}/logout"}
+                    if self.offers_end_session
+                    else {}
+                ),
             }
         )
 
@@ -308,6 +316,17 @@ class TestProvider:
             return JSONResponse({"error": "invalid_token"}, status_code=401)
         return JSONResponse({**person, **self.userinfo_claims})
 
+    async def _end_session(self, request: Request) -> Response:
+        """Ends the person's session here and sends the browser back where the client
+        asked, once the ID token it hints with is one this provider signed."""
+        params = dict(request.query_params)
+        self.end_sessions.append(params)
+        try:
+            jwt.decode(params.get("id_token_hint", ""), KeySet([self.key]))
+        except Exception:  # noqa: BLE001 - any unreadable hint is refused
+            return JSONResponse({"error": "invalid_request"}, status_code=400)
+        return Response(status_code=302, headers={"location": params["post_logout_redirect_uri"]})
+
     def app(self) -> Starlette:
         return Starlette(
             routes=[
@@ -316,6 +335,7 @@ class TestProvider:
                 Route("/authorize", self._authorize),
                 Route("/token", self._token, methods=["POST"]),
                 Route("/userinfo", self._userinfo),
+                Route("/logout", self._end_session),
             ]
         )
 

@@ -18,6 +18,7 @@ from support import bearer
 from truthset.api.deps import SESSION_COOKIE
 from truthset.api.tokens import issue_token
 from truthset.store.models import OidcProvider, User
+from truthset.store.models import OidcSession as OidcSessionRow
 from truthset.workforce import oidc, service
 from workforce.oidc_provider import TestProvider
 
@@ -480,3 +481,44 @@ def test_two_first_sign_ins_at_once_make_one_account(pg_url, tmp_path):
         assert users(pg_ws) == ["ana"]
     finally:
         pg_ws.close()
+
+
+# Signing out
+
+
+def test_signing_out_ends_the_providers_session_too(client, corp, ws):
+    """RP-initiated logout: the sign-out answers with the provider's end_session_endpoint,
+    hinted with the sign-in's own ID token and coming back to the sign-in page; the
+    provider accepts the hint and sends the browser back; the local session is over."""
+    assert sign_in(client).status_code == 303
+    r = client.post("/api/auth/logout", headers={"X-Truthset-CSRF": "1"})
+    assert r.status_code == 200, r.text
+    url = r.json()["redirect"]
+    assert url.startswith(f"{corp.url}/logout?")
+    query = parse_qs(urlsplit(url).query)
+    assert query["post_logout_redirect_uri"] == ["http://testserver/login"]
+    assert query["client_id"] == ["truthset"]
+    back = httpx.get(url, follow_redirects=False)  # the browser at the provider
+    assert back.status_code == 302 and back.headers["location"] == "http://testserver/login"
+    assert corp.end_sessions[-1]["id_token_hint"] == query["id_token_hint"][0]
+    client.cookies.clear()
+    assert client.get("/api/me").status_code == 401
+    with ws.db.session_scope(write=False) as s:
+        assert s.execute(select(OidcSessionRow)).first() is None  # gone with its session
+
+
+def test_without_an_end_session_endpoint_the_sign_out_is_local(client, corp):
+    corp.offers_end_session = False
+    oidc.forget_discovery()
+    assert sign_in(client).status_code == 303
+    r = client.post("/api/auth/logout", headers={"X-Truthset-CSRF": "1"})
+    assert r.status_code == 204 and corp.end_sessions == []
+
+
+def test_a_password_session_signs_out_locally(client, corp, ws):
+    with ws.db.session_scope() as s:
+        service.create_user(s, "local1", password="a-long-password-1", role="worker")
+    r = client.post("/api/auth/login", json={"name": "local1", "password": "a-long-password-1"})
+    assert r.status_code == 200, r.text
+    r = client.post("/api/auth/logout", headers={"X-Truthset-CSRF": "1"})
+    assert r.status_code == 204 and corp.end_sessions == []

@@ -598,6 +598,19 @@ class OidcLogin(Base):
     created_at: Mapped[float] = mapped_column(Float, index=True)
 
 
+class OidcSession(Base):
+    """A browser session made by a provider's sign-in: the provider and its ID token, for
+    the sign-out to end the provider's session too (migration 0018)."""
+
+    __tablename__ = "oidc_sessions"
+    token_id: Mapped[int] = mapped_column(
+        ForeignKey("auth_tokens.id", ondelete="CASCADE"), primary_key=True
+    )
+    provider_id: Mapped[int] = mapped_column(ForeignKey("oidc_providers.id", ondelete="CASCADE"))
+    id_token: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[float] = mapped_column(Float)
+
+
 class WorkforceSetting(Base):
     """Workforce-wide settings an admin sets: `source_ip` (the CIDRs workers may work
     from, as Ground Truth's SourceIpConfig) and `trusted_proxies` (the CIDRs whose

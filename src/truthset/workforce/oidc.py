@@ -206,6 +206,8 @@ class Verified:
     provider: OidcProvider
     claims: dict[str, Any]
     next_path: str
+    # The raw ID token: the sign-out's `id_token_hint` (RP-initiated logout).
+    id_token: str = ""
 
 
 def finish(
@@ -268,7 +270,38 @@ def finish(
             ) from None
     claims = verify_id_token(provider, found, token, nonce=login.nonce, now=now)
     claims = _with_userinfo(provider, found, token, claims)
-    return Verified(provider=provider, claims=claims, next_path=login.next_path)
+    return Verified(
+        provider=provider,
+        claims=claims,
+        next_path=login.next_path,
+        id_token=str(token.get("id_token") or ""),
+    )
+
+
+def end_session_url(
+    provider: OidcProvider, id_token: str, base_url: str, *, now: float | None = None
+) -> str | None:
+    """Where the browser goes to end the provider's session as well (OpenID Connect
+    RP-initiated logout: the discovery document's `end_session_endpoint` with the ID token
+    as a hint and this site's sign-in page to come back to), or None when the provider
+    offers no such endpoint or cannot be asked now (the local sign-out stands alone)."""
+    from urllib.parse import urlencode
+
+    try:
+        found = _discover(provider, now=time.time() if now is None else now)
+    except AppError:
+        return None
+    endpoint = found.metadata.get("end_session_endpoint")
+    if not isinstance(endpoint, str) or not endpoint.startswith(("https://", "http://")):
+        return None
+    query = urlencode(
+        {
+            "id_token_hint": id_token,
+            "post_logout_redirect_uri": base_url.rstrip("/") + "/login",
+            "client_id": provider.client_id,
+        }
+    )
+    return f"{endpoint}{'&' if '?' in endpoint else '?'}{query}"
 
 
 def _decode(provider: OidcProvider, found: _Discovered, id_token: str) -> Any:

@@ -81,11 +81,16 @@ def _account_name(session: Session, claims: dict[str, Any]) -> str:
 
 
 def sign_in(
-    session: Session, provider: OidcProvider, claims: dict[str, Any], *, now: float | None = None
+    session: Session,
+    provider: OidcProvider,
+    claims: dict[str, Any],
+    *,
+    id_token: str = "",
+    now: float | None = None,
 ) -> tuple[User, str, bool]:
     """The account of a verified sign-in (made on the first one), with its role and
     teams brought in line with the groups claim, and a new session token; whether the
-    account is new."""
+    account is new. The session keeps the provider's `id_token` for its sign-out."""
     now = time.time() if now is None else now
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject or len(subject) > 255:
@@ -116,7 +121,10 @@ def sign_in(
         identity.last_sign_in_at = now
     _sync_teams(session, provider, user, teams, now=now)
     session.flush()
-    return user, issue_token(session, user, kind="session", now=now), created
+    token = issue_token(session, user, kind="session", now=now)
+    if id_token:
+        repository.record_oidc_session(session, token, provider.id, id_token, now)
+    return user, token, created
 
 
 def _sync_teams(

@@ -153,7 +153,9 @@ def _sign_in(session: Any, verified: oidc.Verified) -> tuple[Any, str, bool]:
     for attempt in (1, 2):
         try:
             with session.begin_nested():
-                return oidc_accounts.sign_in(session, verified.provider, verified.claims)
+                return oidc_accounts.sign_in(
+                    session, verified.provider, verified.claims, id_token=verified.id_token
+                )
         except IntegrityError:
             if attempt == 2:
                 raise Conflict(

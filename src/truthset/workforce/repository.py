@@ -11,11 +11,14 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
+from truthset.api.tokens import token_hash
 from truthset.store.lookup import find_by_name
 from truthset.store.models import (
+    AuthToken,
     OidcIdentity,
     OidcLogin,
     OidcProvider,
+    OidcSession,
     Team,
     TeamMember,
     TeamSourceIp,
@@ -111,6 +114,30 @@ def take_oidc_login(session: Session, state: str) -> OidcLogin | None:
         return None
     deleted = session.execute(delete(OidcLogin).where(OidcLogin.state == state))
     return login if getattr(deleted, "rowcount", 1) == 1 else None
+
+
+def record_oidc_session(
+    session: Session, token: str, provider_id: int, id_token: str, now: float
+) -> None:
+    """Keep the provider and ID token of the session `token` (for its sign-out)."""
+    token_id = session.scalar(select(AuthToken.id).where(AuthToken.token_hash == token_hash(token)))
+    if token_id is not None:
+        session.add(
+            OidcSession(
+                token_id=token_id, provider_id=provider_id, id_token=id_token, created_at=now
+            )
+        )
+
+
+def oidc_session_of(session: Session, token: str) -> tuple[OidcProvider, str] | None:
+    """The provider and ID token of the browser session `token`, if a provider made it."""
+    row = session.execute(
+        select(OidcProvider, OidcSession.id_token)
+        .join(OidcSession, OidcSession.provider_id == OidcProvider.id)
+        .join(AuthToken, AuthToken.id == OidcSession.token_id)
+        .where(AuthToken.token_hash == token_hash(token))
+    ).first()
+    return None if row is None else (row[0], row[1])
 
 
 def delete_oidc_logins_before(session: Session, before: float) -> None:

@@ -6,6 +6,7 @@ import time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi.responses import JSONResponse
 
 from truthset.api import tokens
 from truthset.api.deps import (
@@ -23,7 +24,7 @@ from truthset.api.deps import (
 from truthset.audit.middleware import record_request
 from truthset.errors import AppError, Forbidden, Unauthorized
 from truthset.store.models import User
-from truthset.workforce import api_tokens, ip_allow, service
+from truthset.workforce import api_tokens, ip_allow, oidc, repository, service
 from truthset.workforce.cookies import set_session_cookie
 from truthset.workforce.schemas import (
     LoginRequest,
@@ -82,9 +83,23 @@ def login(
     return user_read
 
 
-@router.post("/auth/logout", status_code=204)
-def logout(request: Request, response: Response, session: WriteSession) -> None:
+@router.post(
+    "/auth/logout",
+    status_code=204,
+    responses={
+        200: {
+            "description": "signed out here; `redirect` ends the identity provider's "
+            "session too (a sign-in through a provider that offers it)"
+        }
+    },
+)
+def logout(request: Request, session: WriteSession) -> Response:
+    """End the browser session. One made by a sign-in through an identity provider that
+    has an `end_session_endpoint` answers 200 `{"redirect": ...}`: the browser goes there,
+    the provider ends its own session and sends it back to the sign-in page (OpenID
+    Connect RP-initiated logout); otherwise 204."""
     token = request.cookies.get(SESSION_COOKIE)
+    redirect: str | None = None
     # The rule of every cookie-authenticated POST (api.deps.authenticate): another site's
     # form cannot add the header, so it cannot sign a visitor out.
     if token and request.headers.get(CSRF_HEADER) != "1":
@@ -94,11 +109,16 @@ def logout(request: Request, response: Response, session: WriteSession) -> None:
             actor: User | None = tokens.authenticate_token(session, token, now=time.time())
         except AppError:
             actor = None  # an expired or revoked session: nothing to record
+        made_by = repository.oidc_session_of(session, token) if actor is not None else None
+        if made_by is not None:
+            redirect = oidc.end_session_url(made_by[0], made_by[1], str(request.base_url))
         service.logout(session, token)
         forget_token(token)
         if actor is not None:
             record_request(session, request, actor=actor, action="auth.logout")
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    out: Response = JSONResponse({"redirect": redirect}) if redirect else Response(status_code=204)
+    out.delete_cookie(SESSION_COOKIE, path="/")
+    return out
 
 
 @router.get("/me")

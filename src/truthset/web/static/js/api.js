@@ -119,11 +119,24 @@ export async function api(path, opts = {}) {
  * gets a 401, and its redirect to the sign-in page must not race the sign-out's own. */
 let signingOut = false;
 
-/** End the session and go to the sign-in page. */
+/**
+ * End the session and go to the sign-in page; a session made by an identity provider
+ * that offers it goes by the provider's sign-out first, which sends the browser back.
+ */
 export async function signOut() {
   signingOut = true;
-  await fetch("/api/auth/logout", { method: "POST", headers: { "X-Truthset-CSRF": "1" } });
-  location.assign("/login");
+  const res = await fetch("/api/auth/logout", { method: "POST", headers: { "X-Truthset-CSRF": "1" } });
+  /** @type {string | null} */
+  let redirect = null;
+  if (res.status === 200) {
+    try {
+      const body = await res.json();
+      if (body && typeof body.redirect === "string" && /^https?:\/\//.test(body.redirect)) redirect = body.redirect;
+    } catch {
+      redirect = null;
+    }
+  }
+  location.assign(redirect || "/login");
 }
 
 /** Go to the sign-in page, coming back here afterwards. */
