@@ -106,6 +106,11 @@ def test_a_teams_list_holds_its_members(at, ws, setup):
     put(at(INSIDE), setup, "/api/teams/crew/source-ip", ["192.0.2.0/24"])
     detail = refused(at(INSIDE).post("/api/jobs/job/next", headers=worker(setup)))
     assert detail == (
+        f"requests from {INSIDE} are not allowed for job 'job': the allowed source IP ranges "
+        "of your team 'crew' on it do not include it (ask an admin)"
+    )
+    detail = refused(at(INSIDE).get("/api/me/assignments", headers=worker(setup)))
+    assert detail == (
         f"requests from {INSIDE} are not allowed: the allowed source IP ranges of your team "
         "'crew' do not include it (ask an admin)"
     )
@@ -209,3 +214,32 @@ def test_cidrs_are_normalised_and_only_admins_set_them(at, setup):
     assert r.status_code == 403
     r = at(INSIDE).put("/api/teams/nope/source-ip", json={"cidrs": []}, headers=admin(setup))
     assert r.status_code == 404
+
+
+def test_a_jobs_requests_are_held_by_the_teams_it_is_worked_through(at, ws, setup):
+    """A person in two restricted teams works on each team's job from that team's place
+    only; a job of a team without a list is not held by team lists at all."""
+    from truthset.workforce.service import add_member, get_user
+
+    with ws.db.session_scope() as s:
+        add_member(s, "night", get_user(s, "w00"), create_team_if_missing=True)
+        add_member(s, "open", get_user(s, "w00"), create_team_if_missing=True)
+    setup.job("night-job", workers_per_item=1, teams=["night"])
+    setup.job("open-job", workers_per_item=1, teams=["open"])
+    put(at(INSIDE), setup, "/api/teams/crew/source-ip", ["192.0.2.0/24"])
+    put(at(INSIDE), setup, "/api/teams/night/source-ip", ["10.0.0.0/8"])
+    day, night = at("192.0.2.7"), at(INSIDE)
+    assert day.post("/api/jobs/job/next", headers=worker(setup)).status_code == 200
+    detail = refused(night.post("/api/jobs/job/next", headers=worker(setup)))
+    assert detail == (
+        f"requests from {INSIDE} are not allowed for job 'job': the allowed source IP ranges "
+        "of your team 'crew' on it do not include it (ask an admin)"
+    )
+    assert night.post("/api/jobs/night-job/next", headers=worker(setup)).status_code == 200
+    refused(day.post("/api/jobs/night-job/next", headers=worker(setup)))
+    refused(day.get("/work/night-job", headers=worker(setup), follow_redirects=False))
+    # The team 'open' has no list: its job is worked from anywhere the workforce allows.
+    assert at(OUTSIDE).post("/api/jobs/open-job/next", headers=worker(setup)).status_code == 200
+    # Requests about no job keep the person's rule: either restricted team's place.
+    assert day.get("/api/me/assignments", headers=worker(setup)).status_code == 200
+    assert night.get("/api/me/assignments", headers=worker(setup)).status_code == 200

@@ -4,8 +4,12 @@ believed (`trusted_proxies`, none by default).
 
 The rule, for a worker or reviewer (admins and requesters are not held to it):
 - when the workforce has a list, the request's address must be in it;
-- when some of the person's teams have lists, the address must be in one of those lists
-  (a person in two teams may work from either team's place).
+- on a request about a job (`/api/jobs/{name}/...`, `/work/{name}`), the teams that count
+  are those through which the person works on that job (theirs and the job's): unless
+  one of them has no list, the address must be in one of their lists (a person in two
+  restricted teams works on each team's jobs from that team's place only);
+- on any other request, when some of the person's teams have lists, the address must be
+  in one of those lists (a lease got from a job's place is answered by its assignment).
 An empty list removes the restriction. Lists are read by every app process within
 `SETTINGS_TTL` seconds of a change (`truthset.workforce.ip_guard` enforces them).
 """
@@ -127,6 +131,7 @@ class _Lists:
 
 _lists: dict[int, tuple[float, _Lists]] = {}
 _people: dict[tuple[int, int], tuple[float, list[tuple[str, list[Network]]]]] = {}
+_through: dict[tuple[int, int, str], tuple[float, list[tuple[str, list[Network] | None]]]] = {}
 _lock = threading.Lock()
 
 
@@ -136,6 +141,7 @@ def forget() -> None:
     with _lock:
         _lists.clear()
         _people.clear()
+        _through.clear()
     forget_settings()
 
 
@@ -175,6 +181,60 @@ def teams_of(db: Any, user_id: int) -> list[tuple[str, list[Network]]]:
     with _lock:
         _people[key] = (now + SETTINGS_TTL, teams)
     return teams
+
+
+def cached_job_teams_of(
+    db: Any, user_id: int, job_name: str
+) -> list[tuple[str, list[Network] | None]] | None:
+    with _lock:
+        found = _through.get((id(db), user_id, job_name))
+    return found[1] if found is not None and found[0] > time.monotonic() else None
+
+
+def job_teams_of(db: Any, user_id: int, job_name: str) -> list[tuple[str, list[Network] | None]]:
+    """The teams through which the user works on the job, with their lists or None
+    (cached per user and job for SETTINGS_TTL)."""
+    key = (id(db), user_id, job_name)
+    now = time.monotonic()
+    with db.session_scope(write=False) as session:
+        teams = [
+            (name, None if cidrs is None else parse_networks("cidrs", cidrs))
+            for name, cidrs in repository.job_teams_of_user(session, job_name, user_id)
+        ]
+    with _lock:
+        if len(_through) > 10_000:
+            _through.clear()
+        _through[key] = (now + SETTINGS_TTL, teams)
+    return teams
+
+
+def job_refusal(
+    address: str | None,
+    lists: _Lists,
+    through: list[tuple[str, list[Network] | None]],
+    teams: list[tuple[str, list[Network]]],
+    job_name: str,
+) -> str | None:
+    """Why a worker's request about the job from `address` is refused, or None. `through`:
+    the teams they work on it through; none (not in the job's teams: the route answers
+    for that) falls back to the person's rule with their restricted `teams`."""
+    if not through:
+        return refusal(address, lists, teams)
+    held = [(name, nets) for name, nets in through if nets is not None]
+    if len(held) < len(through):  # a team of the job without a list: not held by teams
+        return refusal(address, lists, [])
+    why = refusal(address, lists, [])
+    if why is not None:
+        return why
+    parsed = parse_address(address)
+    if parsed is None or not any(within(parsed, nets) for _, nets in held):
+        names = ", ".join(repr(name) for name, _ in held)
+        return (
+            f"requests from {address or 'an unknown address'} are not allowed for job "
+            f"{job_name!r}: the allowed source IP ranges of your team"
+            f"{'s' if len(held) > 1 else ''} {names} on it do not include it (ask an admin)"
+        )
+    return None
 
 
 def refusal(

@@ -37,6 +37,15 @@ def _cookie(scope: Scope) -> str | None:
     return None
 
 
+def _job_of(path: str) -> str | None:
+    """The job a request is about, from its path (`/api/jobs/{name}/...`, `/work/{name}`)."""
+    for prefix in ("/api/jobs/", "/work/"):
+        if path.startswith(prefix):
+            name = path[len(prefix) :].split("/", 1)[0]  # ASGI's path is decoded already
+            return name or None
+    return None
+
+
 def _header(scope: Scope, name: bytes) -> str:
     for key, value in scope.get("headers", []):
         if key == name:
@@ -78,7 +87,14 @@ class SourceIpGuard:
         if teams is None:
             teams = await run_in_threadpool(ip_allow.teams_of, ws.db, user.id)
         state = scope.setdefault("state", {})
-        why = ip_allow.refusal(state.get(ADDRESS), lists, teams)
+        job = _job_of(scope["path"]) if teams else None
+        if job is None:
+            why = ip_allow.refusal(state.get(ADDRESS), lists, teams)
+        else:
+            through = ip_allow.cached_job_teams_of(ws.db, user.id, job)
+            if through is None:
+                through = await run_in_threadpool(ip_allow.job_teams_of, ws.db, user.id, job)
+            why = ip_allow.job_refusal(state.get(ADDRESS), lists, through, teams, job)
         if why is None:
             await self.app(scope, receive, send)
             return

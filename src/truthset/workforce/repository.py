@@ -193,5 +193,27 @@ def restricted_teams_of_user(session: Session, user_id: int) -> list[tuple[str, 
     ]
 
 
+def job_teams_of_user(
+    session: Session, job_name: str, user_id: int
+) -> list[tuple[str, list[Any] | None]]:
+    """The teams through which `user_id` works on the job named `job_name` (theirs and the
+    job's), each with its source-IP list or None: what the allow-list of a job's request
+    is judged by."""
+    from truthset.store.models import Job, JobTeam
+
+    return [
+        (name, cidrs)
+        for name, cidrs in session.execute(
+            select(Team.name, TeamSourceIp.cidrs)
+            .join(JobTeam, JobTeam.team_id == Team.id)
+            .join(Job, Job.id == JobTeam.job_id)
+            .join(TeamMember, TeamMember.team_id == Team.id)
+            .outerjoin(TeamSourceIp, TeamSourceIp.team_id == Team.id)
+            .where(Job.name == job_name, TeamMember.user_id == user_id)
+            .order_by(Team.name)
+        )
+    ]
+
+
 def any_team_source_ip(session: Session) -> bool:
     return session.scalar(select(TeamSourceIp.team_id).limit(1)) is not None
