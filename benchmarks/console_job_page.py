@@ -5,7 +5,8 @@ usage: python benchmarks/console_job_page.py [--items 1000000] [--done 0.7] [--r
 Target (issue 17): the job page of a 1,000,000-item job loads in under 500 ms. The page asks
 its first routes at once and then the panels' own routes at once, and the charts section
 after it is drawn; this prints each route's median and worst time and their sum per wave
-(the page's time if the browser asked them one after another).
+(the page's time if the browser asked them one after another), and a labels page near the
+job's end reached by cursor ("later", the console's "next" links).
 
 The job is built the fast way, not through the work loop: the tasks by the job's creation,
 then one answer per finished task (five workers, one in ten answers "neg") and its label,
@@ -85,6 +86,7 @@ def main() -> None:
     ap.add_argument("--done", type=float, default=0.7)
     ap.add_argument("--repeat", type=int, default=5)
     args = ap.parse_args()
+    from sqlalchemy import text
     from starlette.testclient import TestClient
 
     from truthset.api import tokens
@@ -125,6 +127,13 @@ def main() -> None:
         done = int(args.items * args.done)
         build_answers(ws, job_id, done, workers, time.time())
         build = time.perf_counter() - t0
+        with ws.db.session_scope() as s:
+            # A labels page near the job's end, by cursor (the console's "next" links).
+            deep = s.execute(
+                text("SELECT id FROM tasks WHERE job_id = :j AND position = :p"),
+                {"j": job_id, "p": args.items - 100},
+            ).scalar_one()
+        WAVES["later"] = [f"/api/ui/jobs/big/labels?limit=50&after={deep}"]
         client = TestClient(create_app(ws))
         client.headers["Authorization"] = f"Bearer {token}"
         # The app's first request pays its own start (imports, caches): not the page's cost.
