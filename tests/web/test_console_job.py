@@ -284,3 +284,26 @@ def test_find_likely_wrong_labels_from_the_job_page(pages: Pages, site: Site) ->
     assert link.get_attribute("href") == f"/review/{job}"
     listed = site.api("admin", "GET", f"/api/jobs/{job}/label-issues").json()
     assert [d["item"] for d in listed["items"]] == ["pos7"]
+
+
+def test_the_items_table_pages_by_cursor_both_ways(pages: Pages, site: Site) -> None:
+    job = site.job(
+        "text-classification",
+        ["a", "b"],
+        [{"id": f"n{i:03d}", "source": f"t {i}"} for i in range(120)],
+    )
+    page = pages.open("admin", f"/console/jobs/{job}")
+    rows = page.locator("#labels tbody tr")
+    page.wait_for_selector("#labels tbody tr[data-item=n000]")
+    assert rows.count() == 50 and page.locator("a:has-text('← previous')").count() == 0
+    page.click("a:has-text('next →')")
+    page.wait_for_selector("#labels tbody tr[data-item=n050]")
+    assert "after=" in page.url and rows.count() == 50
+    page.click("a:has-text('next →')")
+    page.wait_for_selector("#labels tbody tr[data-item=n100]")
+    assert rows.count() == 20 and page.locator("a:has-text('next →')").count() == 0
+    page.click("a:has-text('← previous')")
+    page.wait_for_selector("#labels tbody tr[data-item=n050]")
+    assert "before=" in page.url and rows.count() == 50
+    assert rows.last.get_attribute("data-item") == "n099"
+    assert page.locator("#labels + p span:has-text('120 items')").count() == 1
