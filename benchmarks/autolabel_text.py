@@ -72,6 +72,9 @@ class TimedFineTuned:
         t0 = time.perf_counter()
         self.model_ = MiniLMUpperLayersClassifier(**self.params).fit(X, y)
         self.classes_ = self.model_.classes_
+        if TIMES:  # the previous iteration is over: say how long it took
+            n, fit_s, predict_s = TIMES[-1]
+            print(f"# trained on {n:.0f}: fit {fit_s:.1f} s, predict {predict_s:.1f} s", flush=True)
         TIMES.append([float(len(y)), time.perf_counter() - t0, 0.0])
         self.row_ = len(TIMES) - 1
         return self
