@@ -306,7 +306,10 @@ def test_two_runs_at_once_send_each_item_to_the_hook_once(
     # Two executors (two processes) running the job's run at once: each claims the items
     # the other has not, so every batch goes to the hook once.
     monkeypatch.setattr(post, "BATCH", 3)
-    server.delay = 0.05
+    # Each batch takes the hook long enough that the other run, started at the same
+    # moment, claims some before the first has sent them all (0.05 s was not, once, on a
+    # loaded machine).
+    server.delay = 0.3
     server.replies = [(200, [])]  # no labels: every item sent fails, once
     items = [{"id": f"i{n:02d}", "source": f"text {n}"} for n in range(12)]
     job_over_items(
