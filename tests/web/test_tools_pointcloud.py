@@ -432,10 +432,6 @@ def test_a_reviewer_moves_the_consolidated_cuboid(pages: Pages, site: Site) -> N
 def test_a_verification_job_keeps_the_earlier_cuboids(pages: Pages, site: Site) -> None:
     """Car allows no edits in the chained job: its earlier cuboid does not move by key or
     mouse and is not deleted (the tool says why), and the answer hands it back as it was."""
-    import uuid
-
-    from truthset.jobs.schemas import JobCreate
-    from truthset.jobs.service import create_job
 
     truth = scene(seed=5)
     first = make_job(site, "point-cloud-object-detection", [frame_item(site, "ver", truth.points)])
@@ -452,20 +448,9 @@ def test_a_verification_job_keeps_the_earlier_cuboids(pages: Pages, site: Site) 
         "documentVersion": "2020-03-01",
         "labels": [{"label": "Car", "editsAllowed": "none"}, {"label": "Van"}],
     }
-    verify = f"pc-verify-{uuid.uuid4().hex[:8]}"
-    with site.ws.db.session_scope() as s:
-        create_job(
-            s,
-            JobCreate(
-                name=verify,
-                task_type="point-cloud-object-detection",
-                label_config=locked,
-                input_job=first,
-                teams=[TEAM],
-                workers_per_item=1,
-                settings={"adjustment": True},
-            ),
-        )
+    verify = site.job(
+        "point-cloud-object-detection", locked, [], input_job=first, settings={"adjustment": True}
+    )
     page = pages.open("worker1", f"/work/{verify}")
     wait_for_task(page)
     wait_ready(page)
@@ -489,10 +474,6 @@ def test_a_chained_segmentation_keeps_the_points_of_a_locked_label(
     """The earlier segmentation (ours: its file handed over as labeledImage) loads into the
     painter; Car allows no edits: the eraser leaves its points, painting Car is refused with
     a message, and the answer keeps every car point's class."""
-    import uuid
-
-    from truthset.jobs.schemas import JobCreate
-    from truthset.jobs.service import create_job
     from truthset.tasktypes._cuboid_answers import encode_labels
 
     truth = scene(seed=7)
@@ -515,21 +496,13 @@ def test_a_chained_segmentation_keeps_the_points_of_a_locked_label(
         "documentVersion": "2020-03-01",
         "labels": [{"label": "Car", "editsAllowed": "none"}, {"label": "Van"}, {"label": "Person"}],
     }
-    verify = f"pc-seg-{uuid.uuid4().hex[:8]}"
-    with site.ws.db.session_scope() as s:
-        create_job(
-            s,
-            JobCreate(
-                name=verify,
-                task_type="point-cloud-semantic-segmentation",
-                label_config=locked,
-                input_job=first,
-                teams=[TEAM],
-                workers_per_item=1,
-                label_attribute=f"{verify}-ref",
-                settings={"adjustment": True},
-            ),
-        )
+    verify = site.job(
+        "point-cloud-semantic-segmentation",
+        locked,
+        [],
+        input_job=first,
+        settings={"adjustment": True},
+    )
     page = pages.open("worker1", f"/work/{verify}")
     wait_for_task(page)
     wait_ready(page)

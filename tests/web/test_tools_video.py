@@ -469,9 +469,6 @@ def test_the_reviewer_sees_the_worker_tracks(pages: Pages, site: Site) -> None:
 def test_a_verification_job_shows_the_earlier_tracks_locked(pages: Pages, site: Site) -> None:
     """editsAllowed none on every label: the earlier track comes locked for good (no
     unlock, no move, no new track of that label), and handing it back is accepted."""
-    from truthset.jobs.schemas import JobCreate
-    from truthset.jobs.service import create_job
-
     labels = {
         "documentVersion": "2020-03-01",
         "labels": [
@@ -500,21 +497,9 @@ def test_a_verification_job_shows_the_earlier_tracks_locked(pages: Pages, site: 
         json={"answer": {"number-of-frames": FRAMES, "tracks": [track]}},
     )
     assert done.status_code == 200, done.text
-    verify = f"verify-{uuid.uuid4().hex[:8]}"
-    with site.ws.db.session_scope() as s:
-        create_job(
-            s,
-            JobCreate(
-                name=verify,
-                task_type="video-object-tracking",
-                label_config=labels,
-                input_job=first,
-                teams=[TEAM],
-                workers_per_item=1,
-                label_attribute=f"{verify}-ref",
-                settings={"adjustment": True},
-            ),
-        )
+    verify = site.job(
+        "video-object-tracking", labels, [], input_job=first, settings={"adjustment": True}
+    )
     page = open_tool(pages, verify)
     shape = page.locator("#tool-root .video-shapes rect.shape")
     assert "locked" in (shape.get_attribute("class") or "")

@@ -22,6 +22,15 @@ TEAM = "labelers"
 WORKERS = ["worker1", "worker2", "worker3"]
 
 
+def _label_is_a_file(task_type: str) -> bool:
+    """Whether the type's label is a file (a mask, a SeqLabel.json): its label attribute
+    must end in -ref, as Ground Truth names such attributes."""
+    from truthset.tasktypes import get_task_type
+
+    kind = get_task_type(task_type)
+    return task_type == "semantic-segmentation" or bool(getattr(kind, "label_file_name", None))
+
+
 class Site:
     """The server under test and helpers to give it data."""
 
@@ -85,7 +94,7 @@ class Site:
                     instructions=instructions,
                     task_time_limit=time_limit,
                     settings=settings or {},
-                    label_attribute=f"{name}-ref" if task_type == "semantic-segmentation" else None,
+                    label_attribute=f"{name}-ref" if _label_is_a_file(task_type) else None,
                 ),
             )
         return name
