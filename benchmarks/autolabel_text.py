@@ -110,6 +110,12 @@ def main() -> None:
     ap.add_argument("--worker-accuracy", type=float, default=0.95)
     ap.add_argument("--C", type=float, default=None)
     ap.add_argument("--target", type=float, default=0.95)
+    ap.add_argument(
+        "--validation-workers",
+        type=int,
+        default=None,
+        help="answers per validation item (default: the loop's, 2 more from 3 workers on)",
+    )
     ap.add_argument("--trainable-layers", type=int, default=2, help="minilm-finetune")
     ap.add_argument("--epochs", type=int, default=3, help="minilm-finetune")
     ap.add_argument(
@@ -156,7 +162,11 @@ def main() -> None:
                 n_classes=len(classes),
                 workers_per_item=args.workers,
                 worker_accuracy=args.worker_accuracy,
-                settings=AutolabelSettings(batch_size=batch, target_accuracy=args.target),
+                settings=AutolabelSettings(
+                    batch_size=batch,
+                    target_accuracy=args.target,
+                    validation_workers_per_item=args.validation_workers,
+                ),
                 model=model,
                 answer_source=source,
                 random_state=seed,

@@ -400,3 +400,55 @@ def test_the_validation_rule_cannot_change_once_an_iteration_ran(ws):
             {"settings": {"auto_label": {"validation_share_small": 0.3, "batch_size": 40}}},
         )
         assert job.settings["auto_label"]["batch_size"] == 40
+
+
+def test_validation_items_get_two_more_answers_on_a_crowd_job(ws):
+    """With 3 workers per item, the validation items (the labels the threshold is
+    certified on) ask for 5; a job may say otherwise; the count may not change later."""
+    items, truth = easy_items(200)
+    with ws.db.session_scope() as s:
+        for k in range(5):
+            create_user(s, f"w{k}", role="worker", teams=["t"])
+    job_over_items(
+        ws,
+        "auto",
+        items,
+        ["sunny", "rainy"],
+        dataset="easy",
+        workers_per_item=3,
+        settings={"auto_label": {"batch_size": 50}},
+    )
+    iterate(ws)
+    sql = "SELECT target_answers, count(*) FROM tasks WHERE priority {} 1e6 GROUP BY 1"
+    with ws.db.session_scope(write=False) as s:
+        assert s.execute(text(sql.format(">="))).all() == [(5, 40)]  # 20% of 200
+        assert s.execute(text(sql.format("<"))).all() == [(3, 160)]
+    # Five people answer the validation items (served first): each is consolidated from
+    # five answers, and only then counts as labelled.
+    for k in range(5):
+        answer_tasks(ws, "auto", f"w{k}", lambda item: {"label": truth[item]}, limit=40)
+    with ws.db.session_scope(write=False) as s:
+        rows = s.execute(
+            text("SELECT status, answers FROM tasks WHERE priority >= 1e6 GROUP BY 1, 2")
+        ).all()
+        assert rows == [("complete", 5)]
+    with ws.db.session_scope() as s, pytest.raises(BadInput, match="validation_workers_per_item"):
+        from truthset.jobs.service import update_job
+
+        update_job(
+            s, get_job(s, "auto"), {"settings": {"auto_label": {"validation_workers_per_item": 3}}}
+        )
+
+
+def test_a_job_sets_its_validation_answers(ws, setup_factory):
+    setup = setup_factory(ws, n_items=200, n_workers=3)
+    setup.job(
+        "three", workers_per_item=3, settings={"auto_label": {"validation_workers_per_item": 3}}
+    )
+    iterate_job = autolabel_iteration(ws, "three")
+    assert iterate_job["waiting_for"] == 50
+    with ws.db.session_scope(write=False) as s:
+        assert s.execute(text("SELECT DISTINCT target_answers FROM tasks")).all() == [(3,)]
+    for bad in (0, 2.5, True, "5"):
+        with pytest.raises(BadInput, match="validation_workers_per_item must be a whole number"):
+            setup.job("bad", settings={"auto_label": {"validation_workers_per_item": bad}})

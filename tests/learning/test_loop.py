@@ -53,8 +53,9 @@ def test_iteration_labels_confident_items_and_ranks_the_rest(digits):
     assert res.priority[res.to_humans].min() >= np.nanmax(
         np.where(cand, res.priority, -1)[np.setdiff1d(np.flatnonzero(cand), res.to_humans)]
     )
-    # Cost model: 0.08 + 3 x 0.012 per human item, 0.08 per automatic label.
-    assert res.cost.human_cost == pytest.approx(labeled.size * 0.116)
+    # Cost model: 0.08 + 3 x 0.012 per human item, 0.08 + 5 x 0.012 per validation item
+    # (two more answers), 0.08 per automatic label.
+    assert res.cost.human_cost == pytest.approx((labeled.size - val.size) * 0.116 + val.size * 0.14)
     assert res.cost.auto_cost == pytest.approx(res.n_auto_labeled * 0.08)
     lo, hi = res.accuracy_interval
     assert lo <= res.estimated_accuracy <= hi
@@ -84,6 +85,34 @@ def test_replayed_answers_take_the_first_k_per_item():
     it, wk, lab = ask(np.array([0, 1]))
     assert it.tolist() == [0, 0, 1, 1] and wk.tolist() == ["a", "b", "a", "b"]
     assert lab.tolist() == [1, 1, 2, 2]
+    # A call may ask for more per item (validation items): the first that many it has.
+    it, wk, lab = ask(np.array([0, 1]), 3)
+    assert it.tolist() == [0, 0, 0, 1, 1] and wk.tolist() == ["a", "b", "c", "a", "b"]
+
+
+def test_validation_items_get_two_more_answers_by_default(digits):
+    X, y = digits
+    s = AutolabelSettings(batch_size=100)
+    assert s.validation_answers == 5
+    assert AutolabelSettings(workers_per_item=4).validation_answers == 6
+    # One or two people per item: as many on validation items (a small team may not
+    # have five people to answer them).
+    assert AutolabelSettings(workers_per_item=1).validation_answers == 1
+    assert AutolabelSettings(workers_per_item=2).validation_answers == 2
+    assert AutolabelSettings(validation_workers_per_item=3).validation_answers == 3
+    r = simulate_autolabel(X, y, worker_accuracy=0.9, settings=s, random_state=1)
+    n_val = choose_validation_items(len(y), s).size
+    # Every item is labelled by people or the model; validation items never by the model.
+    n_human = len(y) - r.n_auto
+    assert r.human_answers == (n_human - n_val) * 3 + n_val * 5
+    same = simulate_autolabel(
+        X,
+        y,
+        worker_accuracy=0.9,
+        settings=AutolabelSettings(batch_size=100, validation_workers_per_item=3),
+        random_state=1,
+    )
+    assert same.human_answers == (len(y) - same.n_auto) * 3
 
 
 def test_class_missing_from_training_keeps_class_ids(digits):

@@ -37,6 +37,8 @@ class BoxPlan:
     # (task id, the detector's answer with its per-box confidences and image score)
     labels: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
     priorities: dict[int, float] = field(default_factory=dict)
+    # task id -> answers, for validation images that need more than the job's default.
+    targets: dict[int, int] = field(default_factory=dict)
 
 
 def plan_box_iteration(session: Session, job: Job, *, cache_dir: Path | None) -> BoxPlan:
@@ -45,6 +47,7 @@ def plan_box_iteration(session: Session, job: Job, *, cache_dir: Path | None) ->
         HELD_BACK,
         VALIDATION_PRIORITY,
         changed_priorities,
+        validation_targets,
     )
     from truthset.autolabel.settings import autolabel_settings, batch_size, validation_settings
     from truthset.learning.models.detection import image_mean_iou
@@ -69,6 +72,7 @@ def plan_box_iteration(session: Session, job: Job, *, cache_dir: Path | None) ->
     )
     validation = [int(v) for v in choose_validation_items(n, settings, random_state=job.id)]
     in_validation = set(validation)
+    targets = validation_targets(rows, validation, settings.validation_answers)
     done = [
         idx
         for idx in validation
@@ -92,6 +96,7 @@ def plan_box_iteration(session: Session, job: Job, *, cache_dir: Path | None) ->
                 "auto_labeled": 0,
             },
             priorities=priorities,
+            targets=targets,
         )
     ious = []
     for idx in done:
@@ -135,7 +140,7 @@ def plan_box_iteration(session: Session, job: Job, *, cache_dir: Path | None) ->
         "committed": True,
         "strategy": f"detector:{opts['detector']}",
     }
-    return BoxPlan(report=report, labels=labels, priorities=priorities)
+    return BoxPlan(report=report, labels=labels, priorities=priorities, targets=targets)
 
 
 def apply_box_plan(session: Session, job: Job, plan: BoxPlan, *, now: float | None = None) -> dict:
@@ -170,7 +175,9 @@ def apply_box_plan(session: Session, job: Job, plan: BoxPlan, *, now: float | No
         )
         write_label(session, job.id, task_id, result, human=False, now=now)
         auto += 1
-    return finish_plan(session, job.id, plan.report, plan.priorities, auto, now=now)
+    return finish_plan(
+        session, job.id, plan.report, plan.priorities, auto, now=now, targets=plan.targets
+    )
 
 
 def _detections(

@@ -29,9 +29,13 @@ def finish_plan(
     auto: int,
     *,
     now: float,
+    targets: dict[int, int] | None = None,
 ) -> dict[str, Any]:
-    """The common end of applying a plan: the work queue's priorities (open, unstarted
-    tasks only), the job's state, and the report with the labels actually written."""
+    """The common end of applying a plan: the answers the validation items need
+    (`targets`), the work queue's priorities (open, unstarted tasks only), the job's
+    state, and the report with the labels actually written."""
+    if targets:
+        repository.raise_task_targets(session, targets)
     if priorities:
         repository.set_open_task_priorities(session, priorities)
     if auto or priorities:
@@ -70,6 +74,11 @@ def seed_priorities(
         first = pool[select_batch(np.asarray(warm)[pool], batch)]
         scores[first] = np.linspace(1.0, 0.5, num=first.size)
     return changed_priorities(rows, scores)
+
+
+def validation_targets(rows: Sequence[Any], validation: Any, answers: int) -> dict[int, int]:
+    """task id -> answers, for the validation items still waiting for answers."""
+    return {rows[int(i)].id: answers for i in validation if rows[int(i)].status in ("open", "full")}
 
 
 def next_priorities(rows: Sequence[Any], result: Any, batch: int) -> dict[int, float]:

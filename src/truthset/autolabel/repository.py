@@ -53,6 +53,18 @@ def set_open_task_priorities(session: Session, priorities: dict[int, float]) -> 
     )
 
 
+def raise_task_targets(session: Session, targets: dict[int, int]) -> None:
+    """task id -> answers it needs, on tasks still waiting for answers whose target is
+    lower (one executemany); a task all of whose answers were leased opens again."""
+    session.execute(
+        text(
+            "UPDATE tasks SET target_answers = :n, status = 'open' "
+            "WHERE id = :t AND status IN ('open', 'full') AND target_answers < :n"
+        ),
+        [{"n": n, "t": t} for t, n in targets.items()],
+    )
+
+
 def human_and_total_task_counts(session: Session, job_id: int) -> Any:
     """(tasks complete by people, tasks) of the job, gold items aside; the first is NULL
     on a job without tasks."""

@@ -32,6 +32,7 @@ from truthset.autolabel.queue import (
     last_iteration_state,
     next_priorities,
     seed_priorities,
+    validation_targets,
 )
 from truthset.autolabel.settings import autolabel_settings, batch_size, validation_settings
 from truthset.errors import BadInput
@@ -64,6 +65,8 @@ class IterationPlan:
     labels: list[tuple[int, int, float]] = field(default_factory=list)
     # task id -> priority, for open, unstarted tasks.
     priorities: dict[int, float] = field(default_factory=dict)
+    # task id -> answers, for validation items that need more than the job's default.
+    targets: dict[int, int] = field(default_factory=dict)
 
 
 def run_autolabel_iteration(
@@ -105,6 +108,7 @@ def plan_autolabel_iteration(
         **validation_settings(opts),
     )
     validation = choose_validation_items(n, settings, random_state=job.id)
+    targets = validation_targets(rows, validation, settings.validation_answers)
     human = {}
     done = np.zeros(n, dtype=bool)
     for idx, r in enumerate(rows):
@@ -128,6 +132,7 @@ def plan_autolabel_iteration(
                 batch,
                 _warm_start_scores(session, job, rows, opts, cache_dir),
             ),
+            targets=targets,
         )
     features, featurizer, model = model_and_inputs(job, rows, opts, cache_dir, progress)
     if progress is not None:
@@ -198,7 +203,10 @@ def plan_autolabel_iteration(
         },
     }
     return IterationPlan(
-        report=report, labels=labels, priorities=next_priorities(rows, result, batch)
+        report=report,
+        labels=labels,
+        priorities=next_priorities(rows, result, batch),
+        targets=targets,
     )
 
 
@@ -223,7 +231,9 @@ def apply_autolabel_plan(
             now=now,
         )
         auto += 1
-    return finish_plan(session, job.id, plan.report, plan.priorities, auto, now=now)
+    return finish_plan(
+        session, job.id, plan.report, plan.priorities, auto, now=now, targets=plan.targets
+    )
 
 
 def _num(x: Any) -> float | None:

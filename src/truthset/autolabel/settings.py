@@ -27,6 +27,10 @@ DEFAULTS: dict[str, Any] = {
     "validation_share_small": 0.2,
     "validation_share_large": 0.1,
     "validation_large_from": 5000,
+    # Answers per validation item; None: two more than the job's workers per item when it
+    # asks 3 or more (so that the labels the threshold is certified on are rarely wrong
+    # themselves), as many as the other items below that.
+    "validation_workers_per_item": None,
     # Text: "tfidf" (default), "minilm" (frozen sentence embeddings) or "minilm-finetune"
     # (MiniLM's upper layers fine-tuned on the job's labels; model_params tune it, see
     # FINETUNE_DEFAULTS); images: "random-patch" (the default, the only one).
@@ -115,6 +119,14 @@ def check_settings(
         raise BadInput(
             f"settings.auto_label.validation_large_from must be a whole number >= 1, got {cut!r}"
         )
+    per_item = opts["validation_workers_per_item"]
+    if per_item is not None and (
+        isinstance(per_item, bool) or not isinstance(per_item, int) or not 1 <= per_item <= 100
+    ):
+        raise BadInput(
+            "settings.auto_label.validation_workers_per_item must be a whole number from 1 "
+            f"to 100 (or null: the default), got {per_item!r}"
+        )
     from truthset.learning.strategies import STRATEGIES
 
     if opts["strategy"] not in STRATEGIES:
@@ -143,7 +155,12 @@ def check_settings(
                 )
 
 
-VALIDATION_KEYS = ("validation_share_small", "validation_share_large", "validation_large_from")
+VALIDATION_KEYS = (
+    "validation_share_small",
+    "validation_share_large",
+    "validation_large_from",
+    "validation_workers_per_item",
+)
 
 
 def check_settings_change(session: Session, job: Job, new_raw: Any) -> None:
@@ -169,6 +186,9 @@ def validation_settings(opts: dict[str, Any]) -> dict[str, Any]:
         "validation_share_small": float(opts["validation_share_small"]),
         "validation_share_large": float(opts["validation_share_large"]),
         "validation_large_from": int(opts["validation_large_from"]),
+        "validation_workers_per_item": None
+        if opts["validation_workers_per_item"] is None
+        else int(opts["validation_workers_per_item"]),
     }
 
 

@@ -28,7 +28,9 @@ from truthset.learning.loop import (
 from truthset.learning.models.base import Classifier
 from truthset.learning.threshold import ThresholdResult
 
-AnswerSource = Callable[[NDArray[np.intp]], tuple[NDArray[np.intp], NDArray[Any], NDArray[np.intp]]]
+Answers = tuple[NDArray[np.intp], NDArray[Any], NDArray[np.intp]]
+# items, answers per item (None: the source's own number) -> (items, workers, labels)
+AnswerSource = Callable[[NDArray[np.intp], int | None], Answers]
 
 
 def simulated_workers(
@@ -41,12 +43,15 @@ def simulated_workers(
     random_state: int | np.random.Generator | None = None,
 ) -> AnswerSource:
     """Workers who answer the true label with probability ``worker_accuracy``, else
-    another label uniformly; each item is answered by distinct random workers."""
+    another label uniformly; each item is answered by distinct random workers
+    (``workers_per_item`` of them, unless a call asks for another number)."""
     y = np.asarray(y_true, dtype=np.intp)
     rng = np.random.default_rng(random_state)
 
-    def answer(items: NDArray[np.intp]) -> tuple[NDArray[np.intp], NDArray[Any], NDArray[np.intp]]:
-        m = workers_per_item
+    def answer(items: NDArray[np.intp], per_item: int | None = None) -> Answers:
+        m = workers_per_item if per_item is None else per_item
+        if m > n_workers:
+            raise ValueError(f"{m} answers per item need at least {m} workers, not {n_workers}")
         it = np.repeat(items, m)
         truth = y[it]
         right = rng.uniform(size=it.size) < worker_accuracy
@@ -66,7 +71,8 @@ def replayed_answers(
     items: ArrayLike, workers: ArrayLike, labels: ArrayLike, *, workers_per_item: int | None = 3
 ) -> AnswerSource:
     """Real answers replayed: the first ``workers_per_item`` answers of each item in
-    source order (all of them when None)."""
+    source order (all of them when None); a call that asks for another number per item
+    gets the first that many (as many as the item has)."""
     it = np.asarray(items, dtype=np.intp)
     wk = np.asarray(workers)
     lab = np.asarray(labels, dtype=np.intp)
@@ -74,16 +80,16 @@ def replayed_answers(
     it, wk, lab = it[order], wk[order], lab[order]
     starts = np.searchsorted(it, np.arange(it.max() + 2 if it.size else 1))
     rank = np.arange(it.size) - starts[it]
-    keep = rank < workers_per_item if workers_per_item is not None else np.ones(it.size, bool)
-    it, wk, lab = it[keep], wk[keep], lab[keep]
-    starts = np.searchsorted(it, np.arange(it.max() + 2 if it.size else 1))
 
-    def answer(req: NDArray[np.intp]) -> tuple[NDArray[np.intp], NDArray[Any], NDArray[np.intp]]:
+    def answer(req: NDArray[np.intp], per_item: int | None = None) -> Answers:
+        m = workers_per_item if per_item is None else per_item
         sel = (
             np.concatenate([np.arange(starts[i], starts[i + 1]) for i in req])
             if req.size
             else np.zeros(0, dtype=np.intp)
         )
+        if m is not None:
+            sel = sel[rank[sel] < m]
         return it[sel], wk[sel], lab[sel]
 
     return answer
@@ -168,12 +174,24 @@ def simulate_autolabel(
     ans_labels: list[NDArray] = []
     n_answers = 0
 
+    is_validation = np.zeros(n, dtype=bool)
+    is_validation[val] = True
+
     def label_by_people(items: NDArray[np.intp]) -> None:
         nonlocal n_answers
         items = items[human[items] < 0] if items.size else items
         if items.size == 0:
             return
-        ai, aw, al = ask(items)
+        # Validation items get their own number of answers (s.validation_answers).
+        parts = [
+            ask(group, per_item)
+            for group, per_item in (
+                (items[~is_validation[items]], None),
+                (items[is_validation[items]], s.validation_answers),
+            )
+            if group.size
+        ]
+        ai, aw, al = (np.concatenate([p[j] for p in parts]) for j in range(3))
         n_answers += ai.size
         ans_items.append(ai)
         ans_workers.append(aw)
