@@ -134,21 +134,22 @@ def test_mot_read_back_with_motmetrics(ws):
     assert sorted(archive.namelist()) == ["clip-a.txt", "clip-b.txt", "sequences.csv", "tracks.csv"]
     text = archive.read("clip-a.txt").decode()
     lines = text.splitlines()
-    # Frames from 1, coordinates from 1, sorted by frame then id; the bus is on its keyframe
-    # only (nothing is held towards an outside keyframe: geometry/tracks.py); conf is each
-    # track's confidence (one worker: the skill prior, 0.5).
+    # Frames from 1, coordinates from 1, sorted by frame then id; the bus's box is held from
+    # its keyframe up to the frame before its outside keyframe (frames 3 to 5 here,
+    # geometry/tracks.py); conf is each track's confidence (one worker: the skill prior, 0.5).
     assert lines[0] == "1,1,1,11,20,10,0.5,-1,-1,-1"
     assert lines[-1] == "10,1,91,11,20,10,0.5,-1,-1,-1"
-    assert "3,2,51,61,30,20,0.5,-1,-1,-1" in lines
-    assert not any(line.startswith(("4,2,", "6,2,")) for line in lines)
+    for frame in (3, 4, 5):
+        assert f"{frame},2,51,61,30,20,0.5,-1,-1,-1" in lines
+    assert not any(line.startswith(("2,2,", "6,2,")) for line in lines)
     df = motmetrics.io.loadtxt(io.StringIO(text), fmt="mot15-2D")
-    assert len(df) == FRAMES + 1
+    assert len(df) == FRAMES + 3
     car = df.xs(1, level="Id")
     assert list(car.index) == list(range(1, FRAMES + 1))
     assert np.allclose(car["X"].to_numpy(), np.arange(0, 100, 10))  # back to 0-based pixels
     assert set(car["Width"]) == {20.0} and set(car["Height"]) == {10.0}
     bus = df.xs(2, level="Id")
-    assert list(bus.index) == [3] and set(bus["Y"]) == {60.0}
+    assert list(bus.index) == [3, 4, 5] and set(bus["Y"]) == {60.0}
     # The same boxes against themselves: every object matched, no switch (motmetrics'
     # accumulator with IoU distances computed here: its own IoU helper needs NumPy < 2).
     acc = motmetrics.MOTAccumulator(auto_id=True)
@@ -187,7 +188,8 @@ def test_coco_video_read_back_with_pycocotools(ws, tmp_path):
     assert frame4[0]["bbox"] == [45, 10, 20, 10] and frame4[0]["area"] == 200
     assert frame4[0]["attributes"] == {"occluded": "no"} and frame4[0]["object-id"] == "car-uuid"
     buses = coco.loadAnns(coco.getAnnIds(catIds=[2]))
-    assert len(buses) == 2 and {a["video_id"] for a in buses} == {1, 2}
+    # Frames 2 to 4 (0-based) of each sequence: held up to the outside keyframe.
+    assert len(buses) == 6 and {a["video_id"] for a in buses} == {1, 2}
 
 
 def test_coco_video_of_polygons(ws):
@@ -218,7 +220,7 @@ def test_coco_video_of_polygons(ws):
     assert first["bbox"] == [10, 10, 30, 20]
     rle = mask_utils.frPyObjects(first["segmentation"], HEIGHT, WIDTH)
     assert int(mask_utils.area(mask_utils.merge(rle))) == pytest.approx(600, rel=0.1)
-    assert len(doc["annotations"]) == 2  # frame 0 of each sequence (then outside)
+    assert len(doc["annotations"]) == 6  # frames 0 to 2 of each sequence (then outside)
     from exports.mask_jobs import export as run_export
     from truthset.errors import BadInput
 

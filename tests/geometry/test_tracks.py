@@ -26,7 +26,7 @@ def box(left, top, width, height):
 
 def test_boxes_are_linear_between_keyframes_and_exact_on_them():
     kfs = [{"frame": 0, "box": box(0, 0, 10, 10)}, {"frame": 10, "box": box(100, 50, 30, 10)}]
-    shapes = expand_track(kfs, "box", interpolate=True)
+    shapes = expand_track(kfs, "box", interpolate=True, frames=11)
     assert [s.frame for s in shapes] == list(range(11))
     assert shapes[5].geometry == box(50.0, 25.0, 20.0, 10.0)
     assert shapes[0].keyframe and shapes[10].keyframe and not shapes[5].keyframe
@@ -39,7 +39,7 @@ def test_detection_has_shapes_on_its_keyframes_only():
     assert [s.frame for s in expand_track(kfs, "box", interpolate=False)] == [2, 9]
 
 
-def test_outside_stops_the_track_until_a_later_keyframe_and_nothing_is_held_after_the_last():
+def test_a_shape_holds_until_the_object_is_marked_outside_and_after_the_last_keyframe():
     kfs = [
         {"frame": 0, "box": box(0, 0, 10, 10)},
         {"frame": 4, "box": box(4, 0, 10, 10)},
@@ -47,11 +47,31 @@ def test_outside_stops_the_track_until_a_later_keyframe_and_nothing_is_held_afte
         {"frame": 9, "box": box(9, 0, 10, 10)},
         {"frame": 11, "box": box(11, 0, 10, 10)},
     ]
-    frames = [s.frame for s in expand_track(kfs, "box", interpolate=True)]
-    # 5 is after a shape keyframe but before an outside one: not held; 12.. not held.
-    assert frames == [0, 1, 2, 3, 4, 9, 10, 11]
-    assert visible_frames(kfs, "box", interpolate=True) == frames
+    shapes = expand_track(kfs, "box", interpolate=True, frames=14)
+    frames = [s.frame for s in shapes]
+    # 5 is after a shape keyframe and before an outside one: held; 6 to 8 outside;
+    # 12 and 13 after the last keyframe: held to the sequence's end.
+    assert frames == [0, 1, 2, 3, 4, 5, 9, 10, 11, 12, 13]
+    by_frame = {s.frame: s for s in shapes}
+    assert by_frame[5].geometry == box(4.0, 0.0, 10.0, 10.0) and not by_frame[5].keyframe
+    assert by_frame[13].geometry == box(11.0, 0.0, 10.0, 10.0) and not by_frame[13].keyframe
+    assert visible_frames(kfs, "box", interpolate=True, frames=14) == frames
     assert visible_frames(kfs, "box", interpolate=False) == [0, 4, 9, 11]
+
+
+def test_a_track_ending_outside_is_held_up_to_it_only():
+    kfs = [{"frame": 2, "box": box(0, 0, 10, 10)}, {"frame": 5, "outside": True}]
+    assert [s.frame for s in expand_track(kfs, "box", interpolate=True, frames=20)] == [2, 3, 4]
+    # Detection holds nothing: the shape is on its keyframe only.
+    assert [s.frame for s in expand_track(kfs, "box", interpolate=False)] == [2]
+
+
+def test_tracking_needs_the_number_of_frames():
+    kfs = [{"frame": 0, "box": box(0, 0, 10, 10)}]
+    with pytest.raises(ValueError, match="number of frames"):
+        expand_track(kfs, "box", interpolate=True)
+    with pytest.raises(ValueError, match="number of frames"):
+        keyframes_from_frames([], "box", interpolate=True)
 
 
 def test_attributes_override_from_their_keyframe_on():
@@ -64,7 +84,9 @@ def test_attributes_override_from_their_keyframe_on():
         },
         {"frame": 5, "box": box(5, 0, 10, 10)},
     ]
-    shapes = expand_track(kfs, "box", interpolate=True, track_attributes={"occluded": "no", "n": 1})
+    shapes = expand_track(
+        kfs, "box", interpolate=True, frames=6, track_attributes={"occluded": "no", "n": 1}
+    )
     by_frame = {s.frame: s.attributes for s in shapes}
     assert by_frame[2] == {"occluded": "no", "n": 1}
     assert by_frame[3] == by_frame[4] == by_frame[5] == {"occluded": "yes", "n": 1}
@@ -151,17 +173,21 @@ def test_per_frame_shapes_become_few_keyframes_that_expand_back():
         {"frame": 100, "box": box(0, 0, 10, 10)},
         {"frame": 120, "box": box(20, 0, 10, 10)},
     ]
-    per_frame = expand_track(kfs, "box", interpolate=True, track_attributes={"o": "n"})
-    back = keyframes_from_frames(_shapes(per_frame), "box", interpolate=True, tol=0.01)
-    again = expand_track(back, "box", interpolate=True)
+    per_frame = expand_track(kfs, "box", interpolate=True, frames=150, track_attributes={"o": "n"})
+    # The last keyframe (120) holds to frame 149; cut the track at 130 as a per-frame label
+    # that ends there would.
+    per_frame = [s for s in per_frame if s.frame <= 130]
+    back = keyframes_from_frames(_shapes(per_frame), "box", interpolate=True, frames=150, tol=0.01)
+    again = expand_track(back, "box", interpolate=True, frames=150)
     assert [s.frame for s in again] == [s.frame for s in per_frame]
     for x, y in zip(again, per_frame, strict=True):
         assert x.attributes == y.attributes
         for k in ("left", "top", "width", "height"):
             assert x.geometry[k] == pytest.approx(y.geometry[k], abs=0.01)
-    shape_keyframes = [k for k in back if "box" in k]
-    assert len(shape_keyframes) <= 7
-    assert {"frame": 91, "outside": True} in back
+    # 89 / 90: the attributes change; 94 and 130 are held from 90 and 120, so no keyframe.
+    assert [k["frame"] for k in back if "box" in k] == [0, 40, 89, 90, 100, 120]
+    assert {"frame": 95, "outside": True} in back
+    assert back[-1] == {"frame": 131, "outside": True}
 
 
 def test_a_wobbly_track_keeps_more_keyframes_but_stays_within_tolerance():
@@ -170,14 +196,24 @@ def test_a_wobbly_track_keeps_more_keyframes_but_stays_within_tolerance():
         FrameShape(f, box(f * 2 + float(rng.normal(0, 3)), 0, 10, 10), {}, False)
         for f in range(200)
     ]
-    back = keyframes_from_frames(per_frame, "box", interpolate=True, tol=1.0)
-    again = expand_track(back, "box", interpolate=True)
+    back = keyframes_from_frames(per_frame, "box", interpolate=True, frames=200, tol=1.0)
+    again = expand_track(back, "box", interpolate=True, frames=200)
     assert [s.frame for s in again] == list(range(200))
     errors = [
         abs(a.geometry["left"] - b.geometry["left"]) for a, b in zip(again, per_frame, strict=True)
     ]
     assert max(errors) <= 1.0
     assert 2 < len(back) < 200
+
+
+def test_a_track_standing_still_up_to_the_next_block_keeps_its_last_keyframe():
+    still = [FrameShape(f, box(0, 0, 10, 10), {}, False) for f in range(5)]
+    moved = [FrameShape(f, box(50, 0, 10, 10), {"o": "y"}, False) for f in range(5, 8)]
+    back = keyframes_from_frames(still + moved, "box", interpolate=True, frames=8)
+    # 4 is kept (else 0 would blend toward 5); 7 is held from 5 to the end.
+    assert [k["frame"] for k in back] == [0, 4, 5]
+    again = expand_track(back, "box", interpolate=True, frames=8)
+    assert [s.geometry["left"] for s in again] == [0.0] * 5 + [50.0] * 3
 
 
 def test_detection_frames_are_all_keyframes():

@@ -292,6 +292,7 @@ def expanded(content):
                 t["keyframes"],
                 "box",
                 interpolate=True,
+                frames=content["number-of-frames"],
                 track_attributes=t.get("label-category-attributes"),
             )
         ]
@@ -319,9 +320,55 @@ def test_an_adjustment_job_starts_from_our_own_label(item):
     again = TRACKING.validate_answer(initial, CONFIG, item)
     assert expanded(again) == expanded(content)
     keyframes = again["tracks"][0]["keyframes"]
-    # Frame 5 had no shape (no blend into an outside keyframe): it leaves there.
-    assert [k["frame"] for k in keyframes] == [0, 4, 5, 8]
-    assert keyframes[2] == {"frame": 5, "outside": True}
+    # Frame 5 holds frame 4's box up to the outside keyframe, and frame 9 frame 8's box to
+    # the end: the keyframes come back as they were given.
+    assert [k["frame"] for k in keyframes] == [0, 4, 6, 8]
+    assert keyframes[2] == {"frame": 6, "outside": True}
+
+
+def test_a_tracked_object_stays_until_marked_outside_in_the_seqlabel(item):
+    """CVAT's track rule, written out per frame as Ground Truth's SeqLabel.json lists them:
+    a box is held after its last keyframe to the sequence's end, and up to the frame before
+    an outside keyframe; detection holds nothing."""
+    given = answer(
+        car(keyframes=[{"frame": 3, "box": box(30, 10)}]),
+        car(
+            "c2",
+            2,
+            keyframes=[
+                {"frame": 1, "box": box(10, 50)},
+                {"frame": 4, "outside": True},
+                {"frame": 7, "box": box(70, 50)},
+                {"frame": 8, "outside": True},
+            ],
+        ),
+    )
+
+    def frames_of(task_type, name):
+        content = task_type.validate_answer(given, CONFIG, item)
+        label = task_type.consolidate([WorkerAnswer(1, content)], CONFIG, {})
+        entries = label.value[task_type.seq_key]
+        return [
+            i for i, e in enumerate(entries) for o in e["annotations"] if o["object-name"] == name
+        ], label
+
+    held, label = frames_of(TRACKING, "car:1")
+    assert held == [3, 4, 5, 6, 7, 8, 9]
+    entries = label.value["tracking-annotations"]
+    assert {(o["left"], o["top"]) for o in entries[9]["annotations"]} == {(30, 10)}
+    assert frames_of(TRACKING, "car:2")[0] == [1, 2, 3, 7]
+    assert frames_of(DETECTION, "car:1")[0] == [3]
+    assert frames_of(DETECTION, "car:2")[0] == [1, 7]
+    # Back to keyframes for an adjustment job: the same, outside keyframes included.
+    initial = TRACKING.initial_answer(label.value, label.meta, CONFIG)
+    by_id = {t["object-id"]: t["keyframes"] for t in initial["tracks"]}
+    assert [k["frame"] for k in by_id["c1"]] == [3]
+    assert by_id["c2"] == [
+        {"frame": 1, "box": box(10, 50)},
+        {"frame": 4, "outside": True},
+        {"frame": 7, "box": box(70, 50)},
+        {"frame": 8, "outside": True},
+    ]
 
 
 def test_an_adjustment_job_reads_ground_truths_seqlabel_by_its_uri(tmp_path, item):

@@ -365,6 +365,47 @@ def test_track_actions_attributes_and_zoom_across_frames(pages: Pages, site: Sit
     assert answer["frame-attributes"] == {"10": {"weather": "rain"}}
 
 
+def test_a_box_stays_until_the_object_is_marked_outside(pages: Pages, site: Site) -> None:
+    """CVAT's track rule in the player: one box drawn is held on the frames after it (dashed)
+    until "o" marks the object outside; a keyframe brings it back, held to the last frame;
+    "]" ends it after a frame. The server's SeqLabel has the same frames."""
+    job = video_job(site, "v-outside")
+    page = open_tool(pages, job)
+    drag(page, (20, 40), (70, 80))
+    drawn = shown_box(page)
+    go(page, 30)
+    held = shown_box(page)
+    assert not held["keyframe"] and held["left"] == drawn["left"] and held["top"] == drawn["top"]
+    go(page, 40)
+    page.keyboard.press("o")  # the car leaves the picture here
+    go(page, 45)
+    assert shapes_shown(page) == 0
+    go(page, 39)
+    assert shapes_shown(page) == 1
+    go(page, 70)
+    page.keyboard.press("k")  # back: its last box, held from here on
+    go(page, 99)
+    assert shapes_shown(page) == 1 and not shown_box(page)["keyframe"]
+    go(page, 80)
+    page.keyboard.press("]")  # nothing after frame 80
+    go(page, 81)
+    assert shapes_shown(page) == 0
+    page.locator("#btn-submit").click()
+    wait_for_task_gone(page)
+    item = site.api("admin", "GET", f"/api/jobs/{job}/items/v-outside").json()
+    (track,) = item["answers"][0]["answer"]["tracks"]
+    assert [(k["frame"], "outside" in k) for k in track["keyframes"]] == [
+        (0, False),
+        (40, True),
+        (70, False),
+        (80, False),
+        (81, True),
+    ]
+    frames = item["label"]["value"]["tracking-annotations"]
+    present = [f for f, entry in enumerate(frames) if entry["annotations"]]
+    assert present == list(range(40)) + list(range(70, 81))
+
+
 def test_detection_shapes_are_on_their_keyframes_only(pages: Pages, site: Site) -> None:
     name = "v-detect"
     items = [{"id": name, "source-ref": sequence(site, name, frames=20)}]

@@ -1,8 +1,10 @@
 """The video tool's keyframe model (tools/video-tracks.js, run in node) expands the same
 keyframes as the server's geometry/tracks.py: every frame's shape, attributes and keyframe
 flag, for boxes, keypoints, polygons (same and different vertex counts, either winding),
-polylines, outside keyframes and attribute overrides, with and without interpolation.
-The tool's per-frame lookup (shapeAt, what the player draws) agrees with both."""
+polylines, outside keyframes (a shape held up to them, and after the last keyframe to the
+sequence's end) and attribute overrides, with and without interpolation. The tool's
+per-frame lookup (shapeAt, what the player draws) and its timeline bars (presentRanges)
+agree with both."""
 
 from __future__ import annotations
 
@@ -33,7 +35,8 @@ const out = cases.map((c) => {
     return kf;
   });
   const track = {id: 1, objectId: 'x', label: 'car', number: 1, attrs: c.attrs, keyframes: kfs};
-  const expanded = m.expandTrack(kfs, c.shape, c.interpolate, c.attrs);
+  const expanded = m.expandTrack(kfs, c.shape, c.interpolate, c.attrs, c.frames);
+  const ranges = m.presentRanges(track, c.shape, c.interpolate, c.frames);
   const looked = [];
   for (let f = 0; f < c.frames; f++) {
     const at = m.shapeAt(track, f, c.shape, c.interpolate);
@@ -41,7 +44,7 @@ const out = cases.map((c) => {
     const attrs = m.attrsAt(track, f);
     looked.push({frame: f, geometry: at.geometry, keyframe: at.keyframe, attrs});
   }
-  return {expanded, looked};
+  return {expanded, looked, ranges};
 });
 process.stdout.write(JSON.stringify(out));
 """
@@ -130,8 +133,11 @@ def test_the_tool_and_the_server_expand_keyframes_alike(tmp_path: Path) -> None:
             case["keyframes"],
             case["shape"],
             interpolate=case["interpolate"],
+            frames=case["frames"],
             track_attributes=case["attrs"],
         )
+        covered = [f for a, b in got["ranges"] for f in range(a, b + 1)]
+        assert covered == [s.frame for s in want], case
         for side in ("expanded", "looked"):
             js = got[side]
             assert [s["frame"] for s in js] == [s.frame for s in want], (side, case)
@@ -140,8 +146,26 @@ def test_the_tool_and_the_server_expand_keyframes_alike(tmp_path: Path) -> None:
                 assert s["attrs"] == w.attributes, (side, case, s["frame"])
                 assert _close(case["shape"], s["geometry"], w.geometry), (side, case, s["frame"])
                 compared += 1
-    # Enough frames, and every kind of blend, were compared.
+    # Enough frames, and every kind of blend, were compared; tracks held after an outside
+    # keyframe's shape and after their last keyframe were among them.
     assert compared > 3000
+    held = [
+        c
+        for c in cases
+        if c["interpolate"]
+        and c["shape"] in c["keyframes"][-1]
+        and c["keyframes"][-1]["frame"] < c["frames"] - 1
+    ]
+    closing = [
+        c
+        for c in cases
+        if c["interpolate"]
+        and any(
+            c["shape"] in a and b.get("outside") and b["frame"] > a["frame"] + 1
+            for a, b in zip(c["keyframes"], c["keyframes"][1:], strict=False)
+        )
+    ]
+    assert held and closing
     uneven = [
         c
         for c in cases

@@ -14,10 +14,17 @@ The rules (the browser's tools/video-tracks.js implements the same ones, and a t
 checks that both expand the same keyframes alike):
 
 * **Detection** (``interpolate=False``): a track's shape is on its keyframes only.
-* **Tracking** (``interpolate=True``): between two consecutive keyframes that both carry a
-  shape, every frame gets the linear blend at ``t = (f - f0) / (f1 - f0)``; nothing is
-  interpolated across an ``outside`` keyframe, and nothing is held after the last
-  keyframe. A keyframe's own frame gets its own shape exactly.
+* **Tracking** (``interpolate=True``), CVAT's track rule: between two consecutive keyframes
+  that both carry a shape, every frame gets the linear blend at ``t = (f - f0) / (f1 - f0)``;
+  a shape keyframe followed by an ``outside`` one is held (unchanged) up to the frame
+  before it, and the last shape keyframe is held to the sequence's last frame: an object
+  stays until the worker marks it outside. After an ``outside`` keyframe the track is
+  absent until its next shape keyframe. A keyframe's own frame gets its own shape exactly.
+  Ground Truth's SeqLabel.json lists every frame's objects, so what it gets is this
+  expansion frame by frame.
+* **Point-cloud cuboid tracks** (:func:`expand_keyframes` without ``hold_to``): the same
+  blend between shape keyframes, but nothing is held (Ground Truth's 3D tool carries an
+  object on by its explicit autofill, which writes a keyframe on the last frame).
 * Boxes and keypoints blend number by number. Polygons and polylines blend vertex by
   vertex when both keyframes have the same number of vertices; otherwise both are
   resampled along their outline to the larger count (:func:`align_outlines`) first.
@@ -189,18 +196,33 @@ def expand_keyframes(
     key: str,
     blend: Blend | None,
     track_attributes: Mapping[str, Any] | None = None,
+    hold_to: int | None = None,
 ) -> list[FrameShape]:
     """Per frame where the track is present, its shape: the general rule for any geometry
     stored under ``key`` (``blend=None``: detection, keyframes only). Point-cloud cuboid
-    tracks use it with their own blend."""
+    tracks use it with their own blend.
+
+    ``hold_to`` (with a blend): the last frame a shape is held to after the last shape
+    keyframe; a shape keyframe followed by an ``outside`` one is held up to the frame before
+    it too. None: nothing is held."""
     out: list[FrameShape] = []
     attributes = dict(track_attributes or {})
     previous: Mapping[str, Any] | None = None
+
+    def hold(source: Mapping[str, Any], stop: int) -> None:
+        start = int(source["frame"])
+        held = dict(attributes)
+        out.extend(
+            FrameShape(f, copy_geometry(source[key]), held, keyframe=False)
+            for f in range(start + 1, stop)
+        )
+
+    holding = blend is not None and hold_to is not None
     for kf in keyframes:
         frame = int(kf["frame"])
-        if previous is not None and blend is not None and key in previous and key in kf:
+        if previous is not None and blend is not None and key in previous:
             start = int(previous["frame"])
-            if frame - start > 1:
+            if key in kf and frame - start > 1:
                 steps = np.arange(start + 1, frame)
                 geometries = blend(previous[key], kf[key], (steps - start) / (frame - start))
                 held = dict(attributes)
@@ -208,13 +230,25 @@ def expand_keyframes(
                     FrameShape(int(f), g, held, keyframe=False)
                     for f, g in zip(steps.tolist(), geometries, strict=True)
                 )
+            elif holding and key not in kf:
+                hold(previous, frame)
         own = kf.get(ATTRIBUTES_KEY)
         if own:
             attributes = {**attributes, **own}
         if key in kf:
             out.append(FrameShape(frame, copy_geometry(kf[key]), dict(attributes), keyframe=True))
         previous = kf
+    if blend is not None and hold_to is not None and previous is not None and key in previous:
+        hold(previous, hold_to + 1)
     return out
+
+
+def _last_frame(interpolate: bool, frames: int | None) -> int | None:
+    if not interpolate:
+        return None
+    if frames is None:
+        raise ValueError("a tracking expansion needs the sequence's number of frames")
+    return frames - 1
 
 
 def expand_track(
@@ -222,12 +256,15 @@ def expand_track(
     shape: str,
     *,
     interpolate: bool,
+    frames: int | None = None,
     track_attributes: Mapping[str, Any] | None = None,
 ) -> list[FrameShape]:
     """The frames a (validated) track is present on, with its shape and attributes there.
 
     ``keyframes`` sorted by frame, each carrying ``shape`` (the geometry key) or
-    ``outside``; ``interpolate`` for tracking, not for detection.
+    ``outside``; ``interpolate`` for tracking, not for detection; ``frames``, the
+    sequence's number of frames, is needed for tracking (the last shape is held to the
+    end).
     """
     if shape not in BLENDS:
         raise ValueError(f"shape {shape!r} is not one of {', '.join(SHAPES)}")
@@ -236,23 +273,46 @@ def expand_track(
         key=shape,
         blend=BLENDS[shape] if interpolate else None,
         track_attributes=track_attributes,
+        hold_to=_last_frame(interpolate, frames),
     )
 
 
+def number_of_frames(answer: Mapping[str, Any]) -> int:
+    """The answer's ``number-of-frames`` (validation makes it the sequence's); for an
+    answer without it, one past its last keyframe."""
+    given = answer.get("number-of-frames")
+    if isinstance(given, int) and not isinstance(given, bool):
+        return given
+    last = [
+        int(k["frame"])
+        for t in answer.get("tracks") or []
+        for k in t.get("keyframes") or []
+        if isinstance(k, Mapping) and "frame" in k
+    ]
+    return max(last, default=-1) + 1
+
+
 def visible_frames(
-    keyframes: Sequence[Mapping[str, Any]], shape: str, *, interpolate: bool
+    keyframes: Sequence[Mapping[str, Any]],
+    shape: str,
+    *,
+    interpolate: bool,
+    frames: int | None = None,
 ) -> list[int]:
     """The frames a track is present on (not ``outside``), without building shapes."""
-    frames: list[int] = []
+    last = _last_frame(interpolate, frames)
+    out: list[int] = []
     previous: Mapping[str, Any] | None = None
     for kf in keyframes:
         frame = int(kf["frame"])
-        if interpolate and previous is not None and shape in previous and shape in kf:
-            frames.extend(range(int(previous["frame"]) + 1, frame))
+        if interpolate and previous is not None and shape in previous:
+            out.extend(range(int(previous["frame"]) + 1, frame))
         if shape in kf:
-            frames.append(frame)
+            out.append(frame)
         previous = kf
-    return frames
+    if last is not None and previous is not None and shape in previous:
+        out.extend(range(int(previous["frame"]) + 1, last + 1))
+    return out
 
 
 # -- conversions to and from Ground Truth's SeqLabel objects ------------------------------------
@@ -303,7 +363,12 @@ def flat_geometry(shape: str, geometry: Mapping[str, Any]) -> np.ndarray:
 
 
 def keyframes_from_frames(
-    shapes: Sequence[FrameShape], shape: str, *, interpolate: bool, tol: float = 1.0
+    shapes: Sequence[FrameShape],
+    shape: str,
+    *,
+    interpolate: bool,
+    frames: int | None = None,
+    tol: float = 1.0,
 ) -> list[dict[str, Any]]:
     """Keyframes that expand back to the per-frame ``shapes`` of one object (sorted by
     frame, one per frame) within ``tol`` pixels: a label made per frame (an imported
@@ -314,7 +379,11 @@ def keyframes_from_frames(
     straight stretches whose blend predicts every frame in between (found by doubling,
     then bisecting, the stretch; every stretch taken is checked, so the expansion is
     always within ``tol``, though not always with the fewest keyframes). A gap between two
-    blocks gets an ``outside`` keyframe on its first frame. A keyframe carries
+    blocks gets an ``outside`` keyframe on its first frame, and so does the frame after the
+    last block when it ends before the sequence's last frame (``frames`` is needed: the
+    last shape would otherwise be held to the end); a block that ends standing still
+    before a gap or the end needs no keyframe on its last frame, as its shape is held
+    there. A keyframe carries
     ``label-category-attributes`` where the attributes change (the first one when it has
     any); an attribute cannot be taken away later, as the answer's overrides only add.
     """
@@ -329,21 +398,32 @@ def keyframes_from_frames(
             in_force = {**in_force, **item.attributes}
         out.append(kf)
 
-    for block in _blocks(shapes, shape):
+    last = _last_frame(interpolate, frames)
+    blocks = _blocks(shapes, shape)
+    covered = -1  # the last frame of the blocks so far
+    for n, block in enumerate(blocks):
         first = block[0][0]
-        if out and interpolate and int(out[-1]["frame"]) + 1 < first.frame:
-            out.append({"frame": int(out[-1]["frame"]) + 1, "outside": True})
+        if out and interpolate and covered + 1 < first.frame:
+            out.append({"frame": covered + 1, "outside": True})
+        covered = block[-1][0].frame
         if not interpolate:
             for item, _ in block:
                 emit(item)
             continue
+        # The block's last shape is held on (to an outside keyframe or the sequence's end)
+        # unless the next block starts right after it.
+        held_on = n + 1 == len(blocks) or blocks[n + 1][0][0].frame > covered + 1
         values = np.stack([v for _, v in block])
         i = 0
         emit(block[0][0])
         while i < len(block) - 1:
             j = _longest_stretch(values, i, tol)
-            emit(block[j][0])
+            still = float(np.abs(values[i : j + 1] - values[i]).max()) <= tol
+            if not (j == len(block) - 1 and held_on and still):
+                emit(block[j][0])
             i = j
+    if last is not None and out and covered < last:
+        out.append({"frame": covered + 1, "outside": True})
     return out
 
 

@@ -25,7 +25,7 @@ Ground Truth's keys). Consolidation: ``consensus.spatial.tracks.TrackConsolidato
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -41,6 +41,7 @@ from truthset.geometry.tracks import (
     flat_geometry,
     from_seqlabel_geometry,
     keyframes_from_frames,
+    number_of_frames,
     to_seqlabel_geometry,
 )
 from truthset.tasktypes import _attribute_answers as attrs
@@ -128,20 +129,26 @@ class VideoObjectsType:
         from (tasktypes/_edits.py): BadInput for an edit it does not allow."""
         shape = shape_of(config)
 
-        def expand(track: Mapping[str, Any]) -> list[Any]:
-            return expand_track(
-                track.get("keyframes") or [],
-                shape,
-                interpolate=self.interpolate,
-                track_attributes=track.get(ATTRIBUTES_KEY),
-            )
+        def expand_in(answer: Any) -> Callable[[Mapping[str, Any]], list[Any]]:
+            frames = number_of_frames(answer) if isinstance(answer, Mapping) else 0
+
+            def expand(track: Mapping[str, Any]) -> list[Any]:
+                return expand_track(
+                    track.get("keyframes") or [],
+                    shape,
+                    interpolate=self.interpolate,
+                    frames=frames,
+                    track_attributes=track.get(ATTRIBUTES_KEY),
+                )
+
+            return expand
 
         def flatten(geometry: Mapping[str, Any]) -> Any:
             return flat_geometry(shape, geometry)
 
         check_edits(
-            tracks_view(content, expand, flatten),
-            tracks_view(prior, expand, flatten),
+            tracks_view(content, expand_in(content), flatten),
+            tracks_view(prior, expand_in(prior), flatten),
             config,
             noun="track",
         )
@@ -281,7 +288,9 @@ class VideoObjectsType:
                     "object-id": oid,
                     "label": track["label"],
                     "number": number,
-                    "keyframes": keyframes_from_frames(shapes, shape, interpolate=self.interpolate),
+                    "keyframes": keyframes_from_frames(
+                        shapes, shape, interpolate=self.interpolate, frames=last_index + 1
+                    ),
                 }
             )
         answer: dict[str, Any] = {"number-of-frames": last_index + 1, "tracks": tracks}
@@ -299,7 +308,8 @@ class VideoObjectsType:
         consolidator = self._consolidator(config, [answer, reference])
 
         def expanded(content: Mapping[str, Any]) -> list[Any]:
-            return [consolidator.expand(t) for t in content.get("tracks") or []]
+            frames = number_of_frames(content)
+            return [consolidator.expand(t, frames) for t in content.get("tracks") or []]
 
         mine, theirs = expanded(answer), expanded(reference)
         consolidator.size_ = consolidator.frame_extent([t.geometries for t in mine + theirs])

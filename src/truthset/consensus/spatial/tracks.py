@@ -46,6 +46,7 @@ import numpy as np
 from truthset.geometry.tracks import (
     BOX_KEYS,
     expand_track,
+    number_of_frames,
     resample_closed,
     resample_open,
     signed_area,
@@ -209,12 +210,16 @@ class TrackConsolidator(Consolidator):
 
     # -- expansion ------------------------------------------------------------------------
 
-    def expand(self, track: Mapping[str, Any], worker: int = 0, index: int = 0) -> WorkerTrack:
-        """One (validated) answer track expanded per frame."""
+    def expand(
+        self, track: Mapping[str, Any], frames: int, worker: int = 0, index: int = 0
+    ) -> WorkerTrack:
+        """One (validated) answer track expanded per frame (``frames``: the sequence's
+        number of frames, to which a tracked shape is held after its last keyframe)."""
         shapes = expand_track(
             track["keyframes"],
             self.shape,
             interpolate=self.interpolate,
+            frames=frames,
             track_attributes=track.get("label-category-attributes"),
         )
         return self._worker_track(
@@ -254,7 +259,10 @@ class TrackConsolidator(Consolidator):
 
     def _expand(self, answers: Sequence[Mapping[str, Any]]) -> list[list[WorkerTrack]]:
         return [
-            [self.expand(track, w, i) for i, track in enumerate(answer.get("tracks") or [])]
+            [
+                self.expand(track, number_of_frames(answer), w, i)
+                for i, track in enumerate(answer.get("tracks") or [])
+            ]
             for w, answer in enumerate(answers)
         ]
 

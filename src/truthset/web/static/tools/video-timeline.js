@@ -103,7 +103,7 @@ export function timeline(o) {
       }
       c.globalAlpha = t.hidden ? 0.3 : 1;
       c.fillStyle = color;
-      for (const [a, b] of presentRanges(t, o.shape, o.interpolating)) {
+      for (const [a, b] of presentRanges(t, o.shape, o.interpolating, o.count)) {
         c.fillRect(x(a) - 1, y + 5, Math.max(2, x(b) - x(a) + 2), ROW - 10);
       }
       for (const k of t.keyframes) {

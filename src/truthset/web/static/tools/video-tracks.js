@@ -12,9 +12,12 @@
  * keypoint `{x, y}`.
  *
  * - Detection (`interpolate` false): a track's shape exists on its keyframes only.
- * - Tracking: between consecutive keyframes that both carry a shape, the linear blend at
- *   t = (f - f0) / (f1 - f0); nothing across an `outside` keyframe; nothing after the
- *   last keyframe. Boxes and keypoints blend number by number; polygons and polylines
+ * - Tracking (CVAT's track rule): between consecutive keyframes that both carry a shape,
+ *   the linear blend at t = (f - f0) / (f1 - f0); a shape keyframe followed by an `outside`
+ *   one holds its shape up to the frame before it, and the last shape keyframe holds it to
+ *   the sequence's last frame: an object stays until the worker marks it outside (o).
+ *   After an `outside` keyframe the track is absent until its next shape keyframe.
+ *   Boxes and keypoints blend number by number; polygons and polylines
  *   vertex by vertex when the counts match, else both are resampled to the larger count
  *   (`alignOutlines`) first.
  *
@@ -181,9 +184,10 @@ export function copyGeometry(g) {
  * Every frame the track is present on, with its shape and attributes there (the server's
  * expand_track).
  * @param {Keyframe[]} keyframes sorted by frame @param {Shape} shape @param {boolean} interpolating
- * @param {Values} [trackAttrs] @returns {FrameShape[]}
+ * @param {Values} [trackAttrs] @param {number} [frames] the sequence's frame count (tracking
+ *   holds the last shape to its last frame) @returns {FrameShape[]}
  */
-export function expandTrack(keyframes, shape, interpolating, trackAttrs) {
+export function expandTrack(keyframes, shape, interpolating, trackAttrs, frames = 0) {
   /** @type {FrameShape[]} */
   const out = [];
   /** @type {Values} */
@@ -193,15 +197,21 @@ export function expandTrack(keyframes, shape, interpolating, trackAttrs) {
   for (const kf of keyframes) {
     const geometry = kf[shape];
     const before = prev ? prev[shape] : undefined;
-    if (prev && interpolating && before && geometry && kf.frame - prev.frame > 1) {
+    if (prev && interpolating && before && kf.frame - prev.frame > 1) {
       const held = { ...attrs };
       for (let f = prev.frame + 1; f < kf.frame; f++) {
-        out.push({ frame: f, geometry: interpolate(shape, before, geometry, (f - prev.frame) / (kf.frame - prev.frame)), attrs: held, keyframe: false });
+        const g = geometry ? interpolate(shape, before, geometry, (f - prev.frame) / (kf.frame - prev.frame)) : copyGeometry(before);
+        out.push({ frame: f, geometry: g, attrs: held, keyframe: false });
       }
     }
     if (kf.attrs && Object.keys(kf.attrs).length) attrs = { ...attrs, ...kf.attrs };
     if (geometry) out.push({ frame: kf.frame, geometry: copyGeometry(geometry), attrs: { ...attrs }, keyframe: true });
     prev = kf;
+  }
+  const last = prev && prev[shape];
+  if (interpolating && prev && last) {
+    const held = { ...attrs };
+    for (let f = prev.frame + 1; f < frames; f++) out.push({ frame: f, geometry: copyGeometry(last), attrs: held, keyframe: false });
   }
   return out;
 }
@@ -226,7 +236,9 @@ export function keyframeIndexAtOrBefore(keyframes, frame) {
 }
 
 /**
- * The track's shape on one frame (what the player draws), or null when it is not there.
+ * The track's shape on one frame of the sequence (what the player draws), or null when it
+ * is not there: tracking holds a shape after its keyframe until an outside one, and after
+ * the last keyframe.
  * @param {Track} track @param {number} frame @param {Shape} shape @param {boolean} interpolating
  * @returns {{geometry: Geometry, keyframe: boolean} | null}
  */
@@ -237,10 +249,10 @@ export function shapeAt(track, frame, shape, interpolating) {
   const kf = kfs[i];
   const g = kf[shape];
   if (kf.frame === frame) return g ? { geometry: g, keyframe: true } : null;
-  if (!interpolating || !g || i + 1 >= kfs.length) return null;
+  if (!interpolating || !g) return null;
   const next = kfs[i + 1];
-  const h = next[shape];
-  if (!h) return null;
+  const h = next && next[shape];
+  if (!h) return { geometry: g, keyframe: false }; // held: the object stays until marked outside
   return { geometry: interpolate(shape, g, h, (frame - kf.frame) / (next.frame - kf.frame)), keyframe: false };
 }
 
@@ -257,16 +269,17 @@ export function attrsAt(track, frame) {
 
 /**
  * The frame ranges the track is present on, [first, last] inclusive, for the timeline.
- * @param {Track} track @param {Shape} shape @param {boolean} interpolating @returns {[number, number][]}
+ * @param {Track} track @param {Shape} shape @param {boolean} interpolating
+ * @param {number} frames the sequence's frame count @returns {[number, number][]}
  */
-export function presentRanges(track, shape, interpolating) {
+export function presentRanges(track, shape, interpolating, frames) {
   /** @type {[number, number][]} */
   const out = [];
   const kfs = track.keyframes;
   for (let i = 0; i < kfs.length; i++) {
     if (!kfs[i][shape]) continue;
     const next = kfs[i + 1];
-    const end = interpolating && next && next[shape] ? next.frame - 1 : kfs[i].frame;
+    const end = !interpolating ? kfs[i].frame : next ? next.frame - 1 : Math.max(kfs[i].frame, frames - 1);
     const last = out[out.length - 1];
     if (last && last[1] >= kfs[i].frame - 1) last[1] = Math.max(last[1], end);
     else out.push([kfs[i].frame, end]);
@@ -305,9 +318,9 @@ export function ensureKeyframe(track, frame, shape, interpolating) {
 }
 
 /**
- * A keyframe on `frame` for a track that is not there (before its first keyframe, after its
- * last, or while outside): the nearest drawn shape, the last one before else the first one
- * after, held there. Returns whether the track had a shape to hold.
+ * A keyframe on `frame` for a track that is not there (before its first keyframe, or while
+ * outside; detection: any frame but its keyframes): the nearest drawn shape, the last one
+ * before else the first one after, held there. Returns whether the track had a shape to hold.
  * @param {Track} track @param {number} frame @param {Shape} shape
  */
 export function extendTo(track, frame, shape) {
@@ -329,17 +342,20 @@ export function markOutside(track, frame) {
 
 /**
  * Delete the track's frames before `frame` (`before`) or after it: the frame itself stays,
- * made a keyframe when it was interpolated.
+ * made a keyframe when it was interpolated; tracking, the frame after it gets an `outside`
+ * keyframe (else the shape would be held on to the end).
  * @param {Track} track @param {number} frame @param {"before" | "after"} side
- * @param {Shape} shape @param {boolean} interpolating
+ * @param {Shape} shape @param {boolean} interpolating @param {number} frames the sequence's frame count
  */
-export function deleteSide(track, frame, side, shape, interpolating) {
+export function deleteSide(track, frame, side, shape, interpolating, frames) {
   ensureKeyframe(track, frame, shape, interpolating);
   track.keyframes = track.keyframes.filter((k) => (side === "before" ? k.frame >= frame : k.frame <= frame));
+  if (side === "after" && interpolating && frame + 1 < frames) track.keyframes.push({ frame: frame + 1, outside: true });
 }
 
 /**
- * The shape on `frame` copied to frame + 1 (a keyframe there).
+ * The shape on `frame` copied to frame + 1 (a keyframe there). Where the object was marked
+ * outside on frame + 1, it now leaves one frame later.
  * @param {Track} track @param {number} frame @param {Shape} shape @param {boolean} interpolating
  * @param {number} frames the sequence's frame count
  * @returns {boolean} whether there was a shape to copy
@@ -347,7 +363,13 @@ export function deleteSide(track, frame, side, shape, interpolating) {
 export function copyToNext(track, frame, shape, interpolating, frames) {
   const at = shapeAt(track, frame, shape, interpolating);
   if (!at || frame + 1 >= frames) return false;
+  const i = keyframeIndexAtOrBefore(track.keyframes, frame + 1);
+  const there = i >= 0 && track.keyframes[i].frame === frame + 1 ? track.keyframes[i] : null;
   setKeyframe(track, { frame: frame + 1, [shape]: copyGeometry(at.geometry) });
+  const after = track.keyframes[i + 1];
+  if (there && there.outside && interpolating && frame + 2 < frames && !(after && after.frame === frame + 2)) {
+    setKeyframe(track, { frame: frame + 2, outside: true });
+  }
   return true;
 }
 
@@ -429,8 +451,9 @@ export function roundGeometry(g) {
 
 /**
  * Tracks from an answer-shaped value (`{tracks: [...]}`) or a SeqLabel document
- * (`{"tracking-annotations" | "detection-annotations": [per frame]}`: every frame a keyframe).
- * Labels outside `labels` are dropped.
+ * (`{"tracking-annotations" | "detection-annotations": [per frame]}`: every frame a keyframe,
+ * and an `outside` one on the frame after each run of frames an object is on, so that
+ * tracking holds it no further). Labels outside `labels` are dropped.
  * @param {any} value @param {Shape} shape @param {string[]} labels @param {Map<string, number>} [frameIndex]
  *   a SeqLabel frame's name to its index in the sequence
  * @returns {Track[] | null} null when the value is neither
@@ -463,8 +486,10 @@ export function tracksFrom(value, shape, labels, frameIndex) {
   const listKey = { box: "annotations", polygon: "polygons", polyline: "polylines", keypoint: "keypoints" }[shape];
   /** @type {Map<string, Track>} */
   const byObject = new Map();
+  let count = 0;
   frames.forEach((fr, position) => {
     const index = frameIndex && fr && frameIndex.has(String(fr.frame)) ? /** @type {number} */ (frameIndex.get(String(fr.frame))) : position;
+    count = Math.max(count, index + 1);
     for (const o of (fr && fr[listKey]) || []) {
       const name = String(o["object-name"] || "");
       const label = name.includes(":") ? name.slice(0, name.lastIndexOf(":")) : name;
@@ -486,7 +511,17 @@ export function tracksFrom(value, shape, labels, frameIndex) {
     }
   });
   const out = [...byObject.values()];
-  for (const t of out) t.keyframes.sort((a, b) => a.frame - b.frame);
+  for (const t of out) {
+    t.keyframes.sort((a, b) => a.frame - b.frame);
+    /** @type {Keyframe[]} */
+    const closed = [];
+    t.keyframes.forEach((k, n) => {
+      closed.push(k);
+      const next = t.keyframes[n + 1];
+      if (k.frame + 1 < (next ? next.frame : count)) closed.push({ frame: k.frame + 1, outside: true });
+    });
+    t.keyframes = closed;
+  }
   return numbered(out);
 }
 

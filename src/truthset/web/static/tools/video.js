@@ -232,7 +232,7 @@ export function create(ctx) {
     else if (what === "next") {
       if (onSelected((t) => copyToNext(t, frame, shape, interpolating, n), "copy")) player && player.step(1);
     } else if (what === "all") onSelected((t) => copyToAll(t, frame, shape, interpolating, n), "copy");
-    else if (what === "before" || what === "after") onSelected((t) => deleteSide(t, frame, what, shape, interpolating), "delete");
+    else if (what === "before" || what === "after") onSelected((t) => deleteSide(t, frame, what, shape, interpolating, n), "delete");
     else if (what === "unkey") {
       onSelected((t) => {
         const i = keyframeIndexAtOrBefore(t.keyframes, frame);
@@ -429,8 +429,13 @@ export function create(ctx) {
     answer() {
       const n = source.count;
       const tracks = st().tracks
-        .map((t) => ({ ...t, keyframes: t.keyframes.filter((k) => k.frame < n && (interpolating || k[shape])) }))
-        .filter((t) => t.keyframes.some((k) => k[shape]))
+        .map((t) => {
+          const kfs = t.keyframes.filter((k) => k.frame < n && (interpolating || k[shape]));
+          // An outside keyframe before the first shape says nothing (the track is not there yet).
+          const first = kfs.findIndex((k) => k[shape]);
+          return { ...t, keyframes: first < 0 ? [] : kfs.slice(first) };
+        })
+        .filter((t) => t.keyframes.length)
         .map((t) => trackAnswer(t, shape, keep));
       /** @type {Record<string, Values>} */
       const frameAttributes = {};
