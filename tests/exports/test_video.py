@@ -237,3 +237,106 @@ def test_the_formats_refuse_other_jobs(ws):
     for fmt in ("mot", "coco-video"):
         with pytest.raises(BadInput, match=f"the {fmt} format is for video-object-detection"):
             export(ws, "texts", fmt)
+
+
+def imported_tracking(ws, tmp_path) -> tuple[str, list[Path]]:
+    """A Ground Truth video-object-tracking output manifest imported: each line's `-ref`
+    names a SeqLabel.json outside truthset (where Ground Truth wrote it)."""
+    from truthset.datasets.importer import import_source
+    from truthset.store.models import Job
+
+    media = ws.settings.media_dir
+    lines, refs = [], []
+    for key in ("clip-a", "clip-b"):
+        source = write_sequence(media / key)
+        ref = tmp_path / "gt-out" / key / "SeqLabel.json"
+        ref.parent.mkdir(parents=True, exist_ok=True)
+        car = {**box(10, 20), "class-id": 0, "object-id": f"{key}-car", "object-name": "car:1"}
+        frames = [
+            {"frame-no": str(i + 1), "frame": f"f{i:03d}.jpg", "annotations": [car]}
+            for i in range(FRAMES)
+        ]
+        ref.write_text(json.dumps({"tracking-annotations": frames}))
+        refs.append(ref)
+        lines.append(
+            {
+                "id": key,
+                "source-ref": source,
+                "cars-ref": str(ref),
+                "cars-ref-metadata": {
+                    "class-map": {"0": "car", "1": "bus"},
+                    "type": "groundtruth/video-object-tracking",
+                    "job-name": "labeling-job/gt-cars",
+                    "human-annotated": "yes",
+                    "creation-date": "2020-10-18T22:18:13.527256",
+                },
+            }
+        )
+    manifest = media / "gt-cars.manifest"
+    manifest.write_text("".join(json.dumps(x) + "\n" for x in lines))
+    with ws.db.session_scope() as s:
+        import_source(s, "gt-cars", str(manifest), allowed_roots=ws.allowed_roots)
+        job = s.query(Job).filter(Job.label_attribute == "cars-ref").one()
+        return job.name, refs
+
+
+def test_a_zip_download_copies_seqlabels_given_by_uri_and_a_folder_keeps_the_uri(ws, tmp_path):
+    job, refs = imported_tracking(ws, tmp_path)
+    _n, body = export(ws, job, "groundtruth-zip")
+    archive = zipfile.ZipFile(io.BytesIO(body))
+    lines = [json.loads(x) for x in archive.read("output.manifest").decode().splitlines()]
+    assert len(lines) == 2
+    for pos, (line, ref) in enumerate(zip(lines, refs, strict=True)):
+        # Self-contained: the manifest points at a copy of the very file, inside the zip.
+        inside = line["cars-ref"]
+        assert inside == f"{job}/annotations/consolidated-annotation/output/{pos}/SeqLabel.json"
+        assert archive.read(inside) == ref.read_bytes()
+        assert line["cars-ref-metadata"]["creation-date"] == "2020-10-18T22:18:13.527256"
+    # To a folder (or S3) the line is Ground Truth's: the URI where its SeqLabel is.
+    _n, body = export(ws, job, "groundtruth")
+    plain = [json.loads(x) for x in body.decode().splitlines()]
+    assert [line["cars-ref"] for line in plain] == [str(r) for r in refs]
+
+
+def test_a_zip_of_a_job_chained_on_imported_seqlabels_copies_the_earlier_ones(ws, tmp_path):
+    from truthset.jobs.schemas import JobCreate
+    from truthset.jobs.service import create_job
+
+    job, refs = imported_tracking(ws, tmp_path)
+    with ws.db.session_scope() as s:
+        create_team(s, "t")
+        create_user(s, "w", role="worker", teams=["t"])
+        create_job(
+            s,
+            JobCreate(
+                name="fix-cars",
+                task_type="video-object-tracking",
+                label_config=CONFIG,
+                input_job=job,
+                teams=["t"],
+                label_attribute="fixed-ref",
+                settings={"adjustment": True},
+            ),
+        )
+    answer_tasks(ws, "fix-cars", "w", lambda item: tracking_answer(0))
+    _n, body = export(ws, "fix-cars", "groundtruth-zip")
+    archive = zipfile.ZipFile(io.BytesIO(body))
+    lines = [json.loads(x) for x in archive.read("output.manifest").decode().splitlines()]
+    for pos, (line, ref) in enumerate(zip(lines, refs, strict=True)):
+        assert archive.read(line["cars-ref"]) == ref.read_bytes()
+        assert line["cars-ref"].startswith(f"{job}/")
+        mine = json.loads(archive.read(line["fixed-ref"]))
+        assert (
+            line["fixed-ref"]
+            == f"fix-cars/annotations/consolidated-annotation/output/{pos}/SeqLabel.json"
+        )
+        assert len(mine["tracking-annotations"]) == FRAMES
+
+
+def test_a_zip_naming_a_seqlabel_that_is_gone_says_which(ws, tmp_path):
+    from truthset.errors import BadInput
+
+    job, refs = imported_tracking(ws, tmp_path)
+    refs[1].unlink()
+    with pytest.raises(BadInput, match="SeqLabel.json"):
+        export(ws, job, "groundtruth-zip")

@@ -125,6 +125,33 @@ def _label_file_bytes(value: Any) -> bytes | None:
     return orjson.dumps(value)
 
 
+# The most a label file given by its location (an imported SeqLabel.json) may weigh when an
+# archive copies it in.
+MAX_LABEL_FILE_BYTES = 256 << 20
+
+
+def _located_file(value: Any) -> str | None:
+    """The location a label-file type's label value names (a label imported from Ground
+    Truth: the `-ref` URI of its SeqLabel.json), else None; the value may be stored JSON."""
+    if isinstance(value, str):
+        try:
+            value = orjson.loads(value)  # SQLite hands back the stored JSON text
+        except orjson.JSONDecodeError:
+            return value or None  # PostgreSQL the string itself
+    return value if isinstance(value, str) and value else None
+
+
+def _copy_located_file(
+    sink: ArtifactSink, owner: Job, position: int, created: float, name: str, location: str
+) -> str:
+    """An archive is self-contained: the file a label names by location is read (local
+    path or s3://, as the import took it) and written through the sink; its new location."""
+    from truthset.media.storage import read_document
+
+    data = read_document(location, f"{owner.label_attribute} {name}", limit=MAX_LABEL_FILE_BYTES)
+    return sink(owner, position, created, data, name)
+
+
 def _ancestor_files(
     session: Session, chain: list[Job], item_ids: list[int], sink: ArtifactSink | None
 ) -> dict[int, dict[int, float]]:
@@ -161,14 +188,21 @@ def _write_ancestor_document(
     attrs: dict[str, Any],
     created: float,
     position: int,
+    carried_files: bool,
 ) -> None:
     """An earlier job's label of a label-file type (no file of its own): its document
-    written, and its location as that job's label value."""
+    written, and its location as that job's label value; with `carried_files`, a label
+    given by its file's location gets that file copied."""
     if sink is None or name is None or anc.label_attribute not in attrs:
         return
-    data = _label_file_bytes(attrs[anc.label_attribute])
+    value = attrs[anc.label_attribute]
+    data = _label_file_bytes(value)
     if data is not None:
         attrs[anc.label_attribute] = sink(anc, position, created, data, name)
+    elif carried_files and (location := _located_file(value)) is not None:
+        attrs[anc.label_attribute] = _copy_located_file(
+            sink, anc, position, created, name, location
+        )
 
 
 def iter_output_lines(
@@ -187,7 +221,10 @@ def iter_output_lines(
     and returns its location; that location becomes the label's value. `carried_files`:
     so are the files of labels the line carries (imported with a Ground Truth manifest),
     whose lines are otherwise written as they came, pointing where Ground Truth wrote
-    them (an archive carries its own copy)."""
+    them (an archive carries its own copy), and the files a label-file type's labels name
+    by location (an imported SeqLabel.json's `-ref`): read and copied in, the line pointing
+    at the copy. Without it (a folder or S3 destination) such a label stays its location,
+    as Ground Truth writes it."""
     chain = _job_chain(session, job)
     types = {j.id: get_task_type(j.task_type).output_type for j in chain}
     file_names = {j.id: label_file_name(get_task_type(j.task_type)) for j in chain}
@@ -232,7 +269,17 @@ def iter_output_lines(
             own = None if carried else _attrs_for(job, types[job.id], tuple(label), now)
             if has_artifact and carried and carried_files and artifact_sink is not None:
                 own = {job.label_attribute: None}
-            if has_artifact and own and artifact_sink is not None:
+            located = (
+                _located_file(value)
+                if carried_files and own_file and not has_artifact and artifact_sink is not None
+                else None
+            )
+            if located is not None and artifact_sink is not None and own_file:
+                own = dict(own or {})
+                own[job.label_attribute] = _copy_located_file(
+                    artifact_sink, job, pos, label[4], own_file, located
+                )
+            elif has_artifact and own and artifact_sink is not None:
                 blob = repository.label_artifact(session, job.id, item_id)
                 own[job.label_attribute] = artifact_sink(job, pos, label[4], bytes(blob), own_file)
             elif own_file and own and artifact_sink is not None:
@@ -252,6 +299,16 @@ def iter_output_lines(
                         _write_ancestor_file(
                             session, artifact_sink, anc, attrs, files, item_id, pos
                         )
+                    elif (
+                        carried_files
+                        and artifact_sink is not None
+                        and anc_row is not None
+                        and (name := file_names[anc.id])
+                        and (location := _located_file(anc_row[1])) is not None
+                    ):
+                        attrs[anc.label_attribute] = _copy_located_file(
+                            artifact_sink, anc, pos, anc_row[4], name, location
+                        )
                     continue
                 anc_attrs = _attrs_for(anc, types[anc.id], anc_row, now)
                 if anc_attrs:
@@ -261,7 +318,13 @@ def iter_output_lines(
                         )
                     elif anc_row is not None:
                         _write_ancestor_document(
-                            artifact_sink, anc, file_names[anc.id], anc_attrs, anc_row[4], pos
+                            artifact_sink,
+                            anc,
+                            file_names[anc.id],
+                            anc_attrs,
+                            anc_row[4],
+                            pos,
+                            carried_files,
                         )
                     attrs.update(anc_attrs)
             if own:
