@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import select, text
 
 from conftest import require
-from support import write_manifest
+from support import job_over_items, write_manifest
 from truthset.consensus.spatial import encode_label_png
 from truthset.datasets.importer import import_source
 from truthset.errors import BadInput
@@ -333,6 +333,61 @@ def test_same_id_key_other_object_is_refused(ws):
     with pytest.raises(BadInput) as info:
         run_import(ws, [{"id": "k", "source": "two"}], name="b")
     assert "already used by another item" in info.value.detail["errors"][0]["reason"]
+
+
+def _task_counts(ws: Any) -> tuple[dict[tuple[int, str], int], dict[tuple[int, str], int]]:
+    """(the counts migration 0016 keeps, the tasks counted) per (job id, status)."""
+    with ws.db.session_scope(write=False) as s:
+        kept = s.execute(
+            text(
+                "SELECT job_id, status, sum(tasks) FROM job_task_counts "
+                "GROUP BY job_id, status HAVING sum(tasks) <> 0"
+            )
+        ).all()
+        real = s.execute(
+            text("SELECT job_id, status, count(*) FROM tasks GROUP BY job_id, status")
+        ).all()
+    return {(j, st): n for j, st, n in kept}, {(j, st): n for j, st, n in real}
+
+
+def _counting_triggers(ws: Any) -> set[str]:
+    with ws.db.session_scope(write=False) as s:
+        return set(s.scalars(text("SELECT name FROM sqlite_master WHERE type = 'trigger'")).all())
+
+
+def test_a_big_labeled_import_keeps_the_job_counts_and_the_counting_triggers(ws):
+    """SQLite: the import counts the tasks of a batch's new labels itself, with the
+    per-row triggers dropped for it; the counts must be those of the tasks, and the
+    triggers back, after a good import and after a refused one."""
+    triggers = _counting_triggers(ws)
+    assert {"trg_job_tasks_ins", "trg_job_labels_ins"} <= triggers
+    rows: list[dict[str, Any]] = []
+    for i in range(5_003):  # two batches
+        line = {**classification_line(i, i % 2, ["cat", "dog"][i % 2], human="yes"), "id": i}
+        if i % 3 == 1:
+            line["species-metadata"]["human-annotated"] = "no"
+        if i % 1000 == 7:
+            line = {"source-ref": line["source-ref"], "id": i}
+            line["species-metadata"] = meta("image-classification", **{"failure-reason": "x"})
+        rows.append(line)
+    result = run_import(ws, rows)
+    assert result["labels"]["species"]["labels"] == 5_003
+    kept, real = _task_counts(ws)
+    assert kept == real
+    assert sorted(st for _j, st in real) == ["auto", "complete", "failed"]
+    assert _counting_triggers(ws) == triggers
+    # A later job's tasks are counted by the triggers again.
+    before = sum(real.values())
+    job_over_items(ws, "later", [{"source": f"text {i}"} for i in range(3)], ["a", "b"], teams=())
+    kept, real = _task_counts(ws)
+    assert kept == real and sum(real.values()) == before + 3
+    # Refused in its second batch, after the first was written without the triggers.
+    bad = [{**r, "source-ref": r["source-ref"] + ".b"} for r in rows[:5_001]]
+    bad[-1] = {**classification_line(9_999, 0, "dog"), "id": "b"}
+    with pytest.raises(BadInput):
+        run_import(ws, bad, dataset="other", name="bad")
+    assert _counting_triggers(ws) == triggers
+    assert _task_counts(ws)[0] == kept
 
 
 # -- class ids -------------------------------------------------------------------------------
