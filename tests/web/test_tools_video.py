@@ -376,6 +376,7 @@ def test_a_box_stays_until_the_object_is_marked_outside(pages: Pages, site: Site
     go(page, 30)
     held = shown_box(page)
     assert not held["keyframe"] and held["left"] == drawn["left"] and held["top"] == drawn["top"]
+    assert "held from its last keyframe" in page.locator("#video-here").inner_text()
     go(page, 40)
     page.keyboard.press("o")  # the car leaves the picture here
     go(page, 45)

@@ -90,7 +90,7 @@ export function sidePanel(o) {
     const t = selectedTrack();
     const at = t ? shapeAt(t, f, o.shape, o.interpolating) : null;
     here.textContent = t
-      ? `${t.label}:${t.number} on frame ${f + 1}: ${at ? (at.keyframe ? "keyframe" : "interpolated") : "not in the picture"}${t.locked ? " (locked)" : ""}`
+      ? `${t.label}:${t.number} on frame ${f + 1}: ${at ? (at.keyframe ? "keyframe" : at.held ? "held from its last keyframe (o: it leaves)" : "interpolated") : "not in the picture"}${t.locked ? " (locked)" : ""}`
       : "Select a track to edit it on this frame.";
     for (const b of /** @type {NodeListOf<HTMLButtonElement>} */ (actionBox.querySelectorAll("button"))) b.disabled = !t || !!t.locked;
     const own = t ? specs.forLabel(t.label) : [];

@@ -240,7 +240,8 @@ export function keyframeIndexAtOrBefore(keyframes, frame) {
  * is not there: tracking holds a shape after its keyframe until an outside one, and after
  * the last keyframe.
  * @param {Track} track @param {number} frame @param {Shape} shape @param {boolean} interpolating
- * @returns {{geometry: Geometry, keyframe: boolean} | null}
+ * @returns {{geometry: Geometry, keyframe: boolean, held?: boolean} | null} (`held`: the
+ *   shape of the keyframe before, not blended toward a next one)
  */
 export function shapeAt(track, frame, shape, interpolating) {
   const kfs = track.keyframes;
@@ -252,7 +253,7 @@ export function shapeAt(track, frame, shape, interpolating) {
   if (!interpolating || !g) return null;
   const next = kfs[i + 1];
   const h = next && next[shape];
-  if (!h) return { geometry: g, keyframe: false }; // held: the object stays until marked outside
+  if (!h) return { geometry: g, keyframe: false, held: true }; // the object stays until marked outside
   return { geometry: interpolate(shape, g, h, (frame - kf.frame) / (next.frame - kf.frame)), keyframe: false };
 }
 
