@@ -88,6 +88,9 @@ def worker_answer(rng: np.random.Generator, truth: list[dict], jitter: float, fr
                     },
                 }
             )
+        if keyframes[-1]["frame"] < frames - 1:
+            # The object leaves: marked outside (a shape is held to the end otherwise).
+            keyframes.append({"frame": keyframes[-1]["frame"] + 1, "outside": True})
         numbers[obj["label"]] += 1
         tracks.append(
             {
@@ -111,6 +114,7 @@ def worker_answer(rng: np.random.Generator, truth: list[dict], jitter: float, fr
                             "frame": start + 9,
                             "box": {"left": 60, "top": 5, "width": 50, "height": 50},
                         },
+                        {"frame": start + 10, "outside": True},
                     ],
                 }
             )
@@ -118,7 +122,9 @@ def worker_answer(rng: np.random.Generator, truth: list[dict], jitter: float, fr
 
 
 def _ellipse(keyframe: dict) -> dict:
-    """A box keyframe as the 8-point polygon inscribed in it."""
+    """A box keyframe as the 8-point polygon inscribed in it (an outside one as it is)."""
+    if "box" not in keyframe:
+        return keyframe
     box = keyframe["box"]
     cx, cy = box["left"] + box["width"] / 2, box["top"] + box["height"] / 2
     angles = np.linspace(0, 2 * np.pi, 8, endpoint=False)
