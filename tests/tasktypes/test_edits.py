@@ -91,6 +91,27 @@ def test_an_unlocked_label_may_be_moved_added_and_removed():
     check(answer(car(), **frames))
 
 
+def test_an_earlier_label_listing_fewer_frames_is_held_on_as_the_tool_shows_it(tmp_path):
+    """A Ground Truth SeqLabel that lists frames 0 to 4 of a 10-frame sequence: its initial
+    answer says 5 frames, the tool corrects that to 10 and hands the tracks back as they
+    were; the car held on to frame 9 is no edit."""
+    frames = [
+        {
+            "frame-no": i,
+            "frame": f"frame_{i:04d}.jpg",
+            "annotations": [
+                {**box(10 * i, 10), "class-id": 0, "object-id": "c1", "object-name": "car:1"}
+            ],
+        }
+        for i in range(5)
+    ]
+    meta = {"class-map": {"0": "car", "1": "bus"}, "type": "groundtruth/video-object-tracking"}
+    prior = TRACKING.initial_answer({"tracking-annotations": frames}, meta, CONFIG)
+    assert prior["number-of-frames"] == 5
+    handed_back = {**prior, "number-of-frames": 10}
+    TRACKING.check_edits(handed_back, prior, CONFIG)
+
+
 @pytest.mark.parametrize(
     ("edited", "message"),
     [
@@ -108,7 +129,8 @@ def test_an_unlocked_label_may_be_moved_added_and_removed():
                 car(keyframes=[{"frame": 0, "box": box(0, 10)}, {"frame": 5, "outside": True}]),
                 bus(),
             ),
-            r"track c1 \(car\) is no longer on frame 1",
+            # Frames 1 to 4 hold frame 0's box up to the outside keyframe (geometry/tracks.py).
+            r"track c1 \(car\) is no longer on frame 5",
         ),
         (answer(car(), car("c2", 2), bus()), r"track c2 \(car\) was added"),
         (

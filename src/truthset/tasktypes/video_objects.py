@@ -25,7 +25,7 @@ Ground Truth's keys). Consolidation: ``consensus.spatial.tracks.TrackConsolidato
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -129,26 +129,25 @@ class VideoObjectsType:
         from (tasktypes/_edits.py): BadInput for an edit it does not allow."""
         shape = shape_of(config)
 
-        def expand_in(answer: Any) -> Callable[[Mapping[str, Any]], list[Any]]:
-            frames = number_of_frames(answer) if isinstance(answer, Mapping) else 0
+        # Both over the sequence's frames (the content's, validated): an earlier label read
+        # from a SeqLabel that lists fewer frames is held on as the tool shows it.
+        frames = number_of_frames(content)
 
-            def expand(track: Mapping[str, Any]) -> list[Any]:
-                return expand_track(
-                    track.get("keyframes") or [],
-                    shape,
-                    interpolate=self.interpolate,
-                    frames=frames,
-                    track_attributes=track.get(ATTRIBUTES_KEY),
-                )
-
-            return expand
+        def expand(track: Mapping[str, Any]) -> list[Any]:
+            return expand_track(
+                track.get("keyframes") or [],
+                shape,
+                interpolate=self.interpolate,
+                frames=frames,
+                track_attributes=track.get(ATTRIBUTES_KEY),
+            )
 
         def flatten(geometry: Mapping[str, Any]) -> Any:
             return flat_geometry(shape, geometry)
 
         check_edits(
-            tracks_view(content, expand_in(content), flatten),
-            tracks_view(prior, expand_in(prior), flatten),
+            tracks_view(content, expand, flatten),
+            tracks_view(prior, expand, flatten),
             config,
             noun="track",
         )
