@@ -174,3 +174,60 @@ def test_the_tool_and_the_server_expand_keyframes_alike(tmp_path: Path) -> None:
         and len({len(k["polygon"]["points"]) for k in c["keyframes"] if "polygon" in k}) > 1
     ]
     assert uneven
+
+
+_EDITS_SCRIPT = """
+const m = await import(process.argv[2]);
+const box = (left) => ({left, top: 10, width: 20, height: 20});
+const obj = (left) => ({...box(left), "object-id": "o1", "object-name": "car:1"});
+// A SeqLabel with the car on frames 0-2 and 5 of 8: outside after each run.
+const doc = {"tracking-annotations": [0, 1, 2, 3, 4, 5, 6, 7].map((f) => ({
+  frame: `f${f}.jpg`, annotations: [0, 1, 2, 5].includes(f) ? [obj(f)] : [],
+}))};
+const [fromDoc] = m.tracksFrom(doc, "box", ["car"]);
+const t = () => ({id: 1, objectId: "x", label: "car", number: 1,
+  keyframes: [{frame: 0, box: box(0)}]});
+const ended = t();
+m.deleteSide(ended, 6, "after", "box", true, 20);
+const last = t();
+m.deleteSide(last, 19, "after", "box", true, 20);
+const pushed = t();
+pushed.keyframes.push({frame: 4, outside: true});
+m.copyToNext(pushed, 3, "box", true, 20);
+process.stdout.write(JSON.stringify({
+  fromDoc: fromDoc.keyframes.map((k) => [k.frame, !!k.outside]),
+  ended: ended.keyframes.map((k) => [k.frame, !!k.outside]),
+  endedShown: [5, 6, 7].map((f) => !!m.shapeAt(ended, f, "box", true)),
+  last: last.keyframes.map((k) => [k.frame, !!k.outside]),
+  pushed: pushed.keyframes.map((k) => [k.frame, !!k.outside]),
+  ranges: m.presentRanges(pushed, "box", true, 20),
+}));
+"""
+
+
+@pytest.mark.skipif(NODE is None, reason="node is not installed")
+def test_the_tools_edits_end_a_held_track_with_outside_keyframes(tmp_path: Path) -> None:
+    script = tmp_path / "edits.mjs"
+    script.write_text(_EDITS_SCRIPT)
+    done = subprocess.run(
+        [str(NODE), str(script), str(TOOL)], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 0, done.stderr
+    got = json.loads(done.stdout)
+    # A SeqLabel's runs become keyframes closed by an outside one (none after the last
+    # frame: frame 5's box would otherwise hold to 7, so 6 is outside).
+    assert got["fromDoc"] == [
+        [0, False],
+        [1, False],
+        [2, False],
+        [3, True],
+        [5, False],
+        [6, True],
+    ]
+    # "]" on frame 6 keeps the held box there as a keyframe and ends the track on 7.
+    assert got["ended"] == [[0, False], [6, False], [7, True]]
+    assert got["endedShown"] == [True, True, False]
+    assert got["last"] == [[0, False], [19, False]]  # nothing after the last frame
+    # Copy to next over the frame it left on: it now leaves a frame later.
+    assert got["pushed"] == [[0, False], [4, False], [5, True]]
+    assert got["ranges"] == [[0, 4]]
