@@ -239,9 +239,10 @@ def test_the_formats_refuse_other_jobs(ws):
             export(ws, "texts", fmt)
 
 
-def imported_tracking(ws, tmp_path) -> tuple[str, list[Path]]:
+def imported_tracking(ws, tmp_path, s3_bucket: str | None = None) -> tuple[str, list[Path]]:
     """A Ground Truth video-object-tracking output manifest imported: each line's `-ref`
-    names a SeqLabel.json outside truthset (where Ground Truth wrote it)."""
+    names a SeqLabel.json outside truthset (where Ground Truth wrote it: a local folder, or
+    `s3_bucket` on S3 with a local copy returned)."""
     from truthset.datasets.importer import import_source
     from truthset.store.models import Job
 
@@ -258,11 +259,19 @@ def imported_tracking(ws, tmp_path) -> tuple[str, list[Path]]:
         ]
         ref.write_text(json.dumps({"tracking-annotations": frames}))
         refs.append(ref)
+        location = str(ref)
+        if s3_bucket is not None:
+            from truthset.media.storage import s3_client
+
+            s3_client().put_object(
+                Bucket=s3_bucket, Key=f"out/{key}/SeqLabel.json", Body=ref.read_bytes()
+            )
+            location = f"s3://{s3_bucket}/out/{key}/SeqLabel.json"
         lines.append(
             {
                 "id": key,
                 "source-ref": source,
-                "cars-ref": str(ref),
+                "cars-ref": location,
                 "cars-ref-metadata": {
                     "class-map": {"0": "car", "1": "bus"},
                     "type": "groundtruth/video-object-tracking",
@@ -340,3 +349,19 @@ def test_a_zip_naming_a_seqlabel_that_is_gone_says_which(ws, tmp_path):
     refs[1].unlink()
     with pytest.raises(BadInput, match="SeqLabel.json"):
         export(ws, job, "groundtruth-zip")
+
+
+def test_a_zip_copies_seqlabels_from_s3(ws, tmp_path, bucket):
+    job, refs = imported_tracking(ws, tmp_path, bucket)
+    _n, body = export(ws, job, "groundtruth-zip")
+    archive = zipfile.ZipFile(io.BytesIO(body))
+    lines = [json.loads(x) for x in archive.read("output.manifest").decode().splitlines()]
+    for pos, (line, ref) in enumerate(zip(lines, refs, strict=True)):
+        assert line["cars-ref"] == (
+            f"{job}/annotations/consolidated-annotation/output/{pos}/SeqLabel.json"
+        )
+        assert archive.read(line["cars-ref"]) == ref.read_bytes()
+    _n, body = export(ws, job, "groundtruth")
+    assert [json.loads(x)["cars-ref"] for x in body.decode().splitlines()] == [
+        f"s3://{bucket}/out/{key}/SeqLabel.json" for key in ("clip-a", "clip-b")
+    ]
