@@ -58,8 +58,14 @@ def test_sagemaker_calls_are_audited(ws, sagemaker):
     sagemaker.stop_labeling_job(LabelingJobName="reviews")
     with pytest.raises(ClientError):
         sagemaker.stop_labeling_job(LabelingJobName="nope")
-    with ws.db.session_scope(write=False) as s:
-        events = [service.describe(e) for e in service.list_events(s)]
+    # A refused call is recorded once it has been answered: the client may read first.
+    deadline = time.time() + 10
+    while True:
+        with ws.db.session_scope(write=False) as s:
+            events = [service.describe(e) for e in service.list_events(s)]
+        if len(events) >= 2 or time.time() > deadline:
+            break
+        time.sleep(0.05)
     assert [(e["actor"], e["action"], e["target"], e["outcome"], e["status"]) for e in events] == [
         ("ada", "SageMaker.StopLabelingJob", "nope", "refused", 400),
         ("ada", "SageMaker.StopLabelingJob", "reviews", "ok", None),

@@ -319,13 +319,14 @@ def test_pre_annotation_hooks_task_input_is_what_the_template_renders(
         settings={"pre_annotation": {"handler": str(handler), "timeout": 20}},
     )
     page = pages.open("worker2", "/work/hooked")
-    # The embedded executor runs the hook; the task opens once its input exists.
+    # The embedded executor runs the hook; the task opens once its input exists. The
+    # page says "none" until then (wait_for_task returns on it): check again till it has.
     deadline = time.time() + 30
-    while page.locator("#no-work").count() and time.time() < deadline:
+    while wait_for_task(page, timeout=30000) == "none":
+        assert time.time() < deadline, "the hook's task never opened"
         page.wait_for_timeout(300)
         if page.locator("#no-work button.primary").count():
             page.click("#no-work button.primary")  # Check again
-    wait_for_task(page, timeout=30000)
     frame = task_frame(page)
     assert frame.locator(".shout").inner_text() == "A SMALL SPARROW"
     assert frame.locator("crowd-classifier .crowd-header").inner_text() == "Kind of h1?"
