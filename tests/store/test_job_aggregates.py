@@ -277,3 +277,33 @@ def test_backfill_counts_the_rows_written_before_the_migration(any_ws: Any) -> N
     assert Counter(assert_exact(any_ws, "j")["tasks"]) == Counter(
         {"complete": 4, "open": 1, "failed": 1}
     )
+
+
+def test_answers_written_after_a_submit_in_its_transaction_are_counted(any_ws: Any) -> None:
+    """On PostgreSQL a submit counts its answer itself and has 0016's trigger skip that one
+    statement (migration 0019); an answer inserted by any other statement of the same
+    transaction, as a batch of calls or another writer would, is still counted once, and
+    so is the next submit's. (On SQLite the triggers count every answer.)"""
+    setup = Setup(any_ws, n_items=4, n_workers=3)
+    setup.job("j", workers_per_item=3)
+    with any_ws.db.session_scope() as s:
+        job = get_job(s, "j")
+        w0, w1, w2 = (s.scalar(select(User).where(User.name == n)) for n in setup.worker_names)
+        first = lease_next_task(s, job, w0, now=T0)
+        other = lease_next_task(s, job, w1, now=T0)
+        last = lease_next_task(s, job, w2, now=T0)
+        assert first is not None and other is not None and last is not None
+        submit_answer(s, first.assignment_id, w0, {"label": "pos"}, time_spent=2.0, now=T0 + 2)
+        # Another writer's plain insert (not the work engine's statement), right after.
+        s.execute(
+            text(
+                "INSERT INTO answers (assignment_id, task_id, job_id, worker_id, content, "
+                "submitted_at, time_spent, excluded) SELECT id, task_id, job_id, worker_id, "
+                '\'{"label": "neg"}\', :at, 5.0, :no FROM assignments WHERE id = :a'
+            ),
+            {"a": other.assignment_id, "at": T0 + 65, "no": False},
+        )
+        submit_answer(s, last.assignment_id, w2, {"label": "pos"}, time_spent=3.0, now=T0 + 3)
+    expected = assert_exact(any_ws, "j")
+    assert sorted(n for n, *_ in expected["workers"].values()) == [1, 1, 1]
+    assert sum(n for n, _ in expected["minutes"].values()) == 3

@@ -236,14 +236,59 @@ INSERT_ANSWER = (
 INSERT_ANSWER_RETURNING_ID = INSERT_ANSWER + " RETURNING id"
 ANSWERED = "UPDATE assignments SET status = 'submitted', ended_at = :now WHERE id = :a"
 COUNT_ANSWER = "UPDATE tasks SET answers = :n, live_leases = :l, updated_at = :now WHERE id = :t"
+# The job aggregates an answer adds to (migration 0016: the worker's answers, time, answers
+# on a labeled task and those equal to its label; the answers of its minute), written by
+# RECORD_ANSWER_PG itself, the same upserts as 0016's statement trigger on answers for a
+# one-row insert (`_pg_answers`), on the writing backend's shard. Migration 0019 has that
+# trigger skip the statement that set `truthset.answers_counted` to its own
+# statement_timestamp(): this one (the trigger's call, its transition table and second
+# statement cost ~95 us of server time an answer). Any other insert, in the same
+# transaction too, has a later statement_timestamp() and is counted by the trigger.
+_ANSWER_COUNTED_HERE_PG = (
+    "cnt AS (SELECT set_config('truthset.answers_counted', statement_timestamp()::text, true))"
+)
+_CONTENT_PG = "CAST(:c AS json)"
+# 0016's `_agrees` for PostgreSQL: the answer equals the label (classification's rule).
+_AGREES_PG = (
+    f"(CASE WHEN {_CONTENT_PG}->'label' IS NOT NULL "
+    f"THEN ({_CONTENT_PG}->>'label') IS NOT DISTINCT FROM (l.meta->>'class-name') "
+    "ELSE ARRAY(SELECT x FROM json_array_elements_text(CASE WHEN "
+    f"json_typeof({_CONTENT_PG}->'labels') = 'array' THEN {_CONTENT_PG}->'labels' "
+    "ELSE '[]'::json END) AS x ORDER BY x) = ARRAY(SELECT e.v FROM json_each_text(CASE "
+    "WHEN json_typeof(l.meta->'class-map') = 'object' THEN l.meta->'class-map' "
+    "ELSE '{}'::json END) AS e(k, v) ORDER BY e.v) END)::int"
+)
+_COUNT_ANSWER_AGGREGATES_PG = (
+    "wc AS (INSERT INTO job_worker_counts (job_id, worker_id, shard, answers, time_spent, "
+    "labeled, agreeing) SELECT :j, :w, pg_backend_pid() % 64, 1, "
+    "coalesce(CAST(:s AS double precision), 0), count(l.task_id), "
+    f"coalesce(sum({_AGREES_PG}), 0) FROM labels l WHERE l.task_id = :t "
+    "ON CONFLICT (job_id, worker_id, shard) DO UPDATE SET "
+    "answers = job_worker_counts.answers + excluded.answers, "
+    "time_spent = job_worker_counts.time_spent + excluded.time_spent, "
+    "labeled = job_worker_counts.labeled + excluded.labeled, "
+    "agreeing = job_worker_counts.agreeing + excluded.agreeing), "
+    "mc AS (INSERT INTO job_answer_minutes (job_id, minute, shard, answers, time_spent) "
+    "VALUES (:j, CAST(floor(CAST(:now AS double precision) / 60) AS BIGINT), "
+    "pg_backend_pid() % 64, 1, coalesce(CAST(:s AS double precision), 0)) "
+    "ON CONFLICT (job_id, minute, shard) DO UPDATE SET "
+    "answers = job_answer_minutes.answers + excluded.answers, "
+    "time_spent = job_answer_minutes.time_spent + excluded.time_spent) "
+)
 # PostgreSQL runs data-modifying statements in WITH as one statement: a round trip per
-# submit instead of four (the work loop there is bound by per-statement cost).
+# submit instead of four (the work loop there is bound by per-statement cost). The answer
+# is inserted from `cnt`, so the setting is made before the insert ends (when the
+# statement trigger's WHEN is checked).
 RECORD_ANSWER_PG = (
-    f"WITH ans AS ({INSERT_ANSWER} RETURNING id), "
+    f"WITH {_ANSWER_COUNTED_HERE_PG}, "
+    "ans AS (INSERT INTO answers (assignment_id, task_id, job_id, worker_id, client_key, "
+    f"content, submitted_at, time_spent, excluded) SELECT :a, :t, :j, :w, "
+    f"CAST(:k AS varchar), {_CONTENT_PG}, :now, :s, :x FROM cnt RETURNING id), "
     f"asg AS ({ANSWERED}), "
     f"tsk AS ({COUNT_ANSWER}), "
     "ev AS (INSERT INTO activity_events (job_id, task_id, assignment_id, worker_id, event, at) "
-    "VALUES (:j, :t, :a, :w, 'submit', :now)) "
+    "VALUES (:j, :t, :a, :w, 'submit', :now)), "
+    f"{_COUNT_ANSWER_AGGREGATES_PG}"
     "SELECT id FROM ans"
 )
 # ... and, for the answer that completes its task, the task's earlier answers with their
