@@ -116,6 +116,11 @@ def main() -> None:
         default=None,
         help="answers per validation item (default: the loop's, 2 more from 3 workers on)",
     )
+    ap.add_argument(
+        "--validation-share", type=float, default=None, help="default: Ground Truth's rule"
+    )
+    ap.add_argument("--commit-policy", choices=["spending", "plateau", "each"], default="spending")
+    ap.add_argument("--seed-start", type=int, default=0)
     ap.add_argument("--trainable-layers", type=int, default=2, help="minilm-finetune")
     ap.add_argument("--epochs", type=int, default=3, help="minilm-finetune")
     ap.add_argument(
@@ -153,7 +158,7 @@ def main() -> None:
         a_labels = np.array([classes.index(r["label"]) for r in answers])
         source = replayed_answers(a_items, a_workers, a_labels, workers_per_item=args.workers)
     rows = []
-    for seed in range(args.seeds):
+    for seed in range(args.seed_start, args.seed_start + args.seeds):
         TIMES.clear()
         with threadpool_limits(1):
             res = simulate_autolabel(
@@ -166,7 +171,9 @@ def main() -> None:
                     batch_size=batch,
                     target_accuracy=args.target,
                     validation_workers_per_item=args.validation_workers,
+                    validation_share=args.validation_share,
                 ),
+                commit_policy=args.commit_policy,
                 model=model,
                 answer_source=source,
                 random_state=seed,
@@ -193,6 +200,7 @@ def main() -> None:
             {
                 "dataset": args.dataset,
                 "features": args.features,
+                "commit_policy": args.commit_policy,
                 "seeds": len(rows),
                 "auto_share_mean": round(float(share.mean()), 4),
                 "auto_accuracy_mean": round(

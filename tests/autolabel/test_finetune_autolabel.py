@@ -116,9 +116,12 @@ def test_a_job_fine_tunes_minilm_and_labels_what_it_is_sure_of(ws, monkeypatch):
     # The weather words are an easy signal: the model is sure of most validation items.
     assert first["threshold"] is not None and first["estimated_accuracy"] >= 0.9, first
     assert first["human_labels"] >= 60 and first["validation_labeled"] == 40
+    # A feasible look commits at once (the spending policy: this first look works at its
+    # share of the error budget, 0.05 / 7 for six planned looks).
+    assert first["committed"] and first["auto_labeled"] > 0, first
     second = autolabel_iteration(ws, "auto")
     assert encoded == [200]  # the lower layers' output is read back, not computed again
-    assert second["auto_labeled"] > 0, second
+    assert second["state"]["validation"]["looks"] >= 1, second
     with ws.db.session_scope(write=False) as s:
         job_id = get_job(s, "auto").id
     model, meta = load_model(model_path(ws.settings.data_dir / "autolabel", job_id))

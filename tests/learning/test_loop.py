@@ -211,3 +211,97 @@ def test_commit_rule_decides_after_one_fit(digits):
     assert np.array_equal(fixed.auto_items, res.auto_items)
     assert not plateau_rule(None)(probe.threshold, probe.to_humans)
     assert plateau_rule(0.0)(probe.threshold, probe.to_humans[:0])
+
+
+def test_error_budget_is_a_bonferroni_split_over_every_look():
+    from truthset.learning.loop import error_budget, look_confidence_level, planned_looks
+
+    # 10,662 items, 1,066 validation items, batches of 1,000: ten looks planned.
+    assert planned_looks(10662, 1066, 1000) == 10
+    assert planned_looks(100, 100, 50) == 1
+    budgets = [error_budget(k, 10, 0.95) for k in range(1, 500)]
+    assert budgets[:10] == [pytest.approx(0.05 / 11)] * 10
+    assert budgets[10] == pytest.approx(0.05 / 22) and budgets[11] == pytest.approx(0.05 / 44)
+    # However many looks a job takes, together they spend at most alpha.
+    assert sum(budgets) <= 0.05 + 1e-12 and sum(budgets) == pytest.approx(0.05)
+    s = AutolabelSettings(batch_size=1000, confidence_level=0.9)
+    assert look_confidence_level(3, 10662, 1066, s) == pytest.approx(1 - 0.1 / 11)
+    with pytest.raises(ValueError, match="from 1"):
+        error_budget(0, 10)
+
+
+def _false_pass_rate(levels, *, accuracy=0.945, n=400, trials=300, seed=0):
+    """Share of jobs in which any of the looks certifies a threshold although every
+    threshold's accuracy is below the 0.95 target (each look: the model's errors drawn
+    afresh on the same kind of validation set)."""
+    from truthset.learning.threshold import choose_threshold
+
+    rng = np.random.default_rng(seed)
+    confidence = np.linspace(1.0, 0.5, n)
+    failed = 0
+    for _ in range(trials):
+        for level in levels:
+            correct = rng.uniform(size=n) < accuracy
+            thr = choose_threshold(
+                confidence, correct, target_accuracy=0.95, confidence_level=level
+            )
+            if thr.feasible:
+                failed += 1
+                break
+    return failed / trials
+
+
+def test_spending_keeps_the_error_across_looks_that_committing_each_look_exceeds():
+    from truthset.learning.loop import error_budget
+
+    looks = 10
+    # Committing every feasible look at the full level: each look may pass falsely, and
+    # over ten looks one of them does far more often than 5% of the time.
+    each = _false_pass_rate([0.95] * looks)
+    spending = _false_pass_rate([1 - error_budget(k, looks) for k in range(1, looks + 1)])
+    assert each > 0.1
+    assert spending <= 0.05
+
+
+def test_spending_commits_a_feasible_look_that_follows_an_infeasible_one():
+    from truthset.learning.loop import feasible_rule, plateau_rule
+    from truthset.learning.threshold import choose_threshold
+
+    rng = np.random.default_rng(0)
+    confidence = rng.uniform(0.5, 1.0, 600)
+    correct = (confidence > 0.8) | (rng.uniform(size=600) < 0.5)
+    thr = choose_threshold(confidence, correct)
+    assert thr.feasible and thr.coverage > 0.2
+    batch = np.arange(10)
+    # The session 10 flicker: nothing feasible at the previous look (coverage 0). The
+    # plateau rule then never commits; the spending rule takes the feasible threshold.
+    assert not plateau_rule(0.0)(thr, batch)
+    assert feasible_rule(thr, batch)
+    assert not feasible_rule(None, batch)
+    assert not feasible_rule(choose_threshold(confidence, np.zeros(600)), batch)
+
+
+def test_simulation_spends_the_budget_look_by_look(digits):
+    from truthset.learning.loop import error_budget, planned_looks
+
+    X, y = digits
+    s = AutolabelSettings(batch_size=200)
+    res = simulate_autolabel(X, y, settings=s, commit_policy="spending", random_state=0)
+    val_size = choose_validation_items(len(y), s, random_state=0).size
+    planned = planned_looks(len(y), val_size, 200)
+    tested = [it for it in res.iterations if it["level"] is not None]
+    assert [it["level"] for it in tested] == [
+        pytest.approx(1 - error_budget(k, planned), abs=1e-5) for k in range(1, len(tested) + 1)
+    ]
+    # Every feasible look commits, the first one included.
+    assert all(it["committed"] == (it["coverage"] > 0) for it in tested)
+    assert res.n_auto > 0 and res.auto_accuracy >= 0.95
+
+
+def test_validation_state_counts_looks():
+    from truthset.learning.loop import ValidationState
+
+    state = ValidationState.from_dict({"auto_items": [1], "auto_labels": [0]})
+    assert state.looks == 0
+    state.looks = 3
+    assert ValidationState.from_dict(state.to_dict()).looks == 3

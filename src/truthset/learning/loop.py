@@ -19,8 +19,9 @@ simulator that runs the loop to the end is :mod:`truthset.learning.simulation`.
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -176,11 +177,15 @@ class ValidationState:
     auto_items: list[int] = field(default_factory=list)
     auto_labels: list[int] = field(default_factory=list)
     human_items: list[int] = field(default_factory=list)
+    # Iterations that tested a threshold on the validation set (see error_budget).
+    looks: int = 0
 
     def update(self, result: IterationResult) -> ValidationState:
         self.auto_items.extend(int(i) for i in result.validation_auto_items)
         self.auto_labels.extend(int(c) for c in result.validation_auto_labels)
         self.human_items.extend(int(i) for i in result.validation_human_items)
+        if result.threshold is not None:
+            self.looks += 1
         return self
 
     def run_kwargs(self) -> dict[str, Any]:
@@ -192,11 +197,12 @@ class ValidationState:
             "validation_human": np.asarray(self.human_items, dtype=np.intp),
         }
 
-    def to_dict(self) -> dict[str, list[int]]:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "auto_items": list(self.auto_items),
             "auto_labels": list(self.auto_labels),
             "human_items": list(self.human_items),
+            "looks": self.looks,
         }
 
     @classmethod
@@ -206,11 +212,43 @@ class ValidationState:
             [int(i) for i in data.get("auto_items", [])],
             [int(c) for c in data.get("auto_labels", [])],
             [int(i) for i in data.get("human_items", [])],
+            int(data.get("looks", 0)),
         )
 
 
 # Called by run_iteration with the chosen threshold and the batch for people.
 CommitRule = Callable[[ThresholdResult | None, NDArray[np.intp]], bool]
+
+
+def planned_looks(n_items: int, n_validation: int, batch_size: int) -> int:
+    """How many iterations a job is planned to test a threshold in: people label at least
+    ``batch_size`` open items per iteration until none are left, so about one look per
+    batch of the items outside the validation set. Fixed by counts only, before any label."""
+    return max(1, math.ceil(max(0, n_items - n_validation) / max(1, batch_size)))
+
+
+def error_budget(look: int, planned: int, confidence_level: float = 0.95) -> float:
+    """The share of the error ``alpha = 1 - confidence_level`` that look number ``look``
+    (1, 2, ...) may spend under the "spending" commit policy: ``alpha / (planned + 1)``
+    for each of the ``planned`` looks, then half as much per look after them, so that the
+    budgets of all looks, however many there are, sum to ``alpha`` (Bonferroni over the
+    looks). Each look's threshold is chosen at ``1 - error_budget(...)`` and committed
+    whenever it is feasible: the chance that any commit of the job certifies a false
+    claim is then at most ``alpha`` (docs/autolabel.md "When to commit")."""
+    if look < 1:
+        raise ValueError(f"looks are numbered from 1, got {look}")
+    alpha = 1.0 - confidence_level
+    share = alpha / (max(1, planned) + 1)
+    return share if look <= planned else share * 0.5 ** (look - planned)
+
+
+def look_confidence_level(
+    look: int, n_items: int, n_validation: int, settings: AutolabelSettings
+) -> float:
+    """The confidence level the threshold of look ``look`` is chosen at under the
+    "spending" policy (``1 - error_budget``)."""
+    planned = planned_looks(n_items, n_validation, settings.batch_size)
+    return 1.0 - error_budget(look, planned, settings.confidence_level)
 
 
 def plateau_rule(previous_coverage: float | None, plateau_gain: float = 0.01) -> CommitRule:
@@ -227,6 +265,13 @@ def plateau_rule(previous_coverage: float | None, plateau_gain: float = 0.01) ->
         return previous_coverage is not None and thr.coverage - previous_coverage < plateau_gain
 
     return rule
+
+
+def feasible_rule(thr: ThresholdResult | None, to_humans: NDArray[np.intp]) -> bool:
+    """The "spending" policy's ``commit`` rule: give machine labels whenever the threshold,
+    chosen at the look's share of the error budget (:func:`look_confidence_level`), is
+    feasible."""
+    return thr is not None and thr.feasible
 
 
 def should_commit(
@@ -682,6 +727,7 @@ def run_iteration(
     validation_auto: Mapping[int, int] | tuple[ArrayLike, ArrayLike] | None = None,
     validation_human: ArrayLike | None = None,
     commit: bool | CommitRule = True,
+    confidence_level: float | None = None,
     random_state: int | np.random.Generator | None = None,
 ) -> IterationResult:
     """One auto-labeling iteration over all items.
@@ -708,8 +754,13 @@ def run_iteration(
     commits only once the validation coverage stops growing. ``commit`` may be a rule
     called with the chosen threshold and the batch for people, once they are known (see
     :func:`plateau_rule`): the model is trained once either way.
+    ``confidence_level``: the level this iteration's threshold is chosen at, instead of
+    the settings' (the "spending" policy passes :func:`look_confidence_level`, the share of
+    the job's error budget this look may spend; then ``commit=True``).
     """
     settings = settings or AutolabelSettings()
+    if confidence_level is not None:
+        settings = replace(settings, confidence_level=confidence_level)
     rng = np.random.default_rng(random_state)
     items = _split_items(features.shape[0], human_labels, validation_items, done, n_classes)
     history = _validation_history(items, validation_auto, validation_human)

@@ -23,6 +23,8 @@ from truthset.learning.loop import (
     CostEstimate,
     choose_validation_items,
     diversity_embedding,
+    feasible_rule,
+    look_confidence_level,
     run_iteration,
 )
 from truthset.learning.models.base import Classifier
@@ -140,7 +142,7 @@ def simulate_autolabel(
     initial_batch: int | None = None,
     max_iterations: int = 100,
     embedding: ArrayLike | None = None,
-    commit_policy: str = "plateau",
+    commit_policy: str = "spending",
     plateau_gain: float = 0.01,
     random_state: int | None = 0,
 ) -> SimulationResult:
@@ -151,9 +153,13 @@ def simulate_autolabel(
     vote. The first human batch is the validation set plus ``initial_batch`` random items
     (default ``batch_size``). Items still open after ``max_iterations`` go to people.
 
-    ``commit_policy``: ``"each"`` gives machine labels in every iteration (as Ground Truth
-    does); ``"plateau"`` (default) waits until the validation coverage grew by less than
-    ``plateau_gain`` since the previous iteration, then labels, and keeps going.
+    ``commit_policy``: ``"spending"`` (default) chooses each iteration's threshold at its
+    share of the error budget (:func:`~truthset.learning.loop.error_budget`, Bonferroni
+    over the job's planned looks) and labels whenever that threshold is feasible;
+    ``"each"`` gives machine labels in every iteration at the full level (as Ground Truth
+    does: no guarantee across looks); ``"plateau"`` waits until the validation coverage
+    grew by less than ``plateau_gain`` since the previous iteration, then labels, and
+    keeps going.
     """
     t0 = time.perf_counter()
     y = np.asarray(y_true, dtype=np.intp)
@@ -204,10 +210,11 @@ def simulate_autolabel(
     others = np.setdiff1d(np.arange(n), val)
     first = rng.choice(others, size=min(others.size, initial_batch or s.batch_size), replace=False)
     label_by_people(np.r_[val, first])
-    if commit_policy not in ("each", "plateau"):
-        raise ValueError("commit_policy must be 'each' or 'plateau'")
+    if commit_policy not in ("each", "plateau", "spending"):
+        raise ValueError("commit_policy must be 'spending', 'each' or 'plateau'")
     history: list[dict[str, Any]] = []
     it = 0
+    looks = 0  # iterations that tested a threshold (the spending policy's look number)
     prev_coverage = -1.0
     for it in range(1, max_iterations + 1):
         open_items = (human < 0) & (auto_label < 0)
@@ -244,14 +251,17 @@ def simulate_autolabel(
             # Coverage stopped growing (or nothing is left for people): label now.
             return cov > 0 and (cov - previous < plateau_gain or nothing_left or last)
 
+        spending = commit_policy == "spending"
         res = run_iteration(
             X,
             (labeled, human[labeled]),
             val,
-            commit=commit_policy == "each" or plateau,
+            commit=feasible_rule if spending else commit_policy == "each" or plateau,
+            confidence_level=look_confidence_level(looks + 1, n, val.size, s) if spending else None,
             random_state=rng,
             **kwargs,
         )
+        looks += res.threshold is not None
         prev_coverage = res.threshold.coverage if res.threshold is not None else 0.0
         auto_label[res.auto_items] = res.auto_labels
         val_auto[res.validation_auto_items] = res.validation_auto_labels
@@ -267,6 +277,8 @@ def simulate_autolabel(
                 "coverage": None if thr is None else round(thr.coverage, 4),
                 "val_accuracy": None if thr is None else round(thr.accuracy, 4),
                 "lower_bound": None if thr is None else round(thr.lower_bound, 4),
+                "level": None if thr is None else round(thr.confidence_level, 5),
+                "committed": res.committed,
                 "batch_accuracy": float(np.mean(res.auto_labels == y[res.auto_items]))
                 if res.auto_items.size
                 else None,
