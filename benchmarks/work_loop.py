@@ -22,10 +22,11 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, make_url, text
 
 from _common import TRUTHSET, machine, write_text_manifest
 from _http import Connection
@@ -93,13 +94,76 @@ def serving_processes(server_port: int, client_ports: list[int]) -> list[int | N
     return [pid_of.get(inode_of.get(p, "")) for p in client_ports]
 
 
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(pid: int) -> float:
+    """A process's user + system CPU time so far (0 for one that is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / _TICK
+
+
+def _process_tree(pid: int) -> list[int]:
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        for task in Path(f"/proc/{p}/task").glob("*/children"):
+            try:
+                todo.extend(int(c) for c in task.read_text().split())
+            except OSError:
+                continue
+    return out
+
+
+def cpu_probe(server_pid: int, db_url: str | None) -> Callable[[], dict[str, dict[int, float]]]:
+    """CPU seconds so far of the app processes and (PostgreSQL on this host) of the
+    database's backends, by pid: a run's CPU per answer is the difference, which a loaded
+    machine changes less than it changes answers/s."""
+    eng = create_engine(db_url) if db_url else None
+
+    def probe() -> dict[str, dict[int, float]]:
+        out = {"app": {p: _cpu_seconds(p) for p in _process_tree(server_pid)}}
+        if eng is not None:
+            with eng.connect() as c:
+                pids = c.execute(
+                    text(
+                        "SELECT pid FROM pg_stat_activity WHERE datname = current_database() "
+                        "AND pid <> pg_backend_pid()"
+                    )
+                ).scalars()
+                out["database"] = {int(p): _cpu_seconds(int(p)) for p in pids}
+        return out
+
+    return probe
+
+
+def cpu_used(before: dict[str, dict[int, float]], after: dict[str, dict[int, float]]) -> dict:
+    """CPU seconds between two probes, by group (a process new since `before` counts
+    from its start)."""
+    return {
+        group: sum(t - before.get(group, {}).get(p, 0.0) for p, t in pids.items())
+        for group, pids in after.items()
+    }
+
+
 def pct(xs: list[float], p: float) -> float:
     s = sorted(xs)
     return s[min(len(s) - 1, int(p * len(s)))] * 1000 if s else float("nan")
 
 
-def run_level(url: str, tokens: list[str], job: str, seconds: float) -> dict:
+def run_level(
+    url: str,
+    tokens: list[str],
+    job: str,
+    seconds: float,
+    probe: Callable[[], dict[str, dict[int, float]]] | None = None,
+) -> dict:
     stats: dict = {"next": [], "submit": [], "errors": [], "answers": 0}
+    cpu: dict = {}
     host, port = url.removeprefix("http://").split(":")
     split: dict = {}
 
@@ -115,10 +179,13 @@ def run_level(url: str, tokens: list[str], job: str, seconds: float) -> dict:
             await asyncio.sleep(0.05)
         for pid in serving_processes(int(port), [c.local_port for c in conns]):
             split[pid] = split.get(pid, 0) + 1
+        before = probe() if probe else {}
         t0 = time.perf_counter()
         stop_at = t0 + seconds
         await asyncio.gather(*(worker(c, job, stop_at, stats) for c in conns))
         elapsed = time.perf_counter() - t0
+        if probe:
+            cpu.update(cpu_used(before, probe()))
         for c in conns:
             await c.__aexit__()
         return elapsed
@@ -136,6 +203,10 @@ def run_level(url: str, tokens: list[str], job: str, seconds: float) -> dict:
         "errors": len(stats["errors"]),
         "first_error": stats["errors"][:1],
         "connections_per_process": sorted(split.values(), reverse=True),
+        # CPU ms per answer, by group (app processes; the database's backends).
+        "cpu_ms_per_answer": {
+            g: round(1000 * t / max(stats["answers"], 1), 3) for g, t in cpu.items()
+        },
     }
 
 
@@ -172,8 +243,25 @@ def miscounts(db_url: str) -> dict:
         "job_in_flight": "SELECT count(*) FROM jobs j WHERE j.in_flight <> (SELECT count(*) "
         "FROM tasks t WHERE t.job_id = j.id AND t.started = 1 AND t.status IN ('open', 'full'))",
     }
+    # The job aggregates (migration 0016, kept by triggers and, on PostgreSQL, by the
+    # submit's own statement since 0019) against the rows they count.
+    aggregates = {
+        "job_task_counts": "SELECT count(*) FROM (SELECT job_id, CASE WHEN status = 'full' "
+        "THEN 'open' ELSE status END AS s, count(*) AS n FROM tasks WHERE is_gold = 0 "
+        "GROUP BY 1, 2) t FULL JOIN (SELECT job_id, status AS s, sum(tasks) AS n "
+        "FROM job_task_counts GROUP BY 1, 2 HAVING sum(tasks) <> 0) c "
+        "ON c.job_id = t.job_id AND c.s = t.s WHERE t.n IS NULL OR c.n IS NULL OR t.n <> c.n",
+        "job_worker_answers": "SELECT abs((SELECT count(*) FROM answers) - "
+        "(SELECT coalesce(sum(answers), 0) FROM job_worker_counts))",
+        "job_worker_labeled": "SELECT abs((SELECT count(*) FROM answers a JOIN labels l "
+        "ON l.task_id = a.task_id) - (SELECT coalesce(sum(labeled), 0) FROM job_worker_counts))",
+        "job_minute_answers": "SELECT abs((SELECT count(*) FROM answers) - "
+        "(SELECT coalesce(sum(answers), 0) FROM job_answer_minutes))",
+    }
     with eng.connect() as c:
-        out = {name: c.execute(text(sql)).scalar() for name, sql in checks.items()}
+        if c.dialect.has_table(c, "job_task_counts"):
+            checks.update(aggregates)
+        out = {name: int(c.execute(text(sql)).scalar()) for name, sql in checks.items()}
     eng.dispose()
     return out
 
@@ -223,6 +311,11 @@ def main() -> None:
                     break
             except httpx.HTTPError:
                 time.sleep(0.1)
+        local_db = args.database_url and make_url(args.database_url).host in (
+            "127.0.0.1",
+            "localhost",
+        )
+        probe = cpu_probe(server.pid, args.database_url if local_db else None)
         print(f"machine: {machine()}")
         print(
             f"store: {'PostgreSQL' if args.database_url else 'SQLite'}, app processes: "
@@ -246,13 +339,14 @@ def main() -> None:
                 "crew",
                 env=env,
             )
-            r = run_level(url, tokens[:k], job, args.seconds)
+            r = run_level(url, tokens[:k], job, args.seconds, probe)
             print(
                 f"K={k:3d}: {r['answers_per_s']:7.1f} answers/s ({r['answers']} answers)  "
                 f"next p50/p95/p99 {r['next_p50']:.1f}/{r['next_p95']:.1f}/{r['next_p99']:.1f} ms"
                 f"  submit p50/p95/p99 {r['submit_p50']:.1f}/{r['submit_p95']:.1f}/"
                 f"{r['submit_p99']:.1f} ms  errors {r['errors']} {r['first_error']}  "
-                f"connections per app process {r['connections_per_process']}"
+                f"connections per app process {r['connections_per_process']}  "
+                f"CPU ms per answer {r['cpu_ms_per_answer']}"
             )
         print(f"duplicates: {duplicates(db_url)}")
         print(f"miscounts: {miscounts(db_url)}")
