@@ -11,6 +11,8 @@ import threading
 from collections import Counter
 from typing import Any
 
+import orjson
+import pytest
 from sqlalchemy import select, text
 
 from concurrency_support import process_main, worker_loop
@@ -49,6 +51,61 @@ def check_invariants(ws: Workspace, n_items: int, wpi: int) -> None:
         assert submitted.scalar_one() == n_items * wpi
         submits = s.execute(text("SELECT count(*) FROM activity_events WHERE event = 'submit'"))
         assert submits.scalar_one() == n_items * wpi
+    check_aggregates(ws, n_items)
+
+
+def _rows(s: Any, sql: str) -> dict[Any, tuple[float, ...]]:
+    return {r[0]: tuple(float(v) for v in r[1:]) for r in s.execute(text(sql))}
+
+
+def check_aggregates(ws: Workspace, n_items: int) -> None:
+    """Migration 0016's job aggregates equal the rows they count (summed over shards):
+    kept by triggers, and on PostgreSQL by the submit's statement (alone) or its batch's
+    ledger (work/answer_counts.py)."""
+    with ws.db.session_scope(write=False) as s:
+        tasks = _rows(
+            s,
+            "SELECT status, sum(tasks) FROM job_task_counts GROUP BY status HAVING sum(tasks) <> 0",
+        )
+        assert tasks == {"complete": (n_items,)}
+        workers = _rows(
+            s,
+            "SELECT worker_id, sum(answers), sum(time_spent), sum(labeled), sum(agreeing) "
+            "FROM job_worker_counts GROUP BY worker_id HAVING sum(answers) <> 0",
+        )
+        answers = s.execute(
+            text(
+                "SELECT a.worker_id, a.time_spent, a.content, l.meta FROM answers a "
+                "LEFT JOIN labels l ON l.task_id = a.task_id"
+            )
+        ).all()
+        expected: dict[int, list[float]] = {}
+        for worker, spent, content, meta in answers:
+            e = expected.setdefault(worker, [0, 0.0, 0, 0])
+            label = (orjson.loads(content) if isinstance(content, str) else content)["label"]
+            meta = orjson.loads(meta) if isinstance(meta, str) else meta
+            e[0] += 1
+            e[1] += spent
+            e[2] += meta is not None
+            e[3] += meta is not None and meta.get("class-name") == label
+        assert set(workers) == set(expected)
+        for worker, (n, spent, labeled, agreeing) in expected.items():
+            assert workers[worker][0] == n and workers[worker][2:] == (labeled, agreeing)
+            assert workers[worker][1] == pytest.approx(spent)
+        minutes = _rows(
+            s,
+            "SELECT minute, sum(answers), sum(time_spent) FROM job_answer_minutes "
+            "GROUP BY minute HAVING sum(answers) <> 0",
+        )
+        by_minute = _rows(
+            s,
+            "SELECT CAST(floor(submitted_at / 60) AS BIGINT), count(*), sum(time_spent) "
+            "FROM answers GROUP BY 1",
+        )
+        assert set(minutes) == set(by_minute)
+        for minute, (n, spent) in by_minute.items():
+            assert minutes[minute][0] == n
+            assert minutes[minute][1] == pytest.approx(spent)
 
 
 def run_threads(ws: Workspace, workers: list[str]) -> list[str]:

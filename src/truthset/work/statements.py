@@ -258,28 +258,54 @@ _AGREES_PG = (
     "WHEN json_typeof(l.meta->'class-map') = 'object' THEN l.meta->'class-map' "
     "ELSE '{}'::json END) AS e(k, v) ORDER BY e.v) END)::int"
 )
-_COUNT_ANSWER_AGGREGATES_PG = (
-    "wc AS (INSERT INTO job_worker_counts (job_id, worker_id, shard, answers, time_spent, "
-    "labeled, agreeing) SELECT :j, :w, pg_backend_pid() % 64, 1, "
-    "coalesce(CAST(:s AS double precision), 0), count(l.task_id), "
-    f"coalesce(sum({_AGREES_PG}), 0) FROM labels l WHERE l.task_id = :t "
+_SHARD_PG = "pg_backend_pid() % 64"
+_ADD_TO_WORKER = (
     "ON CONFLICT (job_id, worker_id, shard) DO UPDATE SET "
     "answers = job_worker_counts.answers + excluded.answers, "
     "time_spent = job_worker_counts.time_spent + excluded.time_spent, "
     "labeled = job_worker_counts.labeled + excluded.labeled, "
-    "agreeing = job_worker_counts.agreeing + excluded.agreeing), "
-    "mc AS (INSERT INTO job_answer_minutes (job_id, minute, shard, answers, time_spent) "
-    "VALUES (:j, CAST(floor(CAST(:now AS double precision) / 60) AS BIGINT), "
-    "pg_backend_pid() % 64, 1, coalesce(CAST(:s AS double precision), 0)) "
+    "agreeing = job_worker_counts.agreeing + excluded.agreeing"
+)
+_ADD_TO_MINUTE = (
     "ON CONFLICT (job_id, minute, shard) DO UPDATE SET "
     "answers = job_answer_minutes.answers + excluded.answers, "
-    "time_spent = job_answer_minutes.time_spent + excluded.time_spent) "
+    "time_spent = job_answer_minutes.time_spent + excluded.time_spent"
+)
+_WORKER_COUNTS = (
+    "job_worker_counts (job_id, worker_id, shard, answers, time_spent, labeled, agreeing)"
+)
+_MINUTE_COUNTS = "job_answer_minutes (job_id, minute, shard, answers, time_spent)"
+_SPENT_PG = "coalesce(CAST(:s AS double precision), 0)"
+# The answer's counts, all of them (a submit outside a batch).
+_COUNT_ANSWER_AGGREGATES_PG = (
+    f"wc AS (INSERT INTO {_WORKER_COUNTS} SELECT :j, :w, {_SHARD_PG}, 1, {_SPENT_PG}, "
+    f"count(l.task_id), coalesce(sum({_AGREES_PG}), 0) FROM labels l WHERE l.task_id = :t "
+    f"{_ADD_TO_WORKER}), "
+    f"mc AS (INSERT INTO {_MINUTE_COUNTS} VALUES (:j, "
+    "CAST(floor(CAST(:now AS double precision) / 60) AS BIGINT), "
+    f"{_SHARD_PG}, 1, {_SPENT_PG}) {_ADD_TO_MINUTE}) "
+)
+# In a PostgreSQL batch only the pair with the task's label, when it has one (nothing is
+# written otherwise); the answers and seconds go to the batch's ledger
+# (work/answer_counts.py), added by ADD_ANSWER_COUNTS_PG before the commit.
+_COUNT_ANSWER_LABELED_PG = (
+    f"wc AS (INSERT INTO {_WORKER_COUNTS} SELECT :j, :w, {_SHARD_PG}, 0, 0, count(l.task_id), "
+    f"coalesce(sum({_AGREES_PG}), 0) FROM labels l WHERE l.task_id = :t "
+    f"HAVING count(l.task_id) > 0 {_ADD_TO_WORKER}) "
+)
+ADD_ANSWER_COUNTS_PG = (
+    f"WITH wc AS (INSERT INTO {_WORKER_COUNTS} SELECT v.j, v.w, {_SHARD_PG}, v.n, v.s, 0, 0 "
+    "FROM unnest(CAST(:wj AS bigint[]), CAST(:ww AS bigint[]), CAST(:wn AS bigint[]), "
+    f"CAST(:ws AS double precision[])) AS v(j, w, n, s) {_ADD_TO_WORKER}) "
+    f"INSERT INTO {_MINUTE_COUNTS} SELECT v.j, v.m, {_SHARD_PG}, v.n, v.s "
+    "FROM unnest(CAST(:mj AS bigint[]), CAST(:mm AS bigint[]), CAST(:mn AS bigint[]), "
+    f"CAST(:ms AS double precision[])) AS v(j, m, n, s) {_ADD_TO_MINUTE}"
 )
 # PostgreSQL runs data-modifying statements in WITH as one statement: a round trip per
 # submit instead of four (the work loop there is bound by per-statement cost). The answer
 # is inserted from `cnt`, so the setting is made before the insert ends (when the
 # statement trigger's WHEN is checked).
-RECORD_ANSWER_PG = (
+_RECORD_ANSWER_TEMPLATE_PG = (
     f"WITH {_ANSWER_COUNTED_HERE_PG}, "
     "ans AS (INSERT INTO answers (assignment_id, task_id, job_id, worker_id, client_key, "
     f"content, submitted_at, time_spent, excluded) SELECT :a, :t, :j, :w, "
@@ -288,18 +314,23 @@ RECORD_ANSWER_PG = (
     f"tsk AS ({COUNT_ANSWER}), "
     "ev AS (INSERT INTO activity_events (job_id, task_id, assignment_id, worker_id, event, at) "
     "VALUES (:j, :t, :a, :w, 'submit', :now)), "
-    f"{_COUNT_ANSWER_AGGREGATES_PG}"
+    "{counts}"
     "SELECT id FROM ans"
 )
+RECORD_ANSWER_PG = _RECORD_ANSWER_TEMPLATE_PG.replace("{counts}", _COUNT_ANSWER_AGGREGATES_PG)
+RECORD_ANSWER_BATCHED_PG = _RECORD_ANSWER_TEMPLATE_PG.replace("{counts}", _COUNT_ANSWER_LABELED_PG)
 # ... and, for the answer that completes its task, the task's earlier answers with their
 # workers' skills (the statement does not see its own insert), for consolidation.
-RECORD_LAST_ANSWER_PG = RECORD_ANSWER_PG.replace(
-    "SELECT id FROM ans",
+_LAST_ANSWER_SELECT_PG = (
     "SELECT ans.id, p.worker_id, p.content, p.skill, (SELECT skill FROM worker_stats "
     "WHERE job_id = :j AND worker_id = :w) FROM ans LEFT JOIN (SELECT e.id, e.worker_id, "
     "e.content, ws.skill FROM answers e LEFT JOIN worker_stats ws ON ws.job_id = e.job_id "
     "AND ws.worker_id = e.worker_id WHERE e.task_id = :t AND e.excluded = :x) p ON true "
-    "ORDER BY p.id",
+    "ORDER BY p.id"
+)
+RECORD_LAST_ANSWER_PG = RECORD_ANSWER_PG.replace("SELECT id FROM ans", _LAST_ANSWER_SELECT_PG)
+RECORD_LAST_ANSWER_BATCHED_PG = RECORD_ANSWER_BATCHED_PG.replace(
+    "SELECT id FROM ans", _LAST_ANSWER_SELECT_PG
 )
 
 # -- consolidation of a task that has all its answers -------------------------------------
