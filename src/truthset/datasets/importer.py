@@ -144,7 +144,7 @@ def _settle_batch(
         # SQLite numbered the batch's new rows in order after the largest id: no read.
         if labels is not None:
             first = batch.first_id
-            labels.write(batch, [(first + i, row[3]) for i, row in enumerate(rows)], new_items=True)
+            labels.write(batch, None, new_items=True, first=(first, rows[0][3]))
         return 0
     else:
         labeled = [rows[label[0]] for label in batch.labels] if all_added else rows

@@ -12,6 +12,7 @@ both names.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,7 +28,7 @@ from truthset.jobs.service import (
     free_job_name,
     imported_job_of,
 )
-from truthset.labels.writer import write_imported_labels
+from truthset.labels.writer import write_imported_labels, write_new_imported_labels
 from truthset.media.storage import AllowedRoots, open_ref
 from truthset.store.models import Job
 from truthset.store.raw import raw
@@ -110,9 +111,7 @@ class _CountsInBulk:
 
     def add_tasks(self, job_id: int, statuses: Sequence[str]) -> None:
         """Count new (not gold) tasks of these statuses, as the tasks' trigger would."""
-        counted: dict[str, int] = {}
-        for status in statuses:
-            counted[status] = counted.get(status, 0) + 1
+        counted = Counter(statuses)
         raw(self.session).cursor.executemany(
             _ADD_TASK_COUNT,
             [(job_id, "open" if s == "full" else s, n) for s, n in counted.items()],
@@ -275,13 +274,16 @@ class LabelImport:
     def write(
         self,
         batch: CheckedBatch,
-        items: Sequence[tuple[int, int] | None],
+        items: Sequence[tuple[int, int] | None] | None,
         *,
         new_items: bool = False,
+        first: tuple[int, int] | None = None,
     ) -> None:
         """Write a batch's labels; `items[row]` is the (item id, position) of the batch's
         row, None for a row whose item is not there (its id was refused). `new_items`:
-        the batch added every one of its rows, so no item has labels yet."""
+        the batch added every one of its rows, so no item has labels yet. `first`, in place
+        of `items`: the (item id, position) of the batch's first row, every row added and
+        numbered in order after it (the usual case, written without a row per label)."""
         attrs = [self.attributes.get(shape.attribute) for shape, _first in batch.shapes]
         # Attribute -> its rows; per shape, the list its labels go to (None: not imported).
         entries_of: dict[str, list[tuple[Any, ...]]] = {}
@@ -291,24 +293,42 @@ class LabelImport:
         ]
         for label in batch.labels:
             entries = lists[label[1]]
-            target = items[label[0]]
-            if entries is None or target is None:
+            if entries is None:
                 continue
+            if first is not None:
+                target: tuple[Any, ...] = ()  # the row index is the label's first field
+            else:
+                assert items is not None
+                found = items[label[0]]
+                if found is None:
+                    continue
+                target = (*found, label[2])
             if label[8] is None:
-                entries.append(target + label[2:])  # the last field, None, is the artifact
+                entries.append(label if first is not None else target + label[3:])
             else:
                 shape = batch.shapes[label[1]][0]
                 mask = self._mask(shape, label[8], batch.line_nos[label[0]])
-                entries.append((*target, *label[2:8], mask))
+                head = label[:3] if first is not None else target
+                entries.append((*head, *label[3:8], mask))
         in_bulk = self._counts.suspend() if new_items else False
         if not in_bulk:
             self._counts.restore()
         for attribute, entries in entries_of.items():
             if entries:
                 attr = self.attributes[attribute]
-                write_imported_labels(
-                    self.session, attr.job.id, entries, now=self.now, new_items=new_items
-                )
+                if first is not None:
+                    write_new_imported_labels(
+                        self.session,
+                        attr.job.id,
+                        entries,
+                        first_item=first[0],
+                        first_position=first[1],
+                        now=self.now,
+                    )
+                else:
+                    write_imported_labels(
+                        self.session, attr.job.id, entries, now=self.now, new_items=new_items
+                    )
                 if in_bulk:
                     self._counts.add_tasks(attr.job.id, [e[2] for e in entries])
                 attr.added += len(entries)

@@ -163,6 +163,41 @@ def write_imported_labels(
     sql.executemany_rows(label_sql, labels)
 
 
+def write_new_imported_labels(
+    session: Session,
+    job_id: int,
+    labels: list[tuple[Any, ...]],
+    *,
+    first_item: int,
+    first_position: int,
+    now: float,
+) -> None:
+    """`write_imported_labels` for the labels of items an import's batch has just added,
+    numbered in order: `labels` are the batch's own rows (row index, shape, task status,
+    value JSON, meta JSON, confidence, human, created at, artifact), the item of row r
+    being `first_item + r` at position `first_position + r`. The rows are read where they
+    are (no (item, position, ...) row made per label first: ~0.5 s of a 1,000,000-line
+    import)."""
+    if not labels:
+        return
+    sql = raw(session)
+    numbers = {"job": int(job_id), "now": repr(float(now))}
+    tasks = [(first_item + r[0], first_position + r[0], r[2]) for r in labels]
+    before = None if sql.pg else int(sql.scalar("SELECT max(id) FROM tasks") or 0)
+    added = sql.executemany_rows(_IMPORT_TASK.format(**numbers), tasks)
+    if (
+        before is not None
+        and added == len(labels)
+        and sql.scalar("SELECT max(id) FROM tasks") == before + len(labels)
+    ):
+        first = before + 1
+        rows = [(first + n, *r[3:]) for n, r in enumerate(labels) if r[2] != "failed"]
+    else:
+        task_of = _task_ids(sql, job_id, [t[0] for t in tasks])
+        rows = [(task_of[first_item + r[0]], *r[3:]) for r in labels if r[2] != "failed"]
+    sql.executemany_rows(_IMPORT_LABEL.format(**numbers), rows)
+
+
 def _task_ids(sql: Any, job_id: int, item_ids: list[int]) -> dict[int, int]:
     """Item id -> the job's task id for these items."""
     if sql.pg:
