@@ -278,6 +278,8 @@ def simulate_autolabel(
                 "val_accuracy": None if thr is None else round(thr.accuracy, 4),
                 "lower_bound": None if thr is None else round(thr.lower_bound, 4),
                 "level": None if thr is None else round(thr.confidence_level, 5),
+                # Validation items the look was judged on (earlier commits' included).
+                "n_validation": None if thr is None else thr.n_validation,
                 "committed": res.committed,
                 "batch_accuracy": float(np.mean(res.auto_labels == y[res.auto_items]))
                 if res.auto_items.size
