@@ -4,6 +4,7 @@ shape and the task's state change stay in one place."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -147,19 +148,8 @@ def write_imported_labels(
     numbers = {"job": int(job_id), "now": repr(float(now))}
     task_sql = _IMPORT_TASK.format(**numbers) + ("" if new_items else _TASK_AGAIN)
     label_sql = _IMPORT_LABEL.format(**numbers) + ("" if new_items else _LABEL_AGAIN)
-    before = None if sql.pg else int(sql.scalar("SELECT max(id) FROM tasks") or 0)
-    added = sql.executemany_rows(task_sql, [r[:3] for r in rows])
-    if (
-        before is not None
-        and added == len(rows)
-        and sql.scalar("SELECT max(id) FROM tasks") == before + len(rows)
-    ):
-        # Every row was a new task, numbered in order after the largest id.
-        first = before + 1
-        labels = [(first + n, *r[3:]) for n, r in enumerate(rows) if r[2] != "failed"]
-    else:
-        task_of = _task_ids(sql, job_id, [r[0] for r in rows])
-        labels = [(task_of[r[0]], *r[3:]) for r in rows if r[2] != "failed"]
+    task_ids = _insert_tasks(sql, job_id, task_sql, [r[:3] for r in rows])
+    labels = [(task_ids[n], *r[3:]) for n, r in enumerate(rows) if r[2] != "failed"]
     sql.executemany_rows(label_sql, labels)
 
 
@@ -183,19 +173,27 @@ def write_new_imported_labels(
     sql = raw(session)
     numbers = {"job": int(job_id), "now": repr(float(now))}
     tasks = [(first_item + r[0], first_position + r[0], r[2]) for r in labels]
+    task_ids = _insert_tasks(sql, job_id, _IMPORT_TASK.format(**numbers), tasks)
+    rows = [(task_ids[n], *r[3:]) for n, r in enumerate(labels) if r[2] != "failed"]
+    sql.executemany_rows(_IMPORT_LABEL.format(**numbers), rows)
+
+
+def _insert_tasks(
+    sql: Any, job_id: int, task_sql: str, tasks: list[tuple[Any, ...]]
+) -> Sequence[int]:
+    """Insert (item id, position, status) tasks; the task id of each, in order. On SQLite,
+    when every row was a new task numbered in order after the largest id, the ids are
+    known without reading them back."""
     before = None if sql.pg else int(sql.scalar("SELECT max(id) FROM tasks") or 0)
-    added = sql.executemany_rows(_IMPORT_TASK.format(**numbers), tasks)
+    added = sql.executemany_rows(task_sql, tasks)
     if (
         before is not None
-        and added == len(labels)
-        and sql.scalar("SELECT max(id) FROM tasks") == before + len(labels)
+        and added == len(tasks)
+        and sql.scalar("SELECT max(id) FROM tasks") == before + len(tasks)
     ):
-        first = before + 1
-        rows = [(first + n, *r[3:]) for n, r in enumerate(labels) if r[2] != "failed"]
-    else:
-        task_of = _task_ids(sql, job_id, [t[0] for t in tasks])
-        rows = [(task_of[first_item + r[0]], *r[3:]) for r in labels if r[2] != "failed"]
-    sql.executemany_rows(_IMPORT_LABEL.format(**numbers), rows)
+        return range(before + 1, before + 1 + len(tasks))
+    task_of = _task_ids(sql, job_id, [t[0] for t in tasks])
+    return [task_of[t[0]] for t in tasks]
 
 
 def _task_ids(sql: Any, job_id: int, item_ids: list[int]) -> dict[int, int]:
