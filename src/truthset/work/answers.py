@@ -25,7 +25,6 @@ from truthset.tasktypes import WorkerAnswer, get_task_type
 from truthset.tasktypes._edits import has_edit_rules
 from truthset.work import consolidation
 from truthset.work import statements as sql
-from truthset.work.answer_counts import answer_counts_ledger
 from truthset.work.leases import expire_lease, is_postgresql, log_event
 
 
@@ -200,17 +199,9 @@ def _record_answer(
     the activity event. Returns the answer's id and, on PostgreSQL for the answer that
     completes its task, every answer of the task for consolidation (None otherwise:
     consolidation reads them itself)."""
-    # In a PostgreSQL batch the answer's counts go to the batch's ledger, added before its
-    # commit (work/answer_counts.py); alone, the statement writes them itself.
-    ledger = answer_counts_ledger(session) if pg else None
-    if ledger is not None:
-        ledger.add(params["j"], params["w"], params["now"], params["s"])
     if pg and completes:
         # One round trip for the four writes and the answers consolidation needs.
-        statement = (
-            sql.RECORD_LAST_ANSWER_BATCHED_PG if ledger is not None else sql.RECORD_LAST_ANSWER_PG
-        )
-        rows = raw(session).all(statement, params)
+        rows = raw(session).all(sql.RECORD_LAST_ANSWER_PG, params)
         all_answers = [
             consolidation.worker_answer(r[1], r[2], r[3]) for r in rows if r[1] is not None
         ]
@@ -218,8 +209,7 @@ def _record_answer(
         return rows[0][0], all_answers
     if pg:
         # One round trip for the four writes (the statements of the SQLite branch below).
-        statement = sql.RECORD_ANSWER_BATCHED_PG if ledger is not None else sql.RECORD_ANSWER_PG
-        return raw(session).scalar(statement, params), None
+        return raw(session).scalar(sql.RECORD_ANSWER_PG, params), None
     answer_id = raw(session).scalar(sql.INSERT_ANSWER_RETURNING_ID, params)
     raw(session).execute(sql.ANSWERED, params)
     raw(session).execute(sql.COUNT_ANSWER, params)

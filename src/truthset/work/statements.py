@@ -242,8 +242,10 @@ COUNT_ANSWER = "UPDATE tasks SET answers = :n, live_leases = :l, updated_at = :n
 # one-row insert (`_pg_answers`), on the writing backend's shard. Migration 0019 has that
 # trigger skip the statement that set `truthset.answers_counted` to its own
 # statement_timestamp(): this one (the trigger's call, its transition table and second
-# statement cost ~95 us of server time an answer). Any other insert, in the same
-# transaction too, has a later statement_timestamp() and is counted by the trigger.
+# statement: ~30 us of database CPU an answer, measured with benchmarks/work_loop.py).
+# Any other insert, in the same transaction too, has a later statement_timestamp() and is
+# counted by the trigger. Adding a batch's counts once before its commit (a ledger, as
+# the window's) was tried and measured no better: the upserts themselves are cheap.
 _ANSWER_COUNTED_HERE_PG = (
     "cnt AS (SELECT set_config('truthset.answers_counted', statement_timestamp()::text, true))"
 )
@@ -258,54 +260,28 @@ _AGREES_PG = (
     "WHEN json_typeof(l.meta->'class-map') = 'object' THEN l.meta->'class-map' "
     "ELSE '{}'::json END) AS e(k, v) ORDER BY e.v) END)::int"
 )
-_SHARD_PG = "pg_backend_pid() % 64"
-_ADD_TO_WORKER = (
+_COUNT_ANSWER_AGGREGATES_PG = (
+    "wc AS (INSERT INTO job_worker_counts (job_id, worker_id, shard, answers, time_spent, "
+    "labeled, agreeing) SELECT :j, :w, pg_backend_pid() % 64, 1, "
+    "coalesce(CAST(:s AS double precision), 0), count(l.task_id), "
+    f"coalesce(sum({_AGREES_PG}), 0) FROM labels l WHERE l.task_id = :t "
     "ON CONFLICT (job_id, worker_id, shard) DO UPDATE SET "
     "answers = job_worker_counts.answers + excluded.answers, "
     "time_spent = job_worker_counts.time_spent + excluded.time_spent, "
     "labeled = job_worker_counts.labeled + excluded.labeled, "
-    "agreeing = job_worker_counts.agreeing + excluded.agreeing"
-)
-_ADD_TO_MINUTE = (
+    "agreeing = job_worker_counts.agreeing + excluded.agreeing), "
+    "mc AS (INSERT INTO job_answer_minutes (job_id, minute, shard, answers, time_spent) "
+    "VALUES (:j, CAST(floor(CAST(:now AS double precision) / 60) AS BIGINT), "
+    "pg_backend_pid() % 64, 1, coalesce(CAST(:s AS double precision), 0)) "
     "ON CONFLICT (job_id, minute, shard) DO UPDATE SET "
     "answers = job_answer_minutes.answers + excluded.answers, "
-    "time_spent = job_answer_minutes.time_spent + excluded.time_spent"
-)
-_WORKER_COUNTS = (
-    "job_worker_counts (job_id, worker_id, shard, answers, time_spent, labeled, agreeing)"
-)
-_MINUTE_COUNTS = "job_answer_minutes (job_id, minute, shard, answers, time_spent)"
-_SPENT_PG = "coalesce(CAST(:s AS double precision), 0)"
-# The answer's counts, all of them (a submit outside a batch).
-_COUNT_ANSWER_AGGREGATES_PG = (
-    f"wc AS (INSERT INTO {_WORKER_COUNTS} SELECT :j, :w, {_SHARD_PG}, 1, {_SPENT_PG}, "
-    f"count(l.task_id), coalesce(sum({_AGREES_PG}), 0) FROM labels l WHERE l.task_id = :t "
-    f"{_ADD_TO_WORKER}), "
-    f"mc AS (INSERT INTO {_MINUTE_COUNTS} VALUES (:j, "
-    "CAST(floor(CAST(:now AS double precision) / 60) AS BIGINT), "
-    f"{_SHARD_PG}, 1, {_SPENT_PG}) {_ADD_TO_MINUTE}) "
-)
-# In a PostgreSQL batch only the pair with the task's label, when it has one (nothing is
-# written otherwise); the answers and seconds go to the batch's ledger
-# (work/answer_counts.py), added by ADD_ANSWER_COUNTS_PG before the commit.
-_COUNT_ANSWER_LABELED_PG = (
-    f"wc AS (INSERT INTO {_WORKER_COUNTS} SELECT :j, :w, {_SHARD_PG}, 0, 0, count(l.task_id), "
-    f"coalesce(sum({_AGREES_PG}), 0) FROM labels l WHERE l.task_id = :t "
-    f"HAVING count(l.task_id) > 0 {_ADD_TO_WORKER}) "
-)
-ADD_ANSWER_COUNTS_PG = (
-    f"WITH wc AS (INSERT INTO {_WORKER_COUNTS} SELECT v.j, v.w, {_SHARD_PG}, v.n, v.s, 0, 0 "
-    "FROM unnest(CAST(:wj AS bigint[]), CAST(:ww AS bigint[]), CAST(:wn AS bigint[]), "
-    f"CAST(:ws AS double precision[])) AS v(j, w, n, s) {_ADD_TO_WORKER}) "
-    f"INSERT INTO {_MINUTE_COUNTS} SELECT v.j, v.m, {_SHARD_PG}, v.n, v.s "
-    "FROM unnest(CAST(:mj AS bigint[]), CAST(:mm AS bigint[]), CAST(:mn AS bigint[]), "
-    f"CAST(:ms AS double precision[])) AS v(j, m, n, s) {_ADD_TO_MINUTE}"
+    "time_spent = job_answer_minutes.time_spent + excluded.time_spent) "
 )
 # PostgreSQL runs data-modifying statements in WITH as one statement: a round trip per
 # submit instead of four (the work loop there is bound by per-statement cost). The answer
 # is inserted from `cnt`, so the setting is made before the insert ends (when the
 # statement trigger's WHEN is checked).
-_RECORD_ANSWER_TEMPLATE_PG = (
+RECORD_ANSWER_PG = (
     f"WITH {_ANSWER_COUNTED_HERE_PG}, "
     "ans AS (INSERT INTO answers (assignment_id, task_id, job_id, worker_id, client_key, "
     f"content, submitted_at, time_spent, excluded) SELECT :a, :t, :j, :w, "
@@ -314,23 +290,18 @@ _RECORD_ANSWER_TEMPLATE_PG = (
     f"tsk AS ({COUNT_ANSWER}), "
     "ev AS (INSERT INTO activity_events (job_id, task_id, assignment_id, worker_id, event, at) "
     "VALUES (:j, :t, :a, :w, 'submit', :now)), "
-    "{counts}"
+    f"{_COUNT_ANSWER_AGGREGATES_PG}"
     "SELECT id FROM ans"
 )
-RECORD_ANSWER_PG = _RECORD_ANSWER_TEMPLATE_PG.replace("{counts}", _COUNT_ANSWER_AGGREGATES_PG)
-RECORD_ANSWER_BATCHED_PG = _RECORD_ANSWER_TEMPLATE_PG.replace("{counts}", _COUNT_ANSWER_LABELED_PG)
 # ... and, for the answer that completes its task, the task's earlier answers with their
 # workers' skills (the statement does not see its own insert), for consolidation.
-_LAST_ANSWER_SELECT_PG = (
+RECORD_LAST_ANSWER_PG = RECORD_ANSWER_PG.replace(
+    "SELECT id FROM ans",
     "SELECT ans.id, p.worker_id, p.content, p.skill, (SELECT skill FROM worker_stats "
     "WHERE job_id = :j AND worker_id = :w) FROM ans LEFT JOIN (SELECT e.id, e.worker_id, "
     "e.content, ws.skill FROM answers e LEFT JOIN worker_stats ws ON ws.job_id = e.job_id "
     "AND ws.worker_id = e.worker_id WHERE e.task_id = :t AND e.excluded = :x) p ON true "
-    "ORDER BY p.id"
-)
-RECORD_LAST_ANSWER_PG = RECORD_ANSWER_PG.replace("SELECT id FROM ans", _LAST_ANSWER_SELECT_PG)
-RECORD_LAST_ANSWER_BATCHED_PG = RECORD_ANSWER_BATCHED_PG.replace(
-    "SELECT id FROM ans", _LAST_ANSWER_SELECT_PG
+    "ORDER BY p.id",
 )
 
 # -- consolidation of a task that has all its answers -------------------------------------
