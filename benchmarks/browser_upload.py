@@ -119,7 +119,7 @@ def main() -> None:
 
         def seen(r: Any) -> None:
             statuses.update([f"{r.request.method} {r.status}"])
-            if "/api/uploads/" in r.url or r.url.endswith("/media"):
+            if "/api/uploads" in r.url or r.url.endswith("/media"):
                 last["media" if r.url.endswith("/media") else "chunks"] = time.perf_counter()
 
         page.on("response", seen)

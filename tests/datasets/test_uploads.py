@@ -4,6 +4,7 @@ dedupe by content, and the items they become."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import threading
 import uuid
@@ -125,6 +126,74 @@ def test_the_same_bytes_twice_are_one_item(client, setup):
     r = client.post("/api/datasets/photos/media", json={"uploads": [second]}, headers=setup.a)
     assert (r.json()["added"], r.json()["duplicates"]) == (0, 1)
     assert client.get("/api/datasets/photos", headers=setup.a).json()["items"] == 1
+
+
+def bundle(files: list[tuple[str, str, bytes]], *, sizes: list[int] | None = None) -> bytes:
+    listed = [
+        {"upload": upload_id, "name": name, "size": len(data) if sizes is None else sizes[i]}
+        for i, (upload_id, name, data) in enumerate(files)
+    ]
+    return json.dumps(listed).encode() + b"\n" + b"".join(data for _i, _n, data in files)
+
+
+def test_small_files_in_one_bundle_are_answered_each_and_become_items(client, setup, ws):
+    ids = [new_id() for _ in range(4)]
+    half = png(9, side=200)
+    # The fourth was begun on its own and its answer lost: the bundle resumes nothing.
+    put(client, setup.a, ids[3], "partial.png", half[:100], size=len(half))
+    files = [
+        (ids[0], "a.png", png(1)),
+        (ids[1], "notes.jpg", b"meeting notes, not a photo\n"),
+        (ids[2], "b.png", png(2)),
+        (ids[3], "partial.png", half),
+    ]
+    r = client.post("/api/uploads", content=bundle(files), headers=setup.a)
+    assert r.status_code == 200, r.text
+    answers = r.json()["files"]
+    assert [a["upload"] for a in answers] == ids
+    assert answers[0]["complete"] is True and answers[2]["complete"] is True
+    assert answers[1]["error"].startswith("notes.jpg: not an image, audio or video file")
+    assert "received" not in answers[1]
+    assert answers[3]["received"] == 100 and "send from offset 100" in answers[3]["error"]
+    assert not (uploads.parts_dir(ws.settings) / ids[1]).exists()
+    # The same bundle again (its answer was lost): what the server holds is complete.
+    again = client.post("/api/uploads", content=bundle(files[:1]), headers=setup.a).json()
+    assert again["files"][0]["complete"] is True
+    r = client.post("/api/datasets/photos/media", json={"uploads": ids[:3]}, headers=setup.a)
+    body = r.json()
+    assert (body["added"], body["refused"]) == (2, 1)
+    items = client.get("/api/datasets/photos/items", headers=setup.a).json()
+    stored = {i["data"]["file-name"]: Path(i["data"]["source-ref"]).read_bytes() for i in items}
+    assert stored == {"a.png": png(1), "b.png": png(2)}
+
+
+def test_a_malformed_bundle_is_refused_whole(client, setup, ws):
+    one = [(new_id(), "a.png", png(1))]
+    cases = [
+        (b"no list here", "first line must list"),
+        (b"{not json\n" + png(1), "not JSON"),
+        (b"[]\n", "list 1-256 files"),
+        (bundle(one, sizes=[len(png(1)) + 5]), "bytes follow the list"),
+        (bundle([("short", "a.png", png(1))]), "upload id 'short'"),
+        (b'[{"upload": "0123456789abcdef", "name": "a.png"}]\n', "each file is"),
+    ]
+    for body, words in cases:
+        assert words in detail(
+            client.post("/api/uploads", content=body, headers=setup.a), 400, "bad_input"
+        )
+    assert not uploads.parts_dir(ws.settings).exists() or not any(
+        p.name.startswith(one[0][0]) for p in uploads.parts_dir(ws.settings).iterdir()
+    )
+    # Workers may not send bundles; another staff member's bundle does not extend mine.
+    mine = new_id()
+    put(client, setup.a, mine, "m.png", png(3)[:50], size=len(png(3)))
+    mine_again = bundle([(mine, "m.png", png(3))])
+    assert client.post("/api/uploads", content=mine_again, headers=setup.w).status_code == 403
+    with ws.db.session_scope() as s:
+        other = bearer(issue_token(s, create_user(s, "req3", role="requester")))
+    r = client.post("/api/uploads", content=mine_again, headers=other)
+    assert r.json()["files"][0]["error"].startswith("no upload")
+    assert client.get(f"/api/uploads/{mine}", headers=setup.a).json()["received"] == 50
 
 
 def test_the_type_is_read_from_the_bytes_not_the_name(client, setup, ws):

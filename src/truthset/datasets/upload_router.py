@@ -62,6 +62,26 @@ async def put_chunk(
     return state.as_dict()
 
 
+@router.post("/uploads")
+async def put_bundle(request: Request, user: StaffUser) -> dict[str, Any]:
+    """Write several small files whole in one request: a line of JSON listing them
+    (`upload`, `name`, `size`), then their bytes in that order. `files` answers each as
+    PUT /uploads/{id} would (its state, or `error` and `received`); one file refused does
+    not refuse the others."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > MAX_CHUNK_BYTES:
+        raise BadInput(f"a bundle may be at most {MAX_CHUNK_BYTES:,} bytes, not {declared}")
+    body = bytearray()
+    async for piece in request.stream():
+        body += piece
+        if len(body) > MAX_CHUNK_BYTES:
+            raise BadInput(f"a bundle may be at most {MAX_CHUNK_BYTES:,} bytes")
+    request.scope.setdefault("state", {})[AUDITED] = True  # audited when added, as chunks
+    settings = get_workspace(request).settings
+    files = await run_in_threadpool(uploads.write_bundle, settings, user.id, bytes(body))
+    return {"files": files}
+
+
 @router.get("/uploads/{upload_id}")
 def get_upload(upload_id: str, request: Request, user: StaffUser) -> dict[str, Any]:
     """How much of an upload the server holds."""
