@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import socket
 import subprocess
@@ -73,6 +74,27 @@ def wait_until_up(base: str) -> None:
     raise RuntimeError("the server did not start")
 
 
+class ServerClock:
+    """ASGI wrapper: the server's time on each upload request (from its call until its
+    answer's last byte), to tell the server's share from the browser's and the wire's."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.seconds: dict[str, list[float]] = {}
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        path = scope.get("path", "") if scope["type"] == "http" else ""
+        if not (path.startswith("/api/uploads") or path.endswith("/media")):
+            await self.app(scope, receive, send)
+            return
+        key = f"{scope['method']} {'/media' if path.endswith('/media') else path[:12]}"
+        t0 = time.perf_counter()
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.seconds.setdefault(key, []).append(time.perf_counter() - t0)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--files", type=int, default=1000)
@@ -98,6 +120,7 @@ def main() -> None:
     port = sock.getsockname()[1]
     base = f"http://127.0.0.1:{port}"
     child = None
+    clock = None
     if args.processes:
         sock.close()
         ws.close()
@@ -105,7 +128,8 @@ def main() -> None:
         child = subprocess.Popen([*serve, "--workers", str(args.processes)])
         wait_until_up(base)
     else:
-        server = uvicorn.Server(uvicorn.Config(create_app(ws), log_level="warning"))
+        clock = ServerClock(create_app(ws))
+        server = uvicorn.Server(uvicorn.Config(clock, log_level="warning"))
         threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True).start()
         while not server.started:
             time.sleep(0.05)
@@ -146,6 +170,7 @@ def main() -> None:
         results["responses"] = dict(statuses)
         results["chunks_done_s"] = last["chunks"] - t0
         results["items_added_s"] = last["media"] - t0
+        results["load_average"] = list(os.getloadavg())
         browser.close()
     if child is not None:
         child.terminate()
@@ -175,6 +200,13 @@ def main() -> None:
     print(
         f"| throughput until the last item (without the job's creation) | {upload_rate:.0f} MB/s |"
     )
+    if clock is not None:
+        for key, times in sorted(clock.seconds.items()):
+            results.setdefault("server_s", {})[key] = {"n": len(times), "sum": sum(times)}
+            print(
+                f"| server time of {key} | {len(times):,} requests, {sum(times):.2f} s in all, "
+                f"{1000 * sum(times) / len(times):.1f} ms each |"
+            )
     print(f"| app processes | {args.processes or '1 (in this process)'} |")
     print(f"| responses by method and status | {results['responses']} |")
     if args.json:
